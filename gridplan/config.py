@@ -1,0 +1,423 @@
+"""Station configuration: one TOML file per community police station.
+
+The packaged ``default_station.toml`` documents every key and its default; a station's own
+file only lists what it changes. :func:`load_config` merges the two and validates the result
+into a frozen :class:`StationConfig`. Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from gridplan._errors import ConfigError
+
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+COORDINATE_SYSTEMS = ("wgs84", "gcj02", "bd09")
+GI_INFERENCE = ("normal", "permutation")
+ALERT_COLOURS = ("red", "yellow", "blue")
+
+
+@dataclasses.dataclass(frozen=True)
+class TimeSlice:
+    """A daily patrol time window, such as 22:00-06:00.
+
+    ``start_min`` and ``end_min`` are minutes after midnight; ``end_min <= start_min`` means
+    the slice crosses midnight. ``days`` is ``"all"``, ``"weekday"`` or ``"weekend"`` and refers
+    to the day the shift *starts* on.
+    """
+
+    id: str
+    start_min: int
+    end_min: int
+    name_zh: str = ""
+    name_en: str = ""
+    days: str = "all"
+
+    def __post_init__(self):
+        if not re.fullmatch(r"[A-Za-z0-9_\-]+", self.id or ""):
+            msg = (
+                f"time slice id {self.id!r} is not a valid id; use letters, digits, '_' or '-' "
+                "(for example 'night')"
+            )
+            raise ConfigError(msg)
+        for name in ("start_min", "end_min"):
+            value = getattr(self, name)
+            if not 0 <= value < 24 * 60:
+                msg = f"time slice {self.id!r}: {name}={value} is outside 0..1439 minutes"
+                raise ConfigError(msg)
+        if self.start_min == self.end_min:
+            msg = (
+                f"time slice {self.id!r} starts and ends at the same time "
+                f"({format_minutes(self.start_min)}); give it a length, e.g. 22:00-06:00"
+            )
+            raise ConfigError(msg)
+        if self.days not in ("all", "weekday", "weekend"):
+            msg = f"time slice {self.id!r}: days={self.days!r}; use 'all', 'weekday' or 'weekend'"
+            raise ConfigError(msg)
+
+    @property
+    def crosses_midnight(self) -> bool:
+        """Whether the slice runs past midnight into the next day."""
+        return self.end_min <= self.start_min
+
+    @property
+    def duration_min(self) -> int:
+        """Length of the slice in minutes."""
+        return (self.end_min - self.start_min) % (24 * 60)
+
+    @property
+    def label(self) -> str:
+        """Human label such as ``夜间 Night 22:00-06:00``."""
+        names = " ".join(n for n in (self.name_zh, self.name_en) if n) or self.id
+        span = f"{format_minutes(self.start_min)}-{format_minutes(self.end_min)}"
+        suffix = {"all": "", "weekday": " (weekday/工作日)", "weekend": " (weekend/周末)"}
+        return f"{names} {span}{suffix[self.days]}"
+
+
+@dataclasses.dataclass(frozen=True)
+class StationConfig:
+    """Validated settings of one community police station (see ``default_station.toml``)."""
+
+    station_id: str = "S01"
+    station_name: str = "社区警务室"
+    phone: str = ""
+    timezone: str = "Asia/Shanghai"
+    input_crs: str = "EPSG:4326"
+    coordinates: str = "wgs84"
+    metric_crs: str | None = None
+    base_grid_count: int = 5
+    cell_size_m: float = 200.0
+    area_tolerance: float = 0.01
+    sliver_area_m2: float = 50.0
+    time_slices: tuple[TimeSlice, ...] = ()
+    split_weekend: bool = False
+    half_life_days: float = 365.0
+    default_weight: float = 1.0
+    category_weights: Mapping[str, float] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    alert_weights: Mapping[str, float] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    gi_permutations: int = 999
+    gi_inference: str = "normal"
+    fdr: bool = True
+    seed: int = 12345
+    source: str = "<defaults>"
+
+    def __post_init__(self):
+        where = self.source
+        if not re.fullmatch(r"[A-Za-z0-9_\-]+", self.station_id):
+            msg = (
+                f"{where}: station.id {self.station_id!r} may only contain letters, digits, "
+                "'_' and '-' because grid codes are built from it (for example 'S01')"
+            )
+            raise ConfigError(msg)
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            msg = (
+                f"{where}: station.timezone {self.timezone!r} is not an IANA timezone; "
+                "use a name such as 'Asia/Shanghai'"
+            )
+            raise ConfigError(msg) from exc
+        if self.coordinates not in COORDINATE_SYSTEMS:
+            msg = (
+                f"{where}: crs.coordinates {self.coordinates!r} is not supported; "
+                f"use one of {', '.join(COORDINATE_SYSTEMS)}"
+            )
+            raise ConfigError(msg)
+        positive = {
+            "grid.base_count": self.base_grid_count,
+            "grid.cell_size_m": self.cell_size_m,
+            "scoring.half_life_days": self.half_life_days,
+        }
+        for key, value in positive.items():
+            if not value > 0:
+                msg = f"{where}: {key} = {value!r} must be greater than 0"
+                raise ConfigError(msg)
+        if not 0 <= self.area_tolerance < 0.5:
+            msg = f"{where}: grid.area_tolerance = {self.area_tolerance!r}; use a share in 0..0.5"
+            raise ConfigError(msg)
+        if self.gi_inference not in GI_INFERENCE:
+            msg = (
+                f"{where}: hotspots.inference {self.gi_inference!r}; use one of "
+                f"{', '.join(GI_INFERENCE)}"
+            )
+            raise ConfigError(msg)
+        if self.gi_inference == "permutation" and self.gi_permutations < 99:
+            msg = (
+                f"{where}: hotspots.inference = 'permutation' needs hotspots.permutations >= 99 "
+                f"(got {self.gi_permutations})"
+            )
+            raise ConfigError(msg)
+        if not self.time_slices:
+            msg = f"{where}: time.slices is empty; define at least one [[time.slices]] entry"
+            raise ConfigError(msg)
+        ids = [s.id for s in self.time_slices]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            msg = f"{where}: time slice ids must be unique; repeated: {', '.join(dupes)}"
+            raise ConfigError(msg)
+        for name, weights in (
+            ("scoring.category_weights", self.category_weights),
+            ("scoring.alert_weights", self.alert_weights),
+        ):
+            for key, value in weights.items():
+                if not value >= 0:
+                    msg = f"{where}: {name}.{key} = {value!r} must be a number >= 0"
+                    raise ConfigError(msg)
+        for key in self.alert_weights:
+            if key not in ALERT_COLOURS:
+                msg = (
+                    f"{where}: scoring.alert_weights has unknown colour {key!r}; "
+                    f"use {', '.join(ALERT_COLOURS)}"
+                )
+                raise ConfigError(msg)
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        """The station timezone as a :class:`zoneinfo.ZoneInfo`."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def slices(self) -> tuple[TimeSlice, ...]:
+        """Effective time slices: doubled into weekday/weekend ones if ``split_weekend``."""
+        if not self.split_weekend:
+            return self.time_slices
+        out = []
+        for s in self.time_slices:
+            if s.days != "all":
+                out.append(s)
+                continue
+            for days, suffix in (("weekday", "wd"), ("weekend", "we")):
+                out.append(dataclasses.replace(s, id=f"{s.id}_{suffix}", days=days))
+        return tuple(out)
+
+    def weight_for(self, category: str | None) -> float:
+        """Severity weight of an incident category (case-insensitive, whole text)."""
+        if category is None:
+            return self.default_weight
+        return self._weights_folded.get(str(category).strip().casefold(), self.default_weight)
+
+    @functools.cached_property
+    def _weights_folded(self) -> dict[str, float]:
+        return {k.strip().casefold(): v for k, v in self.category_weights.items()}
+
+    def alert_weight(self, colour: str | None) -> float:
+        """Weight multiplier of an alert colour (1.0 when absent or unknown)."""
+        if colour is None:
+            return 1.0
+        return self.alert_weights.get(colour, 1.0)
+
+
+def format_minutes(minutes: int) -> str:
+    """Format minutes after midnight as ``HH:MM``."""
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def parse_hhmm(value: Any, *, where: str) -> int:
+    """Parse ``"HH:MM"`` (or a TOML local time) into minutes after midnight."""
+    if isinstance(value, dt.time):
+        return value.hour * 60 + value.minute
+    m = _TIME_RE.match(str(value).strip())
+    if m:
+        hours, minutes = int(m.group(1)), int(m.group(2))
+        if hours == 24 and minutes == 0:
+            return 0
+        if hours < 24 and minutes < 60:
+            return hours * 60 + minutes
+    msg = f"{where}: {value!r} is not a time of day; write it as HH:MM, for example '22:00'"
+    raise ConfigError(msg)
+
+
+def _read_default_toml() -> dict[str, Any]:
+    text = resources.files("gridplan.data").joinpath("default_station.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            # weight tables replace rather than merge would surprise users who only add one
+            # category; merging keeps the documented defaults for the rest.
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+_KNOWN = {
+    "station": {"id", "name", "phone", "timezone"},
+    "crs": {"input", "coordinates", "metric"},
+    "grid": {"base_count", "cell_size_m", "area_tolerance", "sliver_area_m2"},
+    "time": {"split_weekend", "slices"},
+    "scoring": {"half_life_days", "default_weight", "alert_weights", "category_weights"},
+    "hotspots": {"permutations", "inference", "fdr", "seed"},
+}
+
+
+def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -> StationConfig:
+    """Build a :class:`StationConfig` from a parsed TOML mapping merged over the defaults.
+
+    Parameters
+    ----------
+    data
+        Parsed TOML, with the tables of ``default_station.toml`` (all optional).
+    source
+        Name of the file the mapping came from, used in error messages.
+
+    Returns
+    -------
+    StationConfig
+
+    Raises
+    ------
+    ConfigError
+        On an unknown table or key, or an invalid value; the message names the key.
+    """
+    for table, keys in data.items():
+        if table not in _KNOWN:
+            msg = (
+                f"{source}: unknown table [{table}]; known tables are "
+                f"{', '.join(f'[{t}]' for t in _KNOWN)}"
+            )
+            raise ConfigError(msg)
+        if not isinstance(keys, Mapping):
+            msg = f"{source}: {table} must be a table ([{table}]), not {type(keys).__name__}"
+            raise ConfigError(msg)
+        for key in keys:
+            if key not in _KNOWN[table]:
+                msg = (
+                    f"{source}: unknown key {table}.{key}; known keys of [{table}] are "
+                    f"{', '.join(sorted(_KNOWN[table]))}"
+                )
+                raise ConfigError(msg)
+
+    defaults = _read_default_toml()
+    user_slices = data.get("time", {}).get("slices")
+    merged = _merge(defaults, data)
+    if user_slices is not None:
+        merged["time"]["slices"] = user_slices  # a station's slice list replaces the default one
+
+    try:
+        slices = tuple(_parse_slice(s, i, source) for i, s in enumerate(merged["time"]["slices"]))
+        st, crs, grid = merged["station"], merged["crs"], merged["grid"]
+        scoring, hot = merged["scoring"], merged["hotspots"]
+        return StationConfig(
+            station_id=str(st["id"]),
+            station_name=str(st["name"]),
+            phone=str(st["phone"]),
+            timezone=str(st["timezone"]),
+            input_crs=str(crs["input"]),
+            coordinates=str(crs["coordinates"]).lower().replace("-", ""),
+            metric_crs=str(crs["metric"]) or None,
+            base_grid_count=int(grid["base_count"]),
+            cell_size_m=float(grid["cell_size_m"]),
+            area_tolerance=float(grid["area_tolerance"]),
+            sliver_area_m2=float(grid["sliver_area_m2"]),
+            time_slices=slices,
+            split_weekend=bool(merged["time"]["split_weekend"]),
+            half_life_days=float(scoring["half_life_days"]),
+            default_weight=float(scoring["default_weight"]),
+            category_weights=MappingProxyType(
+                {str(k): float(v) for k, v in scoring["category_weights"].items()}
+            ),
+            alert_weights=MappingProxyType(
+                {str(k).lower(): float(v) for k, v in scoring["alert_weights"].items()}
+            ),
+            gi_permutations=int(hot["permutations"]),
+            gi_inference=str(hot["inference"]),
+            fdr=bool(hot["fdr"]),
+            seed=int(hot["seed"]),
+            source=source,
+        )
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        msg = f"{source}: a value has the wrong type ({exc}); compare with default_station.toml"
+        raise ConfigError(msg) from exc
+
+
+def _parse_slice(raw: Any, index: int, source: str) -> TimeSlice:
+    where = f"{source}: time.slices[{index}]"
+    if not isinstance(raw, Mapping):
+        msg = f"{where} must be a table with id, start and end"
+        raise ConfigError(msg)
+    missing = [k for k in ("id", "start", "end") if k not in raw]
+    if missing:
+        msg = f"{where} lacks {', '.join(missing)}; each slice needs id, start and end (HH:MM)"
+        raise ConfigError(msg)
+    unknown = set(raw) - {"id", "start", "end", "name_zh", "name_en", "days"}
+    if unknown:
+        msg = (
+            f"{where} has unknown keys {', '.join(sorted(unknown))}; "
+            "use id, start, end, name_zh, name_en, days"
+        )
+        raise ConfigError(msg)
+    return TimeSlice(
+        id=str(raw["id"]),
+        start_min=parse_hhmm(raw["start"], where=f"{where}.start"),
+        end_min=parse_hhmm(raw["end"], where=f"{where}.end"),
+        name_zh=str(raw.get("name_zh", "")),
+        name_en=str(raw.get("name_en", "")),
+        days=str(raw.get("days", "all")),
+    )
+
+
+def default_config() -> StationConfig:
+    """Return the default configuration of a Chinese community police station."""
+    return config_from_mapping({}, source="<defaults>")
+
+
+def load_config(path: str | Path | None = None) -> StationConfig:
+    """Load a station TOML file merged over the defaults.
+
+    Parameters
+    ----------
+    path
+        The station's ``.toml`` file; ``None`` returns :func:`default_config`.
+
+    Returns
+    -------
+    StationConfig
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not TOML, or has an invalid key or value.
+
+    Examples
+    --------
+    >>> cfg = load_config(None)
+    >>> [s.id for s in cfg.slices]
+    ['morning', 'day', 'evening', 'night']
+    """
+    if path is None:
+        return default_config()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        msg = f"{path}: station config file not found; check the path given to --config"
+        raise ConfigError(msg) from exc
+    except UnicodeDecodeError as exc:
+        msg = f"{path}: the config is not UTF-8 text; save it as UTF-8"
+        raise ConfigError(msg) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path}: not valid TOML ({exc}); compare with default_station.toml"
+        raise ConfigError(msg) from exc
+    return config_from_mapping(data, source=str(path))

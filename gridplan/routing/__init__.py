@@ -1,0 +1,1 @@
+"""Patrol routing (issue 3): street network, OR-Tools model, plans."""
