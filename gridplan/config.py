@@ -366,14 +366,19 @@ def _parse_slice(raw: Any, index: int, source: str) -> TimeSlice:
             "use id, start, end, name_zh, name_en, days"
         )
         raise ConfigError(msg)
-    return TimeSlice(
-        id=str(raw["id"]),
-        start_min=parse_hhmm(raw["start"], where=f"{where}.start"),
-        end_min=parse_hhmm(raw["end"], where=f"{where}.end"),
-        name_zh=str(raw.get("name_zh", "")),
-        name_en=str(raw.get("name_en", "")),
-        days=str(raw.get("days", "all")),
-    )
+    start = parse_hhmm(raw["start"], where=f"{where}.start")
+    end = parse_hhmm(raw["end"], where=f"{where}.end")
+    try:
+        return TimeSlice(
+            id=str(raw["id"]),
+            start_min=start,
+            end_min=end,
+            name_zh=str(raw.get("name_zh", "")),
+            name_en=str(raw.get("name_en", "")),
+            days=str(raw.get("days", "all")),
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def default_config() -> StationConfig:

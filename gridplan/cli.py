@@ -1,0 +1,461 @@
+"""The ``gridplan`` command line.
+
+A thin layer over the library: it parses options, calls gridplan, prints a human summary (or a
+JSON one with ``--json``) and turns library errors into one-paragraph messages.
+
+Exit codes: 0 success; 1 the checked input is invalid (``grids validate``); 2 bad input or
+usage (unreadable file, wrong option), with the reason on stderr; 3 an internal error (a bug:
+re-run with ``--debug`` for the traceback and report it).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+EXIT_INVALID = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+
+
+class _Progress:
+    """Turn library progress callbacks into tqdm bars on stderr (hidden when not a TTY)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._bar = None
+        self._stage = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if stage != self._stage:
+            self.close()
+            self._stage = stage
+            self._bar = tqdm(total=total, desc=stage, file=sys.stderr, leave=False, disable=None)
+        if self._bar is not None:
+            self._bar.total = total
+            self._bar.n = done
+            self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(textwrap.fill(f"gridplan: error: {message}", width=100), err=True)
+    sys.exit(code)
+
+
+def command_options(func: Callable) -> Callable:
+    """Add ``--json`` and ``--debug`` to a command and translate errors to exit codes."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+    @click.option("--debug", is_flag=True, help="Show the Python traceback on errors.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, as_json: bool, debug: bool, **kwargs: Any) -> None:
+        from gridplan._errors import GridplanError
+
+        ctx = click.get_current_context()
+        ctx.obj = {"json": as_json, "progress": _Progress(enabled=not as_json)}
+        try:
+            result = func(*args, **kwargs)
+        except GridplanError as exc:
+            if debug:
+                raise
+            ctx.obj["progress"].close()
+            _fail(str(exc), EXIT_BAD_INPUT)
+        except (click.ClickException, click.exceptions.Exit, SystemExit):
+            raise
+        except Exception as exc:
+            if debug:
+                raise
+            ctx.obj["progress"].close()
+            _fail(
+                f"internal error ({type(exc).__name__}: {exc}). This is a bug in gridplan: "
+                "re-run with --debug for the traceback and report it.",
+                EXIT_INTERNAL,
+            )
+        ctx.obj["progress"].close()
+        summary, text, code = result if result is not None else ({}, "", 0)
+        if as_json:
+            click.echo(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+        elif text:
+            click.echo(text)
+        sys.exit(code)
+
+    return wrapper
+
+
+def _progress() -> _Progress:
+    return click.get_current_context().obj["progress"]
+
+
+def _config(path: Path | None):
+    from gridplan.config import load_config
+
+    return load_config(path)
+
+
+def _parse_columns(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            msg = f"--column {pair!r}: write it as FIELD=HEADER, for example --column lon=经度"
+            raise click.BadParameter(msg)
+        out[key.strip()] = value.strip()
+    return out
+
+
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Station config (TOML); defaults when omitted.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gridplan")
+def main() -> None:
+    """Community-policing grid management and patrol planning (社区警务网格与巡逻规划)."""
+
+
+@main.group()
+def grids() -> None:
+    """Load, validate, repair and generate 1+5+N grids."""
+
+
+@grids.command("validate")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--layer", help="Layer of a multi-layer file (GeoPackage).")
+@click.option("--crs", help="CRS to assume when the file has none, e.g. EPSG:4326.")
+@CONFIG_OPTION
+@click.option("--fix", is_flag=True, help="Repair what is safely repairable and list each repair.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where --fix writes the repaired grid (.geojson or .gpkg).",
+)
+@command_options
+def grids_validate(path, layer, crs, config_path, fix, out):
+    """Validate a 1+5+N grid file; exit 0 if valid, 1 if not (report printed), 2 if unreadable."""
+    from gridplan.geo.grid import load_grid
+    from gridplan.geo.grid import write_grid
+    from gridplan.geo.validate import fix_grid
+    from gridplan.geo.validate import validate_grid
+
+    if fix and out is None:
+        raise click.UsageError("--fix needs --out PATH for the repaired grid")
+    if out is not None and not fix:
+        raise click.UsageError("--out is only used with --fix")
+    if out is not None and out.resolve() == path.resolve():
+        raise click.UsageError("--out must differ from the input: gridplan never overwrites it")
+    cfg = _config(config_path)
+    gdf = load_grid(path, layer=layer, crs=crs)
+    summary: dict[str, Any] = {"path": str(path), "features": len(gdf)}
+    lines = []
+    if fix:
+        gdf, repairs = fix_grid(gdf, config=cfg)
+        summary["repairs"] = [
+            {"feature_id": r.feature_id, "action": r.action, "detail": r.detail} for r in repairs
+        ]
+        lines.append(f"{len(repairs)} repair(s):")
+        lines += [f"  {r.feature_id}: {r.action} - {r.detail}" for r in repairs]
+        write_grid(gdf, out)
+        summary["out"] = str(out)
+        lines.append(f"repaired grid written to {out}")
+    report = validate_grid(gdf, config=cfg)
+    summary.update(report.summary())
+    summary["issues"] = list(report.to_records())
+    summary["valid"] = report.ok
+    lines.append(report.to_text())
+    lines.append(f"{path}: {'VALID' if report.ok else 'INVALID'}")
+    return summary, "\n".join(lines), 0 if report.ok else EXIT_INVALID
+
+
+@grids.command("generate")
+@click.option("--boundary", required=True, type=click.Path(path_type=Path), help="Station area.")
+@click.option("--incidents", type=click.Path(path_type=Path), help="Incidents for workload.")
+@click.option("--streets", type=click.Path(path_type=Path), help="Street lines (for blocks).")
+@click.option("--cell-size", type=float, help="Micro-grid size in metres (default 200).")
+@click.option("--shape", type=click.Choice(["square", "hex", "blocks"]), default="square")
+@click.option("--station-id", help="Station code (default from config, S01).")
+@click.option("--name", "station_name", help="Station name (default from config).")
+@CONFIG_OPTION
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@command_options
+def grids_generate(
+    boundary, incidents, streets, cell_size, shape, station_id, station_name, config_path, out
+):
+    """Generate a valid 1+5+N grid from a station boundary."""
+    from gridplan.geo._io import read_vector
+    from gridplan.geo.crs import require_crs
+    from gridplan.geo.generate import generate_grid
+    from gridplan.geo.grid import write_grid
+    from gridplan.geo.incidents import import_incidents
+    from gridplan.geo.validate import validate_grid
+
+    if shape == "blocks" and streets is None:
+        raise click.UsageError("--shape blocks needs --streets PATH (a street line layer)")
+    cfg = _config(config_path)
+    gdf_boundary = read_vector(boundary)
+    require_crs(gdf_boundary, where=str(boundary))
+    gdf_incidents = None
+    if incidents is not None:
+        gdf_incidents = import_incidents(incidents, config=cfg, progress=_progress()).incidents
+    gdf_streets = None
+    if streets is not None:
+        gdf_streets = read_vector(streets)
+    grid = generate_grid(
+        gdf_boundary,
+        incidents=gdf_incidents,
+        streets=gdf_streets,
+        cell_size_m=cell_size or cfg.cell_size_m,
+        shape=shape,
+        station_id=station_id or cfg.station_id,
+        station_name=station_name or cfg.station_name,
+        base_count=cfg.base_grid_count,
+        config=cfg,
+        progress=_progress(),
+    )
+    write_grid(grid, out)
+    report = validate_grid(grid, config=cfg)
+    counts = grid["level"].value_counts().to_dict()
+    summary = {
+        "out": str(out),
+        "station": counts.get("station", 0),
+        "base": counts.get("base", 0),
+        "micro": counts.get("micro", 0),
+        "valid": report.ok,
+        "balance": grid.attrs.get("balance"),
+    }
+    text = (
+        f"1+{summary['base']}+{summary['micro']} grid written to {out} "
+        f"({'valid' if report.ok else 'INVALID: ' + report.to_text()})"
+    )
+    return summary, text, 0
+
+
+@main.group()
+def incidents() -> None:
+    """Import incident tables (CSV, XLSX, GeoJSON, GeoPackage)."""
+
+
+@incidents.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@CONFIG_OPTION
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    help="Map a field to a header: lon=经度, lat=纬度, time=发生时间, category=类别, id=编号.",
+)
+@click.option("--sheet", help="XLSX sheet name (default: first non-empty).")
+@click.option("--encoding", help="Force the CSV encoding (default: detected).")
+@click.option("--grid", "grid_path", type=click.Path(path_type=Path), help="Flag points outside.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@command_options
+def incidents_import(path, config_path, columns, sheet, encoding, grid_path, out):
+    """Import and clean an incident table; write it and its rejected rows next to it."""
+    from gridplan.geo.incidents import import_incidents
+
+    station = _load_grid_or_none(grid_path)
+    cfg = _config(config_path)
+    if out.resolve() == path.resolve():
+        raise click.UsageError("--out must differ from the input: gridplan never overwrites it")
+    result = import_incidents(
+        path,
+        config=cfg,
+        columns=_parse_columns(columns),
+        station=station,
+        sheet=sheet,
+        encoding=encoding,
+        progress=_progress(),
+    )
+    rejects_path = _write_incidents(result, out)
+    summary = dict(result.summary())
+    summary["out"] = str(out)
+    summary["rejects_file"] = str(rejects_path) if rejects_path else None
+    return summary, _import_text(summary), 0
+
+
+def _load_grid_or_none(path: Path | None):
+    if path is None:
+        return None
+    from gridplan.geo.grid import load_grid
+
+    return load_grid(path)
+
+
+def _write_incidents(result, out: Path) -> Path | None:
+    from gridplan.geo.incidents import write_incidents
+    from gridplan.geo.incidents import write_rejects
+
+    write_incidents(result, out)
+    if len(result.rejects) == 0:
+        return None
+    rejects_path = out.with_name(out.name.split(".")[0] + ".rejects.csv")
+    write_rejects(result, rejects_path)
+    return rejects_path
+
+
+def _import_text(summary: dict[str, Any]) -> str:
+    lines = [
+        f"{summary.get('source', '')}: {summary.get('rows_read')} rows read, "
+        f"{summary.get('kept')} kept, {summary.get('rejected')} rejected"
+    ]
+    for reason, n in (summary.get("rejected_by_reason") or {}).items():
+        lines.append(f"  rejected {n}: {reason}")
+    if summary.get("outside_station"):
+        lines.append(f"  {summary['outside_station']} kept but outside the station (flagged)")
+    for w in summary.get("warnings") or ():
+        lines.append(f"  warning: {w}")
+    lines.append(f"written to {summary['out']}")
+    if summary.get("rejects_file"):
+        lines.append(f"rejected rows written to {summary['rejects_file']}")
+    return "\n".join(lines)
+
+
+@main.command("hotspots")
+@click.option("--grid", "grid_path", required=True, type=click.Path(path_type=Path))
+@click.option("--incidents", "incidents_path", required=True, type=click.Path(path_type=Path))
+@CONFIG_OPTION
+@click.option("--period", help="Only incidents in START:END (e.g. 2019-01-01:2019-12-31, 2019).")
+@click.option("--permutations", type=int, help="Gi* permutations (default from config, 999).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--tiles", default="openstreetmap", help="openstreetmap, none, or an XYZ URL.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh")
+@command_options
+def hotspots_cmd(
+    grid_path,
+    incidents_path,
+    config_path,
+    period,
+    permutations,
+    out,
+    csv_path,
+    map_path,
+    tiles,
+    lang,
+):
+    """Compute hot spots per micro-grid and time slice (counts, density, score, Gi*)."""
+    from gridplan.backtest import parse_period
+    from gridplan.export import write_csv
+    from gridplan.export import write_geodata
+    from gridplan.geo.grid import load_grid
+    from gridplan.geo.incidents import import_incidents
+    from gridplan.hotspots import compute_hotspots
+
+    cfg = _config(config_path)
+    grid = load_grid(grid_path)
+    result = import_incidents(incidents_path, config=cfg, station=grid, progress=_progress())
+    hot = compute_hotspots(
+        grid,
+        result.incidents,
+        config=cfg,
+        period=parse_period(period) if period else None,
+        permutations=permutations,
+        progress=_progress(),
+    )
+    write_geodata(hot, out)
+    summary: dict[str, Any] = {"out": str(out), "incidents": result.summary()}
+    if csv_path:
+        write_csv(hot, csv_path)
+        summary["csv"] = str(csv_path)
+    if map_path:
+        write_hotspot_map(hot, grid, cfg, map_path, tiles=tiles, lang=lang)
+        summary["map"] = str(map_path)
+    summary["slices"] = _slice_summary(hot)
+    summary["unassigned"] = int(hot.attrs.get("unassigned", 0))
+    lines = [f"hot spots written to {out}"]
+    lines += [
+        f"  {s['slice']:<12} incidents {s['incidents']:>7}  hot cells {s['hot']:>4}  "
+        f"top cell {s['top_cell']} (score {s['top_score']:.1f})"
+        for s in summary["slices"]
+    ]
+    if summary["unassigned"]:
+        lines.append(f"  {summary['unassigned']} incidents fall in no micro-grid (outside)")
+    lines += [f"  {k}: {v}" for k, v in summary.items() if k in ("csv", "map")]
+    return summary, "\n".join(lines), 0
+
+
+def _slice_summary(hot) -> list[dict[str, Any]]:
+    out = []
+    for sid, part in hot.groupby("slice", sort=False):
+        top = part.sort_values("rank").iloc[0]
+        out.append(
+            {
+                "slice": sid,
+                "incidents": int(part["count"].sum()),
+                "hot": int(part["gi_class"].astype(str).str.startswith("hot").sum()),
+                "top_cell": str(top["id"]),
+                "top_score": float(top["score"]),
+            }
+        )
+    return out
+
+
+def write_hotspot_map(hot, grid, cfg, path: Path, *, tiles: str, lang: str) -> Path:
+    """Write the offline hot-spot map with slice names from the station config."""
+    from gridplan.maps import hotspot_map
+    from gridplan.maps import save_map
+
+    names = {s.id: s.label for s in cfg.slices}
+    names["all"] = "全天 All day"
+    m = hotspot_map(hot, grid=grid, slice_labels=names, lang=lang, tiles=tiles)
+    return save_map(m, path)
+
+
+@main.command("backtest")
+@click.option("--grid", "grid_path", required=True, type=click.Path(path_type=Path))
+@click.option("--incidents", "incidents_path", required=True, type=click.Path(path_type=Path))
+@click.option("--fit", required=True, help="Fitting period START:END, e.g. 2015:2018.")
+@click.option("--score", "score_period", required=True, help="Scoring period, e.g. 2019.")
+@click.option(
+    "--area-share",
+    "area_shares",
+    type=float,
+    multiple=True,
+    help="Area share(s) to evaluate (repeatable; default 0.01 0.05 0.10).",
+)
+@CONFIG_OPTION
+@command_options
+def backtest_cmd(grid_path, incidents_path, fit, score_period, area_shares, config_path):
+    """Back-test hot-spot forecasts: PAI, PEI and hit rate vs the prior-count baseline."""
+    from gridplan.backtest import backtest
+    from gridplan.backtest import parse_period
+    from gridplan.geo.grid import load_grid
+    from gridplan.geo.incidents import import_incidents
+
+    for share in area_shares:
+        if not 0 < share <= 1:
+            raise click.BadParameter(f"{share} is not a share in (0, 1]", param_hint="--area-share")
+    cfg = _config(config_path)
+    grid = load_grid(grid_path)
+    result = import_incidents(incidents_path, config=cfg, station=grid, progress=_progress())
+    bt = backtest(
+        grid,
+        result.incidents,
+        fit=parse_period(fit),
+        score=parse_period(score_period),
+        config=cfg,
+        area_shares=tuple(area_shares) or (0.01, 0.05, 0.10),
+    )
+    summary = bt.summary()
+    summary["table"] = json.loads(bt.table.to_json(orient="records"))
+    return summary, bt.to_text(), 0

@@ -1,0 +1,105 @@
+import dataclasses
+
+import pytest
+
+from gridplan import ConfigError
+from gridplan.config import StationConfig
+from gridplan.config import TimeSlice
+from gridplan.config import config_from_mapping
+from gridplan.config import default_config
+from gridplan.config import load_config
+
+
+def test_defaults_suit_a_chinese_station():
+    cfg = default_config()
+    assert cfg.timezone == "Asia/Shanghai"
+    assert cfg.base_grid_count == 5
+    assert cfg.cell_size_m == 200
+    assert [s.id for s in cfg.slices] == ["morning", "day", "evening", "night"]
+    night = cfg.slices[-1]
+    assert night.crosses_midnight and night.duration_min == 8 * 60
+    # the four default slices cover the whole day exactly once
+    assert sum(s.duration_min for s in cfg.slices) == 24 * 60
+    assert cfg.weight_for("抢劫") > cfg.weight_for("盗窃") == 1.0
+    assert cfg.weight_for("  ROBBERY ") == cfg.weight_for("Robbery")
+    assert cfg.weight_for("something new") == cfg.default_weight
+    assert cfg.alert_weight("red") > cfg.alert_weight("blue") == 1.0
+    assert cfg.alert_weight(None) == 1.0
+
+
+def test_station_file_overrides_only_what_it_names(tmp_path):
+    p = tmp_path / "station.toml"
+    p.write_text(
+        """
+[station]
+id = "S07"
+name = "东门警务室"
+[scoring.category_weights]
+"电诈" = 0.2
+[[time.slices]]
+id = "late"
+start = "20:00"
+end = "02:00"
+""",
+        encoding="utf-8",
+    )
+    cfg = load_config(p)
+    assert cfg.station_id == "S07" and cfg.station_name == "东门警务室"
+    assert cfg.weight_for("电诈") == 0.2
+    assert cfg.weight_for("抢劫") == 4.0  # defaults kept for categories not listed
+    assert [s.id for s in cfg.slices] == ["late"]  # a slice list replaces the default one
+    assert cfg.timezone == "Asia/Shanghai"
+
+
+def test_split_weekend_doubles_slices():
+    cfg = dataclasses.replace(default_config(), split_weekend=True)
+    ids = [s.id for s in cfg.slices]
+    assert len(ids) == 8
+    assert ids[:2] == ["morning_wd", "morning_we"]
+    assert {s.days for s in cfg.slices} == {"weekday", "weekend"}
+
+
+@pytest.mark.parametrize(
+    ("toml", "match"),
+    [
+        ("[station]\nid = 'S 01'\n", "station.id 'S 01'"),
+        ("[station]\ntimezone = 'Mars/Base'\n", "not an IANA timezone"),
+        ("[crs]\ncoordinates = 'wgs72'\n", "wgs84, gcj02, bd09"),
+        ("[grid]\ncell_size_m = -5\n", "grid.cell_size_m = -5.0 must be greater than 0"),
+        ("[stations]\nid = 'x'\n", r"unknown table \[stations\]"),
+        ("[station]\nnmae = 'x'\n", "unknown key station.nmae"),
+        ("[[time.slices]]\nid = 'x'\nstart = '25:00'\nend = '02:00'\n", "not a time of day"),
+        ("[[time.slices]]\nid = 'x'\nstart = '02:00'\nend = '02:00'\n", "same time"),
+        ("[[time.slices]]\nid = 'x'\nstart = '02:00'\n", "lacks end"),
+        ("[scoring.alert_weights]\npurple = 2\n", "unknown colour 'purple'"),
+        ("[hotspots]\ninference = 'bayes'\n", "normal, permutation"),
+        ("[station\nid = 1", "not valid TOML"),
+    ],
+)
+def test_bad_config_names_key_and_fix(tmp_path, toml, match):
+    p = tmp_path / "bad.toml"
+    p.write_text(toml, encoding="utf-8")
+    with pytest.raises(ConfigError, match=match) as info:
+        load_config(p)
+    assert str(p) in str(info.value)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_timeslice_validation():
+    with pytest.raises(ConfigError, match="valid id"):
+        TimeSlice(id="night shift", start_min=0, end_min=60)
+    s = TimeSlice(id="n", start_min=22 * 60, end_min=6 * 60, name_zh="夜间", name_en="Night")
+    assert s.label == "夜间 Night 22:00-06:00"
+
+
+def test_config_is_frozen():
+    cfg = default_config()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.station_id = "X"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        cfg.category_weights["抢劫"] = 1  # type: ignore[index]
+    assert isinstance(config_from_mapping({}), StationConfig)

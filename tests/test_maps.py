@@ -1,0 +1,66 @@
+import re
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from gridplan import InputError
+from gridplan.maps import hotspot_map
+from gridplan.maps import save_map
+
+
+@pytest.fixture
+def gdf_hot():
+    """A 3x3 lattice of cells near Shanghai with two slices of hot-spot figures."""
+    rows = []
+    for sid in ("all", "night"):
+        for k in range(9):
+            i, j = divmod(k, 3)
+            rows.append(
+                {
+                    "id": f"S01-B1-M{k + 1:03d}",
+                    "name": f"微网格{k + 1}",
+                    "slice": sid,
+                    "count": k,
+                    "density_km2": k * 25.0,
+                    "score": float(k if sid == "all" else 8 - k),
+                    "rank": 9 - k,
+                    "gi_z": (k - 4) / 1.5,
+                    "gi_class": "hot_99" if k == 8 else "not_significant",
+                    "geometry": shapely.box(
+                        121.4 + i * 0.002, 31.2 + j * 0.002, 121.402 + i * 0.002, 31.202 + j * 0.002
+                    ),
+                }
+            )
+    return gpd.GeoDataFrame(rows, crs=4326)
+
+
+def test_saved_map_is_offline_and_self_contained(tmp_path, gdf_hot):
+    p = save_map(hotspot_map(gdf_hot, tiles="none"), tmp_path / "map.html")
+    html = p.read_text(encoding="utf-8")
+    # every script and stylesheet is inline: nothing is fetched from a CDN
+    assert not re.search(r'<script[^>]+src="http', html)
+    assert not re.search(r'<link[^>]+href="http', html)
+    assert "L.geoJSON" in html and "S01-B1-M009" in html and "微网格9" in html
+    assert "night" in html and "时段" in html
+
+
+def test_tile_server_setting(gdf_hot):
+    html = hotspot_map(gdf_hot, tiles="http://tiles.station.local/{z}/{x}/{y}.png")
+    rendered = html.get_root().render()
+    assert "tiles.station.local" in rendered
+    assert "tile.openstreetmap.org" not in rendered
+    with pytest.raises(InputError, match="placeholders"):
+        hotspot_map(gdf_hot, tiles="http://tiles.station.local/")
+
+
+def test_web_static_url(gdf_hot):
+    rendered = hotspot_map(gdf_hot, tiles="none", static_url="/static").get_root().render()
+    assert '<script src="/static/vendor/leaflet/leaflet.js"></script>' in rendered
+
+
+def test_english_labels_and_missing_columns(gdf_hot):
+    rendered = hotspot_map(gdf_hot, tiles="none", lang="en").get_root().render()
+    assert "Time slice" in rendered
+    with pytest.raises(InputError, match="lacks columns gi_class"):
+        hotspot_map(gdf_hot.drop(columns="gi_class"))
