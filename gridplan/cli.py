@@ -459,3 +459,82 @@ def backtest_cmd(grid_path, incidents_path, fit, score_period, area_shares, conf
     summary = bt.summary()
     summary["table"] = json.loads(bt.table.to_json(orient="records"))
     return summary, bt.to_text(), 0
+
+
+def find_demo_data(data_dir: Path | None = None) -> Path:
+    """Locate the bundled demo data folder (``data/`` of a source checkout)."""
+    candidates = (
+        [data_dir] if data_dir else [Path.cwd() / "data", Path(__file__).parents[1] / "data"]
+    )
+    for folder in candidates:
+        if folder and (folder / "boundaries" / "grid.geojson").is_file():
+            return folder
+    from gridplan._errors import InputError
+
+    msg = (
+        f"demo data not found in {', '.join(str(c) for c in candidates)}; run from the gridplan "
+        "source folder (it has data/boundaries/grid.geojson) or pass --data DIR"
+    )
+    raise InputError(msg)
+
+
+@main.command("demo")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("gridplan-demo")
+)
+@click.option("--tiles", default="openstreetmap", help="openstreetmap, none, or an XYZ URL.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh")
+@command_options
+def demo_cmd(data_dir, out, tiles, lang):
+    """Run the whole pipeline on the bundled Portland demo station and write the results."""
+    from gridplan.backtest import backtest
+    from gridplan.backtest import parse_period
+    from gridplan.export import write_csv
+    from gridplan.export import write_geodata
+    from gridplan.geo.grid import load_grid
+    from gridplan.geo.incidents import import_incidents
+    from gridplan.geo.validate import validate_grid
+    from gridplan.hotspots import compute_hotspots
+
+    data = find_demo_data(data_dir)
+    cfg = _config(data / "station.toml")
+    grid = load_grid(data / "boundaries" / "grid.geojson")
+    report = validate_grid(grid, config=cfg)
+    incidents_file = next(iter(sorted((data / "incidents").glob("*.csv*"))))
+    result = import_incidents(incidents_file, config=cfg, station=grid, progress=_progress())
+    out.mkdir(parents=True, exist_ok=True)
+    rejects = _write_incidents(result, out / "incidents.geojson")
+    hot = compute_hotspots(grid, result.incidents, config=cfg, progress=_progress())
+    write_geodata(hot, out / "hotspots.geojson")
+    write_csv(hot, out / "hotspots.csv")
+    write_geodata(grid, out / "grid.geojson")
+    map_path = write_hotspot_map(hot, grid, cfg, out / "hotspots.html", tiles=tiles, lang=lang)
+    bt = backtest(
+        grid,
+        result.incidents,
+        fit=parse_period("2015:2018"),
+        score=parse_period("2019"),
+        config=cfg,
+    )
+    (out / "backtest.txt").write_text(bt.to_text() + "\n", encoding="utf-8")
+    counts = grid["level"].value_counts()
+    summary = {
+        "station": cfg.station_name,
+        "grid": f"1+{counts.get('base', 0)}+{counts.get('micro', 0)}",
+        "grid_valid": report.ok,
+        "incidents": result.summary(),
+        "rejects_file": str(rejects) if rejects else None,
+        "slices": _slice_summary(hot),
+        "backtest": bt.summary(),
+        "outputs": sorted(str(p) for p in out.iterdir()),
+        "map": str(map_path.resolve()),
+    }
+    lines = [
+        f"{cfg.station_name}: grid {summary['grid']} ({'valid' if report.ok else 'INVALID'}), "
+        f"{result.summary().get('kept')} incidents",
+        bt.to_text(),
+        f"outputs in {out}/: " + ", ".join(p.name for p in sorted(out.iterdir())),
+        f"open the hot-spot map: file://{map_path.resolve()}",
+    ]
+    return summary, "\n".join(lines), 0
