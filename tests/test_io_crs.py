@@ -70,7 +70,7 @@ def test_zip_without_shapefile(tmp_path):
     z = tmp_path / "docs.zip"
     with zipfile.ZipFile(z, "w") as zf:
         zf.writestr("readme.txt", "hello")
-    with pytest.raises(InputError, match="no .shp file"):
+    with pytest.raises(InputError, match=r"no \.shp file"):
         read_vector(z)
 
 
