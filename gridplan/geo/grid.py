@@ -1,0 +1,592 @@
+"""Loading and writing 1+5+N grid boundaries (one station, five base grids, N micro-grids).
+
+Two input conventions are understood:
+
+(a) **one layer** with a ``level`` column (``station`` / ``base`` / ``micro``, or the Chinese
+    辖区 / 基础网格 / 微网格) plus ``id``, ``parent_id`` and ``name``. Chinese and English header
+    aliases are accepted (编号, 网格编码, code; 上级编号, parent; 名称, 网格名称; 层级, type, ...).
+(b) **three layers**, one per level: the layers of a GeoPackage named like station / base / micro
+    (or 辖区 / 基础网格 / 微网格), or three files given as
+    ``layers={"station": p1, "base": p2, "micro": p3}``. The level comes from the layer. A base
+    grid's ``parent_id`` may be missing (the station's id is implied); a micro-grid's may be
+    missing too and is then derived from the base grid it overlaps most, with a
+    :class:`~gridplan.GridplanWarning` saying so.
+
+Whatever the input CRS, :func:`load_grid` returns the canonical GRID frame in EPSG:4326 with
+columns ``id``, ``level``, ``parent_id``, ``name``, ``geometry``, rows ordered station, bases,
+micro-grids. :func:`write_grid` writes GeoJSON (RFC 7946) or GeoPackage that load back the same.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from gridplan import settings
+from gridplan._errors import CRSError
+from gridplan._errors import GridplanWarning
+from gridplan._errors import InputError
+from gridplan.geo._io import list_layers
+from gridplan.geo._io import read_vector
+from gridplan.geo.crs import metric_crs
+from gridplan.geo.crs import parse_crs
+from gridplan.geo.crs import require_crs
+
+#: The three levels of a 1+5+N grid, in the order rows are returned.
+LEVELS = ("station", "base", "micro")
+
+#: Columns of the canonical GRID frame.
+GRID_COLUMNS = ("id", "level", "parent_id", "name", "geometry")
+
+#: Accepted spellings of each level value (compared after :func:`_norm`).
+LEVEL_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "station": (
+        "station",
+        "policestation",
+        "communitypolicestation",
+        "jurisdiction",
+        "precinct",
+        "level1",
+        "辖区",
+        "警务室",
+        "社区警务室",
+        "警务区",
+        "责任区",
+    ),
+    "base": (
+        "base",
+        "basegrid",
+        "basic",
+        "basicgrid",
+        "grid",
+        "level2",
+        "基础网格",
+        "基本网格",
+        "网格",
+    ),
+    "micro": (
+        "micro",
+        "microgrid",
+        "micro-grid",
+        "microcell",
+        "cell",
+        "level3",
+        "微网格",
+        "微格",
+        "微网格单元",
+    ),
+}
+
+#: Accepted header spellings of each canonical column, in order of preference.
+COLUMN_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "id": (
+        "id",
+        "code",
+        "gridid",
+        "gridcode",
+        "编号",
+        "网格编码",
+        "网格编号",
+        "网格代码",
+        "编码",
+        "代码",
+    ),
+    "level": (
+        "level",
+        "gridlevel",
+        "gridtype",
+        "type",
+        "kind",
+        "层级",
+        "网格层级",
+        "级别",
+        "网格类型",
+        "类型",
+    ),
+    "parent_id": (
+        "parentid",
+        "parent",
+        "parentcode",
+        "上级编号",
+        "上级编码",
+        "上级网格",
+        "上级网格编码",
+        "父级编号",
+        "所属网格",
+        "上级",
+    ),
+    "name": ("name", "gridname", "名称", "网格名称", "名字"),
+}
+
+_LAYER_HINTS: Mapping[str, tuple[str, ...]] = {
+    "station": ("station", "辖区", "警务室", "jurisdiction"),
+    "base": ("base", "基础网格", "基本网格"),
+    "micro": ("micro", "微网格", "微格"),
+}
+
+
+def _norm(value: object) -> str:
+    """Normalise a header or level value for alias lookup: lower case, no spaces/-/_."""
+    return re.sub(r"[\s\-_./]+", "", str(value).strip().lower())
+
+
+_LEVEL_LOOKUP = {_norm(a): level for level, names in LEVEL_ALIASES.items() for a in names}
+
+
+def _allowed_levels() -> str:
+    return ", ".join(f"{lv} ({'/'.join(LEVEL_ALIASES[lv][-3:])})" for lv in LEVELS)
+
+
+def _layer_level(name: str) -> str | None:
+    """Return the level a layer name stands for, or None."""
+    key = _norm(name)
+    if key in _LEVEL_LOOKUP:
+        return _LEVEL_LOOKUP[key]
+    hits = {lv for lv, hints in _LAYER_HINTS.items() if any(h in key for h in hints)}
+    return hits.pop() if len(hits) == 1 else None
+
+
+def _find_columns(
+    gdf: gpd.GeoDataFrame, columns: Mapping[str, str] | None, where: str
+) -> dict[str, str]:
+    """Map canonical column names to the source's headers (explicit ``columns`` first)."""
+    found: dict[str, str] = {}
+    present = [c for c in gdf.columns if c != gdf.geometry.name]
+    for canonical, source in (columns or {}).items():
+        if canonical not in COLUMN_ALIASES:
+            msg = (
+                f"columns={{{canonical!r}: {source!r}}}: unknown target {canonical!r}; "
+                f"use one of {', '.join(COLUMN_ALIASES)}"
+            )
+            raise InputError(msg)
+        if source not in present:
+            msg = (
+                f"{where}: columns maps {canonical!r} to {source!r}, but the file has no such "
+                f"column; its columns are {', '.join(map(str, present)) or 'none'}"
+            )
+            raise InputError(msg)
+        found[canonical] = source
+    by_norm: dict[str, str] = {}
+    for col in present:
+        by_norm.setdefault(_norm(col), col)
+    for canonical, aliases in COLUMN_ALIASES.items():
+        if canonical in found:
+            continue
+        for alias in aliases:
+            col = by_norm.get(_norm(alias))
+            if col is not None and col not in found.values():
+                found[canonical] = col
+                break
+    return found
+
+
+def _missing_columns_error(where: str, gdf: gpd.GeoDataFrame, missing: list[str]) -> InputError:
+    present = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+    expected = "; ".join(
+        f"{c} (or {', '.join(COLUMN_ALIASES[c][1:4])})"
+        for c in ("id", "level", "parent_id", "name")
+    )
+    msg = (
+        f"{where}: missing required column(s) {', '.join(missing)}; found "
+        f"{', '.join(present) or 'no attribute columns'}; expected {expected}. Rename the "
+        "columns, pass columns={'id': 'YOUR_COLUMN', ...} (CLI: --columns), or give one "
+        "layer per level (station/base/micro)"
+    )
+    return InputError(msg)
+
+
+def _id_text(value: object) -> str | None:
+    """Return an id as text; integral floats lose their '.0', missing values become None."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return None
+        if float(value).is_integer():
+            return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
+def _check_crs(gdf: gpd.GeoDataFrame, crs, where: str) -> gpd.GeoDataFrame:
+    """Give the frame a CRS (the file's, or ``crs`` when it has none) and sanity-check it."""
+    if gdf.crs is None:
+        if crs is None:
+            msg = (
+                f"{where}: the file has no coordinate reference system; pass the CRS the "
+                "boundaries were drawn in, e.g. crs='EPSG:4547' (CLI: --crs EPSG:4547), or "
+                "re-export the file with a CRS (for a Shapefile, put its .prj in the zip)"
+            )
+            raise CRSError(msg)
+        return gdf.set_crs(parse_crs(crs, where=where))
+    if gdf.crs.is_geographic and len(gdf) and gdf.geometry.notna().any():
+        minx, miny, maxx, maxy = gdf.total_bounds
+        if not (-180.5 <= minx and maxx <= 180.5 and -90.5 <= miny and maxy <= 90.5):
+            if crs is not None:
+                return gdf.set_crs(parse_crs(crs, where=where), allow_override=True)
+            msg = (
+                f"{where}: the file says its CRS is {gdf.crs.to_string()} (degrees) but its "
+                f"coordinates reach x={maxx:.0f}, y={maxy:.0f}, which are metres, not lon/lat; "
+                "pass the real CRS, e.g. crs='EPSG:4547' (CLI: --crs)"
+            )
+            raise CRSError(msg)
+    return gdf
+
+
+def _check_geometry(gdf: gpd.GeoDataFrame, ids: list[str], where: str) -> gpd.GeoSeries:
+    """Return 2-D geometries; raise if any feature is not a polygon (None/empty pass)."""
+    geoms = gdf.geometry.to_numpy()
+    types = shapely.get_type_id(geoms)
+    # -1 is None; 3 Polygon, 6 MultiPolygon; empty polygons keep their type id.
+    bad = [i for i, t in enumerate(types) if t not in (-1, 3, 6) and not shapely.is_empty(geoms[i])]
+    if bad:
+        shown = ", ".join(f"{ids[i]!r} (feature #{i + 1}, {geoms[i].geom_type})" for i in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        msg = (
+            f"{where}: grid boundaries must be polygons, but {shown}{more} "
+            f"{'is not' if len(bad) == 1 else 'are not'}; keep only the area features of the "
+            "layer (convert lines to polygons in your GIS first)"
+        )
+        raise InputError(msg)
+    return gpd.GeoSeries(shapely.force_2d(geoms), crs=gdf.crs)
+
+
+def _canonical(
+    gdf: gpd.GeoDataFrame,
+    *,
+    where: str,
+    columns: Mapping[str, str] | None,
+    level: str | None,
+    crs,
+) -> gpd.GeoDataFrame:
+    """Turn one source layer into canonical columns (still in its own CRS)."""
+    cols = _find_columns(gdf, columns, where)
+    required = ["id"] if level else ["id", "level"]
+    missing = [c for c in required if c not in cols]
+    if missing:
+        raise _missing_columns_error(where, gdf, missing)
+    gdf = _check_crs(gdf, crs, where)
+    ids = [_id_text(v) for v in gdf[cols["id"]].tolist()]
+    no_id = [i + 1 for i, v in enumerate(ids) if v is None]
+    if no_id:
+        msg = (
+            f"{where}: feature(s) #{', #'.join(map(str, no_id[:10]))} have an empty "
+            f"{cols['id']!r} (id); give every grid a unique code such as S01-B3-M017"
+        )
+        raise InputError(msg)
+    if level:
+        levels = [level] * len(gdf)
+    else:
+        levels = []
+        unknown: dict[str, list[str]] = {}
+        for fid, raw in zip(ids, gdf[cols["level"]].tolist(), strict=True):
+            lv = _LEVEL_LOOKUP.get(_norm(raw)) if _id_text(raw) is not None else None
+            if lv is None:
+                unknown.setdefault(str(raw), []).append(fid)
+            levels.append(lv or "")
+        if unknown:
+            shown = "; ".join(
+                f"{val!r} (feature {', '.join(map(repr, fids[:3]))})"
+                for val, fids in list(unknown.items())[:5]
+            )
+            msg = (
+                f"{where}: unknown value(s) in column {cols['level']!r}: {shown}; allowed: "
+                f"{_allowed_levels()}"
+            )
+            raise InputError(msg)
+    if "parent_id" in cols:
+        parents = [_id_text(v) for v in gdf[cols["parent_id"]].tolist()]
+    else:
+        parents = [None] * len(gdf)
+    if "name" in cols:
+        names = [
+            _id_text(n) if _id_text(n) is not None else fid
+            for n, fid in zip(gdf[cols["name"]].tolist(), ids, strict=True)
+        ]
+    else:
+        names = list(ids)
+    geometry = _check_geometry(gdf, ids, where)
+    parents = [None if lv == "station" else p for lv, p in zip(levels, parents, strict=True)]
+    return gpd.GeoDataFrame(
+        {
+            "id": pd.Series(ids, dtype=object),
+            "level": pd.Series(levels, dtype=object),
+            "parent_id": pd.Series(parents, dtype=object),
+            "name": pd.Series(names, dtype=object),
+        },
+        geometry=geometry.values,
+        crs=gdf.crs,
+    )
+
+
+def _derive_parents(grid: gpd.GeoDataFrame, where: str) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Fill missing parent ids: bases get the only station; otherwise largest overlap.
+
+    Returns the new frame and the ids of the features whose parent was derived by overlap.
+    """
+    grid = grid.copy()
+    derived: list[str] = []
+    for child, parent in (("base", "station"), ("micro", "base")):
+        need = (grid["level"] == child) & grid["parent_id"].isna()
+        if not need.any():
+            continue
+        parents = grid[grid["level"] == parent]
+        if child == "base" and len(parents) == 1:
+            grid.loc[need, "parent_id"] = parents["id"].iloc[0]
+            continue
+        if parents.empty:
+            continue
+        mcrs = metric_crs(grid)
+        kids = grid[need].to_crs(mcrs)
+        pars = parents.to_crs(mcrs)
+        kid_geoms = shapely.make_valid(kids.geometry.to_numpy())
+        par_geoms = shapely.make_valid(pars.geometry.to_numpy())
+        tree = shapely.STRtree(par_geoms)
+        ki, pi = tree.query(kid_geoms, predicate="intersects")
+        area = shapely.area(shapely.intersection(kid_geoms[ki], par_geoms[pi]))
+        best: dict[int, tuple[float, int]] = {}
+        for k, p, a in zip(ki.tolist(), pi.tolist(), area.tolist(), strict=True):
+            if a > 0 and a > best.get(k, (0.0, -1))[0]:
+                best[k] = (a, p)
+        for k, (_, p) in best.items():
+            row = kids.index[k]
+            grid.loc[row, "parent_id"] = pars["id"].iloc[p]
+            derived.append(str(grid.loc[row, "id"]))
+    if derived:
+        shown = ", ".join(
+            f"{fid} -> {grid.loc[grid['id'] == fid, 'parent_id'].iloc[0]}" for fid in derived[:5]
+        )
+        more = f" and {len(derived) - 5} more" if len(derived) > 5 else ""
+        msg = (
+            f"{where}: {len(derived)} grid(s) had no parent_id; each was assigned to the parent "
+            f"grid it overlaps most ({shown}{more}); add a parent_id column to make this explicit"
+        )
+        warnings.warn(msg, GridplanWarning, stacklevel=3)
+    return grid, derived
+
+
+def _finish(parts: list[gpd.GeoDataFrame], where: str) -> gpd.GeoDataFrame:
+    frames = [p.to_crs(settings.OUTPUT_CRS) for p in parts if len(p)]
+    if not frames:
+        msg = f"{where}: the grid has no features; export the boundaries again"
+        raise InputError(msg)
+    grid = pd.concat(frames, ignore_index=True)
+    grid = gpd.GeoDataFrame(grid, geometry="geometry", crs=settings.OUTPUT_CRS)
+    grid, derived = _derive_parents(grid, where)
+    rank = grid["level"].map({lv: i for i, lv in enumerate(LEVELS)})
+    order = np.argsort(rank.to_numpy(), kind="stable")
+    grid = grid.iloc[order].reset_index(drop=True)
+    grid.attrs["derived_parent_ids"] = tuple(derived)
+    grid.attrs["source"] = where
+    return grid[list(GRID_COLUMNS)]
+
+
+def _three_layer_names(path: Path) -> dict[str, str] | None:
+    """Return {level: layer} if the file's layers name the three levels, else None."""
+    layers = list_layers(path)
+    if len(layers) < 2:
+        return None
+    matched: dict[str, list[str]] = {}
+    for name in layers:
+        lv = _layer_level(name)
+        if lv:
+            matched.setdefault(lv, []).append(name)
+    if set(matched) >= {"station", "base"} and all(len(v) == 1 for v in matched.values()):
+        return {lv: names[0] for lv, names in matched.items()}
+    return None
+
+
+def load_grid(
+    path: str | Path | None,
+    *,
+    layer: str | None = None,
+    layers: Mapping[str, str | Path] | None = None,
+    crs: str | int | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Load 1+5+N grid boundaries into the canonical GRID frame (EPSG:4326).
+
+    Parameters
+    ----------
+    path
+        GeoJSON, GeoPackage, zipped Shapefile or any GDAL vector file. ``None`` when
+        ``layers`` names one file per level.
+    layer
+        Read this layer of a multi-layer file as convention (a) (one layer, ``level`` column).
+    layers
+        Convention (b), one layer per level: ``{"station": ..., "base": ..., "micro": ...}``.
+        With ``path`` the values are layer names in that file; without, they are file paths.
+        ``micro`` may be left out for a 1+5 grid that has no micro-grids yet. A multi-layer
+        GeoPackage whose layers are named like station/base/micro (or 辖区/基础网格/微网格) is
+        read this way automatically.
+    crs
+        CRS of files that have none (e.g. a Shapefile without .prj). Ignored when the file
+        declares a plausible CRS.
+    columns
+        Explicit header mapping ``{"id": "GRID_CODE", "level": "TYPE", ...}`` for headers the
+        built-in aliases do not recognise.
+
+    Returns
+    -------
+    GeoDataFrame
+        Columns ``id``, ``level``, ``parent_id``, ``name``, ``geometry`` in EPSG:4326, rows
+        ordered station, bases, micro-grids. ``attrs["derived_parent_ids"]`` lists the grids
+        whose parent was derived from overlap (also announced by a GridplanWarning).
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty, broken or not geodata; a required column is missing; a
+        feature is not a polygon; or a level value is unknown.
+    CRSError
+        If the file has no CRS and ``crs`` is not given.
+
+    Examples
+    --------
+    >>> grid = load_grid("tests/data/grid_clean.geojson")
+    >>> grid["level"].value_counts().to_dict()
+    {'micro': 10, 'base': 5, 'station': 1}
+    """
+    if layers is not None:
+        layers = dict(layers)
+        unknown = set(layers) - set(LEVELS)
+        if unknown or not {"station", "base"} <= set(layers):
+            msg = (
+                f"layers={sorted(layers)}: give one layer per level with the keys "
+                "'station', 'base' and (optionally) 'micro'"
+            )
+            raise InputError(msg)
+        if path is None:
+            sources = [(lv, Path(p), None) for lv, p in layers.items()]
+        else:
+            sources = [(lv, Path(path), str(name)) for lv, name in layers.items()]
+        return _load_layers(sources, crs=crs, columns=columns)
+    if path is None:
+        msg = "load_grid needs a path, or layers={'station': ..., 'base': ..., 'micro': ...}"
+        raise InputError(msg)
+    path = Path(path)
+    if layer is None:
+        by_level = _three_layer_names(path)
+        if by_level is not None:
+            return _load_layers(
+                [(lv, path, name) for lv, name in by_level.items()], crs=crs, columns=columns
+            )
+        names = list_layers(path)
+        if len(names) > 1:
+            if "grid" in names:
+                layer = "grid"
+            else:
+                msg = (
+                    f"{path}: has {len(names)} layers ({', '.join(names)}); pass layer= "
+                    "(CLI: --layer) to choose the one with a level column, or name three "
+                    "layers station, base and micro"
+                )
+                raise InputError(msg)
+    where = f"{path}" if layer is None else f"{path} (layer {layer!r})"
+    gdf = read_vector(path, layer=layer)
+    part = _canonical(gdf, where=where, columns=columns, level=None, crs=crs)
+    return _finish([part], where)
+
+
+def _load_layers(sources, *, crs, columns) -> gpd.GeoDataFrame:
+    parts = []
+    for level, path, name in sources:
+        where = f"{path}" if name is None else f"{path} (layer {name!r})"
+        gdf = read_vector(path, layer=name)
+        parts.append(_canonical(gdf, where=where, columns=columns, level=level, crs=crs))
+    where = ", ".join(sorted({str(p) for _, p, _ in sources}))
+    return _finish(parts, where)
+
+
+def write_grid(gdf: gpd.GeoDataFrame, path: str | Path, *, three_layers: bool = False) -> Path:
+    """Write a GRID frame to GeoJSON (RFC 7946) or GeoPackage.
+
+    Parameters
+    ----------
+    gdf
+        A GRID frame in any CRS (written as EPSG:4326).
+    path
+        ``.geojson``/``.json`` or ``.gpkg``. An existing file is replaced.
+    three_layers
+        GeoPackage only: write layers ``station``, ``base`` and ``micro`` instead of one
+        layer ``grid``.
+
+    Returns
+    -------
+    Path
+        The written file; :func:`load_grid` reads it back unchanged.
+
+    Raises
+    ------
+    InputError
+        If the frame lacks GRID columns or the suffix is not .geojson/.json/.gpkg.
+
+    Examples
+    --------
+    >>> grid = load_grid("tests/data/grid_clean.geojson")
+    >>> write_grid(grid, "/tmp/grid.gpkg", three_layers=True).name
+    'grid.gpkg'
+    """
+    path = Path(path)
+    missing = [c for c in GRID_COLUMNS if c not in gdf.columns]
+    if missing:
+        msg = (
+            f"cannot write {path}: the frame lacks column(s) {', '.join(missing)}; a grid needs "
+            f"{', '.join(GRID_COLUMNS)} (load it with load_grid)"
+        )
+        raise InputError(msg)
+    require_crs(gdf, where=f"writing {path}")
+    suffix = path.suffix.lower()
+    if suffix not in (".geojson", ".json", ".gpkg"):
+        msg = f"cannot write {path}: unknown suffix {suffix!r}; use .geojson or .gpkg"
+        raise InputError(msg)
+    if three_layers and suffix != ".gpkg":
+        msg = f"cannot write {path}: three layers need a GeoPackage; use a .gpkg path"
+        raise InputError(msg)
+    out = gdf[list(GRID_COLUMNS)].to_crs(settings.OUTPUT_CRS)
+    out = gpd.GeoDataFrame(
+        {
+            "id": pd.Series([_id_text(v) for v in out["id"]], dtype=object),
+            "level": pd.Series([str(v) for v in out["level"]], dtype=object),
+            "parent_id": pd.Series([_id_text(v) for v in out["parent_id"]], dtype=object),
+            "name": pd.Series(["" if v is None else str(v) for v in out["name"]], dtype=object),
+        },
+        geometry=shapely.orient_polygons(out.geometry.to_numpy(), exterior_cw=False),
+        crs=settings.OUTPUT_CRS,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    if suffix in (".geojson", ".json"):
+        pyogrio.write_dataframe(
+            out,
+            path,
+            driver="GeoJSON",
+            layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"},
+            geometry_type="Unknown",
+        )
+        return path
+    if three_layers:
+        for level in LEVELS:
+            part = out[out["level"] == level]
+            if len(part) or level != "micro":
+                pyogrio.write_dataframe(
+                    part.drop(columns="level"),
+                    path,
+                    layer=level,
+                    driver="GPKG",
+                    append=path.exists(),
+                    geometry_type="Unknown",
+                )
+        return path
+    pyogrio.write_dataframe(out, path, layer="grid", driver="GPKG", geometry_type="Unknown")
+    return path

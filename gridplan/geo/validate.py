@@ -1,0 +1,859 @@
+"""Validating and repairing 1+5+N grids.
+
+:func:`validate_grid` finds every problem of a GRID frame at once and returns a
+:class:`ValidationReport` of :class:`GridIssue` objects, each with a stable ``code``, the
+feature it concerns, a message with figures (areas in m2, shares in %) and a one-sentence fix.
+:func:`fix_grid` repairs what is safely repairable (invalid rings, sliver overlaps, sliver
+overhangs and sliver gaps) and lists each :class:`Repair`; anything larger stays reported.
+
+All areas are computed in the metric CRS (the station's ``crs.metric`` or the local UTM zone).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import shapely
+
+from gridplan import settings
+from gridplan._errors import InputError
+from gridplan._errors import ValidationError
+from gridplan._progress import ProgressCallback
+from gridplan._progress import report
+from gridplan.config import StationConfig
+from gridplan.config import default_config
+from gridplan.geo.crs import metric_crs
+from gridplan.geo.crs import require_crs
+
+#: Overlaps, gaps and overhangs smaller than this (1 dm2) are floating-point noise of the
+#: boolean operations, far below any digitising precision, and are never reported.
+NOISE_AREA_M2 = 0.01
+
+SEVERITIES = ("error", "warning")
+
+_LEVEL_NAMES = {"station": "station", "base": "base grid", "micro": "micro-grid"}
+_PARENT_LEVEL = {"base": "station", "micro": "base"}
+_REQUIRED = ("id", "level", "parent_id")
+
+
+@dataclasses.dataclass(frozen=True)
+class GridIssue:
+    """One problem found in a grid.
+
+    Attributes
+    ----------
+    severity
+        ``"error"`` (the grid is not usable as is) or ``"warning"`` (usable; worth a look).
+    code
+        Short stable identifier such as ``"overlap"`` or ``"sliver_gap"``.
+    feature_id
+        The grid the issue is about, or None for whole-grid issues (``"no_station"``).
+    message
+        What is wrong and where, with figures.
+    fix
+        How to fix it, one sentence.
+    other_id
+        The second grid involved (the other side of an overlap), if any.
+    area_m2
+        The area concerned (overlap, gap, overhang) in square metres, if any.
+    """
+
+    severity: str
+    code: str
+    feature_id: str | None
+    message: str
+    fix: str
+    other_id: str | None = None
+    area_m2: float | None = None
+
+    def __post_init__(self):
+        if self.severity not in SEVERITIES:
+            msg = f"GridIssue severity {self.severity!r}; use 'error' or 'warning'"
+            raise ValueError(msg)
+
+    def to_text(self) -> str:
+        """Return the issue as one line: severity, code, feature, message and fix."""
+        fid = self.feature_id if self.feature_id is not None else "-"
+        return f"{self.severity.upper():<7} {self.code:<17} {fid}: {self.message}. Fix: {self.fix}"
+
+    def to_record(self) -> dict[str, Any]:
+        """Return the issue as a JSON-serialisable dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidationReport:
+    """Every issue found by :func:`validate_grid`.
+
+    Attributes
+    ----------
+    issues
+        All issues, in the order the checks ran.
+    counts
+        ``(level, number of features)`` pairs of the validated grid.
+    """
+
+    issues: tuple[GridIssue, ...] = ()
+    counts: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when there are no errors (warnings allowed)."""
+        return not self.errors
+
+    @property
+    def errors(self) -> tuple[GridIssue, ...]:
+        """The issues of severity ``"error"``."""
+        return tuple(i for i in self.issues if i.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[GridIssue, ...]:
+        """The issues of severity ``"warning"``."""
+        return tuple(i for i in self.issues if i.severity == "warning")
+
+    def by_code(self, code: str) -> tuple[GridIssue, ...]:
+        """Return the issues with this code."""
+        return tuple(i for i in self.issues if i.code == code)
+
+    def summary(self) -> dict[str, Any]:
+        """Return counts: ``ok``, ``errors``, ``warnings``, ``codes`` and ``features``."""
+        return {
+            "ok": self.ok,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "codes": dict(Counter(i.code for i in self.issues)),
+            "features": dict(self.counts),
+        }
+
+    def to_text(self) -> str:
+        """Return one line per issue, errors first, then warnings."""
+        if not self.issues:
+            return "OK: no problems found"
+        return "\n".join(i.to_text() for i in (*self.errors, *self.warnings))
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """Return the issues as JSON-serialisable dicts (errors first)."""
+        return [i.to_record() for i in (*self.errors, *self.warnings)]
+
+    def raise_for_errors(self) -> None:
+        """Raise :class:`~gridplan.ValidationError` (holding this report) if there are errors."""
+        if self.ok:
+            return
+        errors = self.errors
+        shown = "\n".join(i.to_text() for i in errors[:10])
+        more = f"\n... and {len(errors) - 10} more" if len(errors) > 10 else ""
+        msg = f"the grid has {len(errors)} error(s):\n{shown}{more}"
+        raise ValidationError(msg, report=self)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+@dataclasses.dataclass(frozen=True)
+class Repair:
+    """One change made by :func:`fix_grid`.
+
+    Attributes
+    ----------
+    feature_id
+        The grid whose geometry changed.
+    action
+        ``"make_valid"``, ``"clip_to_parent"``, ``"clip_overlap"`` or ``"fill_gap"``.
+    detail
+        What was done, with figures.
+    """
+
+    feature_id: str
+    action: str
+    detail: str
+
+    def to_text(self) -> str:
+        """Return the repair as one line."""
+        return f"{self.action:<15} {self.feature_id}: {self.detail}"
+
+    def to_record(self) -> dict[str, Any]:
+        """Return the repair as a JSON-serialisable dict."""
+        return dataclasses.asdict(self)
+
+
+# --------------------------------------------------------------------------------------------
+# shared preparation
+
+
+@dataclasses.dataclass
+class _Grid:
+    """The grid as plain arrays in the metric CRS (internal working form)."""
+
+    ids: list[str]
+    levels: list[str]
+    parents: list[str | None]
+    geoms: np.ndarray  # metric, polygonal or None (None = unusable)
+    crs: pyproj.CRS
+    to_lonlat: pyproj.Transformer
+    parent_row: list[int | None]  # row of the parent with the right level, or None
+
+    def where(self, geom) -> str:
+        """Return 'near lon, lat' for the largest part of ``geom``."""
+        if geom is None or shapely.is_empty(geom):
+            return ""
+        parts = shapely.get_parts(geom)
+        part = parts[int(np.argmax(shapely.area(parts)))] if len(parts) else geom
+        pt = shapely.point_on_surface(part)
+        lon, lat = self.to_lonlat.transform(pt.x, pt.y)
+        return f" near {lon:.6f}, {lat:.6f}"
+
+
+def _check_frame(gdf: gpd.GeoDataFrame) -> None:
+    missing = [c for c in _REQUIRED if c not in gdf.columns]
+    if missing:
+        msg = (
+            f"the grid lacks column(s) {', '.join(missing)}; found "
+            f"{', '.join(map(str, gdf.columns))}; load it with gridplan.geo.grid.load_grid, "
+            "which returns id, level, parent_id, name, geometry"
+        )
+        raise InputError(msg)
+    require_crs(gdf, where="grid")
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    try:
+        if value != value:  # NaN / NA
+            return None
+    except (TypeError, ValueError):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _polygonal(geom, min_area: float = NOISE_AREA_M2) -> Any:
+    """Return the polygonal parts of ``geom`` with area above ``min_area``, or None."""
+    if geom is None or shapely.is_empty(geom):
+        return None
+    parts = [
+        p
+        for p in shapely.get_parts(shapely.get_parts(geom))
+        if p.geom_type == "Polygon" and p.area > min_area
+    ]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    return shapely.MultiPolygon(parts)
+
+
+def _prepare(gdf: gpd.GeoDataFrame, config: StationConfig) -> tuple[_Grid, np.ndarray]:
+    """Return the working grid and the raw metric geometries (possibly invalid/None)."""
+    mcrs = metric_crs(gdf, crs=config.metric_crs)
+    raw = gdf.geometry.to_crs(mcrs).to_numpy()
+    geoms = np.empty(len(raw), dtype=object)
+    for i, g in enumerate(raw):
+        if g is None or shapely.is_empty(g) or g.geom_type not in ("Polygon", "MultiPolygon"):
+            geoms[i] = None
+        elif g.is_valid:
+            geoms[i] = g if g.area > NOISE_AREA_M2 else None
+        else:
+            geoms[i] = _polygonal(shapely.make_valid(g))
+    ids = [_text(v) or "" for v in gdf["id"]]
+    levels = [_text(v) or "" for v in gdf["level"]]
+    parents = [_text(v) for v in gdf["parent_id"]]
+    first_row: dict[tuple[str, str], int] = {}
+    for i, (fid, lv) in enumerate(zip(ids, levels, strict=True)):
+        first_row.setdefault((fid, lv), i)
+    parent_row = [
+        first_row.get((p, _PARENT_LEVEL[lv])) if lv in _PARENT_LEVEL and p else None
+        for lv, p in zip(levels, parents, strict=True)
+    ]
+    to_lonlat = pyproj.Transformer.from_crs(mcrs, settings.OUTPUT_CRS, always_xy=True)
+    return _Grid(ids, levels, parents, geoms, mcrs, to_lonlat, parent_row), raw
+
+
+def _m2(area: float) -> str:
+    return f"{area:,.1f} m2"
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.2f}%" if share < 0.1 else f"{100 * share:.1f}%"
+
+
+# --------------------------------------------------------------------------------------------
+# checks
+
+
+def _check_geometries(gdf: gpd.GeoDataFrame, grid: _Grid) -> Iterable[GridIssue]:
+    orig = gdf.geometry.to_numpy()
+    for i, g in enumerate(orig):
+        fid = grid.ids[i]
+        what = _LEVEL_NAMES.get(grid.levels[i], "grid")
+        if g is None or shapely.is_empty(g):
+            yield GridIssue(
+                "error",
+                "empty_geometry",
+                fid,
+                f"{what} {fid} has no geometry",
+                f"draw the boundary of {fid} or delete the feature",
+            )
+        elif g.geom_type not in ("Polygon", "MultiPolygon"):
+            yield GridIssue(
+                "error",
+                "not_polygon",
+                fid,
+                f"{what} {fid} is a {g.geom_type}, not a polygon",
+                f"replace the geometry of {fid} with its area polygon",
+            )
+        elif not g.is_valid:
+            reason = shapely.is_valid_reason(g)
+            yield GridIssue(
+                "error",
+                "invalid_geometry",
+                fid,
+                f"{what} {fid} has an invalid geometry: {reason}",
+                "run validate with --fix (shapely.make_valid) or redraw the ring without "
+                "crossing itself",
+            )
+        elif grid.geoms[i] is None:
+            yield GridIssue(
+                "error",
+                "empty_geometry",
+                fid,
+                f"{what} {fid} has no area ({_m2(shapely.area(shapely.make_valid(g)))})",
+                f"draw the boundary of {fid} as a real area or delete the feature",
+            )
+
+
+def _check_ids_and_levels(grid: _Grid) -> Iterable[GridIssue]:
+    for i, lv in enumerate(grid.levels):
+        if lv not in _LEVEL_NAMES:
+            yield GridIssue(
+                "error",
+                "unknown_level",
+                grid.ids[i],
+                f"grid {grid.ids[i]} has level {lv!r}; allowed: station, base, micro",
+                "set level to station, base or micro",
+            )
+    rows: dict[str, list[int]] = {}
+    for i, fid in enumerate(grid.ids):
+        rows.setdefault(fid, []).append(i)
+    for fid, where in rows.items():
+        if not fid:
+            yield GridIssue(
+                "error",
+                "missing_id",
+                None,
+                f"{len(where)} feature(s) (rows {', '.join(str(r + 1) for r in where[:10])}) "
+                "have no id",
+                "give every grid a unique code such as S01-B3-M017",
+            )
+        elif len(where) > 1:
+            yield GridIssue(
+                "error",
+                "duplicate_id",
+                fid,
+                f"id {fid} is used by {len(where)} features (rows "
+                f"{', '.join(str(r + 1) for r in where[:10])})",
+                "give each grid its own code, e.g. renumber the later copies",
+            )
+
+
+def _check_stations(grid: _Grid, config: StationConfig) -> Iterable[GridIssue]:
+    stations = [i for i, lv in enumerate(grid.levels) if lv == "station"]
+    bases = [i for i, lv in enumerate(grid.levels) if lv == "base"]
+    if not stations:
+        yield GridIssue(
+            "error",
+            "no_station",
+            None,
+            "the grid has no station (辖区) boundary",
+            "add one feature with level 'station' covering the whole jurisdiction",
+        )
+    elif len(stations) > 1:
+        yield GridIssue(
+            "error",
+            "multiple_stations",
+            grid.ids[stations[1]],
+            f"the grid has {len(stations)} station boundaries "
+            f"({', '.join(grid.ids[i] for i in stations[:5])}); a 1+5+N grid has one",
+            "load one station's grid per file, or merge the station polygons into one",
+        )
+    expected = config.base_grid_count
+    if len(stations) <= 1:
+        groups = [(grid.ids[stations[0]] if stations else None, bases)]
+    else:
+        groups = [(grid.ids[s], [b for b in bases if grid.parent_row[b] == s]) for s in stations]
+    for sid, members in groups:
+        if len(members) != expected:
+            whose = f"station {sid}" if sid else "the grid"
+            yield GridIssue(
+                "error",
+                "base_count",
+                sid,
+                f"{whose} has {len(members)} base grid(s); the 1+5+N rule of this station "
+                f"expects {expected}",
+                f"split or merge base grids to make {expected}, or set grid.base_count in the "
+                "station config",
+            )
+
+
+def _check_parents(grid: _Grid) -> Iterable[GridIssue]:
+    levels_of: dict[str, set[str]] = {}
+    for fid, lv in zip(grid.ids, grid.levels, strict=True):
+        levels_of.setdefault(fid, set()).add(lv)
+    for i, lv in enumerate(grid.levels):
+        if lv not in _PARENT_LEVEL or grid.parent_row[i] is not None:
+            continue
+        fid, parent = grid.ids[i], grid.parents[i]
+        want = _PARENT_LEVEL[lv]
+        what, want_name = _LEVEL_NAMES[lv], _LEVEL_NAMES[want]
+        if parent is None:
+            problem = "has no parent_id"
+        elif parent not in levels_of:
+            problem = f"has parent_id {parent!r}, which is not the id of any grid"
+        else:
+            found = "/".join(sorted(_LEVEL_NAMES.get(x, x) for x in levels_of[parent]))
+            problem = f"has parent_id {parent!r}, which is a {found}, not a {want_name}"
+        yield GridIssue(
+            "error",
+            "orphan_parent",
+            fid,
+            f"{what} {fid} {problem}",
+            f"set parent_id of {fid} to the id of the {want_name} it lies in",
+        )
+
+
+def _check_outside(grid: _Grid, config: StationConfig) -> Iterable[GridIssue]:
+    rows = [
+        i
+        for i, p in enumerate(grid.parent_row)
+        if p is not None and grid.geoms[i] is not None and grid.geoms[p] is not None
+    ]
+    if not rows:
+        return
+    kids = grid.geoms[rows]
+    pars = grid.geoms[[grid.parent_row[i] for i in rows]]
+    outside = shapely.difference(kids, pars)
+    out_area = shapely.area(outside)
+    share = out_area / shapely.area(kids)
+    sliver = max(config.sliver_area_m2, NOISE_AREA_M2)
+    for k in np.flatnonzero((share > config.area_tolerance) | (out_area > sliver)):
+        i = rows[k]
+        fid, pid = grid.ids[i], grid.parents[i]
+        what = _LEVEL_NAMES[grid.levels[i]]
+        pname = _LEVEL_NAMES[_PARENT_LEVEL[grid.levels[i]]]
+        text = (
+            f"{what} {fid} has {_m2(out_area[k])} ({_pct(share[k])} of its area) outside its "
+            f"{pname} {pid}{grid.where(outside[k])}"
+        )
+        if share[k] > config.area_tolerance:
+            yield GridIssue(
+                "error",
+                "outside_parent",
+                fid,
+                text,
+                f"redraw {fid} inside {pid}, or set its parent_id to the {pname} it lies in",
+                other_id=pid,
+                area_m2=float(out_area[k]),
+            )
+        else:
+            yield GridIssue(
+                "warning",
+                "sliver_outside",
+                fid,
+                text,
+                f"run with --fix to clip the overhang, or snap {fid} to the boundary of {pid}",
+                other_id=pid,
+                area_m2=float(out_area[k]),
+            )
+
+
+def _sibling_pairs(grid: _Grid) -> tuple[np.ndarray, np.ndarray]:
+    """Return index pairs (i < j) of same-level grids whose geometries intersect."""
+    usable = np.flatnonzero([g is not None for g in grid.geoms])
+    if len(usable) < 2:
+        return np.empty(0, dtype=int), np.empty(0, dtype=int)
+    geoms = grid.geoms[usable]
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="intersects")
+    levels = np.asarray(grid.levels, dtype=object)[usable]
+    keep = (a < b) & (levels[a] == levels[b])
+    return usable[a[keep]], usable[b[keep]]
+
+
+def _overlaps(grid: _Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return (i, j, intersection geometry, area) of same-level overlaps above noise."""
+    i, j = _sibling_pairs(grid)
+    if not len(i):
+        return i, j, np.empty(0, dtype=object), np.empty(0)
+    # Neighbours in a tessellation only touch; skip them before the costlier intersection.
+    real = ~shapely.touches(grid.geoms[i], grid.geoms[j])
+    i, j = i[real], j[real]
+    inter = shapely.intersection(grid.geoms[i], grid.geoms[j])
+    area = shapely.area(inter)
+    keep = area > NOISE_AREA_M2
+    return i[keep], j[keep], inter[keep], area[keep]
+
+
+def _check_overlaps(grid: _Grid, config: StationConfig) -> Iterable[GridIssue]:
+    i, j, inter, area = _overlaps(grid)
+    areas = shapely.area(grid.geoms[i]), shapely.area(grid.geoms[j])
+    for k in range(len(i)):
+        a, b = grid.ids[i[k]], grid.ids[j[k]]
+        what = _LEVEL_NAMES.get(grid.levels[i[k]], "grid") + "s"
+        text = (
+            f"{what} {a} and {b} overlap by {_m2(area[k])} ({_pct(area[k] / areas[0][k])} of "
+            f"{a}, {_pct(area[k] / areas[1][k])} of {b}){grid.where(inter[k])}"
+        )
+        if area[k] > config.sliver_area_m2:
+            yield GridIssue(
+                "error",
+                "overlap",
+                a,
+                text,
+                f"redraw the shared boundary of {a} and {b} so each place belongs to one grid",
+                other_id=b,
+                area_m2=float(area[k]),
+            )
+        else:
+            yield GridIssue(
+                "warning",
+                "sliver_overlap",
+                a,
+                text,
+                f"run with --fix to give the sliver to one grid, or snap {a} and {b} together",
+                other_id=b,
+                area_m2=float(area[k]),
+            )
+
+
+def _children(grid: _Grid) -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for i, p in enumerate(grid.parent_row):
+        if p is not None and grid.geoms[i] is not None:
+            kids.setdefault(p, []).append(i)
+    return kids
+
+
+def _gaps(grid: _Grid, parent: int, kids: list[int]) -> Any:
+    """Return the part of ``parent`` not covered by ``kids`` (polygonal or None)."""
+    cover = shapely.union_all(grid.geoms[kids]) if kids else None
+    if cover is None:
+        return grid.geoms[parent]
+    return _polygonal(shapely.difference(grid.geoms[parent], cover))
+
+
+def _check_gaps(grid: _Grid, config: StationConfig) -> Iterable[GridIssue]:
+    has_micro = "micro" in grid.levels
+    kids = _children(grid)
+    sliver = max(config.sliver_area_m2, NOISE_AREA_M2)
+    for p, lv in enumerate(grid.levels):
+        if grid.geoms[p] is None or lv not in ("station", "base"):
+            continue
+        if lv == "base" and not has_micro:
+            continue
+        members = kids.get(p, [])
+        if lv == "station" and not members:
+            continue  # reported as base_count / orphan_parent already
+        gap = _gaps(grid, p, members)
+        area = 0.0 if gap is None else float(gap.area)
+        share = area / grid.geoms[p].area
+        if share <= config.area_tolerance and area <= sliver:
+            continue
+        fid = grid.ids[p]
+        child = "base grids" if lv == "station" else "micro-grids"
+        if not members:
+            text = f"{_LEVEL_NAMES[lv]} {fid} has no {child} ({_m2(area)} uncovered)"
+        else:
+            text = (
+                f"{_LEVEL_NAMES[lv]} {fid}: {_m2(area)} ({_pct(share)} of its area) is not "
+                f"covered by its {child}{grid.where(gap)}"
+            )
+        if share > config.area_tolerance:
+            yield GridIssue(
+                "error",
+                "gap",
+                fid,
+                text,
+                f"extend the {child} of {fid} to cover it, or add a {child[:-1]} there",
+                area_m2=area,
+            )
+        else:
+            yield GridIssue(
+                "warning",
+                "sliver_gap",
+                fid,
+                text,
+                f"run with --fix to give each sliver to its neighbour, or snap the {child}",
+                area_m2=area,
+            )
+    if not has_micro and "base" in grid.levels:
+        yield GridIssue(
+            "warning",
+            "no_micro",
+            None,
+            "the grid has no micro-grids (微网格) yet",
+            "generate micro-grids for each base grid, or load a file that has them",
+        )
+
+
+def validate_grid(
+    gdf: gpd.GeoDataFrame,
+    *,
+    config: StationConfig | None = None,
+    progress: ProgressCallback | None = None,
+) -> ValidationReport:
+    """Check a 1+5+N grid and report every problem at once.
+
+    Checks: empty, non-polygon and invalid geometries (with shapely's reason); missing and
+    duplicate ids; unknown levels; no or several stations; the base-grid count
+    (``config.base_grid_count``); orphan parents (missing, or of the wrong level); children
+    outside their parent; overlaps between grids of one level; gaps (station area not covered
+    by base grids, base area not covered by micro-grids). Overhangs and gaps above
+    ``config.area_tolerance`` of the area are errors, smaller ones above
+    ``config.sliver_area_m2`` warnings; overlaps above ``sliver_area_m2`` are errors, smaller
+    ones warnings.
+
+    Parameters
+    ----------
+    gdf
+        A GRID frame (``id``, ``level``, ``parent_id``, ``geometry``) in any CRS.
+    config
+        Station config for the tolerances and the metric CRS; defaults if None.
+    progress
+        Optional callback ``progress(stage, done, total)``.
+
+    Returns
+    -------
+    ValidationReport
+        ``report.ok`` is False when there is any error; ``report.to_text()`` prints it.
+
+    Raises
+    ------
+    InputError
+        If the frame lacks the id, level or parent_id column.
+    CRSError
+        If the frame has no CRS.
+
+    Examples
+    --------
+    >>> from gridplan.geo.grid import load_grid
+    >>> report = validate_grid(load_grid("tests/data/grid_clean.geojson"))
+    >>> report.ok, report.summary()["errors"]
+    (True, 0)
+    """
+    config = config or default_config()
+    _check_frame(gdf)
+    grid, _ = _prepare(gdf, config)
+    stages = (
+        ("geometry", lambda: _check_geometries(gdf, grid)),
+        ("ids", lambda: _check_ids_and_levels(grid)),
+        ("stations", lambda: _check_stations(grid, config)),
+        ("parents", lambda: _check_parents(grid)),
+        ("outside", lambda: _check_outside(grid, config)),
+        ("overlaps", lambda: _check_overlaps(grid, config)),
+        ("gaps", lambda: _check_gaps(grid, config)),
+    )
+    issues: list[GridIssue] = []
+    for done, (stage, check) in enumerate(stages):
+        report(progress, f"validate: {stage}", done, len(stages))
+        issues.extend(check())
+    report(progress, "validate", len(stages), len(stages))
+    counts = tuple((lv, grid.levels.count(lv)) for lv in ("station", "base", "micro"))
+    return ValidationReport(issues=tuple(issues), counts=counts)
+
+
+# --------------------------------------------------------------------------------------------
+# repairs
+
+
+def _fix_invalid(
+    gdf: gpd.GeoDataFrame, grid: _Grid, raw: np.ndarray, changed: set[int]
+) -> list[Repair]:
+    repairs = []
+    orig = gdf.geometry.to_numpy()
+    for i, g in enumerate(raw):
+        if g is None or shapely.is_empty(g) or g.geom_type not in ("Polygon", "MultiPolygon"):
+            continue
+        if g.is_valid and orig[i].is_valid:
+            continue
+        reason = shapely.is_valid_reason(orig[i] if not orig[i].is_valid else g)
+        fixed = grid.geoms[i]  # _prepare already made it valid, polygonal parts only
+        if fixed is None:
+            continue  # nothing polygonal left: leave it reported, never drop the feature
+        if g.is_valid:  # invalid only in the source CRS: repair there too
+            fixed = grid.geoms[i] = _polygonal(shapely.make_valid(g)) or g
+        changed.add(i)
+        made = shapely.make_valid(g)
+        dropped = len(shapely.get_parts(shapely.get_parts(made))) - len(shapely.get_parts(fixed))
+        detail = (
+            f"made valid ({reason}): {len(shapely.get_parts(fixed))} polygon part(s), "
+            f"{_m2(fixed.area)}"
+        )
+        if dropped > 0:
+            detail += f"; dropped {dropped} zero-area part(s)"
+        repairs.append(Repair(grid.ids[i], "make_valid", detail))
+    return repairs
+
+
+def _fix_outside(grid: _Grid, config: StationConfig, changed: set[int]) -> list[Repair]:
+    repairs = []
+    sliver = max(config.sliver_area_m2, NOISE_AREA_M2)
+    for level in ("base", "micro"):
+        for i, p in enumerate(grid.parent_row):
+            if grid.levels[i] != level or p is None:
+                continue
+            kid, par = grid.geoms[i], grid.geoms[p]
+            if kid is None or par is None:
+                continue
+            out_area = shapely.difference(kid, par).area
+            # Only what validate_grid reports as a sliver overhang: smaller overhangs are
+            # accepted noise (often just map-projection curvature of long edges), larger ones
+            # need a human.
+            if out_area <= sliver or out_area / kid.area > config.area_tolerance:
+                continue
+            clipped = _polygonal(shapely.intersection(kid, par))
+            if clipped is None:
+                continue
+            grid.geoms[i] = clipped
+            changed.add(i)
+            pname = _LEVEL_NAMES[_PARENT_LEVEL[level]]
+            repairs.append(
+                Repair(
+                    grid.ids[i],
+                    "clip_to_parent",
+                    f"removed {_m2(out_area)} ({_pct(out_area / kid.area)}) lying outside "
+                    f"its {pname} {grid.parents[i]}",
+                )
+            )
+    return repairs
+
+
+def _fix_overlaps(grid: _Grid, config: StationConfig, changed: set[int]) -> list[Repair]:
+    repairs = []
+    i_s, j_s, _, areas = _overlaps(grid)
+    for i, j, first_area in zip(i_s, j_s, areas, strict=True):
+        if first_area > config.sliver_area_m2:
+            continue
+        gi, gj = grid.geoms[i], grid.geoms[j]
+        area = shapely.intersection(gi, gj).area  # geometries may have changed since
+        if area <= NOISE_AREA_M2:
+            continue
+        # The overlap stays with the grid of which it is the larger share, so the relative
+        # change of either grid is as small as possible.
+        keep, lose = (i, j) if area / gi.area >= area / gj.area else (j, i)
+        clipped = _polygonal(shapely.difference(grid.geoms[lose], grid.geoms[keep]))
+        if clipped is None:
+            continue
+        grid.geoms[lose] = clipped
+        changed.add(int(lose))
+        repairs.append(
+            Repair(
+                grid.ids[lose],
+                "clip_overlap",
+                f"removed the {_m2(area)} it shared with {grid.ids[keep]}, which keeps it",
+            )
+        )
+    return repairs
+
+
+def _fill_gaps(grid: _Grid, config: StationConfig, changed: set[int]) -> list[Repair]:
+    repairs = []
+    sliver = max(config.sliver_area_m2, NOISE_AREA_M2)
+    for level in ("station", "base"):
+        kids = _children(grid)
+        for p, lv in enumerate(grid.levels):
+            members = kids.get(p, [])
+            if lv != level or grid.geoms[p] is None or not members:
+                continue
+            gap = _gaps(grid, p, members)
+            # Only what validate_grid reports as a sliver gap; a larger gap needs a human.
+            if (
+                gap is None
+                or gap.area <= sliver
+                or gap.area / grid.geoms[p].area > config.area_tolerance
+            ):
+                continue
+            for piece in shapely.get_parts(gap):
+                best, best_len = None, 0.0
+                edge = piece.boundary
+                near = np.asarray(members)[shapely.dwithin(grid.geoms[members], piece, 1e-3)]
+                for k in near.tolist():
+                    shared = shapely.intersection(edge, shapely.buffer(grid.geoms[k], 1e-3))
+                    if shared.length > best_len:
+                        best, best_len = k, shared.length
+                if best is None:
+                    continue
+                merged = _polygonal(shapely.make_valid(shapely.union(grid.geoms[best], piece)))
+                if merged is None:
+                    continue
+                grid.geoms[best] = merged
+                changed.add(best)
+                repairs.append(
+                    Repair(
+                        grid.ids[best],
+                        "fill_gap",
+                        f"took the {_m2(piece.area)} gap{grid.where(piece)} in "
+                        f"{_LEVEL_NAMES[lv]} {grid.ids[p]} (shared boundary {best_len:.1f} m)",
+                    )
+                )
+    return repairs
+
+
+def fix_grid(
+    gdf: gpd.GeoDataFrame, *, config: StationConfig | None = None
+) -> tuple[gpd.GeoDataFrame, tuple[Repair, ...]]:
+    """Repair what is safely repairable in a grid and list each repair.
+
+    In order: invalid geometries are made valid (``shapely.make_valid``, polygonal parts only,
+    zero-area parts dropped); a child's overhang outside its parent is clipped when it is at
+    most ``config.area_tolerance`` of the child's area; overlaps between grids of one level of
+    at most ``config.sliver_area_m2`` are removed from the grid of which they are the smaller
+    share; gaps in a parent's cover are given to the child with the longest shared boundary
+    when the whole gap is within ``area_tolerance`` or the piece is at most ``sliver_area_m2``.
+    Anything larger is left for :func:`validate_grid` to report. No feature is ever dropped
+    and features that need no repair keep their exact coordinates.
+
+    Parameters
+    ----------
+    gdf
+        A GRID frame in any CRS; not modified.
+    config
+        Station config for the tolerances and the metric CRS; defaults if None.
+
+    Returns
+    -------
+    tuple[GeoDataFrame, tuple[Repair, ...]]
+        The repaired grid in EPSG:4326 and the repairs made (empty if none were needed).
+
+    Examples
+    --------
+    >>> from gridplan.geo.grid import load_grid
+    >>> fixed, repairs = fix_grid(load_grid("tests/data/grid_bowtie.geojson"))
+    >>> [r.action for r in repairs]
+    ['make_valid']
+    """
+    config = config or default_config()
+    _check_frame(gdf)
+    grid, raw = _prepare(gdf, config)
+    changed: set[int] = set()
+    repairs = _fix_invalid(gdf, grid, raw, changed)
+    repairs += _fix_outside(grid, config, changed)
+    repairs += _fix_overlaps(grid, config, changed)
+    repairs += _fill_gaps(grid, config, changed)
+    out = gdf.to_crs(settings.OUTPUT_CRS)
+    rows = sorted(i for i in changed if grid.geoms[i] is not None)
+    if rows:
+        back = gpd.GeoSeries(grid.geoms[rows], crs=grid.crs).to_crs(settings.OUTPUT_CRS)
+        back = back.to_numpy()
+        # Reprojection can make a freshly clipped, nearly collinear ring cross itself.
+        for k in np.flatnonzero(~shapely.is_valid(back)):
+            back[k] = _polygonal(shapely.make_valid(back[k]), min_area=0.0) or back[k]
+        geom = out.geometry.to_numpy().copy()
+        geom[rows] = back
+        out[out.geometry.name] = gpd.GeoSeries(geom, index=out.index, crs=settings.OUTPUT_CRS)
+    return out, tuple(repairs)
