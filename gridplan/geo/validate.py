@@ -308,6 +308,15 @@ def _check_geometries(gdf: gpd.GeoDataFrame, grid: _Grid) -> Iterable[GridIssue]
                 f"{what} {fid} is a {g.geom_type}, not a polygon",
                 f"replace the geometry of {fid} with its area polygon",
             )
+        elif grid.geoms[i] is None:
+            reason = "" if g.is_valid else f" ({shapely.is_valid_reason(g)})"
+            yield GridIssue(
+                "error",
+                "empty_geometry",
+                fid,
+                f"{what} {fid} has no area{reason}",
+                f"draw the boundary of {fid} as a real area or delete the feature",
+            )
         elif not g.is_valid:
             reason = shapely.is_valid_reason(g)
             yield GridIssue(
@@ -317,14 +326,6 @@ def _check_geometries(gdf: gpd.GeoDataFrame, grid: _Grid) -> Iterable[GridIssue]
                 f"{what} {fid} has an invalid geometry: {reason}",
                 "run validate with --fix (shapely.make_valid) or redraw the ring without "
                 "crossing itself",
-            )
-        elif grid.geoms[i] is None:
-            yield GridIssue(
-                "error",
-                "empty_geometry",
-                fid,
-                f"{what} {fid} has no area ({_m2(shapely.area(shapely.make_valid(g)))})",
-                f"draw the boundary of {fid} as a real area or delete the feature",
             )
 
 
