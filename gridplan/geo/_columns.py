@@ -1,0 +1,241 @@
+"""Finding the columns of an incident table by their English or Chinese header names.
+
+Police exports name the same field many ways (``经度``, ``lng``, ``OpenDataLon``, ...). Headers
+are compared after :func:`normalise`, which ignores case, spaces, ``_``/``-``/``.`` and a
+bracketed unit suffix such as ``经度(WGS84)``. Each role lists its names in order of preference;
+the first name present wins, and a column serves at most one role.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from collections.abc import Sequence
+
+from gridplan._errors import InputError
+
+#: Roles a user may name explicitly with ``columns={role: header}`` (``--column role=header``).
+ROLES = ("lon", "lat", "x", "y", "time", "date", "hour", "category", "id", "alert")
+
+#: Header names looked for, per role, in order of preference (compared after normalise()).
+NAMES: dict[str, tuple[str, ...]] = {
+    "lon": (
+        "经度",
+        "lon",
+        "lng",
+        "long",
+        "longitude",
+        "opendatalon",
+        "gpslng",
+        "gpslon",
+        "gps经度",
+        "经度坐标",
+        "wgs84经度",
+        "lonwgs84",
+    ),
+    "lat": (
+        "纬度",
+        "lat",
+        "latitude",
+        "opendatalat",
+        "gpslat",
+        "gps纬度",
+        "纬度坐标",
+        "wgs84纬度",
+        "latwgs84",
+    ),
+    "x": ("x坐标", "x", "xcoord", "xcoordinate", "pointx", "横坐标", "easting", "坐标x"),
+    "y": ("y坐标", "y", "ycoord", "ycoordinate", "pointy", "纵坐标", "northing", "坐标y"),
+    # a full date and time in one column
+    "time": (
+        "发生时间",
+        "案发时间",
+        "发案时间",
+        "报警时间",
+        "接警时间",
+        "受理时间",
+        "时间",
+        "发生日期时间",
+        "occurdatetime",
+        "datetime",
+        "occurredat",
+        "incidenttime",
+        "time",
+        "timestamp",
+    ),
+    "date": (
+        "发生日期",
+        "案发日期",
+        "发案日期",
+        "报警日期",
+        "接警日期",
+        "日期",
+        "occurdate",
+        "date",
+        "incidentdate",
+    ),
+    # time of day beside a date column: HHMM integers or HH:MM
+    "tod": (
+        "发生时刻",
+        "案发时刻",
+        "报警时刻",
+        "接警时刻",
+        "时刻",
+        "occurtime",
+        "timeofday",
+    ),
+    "hour": ("发生小时", "小时", "occurhour", "hour"),
+    "category": (
+        "案件类别",
+        "警情类别",
+        "案件类型",
+        "警情类型",
+        "案由",
+        "类别",
+        "类型",
+        "案件性质",
+        "警情性质",
+        "offensecategory",
+        "category",
+        "crimetype",
+        "type",
+        "offensetype",
+    ),
+    "id": (
+        "编号",
+        "案件编号",
+        "警情编号",
+        "接警编号",
+        "案件号",
+        "序号",
+        "id",
+        "casenumber",
+        "caseid",
+        "incidentid",
+        "fid",
+    ),
+    "alert": (
+        "预警等级",
+        "警情等级",
+        "预警颜色",
+        "颜色",
+        "等级",
+        "alert",
+        "alertlevel",
+        "level",
+        "colour",
+        "color",
+    ),
+}
+
+#: Order in which roles claim columns (a column serves one role only).
+_CLAIM_ORDER = ("lon", "lat", "x", "y", "id", "category", "alert", "time", "date", "tod", "hour")
+
+#: Columns gridplan itself writes (write_incidents); a table with all of them is our own export.
+GRIDPLAN_COLUMNS = ("id", "time", "category", "alert", "weight", "in_station", "source_row")
+
+_BRACKETS = re.compile(r"[\(（\[【][^\)）\]】]*[\)）\]】]")
+_SEPARATORS = re.compile(r"[\s_\-\.·:：/]+")
+
+
+def normalise(name: object) -> str:
+    """Fold a header for matching: case, spaces, separators and a bracketed unit are ignored."""
+    text = str(name).replace("\ufeff", "").strip()
+    text = _BRACKETS.sub("", text) or text
+    return _SEPARATORS.sub("", text).casefold()
+
+
+@dataclasses.dataclass(frozen=True)
+class ColumnMap:
+    """The header chosen for each role (None when absent); ``tod`` is a time-of-day column."""
+
+    lon: str | None = None
+    lat: str | None = None
+    x: str | None = None
+    y: str | None = None
+    time: str | None = None
+    date: str | None = None
+    tod: str | None = None
+    hour: str | None = None
+    category: str | None = None
+    id: str | None = None
+    alert: str | None = None
+    explicit: frozenset[str] = frozenset()
+
+    def used(self) -> dict[str, str]:
+        """Return ``{role: header}`` for the roles that found a column."""
+        out = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name != "explicit" and value is not None:
+                out[field.name] = value
+        return out
+
+
+def _match(columns: Sequence[str], wanted: str) -> str | None:
+    if wanted in columns:
+        return wanted
+    folded = normalise(wanted)
+    for column in columns:
+        if normalise(column) == folded:
+            return column
+    return None
+
+
+def find_columns(
+    columns: Sequence[str], overrides: Mapping[str, str] | None, *, where: str
+) -> ColumnMap:
+    """Assign headers to roles: explicit ``overrides`` first, then the known names.
+
+    Raises
+    ------
+    InputError
+        If an override names an unknown role or a column the table does not have.
+    """
+    columns = [str(c) for c in columns]
+    chosen: dict[str, str] = {}
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(ROLES))
+    if unknown:
+        msg = (
+            f"{where}: unknown column role(s) {', '.join(map(repr, unknown))} in the column "
+            f"overrides; use {', '.join(ROLES)} (for example --column lon=经度)"
+        )
+        raise InputError(msg)
+    for role, header in overrides.items():
+        if header is None:
+            continue
+        found = _match(columns, str(header))
+        if found is None:
+            msg = (
+                f"{where}: column {header!r} given for {role} is not in the table; "
+                f"its columns are: {', '.join(columns) or '(none)'}"
+            )
+            raise InputError(msg)
+        chosen[role] = found
+    taken = set(chosen.values())
+    folded = {c: normalise(c) for c in columns}
+    for role in _CLAIM_ORDER:
+        if role in chosen or (role == "tod" and "time" in chosen and "date" in chosen):
+            continue
+        for name in NAMES[role]:
+            hit = next((c for c in columns if c not in taken and folded[c] == name), None)
+            if hit is not None:
+                chosen[role] = hit
+                taken.add(hit)
+                break
+    return ColumnMap(**chosen, explicit=frozenset(k for k, v in overrides.items() if v))
+
+
+def describe_missing(
+    kind: str, roles: Sequence[str], columns: Sequence[str], *, where: str, example: str
+) -> str:
+    """Build the message for a required column that could not be found."""
+    looked = "; ".join(f"{role}: {', '.join(NAMES[role])}" for role in roles)
+    return (
+        f"{where}: cannot find the {kind} column(s). Columns in the file: "
+        f"{', '.join(map(str, columns)) or '(none)'}. Names looked for (ignoring case, spaces "
+        f"and '_') - {looked}. Name the columns explicitly, e.g. {example} on the command "
+        "line, or columns={...} in Python"
+    )

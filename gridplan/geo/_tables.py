@@ -1,0 +1,434 @@
+"""Reading raw incident tables (CSV, CSV.gz, XLSX, vector files) with user-visible row numbers.
+
+The readers return the cells as they are (strings for CSV, Python values for XLSX) together
+with the row number a user sees when opening the file: the file line for CSV (the header is
+line 1) and the sheet row for XLSX. Interpreting the cells is :mod:`gridplan.geo.incidents`'
+job. Character sets are tried in the order Chinese police exports use them: UTF-8 (with or
+without BOM), then GB18030 (a superset of GBK/GB2312), then charset-normalizer's guess.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import dataclasses
+import gzip
+import io
+import warnings
+import zipfile
+from collections.abc import Callable
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gridplan._errors import InputError
+
+_SAMPLE_BYTES = 1 << 20
+_DELIMITERS = (",", "\t", ";", "|")
+
+#: Leading bytes of common non-table files, to say what a file is instead of "cannot parse".
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"\xd0\xcf\x11\xe0", "an old Office file (.xls/.doc)"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+)
+
+
+@dataclasses.dataclass
+class RawTable:
+    """Cells of one table and where each row came from."""
+
+    frame: pd.DataFrame
+    rows: np.ndarray
+    kind: str
+    header: list[str]
+    encoding: str | None = None
+    sheet: str | None = None
+    bad_rows: list[tuple[int, str, str, str]] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+
+def sniff_kind(path: Path) -> str:
+    """Return ``"csv"``, ``"xlsx"`` or ``"vector"`` from the suffix and the first bytes.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty, a folder, or clearly not a table (an image, a PDF, ...).
+    """
+    if not path.exists():
+        msg = f"{path}: file not found; check the path"
+        raise InputError(msg)
+    if path.is_dir():
+        msg = f"{path}: is a folder, not a file; give the path of a CSV, XLSX or GeoJSON file"
+        raise InputError(msg)
+    if path.stat().st_size == 0:
+        msg = f"{path}: the file is empty (0 bytes); export the incident table again"
+        raise InputError(msg)
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    suffixes = [s.lower() for s in path.suffixes]
+    suffix = suffixes[-1] if suffixes else ""
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            hint = " Save it as .xlsx or CSV." if "Office" in what else ""
+            msg = (
+                f"{path}: this is {what}, not an incident table; give a CSV, XLSX, GeoJSON or "
+                f"GeoPackage file.{hint}"
+            )
+            raise InputError(msg)
+    if head.startswith(b"SQLite format 3\x00"):
+        return "vector"
+    if head.startswith(b"PK\x03\x04"):
+        if suffix in (".xlsx", ".xlsm"):
+            return "xlsx"
+        try:
+            with zipfile.ZipFile(path) as zf:
+                if "xl/workbook.xml" in zf.namelist():
+                    return "xlsx"
+        except zipfile.BadZipFile:
+            pass
+        return "vector"
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        msg = (
+            f"{path}: has the suffix {suffix} but is not an Excel workbook (.xlsx is a zip "
+            "archive); open it in Excel and save it as .xlsx or CSV"
+        )
+        raise InputError(msg)
+    if head.startswith(b"\x1f\x8b"):
+        return "csv"
+    if suffix in (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".zip"):
+        return "vector"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "csv"
+    if b"\x00" in head:
+        msg = (
+            f"{path}: holds binary data (first bytes {head[:8]!r}), not a text table; give a "
+            "CSV, XLSX, GeoJSON or GeoPackage file"
+        )
+        raise InputError(msg)
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return "vector"
+    return "csv"
+
+
+def _decode_sample(data: bytes, encoding: str) -> str:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    return decoder.decode(data, final=len(data) < _SAMPLE_BYTES)
+
+
+def _candidate_encodings(path: Path, sample: bytes, encoding: str | None) -> list[str]:
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError as exc:
+            msg = (
+                f"{path}: unknown encoding {encoding!r}; use utf-8, gb18030 (covers GBK/GB2312) "
+                "or another Python codec name"
+            )
+            raise InputError(msg) from exc
+        return [encoding]
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return ["utf-16"]
+    out = []
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            _decode_sample(sample, enc)
+        except UnicodeDecodeError:
+            continue
+        out.append(enc)
+    if not out:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(sample[:65536]).best()
+        if best is not None:
+            out.append(best.encoding)
+    return out
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in _DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _line_count(raw: bytes, encoding: str) -> int:
+    """Count the lines of the file (a final line without a newline counts)."""
+    if encoding.startswith("utf-16"):
+        text = raw.decode(encoding)
+        return text.count("\n") + (0 if text.endswith("\n") else 1)
+    return raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+
+
+def _has_padding(raw: bytes, sep: str, encoding: str) -> bool:
+    """Whether any cell may start or end with whitespace (so cells must be stripped).
+
+    Stripping a million Python strings costs about a second per column; scanning the bytes
+    for blanks next to a delimiter, quote or line break costs a fraction of that. In UTF-8
+    and GB18030 these ASCII bytes never occur inside a multi-byte character.
+    """
+    if encoding.startswith("utf-16") or len(sep.encode()) != 1:
+        return True
+    if b"\xe3\x80\x80" in raw or b"\xa1\xa1" in raw:  # full-width space (UTF-8, GBK)
+        return True
+    arr = np.frombuffer(raw, dtype=np.uint8)
+    blanks = np.flatnonzero((arr == 0x20) | (arr == 0x09))
+    if blanks.size == 0:
+        return False
+    bounds = np.array([ord(sep), 0x0A, 0x0D, 0x22], dtype=np.uint8)
+    before = arr[np.maximum(blanks - 1, 0)]
+    after = arr[np.minimum(blanks + 1, arr.size - 1)]
+    at_edge = (blanks == 0) | (blanks == arr.size - 1)
+    return bool(at_edge.any() or np.isin(before, bounds).any() or np.isin(after, bounds).any())
+
+
+def tidy_strings(frame: pd.DataFrame, *, strip: bool = True) -> pd.DataFrame:
+    """Return a copy with text cells stripped and empty text as missing (NaN)."""
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col]
+        if pd.api.types.is_string_dtype(values) and values.dtype != object:
+            if strip:
+                values = values.str.strip()
+                out[col] = values.mask(values == "")
+    return out
+
+
+def _record_lines(text: str, sep: str, n_header: int) -> tuple[list[int], list[tuple[int, int]]]:
+    """Return the first line of every data record and the records with too many fields.
+
+    Mirrors pandas' C parser: blank lines are skipped, quoted fields may span lines, and a
+    record with more fields than the header is dropped (``on_bad_lines="skip"``).
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    starts: list[int] = []
+    bad: list[tuple[int, int]] = []
+    previous = 0
+    seen_header = False
+    for record in reader:
+        start = previous + 1
+        previous = reader.line_num
+        if not record:
+            continue
+        if not seen_header:
+            seen_header = True
+            continue
+        if len(record) > n_header:
+            bad.append((start, len(record)))
+            continue
+        starts.append(start)
+    return starts, bad
+
+
+def read_csv_table(
+    path: Path,
+    *,
+    encoding: str | None,
+    select: Callable[[list[str]], Sequence[str]],
+    numeric: Callable[[list[str]], Sequence[str]],
+) -> RawTable:
+    """Read a CSV (or .csv.gz) file.
+
+    Parameters
+    ----------
+    path
+        The file.
+    encoding
+        Explicit character set, or None to detect it.
+    select
+        Called with the header; returns the columns to read (others are skipped for speed).
+    numeric
+        Called with the header; returns the columns pandas may parse as numbers (coordinates).
+    """
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            msg = f"{path}: the gzip file is damaged ({exc}); compress the CSV again"
+            raise InputError(msg) from exc
+    if not raw.strip(b"\xef\xbb\xbf \t\r\n"):
+        msg = f"{path}: the file is empty (no header, no rows); export the incident table again"
+        raise InputError(msg)
+    sample = raw[:_SAMPLE_BYTES]
+    candidates = _candidate_encodings(path, sample, encoding)
+    if not candidates:
+        msg = (
+            f"{path}: cannot tell the character set (not UTF-8, not GBK/GB18030); save the file "
+            "as UTF-8 CSV, or pass the encoding (--encoding gbk)"
+        )
+        raise InputError(msg)
+    errors: list[str] = []
+    for enc in candidates:
+        try:
+            return _read_csv_as(path, raw, enc, select=select, numeric=numeric)
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1 if isinstance(exc.object, bytes) else "?"
+            errors.append(f"{enc} fails near line {line} ({exc.reason})")
+    msg = (
+        f"{path}: cannot decode the text: {'; '.join(errors)}. The file mixes character sets "
+        "or is damaged; save it again as UTF-8 CSV, or pass the encoding (--encoding gbk)"
+    )
+    raise InputError(msg)
+
+
+def _read_csv_as(
+    path: Path,
+    raw: bytes,
+    encoding: str,
+    *,
+    select: Callable[[list[str]], Sequence[str]],
+    numeric: Callable[[list[str]], Sequence[str]],
+) -> RawTable:
+    head_text = _decode_sample(raw[:_SAMPLE_BYTES], encoding)
+    head_text = head_text.lstrip("\ufeff")
+    first_line = next((ln for ln in head_text.splitlines() if ln.strip()), "")
+    sep = _sniff_delimiter(first_line)
+    try:
+        header = next(csv.reader([first_line], delimiter=sep))
+    except (csv.Error, StopIteration) as exc:  # pragma: no cover - csv accepts any line
+        msg = f"{path}: cannot read the header line ({exc})"
+        raise InputError(msg) from exc
+    header = [h.strip() for h in header]
+    check_header(path, header)
+    wanted = [c for c in header if c in set(select(header))]
+    numbers = set(numeric(header))
+    dtypes = {c: str for c in wanted if c not in numbers}
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(raw),
+            sep=sep,
+            encoding=encoding,
+            encoding_errors="strict",
+            header=0,
+            names=header,
+            usecols=wanted,
+            dtype=dtypes,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=True,
+            index_col=False,
+            on_bad_lines="skip",
+            skipinitialspace=True,
+        )
+    except pd.errors.ParserError as exc:
+        msg = f"{path}: not a readable CSV table ({exc}); check quotes and delimiters"
+        raise InputError(msg) from exc
+    except pd.errors.EmptyDataError as exc:
+        msg = f"{path}: the file is empty; export the incident table again"
+        raise InputError(msg) from exc
+    frame = tidy_strings(frame.reset_index(drop=True), strip=_has_padding(raw, sep, encoding))
+    n = len(frame)
+    table = RawTable(
+        frame=frame,
+        rows=np.arange(2, n + 2, dtype=np.int64),
+        kind="csv",
+        header=header,
+        encoding=encoding,
+    )
+    # Row numbers are file lines; they only differ from index + 2 when the file has blank
+    # lines, quoted line breaks or malformed records, which the slow path below accounts for.
+    lines = _line_count(raw, encoding)
+    if lines != n + 1:
+        text = raw.decode(encoding, errors="replace").lstrip("\ufeff")
+        starts, bad = _record_lines(text, sep, len(header))
+        for line, fields in bad:
+            table.bad_rows.append(
+                (
+                    line,
+                    "(line)",
+                    f"{fields} fields",
+                    f"the line has {fields} fields but the header has {len(header)}",
+                )
+            )
+        if len(starts) == n:
+            table.rows = np.asarray(starts, dtype=np.int64)
+        else:
+            table.warnings.append(
+                "row numbers may be off: the CSV has quoting the reader could not match "
+                "line by line"
+            )
+    return table
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_xlsx_table(path: Path, *, sheet: str | int | None) -> RawTable:
+    """Read one sheet of an XLSX workbook (``sheet``, else the first non-empty one)."""
+    import openpyxl
+
+    with warnings.catch_warnings():
+        # openpyxl warns about styles and data validation it does not read; values are fine
+        warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            msg = f"{path}: not a readable .xlsx workbook ({exc}); save it again from Excel"
+            raise InputError(msg) from exc
+        try:
+            names = list(wb.sheetnames)
+            if sheet is not None:
+                if isinstance(sheet, int) and 0 <= sheet < len(names):
+                    sheet = names[sheet]
+                if sheet not in names:
+                    msg = (
+                        f"{path}: has no sheet {sheet!r}; its sheets are "
+                        f"{', '.join(map(repr, names))}"
+                    )
+                    raise InputError(msg)
+                order = [str(sheet)]
+            else:
+                order = names
+            for name in order:
+                cells = [
+                    (i + 1, row)
+                    for i, row in enumerate(wb[name].iter_rows(values_only=True))
+                    if any(v is not None and str(v).strip() != "" for v in row)
+                ]
+                if len(cells) >= 2 or (sheet is not None and cells):
+                    break
+            else:
+                msg = f"{path}: no sheet holds a header and data rows (sheets: {', '.join(names)})"
+                raise InputError(msg)
+        finally:
+            wb.close()
+    header_row, header_cells = cells[0]
+    width = max(len(r) for _, r in cells)
+    header = []
+    for j in range(width):
+        value = header_cells[j] if j < len(header_cells) else None
+        text = _cell_text(value)
+        header.append(text or f"column {j + 1}")
+    if not cells[1:]:
+        msg = f"{path}: sheet {name!r} has a header (row {header_row}) but no data rows"
+        raise InputError(msg)
+    check_header(path, header)
+    data = [tuple(r) + (None,) * (width - len(r)) for _, r in cells[1:]]
+    frame = pd.DataFrame.from_records(data, columns=range(width))
+    frame.columns = header
+    frame = frame.astype(object)
+    rows = np.asarray([i for i, _ in cells[1:]], dtype=np.int64)
+    return RawTable(frame=frame, rows=rows, kind="xlsx", header=header, sheet=name)
+
+
+def check_header(path: Path, header: Sequence[str]) -> None:
+    """Raise :class:`InputError` if column names repeat (the columns would be ambiguous)."""
+    dupes = sorted({h for h in header if list(header).count(h) > 1})
+    if dupes:
+        msg = (
+            f"{path}: the header repeats column name(s) {', '.join(map(repr, dupes))}; "
+            "rename them so that every column has its own name"
+        )
+        raise InputError(msg)

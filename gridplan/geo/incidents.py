@@ -1,0 +1,1329 @@
+"""Importing incident tables (警情/案件 exports) into the canonical INCIDENTS GeoDataFrame.
+
+:func:`import_incidents` reads CSV (UTF-8 or GBK/GB18030, optionally gzipped), XLSX, GeoJSON
+and GeoPackage files, finds the coordinate, time, category, id and alert columns by their
+English or Chinese names, converts GCJ-02/BD-09 or projected coordinates to WGS84, parses
+mixed time formats into the station timezone, and accounts for every input row: it is either
+kept in ``ImportResult.incidents`` or listed, with its row number, value and reason, in
+``ImportResult.rejects``. All steps are vectorised: a million-row CSV takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import warnings
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from pandas.tseries.api import guess_datetime_format
+
+from gridplan._errors import CRSError
+from gridplan._errors import InputError
+from gridplan._progress import ProgressCallback
+from gridplan._progress import report
+from gridplan.config import StationConfig
+from gridplan.config import default_config
+from gridplan.geo import _columns
+from gridplan.geo import _tables
+from gridplan.geo._io import read_vector
+from gridplan.geo.crs import bd09_to_wgs84
+from gridplan.geo.crs import gcj02_to_wgs84
+from gridplan.geo.crs import parse_crs
+
+#: Columns of the canonical INCIDENTS GeoDataFrame, in order.
+INCIDENT_COLUMNS = ("id", "time", "category", "alert", "weight", "in_station", "source_row")
+
+#: Columns of ``ImportResult.rejects``.
+REJECT_COLUMNS = ("row", "column", "value", "reason")
+
+_ALERTS = {
+    "red": "red",
+    "红": "red",
+    "红色": "red",
+    "红色预警": "red",
+    "yellow": "yellow",
+    "黄": "yellow",
+    "黄色": "yellow",
+    "黄色预警": "yellow",
+    "blue": "blue",
+    "蓝": "blue",
+    "蓝色": "blue",
+    "蓝色预警": "blue",
+}
+_TRUE = {"true", "1", "yes", "t", "y", "是"}
+_FALSE = {"false", "0", "no", "f", "n", "否"}
+
+# A time zone designator at the end of an ISO-like string: Z, UTC, +08, +0800, +08:00.
+_AWARE_RE = r"\d(?:\s*(?:[zZ]|UTC|GMT)|\s*[+-]\d{2}(?::?\d{2})?)$"
+# 2024-3-5, 2024/03/05, 2024.3.5, 2024年3月5日, each optionally followed by 14:30[:00],
+# 14时30分[20秒] or 14点30分.
+_LOOSE_RE = (
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:[\sT]*(\d{1,2})\s*[:：时点]\s*(?:(\d{1,2})\s*[:：分]?\s*(?:(\d{1,2})(?:\.\d+)?\s*秒?)?)?)?$"
+)
+_COMPACT_RE = r"^(\d{4})(\d{2})(\d{2})(?:[\sT]?(\d{2})(\d{2})(\d{2})?)?$"
+_TOD_RE = r"^(\d{1,2})\s*[:：时点]\s*(?:(\d{1,2})\s*[:：分]?\s*(?:(\d{1,2})(?:\.\d+)?\s*秒?)?)?$"
+_EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "ns")
+_EXCEL_SERIAL_RANGE = (20000.0, 80000.0)  # 1954-10-03 .. 2119-01-10
+_YEARS = (1900, 2100)
+
+_R_TIME = "time is not a recognised date/time (write e.g. 2024-03-05 14:30)"
+_R_TIME_MISSING = "time is missing"
+_R_TIME_YEARS = f"time is outside the years {_YEARS[0]}-{_YEARS[1]}"
+_R_TOD = "time of day is not HHMM or HH:MM (00:00-23:59)"
+_R_HOUR = "hour is not a whole number 0-23"
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportResult:
+    """The outcome of :func:`import_incidents`: kept incidents, rejected rows and a summary.
+
+    Every input row is accounted for: ``len(incidents) + len(rejects) == n_rows``.
+
+    Attributes
+    ----------
+    incidents
+        The canonical INCIDENTS GeoDataFrame (EPSG:4326 points; columns ``id``, ``time``,
+        ``category``, ``alert``, ``weight``, ``in_station``, ``source_row``, ``geometry``).
+    rejects
+        One row per rejected input row: ``row`` (the number the user sees in the file),
+        ``column``, ``value`` and ``reason``.
+    source
+        The file read.
+    n_rows
+        Data rows read (blank lines and the header excluded).
+    warnings
+        Recoverable problems worth telling the user (swapped columns, duplicate ids, ...).
+    """
+
+    incidents: gpd.GeoDataFrame
+    rejects: pd.DataFrame
+    source: str
+    n_rows: int
+    warnings: tuple[str, ...] = ()
+    file_format: str = "csv"
+    sheet: str | None = None
+    encoding: str | None = None
+    columns_used: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    columns_ignored: tuple[str, ...] = ()
+    coordinate_system: str = "wgs84"
+    swapped: bool = False
+    n_time_unknown: int = 0
+    n_duplicate_ids: int = 0
+    n_generated_ids: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        """Return counts and choices of the import as a plain dict (JSON-serialisable)."""
+        reasons = Counter(self.rejects["reason"].tolist())
+        in_station = self.incidents["in_station"].to_numpy(dtype=bool)
+        return {
+            "source": self.source,
+            "format": self.file_format,
+            "sheet": self.sheet,
+            "rows_read": int(self.n_rows),
+            "kept": len(self.incidents),
+            "rejected": len(self.rejects),
+            "rejected_by_reason": dict(reasons.most_common()),
+            "outside_station": int((~in_station).sum()),
+            "encoding": self.encoding,
+            "columns_used": dict(self.columns_used),
+            "columns_ignored": list(self.columns_ignored),
+            "coordinate_system": self.coordinate_system,
+            "swapped": self.swapped,
+            "time_unknown": int(self.n_time_unknown),
+            "duplicate_ids": int(self.n_duplicate_ids),
+            "generated_ids": int(self.n_generated_ids),
+            "warnings": list(self.warnings),
+        }
+
+
+# --------------------------------------------------------------------------- reject ledger
+
+
+def _show(value: Any) -> str:
+    """Render a cell for the rejects table the way the user typed it."""
+    if value is None or value is pd.NaT:
+        return ""
+    if isinstance(value, float):
+        if np.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+class _Ledger:
+    """First reason per row why it is rejected; rows without a reason are kept."""
+
+    def __init__(self, n: int):
+        self.ok = np.ones(n, dtype=bool)
+        self.column = np.full(n, "", dtype=object)
+        self.value = np.full(n, "", dtype=object)
+        self.reason = np.full(n, "", dtype=object)
+
+    def reject(self, mask: Any, column: str, values: Any, reason: str) -> None:
+        m = np.asarray(mask, dtype=bool) & self.ok
+        if not m.any():
+            return
+        self.ok[m] = False
+        self.column[m] = column
+        self.reason[m] = reason
+        if isinstance(values, str):
+            self.value[m] = values
+        else:
+            picked = np.asarray(values, dtype=object)[m]
+            self.value[m] = np.array([_show(v) for v in picked], dtype=object)
+
+
+# --------------------------------------------------------------------------- numbers / text
+
+
+def _numbers(values: pd.Series) -> np.ndarray:
+    """Cells as floats; NaN where empty or not a number."""
+    if pd.api.types.is_bool_dtype(values):
+        return np.full(len(values), np.nan)
+    if pd.api.types.is_numeric_dtype(values):
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    if values.dtype == object:
+        cells = [v.strip() if isinstance(v, str) else v for v in values]
+        cleaned = pd.Series(
+            [np.nan if isinstance(v, (bool, dt.date, dt.time)) else v for v in cells],
+            dtype=object,
+        )
+    else:
+        cleaned = values  # text columns are tidied (stripped, "" -> NaN) when read
+    return np.asarray(pd.to_numeric(cleaned, errors="coerce"), dtype=float)
+
+
+def _blank(values: pd.Series) -> np.ndarray:
+    """Whether each cell is missing or only whitespace.
+
+    Text columns of CSV and vector files are tidied when read (stripped, empty -> NaN), so
+    only the Python objects of XLSX cells need looking at one by one.
+    """
+    missing = values.isna().to_numpy(dtype=bool)
+    if values.dtype != object:
+        return missing
+    empty = np.array([isinstance(v, str) and not v.strip() for v in values], dtype=bool)
+    return missing | empty
+
+
+def _texts(values: pd.Series) -> pd.Series:
+    """Cells as stripped strings (``string`` dtype, <NA> when empty)."""
+    if values.dtype == object:
+        conv = [
+            None if (v is None or (isinstance(v, float) and np.isnan(v))) else _show(v).strip()
+            for v in values
+        ]
+        out = pd.Series(conv, index=values.index, dtype="string")
+        return out.mask(out == "")
+    if pd.api.types.is_float_dtype(values):
+        values = pd.Series([_show(v) for v in values], index=values.index, dtype=object)
+        return values.astype("string").mask(values == "")
+    return values.astype("string")
+
+
+# --------------------------------------------------------------------------- times
+
+
+@dataclasses.dataclass
+class _Parsed:
+    """Parsed instants: naive local wall times or UTC, per row, plus flags."""
+
+    naive: np.ndarray  # datetime64[ns], NaT where not naive
+    utc: np.ndarray  # datetime64[ns] (UTC), NaT where not aware
+    date_only: np.ndarray  # bool
+    missing: np.ndarray  # bool
+
+    @classmethod
+    def empty(cls, n: int) -> _Parsed:
+        nat = np.full(n, np.datetime64("NaT", "ns"))
+        return cls(nat, nat.copy(), np.zeros(n, bool), np.zeros(n, bool))
+
+    @property
+    def parsed(self) -> np.ndarray:
+        return ~(np.isnat(self.naive) & np.isnat(self.utc))
+
+    def put(self, where: np.ndarray, result: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+        """Store a pandas parse result at positions ``where``; return which rows it parsed."""
+        result = pd.DatetimeIndex(result)
+        if result.tz is not None:
+            values = result.tz_convert("UTC").tz_localize(None).as_unit("ns").to_numpy()
+            target = self.utc
+        else:
+            values = result.as_unit("ns").to_numpy()
+            target = self.naive
+        ok = ~np.isnat(values)
+        target[where[ok]] = values[ok]
+        return ok
+
+
+def _quiet_to_datetime(values: Any, **kwargs: Any) -> pd.Series | pd.DatetimeIndex:
+    with warnings.catch_warnings():
+        # pandas warns when it falls back to dateutil; we only use the result
+        warnings.simplefilter("ignore", UserWarning)
+        return pd.to_datetime(values, errors="coerce", **kwargs)
+
+
+def _parse_with_format(out: _Parsed, pos: np.ndarray, text: pd.Series, fmt: str) -> np.ndarray:
+    """Parse ``text`` (values at positions ``pos``) with ``fmt``; returns the parsed mask."""
+    try:
+        res = _quiet_to_datetime(text, format=fmt)
+    except ValueError:
+        # naive and offset-carrying strings mixed: parse the two groups separately
+        aware = text.str.contains(_AWARE_RE, regex=True).to_numpy(dtype=bool)
+        ok = np.zeros(len(text), dtype=bool)
+        for group, utc in ((~aware, False), (aware, True)):
+            if group.any():
+                try:
+                    res = _quiet_to_datetime(text[group], format=fmt, utc=utc)
+                except ValueError:
+                    continue
+                ok[group] = out.put(pos[group], res)
+        return ok
+    return out.put(pos, res)
+
+
+def _from_components(out: _Parsed, pos: np.ndarray, parts: pd.DataFrame) -> np.ndarray:
+    """Assemble datetimes from extracted year/month/day/hour/minute/second strings."""
+    nums = parts.apply(pd.to_numeric, errors="coerce")
+    nums.columns = ["year", "month", "day", "hour", "minute", "second"][: nums.shape[1]]
+    date_only = nums["hour"].isna().to_numpy() if "hour" in nums else np.ones(len(nums), bool)
+    nums = nums.fillna({c: 0 for c in ("hour", "minute", "second") if c in nums})
+    res = _quiet_to_datetime(nums)
+    ok = out.put(pos, res)
+    out.date_only[pos[ok & date_only]] = True
+    return ok
+
+
+def _from_numbers(out: _Parsed, pos: np.ndarray, x: np.ndarray) -> None:
+    """Excel serial dates, YYYYMMDD[HHMM[SS]] numbers and Unix epoch seconds/milliseconds."""
+    lo, hi = _EXCEL_SERIAL_RANGE
+    serial = (x >= lo) & (x < hi)
+    if serial.any():
+        seconds = np.round(x[serial] * 86400.0).astype(np.int64)
+        out.naive[pos[serial]] = _EXCEL_EPOCH + seconds.astype("timedelta64[s]")
+        out.date_only[pos[serial]] = np.equal(np.mod(x[serial], 1.0), 0.0)
+    whole = np.isfinite(x) & np.equal(np.mod(np.nan_to_num(x), 1.0), 0.0)
+    for lo_, hi_, fmt in (
+        (19000101, 21001231, "%Y%m%d"),
+        (190001010000, 210012312359, "%Y%m%d%H%M"),
+        (19000101000000, 21001231235959, "%Y%m%d%H%M%S"),
+    ):
+        sel = whole & (x >= lo_) & (x <= hi_)
+        if sel.any():
+            text = pd.Series(x[sel].astype(np.int64).astype(str))
+            res = _quiet_to_datetime(text, format=fmt)
+            out.put(pos[sel], res)
+            if fmt == "%Y%m%d":
+                out.date_only[pos[sel]] = True
+    for lo_, hi_, unit in ((9.46e8, 4.1e9, "s"), (9.46e11, 4.1e12, "ms")):
+        sel = (x >= lo_) & (x < hi_)
+        if sel.any():
+            res = _quiet_to_datetime(x[sel], unit=unit, utc=True)
+            out.put(pos[sel], res)
+
+
+def _parse_text(out: _Parsed, pos: np.ndarray, text: pd.Series) -> None:
+    """Parse stripped, non-empty strings: fast formats first, row-wise fallback last."""
+    text = text.reset_index(drop=True)
+    ok = _parse_with_format(out, pos, text, "ISO8601")
+    if ok.any():
+        # ISO date-only strings ("2024-03-05") parse to midnight: the time is unknown
+        lengths = text[ok].str.len().to_numpy()
+        out.date_only[pos[ok][lengths <= 10]] = True
+    todo = ~ok
+    tried: set[str] = set()
+    for _ in range(4):
+        if not todo.any():
+            return
+        first = text[todo].iloc[0]
+        fmt = guess_datetime_format(first)
+        if fmt is None or fmt in tried:
+            break
+        tried.add(fmt)
+        idx = np.flatnonzero(todo)
+        got = _parse_with_format(out, pos[idx], text[todo], fmt)
+        if not ("%H" in fmt or "%I" in fmt):
+            out.date_only[pos[idx[got]]] = True
+        todo[idx[got]] = False
+    for pattern in (_LOOSE_RE, _COMPACT_RE):
+        if not todo.any():
+            return
+        idx = np.flatnonzero(todo)
+        parts = text[todo].str.extract(pattern)
+        matched = parts[0].notna().to_numpy()
+        if matched.any():
+            got = _from_components(out, pos[idx[matched]], parts[matched])
+            todo[idx[matched][got]] = False
+    if todo.any():
+        idx = np.flatnonzero(todo)
+        x = pd.to_numeric(text[todo], errors="coerce").to_numpy(dtype=float)
+        finite = np.isfinite(x)
+        if finite.any():
+            _from_numbers(out, pos[idx[finite]], x[finite])
+            todo[idx] = ~out.parsed[pos[idx]]
+    if todo.any():
+        _parse_rowwise(out, pos[todo], text[todo])
+
+
+def _parse_rowwise(out: _Parsed, pos: np.ndarray, text: pd.Series) -> None:
+    """Last resort for formats the vectorised steps miss (``Mar 5 2024 2:30 PM``, ...)."""
+    cache: dict[str, pd.Timestamp | None] = {}
+    for p, value in zip(pos, text, strict=True):
+        if value not in cache:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    ts = pd.Timestamp(value)
+            except (ValueError, TypeError, OverflowError):
+                ts = None
+            cache[value] = None if ts is None or ts is pd.NaT else ts
+        ts = cache[value]
+        if ts is None:
+            continue
+        if ts.tzinfo is not None:
+            out.utc[p] = ts.tz_convert("UTC").tz_localize(None).as_unit("ns").to_datetime64()
+        else:
+            out.naive[p] = ts.as_unit("ns").to_datetime64()
+            if ts == ts.normalize() and not re.search(r"\d\s*[:时点]", value):
+                out.date_only[p] = True
+
+
+def _parse_datetimes(values: pd.Series) -> _Parsed:
+    """Parse a column of dates/times of any supported kind (vectorised per kind)."""
+    n = len(values)
+    out = _Parsed.empty(n)
+    values = values.reset_index(drop=True)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out.missing[:] = values.isna().to_numpy()
+        out.put(np.arange(n), values)
+        return out
+    if pd.api.types.is_bool_dtype(values):
+        out.missing[:] = values.isna().to_numpy()
+        return out
+    if pd.api.types.is_numeric_dtype(values):
+        x = values.to_numpy(dtype=float, na_value=np.nan)
+        out.missing[:] = np.isnan(x)
+        _from_numbers(out, np.arange(n), x)
+        return out
+    out.missing[:] = _blank(values)
+    if values.dtype == object:
+        kinds = np.array([_kind(v) for v in values], dtype=object)
+        for kind in ("datetime", "date"):
+            sel = kinds == kind
+            if sel.any():
+                stamps = [pd.Timestamp(v) for v in values[sel]]
+                aware = np.array([s.tzinfo is not None for s in stamps], dtype=bool)
+                pos = np.flatnonzero(sel)
+                if (~aware).any():
+                    out.put(pos[~aware], [s for s, a in zip(stamps, aware, strict=True) if not a])
+                if aware.any():
+                    out.put(
+                        pos[aware],
+                        pd.to_datetime(
+                            [s for s, a in zip(stamps, aware, strict=True) if a], utc=True
+                        ),
+                    )
+                if kind == "date":
+                    out.date_only[pos] = True
+        sel = kinds == "number"
+        if sel.any():
+            x = np.array([float(v) for v in values[sel]], dtype=float)
+            _from_numbers(out, np.flatnonzero(sel), x)
+        sel = (kinds == "text") & ~out.missing
+        if sel.any():
+            text = pd.Series([v.strip() for v in values[sel]], dtype=object).astype(str)
+            _parse_text(out, np.flatnonzero(sel), text)
+        return out
+    keep = ~out.missing
+    if keep.any():
+        _parse_text(out, np.flatnonzero(keep), values[keep])
+    return out
+
+
+def _kind(value: Any) -> str:
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return "missing"
+    if isinstance(value, (dt.datetime, np.datetime64)):
+        return "datetime"
+    if isinstance(value, dt.date):
+        return "date"
+    if isinstance(value, dt.time):
+        return "time"
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    return "other"
+
+
+def _parse_time_of_day(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parse HHMM integers, HH:MM[:SS], 14时30分 or Excel times to offsets from midnight.
+
+    Returns ``(offset timedelta64[ns], bad, missing)``.
+    """
+    values = values.reset_index(drop=True)
+    n = len(values)
+    offset = np.full(n, np.timedelta64("NaT", "ns"))
+    missing = _blank(values)
+    seconds = np.full(n, np.nan)
+    if values.dtype == object:
+        clock = np.array([isinstance(v, (dt.time, dt.datetime)) for v in values], dtype=bool)
+        for i in np.flatnonzero(clock):
+            t = values[i].time() if isinstance(values[i], dt.datetime) else values[i]
+            seconds[i] = t.hour * 3600 + t.minute * 60 + t.second
+    else:
+        clock = np.zeros(n, dtype=bool)
+    rest = ~missing & ~clock
+    if rest.any():
+        x = _numbers(values[rest])
+        idx = np.flatnonzero(rest)
+        whole = np.isfinite(x) & np.equal(np.mod(np.nan_to_num(x), 1.0), 0.0)
+        hhmm = whole & (x >= 0) & (x <= 2359) & (np.mod(np.nan_to_num(x), 100) < 60)
+        seconds[idx[hhmm]] = (x[hhmm] // 100) * 3600 + np.mod(x[hhmm], 100) * 60
+        frac = np.isfinite(x) & ~whole & (x > 0) & (x < 1)  # Excel time as fraction of a day
+        seconds[idx[frac]] = np.round(x[frac] * 86400)
+        text_rows = ~np.isfinite(x)
+        if text_rows.any() and not pd.api.types.is_numeric_dtype(values):
+            tidx = idx[text_rows]
+            text = pd.Series([str(v).strip() for v in values[tidx]], dtype=object).astype(str)
+            parts = text.str.extract(_TOD_RE).apply(pd.to_numeric, errors="coerce")
+            h, m, s = (parts[i].fillna(0).to_numpy() for i in range(3))
+            good = parts[0].notna().to_numpy() & (h < 24) & (m < 60) & (s < 60)
+            seconds[tidx[good]] = h[good] * 3600 + m[good] * 60 + np.floor(s[good])
+    good = np.isfinite(seconds)
+    offset[good] = (seconds[good] * 1e9).astype(np.int64).astype("timedelta64[ns]")
+    bad = ~missing & ~good
+    return offset, bad, missing
+
+
+def _looks_like_time_of_day(values: pd.Series) -> bool:
+    """Whether a column's first values are all times of day (so it pairs with a date column)."""
+    sample = values.dropna().head(200)
+    if sample.empty:
+        return False
+    _, bad, missing = _parse_time_of_day(sample)
+    if bad.any():
+        return False
+    # a full date such as 20240305 is not a time of day (HHMM only goes to 2359)
+    return not missing.all()
+
+
+def _localise(parsed: _Parsed, tz: str) -> np.ndarray:
+    """Combine naive (local) and UTC instants into UTC datetime64[ns]."""
+    utc = parsed.utc.copy()
+    naive = ~np.isnat(parsed.naive)
+    if naive.any():
+        idx = pd.DatetimeIndex(parsed.naive[naive])
+        # Ambiguous wall times (the repeated hour when DST ends) are read as the first
+        # occurrence; non-existent ones (the skipped hour) move forward, as a clock would.
+        local = idx.tz_localize(
+            tz, ambiguous=np.ones(len(idx), dtype=bool), nonexistent="shift_forward"
+        )
+        utc[naive] = local.tz_convert("UTC").tz_localize(None).as_unit("ns").to_numpy()
+    return utc
+
+
+# --------------------------------------------------------------------------- station
+
+
+def _station_geometry(station: Any, where: str) -> shapely.Geometry | None:
+    if station is None:
+        return None
+    if isinstance(station, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        if station.crs is None:
+            msg = (
+                f"{where}: the station boundary has no CRS; set it first "
+                "(gdf.set_crs('EPSG:4326')) so incidents can be tested against it"
+            )
+            raise CRSError(msg)
+        data = station.to_crs("EPSG:4326")
+        if isinstance(data, gpd.GeoDataFrame) and "level" in data.columns:
+            rows = data[data["level"] == "station"]
+            if not rows.empty:
+                data = rows
+        geom = shapely.union_all(np.asarray(data.geometry.values))
+    elif isinstance(station, shapely.Geometry):
+        geom = station
+    else:
+        msg = (
+            f"{where}: station must be a shapely Polygon or a GeoDataFrame (a GRID with a "
+            f"'station' row), not {type(station).__name__}"
+        )
+        raise InputError(msg)
+    if geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        msg = f"{where}: the station boundary is {geom.geom_type}, not a polygon"
+        raise InputError(msg)
+    geom = shapely.from_wkb(shapely.to_wkb(geom))  # a copy: prepare() must not touch input
+    shapely.prepare(geom)
+    return geom
+
+
+# --------------------------------------------------------------------------- coordinates
+
+
+@dataclasses.dataclass
+class _Coords:
+    lon: np.ndarray
+    lat: np.ndarray
+    description: str
+    swapped: bool = False
+    columns: tuple[str, ...] = ()
+
+
+def _range_rejects(
+    ledger: _Ledger,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    lon_col: str,
+    lat_col: str,
+    lon_raw: Any,
+    lat_raw: Any,
+) -> None:
+    zero = (lon == 0) & (lat == 0)
+    ledger.reject(zero, f"{lon_col},{lat_col}", "0,0", "coordinates are 0,0 (no location recorded)")
+    with np.errstate(invalid="ignore"):
+        bad_lon = np.abs(lon) > 180
+        bad_lat = np.abs(lat) > 90
+        looks_swapped = bad_lat & (np.abs(lon) <= 90) & (np.abs(lat) <= 180)
+        projected = (np.abs(lon) > 1000) | (np.abs(lat) > 1000)
+    ledger.reject(
+        looks_swapped,
+        lat_col,
+        lat_raw,
+        "latitude is outside -90..90; longitude and latitude look swapped in this row",
+    )
+    ledger.reject(
+        projected,
+        lon_col,
+        lon_raw,
+        "coordinate is far outside lon/lat ranges; projected x/y? set crs.input and name the "
+        "columns x and y",
+    )
+    ledger.reject(bad_lon, lon_col, lon_raw, "longitude is outside -180..180")
+    ledger.reject(bad_lat, lat_col, lat_raw, "latitude is outside -90..90")
+
+
+def _swap_by_range(lon: np.ndarray, lat: np.ndarray, ok: np.ndarray) -> bool:
+    """Whole columns swapped: most rows have a valid longitude as 'lat' and vice versa."""
+    n = int(ok.sum())
+    if n == 0:
+        return False
+    with np.errstate(invalid="ignore"):
+        swapped_like = (np.abs(lat) > 90) & (np.abs(lat) <= 180) & (np.abs(lon) <= 90)
+    return int((swapped_like & ok).sum()) * 2 > n
+
+
+def _swap_by_station(
+    lon: np.ndarray, lat: np.ndarray, ok: np.ndarray, station: shapely.Geometry | None
+) -> bool:
+    """Whole columns swapped: no point falls in the station, most do once swapped."""
+    if station is None or not ok.any():
+        return False
+    inside = shapely.intersects_xy(station, lon[ok], lat[ok]).mean()
+    inside_swapped = shapely.intersects_xy(station, lat[ok], lon[ok]).mean()
+    return inside < 0.05 and inside_swapped > 0.5
+
+
+def _table_coordinates(
+    frame: pd.DataFrame,
+    cmap: _columns.ColumnMap,
+    config: StationConfig,
+    ledger: _Ledger,
+    station: shapely.Geometry | None,
+    where: str,
+    warn: list[str],
+) -> _Coords:
+    input_crs = parse_crs(config.input_crs, where=f"{where}: crs.input")
+    if cmap.lon and cmap.lat:
+        xcol, ycol, projected = cmap.lon, cmap.lat, False
+    elif cmap.x and cmap.y:
+        xcol, ycol, projected = cmap.x, cmap.y, input_crs.is_projected
+    else:
+        msg = _columns.describe_missing(
+            "coordinate (longitude/latitude or x/y)",
+            ["lon", "lat", "x", "y"],
+            list(frame.columns),
+            where=where,
+            example="--column lon=经度 --column lat=纬度",
+        )
+        raise InputError(msg)
+    xraw, yraw = frame[xcol], frame[ycol]
+    x, y = _numbers(xraw), _numbers(yraw)
+    for raw, num, col, name in ((xraw, x, xcol, "x"), (yraw, y, ycol, "y")):
+        label = {"x": "longitude", "y": "latitude"}[name] if not projected else name
+        blank = _blank(raw)
+        ledger.reject(blank, col, raw, f"{label} is missing")
+        ledger.reject(~np.isfinite(num), col, raw, f"{label} is not a number")
+    if projected:
+        return _projected(x, y, xcol, ycol, xraw, yraw, input_crs, ledger, warn)
+
+    ok = ledger.ok & np.isfinite(x) & np.isfinite(y) & ~((x == 0) & (y == 0))
+    swapped = _swap_by_range(x, y, ok) or _swap_by_station(x, y, ok, station)
+    if swapped:
+        x, y, xcol, ycol, xraw, yraw = y, x, ycol, xcol, yraw, xraw
+        warn.append(
+            f"the columns {ycol!r} and {xcol!r} hold latitude and longitude the other way "
+            f"round; read {xcol!r} as longitude and {ycol!r} as latitude"
+        )
+    _range_rejects(ledger, x, y, xcol, ycol, xraw, yraw)
+    good = ledger.ok
+    lon, lat = x.copy(), y.copy()
+    datum = config.coordinates
+    if not input_crs.equals("EPSG:4326") and input_crs.is_geographic:
+        tr = pyproj.Transformer.from_crs(input_crs, "EPSG:4326", always_xy=True)
+        lon[good], lat[good] = tr.transform(lon[good], lat[good])
+        description = f"{input_crs.to_string()} lon/lat transformed to WGS84"
+    elif datum == "gcj02":
+        lon[good], lat[good] = gcj02_to_wgs84(lon[good], lat[good])
+        description = "GCJ-02 (高德/腾讯) lon/lat converted to WGS84"
+    elif datum == "bd09":
+        lon[good], lat[good] = bd09_to_wgs84(lon[good], lat[good])
+        description = "BD-09 (百度) lon/lat converted to WGS84"
+    else:
+        description = "WGS84 lon/lat"
+    return _Coords(lon, lat, description, swapped, (xcol, ycol))
+
+
+def _projected(
+    x: np.ndarray,
+    y: np.ndarray,
+    xcol: str,
+    ycol: str,
+    xraw: pd.Series,
+    yraw: pd.Series,
+    crs: pyproj.CRS,
+    ledger: _Ledger,
+    warn: list[str],
+) -> _Coords:
+    tr = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    good = ledger.ok.copy()
+    swapped = False
+    area = crs.area_of_use
+    if area is not None and good.any():
+        # Chinese survey convention calls the northing X: detect swapped x/y by which reading
+        # lands inside the CRS's area of use.
+        def inside(lon: np.ndarray, lat: np.ndarray) -> float:
+            return float(
+                (
+                    (lon >= area.west - 1)
+                    & (lon <= area.east + 1)
+                    & (lat >= area.south - 1)
+                    & (lat <= area.north + 1)
+                ).mean()
+            )
+
+        with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            a = inside(*tr.transform(x[good], y[good]))
+            b = inside(*tr.transform(y[good], x[good]))
+        if a < 0.5 < b:
+            swapped = True
+            x, y, xcol, ycol, xraw, yraw = y, x, ycol, xcol, yraw, xraw
+            warn.append(
+                f"the columns {ycol!r} and {xcol!r} hold easting and northing the other way "
+                f"round (X = northing is the Chinese survey convention); read {xcol!r} as "
+                "easting"
+            )
+    lon = np.full(len(x), np.nan)
+    lat = np.full(len(x), np.nan)
+    with np.errstate(invalid="ignore"):
+        lon[good], lat[good] = tr.transform(x[good], y[good])
+    failed = good & ~(np.isfinite(lon) & np.isfinite(lat))
+    ledger.reject(
+        failed, f"{xcol},{ycol}", xraw, f"x/y cannot be transformed from {crs.to_string()}"
+    )
+    with np.errstate(invalid="ignore"):
+        outside = (np.abs(lon) > 180) | (np.abs(lat) > 90)
+    ledger.reject(outside, f"{xcol},{ycol}", xraw, f"x/y is outside the area of {crs.name}")
+    return _Coords(lon, lat, f"{crs.to_string()} x/y transformed to WGS84", swapped, (xcol, ycol))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _reads(cmap: _columns.ColumnMap, header: list[str]) -> list[str]:
+    wanted = set(cmap.used().values())
+    if set(_columns.GRIDPLAN_COLUMNS) <= set(header):
+        wanted |= {"in_station", "source_row"}
+    return [c for c in header if c in wanted]
+
+
+def _read_vector_points(
+    path: Path, config: StationConfig, sheet: str | int | None, where: str, warn: list[str]
+) -> tuple[pd.DataFrame, np.ndarray, pyproj.CRS, str, str]:
+    """Read a GeoJSON/GeoPackage/... layer: attributes, geometries, CRS, description, format."""
+    suffix = path.suffix.lower()
+    gdf = read_vector(path, layer=None if sheet is None else str(sheet))
+    fmt = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"}.get(suffix, suffix[1:])
+    if gdf.crs is None:
+        if suffix in (".gpkg",):
+            gdf = gdf.set_crs(parse_crs(config.input_crs, where=f"{where}: crs.input"))
+            warn.append(
+                f"the layer has no CRS; assumed crs.input = {config.input_crs} from the "
+                "station config"
+            )
+        else:
+            msg = (
+                f"{where}: the data has no coordinate reference system (a Shapefile needs its "
+                ".prj); add the .prj or re-export as GeoPackage/GeoJSON with a CRS"
+            )
+            raise CRSError(msg)
+    description = (
+        "WGS84 lon/lat"
+        if gdf.crs.equals("EPSG:4326")
+        else f"{gdf.crs.to_string()} reprojected to WGS84"
+    )
+    geoms = np.asarray(gdf.geometry.values)
+    frame = _tables.tidy_strings(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)))
+    return frame, geoms, gdf.crs, description, fmt
+
+
+def _vector_coordinates(
+    geoms: np.ndarray, crs: pyproj.CRS, ledger: _Ledger
+) -> tuple[np.ndarray, np.ndarray]:
+    n = len(geoms)
+    types = shapely.get_type_id(geoms)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    ledger.reject(missing, "geometry", "", "geometry is missing or empty")
+    multi_one = (types == 4) & (shapely.get_num_geometries(geoms) == 1)
+    points = np.where(multi_one, shapely.get_geometry(geoms, 0), geoms)
+    not_point = ~missing & (shapely.get_type_id(points) != 0)
+    names = np.array([g.geom_type if g is not None else "" for g in geoms], dtype=object)
+    ledger.reject(not_point, "geometry", names, "geometry is not a point")
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    good = ledger.ok
+    if good.any():
+        xs, ys = shapely.get_x(points[good]), shapely.get_y(points[good])
+        if not crs.equals("EPSG:4326"):
+            tr = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+            xs, ys = tr.transform(xs, ys)
+        lon[good], lat[good] = xs, ys
+    coords = np.array([f"{a!r},{b!r}" for a, b in zip(lon, lat, strict=True)], dtype=object)
+    with np.errstate(invalid="ignore"):
+        ledger.reject(
+            good & ~(np.isfinite(lon) & np.isfinite(lat)),
+            "geometry",
+            coords,
+            "point cannot be transformed to WGS84",
+        )
+        ledger.reject(np.abs(lon) > 180, "geometry", coords, "longitude is outside -180..180")
+        ledger.reject(np.abs(lat) > 90, "geometry", coords, "latitude is outside -90..90")
+    return lon, lat
+
+
+# --------------------------------------------------------------------------- time columns
+
+
+def _table_times(
+    frame: pd.DataFrame,
+    cmap: _columns.ColumnMap,
+    config: StationConfig,
+    ledger: _Ledger,
+    where: str,
+    used: dict[str, str],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Parse the time column(s); return UTC instants and the time-unknown mask."""
+    time_col, date_col, tod_col, hour_col = cmap.time, cmap.date, cmap.tod, cmap.hour
+    if time_col and date_col and tod_col is None and _looks_like_time_of_day(frame[time_col]):
+        time_col, tod_col = None, time_col
+    if time_col and date_col and "date" in cmap.explicit and "time" not in cmap.explicit:
+        time_col = None
+    if time_col is None and date_col is None:
+        msg = _columns.describe_missing(
+            "time",
+            ["time", "date", "tod"],
+            list(frame.columns),
+            where=where,
+            example="--column time=发生时间 (or --column date=发生日期 --column time=发生时刻)",
+        )
+        raise InputError(msg)
+    n = len(frame)
+    if time_col is not None:
+        used["time"] = time_col
+        raw = frame[time_col]
+        parsed = _parse_datetimes(raw)
+        ledger.reject(parsed.missing, time_col, raw, _R_TIME_MISSING)
+        ledger.reject(~parsed.parsed, time_col, raw, _R_TIME)
+        unknown = parsed.date_only
+        utc = _localise(parsed, config.timezone)
+    else:
+        used["date"] = date_col
+        raw = frame[date_col]
+        parsed = _parse_datetimes(raw)
+        ledger.reject(parsed.missing, date_col, raw, "date is missing")
+        ledger.reject(~parsed.parsed, date_col, raw, "date is not a recognised date")
+        # a date is a local calendar day; aware values are first read in the station zone
+        day = parsed.naive.copy()
+        aware = ~np.isnat(parsed.utc)
+        if aware.any():
+            local = pd.DatetimeIndex(parsed.utc[aware]).tz_localize("UTC")
+            day[aware] = local.tz_convert(config.timezone).tz_localize(None).as_unit("ns")
+        day = pd.DatetimeIndex(day).normalize().as_unit("ns").to_numpy()
+        offset = np.zeros(n, dtype="timedelta64[ns]")
+        unknown = np.ones(n, dtype=bool)
+        if tod_col is not None:
+            used["tod"] = tod_col
+            traw = frame[tod_col]
+            toff, bad, missing = _parse_time_of_day(traw)
+            ledger.reject(bad, tod_col, traw, _R_TOD)
+            known = ~bad & ~missing
+            offset[known] = toff[known]
+            unknown = ~known
+        elif hour_col is not None:
+            used["hour"] = hour_col
+            hraw = frame[hour_col]
+            hours = _numbers(hraw)
+            missing = _blank(hraw)
+            with np.errstate(invalid="ignore"):
+                good = np.isfinite(hours) & (hours >= 0) & (hours < 24) & (hours % 1 == 0)
+            ledger.reject(~missing & ~good, hour_col, hraw, _R_HOUR)
+            offset[good] = (hours[good] * 3600e9).astype(np.int64).astype("timedelta64[ns]")
+            unknown = ~good
+        combined = _Parsed.empty(n)
+        combined.naive[:] = day + offset
+        utc = _localise(combined, config.timezone)
+    years = pd.DatetimeIndex(utc).year.to_numpy()
+    with np.errstate(invalid="ignore"):
+        out_of_range = ~np.isnat(utc) & ((years < _YEARS[0]) | (years > _YEARS[1]))
+    ledger.reject(out_of_range, time_col or date_col, raw, _R_TIME_YEARS)
+    return utc, unknown & ledger.ok
+
+
+# --------------------------------------------------------------------------- main entry
+
+
+def import_incidents(
+    path: str | Path,
+    *,
+    config: StationConfig | None = None,
+    columns: Mapping[str, str] | None = None,
+    station: Any = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportResult:
+    r"""Read an incident table into the canonical INCIDENTS GeoDataFrame.
+
+    Parameters
+    ----------
+    path
+        CSV (``.csv``, ``.txt``, ``.csv.gz``; UTF-8, UTF-8 with BOM or GBK/GB18030), XLSX,
+        GeoJSON or GeoPackage (point layers in any CRS), including files written by
+        :func:`write_incidents`.
+    config
+        Station configuration: ``timezone`` for naive times, ``coordinates`` (wgs84, gcj02,
+        bd09) for lon/lat columns, ``input_crs`` for projected x/y columns, and the category
+        and alert weights. Defaults to :func:`gridplan.config.default_config`.
+    columns
+        Explicit header per role, overriding detection: ``lon``, ``lat``, ``x``, ``y``,
+        ``time``, ``date``, ``hour``, ``category``, ``id``, ``alert``. With ``date``, ``time``
+        may name a time-of-day column (HHMM integers or HH:MM).
+    station
+        The station boundary: a shapely polygon in WGS84, or a GeoDataFrame (a GRID, whose
+        ``station`` row is used). Points outside are kept with ``in_station=False``.
+    sheet
+        XLSX sheet name or index (default: the first sheet with data); the layer of a
+        GeoPackage.
+    encoding
+        Character set of a CSV, when detection guesses wrong (e.g. ``"gbk"``).
+    progress
+        Called as ``progress(stage, done, total)``.
+
+    Returns
+    -------
+    ImportResult
+        Kept incidents, rejected rows (row number, column, value, reason) and a summary.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read, lacks coordinate or time columns (the message lists the
+        columns found and the names looked for), or no row at all is usable.
+    CRSError
+        If a vector file has no CRS and none can be assumed (a Shapefile without ``.prj``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "jq.csv"
+    >>> _ = p.write_text("警情编号,经度,纬度,发生时间,案件类别\n"
+    ...                  "J1,116.40,39.91,2024年3月5日 14时30分,盗窃\n"
+    ...                  "J2,abc,39.92,2024-03-05 15:00,诈骗\n", encoding="utf-8")
+    >>> result = import_incidents(p)
+    >>> result.incidents[["id", "category", "weight"]].to_dict("records")
+    [{'id': 'J1', 'category': '盗窃', 'weight': 1.0}]
+    >>> result.rejects[["row", "column", "value"]].to_dict("records")
+    [{'row': 3, 'column': '经度', 'value': 'abc'}]
+    """
+    config = default_config() if config is None else config
+    path = Path(path)
+    where = str(path)
+    warn: list[str] = []
+    stages = 4
+    report(progress, "import incidents: read", 0, stages)
+    kind = _tables.sniff_kind(path)
+    station_geom = _station_geometry(station, where)
+    geoms = None
+    vector_crs = None
+    fmt = kind
+    if kind == "vector":
+        frame, geoms, vector_crs, coord_desc, fmt = _read_vector_points(
+            path, config, sheet, where, warn
+        )
+        header = list(frame.columns)
+        cmap = _columns.find_columns(
+            header,
+            {k: v for k, v in (columns or {}).items() if k not in ("lon", "lat", "x", "y")},
+            where=where,
+        )
+        table = _tables.RawTable(
+            frame=frame,
+            rows=np.arange(1, len(frame) + 1, dtype=np.int64),
+            kind="vector",
+            header=header,
+        )
+    else:
+        holder: dict[str, _columns.ColumnMap] = {}
+
+        def select(header: list[str]) -> list[str]:
+            holder["cmap"] = _columns.find_columns(header, columns, where=where)
+            return _reads(holder["cmap"], header)
+
+        def numeric(header: list[str]) -> list[str]:
+            cm = holder.get("cmap") or _columns.find_columns(header, columns, where=where)
+            return [c for c in (cm.lon, cm.lat, cm.x, cm.y) if c]
+
+        if kind == "xlsx":
+            table = _tables.read_xlsx_table(path, sheet=sheet)
+            fmt = "xlsx"
+            cmap = _columns.find_columns(table.header, columns, where=where)
+            table.frame = table.frame[_reads(cmap, table.header)]
+        else:
+            table = _tables.read_csv_table(path, encoding=encoding, select=select, numeric=numeric)
+            cmap = holder["cmap"]
+            fmt = "csv"
+        header = table.header
+        coord_desc = ""
+    warn.extend(table.warnings)
+    frame = table.frame.reset_index(drop=True)
+    n = len(frame)
+    n_rows = n + len(table.bad_rows)
+    if n_rows == 0:
+        msg = f"{where}: the table has a header but no data rows; export the incidents again"
+        raise InputError(msg)
+    ledger = _Ledger(n)
+    used: dict[str, str] = {}
+
+    report(progress, "import incidents: coordinates", 1, stages)
+    swapped = False
+    if geoms is not None:
+        lon, lat = _vector_coordinates(geoms, vector_crs, ledger)
+    else:
+        coords = _table_coordinates(frame, cmap, config, ledger, station_geom, where, warn)
+        lon, lat, coord_desc, swapped = coords.lon, coords.lat, coords.description, coords.swapped
+        roles = ("lon", "lat") if cmap.lon and cmap.lat else ("x", "y")
+        used[roles[0]], used[roles[1]] = coords.columns
+
+    report(progress, "import incidents: times", 2, stages)
+    utc, time_unknown = _table_times(frame, cmap, config, ledger, where, used)
+
+    report(progress, "import incidents: fields", 3, stages)
+    keep = ledger.ok
+    rows = table.rows
+    gridplan_format = set(_columns.GRIDPLAN_COLUMNS) <= set(header)
+    source_row = rows[keep]
+    if gridplan_format and "source_row" in frame:
+        stored = _numbers(frame["source_row"])[keep]
+        if np.isfinite(stored).all():
+            source_row = stored.astype(np.int64)
+            used["source_row"] = "source_row"
+
+    # ids: keep the user's (duplicates are normal: one row per offense of a case)
+    if cmap.id is not None:
+        used["id"] = cmap.id
+        ids = _texts(frame[cmap.id])[keep].reset_index(drop=True)
+    else:
+        ids = pd.Series(pd.NA, index=range(int(keep.sum())), dtype="string")
+    no_id = ids.isna().to_numpy()
+    if no_id.any():
+        ids[no_id] = pd.Series(rows[keep][no_id]).map("row-{}".format).to_numpy()
+    ids = ids.astype("string")
+    dup = int(ids.duplicated(keep=False).sum())
+    if dup:
+        n_ids = int(ids[ids.duplicated(keep=False)].nunique())
+        warn.append(
+            f"{dup} rows share {n_ids} ids (kept: exports often list one row per offense of a case)"
+        )
+    if no_id.any() and cmap.id is not None:
+        warn.append(f"{int(no_id.sum())} rows have no id; generated ids 'row-<row number>'")
+
+    if cmap.category is not None:
+        used["category"] = cmap.category
+        category = _texts(frame[cmap.category])[keep].reset_index(drop=True)
+    else:
+        category = pd.Series(pd.NA, index=range(len(ids)), dtype="string")
+
+    if cmap.alert is not None:
+        used["alert"] = cmap.alert
+        alert_text = _texts(frame[cmap.alert])[keep].reset_index(drop=True)
+        folded = alert_text.str.casefold().str.replace(r"\s+", "", regex=True)
+        alert = folded.map(_ALERTS, na_action="ignore").astype("string")
+        unknown_alert = alert_text[alert.isna() & alert_text.notna()]
+        if len(unknown_alert):
+            shown = ", ".join(map(repr, unknown_alert.unique()[:5]))
+            warn.append(
+                f"{len(unknown_alert)} alert values are not red/yellow/blue (红/黄/蓝) and were "
+                f"left empty: {shown}"
+            )
+    else:
+        alert = pd.Series(pd.NA, index=range(len(ids)), dtype="string")
+
+    weight = _weights(category, alert, config)
+
+    lon_k, lat_k = lon[keep], lat[keep]
+    if station_geom is not None:
+        in_station = shapely.intersects_xy(station_geom, lon_k, lat_k)
+    elif gridplan_format and "in_station" in frame:
+        stored = frame["in_station"][keep]
+        if pd.api.types.is_bool_dtype(stored):
+            in_station = stored.to_numpy(dtype=bool)
+        else:
+            in_station = stored.astype(str).str.strip().str.casefold().isin(_TRUE).to_numpy()
+        used["in_station"] = "in_station"
+    else:
+        in_station = np.ones(len(ids), dtype=bool)
+
+    times = pd.DatetimeIndex(utc[keep]).tz_localize("UTC").tz_convert(config.timezone)
+    incidents = gpd.GeoDataFrame(
+        {
+            "id": ids.to_numpy(),
+            "time": times,
+            "category": category.to_numpy(),
+            "alert": alert.to_numpy(),
+            "weight": weight,
+            "in_station": np.asarray(in_station, dtype=bool),
+            "source_row": np.asarray(source_row, dtype=np.int64),
+        },
+        geometry=gpd.points_from_xy(lon_k, lat_k),
+        crs="EPSG:4326",
+    )
+    for col in ("id", "category", "alert"):
+        incidents[col] = incidents[col].astype("string")
+
+    rejects = _rejects_frame(ledger, rows, table.bad_rows)
+    if len(incidents) == 0:
+        first = "; ".join(
+            f"row {r.row} {r.column}={r.value!r}: {r.reason}" for r in rejects.head(5).itertuples()
+        )
+        msg = (
+            f"{where}: none of the {n_rows} rows could be imported. First problems: {first}. "
+            "Fix the file, or name the right columns explicitly (e.g. --column lon=经度)"
+        )
+        raise InputError(msg)
+
+    n_unknown = int(time_unknown.sum())
+    if n_unknown:
+        shown = ", ".join(map(str, rows[time_unknown][:5]))
+        warn.append(
+            f"{n_unknown} rows have a date but no time of day; kept at 00:00 "
+            f"(rows {shown}{', ...' if n_unknown > 5 else ''})"
+        )
+    outside = int((~incidents["in_station"]).sum()) if station_geom is not None else 0
+    if outside:
+        warn.append(f"{outside} incidents lie outside the station boundary (kept)")
+    used_cols = set(used.values())
+    ignored = tuple(c for c in header if c not in used_cols)
+    report(progress, "import incidents: done", stages, stages)
+    return ImportResult(
+        incidents=incidents,
+        rejects=rejects,
+        source=where,
+        n_rows=n_rows,
+        warnings=tuple(warn),
+        file_format=fmt,
+        sheet=table.sheet,
+        encoding=table.encoding,
+        columns_used=MappingProxyType(dict(used)),
+        columns_ignored=ignored,
+        coordinate_system=coord_desc,
+        swapped=swapped,
+        n_time_unknown=n_unknown,
+        n_duplicate_ids=dup,
+        n_generated_ids=int(no_id.sum()),
+    )
+
+
+def _weights(category: pd.Series, alert: pd.Series, config: StationConfig) -> np.ndarray:
+    codes, uniques = pd.factorize(category, use_na_sentinel=True)
+    cat_w = np.array([config.weight_for(str(u)) for u in uniques] + [config.weight_for(None)])
+    weight = cat_w[np.where(codes < 0, len(uniques), codes)]
+    acodes, auniques = pd.factorize(alert, use_na_sentinel=True)
+    al_w = np.array([config.alert_weight(str(u)) for u in auniques] + [config.alert_weight(None)])
+    return weight * al_w[np.where(acodes < 0, len(auniques), acodes)]
+
+
+def _rejects_frame(
+    ledger: _Ledger, rows: np.ndarray, bad_rows: list[tuple[int, str, str, str]]
+) -> pd.DataFrame:
+    bad = ~ledger.ok
+    frame = pd.DataFrame(
+        {
+            "row": rows[bad],
+            "column": ledger.column[bad],
+            "value": ledger.value[bad],
+            "reason": ledger.reason[bad],
+        }
+    )
+    if bad_rows:
+        extra = pd.DataFrame(bad_rows, columns=list(REJECT_COLUMNS))
+        frame = pd.concat([frame, extra], ignore_index=True).sort_values("row", kind="stable")
+    frame = frame.reset_index(drop=True)
+    frame["row"] = frame["row"].astype(np.int64)
+    for col in ("column", "value", "reason"):
+        frame[col] = frame[col].astype(str)
+    return frame
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _iso_times(times: pd.Series) -> pd.Series:
+    """Format tz-aware times as ISO 8601 with the UTC offset (``2024-03-05T14:30:00+08:00``)."""
+    idx = pd.DatetimeIndex(times)
+    fmt = "%Y-%m-%dT%H:%M:%S.%f" if (idx.microsecond != 0).any() else "%Y-%m-%dT%H:%M:%S"
+    base = pd.Series(idx.strftime(fmt), index=times.index)
+    offset_s = (
+        (idx.tz_localize(None) - idx.tz_convert("UTC").tz_localize(None))
+        .total_seconds()
+        .astype(np.int64)
+    )
+    labels = {}
+    for value in np.unique(offset_s):
+        sign = "-" if value < 0 else "+"
+        hours, minutes = divmod(abs(int(value)) // 60, 60)
+        labels[value] = f"{sign}{hours:02d}:{minutes:02d}"
+    suffix = pd.Series(offset_s, index=times.index).map(labels)
+    return base + suffix
+
+
+def write_incidents(data: ImportResult | gpd.GeoDataFrame, path: str | Path) -> Path:
+    """Write incidents as GeoJSON (RFC 7946), GeoPackage or CSV, chosen by the suffix.
+
+    Times are written as ISO 8601 text with the UTC offset; CSV gets ``lon`` and ``lat``
+    columns and a BOM so that Excel shows Chinese text. :func:`import_incidents` reads every
+    one of these files back to the same incidents. An existing file is replaced.
+
+    Parameters
+    ----------
+    data
+        An :class:`ImportResult` or an INCIDENTS GeoDataFrame.
+    path
+        Target file: ``.geojson``/``.json``, ``.gpkg`` or ``.csv``.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    InputError
+        On an unknown suffix or a frame lacking the INCIDENTS columns.
+
+    Examples
+    --------
+    >>> out = write_incidents(result, "incidents.geojson")  # doctest: +SKIP
+    >>> import_incidents(out).incidents.equals(result.incidents)  # doctest: +SKIP
+    True
+    """
+    import pyogrio
+
+    gdf = data.incidents if isinstance(data, ImportResult) else data
+    path = Path(path)
+    missing = [c for c in INCIDENT_COLUMNS if c not in gdf.columns]
+    if missing:
+        msg = (
+            f"{path}: the incidents lack column(s) {', '.join(missing)}; pass the result of "
+            "import_incidents"
+        )
+        raise InputError(msg)
+    if gdf.crs is None:
+        msg = f"{path}: the incidents have no CRS; set it with gdf.set_crs('EPSG:4326')"
+        raise CRSError(msg)
+    gdf = gdf.to_crs("EPSG:4326")
+    out = pd.DataFrame(
+        {
+            "id": gdf["id"].astype(str),
+            "time": _iso_times(gdf["time"]),
+            "category": gdf["category"].astype(object).where(gdf["category"].notna(), None),
+            "alert": gdf["alert"].astype(object).where(gdf["alert"].notna(), None),
+            "weight": gdf["weight"].astype(float),
+            "in_station": gdf["in_station"].astype(bool),
+            "source_row": gdf["source_row"].astype(np.int64),
+        },
+        index=gdf.index,
+    )
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        out["lon"] = gdf.geometry.x
+        out["lat"] = gdf.geometry.y
+        out.to_csv(path, index=False, encoding="utf-8-sig")
+        return path
+    if suffix not in (".geojson", ".json", ".gpkg"):
+        msg = f"{path}: unknown output format {suffix!r}; use .geojson, .gpkg or .csv"
+        raise InputError(msg)
+    layer = gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs="EPSG:4326")
+    if path.exists():
+        path.unlink()
+    if suffix == ".gpkg":
+        pyogrio.write_dataframe(layer, path, layer="incidents", driver="GPKG")
+    else:
+        pyogrio.write_dataframe(
+            layer,
+            path,
+            driver="GeoJSON",
+            layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": 15},
+        )
+    return path
+
+
+def write_rejects(data: ImportResult | pd.DataFrame, path: str | Path) -> Path:
+    """Write the rejected rows as CSV, UTF-8 with BOM so that Excel shows Chinese text.
+
+    Parameters
+    ----------
+    data
+        An :class:`ImportResult` or its ``rejects`` frame.
+    path
+        Target ``.csv`` file (replaced if it exists).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> write_rejects(result, "rejects.csv")  # doctest: +SKIP
+    PosixPath('rejects.csv')
+    """
+    rejects = data.rejects if isinstance(data, ImportResult) else data
+    path = Path(path)
+    rejects.loc[:, list(REJECT_COLUMNS)].to_csv(path, index=False, encoding="utf-8-sig")
+    return path
