@@ -165,7 +165,7 @@ def grids_validate(path, layer, crs, config_path, fix, out):
         raise click.UsageError("--out must differ from the input: gridplan never overwrites it")
     cfg = _config(config_path)
     gdf = load_grid(path, layer=layer, crs=crs)
-    summary: dict[str, Any] = {"path": str(path), "features": len(gdf)}
+    summary: dict[str, Any] = {"path": str(path), "feature_count": len(gdf)}
     lines = []
     if fix:
         gdf, repairs = fix_grid(gdf, config=cfg)

@@ -1,0 +1,266 @@
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from gridplan.cli import main
+
+# A tiny station near Shanghai in UTM 51N: 1,000 m x 400 m, five 200 m wide base grids,
+# each split into two 200 m micro-grids (north and south).
+X0, Y0 = 350_000.0, 3_460_000.0
+
+
+def _tiny_grid() -> gpd.GeoDataFrame:
+    rows = [
+        {
+            "id": "S01",
+            "level": "station",
+            "parent_id": None,
+            "name": "示范警务室",
+            "geometry": shapely.box(X0, Y0, X0 + 1000, Y0 + 400),
+        }
+    ]
+    for b in range(5):
+        bid = f"S01-B{b + 1}"
+        x = X0 + 200 * b
+        rows.append(
+            {
+                "id": bid,
+                "level": "base",
+                "parent_id": "S01",
+                "name": f"第{b + 1}基础网格",
+                "geometry": shapely.box(x, Y0, x + 200, Y0 + 400),
+            }
+        )
+        for m, y in enumerate((Y0 + 200, Y0)):
+            rows.append(
+                {
+                    "id": f"{bid}-M{m + 1:03d}",
+                    "level": "micro",
+                    "parent_id": bid,
+                    "name": f"微网格{b + 1}-{m + 1}",
+                    "geometry": shapely.box(x, y, x + 200, y + 200),
+                }
+            )
+    return gpd.GeoDataFrame(rows, crs="EPSG:32651").to_crs(4326)
+
+
+@pytest.fixture
+def grid_file(tmp_path):
+    """The tiny valid 1+5+10 grid as GeoJSON."""
+    p = tmp_path / "grid.geojson"
+    _tiny_grid().to_file(p)
+    return p
+
+
+@pytest.fixture
+def incidents_file(tmp_path):
+    """A GBK CSV with Chinese headers: 40 good rows over two years and two bad rows."""
+    pts = gpd.GeoSeries(
+        [
+            shapely.Point(X0 + 50 + (i % 5) * 200 + (i % 3) * 10, Y0 + 30 + (i % 2) * 200)
+            for i in range(40)
+        ],
+        crs="EPSG:32651",
+    ).to_crs(4326)
+    times = [f"{2018 + i % 2}-0{1 + i % 9}-1{i % 10} {(i * 5) % 24:02d}:15" for i in range(40)]
+    df = pd.DataFrame(
+        {
+            "警情编号": [f"J{i:04d}" for i in range(40)],
+            "经度": pts.x.round(6),
+            "纬度": pts.y.round(6),
+            "发生时间": times,
+            "案件类别": ["盗窃" if i % 3 else "抢劫" for i in range(40)],
+            "备注": ["" for _ in range(40)],
+        }
+    )
+    bad = pd.DataFrame(
+        {
+            "警情编号": ["X1", "X2"],
+            "经度": [121.4, "abc"],
+            "纬度": [95.0, 31.2],
+            "发生时间": ["2019-01-01 10:00", "2019-01-01 11:00"],
+            "案件类别": ["盗窃", "盗窃"],
+            "备注": ["坏纬度", "坏经度"],
+        }
+    )
+    p = tmp_path / "警情.csv"
+    pd.concat([df, bad]).to_csv(p, index=False, encoding="gbk")
+    return p
+
+
+def _run(runner, args):
+    return runner.invoke(main, args, catch_exceptions=False)
+
+
+def test_every_command_has_help(runner):
+    for args in (
+        [],
+        ["grids", "validate"],
+        ["grids", "generate"],
+        ["incidents", "import"],
+        ["hotspots"],
+        ["backtest"],
+        ["demo"],
+    ):
+        result = _run(runner, [*args, "--help"])
+        assert result.exit_code == 0, args
+        assert "Usage:" in result.output
+
+
+def test_validate_valid_grid(runner, grid_file):
+    result = _run(runner, ["grids", "validate", str(grid_file), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["valid"] is True and summary["feature_count"] == 16
+
+
+def test_validate_invalid_grid_exits_1_with_report(runner, tmp_path):
+    grid = _tiny_grid().to_crs(32651)
+    # push micro-grid S01-B1-M001 50 m east into its neighbour's base grid
+    i = grid.index[grid["id"] == "S01-B1-M001"][0]
+    grid.loc[i, "geometry"] = shapely.affinity.translate(grid.geometry[i], 50, 0)
+    p = tmp_path / "bad.geojson"
+    grid.to_crs(4326).to_file(p)
+    result = _run(runner, ["grids", "validate", str(p)])
+    assert result.exit_code == 1
+    assert "S01-B1-M001" in result.stdout and "INVALID" in result.stdout
+
+
+def test_validate_fix_writes_new_file_and_keeps_input(runner, tmp_path):
+    grid = _tiny_grid()
+    bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    assert not bowtie.is_valid
+    grid = grid.to_crs(32651)
+    i = grid.index[grid["id"] == "S01-B5-M002"][0]
+    g = grid.geometry[i]
+    minx, miny, maxx, maxy = g.bounds
+    # a self-intersecting outline of the same cell (drawn as a bow-tie plus the cell)
+    grid.loc[i, "geometry"] = shapely.Polygon(
+        [(minx, miny), (maxx, maxy), (maxx, miny), (minx, maxy)]
+    )
+    p = tmp_path / "bowtie.geojson"
+    grid.to_crs(4326).to_file(p)
+    before = p.read_bytes()
+    out = tmp_path / "fixed.geojson"
+    result = _run(runner, ["grids", "validate", str(p), "--fix", "--out", str(out), "--json"])
+    summary = json.loads(result.stdout)
+    assert any(r["feature_id"] == "S01-B5-M002" for r in summary["repairs"])
+    assert out.exists() and p.read_bytes() == before
+
+
+def test_unreadable_input_exits_2_without_traceback(runner, tmp_path):
+    p = tmp_path / "broken.geojson"
+    p.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
+    result = runner.invoke(main, ["grids", "validate", str(p)])
+    assert result.exit_code == 2
+    assert "broken.geojson" in result.stderr and "broken JSON" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_usage_errors_exit_2(runner, grid_file, tmp_path):
+    result = runner.invoke(main, ["grids", "validate", str(grid_file), "--fix"])
+    assert result.exit_code == 2 and "--fix needs --out" in result.stderr
+    result = runner.invoke(main, ["backtest", "--grid", str(grid_file)])
+    assert result.exit_code == 2
+
+
+def test_incidents_import_writes_clean_and_rejects(runner, incidents_file, grid_file, tmp_path):
+    out = tmp_path / "clean.geojson"
+    result = _run(
+        runner,
+        [
+            "incidents",
+            "import",
+            str(incidents_file),
+            "--grid",
+            str(grid_file),
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["kept"] == 40 and summary["rejected"] == 2
+    clean = gpd.read_file(out)
+    assert len(clean) == 40 and clean["category"].isin(["盗窃", "抢劫"]).all()
+    rejects = pd.read_csv(summary["rejects_file"], encoding="utf-8-sig")
+    # header is line 1, the 40 good rows are lines 2-41: the bad rows are lines 42 and 43
+    assert sorted(rejects["row"].tolist()) == [42, 43]
+
+
+def test_hotspots_and_backtest(runner, grid_file, incidents_file, tmp_path):
+    out = tmp_path / "hot.geojson"
+    html = tmp_path / "hot.html"
+    csv = tmp_path / "hot.csv"
+    result = _run(
+        runner,
+        [
+            "hotspots",
+            "--grid",
+            str(grid_file),
+            "--incidents",
+            str(incidents_file),
+            "--out",
+            str(out),
+            "--map",
+            str(html),
+            "--csv",
+            str(csv),
+            "--permutations",
+            "99",
+            "--tiles",
+            "none",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    hot = gpd.read_file(out)
+    assert set(hot["slice"]) == {"all", "morning", "day", "evening", "night"}
+    assert hot.loc[hot["slice"] == "all", "count"].sum() == 40
+    assert html.read_text(encoding="utf-8").count("S01-B1-M001") >= 1
+    assert csv.read_bytes().startswith(b"\xef\xbb\xbf")
+
+    result = _run(
+        runner,
+        [
+            "backtest",
+            "--grid",
+            str(grid_file),
+            "--incidents",
+            str(incidents_file),
+            "--fit",
+            "2018",
+            "--score",
+            "2019",
+            "--area-share",
+            "0.2",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.DataFrame(json.loads(result.stdout)["table"])
+    assert {"gridplan", "baseline"} <= set(table["method"])
+    assert (table["area_share"] == 0.2).all()
+
+
+@pytest.mark.slow
+def test_demo_runs_on_bundled_data(runner, demo_dir, tmp_path):
+    out = tmp_path / "demo"
+    result = _run(
+        runner, ["demo", "--data", str(demo_dir), "--out", str(out), "--tiles", "none", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["grid_valid"] is True and summary["grid"].startswith("1+5+")
+    for name in (
+        "hotspots.geojson",
+        "hotspots.csv",
+        "hotspots.html",
+        "grid.geojson",
+        "backtest.txt",
+    ):
+        assert (out / name).stat().st_size > 0, name
