@@ -514,3 +514,55 @@ def test_validates_ten_thousand_cells_in_seconds():
     assert len(grid) == 10_006
     assert [(i.code, i.feature_id) for i in report.issues] == [("sliver_overlap", "S01-B3-M100")]
     assert elapsed < 15, f"validate_grid took {elapsed:.1f} s on 10,006 features"
+
+
+# -- real boundaries: five Portland neighbourhoods as base grids (tests/data/README.md) ------
+
+
+@pytest.fixture(scope="module")
+def portland():
+    """Station PDX = union of 5 real neighbourhoods PDX-B1..B5 (Pearl, Old Town, Downtown, ...)."""
+    return load_grid(DATA / "grid_portland.geojson")
+
+
+def shifted(grid, fid, dx_m):
+    metric = grid.to_crs("EPSG:26910")
+    moved = shapely.affinity.translate(geom_of(metric, fid), dx_m, 0)
+    return with_geom(metric, fid, moved).to_crs("EPSG:4326")
+
+
+def test_real_neighbourhoods_form_a_valid_one_plus_five(portland):
+    report = validate_grid(portland)
+    assert report.ok
+    assert [i.code for i in report.issues] == ["no_micro"]
+
+
+def test_real_missing_neighbourhood_is_a_station_gap(portland):
+    pearl_m2 = geom_of(portland.to_crs("EPSG:26910"), "PDX-B1").area
+    report = validate_grid(portland[portland["id"] != "PDX-B1"])
+    assert {(i.code, i.feature_id) for i in report.errors} == {
+        ("base_count", "PDX"),
+        ("gap", "PDX"),
+    }
+    (gap,) = report.by_code("gap")
+    assert gap.area_m2 == pytest.approx(pearl_m2, rel=1e-3)
+    assert "12.2% of its area" in gap.message
+
+
+def test_real_boundary_moved_five_metres(portland):
+    # Downtown moved 5 m east: it overlaps Old Town, overhangs the station and leaves a sliver
+    # gap along Goose Hollow.
+    report = validate_grid(shifted(portland, "PDX-B3", 5.0))
+    assert not report.ok
+    assert {(i.feature_id, i.other_id) for i in report.by_code("overlap")} == {("PDX-B2", "PDX-B3")}
+    assert [i.feature_id for i in report.by_code("sliver_outside")] == ["PDX-B3"]
+    assert [i.feature_id for i in report.by_code("sliver_gap")] == ["PDX"]
+
+
+def test_real_digitising_noise_is_fixed(portland):
+    noisy = shifted(portland, "PDX-B3", 0.02)  # a 2 cm shift: a sliver overlap with Old Town
+    warnings = [(i.code, i.feature_id, i.other_id) for i in validate_grid(noisy).warnings]
+    assert warnings == [("sliver_overlap", "PDX-B2", "PDX-B3"), ("no_micro", None, None)]
+    fixed, repairs = fix_grid(noisy)
+    assert [(r.feature_id, r.action) for r in repairs] == [("PDX-B3", "clip_overlap")]
+    assert [i.code for i in validate_grid(fixed).issues] == ["no_micro"]

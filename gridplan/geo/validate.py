@@ -280,6 +280,8 @@ def _m2(area: float) -> str:
 
 
 def _pct(share: float) -> str:
+    if 0 < share < 0.0001:
+        return "<0.01%"
     return f"{100 * share:.2f}%" if share < 0.1 else f"{100 * share:.1f}%"
 
 
