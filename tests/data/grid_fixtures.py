@@ -21,7 +21,11 @@ sys.path.insert(0, str(HERE.parent.parent))
 from gridplan.geo.grid import write_grid  # noqa: E402
 
 X0, Y0, CELL = 120.150, 30.250, 0.002
-PORTLAND = Path("/work/shared/data/portland_central/boundaries/portland_neighborhoods.geojson")
+# shared/ lies beside the repository
+PORTLAND = (
+    HERE.resolve().parents[2]
+    / "shared/data/portland_central/boundaries/portland_neighborhoods.geojson"
+)
 PORTLAND_BASES = [
     "PEARL DISTRICT",
     "OLD TOWN COMMUNITY ASSOCIATION",
@@ -36,7 +40,8 @@ def clean_rows():
     rows = [("S01", "station", None, "和平社区警务室", box(X0, Y0, X0 + 5 * CELL, Y0 + 2 * CELL))]
     for b in range(5):
         x = X0 + b * CELL
-        rows.append((f"S01-B{b + 1}", "base", "S01", f"第{b + 1}基础网格", box(x, Y0, x + CELL, Y0 + 2 * CELL)))
+        geom = box(x, Y0, x + CELL, Y0 + 2 * CELL)
+        rows.append((f"S01-B{b + 1}", "base", "S01", f"第{b + 1}基础网格", geom))
     for b in range(5):
         x = X0 + b * CELL
         for m in range(2):
