@@ -362,3 +362,19 @@ def test_write_grid_rejects_bad_targets(clean, tmp_path):
         write_grid(clean, tmp_path / "g.geojson", three_layers=True)
     with pytest.raises(InputError, match="lacks column"):
         write_grid(clean.drop(columns="level"), tmp_path / "g.geojson")
+
+
+def test_null_geometry_and_z_coordinates(tmp_path):
+    doc = json.loads(CLEAN.read_text(encoding="utf-8"))
+    for feature in doc["features"]:
+        rings = feature["geometry"]["coordinates"]
+        feature["geometry"]["coordinates"] = [[[x, y, 12.5] for x, y in ring] for ring in rings]
+    doc["features"][3]["geometry"] = None
+    path = tmp_path / "z.geojson"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    grid = load_grid(path)
+    assert len(grid) == 16
+    assert not grid.has_z.any()
+    assert grid.geometry.isna().tolist() == [False] * 3 + [True] + [False] * 12
+    report = validate_grid(grid)
+    assert ("empty_geometry", "S01-B3") in [(i.code, i.feature_id) for i in report.errors]

@@ -566,3 +566,20 @@ def test_real_digitising_noise_is_fixed(portland):
     fixed, repairs = fix_grid(noisy)
     assert [(r.feature_id, r.action) for r in repairs] == [("PDX-B3", "clip_overlap")]
     assert [i.code for i in validate_grid(fixed).issues] == ["no_micro"]
+
+
+def test_grid_without_any_geometry_is_reported_not_crashed():
+    grid = make_grid().to_crs("EPSG:4326")
+    grid["geometry"] = None
+    report = validate_grid(grid)
+    assert {i.code for i in report.errors} == {"empty_geometry"}
+    assert len(report.errors) == 16
+
+
+def test_progress_is_reported():
+    calls = []
+    validate_grid(make_grid(), progress=lambda *a: calls.append(a))
+    fix_grid(make_grid(), progress=lambda *a: calls.append(a))
+    assert calls[0] == ("validate: geometry", 0, 7)
+    assert ("validate", 7, 7) in calls
+    assert calls[-1] == ("fix", 4, 4)

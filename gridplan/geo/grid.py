@@ -7,10 +7,12 @@ Two input conventions are understood:
     aliases are accepted (编号, 网格编码, code; 上级编号, parent; 名称, 网格名称; 层级, type, ...).
 (b) **three layers**, one per level: the layers of a GeoPackage named like station / base / micro
     (or 辖区 / 基础网格 / 微网格), or three files given as
-    ``layers={"station": p1, "base": p2, "micro": p3}``. The level comes from the layer. A base
-    grid's ``parent_id`` may be missing (the station's id is implied); a micro-grid's may be
-    missing too and is then derived from the base grid it overlaps most, with a
-    :class:`~gridplan.GridplanWarning` saying so.
+    ``layers={"station": p1, "base": p2, "micro": p3}``. The level comes from the layer.
+
+In both, a base grid's ``parent_id`` may be missing (the station's id is implied when there is
+one station); a micro-grid's may be missing too and is then derived from the base grid it
+overlaps most, with a :class:`~gridplan.GridplanWarning` saying so. Null or empty geometries
+are kept, for :func:`gridplan.geo.validate.validate_grid` to report.
 
 Whatever the input CRS, :func:`load_grid` returns the canonical GRID frame in EPSG:4326 with
 columns ``id``, ``level``, ``parent_id``, ``name``, ``geometry``, rows ordered station, bases,

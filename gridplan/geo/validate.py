@@ -251,7 +251,12 @@ def _polygonal(geom, min_area: float = NOISE_AREA_M2) -> Any:
 
 def _prepare(gdf: gpd.GeoDataFrame, config: StationConfig) -> tuple[_Grid, np.ndarray]:
     """Return the working grid and the raw metric geometries (possibly invalid/None)."""
-    mcrs = metric_crs(gdf, crs=config.metric_crs)
+    present = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
+    if not config.metric_crs and not present.any():
+        # Nothing to measure: every feature is reported as empty; any metric CRS will do.
+        mcrs = pyproj.CRS("EPSG:3857")
+    else:
+        mcrs = metric_crs(gdf, crs=config.metric_crs)
     raw = gdf.geometry.to_crs(mcrs).to_numpy()
     geoms = np.empty(len(raw), dtype=object)
     for i, g in enumerate(raw):
@@ -808,7 +813,10 @@ def _fill_gaps(grid: _Grid, config: StationConfig, changed: set[int]) -> list[Re
 
 
 def fix_grid(
-    gdf: gpd.GeoDataFrame, *, config: StationConfig | None = None
+    gdf: gpd.GeoDataFrame,
+    *,
+    config: StationConfig | None = None,
+    progress: ProgressCallback | None = None,
 ) -> tuple[gpd.GeoDataFrame, tuple[Repair, ...]]:
     """Repair what is safely repairable in a grid and list each repair.
 
@@ -827,6 +835,8 @@ def fix_grid(
         A GRID frame in any CRS; not modified.
     config
         Station config for the tolerances and the metric CRS; defaults if None.
+    progress
+        Optional callback ``progress(stage, done, total)``.
 
     Returns
     -------
@@ -844,10 +854,15 @@ def fix_grid(
     _check_frame(gdf)
     grid, raw = _prepare(gdf, config)
     changed: set[int] = set()
+    report(progress, "fix: invalid geometry", 0, 4)
     repairs = _fix_invalid(gdf, grid, raw, changed)
+    report(progress, "fix: overhangs", 1, 4)
     repairs += _fix_outside(grid, config, changed)
+    report(progress, "fix: overlaps", 2, 4)
     repairs += _fix_overlaps(grid, config, changed)
+    report(progress, "fix: gaps", 3, 4)
     repairs += _fill_gaps(grid, config, changed)
+    report(progress, "fix", 4, 4)
     out = gdf.to_crs(settings.OUTPUT_CRS)
     rows = sorted(i for i in changed if grid.geoms[i] is not None)
     if rows:
