@@ -220,6 +220,12 @@ CASES = {
     "no station": (lambda g: g[g["level"] != "station"], "no_station", None, "error"),
     "two stations": (_second_station, "multiple_stations", "S02", "error"),
     "unknown level": (_unknown_level, "unknown_level", "S01-B5-M002", "error"),
+    "missing id": (
+        lambda g: g.assign(id=g["id"].where(g["id"] != "S01-B5-M002", None)),
+        "missing_id",
+        None,
+        "error",
+    ),
 }
 
 

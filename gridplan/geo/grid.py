@@ -200,7 +200,7 @@ def _missing_columns_error(where: str, gdf: gpd.GeoDataFrame, missing: list[str]
     msg = (
         f"{where}: missing required column(s) {', '.join(missing)}; found "
         f"{', '.join(present) or 'no attribute columns'}; expected {expected}. Rename the "
-        "columns, pass columns={'id': 'YOUR_COLUMN', ...} (CLI: --columns), or give one "
+        "columns, pass columns={'id': 'YOUR_COLUMN', ...}, or give one "
         "layer per level (station/base/micro)"
     )
     return InputError(msg)
@@ -293,7 +293,8 @@ def _canonical(
         for fid, raw in zip(ids, gdf[cols["level"]].tolist(), strict=True):
             lv = _LEVEL_LOOKUP.get(_norm(raw)) if _id_text(raw) is not None else None
             if lv is None:
-                unknown.setdefault(str(raw), []).append(fid)
+                shown_value = str(raw) if _id_text(raw) is not None else "(empty)"
+                unknown.setdefault(shown_value, []).append(fid)
             levels.append(lv or "")
         if unknown:
             shown = "; ".join(
@@ -345,7 +346,7 @@ def _derive_parents(grid: gpd.GeoDataFrame, where: str) -> tuple[gpd.GeoDataFram
         if child == "base" and len(parents) == 1:
             grid.loc[need, "parent_id"] = parents["id"].iloc[0]
             continue
-        if parents.empty:
+        if parents.empty or not grid.geometry.notna().any():
             continue
         mcrs = metric_crs(grid)
         kids = grid[need].to_crs(mcrs)
