@@ -300,6 +300,15 @@ def _read_csv_as(
     wanted = [c for c in header if c in set(select(header))]
     numbers = set(numeric(header))
     dtypes = {c: str for c in wanted if c not in numbers}
+    lines = _line_count(raw, encoding)
+    # Skipping unused columns (usecols) saves time, but pandas then silently keeps records
+    # with too many fields instead of dropping them. Use it only when every line provably
+    # has as many fields as the header: no quotes and the right number of delimiters.
+    simple = (
+        not encoding.startswith("utf-16")
+        and b'"' not in raw
+        and raw.count(sep.encode()) == (len(header) - 1) * lines
+    )
     try:
         frame = pd.read_csv(
             io.BytesIO(raw),
@@ -308,7 +317,7 @@ def _read_csv_as(
             encoding_errors="strict",
             header=0,
             names=header,
-            usecols=wanted,
+            usecols=wanted if simple else None,
             dtype=dtypes,
             keep_default_na=False,
             na_values=[""],
@@ -316,6 +325,7 @@ def _read_csv_as(
             index_col=False,
             on_bad_lines="skip",
             skipinitialspace=True,
+            low_memory=False,
         )
     except pd.errors.ParserError as exc:
         msg = f"{path}: not a readable CSV table ({exc}); check quotes and delimiters"
@@ -323,7 +333,8 @@ def _read_csv_as(
     except pd.errors.EmptyDataError as exc:
         msg = f"{path}: the file is empty; export the incident table again"
         raise InputError(msg) from exc
-    frame = tidy_strings(frame.reset_index(drop=True), strip=_has_padding(raw, sep, encoding))
+    frame = frame[wanted].reset_index(drop=True)
+    frame = tidy_strings(frame, strip=_has_padding(raw, sep, encoding))
     n = len(frame)
     table = RawTable(
         frame=frame,
@@ -334,7 +345,6 @@ def _read_csv_as(
     )
     # Row numbers are file lines; they only differ from index + 2 when the file has blank
     # lines, quoted line breaks or malformed records, which the slow path below accounts for.
-    lines = _line_count(raw, encoding)
     if lines != n + 1:
         text = raw.decode(encoding, errors="replace").lstrip("\ufeff")
         starts, bad = _record_lines(text, sep, len(header))

@@ -63,8 +63,8 @@ _ALERTS = {
 _TRUE = {"true", "1", "yes", "t", "y", "是"}
 _FALSE = {"false", "0", "no", "f", "n", "否"}
 
-# A time zone designator at the end of an ISO-like string: Z, UTC, +08, +0800, +08:00.
-_AWARE_RE = r"\d(?:\s*(?:[zZ]|UTC|GMT)|\s*[+-]\d{2}(?::?\d{2})?)$"
+# A clock time followed by a zone designator: 14:30Z, 14:30:00 UTC, +08, +0800, +08:00.
+_AWARE_RE = r"\d:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[zZ]|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
 # 2024-3-5, 2024/03/05, 2024.3.5, 2024年3月5日, each optionally followed by 14:30[:00],
 # 14时30分[20秒] or 14点30分.
 _LOOSE_RE = (
@@ -247,28 +247,33 @@ class _Parsed:
     utc: np.ndarray  # datetime64[ns] (UTC), NaT where not aware
     date_only: np.ndarray  # bool
     missing: np.ndarray  # bool
+    out_of_range: np.ndarray  # bool: a date, but outside _YEARS
 
     @classmethod
     def empty(cls, n: int) -> _Parsed:
         nat = np.full(n, np.datetime64("NaT", "ns"))
-        return cls(nat, nat.copy(), np.zeros(n, bool), np.zeros(n, bool))
+        return cls(nat, nat.copy(), np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool))
 
     @property
     def parsed(self) -> np.ndarray:
-        return ~(np.isnat(self.naive) & np.isnat(self.utc))
+        return ~(np.isnat(self.naive) & np.isnat(self.utc)) | self.out_of_range
 
-    def put(self, where: np.ndarray, result: pd.Series | pd.DatetimeIndex) -> np.ndarray:
-        """Store a pandas parse result at positions ``where``; return which rows it parsed."""
+    def put(self, where: np.ndarray, result: Any) -> np.ndarray:
+        """Store a pandas parse result at positions ``where``; return which rows it parsed.
+
+        Dates outside the plausible years are flagged rather than stored: they are typos
+        (``2399``) and would not fit pandas' nanosecond range anyway.
+        """
         result = pd.DatetimeIndex(result)
-        if result.tz is not None:
-            values = result.tz_convert("UTC").tz_localize(None).as_unit("ns").to_numpy()
-            target = self.utc
-        else:
-            values = result.as_unit("ns").to_numpy()
-            target = self.naive
-        ok = ~np.isnat(values)
-        target[where[ok]] = values[ok]
-        return ok
+        aware = result.tz is not None
+        values = result.tz_convert("UTC").tz_localize(None) if aware else result
+        found = ~np.asarray(values.isna())
+        lo, hi = pd.Timestamp(f"{_YEARS[0]}-01-01"), pd.Timestamp(f"{_YEARS[1] + 1}-01-01")
+        inside = found & np.asarray((values >= lo) & (values < hi))
+        self.out_of_range[where[found & ~inside]] = True
+        target = self.utc if aware else self.naive
+        target[where[inside]] = values[inside].as_unit("ns").to_numpy()
+        return found
 
 
 def _quiet_to_datetime(values: Any, **kwargs: Any) -> pd.Series | pd.DatetimeIndex:
@@ -395,12 +400,9 @@ def _parse_rowwise(out: _Parsed, pos: np.ndarray, text: pd.Series) -> None:
         ts = cache[value]
         if ts is None:
             continue
-        if ts.tzinfo is not None:
-            out.utc[p] = ts.tz_convert("UTC").tz_localize(None).as_unit("ns").to_datetime64()
-        else:
-            out.naive[p] = ts.as_unit("ns").to_datetime64()
-            if ts == ts.normalize() and not re.search(r"\d\s*[:时点]", value):
-                out.date_only[p] = True
+        out.put(np.array([p]), pd.DatetimeIndex([ts]))
+        if ts.tzinfo is None and ts == ts.normalize() and not re.search(r"\d\s*[:时点]", value):
+            out.date_only[p] = True
 
 
 def _parse_datetimes(values: pd.Series) -> _Parsed:
@@ -641,6 +643,7 @@ def _swap_by_station(
 
 def _table_coordinates(
     frame: pd.DataFrame,
+    header: list[str],
     cmap: _columns.ColumnMap,
     config: StationConfig,
     ledger: _Ledger,
@@ -657,7 +660,7 @@ def _table_coordinates(
         msg = _columns.describe_missing(
             "coordinate (longitude/latitude or x/y)",
             ["lon", "lat", "x", "y"],
-            list(frame.columns),
+            header,
             where=where,
             example="--column lon=经度 --column lat=纬度",
         )
@@ -832,6 +835,7 @@ def _vector_coordinates(
 
 def _table_times(
     frame: pd.DataFrame,
+    header: list[str],
     cmap: _columns.ColumnMap,
     config: StationConfig,
     ledger: _Ledger,
@@ -848,7 +852,7 @@ def _table_times(
         msg = _columns.describe_missing(
             "time",
             ["time", "date", "tod"],
-            list(frame.columns),
+            header,
             where=where,
             example="--column time=发生时间 (or --column date=发生日期 --column time=发生时刻)",
         )
@@ -859,6 +863,7 @@ def _table_times(
         raw = frame[time_col]
         parsed = _parse_datetimes(raw)
         ledger.reject(parsed.missing, time_col, raw, _R_TIME_MISSING)
+        ledger.reject(parsed.out_of_range, time_col, raw, _R_TIME_YEARS)
         ledger.reject(~parsed.parsed, time_col, raw, _R_TIME)
         unknown = parsed.date_only
         utc = _localise(parsed, config.timezone)
@@ -867,6 +872,7 @@ def _table_times(
         raw = frame[date_col]
         parsed = _parse_datetimes(raw)
         ledger.reject(parsed.missing, date_col, raw, "date is missing")
+        ledger.reject(parsed.out_of_range, date_col, raw, _R_TIME_YEARS)
         ledger.reject(~parsed.parsed, date_col, raw, "date is not a recognised date")
         # a date is a local calendar day; aware values are first read in the station zone
         day = parsed.naive.copy()
@@ -878,7 +884,7 @@ def _table_times(
         offset = np.zeros(n, dtype="timedelta64[ns]")
         unknown = np.ones(n, dtype=bool)
         if tod_col is not None:
-            used["tod"] = tod_col
+            used["time_of_day"] = tod_col
             traw = frame[tod_col]
             toff, bad, missing = _parse_time_of_day(traw)
             ledger.reject(bad, tod_col, traw, _R_TOD)
@@ -1035,13 +1041,13 @@ def import_incidents(
     if geoms is not None:
         lon, lat = _vector_coordinates(geoms, vector_crs, ledger)
     else:
-        coords = _table_coordinates(frame, cmap, config, ledger, station_geom, where, warn)
+        coords = _table_coordinates(frame, header, cmap, config, ledger, station_geom, where, warn)
         lon, lat, coord_desc, swapped = coords.lon, coords.lat, coords.description, coords.swapped
         roles = ("lon", "lat") if cmap.lon and cmap.lat else ("x", "y")
         used[roles[0]], used[roles[1]] = coords.columns
 
     report(progress, "import incidents: times", 2, stages)
-    utc, time_unknown = _table_times(frame, cmap, config, ledger, where, used)
+    utc, time_unknown = _table_times(frame, header, cmap, config, ledger, where, used)
 
     report(progress, "import incidents: fields", 3, stages)
     keep = ledger.ok
