@@ -235,10 +235,12 @@ def _aggregate(
     *,
     reference: pd.Timestamp | None = None,
     cell_index: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> _Aggregate:
     """Join incidents to cells and sum counts and decayed weights per cell and slice.
 
-    ``cell_index`` (from :func:`locate_points` on the same incidents) skips the join.
+    ``cell_index`` (from :func:`locate_points` on the same incidents) skips the join;
+    ``weights`` (one per incident) replaces the incidents' severity weights.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -280,7 +282,9 @@ def _aggregate(
     timings["join"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    weights = _incident_weights(incidents, config)[idx]
+    if weights is None:
+        weights = _incident_weights(incidents, config)
+    weights = np.asarray(weights, dtype=float)[idx]
     if len(times):
         age_s = (reference - times).dt.total_seconds().to_numpy(dtype=float)
         age_days = np.maximum(age_s, 0.0) / _SECONDS_PER_DAY
