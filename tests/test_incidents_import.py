@@ -172,6 +172,37 @@ def test_semicolon_and_tab_delimiters(tmp_path):
         assert import_incidents(path).incidents.geometry.x.tolist() == [116.4]
 
 
+def test_title_line_above_the_header_is_skipped(tmp_path):
+    text = (
+        "朝阳派出所警情明细表,,,\n"  # line 1: title, not the header
+        "\n"
+        "编号,经度,纬度,发生时间\n"  # line 3: header
+        "A1,116.4,39.9,2024/3/5 14:30\n"
+        "A2,x,39.9,2024/3/5 14:30\n"
+        "制表人：张三,,,\n"  # line 6: footer
+    )
+    result = import_incidents(write_csv(tmp_path, text, encoding="gbk"))
+    check_accounting(result)
+    assert result.incidents["source_row"].tolist() == [4]
+    assert result.rejects["row"].tolist() == [5, 6]
+
+
+def test_quoted_crlf_csv_and_utf16_tab_export(tmp_path):
+    quoted = (
+        '"编号","经度","纬度","发生时间","地址"\r\n'
+        '"A1","116.4","39.9","2024-03-05 14:30","朝阳区, 某街"\r\n'
+        '"A2","116.5","39.9","2024-03-05 15:30",""\r\n'
+    )
+    result = import_incidents(write_csv(tmp_path, quoted, encoding="utf-8-sig"))
+    assert result.incidents["source_row"].tolist() == [2, 3]
+    assert result.columns_ignored == ("地址",)
+    # Excel's "Unicode text" export: UTF-16 with BOM, tab-separated
+    utf16 = "编号\t经度\t纬度\t发生时间\r\nA1\t116.4\t39.9\t2024/3/5 14:30\r\n"
+    result = import_incidents(write_csv(tmp_path, utf16, name="u.txt", encoding="utf-16"))
+    assert result.encoding == "utf-16"
+    assert result.incidents["time"].tolist() == [local("2024-03-05 14:30")]
+
+
 def test_padded_cells_are_stripped(tmp_path):
     path = write_csv(
         tmp_path, "id,lon,lat,time,category\n J1 , 116.4 ,39.9 , 2024-03-05 10:00 , 盗窃 \n"
@@ -582,7 +613,7 @@ def test_xlsx_with_chinese_headers_and_sheet_rows(tmp_path):
     wb = openpyxl.Workbook()
     wb.active.title = "说明"  # an empty first sheet is skipped
     ws = wb.create_sheet("警情")
-    ws.append([])  # sheet row 1 is blank: the header is on row 2
+    ws.append(["2024年3月警情"])  # sheet row 1 is a title: the header is on row 2
     ws.append(["警情编号", "经度", "纬度", "接警时间", "警情类别", "颜色"])
     ws.append([20240001, 116.4, 39.9, dt.datetime(2024, 3, 5, 14, 30), "盗窃", "红色"])
     ws.append(["J2", "abc", 39.9, "2024-03-05 15:00", "诈骗", None])

@@ -158,6 +158,26 @@ def _sniff_delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
+def _find_header(head_text: str) -> tuple[int, str, list[str]]:
+    """Return the header's 0-based line index, the delimiter and the column names.
+
+    The header is the first line with at least two non-empty fields: Chinese statistical
+    exports often start with a title line (``XX派出所警情明细表``) that is not the header.
+    """
+    lines = head_text.split("\n")
+    for index, line in enumerate(lines[:50]):
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        sep = _sniff_delimiter(line)
+        fields = next(csv.reader([line], delimiter=sep), [])
+        if sum(bool(f.strip()) for f in fields) >= 2:
+            return index, sep, [f.strip() or f"column {j + 1}" for j, f in enumerate(fields)]
+    first = next((ln.rstrip("\r") for ln in lines if ln.strip()), "")
+    sep = _sniff_delimiter(first)
+    return 0, sep, [f.strip() for f in next(csv.reader([first], delimiter=sep), [])]
+
+
 def _line_count(raw: bytes, encoding: str) -> int:
     """Count the lines of the file (a final line without a newline counts)."""
     if encoding.startswith("utf-16"):
@@ -200,20 +220,25 @@ def tidy_strings(frame: pd.DataFrame, *, strip: bool = True) -> pd.DataFrame:
     return out
 
 
-def _record_lines(text: str, sep: str, n_header: int) -> tuple[list[int], list[tuple[int, int]]]:
+def _record_lines(
+    text: str, sep: str, n_header: int, skip: int
+) -> tuple[list[int], list[tuple[int, int]]]:
     """Return the first line of every data record and the records with too many fields.
 
     Mirrors pandas' C parser: blank lines are skipped, quoted fields may span lines, and a
     record with more fields than the header is dropped (``on_bad_lines="skip"``).
     """
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    stream = io.StringIO(text, newline="")
+    for _ in range(skip):  # title lines above the header
+        stream.readline()
+    reader = csv.reader(stream, delimiter=sep)
     starts: list[int] = []
     bad: list[tuple[int, int]] = []
-    previous = 0
+    previous = skip
     seen_header = False
     for record in reader:
         start = previous + 1
-        previous = reader.line_num
+        previous = skip + reader.line_num
         if not record:
             continue
         if not seen_header:
@@ -288,14 +313,7 @@ def _read_csv_as(
 ) -> RawTable:
     head_text = _decode_sample(raw[:_SAMPLE_BYTES], encoding)
     head_text = head_text.lstrip("\ufeff")
-    first_line = next((ln for ln in head_text.splitlines() if ln.strip()), "")
-    sep = _sniff_delimiter(first_line)
-    try:
-        header = next(csv.reader([first_line], delimiter=sep))
-    except (csv.Error, StopIteration) as exc:  # pragma: no cover - csv accepts any line
-        msg = f"{path}: cannot read the header line ({exc})"
-        raise InputError(msg) from exc
-    header = [h.strip() for h in header]
+    skip, sep, header = _find_header(head_text)
     check_header(path, header)
     wanted = [c for c in header if c in set(select(header))]
     numbers = set(numeric(header))
@@ -315,6 +333,7 @@ def _read_csv_as(
             sep=sep,
             encoding=encoding,
             encoding_errors="strict",
+            skiprows=skip,
             header=0,
             names=header,
             usecols=wanted if simple else None,
@@ -338,16 +357,16 @@ def _read_csv_as(
     n = len(frame)
     table = RawTable(
         frame=frame,
-        rows=np.arange(2, n + 2, dtype=np.int64),
+        rows=np.arange(skip + 2, skip + n + 2, dtype=np.int64),
         kind="csv",
         header=header,
         encoding=encoding,
     )
     # Row numbers are file lines; they only differ from index + 2 when the file has blank
     # lines, quoted line breaks or malformed records, which the slow path below accounts for.
-    if lines != n + 1:
+    if lines != skip + n + 1:
         text = raw.decode(encoding, errors="replace").lstrip("\ufeff")
-        starts, bad = _record_lines(text, sep, len(header))
+        starts, bad = _record_lines(text, sep, len(header), skip)
         for line, fields in bad:
             table.bad_rows.append(
                 (
@@ -414,6 +433,11 @@ def read_xlsx_table(path: Path, *, sheet: str | int | None) -> RawTable:
                 raise InputError(msg)
         finally:
             wb.close()
+    # the header is the first row with two or more cells; a title row above it is skipped
+    start = next(
+        (i for i, (_, r) in enumerate(cells) if sum(_cell_text(v) != "" for v in r) >= 2), 0
+    )
+    cells = cells[start:]
     header_row, header_cells = cells[0]
     width = max(len(r) for _, r in cells)
     header = []
