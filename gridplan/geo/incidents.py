@@ -342,29 +342,73 @@ def _from_numbers(out: _Parsed, pos: np.ndarray, x: np.ndarray) -> None:
             out.put(pos[sel], res)
 
 
+_ISO_RE = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
+    r"\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)?"
+)
+_CLOCK_FIELDS = ("%Y", "%m", "%d", "%H", "%M", "%S")
+
+
+def _guess_format(value: str) -> str | None:
+    """Guess a strptime format from one sample value.
+
+    ISO 8601 first; then year-first layouts with any separators, which covers Chinese
+    exports (``2024年3月5日 14时30分`` -> ``%Y年%m月%d日 %H时%M分``, ``2024/3/5 14:30``); then
+    pandas' own guesser (month names, US order).
+    """
+    if _ISO_RE.fullmatch(value):
+        return "ISO8601"
+    if re.search(_AWARE_RE, value):
+        return None  # offsets in other layouts: left to the row-wise parser
+    tokens = re.findall(r"\d+|\D+", value)
+    digits = [t for t in tokens if t[0].isdigit()]
+    if (
+        3 <= len(digits) <= 6
+        and len(digits[0]) == 4
+        and all(len(t) <= 2 for t in digits[1:])
+        and not any(c.isalpha() and c.isascii() for t in tokens for c in t if t not in "T")
+    ):
+        fields = iter(_CLOCK_FIELDS)
+        return "".join(next(fields) if t[0].isdigit() else t.replace("%", "%%") for t in tokens)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return guess_datetime_format(value)
+
+
 def _parse_text(out: _Parsed, pos: np.ndarray, text: pd.Series) -> None:
-    """Parse stripped, non-empty strings: fast formats first, row-wise fallback last."""
+    """Parse stripped, non-empty strings: learnt formats first, row-wise fallback last.
+
+    A format is guessed from one value still unparsed and applied to all of them in one
+    vectorised call; a column in one layout costs one pass, a mix a few.
+    """
     text = text.reset_index(drop=True)
-    ok = _parse_with_format(out, pos, text, "ISO8601")
-    if ok.any():
-        # ISO date-only strings ("2024-03-05") parse to midnight: the time is unknown
-        lengths = text[ok].str.len().to_numpy()
-        out.date_only[pos[ok][lengths <= 10]] = True
-    todo = ~ok
+    todo = np.ones(len(text), dtype=bool)
     tried: set[str] = set()
-    for _ in range(4):
+    for _ in range(8):
         if not todo.any():
             return
-        first = text[todo].iloc[0]
-        fmt = guess_datetime_format(first)
-        if fmt is None or fmt in tried:
+        fmt = None
+        for value in text[todo].head(64).unique():
+            guess = _guess_format(value)
+            if guess is not None and guess not in tried:
+                fmt = guess
+                break
+        if fmt is None:
             break
         tried.add(fmt)
         idx = np.flatnonzero(todo)
         got = _parse_with_format(out, pos[idx], text[todo], fmt)
-        if not ("%H" in fmt or "%I" in fmt):
-            out.date_only[pos[idx[got]]] = True
-        todo[idx[got]] = False
+        done = idx[got]
+        if fmt == "ISO8601":
+            # ISO date-only strings ("2024-03-05") parse to midnight: the time is unknown
+            naive = out.naive[pos[done]]
+            midnight = ~np.isnat(naive) & (naive == naive.astype("datetime64[D]"))
+            if midnight.any():
+                short = text.iloc[done[midnight]].str.len().to_numpy() <= 10
+                out.date_only[pos[done[midnight][short]]] = True
+        elif not ("%H" in fmt or "%I" in fmt):
+            out.date_only[pos[done]] = True
+        todo[done] = False
     for pattern in (_LOOSE_RE, _COMPACT_RE):
         if not todo.any():
             return
