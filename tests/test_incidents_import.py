@@ -654,6 +654,10 @@ def test_geojson_and_gpkg_points_are_reprojected(tmp_path):
     assert result.incidents["source_row"].tolist() == [1, 2]
     np.testing.assert_allclose(result.incidents.geometry.x, [116.40, 116.41])
     assert "EPSG:3857" in result.summary()["coordinate_system"]
+    _points(tmp_path).iloc[:1].to_file(tmp_path / "p.gpkg", layer="second", driver="GPKG")
+    assert import_incidents(tmp_path / "p.gpkg", sheet="second").n_rows == 1
+    with pytest.raises(InputError, match="has no layer 'third'"):
+        import_incidents(tmp_path / "p.gpkg", sheet="third")
     _points(tmp_path).to_file(tmp_path / "p.geojson", driver="GeoJSON")
     result = import_incidents(tmp_path / "p.geojson")
     assert result.incidents["time"].tolist() == [
