@@ -363,3 +363,16 @@ def test_errors_name_the_problem():
     with pytest.raises(InputError, match="'time' column"):
         compute_hotspots(grid, inc.drop(columns="time"))
     assert default_config().gi_inference == "normal"
+
+
+def test_no_incidents_and_missing_times_are_handled_and_reported():
+    grid = make_grid(3, 3)
+    empty = compute_hotspots(grid, make_incidents([], []), permutations=99)
+    assert len(empty) == 9 * 5 and empty["count"].sum() == 0
+    assert (empty["gi_class"] == "not_significant").all() and empty["share"].isna().all()
+    inc = make_incidents([centre(0, 0), centre(1, 1)], ["2019-01-01 12:00", "2019-01-01 13:00"])
+    inc.loc[1, "time"] = pd.NaT
+    calls = []
+    hot = compute_hotspots(grid, inc, permutations=0, progress=lambda *a: calls.append(a))
+    assert (hot.attrs["no_time"], hot.attrs["incidents"]) == (1, 1)
+    assert calls[0][1:] == (0, 4) and calls[-1][1:] == (4, 4)
