@@ -1,38 +1,119 @@
-"""gridplan: community-policing grid management, hot-spot analysis and patrol planning."""
+"""gridplan: community-policing grid management, hot-spot analysis and patrol planning.
+
+The public API is importable from the top level (``from gridplan import compute_hotspots``).
+Names are resolved on first use (PEP 562) so that ``import gridplan`` and the command line
+start quickly without loading the geospatial stack.
+"""
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
+from typing import TYPE_CHECKING
 
-from gridplan._errors import ConfigError
-from gridplan._errors import CRSError
-from gridplan._errors import GridplanError
-from gridplan._errors import GridplanWarning
-from gridplan._errors import InfeasiblePlanError
-from gridplan._errors import InputError
-from gridplan._errors import ValidationError
-from gridplan.config import StationConfig
-from gridplan.config import TimeSlice
-from gridplan.config import default_config
-from gridplan.config import load_config
+from gridplan._errors import ConfigError as ConfigError
+from gridplan._errors import CRSError as CRSError
+from gridplan._errors import GridplanError as GridplanError
+from gridplan._errors import GridplanWarning as GridplanWarning
+from gridplan._errors import InfeasiblePlanError as InfeasiblePlanError
+from gridplan._errors import InputError as InputError
+from gridplan._errors import ValidationError as ValidationError
 
 try:
     __version__ = _version("gridplan")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = [
-    "CRSError",
-    "ConfigError",
-    "GridplanError",
-    "GridplanWarning",
-    "InfeasiblePlanError",
-    "InputError",
-    "StationConfig",
-    "TimeSlice",
-    "ValidationError",
-    "__version__",
-    "default_config",
-    "load_config",
-]
+#: public name -> module that defines it
+_LAZY = {
+    "StationConfig": "gridplan.config",
+    "TimeSlice": "gridplan.config",
+    "default_config": "gridplan.config",
+    "load_config": "gridplan.config",
+    "load_grid": "gridplan.geo.grid",
+    "write_grid": "gridplan.geo.grid",
+    "GridIssue": "gridplan.geo.validate",
+    "Repair": "gridplan.geo.validate",
+    "ValidationReport": "gridplan.geo.validate",
+    "fix_grid": "gridplan.geo.validate",
+    "validate_grid": "gridplan.geo.validate",
+    "balance_table": "gridplan.geo.generate",
+    "generate_grid": "gridplan.geo.generate",
+    "ImportResult": "gridplan.geo.incidents",
+    "import_incidents": "gridplan.geo.incidents",
+    "write_incidents": "gridplan.geo.incidents",
+    "write_rejects": "gridplan.geo.incidents",
+    "Period": "gridplan.timeslices",
+    "assign_slices": "gridplan.timeslices",
+    "parse_period": "gridplan.timeslices",
+    "shift_date": "gridplan.timeslices",
+    "compute_hotspots": "gridplan.hotspots",
+    "hotspot_summary": "gridplan.hotspots",
+    "BacktestResult": "gridplan.backtest",
+    "backtest": "gridplan.backtest",
+    "write_csv": "gridplan.export",
+    "write_geodata": "gridplan.export",
+    "hotspot_map": "gridplan.maps",
+    "save_map": "gridplan.maps",
+}
+
+__all__ = sorted(
+    [
+        "CRSError",
+        "ConfigError",
+        "GridplanError",
+        "GridplanWarning",
+        "InfeasiblePlanError",
+        "InputError",
+        "ValidationError",
+        "__version__",
+        *_LAZY,
+    ]
+)
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module 'gridplan' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # resolve once
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # static type checkers and IDEs see the real names
+    from gridplan.backtest import BacktestResult as BacktestResult
+    from gridplan.backtest import backtest as backtest
+    from gridplan.config import StationConfig as StationConfig
+    from gridplan.config import TimeSlice as TimeSlice
+    from gridplan.config import default_config as default_config
+    from gridplan.config import load_config as load_config
+    from gridplan.export import write_csv as write_csv
+    from gridplan.export import write_geodata as write_geodata
+    from gridplan.geo.generate import balance_table as balance_table
+    from gridplan.geo.generate import generate_grid as generate_grid
+    from gridplan.geo.grid import load_grid as load_grid
+    from gridplan.geo.grid import write_grid as write_grid
+    from gridplan.geo.incidents import ImportResult as ImportResult
+    from gridplan.geo.incidents import import_incidents as import_incidents
+    from gridplan.geo.incidents import write_incidents as write_incidents
+    from gridplan.geo.incidents import write_rejects as write_rejects
+    from gridplan.geo.validate import GridIssue as GridIssue
+    from gridplan.geo.validate import Repair as Repair
+    from gridplan.geo.validate import ValidationReport as ValidationReport
+    from gridplan.geo.validate import fix_grid as fix_grid
+    from gridplan.geo.validate import validate_grid as validate_grid
+    from gridplan.hotspots import compute_hotspots as compute_hotspots
+    from gridplan.hotspots import hotspot_summary as hotspot_summary
+    from gridplan.maps import hotspot_map as hotspot_map
+    from gridplan.maps import save_map as save_map
+    from gridplan.timeslices import Period as Period
+    from gridplan.timeslices import assign_slices as assign_slices
+    from gridplan.timeslices import parse_period as parse_period
+    from gridplan.timeslices import shift_date as shift_date

@@ -1,0 +1,33 @@
+"""Every public name listed in gridplan.__all__ imports and is documented."""
+
+import importlib
+import inspect
+import subprocess
+import sys
+
+import pytest
+
+import gridplan
+
+
+@pytest.mark.parametrize("name", gridplan.__all__)
+def test_public_name_resolves_and_has_docstring(name):
+    obj = getattr(gridplan, name)
+    if name != "__version__":
+        assert inspect.getdoc(obj), f"{name} has no docstring"
+
+
+def test_unknown_name():
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        gridplan.nope  # noqa: B018
+
+
+def test_import_stays_light():
+    code = "import sys, gridplan; print('geopandas' in sys.modules, 'esda' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_names_come_from_their_modules():
+    hotspots = importlib.import_module("gridplan.hotspots")
+    assert gridplan.compute_hotspots is hotspots.compute_hotspots
