@@ -67,6 +67,7 @@ LABELS = {
         "cold_99": "冷点 99%",
         "all": "全天",
         "no_data": "无警情",
+        "hot_border": "深红边框：Gi* 热点",
     },
     "en": {
         "slice": "Time slice",
@@ -87,6 +88,7 @@ LABELS = {
         "cold_99": "Cold spot 99%",
         "all": "All day",
         "no_data": "No incidents",
+        "hot_border": "Dark red outline: Gi* hot spot",
     },
 }
 
@@ -315,9 +317,9 @@ def _add_outlines(m: folium.Map, grid: gpd.GeoDataFrame, labels: dict) -> None:
         bases[["id", "name", "level", "geometry"]].set_geometry(bases.geometry.set_precision(1e-6)),
         style_function=lambda f: {
             "fill": False,
-            "color": "#000" if f["properties"]["level"] == "station" else "#333",
-            "weight": 3 if f["properties"]["level"] == "station" else 2,
-            "dashArray": None if f["properties"]["level"] == "station" else "6 4",
+            "color": "#000" if f["properties"]["level"] == "station" else "#1f4e9c",
+            "weight": 3,
+            "dashArray": None if f["properties"]["level"] == "station" else "8 5",
         },
         interactive=False,
     ).add_to(layer)
