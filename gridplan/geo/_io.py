@@ -44,15 +44,25 @@ def _source(path: Path) -> str:
     return str(path)
 
 
-def _check_file(path: Path) -> None:
+def check_file(
+    path: Path,
+    *,
+    kinds: str = "a GeoJSON, GeoPackage or .zip",
+    what: str = "the layer",
+) -> None:
+    """Raise :class:`InputError` unless ``path`` is an existing, non-empty file.
+
+    ``kinds`` names the accepted file types and ``what`` the thing to export again, so the
+    message tells the user what to do.
+    """
     if not path.exists():
         msg = f"{path}: file not found; check the path"
         raise InputError(msg)
     if path.is_dir():
-        msg = f"{path}: is a folder, not a file; give the path of a GeoJSON, GeoPackage or .zip"
+        msg = f"{path}: is a folder, not a file; give the path of {kinds}"
         raise InputError(msg)
     if path.stat().st_size == 0:
-        msg = f"{path}: the file is empty (0 bytes); export the layer again"
+        msg = f"{path}: the file is empty (0 bytes); export {what} again"
         raise InputError(msg)
 
 
@@ -96,7 +106,7 @@ def list_layers(path: str | Path) -> list[str]:
         If the file is missing, empty or not a vector file GDAL can read.
     """
     path = Path(path)
-    _check_file(path)
+    check_file(path)
     try:
         return [str(name) for name, _ in pyogrio.list_layers(_source(path))]
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
@@ -135,7 +145,7 @@ def read_vector(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFra
         If the file is missing, empty, broken, not geodata, or lacks the requested layer.
     """
     path = Path(path)
-    _check_file(path)
+    check_file(path)
     src = _source(path)
     if layer is not None:
         layers = list_layers(path)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from gridplan._errors import InputError
+from gridplan.geo._io import check_file
 
 _SAMPLE_BYTES = 1 << 20
 _DELIMITERS = (",", "\t", ";", "|")
@@ -62,15 +63,7 @@ def sniff_kind(path: Path) -> str:
     InputError
         If the file is missing, empty, a folder, or clearly not a table (an image, a PDF, ...).
     """
-    if not path.exists():
-        msg = f"{path}: file not found; check the path"
-        raise InputError(msg)
-    if path.is_dir():
-        msg = f"{path}: is a folder, not a file; give the path of a CSV, XLSX or GeoJSON file"
-        raise InputError(msg)
-    if path.stat().st_size == 0:
-        msg = f"{path}: the file is empty (0 bytes); export the incident table again"
-        raise InputError(msg)
+    check_file(path, kinds="a CSV, XLSX or GeoJSON file", what="the incident table")
     with path.open("rb") as fh:
         head = fh.read(4096)
     suffixes = [s.lower() for s in path.suffixes]
