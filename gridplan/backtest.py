@@ -19,6 +19,10 @@ PAI (Chainey, Tompson & Uhlig 2008)
 PEI (Hunt 2016)
     ``PAI / PAI_max``, where PAI_max is the PAI of the best possible selection by the same
     rule: cells ranked by their actual score-period counts. 1 is a perfect forecast.
+Harm hit rate and harm PAI
+    The same with every score-period incident weighted by its severity (category x alert
+    weight, no recency decay), as harm-focused hot-spot policing measures it (Sherman,
+    Neyroud & Neyroud 2016; Weinborn et al. 2017).
 Slices with no score-period incidents get NaN hit rate, PAI and PEI (nothing to forecast).
 
 Rankings compared (ties broken by the fit-period count, then by micro-grid id):
@@ -82,6 +86,8 @@ TABLE_COLUMNS = (
     "hit_rate",
     "pai",
     "pei",
+    "harm_hit_rate",
+    "harm_pai",
 )
 
 
@@ -134,7 +140,8 @@ class BacktestResult:
     table
         One row per slice, area share and method: ``slice``, ``area_share``, ``method``,
         ``incidents`` (score-period incidents in the slice), ``cells``,
-        ``area_share_actual``, ``hits``, ``hit_rate``, ``pai``, ``pei``.
+        ``area_share_actual``, ``hits``, ``hit_rate``, ``pai``, ``pei``, ``harm_hit_rate``,
+        ``harm_pai``.
     fit, score
         The two periods.
     ranking
@@ -190,6 +197,7 @@ class BacktestResult:
                     "hit_rate": _nan_to_none(r["hit_rate"]),
                     "pai": _nan_to_none(r["pai"]),
                     "pei": _nan_to_none(r["pei"]),
+                    "harm_pai": _nan_to_none(r["harm_pai"]),
                     "cells": int(r["cells"]),
                 }
                 for m, r in part.set_index("method").iterrows()
@@ -221,13 +229,13 @@ class BacktestResult:
             f"gridplan = {what}; baseline = prior counts"
             + ("; severity = the hot-spot score" if self.ranking == "recency" else ""),
             f"{'slice':<12} {'area':>5} {'method':<9} {'cells':>5} {'area%':>6} "
-            f"{'hits':>6} {'hit%':>6} {'PAI':>6} {'PEI':>5}",
+            f"{'hits':>6} {'hit%':>6} {'PAI':>6} {'PEI':>5} {'harmPAI':>7}",
         ]
         for r in self.table.itertuples(index=False):
             lines.append(
                 f"{r.slice:<12} {r.area_share:>5.0%} {r.method:<9} {r.cells:>5} "
                 f"{r.area_share_actual:>6.1%} {r.hits:>6} {_pct(r.hit_rate):>6} "
-                f"{_num(r.pai, 2):>6} {_num(r.pei, 2):>5}"
+                f"{_num(r.pai, 2):>6} {_num(r.pei, 2):>5} {_num(r.harm_pai, 2):>7}"
             )
         if self.unassigned:
             lines.append(f"{self.unassigned} incidents fall in no micro-grid and are left out")
@@ -317,7 +325,15 @@ def backtest(
     fit_rec = _aggregate(
         cells, incidents, config, fit, cell_index=cell_index, weights=np.ones(len(incidents))
     )
-    obs = _aggregate(cells, incidents, config, score, cell_index=cell_index)
+    # Harm of the score period: each incident's severity weight, undecayed (a robbery in
+    # December weighs what one in January does).
+    obs = _aggregate(
+        cells,
+        incidents,
+        dataclasses.replace(config, half_life_days=math.inf),
+        score,
+        cell_index=cell_index,
+    )
     report(progress, "backtest", 1, 3)
 
     area = cells.to_crs(metric_crs(cells, crs=config.metric_crs)).area.to_numpy()
@@ -333,6 +349,8 @@ def backtest(
     for k, sid in enumerate(obs.slice_ids):
         y = obs.counts[:, k]
         total = int(y.sum())
+        harm = obs.scores[:, k]
+        harm_total = float(harm.sum())
         prior = fit_sev.counts[:, k]
         best = _ranking_order(y.astype(float), y, ids)
         for share in shares:
@@ -345,6 +363,7 @@ def backtest(
                 actual = float(area[chosen].sum() / area.sum())
                 hit_rate = hits / total if total else math.nan
                 pai = hit_rate / actual
+                harm_rate = float(harm[chosen].sum()) / harm_total if harm_total else math.nan
                 rows.append(
                     {
                         "slice": sid,
@@ -357,6 +376,8 @@ def backtest(
                         "hit_rate": hit_rate,
                         "pai": pai,
                         "pei": pai / pai_max if pai_max > 0 else math.nan,
+                        "harm_hit_rate": harm_rate,
+                        "harm_pai": harm_rate / actual,
                     }
                 )
     report(progress, "backtest", 3, 3)

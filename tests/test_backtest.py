@@ -183,3 +183,20 @@ def test_bad_arguments(grid, gdf_incidents, kwargs, match):
     args = {"fit": "2018", "score": "2019", "config": CFG} | kwargs
     with pytest.raises(InputError, match=match):
         backtest(grid, gdf_incidents, **args)
+
+
+def test_harm_pai_weights_score_incidents_by_severity(grid):
+    # Fit: M2 saw the most incidents. Score 2019: M1 one robbery-like incident of weight 4,
+    # M2 two of weight 1. By count M2 holds 2/3 of the incidents, by harm only 2/6.
+    gdf = incidents(
+        [(2, "2018-06-01 12:00", 1)] * 3
+        + [(1, "2019-03-01 12:00", 4)]
+        + [(2, "2019-04-01 12:00", 1)] * 2
+    )
+    bt = backtest(grid, gdf, fit="2018", score="2019", config=CFG, area_shares=(0.25,))
+    b = row(bt, "baseline", 0.25)
+    assert b["hit_rate"] == pytest.approx(2 / 3)
+    assert b["harm_hit_rate"] == pytest.approx(2 / 6)
+    assert b["harm_pai"] == pytest.approx((2 / 6) / 0.25, rel=1e-4)
+    assert "harmPAI" in bt.to_text()
+    assert bt.summary()["all_day"]["25%"]["baseline"]["harm_pai"] == pytest.approx(4 / 3, rel=1e-4)
