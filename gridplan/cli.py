@@ -139,9 +139,15 @@ def grids() -> None:
 
 
 @grids.command("validate")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--layer", help="Layer of a multi-layer file (GeoPackage).")
 @click.option("--crs", help="CRS to assume when the file has none, e.g. EPSG:4326.")
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    help="Map a field to a header the aliases miss: id=网格编码, parent_id=所属, name=名称.",
+)
 @CONFIG_OPTION
 @click.option("--fix", is_flag=True, help="Repair what is safely repairable and list each repair.")
 @click.option(
@@ -150,39 +156,50 @@ def grids() -> None:
     help="Where --fix writes the repaired grid (.geojson or .gpkg).",
 )
 @command_options
-def grids_validate(path, layer, crs, config_path, fix, out):
-    """Validate a 1+5+N grid file; exit 0 if valid, 1 if not (report printed), 2 if unreadable."""
+def grids_validate(paths, layer, crs, columns, config_path, fix, out):
+    """Validate a 1+5+N grid; exit 0 if valid, 1 if not (report printed), 2 if unreadable.
+
+    PATHS is one file (one layer with a level column, or a GeoPackage with station/base/micro
+    layers) or three files: the station, the base grids and the micro-grids, in that order.
+    """
     from gridplan.geo.grid import load_grid
     from gridplan.geo.grid import write_grid
     from gridplan.geo.validate import fix_grid
     from gridplan.geo.validate import validate_grid
 
+    if len(paths) not in (1, 3):
+        raise click.UsageError(
+            f"give one grid file or three (station, base, micro), not {len(paths)}"
+        )
     if fix and out is None:
         raise click.UsageError("--fix needs --out PATH for the repaired grid")
     if out is not None and not fix:
         raise click.UsageError("--out is only used with --fix")
-    if out is not None and out.resolve() == path.resolve():
+    if out is not None and any(out.resolve() == p.resolve() for p in paths):
         raise click.UsageError("--out must differ from the input: gridplan never overwrites it")
     cfg = _config(config_path)
-    gdf = load_grid(path, layer=layer, crs=crs)
-    summary: dict[str, Any] = {"path": str(path), "feature_count": len(gdf)}
+    if len(paths) == 3:
+        levels = dict(zip(("station", "base", "micro"), paths, strict=True))
+        gdf = load_grid(None, layers=levels, crs=crs, columns=_parse_columns(columns) or None)
+    else:
+        gdf = load_grid(paths[0], layer=layer, crs=crs, columns=_parse_columns(columns) or None)
+    where = ", ".join(str(p) for p in paths)
+    summary: dict[str, Any] = {"path": where, "feature_count": len(gdf)}
     lines = []
     if fix:
-        gdf, repairs = fix_grid(gdf, config=cfg)
-        summary["repairs"] = [
-            {"feature_id": r.feature_id, "action": r.action, "detail": r.detail} for r in repairs
-        ]
+        gdf, repairs = fix_grid(gdf, config=cfg, progress=_progress())
+        summary["repairs"] = [r.to_record() for r in repairs]
         lines.append(f"{len(repairs)} repair(s):")
-        lines += [f"  {r.feature_id}: {r.action} - {r.detail}" for r in repairs]
+        lines += [f"  {r.to_text()}" for r in repairs]
         write_grid(gdf, out)
         summary["out"] = str(out)
         lines.append(f"repaired grid written to {out}")
-    report = validate_grid(gdf, config=cfg)
+    report = validate_grid(gdf, config=cfg, progress=_progress())
     summary.update(report.summary())
     summary["issues"] = list(report.to_records())
     summary["valid"] = report.ok
     lines.append(report.to_text())
-    lines.append(f"{path}: {'VALID' if report.ok else 'INVALID'}")
+    lines.append(f"{where}: {'VALID' if report.ok else 'INVALID'}")
     return summary, "\n".join(lines), 0 if report.ok else EXIT_INVALID
 
 

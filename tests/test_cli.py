@@ -264,3 +264,33 @@ def test_demo_runs_on_bundled_data(runner, demo_dir, tmp_path):
         "backtest.txt",
     ):
         assert (out / name).stat().st_size > 0, name
+
+
+def test_validate_three_files_and_column_override(runner, tmp_path):
+    grid = _tiny_grid()
+    paths = []
+    for level in ("station", "base", "micro"):
+        part = grid[grid["level"] == level].drop(columns="level")
+        part = part.rename(columns={"id": "网格编码", "parent_id": "上级"})
+        p = tmp_path / f"{level}.geojson"
+        part.to_file(p)
+        paths.append(str(p))
+    result = _run(
+        runner,
+        [
+            "grids",
+            "validate",
+            *paths,
+            "--column",
+            "id=网格编码",
+            "--column",
+            "parent_id=上级",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["feature_count"] == 16
+    result = runner.invoke(main, ["grids", "validate", *paths[:2]])
+    assert result.exit_code == 2 and "three (station, base, micro)" in result.stderr
+    result = runner.invoke(main, ["grids", "validate", paths[0], "--column", "id"])
+    assert result.exit_code == 2 and "FIELD=HEADER" in result.stderr
