@@ -30,13 +30,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from gridplan import settings
 from gridplan._errors import CRSError
 from gridplan._errors import GridplanWarning
 from gridplan._errors import InputError
+from gridplan.export import write_geodata
 from gridplan.geo._io import list_layers
 from gridplan.geo._io import read_vector
 from gridplan.geo.crs import metric_crs
@@ -563,33 +563,14 @@ def write_grid(gdf: gpd.GeoDataFrame, path: str | Path, *, three_layers: bool = 
             "parent_id": pd.Series([_id_text(v) for v in out["parent_id"]], dtype=object),
             "name": pd.Series(["" if v is None else str(v) for v in out["name"]], dtype=object),
         },
-        geometry=shapely.orient_polygons(out.geometry.to_numpy(), exterior_cw=False),
+        geometry=out.geometry.to_numpy(),
         crs=settings.OUTPUT_CRS,
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        path.unlink()
-    if suffix in (".geojson", ".json"):
-        pyogrio.write_dataframe(
-            out,
-            path,
-            driver="GeoJSON",
-            layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"},
-            geometry_type="Unknown",
-        )
-        return path
-    if three_layers:
-        for level in LEVELS:
-            part = out[out["level"] == level]
-            if len(part) or level != "micro":
-                pyogrio.write_dataframe(
-                    part.drop(columns="level"),
-                    path,
-                    layer=level,
-                    driver="GPKG",
-                    append=path.exists(),
-                    geometry_type="Unknown",
-                )
-        return path
-    pyogrio.write_dataframe(out, path, layer="grid", driver="GPKG", geometry_type="Unknown")
+    if not three_layers:
+        return write_geodata(out, path, layer="grid", replace=True)
+    path.unlink(missing_ok=True)
+    for level in LEVELS:
+        part = out[out["level"] == level]
+        if len(part) or level != "micro":
+            write_geodata(part.drop(columns="level"), path, layer=level)
     return path

@@ -33,6 +33,8 @@ from gridplan._progress import ProgressCallback
 from gridplan._progress import report
 from gridplan.config import StationConfig
 from gridplan.config import default_config
+from gridplan.export import iso_times
+from gridplan.export import write_geodata
 from gridplan.geo import _columns
 from gridplan.geo import _tables
 from gridplan.geo._io import read_vector
@@ -1253,25 +1255,6 @@ def _rejects_frame(
 # --------------------------------------------------------------------------- writing
 
 
-def _iso_times(times: pd.Series) -> pd.Series:
-    """Format tz-aware times as ISO 8601 with the UTC offset (``2024-03-05T14:30:00+08:00``)."""
-    idx = pd.DatetimeIndex(times)
-    fmt = "%Y-%m-%dT%H:%M:%S.%f" if (idx.microsecond != 0).any() else "%Y-%m-%dT%H:%M:%S"
-    base = pd.Series(idx.strftime(fmt), index=times.index)
-    offset_s = (
-        (idx.tz_localize(None) - idx.tz_convert("UTC").tz_localize(None))
-        .total_seconds()
-        .astype(np.int64)
-    )
-    labels = {}
-    for value in np.unique(offset_s):
-        sign = "-" if value < 0 else "+"
-        hours, minutes = divmod(abs(int(value)) // 60, 60)
-        labels[value] = f"{sign}{hours:02d}:{minutes:02d}"
-    suffix = pd.Series(offset_s, index=times.index).map(labels)
-    return base + suffix
-
-
 def write_incidents(data: ImportResult | gpd.GeoDataFrame, path: str | Path) -> Path:
     """Write incidents as GeoJSON (RFC 7946), GeoPackage or CSV, chosen by the suffix.
 
@@ -1302,8 +1285,6 @@ def write_incidents(data: ImportResult | gpd.GeoDataFrame, path: str | Path) -> 
     >>> import_incidents(out).incidents.equals(result.incidents)  # doctest: +SKIP
     True
     """
-    import pyogrio
-
     gdf = data.incidents if isinstance(data, ImportResult) else data
     path = Path(path)
     missing = [c for c in INCIDENT_COLUMNS if c not in gdf.columns]
@@ -1320,7 +1301,7 @@ def write_incidents(data: ImportResult | gpd.GeoDataFrame, path: str | Path) -> 
     out = pd.DataFrame(
         {
             "id": gdf["id"].astype(str),
-            "time": _iso_times(gdf["time"]),
+            "time": iso_times(gdf["time"]),
             "category": gdf["category"].astype(object).where(gdf["category"].notna(), None),
             "alert": gdf["alert"].astype(object).where(gdf["alert"].notna(), None),
             "weight": gdf["weight"].astype(float),
@@ -1339,18 +1320,8 @@ def write_incidents(data: ImportResult | gpd.GeoDataFrame, path: str | Path) -> 
         msg = f"{path}: unknown output format {suffix!r}; use .geojson, .gpkg or .csv"
         raise InputError(msg)
     layer = gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs="EPSG:4326")
-    if path.exists():
-        path.unlink()
-    if suffix == ".gpkg":
-        pyogrio.write_dataframe(layer, path, layer="incidents", driver="GPKG")
-    else:
-        pyogrio.write_dataframe(
-            layer,
-            path,
-            driver="GeoJSON",
-            layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": 15},
-        )
-    return path
+    # 15 decimals: re-importing the file gives back exactly the same points.
+    return write_geodata(layer, path, layer="incidents", replace=True, precision=15)
 
 
 def write_rejects(data: ImportResult | pd.DataFrame, path: str | Path) -> Path:
