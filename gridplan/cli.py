@@ -233,13 +233,10 @@ def grids_generate(
     gdf_incidents = None
     if incidents is not None:
         gdf_incidents = import_incidents(incidents, config=cfg, progress=_progress()).incidents
-    gdf_streets = None
-    if streets is not None:
-        gdf_streets = read_vector(streets)
     grid = generate_grid(
         gdf_boundary,
         incidents=gdf_incidents,
-        streets=gdf_streets,
+        streets=streets,
         cell_size_m=cell_size or cfg.cell_size_m,
         shape=shape,
         station_id=station_id or cfg.station_id,

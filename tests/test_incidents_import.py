@@ -899,3 +899,12 @@ def test_portland_crop_date_and_time_columns_match_the_datetime_column():
     assert split.incidents.geometry.y.between(45.492, 45.545).all()
     larceny = split.incidents["category"] == "Larceny Offenses"
     assert larceny.any() and (split.incidents.loc[larceny, "weight"] == 1.0).all()
+
+
+def test_table_without_coordinate_columns_says_which_names_were_looked_for(tmp_path):
+    p = tmp_path / "no_coords.csv"
+    p.write_text("a,b\n1,2\n3,4\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"no_coords\.csv: cannot find the coordinate") as info:
+        import_incidents(p)
+    assert "Columns in the file: a, b" in str(info.value)
+    assert "--column lon=经度" in str(info.value)

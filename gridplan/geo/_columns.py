@@ -239,3 +239,17 @@ def describe_missing(
         f"and '_') - {looked}. Name the columns explicitly, e.g. {example} on the command "
         "line, or columns={...} in Python"
     )
+
+
+def require_coordinates(cmap: ColumnMap, columns: Sequence[str], *, where: str) -> None:
+    """Raise :class:`InputError` unless ``cmap`` has a lon/lat or an x/y column pair."""
+    if (cmap.lon and cmap.lat) or (cmap.x and cmap.y):
+        return
+    msg = describe_missing(
+        "coordinate (longitude/latitude or x/y)",
+        ["lon", "lat", "x", "y"],
+        columns,
+        where=where,
+        example="--column lon=经度 --column lat=纬度",
+    )
+    raise InputError(msg)

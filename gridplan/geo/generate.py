@@ -70,6 +70,7 @@ from gridplan.config import StationConfig
 from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import parse_crs
 from gridplan.geo.crs import require_crs
+from gridplan.geo.streets import read_street_lines
 
 SHAPES = ("square", "hex", "blocks")
 
@@ -383,47 +384,9 @@ def _lattice_pieces(
 
 
 def _read_streets(streets, mcrs: pyproj.CRS) -> gpd.GeoDataFrame:
-    if isinstance(streets, str | Path):
-        path = Path(streets)
-        name = path.name.lower()
-        if name.endswith((".osm.pbf", ".pbf", ".osm", ".osm.bz2")):
-            gdf = _read_osm_lines(path)
-        else:
-            from gridplan.geo._io import read_vector
-
-            gdf = read_vector(path)
-    elif isinstance(streets, gpd.GeoDataFrame | gpd.GeoSeries):
-        gdf = (
-            gpd.GeoDataFrame(streets).copy()
-            if isinstance(streets, gpd.GeoDataFrame)
-            else (gpd.GeoDataFrame(geometry=streets))
-        )
-    else:
-        msg = f"streets must be a GeoDataFrame or a file path, not {type(streets).__name__}"
-        raise InputError(msg)
+    gdf = read_street_lines(streets)
     require_crs(gdf, where="street layer")
     return gdf.to_crs(mcrs)
-
-
-def _read_osm_lines(path: Path) -> gpd.GeoDataFrame:
-    """Read the ``lines`` layer of an OSM file with GDAL's OSM driver."""
-    import pyogrio
-
-    if not path.exists():
-        msg = f"{path}: street file not found; check the path"
-        raise InputError(msg)
-    # GDAL's custom node index rejects negative node ids (common in edited extracts).
-    option = "OSM_USE_CUSTOM_INDEXING"
-    before = pyogrio.get_gdal_config_option(option)
-    pyogrio.set_gdal_config_options({option: "NO"})
-    try:
-        source = f"/vsicompressed/{path}" if path.name.lower().endswith(".bz2") else str(path)
-        return pyogrio.read_dataframe(source, layer="lines")
-    except Exception as exc:
-        msg = f"{path}: cannot read the OSM lines layer ({exc}); export the streets as GeoJSON"
-        raise InputError(msg) from exc
-    finally:
-        pyogrio.set_gdal_config_options({option: before})
 
 
 def _block_pieces(

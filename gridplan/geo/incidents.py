@@ -698,19 +698,11 @@ def _table_coordinates(
     warn: list[str],
 ) -> _Coords:
     input_crs = parse_crs(config.input_crs, where=f"{where}: crs.input")
+    _columns.require_coordinates(cmap, header, where=where)
     if cmap.lon and cmap.lat:
         xcol, ycol, projected = cmap.lon, cmap.lat, False
-    elif cmap.x and cmap.y:
-        xcol, ycol, projected = cmap.x, cmap.y, input_crs.is_projected
     else:
-        msg = _columns.describe_missing(
-            "coordinate (longitude/latitude or x/y)",
-            ["lon", "lat", "x", "y"],
-            header,
-            where=where,
-            example="--column lon=经度 --column lat=纬度",
-        )
-        raise InputError(msg)
+        xcol, ycol, projected = cmap.x, cmap.y, input_crs.is_projected
     xraw, yraw = frame[xcol], frame[ycol]
     x, y = _numbers(xraw), _numbers(yraw)
     for raw, num, col, name in ((xraw, x, xcol, "x"), (yraw, y, ycol, "y")):
@@ -1055,6 +1047,8 @@ def import_incidents(
 
         def select(header: list[str]) -> list[str]:
             holder["cmap"] = _columns.find_columns(header, columns, where=where)
+            # before reading the rows: a table without coordinates is not worth reading
+            _columns.require_coordinates(holder["cmap"], header, where=where)
             return _reads(holder["cmap"], header)
 
         def numeric(header: list[str]) -> list[str]:
@@ -1065,6 +1059,7 @@ def import_incidents(
             table = _tables.read_xlsx_table(path, sheet=sheet)
             fmt = "xlsx"
             cmap = _columns.find_columns(table.header, columns, where=where)
+            _columns.require_coordinates(cmap, table.header, where=where)
             table.frame = table.frame[_reads(cmap, table.header)]
         else:
             table = _tables.read_csv_table(path, encoding=encoding, select=select, numeric=numeric)
