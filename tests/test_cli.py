@@ -294,3 +294,39 @@ def test_validate_three_files_and_column_override(runner, tmp_path):
     assert result.exit_code == 2 and "three (station, base, micro)" in result.stderr
     result = runner.invoke(main, ["grids", "validate", paths[0], "--column", "id"])
     assert result.exit_code == 2 and "FIELD=HEADER" in result.stderr
+
+
+def test_hotspot_geojson_opens_in_gdal(runner, grid_file, incidents_file, tmp_path):
+    import subprocess
+
+    out = tmp_path / "hot.geojson"
+    result = _run(
+        runner,
+        [
+            "hotspots",
+            "--grid",
+            str(grid_file),
+            "--incidents",
+            str(incidents_file),
+            "--out",
+            str(out),
+            "--permutations",
+            "99",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    info = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-so", str(out)], capture_output=True, text=True, check=True
+    ).stdout
+    # 10 micro-grids x (all + 4 slices), WGS 84, and the documented fields
+    assert "Feature Count: 50" in info and "WGS 84" in info
+    for field in (
+        "id: String",
+        "slice: String",
+        "count: Integer",
+        "gi_class: String",
+        "gi_z: Real",
+        "gi_p_sim: Real",
+        "score: Real",
+    ):
+        assert field in info, field
