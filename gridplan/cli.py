@@ -41,7 +41,14 @@ class _Progress:
         if stage != self._stage:
             self.close()
             self._stage = stage
-            self._bar = tqdm(total=total, desc=stage, file=sys.stderr, leave=False, disable=None)
+            self._bar = tqdm(
+                total=total,
+                desc=stage,
+                file=sys.stderr,
+                leave=False,
+                disable=None,  # only on a terminal: logs and pipes stay clean
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}]",
+            )
         if self._bar is not None:
             self._bar.total = total
             self._bar.n = done
