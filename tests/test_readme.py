@@ -28,3 +28,15 @@ def test_quick_start_has_exactly_two_commands():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert _quick_start_commands()[1] in ci.splitlines()
+
+
+def test_python_api_example_runs(tmp_path, monkeypatch):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = re.search(r"## Python API.*?```python\n(.*?)```", readme, flags=re.S).group(1)
+    code = code.replace('"data/', f'"{ROOT}/data/')
+    monkeypatch.chdir(tmp_path)  # the example's outputs land here
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["report"].ok
+    assert (tmp_path / "hotspots.html").stat().st_size > 0
+    assert (tmp_path / "hotspots.geojson").stat().st_size > 0
