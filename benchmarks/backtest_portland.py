@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridplan.backtest import backtest
+from gridplan.backtesting import backtest
 from gridplan.config import config_from_mapping
 from gridplan.config import load_config
 

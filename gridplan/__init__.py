@@ -50,8 +50,8 @@ _LAZY = {
     "shift_date": "gridplan.timeslices",
     "compute_hotspots": "gridplan.hotspots",
     "hotspot_summary": "gridplan.hotspots",
-    "BacktestResult": "gridplan.backtest",
-    "backtest": "gridplan.backtest",
+    "BacktestResult": "gridplan.backtesting",
+    "backtest": "gridplan.backtesting",
     "write_csv": "gridplan.export",
     "write_geodata": "gridplan.export",
     "hotspot_map": "gridplan.maps",
@@ -88,8 +88,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static type checkers and IDEs see the real names
-    from gridplan.backtest import BacktestResult as BacktestResult
-    from gridplan.backtest import backtest as backtest
+    from gridplan.backtesting import BacktestResult as BacktestResult
+    from gridplan.backtesting import backtest as backtest
     from gridplan.config import StationConfig as StationConfig
     from gridplan.config import TimeSlice as TimeSlice
     from gridplan.config import default_config as default_config

@@ -375,7 +375,7 @@ def hotspots_cmd(
     lang,
 ):
     """Compute hot spots per micro-grid and time slice (counts, density, score, Gi*)."""
-    from gridplan.backtest import parse_period
+    from gridplan.backtesting import parse_period
     from gridplan.export import write_csv
     from gridplan.export import write_geodata
     from gridplan.geo.grid import load_grid
@@ -458,8 +458,8 @@ def write_hotspot_map(hot, grid, cfg, path: Path, *, tiles: str, lang: str) -> P
 @command_options
 def backtest_cmd(grid_path, incidents_path, fit, score_period, area_shares, config_path):
     """Back-test hot-spot forecasts: PAI, PEI and hit rate vs the prior-count baseline."""
-    from gridplan.backtest import backtest
-    from gridplan.backtest import parse_period
+    from gridplan.backtesting import backtest
+    from gridplan.backtesting import parse_period
     from gridplan.geo.grid import load_grid
     from gridplan.geo.incidents import import_incidents
 
@@ -509,8 +509,8 @@ def find_demo_data(data_dir: Path | None = None) -> Path:
 @command_options
 def demo_cmd(data_dir, out, tiles, lang):
     """Run the whole pipeline on the bundled Portland demo station and write the results."""
-    from gridplan.backtest import backtest
-    from gridplan.backtest import parse_period
+    from gridplan.backtesting import backtest
+    from gridplan.backtesting import parse_period
     from gridplan.export import write_csv
     from gridplan.export import write_geodata
     from gridplan.geo.grid import load_grid

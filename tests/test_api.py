@@ -31,3 +31,12 @@ def test_import_stays_light():
 def test_names_come_from_their_modules():
     hotspots = importlib.import_module("gridplan.hotspots")
     assert gridplan.compute_hotspots is hotspots.compute_hotspots
+
+
+def test_no_public_function_is_shadowed_by_a_submodule():
+    # importing a submodule sets it as an attribute of the package; a function of the same
+    # name would then resolve to the module (gridplan.backtest once did)
+    import pkgutil
+
+    modules = {m.name for m in pkgutil.iter_modules(gridplan.__path__)}
+    assert not modules & set(gridplan.__all__)

@@ -9,11 +9,11 @@ import shapely
 
 from gridplan import GridplanWarning
 from gridplan import InputError
-from gridplan.backtest import BacktestResult
-from gridplan.backtest import _ranking_order
-from gridplan.backtest import backtest
-from gridplan.backtest import parse_period
-from gridplan.backtest import select_cells
+from gridplan.backtesting import BacktestResult
+from gridplan.backtesting import _ranking_order
+from gridplan.backtesting import backtest
+from gridplan.backtesting import parse_period
+from gridplan.backtesting import select_cells
 from gridplan.config import config_from_mapping
 
 STEP = 1 / 512
