@@ -1,0 +1,402 @@
+"""OR-Tools routing model of a :class:`~gridplan.routing.model.PrizeVRP` (sole ortools import).
+
+Modelling choices
+-----------------
+- **Objective scaling.** OR-Tools minimises an integer cost. A dropped node costs
+  ``prize_scale * prize`` through a one-node disjunction; arcs cost their travel seconds times
+  ``1 + prize_scale * travel_weight``. When ``travel_weight`` is 0 (Team Orienteering),
+  ``prize_scale`` exceeds the longest total travel any solution can have, so one prize unit
+  always outweighs all travel and travel only breaks ties (shorter routes leave slack for more
+  stops, which also guides the search).
+- **Time.** One dimension "time" with per-vehicle transit evaluators (service of the origin
+  plus that vehicle's profile travel), slack for waiting, node windows on the cumul variables,
+  shift bounds on the start and end cumuls and ``max_duration`` as a span upper bound. The
+  balance weight is a global span cost on this dimension.
+- **Revisit groups.** Copies are separate nodes; constraints on ``ActiveVar`` make copy k+1
+  active only with copy k, and on ``CumulVar`` make copy k+1 start at least ``min_gap`` after
+  copy k when active. Ordering the copies in time loses nothing (they are interchangeable) and
+  makes consecutive gaps imply all pairwise gaps.
+- **Cover groups** (soft "visit at least one") have no exact counterpart in the routing
+  objective, whose penalties are per node. Each group adds its penalty to the drop penalty of
+  one *representative* node (at first its highest-prize node). The routing objective is then an
+  upper bound on the true cost; after each search round the representative moves to a node
+  of the group that the solution already visits, so the bound is tight for the solution kept.
+  The true cost (``PrizeVRPSolution.cost``) counts each uncovered group once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp
+from ortools.constraint_solver import routing_enums_pb2
+from ortools.util import optional_boolean_pb2
+
+from gridplan.routing.model import PrizeVRP
+
+_FSS = routing_enums_pb2.FirstSolutionStrategy
+_LSM = routing_enums_pb2.LocalSearchMetaheuristic
+_INT_MAX = 2**62
+_BOOL_TRUE = optional_boolean_pb2.BOOL_TRUE
+_BOOL_FALSE = optional_boolean_pb2.BOOL_FALSE
+# Large-neighbourhood operators that re-run insertion heuristics on whole paths: slow per move.
+_EXPENSIVE_OPERATORS = (
+    "use_global_cheapest_insertion_path_lns",
+    "use_local_cheapest_insertion_path_lns",
+    "use_relocate_path_global_cheapest_insertion_insert_unperformed",
+    "use_global_cheapest_insertion_visit_types_lns",
+    "use_local_cheapest_insertion_visit_types_lns",
+    "use_relocate_expensive_chain",
+    "use_shortest_path_swap_active",
+    "use_shortest_path_two_opt",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchConfig:
+    """How one OR-Tools search runs (first solution, metaheuristic, operators)."""
+
+    first_solution: str = "PATH_CHEAPEST_ARC"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    iterated_local_search: bool = False
+    extra_operators: bool = False
+    gls_lambda: float = 0.1
+    tie_break: bool = True
+    ils_removed: int = 10
+    ils_sequence: int = 10
+    ils_auto_temperature: bool = False
+    ils_temperature: tuple[float, float] | None = None  # prize units, start and end
+    recreate: str = "LOCAL_CHEAPEST_INSERTION"
+    lean_operators: bool = False
+
+
+@dataclasses.dataclass
+class Built:
+    """A closed OR-Tools routing model and what is needed to read solutions back."""
+
+    model: PrizeVRP
+    manager: pywrapcp.RoutingIndexManager
+    routing: pywrapcp.RoutingModel
+    time_dim: pywrapcp.RoutingDimension
+    prize_scale: int
+    callbacks: list  # keep transit matrices alive
+
+
+def prize_scale(model: PrizeVRP) -> int:
+    """Integer weight of one prize unit, above the longest possible total travel."""
+    total = 0
+    for k, v in enumerate(model.vehicles):
+        bound = model.vehicle_latest_end(k) - v.earliest_start
+        if v.max_duration is not None:
+            bound = min(bound, v.max_duration)
+        total += max(bound, 0)
+    return int(total) + 1
+
+
+def build(
+    model: PrizeVRP,
+    *,
+    representatives: dict[int, int] | None = None,
+    config: SearchConfig | None = None,
+    arc_factor: np.ndarray | None = None,
+    prize_factor: np.ndarray | None = None,
+) -> Built:
+    """Build the routing model.
+
+    ``representatives`` maps a cover-group index to the node carrying its penalty;
+    ``arc_factor`` (``(n, n)``) and ``prize_factor`` (``(n,)``) multiply arc costs and drop
+    penalties (seeded jitter for diversification and route variants).
+    """
+    config = config or SearchConfig()
+    n = model.num_nodes
+    starts = [v.start for v in model.vehicles]
+    ends = [v.end for v in model.vehicles]
+    manager = pywrapcp.RoutingIndexManager(n, model.num_vehicles, starts, ends)
+    routing = pywrapcp.RoutingModel(manager)
+    scale = prize_scale(model)
+    tie = 1 if config.tie_break else 0
+    arc_weight = tie + round(scale * model.travel_weight)
+    keep = []
+
+    transit_idx = {}
+    cost_idx = {}
+    for p in sorted({v.profile for v in model.vehicles}):
+        travel = model.travel[p]
+        transit = travel + model.service[:, None]
+        keep.append(transit)
+        transit_idx[p] = routing.RegisterTransitMatrix(transit.tolist())
+        cost = travel * arc_weight
+        if arc_factor is not None:
+            cost = np.rint(cost * arc_factor).astype(np.int64)
+        cost_idx[p] = routing.RegisterTransitMatrix(cost.tolist())
+    for k, v in enumerate(model.vehicles):
+        routing.SetArcCostEvaluatorOfVehicle(cost_idx[v.profile], k)
+
+    horizon = model.horizon
+    routing.AddDimensionWithVehicleTransits(
+        [transit_idx[v.profile] for v in model.vehicles], horizon, horizon, False, "time"
+    )
+    time_dim = routing.GetDimensionOrDie("time")
+    for k, v in enumerate(model.vehicles):
+        latest = model.vehicle_latest_end(k)
+        time_dim.CumulVar(routing.Start(k)).SetRange(v.earliest_start, latest)
+        time_dim.CumulVar(routing.End(k)).SetRange(v.earliest_start, latest)
+        if v.max_duration is not None:
+            time_dim.SetSpanUpperBoundForVehicle(v.max_duration, k)
+    if model.time_windows is not None:
+        for node in range(n):
+            lo, hi = (int(x) for x in model.time_windows[node])
+            if node in model.depots:
+                for k, v in enumerate(model.vehicles):
+                    if v.start == node:
+                        time_dim.CumulVar(routing.Start(k)).SetMin(lo)
+                    if v.end == node:
+                        time_dim.CumulVar(routing.End(k)).SetMax(hi)
+            else:
+                time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(lo, hi)
+    if model.balance_weight > 0:
+        time_dim.SetGlobalSpanCostCoefficient(max(1, round(scale * model.balance_weight)))
+
+    bonus = np.zeros(n, dtype=np.int64)
+    for g, node in (representatives or {}).items():
+        bonus[node] += model.cover_groups[g].penalty
+    penalty = scale * (model.prize + bonus).astype(float)
+    if prize_factor is not None:
+        penalty = penalty * prize_factor
+    for node in model.customers:
+        index = manager.NodeToIndex(node)
+        routing.AddDisjunction([index], round(penalty[node]), 1)
+
+    everyone = set(range(model.num_vehicles))
+    for node in model.customers:
+        allowed = [
+            k
+            for k, v in enumerate(model.vehicles)
+            if v.allowed_nodes is None or node in v.allowed_nodes
+        ]
+        if len(allowed) < len(everyone):
+            routing.SetAllowedVehiclesForIndex(allowed, manager.NodeToIndex(node))
+
+    solver = routing.solver()
+    for g in model.revisit_groups:
+        idx = [manager.NodeToIndex(u) for u in g.nodes]
+        for a, b in itertools.pairwise(idx):
+            active_a, active_b = routing.ActiveVar(a), routing.ActiveVar(b)
+            solver.Add(active_b <= active_a)
+            big = horizon + g.min_gap
+            solver.Add(
+                time_dim.CumulVar(b) + big * (1 - active_b) >= time_dim.CumulVar(a) + g.min_gap
+            )
+
+    for k in range(model.num_vehicles):
+        routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(k)))
+        routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(k)))
+    return Built(model, manager, routing, time_dim, scale, keep)
+
+
+def search_parameters(
+    config: SearchConfig,
+    *,
+    time_limit_s: float | None,
+    solution_limit: int | None = None,
+    scale: int | None = None,
+):
+    """OR-Tools search parameters for ``config`` and the limits."""
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = _FSS.Value.Value(config.first_solution)
+    params.local_search_metaheuristic = _LSM.Value.Value(config.metaheuristic)
+    params.guided_local_search_lambda_coefficient = config.gls_lambda
+    if config.iterated_local_search:
+        params.use_iterated_local_search = True
+        ils = params.iterated_local_search_parameters
+        rr = ils.ruin_recreate_parameters
+        sisr = rr.ruin_strategies.add().sisr
+        sisr.avg_num_removed_visits = config.ils_removed
+        sisr.max_removed_sequence_size = config.ils_sequence
+        sisr.bypass_factor = 0.01
+        rr.recreate_strategy.heuristic = _FSS.Value.Value(config.recreate)
+        sa = ils.reference_solution_acceptance_strategy.simulated_annealing
+        if config.ils_auto_temperature:
+            sa.automatic_temperatures = True
+        elif config.ils_temperature is not None and scale is not None:
+            sa.initial_temperature = config.ils_temperature[0] * scale
+            sa.final_temperature = config.ils_temperature[1] * scale
+    if config.lean_operators:
+        ops = params.local_search_operators
+        for name in _EXPENSIVE_OPERATORS:
+            setattr(ops, name, _BOOL_FALSE)
+    if config.extra_operators:
+        ops = params.local_search_operators
+        for name in (
+            "use_extended_swap_active",
+            "use_relocate_and_make_active",
+            "use_exchange_and_make_active",
+            "use_inactive_lns",
+            "use_path_lns",
+        ):
+            setattr(ops, name, _BOOL_TRUE)
+    if time_limit_s is not None:
+        params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    if solution_limit is not None:
+        params.solution_limit = solution_limit
+    return params
+
+
+def read_routes(built: Built, assignment) -> list[list[int]]:
+    """Node sequences (depots included) of every vehicle in ``assignment``."""
+    routing, manager = built.routing, built.manager
+    out = []
+    for k in range(built.model.num_vehicles):
+        index = routing.Start(k)
+        nodes = [manager.IndexToNode(index)]
+        while not routing.IsEnd(index):
+            index = assignment.Value(routing.NextVar(index))
+            nodes.append(manager.IndexToNode(index))
+        out.append(nodes)
+    return out
+
+
+def read_times(built: Built, assignment) -> list[list[int]]:
+    """Service-start times along every route (minimum cumul values)."""
+    routing, dim = built.routing, built.time_dim
+    out = []
+    for k in range(built.model.num_vehicles):
+        index = routing.Start(k)
+        times = [assignment.Min(dim.CumulVar(index))]
+        while not routing.IsEnd(index):
+            index = assignment.Value(routing.NextVar(index))
+            times.append(assignment.Min(dim.CumulVar(index)))
+        out.append(times)
+    return out
+
+
+def run_search(
+    built: Built,
+    config: SearchConfig,
+    *,
+    time_limit_s: float | None,
+    solution_limit: int | None = None,
+    initial: list[list[int]] | None = None,
+):
+    """One OR-Tools search, from ``initial`` stops when given; returns the assignment or None."""
+    params = search_parameters(
+        config, time_limit_s=time_limit_s, solution_limit=solution_limit, scale=built.prize_scale
+    )
+    routing = built.routing
+    if initial is None:
+        if config.iterated_local_search:
+            return routing.SolveWithIteratedLocalSearch(params)
+        return routing.SolveWithParameters(params)
+    routing.CloseModelWithParameters(params)
+    manager = built.manager
+    stops = [[manager.NodeToIndex(u) for u in r] for r in initial]
+    start = routing.ReadAssignmentFromRoutes(stops, True)
+    if start is None:
+        return routing.SolveWithParameters(params)
+    return routing.SolveFromAssignmentWithParameters(start, params)
+
+
+def solve_simple(
+    model: PrizeVRP, config: SearchConfig, *, time_limit_s: float
+) -> tuple[list[list[int]], list[list[int]], float]:
+    """Single search (for benchmarks): node sequences, times and seconds."""
+    t0 = time.perf_counter()
+    built = build(model, config=config)
+    assignment = run_search(built, config, time_limit_s=time_limit_s)
+    if assignment is None:
+        routes = [[v.start, v.end] for v in model.vehicles]
+        return routes, [list(model.schedule(k, r)) for k, r in enumerate(routes)], 0.0
+    return read_routes(built, assignment), read_times(built, assignment), time.perf_counter() - t0
+
+
+def initial_representatives(model: PrizeVRP) -> dict[int, int]:
+    """Each cover group's highest-prize node (lowest index on ties)."""
+    return {
+        g: min(group.nodes, key=lambda u: (-int(model.prize[u]), u))
+        for g, group in enumerate(model.cover_groups)
+    }
+
+
+def moved_representatives(
+    model: PrizeVRP, reps: dict[int, int], routes: list[list[int]]
+) -> dict[int, int]:
+    """Move each group's representative onto a node the routes already visit."""
+    visited = {u for r in routes for u in r[1:-1]}
+    out = dict(reps)
+    for g, group in enumerate(model.cover_groups):
+        if out[g] in visited:
+            continue
+        hits = [u for u in group.nodes if u in visited]
+        if hits:
+            out[g] = min(hits, key=lambda u: (-int(model.prize[u]), u))
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerResult:
+    """Candidate routes from one worker (picklable)."""
+
+    candidates: tuple[tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]], ...]
+    solutions_found: int
+    seconds: float
+
+
+def solve_worker(
+    model: PrizeVRP,
+    config: SearchConfig,
+    *,
+    seed: int,
+    worker: int,
+    time_limit_s: float,
+    solution_limit: int | None = None,
+    prize_factor: np.ndarray | None = None,
+    arc_factor: np.ndarray | None = None,
+    jitter: float = 0.1,
+) -> WorkerResult:
+    """One worker: an iterated local search from scratch, then a cover-group touch-up.
+
+    ``seed`` and ``worker`` seed the arc-cost jitter (``jitter`` = up to 10 % by default),
+    which is the only random input: OR-Tools' own search is deterministic, so with a
+    ``solution_limit`` that stops before the time limit the result depends on the seed only.
+    """
+    t0 = time.perf_counter()
+    rng = np.random.default_rng([seed, worker])
+    n = model.num_nodes
+    factor = np.ones((n, n)) if arc_factor is None else np.asarray(arc_factor, dtype=float)
+    if jitter > 0 and (seed != 0 or worker != 0):
+        factor = factor * rng.uniform(1.0, 1.0 + jitter, size=(n, n))
+    reps = initial_representatives(model)
+    built = build(
+        model, representatives=reps, config=config, arc_factor=factor, prize_factor=prize_factor
+    )
+    found = [0]
+
+    def count():
+        found[0] += 1
+
+    built.routing.AddAtSolutionCallback(count)
+    assignment = run_search(built, config, time_limit_s=time_limit_s, solution_limit=solution_limit)
+    if assignment is None:
+        return WorkerResult((), found[0], time.perf_counter() - t0)
+    routes = read_routes(built, assignment)
+    candidates = [(routes, read_times(built, assignment))]
+    moved = moved_representatives(model, reps, routes) if model.cover_groups else reps
+    if moved != reps:
+        # The representative moved to a visited node: the routing objective now counts that
+        # group as covered, and a short descent can drop stops kept only for the old one.
+        touch = dataclasses.replace(config, iterated_local_search=False)
+        touch = dataclasses.replace(touch, metaheuristic="GREEDY_DESCENT")
+        rebuilt = build(
+            model, representatives=moved, config=touch, arc_factor=factor, prize_factor=prize_factor
+        )
+        left = max(0.05, time_limit_s - (time.perf_counter() - t0))
+        again = run_search(rebuilt, touch, time_limit_s=left, initial=[r[1:-1] for r in routes])
+        if again is not None:
+            candidates.append((read_routes(rebuilt, again), read_times(rebuilt, again)))
+    frozen = tuple(
+        (tuple(tuple(r) for r in rs), tuple(tuple(t) for t in ts)) for rs, ts in candidates
+    )
+    return WorkerResult(frozen, found[0], time.perf_counter() - t0)

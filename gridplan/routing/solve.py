@@ -1,0 +1,320 @@
+"""Solve a :class:`~gridplan.routing.model.PrizeVRP`: the public entry points.
+
+:func:`solve_prize_vrp` runs OR-Tools' iterated local search (ruin and recreate by string
+removals, then local search, with simulated-annealing acceptance in prize units) in one or more
+worker processes, each with its own seeded arc-cost jitter, and keeps the best solution by the
+model's true cost. :func:`variants` returns several distinct good solutions so patrol routes can
+rotate across days.
+
+Reproducibility: OR-Tools' search is deterministic, and the seed only sets the jitter. A run
+stopped by ``work_limit`` (a number of solutions per worker) before its time limit returns the
+same answer for the same model, seed, workers and work limit, on any machine load. A run stopped
+by ``time_limit_s`` alone depends on how much work fitted in the time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+from gridplan._errors import InputError
+from gridplan._progress import ProgressCallback
+from gridplan._progress import report
+from gridplan.routing import _ortools
+from gridplan.routing.model import PrizeVRP
+from gridplan.routing.model import PrizeVRPSolution
+from gridplan.routing.model import Route
+from gridplan.routing.model import Visit
+
+#: Search settings measured best on the Team Orienteering sample (see benchmarks/top.py).
+DEFAULT_CONFIG = _ortools.SearchConfig(
+    first_solution="ALL_UNPERFORMED",
+    metaheuristic="GREEDY_DESCENT",
+    iterated_local_search=True,
+    ils_temperature=(20.0, 0.5),
+)
+
+
+def _default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _to_solution(model: PrizeVRP, routes, times, *, runtime_s, iterations) -> PrizeVRPSolution:
+    built = [
+        Route(k, tuple(Visit(int(u), int(t)) for u, t in zip(r, ts, strict=True)))
+        for k, (r, ts) in enumerate(zip(routes, times, strict=True))
+    ]
+    return PrizeVRPSolution.from_routes(model, built, runtime_s=runtime_s, iterations=iterations)
+
+
+def _empty(model: PrizeVRP, runtime_s: float) -> PrizeVRPSolution:
+    return PrizeVRPSolution.from_routes(
+        model, [[v.start, v.end] for v in model.vehicles], runtime_s=runtime_s
+    )
+
+
+def _run(model, jobs, workers):
+    """Run ``solve_worker`` keyword-argument dicts, in processes when ``workers > 1``."""
+    if workers <= 1 or len(jobs) == 1:
+        return [_ortools.solve_worker(model, **job) for job in jobs]
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_ortools.solve_worker, model, **job) for job in jobs]
+        return [f.result() for f in futures]
+
+
+def _best(model, results, t0) -> PrizeVRPSolution:
+    best = None
+    found = sum(r.solutions_found for r in results)
+    for res in results:  # job order, so ties go to the lowest worker: deterministic
+        for routes, times in res.candidates:
+            sol = _to_solution(
+                model, routes, times, runtime_s=time.perf_counter() - t0, iterations=found
+            )
+            if not sol.is_feasible(model):
+                continue
+            if best is None or sol.cost() < best.cost():
+                best = sol
+    if best is None:
+        return _empty(model, time.perf_counter() - t0)
+    return dataclasses.replace(best, runtime_s=time.perf_counter() - t0, iterations=found)
+
+
+def solve_prize_vrp(
+    model: PrizeVRP,
+    *,
+    time_limit_s: float = 10.0,
+    seed: int = 0,
+    workers: int | None = None,
+    work_limit: int | None = None,
+    progress: ProgressCallback | None = None,
+    _config: _ortools.SearchConfig | None = None,
+    _prize_factor: np.ndarray | None = None,
+    _arc_factor: np.ndarray | None = None,
+) -> PrizeVRPSolution:
+    """Solve a prize-collecting VRP with OR-Tools, on several cores.
+
+    Parameters
+    ----------
+    model
+        The problem.
+    time_limit_s
+        Wall-clock limit in seconds (the whole call, model building included, plus process
+        start-up of well under a second).
+    seed
+        Seeds the arc-cost jitter that diversifies the workers; same seed, same answer in
+        deterministic mode (see ``work_limit``).
+    workers
+        Processes searching in parallel, each with its own jitter; ``None`` uses every core
+        this process may run on. The best solution by :meth:`PrizeVRPSolution.cost` wins.
+    work_limit
+        Stop each worker after this many improving solutions of the iterated local search
+        instead of at the time limit: the result is then reproducible regardless of machine
+        load (``time_limit_s`` remains a safety cap and should be generous).
+    progress
+        Called as ``progress("solve", done, total)`` at the start and end.
+
+    Returns
+    -------
+    PrizeVRPSolution
+        Always feasible (re-checked with :meth:`PrizeVRPSolution.is_feasible`); when no route
+        can be found every vehicle stays at its start and every node is dropped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gridplan.routing.model import PrizeVRP, Vehicle
+    >>> travel = np.array([[0, 10, 10], [10, 0, 5], [10, 5, 0]])
+    >>> vrp = PrizeVRP(
+    ...     travel=(travel,), service=[0, 0, 0], prize=[0, 5, 3],
+    ...     vehicles=(Vehicle("walker", max_duration=20),),
+    ... )
+    >>> sol = solve_prize_vrp(vrp, time_limit_s=1, workers=1, work_limit=50)
+    >>> sol.collected_prize, sol.is_feasible(vrp)
+    (5, True)
+    """
+    if time_limit_s <= 0:
+        msg = f"time_limit_s={time_limit_s} must be positive (seconds)"
+        raise InputError(msg)
+    if work_limit is not None and work_limit < 1:
+        msg = f"work_limit={work_limit} must be a positive number of solutions, or None"
+        raise InputError(msg)
+    t0 = time.perf_counter()
+    workers = _default_workers() if workers is None else int(workers)
+    if workers < 1:
+        msg = f"workers={workers} must be at least 1"
+        raise InputError(msg)
+    report(progress, "solve", 0, 1)
+    if not model.customers:
+        report(progress, "solve", 1, 1)
+        return _empty(model, time.perf_counter() - t0)
+    config = _config or DEFAULT_CONFIG
+    # Process start-up and reading results back take a little of the budget.
+    budget = max(0.1, time_limit_s - (time.perf_counter() - t0) - (0.15 if workers > 1 else 0.02))
+    jobs = [
+        {
+            "config": config,
+            "seed": seed,
+            "worker": w,
+            "time_limit_s": budget,
+            "solution_limit": work_limit,
+            "prize_factor": _prize_factor,
+            "arc_factor": _arc_factor,
+        }
+        for w in range(workers)
+    ]
+    results = _run(model, jobs, workers)
+    best = _best(model, results, t0)
+    report(progress, "solve", 1, 1)
+    return best
+
+
+def similarity(a: PrizeVRPSolution, b: PrizeVRPSolution) -> float:
+    """Jaccard similarity of the undirected arcs two solutions travel (1 = same arcs).
+
+    Arcs of unused vehicles (start straight to end) are ignored; two empty solutions are 1.
+    """
+
+    def arcs(sol):
+        return {frozenset(arc) for r in sol.routes if r.stops for arc in r.arcs}
+
+    sa, sb = arcs(a), arcs(b)
+    if not sa and not sb:
+        return 1.0
+    return len(sa & sb) / len(sa | sb)
+
+
+@dataclasses.dataclass(frozen=True)
+class VariantSet:
+    """Distinct good solutions of one model and their pairwise arc similarity."""
+
+    solutions: tuple[PrizeVRPSolution, ...]
+    similarity: tuple[tuple[float, ...], ...]
+    tolerance: float
+    best_score: float
+
+    def summary(self) -> str:
+        """Return one line per variant with its score and its highest similarity."""
+        lines = []
+        for i, sol in enumerate(self.solutions):
+            others = [s for j, s in enumerate(self.similarity[i]) if j != i]
+            worst = max(others, default=0.0)
+            lines.append(
+                f"variant {i + 1}: score {sol.score:g}, prize {sol.collected_prize}, "
+                f"max similarity to others {worst:.2f}"
+            )
+        return "\n".join(lines)
+
+
+def variants(
+    model: PrizeVRP,
+    k: int,
+    *,
+    tolerance: float = 0.05,
+    time_limit_s: float = 10.0,
+    seed: int = 0,
+    workers: int | None = None,
+    work_limit: int | None = None,
+    max_similarity: float = 0.9,
+    progress: ProgressCallback | None = None,
+) -> VariantSet:
+    """Return up to ``k`` distinct solutions, each within ``tolerance`` of the best score.
+
+    The first is the best solution :func:`solve_prize_vrp` finds in half the time. Each
+    further attempt re-solves with prizes jittered by up to ``tolerance / 2`` and the arcs
+    already used made 50 % dearer (a tie-breaking cost), and is kept when its true score is at
+    least ``(1 - tolerance) * best`` and its arc similarity to every kept one is at most
+    ``max_similarity``. Fewer than ``k`` come back when no more distinct ones were found.
+
+    Parameters
+    ----------
+    model
+        The problem.
+    k
+        Number of variants wanted (patrol days to rotate over).
+    tolerance
+        Allowed relative loss of score (collected prize less costs) versus the best.
+    time_limit_s
+        Total wall-clock budget.
+    seed, workers, work_limit
+        As in :func:`solve_prize_vrp`; with ``work_limit`` the set is reproducible.
+    max_similarity
+        Largest Jaccard arc similarity allowed between two variants.
+    progress
+        Called as ``progress("variants", done, k)``.
+
+    Returns
+    -------
+    VariantSet
+
+    Examples
+    --------
+    >>> vs = variants(vrp, 3, tolerance=0.05, time_limit_s=6)  # doctest: +SKIP
+    >>> len(vs.solutions), vs.similarity[0][1]  # doctest: +SKIP
+    (3, 0.41)
+    """
+    if k < 1:
+        msg = f"k={k} must be at least 1 variant"
+        raise InputError(msg)
+    if not 0 <= tolerance < 1:
+        msg = f"tolerance={tolerance} must be in [0, 1), e.g. 0.05 for 5 %"
+        raise InputError(msg)
+    t0 = time.perf_counter()
+    first_budget = time_limit_s / 2 if k > 1 else time_limit_s
+    best = solve_prize_vrp(
+        model, time_limit_s=first_budget, seed=seed, workers=workers, work_limit=work_limit
+    )
+    kept = [best]
+    report(progress, "variants", 1, k)
+    best_score = best.score
+    floor = best_score - tolerance * abs(best_score)
+    attempts = 3 * (k - 1)
+    rng = np.random.default_rng([seed, 7919])
+    n = model.num_nodes
+    for attempt in range(attempts):
+        if len(kept) >= k:
+            break
+        left = time_limit_s - (time.perf_counter() - t0)
+        if left <= 0.05 and work_limit is None:
+            break
+        per_try = max(0.05, left / max(1, attempts - attempt))
+        prize_factor = rng.uniform(1 - tolerance / 2, 1 + tolerance / 2, size=n)
+        arc_factor = np.ones((n, n))
+        for sol in kept:
+            for r in sol.routes:
+                for a, b in r.arcs:
+                    arc_factor[a, b] = arc_factor[b, a] = 1.5
+        cand = solve_prize_vrp(
+            model,
+            time_limit_s=per_try,
+            seed=seed + 1 + attempt,
+            workers=workers,
+            work_limit=work_limit,
+            _prize_factor=prize_factor,
+            _arc_factor=arc_factor,
+        )
+        if cand.score < floor - 1e-9:
+            continue
+        if all(similarity(cand, s) <= max_similarity for s in kept):
+            kept.append(cand)
+            report(progress, "variants", len(kept), k)
+    sim = tuple(tuple(similarity(a, b) for b in kept) for a in kept)
+    return VariantSet(tuple(kept), sim, tolerance, best_score)
+
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "VariantSet",
+    "similarity",
+    "solve_prize_vrp",
+    "variants",
+]
