@@ -64,10 +64,12 @@ def instance_path(name: str, data: Path) -> Path:
     return data / FOLDERS[name.split(".")[0][1:]] / f"{name}.txt"
 
 
-def read_bks(paths: list[Path]) -> dict[str, int]:
+def read_bks(paths: list[Path], extra: Path | None = None) -> dict[str, int]:
     out: dict[str, int] = {}
-    for folder in {p.parent.parent for p in paths} | {p.parent for p in paths}:
-        f = folder / "bks.csv"
+    candidates = [
+        f / "bks.csv" for f in {p.parent.parent for p in paths} | {p.parent for p in paths}
+    ]
+    for f in [*candidates, *([extra] if extra else [])]:
         if f.exists():
             with f.open(newline="") as fh:
                 out.update({r["instance"]: int(r["bks"]) for r in csv.DictReader(fh)})
@@ -133,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--solvers", default="gridplan,ortools-plain,pyvrp")
     ap.add_argument("--workers", type=int, default=None, help="gridplan processes")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--bks", type=Path, default=None, help="extra instance,bks CSV")
     args = ap.parse_args(argv)
     files = list(args.files)
     if args.sample:
@@ -143,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [s for s in solvers if s not in SOLVERS]
     if unknown:
         ap.error(f"unknown solvers {unknown}; choose from {sorted(SOLVERS)}")
-    bks = read_bks(files)
+    bks = read_bks(files, args.bks)
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:

@@ -177,7 +177,9 @@ def build(
             for k, v in enumerate(model.vehicles)
             if v.allowed_nodes is None or node in v.allowed_nodes
         ]
-        if len(allowed) < len(everyone):
+        if not allowed:
+            routing.ActiveVar(manager.NodeToIndex(node)).SetMax(0)
+        elif len(allowed) < len(everyone):
             routing.SetAllowedVehiclesForIndex(allowed, manager.NodeToIndex(node))
 
     solver = routing.solver()
@@ -191,8 +193,9 @@ def build(
                 time_dim.CumulVar(b) + big * (1 - active_b) >= time_dim.CumulVar(a) + g.min_gap
             )
 
+    # Times as early as possible: start at the shift start, serve each stop on arrival.
     for k in range(model.num_vehicles):
-        routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(k)))
+        routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.Start(k)))
         routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(k)))
     return Built(model, manager, routing, time_dim, scale, keep)
 
@@ -312,26 +315,44 @@ def solve_simple(
     return read_routes(built, assignment), read_times(built, assignment), time.perf_counter() - t0
 
 
-def initial_representatives(model: PrizeVRP) -> dict[int, int]:
-    """Each cover group's highest-prize node (lowest index on ties)."""
-    return {
-        g: min(group.nodes, key=lambda u: (-int(model.prize[u]), u))
-        for g, group in enumerate(model.cover_groups)
-    }
+def cover_candidates(model: PrizeVRP) -> list[list[int]]:
+    """Each cover group's nodes, best representative first.
+
+    Highest prize first, then the cheapest detour from any vehicle's start to its end.
+    """
+    out = []
+    for group in model.cover_groups:
+
+        def detour(u: int) -> int:
+            return min(
+                (
+                    int(model.travel[v.profile][v.start, u])
+                    + int(model.service[u])
+                    + int(model.travel[v.profile][u, v.end])
+                    for v in model.vehicles
+                    if v.allowed_nodes is None or u in v.allowed_nodes
+                ),
+                default=_INT_MAX,
+            )
+
+        out.append(sorted(group.nodes, key=lambda u: (-int(model.prize[u]), detour(u), u)))
+    return out
 
 
 def moved_representatives(
-    model: PrizeVRP, reps: dict[int, int], routes: list[list[int]]
+    model: PrizeVRP, reps: dict[int, int], routes: list[list[int]], candidates: list[list[int]]
 ) -> dict[int, int]:
-    """Move each group's representative onto a node the routes already visit."""
+    """Move representatives: onto a visited node, or to the next candidate if none is."""
     visited = {u for r in routes for u in r[1:-1]}
     out = dict(reps)
-    for g, group in enumerate(model.cover_groups):
+    for g, order in enumerate(candidates):
         if out[g] in visited:
             continue
-        hits = [u for u in group.nodes if u in visited]
+        hits = [u for u in order if u in visited]
         if hits:
-            out[g] = min(hits, key=lambda u: (-int(model.prize[u]), u))
+            out[g] = hits[0]
+        else:
+            out[g] = order[(order.index(out[g]) + 1) % len(order)]
     return out
 
 
@@ -368,7 +389,8 @@ def solve_worker(
     factor = np.ones((n, n)) if arc_factor is None else np.asarray(arc_factor, dtype=float)
     if jitter > 0 and (seed != 0 or worker != 0):
         factor = factor * rng.uniform(1.0, 1.0 + jitter, size=(n, n))
-    reps = initial_representatives(model)
+    candidates_of = cover_candidates(model)
+    reps = {g: order[0] for g, order in enumerate(candidates_of)}
     built = build(
         model, representatives=reps, config=config, arc_factor=factor, prize_factor=prize_factor
     )
@@ -378,24 +400,30 @@ def solve_worker(
         found[0] += 1
 
     built.routing.AddAtSolutionCallback(count)
-    assignment = run_search(built, config, time_limit_s=time_limit_s, solution_limit=solution_limit)
+    main_s = time_limit_s * (0.9 if model.cover_groups else 1.0)
+    assignment = run_search(built, config, time_limit_s=main_s, solution_limit=solution_limit)
     if assignment is None:
         return WorkerResult((), found[0], time.perf_counter() - t0)
     routes = read_routes(built, assignment)
     candidates = [(routes, read_times(built, assignment))]
-    moved = moved_representatives(model, reps, routes) if model.cover_groups else reps
-    if moved != reps:
-        # The representative moved to a visited node: the routing objective now counts that
-        # group as covered, and a short descent can drop stops kept only for the old one.
-        touch = dataclasses.replace(config, iterated_local_search=False)
-        touch = dataclasses.replace(touch, metaheuristic="GREEDY_DESCENT")
+    touch = dataclasses.replace(config, iterated_local_search=False, metaheuristic="GREEDY_DESCENT")
+    for _ in range(3 if model.cover_groups else 0):
+        # Representatives move to visited nodes (the routing objective then counts those
+        # groups as covered) or, for uncovered groups, to their next candidate; a short
+        # descent from the current routes then re-balances stops against cover penalties.
+        moved = moved_representatives(model, reps, routes, candidates_of)
+        if moved == reps:
+            break
+        reps = moved
         rebuilt = build(
-            model, representatives=moved, config=touch, arc_factor=factor, prize_factor=prize_factor
+            model, representatives=reps, config=touch, arc_factor=factor, prize_factor=prize_factor
         )
         left = max(0.05, time_limit_s - (time.perf_counter() - t0))
         again = run_search(rebuilt, touch, time_limit_s=left, initial=[r[1:-1] for r in routes])
-        if again is not None:
-            candidates.append((read_routes(rebuilt, again), read_times(rebuilt, again)))
+        if again is None:
+            break
+        routes = read_routes(rebuilt, again)
+        candidates.append((routes, read_times(rebuilt, again)))
     frozen = tuple(
         (tuple(tuple(r) for r in rs), tuple(tuple(t) for t in ts)) for rs, ts in candidates
     )
