@@ -559,3 +559,76 @@ def demo_cmd(data_dir, out, tiles, lang):
         f"open the hot-spot map: file://{map_path.resolve()}",
     ]
     return summary, "\n".join(lines), 0
+
+
+@main.group()
+def network() -> None:
+    """Build and cache the walking and riding street networks for patrol routing."""
+
+
+@network.command("build")
+@click.option(
+    "--osm",
+    "osm_path",
+    type=click.Path(path_type=Path),
+    help="OSM extract (.osm.pbf, .osm, .osm.bz2).",
+)
+@click.option(
+    "--lines",
+    "lines_path",
+    type=click.Path(path_type=Path),
+    help="Street line layer (GeoJSON, GeoPackage, zipped Shapefile).",
+)
+@click.option(
+    "--boundary",
+    type=click.Path(path_type=Path),
+    help="Station boundary or 1+5+N grid: clip to it and check coverage.",
+)
+@click.option(
+    "--buffer",
+    "buffer_m",
+    type=float,
+    default=300.0,
+    show_default=True,
+    help="Metres kept around the boundary.",
+)
+@CONFIG_OPTION
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Network cache (.gpkg).",
+)
+@command_options
+def network_build(osm_path, lines_path, boundary, buffer_m, config_path, out):
+    """Build the walk and ride networks from OSM or street lines and save them to --out.
+
+    Planning reads the saved GeoPackage instead of rebuilding the graphs.
+    """
+    from gridplan.geo.streets import OSM_SUFFIXES
+    from gridplan.routing.network import build_network
+    from gridplan.routing.network import save_network
+
+    if (osm_path is None) == (lines_path is None):
+        raise click.UsageError("give exactly one of --osm PATH or --lines PATH")
+    if osm_path is not None and not osm_path.name.lower().endswith(OSM_SUFFIXES):
+        raise click.BadParameter(
+            f"{osm_path} is not an OSM extract; use --osm for .osm.pbf, .osm or .osm.bz2 and "
+            "--lines for GeoJSON, GeoPackage or zipped Shapefile street lines",
+            param_hint="--osm",
+        )
+    if out.suffix.lower() != ".gpkg":
+        raise click.BadParameter(
+            f"{out} must end in .gpkg (the network is saved as a GeoPackage)", param_hint="--out"
+        )
+    cfg = _config(config_path)
+    net = build_network(
+        osm_path or lines_path,
+        boundary=boundary,
+        buffer_m=buffer_m,
+        crs=cfg.metric_crs,
+        progress=_progress(),
+    )
+    save_network(net, out)
+    summary = {**net.summary(), "out": str(out)}
+    return summary, f"{net.report.to_text()}\nnetwork saved to {out}", 0
