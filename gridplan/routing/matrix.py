@@ -196,6 +196,7 @@ class _Csr:
     seconds: csr_matrix  # travel seconds of the fastest parallel edge u -> v
     metres: np.ndarray  # its length, aligned with seconds.data
     keys: np.ndarray  # its edge key, aligned with seconds.data
+    uniform_mps: float | None  # the one speed of every edge (m/s), None if speeds differ
 
 
 def _edge_speeds(
@@ -229,7 +230,9 @@ def _csr(network: StreetNetwork, profile: Profile, speed_kph: float, cap_by_maxs
         if "maxspeed_kph" in d:
             maxspeed[i] = d["maxspeed_kph"]
     # zero-length edges would be "no edge" to some sparse tools: give them a microsecond
-    seconds = np.maximum(length / _edge_speeds(length, maxspeed, speed_kph, cap), 1e-6)
+    speeds = _edge_speeds(length, maxspeed, speed_kph, cap)
+    uniform = float(speeds[0]) if len(speeds) and np.all(speeds == speeds[0]) else None
+    seconds = np.maximum(length / speeds, 1e-6)
     # keep the fastest of parallel edges: sort by (u, v, seconds), take the first of each pair
     order = np.lexsort((seconds, v, u))
     u, v, k, length, seconds = u[order], v[order], k[order], length[order], seconds[order]
@@ -239,7 +242,14 @@ def _csr(network: StreetNetwork, profile: Profile, speed_kph: float, cap_by_maxs
     # rows sorted by u then v: this is already CSR order, so data aligns with the arrays
     indptr = np.r_[0, np.cumsum(np.bincount(u, minlength=n))]
     matrix = csr_matrix((seconds, v, indptr), shape=(n, n))
-    out = _Csr(node_ids=node_ids, position=position, seconds=matrix, metres=length, keys=k)
+    out = _Csr(
+        node_ids=node_ids,
+        position=position,
+        seconds=matrix,
+        metres=length,
+        keys=k,
+        uniform_mps=uniform,
+    )
     network._cache[key] = out
     return out
 
@@ -406,6 +416,13 @@ def travel_matrix(
     for start in range(0, len(sources), _CHUNK):
         report(progress, f"{profile} travel times", start, len(sources))
         chunk = sources[start : start + _CHUNK]
+        if csr.uniform_mps is not None:
+            # one speed everywhere (walking, or no maxspeed below the speed): the fastest path
+            # is the shortest, and its metres are its seconds times the speed
+            dist = dijkstra(csr.seconds, directed=True, indices=chunk)[:, index]
+            times[start : start + len(chunk)] = dist
+            metres[start : start + len(chunk)] = dist * csr.uniform_mps
+            continue
         dist, pred = dijkstra(csr.seconds, directed=True, indices=chunk, return_predecessors=True)
         times[start : start + len(chunk)] = dist[:, index]
         metres[start : start + len(chunk)] = _path_metres(
