@@ -188,9 +188,9 @@ def way_allowed(tags: Mapping[str, Any], profile: Profile) -> bool:
     Parameters
     ----------
     tags
-        OSM tags (or line-layer attributes). Without a ``highway`` key the way is kept in both
-        profiles when ``tags`` has no ``highway`` column at all (plain line layers); callers
-        pass ``highway=None`` to mean "untagged", which is kept too.
+        OSM tags, or the attributes of a line-layer row (a missing or empty ``highway`` value
+        passes the ``highway`` test; :func:`build_network` applies the filter to line layers
+        only when they have a ``highway`` column).
     profile
         ``"walk"`` or ``"ride"``; see the module docstring for the filters.
 
