@@ -56,6 +56,16 @@ _LAZY = {
     "write_geodata": "gridplan.export",
     "hotspot_map": "gridplan.maps",
     "save_map": "gridplan.maps",
+    "StreetNetwork": "gridplan.routing.network",
+    "build_network": "gridplan.routing.network",
+    "load_network": "gridplan.routing.network",
+    "save_network": "gridplan.routing.network",
+    "access_points": "gridplan.routing.stops",
+    "snap_points": "gridplan.routing.stops",
+    "TravelMatrix": "gridplan.routing.matrix",
+    "travel_matrix": "gridplan.routing.matrix",
+    "route_geometry": "gridplan.routing.matrix",
+    "route_nodes": "gridplan.routing.matrix",
 }
 
 __all__ = sorted(
@@ -113,6 +123,16 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.hotspots import hotspot_summary as hotspot_summary
     from gridplan.maps import hotspot_map as hotspot_map
     from gridplan.maps import save_map as save_map
+    from gridplan.routing.matrix import TravelMatrix as TravelMatrix
+    from gridplan.routing.matrix import route_geometry as route_geometry
+    from gridplan.routing.matrix import route_nodes as route_nodes
+    from gridplan.routing.matrix import travel_matrix as travel_matrix
+    from gridplan.routing.network import StreetNetwork as StreetNetwork
+    from gridplan.routing.network import build_network as build_network
+    from gridplan.routing.network import load_network as load_network
+    from gridplan.routing.network import save_network as save_network
+    from gridplan.routing.stops import access_points as access_points
+    from gridplan.routing.stops import snap_points as snap_points
     from gridplan.timeslices import Period as Period
     from gridplan.timeslices import assign_slices as assign_slices
     from gridplan.timeslices import parse_period as parse_period
