@@ -165,3 +165,13 @@ def test_read_top_errors(tmp_path):
     bad.write_text("n 4\nm 1\ntmax 5\n0 0 0\n1 1 1\n2 2 0\n")
     with pytest.raises(InputError, match="header says n=4"):
         read_top(bad)
+
+
+def test_unused_vehicle_is_not_deployed():
+    # start 0, end 2 is 5 s apart but the shift is 1 s: the vehicle cannot move, which is fine
+    m = line_model(vehicles=(Vehicle("a", start=0, end=2, max_duration=1),), prize=[0, 5, 0, 3, 4])
+    sol = PrizeVRPSolution.from_routes(m, [[]])
+    assert sol.routes[0].nodes == (0, 2) and sol.is_feasible(m)
+    assert sol.span == 0 and sol.dropped == (1, 3, 4)
+    inst = read_top(DATA / "top_p2.2.k.txt")
+    assert inst.check([[0, 20], [0, 20]]) == (0, [])

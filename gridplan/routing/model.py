@@ -413,7 +413,8 @@ class PrizeVRPSolution:
     Attributes
     ----------
     routes
-        One :class:`Route` per vehicle, in vehicle order (an unused vehicle goes start -> end).
+        One :class:`Route` per vehicle, in vehicle order. An unused vehicle's route is
+        ``start -> end`` and is not checked for timing: the vehicle is simply not deployed.
     collected_prize
         Sum of prizes of visited nodes.
     dropped
@@ -528,6 +529,8 @@ class PrizeVRPSolution:
             if any(not 0 <= u < n for u in nodes):
                 out.append(f"{label}: unknown node in {nodes}")
                 continue
+            if len(nodes) == 2:
+                continue  # an unused vehicle stays put: no timing to check
             t = model.travel[v.profile]
             for a, b in zip(r.visits[:-1], r.visits[1:], strict=True):
                 earliest = a.time + int(model.service[a.node]) + int(t[a.node, b.node])
@@ -662,6 +665,8 @@ class TopInstance:
             problems.append(f"{len(paths)} paths for {self.num_vehicles} vehicles")
         seen: set[int] = set()
         for k, p in enumerate(paths):
+            if len(p) <= 2:
+                continue  # an unused vehicle does not travel
             if p[0] != 0 or p[-1] != self.n - 1:
                 problems.append(f"path {k} does not run from 0 to {self.n - 1}")
             length = self.route_length(p)

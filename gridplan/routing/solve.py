@@ -37,6 +37,7 @@ DEFAULT_CONFIG = _ortools.SearchConfig(
     metaheuristic="GREEDY_DESCENT",
     iterated_local_search=True,
     ils_temperature=(20.0, 0.5),
+    recreate="LOCAL_CHEAPEST_COST_INSERTION",
 )
 
 
