@@ -56,6 +56,21 @@ _LAZY = {
     "write_geodata": "gridplan.export",
     "hotspot_map": "gridplan.maps",
     "save_map": "gridplan.maps",
+    "Patroller": "gridplan.roster",
+    "PatrolPolicy": "gridplan.roster",
+    "PrizeVRP": "gridplan.routing.model",
+    "PrizeVRPSolution": "gridplan.routing.model",
+    "Vehicle": "gridplan.routing.model",
+    "RevisitGroup": "gridplan.routing.model",
+    "CoverGroup": "gridplan.routing.model",
+    "Route": "gridplan.routing.model",
+    "Visit": "gridplan.routing.model",
+    "read_top": "gridplan.routing.model",
+    "TopInstance": "gridplan.routing.model",
+    "solve_prize_vrp": "gridplan.routing.solve",
+    "variants": "gridplan.routing.solve",
+    "VariantSet": "gridplan.routing.solve",
+    "similarity": "gridplan.routing.solve",
     "StreetNetwork": "gridplan.routing.network",
     "build_network": "gridplan.routing.network",
     "load_network": "gridplan.routing.network",
@@ -123,14 +138,29 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.hotspots import hotspot_summary as hotspot_summary
     from gridplan.maps import hotspot_map as hotspot_map
     from gridplan.maps import save_map as save_map
+    from gridplan.roster import Patroller as Patroller
+    from gridplan.roster import PatrolPolicy as PatrolPolicy
     from gridplan.routing.matrix import TravelMatrix as TravelMatrix
     from gridplan.routing.matrix import route_geometry as route_geometry
     from gridplan.routing.matrix import route_nodes as route_nodes
     from gridplan.routing.matrix import travel_matrix as travel_matrix
+    from gridplan.routing.model import CoverGroup as CoverGroup
+    from gridplan.routing.model import PrizeVRP as PrizeVRP
+    from gridplan.routing.model import PrizeVRPSolution as PrizeVRPSolution
+    from gridplan.routing.model import RevisitGroup as RevisitGroup
+    from gridplan.routing.model import Route as Route
+    from gridplan.routing.model import TopInstance as TopInstance
+    from gridplan.routing.model import Vehicle as Vehicle
+    from gridplan.routing.model import Visit as Visit
+    from gridplan.routing.model import read_top as read_top
     from gridplan.routing.network import StreetNetwork as StreetNetwork
     from gridplan.routing.network import build_network as build_network
     from gridplan.routing.network import load_network as load_network
     from gridplan.routing.network import save_network as save_network
+    from gridplan.routing.solve import VariantSet as VariantSet
+    from gridplan.routing.solve import similarity as similarity
+    from gridplan.routing.solve import solve_prize_vrp as solve_prize_vrp
+    from gridplan.routing.solve import variants as variants
     from gridplan.routing.stops import access_points as access_points
     from gridplan.routing.stops import snap_points as snap_points
     from gridplan.timeslices import Period as Period

@@ -20,6 +20,10 @@ from types import MappingProxyType
 from typing import Any
 
 from gridplan._errors import ConfigError
+from gridplan.roster import Patroller
+from gridplan.roster import PatrolPolicy
+from gridplan.roster import parse_policy
+from gridplan.roster import parse_roster
 
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 COORDINATE_SYSTEMS = ("wgs84", "gcj02", "bd09")
@@ -113,6 +117,8 @@ class StationConfig:
     gi_inference: str = "normal"
     fdr: bool = True
     seed: int = 12345
+    roster: tuple[Patroller, ...] = ()
+    patrol: PatrolPolicy = dataclasses.field(default_factory=PatrolPolicy)
     source: str = "<defaults>"
 
     def __post_init__(self):
@@ -265,7 +271,19 @@ _KNOWN = {
     "time": {"split_weekend", "slices"},
     "scoring": {"half_life_days", "default_weight", "alert_weights", "category_weights"},
     "hotspots": {"permutations", "inference", "fdr", "seed"},
+    "patrol": {
+        "dwell_min",
+        "dwell_bounds_min",
+        "top_share",
+        "revisit_max",
+        "revisit_gap_min",
+        "dosage_cap_min",
+        "cover_base_grids",
+        "cover_penalty",
+    },
 }
+#: Top-level arrays of tables, checked by their own parsers.
+_LISTS = {"roster"}
 
 
 def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -> StationConfig:
@@ -288,10 +306,12 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -
         On an unknown table or key, or an invalid value; the message names the key.
     """
     for table, keys in data.items():
+        if table in _LISTS:
+            continue
         if table not in _KNOWN:
             msg = (
                 f"{source}: unknown table [{table}]; known tables are "
-                f"{', '.join(f'[{t}]' for t in _KNOWN)}"
+                f"{', '.join(f'[{t}]' for t in _KNOWN)} and [[roster]]"
             )
             raise ConfigError(msg)
         if not isinstance(keys, Mapping):
@@ -310,6 +330,8 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -
     merged = _merge(defaults, data)
     if user_slices is not None:
         merged["time"]["slices"] = user_slices  # a station's slice list replaces the default one
+    # a station's roster replaces the default one too (merging people would be surprising)
+    merged["roster"] = data.get("roster", defaults["roster"])
 
     try:
         slices = tuple(_parse_slice(s, i, source) for i, s in enumerate(merged["time"]["slices"]))
@@ -341,6 +363,8 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -
             gi_inference=str(hot["inference"]),
             fdr=bool(hot["fdr"]),
             seed=int(hot["seed"]),
+            roster=parse_roster(merged["roster"], source=source),
+            patrol=parse_policy(merged["patrol"], source=source),
             source=source,
         )
     except (TypeError, ValueError) as exc:

@@ -1,0 +1,288 @@
+"""The patrol force and the patrol policy of a station.
+
+A community police station patrols with a "1+3+N" auxiliary set-up (1 team captain, 3
+full-time auxiliaries 辅警, N seasonal ones) and volunteer patrol teams (义警, often retirees
+walking in pairs). Each :class:`Patroller` says when it is available, how it moves and where it
+starts; the :class:`PatrolPolicy` says how long a stop lasts, how often hot spots are revisited
+and how much presence a place may get in a day. Both come from the station TOML
+(``[[roster]]`` and ``[patrol]``, see ``default_station.toml``) and are validated here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from gridplan._errors import ConfigError
+
+ROLES = ("captain", "auxiliary", "seasonal", "volunteer_team", "officer")
+MODES = ("walk", "ebike", "car")
+#: Default speeds in km/h: walking on a patrol beat, an e-bike in city traffic, a car in town.
+MODE_SPEED_KPH = {"walk": 4.5, "ebike": 15.0, "car": 25.0}
+#: The travel network profile each mode uses (see :mod:`gridplan.routing.network`).
+MODE_PROFILE = {"walk": "walk", "ebike": "ride", "car": "ride"}
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_GROUPS = {
+    "daily": DAYS,
+    "weekdays": DAYS[:5],
+    "weekend": DAYS[5:],
+    **{d: (d,) for d in DAYS},
+}
+_WINDOW_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+DAY_MIN = 24 * 60
+
+
+@dataclasses.dataclass(frozen=True)
+class Patroller:
+    """One auxiliary, officer or volunteer team that walks or rides patrol routes.
+
+    Attributes
+    ----------
+    id, name
+        Code (unique in the roster) and display name.
+    role
+        ``captain``, ``auxiliary`` (full-time 辅警), ``seasonal``, ``volunteer_team`` (义警) or
+        ``officer``.
+    mode, speed_kph
+        ``walk``, ``ebike`` or ``car``, and the travel speed (default by mode).
+    availability
+        Per weekday (0 = Monday) the windows ``(start_min, end_min)`` in minutes after midnight;
+        ``end_min`` may exceed 1440 for a window that runs past midnight.
+    max_duty_min
+        Longest time on duty in one day.
+    start, end
+        Where routes start and end: ``"station"`` or a micro-grid id.
+    home_bases
+        Base grids the patroller keeps to (volunteers usually patrol their own); empty = all.
+    members
+        People in the team (volunteers walk in pairs).
+    break_after_min, break_min
+        After this many minutes on duty a break of ``break_min`` minutes (0 = no rule).
+    """
+
+    id: str
+    name: str
+    role: str
+    mode: str
+    speed_kph: float
+    availability: Mapping[int, tuple[tuple[int, int], ...]]
+    max_duty_min: int
+    start: str = "station"
+    end: str = "station"
+    home_bases: tuple[str, ...] = ()
+    members: int = 1
+    break_after_min: int = 0
+    break_min: int = 0
+
+    @property
+    def profile(self) -> str:
+        """Street-network profile: ``walk`` or ``ride``."""
+        return MODE_PROFILE[self.mode]
+
+    def windows_on(self, weekday: int) -> tuple[tuple[int, int], ...]:
+        """Availability windows on a weekday (0 = Monday), in minutes after that midnight."""
+        return self.availability.get(weekday, ())
+
+
+@dataclasses.dataclass(frozen=True)
+class PatrolPolicy:
+    """How patrols present themselves at hot spots (hot-spot policing research defaults).
+
+    Attributes
+    ----------
+    dwell_min
+        Minutes of presence per stop by risk class ``top``/``high``/``other``: about 10-15
+        minutes is the Koper curve's optimum (Koper 1995; Telep, Mitchell & Weisburd 2014).
+    dwell_bounds_min
+        Allowed range of a dwell time.
+    top_share
+        Share of micro-grids (by risk, per slice) in the ``top`` class; ``high`` is the next
+        equal share.
+    revisit_max, revisit_gap_min
+        Top-class micro-grids may be visited up to ``revisit_max`` times per slice, at least
+        ``revisit_gap_min`` minutes apart (spread over the shift).
+    dosage_cap_min
+        Most minutes of presence one micro-grid gets in a day, so no street is over-policed.
+    cover_base_grids, cover_penalty
+        Visit every base grid at least once per slice when anyone is on duty (soft, with this
+        penalty in prize units; violations are reported).
+    """
+
+    dwell_min: Mapping[str, int] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({"top": 15, "high": 12, "other": 10})
+    )
+    dwell_bounds_min: tuple[int, int] = (10, 15)
+    top_share: float = 0.1
+    revisit_max: int = 3
+    revisit_gap_min: int = 60
+    dosage_cap_min: int = 90
+    cover_base_grids: bool = True
+    cover_penalty: float = 1000.0
+
+
+def _err(where: str, text: str) -> ConfigError:
+    return ConfigError(f"{where}: {text}")
+
+
+def parse_windows(value: Any, *, where: str) -> tuple[tuple[int, int], ...]:
+    """Parse ``["08:00-12:00", "22:00-02:00"]`` into minute windows (end may pass 1440)."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        msg = f'{value!r} is not a list of windows; write e.g. ["08:00-12:00", "14:00-18:00"]'
+        raise _err(where, msg)
+    out = []
+    for item in items:
+        m = _WINDOW_RE.match(str(item))
+        if not m:
+            msg = f'window {item!r} is not HH:MM-HH:MM; write e.g. "22:00-02:00"'
+            raise _err(where, msg)
+        h1, m1, h2, m2 = (int(g) for g in m.groups())
+        if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
+            raise _err(where, f"window {item!r} has an impossible time of day")
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if end <= start:
+            end += DAY_MIN  # runs past midnight
+        out.append((start, end))
+    out.sort()
+    for (s1, e1), (s2, _) in itertools.pairwise(out):
+        if s2 < e1:
+            msg = f"windows overlap (the one from {s1 // 60:02d}:{s1 % 60:02d}); merge them"
+            raise _err(where, msg)
+    return tuple(out)
+
+
+def _availability(raw: Any, *, where: str) -> dict[int, tuple[tuple[int, int], ...]]:
+    if not isinstance(raw, Mapping) or not raw:
+        msg = (
+            "availability must be a table of day -> windows, e.g. "
+            '{ weekdays = ["08:00-12:00"], sat = ["09:00-11:00"] }'
+        )
+        raise _err(where, msg)
+    days: dict[int, tuple[tuple[int, int], ...]] = {}
+    # general keys first, so "weekdays" can be refined by "fri"
+    order = sorted(raw, key=lambda k: -len(_DAY_GROUPS.get(str(k).lower(), ())))
+    for key in order:
+        group = _DAY_GROUPS.get(str(key).lower())
+        if group is None:
+            msg = f"unknown day {key!r}; use {', '.join(DAYS)}, weekdays, weekend or daily"
+            raise _err(where, msg)
+        windows = parse_windows(raw[key], where=f"{where}.{key}")
+        for d in group:
+            days[DAYS.index(d)] = windows
+    return days
+
+
+def parse_patroller(raw: Any, *, index: int, source: str) -> Patroller:
+    """Validate one ``[[roster]]`` entry."""
+    where = f"{source}: roster[{index}]"
+    if not isinstance(raw, Mapping):
+        raise _err(where, "must be a table with id, role, mode and availability")
+    known = {
+        "id", "name", "role", "mode", "speed_kph", "availability", "max_duty_min", "start",
+        "end", "home_bases", "members", "break_after_min", "break_min",
+    }  # fmt: skip
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        msg = f"unknown key(s) {', '.join(unknown)}; known keys are {', '.join(sorted(known))}"
+        raise _err(where, msg)
+    missing = [k for k in ("id", "role", "mode", "availability") if k not in raw]
+    if missing:
+        raise _err(where, f"lacks {', '.join(missing)}")
+    pid = str(raw["id"])
+    where = f"{source}: roster {pid!r}"
+    if not re.fullmatch(r"[A-Za-z0-9_\-]+", pid):
+        raise _err(where, "id may only contain letters, digits, '_' and '-' (e.g. 'A01')")
+    role, mode = str(raw["role"]), str(raw["mode"])
+    if role not in ROLES:
+        raise _err(where, f"role {role!r} is unknown; use one of {', '.join(ROLES)}")
+    if mode not in MODES:
+        raise _err(where, f"mode {mode!r} is unknown; use one of {', '.join(MODES)}")
+    try:
+        speed = float(raw.get("speed_kph", MODE_SPEED_KPH[mode]))
+        max_duty = int(raw.get("max_duty_min", 480))
+        members = int(raw.get("members", 2 if role == "volunteer_team" else 1))
+        break_after = int(raw.get("break_after_min", 0))
+        break_len = int(raw.get("break_min", 0))
+    except (TypeError, ValueError) as exc:
+        raise _err(where, f"a number has the wrong type ({exc})") from None
+    if not 1 <= speed <= 80:
+        raise _err(where, f"speed_kph = {speed:g} is implausible; use 1-80 km/h")
+    if not 0 < max_duty <= DAY_MIN:
+        raise _err(where, f"max_duty_min = {max_duty} must be in 1..1440")
+    if members < 1:
+        raise _err(where, f"members = {members} must be at least 1")
+    if break_after < 0 or break_len < 0 or (break_after == 0) != (break_len == 0):
+        raise _err(where, "give both break_after_min and break_min (minutes, > 0), or neither")
+    bases = raw.get("home_bases", [])
+    if isinstance(bases, str):
+        bases = [bases]
+    return Patroller(
+        id=pid,
+        name=str(raw.get("name", pid)),
+        role=role,
+        mode=mode,
+        speed_kph=speed,
+        availability=MappingProxyType(
+            _availability(raw["availability"], where=f"{where}: availability")
+        ),
+        max_duty_min=max_duty,
+        start=str(raw.get("start", "station")),
+        end=str(raw.get("end", raw.get("start", "station"))),
+        home_bases=tuple(str(b) for b in bases),
+        members=members,
+        break_after_min=break_after,
+        break_min=break_len,
+    )
+
+
+def parse_roster(raw: Any, *, source: str) -> tuple[Patroller, ...]:
+    """Validate the ``[[roster]]`` list; ids must be unique."""
+    if not isinstance(raw, list):
+        raise _err(source, "roster must be a list of [[roster]] tables")
+    roster = tuple(parse_patroller(r, index=i, source=source) for i, r in enumerate(raw))
+    ids = [p.id for p in roster]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise _err(source, f"roster ids must be unique; repeated: {', '.join(dupes)}")
+    return roster
+
+
+def parse_policy(raw: Mapping[str, Any], *, source: str) -> PatrolPolicy:
+    """Validate the ``[patrol]`` table."""
+    where = f"{source}: patrol"
+    try:
+        dwell = {str(k): int(v) for k, v in raw["dwell_min"].items()}
+        lo, hi = (int(x) for x in raw["dwell_bounds_min"])
+        policy = PatrolPolicy(
+            dwell_min=MappingProxyType(dwell),
+            dwell_bounds_min=(lo, hi),
+            top_share=float(raw["top_share"]),
+            revisit_max=int(raw["revisit_max"]),
+            revisit_gap_min=int(raw["revisit_gap_min"]),
+            dosage_cap_min=int(raw["dosage_cap_min"]),
+            cover_base_grids=bool(raw["cover_base_grids"]),
+            cover_penalty=float(raw["cover_penalty"]),
+        )
+    except (TypeError, ValueError, AttributeError) as exc:
+        msg = f"a value has the wrong type ({exc}); compare with the defaults"
+        raise _err(where, msg) from None
+    if set(dwell) != {"top", "high", "other"}:
+        raise _err(where, "dwell_min needs exactly the classes top, high and other")
+    if not 0 < lo <= hi:
+        raise _err(where, f"dwell_bounds_min = [{lo}, {hi}] must be increasing and positive")
+    for cls, minutes in dwell.items():
+        if not lo <= minutes <= hi:
+            msg = f"dwell_min.{cls} = {minutes} lies outside dwell_bounds_min [{lo}, {hi}]"
+            raise _err(where, msg)
+    if not 0 < policy.top_share < 0.5:
+        raise _err(where, f"top_share = {policy.top_share:g} must be in (0, 0.5)")
+    if policy.revisit_max < 1 or policy.revisit_gap_min < 0:
+        raise _err(where, "revisit_max must be >= 1 and revisit_gap_min >= 0")
+    if policy.dosage_cap_min < hi:
+        msg = f"dosage_cap_min = {policy.dosage_cap_min} is shorter than one stop ({hi} min)"
+        raise _err(where, msg)
+    return policy
