@@ -1,0 +1,708 @@
+"""The patrol problem of one date and one time slice, built from the grid, hot spots and roster.
+
+:func:`build_problem` turns the station's data into a :class:`PatrolProblem`: the micro-grids
+as stops (with their risk, Gi* class, risk class and dwell from the patrol policy), the
+patrollers on duty in the slice on that date, travel matrices per travel profile and speed,
+revisit copies of the top-class stops, one soft cover group per base grid, and the dosage
+each micro-grid may still receive that day. :meth:`PatrolProblem.to_prize_vrp` then gives the
+generic :class:`~gridplan.routing.model.PrizeVRP` the solver works on.
+
+Time base: second 0 is the start of the slice on ``date`` (in the station timezone); every
+time in the model is seconds after it. A slice that crosses midnight (22:00-06:00) runs into
+the next day; its patrollers are those available in that window, whichever weekday their
+window was written on (a Saturday window ``22:00-02:00`` and a Sunday window ``00:00-06:00``
+both count for Saturday's night shift).
+
+Prize units: the slice's total risk (sum of hot-spot scores) is :data:`PRIZE_TOTAL` units, so
+a stop's prize is its share of the risk times 100,000; ``cover_penalty`` of the policy is in
+the same units. Revisit copy ``k`` (0-based) earns ``prize // 2**k`` so first visits win.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridplan._errors import ConfigError
+from gridplan._errors import InputError
+from gridplan.config import StationConfig
+from gridplan.config import TimeSlice
+from gridplan.roster import DAY_MIN
+from gridplan.roster import Patroller
+from gridplan.roster import PatrolPolicy
+from gridplan.routing.matrix import DETOUR_FACTOR
+from gridplan.routing.matrix import UNREACHABLE
+from gridplan.routing.matrix import TravelMatrix
+from gridplan.routing.matrix import travel_matrix
+from gridplan.routing.model import CoverGroup
+from gridplan.routing.model import PrizeVRP
+from gridplan.routing.model import RevisitGroup
+from gridplan.routing.model import Vehicle
+from gridplan.routing.network import StreetNetwork
+from gridplan.routing.stops import access_points
+from gridplan.routing.stops import snap_points
+
+#: The slice's total risk in prize units.
+PRIZE_TOTAL = 100_000
+
+#: Travel seconds put in the model for pairs with no path (the vehicle may not go there).
+NO_PATH_S = 10_000_000
+
+#: Id of the station place in travel matrices.
+STATION = "station"
+
+RISK_CLASSES = ("top", "high", "other")
+
+
+@dataclasses.dataclass(frozen=True)
+class Stop:
+    """One micro-grid as a patrol stop in a slice.
+
+    Attributes
+    ----------
+    id, name, base_id
+        Micro-grid code, name and its base grid.
+    score, rank, gi_class
+        Hot-spot score, rank (1 = riskiest) and Gi* class in the slice.
+    risk_class
+        ``top``, ``high`` or ``other`` (by rank and the policy's ``top_share``).
+    dwell_s
+        Dwell seconds per visit (from the policy's ``dwell_min`` of the class).
+    incidents
+        Incidents of the fitting period in this micro-grid and slice (hot-spot ``count``).
+    copies
+        Visits allowed this slice (0 when the dosage cap is used up).
+    """
+
+    id: str
+    name: str
+    base_id: str
+    score: float
+    rank: int
+    gi_class: str
+    risk_class: str
+    dwell_s: int
+    incidents: int
+    copies: int
+
+
+@dataclasses.dataclass(frozen=True)
+class OnDuty:
+    """A patroller on duty in the slice: its window in slice seconds and its travel profile.
+
+    Attributes
+    ----------
+    patroller
+        The roster entry.
+    start_s, end_s
+        Availability intersected with the slice, seconds after the slice start.
+    max_duration_s
+        Longest route: the window, the duty limit and the duty already spent that day.
+    profile
+        Index into :attr:`PatrolProblem.matrices`.
+    start_place, end_place
+        Place ids (``"station"`` or a micro-grid id) where the route starts and ends.
+    allowed
+        Micro-grid ids this patroller may visit (``None`` = all; from ``home_bases``).
+    """
+
+    patroller: Patroller
+    start_s: int
+    end_s: int
+    max_duration_s: int
+    profile: int
+    start_place: str
+    end_place: str
+    allowed: frozenset[str] | None
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeRef:
+    """What a PrizeVRP node stands for: a place id and, for stops, the visit copy (0-based)."""
+
+    place: str
+    copy: int | None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PatrolProblem:
+    """Everything needed to plan one slice of one date; build it with :func:`build_problem`.
+
+    Attributes
+    ----------
+    date
+        The date the slice (shift) starts on.
+    slice
+        The :class:`~gridplan.config.TimeSlice`.
+    start
+        Slice start as a tz-aware datetime in the station timezone (second 0 of the model).
+    timezone
+        IANA name of the station timezone.
+    stops
+        Every micro-grid of the grid as a :class:`Stop`, in grid order.
+    excluded
+        Micro-grid id -> why it cannot be visited at all this slice (``"dosage cap"``,
+        ``"not reachable from the station"``).
+    on_duty
+        The patrollers on duty (:class:`OnDuty`), roster order.
+    off_duty
+        Roster ids not on duty in this slice.
+    matrices
+        Travel matrices over the places (``"station"`` then every micro-grid), one per
+        distinct (profile, speed) of the patrollers on duty.
+    places
+        Place ids in matrix order.
+    policy
+        The patrol policy.
+    base_ids
+        Base grid ids in grid order.
+    dosage_left_min
+        Micro-grid id -> minutes of presence it may still get today.
+    place_lonlat
+        Per matrix, the ``(n, 2)`` longitude/latitude of each place (its access node on that
+        profile's graph, or the point used for straight lines).
+    """
+
+    date: dt.date
+    slice: TimeSlice
+    start: dt.datetime
+    timezone: str
+    stops: tuple[Stop, ...]
+    excluded: Mapping[str, str]
+    on_duty: tuple[OnDuty, ...]
+    off_duty: tuple[str, ...]
+    matrices: tuple[TravelMatrix, ...]
+    places: tuple[str, ...]
+    policy: PatrolPolicy
+    base_ids: tuple[str, ...]
+    dosage_left_min: Mapping[str, float]
+    place_lonlat: tuple[np.ndarray, ...] = ()
+
+    def __post_init__(self):
+        if len(set(self.places)) != len(self.places) or self.places[:1] != (STATION,):
+            msg = f"places must be unique and start with {STATION!r}, got {self.places[:3]}"
+            raise InputError(msg)
+        for m in self.matrices:
+            if m.ids != self.places:
+                msg = "every travel matrix must have the places as ids, in order"
+                raise InputError(msg)
+
+    @property
+    def horizon_s(self) -> int:
+        """Slice length in seconds."""
+        return self.slice.duration_min * 60
+
+    def stop(self, micro_id: str) -> Stop:
+        """Return the :class:`Stop` of a micro-grid id."""
+        return self._stop_index[micro_id]
+
+    @property
+    def _stop_index(self) -> dict[str, Stop]:
+        cache = self.__dict__.get("_stops_by_id")
+        if cache is None:
+            cache = {s.id: s for s in self.stops}
+            object.__setattr__(self, "_stops_by_id", cache)
+        return cache
+
+    def prize_of(self, stop: Stop) -> int:
+        """Prize units of the first visit of ``stop``."""
+        total = self.__dict__.get("_total_score")
+        if total is None:
+            total = sum(s.score for s in self.stops if s.score > 0)
+            object.__setattr__(self, "_total_score", total)
+        if total <= 0 or stop.score <= 0:
+            return 0
+        return round(stop.score / total * PRIZE_TOTAL)
+
+    @property
+    def nodes(self) -> tuple[NodeRef, ...]:
+        """PrizeVRP node -> place and copy: station, other depots, then stop copies."""
+        cache = self.__dict__.get("_nodes")
+        if cache is not None:
+            return cache
+        refs = [NodeRef(STATION, None)]
+        for od in self.on_duty:
+            for place in (od.start_place, od.end_place):
+                if place != STATION and NodeRef(place, None) not in refs:
+                    refs.append(NodeRef(place, None))
+        for s in self.stops:
+            for k in range(s.copies):
+                refs.append(NodeRef(s.id, k))
+        out = tuple(refs)
+        object.__setattr__(self, "_nodes", out)
+        return out
+
+    def node_of(self, place: str, copy: int | None = None) -> int:
+        """PrizeVRP node of a place (depot) or of a stop copy."""
+        return self.nodes.index(NodeRef(place, copy))
+
+    def to_prize_vrp(
+        self, *, balance_weight: float = 0.01, travel_weight: float = 0.001
+    ) -> PrizeVRP:
+        """Return the slice as a :class:`~gridplan.routing.model.PrizeVRP`.
+
+        Parameters
+        ----------
+        balance_weight
+            Prize units per second of the longest route (balances the workload).
+        travel_weight
+            Prize units per second of travel (prefers shorter walks between equal prizes).
+
+        Returns
+        -------
+        PrizeVRP
+            Nodes as in :attr:`nodes`; one vehicle per patroller on duty (a placeholder that
+            cannot leave the station when nobody is: check :attr:`on_duty` first). Breaks
+            are not modelled yet (TODO: a break node per patroller with a time window after
+            ``break_after_min``); duty limits are.
+
+        Examples
+        --------
+        >>> vrp = problem.to_prize_vrp()  # doctest: +SKIP
+        >>> vrp.num_vehicles == len(problem.on_duty)  # doctest: +SKIP
+        True
+        """
+        refs = self.nodes
+        place_index = {p: i for i, p in enumerate(self.places)}
+        idx = np.array([place_index[r.place] for r in refs], dtype=np.int64)
+        travel = []
+        for m in self.matrices:
+            sec = m.seconds[np.ix_(idx, idx)].copy()
+            sec[sec == UNREACHABLE] = NO_PATH_S
+            same = idx[:, None] == idx[None, :]
+            sec[same] = 0
+            travel.append(sec)
+        if not travel:  # nobody on duty: a placeholder matrix
+            travel.append(np.zeros((len(refs), len(refs)), dtype=np.int64))
+        service = np.zeros(len(refs), dtype=np.int64)
+        prize = np.zeros(len(refs), dtype=np.int64)
+        copies: dict[str, list[int]] = {}
+        for node, r in enumerate(refs):
+            if r.copy is None:
+                continue
+            s = self.stop(r.place)
+            service[node] = s.dwell_s
+            prize[node] = self.prize_of(s) >> r.copy
+            copies.setdefault(r.place, []).append(node)
+        gap_s = self.policy.revisit_gap_min * 60
+        revisits = tuple(RevisitGroup(tuple(v), gap_s) for v in copies.values() if len(v) > 1)
+        covers = []
+        if self.policy.cover_base_grids and self.on_duty:
+            for base in self.base_ids:
+                nodes = tuple(
+                    copies[s.id][0] for s in self.stops if s.base_id == base and s.id in copies
+                )
+                if nodes:
+                    covers.append(CoverGroup(nodes, round(self.policy.cover_penalty), base))
+        vehicles = []
+        for od in self.on_duty:
+            allowed = None
+            if od.allowed is not None:
+                allowed = frozenset(
+                    n for n, r in enumerate(refs) if r.copy is not None and r.place in od.allowed
+                )
+            # stops this profile cannot reach from the start or back to the end are barred
+            t = travel[od.profile]
+            s_node, e_node = self.node_of(od.start_place), self.node_of(od.end_place)
+            bad = {
+                n
+                for n, r in enumerate(refs)
+                if r.copy is not None and (t[s_node, n] >= NO_PATH_S or t[n, e_node] >= NO_PATH_S)
+            }
+            if bad:
+                base_set = (
+                    allowed
+                    if allowed is not None
+                    else frozenset(n for n, r in enumerate(refs) if r.copy is not None)
+                )
+                allowed = frozenset(base_set - bad)
+            vehicles.append(
+                Vehicle(
+                    od.patroller.id,
+                    start=s_node,
+                    end=e_node,
+                    profile=od.profile,
+                    earliest_start=od.start_s,
+                    latest_end=od.end_s,
+                    max_duration=od.max_duration_s,
+                    allowed_nodes=allowed,
+                )
+            )
+        if not vehicles:
+            vehicles.append(Vehicle("nobody", allowed_nodes=frozenset(), latest_end=0))
+        return PrizeVRP(
+            travel=tuple(travel),
+            service=service,
+            prize=prize,
+            vehicles=tuple(vehicles),
+            revisit_groups=revisits,
+            cover_groups=tuple(covers),
+            balance_weight=balance_weight,
+            travel_weight=travel_weight,
+            name=f"{self.date.isoformat()} {self.slice.id}",
+        )
+
+    def summary(self) -> str:
+        """Return a short account: stops, classes, patrollers on duty, exclusions."""
+        classes = {c: sum(s.risk_class == c for s in self.stops) for c in RISK_CLASSES}
+        duty = ", ".join(
+            f"{od.patroller.id} {_hhmm(self.start, od.start_s)}-{_hhmm(self.start, od.end_s)}"
+            for od in self.on_duty
+        )
+        return (
+            f"{self.date.isoformat()} {self.slice.label}: {len(self.stops)} stops "
+            f"(top {classes['top']}, high {classes['high']}, other {classes['other']}), "
+            f"{len(self.excluded)} excluded, on duty: {duty or 'nobody'}"
+        )
+
+
+def _hhmm(start: dt.datetime, seconds: int) -> str:
+    return (start + dt.timedelta(seconds=int(seconds))).strftime("%H:%M")
+
+
+# --------------------------------------------------------------------------------------------
+# Building
+
+
+def slice_for(config: StationConfig, slice_id: str, date: dt.date) -> TimeSlice:
+    """Return the slice ``slice_id`` of ``config``; it must apply on ``date``'s weekday."""
+    by_id = {s.id: s for s in config.slices}
+    if slice_id not in by_id:
+        msg = f"unknown time slice {slice_id!r}; the station config defines {', '.join(by_id)}"
+        raise InputError(msg)
+    ts = by_id[slice_id]
+    weekend = date.weekday() >= 5
+    if (ts.days == "weekday" and weekend) or (ts.days == "weekend" and not weekend):
+        kind = "weekend" if weekend else "weekday"
+        msg = (
+            f"time slice {slice_id!r} is for {ts.days} shifts but {date.isoformat()} is a "
+            f"{kind}; pick a slice whose days include it"
+        )
+        raise InputError(msg)
+    return ts
+
+
+def duty_window(patroller: Patroller, ts: TimeSlice, date: dt.date) -> tuple[int, int] | None:
+    """Availability of ``patroller`` within slice ``ts`` starting on ``date``, in slice minutes.
+
+    Windows written on the day before (running past midnight), on ``date`` and on the next day
+    (for a slice that crosses midnight) all count. When the patroller has two separate windows
+    inside the slice, the longest part is returned (one route per patroller and slice).
+
+    Returns
+    -------
+    tuple of int or None
+        ``(start, end)`` minutes after the slice start, or ``None`` when not available.
+    """
+    s0 = ts.start_min
+    s1 = s0 + ts.duration_min
+    best = None
+    wd = date.weekday()
+    for offset in (-1, 0, 1):
+        for a, b in patroller.windows_on((wd + offset) % 7):
+            lo, hi = max(a + offset * DAY_MIN, s0), min(b + offset * DAY_MIN, s1)
+            if hi > lo and (best is None or hi - lo > best[1] - best[0]):
+                best = (lo, hi)
+    if best is None:
+        return None
+    return best[0] - s0, best[1] - s0
+
+
+def _risk_classes(ranks: np.ndarray, scores: np.ndarray, top_share: float) -> np.ndarray:
+    n = len(ranks)
+    k = max(1, math.ceil(top_share * n))
+    out = np.full(n, "other", dtype=object)
+    positive = scores > 0
+    out[positive & (ranks <= 2 * k)] = "high"
+    out[positive & (ranks <= k)] = "top"
+    return out
+
+
+def _place_points(grid: gpd.GeoDataFrame, station_point: shapely.Point | None) -> gpd.GeoDataFrame:
+    if station_point is None:
+        station_row = grid[grid["level"] == "station"]
+        station_point = shapely.point_on_surface(station_row.to_crs(grid.crs).geometry.iloc[0])
+        crs = grid.crs
+    else:
+        crs = "EPSG:4326"
+    return gpd.GeoDataFrame({"id": [STATION]}, geometry=[station_point], crs=crs)
+
+
+def build_problem(
+    grid: gpd.GeoDataFrame,
+    hotspots: pd.DataFrame,
+    network: StreetNetwork | None,
+    config: StationConfig,
+    *,
+    date: dt.date | str,
+    slice_id: str,
+    dosage_used: Mapping[str, float] | None = None,
+    duty_used: Mapping[str, float] | None = None,
+    station_point: shapely.Point | None = None,
+    detour_factor: float = DETOUR_FACTOR,
+) -> PatrolProblem:
+    """Build the :class:`PatrolProblem` of one slice on one date.
+
+    Parameters
+    ----------
+    grid
+        The 1+5+N GRID frame (station, bases, micros).
+    hotspots
+        The frame of :func:`gridplan.compute_hotspots` (``id``, ``slice``, ``score``,
+        ``rank``, ``gi_class``, ``count``).
+    network
+        The street network; ``None`` uses straight lines x ``detour_factor`` (flagged in the
+        matrices' ``method``).
+    config
+        The station config with its ``roster``, ``patrol`` policy and slices.
+    date
+        The date the shift starts on (``YYYY-MM-DD`` or a date).
+    slice_id
+        A slice id of ``config.slices``.
+    dosage_used
+        Minutes of presence each micro-grid already got today (earlier slices).
+    duty_used
+        Minutes each patroller already spent on duty today (earlier slices).
+    station_point
+        Where the station is (EPSG:4326); default a point inside the station polygon.
+    detour_factor
+        Straight-line fallback only.
+
+    Returns
+    -------
+    PatrolProblem
+        With no patrollers on duty when nobody is available: the planner reports that.
+
+    Raises
+    ------
+    InputError
+        Unknown slice (the valid ones are listed), a slice not for this weekday, hot spots
+        without the slice, a grid without micro-grids, a station not on the network.
+    ConfigError
+        A patroller's ``home_bases`` or ``start``/``end`` names a grid that does not exist.
+
+    Examples
+    --------
+    >>> problem = build_problem(  # doctest: +SKIP
+    ...     grid, hot, net, cfg, date="2024-06-01", slice_id="night"
+    ... )
+    >>> print(problem.summary())  # doctest: +SKIP
+    """
+    date = dt.date.fromisoformat(date) if isinstance(date, str) else date
+    ts = slice_for(config, slice_id, date)
+    policy = config.patrol
+    if "level" not in grid.columns:
+        msg = "grid needs the 'level' column (station/base/micro); load it with load_grid"
+        raise InputError(msg)
+    micro = grid[grid["level"] == "micro"].reset_index(drop=True)
+    if micro.empty:
+        msg = "the grid has no micro-grids (level == 'micro'); nothing to patrol"
+        raise InputError(msg)
+    if (grid["level"] == "station").sum() != 1 and station_point is None:
+        msg = "the grid needs exactly one station row, or pass station_point="
+        raise InputError(msg)
+    base_ids = tuple(grid.loc[grid["level"] == "base", "id"].astype(str))
+    micro_ids = tuple(micro["id"].astype(str))
+
+    # --- risk per micro-grid in this slice
+    missing_cols = [c for c in ("id", "slice", "score", "rank", "gi_class") if c not in hotspots]
+    if missing_cols:
+        msg = f"hotspots lacks column(s) {', '.join(missing_cols)}; pass compute_hotspots output"
+        raise InputError(msg)
+    rows = hotspots[hotspots["slice"] == slice_id]
+    if rows.empty:
+        found = ", ".join(map(str, pd.unique(hotspots["slice"])))
+        msg = (
+            f"the hot spots have no rows for slice {slice_id!r} (found: {found}); compute "
+            "them with the same station config"
+        )
+        raise InputError(msg)
+    rows = rows.set_index(rows["id"].astype(str))
+    rows = rows[~rows.index.duplicated()].reindex(list(micro_ids))
+    score = rows["score"].to_numpy(dtype=float)
+    score = np.where(np.isfinite(score), np.maximum(score, 0.0), 0.0)
+    rank = rows["rank"].to_numpy(dtype=float)
+    rank = np.where(np.isfinite(rank), rank, len(micro_ids) + 1).astype(np.int64)
+    gi = rows["gi_class"].astype(object).where(rows["gi_class"].notna(), "not_significant")
+    counts = rows["count"].to_numpy(dtype=float) if "count" in rows else np.zeros(len(rows))
+    counts = np.where(np.isfinite(counts), counts, 0).astype(np.int64)
+    classes = _risk_classes(rank, score, policy.top_share)
+
+    used = dict(dosage_used or {})
+    left = {m: policy.dosage_cap_min - float(used.get(m, 0.0)) for m in micro_ids}
+    stops = []
+    excluded: dict[str, str] = {}
+    for i, mid in enumerate(micro_ids):
+        cls = str(classes[i])
+        dwell_min = int(policy.dwell_min[cls])
+        fit = int(left[mid] // dwell_min) if dwell_min > 0 else 0
+        copies = min(policy.revisit_max if cls == "top" else 1, max(fit, 0))
+        if copies == 0:
+            excluded[mid] = "dosage cap"
+        stops.append(
+            Stop(
+                id=mid,
+                name=str(micro["name"].iloc[i]) if "name" in micro else mid,
+                base_id=str(micro["parent_id"].iloc[i]),
+                score=float(score[i]),
+                rank=int(rank[i]),
+                gi_class=str(gi.iloc[i]),
+                risk_class=cls,
+                dwell_s=dwell_min * 60,
+                incidents=int(counts[i]),
+                copies=copies,
+            )
+        )
+
+    # --- patrollers: validate places and home bases against the grid
+    known_micro = set(micro_ids)
+    problems = []
+    for p in config.roster:
+        bad = [b for b in p.home_bases if b not in base_ids]
+        if bad:
+            problems.append(
+                f"roster {p.id!r}: home_bases {', '.join(map(repr, bad))} not in the grid "
+                f"(base grids: {', '.join(base_ids)})"
+            )
+        for what in ("start", "end"):
+            place = getattr(p, what)
+            if place != STATION and place not in known_micro:
+                problems.append(
+                    f"roster {p.id!r}: {what} = {place!r} is neither 'station' nor a "
+                    "micro-grid id of the grid"
+                )
+    if problems:
+        msg = f"{config.source}: " + "; ".join(problems) + "; fix the [[roster]] entries"
+        raise ConfigError(msg)
+
+    duty = dict(duty_used or {})
+    chosen: list[tuple[Patroller, int, int, int]] = []
+    off = []
+    for p in config.roster:
+        window = duty_window(p, ts, date)
+        left_duty = int(p.max_duty_min - float(duty.get(p.id, 0.0)))
+        if window is None or left_duty <= 0:
+            off.append(p.id)
+            continue
+        length = window[1] - window[0]
+        chosen.append((p, window[0] * 60, window[1] * 60, min(length, left_duty) * 60))
+
+    # --- travel matrices over the places, one per (profile, speed) on duty
+    keys: list[tuple[str, float]] = []
+    for p, *_ in chosen:
+        if (p.profile, p.speed_kph) not in keys:
+            keys.append((p.profile, p.speed_kph))
+    station = _place_points(grid, station_point)
+    places = (STATION, *micro_ids)
+    matrices = []
+    lonlat = []
+    for profile, speed in keys:
+        if network is None:
+            pts = gpd.GeoDataFrame(
+                {"id": list(micro_ids)},
+                geometry=micro.geometry.representative_point().values,
+                crs=micro.crs,
+            )
+            frame = pd.concat([station.to_crs(micro.crs), pts], ignore_index=True)
+        else:
+            st = snap_points(station, network, profile=profile)
+            if float(st["distance_m"].iloc[0]) > 1000:
+                msg = (
+                    f"the station is {st['distance_m'].iloc[0]:.0f} m from the nearest {profile} "
+                    "street node: the network does not reach it; rebuild the network with the "
+                    "station inside its boundary, or pass station_point="
+                )
+                raise InputError(msg)
+            pts = access_points(grid, None, network, profile=profile)
+            frame = pd.concat(
+                [st[["id", "node", "geometry"]], pts[["id", "node", "geometry"]]],
+                ignore_index=True,
+            )
+        frame = gpd.GeoDataFrame(frame, geometry="geometry")
+        if network is not None:
+            nodes = network.node_frame(profile).loc[frame["node"].to_numpy(np.int64)]
+            frame = frame.set_geometry(
+                gpd.GeoSeries(nodes.geometry.to_numpy(), crs=network.crs).to_crs(frame.crs).values
+            )
+        lonlat.append(shapely.get_coordinates(frame.to_crs("EPSG:4326").geometry.values))
+        matrices.append(
+            travel_matrix(
+                frame,
+                network,
+                profile=profile,
+                speed_kph=speed,
+                detour_factor=detour_factor,
+                allow_unreachable=True,
+            )
+        )
+    # stops no profile on duty can reach from and back to the station
+    if matrices:
+        ok = np.zeros(len(places), dtype=bool)
+        for m in matrices:
+            ok |= (m.seconds[0] != UNREACHABLE) & (m.seconds[:, 0] != UNREACHABLE)
+        for i, mid in enumerate(micro_ids):
+            if not ok[i + 1] and mid not in excluded:
+                excluded[mid] = "not reachable from the station"
+        if not ok[1:].any():
+            msg = (
+                "no micro-grid can be reached from the station and back on the street network; "
+                "check that the network covers the station (gridplan network build --boundary)"
+            )
+            raise InputError(msg)
+        stops = [dataclasses.replace(s, copies=0) if s.id in excluded else s for s in stops]
+
+    on_duty = []
+    for p, start_s, end_s, max_s in chosen:
+        allowed = None
+        if p.home_bases:
+            allowed = frozenset(s.id for s in stops if s.base_id in p.home_bases)
+        on_duty.append(
+            OnDuty(
+                patroller=p,
+                start_s=start_s,
+                end_s=end_s,
+                max_duration_s=max_s,
+                profile=keys.index((p.profile, p.speed_kph)),
+                start_place=p.start,
+                end_place=p.end,
+                allowed=allowed,
+            )
+        )
+    tz = config.tz
+    start = dt.datetime.combine(date, dt.time(ts.start_min // 60, ts.start_min % 60), tzinfo=tz)
+    return PatrolProblem(
+        date=date,
+        slice=ts,
+        start=start,
+        timezone=config.timezone,
+        stops=tuple(stops),
+        excluded=dict(excluded),
+        on_duty=tuple(on_duty),
+        off_duty=tuple(off),
+        matrices=tuple(matrices),
+        places=places,
+        policy=policy,
+        base_ids=base_ids,
+        dosage_left_min=left,
+        place_lonlat=tuple(lonlat),
+    )
+
+
+__all__ = [
+    "NO_PATH_S",
+    "PRIZE_TOTAL",
+    "NodeRef",
+    "OnDuty",
+    "PatrolProblem",
+    "Stop",
+    "build_problem",
+    "duty_window",
+    "slice_for",
+]

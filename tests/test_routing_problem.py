@@ -1,0 +1,339 @@
+"""PatrolProblem: stops, risk classes, who is on duty when, revisit copies, cover groups."""
+
+import dataclasses
+import datetime as dt
+from types import MappingProxyType
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from gridplan import ConfigError
+from gridplan import InputError
+from gridplan.config import default_config
+from gridplan.roster import parse_patroller
+from gridplan.routing.network import build_network
+from gridplan.routing.problem import NO_PATH_S
+from gridplan.routing.problem import build_problem
+from gridplan.routing.problem import duty_window
+
+X0, Y0 = 525_000.0, 5_040_000.0  # EPSG:26910
+SLICES = ("morning", "day", "evening", "night")
+
+
+def _xy(x, y):
+    return (X0 + x, Y0 + y)
+
+
+@pytest.fixture(scope="module")
+def lattice():
+    """A 3 x 3 street lattice, 200 m blocks: junctions at x, y in {0, 200, 400}.
+
+    Streets run 50 m past the outer junctions so the corners are junctions too (a bare
+    corner would be simplified away and its micro-grid left without a node).
+    """
+    return lattice_network()
+
+
+def lattice_network():
+    ticks = (-50, 0, 200, 400, 450)
+    lines = [shapely.LineString([_xy(x, y) for x in ticks]) for y in (0, 200, 400)]
+    lines += [shapely.LineString([_xy(x, y) for y in ticks]) for x in (0, 200, 400)]
+    return build_network(gpd.GeoDataFrame(geometry=lines, crs=26910), crs="EPSG:26910")
+
+
+def make_grid():
+    """Station, three base grids (columns x = 0, 200, 400), nine 200 m micro-grids."""
+    cells, ids, parents = [], [], []
+    for i, x in enumerate((0, 200, 400)):
+        for j, y in enumerate((0, 200, 400)):
+            cells.append(shapely.box(*_xy(x - 100, y - 100), *_xy(x + 100, y + 100)))
+            ids.append(f"S01-B{i + 1}-M{j + 1:03d}")
+            parents.append(f"S01-B{i + 1}")
+    bases = [shapely.union_all(cells[3 * i : 3 * i + 3]) for i in range(3)]
+    station = shapely.union_all(cells)
+    return gpd.GeoDataFrame(
+        {
+            "id": ["S01", "S01-B1", "S01-B2", "S01-B3", *ids],
+            "level": ["station"] + ["base"] * 3 + ["micro"] * 9,
+            "parent_id": [None, "S01", "S01", "S01", *parents],
+            "name": ["警务室", "一", "二", "三"] + [f"微网格{k}" for k in range(9)],
+        },
+        geometry=[station, *bases, *cells],
+        crs=26910,
+    ).to_crs(4326)
+
+
+def make_hotspots(grid, scores=None):
+    """Scores per micro-grid (same in every slice); rank 1 = highest."""
+    micro = grid[grid["level"] == "micro"]
+    scores = np.arange(9, 0, -1, dtype=float) if scores is None else np.asarray(scores, float)
+    order = np.argsort(-scores, kind="stable")
+    rank = np.empty(9, dtype=int)
+    rank[order] = np.arange(1, 10)
+    rows = []
+    for sid in (*SLICES, "all"):
+        for k, mid in enumerate(micro["id"]):
+            rows.append(
+                {
+                    "id": mid,
+                    "slice": sid,
+                    "score": scores[k],
+                    "rank": rank[k],
+                    "gi_class": "hot_95" if rank[k] <= 2 else "not_significant",
+                    "count": int(scores[k]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def patroller(pid, availability, **kw):
+    raw = {"id": pid, "role": "auxiliary", "mode": "walk", "availability": availability, **kw}
+    return parse_patroller(raw, index=0, source="test")
+
+
+def make_config(roster, **policy):
+    cfg = default_config()
+    pol = dataclasses.replace(cfg.patrol, **policy) if policy else cfg.patrol
+    return dataclasses.replace(cfg, roster=tuple(roster), patrol=pol, timezone="Asia/Shanghai")
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return make_grid()
+
+
+@pytest.fixture(scope="module")
+def hot(grid):
+    return make_hotspots(grid)
+
+
+# --- availability x slice ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("availability", "date", "slice_id", "expected"),
+    [
+        # a daily 08:00-12:00 window inside the 06-10 morning slice: 08:00-10:00
+        ({"daily": ["08:00-12:00"]}, "2024-06-05", "morning", (120, 240)),
+        # an overnight window written on Wednesday, night slice of Wednesday: whole slice
+        ({"wed": ["22:00-06:00"]}, "2024-06-05", "night", (0, 480)),
+        # the same window is Tuesday's night, not Wednesday's
+        ({"tue": ["22:00-06:00"]}, "2024-06-05", "night", None),
+        # Thursday 00:00-03:00 belongs to Wednesday's night shift (02:00-05:00 after 22:00)
+        ({"thu": ["00:00-03:00"]}, "2024-06-05", "night", (120, 300)),
+        # Tuesday's 22:00-07:00 spills into Wednesday's morning slice 06:00-07:00
+        ({"tue": ["22:00-07:00"]}, "2024-06-05", "morning", (0, 60)),
+        # weekend-only: on a Saturday yes, on a Friday no
+        ({"weekend": ["17:00-22:00"]}, "2024-06-08", "evening", (60, 360)),
+        ({"weekend": ["17:00-22:00"]}, "2024-06-07", "evening", None),
+        # two windows in one slice: the longer part wins
+        ({"daily": ["10:00-11:00", "13:00-16:00"]}, "2024-06-05", "day", (180, 360)),
+    ],
+)
+def test_duty_window(availability, date, slice_id, expected):
+    cfg = make_config([])
+    ts = {s.id: s for s in cfg.slices}[slice_id]
+    p = patroller("P1", availability)
+    assert duty_window(p, ts, dt.date.fromisoformat(date)) == expected
+
+
+def test_weekend_patroller_on_duty_on_saturday_only(lattice, grid, hot):
+    cfg = make_config(
+        [
+            patroller("W1", {"weekend": ["17:00-22:00"]}),
+            patroller("D1", {"daily": ["16:00-20:00"]}),
+        ]
+    )
+    sat = build_problem(grid, hot, lattice, cfg, date="2024-06-08", slice_id="evening")
+    fri = build_problem(grid, hot, lattice, cfg, date="2024-06-07", slice_id="evening")
+    assert [od.patroller.id for od in sat.on_duty] == ["W1", "D1"]
+    assert [od.patroller.id for od in fri.on_duty] == ["D1"]
+    assert fri.off_duty == ("W1",)
+    w1 = sat.on_duty[0]
+    assert (w1.start_s, w1.end_s) == (3600, 6 * 3600)
+    assert sat.start == dt.datetime(2024, 6, 8, 16, 0, tzinfo=cfg.tz)
+    vrp = sat.to_prize_vrp()
+    assert vrp.vehicles[0].earliest_start == 3600 and vrp.vehicles[0].latest_end == 6 * 3600
+
+
+def test_night_slice_crossing_midnight(lattice, grid, hot):
+    cfg = make_config([patroller("N1", {"sat": ["23:00-02:00"]}, max_duty_min=120)])
+    p = build_problem(grid, hot, lattice, cfg, date="2024-06-08", slice_id="night")
+    (od,) = p.on_duty
+    assert (od.start_s, od.end_s, od.max_duration_s) == (3600, 4 * 3600, 2 * 3600)
+    assert p.start.isoformat() == "2024-06-08T22:00:00+08:00"
+    assert p.horizon_s == 8 * 3600
+
+
+def test_nobody_on_duty_is_a_problem_without_vehicles(lattice, grid, hot):
+    cfg = make_config([patroller("D1", {"daily": ["08:00-09:00"]})])
+    p = build_problem(grid, hot, lattice, cfg, date="2024-06-05", slice_id="night")
+    assert p.on_duty == () and p.off_duty == ("D1",)
+    vrp = p.to_prize_vrp()
+    assert vrp.cover_groups == ()
+    assert all(not v.allowed_nodes for v in vrp.vehicles)
+
+
+# --- stops, prizes, copies -------------------------------------------------------------------
+
+
+def test_stops_classes_prizes_and_revisit_copies(lattice, grid, hot):
+    cfg = make_config(
+        [patroller("D1", {"daily": ["06:00-10:00"]})],
+        top_share=0.2,
+        revisit_max=3,
+        revisit_gap_min=45,
+    )
+    p = build_problem(grid, hot, lattice, cfg, date="2024-06-05", slice_id="morning")
+    classes = [s.risk_class for s in p.stops]
+    # 9 micro-grids, top_share 0.2 -> 2 top, 2 high, 5 other; scores 9..1 in grid order
+    assert classes == ["top"] * 2 + ["high"] * 2 + ["other"] * 5
+    assert [s.dwell_s for s in p.stops[:5]] == [900, 900, 720, 720, 600]
+    assert [s.copies for s in p.stops] == [3, 3] + [1] * 7
+    vrp = p.to_prize_vrp()
+    assert vrp.num_nodes == 1 + 3 + 3 + 7
+    first = p.node_of("S01-B1-M001", 0)
+    copies = [p.node_of("S01-B1-M001", k) for k in range(3)]
+    assert [int(vrp.prize[n]) for n in copies] == [
+        int(vrp.prize[first]),
+        int(vrp.prize[first]) // 2,
+        int(vrp.prize[first]) // 4,
+    ]
+    # the slice's risk is 100,000 prize units over first visits
+    firsts = [p.node_of(s.id, 0) for s in p.stops]
+    assert abs(int(vrp.prize[firsts].sum()) - 100_000) <= 9
+    groups = {g.nodes: g.min_gap for g in vrp.revisit_groups}
+    assert groups[tuple(copies)] == 45 * 60
+    # copies of one place are zero seconds apart; the lattice is 200 m blocks at 4.5 km/h
+    assert vrp.travel[0][copies[0], copies[1]] == 0
+    j = p.node_of("S01-B1-M002", 0)
+    assert vrp.travel[0][first, j] == 160
+    # one cover group per base grid, holding first copies only
+    assert [g.name for g in vrp.cover_groups] == ["S01-B1", "S01-B2", "S01-B3"]
+    assert vrp.cover_groups[0].nodes == tuple(p.node_of(f"S01-B1-M{k:03d}", 0) for k in (1, 2, 3))
+
+
+def test_dosage_used_limits_copies_and_excludes(lattice, grid, hot):
+    cfg = make_config(
+        [patroller("D1", {"daily": ["06:00-10:00"]})], dosage_cap_min=40, top_share=0.2
+    )
+    used = {"S01-B1-M001": 30.0, "S01-B1-M003": 35.0}
+    p = build_problem(
+        grid, hot, lattice, cfg, date="2024-06-05", slice_id="morning", dosage_used=used
+    )
+    # top M001: 10 minutes left < a 15-minute dwell: excluded; top M002 has 40: 2 copies
+    assert p.stop("S01-B1-M001").copies == 0
+    assert p.excluded["S01-B1-M001"] == "dosage cap"
+    assert p.stop("S01-B1-M002").copies == 2
+    assert p.stop("S01-B1-M003").copies == 0  # 5 minutes left, 10-minute dwell
+    assert p.dosage_left_min["S01-B1-M002"] == 40
+
+
+def test_home_bases_become_allowed_nodes(lattice, grid, hot):
+    cfg = make_config(
+        [patroller("V1", {"daily": ["06:00-10:00"]}, home_bases=["S01-B2"], role="volunteer_team")]
+    )
+    p = build_problem(grid, hot, lattice, cfg, date="2024-06-05", slice_id="morning")
+    vrp = p.to_prize_vrp()
+    allowed = {p.nodes[n].place for n in vrp.vehicles[0].allowed_nodes}
+    assert allowed == {"S01-B2-M001", "S01-B2-M002", "S01-B2-M003"}
+
+
+def test_start_at_a_micro_grid_is_its_own_depot(lattice, grid, hot):
+    cfg = make_config([patroller("D1", {"daily": ["06:00-10:00"]}, start="S01-B3-M003")])
+    p = build_problem(grid, hot, lattice, cfg, date="2024-06-05", slice_id="morning")
+    vrp = p.to_prize_vrp()
+    v = vrp.vehicles[0]
+    assert p.nodes[v.start].place == "S01-B3-M003" and p.nodes[v.start].copy is None
+    assert p.nodes[v.end].place == "S01-B3-M003"  # end defaults to start
+    assert vrp.prize[v.start] == 0
+    assert int(vrp.travel[0][v.start, p.node_of("S01-B3-M003", 0)]) == 0
+
+
+def test_one_way_dead_end_is_barred_for_riders():
+    """A stop with no path from or to the station is barred for that profile's vehicles.
+
+    build_network keeps the largest strongly connected component, so cut the matrix instead.
+    """
+    from gridplan.routing.matrix import TravelMatrix
+    from gridplan.routing.problem import PatrolProblem
+
+    base = make_config([patroller("D1", {"daily": ["06:00-10:00"]})])
+    grid = make_grid()
+    hot = make_hotspots(grid)
+    net = lattice_network()
+    p = build_problem(grid, hot, net, base, date="2024-06-05", slice_id="morning")
+    m = p.matrices[0]
+    sec = np.array(m.seconds)
+    sec[0, 5] = sec[5, 0] = -1
+    cut = TravelMatrix(m.ids, sec, m.metres, m.method, m.profile, m.speed_kph, nodes=m.nodes)
+    fields = {f.name: getattr(p, f.name) for f in dataclasses.fields(PatrolProblem)}
+    fields["matrices"] = (cut,)
+    q = PatrolProblem(**fields)
+    vrp = q.to_prize_vrp()
+    node = q.node_of(q.places[5], 0)
+    assert node not in vrp.vehicles[0].allowed_nodes
+    assert vrp.travel[0][0, node] == NO_PATH_S
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def test_unknown_slice_lists_the_valid_ones(lattice, grid, hot):
+    cfg = make_config([])
+    with pytest.raises(InputError, match=r"unknown time slice 'noon'.*morning, day, evening"):
+        build_problem(grid, hot, lattice, cfg, date="2024-06-05", slice_id="noon")
+
+
+def test_weekday_slice_on_a_weekend_day(lattice, grid, hot):
+    cfg = dataclasses.replace(make_config([]), split_weekend=True)
+    with pytest.raises(InputError, match="is for weekday shifts but 2024-06-08 is a weekend"):
+        build_problem(grid, hot, lattice, cfg, date="2024-06-08", slice_id="night_wd")
+
+
+def test_unknown_home_base_names_patroller_and_id(lattice, grid, hot):
+    cfg = make_config([patroller("V9", {"daily": ["06:00-10:00"]}, home_bases=["S01-B7"])])
+    with pytest.raises(ConfigError, match=r"roster 'V9': home_bases 'S01-B7' not in the grid"):
+        build_problem(grid, hot, lattice, cfg, date="2024-06-05", slice_id="morning")
+
+
+def test_unknown_start_place(lattice, grid, hot):
+    cfg = make_config([patroller("A1", {"daily": ["06:00-10:00"]}, start="S01-B9-M001")])
+    with pytest.raises(ConfigError, match=r"roster 'A1': start = 'S01-B9-M001'"):
+        build_problem(grid, hot, lattice, cfg, date="2024-06-05", slice_id="morning")
+
+
+def test_hotspots_without_the_slice(lattice, grid, hot):
+    cfg = make_config([])
+    with pytest.raises(InputError, match="no rows for slice 'night'"):
+        build_problem(
+            grid, hot[hot["slice"] != "night"], lattice, cfg, date="2024-06-05", slice_id="night"
+        )
+
+
+def test_station_far_from_the_network(lattice, grid, hot):
+    cfg = make_config([patroller("D1", {"daily": ["06:00-10:00"]})])
+    far = gpd.GeoSeries([shapely.Point(_xy(5000, 5000))], crs=26910).to_crs(4326).iloc[0]
+    with pytest.raises(InputError, match="the network does not reach it"):
+        build_problem(
+            grid, hot, lattice, cfg, date="2024-06-05", slice_id="morning", station_point=far
+        )
+
+
+def test_straight_line_fallback(grid, hot):
+    cfg = make_config([patroller("D1", {"daily": ["06:00-10:00"]})])
+    p = build_problem(grid, hot, None, cfg, date="2024-06-05", slice_id="morning")
+    assert p.matrices[0].method == "straight_line"
+    i, j = p.places.index("S01-B1-M001"), p.places.index("S01-B1-M002")
+    assert p.matrices[0].metres[i, j] == pytest.approx(200 * 1.3, rel=1e-3)
+
+
+def test_policy_mapping_is_read_only(lattice, grid, hot):
+    cfg = make_config([patroller("D1", {"daily": ["06:00-10:00"]})])
+    p = build_problem(grid, hot, lattice, cfg, date="2024-06-05", slice_id="morning")
+    assert isinstance(p.policy.dwell_min, MappingProxyType)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.date = dt.date(2024, 1, 1)
