@@ -1,0 +1,593 @@
+"""Typed patrol plans: who goes where, when, for how long, and why; with per-slice metrics.
+
+A :class:`PatrolPlan` (one date) holds a :class:`SlicePlan` per time slice; each has a
+:class:`PatrolRoute` per patroller on duty with its ordered :class:`PlannedStop` s (times are
+tz-aware datetimes in the station timezone), the stops left out and why, and
+:class:`SliceMetrics`. :func:`slice_plan` converts a solver solution of a
+:class:`~gridplan.routing.problem.PatrolProblem` into a :class:`SlicePlan`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+import zoneinfo
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridplan.routing.matrix import UNREACHABLE
+from gridplan.routing.matrix import route_geometry
+from gridplan.routing.model import PrizeVRP
+from gridplan.routing.model import PrizeVRPSolution
+from gridplan.routing.network import StreetNetwork
+from gridplan.routing.problem import NO_PATH_S
+from gridplan.routing.problem import PatrolProblem
+
+#: The response-time target: incidents within this travel time of a patrol count as covered.
+RESPONSE_S = 8 * 60
+
+REASONS = (
+    "no one on duty",
+    "dosage cap",
+    "not reachable from the station",
+    "outside the home bases of those on duty",
+    "not reachable in time",
+    "dropped for better prizes",
+)
+
+
+def _freeze(mapping: Mapping) -> Mapping:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedStop:
+    """One stop of a route.
+
+    Attributes
+    ----------
+    order
+        1-based position on the route.
+    micro_id, name, base_id
+        The micro-grid code, its name and its base grid.
+    arrival, departure
+        Start and end of the dwell, tz-aware in the station timezone.
+    dwell_s
+        Dwell seconds.
+    prize, score
+        Prize units earned and the hot-spot score of the micro-grid in the slice.
+    risk_rank, gi_class, risk_class
+        Why it was chosen: rank (1 = riskiest), Gi* class and ``top``/``high``/``other``.
+    copy
+        Visit number in the slice for this micro-grid (1 = first visit).
+    lon, lat
+        Where the patrol stands (the access node).
+    node
+        The PrizeVRP node (for the checker).
+    """
+
+    order: int
+    micro_id: str
+    name: str
+    base_id: str
+    arrival: dt.datetime
+    dwell_s: int
+    departure: dt.datetime
+    prize: int
+    score: float
+    risk_rank: int
+    gi_class: str
+    risk_class: str
+    copy: int
+    lon: float
+    lat: float
+    node: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PatrolRoute:
+    """The route of one patroller in one slice.
+
+    Attributes
+    ----------
+    patroller_id, name, role, mode
+        From the roster.
+    slice_id
+        The slice.
+    stops
+        Ordered :class:`PlannedStop` s (empty when the patroller is not deployed).
+    path
+        The street path from the start place through every stop to the end place, a
+        LineString in EPSG:4326 (straight segments when planned without a network).
+    distance_m, duration_s
+        Travelled metres and start-to-end seconds.
+    start, end
+        Leaving the start place and arriving at the end place (station timezone).
+    start_place, end_place
+        ``"station"`` or a micro-grid id.
+    """
+
+    patroller_id: str
+    name: str
+    role: str
+    mode: str
+    slice_id: str
+    stops: tuple[PlannedStop, ...]
+    path: shapely.LineString
+    distance_m: float
+    duration_s: int
+    start: dt.datetime
+    end: dt.datetime
+    start_place: str = "station"
+    end_place: str = "station"
+
+    @property
+    def deployed(self) -> bool:
+        """Whether the route visits anything."""
+        return bool(self.stops)
+
+
+@dataclasses.dataclass(frozen=True)
+class DroppedStop:
+    """A micro-grid with risk that no route visits, and why (one of :data:`REASONS`)."""
+
+    micro_id: str
+    risk_class: str
+    risk_rank: int
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+    """Minutes on the route, kilometres travelled and stops made by one patroller."""
+
+    minutes: float
+    km: float
+    stops: int
+
+
+@dataclasses.dataclass(frozen=True)
+class SliceMetrics:
+    """How well a slice plan puts presence where the risk is.
+
+    Attributes
+    ----------
+    risk_covered
+        Share of the slice's total hot-spot score at micro-grids visited at least once.
+    top_dwell_min
+        Top-class micro-grid -> minutes of presence planned (0 when not visited).
+    top_longest_gap_min
+        Top-class micro-grid visited more than once -> the longest time between leaving it and
+        the next visit, minutes.
+    longest_top_gap_min
+        The largest of those, or ``None``.
+    base_visited
+        Base grid -> whether any of its micro-grids is visited.
+    cover_violations
+        Base grids not visited although someone was on duty.
+    workload
+        Patroller id -> :class:`Workload`.
+    top_not_visited
+        Top-class micro-grid not visited -> reason (one of :data:`REASONS`).
+    incidents_within_8min
+        Share of the slice's fitting-period incidents in micro-grids within an 8-minute
+        travel time of a stop some patroller makes; ``None`` when there are no incidents.
+    """
+
+    risk_covered: float
+    top_dwell_min: Mapping[str, float]
+    top_longest_gap_min: Mapping[str, float]
+    longest_top_gap_min: float | None
+    base_visited: Mapping[str, bool]
+    cover_violations: tuple[str, ...]
+    workload: Mapping[str, Workload]
+    top_not_visited: Mapping[str, str]
+    incidents_within_8min: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the metrics as a JSON-ready dict."""
+        out = dataclasses.asdict(self)
+        out["workload"] = {k: dataclasses.asdict(v) for k, v in self.workload.items()}
+        for key in ("top_dwell_min", "top_longest_gap_min", "base_visited", "top_not_visited"):
+            out[key] = dict(getattr(self, key))
+        out["cover_violations"] = list(self.cover_violations)
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class SlicePlan:
+    """The routes of one slice, what was left out, the metrics and the model behind them.
+
+    ``problem``, ``model`` and ``solution`` are kept so the plan can be re-checked; they do
+    not take part in comparisons.
+    """
+
+    slice_id: str
+    label: str
+    start: dt.datetime
+    end: dt.datetime
+    routes: tuple[PatrolRoute, ...]
+    dropped: tuple[DroppedStop, ...]
+    metrics: SliceMetrics
+    off_duty: tuple[str, ...] = ()
+    problem: PatrolProblem | None = dataclasses.field(default=None, compare=False, repr=False)
+    model: PrizeVRP | None = dataclasses.field(default=None, compare=False, repr=False)
+    solution: PrizeVRPSolution | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    @property
+    def nobody_on_duty(self) -> bool:
+        """Whether no patroller was available in this slice."""
+        return not self.routes
+
+    def cost(self) -> float:
+        """Return the solver cost (dropped prize + cover penalties + travel and balance costs)."""
+        return 0.0 if self.solution is None else self.solution.cost()
+
+    def violations(self) -> list[str]:
+        """Hard-constraint violations re-checked by the PrizeVRP model, plus plan checks."""
+        out = []
+        if self.model is not None and self.solution is not None and self.routes:
+            out += self.solution.violations(self.model)
+        for r in self.routes:
+            for a, b in itertools.pairwise(r.stops):
+                if b.arrival < a.departure:
+                    out.append(f"{r.patroller_id}: stop {b.order} starts before {a.order} ends")
+            if r.stops and (r.stops[0].arrival < r.start or r.stops[-1].departure > r.end):
+                out.append(f"{r.patroller_id}: stops outside the route's start and end")
+            if r.start < self.start or r.end > self.end:
+                out.append(f"{r.patroller_id}: route runs outside the slice")
+        return out
+
+    def is_feasible(self) -> bool:
+        """Whether :meth:`violations` is empty."""
+        return not self.violations()
+
+
+@dataclasses.dataclass(frozen=True)
+class PatrolPlan:
+    """The patrol plan of one station and date: a :class:`SlicePlan` per slice, in time order.
+
+    Attributes
+    ----------
+    station_id, station_name, timezone
+        From the station config.
+    date
+        The date the shifts start on.
+    seed, time_limit_s
+        Solver seed and time limit per slice.
+    slices
+        The slice plans.
+    settings
+        Other settings used (workers, work limit, weights, network method), JSON-ready.
+    """
+
+    station_id: str
+    station_name: str
+    timezone: str
+    date: dt.date
+    seed: int
+    time_limit_s: float
+    slices: tuple[SlicePlan, ...]
+    settings: Mapping[str, Any] = dataclasses.field(default_factory=lambda: _freeze({}))
+
+    def cost(self) -> float:
+        """Sum of the slices' solver costs (lower is better)."""
+        return float(sum(s.cost() for s in self.slices))
+
+    def violations(self) -> list[str]:
+        """Every violation, prefixed by its slice."""
+        return [f"{s.slice_id}: {v}" for s in self.slices for v in s.violations()]
+
+    def is_feasible(self) -> bool:
+        """Whether every slice passes its PrizeVRP check and the plan's own checks."""
+        return not self.violations()
+
+    def slice(self, slice_id: str) -> SlicePlan:
+        """Return the plan of ``slice_id``."""
+        for s in self.slices:
+            if s.slice_id == slice_id:
+                return s
+        msg = f"no slice {slice_id!r} in the plan; it has {', '.join(self.slice_ids)}"
+        raise KeyError(msg)
+
+    @property
+    def slice_ids(self) -> tuple[str, ...]:
+        """Slice ids in plan order."""
+        return tuple(s.slice_id for s in self.slices)
+
+    def summary(self) -> str:
+        """Return a human-readable account per slice and route."""
+        lines = [
+            f"{self.station_name} ({self.station_id}) patrol plan for {self.date.isoformat()} "
+            f"[{self.timezone}], seed {self.seed}, {self.time_limit_s:g} s per slice, "
+            f"cost {self.cost():g}"
+        ]
+        for s in self.slices:
+            m = s.metrics
+            if s.nobody_on_duty:
+                lines.append(f"{s.label}: nobody on duty; {len(s.dropped)} stops unserved")
+                continue
+            inc = "n/a" if m.incidents_within_8min is None else f"{m.incidents_within_8min:.0%}"
+            visited = sum(m.base_visited.values())
+            lines.append(
+                f"{s.label}: risk covered {m.risk_covered:.0%}, incidents within 8 min {inc}, "
+                f"base grids {visited}/{len(m.base_visited)}, top hot spots not visited "
+                f"{len(m.top_not_visited)}"
+            )
+            for r in s.routes:
+                if not r.deployed:
+                    lines.append(f"  {r.patroller_id} {r.name}: not deployed")
+                    continue
+                stops = " ".join(p.micro_id.rsplit("-", 1)[-1] for p in r.stops)
+                lines.append(
+                    f"  {r.patroller_id} {r.name} ({r.mode}) {r.start:%H:%M}-{r.end:%H:%M}: "
+                    f"{len(r.stops)} stops, {r.distance_m / 1000:.1f} km: {stops}"
+                )
+        return "\n".join(lines)
+
+    def to_geodataframes(self) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+        """Return ``(routes, stops)`` GeoDataFrames in EPSG:4326 for exporters.
+
+        Times are ISO 8601 strings with the UTC offset of the station timezone.
+        """
+        route_rows, stop_rows = [], []
+        for s in self.slices:
+            for r in s.routes:
+                route_rows.append(
+                    {
+                        "date": self.date.isoformat(),
+                        "slice": s.slice_id,
+                        "patroller_id": r.patroller_id,
+                        "name": r.name,
+                        "role": r.role,
+                        "mode": r.mode,
+                        "start": r.start.isoformat(),
+                        "end": r.end.isoformat(),
+                        "stops": len(r.stops),
+                        "distance_m": round(r.distance_m, 1),
+                        "duration_s": r.duration_s,
+                        "geometry": r.path,
+                    }
+                )
+                for p in r.stops:
+                    stop_rows.append(
+                        {
+                            "date": self.date.isoformat(),
+                            "slice": s.slice_id,
+                            "patroller_id": r.patroller_id,
+                            "order": p.order,
+                            "micro_id": p.micro_id,
+                            "name": p.name,
+                            "base_id": p.base_id,
+                            "arrival": p.arrival.isoformat(),
+                            "departure": p.departure.isoformat(),
+                            "dwell_min": p.dwell_s / 60,
+                            "prize": p.prize,
+                            "score": p.score,
+                            "risk_rank": p.risk_rank,
+                            "gi_class": p.gi_class,
+                            "risk_class": p.risk_class,
+                            "visit": p.copy,
+                            "geometry": shapely.Point(p.lon, p.lat),
+                        }
+                    )
+        route_cols = [
+            "date", "slice", "patroller_id", "name", "role", "mode", "start", "end", "stops",
+            "distance_m", "duration_s", "geometry",
+        ]  # fmt: skip
+        stop_cols = [
+            "date", "slice", "patroller_id", "order", "micro_id", "name", "base_id", "arrival",
+            "departure", "dwell_min", "prize", "score", "risk_rank", "gi_class", "risk_class",
+            "visit", "geometry",
+        ]  # fmt: skip
+        routes = gpd.GeoDataFrame(
+            pd.DataFrame(route_rows, columns=route_cols), geometry="geometry", crs="EPSG:4326"
+        )
+        stops = gpd.GeoDataFrame(
+            pd.DataFrame(stop_rows, columns=stop_cols), geometry="geometry", crs="EPSG:4326"
+        )
+        return routes, stops
+
+
+# --------------------------------------------------------------------------------------------
+# Conversion
+
+
+def _clock(problem: PatrolProblem):
+    tz = zoneinfo.ZoneInfo(problem.timezone)
+    start_utc = problem.start.astimezone(dt.UTC)
+
+    def at(seconds: int) -> dt.datetime:
+        # absolute time (a DST change inside the slice shifts the wall clock, not the plan)
+        return (start_utc + dt.timedelta(seconds=int(seconds))).astimezone(tz)
+
+    return at
+
+
+def _path(problem, network, k, places) -> shapely.LineString:
+    od = problem.on_duty[k]
+    m = problem.matrices[od.profile]
+    idx = [problem.places.index(p) for p in places]
+    if network is None or m.nodes is None:
+        xy = problem.place_lonlat[od.profile][idx]
+        return shapely.LineString(xy if len(xy) > 1 else np.vstack([xy, xy]))
+    parts = []
+    for a, b in itertools.pairwise(idx):
+        line = route_geometry(network, m.profile, m.nodes[a], m.nodes[b], speed_kph=m.speed_kph)
+        coords = np.asarray(line.coords)
+        parts.append(coords if not parts else coords[1:])
+    return shapely.LineString(np.vstack(parts))
+
+
+def _reason(problem: PatrolProblem, model: PrizeVRP, micro_id: str) -> str:
+    if micro_id in problem.excluded:
+        return problem.excluded[micro_id]
+    if not problem.on_duty:
+        return "no one on duty"
+    node = problem.node_of(micro_id, 0)
+    allowed = [
+        k for k, od in enumerate(problem.on_duty) if od.allowed is None or micro_id in od.allowed
+    ]
+    if not allowed:
+        return "outside the home bases of those on duty"
+    for k in allowed:
+        v = model.vehicles[k]
+        t = model.travel[v.profile]
+        need = int(t[v.start, node]) + int(model.service[node]) + int(t[node, v.end])
+        limit = min(v.max_duration or need, (v.latest_end or 0) - v.earliest_start)
+        if need <= limit and t[v.start, node] < NO_PATH_S:
+            return "dropped for better prizes"
+    return "not reachable in time"
+
+
+def slice_plan(
+    problem: PatrolProblem,
+    model: PrizeVRP,
+    solution: PrizeVRPSolution,
+    *,
+    network: StreetNetwork | None,
+) -> SlicePlan:
+    """Turn a solver solution of ``problem.to_prize_vrp()`` into a :class:`SlicePlan`.
+
+    Parameters
+    ----------
+    problem
+        The slice problem.
+    model
+        ``problem.to_prize_vrp()`` as solved.
+    solution
+        The solution of ``model``.
+    network
+        The street network the matrices were built on (for the street paths), or ``None``.
+
+    Returns
+    -------
+    SlicePlan
+
+    Examples
+    --------
+    >>> model = problem.to_prize_vrp()  # doctest: +SKIP
+    >>> sp = slice_plan(problem, model, solve_prize_vrp(model), network=net)  # doctest: +SKIP
+    """
+    at = _clock(problem)
+    refs = problem.nodes
+    routes = []
+    visits_at: dict[str, list[tuple[int, int]]] = {}
+    workload = {}
+    covered = np.zeros(len(problem.places), dtype=bool)
+    for k, od in enumerate(problem.on_duty):
+        p = od.patroller
+        r = solution.routes[k]
+        m = problem.matrices[od.profile]
+        lonlat = problem.place_lonlat[od.profile]
+        stops = []
+        for order, vis in enumerate(r.visits[1:-1], start=1):
+            ref = refs[vis.node]
+            s = problem.stop(ref.place)
+            i = problem.places.index(ref.place)
+            stops.append(
+                PlannedStop(
+                    order=order,
+                    micro_id=s.id,
+                    name=s.name,
+                    base_id=s.base_id,
+                    arrival=at(vis.time),
+                    dwell_s=s.dwell_s,
+                    departure=at(vis.time + s.dwell_s),
+                    prize=int(model.prize[vis.node]),
+                    score=s.score,
+                    risk_rank=s.rank,
+                    gi_class=s.gi_class,
+                    risk_class=s.risk_class,
+                    copy=int(ref.copy) + 1,
+                    lon=float(lonlat[i, 0]),
+                    lat=float(lonlat[i, 1]),
+                    node=int(vis.node),
+                )
+            )
+            visits_at.setdefault(s.id, []).append((vis.time, s.dwell_s))
+            reach = (m.seconds[i] != UNREACHABLE) & (m.seconds[i] <= RESPONSE_S)
+            covered |= reach
+        deployed = bool(stops)
+        places = [refs[v.node].place for v in r.visits]
+        if not deployed:
+            places = [od.start_place, od.start_place]
+        idx = [problem.places.index(x) for x in places]
+        distance = float(sum(m.metres[a, b] for a, b in itertools.pairwise(idx)))
+        t0 = r.visits[0].time if deployed else od.start_s
+        t1 = r.visits[-1].time if deployed else od.start_s
+        routes.append(
+            PatrolRoute(
+                patroller_id=p.id,
+                name=p.name,
+                role=p.role,
+                mode=p.mode,
+                slice_id=problem.slice.id,
+                stops=tuple(stops),
+                path=_path(problem, network, k, places),
+                distance_m=distance,
+                duration_s=int(t1 - t0),
+                start=at(t0),
+                end=at(t1),
+                start_place=od.start_place,
+                end_place=od.end_place,
+            )
+        )
+        workload[p.id] = Workload(
+            minutes=round((t1 - t0) / 60, 1), km=round(distance / 1000, 3), stops=len(stops)
+        )
+
+    total = sum(s.score for s in problem.stops)
+    risk_covered = sum(s.score for s in problem.stops if s.id in visits_at)
+    top = [s for s in problem.stops if s.risk_class == "top"]
+    dwell = {s.id: sum(d for _, d in visits_at.get(s.id, [])) / 60 for s in top}
+    gaps = {}
+    for s in top:
+        v = sorted(visits_at.get(s.id, []))
+        if len(v) > 1:
+            gaps[s.id] = max((b[0] - (a[0] + a[1])) / 60 for a, b in itertools.pairwise(v))
+    base_visited = {b: False for b in problem.base_ids}
+    for mid in visits_at:
+        base_visited[problem.stop(mid).base_id] = True
+    violations = tuple(model.cover_groups[i].name for i in solution.cover_violations)
+    dropped = tuple(
+        DroppedStop(s.id, s.risk_class, s.rank, _reason(problem, model, s.id))
+        for s in problem.stops
+        if s.score > 0 and s.id not in visits_at
+    )
+    not_visited = {d.micro_id: d.reason for d in dropped if d.risk_class == "top"}
+    incidents = np.array([s.incidents for s in problem.stops], dtype=float)
+    inc_share = None
+    if incidents.sum() > 0:
+        inc_share = float(incidents[covered[1:]].sum() / incidents.sum())
+    metrics = SliceMetrics(
+        risk_covered=float(risk_covered / total) if total > 0 else 0.0,
+        top_dwell_min=_freeze(dwell),
+        top_longest_gap_min=_freeze(gaps),
+        longest_top_gap_min=max(gaps.values()) if gaps else None,
+        base_visited=_freeze(base_visited),
+        cover_violations=violations,
+        workload=_freeze(workload),
+        top_not_visited=_freeze(not_visited),
+        incidents_within_8min=inc_share,
+    )
+    return SlicePlan(
+        slice_id=problem.slice.id,
+        label=problem.slice.label,
+        start=at(0),
+        end=at(problem.horizon_s),
+        routes=tuple(routes),
+        dropped=dropped,
+        metrics=metrics,
+        off_duty=problem.off_duty,
+        problem=problem,
+        model=model,
+        solution=solution,
+    )

@@ -1,0 +1,157 @@
+"""Plan objects from a hand-made solution: times, paths, metrics, reasons, frames."""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+import shapely
+from test_routing_problem import lattice_network
+from test_routing_problem import make_config
+from test_routing_problem import make_grid
+from test_routing_problem import make_hotspots
+from test_routing_problem import patroller
+
+from gridplan.routing.model import PrizeVRPSolution
+from gridplan.routing.plan import PatrolPlan
+from gridplan.routing.plan import slice_plan
+from gridplan.routing.problem import build_problem
+
+
+@pytest.fixture(scope="module")
+def case():
+    """Two walkers 06:00-10:00 on 2024-06-05 (Shanghai), one kept to base grid S01-B3.
+
+    Scores 9..1 in grid order; top_share 0.2 makes M001 and M002 of S01-B1 top class.
+    """
+    net = lattice_network()
+    grid = make_grid()
+    hot = make_hotspots(grid)
+    cfg = make_config(
+        [
+            patroller("P1", {"daily": ["06:00-10:00"]}, name="巡逻一"),
+            patroller("P2", {"daily": ["07:00-10:00"]}, home_bases=["S01-B3"]),
+        ],
+        top_share=0.2,
+        revisit_gap_min=30,
+    )
+    problem = build_problem(grid, hot, net, cfg, date="2024-06-05", slice_id="morning")
+    return net, grid, problem, problem.to_prize_vrp()
+
+
+def test_hand_made_solution_to_plan(case):
+    net, _grid, problem, model = case
+    m1 = [problem.node_of("S01-B1-M001", k) for k in range(2)]
+    m2 = problem.node_of("S01-B1-M002", 0)
+    b3 = problem.node_of("S01-B3-M001", 0)
+    # P1: M001, M002 (both top, 15-minute dwells), M001 again; P2: its own base grid
+    sol = PrizeVRPSolution.from_routes(model, [[0, m1[0], m2, m1[1], 0], [0, b3, 0]])
+    # M001 visits start at 320 s and 320 + 900 + 160 + 900 + 160 = 2440 s: 2120 s >= 30 min
+    assert sol.is_feasible(model), sol.violations(model)
+    sp = slice_plan(problem, model, sol, network=net)
+    assert sp.is_feasible()
+    r1, r2 = sp.routes
+    assert (r1.patroller_id, r1.name, r1.mode) == ("P1", "巡逻一", "walk")
+    assert [s.micro_id for s in r1.stops] == ["S01-B1-M001", "S01-B1-M002", "S01-B1-M001"]
+    assert [s.copy for s in r1.stops] == [1, 1, 2]
+    tz = problem.start.tzinfo
+    first = r1.stops[0]
+    # the station is the lattice centre (junction 200, 200); M001 is at (0, 0): 400 m walk
+    assert first.arrival == dt.datetime(2024, 6, 5, 6, 5, 20, tzinfo=tz)
+    assert first.arrival.utcoffset() == dt.timedelta(hours=8)
+    assert first.departure - first.arrival == dt.timedelta(minutes=15)
+    assert (first.risk_rank, first.gi_class, first.risk_class) == (1, "hot_95", "top")
+    assert r1.stops[2].prize == r1.stops[0].prize // 2
+    assert r1.distance_m == pytest.approx(400 + 200 + 200 + 400, abs=1)
+    assert r1.duration_s == 320 + 900 + 160 + 900 + 160 + 900 + 320
+    # P2 may start only at 07:00
+    assert r2.start == dt.datetime(2024, 6, 5, 7, 0, tzinfo=tz)
+    # street paths start and end at the station node and pass every stop
+    station_xy = problem.place_lonlat[0][0]
+    for r in (r1, r2):
+        assert r.path.coords[0] == pytest.approx(tuple(station_xy))
+        assert r.path.coords[-1] == pytest.approx(tuple(station_xy))
+        for s in r.stops:
+            assert r.path.distance(shapely.Point(s.lon, s.lat)) < 1e-7
+
+    m = sp.metrics
+    assert m.risk_covered == pytest.approx((9 + 8 + 3) / 45)  # M001, M002 and S01-B3-M001
+    assert m.top_dwell_min == {"S01-B1-M001": 30.0, "S01-B1-M002": 15.0}
+    # left M001 at 320 + 900 s, back at 2440 s
+    assert m.top_longest_gap_min == {"S01-B1-M001": pytest.approx((2440 - 1220) / 60)}
+    assert m.longest_top_gap_min == pytest.approx((2440 - 1220) / 60)
+    assert dict(m.base_visited) == {"S01-B1": True, "S01-B2": False, "S01-B3": True}
+    assert m.cover_violations == ("S01-B2",)
+    assert m.workload["P2"].stops == 1
+    assert m.workload["P2"].km == pytest.approx(0.8, abs=0.01)  # (200, 200) to (400, 0) and back
+    assert m.top_not_visited == {}
+    # 8 minutes on foot is 600 m: from stops (0, 0), (0, 200) and (400, 0) the farthest
+    # junction, (400, 400), is 400 m from (400, 0): every incident is covered
+    assert m.incidents_within_8min == pytest.approx(1.0)
+
+
+def test_reasons_for_unvisited_top_hot_spots(case):
+    net, _grid, problem, model = case
+    # P2 (kept to S01-B3) visits nothing; P1 nothing: top spots are dropped for better prizes
+    sol = PrizeVRPSolution.from_routes(model, [[0, 0], [0, 0]])
+    sp = slice_plan(problem, model, sol, network=net)
+    assert set(sp.metrics.top_not_visited.values()) == {"dropped for better prizes"}
+    assert not any(r.deployed for r in sp.routes)
+    assert sp.metrics.incidents_within_8min == 0.0
+    reasons = {d.micro_id: d.reason for d in sp.dropped}
+    assert len(reasons) == 9
+
+
+def test_reason_not_reachable_in_time_and_home_bases():
+    net = lattice_network()
+    grid = make_grid()
+    hot = make_hotspots(grid)
+    # a 20-minute window cannot fit a 15-minute top stop 400 m away (and back) on foot
+    cfg = make_config(
+        [patroller("V1", {"daily": ["06:00-06:20"]}, home_bases=["S01-B1", "S01-B3"])]
+    )
+    problem = build_problem(grid, hot, net, cfg, date="2024-06-05", slice_id="morning")
+    model = problem.to_prize_vrp()
+    sp = slice_plan(problem, model, PrizeVRPSolution.from_routes(model, [[0, 0]]), network=net)
+    reasons = {d.micro_id: d.reason for d in sp.dropped}
+    assert reasons["S01-B1-M001"] == "not reachable in time"
+    assert reasons["S01-B2-M002"] == "outside the home bases of those on duty"
+
+
+def test_plan_object(case):
+    net, _grid, problem, model = case
+    sol = PrizeVRPSolution.from_routes(model, [[0, problem.node_of("S01-B2-M001", 0), 0], [0, 0]])
+    sp = slice_plan(problem, model, sol, network=net)
+    plan = PatrolPlan(
+        station_id="S01",
+        station_name="警务室",
+        timezone="Asia/Shanghai",
+        date=problem.date,
+        seed=0,
+        time_limit_s=1.0,
+        slices=(sp,),
+    )
+    assert plan.is_feasible() and plan.cost() == sol.cost()
+    assert plan.slice("morning") is sp
+    with pytest.raises(KeyError, match="has morning"):
+        plan.slice("night")
+    text = plan.summary()
+    assert "P1 巡逻一 (walk) 06:00-" in text and "P2 P2: not deployed" in text
+    routes, stops = plan.to_geodataframes()
+    assert routes.crs.to_epsg() == 4326 and stops.crs.to_epsg() == 4326
+    assert list(routes["patroller_id"]) == ["P1", "P2"]
+    assert list(stops["micro_id"]) == ["S01-B2-M001"]
+    assert stops["arrival"].iloc[0].endswith("+08:00")
+    assert (routes.geometry.geom_type == "LineString").all()
+
+
+def test_a_tampered_plan_is_not_feasible(case):
+    net, _grid, problem, model = case
+    m1 = problem.node_of("S01-B1-M001", 0)
+    good = PrizeVRPSolution.from_routes(model, [[0, m1, 0], [0, 0]])
+    r = good.routes[0]
+    early = type(r)(r.vehicle, (r.visits[0], type(r.visits[1])(m1, 10), r.visits[2]))
+    bad = PrizeVRPSolution.from_routes(model, [early, good.routes[1]])
+    sp = slice_plan(problem, model, bad, network=net)
+    assert not sp.is_feasible()
+    assert any("cannot be there before" in v for v in sp.violations())
+    assert np.isfinite(sp.cost())

@@ -1,0 +1,191 @@
+"""plan_patrols end to end on a 3 x 3 lattice, and one slice on the demo station."""
+
+import datetime as dt
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from test_routing_problem import lattice_network
+from test_routing_problem import make_config
+from test_routing_problem import make_grid
+from test_routing_problem import make_hotspots
+from test_routing_problem import patroller
+
+from gridplan import InputError
+from gridplan.routing.planner import plan_patrols
+
+ROOT = Path(__file__).parents[1]
+FAST = {"time_limit_s": 5, "workers": 1, "work_limit": 300, "seed": 3}
+
+
+@pytest.fixture(scope="module")
+def net():
+    return lattice_network()
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return make_grid()
+
+
+def visits(plan):
+    """(slice, patroller, micro id, arrival, departure) of every stop."""
+    return [
+        (s.slice_id, r.patroller_id, p.micro_id, p.arrival, p.departure)
+        for s in plan.slices
+        for r in s.routes
+        for p in r.stops
+    ]
+
+
+def test_revisits_respect_the_gap_and_times_are_local(net, grid):
+    cfg = make_config(
+        [patroller("P1", {"daily": ["06:00-10:00"]})], top_share=0.2, revisit_gap_min=40
+    )
+    plan = plan_patrols(
+        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning"], **FAST
+    )
+    assert plan.is_feasible(), plan.violations()
+    got = visits(plan)
+    # four hours are enough for every stop and the revisits of both top hot spots
+    assert {v[2] for v in got} == {s.id for s in plan.slices[0].problem.stops}
+    by_id = {}
+    for _, _, mid, arrival, _ in got:
+        by_id.setdefault(mid, []).append(arrival)
+    revisited = {k: v for k, v in by_id.items() if len(v) > 1}
+    assert set(revisited) <= {"S01-B1-M001", "S01-B1-M002"} and revisited
+    for times in revisited.values():
+        times.sort()
+        assert all(b - a >= dt.timedelta(minutes=40) for a, b in itertools.pairwise(times))
+    for *_, arrival, departure in got:
+        assert arrival.utcoffset() == dt.timedelta(hours=8)
+        assert dt.datetime(2024, 6, 5, 6, tzinfo=arrival.tzinfo) <= arrival
+        assert departure <= dt.datetime(2024, 6, 5, 10, tzinfo=arrival.tzinfo)
+    m = plan.slices[0].metrics
+    assert m.risk_covered == pytest.approx(1.0)
+    assert m.longest_top_gap_min is not None and m.longest_top_gap_min >= 40 - 15
+
+
+@pytest.mark.parametrize("cover", [True, False])
+def test_every_base_grid_visited_when_capacity_allows(net, grid, cover):
+    # the risk sits in base grid S01-B1 (x = 0); one walker for an hour from the centre
+    scores = [100, 100, 100, 1, 1, 1, 1, 1, 1]
+    cfg = make_config(
+        [patroller("P1", {"daily": ["06:00-07:00"]})],
+        cover_base_grids=cover,
+        cover_penalty=80_000.0,
+    )
+    plan = plan_patrols(
+        grid, make_hotspots(grid, scores), net, cfg, date="2024-06-05", slices=["morning"], **FAST
+    )
+    assert plan.is_feasible(), plan.violations()
+    m = plan.slices[0].metrics
+    if cover:
+        assert all(m.base_visited.values()) and m.cover_violations == ()
+    else:
+        assert not m.base_visited["S01-B3"]
+
+
+def test_dosage_cap_is_carried_across_slices(net, grid):
+    cfg = make_config(
+        [patroller("P1", {"daily": ["06:00-16:00"]}, max_duty_min=600)],
+        top_share=0.2,
+        dosage_cap_min=20,
+        revisit_gap_min=30,
+    )
+    plan = plan_patrols(
+        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["day", "morning"], **FAST
+    )
+    assert plan.slice_ids == ("morning", "day")  # time order
+    assert plan.is_feasible(), plan.violations()
+    minutes = {}
+    for _, _, mid, arrival, departure in visits(plan):
+        minutes[mid] = minutes.get(mid, 0) + (departure - arrival).total_seconds() / 60
+    assert max(minutes.values()) <= 20
+    # the morning has time for every stop once; by day the top (15-minute) and high
+    # (12-minute) stops are capped out, the other (10-minute) ones have 10 minutes left
+    morning, day = plan.slices
+    assert morning.metrics.risk_covered == pytest.approx(1.0)
+    capped = {s.id for s in day.problem.stops if s.risk_class != "other"}
+    assert day.problem.excluded == dict.fromkeys(capped, "dosage cap")
+    assert set(day.metrics.top_not_visited.values()) == {"dosage cap"}
+    day_stops = {p.micro_id for r in day.routes for p in r.stops}
+    assert day_stops and not day_stops & capped
+
+
+def test_home_bases_and_duty_limits(net, grid):
+    cfg = make_config(
+        [
+            patroller("V1", {"daily": ["06:00-10:00"]}, home_bases=["S01-B3"], max_duty_min=45),
+            patroller("A1", {"daily": ["06:00-10:00"]}),
+        ]
+    )
+    plan = plan_patrols(
+        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning"], **FAST
+    )
+    assert plan.is_feasible(), plan.violations()
+    v1 = plan.slices[0].routes[0]
+    assert v1.stops and {p.base_id for p in v1.stops} == {"S01-B3"}
+    assert v1.duration_s <= 45 * 60
+    assert plan.slices[0].metrics.workload["V1"].minutes <= 45
+
+
+def test_nobody_on_duty_and_reproducibility(net, grid):
+    cfg = make_config([patroller("P1", {"daily": ["06:00-08:00"]})])
+    hot = make_hotspots(grid)
+    a = plan_patrols(grid, hot, net, cfg, date="2024-06-05", **FAST)
+    b = plan_patrols(grid, hot, net, cfg, date="2024-06-05", **FAST)
+    assert a.slice_ids == ("morning", "day", "evening", "night")
+    assert a.is_feasible() and b.is_feasible()
+    assert visits(a) == visits(b)
+    night = a.slice("night")
+    assert night.nobody_on_duty and night.off_duty == ("P1",)
+    assert {d.reason for d in night.dropped} == {"no one on duty"}
+    assert "Night 22:00-06:00: nobody on duty" in a.summary()
+    routes, stops = a.to_geodataframes()
+    assert len(routes) == 1 and len(stops) == len(visits(a))
+
+
+def test_bad_slices(net, grid):
+    cfg = make_config([])
+    with pytest.raises(InputError, match="unknown time slice 'noon'"):
+        plan_patrols(grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["noon"])
+    with pytest.raises(InputError, match="more than once"):
+        plan_patrols(grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["day", "day"])
+
+
+@pytest.mark.slow
+def test_one_slice_on_the_demo_station():
+    import gridplan as gp
+    from gridplan.routing.network import build_network
+
+    cfg = gp.load_config(ROOT / "data" / "station.toml")
+    grid = gp.load_grid(ROOT / "data" / "boundaries" / "grid.geojson")
+    inc = gp.import_incidents(
+        ROOT / "data" / "incidents" / "portland_station_incidents.csv.gz",
+        config=cfg,
+        station=grid,
+    ).incidents
+    hot = gp.compute_hotspots(grid, inc, config=cfg)
+    net = build_network(
+        ROOT / "data" / "streets" / "portland-central-filtered.osm.pbf",
+        boundary=grid,
+        crs=cfg.metric_crs,
+    )
+    plan = plan_patrols(
+        grid, hot, net, cfg, date="2024-06-08", slices=["evening"], time_limit_s=3, workers=1
+    )
+    assert plan.is_feasible(), plan.violations()
+    sp = plan.slices[0]
+    micro = set(grid.loc[grid["level"] == "micro", "id"])
+    deployed = [r for r in sp.routes if r.deployed]
+    assert deployed
+    station_xy = sp.problem.place_lonlat[0][0]
+    for r in deployed:
+        assert {p.micro_id for p in r.stops} <= micro
+        assert isinstance(r.path, shapely.LineString) and r.path.length > 0
+        assert np.allclose(r.path.coords[0], station_xy)
+        assert r.start.tzinfo is not None and r.start.utcoffset() == dt.timedelta(hours=-7)
+    assert 0 < sp.metrics.risk_covered <= 1
