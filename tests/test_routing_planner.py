@@ -119,15 +119,18 @@ def test_home_bases_and_duty_limits(net, grid):
     cfg = make_config(
         [
             patroller("V1", {"daily": ["06:00-10:00"]}, home_bases=["S01-B3"], max_duty_min=45),
-            patroller("A1", {"daily": ["06:00-10:00"]}),
+            patroller("A1", {"daily": ["06:00-10:00"]}, home_bases=["S01-B1", "S01-B2"]),
         ]
     )
     plan = plan_patrols(
         grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning"], **FAST
     )
     assert plan.is_feasible(), plan.violations()
-    v1 = plan.slices[0].routes[0]
+    v1, a1 = plan.slices[0].routes
+    # routes are re-timed to leave at the start of the shift (no idle hour at the station)
+    assert a1.start == dt.datetime(2024, 6, 5, 6, tzinfo=a1.start.tzinfo)
     assert v1.stops and {p.base_id for p in v1.stops} == {"S01-B3"}
+    assert a1.stops and {p.base_id for p in a1.stops} <= {"S01-B1", "S01-B2"}
     assert v1.duration_s <= 45 * 60
     assert plan.slices[0].metrics.workload["V1"].minutes <= 45
 

@@ -42,6 +42,22 @@ def _slices_in_order(config: StationConfig, date: dt.date, slices: Sequence[str]
     return sorted(chosen, key=lambda s: s.start_min)
 
 
+def _compact(model, solution: PrizeVRPSolution) -> PrizeVRPSolution:
+    """Re-time every route to leave as early as allowed, when that keeps it feasible.
+
+    The solver may place slack anywhere (a route leaving hours into the shift); the earliest
+    schedule of the same stops is what a patroller expects. Revisit gaps can need waiting, so
+    the solver's times are kept when the earliest schedule breaks them.
+    """
+    retimed = PrizeVRPSolution.from_routes(
+        model,
+        [r.nodes for r in solution.routes],
+        runtime_s=solution.runtime_s,
+        iterations=solution.iterations,
+    )
+    return retimed if retimed.is_feasible(model) else solution
+
+
 def plan_patrols(
     grid: gpd.GeoDataFrame,
     hotspots: pd.DataFrame,
@@ -56,7 +72,7 @@ def plan_patrols(
     work_limit: int | None = None,
     station_point: shapely.Point | None = None,
     detour_factor: float = DETOUR_FACTOR,
-    balance_weight: float = 0.01,
+    balance_weight: float = 0.0,
     travel_weight: float = 0.001,
     progress: ProgressCallback | None = None,
 ) -> PatrolPlan:
@@ -93,7 +109,9 @@ def plan_patrols(
     detour_factor
         Straight-line fallback only.
     balance_weight, travel_weight
-        Prize units per second of the longest route and per second of travel.
+        Prize units per second of the longest route and per second of travel (see
+        :meth:`~gridplan.routing.problem.PatrolProblem.to_prize_vrp` for why balance is off
+        by default).
     progress
         Called as ``progress("plan", done, total)`` per slice.
 
@@ -151,6 +169,7 @@ def plan_patrols(
                 workers=workers,
                 work_limit=work_limit,
             )
+            solution = _compact(model, solution)
         else:
             solution = PrizeVRPSolution.from_routes(
                 model, [[v.start, v.end] for v in model.vehicles]

@@ -244,14 +244,17 @@ class PatrolProblem:
         return self.nodes.index(NodeRef(place, copy))
 
     def to_prize_vrp(
-        self, *, balance_weight: float = 0.01, travel_weight: float = 0.001
+        self, *, balance_weight: float = 0.0, travel_weight: float = 0.001
     ) -> PrizeVRP:
         """Return the slice as a :class:`~gridplan.routing.model.PrizeVRP`.
 
         Parameters
         ----------
         balance_weight
-            Prize units per second of the longest route (balances the workload).
+            Prize units per second of the longest route (balances the workload). Off by
+            default: on the demo station a span cost of 0.01 made the current solver collect
+            a third of the prize in the evening slice (27,320 vs 88,586 units at 4 s) and
+            stall with revisit copies; workload is reported in the plan metrics instead.
         travel_weight
             Prize units per second of travel (prefers shorter walks between equal prizes).
 
