@@ -337,3 +337,20 @@ def test_policy_mapping_is_read_only(lattice, grid, hot):
     assert isinstance(p.policy.dwell_min, MappingProxyType)
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.date = dt.date(2024, 1, 1)
+
+
+def test_zero_risk_stops_are_left_out_unless_their_base_needs_them(lattice, grid):
+    # base S01-B2 has no risk at all: its micro-grids stay for its cover group
+    scores = [5, 0, 3, 0, 0, 0, 2, 1, 0]
+    cfg = make_config([patroller("D1", {"daily": ["06:00-10:00"]})])
+    p = build_problem(
+        grid, make_hotspots(grid, scores), lattice, cfg, date="2024-06-05", slice_id="morning"
+    )
+    assert p.excluded == {
+        "S01-B1-M002": "no risk in this slice",
+        "S01-B3-M003": "no risk in this slice",
+    }
+    vrp = p.to_prize_vrp()
+    assert [g.name for g in vrp.cover_groups] == ["S01-B1", "S01-B2", "S01-B3"]
+    assert len(vrp.cover_groups[1].nodes) == 3
+    assert vrp.num_nodes == 1 + 7 + 2  # station, 7 stops, 2 revisit copies of the top one

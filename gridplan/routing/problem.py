@@ -148,8 +148,9 @@ class PatrolProblem:
     stops
         Every micro-grid of the grid as a :class:`Stop`, in grid order.
     excluded
-        Micro-grid id -> why it cannot be visited at all this slice (``"dosage cap"``,
-        ``"not reachable from the station"``).
+        Micro-grid id -> why it is not in the model this slice (``"dosage cap"``,
+        ``"not reachable from the station"``, or ``"no risk in this slice"`` for a zero score
+        in a base grid that has risk elsewhere).
     on_duty
         The patrollers on duty (:class:`OnDuty`), roster order.
     off_duty
@@ -542,6 +543,10 @@ def build_problem(
 
     used = dict(dosage_used or {})
     left = {m: policy.dosage_cap_min - float(used.get(m, 0.0)) for m in micro_ids}
+    # a micro-grid without risk in this slice earns nothing: leave it out of the model unless
+    # its base grid has no risk at all (then it is what the base's cover group can visit)
+    parents = micro["parent_id"].astype(str).to_numpy()
+    risky_bases = set(parents[score > 0])
     stops = []
     excluded: dict[str, str] = {}
     for i, mid in enumerate(micro_ids):
@@ -551,6 +556,9 @@ def build_problem(
         copies = min(policy.revisit_max if cls == "top" else 1, max(fit, 0))
         if copies == 0:
             excluded[mid] = "dosage cap"
+        elif score[i] <= 0 and parents[i] in risky_bases:
+            copies = 0
+            excluded[mid] = "no risk in this slice"
         stops.append(
             Stop(
                 id=mid,
