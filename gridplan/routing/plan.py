@@ -325,7 +325,7 @@ class PatrolPlan:
                 if not r.deployed:
                     lines.append(f"  {r.patroller_id} {r.name}: not deployed")
                     continue
-                stops = " ".join(p.micro_id.rsplit("-", 1)[-1] for p in r.stops)
+                stops = " ".join(p.micro_id.split("-", 1)[-1] for p in r.stops)
                 lines.append(
                     f"  {r.patroller_id} {r.name} ({r.mode}) {r.start:%H:%M}-{r.end:%H:%M}: "
                     f"{len(r.stops)} stops, {r.distance_m / 1000:.1f} km: {stops}"
