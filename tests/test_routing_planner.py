@@ -1,5 +1,6 @@
 """plan_patrols end to end on a 3 x 3 lattice, and one slice on the demo station."""
 
+import dataclasses
 import datetime as dt
 import itertools
 from pathlib import Path
@@ -192,3 +193,20 @@ def test_one_slice_on_the_demo_station():
         assert np.allclose(r.path.coords[0], station_xy)
         assert r.start.tzinfo is not None and r.start.utcoffset() == dt.timedelta(hours=-7)
     assert 0 < sp.metrics.risk_covered <= 1
+
+
+def test_plan_across_a_dst_change(net, grid):
+    cfg = dataclasses.replace(
+        make_config([patroller("N1", {"sat": ["22:00-06:00"]})]), timezone="America/Los_Angeles"
+    )
+    plan = plan_patrols(
+        grid, make_hotspots(grid), net, cfg, date="2024-03-09", slices=["night"], **FAST
+    )
+    assert plan.is_feasible(), plan.violations()
+    sp = plan.slices[0]
+    tz = sp.start.tzinfo
+    assert sp.start == dt.datetime(2024, 3, 9, 22, tzinfo=tz)
+    assert sp.end == dt.datetime(2024, 3, 10, 6, tzinfo=tz)
+    assert sp.end.utcoffset() == dt.timedelta(hours=-7)
+    (route,) = sp.routes
+    assert route.stops and route.end <= sp.end

@@ -354,3 +354,15 @@ def test_zero_risk_stops_are_left_out_unless_their_base_needs_them(lattice, grid
     assert [g.name for g in vrp.cover_groups] == ["S01-B1", "S01-B2", "S01-B3"]
     assert len(vrp.cover_groups[1].nodes) == 3
     assert vrp.num_nodes == 1 + 7 + 2  # station, 7 stops, 2 revisit copies of the top one
+
+
+def test_night_slice_across_a_dst_change_is_an_hour_shorter(lattice, grid, hot):
+    cfg = dataclasses.replace(
+        make_config([patroller("N1", {"sat": ["22:00-06:00"]})]), timezone="America/Los_Angeles"
+    )
+    # 2024-03-10 02:00 clocks jump to 03:00 in Los Angeles: Saturday's night shift is 7 hours
+    p = build_problem(grid, hot, lattice, cfg, date="2024-03-09", slice_id="night")
+    assert p.horizon_s == 7 * 3600
+    (od,) = p.on_duty
+    assert (od.start_s, od.end_s, od.max_duration_s) == (0, 7 * 3600, 7 * 3600)
+    assert p.start.utcoffset() == dt.timedelta(hours=-8)

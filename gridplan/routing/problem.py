@@ -197,8 +197,8 @@ class PatrolProblem:
 
     @property
     def horizon_s(self) -> int:
-        """Slice length in seconds."""
-        return self.slice.duration_min * 60
+        """Slice length in real seconds (an hour less or more across a DST change)."""
+        return _real_seconds(self.start, self.slice.duration_min)
 
     def stop(self, micro_id: str) -> Stop:
         """Return the :class:`Stop` of a micro-grid id."""
@@ -370,7 +370,14 @@ class PatrolProblem:
 
 
 def _hhmm(start: dt.datetime, seconds: int) -> str:
-    return (start + dt.timedelta(seconds=int(seconds))).strftime("%H:%M")
+    at = start.astimezone(dt.UTC) + dt.timedelta(seconds=int(seconds))
+    return at.astimezone(start.tzinfo).strftime("%H:%M")
+
+
+def _real_seconds(start: dt.datetime, minutes: int) -> int:
+    """Seconds from ``start`` to the wall-clock time ``minutes`` later (DST-aware)."""
+    wall = start + dt.timedelta(minutes=int(minutes))  # same tzinfo: wall-clock arithmetic
+    return int((wall.astimezone(dt.UTC) - start.astimezone(dt.UTC)).total_seconds())
 
 
 # --------------------------------------------------------------------------------------------
@@ -595,6 +602,9 @@ def build_problem(
         msg = f"{config.source}: " + "; ".join(problems) + "; fix the [[roster]] entries"
         raise ConfigError(msg)
 
+    start = dt.datetime.combine(
+        date, dt.time(ts.start_min // 60, ts.start_min % 60), tzinfo=config.tz
+    )
     duty = dict(duty_used or {})
     chosen: list[tuple[Patroller, int, int, int]] = []
     off = []
@@ -604,8 +614,9 @@ def build_problem(
         if window is None or left_duty <= 0:
             off.append(p.id)
             continue
-        length = window[1] - window[0]
-        chosen.append((p, window[0] * 60, window[1] * 60, min(length, left_duty) * 60))
+        # windows are wall-clock minutes; the model counts real seconds
+        lo, hi = _real_seconds(start, window[0]), _real_seconds(start, window[1])
+        chosen.append((p, lo, hi, min(hi - lo, left_duty * 60)))
 
     # --- travel matrices over the places, one per (profile, speed) on duty
     keys: list[tuple[str, float]] = []
@@ -688,8 +699,6 @@ def build_problem(
                 allowed=allowed,
             )
         )
-    tz = config.tz
-    start = dt.datetime.combine(date, dt.time(ts.start_min // 60, ts.start_min % 60), tzinfo=tz)
     return PatrolProblem(
         date=date,
         slice=ts,
