@@ -366,3 +366,11 @@ def test_night_slice_across_a_dst_change_is_an_hour_shorter(lattice, grid, hot):
     (od,) = p.on_duty
     assert (od.start_s, od.end_s, od.max_duration_s) == (0, 7 * 3600, 7 * 3600)
     assert p.start.utcoffset() == dt.timedelta(hours=-8)
+
+
+def test_node_of_unknown_copy(lattice, grid, hot):
+    cfg = make_config([patroller("D1", {"daily": ["06:00-10:00"]})])
+    p = build_problem(grid, hot, lattice, cfg, date="2024-06-05", slice_id="morning")
+    assert p.nodes[p.node_of("S01-B2-M001", 0)].place == "S01-B2-M001"
+    with pytest.raises(InputError, match="copy 1 of 'S01-B2-M001' is not a node"):
+        p.node_of("S01-B2-M001", 1)  # not top class: one visit only

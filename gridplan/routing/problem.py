@@ -242,7 +242,16 @@ class PatrolProblem:
 
     def node_of(self, place: str, copy: int | None = None) -> int:
         """PrizeVRP node of a place (depot) or of a stop copy."""
-        return self.nodes.index(NodeRef(place, copy))
+        lookup = self.__dict__.get("_node_index")
+        if lookup is None:
+            lookup = {ref: i for i, ref in enumerate(self.nodes)}
+            object.__setattr__(self, "_node_index", lookup)
+        try:
+            return lookup[NodeRef(place, copy)]
+        except KeyError:
+            what = f"copy {copy} of {place!r}" if copy is not None else f"depot {place!r}"
+            msg = f"{what} is not a node of this problem (excluded, or no such visit)"
+            raise InputError(msg) from None
 
     def to_prize_vrp(
         self, *, balance_weight: float = 0.0, travel_weight: float = 0.001
