@@ -71,6 +71,14 @@ _LAZY = {
     "variants": "gridplan.routing.solve",
     "VariantSet": "gridplan.routing.solve",
     "similarity": "gridplan.routing.solve",
+    "PatrolProblem": "gridplan.routing.problem",
+    "build_problem": "gridplan.routing.problem",
+    "PatrolPlan": "gridplan.routing.plan",
+    "SlicePlan": "gridplan.routing.plan",
+    "PatrolRoute": "gridplan.routing.plan",
+    "PlannedStop": "gridplan.routing.plan",
+    "SliceMetrics": "gridplan.routing.plan",
+    "plan_patrols": "gridplan.routing.planner",
     "StreetNetwork": "gridplan.routing.network",
     "build_network": "gridplan.routing.network",
     "load_network": "gridplan.routing.network",
@@ -157,6 +165,14 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.routing.network import build_network as build_network
     from gridplan.routing.network import load_network as load_network
     from gridplan.routing.network import save_network as save_network
+    from gridplan.routing.plan import PatrolPlan as PatrolPlan
+    from gridplan.routing.plan import PatrolRoute as PatrolRoute
+    from gridplan.routing.plan import PlannedStop as PlannedStop
+    from gridplan.routing.plan import SliceMetrics as SliceMetrics
+    from gridplan.routing.plan import SlicePlan as SlicePlan
+    from gridplan.routing.planner import plan_patrols as plan_patrols
+    from gridplan.routing.problem import PatrolProblem as PatrolProblem
+    from gridplan.routing.problem import build_problem as build_problem
     from gridplan.routing.solve import VariantSet as VariantSet
     from gridplan.routing.solve import similarity as similarity
     from gridplan.routing.solve import solve_prize_vrp as solve_prize_vrp
