@@ -1,6 +1,7 @@
 """Plan objects from a hand-made solution: times, paths, metrics, reasons, frames."""
 
 import datetime as dt
+import json
 
 import numpy as np
 import pytest
@@ -87,6 +88,10 @@ def test_hand_made_solution_to_plan(case):
     # 8 minutes on foot is 600 m: from stops (0, 0), (0, 200) and (400, 0) the farthest
     # junction, (400, 400), is 400 m from (400, 0): every incident is covered
     assert m.incidents_within_8min == pytest.approx(1.0)
+    # the metrics serialise for --json and the web UI
+    d = json.loads(json.dumps(m.to_dict()))
+    assert d["workload"]["P2"]["km"] == pytest.approx(0.8, abs=0.01)
+    assert d["incidents_within_8min"] == pytest.approx(1.0)
 
 
 def test_reasons_for_unvisited_top_hot_spots(case):

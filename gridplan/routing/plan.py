@@ -193,11 +193,16 @@ class SliceMetrics:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the metrics as a JSON-ready dict."""
-        out = dataclasses.asdict(self)
-        out["workload"] = {k: dataclasses.asdict(v) for k, v in self.workload.items()}
+        # field by field: dataclasses.asdict deep-copies, and read-only mappings cannot be
+        out: dict[str, Any] = {
+            "risk_covered": self.risk_covered,
+            "longest_top_gap_min": self.longest_top_gap_min,
+            "incidents_within_8min": self.incidents_within_8min,
+            "cover_violations": list(self.cover_violations),
+            "workload": {k: dataclasses.asdict(v) for k, v in self.workload.items()},
+        }
         for key in ("top_dwell_min", "top_longest_gap_min", "base_visited", "top_not_visited"):
             out[key] = dict(getattr(self, key))
-        out["cover_violations"] = list(self.cover_violations)
         return out
 
 
