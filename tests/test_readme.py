@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[1]
 
 
@@ -40,3 +42,24 @@ def test_python_api_example_runs(tmp_path, monkeypatch):
     assert namespace["report"].ok
     assert (tmp_path / "hotspots.html").stat().st_size > 0
     assert (tmp_path / "hotspots.geojson").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_patrol_planning_example_runs(tmp_path, monkeypatch):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    api = re.search(r"## Python API.*?```python\n(.*?)```", readme, flags=re.S).group(1)
+    patrol = re.search(r"## Patrol planning.*?```python\n(.*?)```", readme, flags=re.S).group(1)
+    code = (api + patrol).replace('"data/', f'"{ROOT}/data/')
+    code = code.replace("time_limit_s=10", "time_limit_s=1, workers=1")  # keep the suite quick
+    code = code.replace(
+        "hot = gp.compute_hotspots(grid, result.incidents, config=cfg)",
+        "hot = gp.compute_hotspots(grid, result.incidents, config=cfg, permutations=0)",
+    )
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    plan = namespace["plan"]
+    assert plan.is_feasible()
+    assert len(plan.slices) == 4
+    routes = namespace["routes"]
+    assert routes.crs.to_epsg() == 4326 and len(routes) > 0

@@ -139,8 +139,11 @@ def test_plan_object(case):
     assert plan.slice("morning") is sp
     with pytest.raises(KeyError, match="has morning"):
         plan.slice("night")
-    text = plan.summary()
+    text = plan.to_text()
     assert "P1 巡逻一 (walk) 06:00-" in text and "P2 P2: not deployed" in text
+    summary = json.loads(json.dumps(plan.summary()))
+    assert summary["feasible"] is True
+    assert summary["slices"][0]["routes"][0]["stops"] == ["S01-B2-M001"]
     routes, stops = plan.to_geodataframes()
     assert routes.crs.to_epsg() == 4326 and stops.crs.to_epsg() == 4326
     assert list(routes["patroller_id"]) == ["P1", "P2"]

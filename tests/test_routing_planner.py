@@ -147,7 +147,7 @@ def test_nobody_on_duty_and_reproducibility(net, grid):
     night = a.slice("night")
     assert night.nobody_on_duty and night.off_duty == ("P1",)
     assert {d.reason for d in night.dropped} == {"no one on duty"}
-    assert "Night 22:00-06:00: nobody on duty" in a.summary()
+    assert "Night 22:00-06:00: nobody on duty" in a.to_text()
     routes, stops = a.to_geodataframes()
     assert len(routes) == 1 and len(stops) == len(visits(a))
 

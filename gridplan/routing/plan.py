@@ -307,7 +307,41 @@ class PatrolPlan:
         """Slice ids in plan order."""
         return tuple(s.slice_id for s in self.slices)
 
-    def summary(self) -> str:
+    def summary(self) -> dict[str, Any]:
+        """Return a JSON-ready dict: settings, feasibility, and per slice metrics and routes."""
+        return {
+            "station_id": self.station_id,
+            "station_name": self.station_name,
+            "date": self.date.isoformat(),
+            "timezone": self.timezone,
+            "seed": self.seed,
+            "time_limit_s": self.time_limit_s,
+            "cost": self.cost(),
+            "feasible": self.is_feasible(),
+            "slices": [
+                {
+                    "slice": s.slice_id,
+                    "label": s.label,
+                    "nobody_on_duty": s.nobody_on_duty,
+                    "metrics": s.metrics.to_dict(),
+                    "routes": [
+                        {
+                            "patroller_id": r.patroller_id,
+                            "name": r.name,
+                            "mode": r.mode,
+                            "start": r.start.isoformat() if r.deployed else None,
+                            "end": r.end.isoformat() if r.deployed else None,
+                            "distance_m": r.distance_m,
+                            "stops": [p.micro_id for p in r.stops],
+                        }
+                        for r in s.routes
+                    ],
+                }
+                for s in self.slices
+            ],
+        }
+
+    def to_text(self) -> str:
         """Return a human-readable account per slice and route."""
         lines = [
             f"{self.station_name} ({self.station_id}) patrol plan for {self.date.isoformat()} "

@@ -132,7 +132,7 @@ def plan_patrols(
     >>> plan = plan_patrols(  # doctest: +SKIP
     ...     grid, hot, net, cfg, date="2024-06-01", slices=["night"], time_limit_s=5, seed=1
     ... )
-    >>> print(plan.summary())  # doctest: +SKIP
+    >>> print(plan.to_text())  # doctest: +SKIP
     >>> plan.is_feasible()  # doctest: +SKIP
     True
     """

@@ -364,7 +364,7 @@ class PatrolProblem:
             name=f"{self.date.isoformat()} {self.slice.id}",
         )
 
-    def summary(self) -> str:
+    def to_text(self) -> str:
         """Return a short account: stops, classes, patrollers on duty, exclusions."""
         classes = {c: sum(s.risk_class == c for s in self.stops) for c in RISK_CLASSES}
         duty = ", ".join(
@@ -515,7 +515,7 @@ def build_problem(
     >>> problem = build_problem(  # doctest: +SKIP
     ...     grid, hot, net, cfg, date="2024-06-01", slice_id="night"
     ... )
-    >>> print(problem.summary())  # doctest: +SKIP
+    >>> print(problem.to_text())  # doctest: +SKIP
     """
     date = dt.date.fromisoformat(date) if isinstance(date, str) else date
     ts = slice_for(config, slice_id, date)
