@@ -3,6 +3,7 @@
 Each solve is capped by a work budget (``work_limit``) so the tests are reproducible and fast.
 """
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -294,3 +295,50 @@ def test_bad_arguments():
         solve_prize_vrp(m, workers=0)
     with pytest.raises(InputError, match="k=0"):
         variants(m, 0)
+
+
+def test_worker_portfolio_runs_each_config_and_stays_deterministic():
+    # Worker w runs configs[w % len(configs)]: two differently tuned searches, best kept.
+    from gridplan.routing.solve import DEFAULT_CONFIG
+
+    other = dataclasses.replace(
+        DEFAULT_CONFIG, ils_cooling="LINEAR", jitter=0.0, operators=("cross_exchange",)
+    )
+    m = random_model(5, n=15, m=2)
+    kw = {"seed": 1, "workers": 2, "work_limit": 100, "_config": (DEFAULT_CONFIG, other)}
+    a = solve(m, **kw)
+    b = solve(m, **kw)
+    assert [r.nodes for r in a.routes] == [r.nodes for r in b.routes]
+    assert a.iterations == b.iterations >= 200  # both workers ran their budget
+    single = solve(m, seed=1, workers=1, work_limit=100, _config=other)
+    assert a.collected_prize >= single.collected_prize
+
+
+def test_search_parameters_carry_the_ruin_and_recreate_settings():
+    from gridplan.routing import _ortools
+    from gridplan.routing.solve import DEFAULT_CONFIG
+
+    config = dataclasses.replace(
+        DEFAULT_CONFIG,
+        ils_random_walk=6,
+        ils_close_routes=1,
+        ils_composition="RUN_ALL_RANDOMLY",
+        ils_cooling="LINEAR",
+        recreate="LOCAL_CHEAPEST_INSERTION",
+        recreate_sorting=("RANDOM",),
+    )
+    params = _ortools.search_parameters(config, time_limit_s=1.0, scale=100)
+    ils = params.iterated_local_search_parameters
+    rr = ils.ruin_recreate_parameters
+    kinds = [r.WhichOneof("strategy") for r in rr.ruin_strategies]
+    assert kinds == ["sisr", "random_walk", "spatially_close_routes"]
+    assert rr.ruin_strategies[1].random_walk.num_removed_visits == 6
+    assert rr.ruin_composition_strategy == 2  # RUN_ALL_RANDOMLY
+    sa = ils.reference_solution_acceptance_strategy.simulated_annealing
+    assert sa.cooling_schedule_strategy == 2  # LINEAR
+    assert (sa.initial_temperature, sa.final_temperature) == (
+        DEFAULT_CONFIG.ils_temperature[0] * 100,
+        DEFAULT_CONFIG.ils_temperature[1] * 100,
+    )
+    sorting = rr.recreate_strategy.parameters.local_cheapest_insertion
+    assert list(sorting.insertion_sorting_properties) == [8]  # SORTING_PROPERTY_RANDOM

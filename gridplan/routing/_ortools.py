@@ -33,12 +33,17 @@ import time
 import numpy as np
 from ortools.constraint_solver import pywrapcp
 from ortools.constraint_solver import routing_enums_pb2
+from ortools.constraint_solver import routing_heuristic_parameters_pb2
+from ortools.constraint_solver import routing_ils_pb2
 from ortools.util import optional_boolean_pb2
 
 from gridplan.routing.model import PrizeVRP
 
 _FSS = routing_enums_pb2.FirstSolutionStrategy
 _LSM = routing_enums_pb2.LocalSearchMetaheuristic
+_RCS = routing_ils_pb2.RuinCompositionStrategy
+_CSS = routing_ils_pb2.CoolingScheduleStrategy
+_ISP = routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters.InsertionSortingProperty
 _INT_MAX = 2**62
 _BOOL_TRUE = optional_boolean_pb2.BOOL_TRUE
 _BOOL_FALSE = optional_boolean_pb2.BOOL_FALSE
@@ -71,6 +76,13 @@ class SearchConfig:
     ils_temperature: tuple[float, float] | None = None  # prize units, start and end
     recreate: str = "LOCAL_CHEAPEST_INSERTION"
     lean_operators: bool = False
+    ils_cooling: str = "EXPONENTIAL"
+    ils_random_walk: int = 0  # > 0 adds a random-walk ruin removing this many visits
+    ils_close_routes: int = 0  # > 0 adds a ruin of this many spatially close routes
+    ils_composition: str = "RUN_ONE_RANDOMLY"  # how several ruins combine
+    recreate_sorting: tuple[str, ...] = ()  # LocalCheapestInsertion node orders, e.g. "RANDOM"
+    operators: tuple[str, ...] = ()  # extra local-search operators, e.g. "relocate_and_make_active"
+    jitter: float | None = None  # arc-cost jitter of this worker; None: solve_worker's argument
 
 
 @dataclasses.dataclass
@@ -220,8 +232,22 @@ def search_parameters(
         sisr.avg_num_removed_visits = config.ils_removed
         sisr.max_removed_sequence_size = config.ils_sequence
         sisr.bypass_factor = 0.01
+        if config.ils_random_walk > 0:
+            rr.ruin_strategies.add().random_walk.num_removed_visits = config.ils_random_walk
+        if config.ils_close_routes > 0:
+            rr.ruin_strategies.add().spatially_close_routes.num_ruined_routes = (
+                config.ils_close_routes
+            )
+        if len(rr.ruin_strategies) > 1:
+            rr.ruin_composition_strategy = _RCS.Value.Value(config.ils_composition)
         rr.recreate_strategy.heuristic = _FSS.Value.Value(config.recreate)
+        if config.recreate_sorting:
+            lci = rr.recreate_strategy.parameters.local_cheapest_insertion
+            lci.insertion_sorting_properties.extend(
+                _ISP.Value(f"SORTING_PROPERTY_{name}") for name in config.recreate_sorting
+            )
         sa = ils.reference_solution_acceptance_strategy.simulated_annealing
+        sa.cooling_schedule_strategy = _CSS.Value.Value(config.ils_cooling)
         if config.ils_auto_temperature:
             sa.automatic_temperatures = True
         elif config.ils_temperature is not None and scale is not None:
@@ -241,6 +267,8 @@ def search_parameters(
             "use_path_lns",
         ):
             setattr(ops, name, _BOOL_TRUE)
+    for name in config.operators:
+        setattr(params.local_search_operators, f"use_{name}", _BOOL_TRUE)
     if time_limit_s is not None:
         params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
     if solution_limit is not None:
@@ -387,6 +415,8 @@ def solve_worker(
     rng = np.random.default_rng([seed, worker])
     n = model.num_nodes
     factor = np.ones((n, n)) if arc_factor is None else np.asarray(arc_factor, dtype=float)
+    if config.jitter is not None:
+        jitter = config.jitter
     if jitter > 0 and (seed != 0 or worker != 0):
         factor = factor * rng.uniform(1.0, 1.0 + jitter, size=(n, n))
     candidates_of = cover_candidates(model)
@@ -416,7 +446,11 @@ def solve_worker(
             break
         reps = moved
         rebuilt = build(
-            model, representatives=reps, config=touch, arc_factor=factor, prize_factor=prize_factor
+            model,
+            representatives=reps,
+            config=touch,
+            arc_factor=factor,
+            prize_factor=prize_factor,
         )
         left = max(0.05, time_limit_s - (time.perf_counter() - t0))
         again = run_search(rebuilt, touch, time_limit_s=left, initial=[r[1:-1] for r in routes])

@@ -39,6 +39,8 @@ DEFAULT_CONFIG = _ortools.SearchConfig(
     ils_temperature=(20.0, 0.5),
     recreate="LOCAL_CHEAPEST_COST_INSERTION",
 )
+#: Worker ``w`` runs ``DEFAULT_PORTFOLIO[w % len(DEFAULT_PORTFOLIO)]``.
+DEFAULT_PORTFOLIO: tuple[_ortools.SearchConfig, ...] = (DEFAULT_CONFIG,)
 
 
 def _default_workers() -> int:
@@ -98,7 +100,7 @@ def solve_prize_vrp(
     workers: int | None = None,
     work_limit: int | None = None,
     progress: ProgressCallback | None = None,
-    _config: _ortools.SearchConfig | None = None,
+    _config: _ortools.SearchConfig | tuple[_ortools.SearchConfig, ...] | None = None,
     _prize_factor: np.ndarray | None = None,
     _arc_factor: np.ndarray | None = None,
 ) -> PrizeVRPSolution:
@@ -158,12 +160,14 @@ def solve_prize_vrp(
     if not model.customers:
         report(progress, "solve", 1, 1)
         return _empty(model, time.perf_counter() - t0)
-    config = _config or DEFAULT_CONFIG
+    configs = _config or DEFAULT_PORTFOLIO
+    if isinstance(configs, _ortools.SearchConfig):
+        configs = (configs,)
     # Process start-up and reading results back take a little of the budget.
     budget = max(0.1, time_limit_s - (time.perf_counter() - t0) - (0.15 if workers > 1 else 0.02))
     jobs = [
         {
-            "config": config,
+            "config": configs[w % len(configs)],
             "seed": seed,
             "worker": w,
             "time_limit_s": budget,
