@@ -51,6 +51,7 @@ from gridplan.config import default_config
 from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import require_crs
 from gridplan.geo.crs import to_output_crs
+from gridplan.geo.grid import micro_grids
 from gridplan.timeslices import ALL_DAY
 from gridplan.timeslices import Period
 from gridplan.timeslices import assign_slices
@@ -104,26 +105,7 @@ def micro_cells(grid: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     InputError
         If the frame lacks ``id``/``level`` or has no micro-grids.
     """
-    if not isinstance(grid, gpd.GeoDataFrame):
-        msg = f"grid must be a GeoDataFrame (from gridplan.load_grid), got {type(grid).__name__}"
-        raise InputError(msg)
-    require_crs(grid, where="grid")
-    missing = [c for c in ("id", "level") if c not in grid.columns]
-    if missing:
-        msg = (
-            f"grid lacks column(s) {', '.join(missing)}; load it with gridplan.load_grid so it "
-            "has id, level, parent_id, name"
-        )
-        raise InputError(msg)
-    cells = grid[grid["level"] == "micro"]
-    if cells.empty:
-        levels = sorted(map(str, grid["level"].dropna().unique()))
-        msg = (
-            f"grid has no micro-grids (level values: {', '.join(levels) or 'none'}); hot spots "
-            "are computed per micro-grid, so generate them with 'gridplan grids generate'"
-        )
-        raise InputError(msg)
-    cells = cells.reset_index(drop=True)
+    cells = micro_grids(grid)
     out = gpd.GeoDataFrame(
         {
             "id": cells["id"].astype(str).to_numpy(),
@@ -141,10 +123,6 @@ def micro_cells(grid: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         geometry=cells.geometry.to_numpy(),
         crs=grid.crs,
     )
-    dupes = out["id"][out["id"].duplicated()].unique().tolist()
-    if dupes:
-        msg = f"grid has repeated micro-grid ids {dupes[:5]}; each micro-grid needs its own id"
-        raise InputError(msg)
     return out
 
 

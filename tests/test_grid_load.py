@@ -378,3 +378,18 @@ def test_null_geometry_and_z_coordinates(tmp_path):
     assert grid.geometry.isna().tolist() == [False] * 3 + [True] + [False] * 12
     report = validate_grid(grid)
     assert ("empty_geometry", "S01-B3") in [(i.code, i.feature_id) for i in report.errors]
+
+
+def test_micro_grids_is_the_one_gate_for_per_micro_grid_stages():
+    from gridplan.geo.grid import micro_grids
+
+    grid = load_grid(DATA / "grid_clean.geojson")
+    micro = micro_grids(grid)
+    assert set(micro["level"]) == {"micro"} and list(micro.index) == list(range(len(micro)))
+    with pytest.raises(InputError, match="grid has no micro-grids"):
+        micro_grids(grid[grid["level"] != "micro"])
+    twice = pd.concat([grid, grid[grid["level"] == "micro"].iloc[:1]])
+    with pytest.raises(InputError, match="repeated micro-grid ids"):
+        micro_grids(twice)
+    with pytest.raises(InputError, match="lacks column"):
+        micro_grids(grid.drop(columns="level"))

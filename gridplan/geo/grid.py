@@ -510,6 +510,52 @@ def _load_layers(sources, *, crs, columns) -> gpd.GeoDataFrame:
     return _finish(parts, where)
 
 
+def micro_grids(grid: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the micro-grid rows of a GRID frame, re-indexed 0..n-1, in grid order.
+
+    Every stage that works per micro-grid (hot spots, patrol stops, patrol problems) starts
+    here, so they all check the frame the same way.
+
+    Raises
+    ------
+    InputError
+        If ``grid`` is not a GeoDataFrame with ``id`` and ``level``, has no micro-grids, or
+        repeats a micro-grid id.
+    CRSError
+        If it has no CRS.
+
+    Examples
+    --------
+    >>> micro_grids(load_grid("tests/data/grid_clean.geojson"))["level"].unique().tolist()
+    ['micro']
+    """
+    if not isinstance(grid, gpd.GeoDataFrame):
+        msg = f"grid must be a GeoDataFrame (from gridplan.load_grid), got {type(grid).__name__}"
+        raise InputError(msg)
+    require_crs(grid, where="grid")
+    missing = [c for c in ("id", "level") if c not in grid.columns]
+    if missing:
+        msg = (
+            f"grid lacks column(s) {', '.join(missing)}; load it with gridplan.load_grid so it "
+            "has id, level, parent_id, name"
+        )
+        raise InputError(msg)
+    cells = grid[grid["level"] == "micro"]
+    if cells.empty:
+        levels = sorted(map(str, grid["level"].dropna().unique()))
+        msg = (
+            f"grid has no micro-grids (level values: {', '.join(levels) or 'none'}); hot spots "
+            "and patrols work per micro-grid, so generate them with 'gridplan grids generate'"
+        )
+        raise InputError(msg)
+    ids = cells["id"].astype(str)
+    dupes = ids[ids.duplicated()].unique().tolist()
+    if dupes:
+        msg = f"grid has repeated micro-grid ids {dupes[:5]}; each micro-grid needs its own id"
+        raise InputError(msg)
+    return cells.reset_index(drop=True)
+
+
 def write_grid(gdf: gpd.GeoDataFrame, path: str | Path, *, three_layers: bool = False) -> Path:
     """Write a GRID frame to GeoJSON (RFC 7946) or GeoPackage.
 

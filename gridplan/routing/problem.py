@@ -34,6 +34,7 @@ from gridplan._errors import ConfigError
 from gridplan._errors import InputError
 from gridplan.config import StationConfig
 from gridplan.config import TimeSlice
+from gridplan.geo.grid import micro_grids
 from gridplan.roster import DAY_MIN
 from gridplan.roster import Patroller
 from gridplan.roster import PatrolPolicy
@@ -520,13 +521,7 @@ def build_problem(
     date = dt.date.fromisoformat(date) if isinstance(date, str) else date
     ts = slice_for(config, slice_id, date)
     policy = config.patrol
-    if "level" not in grid.columns:
-        msg = "grid needs the 'level' column (station/base/micro); load it with load_grid"
-        raise InputError(msg)
-    micro = grid[grid["level"] == "micro"].reset_index(drop=True)
-    if micro.empty:
-        msg = "the grid has no micro-grids (level == 'micro'); nothing to patrol"
-        raise InputError(msg)
+    micro = micro_grids(grid)
     if (grid["level"] == "station").sum() != 1 and station_point is None:
         msg = "the grid needs exactly one station row, or pass station_point="
         raise InputError(msg)

@@ -20,6 +20,7 @@ from gridplan import settings
 from gridplan._errors import InputError
 from gridplan.config import TimeSlice
 from gridplan.geo.crs import require_crs
+from gridplan.geo.grid import micro_grids
 from gridplan.routing.network import Profile
 from gridplan.routing.network import StreetNetwork
 
@@ -36,24 +37,6 @@ ACCESS_COLUMNS = (
     "score",
     "geometry",
 )
-
-
-def _micro_grids(grid: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    if not isinstance(grid, gpd.GeoDataFrame):
-        msg = f"grid must be a GRID GeoDataFrame (see load_grid), not {type(grid).__name__}"
-        raise InputError(msg)
-    require_crs(grid, where="grid")
-    if "id" not in grid.columns:
-        msg = "grid has no 'id' column; load it with gridplan.load_grid to get the GRID frame"
-        raise InputError(msg)
-    micro = grid[grid["level"] == "micro"] if "level" in grid.columns else grid
-    if micro.empty:
-        msg = (
-            "grid has no micro-grids (level == 'micro'); generate them with "
-            "`gridplan grids generate` or load a 1+5+N grid that has them"
-        )
-        raise InputError(msg)
-    return micro.reset_index(drop=True)
 
 
 def snap_points(
@@ -175,7 +158,7 @@ def access_points(
     >>> stops = access_points(gdf_grid, gdf_incidents, net, profile="walk")  # doctest: +SKIP
     >>> stops[~stops["inside"]]  # micro-grids without a street node of their own  # doctest: +SKIP
     """
-    micro = _micro_grids(grid)
+    micro = micro_grids(grid)
     polygons = micro.to_crs(network.crs).geometry.values
     n = len(micro)
     centres = shapely.get_coordinates(shapely.point_on_surface(polygons))
