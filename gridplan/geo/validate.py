@@ -459,25 +459,12 @@ def _check_outside(grid: _Grid, config: StationConfig) -> Iterable[GridIssue]:
             f"{pname} {pid}{grid.where(outside[k])}"
         )
         if share[k] > config.area_tolerance:
-            yield GridIssue(
-                "error",
-                "outside_parent",
-                fid,
-                text,
-                f"redraw {fid} inside {pid}, or set its parent_id to the {pname} it lies in",
-                other_id=pid,
-                area_m2=float(out_area[k]),
-            )
+            severity, code = "error", "outside_parent"
+            fix = f"redraw {fid} inside {pid}, or set its parent_id to the {pname} it lies in"
         else:
-            yield GridIssue(
-                "warning",
-                "sliver_outside",
-                fid,
-                text,
-                f"run with --fix to clip the overhang, or snap {fid} to the boundary of {pid}",
-                other_id=pid,
-                area_m2=float(out_area[k]),
-            )
+            severity, code = "warning", "sliver_outside"
+            fix = f"run with --fix to clip the overhang, or snap {fid} to the boundary of {pid}"
+        yield GridIssue(severity, code, fid, text, fix, other_id=pid, area_m2=float(out_area[k]))
 
 
 def _sibling_pairs(grid: _Grid) -> tuple[np.ndarray, np.ndarray]:
@@ -518,25 +505,12 @@ def _check_overlaps(grid: _Grid, config: StationConfig) -> Iterable[GridIssue]:
             f"{a}, {_pct(area[k] / areas[1][k])} of {b}){grid.where(inter[k])}"
         )
         if area[k] > config.sliver_area_m2:
-            yield GridIssue(
-                "error",
-                "overlap",
-                a,
-                text,
-                f"redraw the shared boundary of {a} and {b} so each place belongs to one grid",
-                other_id=b,
-                area_m2=float(area[k]),
-            )
+            severity, code = "error", "overlap"
+            fix = f"redraw the shared boundary of {a} and {b} so each place belongs to one grid"
         else:
-            yield GridIssue(
-                "warning",
-                "sliver_overlap",
-                a,
-                text,
-                f"run with --fix to give the sliver to one grid, or snap {a} and {b} together",
-                other_id=b,
-                area_m2=float(area[k]),
-            )
+            severity, code = "warning", "sliver_overlap"
+            fix = f"run with --fix to give the sliver to one grid, or snap {a} and {b} together"
+        yield GridIssue(severity, code, a, text, fix, other_id=b, area_m2=float(area[k]))
 
 
 def _children(grid: _Grid) -> dict[int, list[int]]:
