@@ -171,6 +171,24 @@ def test_nodes_no_vehicle_may_visit_are_dropped():
     assert sol.routes[0].stops == (1,) and sol.dropped == (2,)
 
 
+def test_nodes_some_vehicles_may_not_visit():
+    # East (+) stops are allowed only to "east", west (-) only to "west"; each vehicle can
+    # reach one side within its budget of 10. (OR-Tools 9.15 rejected the Python list of
+    # SetAllowedVehiclesForIndex, so this case once crashed.)
+    m = PrizeVRP(
+        travel=(line([0, 2, 4, -2, -4]),),
+        service=[0] * 5,
+        prize=[0, 3, 5, 4, 6],
+        vehicles=(
+            Vehicle("west", max_duration=10, allowed_nodes={3, 4}),
+            Vehicle("east", max_duration=10, allowed_nodes={1, 2}),
+        ),
+    )
+    sol = solve(m)
+    assert sol.collected_prize == 18 == brute_force_prize(m)
+    assert sorted(sol.routes[0].stops) == [3, 4] and sorted(sol.routes[1].stops) == [1, 2]
+
+
 def test_shift_end_and_max_duration():
     # Far customer 4 (prize 50) needs 40 s each way. Vehicle "late" may start at 0 but must be
     # back by 60; vehicle "short" may last 50 s. Neither reaches it; both collect nearby ones.

@@ -192,7 +192,9 @@ def build(
         if not allowed:
             routing.ActiveVar(manager.NodeToIndex(node)).SetMax(0)
         elif len(allowed) < len(everyone):
-            routing.SetAllowedVehiclesForIndex(allowed, manager.NodeToIndex(node))
+            # SetAllowedVehiclesForIndex would say the same, but OR-Tools 9.15's Python
+            # binding rejects every list for its absl::Span argument; -1 means "not visited".
+            routing.VehicleVar(manager.NodeToIndex(node)).SetValues([-1, *allowed])
 
     solver = routing.solver()
     for g in model.revisit_groups:

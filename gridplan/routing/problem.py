@@ -317,28 +317,18 @@ class PatrolProblem:
                     covers.append(CoverGroup(nodes, round(self.policy.cover_penalty), base))
         vehicles = []
         customers = np.array([r.copy is not None for r in refs])
-        # OR-Tools 9.15's Python SetAllowedVehiclesForIndex rejects every list, so when
-        # several patrollers are on duty a restricted one gets its own travel matrix in which
-        # the nodes it may not visit are NO_PATH_S away (no shift is that long) instead of
-        # allowed_nodes. TODO: use allowed_nodes once routing/_ortools.py restricts vehicles
-        # with VehicleVar(index).SetValues([-1, *allowed]).
-        per_matrix = len(self.on_duty) > 1
         for od in self.on_duty:
             t = travel[od.profile]
             s_node, e_node = self.node_of(od.start_place), self.node_of(od.end_place)
+            # stops the patroller cannot reach from its start or get back from, and stops
+            # outside its home base grids
             barred = customers & ((t[s_node] >= NO_PATH_S) | (t[:, e_node] >= NO_PATH_S))
             if od.allowed is not None:
                 barred |= customers & np.array([r.place not in od.allowed for r in refs])
-            profile, allowed = od.profile, None
-            if barred.any() and per_matrix:
-                own = t.copy()
-                own[:, barred] = NO_PATH_S
-                own[barred, :] = NO_PATH_S
-                np.fill_diagonal(own, 0)
-                travel.append(own)
-                profile = len(travel) - 1
-            elif barred.any():
-                allowed = frozenset(np.flatnonzero(customers & ~barred).tolist())
+            profile = od.profile
+            allowed = (
+                frozenset(np.flatnonzero(customers & ~barred).tolist()) if barred.any() else None
+            )
             vehicles.append(
                 Vehicle(
                     od.patroller.id,
