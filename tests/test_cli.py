@@ -95,6 +95,11 @@ def _run(runner, args):
     return runner.invoke(main, args, catch_exceptions=False)
 
 
+def _hotspots(runner, grid_file, incidents_file, out, extra):
+    args = ["hotspots", "--grid", str(grid_file), "--incidents", str(incidents_file)]
+    return _run(runner, [*args, "--out", str(out), *extra])
+
+
 def test_every_command_has_help(runner):
     for args in (
         [],
@@ -196,16 +201,12 @@ def test_hotspots_and_backtest(runner, grid_file, incidents_file, tmp_path):
     out = tmp_path / "hot.geojson"
     html = tmp_path / "hot.html"
     csv = tmp_path / "hot.csv"
-    result = _run(
+    result = _hotspots(
         runner,
+        grid_file,
+        incidents_file,
+        out,
         [
-            "hotspots",
-            "--grid",
-            str(grid_file),
-            "--incidents",
-            str(incidents_file),
-            "--out",
-            str(out),
             "--map",
             str(html),
             "--csv",
@@ -300,20 +301,7 @@ def test_hotspot_geojson_opens_in_gdal(runner, grid_file, incidents_file, tmp_pa
     import subprocess
 
     out = tmp_path / "hot.geojson"
-    result = _run(
-        runner,
-        [
-            "hotspots",
-            "--grid",
-            str(grid_file),
-            "--incidents",
-            str(incidents_file),
-            "--out",
-            str(out),
-            "--permutations",
-            "99",
-        ],
-    )
+    result = _hotspots(runner, grid_file, incidents_file, out, ["--permutations", "99"])
     assert result.exit_code == 0, result.output
     info = subprocess.run(
         ["ogrinfo", "-ro", "-al", "-so", str(out)], capture_output=True, text=True, check=True
