@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
+from _plans import plan_checked
 from test_routing_problem import lattice_network
 from test_routing_problem import make_config
 from test_routing_problem import make_grid
@@ -45,7 +46,7 @@ def test_revisits_respect_the_gap_and_times_are_local(net, grid):
     cfg = make_config(
         [patroller("P1", {"daily": ["06:00-10:00"]})], top_share=0.2, revisit_gap_min=40
     )
-    plan = plan_patrols(
+    plan = plan_checked(
         grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning"], **FAST
     )
     assert plan.is_feasible(), plan.violations()
@@ -78,7 +79,7 @@ def test_every_base_grid_visited_when_capacity_allows(net, grid, cover):
         cover_base_grids=cover,
         cover_penalty=80_000.0,
     )
-    plan = plan_patrols(
+    plan = plan_checked(
         grid, make_hotspots(grid, scores), net, cfg, date="2024-06-05", slices=["morning"], **FAST
     )
     assert plan.is_feasible(), plan.violations()
@@ -96,7 +97,7 @@ def test_dosage_cap_is_carried_across_slices(net, grid):
         dosage_cap_min=20,
         revisit_gap_min=30,
     )
-    plan = plan_patrols(
+    plan = plan_checked(
         grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["day", "morning"], **FAST
     )
     assert plan.slice_ids == ("morning", "day")  # time order
@@ -123,7 +124,7 @@ def test_home_bases_and_duty_limits(net, grid):
             patroller("A1", {"daily": ["06:00-10:00"]}, home_bases=["S01-B1", "S01-B2"]),
         ]
     )
-    plan = plan_patrols(
+    plan = plan_checked(
         grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning"], **FAST
     )
     assert plan.is_feasible(), plan.violations()
@@ -139,8 +140,8 @@ def test_home_bases_and_duty_limits(net, grid):
 def test_nobody_on_duty_and_reproducibility(net, grid):
     cfg = make_config([patroller("P1", {"daily": ["06:00-08:00"]})])
     hot = make_hotspots(grid)
-    a = plan_patrols(grid, hot, net, cfg, date="2024-06-05", **FAST)
-    b = plan_patrols(grid, hot, net, cfg, date="2024-06-05", **FAST)
+    a = plan_checked(grid, hot, net, cfg, date="2024-06-05", **FAST)
+    b = plan_checked(grid, hot, net, cfg, date="2024-06-05", **FAST)
     assert a.slice_ids == ("morning", "day", "evening", "night")
     assert a.is_feasible() and b.is_feasible()
     assert visits(a) == visits(b)
@@ -178,7 +179,7 @@ def test_one_slice_on_the_demo_station():
         boundary=grid,
         crs=cfg.metric_crs,
     )
-    plan = plan_patrols(
+    plan = plan_checked(
         grid, hot, net, cfg, date="2024-06-08", slices=["evening"], time_limit_s=3, workers=1
     )
     assert plan.is_feasible(), plan.violations()
@@ -199,7 +200,7 @@ def test_plan_across_a_dst_change(net, grid):
     cfg = dataclasses.replace(
         make_config([patroller("N1", {"sat": ["22:00-06:00"]})]), timezone="America/Los_Angeles"
     )
-    plan = plan_patrols(
+    plan = plan_checked(
         grid, make_hotspots(grid), net, cfg, date="2024-03-09", slices=["night"], **FAST
     )
     assert plan.is_feasible(), plan.violations()

@@ -46,6 +46,7 @@ opened in QGIS and :func:`load_network` reads it back without osmnx and without 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
 import math
@@ -405,6 +406,28 @@ class StreetNetwork:
     def summary(self) -> dict[str, Any]:
         """Return the build report as a JSON-ready dict."""
         return self.report.summary()
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of both graphs (node positions, edges and their lengths and speeds).
+
+        Plans record it so a plan is checked against the network it was made on: a saved and
+        reloaded network has the same fingerprint, a rebuilt one from other data does not.
+        """
+        if "fingerprint" not in self._cache:
+            digest = hashlib.sha256(self.crs.encode())
+            for profile in PROFILES:
+                G = self.graph(profile)
+                nodes = sorted(
+                    (int(n), round(d["x"], 2), round(d["y"], 2)) for n, d in G.nodes(data=True)
+                )
+                edges = sorted(
+                    (int(u), int(v), int(k), round(float(d["length"]), 2), d.get("maxspeed_kph"))
+                    for u, v, k, d in G.edges(keys=True, data=True)
+                )
+                digest.update(repr((profile, nodes, edges)).encode())
+            self._cache["fingerprint"] = digest.hexdigest()[:16]
+        return self._cache["fingerprint"]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, StreetNetwork):

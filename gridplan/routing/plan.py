@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridplan.roster import PatrolPolicy
 from gridplan.routing.matrix import UNREACHABLE
 from gridplan.routing.matrix import route_geometry
 from gridplan.routing.model import PrizeVRP
@@ -70,7 +71,10 @@ class PlannedStop:
     lon, lat
         Where the patrol stands (the access node).
     node
-        The PrizeVRP node (for the checker).
+        The PrizeVRP node (``-1`` in a plan read from a file).
+    street_node
+        The street-network node of the access point (``None`` when planned without a
+        network); the plan checker re-times the legs between these nodes.
     """
 
     order: int
@@ -89,6 +93,43 @@ class PlannedStop:
     lon: float
     lat: float
     node: int
+    street_node: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Duty:
+    """What the plan promised about one patroller in one slice, for the plan checker.
+
+    Attributes
+    ----------
+    window_start, window_end
+        Availability within the slice (station timezone): the route must start and end
+        inside it.
+    max_duration_s
+        Longest route in this slice (the window, the duty limit and duty spent earlier).
+    max_duty_min
+        The roster's on-duty limit for the whole day.
+    profile, speed_kph
+        Street-network profile (``walk``/``ride``) and speed the legs were timed with.
+    home_bases
+        Base grids the patroller keeps to (empty = all).
+    start_node, end_node
+        Street nodes of the start and end places (``None`` without a network).
+    start_lonlat, end_lonlat
+        Where the start and end places are (EPSG:4326).
+    """
+
+    window_start: dt.datetime
+    window_end: dt.datetime
+    max_duration_s: int
+    max_duty_min: int
+    profile: str
+    speed_kph: float
+    home_bases: tuple[str, ...] = ()
+    start_node: int | None = None
+    end_node: int | None = None
+    start_lonlat: tuple[float, float] | None = None
+    end_lonlat: tuple[float, float] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,6 +153,8 @@ class PatrolRoute:
         Leaving the start place and arriving at the end place (station timezone).
     start_place, end_place
         ``"station"`` or a micro-grid id.
+    duty
+        The :class:`Duty` the route was planned under.
     """
 
     patroller_id: str
@@ -127,6 +170,7 @@ class PatrolRoute:
     end: dt.datetime
     start_place: str = "station"
     end_place: str = "station"
+    duty: Duty | None = None
 
     @property
     def deployed(self) -> bool:
@@ -210,8 +254,11 @@ class SliceMetrics:
 class SlicePlan:
     """The routes of one slice, what was left out, the metrics and the model behind them.
 
-    ``problem``, ``model`` and ``solution`` are kept so the plan can be re-checked; they do
-    not take part in comparisons.
+    ``problem``, ``model`` and ``solution`` are kept so the plan can be re-checked against its
+    model; they do not take part in comparisons and are not saved in plan files (see
+    :func:`~gridplan.routing.planfile.save_plan`; :func:`~gridplan.routing.check.check_plan`
+    re-checks a saved plan against the street network instead). ``objective`` is the solver
+    cost, kept when the solution is not.
     """
 
     slice_id: str
@@ -225,6 +272,7 @@ class SlicePlan:
     problem: PatrolProblem | None = dataclasses.field(default=None, compare=False, repr=False)
     model: PrizeVRP | None = dataclasses.field(default=None, compare=False, repr=False)
     solution: PrizeVRPSolution | None = dataclasses.field(default=None, compare=False, repr=False)
+    objective: float | None = None
 
     @property
     def nobody_on_duty(self) -> bool:
@@ -233,20 +281,29 @@ class SlicePlan:
 
     def cost(self) -> float:
         """Return the solver cost (dropped prize + cover penalties + travel and balance costs)."""
-        return 0.0 if self.solution is None else self.solution.cost()
+        if self.solution is not None:
+            return self.solution.cost()
+        return 0.0 if self.objective is None else float(self.objective)
 
     def violations(self) -> list[str]:
         """Hard-constraint violations re-checked by the PrizeVRP model, plus plan checks."""
         out = []
         if self.model is not None and self.solution is not None and self.routes:
             out += self.solution.violations(self.model)
+
+        def u(t: dt.datetime) -> dt.datetime:
+            # same-tzinfo datetimes compare as wall clocks, wrong across a DST change
+            return t.astimezone(dt.UTC)
+
         for r in self.routes:
             for a, b in itertools.pairwise(r.stops):
-                if b.arrival < a.departure:
+                if u(b.arrival) < u(a.departure):
                     out.append(f"{r.patroller_id}: stop {b.order} starts before {a.order} ends")
-            if r.stops and (r.stops[0].arrival < r.start or r.stops[-1].departure > r.end):
+            if r.stops and (
+                u(r.stops[0].arrival) < u(r.start) or u(r.stops[-1].departure) > u(r.end)
+            ):
                 out.append(f"{r.patroller_id}: stops outside the route's start and end")
-            if r.start < self.start or r.end > self.end:
+            if u(r.start) < u(self.start) or u(r.end) > u(self.end):
                 out.append(f"{r.patroller_id}: route runs outside the slice")
         return out
 
@@ -270,7 +327,14 @@ class PatrolPlan:
     slices
         The slice plans.
     settings
-        Other settings used (workers, work limit, weights, network method), JSON-ready.
+        Other settings used (workers, work limit, weights, network method and fingerprint),
+        JSON-ready.
+    policy
+        The patrol policy the plan follows (dwell, revisits, dosage cap, base-grid cover).
+    variant
+        For one of several plan variants (:func:`~gridplan.routing.planner.plan_variants`):
+        ``index`` (1 = best), ``of``, ``best_cost``, ``tolerance`` and ``similarity`` to the
+        other variants; ``None`` for a single plan.
     """
 
     station_id: str
@@ -281,6 +345,8 @@ class PatrolPlan:
     time_limit_s: float
     slices: tuple[SlicePlan, ...]
     settings: Mapping[str, Any] = dataclasses.field(default_factory=lambda: _freeze({}))
+    policy: PatrolPolicy = dataclasses.field(default_factory=PatrolPolicy)
+    variant: Mapping[str, Any] | None = None
 
     def cost(self) -> float:
         """Sum of the slices' solver costs (lower is better)."""
@@ -549,6 +615,7 @@ def slice_plan(
                     lon=float(lonlat[i, 0]),
                     lat=float(lonlat[i, 1]),
                     node=int(vis.node),
+                    street_node=None if m.nodes is None else int(m.nodes[i]),
                 )
             )
             visits_at.setdefault(s.id, []).append((vis.time, s.dwell_s))
@@ -562,6 +629,20 @@ def slice_plan(
         distance = float(sum(m.metres[a, b] for a, b in itertools.pairwise(idx)))
         t0 = r.visits[0].time if deployed else od.start_s
         t1 = r.visits[-1].time if deployed else od.start_s
+        i_start, i_end = problem.places.index(od.start_place), problem.places.index(od.end_place)
+        duty = Duty(
+            window_start=at(od.start_s),
+            window_end=at(od.end_s),
+            max_duration_s=int(od.max_duration_s),
+            max_duty_min=int(p.max_duty_min),
+            profile=m.profile,
+            speed_kph=float(m.speed_kph),
+            home_bases=tuple(p.home_bases),
+            start_node=None if m.nodes is None else int(m.nodes[i_start]),
+            end_node=None if m.nodes is None else int(m.nodes[i_end]),
+            start_lonlat=(float(lonlat[i_start, 0]), float(lonlat[i_start, 1])),
+            end_lonlat=(float(lonlat[i_end, 0]), float(lonlat[i_end, 1])),
+        )
         routes.append(
             PatrolRoute(
                 patroller_id=p.id,
@@ -577,6 +658,7 @@ def slice_plan(
                 end=at(t1),
                 start_place=od.start_place,
                 end_place=od.end_place,
+                duty=duty,
             )
         )
         workload[p.id] = Workload(
@@ -629,4 +711,5 @@ def slice_plan(
         problem=problem,
         model=model,
         solution=solution,
+        objective=float(solution.cost()),
     )

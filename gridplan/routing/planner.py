@@ -188,7 +188,9 @@ def plan_patrols(
         "travel_weight": travel_weight,
         "matrix_method": sorted(methods),
         "detour_factor": detour_factor if network is None else None,
-        "dosage_cap_min": config.patrol.dosage_cap_min,
+        "network": None
+        if network is None
+        else {"source": network.source, "fingerprint": network.fingerprint, "crs": network.crs},
     }
     return PatrolPlan(
         station_id=config.station_id,
@@ -199,4 +201,5 @@ def plan_patrols(
         time_limit_s=float(time_limit_s),
         slices=tuple(plans),
         settings=MappingProxyType(settings),
+        policy=config.patrol,
     )

@@ -1,0 +1,597 @@
+"""An independent checker for patrol plans: re-verify every constraint from the plan itself.
+
+:func:`check_plan` trusts nothing the solver computed. It re-times every leg of every route on
+the street network with networkx's own Dijkstra (the planner uses ``scipy.sparse.csgraph``
+matrices), or with geodesic distances x the detour factor for a plan made without a network,
+and checks each promise the plan makes:
+
+========== ===========================================================================
+code       what is checked
+========== ===========================================================================
+network    the plan was made on this network (fingerprint) and its nodes are in it
+travel     every leg leaves enough time to walk or ride it (1 s of rounding allowed)
+dwell      departure = arrival + dwell, and the dwell is within the policy's bounds
+order      stops numbered 1..n in time order, times inside the route
+window     each route starts and ends inside the patroller's availability and the slice
+duration   a route's length within its limit; reported duration = end - start
+duty       a patroller's minutes on duty over the day within the roster's limit
+overlap    one patroller never on two routes at once
+home_base  volunteers stay in their home base grids
+revisit    visits per micro-grid per slice within the policy, far enough apart
+dosage     minutes of presence per micro-grid per day within the cap
+path       the street path starts and ends at the right places and passes every stop
+distance   the reported distance matches the re-timed legs (5 % + 20 m)
+metrics    base-grid coverage and workload agree with the routes
+cover      (warning) a base grid no route visits although someone was on duty
+grid       (with a grid) stops name existing micro-grids of the right base grid
+========== ===========================================================================
+
+Errors make a plan invalid (``gridplan plan check`` exits 1); warnings are reported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pyproj
+import shapely
+
+from gridplan._errors import InputError
+from gridplan.routing.matrix import DETOUR_FACTOR
+from gridplan.routing.network import StreetNetwork
+from gridplan.routing.plan import PatrolPlan
+from gridplan.routing.plan import PatrolRoute
+
+#: Seconds of rounding allowed per leg (the planner's matrices hold whole seconds).
+LEG_TOLERANCE_S = 1.0
+
+#: How far (m) a stop or a start/end place may be from the route's street path.
+PATH_TOLERANCE_M = 2.0
+
+#: Relative and absolute slack on the reported distance of a route.
+DISTANCE_TOLERANCE = (0.05, 20.0)
+
+SEVERITIES = ("error", "warning")
+
+_GEOD = pyproj.Geod(ellps="WGS84")
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One problem found in a plan.
+
+    Attributes
+    ----------
+    code
+        What kind of check failed (see the module docs).
+    severity
+        ``error`` (the plan breaks a constraint) or ``warning``.
+    slice_id, patroller_id
+        Where, when it applies.
+    message
+        What is wrong, with the figures.
+    """
+
+    code: str
+    severity: str
+    slice_id: str | None
+    patroller_id: str | None
+    message: str
+
+    def to_text(self) -> str:
+        """One line: severity, place and message."""
+        where = "/".join(x for x in (self.slice_id, self.patroller_id) if x)
+        return (
+            f"{self.severity.upper()} [{self.code}] {where + ': ' if where else ''}{self.message}"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckReport:
+    """Everything :func:`check_plan` found, and how much it looked at.
+
+    Attributes
+    ----------
+    findings
+        Errors and warnings in plan order.
+    routes, stops, legs
+        How many routes (deployed), stops and legs were checked.
+    method
+        ``network`` (legs re-timed on the street graph) or ``straight_line``.
+    """
+
+    findings: tuple[Finding, ...]
+    routes: int
+    stops: int
+    legs: int
+    method: str
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        """Findings with severity ``error``."""
+        return tuple(f for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        """Findings with severity ``warning``."""
+        return tuple(f for f in self.findings if f.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        """Whether the plan keeps every constraint (warnings allowed)."""
+        return not self.errors
+
+    def summary(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "ok": self.ok,
+            "method": self.method,
+            "routes": self.routes,
+            "stops": self.stops,
+            "legs": self.legs,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "findings": [dataclasses.asdict(f) for f in self.findings],
+        }
+
+    def to_text(self) -> str:
+        """Return a human-readable report, findings first."""
+        head = (
+            f"{'OK' if self.ok else 'INVALID'}: {self.routes} routes, {self.stops} stops, "
+            f"{self.legs} legs re-timed ({self.method}); {len(self.errors)} errors, "
+            f"{len(self.warnings)} warnings"
+        )
+        return "\n".join([*(f.to_text() for f in self.findings), head])
+
+
+class _Findings:
+    def __init__(self):
+        self.items: list[Finding] = []
+
+    def error(self, code, message, slice_id=None, patroller_id=None):
+        self.items.append(Finding(code, "error", slice_id, patroller_id, message))
+
+    def warn(self, code, message, slice_id=None, patroller_id=None):
+        self.items.append(Finding(code, "warning", slice_id, patroller_id, message))
+
+
+def _hhmm(t: dt.datetime) -> str:
+    return t.strftime("%H:%M:%S")
+
+
+def _s(a: dt.datetime, b: dt.datetime) -> float:
+    """Return the real seconds from ``a`` to ``b``.
+
+    Python subtracts aware datetimes that share a tzinfo as wall clocks, an hour off across a
+    DST change; UTC is not.
+    """
+    return (b.astimezone(dt.UTC) - a.astimezone(dt.UTC)).total_seconds()
+
+
+class _LegTimer:
+    """Seconds and metres of the fastest leg between two places, computed afresh."""
+
+    def __init__(self, network: StreetNetwork | None, detour_factor: float):
+        self.network = network
+        self.detour = detour_factor
+        self._cache: dict[tuple, tuple[float, float] | None] = {}
+
+    def _weight(self, profile: str, speed_kph: float):
+        cap = profile == "ride"
+
+        def seconds(u, v, keydict):
+            best = math.inf
+            for d in keydict.values():
+                speed = speed_kph
+                if cap and d.get("maxspeed_kph") is not None and np.isfinite(d["maxspeed_kph"]):
+                    speed = min(speed, float(d["maxspeed_kph"]))
+                best = min(best, float(d["length"]) / (speed / 3.6))
+            return best
+
+        return seconds
+
+    def network_leg(self, profile: str, speed_kph: float, a: int, b: int):
+        key = (profile, speed_kph, a, b)
+        if key not in self._cache:
+            G = self.network.graph(profile)
+            weight = self._weight(profile, speed_kph)
+            if a == b:
+                self._cache[key] = (0.0, 0.0)
+            else:
+                try:
+                    secs, path = nx.bidirectional_dijkstra(G, a, b, weight=weight)
+                except nx.NetworkXNoPath:
+                    self._cache[key] = None
+                else:
+                    metres = 0.0
+                    for u, v in itertools.pairwise(path):
+                        edges = G[u][v].values()
+                        metres += float(min(edges, key=lambda d: weight(u, v, {0: d}))["length"])
+                    self._cache[key] = (float(secs), metres)
+        return self._cache[key]
+
+    def straight_leg(self, speed_kph: float, a: tuple[float, float], b: tuple[float, float]):
+        _, _, metres = _GEOD.inv(a[0], a[1], b[0], b[1])
+        metres = float(metres) * self.detour
+        return metres / (speed_kph / 3.6), metres
+
+
+def _places(route: PatrolRoute) -> list[tuple[str, int | None, tuple[float, float] | None]]:
+    d = route.duty
+    out = [(route.start_place, d.start_node, d.start_lonlat)]
+    out += [(p.micro_id, p.street_node, (p.lon, p.lat)) for p in route.stops]
+    out.append((route.end_place, d.end_node, d.end_lonlat))
+    return out
+
+
+def _metric(network: StreetNetwork | None, lonlat: np.ndarray):
+    """Return a metric CRS for distances between EPSG:4326 points of the plan."""
+    if network is not None:
+        return network.crs
+    pts = gpd.GeoSeries(gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs=4326)
+    return pts.estimate_utm_crs()
+
+
+def _check_route(
+    r: PatrolRoute, slice_start, slice_end, policy, timer, method, to_metric, out: _Findings
+) -> tuple[int, int]:
+    """Check one deployed route; return (stops, legs) checked."""
+    sid, pid, d = r.slice_id, r.patroller_id, r.duty
+    # --- times and order
+    if _s(d.window_start, r.start) < 0 or _s(r.end, d.window_end) < 0:
+        out.error(
+            "window",
+            f"route {_hhmm(r.start)}-{_hhmm(r.end)} is outside the availability "
+            f"{_hhmm(d.window_start)}-{_hhmm(d.window_end)}",
+            sid,
+            pid,
+        )
+    if _s(slice_start, r.start) < 0 or _s(r.end, slice_end) < 0:
+        out.error(
+            "window",
+            f"route {_hhmm(r.start)}-{_hhmm(r.end)} runs outside the slice "
+            f"{_hhmm(slice_start)}-{_hhmm(slice_end)}",
+            sid,
+            pid,
+        )
+    length = _s(r.start, r.end)
+    if length < 0:
+        out.error(
+            "duration", f"ends at {_hhmm(r.end)} before it starts at {_hhmm(r.start)}", sid, pid
+        )
+    if abs(length - r.duration_s) > 1:
+        out.error("duration", f"reports {r.duration_s} s but runs {length:.0f} s", sid, pid)
+    if length > d.max_duration_s:
+        out.error(
+            "duration",
+            f"runs {length / 60:.1f} min, more than its limit of {d.max_duration_s / 60:.1f} min",
+            sid,
+            pid,
+        )
+    if [p.order for p in r.stops] != list(range(1, len(r.stops) + 1)):
+        out.error("order", f"stops are numbered {[p.order for p in r.stops]}, not 1..n", sid, pid)
+    lo, hi = policy.dwell_bounds_min
+    for p in r.stops:
+        dwell = _s(p.arrival, p.departure)
+        if abs(dwell - p.dwell_s) > 0.5:
+            out.error(
+                "dwell",
+                f"stop {p.order} {p.micro_id}: {_hhmm(p.arrival)}-{_hhmm(p.departure)} is "
+                f"{dwell:.0f} s, but the dwell is {p.dwell_s} s",
+                sid,
+                pid,
+            )
+        if not lo * 60 <= p.dwell_s <= hi * 60:
+            out.error(
+                "dwell",
+                f"stop {p.order} {p.micro_id}: dwell {p.dwell_s / 60:g} min is outside the "
+                f"policy's {lo}-{hi} min",
+                sid,
+                pid,
+            )
+        if d.home_bases and p.base_id not in d.home_bases:
+            out.error(
+                "home_base",
+                f"stop {p.order} {p.micro_id} is in base grid {p.base_id}, outside the home "
+                f"bases {', '.join(d.home_bases)}",
+                sid,
+                pid,
+            )
+    if timer is None:  # not on this network: nothing to re-time the legs with
+        return len(r.stops), 0
+    # --- legs, re-timed
+    places = _places(r)
+    departs = [r.start] + [p.departure for p in r.stops]
+    arrives = [p.arrival for p in r.stops] + [r.end]
+    metres_total = 0.0
+    legs = 0
+    for i, ((a_id, a_node, a_xy), (b_id, b_node, b_xy)) in enumerate(itertools.pairwise(places)):
+        legs += 1
+        if method == "network":
+            leg = timer.network_leg(d.profile, d.speed_kph, a_node, b_node)
+            if leg is None:
+                out.error("travel", f"no {d.profile} path from {a_id} to {b_id}", sid, pid)
+                continue
+        else:
+            leg = timer.straight_leg(d.speed_kph, a_xy, b_xy)
+        secs, metres = leg
+        metres_total += metres
+        gap = _s(departs[i], arrives[i])
+        if gap + LEG_TOLERANCE_S < secs:
+            out.error(
+                "travel",
+                f"leg {i + 1} {a_id} -> {b_id}: {gap:.0f} s planned, but it takes "
+                f"{secs:.0f} s to {'walk' if d.profile == 'walk' else 'ride'} at "
+                f"{d.speed_kph:g} km/h",
+                sid,
+                pid,
+            )
+    rel, absolute = DISTANCE_TOLERANCE
+    if abs(metres_total - r.distance_m) > rel * metres_total + absolute:
+        out.error(
+            "distance",
+            f"reports {r.distance_m:.0f} m, the legs re-timed measure {metres_total:.0f} m",
+            sid,
+            pid,
+        )
+    # --- the drawn path passes the places
+    path = gpd.GeoSeries([r.path], crs=4326).to_crs(to_metric).iloc[0]
+    xy = np.array([xy for _, _, xy in places], dtype=float)
+    pts = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=4326).to_crs(to_metric)
+    ends = shapely.get_coordinates(path)[[0, -1]]
+    if np.hypot(*(ends[0] - shapely.get_coordinates(pts.iloc[0])[0])) > PATH_TOLERANCE_M:
+        out.error("path", f"the street path does not start at {r.start_place}", sid, pid)
+    if np.hypot(*(ends[1] - shapely.get_coordinates(pts.iloc[-1])[0])) > PATH_TOLERANCE_M:
+        out.error("path", f"the street path does not end at {r.end_place}", sid, pid)
+    far = pts.iloc[1:-1].distance(path).to_numpy() > PATH_TOLERANCE_M
+    for p in itertools.compress(r.stops, far):
+        out.error("path", f"the street path misses stop {p.order} {p.micro_id}", sid, pid)
+    return len(r.stops), legs
+
+
+def _check_network(plan: PatrolPlan, network: StreetNetwork | None, out: _Findings) -> str:
+    info = plan.settings.get("network")
+    if info is None:
+        if network is not None:
+            out.warn(
+                "network",
+                "the plan was made with straight-line travel times (no street network); legs "
+                "are re-timed the same way and the network given is not used",
+            )
+        return "straight_line"
+    if network is None:
+        msg = (
+            "the plan was made on a street network (fingerprint "
+            f"{info.get('fingerprint')}, from {info.get('source')}); pass that network "
+            "(gridplan plan check PLAN --network PATH) to re-time its legs"
+        )
+        raise InputError(msg)
+    if info.get("fingerprint") != network.fingerprint:
+        out.error(
+            "network",
+            f"the plan was made on network {info.get('fingerprint')} ({info.get('source')}), "
+            f"not on this one ({network.fingerprint}, {network.source}); check it against the "
+            "network it was planned on",
+        )
+    return "network"
+
+
+def check_plan(
+    plan: PatrolPlan,
+    network: StreetNetwork | None = None,
+    *,
+    grid: gpd.GeoDataFrame | None = None,
+) -> CheckReport:
+    """Re-verify every constraint of ``plan`` from the plan itself and the street network.
+
+    Parameters
+    ----------
+    plan
+        A plan from :func:`~gridplan.routing.planner.plan_patrols` or
+        :func:`~gridplan.routing.planfile.load_plan`.
+    network
+        The street network the plan was made on (required when it was made on one; its
+        fingerprint must match). Ignored for a straight-line plan.
+    grid
+        Optional GRID frame: stops must name its micro-grids, in the base grids they say.
+
+    Returns
+    -------
+    CheckReport
+        ``report.ok`` is ``False`` when any constraint is broken.
+
+    Raises
+    ------
+    InputError
+        When the plan was made on a network and none is given, or a route lacks the duty
+        record needed to check it (a plan file from an older gridplan).
+
+    Examples
+    --------
+    >>> report = check_plan(load_plan("day.plan.json"), load_network("net.gpkg"))  # doctest: +SKIP
+    >>> report.ok, len(report.warnings)  # doctest: +SKIP
+    (True, 0)
+    """
+    out = _Findings()
+    method = _check_network(plan, network, out)
+    mismatch = any(f.code == "network" and f.severity == "error" for f in out.items)
+    detour = plan.settings.get("detour_factor") or DETOUR_FACTOR
+    timer = _LegTimer(network if method == "network" else None, float(detour))
+    policy = plan.policy
+
+    lonlat = [(p.lon, p.lat) for s in plan.slices for r in s.routes for p in r.stops] or [
+        (0.0, 0.0)
+    ]
+    to_metric = _metric(network if method == "network" else None, np.array(lonlat))
+
+    n_routes = n_stops = n_legs = 0
+    duty_min: dict[str, float] = defaultdict(float)
+    duty_limit: dict[str, int] = {}
+    spans: dict[str, list[tuple[dt.datetime, dt.datetime, str]]] = defaultdict(list)
+    dosage: dict[str, float] = defaultdict(float)
+    for s in plan.slices:
+        visits: dict[str, list] = defaultdict(list)
+        for r in s.routes:
+            if r.duty is None:
+                msg = (
+                    f"slice {s.slice_id}, route of {r.patroller_id}: no duty record (window, "
+                    "limits, nodes); the plan file is from an older gridplan: plan again"
+                )
+                raise InputError(msg)
+            if not r.deployed:
+                continue
+            retime = not (method == "network" and mismatch)
+            if method == "network" and retime:
+                G = network.graph(r.duty.profile)
+                missing = [
+                    (place, node) for place, node, _ in _places(r) if node is None or node not in G
+                ]
+                if missing:
+                    shown = ", ".join(f"{p} (node {n})" for p, n in missing[:3])
+                    out.error(
+                        "network",
+                        f"places not on the {r.duty.profile} network: {shown}",
+                        s.slice_id,
+                        r.patroller_id,
+                    )
+                    retime = False
+            n_routes += 1
+            stops, legs = _check_route(
+                r, s.start, s.end, policy, timer if retime else None, method, to_metric, out
+            )
+            n_stops += stops
+            n_legs += legs
+            duty_min[r.patroller_id] += _s(r.start, r.end) / 60
+            duty_limit[r.patroller_id] = r.duty.max_duty_min
+            spans[r.patroller_id].append((r.start, r.end, s.slice_id))
+            for p in r.stops:
+                visits[p.micro_id].append((p.arrival, p, r.patroller_id))
+                dosage[p.micro_id] += p.dwell_s / 60
+        _check_revisits(s.slice_id, visits, policy, out)
+        _check_metrics(s, visits, out)
+    for pid, minutes in duty_min.items():
+        if minutes > duty_limit[pid] + 1 / 60:
+            out.error(
+                "duty",
+                f"on duty {minutes:.0f} min over the day, more than the roster's limit of "
+                f"{duty_limit[pid]} min",
+                None,
+                pid,
+            )
+    for pid, items in spans.items():
+        items.sort(key=lambda x: x[0].astimezone(dt.UTC))
+        for (_a0, a1, sa), (b0, _b1, sb) in itertools.pairwise(items):
+            if _s(a1, b0) < 0:
+                out.error(
+                    "overlap",
+                    f"route in {sb} starts at {_hhmm(b0)} before the route in {sa} ends at "
+                    f"{_hhmm(a1)}",
+                    None,
+                    pid,
+                )
+    for mid, minutes in sorted(dosage.items()):
+        if minutes > policy.dosage_cap_min + 1e-6:
+            out.error(
+                "dosage",
+                f"{mid} gets {minutes:g} min of presence over the day, more than the cap of "
+                f"{policy.dosage_cap_min} min",
+            )
+    if grid is not None:
+        _check_grid(plan, grid, out)
+    return CheckReport(
+        findings=tuple(out.items), routes=n_routes, stops=n_stops, legs=n_legs, method=method
+    )
+
+
+def _check_revisits(slice_id: str, visits: Mapping[str, list], policy, out: _Findings) -> None:
+    gap = policy.revisit_gap_min * 60
+    for mid, items in visits.items():
+        items.sort(key=lambda x: x[0].astimezone(dt.UTC))
+        top = all(p.risk_class == "top" for _, p, _ in items)
+        allowed = policy.revisit_max if top else 1
+        if len(items) > allowed:
+            out.error(
+                "revisit",
+                f"{mid} ({items[0][1].risk_class}) is visited {len(items)} times; the policy "
+                f"allows {allowed}",
+                slice_id,
+            )
+        for (t0, _, p0), (t1, _, p1) in itertools.pairwise(items):
+            apart = _s(t0, t1)
+            if apart < gap:
+                out.error(
+                    "revisit",
+                    f"{mid}: visits at {_hhmm(t0)} ({p0}) and {_hhmm(t1)} ({p1}) are "
+                    f"{apart / 60:.0f} min apart, less than {policy.revisit_gap_min} min",
+                    slice_id,
+                )
+
+
+def _check_metrics(s, visits: Mapping[str, list], out: _Findings) -> None:
+    m = s.metrics
+    visited_bases = {p.base_id for items in visits.values() for _, p, _ in items}
+    for base, said in m.base_visited.items():
+        if bool(said) != (base in visited_bases):
+            out.error(
+                "metrics",
+                f"base grid {base} is reported as {'visited' if said else 'not visited'}, but "
+                f"the routes {'do not visit' if said else 'visit'} it",
+                s.slice_id,
+            )
+    on_duty = s.routes
+    if on_duty:
+        for base in m.base_visited:
+            if base not in visited_bases:
+                reported = base in m.cover_violations
+                out.warn(
+                    "cover",
+                    f"base grid {base} is not visited although {len(on_duty)} patrollers are on "
+                    f"duty{'' if reported else ' (none of its micro-grids was left to visit)'}",
+                    s.slice_id,
+                )
+    for r in s.routes:
+        w = m.workload.get(r.patroller_id)
+        if w is not None and w.stops != len(r.stops):
+            out.error(
+                "metrics",
+                f"workload says {w.stops} stops, the route has {len(r.stops)}",
+                s.slice_id,
+                r.patroller_id,
+            )
+
+
+def _check_grid(plan: PatrolPlan, grid: gpd.GeoDataFrame, out: _Findings) -> None:
+    from gridplan.geo.grid import micro_grids
+
+    micro = micro_grids(grid)
+    parent = dict(zip(micro["id"].astype(str), micro["parent_id"].astype(str), strict=True))
+    for s in plan.slices:
+        for r in s.routes:
+            for p in r.stops:
+                if p.micro_id not in parent:
+                    out.error(
+                        "grid",
+                        f"stop {p.order} names micro-grid {p.micro_id}, which the grid lacks",
+                        s.slice_id,
+                        r.patroller_id,
+                    )
+                elif parent[p.micro_id] != p.base_id:
+                    out.error(
+                        "grid",
+                        f"stop {p.order} {p.micro_id} says base grid {p.base_id}, the grid says "
+                        f"{parent[p.micro_id]}",
+                        s.slice_id,
+                        r.patroller_id,
+                    )
+
+
+__all__ = ["CheckReport", "Finding", "check_plan"]
