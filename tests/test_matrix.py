@@ -229,3 +229,36 @@ def test_travel_matrix_validates_itself():
     m = TravelMatrix(("a",), np.zeros((1, 1)), np.zeros((1, 1)), "straight_line", "walk", 4.5)
     with pytest.raises(InputError, match="stop 'b' is not in the matrix"):
         m.index("b")
+
+
+def test_matrices_are_computed_once_per_stops_and_speed(block, monkeypatch):
+    import gridplan.routing.matrix as matrix_module
+
+    net = StreetNetwork(
+        walk=block.walk, ride=block.ride, crs=block.crs, source="test", report=block.report
+    )
+    places = stops(A=(0, 0), C=(200, 0), E=(100, 100))
+    calls = []
+    compute = matrix_module._network_matrix
+    monkeypatch.setattr(
+        matrix_module, "_network_matrix", lambda *a: calls.append(a[1:3]) or compute(*a)
+    )
+    first = travel_matrix(places, net, profile="ride")
+    # same nodes under other ids: a cache hit, with the new ids
+    renamed = places.assign(id=["a", "c", "e"])
+    again = travel_matrix(renamed, net, profile="ride")
+    assert calls == [("ride", 15.0)]
+    assert again.ids == ("a", "c", "e")
+    assert np.array_equal(again.seconds, first.seconds)
+    assert np.array_equal(again.metres, first.metres)
+    assert not np.shares_memory(again.seconds, first.seconds)
+    travel_matrix(places, net, profile="ride", speed_kph=10)
+    travel_matrix(places, net, profile="walk")
+    assert calls == [("ride", 15.0), ("ride", 10.0), ("walk", 4.5)]
+    # least recently used matrices go first when the cache is over its budget
+    monkeypatch.setattr(matrix_module, "_MATRIX_CACHE_BYTES", 1)
+    travel_matrix(places, net, profile="ride", speed_kph=20)
+    assert len(net._cache["matrices"]) == 1
+    travel_matrix(places, net, profile="ride", speed_kph=20)
+    travel_matrix(places, net, profile="ride")
+    assert calls[3:] == [("ride", 20.0), ("ride", 15.0)]

@@ -2,9 +2,10 @@
 
 With a :class:`~gridplan.routing.network.StreetNetwork`, travel times are shortest paths on
 the profile's graph, computed many-to-many by :func:`scipy.sparse.csgraph.dijkstra` on a CSR
-matrix that is built once per graph, profile and speed (and cached on the network). The time
-of an edge is its length divided by the patroller's speed; for riders it is optionally capped
-by the edge's ``maxspeed_kph``. Distances (``metres``) are those of the fastest path.
+matrix that is built once per graph, profile and speed (and cached on the network, as are the
+last matrices computed, so the slices of a day share them). The time of an edge is its length
+divided by the patroller's speed; for riders it is optionally capped by the edge's
+``maxspeed_kph``. Distances (``metres``) are those of the fastest path.
 
 Without a network, the fallback is the straight-line distance times a detour factor
 (:data:`DETOUR_FACTOR`, 1.3: the typical ratio of street to crow-fly distance in a grid
@@ -17,6 +18,7 @@ raises :class:`~gridplan.InputError` naming them; with ``allow_unreachable=True`
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 import math
@@ -56,6 +58,10 @@ UNREACHABLE = -1
 
 #: Sources per Dijkstra call: bounds memory to chunk x nodes distances and predecessors.
 _CHUNK = 256
+
+#: Bytes of computed matrices kept on a network (least recently used dropped first): a day's
+#: slices ask for the same stops at the same speeds, so each matrix is computed once.
+_MATRIX_CACHE_BYTES = 256 * 2**20
 
 METHODS = ("network", "straight_line")
 
@@ -322,6 +328,60 @@ def _stop_nodes(stops: gpd.GeoDataFrame, network: StreetNetwork, profile: Profil
     return frame.index.to_numpy()[index]
 
 
+def _network_matrix(
+    network: StreetNetwork,
+    profile: Profile,
+    speed: float,
+    cap_by_maxspeed: bool,
+    nodes: np.ndarray,
+    progress: ProgressCallback | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds (int64) and metres between ``nodes``, :data:`UNREACHABLE` where no path."""
+    csr = _csr(network, profile, speed, cap_by_maxspeed)
+    index = np.array([csr.position[int(n)] for n in nodes], dtype=np.int64)
+    sources, inverse = np.unique(index, return_inverse=True)
+    n = len(nodes)
+    times = np.empty((len(sources), n))
+    metres = np.empty((len(sources), n))
+    for start in range(0, len(sources), _CHUNK):
+        report(progress, f"{profile} travel times", start, len(sources))
+        chunk = sources[start : start + _CHUNK]
+        if csr.uniform_mps is not None:
+            # one speed everywhere (walking, or no maxspeed below the speed): the fastest path
+            # is the shortest, and its metres are its seconds times the speed
+            dist = dijkstra(csr.seconds, directed=True, indices=chunk)[:, index]
+            times[start : start + len(chunk)] = dist
+            metres[start : start + len(chunk)] = dist * csr.uniform_mps
+            continue
+        dist, pred = dijkstra(csr.seconds, directed=True, indices=chunk, return_predecessors=True)
+        times[start : start + len(chunk)] = dist[:, index]
+        metres[start : start + len(chunk)] = _path_metres(
+            pred.astype(np.int64),
+            chunk.astype(np.int64),
+            index,
+            csr.seconds.indptr.astype(np.int64),
+            csr.seconds.indices.astype(np.int64),
+            csr.metres,
+        )
+    report(progress, f"{profile} travel times", len(sources), len(sources))
+    times, metres = times[inverse], metres[inverse]
+    unreachable = ~np.isfinite(times)
+    seconds = np.where(unreachable, UNREACHABLE, np.rint(np.where(unreachable, 0, times)))
+    metres = np.where(unreachable, UNREACHABLE, np.round(metres, 2))
+    seconds = seconds.astype(np.int64)
+    seconds.flags.writeable = False
+    metres.flags.writeable = False
+    return seconds, metres
+
+
+def _trim(cache: collections.OrderedDict, max_bytes: int) -> None:
+    """Drop the least recently used matrices until the cache holds at most ``max_bytes``."""
+    total = sum(a.nbytes + b.nbytes for a, b in cache.values())
+    while len(cache) > 1 and total > max_bytes:
+        a, b = cache.popitem(last=False)[1]
+        total -= a.nbytes + b.nbytes
+
+
 def travel_matrix(
     stops: gpd.GeoDataFrame,
     network: StreetNetwork | None = None,
@@ -407,40 +467,23 @@ def travel_matrix(
         )
 
     nodes = _stop_nodes(stops, network, profile)
-    csr = _csr(network, profile, speed, cap_by_maxspeed)
-    index = np.array([csr.position[int(n)] for n in nodes], dtype=np.int64)
-    sources, inverse = np.unique(index, return_inverse=True)
     n = len(ids)
-    times = np.empty((len(sources), n))
-    metres = np.empty((len(sources), n))
-    for start in range(0, len(sources), _CHUNK):
-        report(progress, f"{profile} travel times", start, len(sources))
-        chunk = sources[start : start + _CHUNK]
-        if csr.uniform_mps is not None:
-            # one speed everywhere (walking, or no maxspeed below the speed): the fastest path
-            # is the shortest, and its metres are its seconds times the speed
-            dist = dijkstra(csr.seconds, directed=True, indices=chunk)[:, index]
-            times[start : start + len(chunk)] = dist
-            metres[start : start + len(chunk)] = dist * csr.uniform_mps
-            continue
-        dist, pred = dijkstra(csr.seconds, directed=True, indices=chunk, return_predecessors=True)
-        times[start : start + len(chunk)] = dist[:, index]
-        metres[start : start + len(chunk)] = _path_metres(
-            pred.astype(np.int64),
-            chunk.astype(np.int64),
-            index,
-            csr.seconds.indptr.astype(np.int64),
-            csr.seconds.indices.astype(np.int64),
-            csr.metres,
-        )
-    report(progress, f"{profile} travel times", len(sources), len(sources))
-    times, metres = times[inverse], metres[inverse]
-    unreachable = ~np.isfinite(times)
-    seconds = np.where(unreachable, UNREACHABLE, np.rint(np.where(unreachable, 0, times)))
-    metres = np.where(unreachable, UNREACHABLE, np.round(metres, 2))
+    # a day's slices ask for the same stops at the same speeds: compute each matrix once
+    cache = network._cache.setdefault("matrices", collections.OrderedDict())
+    cap = bool(cap_by_maxspeed and profile == "ride")
+    key = (profile, speed, cap, np.ascontiguousarray(nodes, dtype=np.int64).tobytes())
+    if key in cache:
+        cache.move_to_end(key)
+        seconds, metres = cache[key]
+        report(progress, f"{profile} travel times", 1, 1)
+    else:
+        seconds, metres = _network_matrix(network, profile, speed, cap_by_maxspeed, nodes, progress)
+        cache[key] = (seconds, metres)
+        _trim(cache, _MATRIX_CACHE_BYTES)
+    unreachable = seconds == UNREACHABLE
     result = TravelMatrix(
         ids=tuple(ids),
-        seconds=seconds.astype(np.int64),
+        seconds=seconds,
         metres=metres,
         method="network",
         profile=profile,
