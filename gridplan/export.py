@@ -128,8 +128,16 @@ def write_geodata(
             out, path, driver="GeoJSON", layer_options=options, geometry_type=geometry_type
         )
     else:
+        # GeoPackage 1.2 when creating: GDAL before 3.8 (QGIS on older systems) warns about
+        # the 1.4 files newer GDAL writes by default; we use nothing newer than 1.2
+        options = None if path.exists() else {"VERSION": "1.2"}
         pyogrio.write_dataframe(
-            out, path, driver="GPKG", layer=layer or path.stem, geometry_type=geometry_type
+            out,
+            path,
+            driver="GPKG",
+            layer=layer or path.stem,
+            geometry_type=geometry_type,
+            dataset_options=options,
         )
     return path
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numba
@@ -48,6 +49,8 @@ from gridplan._progress import ProgressCallback
 from gridplan._progress import report
 from gridplan.config import StationConfig
 from gridplan.config import default_config
+from gridplan.geo._io import check_file
+from gridplan.geo._io import read_vector
 from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import require_crs
 from gridplan.geo.crs import to_output_crs
@@ -696,3 +699,54 @@ def hotspot_summary(gdf: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+#: Columns a hot-spot file needs to plan patrols from it.
+HOTSPOT_COLUMNS = ("id", "slice", "score", "rank", "gi_class", "count")
+
+
+def read_hotspots(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a hot-spot file written by ``gridplan hotspots --out`` (GeoJSON or GeoPackage).
+
+    Parameters
+    ----------
+    path
+        The file; CSV exports of ``--csv`` work too (geometry as WKT).
+    layer
+        GeoPackage layer (default: the first).
+
+    Returns
+    -------
+    GeoDataFrame
+        The long frame of :func:`compute_hotspots`: one row per micro-grid and slice.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, or a file without the hot-spot columns (named).
+
+    Examples
+    --------
+    >>> hot = read_hotspots("out/hotspots.geojson")  # doctest: +SKIP
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        check_file(path)
+        frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"id": str, "slice": str})
+        geometry = None
+        if "wkt" in frame:
+            geometry = gpd.GeoSeries.from_wkt(frame.pop("wkt"), crs="EPSG:4326")
+        hot = gpd.GeoDataFrame(frame, geometry=geometry)
+    else:
+        hot = read_vector(path, layer=layer)
+    missing = [c for c in HOTSPOT_COLUMNS if c not in hot.columns]
+    if missing:
+        msg = (
+            f"{path}: not a hot-spot file: it lacks the column(s) {', '.join(missing)}; make "
+            "one with `gridplan hotspots --grid GRID --incidents FILE --out PATH`"
+        )
+        raise InputError(msg)
+    hot = hot.copy()
+    hot["id"] = hot["id"].astype(str)
+    hot["slice"] = hot["slice"].astype(str)
+    return hot

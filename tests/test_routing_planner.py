@@ -211,3 +211,27 @@ def test_plan_across_a_dst_change(net, grid):
     assert sp.end.utcoffset() == dt.timedelta(hours=-7)
     (route,) = sp.routes
     assert route.stops and route.end <= sp.end
+
+
+def test_variants_are_distinct_good_and_checked(net, grid):
+    from _plans import checked
+
+    from gridplan.routing.planner import plan_variants
+
+    cfg = make_config([patroller("P1", {"daily": ["06:00-08:00"]})], revisit_max=1)
+    days = plan_variants(
+        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning"], variants=3,
+        tolerance=0.1, **FAST,
+    )  # fmt: skip
+    assert [d.variant["index"] for d in days] == [1, 2, 3]
+    orders = set()
+    for d in days:
+        checked(d, net, grid)
+        sim = d.variant["similarity"]
+        assert sim[d.variant["index"] - 1] == 1.0
+        orders.add(tuple(p.micro_id for p in d.slices[0].routes[0].stops))
+        assert d.variant["slices"]["morning"]["within_tolerance"], d.variant
+        best = d.variant["slices"]["morning"]["best_score"]
+        assert d.variant["slices"]["morning"]["score"] >= 0.9 * best - 1e-6
+    assert len(orders) == 3  # three different walks to rotate over
+    assert max(days[0].variant["similarity"][1:]) < 1.0

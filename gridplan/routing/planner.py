@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Sequence
 from types import MappingProxyType
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -136,51 +139,196 @@ def plan_patrols(
     >>> plan.is_feasible()  # doctest: +SKIP
     True
     """
+    plans = plan_variants(
+        grid,
+        hotspots,
+        network,
+        config,
+        date=date,
+        variants=1,
+        slices=slices,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        workers=workers,
+        work_limit=work_limit,
+        station_point=station_point,
+        detour_factor=detour_factor,
+        balance_weight=balance_weight,
+        travel_weight=travel_weight,
+        progress=progress,
+    )
+    return plans[0]
+
+
+def _place_arcs(problem, solution) -> set[tuple[str, str]]:
+    """Return the (from place, to place) legs the routes of a solution walk."""
+    refs = problem.nodes
+    out = set()
+    for r in solution.routes:
+        for a, b in itertools.pairwise(r.nodes):
+            out.add((refs[a].place, refs[b].place))
+    return out
+
+
+def _dearer_arcs(problem, model, used: set[tuple[str, str]], factor: float) -> np.ndarray:
+    places = [ref.place for ref in problem.nodes]
+    n = model.num_nodes
+    out = np.ones((n, n))
+    if used:
+        index: dict[str, list[int]] = {}
+        for i, p in enumerate(places):
+            index.setdefault(p, []).append(i)
+        for a, b in used:
+            for i in index.get(a, ()):
+                for j in index.get(b, ()):
+                    out[i, j] = out[j, i] = factor
+    return out
+
+
+def plan_variants(
+    grid: gpd.GeoDataFrame,
+    hotspots: pd.DataFrame,
+    network: StreetNetwork | None,
+    config: StationConfig,
+    *,
+    date: dt.date | str,
+    variants: int = 3,
+    tolerance: float = 0.05,
+    slices: Sequence[str] | None = None,
+    time_limit_s: float = 10.0,
+    seed: int = 0,
+    workers: int | None = None,
+    work_limit: int | None = None,
+    station_point: shapely.Point | None = None,
+    detour_factor: float = DETOUR_FACTOR,
+    balance_weight: float = 0.0,
+    travel_weight: float = 0.001,
+    progress: ProgressCallback | None = None,
+) -> list[PatrolPlan]:
+    """Plan ``variants`` distinct patrol days, each within ``tolerance`` of the best, to rotate.
+
+    Variant 1 is :func:`plan_patrols`' plan. For each slice, variant ``k`` is solved with the
+    legs that variants ``1..k-1`` walk in that slice made dearer, so it takes other streets
+    and another order, and is kept when its score (prize collected less costs) is at least
+    ``(1 - tolerance)`` times variant 1's in that slice; otherwise it is solved again with a
+    milder penalty, and after three tries the best try is kept and flagged. Dosage and duty
+    carry over within each variant's own day.
+
+    Parameters
+    ----------
+    variants
+        How many plans (days to rotate over); 1 gives :func:`plan_patrols`' plan.
+    tolerance
+        Allowed relative loss of score versus the best, per slice (0.05 = 5 %).
+    time_limit_s
+        Solver time per slice and variant.
+    grid, hotspots, network, config, date, slices, seed, workers, work_limit, station_point,
+    detour_factor, balance_weight, travel_weight, progress
+        As for :func:`plan_patrols`.
+
+    Returns
+    -------
+    list of PatrolPlan
+        ``variants`` plans; each plan's ``variant`` holds its ``index``, ``of``,
+        ``tolerance``, per slice ``score`` and ``best_score`` and whether it is
+        ``within_tolerance``, and ``similarity`` (Jaccard of the legs walked, 1 = same) to
+        every variant.
+
+    Examples
+    --------
+    >>> days = plan_variants(grid, hot, net, cfg, date="2024-06-01", variants=3)  # doctest: +SKIP
+    >>> [round(d.variant["similarity"][0], 2) for d in days]  # doctest: +SKIP
+    [1.0, 0.42, 0.38]
+    """
     date = dt.date.fromisoformat(date) if isinstance(date, str) else date
     if time_limit_s <= 0:
         msg = f"time_limit_s={time_limit_s} must be a positive number of seconds per slice"
         raise InputError(msg)
+    if int(variants) != variants or variants < 1:
+        msg = f"variants={variants!r} must be a whole number of plans, at least 1"
+        raise InputError(msg)
+    if not 0 <= tolerance < 1:
+        msg = f"tolerance={tolerance!r} must be in [0, 1), e.g. 0.05 for 5 %"
+        raise InputError(msg)
     chosen = _slices_in_order(config, date, slices)
-    dosage: dict[str, float] = {}
-    duty: dict[str, float] = {}
-    plans = []
+    k_total = int(variants)
+    dosage: list[dict[str, float]] = [{} for _ in range(k_total)]
+    duty: list[dict[str, float]] = [{} for _ in range(k_total)]
+    plans: list[list] = [[] for _ in range(k_total)]
+    arcs: list[set] = [set() for _ in range(k_total)]  # legs walked over the whole day
+    scores: list[dict[str, dict[str, Any]]] = [{} for _ in range(k_total)]
     methods = set()
+    steps = len(chosen) * k_total
     for i, ts in enumerate(chosen):
-        report(progress, "plan", i, len(chosen))
-        problem = build_problem(
-            grid,
-            hotspots,
-            network,
-            config,
-            date=date,
-            slice_id=ts.id,
-            dosage_used=dosage,
-            duty_used=duty,
-            station_point=station_point,
-            detour_factor=detour_factor,
-        )
-        methods.update(m.method for m in problem.matrices)
-        model = problem.to_prize_vrp(balance_weight=balance_weight, travel_weight=travel_weight)
-        if problem.on_duty and any(s.copies for s in problem.stops):
-            solution = solve_prize_vrp(
-                model,
-                time_limit_s=time_limit_s,
-                seed=seed,
-                workers=workers,
-                work_limit=work_limit,
+        used: set[tuple[str, str]] = set()
+        best_score = None
+        for k in range(k_total):
+            report(progress, "plan", i * k_total + k, steps)
+            problem = build_problem(
+                grid,
+                hotspots,
+                network,
+                config,
+                date=date,
+                slice_id=ts.id,
+                dosage_used=dosage[k],
+                duty_used=duty[k],
+                station_point=station_point,
+                detour_factor=detour_factor,
             )
-            solution = _compact(model, solution)
-        else:
-            solution = PrizeVRPSolution.from_routes(
-                model, [[v.start, v.end] for v in model.vehicles]
-            )
-        sp = slice_plan(problem, model, solution, network=network)
-        for r in sp.routes:
-            duty[r.patroller_id] = duty.get(r.patroller_id, 0.0) + r.duration_s / 60
-            for stop in r.stops:
-                dosage[stop.micro_id] = dosage.get(stop.micro_id, 0.0) + stop.dwell_s / 60
-        plans.append(sp)
-    report(progress, "plan", len(chosen), len(chosen))
+            methods.update(m.method for m in problem.matrices)
+            model = problem.to_prize_vrp(balance_weight=balance_weight, travel_weight=travel_weight)
+            solvable = problem.on_duty and any(s.copies for s in problem.stops)
+            if not solvable:
+                solution = PrizeVRPSolution.from_routes(
+                    model, [[v.start, v.end] for v in model.vehicles]
+                )
+            elif k == 0:
+                solution = _compact(
+                    model,
+                    solve_prize_vrp(
+                        model,
+                        time_limit_s=time_limit_s,
+                        seed=seed,
+                        workers=workers,
+                        work_limit=work_limit,
+                    ),
+                )
+            else:
+                floor = best_score - tolerance * abs(best_score)
+                tries = []
+                for attempt, factor in enumerate((1.5, 1.25, 1.1)):
+                    cand = solve_prize_vrp(
+                        model,
+                        time_limit_s=time_limit_s / 3,
+                        seed=seed + 101 * k + attempt,
+                        workers=workers,
+                        work_limit=work_limit,
+                        _arc_factor=_dearer_arcs(problem, model, used, factor),
+                    )
+                    tries.append(_compact(model, cand))
+                    if cand.score >= floor - 1e-9:
+                        break
+                solution = max(tries, key=lambda sol: sol.score)
+            if k == 0:
+                best_score = solution.score
+            scores[k][ts.id] = {
+                "score": round(solution.score, 3),
+                "best_score": round(best_score, 3),
+                "within_tolerance": bool(
+                    solution.score >= best_score - tolerance * abs(best_score) - 1e-9
+                ),
+            }
+            walked = _place_arcs(problem, solution)
+            used |= walked
+            arcs[k] |= {(ts.id, a, b) for a, b in walked}
+            sp = slice_plan(problem, model, solution, network=network)
+            for r in sp.routes:
+                duty[k][r.patroller_id] = duty[k].get(r.patroller_id, 0.0) + r.duration_s / 60
+                for stop in r.stops:
+                    dosage[k][stop.micro_id] = dosage[k].get(stop.micro_id, 0.0) + stop.dwell_s / 60
+            plans[k].append(sp)
+    report(progress, "plan", steps, steps)
     settings = {
         "workers": workers,
         "work_limit": work_limit,
@@ -192,14 +340,45 @@ def plan_patrols(
         if network is None
         else {"source": network.source, "fingerprint": network.fingerprint, "crs": network.crs},
     }
-    return PatrolPlan(
-        station_id=config.station_id,
-        station_name=config.station_name,
-        timezone=config.timezone,
-        date=date,
-        seed=seed,
-        time_limit_s=float(time_limit_s),
-        slices=tuple(plans),
-        settings=MappingProxyType(settings),
-        policy=config.patrol,
-    )
+    out = []
+    for k in range(k_total):
+        variant = None
+        if k_total > 1:
+            sim = [_jaccard(arcs[k], arcs[j]) for j in range(k_total)]
+            variant = MappingProxyType(
+                {
+                    "index": k + 1,
+                    "of": k_total,
+                    "tolerance": tolerance,
+                    "slices": scores[k],
+                    "within_tolerance": all(v["within_tolerance"] for v in scores[k].values()),
+                    "similarity": sim,
+                }
+            )
+        out.append(
+            PatrolPlan(
+                station_id=config.station_id,
+                station_name=config.station_name,
+                timezone=config.timezone,
+                date=date,
+                seed=seed,
+                time_limit_s=float(time_limit_s),
+                slices=tuple(plans[k]),
+                settings=MappingProxyType(settings),
+                policy=config.patrol,
+                variant=variant,
+            )
+        )
+    return out
+
+
+def _jaccard(a: set, b: set) -> float:
+    """Jaccard similarity of two sets of legs, as undirected pairs (1 when both empty)."""
+
+    def undirected(arcs):
+        return {(s, frozenset((x, y))) for s, x, y in arcs if x != y}
+
+    ua, ub = undirected(a), undirected(b)
+    if not ua and not ub:
+        return 1.0
+    return round(len(ua & ub) / len(ua | ub), 3)

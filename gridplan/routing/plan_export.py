@@ -1,0 +1,236 @@
+"""Export patrol plans for other tools: GeoJSON, GeoPackage, CSV stop lists and GPX.
+
+- **GeoJSON** (RFC 7946, EPSG:4326): one FeatureCollection with a LineString per route
+  (``kind = "route"``) and a Point per stop (``kind = "stop"``), for web maps and QGIS (which
+  offers the two geometry types as sub-layers).
+- **GeoPackage**: layers ``routes`` and ``stops``, for QGIS and ArcGIS.
+- **CSV**: the stop list in time order per patroller, UTF-8 with BOM so Excel reads the
+  Chinese names, with ``lon``/``lat`` and clock times.
+- **GPX 1.1**: for phone navigation apps (OsmAnd, Organic Maps, Locus): per route a track
+  along the streets (``trk``), a route through the stops (``rte``) and a waypoint per stop
+  (``wpt``) named by its order and micro-grid, with the planned arrival time.
+
+``patroller`` and ``slices`` narrow the export, e.g. one volunteer team's GPX for its phone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from gridplan._errors import InputError
+from gridplan.export import write_csv
+from gridplan.export import write_geodata
+from gridplan.routing.plan import PatrolPlan
+
+FORMATS = ("geojson", "gpkg", "csv", "gpx")
+
+_SUFFIX = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".csv": "csv", ".gpx": "gpx"}
+_GPX_NS = "http://www.topografix.com/GPX/1/1"
+
+
+def _format_of(path: Path, fmt: str | None) -> str:
+    if fmt is None:
+        name = path.name.lower()
+        fmt = next((f for suf, f in _SUFFIX.items() if name.endswith(suf)), None)
+        if fmt is None:
+            msg = (
+                f"{path}: cannot tell the export format from the suffix; use .geojson, .gpkg, "
+                f".csv or .gpx, or pass format= one of {', '.join(FORMATS)}"
+            )
+            raise InputError(msg)
+    if fmt not in FORMATS:
+        msg = f"export format {fmt!r} is unknown; use one of {', '.join(FORMATS)}"
+        raise InputError(msg)
+    return fmt
+
+
+def _frames(
+    plan: PatrolPlan, patroller: str | None, slices: Sequence[str] | None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    routes, stops = plan.to_geodataframes()
+    if slices is not None:
+        unknown = sorted(set(slices) - set(plan.slice_ids))
+        if unknown:
+            msg = (
+                f"slice(s) {', '.join(unknown)} not in the plan; it has {', '.join(plan.slice_ids)}"
+            )
+            raise InputError(msg)
+        routes = routes[routes["slice"].isin(slices)]
+        stops = stops[stops["slice"].isin(slices)]
+    if patroller is not None:
+        known = sorted(set(routes["patroller_id"]))
+        if patroller not in known:
+            msg = (
+                f"patroller {patroller!r} has no route in the plan; patrollers on duty: "
+                f"{', '.join(known) or 'none'}"
+            )
+            raise InputError(msg)
+        routes = routes[routes["patroller_id"] == patroller]
+        stops = stops[stops["patroller_id"] == patroller]
+    routes = routes[routes["stops"] > 0]  # patrollers on duty but not deployed have no route
+    return routes.reset_index(drop=True), stops.reset_index(drop=True)
+
+
+def _clock(iso: str) -> str:
+    return dt.datetime.fromisoformat(iso).strftime("%H:%M")
+
+
+def stop_table(
+    plan: PatrolPlan, *, patroller: str | None = None, slices: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Return the stop list as a table: one row per stop, in slice, patroller and stop order.
+
+    Columns: ``date``, ``slice``, ``patroller_id``, ``patroller``, ``mode``, ``order``,
+    ``micro_id``, ``name``, ``base_id``, ``arrive`` and ``leave`` (HH:MM, station time),
+    ``dwell_min``, ``risk_rank``, ``gi_class``, ``risk_class``, ``visit``, ``arrival`` and
+    ``departure`` (ISO 8601 with offset), ``lon``, ``lat``.
+    """
+    routes, stops = _frames(plan, patroller, slices)
+    names = dict(zip(routes["patroller_id"], routes["name"], strict=True))
+    modes = dict(zip(routes["patroller_id"], routes["mode"], strict=True))
+    table = pd.DataFrame(
+        {
+            "date": stops["date"],
+            "slice": stops["slice"],
+            "patroller_id": stops["patroller_id"],
+            "patroller": stops["patroller_id"].map(names),
+            "mode": stops["patroller_id"].map(modes),
+            "order": stops["order"],
+            "micro_id": stops["micro_id"],
+            "name": stops["name"],
+            "base_id": stops["base_id"],
+            "arrive": stops["arrival"].map(_clock),
+            "leave": stops["departure"].map(_clock),
+            "dwell_min": stops["dwell_min"],
+            "risk_rank": stops["risk_rank"],
+            "gi_class": stops["gi_class"],
+            "risk_class": stops["risk_class"],
+            "visit": stops["visit"],
+            "arrival": stops["arrival"],
+            "departure": stops["departure"],
+            "lon": stops.geometry.x.round(7),
+            "lat": stops.geometry.y.round(7),
+        }
+    )
+    return table
+
+
+def _gpx(plan: PatrolPlan, routes: gpd.GeoDataFrame, stops: gpd.GeoDataFrame) -> ET.Element:
+    ET.register_namespace("", _GPX_NS)
+
+    def el(parent, tag, text=None, **attrs):
+        node = ET.SubElement(parent, f"{{{_GPX_NS}}}{tag}", {k: str(v) for k, v in attrs.items()})
+        if text is not None:
+            node.text = str(text)
+        return node
+
+    def utc(iso: str) -> str:
+        return dt.datetime.fromisoformat(iso).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    root = ET.Element(f"{{{_GPX_NS}}}gpx", {"version": "1.1", "creator": "gridplan (patrol plan)"})
+    meta = el(root, "metadata")
+    el(meta, "name", f"{plan.station_name} {plan.date.isoformat()}")
+    el(meta, "desc", f"{plan.station_id} patrol plan, times in {plan.timezone}")
+    # waypoints come first in GPX 1.1
+    for _, s in stops.iterrows():
+        w = el(root, "wpt", lat=f"{s.geometry.y:.7f}", lon=f"{s.geometry.x:.7f}")
+        el(w, "time", utc(s["arrival"]))
+        el(w, "name", f"{s['patroller_id']} {int(s['order'])}. {s['micro_id']}")
+        el(
+            w,
+            "desc",
+            f"{s['slice']} {_clock(s['arrival'])}-{_clock(s['departure'])} "
+            f"({s['dwell_min']:g} min) {s['name']}; risk rank {s['risk_rank']}, {s['gi_class']}",
+        )
+        el(w, "type", s["risk_class"])
+    for _, r in routes.iterrows():
+        title = f"{r['date']} {r['slice']} {r['patroller_id']} {r['name']}"
+        rte = el(root, "rte")
+        el(rte, "name", title)
+        el(rte, "desc", f"{_clock(r['start'])}-{_clock(r['end'])}, {r['stops']} stops")
+        mine = stops[(stops["slice"] == r["slice"]) & (stops["patroller_id"] == r["patroller_id"])]
+        for _, s in mine.sort_values("order").iterrows():
+            pt = el(rte, "rtept", lat=f"{s.geometry.y:.7f}", lon=f"{s.geometry.x:.7f}")
+            el(pt, "time", utc(s["arrival"]))
+            el(pt, "name", f"{int(s['order'])}. {s['micro_id']}")
+    for _, r in routes.iterrows():
+        trk = el(root, "trk")
+        el(trk, "name", f"{r['date']} {r['slice']} {r['patroller_id']} {r['name']}")
+        el(trk, "desc", f"{r['distance_m'] / 1000:.2f} km along the streets ({r['mode']})")
+        seg = el(trk, "trkseg")
+        for x, y in r.geometry.coords:
+            el(seg, "trkpt", lat=f"{y:.7f}", lon=f"{x:.7f}")
+    ET.indent(root)
+    return root
+
+
+def export_plan(
+    plan: PatrolPlan,
+    path: str | Path,
+    *,
+    format: str | None = None,
+    patroller: str | None = None,
+    slices: Sequence[str] | None = None,
+) -> Path:
+    """Write ``plan`` as GeoJSON, GeoPackage, a CSV stop list or GPX.
+
+    Parameters
+    ----------
+    plan
+        The plan (from :func:`~gridplan.routing.planner.plan_patrols` or
+        :func:`~gridplan.routing.planfile.load_plan`).
+    path
+        Output file; the format follows the suffix unless ``format`` is given. An existing
+        file is replaced (a GeoPackage is rewritten with just the plan's layers).
+    format
+        ``geojson``, ``gpkg``, ``csv`` or ``gpx``.
+    patroller
+        Only this patroller's routes and stops.
+    slices
+        Only these slices.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    InputError
+        Unknown format, slice or patroller (the valid ones are listed).
+
+    Examples
+    --------
+    >>> export_plan(plan, "day.gpx", patroller="V01")  # doctest: +SKIP
+    """
+    path = Path(path)
+    fmt = _format_of(path, format)
+    if isinstance(slices, str):
+        slices = [slices]
+    routes, stops = _frames(plan, patroller, slices)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        return write_csv(stop_table(plan, patroller=patroller, slices=slices), path)
+    if fmt == "gpx":
+        tree = ET.ElementTree(_gpx(plan, routes, stops))
+        tree.write(path, encoding="UTF-8", xml_declaration=True)
+        return path
+    if fmt == "gpkg":
+        write_geodata(routes, path, layer="routes", replace=True)
+        return write_geodata(stops, path, layer="stops")
+    # one collection: say which name is which, and keep whole numbers whole (null elsewhere)
+    routes = routes.rename(columns={"name": "patroller"}).assign(kind="route")
+    stops = stops.rename(columns={"name": "micro_name"}).assign(kind="stop")
+    both = pd.concat([routes, stops], ignore_index=True, sort=False)
+    for col in ("stops", "duration_s", "order", "prize", "risk_rank", "visit"):
+        both[col] = both[col].astype("Int64")
+    cols = ["kind"] + [c for c in both.columns if c not in ("kind", "geometry")] + ["geometry"]
+    return write_geodata(gpd.GeoDataFrame(both[cols], geometry="geometry", crs=4326), path)
+
+
+__all__ = ["FORMATS", "export_plan", "stop_table"]
