@@ -65,42 +65,53 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def run_command(func: Callable, args: tuple, kwargs: dict, *, as_json: bool, debug: bool):
+    """Run a command body: print its summary or text, map errors to exit codes, and exit."""
+    from gridplan._errors import GridplanError
+
+    ctx = click.get_current_context()
+    ctx.obj = {"json": as_json, "progress": _Progress(enabled=not as_json)}
+    try:
+        result = func(*args, **kwargs)
+    except GridplanError as exc:
+        if debug:
+            raise
+        ctx.obj["progress"].close()
+        _fail(str(exc), EXIT_BAD_INPUT)
+    except (click.ClickException, click.exceptions.Exit, SystemExit):
+        raise
+    except Exception as exc:
+        if debug:
+            raise
+        ctx.obj["progress"].close()
+        _fail(
+            f"internal error ({type(exc).__name__}: {exc}). This is a bug in gridplan: "
+            "re-run with --debug for the traceback and report it.",
+            EXIT_INTERNAL,
+        )
+    ctx.obj["progress"].close()
+    summary, text, code = result if result is not None else ({}, "", 0)
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+    elif text:
+        click.echo(text)
+    sys.exit(code)
+
+
+JSON_OPTION = click.option(
+    "--json", "as_json", is_flag=True, help="Print a machine-readable summary."
+)
+DEBUG_OPTION = click.option("--debug", is_flag=True, help="Show the Python traceback on errors.")
+
+
 def command_options(func: Callable) -> Callable:
     """Add ``--json`` and ``--debug`` to a command and translate errors to exit codes."""
 
-    @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
-    @click.option("--debug", is_flag=True, help="Show the Python traceback on errors.")
+    @JSON_OPTION
+    @DEBUG_OPTION
     @functools.wraps(func)
     def wrapper(*args: Any, as_json: bool, debug: bool, **kwargs: Any) -> None:
-        from gridplan._errors import GridplanError
-
-        ctx = click.get_current_context()
-        ctx.obj = {"json": as_json, "progress": _Progress(enabled=not as_json)}
-        try:
-            result = func(*args, **kwargs)
-        except GridplanError as exc:
-            if debug:
-                raise
-            ctx.obj["progress"].close()
-            _fail(str(exc), EXIT_BAD_INPUT)
-        except (click.ClickException, click.exceptions.Exit, SystemExit):
-            raise
-        except Exception as exc:
-            if debug:
-                raise
-            ctx.obj["progress"].close()
-            _fail(
-                f"internal error ({type(exc).__name__}: {exc}). This is a bug in gridplan: "
-                "re-run with --debug for the traceback and report it.",
-                EXIT_INTERNAL,
-            )
-        ctx.obj["progress"].close()
-        summary, text, code = result if result is not None else ({}, "", 0)
-        if as_json:
-            click.echo(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
-        elif text:
-            click.echo(text)
-        sys.exit(code)
+        run_command(func, args, kwargs, as_json=as_json, debug=debug)
 
     return wrapper
 
@@ -632,3 +643,247 @@ def network_build(osm_path, lines_path, boundary, buffer_m, config_path, out):
     save_network(net, out)
     summary = {**net.summary(), "out": str(out)}
     return summary, f"{net.report.to_text()}\nnetwork saved to {out}", 0
+
+
+def _load_network_option(path: Path | None):
+    if path is None:
+        return None
+    from gridplan.routing.network import load_network
+
+    return load_network(path)
+
+
+def _plan_text(plan, out: Path) -> str:
+    lines = [plan.to_text()]
+    bad = plan.violations()
+    if bad:
+        lines.append(f"{len(bad)} constraint violations: " + "; ".join(bad[:5]))
+    if plan.settings.get("network") is None:
+        lines.append(
+            "travel times are straight lines x a detour factor (no --network): estimates only"
+        )
+    lines.append(f"plan written to {out}")
+    return "\n".join(lines)
+
+
+@main.group("plan", invoke_without_command=True)
+@click.option("--grid", "grid_path", type=click.Path(path_type=Path), help="1+5+N grid.")
+@click.option(
+    "--hotspots",
+    "hotspots_path",
+    type=click.Path(path_type=Path),
+    help="Hot spots from `gridplan hotspots --out`.",
+)
+@click.option(
+    "--network",
+    "network_path",
+    type=click.Path(path_type=Path),
+    help="Network cache from `gridplan network build` (straight lines when omitted).",
+)
+@CONFIG_OPTION
+@click.option("--date", "date_text", help="Date the shifts start on, YYYY-MM-DD.")
+@click.option(
+    "--slices",
+    "slice_ids",
+    help="Comma-separated slice ids (default: every slice of that weekday).",
+)
+@click.option("--time-limit", type=float, default=10.0, show_default=True, help="Seconds/slice.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same plan.")
+@click.option("--variants", type=int, default=1, show_default=True, help="Distinct plans to make.")
+@click.option(
+    "--tolerance",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="Variants: allowed score loss vs the best.",
+)
+@click.option("--workers", type=int, help="Solver processes (default: every core).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Plan file (.plan.json); variants 2.. go beside it as NAME.v2.plan.json, ...",
+)
+@JSON_OPTION
+@DEBUG_OPTION
+@click.pass_context
+def plan_group(ctx, as_json, debug, **kwargs):
+    r"""Plan the patrols of one date: a route per patroller on duty in every time slice.
+
+    Writes a plan file; `gridplan export` turns it into GeoJSON, GPX, CSV or GeoPackage.
+
+    \b
+    Sub-commands:
+      gridplan plan check PLAN      re-verify a saved plan
+    """
+    if ctx.invoked_subcommand is None:
+        run_command(_plan_make, (), kwargs, as_json=as_json, debug=debug)
+
+
+def _variant_path(out: Path, k: int) -> Path:
+    name = out.name
+    stem = name[: -len(".plan.json")] if name.endswith(".plan.json") else out.stem
+    suffix = ".plan.json" if name.endswith(".plan.json") else out.suffix
+    return out.with_name(f"{stem}.v{k}{suffix}")
+
+
+def _plan_make(
+    grid_path,
+    hotspots_path,
+    network_path,
+    config_path,
+    date_text,
+    slice_ids,
+    time_limit,
+    seed,
+    variants,
+    tolerance,
+    workers,
+    out,
+):
+    """Make the plan (``gridplan plan`` without a sub-command)."""
+    import dataclasses
+    import datetime as dt
+    from types import MappingProxyType
+
+    from gridplan.geo.grid import load_grid
+    from gridplan.hotspots import read_hotspots
+    from gridplan.routing.planfile import save_plan
+    from gridplan.routing.planner import plan_variants
+
+    missing = [
+        opt
+        for opt, value in (
+            ("--grid", grid_path),
+            ("--hotspots", hotspots_path),
+            ("--date", date_text),
+            ("--out", out),
+        )
+        if value is None
+    ]
+    if missing:
+        raise click.UsageError(
+            f"gridplan plan needs {', '.join(missing)} (see gridplan plan --help), or a "
+            "sub-command such as `gridplan plan check PLAN`"
+        )
+    try:
+        date = dt.date.fromisoformat(date_text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{date_text!r} is not a date; write it as YYYY-MM-DD, e.g. 2024-06-01",
+            param_hint="--date",
+        ) from None
+    if time_limit <= 0:
+        raise click.BadParameter(f"{time_limit} must be > 0 seconds", param_hint="--time-limit")
+    if variants < 1:
+        raise click.BadParameter(f"{variants} must be at least 1", param_hint="--variants")
+    if out.resolve() in {p.resolve() for p in (grid_path, hotspots_path) if p is not None}:
+        raise click.UsageError("--out must differ from the inputs: gridplan never overwrites them")
+    cfg = _config(config_path)
+    grid = load_grid(grid_path)
+    hot = read_hotspots(hotspots_path)
+    net = _load_network_option(network_path)
+    slices = [s.strip() for s in slice_ids.split(",") if s.strip()] if slice_ids else None
+    plans = plan_variants(
+        grid,
+        hot,
+        net,
+        cfg,
+        date=date,
+        variants=variants,
+        tolerance=tolerance,
+        slices=slices,
+        time_limit_s=time_limit,
+        seed=seed,
+        workers=workers,
+        progress=_progress(),
+    )
+    written = []
+    for k, plan in enumerate(plans, start=1):
+        if net is not None:
+            info = {**plan.settings["network"], "path": str(network_path.resolve())}
+            plan = dataclasses.replace(
+                plan, settings=MappingProxyType({**plan.settings, "network": info})
+            )
+        path = out if k == 1 else _variant_path(out, k)
+        save_plan(plan, path)
+        written.append((path, plan))
+    first = written[0][1]
+    summary = {**first.summary(), "out": [str(p) for p, _ in written]}
+    text = _plan_text(first, out)
+    if len(written) > 1:
+        summary["variants"] = [dict(p.variant) for _, p in written]
+        rows = [
+            f"  variant {p.variant['index']}: {path}  cost {p.cost():g}, similarity to the "
+            f"best {p.variant['similarity'][0]:.2f}"
+            + ("" if p.variant["within_tolerance"] else "  (outside the tolerance)")
+            for path, p in written
+        ]
+        text += "\n" + "\n".join(rows)
+    code = 0 if all(p.is_feasible() for _, p in written) else EXIT_INVALID
+    return summary, text, code
+
+
+@plan_group.command("check")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--network",
+    "network_path",
+    type=click.Path(path_type=Path),
+    help="Network the plan was made on (default: the one it names).",
+)
+@click.option(
+    "--grid",
+    "grid_path",
+    type=click.Path(path_type=Path),
+    help="Also check micro-grid ids and base grids.",
+)
+@command_options
+def plan_check(path, network_path, grid_path):
+    """Re-verify every constraint of a saved plan from the plan and the street network.
+
+    Every leg is re-timed on the network; exits 1 when any constraint is broken.
+    """
+    from gridplan.geo.grid import load_grid
+    from gridplan.routing.check import check_plan
+    from gridplan.routing.planfile import load_plan
+
+    plan = load_plan(path)
+    info = plan.settings.get("network")
+    if network_path is None and info is not None and info.get("path"):
+        network_path = Path(info["path"])
+        if not network_path.is_file():
+            raise click.UsageError(
+                f"the plan was made on the network {network_path}, which is not there any "
+                "more; pass it with --network PATH"
+            )
+    net = _load_network_option(network_path) if info is not None else None
+    grid = load_grid(grid_path) if grid_path is not None else None
+    report = check_plan(plan, net, grid=grid)
+    summary = {"plan": str(path), **report.summary()}
+    return summary, report.to_text(), 0 if report.ok else EXIT_INVALID
+
+
+@main.command("export")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["geojson", "gpx", "csv", "gpkg"]),
+    help="Output format (default: from the --out suffix).",
+)
+@click.option("--patroller", help="Only this patroller's routes (e.g. one team's GPX).")
+@click.option("--slices", "slice_ids", help="Comma-separated slice ids (default: all).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@command_options
+def export_cmd(path, fmt, patroller, slice_ids, out):
+    """Export a saved plan as GeoJSON, GPX (phones), a CSV stop list or GeoPackage."""
+    from gridplan.routing.plan_export import export_plan
+    from gridplan.routing.planfile import load_plan
+
+    if out.resolve() == path.resolve():
+        raise click.UsageError("--out must differ from the plan: gridplan never overwrites it")
+    plan = load_plan(path)
+    slices = [s.strip() for s in slice_ids.split(",") if s.strip()] if slice_ids else None
+    written = export_plan(plan, out, format=fmt, patroller=patroller, slices=slices)
+    summary = {"plan": str(path), "out": str(written), "format": fmt or written.suffix[1:]}
+    return summary, f"plan exported to {written}", 0

@@ -554,7 +554,7 @@ def _check_metrics(s, visits: Mapping[str, list], out: _Findings) -> None:
                 reported = base in m.cover_violations
                 out.warn(
                     "cover",
-                    f"base grid {base} is not visited although {len(on_duty)} patrollers are on "
+                    f"base grid {base} is not visited although {len(on_duty)} patroller(s) on "
                     f"duty{'' if reported else ' (none of its micro-grids was left to visit)'}",
                     s.slice_id,
                 )

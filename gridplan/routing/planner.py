@@ -221,7 +221,8 @@ def plan_variants(
     tolerance
         Allowed relative loss of score versus the best, per slice (0.05 = 5 %).
     time_limit_s
-        Solver time per slice and variant.
+        Solver time per slice and variant (a variant outside the tolerance may take up to
+        three times as long).
     grid, hotspots, network, config, date, slices, seed, workers, work_limit, station_point,
     detour_factor, balance_weight, travel_weight, progress
         As for :func:`plan_patrols`.
@@ -300,7 +301,7 @@ def plan_variants(
                 for attempt, factor in enumerate((1.5, 1.25, 1.1)):
                     cand = solve_prize_vrp(
                         model,
-                        time_limit_s=time_limit_s / 3,
+                        time_limit_s=time_limit_s,
                         seed=seed + 101 * k + attempt,
                         workers=workers,
                         work_limit=work_limit,

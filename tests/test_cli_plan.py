@@ -1,0 +1,203 @@
+"""`gridplan plan`, `gridplan plan check` and `gridplan export` on the 3 x 3 lattice station."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from test_routing_problem import lattice_network
+from test_routing_problem import make_grid
+from test_routing_problem import make_hotspots
+
+from gridplan.cli import main
+from gridplan.export import write_geodata
+from gridplan.geo.grid import write_grid
+from gridplan.routing.network import save_network
+
+STATION_TOML = """
+[station]
+id = "S01"
+name = "格子警务室"
+timezone = "Asia/Shanghai"
+
+[patrol]
+revisit_gap_min = 40
+
+[[roster]]
+id = "V01"
+name = "义警 1"
+role = "volunteer_team"
+mode = "walk"
+members = 2
+max_duty_min = 240
+availability = { daily = ["06:00-09:00"] }
+home_bases = ["S01-B1", "S01-B2"]
+
+[[roster]]
+id = "A01"
+name = "辅警 1"
+role = "auxiliary"
+mode = "ebike"
+max_duty_min = 480
+availability = { daily = ["06:00-10:00"] }
+"""
+
+
+@pytest.fixture(scope="module")
+def station(tmp_path_factory):
+    """Grid, hot spots, network cache and config files of the lattice station."""
+    d = tmp_path_factory.mktemp("station")
+    grid = make_grid()
+    write_grid(grid, d / "grid.geojson")
+    hot = make_hotspots(grid)
+    micro = grid[grid["level"] == "micro"].set_index("id")
+    hot = hot.assign(geometry=micro.loc[hot["id"], "geometry"].to_numpy())
+    write_geodata(gpd.GeoDataFrame(hot, geometry="geometry", crs=grid.crs), d / "hot.geojson")
+    save_network(lattice_network(), d / "net.gpkg")
+    (d / "station.toml").write_text(STATION_TOML, encoding="utf-8")
+    return d
+
+
+def plan_args(d: Path, out: Path, *extra):
+    return [
+        "plan", "--grid", d / "grid.geojson", "--hotspots", d / "hot.geojson",
+        "--network", d / "net.gpkg", "--config", d / "station.toml", "--date", "2024-06-05",
+        "--slices", "morning", "--time-limit", "2", "--workers", "1", "--seed", "4",
+        "--out", out, *extra,
+    ]  # fmt: skip
+
+
+def run(runner, args):
+    return runner.invoke(main, [str(a) for a in args])
+
+
+def said(result) -> str:
+    """The output with the paragraph wrapping undone."""
+    return " ".join(result.output.split())
+
+
+@pytest.fixture(scope="module")
+def planned(station, tmp_path_factory):
+    from click.testing import CliRunner
+
+    out = tmp_path_factory.mktemp("plan") / "day.plan.json"
+    result = run(CliRunner(), plan_args(station, out, "--json"))
+    assert result.exit_code == 0, result.output
+    return out, json.loads(result.output)
+
+
+def test_plan_writes_a_plan_that_checks(runner, planned, station):
+    out, summary = planned
+    assert out.is_file() and summary["out"] == [str(out)]
+    assert summary["feasible"] is True and summary["slices"][0]["slice"] == "morning"
+    routes = summary["slices"][0]["routes"]
+    assert {r["patroller_id"] for r in routes} == {"V01", "A01"}
+    assert any(r["stops"] for r in routes)
+    # the plan names its network, so the check needs no --network
+    result = run(runner, ["plan", "check", out, "--grid", station / "grid.geojson", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["ok"] and report["method"] == "network" and report["legs"] >= 3
+
+
+def test_check_exits_1_on_a_tampered_plan(runner, planned, tmp_path):
+    out, _ = planned
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    route = max(doc["slices"][0]["routes"], key=lambda r: len(r["stops"]))
+    route["stops"][0]["dwell_s"] = 120
+    route["stops"][0]["departure"] = route["stops"][0]["arrival"]
+    bad = tmp_path / "bad.plan.json"
+    bad.write_text(json.dumps(doc), encoding="utf-8")
+    result = run(runner, ["plan", "check", bad])
+    assert result.exit_code == 1
+    assert "ERROR [dwell]" in result.output and "INVALID" in result.output
+
+
+def test_check_of_a_broken_file_is_a_clear_error(runner, tmp_path):
+    bad = tmp_path / "broken.plan.json"
+    bad.write_text("{", encoding="utf-8")
+    result = run(runner, ["plan", "check", bad])
+    assert result.exit_code == 2
+    assert "not valid JSON" in said(result) and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpx", "csv", "gpkg"])
+def test_export_formats_read_by_gdal(runner, planned, tmp_path, fmt):
+    out, summary = planned
+    target = tmp_path / f"day.{fmt}"
+    result = run(runner, ["export", out, "--format", fmt, "--out", target])
+    assert result.exit_code == 0, result.output
+    n_stops = sum(len(r["stops"]) for s in summary["slices"] for r in s["routes"])
+    if fmt == "csv":
+        text = target.read_text(encoding="utf-8-sig").splitlines()
+        assert text[0].startswith("date,slice,patroller_id,patroller,mode,order,micro_id")
+        assert len(text) == n_stops + 1
+        return
+    layer = {"geojson": None, "gpx": "waypoints", "gpkg": "stops"}[fmt]
+    cmd = (
+        ["ogrinfo", "-so", str(target), layer] if layer else ["ogrinfo", "-so", "-al", str(target)]
+    )
+    info = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    if fmt == "geojson":
+        doc = json.loads(target.read_text())
+        kinds = [f["properties"]["kind"] for f in doc["features"]]
+        assert kinds.count("stop") == n_stops and "route" in kinds
+        assert "crs" not in doc  # RFC 7946: WGS 84 only, no crs member
+    else:
+        assert f"Feature Count: {n_stops}" in info
+
+
+def test_export_one_patroller_gpx(runner, planned, tmp_path):
+    out, summary = planned
+    pid = next(r["patroller_id"] for r in summary["slices"][0]["routes"] if r["stops"])
+    target = tmp_path / "one.gpx"
+    result = run(runner, ["export", out, "--patroller", pid, "--out", target])
+    assert result.exit_code == 0, result.output
+    text = target.read_text(encoding="utf-8")
+    assert f"<name>{pid} 1." in text and "<trkseg>" in text and "<rte>" in text
+    result = run(runner, ["export", out, "--patroller", "NOPE", "--out", target])
+    assert result.exit_code == 2 and "patrollers on duty" in said(result)
+
+
+def test_variants_are_written_beside_the_plan(runner, station, tmp_path):
+    out = tmp_path / "rot.plan.json"
+    result = run(runner, plan_args(station, out, "--variants", "2", "--json"))
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["out"] == [str(out), str(tmp_path / "rot.v2.plan.json")]
+    assert [v["index"] for v in summary["variants"]] == [1, 2]
+    for path in summary["out"]:
+        assert run(runner, ["plan", "check", path]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"--date": "8 June"}, "YYYY-MM-DD"),
+        ({"--slices": "noon"}, "unknown time slice 'noon'"),
+        ({"--time-limit": "0"}, "must be > 0"),
+    ],
+)
+def test_bad_plan_options(runner, station, tmp_path, change, match):
+    args = plan_args(station, tmp_path / "x.plan.json")
+    for key, value in change.items():
+        args[args.index(key) + 1] = value
+    result = run(runner, args)
+    assert result.exit_code == 2, result.output
+    assert match in said(result) and "Traceback" not in result.output
+
+
+def test_plan_needs_its_inputs(runner):
+    result = run(runner, ["plan", "--date", "2024-06-05"])
+    assert result.exit_code == 2
+    assert "--grid" in said(result) and "--hotspots" in said(result)
+
+
+def test_a_bad_roster_is_exit_2(runner, station, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(STATION_TOML.replace('home_bases = ["S01-B1", "S01-B2"]', 'home_bases = ["B9"]'))
+    args = plan_args(station, tmp_path / "x.plan.json")
+    args[args.index("--config") + 1] = bad
+    result = run(runner, args)
+    assert result.exit_code == 2 and "home_bases 'B9' not in the grid" in said(result)
