@@ -79,6 +79,15 @@ _LAZY = {
     "PlannedStop": "gridplan.routing.plan",
     "SliceMetrics": "gridplan.routing.plan",
     "plan_patrols": "gridplan.routing.planner",
+    "plan_variants": "gridplan.routing.planner",
+    "Duty": "gridplan.routing.plan",
+    "save_plan": "gridplan.routing.planfile",
+    "load_plan": "gridplan.routing.planfile",
+    "check_plan": "gridplan.routing.check",
+    "CheckReport": "gridplan.routing.check",
+    "export_plan": "gridplan.routing.plan_export",
+    "stop_table": "gridplan.routing.plan_export",
+    "read_hotspots": "gridplan.hotspots",
     "StreetNetwork": "gridplan.routing.network",
     "build_network": "gridplan.routing.network",
     "load_network": "gridplan.routing.network",
@@ -144,10 +153,13 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.geo.validate import validate_grid as validate_grid
     from gridplan.hotspots import compute_hotspots as compute_hotspots
     from gridplan.hotspots import hotspot_summary as hotspot_summary
+    from gridplan.hotspots import read_hotspots as read_hotspots
     from gridplan.maps import hotspot_map as hotspot_map
     from gridplan.maps import save_map as save_map
     from gridplan.roster import Patroller as Patroller
     from gridplan.roster import PatrolPolicy as PatrolPolicy
+    from gridplan.routing.check import CheckReport as CheckReport
+    from gridplan.routing.check import check_plan as check_plan
     from gridplan.routing.matrix import TravelMatrix as TravelMatrix
     from gridplan.routing.matrix import route_geometry as route_geometry
     from gridplan.routing.matrix import route_nodes as route_nodes
@@ -165,12 +177,18 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.routing.network import build_network as build_network
     from gridplan.routing.network import load_network as load_network
     from gridplan.routing.network import save_network as save_network
+    from gridplan.routing.plan import Duty as Duty
     from gridplan.routing.plan import PatrolPlan as PatrolPlan
     from gridplan.routing.plan import PatrolRoute as PatrolRoute
     from gridplan.routing.plan import PlannedStop as PlannedStop
     from gridplan.routing.plan import SliceMetrics as SliceMetrics
     from gridplan.routing.plan import SlicePlan as SlicePlan
+    from gridplan.routing.plan_export import export_plan as export_plan
+    from gridplan.routing.plan_export import stop_table as stop_table
+    from gridplan.routing.planfile import load_plan as load_plan
+    from gridplan.routing.planfile import save_plan as save_plan
     from gridplan.routing.planner import plan_patrols as plan_patrols
+    from gridplan.routing.planner import plan_variants as plan_variants
     from gridplan.routing.problem import PatrolProblem as PatrolProblem
     from gridplan.routing.problem import build_problem as build_problem
     from gridplan.routing.solve import VariantSet as VariantSet
