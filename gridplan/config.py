@@ -96,6 +96,7 @@ class StationConfig:
     station_name: str = "社区警务室"
     phone: str = ""
     timezone: str = "Asia/Shanghai"
+    location: tuple[float, float] | None = None
     input_crs: str = "EPSG:4326"
     coordinates: str = "wgs84"
     metric_crs: str | None = None
@@ -264,8 +265,36 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _parse_location(value: Any, datum: str, source: str) -> tuple[float, float] | None:
+    """``[lon, lat]`` in the config's coordinate datum -> WGS 84, or ``None`` when empty."""
+    if value is None or (isinstance(value, list | tuple) and not value):
+        return None
+    ok = (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    )
+    if not ok or not (-180 <= value[0] <= 180 and -90 <= value[1] <= 90):
+        msg = (
+            f"{source}: station.location = {value!r}; write it as [longitude, latitude] in "
+            "degrees, e.g. location = [121.4737, 31.2304], or [] for a point inside the "
+            "station polygon"
+        )
+        raise ConfigError(msg)
+    lon, lat = float(value[0]), float(value[1])
+    if datum in ("gcj02", "bd09"):
+        import numpy as np  # local: reading a config stays light unless it needs converting
+
+        from gridplan.geo import crs as _crs
+
+        convert = _crs.gcj02_to_wgs84 if datum == "gcj02" else _crs.bd09_to_wgs84
+        x, y = convert(np.array([lon]), np.array([lat]))
+        lon, lat = float(x[0]), float(y[0])
+    return (lon, lat)
+
+
 _KNOWN = {
-    "station": {"id", "name", "phone", "timezone"},
+    "station": {"id", "name", "phone", "timezone", "location"},
     "crs": {"input", "coordinates", "metric"},
     "grid": {"base_count", "cell_size_m", "area_tolerance", "sliver_area_m2"},
     "time": {"split_weekend", "slices"},
@@ -342,6 +371,9 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -
             station_name=str(st["name"]),
             phone=str(st["phone"]),
             timezone=str(st["timezone"]),
+            location=_parse_location(
+                st.get("location"), str(crs["coordinates"]).lower().replace("-", ""), source
+            ),
             input_crs=str(crs["input"]),
             coordinates=str(crs["coordinates"]).lower().replace("-", ""),
             metric_crs=str(crs["metric"]) or None,

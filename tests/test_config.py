@@ -1,5 +1,6 @@
 import dataclasses
 
+import numpy as np
 import pytest
 
 from gridplan import ConfigError
@@ -8,6 +9,7 @@ from gridplan.config import TimeSlice
 from gridplan.config import config_from_mapping
 from gridplan.config import default_config
 from gridplan.config import load_config
+from gridplan.geo.crs import wgs84_to_gcj02
 
 
 def test_defaults_suit_a_chinese_station():
@@ -103,3 +105,23 @@ def test_config_is_frozen():
     with pytest.raises(TypeError):
         cfg.category_weights["抢劫"] = 1  # type: ignore[index]
     assert isinstance(config_from_mapping({}), StationConfig)
+
+
+def test_station_location_wgs84_and_gcj02():
+    assert default_config().location is None
+    cfg = config_from_mapping({"station": {"location": [121.4737, 31.2304]}})
+    assert cfg.location == (121.4737, 31.2304)
+    # a location copied from 高德 (GCJ-02) is converted to WGS 84: some 500 m off in Shanghai
+    gcj = config_from_mapping(
+        {"station": {"location": [121.4737, 31.2304]}, "crs": {"coordinates": "gcj02"}}
+    )
+    lon, lat = gcj.location
+    assert 0.003 < 121.4737 - lon < 0.006 and 0.001 < lat - 31.2304 < 0.003
+    back = wgs84_to_gcj02(np.array([lon]), np.array([lat]))
+    assert np.allclose([back[0][0], back[1][0]], [121.4737, 31.2304], atol=1e-7)
+
+
+@pytest.mark.parametrize("value", [[121.4], [200.0, 31.0], ["121", "31"], [True, False]])
+def test_bad_station_location(value):
+    with pytest.raises(ConfigError, match=r"station.location .*\[longitude, latitude\]"):
+        config_from_mapping({"station": {"location": value}}, source="s.toml")

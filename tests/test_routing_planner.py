@@ -235,3 +235,19 @@ def test_variants_are_distinct_good_and_checked(net, grid):
         assert d.variant["slices"]["morning"]["score"] >= 0.9 * best - 1e-6
     assert len(orders) == 3  # three different walks to rotate over
     assert max(days[0].variant["similarity"][1:]) < 1.0
+
+
+def test_routes_start_at_the_configured_station_location(net, grid):
+    # the station door at the lattice's south-west corner instead of inside the polygon
+    corner = grid[grid["id"] == "S01-B1-M001"].geometry.iloc[0].centroid
+    cfg = dataclasses.replace(
+        make_config([patroller("P1", {"daily": ["06:00-08:00"]})]),
+        location=(corner.x, corner.y),
+    )
+    plan = plan_checked(
+        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning"], **FAST
+    )
+    (route,) = plan.slices[0].routes
+    start = shapely.Point(route.path.coords[0])
+    assert start.distance(corner) < 1e-4  # within ~10 m: the street node at the corner
+    assert route.stops[0].micro_id == "S01-B1-M001"  # nearest and riskiest: first

@@ -108,7 +108,8 @@ def plan_patrols(
         As in :func:`~gridplan.routing.solve.solve_prize_vrp`; with ``work_limit`` the plan is
         reproducible on any machine load.
     station_point
-        Where the station is (EPSG:4326); default a point inside the station polygon.
+        Where routes start and end (EPSG:4326); default the config's ``station.location``,
+        else a point inside the station polygon.
     detour_factor
         Straight-line fallback only.
     balance_weight, travel_weight
@@ -252,6 +253,8 @@ def plan_variants(
         msg = f"tolerance={tolerance!r} must be in [0, 1), e.g. 0.05 for 5 %"
         raise InputError(msg)
     chosen = _slices_in_order(config, date, slices)
+    if station_point is None and config.location is not None:
+        station_point = shapely.Point(config.location)
     k_total = int(variants)
     dosage: list[dict[str, float]] = [{} for _ in range(k_total)]
     duty: list[dict[str, float]] = [{} for _ in range(k_total)]
