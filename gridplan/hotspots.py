@@ -702,7 +702,7 @@ def hotspot_summary(gdf: pd.DataFrame) -> pd.DataFrame:
 
 
 #: Columns a hot-spot file needs to plan patrols from it.
-HOTSPOT_COLUMNS = ("id", "slice", "score", "rank", "gi_class", "count")
+PLANNING_COLUMNS = ("id", "slice", "score", "rank", "gi_class", "count")
 
 
 def read_hotspots(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -739,7 +739,7 @@ def read_hotspots(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataF
         hot = gpd.GeoDataFrame(frame, geometry=geometry)
     else:
         hot = read_vector(path, layer=layer)
-    missing = [c for c in HOTSPOT_COLUMNS if c not in hot.columns]
+    missing = [c for c in PLANNING_COLUMNS if c not in hot.columns]
     if missing:
         msg = (
             f"{path}: not a hot-spot file: it lacks the column(s) {', '.join(missing)}; make "

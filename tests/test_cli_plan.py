@@ -201,3 +201,18 @@ def test_a_bad_roster_is_exit_2(runner, station, tmp_path):
     args[args.index("--config") + 1] = bad
     result = run(runner, args)
     assert result.exit_code == 2 and "home_bases 'B9' not in the grid" in said(result)
+
+
+def test_a_station_off_the_network_is_exit_2(runner, station, tmp_path):
+    far = tmp_path / "far.toml"
+    # the station door 10 km east of the lattice streets
+    far.write_text(
+        STATION_TOML.replace(
+            'timezone = "Asia/Shanghai"', 'timezone = "Asia/Shanghai"\nlocation = [-122.55, 45.51]'
+        )
+    )
+    args = plan_args(station, tmp_path / "x.plan.json")
+    args[args.index("--config") + 1] = far
+    result = run(runner, args)
+    assert result.exit_code == 2, result.output
+    assert "the network does not reach it" in said(result)

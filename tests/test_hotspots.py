@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from gridplan import InputError
 from gridplan.config import config_from_mapping
 from gridplan.config import default_config
+from gridplan.export import write_csv
+from gridplan.export import write_geodata
 from gridplan.hotspots import GI_CLASSES
 from gridplan.hotspots import HOTSPOT_COLUMNS
 from gridplan.hotspots import _gi_star_larger
@@ -21,6 +23,7 @@ from gridplan.hotspots import gi_star
 from gridplan.hotspots import hotspot_summary
 from gridplan.hotspots import locate_points
 from gridplan.hotspots import queen_adjacency
+from gridplan.hotspots import read_hotspots
 from gridplan.timeslices import assign_slices
 
 # Cells are 1/512 degree (about 200 m) squares near Shanghai. A power-of-two step keeps every
@@ -376,3 +379,16 @@ def test_no_incidents_and_missing_times_are_handled_and_reported():
     hot = compute_hotspots(grid, inc, permutations=0, progress=lambda *a: calls.append(a))
     assert (hot.attrs["no_time"], hot.attrs["incidents"]) == (1, 1)
     assert calls[0][1:] == (0, 4) and calls[-1][1:] == (4, 4)
+
+
+def test_read_hotspots_round_trip_and_errors(tmp_path):
+    grid = make_grid(3, 2)
+    inc = make_incidents([centre(0, 0), centre(2, 1)], ["2019-05-01 08:00", "2019-05-01 23:00"])
+    hot = compute_hotspots(grid, inc, permutations=0)
+    for name, writer in (("hot.geojson", write_geodata), ("hot.csv", write_csv)):
+        back = read_hotspots(writer(hot, tmp_path / name))
+        assert list(back["id"]) == list(hot["id"]) and list(back["slice"]) == list(hot["slice"])
+        assert np.allclose(back["score"], hot["score"])
+    write_geodata(grid, tmp_path / "grid.geojson")
+    with pytest.raises(InputError, match="not a hot-spot file: it lacks the column"):
+        read_hotspots(tmp_path / "grid.geojson")
