@@ -83,6 +83,8 @@ class SearchConfig:
     recreate_sorting: tuple[str, ...] = ()  # LocalCheapestInsertion node orders, e.g. "RANDOM"
     operators: tuple[str, ...] = ()  # extra local-search operators, e.g. "relocate_and_make_active"
     jitter: float | None = None  # arc-cost jitter of this worker; None: solve_worker's argument
+    lns_share: float = 0.0  # share of the budget for the large-neighbourhood phase after the ILS
+    lns_temperature: float = 2.0  # prize units; the LNS acceptance threshold falls to 0 from here
 
 
 @dataclasses.dataclass
@@ -386,6 +388,105 @@ def moved_representatives(
     return out
 
 
+def _ruin(model: PrizeVRP, routes: list[list[int]], rng: np.random.Generator) -> set[int]:
+    """Pick stops to remove: a cluster around a stop, a whole route, or a piece of each route.
+
+    Removing a revisit copy also removes the later copies of its group, which may only be
+    visited when it is.
+    """
+    visited = [u for r in routes for u in r[1:-1]]
+    if not visited:
+        return set()
+    mode = int(rng.integers(3))
+    if mode == 0:
+        seed = visited[int(rng.integers(len(visited)))]
+        k = int(rng.integers(3, max(4, min(25, len(visited) // 2) + 1)))
+        near = model.travel[model.vehicles[0].profile][seed, visited]
+        removed = {visited[i] for i in np.argsort(near, kind="stable")[:k]}
+    elif mode == 1:
+        used = [r for r in routes if len(r) > 2]
+        removed = set(used[int(rng.integers(len(used)))][1:-1])
+    else:
+        removed = set()
+        for r in routes:
+            stops = r[1:-1]
+            if stops:
+                size = int(rng.integers(1, max(2, len(stops) // 2 + 1)))
+                first = int(rng.integers(0, len(stops) - size + 1))
+                removed.update(stops[first : first + size])
+    for g in model.revisit_groups:
+        later = False
+        for u in g.nodes:
+            later = later or u in removed
+            if later:
+                removed.add(u)
+    return removed
+
+
+def large_neighbourhood_search(
+    built: Built,
+    config: SearchConfig,
+    routes: list[list[int]],
+    *,
+    rng: np.random.Generator,
+    time_limit_s: float,
+    iteration_limit: int | None = None,
+) -> tuple[list[list[int]], list[list[int]]] | None:
+    """Ruin stops of ``routes`` in Python, re-insert them by OR-Tools' local search, repeat.
+
+    The ILS of OR-Tools perturbs its current solution by small string removals; this outer
+    loop also removes whole routes and pieces of every route, which moves a route to another
+    area in one step. Each ruined solution goes through a greedy descent (whose insertion
+    operators put back the stops that pay); it replaces the current one when its routing
+    objective is at most a threshold above, the threshold falling linearly from
+    ``config.lns_temperature`` prize units to 0. Returns the best routes and their times, or
+    None when ``routes`` cannot be read back.
+    """
+    routing, manager = built.routing, built.manager
+    t0 = time.perf_counter()
+    params = search_parameters(config, time_limit_s=max(0.05, time_limit_s), scale=None)
+    routing.CloseModelWithParameters(params)
+
+    def descend(stops: list[list[int]]):
+        left = max(0.01, time_limit_s - (time.perf_counter() - t0))
+        params.time_limit.FromMilliseconds(max(1, int(left * 1000)))
+        indices = [[manager.NodeToIndex(u) for u in r] for r in stops]
+        assignment = routing.ReadAssignmentFromRoutes(indices, True)
+        if assignment is None:
+            return None
+        return routing.SolveFromAssignmentWithParameters(assignment, params)
+
+    solved = descend([r[1:-1] for r in routes])
+    if solved is None:
+        return None
+    current = best = read_routes(built, solved)
+    current_cost = best_cost = solved.ObjectiveValue()
+    best_times = read_times(built, solved)
+    iteration = 0
+    while True:
+        elapsed = time.perf_counter() - t0
+        if elapsed >= time_limit_s:
+            break
+        if iteration_limit is not None:
+            if iteration >= iteration_limit:
+                break
+            progress = iteration / iteration_limit
+        else:
+            progress = elapsed / time_limit_s
+        iteration += 1
+        removed = _ruin(built.model, current, rng)
+        threshold = (1.0 - progress) * config.lns_temperature * built.prize_scale * rng.random()
+        solved = descend([[u for u in r[1:-1] if u not in removed] for r in current])
+        if solved is None:
+            continue
+        cost = solved.ObjectiveValue()
+        if cost <= current_cost + threshold:
+            current, current_cost = read_routes(built, solved), cost
+            if cost < best_cost:
+                best, best_cost, best_times = current, cost, read_times(built, solved)
+    return best, best_times
+
+
 @dataclasses.dataclass(frozen=True)
 class WorkerResult:
     """Candidate routes from one worker (picklable)."""
@@ -433,11 +534,34 @@ def solve_worker(
 
     built.routing.AddAtSolutionCallback(count)
     main_s = time_limit_s * (0.9 if model.cover_groups else 1.0)
-    assignment = run_search(built, config, time_limit_s=main_s, solution_limit=solution_limit)
+    ils_s = main_s * (1.0 - config.lns_share)
+    assignment = run_search(built, config, time_limit_s=ils_s, solution_limit=solution_limit)
     if assignment is None:
         return WorkerResult((), found[0], time.perf_counter() - t0)
     routes = read_routes(built, assignment)
     candidates = [(routes, read_times(built, assignment))]
+    if config.lns_share > 0:
+        descent = dataclasses.replace(
+            config, iterated_local_search=False, metaheuristic="GREEDY_DESCENT"
+        )
+        lns_built = build(
+            model,
+            representatives=reps,
+            config=descent,
+            arc_factor=factor,
+            prize_factor=prize_factor,
+        )
+        improved = large_neighbourhood_search(
+            lns_built,
+            descent,
+            routes,
+            rng=rng,
+            time_limit_s=max(0.05, main_s - (time.perf_counter() - t0)),
+            iteration_limit=None if solution_limit is None else max(1, solution_limit // 10),
+        )
+        if improved is not None:
+            routes = improved[0]
+            candidates.append(improved)
     touch = dataclasses.replace(config, iterated_local_search=False, metaheuristic="GREEDY_DESCENT")
     for _ in range(3 if model.cover_groups else 0):
         # Representatives move to visited nodes (the routing objective then counts those

@@ -36,8 +36,9 @@ DEFAULT_CONFIG = _ortools.SearchConfig(
     first_solution="ALL_UNPERFORMED",
     metaheuristic="GREEDY_DESCENT",
     iterated_local_search=True,
-    ils_temperature=(20.0, 0.5),
+    ils_temperature=(50.0, 1.0),
     recreate="LOCAL_CHEAPEST_COST_INSERTION",
+    lns_share=0.3,
 )
 #: Worker ``w`` runs ``DEFAULT_PORTFOLIO[w % len(DEFAULT_PORTFOLIO)]``.
 DEFAULT_PORTFOLIO: tuple[_ortools.SearchConfig, ...] = (DEFAULT_CONFIG,)
