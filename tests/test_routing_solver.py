@@ -12,8 +12,11 @@ import pytest
 from gridplan._errors import InputError
 from gridplan.routing.model import CoverGroup
 from gridplan.routing.model import PrizeVRP
+from gridplan.routing.model import PrizeVRPSolution
 from gridplan.routing.model import RevisitGroup
+from gridplan.routing.model import Route
 from gridplan.routing.model import Vehicle
+from gridplan.routing.model import Visit
 from gridplan.routing.solve import similarity
 from gridplan.routing.solve import solve_prize_vrp
 from gridplan.routing.solve import variants
@@ -360,3 +363,57 @@ def test_search_parameters_carry_the_ruin_and_recreate_settings():
     )
     sorting = rr.recreate_strategy.parameters.local_cheapest_insertion
     assert list(sorting.insertion_sorting_properties) == [8]  # SORTING_PROPERTY_RANDOM
+
+
+def test_ruin_removes_later_revisit_copies_with_an_earlier_one():
+    from gridplan.routing import _ortools
+
+    # Copies 1, 2, 3 of one hot spot; whichever copy a ruin removes, the later ones go too
+    # (copy k + 1 may only be visited with copy k).
+    m = PrizeVRP(
+        travel=(line([0, 1, 1, 1, 2, 3]),),
+        service=[0] * 6,
+        prize=[0, 8, 4, 2, 5, 5],
+        vehicles=(Vehicle("a", max_duration=100), Vehicle("b", max_duration=100)),
+        revisit_groups=(RevisitGroup((1, 2, 3), 0),),
+    )
+    routes = [[0, 1, 4, 2, 0], [0, 5, 3, 0]]
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        removed = _ortools._ruin(m, routes, rng)
+        assert removed <= {1, 2, 3, 4, 5} and removed
+        for copy, later in ((1, {2, 3}), (2, {3})):
+            if copy in removed:
+                assert later <= removed
+
+
+def test_large_neighbourhood_search_keeps_or_improves_the_routes():
+    from gridplan.routing import _ortools
+    from gridplan.routing.solve import DEFAULT_CONFIG
+
+    m = random_model(11, n=25, m=2)
+    descent = dataclasses.replace(
+        DEFAULT_CONFIG, iterated_local_search=False, metaheuristic="GREEDY_DESCENT"
+    )
+    built = _ortools.build(m, config=descent)
+    # A poor start: one stop per vehicle.
+    start = [[v.start, u, v.end] for v, u in zip(m.vehicles, m.customers, strict=False)]
+    rng = np.random.default_rng(3)
+    routes, times = _ortools.large_neighbourhood_search(
+        built, descent, start, rng=rng, time_limit_s=5.0, iteration_limit=20
+    )
+    sol = PrizeVRPSolution.from_routes(
+        m,
+        [
+            Route(k, tuple(Visit(u, t) for u, t in zip(r, ts, strict=True)))
+            for k, (r, ts) in enumerate(zip(routes, times, strict=True))
+        ],
+    )
+    assert sol.violations(m) == []
+    assert sol.collected_prize > sum(int(m.prize[r[1]]) for r in start)
+    # The phase runs in every worker (DEFAULT_CONFIG.lns_share > 0) and a work-limited solve
+    # stays reproducible.
+    assert DEFAULT_CONFIG.lns_share > 0
+    a = solve(m, seed=2, work_limit=100)
+    b = solve(m, seed=2, work_limit=100)
+    assert [r.nodes for r in a.routes] == [r.nodes for r in b.routes]
