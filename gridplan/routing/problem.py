@@ -548,6 +548,7 @@ def build_problem(
     # its base grid has no risk at all (then it is what the base's cover group can visit)
     parents = micro["parent_id"].astype(str).to_numpy()
     risky_bases = set(parents[score > 0])
+    names = micro["name"].astype(str).to_numpy() if "name" in micro else np.array(micro_ids)
     stops = []
     excluded: dict[str, str] = {}
     for i, mid in enumerate(micro_ids):
@@ -563,8 +564,8 @@ def build_problem(
         stops.append(
             Stop(
                 id=mid,
-                name=str(micro["name"].iloc[i]) if "name" in micro else mid,
-                base_id=str(micro["parent_id"].iloc[i]),
+                name=str(names[i]),
+                base_id=str(parents[i]),
                 score=float(score[i]),
                 rank=int(rank[i]),
                 gi_class=str(gi.iloc[i]),
