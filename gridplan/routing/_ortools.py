@@ -85,6 +85,9 @@ class SearchConfig:
     jitter: float | None = None  # arc-cost jitter of this worker; None: solve_worker's argument
     lns_share: float = 0.0  # share of the budget for the large-neighbourhood phase after the ILS
     lns_temperature: float = 2.0  # prize units; the LNS acceptance threshold falls to 0 from here
+    lns_recreate: bool = False  # LNS re-inserts by prize per extra second before the descent
+    lns_fast: bool = False  # LNS descends with FastSolveFromAssignmentWithParameters
+    lns_lean: bool = False  # LNS descends without the expensive operators
 
 
 @dataclasses.dataclass
@@ -423,6 +426,74 @@ def _ruin(model: PrizeVRP, routes: list[list[int]], rng: np.random.Generator) ->
     return removed
 
 
+def _recreate(
+    model: PrizeVRP, routes: list[list[int]], rng: np.random.Generator
+) -> list[list[int]]:
+    """Insert unvisited stops greedily by prize per extra second while they fit.
+
+    Only for models whose feasibility is a duration budget per route (no time windows, no
+    revisit groups); otherwise ``routes`` come back unchanged and OR-Tools' descent does all
+    the re-inserting. Each step takes the stop and position with the highest
+    ``prize / detour`` (times a random factor in [0.8, 1.2] that diversifies the repairs).
+    """
+    if model.time_windows is not None or model.revisit_groups:
+        return routes
+    routes = [list(r) for r in routes]
+    service = model.service.astype(float)
+    prize = model.prize.astype(float)
+    visited = {u for r in routes for u in r[1:-1]}
+    free = np.array(
+        [u for u in model.customers if u not in visited and prize[u] > 0], dtype=np.int64
+    )
+    noise = rng.uniform(0.8, 1.2, size=model.num_nodes)
+    limits, used, allowed = [], [], []
+    for k, v in enumerate(model.vehicles):
+        limit = model.vehicle_latest_end(k) - v.earliest_start
+        if v.max_duration is not None:
+            limit = min(limit, v.max_duration)
+        limits.append(limit)
+        t = model.travel[v.profile]
+        r = np.asarray(routes[k])
+        used.append(float((service[r[:-1]] + t[r[:-1], r[1:]]).sum()))
+        mask = np.ones(model.num_nodes, dtype=bool)
+        if v.allowed_nodes is not None:
+            mask[:] = False
+            mask[list(v.allowed_nodes)] = True
+        allowed.append(mask)
+    while free.size:
+        best = None
+        for k, v in enumerate(model.vehicles):
+            cand = free[allowed[k][free]]
+            if not cand.size:
+                continue
+            t = model.travel[v.profile]
+            r = np.asarray(routes[k])
+            a, b = r[:-1], r[1:]
+            # extra seconds of putting u between a and b: its service plus the detour
+            detour = (
+                t[a[None, :], cand[:, None]]
+                + service[cand][:, None]
+                + t[cand[:, None], b[None, :]]
+                - t[a, b][None, :]
+            )
+            fits = detour <= limits[k] - used[k]
+            if not fits.any():
+                continue
+            ratio = np.where(
+                fits, (prize[cand] * noise[cand])[:, None] / np.maximum(detour, 1e-9), -1.0
+            )
+            i, j = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+            if best is None or ratio[i, j] > best[0]:
+                best = (ratio[i, j], k, int(cand[i]), j + 1, float(detour[i, j]))
+        if best is None:
+            break
+        _, k, u, pos, extra = best
+        routes[k].insert(pos, u)
+        used[k] += extra
+        free = free[free != u]
+    return routes
+
+
 def large_neighbourhood_search(
     built: Built,
     config: SearchConfig,
@@ -446,6 +517,11 @@ def large_neighbourhood_search(
     t0 = time.perf_counter()
     params = search_parameters(config, time_limit_s=max(0.05, time_limit_s), scale=None)
     routing.CloseModelWithParameters(params)
+    # The fast descent trusts OR-Tools' local-search filters, which do not see the revisit
+    # constraints posted on the solver or the vehicle restrictions: re-check those in CP.
+    model = built.model
+    fast = config.lns_fast
+    check = bool(model.revisit_groups) or any(v.allowed_nodes is not None for v in model.vehicles)
 
     def descend(stops: list[list[int]]):
         left = max(0.01, time_limit_s - (time.perf_counter() - t0))
@@ -454,6 +530,8 @@ def large_neighbourhood_search(
         assignment = routing.ReadAssignmentFromRoutes(indices, True)
         if assignment is None:
             return None
+        if fast:
+            return routing.FastSolveFromAssignmentWithParameters(assignment, params, check)
         return routing.SolveFromAssignmentWithParameters(assignment, params)
 
     solved = descend([r[1:-1] for r in routes])
@@ -476,7 +554,10 @@ def large_neighbourhood_search(
         iteration += 1
         removed = _ruin(built.model, current, rng)
         threshold = (1.0 - progress) * config.lns_temperature * built.prize_scale * rng.random()
-        solved = descend([[u for u in r[1:-1] if u not in removed] for r in current])
+        ruined = [[u for u in r if u not in removed] for r in current]
+        if config.lns_recreate:
+            ruined = _recreate(built.model, ruined, rng)
+        solved = descend([r[1:-1] for r in ruined])
         if solved is None:
             continue
         cost = solved.ObjectiveValue()
@@ -542,7 +623,10 @@ def solve_worker(
     candidates = [(routes, read_times(built, assignment))]
     if config.lns_share > 0:
         descent = dataclasses.replace(
-            config, iterated_local_search=False, metaheuristic="GREEDY_DESCENT"
+            config,
+            iterated_local_search=False,
+            metaheuristic="GREEDY_DESCENT",
+            lean_operators=config.lean_operators or config.lns_lean,
         )
         lns_built = build(
             model,

@@ -38,7 +38,9 @@ DEFAULT_CONFIG = _ortools.SearchConfig(
     iterated_local_search=True,
     ils_temperature=(50.0, 1.0),
     recreate="LOCAL_CHEAPEST_COST_INSERTION",
-    lns_share=0.3,
+    lns_share=0.7,
+    lns_recreate=True,
+    lns_lean=True,
 )
 #: Worker ``w`` runs ``DEFAULT_PORTFOLIO[w % len(DEFAULT_PORTFOLIO)]``.
 DEFAULT_PORTFOLIO: tuple[_ortools.SearchConfig, ...] = (DEFAULT_CONFIG,)
