@@ -385,6 +385,12 @@ def test_ruin_removes_later_revisit_copies_with_an_earlier_one():
         for copy, later in ((1, {2, 3}), (2, {3})):
             if copy in removed:
                 assert later <= removed
+    # The Python re-insertion knows duration budgets only: with revisit gaps it leaves the
+    # routes to OR-Tools' descent, and the solver gives such models no LNS time by default.
+    ruined = [[0, 4, 0], [0, 0]]
+    assert _ortools._recreate(m, ruined, rng, deadline=float("inf")) == ruined
+    budget = dataclasses.replace(m, revisit_groups=())
+    assert _ortools._recreate(budget, ruined, rng, deadline=float("inf")) != ruined
 
 
 def test_large_neighbourhood_search_keeps_or_improves_the_routes():

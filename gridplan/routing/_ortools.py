@@ -84,6 +84,7 @@ class SearchConfig:
     operators: tuple[str, ...] = ()  # extra local-search operators, e.g. "relocate_and_make_active"
     jitter: float | None = None  # arc-cost jitter of this worker; None: solve_worker's argument
     lns_share: float = 0.0  # share of the budget for the large-neighbourhood phase after the ILS
+    lns_share_timed: float = 0.0  # the same for models with time windows or revisit groups
     lns_temperature: float = 2.0  # prize units; the LNS acceptance threshold falls to 0 from here
     lns_recreate: bool = False  # LNS re-inserts by prize per extra second before the descent
     lns_fast: bool = False  # LNS descends with FastSolveFromAssignmentWithParameters
@@ -426,8 +427,13 @@ def _ruin(model: PrizeVRP, routes: list[list[int]], rng: np.random.Generator) ->
     return removed
 
 
+def _budget_only(model: PrizeVRP) -> bool:
+    """Whether a route is feasible exactly when its duration fits (no windows, no revisits)."""
+    return model.time_windows is None and not model.revisit_groups
+
+
 def _recreate(
-    model: PrizeVRP, routes: list[list[int]], rng: np.random.Generator
+    model: PrizeVRP, routes: list[list[int]], rng: np.random.Generator, *, deadline: float
 ) -> list[list[int]]:
     """Insert unvisited stops greedily by prize per extra second while they fit.
 
@@ -436,7 +442,7 @@ def _recreate(
     the re-inserting. Each step takes the stop and position with the highest
     ``prize / detour`` (times a random factor in [0.8, 1.2] that diversifies the repairs).
     """
-    if model.time_windows is not None or model.revisit_groups:
+    if not _budget_only(model):
         return routes
     routes = [list(r) for r in routes]
     service = model.service.astype(float)
@@ -460,7 +466,7 @@ def _recreate(
             mask[:] = False
             mask[list(v.allowed_nodes)] = True
         allowed.append(mask)
-    while free.size:
+    while free.size and time.perf_counter() < deadline:
         best = None
         for k, v in enumerate(model.vehicles):
             cand = free[allowed[k][free]]
@@ -556,7 +562,7 @@ def large_neighbourhood_search(
         threshold = (1.0 - progress) * config.lns_temperature * built.prize_scale * rng.random()
         ruined = [[u for u in r if u not in removed] for r in current]
         if config.lns_recreate:
-            ruined = _recreate(built.model, ruined, rng)
+            ruined = _recreate(built.model, ruined, rng, deadline=t0 + time_limit_s)
         solved = descend([r[1:-1] for r in ruined])
         if solved is None:
             continue
@@ -615,13 +621,14 @@ def solve_worker(
 
     built.routing.AddAtSolutionCallback(count)
     main_s = time_limit_s * (0.9 if model.cover_groups else 1.0)
-    ils_s = main_s * (1.0 - config.lns_share)
+    share = config.lns_share if _budget_only(model) else config.lns_share_timed
+    ils_s = main_s * (1.0 - share)
     assignment = run_search(built, config, time_limit_s=ils_s, solution_limit=solution_limit)
     if assignment is None:
         return WorkerResult((), found[0], time.perf_counter() - t0)
     routes = read_routes(built, assignment)
     candidates = [(routes, read_times(built, assignment))]
-    if config.lns_share > 0:
+    if share > 0:
         descent = dataclasses.replace(
             config,
             iterated_local_search=False,
