@@ -13,8 +13,9 @@ come from ``bks.csv`` beside the instance folders. Every solution is re-checked 
 no node twice.
 
 Solvers:
-- ``gridplan``: :func:`gridplan.routing.solve.solve_prize_vrp` (iterated local search,
-  ``--workers`` processes).
+- ``gridplan``: :func:`gridplan.routing.solve.solve_prize_vrp` (OR-Tools' iterated local
+  search for 30 % of the time, then gridplan's large-neighbourhood search with OR-Tools' local
+  search; ``--workers`` processes).
 - ``ortools-plain``: OR-Tools as in its examples: PATH_CHEAPEST_ARC + GUIDED_LOCAL_SEARCH,
   one disjunction per node with penalty = prize (scaled to dominate travel), one process.
 - ``pyvrp``: PyVRP 0.14 prize-collecting (optional clients with prizes, one vehicle type with

@@ -3,10 +3,16 @@
 :func:`solve_prize_vrp` runs OR-Tools' iterated local search (ruin and recreate by string
 removals, then local search, with simulated-annealing acceptance in prize units) in one or more
 worker processes, each with its own seeded arc-cost jitter, and keeps the best solution by the
-model's true cost. :func:`variants` returns several distinct good solutions so patrol routes can
-rotate across days.
+model's true cost. On models whose routes are limited by a duration budget only (no time
+windows, no revisit groups: Team Orienteering, patrols without revisits) the ILS gets 30 % of
+the time and a large-neighbourhood search the rest: it removes a cluster of stops, a whole route
+or a piece of every route, re-inserts unvisited stops by prize per extra second, and lets
+OR-Tools' local search polish the result (``_ortools.large_neighbourhood_search``).
+:func:`variants` returns several distinct good solutions so patrol routes can rotate across
+days.
 
-Reproducibility: OR-Tools' search is deterministic, and the seed only sets the jitter. A run
+Reproducibility: OR-Tools' search is deterministic, and the seed only sets the jitter and the
+large-neighbourhood search's random choices (which stops in ``work_limit // 10`` rounds). A run
 stopped by ``work_limit`` (a number of solutions per worker) before its time limit returns the
 same answer for the same model, seed, workers and work limit, on any machine load. A run stopped
 by ``time_limit_s`` alone depends on how much work fitted in the time.
@@ -124,8 +130,9 @@ def solve_prize_vrp(
         this process may run on. The best solution by :meth:`PrizeVRPSolution.cost` wins.
     work_limit
         Stop each worker after this many improving solutions of the iterated local search
-        instead of at the time limit: the result is then reproducible regardless of machine
-        load (``time_limit_s`` remains a safety cap and should be generous).
+        (and ``work_limit // 10`` large-neighbourhood rounds) instead of at the time limit:
+        the result is then reproducible regardless of machine load (``time_limit_s`` remains
+        a safety cap and should be generous).
     progress
         Called as ``progress("solve", done, total)`` at the start and end.
 
