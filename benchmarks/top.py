@@ -29,6 +29,7 @@ import csv
 import json
 import math
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -127,6 +128,25 @@ SOLVERS = {
 }
 
 
+def set_of(instance: str) -> str:
+    """Chao set number of an instance name: ``p4.2.j`` -> ``"4"`` (``"?"`` for other names)."""
+    found = re.search(r"p(\d+)\.\d+\.", instance)
+    return found.group(1) if found else "?"
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Mean and max gap, infeasible count, mean seconds and total score of result rows."""
+    gaps = [r["gap_pct"] for r in rows if r["gap_pct"] is not None]
+    return {
+        "instances": len(rows),
+        "mean_gap_pct": round(sum(gaps) / len(gaps), 3) if gaps else None,
+        "max_gap_pct": round(max(gaps), 3) if gaps else None,
+        "infeasible": sum(not r["feasible"] for r in rows),
+        "mean_seconds": round(sum(r["seconds"] for r in rows) / max(1, len(rows)), 2),
+        "total_score": sum(r["score"] for r in rows),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="*", type=Path)
@@ -187,18 +207,14 @@ def main(argv: list[str] | None = None) -> int:
                     f"{inst.name:<10} {name:<14} {score:>6} {best!s:>6} {g:>6} {secs:6.1f}  {feas}",
                     flush=True,
                 )
-    summary = {}
-    for name in solvers:
-        mine = [r for r in rows if r["solver"] == name]
-        gaps = [r["gap_pct"] for r in mine if r["gap_pct"] is not None]
-        summary[name] = {
-            "instances": len(mine),
-            "mean_gap_pct": round(sum(gaps) / len(gaps), 3) if gaps else None,
-            "max_gap_pct": round(max(gaps), 3) if gaps else None,
-            "infeasible": sum(not r["feasible"] for r in mine),
-            "mean_seconds": round(sum(r["seconds"] for r in mine) / max(1, len(mine)), 2),
-            "total_score": sum(r["score"] for r in mine),
+    summary = {name: summarise([r for r in rows if r["solver"] == name]) for name in solvers}
+    by_set = {
+        name: {
+            s: summarise([r for r in rows if r["solver"] == name and set_of(r["instance"]) == s])
+            for s in sorted({set_of(r["instance"]) for r in rows})
         }
+        for name in solvers
+    }
     if "gridplan" in summary and "pyvrp" in summary and summary["pyvrp"]["total_score"]:
         ratio = summary["gridplan"]["total_score"] / summary["pyvrp"]["total_score"]
     else:
@@ -210,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             "workers": args.workers,
             "rows": rows,
             "summary": summary,
+            "summary_by_set": by_set,
             "gridplan_over_pyvrp_score_ratio": ratio,
         }
         json.dump(out, sys.stdout, indent=1)
@@ -219,8 +236,16 @@ def main(argv: list[str] | None = None) -> int:
         for name, s in summary.items():
             print(
                 f"{name:<14} mean gap {s['mean_gap_pct']}%  max gap {s['max_gap_pct']}%  "
-                f"infeasible {s['infeasible']}/{s['instances']}  mean {s['mean_seconds']} s"
+                f"infeasible {s['infeasible']}/{s['instances']}  mean {s['mean_seconds']} s  "
+                f"total score {s['total_score']}"
             )
+            if len(by_set[name]) > 1:
+                for set_no, t in by_set[name].items():
+                    print(
+                        f"  set {set_no}: {t['instances']} instances, mean gap "
+                        f"{t['mean_gap_pct']}%, max {t['max_gap_pct']}%, infeasible "
+                        f"{t['infeasible']}, total score {t['total_score']}"
+                    )
         if ratio is not None:
             print(f"gridplan / pyvrp total score ratio: {ratio:.4f}")
     return 0

@@ -37,3 +37,18 @@ def test_top_benchmark_runs_all_solvers_and_rechecks(capsys):
     # 21 nodes: gridplan reaches the best-known score even in half a second
     assert rows["gridplan"]["score"] == 275
     assert out["gridplan_over_pyvrp_score_ratio"] > 0
+    assert out["summary_by_set"]["gridplan"]["2"]["total_score"] == 275
+
+
+def test_summary_per_set():
+    bench = load_script()
+    rows = [
+        {"instance": "p4.2.j", "gap_pct": 1.0, "feasible": True, "seconds": 10.0, "score": 9},
+        {"instance": "p4.3.j", "gap_pct": 3.0, "feasible": True, "seconds": 10.0, "score": 8},
+        {"instance": "p7.2.a", "gap_pct": None, "feasible": False, "seconds": 1.0, "score": 0},
+    ]
+    assert bench.set_of("p7.2.a") == "7" and bench.set_of("top_p2.2.k") == "2"
+    four = bench.summarise(rows[:2])
+    assert (four["mean_gap_pct"], four["max_gap_pct"], four["total_score"]) == (2.0, 3.0, 17)
+    seven = bench.summarise(rows[2:])
+    assert seven["mean_gap_pct"] is None and seven["infeasible"] == 1
