@@ -595,11 +595,15 @@ def solve_worker(
     arc_factor: np.ndarray | None = None,
     jitter: float = 0.1,
 ) -> WorkerResult:
-    """One worker: an iterated local search from scratch, then a cover-group touch-up.
+    """One worker: iterated local search, large-neighbourhood search, cover-group touch-up.
 
-    ``seed`` and ``worker`` seed the arc-cost jitter (``jitter`` = up to 10 % by default),
-    which is the only random input: OR-Tools' own search is deterministic, so with a
-    ``solution_limit`` that stops before the time limit the result depends on the seed only.
+    The ILS starts from scratch; the LNS continues from its result for ``config.lns_share`` of
+    the time on duration-budget models (``lns_share_timed`` on the others).
+
+    ``seed`` and ``worker`` seed the arc-cost jitter (``jitter`` = up to 10 % by default) and
+    the LNS's choices, the only random inputs: OR-Tools' own search is deterministic, so with a
+    ``solution_limit`` that stops before the time limit (the LNS then runs
+    ``solution_limit // 10`` rounds) the result depends on the seed only.
     """
     t0 = time.perf_counter()
     rng = np.random.default_rng([seed, worker])
@@ -622,7 +626,9 @@ def solve_worker(
     built.routing.AddAtSolutionCallback(count)
     main_s = time_limit_s * (0.9 if model.cover_groups else 1.0)
     share = config.lns_share if _budget_only(model) else config.lns_share_timed
-    ils_s = main_s * (1.0 - share)
+    # With a solution limit the time limit is only a safety cap: the ILS may use all of it, so
+    # that the limit on solutions, not the clock, ends it (the LNS is bounded by rounds then).
+    ils_s = main_s if solution_limit is not None else main_s * (1.0 - share)
     assignment = run_search(built, config, time_limit_s=ils_s, solution_limit=solution_limit)
     if assignment is None:
         return WorkerResult((), found[0], time.perf_counter() - t0)
