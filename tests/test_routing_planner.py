@@ -251,3 +251,54 @@ def test_routes_start_at_the_configured_station_location(net, grid):
     start = shapely.Point(route.path.coords[0])
     assert start.distance(corner) < 1e-4  # within ~10 m: the street node at the corner
     assert route.stops[0].micro_id == "S01-B1-M001"  # nearest and riskiest: first
+
+
+@pytest.mark.parametrize(
+    ("window", "since", "expected"),
+    [
+        ((0, 8 * 3600), 0, [(0, 14400), (16200, 28800)]),
+        ((0, 3 * 3600), 3 * 3600, [(0, 3600), (5400, 10800)]),
+        ((0, 3 * 3600), 0, [(0, 10800)]),
+        ((0, 1200), 4 * 3600, []),  # owed a 30-minute break: nothing left of a 20-minute window
+        ((0, 10 * 3600), 0, [(0, 14400), (16200, 30600), (32400, 36000)]),
+    ],
+)
+def test_break_parts(window, since, expected):
+    from gridplan.routing.problem import break_parts
+
+    got = break_parts(*window, after_s=4 * 3600, break_s=1800, since_s=since)
+    assert got == expected
+
+
+def test_break_rule_splits_routes_and_carries_across_slices(net, grid):
+    from gridplan.routing.check import check_plan
+    from gridplan.routing.planfile import plan_from_dict
+    from gridplan.routing.planfile import plan_to_dict
+
+    cfg = make_config(
+        [
+            patroller(
+                "P1", {"daily": ["06:00-16:00"]}, max_duty_min=600, break_after_min=150,
+                break_min=30,
+            )
+        ],
+        top_share=0.3,
+        revisit_gap_min=30,
+    )  # fmt: skip
+    plan = plan_checked(
+        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning", "day"], **FAST
+    )
+    morning = [r for r in plan.slices[0].routes if r.deployed]
+    # 4 hours with a break after 2.5: two routes, the second at least 30 minutes after the first
+    assert [r.part for r in morning] == [1, 2]
+    assert morning[1].start - morning[0].end >= dt.timedelta(minutes=30)
+    assert morning[0].end - morning[0].start <= dt.timedelta(minutes=150)
+    assert "after a break" in plan.to_text()
+    assert plan.slices[0].metrics.workload["P1"].stops == sum(len(r.stops) for r in morning)
+    # the checker holds a plan to the rule: a stricter rule in the file is a violation
+    doc = plan_to_dict(plan)
+    for s in doc["slices"]:
+        for r in s["routes"]:
+            r["duty"]["break_after_min"] = 40
+    report = check_plan(plan_from_dict(doc), net)
+    assert "break" in {f.code for f in report.errors}

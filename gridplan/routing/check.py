@@ -15,6 +15,7 @@ order      stops numbered 1..n in time order, times inside the route
 window     each route starts and ends inside the patroller's availability and the slice
 duration   a route's length within its limit; reported duration = end - start
 duty       a patroller's minutes on duty over the day within the roster's limit
+break      no stretch on duty longer than the roster's break rule allows
 overlap    one patroller never on two routes at once
 home_base  volunteers stay in their home base grids
 revisit    visits per micro-grid per slice within the policy, far enough apart
@@ -436,6 +437,7 @@ def check_plan(
     n_routes = n_stops = n_legs = 0
     duty_min: dict[str, float] = defaultdict(float)
     duty_limit: dict[str, int] = {}
+    rules: dict[str, tuple[int, int]] = {}
     spans: dict[str, list[tuple[dt.datetime, dt.datetime, str]]] = defaultdict(list)
     dosage: dict[str, float] = defaultdict(float)
     for s in plan.slices:
@@ -472,6 +474,7 @@ def check_plan(
             n_legs += legs
             duty_min[r.patroller_id] += _s(r.start, r.end) / 60
             duty_limit[r.patroller_id] = r.duty.max_duty_min
+            rules[r.patroller_id] = (r.duty.break_after_min, r.duty.break_min)
             spans[r.patroller_id].append((r.start, r.end, s.slice_id))
             for p in r.stops:
                 visits[p.micro_id].append((p.arrival, p, r.patroller_id))
@@ -498,6 +501,8 @@ def check_plan(
                     None,
                     pid,
                 )
+    for pid, items in spans.items():
+        _check_breaks(pid, items, rules.get(pid, (0, 0)), out)
     for mid, minutes in sorted(dosage.items()):
         if minutes > policy.dosage_cap_min + 1e-6:
             out.error(
@@ -510,6 +515,31 @@ def check_plan(
     return CheckReport(
         findings=tuple(out.items), routes=n_routes, stops=n_stops, legs=n_legs, method=method
     )
+
+
+def _check_breaks(pid: str, spans: list, rule: tuple[int, int], out: _Findings) -> None:
+    """Routes less than a break apart form one stretch on duty: none may outlast the rule."""
+    after_min, break_min = rule
+    if not after_min or not break_min:
+        return
+    items = sorted(spans, key=lambda x: x[0].astimezone(dt.UTC))
+    stretches = []
+    start, end, where = items[0]
+    for a, b, sid in items[1:]:
+        if _s(end, a) >= break_min * 60:
+            stretches.append((start, end, where))
+            start = a
+        end, where = b, sid
+    stretches.append((start, end, where))
+    for start, end, where in stretches:
+        if _s(start, end) > after_min * 60 + 1:
+            out.error(
+                "break",
+                f"on duty {_hhmm(start)}-{_hhmm(end)} ({_s(start, end) / 60:.0f} min) without "
+                f"a {break_min}-minute break; the roster allows {after_min} min",
+                where,
+                pid,
+            )
 
 
 def _check_revisits(slice_id: str, visits: Mapping[str, list], policy, out: _Findings) -> None:
@@ -558,14 +588,14 @@ def _check_metrics(s, visits: Mapping[str, list], out: _Findings) -> None:
                     f"duty{'' if reported else ' (none of its micro-grids was left to visit)'}",
                     s.slice_id,
                 )
-    for r in s.routes:
-        w = m.workload.get(r.patroller_id)
-        if w is not None and w.stops != len(r.stops):
+    made: dict[str, int] = defaultdict(int)
+    for r in s.routes:  # a break rule gives a patroller several routes in a slice
+        made[r.patroller_id] += len(r.stops)
+    for pid, n in made.items():
+        w = m.workload.get(pid)
+        if w is not None and w.stops != n:
             out.error(
-                "metrics",
-                f"workload says {w.stops} stops, the route has {len(r.stops)}",
-                s.slice_id,
-                r.patroller_id,
+                "metrics", f"workload says {w.stops} stops, the routes have {n}", s.slice_id, pid
             )
 
 

@@ -117,6 +117,9 @@ class Duty:
         Street nodes of the start and end places (``None`` without a network).
     start_lonlat, end_lonlat
         Where the start and end places are (EPSG:4326).
+    break_after_min, break_min
+        The roster's break rule (0 = none): no stretch on duty longer than
+        ``break_after_min`` without a break of ``break_min``.
     """
 
     window_start: dt.datetime
@@ -130,6 +133,8 @@ class Duty:
     end_node: int | None = None
     start_lonlat: tuple[float, float] | None = None
     end_lonlat: tuple[float, float] | None = None
+    break_after_min: int = 0
+    break_min: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,6 +160,8 @@ class PatrolRoute:
         ``"station"`` or a micro-grid id.
     duty
         The :class:`Duty` the route was planned under.
+    part
+        1, or 2, 3, ... for the routes after a break in the same slice (break rule).
     """
 
     patroller_id: str
@@ -171,6 +178,7 @@ class PatrolRoute:
     start_place: str = "station"
     end_place: str = "station"
     duty: Duty | None = None
+    part: int = 1
 
     @property
     def deployed(self) -> bool:
@@ -393,6 +401,7 @@ class PatrolPlan:
                     "routes": [
                         {
                             "patroller_id": r.patroller_id,
+                            "part": r.part,
                             "name": r.name,
                             "mode": r.mode,
                             "start": r.start.isoformat() if r.deployed else None,
@@ -427,12 +436,13 @@ class PatrolPlan:
                 f"{len(m.top_not_visited)}"
             )
             for r in s.routes:
+                who = f"{r.patroller_id} {r.name}" + ("" if r.part == 1 else " after a break")
                 if not r.deployed:
-                    lines.append(f"  {r.patroller_id} {r.name}: not deployed")
+                    lines.append(f"  {who}: not deployed")
                     continue
                 stops = " ".join(p.micro_id.split("-", 1)[-1] for p in r.stops)
                 lines.append(
-                    f"  {r.patroller_id} {r.name} ({r.mode}) {r.start:%H:%M}-{r.end:%H:%M}: "
+                    f"  {who} ({r.mode}) {r.start:%H:%M}-{r.end:%H:%M}: "
                     f"{len(r.stops)} stops, {r.distance_m / 1000:.1f} km: {stops}"
                 )
         return "\n".join(lines)
@@ -450,6 +460,7 @@ class PatrolPlan:
                         "date": self.date.isoformat(),
                         "slice": s.slice_id,
                         "patroller_id": r.patroller_id,
+                        "part": r.part,
                         "name": r.name,
                         "role": r.role,
                         "mode": r.mode,
@@ -484,8 +495,8 @@ class PatrolPlan:
                         }
                     )
         route_cols = [
-            "date", "slice", "patroller_id", "name", "role", "mode", "start", "end", "stops",
-            "distance_m", "duration_s", "geometry",
+            "date", "slice", "patroller_id", "part", "name", "role", "mode", "start", "end",
+            "stops", "distance_m", "duration_s", "geometry",
         ]  # fmt: skip
         stop_cols = [
             "date", "slice", "patroller_id", "order", "micro_id", "name", "base_id", "arrival",
@@ -642,6 +653,8 @@ def slice_plan(
             end_node=None if m.nodes is None else int(m.nodes[i_end]),
             start_lonlat=(float(lonlat[i_start, 0]), float(lonlat[i_start, 1])),
             end_lonlat=(float(lonlat[i_end, 0]), float(lonlat[i_end, 1])),
+            break_after_min=int(p.break_after_min),
+            break_min=int(p.break_min),
         )
         routes.append(
             PatrolRoute(
@@ -659,10 +672,14 @@ def slice_plan(
                 start_place=od.start_place,
                 end_place=od.end_place,
                 duty=duty,
+                part=od.part,
             )
         )
+        before = workload.get(p.id, Workload(0.0, 0.0, 0))  # earlier parts (break rule)
         workload[p.id] = Workload(
-            minutes=round((t1 - t0) / 60, 1), km=round(distance / 1000, 3), stops=len(stops)
+            minutes=round(before.minutes + (t1 - t0) / 60, 1),
+            km=round(before.km + distance / 1000, 3),
+            stops=before.stops + len(stops),
         )
 
     total = sum(s.score for s in problem.stops)

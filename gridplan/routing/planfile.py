@@ -95,6 +95,8 @@ def _duty(d: Duty | None) -> dict[str, Any] | None:
         "end_node": d.end_node,
         "start_lonlat": None if d.start_lonlat is None else list(d.start_lonlat),
         "end_lonlat": None if d.end_lonlat is None else list(d.end_lonlat),
+        "break_after_min": d.break_after_min,
+        "break_min": d.break_min,
     }
 
 
@@ -117,6 +119,7 @@ def plan_to_dict(plan: PatrolPlan) -> dict[str, Any]:
             routes.append(
                 {
                     "patroller_id": r.patroller_id,
+                    "part": r.part,
                     "name": r.name,
                     "role": r.role,
                     "mode": r.mode,
@@ -276,6 +279,8 @@ def _read_duty(rd: _Reader, raw: Any, where: str) -> Duty | None:
         end_node=rd.opt(raw, "end_node", where, int),
         start_lonlat=lonlat("start_lonlat"),
         end_lonlat=lonlat("end_lonlat"),
+        break_after_min=rd.opt(raw, "break_after_min", where, int) or 0,
+        break_min=rd.opt(raw, "break_min", where, int) or 0,
     )
 
 
@@ -325,6 +330,7 @@ def _read_route(rd: _Reader, raw: Any, slice_id: str, where: str) -> PatrolRoute
         start_place=g(raw, "start_place", where, str),
         end_place=g(raw, "end_place", where, str),
         duty=_read_duty(rd, raw.get("duty"), f"{where}.duty"),
+        part=rd.opt(raw, "part", where, int) or 1,
     )
 
 

@@ -161,6 +161,34 @@ def plan_patrols(
     return plans[0]
 
 
+def _since_break(sp, config: StationConfig, before: dict[str, float]) -> dict[str, float]:
+    """Minutes each patroller with a break rule is on duty without a break at the slice end.
+
+    Only a route that runs up to the end of the slice (less than a break before it) carries
+    over, counted from its start to the slice end; when it is the slice's first route and
+    starts less than a break after the slice start, what was carried in counts too.
+    """
+
+    def gap_s(a: dt.datetime, b: dt.datetime) -> float:
+        return (b.astimezone(dt.UTC) - a.astimezone(dt.UTC)).total_seconds()
+
+    rule = {p.id: p.break_min * 60 for p in config.roster if p.break_after_min and p.break_min}
+    out = {}
+    for pid, break_s in rule.items():
+        routes = [r for r in sp.routes if r.patroller_id == pid and r.deployed]
+        if not routes:
+            continue
+        last = max(routes, key=lambda r: r.start.astimezone(dt.UTC))
+        if gap_s(last.end, sp.end) >= break_s:
+            continue
+        # a pause shorter than a break is still duty: count up to the end of the slice
+        stretch = gap_s(last.start, sp.end) / 60
+        if last.part == 1 and gap_s(sp.start, last.start) < break_s:
+            stretch = before.get(pid, 0.0) + gap_s(sp.start, sp.end) / 60
+        out[pid] = stretch
+    return out
+
+
 def _place_arcs(problem, solution) -> set[tuple[str, str]]:
     """Return the (from place, to place) legs the routes of a solution walk."""
     refs = problem.nodes
@@ -258,6 +286,7 @@ def plan_variants(
     k_total = int(variants)
     dosage: list[dict[str, float]] = [{} for _ in range(k_total)]
     duty: list[dict[str, float]] = [{} for _ in range(k_total)]
+    since: list[dict[str, float]] = [{} for _ in range(k_total)]  # on duty since a break
     plans: list[list] = [[] for _ in range(k_total)]
     arcs: list[set] = [set() for _ in range(k_total)]  # legs walked over the whole day
     scores: list[dict[str, dict[str, Any]]] = [{} for _ in range(k_total)]
@@ -277,6 +306,7 @@ def plan_variants(
                 slice_id=ts.id,
                 dosage_used=dosage[k],
                 duty_used=duty[k],
+                since_break=since[k],
                 station_point=station_point,
                 detour_factor=detour_factor,
             )
@@ -327,6 +357,7 @@ def plan_variants(
             used |= walked
             arcs[k] |= {(ts.id, a, b) for a, b in walked}
             sp = slice_plan(problem, model, solution, network=network)
+            since[k] = _since_break(sp, config, since[k])
             for r in sp.routes:
                 duty[k][r.patroller_id] = duty[k].get(r.patroller_id, 0.0) + r.duration_s / 60
                 for stop in r.stops:

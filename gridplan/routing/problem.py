@@ -111,7 +111,9 @@ class OnDuty:
     start_place, end_place
         Place ids (``"station"`` or a micro-grid id) where the route starts and ends.
     allowed
-        Micro-grid ids this patroller may visit (``None`` = all; from ``home_bases``).
+        Micro-grid ids this patroller may visit (``None`` = all; from ``home_bases``).    part
+        1 for the first route of the patroller in the slice; a break rule splits a long
+        window into parts with a break at the start place between them (2, 3, ...).
     """
 
     patroller: Patroller
@@ -122,6 +124,7 @@ class OnDuty:
     start_place: str
     end_place: str
     allowed: frozenset[str] | None
+    part: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -272,10 +275,9 @@ class PatrolProblem:
         Returns
         -------
         PrizeVRP
-            Nodes as in :attr:`nodes`; one vehicle per patroller on duty (a placeholder that
-            cannot leave the station when nobody is: check :attr:`on_duty` first). Breaks
-            are not modelled yet (TODO: a break node per patroller with a time window after
-            ``break_after_min``); duty limits are.
+            Nodes as in :attr:`nodes`; one vehicle per entry of :attr:`on_duty`, that is per
+            patroller and stretch between breaks (a placeholder that cannot leave the station
+            when nobody is on duty: check :attr:`on_duty` first).
 
         Examples
         --------
@@ -331,7 +333,7 @@ class PatrolProblem:
             )
             vehicles.append(
                 Vehicle(
-                    od.patroller.id,
+                    od.patroller.id if od.part == 1 else f"{od.patroller.id}#{od.part}",
                     start=s_node,
                     end=e_node,
                     profile=profile,
@@ -428,6 +430,47 @@ def duty_window(patroller: Patroller, ts: TimeSlice, date: dt.date) -> tuple[int
     return best[0] - s0, best[1] - s0
 
 
+def break_parts(
+    start_s: int, end_s: int, *, after_s: int, break_s: int, since_s: int = 0
+) -> list[tuple[int, int]]:
+    """Split a duty window into stretches of at most ``after_s`` with breaks between them.
+
+    Parameters
+    ----------
+    start_s, end_s
+        The window, seconds.
+    after_s, break_s
+        The break rule: at most ``after_s`` on duty, then a break of ``break_s``.
+    since_s
+        Time already on duty without a break when the window starts.
+
+    Returns
+    -------
+    list of (start, end)
+        The stretches in time order; the breaks are the gaps between them. When the duty
+        already done leaves no time, the window starts with a break.
+
+    Examples
+    --------
+    >>> break_parts(0, 8 * 3600, after_s=4 * 3600, break_s=1800)
+    [(0, 14400), (16200, 28800)]
+    >>> break_parts(0, 3 * 3600, after_s=4 * 3600, break_s=1800, since_s=3 * 3600)
+    [(0, 3600), (5400, 10800)]
+    """
+    parts = []
+    t = start_s
+    budget = max(0, after_s - since_s)
+    if budget == 0:
+        t += break_s
+        budget = after_s
+    while t < end_s:
+        stop = min(end_s, t + budget)
+        parts.append((t, stop))
+        t = stop + break_s
+        budget = after_s
+    return parts
+
+
 def _risk_classes(ranks: np.ndarray, scores: np.ndarray, top_share: float) -> np.ndarray:
     n = len(ranks)
     k = max(1, math.ceil(top_share * n))
@@ -460,6 +503,7 @@ def build_problem(
     duty_used: Mapping[str, float] | None = None,
     station_point: shapely.Point | None = None,
     detour_factor: float = DETOUR_FACTOR,
+    since_break: Mapping[str, float] | None = None,
 ) -> PatrolProblem:
     """Build the :class:`PatrolProblem` of one slice on one date.
 
@@ -487,6 +531,11 @@ def build_problem(
         Where the station is (EPSG:4326); default a point inside the station polygon.
     detour_factor
         Straight-line fallback only.
+    since_break
+        Minutes each patroller has been on duty without a break when this slice starts
+        (duty running on from the previous slice). A patroller with a break rule
+        (``break_after_min``, ``break_min``) whose window would run longer gets one route per
+        stretch, with the break taken at its start place in between (:func:`break_parts`).
 
     Returns
     -------
@@ -678,22 +727,44 @@ def build_problem(
         stops = [dataclasses.replace(s, copies=0) if s.id in excluded else s for s in stops]
 
     on_duty = []
+    carried = dict(since_break or {})
     for p, start_s, end_s, max_s in chosen:
         allowed = None
         if p.home_bases:
             allowed = frozenset(s.id for s in stops if s.base_id in p.home_bases)
-        on_duty.append(
-            OnDuty(
-                patroller=p,
-                start_s=start_s,
-                end_s=end_s,
-                max_duration_s=max_s,
-                profile=keys.index((p.profile, p.speed_kph)),
-                start_place=p.start,
-                end_place=p.end,
-                allowed=allowed,
+        parts = [(start_s, end_s)]
+        if p.break_after_min > 0 and p.break_min > 0:
+            parts = break_parts(
+                start_s,
+                end_s,
+                after_s=p.break_after_min * 60,
+                break_s=p.break_min * 60,
+                # duty runs on (the pause counting) only into a window that starts less
+                # than a break after the slice start
+                since_s=int(float(carried.get(p.id, 0.0)) * 60) + start_s
+                if p.id in carried and start_s < p.break_min * 60
+                else 0,
             )
-        )
+        if not parts:  # the break it is owed fills its whole window
+            off.append(p.id)
+            continue
+        total = sum(b - a for a, b in parts)
+        for k, (a, b) in enumerate(parts, start=1):
+            # the day's duty budget is shared by the parts in proportion to their length
+            share = max_s if len(parts) == 1 else int(max_s * (b - a) / total)
+            on_duty.append(
+                OnDuty(
+                    patroller=p,
+                    start_s=a,
+                    end_s=b,
+                    max_duration_s=min(b - a, share),
+                    profile=keys.index((p.profile, p.speed_kph)),
+                    start_place=p.start,
+                    end_place=p.start if k < len(parts) else p.end,
+                    allowed=allowed,
+                    part=k,
+                )
+            )
     return PatrolProblem(
         date=date,
         slice=ts,
@@ -719,6 +790,7 @@ __all__ = [
     "OnDuty",
     "PatrolProblem",
     "Stop",
+    "break_parts",
     "build_problem",
     "duty_window",
     "slice_for",
