@@ -17,6 +17,8 @@ from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
 from gridplan.config import StationConfig
+from gridplan.routing.decompose import DECOMPOSE_NODES
+from gridplan.routing.decompose import solve_by_base
 from gridplan.routing.matrix import DETOUR_FACTOR
 from gridplan.routing.model import PrizeVRPSolution
 from gridplan.routing.network import StreetNetwork
@@ -24,6 +26,7 @@ from gridplan.routing.plan import PatrolPlan
 from gridplan.routing.plan import slice_plan
 from gridplan.routing.problem import build_problem
 from gridplan.routing.problem import slice_for
+from gridplan.routing.solve import _default_workers
 from gridplan.routing.solve import solve_prize_vrp
 
 
@@ -241,7 +244,9 @@ def plan_variants(
     and another order, and is kept when its score (prize collected less costs) is at least
     ``(1 - tolerance)`` times variant 1's in that slice; otherwise it is solved again with a
     milder penalty, and after three tries the best try is kept and flagged. Dosage and duty
-    carry over within each variant's own day.
+    carry over within each variant's own day. A slice whose model has more than
+    :data:`~gridplan.routing.decompose.DECOMPOSE_NODES` nodes is solved base grid by base grid
+    (:func:`~gridplan.routing.decompose.solve_by_base`), its variants by their seed.
 
     Parameters
     ----------
@@ -281,6 +286,19 @@ def plan_variants(
         msg = f"tolerance={tolerance!r} must be in [0, 1), e.g. 0.05 for 5 %"
         raise InputError(msg)
     chosen = _slices_in_order(config, date, slices)
+
+    def _by_base(problem, model, seed_k):
+        return solve_by_base(
+            problem,
+            model,
+            time_limit_s=time_limit_s,
+            seed=seed_k,
+            workers=_default_workers() if workers is None else workers,
+            work_limit=work_limit,
+            balance_weight=balance_weight,
+            travel_weight=travel_weight,
+        )
+
     if station_point is None and config.location is not None:
         station_point = shapely.Point(config.location)
     k_total = int(variants)
@@ -317,17 +335,19 @@ def plan_variants(
                 solution = PrizeVRPSolution.from_routes(
                     model, [[v.start, v.end] for v in model.vehicles]
                 )
-            elif k == 0:
-                solution = _compact(
-                    model,
-                    solve_prize_vrp(
+            elif model.num_nodes > DECOMPOSE_NODES or k == 0:
+                # big slices base grid by base grid (variants by their seed), else whole
+                whole = model.num_nodes <= DECOMPOSE_NODES
+                solution = None if whole else _by_base(problem, model, seed + 101 * k)
+                if solution is None:
+                    solution = solve_prize_vrp(
                         model,
                         time_limit_s=time_limit_s,
                         seed=seed,
                         workers=workers,
                         work_limit=work_limit,
-                    ),
-                )
+                    )
+                solution = _compact(model, solution)
             else:
                 floor = best_score - tolerance * abs(best_score)
                 tries = []

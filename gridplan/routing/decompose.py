@@ -1,0 +1,164 @@
+"""Solve a large slice base grid by base grid: the "5" of the 1+5+N grid as a decomposition.
+
+At about a thousand micro-grids one OR-Tools search over the whole station spends its time
+limit building a first solution (measured on ``benchmarks/patrol_scale.py``: 14 patrollers,
+1,001 nodes, 10 s collected 4-12 % of what the force could). Stations already divide the
+work by base grid, so :func:`solve_by_base` does the same: it gives each patroller on duty one
+base grid (volunteers one of their home bases; the others where the risk per patrol minute is
+highest), solves each base grid's smaller problem on its own (in parallel on the machine's
+cores), and joins the routes into one solution of the whole model. Revisit copies never span
+base grids, so the joined solution is feasible when every part is; it is re-checked anyway,
+and :func:`solve_by_base` falls back to the whole-station search if it is not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+from gridplan.routing.model import PrizeVRP
+from gridplan.routing.model import PrizeVRPSolution
+from gridplan.routing.model import Route
+from gridplan.routing.model import Visit
+from gridplan.routing.problem import OnDuty
+from gridplan.routing.problem import PatrolProblem
+from gridplan.routing.solve import solve_prize_vrp
+
+#: Slices whose model has more nodes than this are solved base grid by base grid.
+DECOMPOSE_NODES = 400
+
+
+def assign_bases(problem: PatrolProblem) -> dict[str, list[OnDuty]]:
+    """Give each patroller on duty one base grid, in proportion to the risk there.
+
+    Patrollers with home bases are placed first (fewest choices first), each in the base grid
+    whose share of the slice's risk most exceeds its share of the patrol minutes assigned so
+    far; a base grid with risk gets someone before any gets a second when the force allows.
+
+    Returns
+    -------
+    dict
+        Base grid id -> the :class:`~gridplan.routing.problem.OnDuty` entries working there
+        (base grids without risk or without anyone are left out).
+    """
+    risk: dict[str, float] = dict.fromkeys(problem.base_ids, 0.0)
+    for s in problem.stops:
+        if s.copies:
+            risk[s.base_id] += problem.prize_of(s)
+    bases = [b for b in problem.base_ids if risk[b] > 0]
+    total_risk = sum(risk[b] for b in bases) or 1.0
+    total_cap = sum(od.max_duration_s for od in problem.on_duty) or 1
+
+    def options(od: OnDuty) -> list[str]:
+        if od.allowed is None:
+            return bases
+        mine = {s.base_id for s in problem.stops if s.copies and s.id in od.allowed}
+        return [b for b in bases if b in mine]
+
+    order = sorted(
+        problem.on_duty,
+        key=lambda od: (od.allowed is None, len(options(od)), -od.max_duration_s),
+    )
+    minutes = dict.fromkeys(bases, 0)
+    out: dict[str, list[OnDuty]] = {}
+    for od in order:
+        choice = options(od)
+        if not choice:
+            continue
+        empty = [b for b in choice if not out.get(b)]
+        pool = empty or choice
+        best = max(pool, key=lambda b: risk[b] / total_risk - minutes[b] / total_cap)
+        out.setdefault(best, []).append(od)
+        minutes[best] += od.max_duration_s
+    return {b: out[b] for b in problem.base_ids if b in out}
+
+
+def _part(problem: PatrolProblem, base: str, crew: list[OnDuty]) -> PatrolProblem:
+    stops = tuple(
+        s if s.base_id == base else dataclasses.replace(s, copies=0) for s in problem.stops
+    )
+    return dataclasses.replace(problem, stops=stops, on_duty=tuple(crew), base_ids=(base,))
+
+
+def _solve_part(model: PrizeVRP, kwargs: dict) -> PrizeVRPSolution:
+    return solve_prize_vrp(model, **kwargs)
+
+
+def solve_by_base(
+    problem: PatrolProblem,
+    model: PrizeVRP,
+    *,
+    time_limit_s: float,
+    seed: int = 0,
+    workers: int = 1,
+    work_limit: int | None = None,
+    balance_weight: float = 0.0,
+    travel_weight: float = 0.001,
+) -> PrizeVRPSolution | None:
+    """Solve ``model`` (``problem.to_prize_vrp()``) one base grid at a time and join the routes.
+
+    Parameters
+    ----------
+    problem, model
+        The slice and its PrizeVRP (built with the same weights as given here).
+    time_limit_s
+        Wall-clock budget for all base grids together.
+    seed, work_limit
+        As for :func:`~gridplan.routing.solve.solve_prize_vrp`, per base grid.
+    workers
+        Base grids solved at once (one process each).
+
+    Returns
+    -------
+    PrizeVRPSolution or None
+        A feasible solution of ``model``, or ``None`` when the parts do not join into one
+        (the caller then solves the whole model).
+    """
+    t0 = time.perf_counter()
+    crews = assign_bases(problem)
+    if len(crews) < 2:
+        return None
+    parts = [_part(problem, b, crew) for b, crew in crews.items()]
+    models = [
+        p.to_prize_vrp(balance_weight=balance_weight, travel_weight=travel_weight) for p in parts
+    ]
+    workers = max(1, min(workers, len(parts)))
+    rounds = -(-len(parts) // workers)
+    per = max(0.5, (time_limit_s - (time.perf_counter() - t0)) / rounds - 0.2)
+    kwargs = {"time_limit_s": per, "seed": seed, "workers": 1, "work_limit": work_limit}
+    if workers == 1:
+        solutions = [_solve_part(m, kwargs) for m in models]
+    else:
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            solutions = list(pool.map(_solve_part, models, [kwargs] * len(models)))
+
+    # join: sub-model nodes and vehicles back to the whole model's
+    vehicle_of = {id(od): k for k, od in enumerate(problem.on_duty)}
+    routes: list[Route | None] = [None] * model.num_vehicles
+    for part, sol in zip(parts, solutions, strict=True):
+        refs = part.nodes
+        for r in sol.routes:
+            k = vehicle_of[id(part.on_duty[r.vehicle])]
+            visits = tuple(
+                Visit(problem.node_of(refs[v.node].place, refs[v.node].copy), v.time)
+                for v in r.visits
+            )
+            routes[k] = Route(k, visits)
+    for k, v in enumerate(model.vehicles):
+        if routes[k] is None:
+            start = v.earliest_start
+            routes[k] = Route(k, (Visit(v.start, start), Visit(v.end, start)))
+    joined = PrizeVRPSolution.from_routes(
+        model,
+        routes,
+        runtime_s=time.perf_counter() - t0,
+        iterations=sum(s.iterations for s in solutions),
+    )
+    return joined if joined.is_feasible(model) else None
+
+
+__all__ = ["DECOMPOSE_NODES", "assign_bases", "solve_by_base"]

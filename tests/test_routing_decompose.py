@@ -1,0 +1,82 @@
+"""Solving big slices base grid by base grid: who goes where, and joined plans that check."""
+
+import pytest
+from _plans import plan_checked
+from test_routing_problem import lattice_network
+from test_routing_problem import make_config
+from test_routing_problem import make_grid
+from test_routing_problem import make_hotspots
+from test_routing_problem import patroller
+
+from gridplan.routing import planner
+from gridplan.routing.decompose import assign_bases
+from gridplan.routing.decompose import solve_by_base
+from gridplan.routing.problem import build_problem
+
+FAST = {"time_limit_s": 4, "workers": 1, "work_limit": 200, "seed": 2}
+
+
+@pytest.fixture(scope="module")
+def net():
+    return lattice_network()
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return make_grid()
+
+
+def morning(grid, net, cfg):
+    return build_problem(grid, make_hotspots(grid), net, cfg, date="2024-06-05", slice_id="morning")
+
+
+def crew(n_free=3, volunteer_base="S01-B3"):
+    roster = [patroller(f"A{i}", {"daily": ["06:00-10:00"]}, mode="ebike") for i in range(n_free)]
+    roster.append(patroller("V1", {"daily": ["06:00-10:00"]}, home_bases=[volunteer_base]))
+    return roster
+
+
+def test_every_risky_base_gets_someone_volunteers_their_own(net, grid):
+    cfg = make_config(crew())
+    problem = build_problem(
+        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slice_id="morning"
+    )
+    crews = assign_bases(problem)
+    ids = {b: [od.patroller.id for od in c] for b, c in crews.items()}
+    assert set(ids) == {"S01-B1", "S01-B2", "S01-B3"}
+    assert "V1" in ids["S01-B3"]
+    assert sorted(p for crew_ids in ids.values() for p in crew_ids) == ["A0", "A1", "A2", "V1"]
+
+
+def test_joined_solution_is_feasible_and_covers_every_base(net, grid):
+    cfg = make_config(crew(), top_share=0.3, revisit_gap_min=30)
+    problem = build_problem(
+        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slice_id="morning"
+    )
+    model = problem.to_prize_vrp()
+    sol = solve_by_base(problem, model, time_limit_s=3, workers=1, work_limit=200)
+    assert sol is not None and sol.is_feasible(model), sol and sol.violations(model)
+    assert sol.cover_violations == ()
+    # each patroller keeps to the base grid it was given
+    crews = {od.patroller.id: b for b, c in assign_bases(problem).items() for od in c}
+    for k, r in enumerate(sol.routes):
+        bases = {problem.stop(problem.nodes[u].place).base_id for u in r.stops}
+        assert bases <= {crews[problem.on_duty[k].patroller.id]}
+
+
+def test_one_patroller_is_not_decomposed(net, grid):
+    cfg = make_config([patroller("A0", {"daily": ["06:00-10:00"]})])
+    problem = build_problem(
+        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slice_id="morning"
+    )
+    assert solve_by_base(problem, problem.to_prize_vrp(), time_limit_s=1) is None
+
+
+def test_planner_decomposes_big_slices_and_the_plan_checks(net, grid, monkeypatch):
+    monkeypatch.setattr(planner, "DECOMPOSE_NODES", 0)  # the lattice counts as big
+    cfg = make_config(crew(), top_share=0.3, revisit_gap_min=30)
+    plan = plan_checked(
+        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning"], **FAST
+    )
+    m = plan.slices[0].metrics
+    assert all(m.base_visited.values()) and m.risk_covered > 0.9
