@@ -19,3 +19,19 @@ def runner():
 def demo_dir() -> Path:
     """The bundled demo station: data/boundaries/grid.geojson, data/incidents/, station.toml."""
     return DEMO
+
+
+@pytest.fixture(scope="module")
+def net():
+    """The 3 x 3 lattice street network of ``test_routing_problem`` (200 m blocks, EPSG:26910)."""
+    from test_routing_problem import lattice_network
+
+    return lattice_network()
+
+
+@pytest.fixture(scope="module")
+def grid():
+    """The 1+3+9 lattice station grid of ``test_routing_problem`` (modules may override it)."""
+    from test_routing_problem import make_grid
+
+    return make_grid()

@@ -10,7 +10,6 @@ import shapely
 from _plans import plan_checked
 from test_routing_problem import lattice_network
 from test_routing_problem import make_config
-from test_routing_problem import make_grid
 from test_routing_problem import make_hotspots
 from test_routing_problem import patroller
 
@@ -23,16 +22,6 @@ from gridplan.routing.planfile import plan_to_dict
 from gridplan.routing.planfile import save_plan
 
 FAST = {"time_limit_s": 5, "workers": 1, "work_limit": 300, "seed": 3}
-
-
-@pytest.fixture(scope="module")
-def net():
-    return lattice_network()
-
-
-@pytest.fixture(scope="module")
-def grid():
-    return make_grid()
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,7 @@
 """Solving big slices base grid by base grid: who goes where, and joined plans that check."""
 
-import pytest
 from _plans import plan_checked
-from test_routing_problem import lattice_network
 from test_routing_problem import make_config
-from test_routing_problem import make_grid
 from test_routing_problem import make_hotspots
 from test_routing_problem import patroller
 
@@ -14,16 +11,6 @@ from gridplan.routing.decompose import solve_by_base
 from gridplan.routing.problem import build_problem
 
 FAST = {"time_limit_s": 4, "workers": 1, "work_limit": 200, "seed": 2}
-
-
-@pytest.fixture(scope="module")
-def net():
-    return lattice_network()
-
-
-@pytest.fixture(scope="module")
-def grid():
-    return make_grid()
 
 
 def morning(grid, net, cfg):

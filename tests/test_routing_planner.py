@@ -9,9 +9,7 @@ import numpy as np
 import pytest
 import shapely
 from _plans import plan_checked
-from test_routing_problem import lattice_network
 from test_routing_problem import make_config
-from test_routing_problem import make_grid
 from test_routing_problem import make_hotspots
 from test_routing_problem import patroller
 
@@ -20,16 +18,6 @@ from gridplan.routing.planner import plan_patrols
 
 ROOT = Path(__file__).parents[1]
 FAST = {"time_limit_s": 5, "workers": 1, "work_limit": 300, "seed": 3}
-
-
-@pytest.fixture(scope="module")
-def net():
-    return lattice_network()
-
-
-@pytest.fixture(scope="module")
-def grid():
-    return make_grid()
 
 
 def visits(plan):
