@@ -517,9 +517,22 @@ def find_demo_data(data_dir: Path | None = None) -> Path:
 )
 @click.option("--tiles", default="openstreetmap", help="openstreetmap, none, or an XYZ URL.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh")
+@click.option(
+    "--plan-date",
+    default="2024-06-08",
+    show_default=True,
+    help="Date to plan patrols for ('none' to skip planning).",
+)
+@click.option(
+    "--time-limit", type=float, default=3.0, show_default=True, help="Solver seconds per slice."
+)
 @command_options
-def demo_cmd(data_dir, out, tiles, lang):
-    """Run the whole pipeline on the bundled Portland demo station and write the results."""
+def demo_cmd(data_dir, out, tiles, lang, plan_date, time_limit):
+    """Run the whole pipeline on the bundled Portland demo station and write the results.
+
+    Grid check, incident import, hot spots and map, back-test, then (unless --plan-date none)
+    the street network, a checked patrol plan for one day and its GeoJSON, GPX and CSV exports.
+    """
     from gridplan.backtesting import backtest
     from gridplan.backtesting import parse_period
     from gridplan.export import write_csv
@@ -550,6 +563,9 @@ def demo_cmd(data_dir, out, tiles, lang):
         config=cfg,
     )
     (out / "backtest.txt").write_text(bt.to_text() + "\n", encoding="utf-8")
+    plan_lines, plan_summary = [], None
+    if plan_date.lower() != "none":
+        plan_summary, plan_lines = _demo_plan(data, grid, hot, cfg, out, plan_date, time_limit)
     counts = grid["level"].value_counts()
     summary = {
         "station": cfg.station_name,
@@ -559,6 +575,7 @@ def demo_cmd(data_dir, out, tiles, lang):
         "rejects_file": str(rejects) if rejects else None,
         "slices": _slice_summary(hot),
         "backtest": bt.summary(),
+        "plan": plan_summary,
         "outputs": sorted(str(p) for p in out.iterdir()),
         "map": str(map_path.resolve()),
     }
@@ -566,10 +583,40 @@ def demo_cmd(data_dir, out, tiles, lang):
         f"{cfg.station_name}: grid {summary['grid']} ({'valid' if report.ok else 'INVALID'}), "
         f"{result.summary().get('kept')} incidents",
         bt.to_text(),
+        *plan_lines,
         f"outputs in {out}/: " + ", ".join(p.name for p in sorted(out.iterdir())),
         f"open the hot-spot map: file://{map_path.resolve()}",
     ]
     return summary, "\n".join(lines), 0
+
+
+def _demo_plan(data: Path, grid, hot, cfg, out: Path, date: str, time_limit: float):
+    """Build the network, plan one day, check and export it; return (summary, lines)."""
+    from gridplan.routing.check import check_plan
+    from gridplan.routing.network import build_network
+    from gridplan.routing.network import save_network
+    from gridplan.routing.plan_export import export_plan
+    from gridplan.routing.planfile import save_plan
+    from gridplan.routing.planner import plan_patrols
+
+    streets = next(iter(sorted((data / "streets").glob("*.osm.pbf"))), None)
+    if streets is None:
+        return None, ["no street extract in the demo data: patrol planning skipped"]
+    net = build_network(streets, boundary=grid, crs=cfg.metric_crs, progress=_progress())
+    save_network(net, out / "network.gpkg")
+    plan = plan_patrols(
+        grid, hot, net, cfg, date=date, time_limit_s=time_limit, seed=1, progress=_progress()
+    )
+    save_plan(plan, out / "plan.plan.json")
+    report = check_plan(plan, net, grid=grid)
+    for suffix in ("geojson", "gpx", "csv"):
+        export_plan(plan, out / f"plan.{suffix}")
+    lines = [
+        plan.to_text(),
+        f"plan check: {'OK' if report.ok else 'INVALID'} ({report.legs} legs re-timed on the "
+        f"street network, {len(report.errors)} errors, {len(report.warnings)} warnings)",
+    ]
+    return {"date": date, "feasible": plan.is_feasible(), "check_ok": report.ok}, lines
 
 
 @main.group()

@@ -252,8 +252,10 @@ def test_hotspots_and_backtest(runner, grid_file, incidents_file, tmp_path):
 def test_demo_runs_on_bundled_data(runner, demo_dir, tmp_path):
     out = tmp_path / "demo"
     result = _run(
-        runner, ["demo", "--data", str(demo_dir), "--out", str(out), "--tiles", "none", "--json"]
-    )
+        runner,
+        ["demo", "--data", str(demo_dir), "--out", str(out), "--tiles", "none", "--json",
+         "--time-limit", "1"],
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["grid_valid"] is True and summary["grid"].startswith("1+5+")
@@ -263,8 +265,14 @@ def test_demo_runs_on_bundled_data(runner, demo_dir, tmp_path):
         "hotspots.html",
         "grid.geojson",
         "backtest.txt",
+        "network.gpkg",
+        "plan.plan.json",
+        "plan.gpx",
+        "plan.csv",
+        "plan.geojson",
     ):
         assert (out / name).stat().st_size > 0, name
+    assert summary["plan"] == {"date": "2024-06-08", "feasible": True, "check_ok": True}
 
 
 def test_validate_three_files_and_column_override(runner, tmp_path):
