@@ -60,10 +60,30 @@ def test_one_patroller_is_not_decomposed(net, grid):
 
 
 def test_planner_decomposes_big_slices_and_the_plan_checks(net, grid, monkeypatch):
-    monkeypatch.setattr(planner, "DECOMPOSE_NODES", 0)  # the lattice counts as big
+    monkeypatch.setattr(planner, "should_decompose", lambda problem, model: True)
     cfg = make_config(crew(), top_share=0.3, revisit_gap_min=30)
     plan = plan_checked(
         grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning"], **FAST
     )
     m = plan.slices[0].metrics
     assert all(m.base_visited.values()) and m.risk_covered > 0.9
+
+
+def test_when_to_decompose(net, grid, monkeypatch):
+    from gridplan.routing import decompose
+
+    cfg = make_config(crew())
+    problem = morning(grid, net, cfg)
+    model = problem.to_prize_vrp()
+    assert not decompose.should_decompose(problem, model)  # 9 micro-grids: whole
+    monkeypatch.setattr(decompose, "DECOMPOSE_NODES", 5)
+    assert decompose.should_decompose(problem, model)
+    one = make_config([patroller("A0", {"daily": ["06:00-10:00"]})])
+    solo = morning(grid, net, one)
+    assert not decompose.should_decompose(solo, solo.to_prize_vrp())  # one patroller
+    monkeypatch.setattr(decompose, "DECOMPOSE_NODES", 10_000)
+    monkeypatch.setattr(decompose, "DECOMPOSE_NODES_CREWED", 5)
+    # 4 patrollers for 3 base grids: not crewed enough to split below the big threshold
+    assert not decompose.should_decompose(problem, model)
+    crewed = morning(grid, net, make_config(crew(n_free=5)))
+    assert decompose.should_decompose(crewed, crewed.to_prize_vrp())

@@ -17,7 +17,7 @@ from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
 from gridplan.config import StationConfig
-from gridplan.routing.decompose import DECOMPOSE_NODES
+from gridplan.routing.decompose import should_decompose
 from gridplan.routing.decompose import solve_by_base
 from gridplan.routing.matrix import DETOUR_FACTOR
 from gridplan.routing.model import PrizeVRPSolution
@@ -244,9 +244,9 @@ def plan_variants(
     and another order, and is kept when its score (prize collected less costs) is at least
     ``(1 - tolerance)`` times variant 1's in that slice; otherwise it is solved again with a
     milder penalty, and after three tries the best try is kept and flagged. Dosage and duty
-    carry over within each variant's own day. A slice whose model has more than
-    :data:`~gridplan.routing.decompose.DECOMPOSE_NODES` nodes is solved base grid by base grid
-    (:func:`~gridplan.routing.decompose.solve_by_base`), its variants by their seed.
+    carry over within each variant's own day. Big slices
+    (:func:`~gridplan.routing.decompose.should_decompose`) are solved base grid by base grid
+    (:func:`~gridplan.routing.decompose.solve_by_base`), their variants by their seed.
 
     Parameters
     ----------
@@ -335,10 +335,10 @@ def plan_variants(
                 solution = PrizeVRPSolution.from_routes(
                     model, [[v.start, v.end] for v in model.vehicles]
                 )
-            elif model.num_nodes > DECOMPOSE_NODES or k == 0:
+            elif k == 0 or should_decompose(problem, model):
                 # big slices base grid by base grid (variants by their seed), else whole
-                whole = model.num_nodes <= DECOMPOSE_NODES
-                solution = None if whole else _by_base(problem, model, seed + 101 * k)
+                split = should_decompose(problem, model)
+                solution = _by_base(problem, model, seed + 101 * k) if split else None
                 if solution is None:
                     solution = solve_prize_vrp(
                         model,
