@@ -131,7 +131,9 @@ def test_export_formats_read_by_gdal(runner, planned, tmp_path, fmt):
     n_stops = sum(len(r["stops"]) for s in summary["slices"] for r in s["routes"])
     if fmt == "csv":
         text = target.read_text(encoding="utf-8-sig").splitlines()
-        assert text[0].startswith("date,slice,patroller_id,patroller,mode,order,micro_id")
+        assert text[0].startswith(
+            "date,slice,patroller_id,patroller,mode,order,micro_id,name,base_id,street,arrive"
+        )
         assert len(text) == n_stops + 1
         return
     layer = {"geojson": None, "gpx": "waypoints", "gpkg": "stops"}[fmt]

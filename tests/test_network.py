@@ -338,3 +338,22 @@ def test_bad_inputs(tmp_path):
     points = gpd.GeoDataFrame(geometry=[shapely.Point(_xy(0, 0))], crs=26910)
     with pytest.raises(InputError, match="no LineString features"):
         build_network(points)
+
+
+def test_street_name_for_route_sheets():
+    net = build_network(B4_OSM_BZ2, crs="EPSG:26910")
+    G = net.walk
+    named = [
+        (u, d["name"]) for u, _, d in G.edges(data=True) if d.get("name") and ";" not in d["name"]
+    ]
+    assert named
+    for u, _ in named[:50]:
+        at_node = {
+            n.strip()
+            for _, _, d in [*G.out_edges(u, data=True), *G.in_edges(u, data=True)]
+            for n in str(d.get("name") or "").split(";")
+            if n.strip()
+        }
+        assert net.street_name("walk", u) in at_node
+    assert "Southwest 4th Avenue" in {net.street_name("walk", u) for u, _ in named}
+    assert net.street_name("walk", -999) == ""  # not a node of the graph

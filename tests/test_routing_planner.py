@@ -182,6 +182,9 @@ def test_one_slice_on_the_demo_station():
         assert np.allclose(r.path.coords[0], station_xy)
         assert r.start.tzinfo is not None and r.start.utcoffset() == dt.timedelta(hours=-7)
     assert 0 < sp.metrics.risk_covered <= 1
+    # route sheets say where to stand: nearly every stop has its street's name
+    stops = [p for r in deployed for p in r.stops]
+    assert sum(bool(p.street) for p in stops) >= 0.8 * len(stops)
 
 
 def test_plan_across_a_dst_change(net, grid):

@@ -245,6 +245,32 @@ class StreetNetwork:
         """Return the build report as a JSON-ready dict."""
         return self.report.summary()
 
+    def street_name(self, profile: Profile, node: int) -> str:
+        """Return the name of the street at ``node``, for route sheets ("near ...").
+
+        The most common name among the edges at the node, else among those one edge away;
+        ``""`` when none is named. Simplified edges that merged ways carry ``;``-joined names.
+        """
+        G = self.graph(profile)
+        if node not in G:
+            return ""
+        frontier = [node]
+        for _ in range(2):
+            counts: dict[str, int] = {}
+            nxt = []
+            for n in frontier:
+                for _, other, data in itertools.chain(
+                    G.out_edges(n, data=True), G.in_edges(n, data=True)
+                ):
+                    for name in str(data.get("name") or "").split(";"):
+                        if name.strip():
+                            counts[name.strip()] = counts.get(name.strip(), 0) + 1
+                    nxt.append(other)
+            if counts:
+                return min(counts, key=lambda k: (-counts[k], k))
+            frontier = nxt
+        return ""
+
     @property
     def fingerprint(self) -> str:
         """A short hash of both graphs (node positions, edges and their lengths and speeds).

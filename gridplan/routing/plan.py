@@ -75,6 +75,8 @@ class PlannedStop:
     street_node
         The street-network node of the access point (``None`` when planned without a
         network); the plan checker re-times the legs between these nodes.
+    street
+        Name of the street where the patrol stands ("" when unknown), for route sheets.
     """
 
     order: int
@@ -94,6 +96,7 @@ class PlannedStop:
     lat: float
     node: int
     street_node: int | None = None
+    street: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -482,6 +485,7 @@ class PatrolPlan:
                             "micro_id": p.micro_id,
                             "name": p.name,
                             "base_id": p.base_id,
+                            "street": p.street,
                             "arrival": p.arrival.isoformat(),
                             "departure": p.departure.isoformat(),
                             "dwell_min": p.dwell_s / 60,
@@ -499,7 +503,8 @@ class PatrolPlan:
             "stops", "distance_m", "duration_s", "geometry",
         ]  # fmt: skip
         stop_cols = [
-            "date", "slice", "patroller_id", "order", "micro_id", "name", "base_id", "arrival",
+            "date", "slice", "patroller_id", "order", "micro_id", "name", "base_id", "street",
+            "arrival",
             "departure", "dwell_min", "prize", "score", "risk_rank", "gi_class", "risk_class",
             "visit", "geometry",
         ]  # fmt: skip
@@ -627,6 +632,9 @@ def slice_plan(
                     lat=float(lonlat[i, 1]),
                     node=int(vis.node),
                     street_node=None if m.nodes is None else int(m.nodes[i]),
+                    street=""
+                    if network is None or m.nodes is None
+                    else network.street_name(m.profile, int(m.nodes[i])),
                 )
             )
             visits_at.setdefault(s.id, []).append((vis.time, s.dwell_s))

@@ -87,7 +87,7 @@ def stop_table(
     """Return the stop list as a table: one row per stop, in slice, patroller and stop order.
 
     Columns: ``date``, ``slice``, ``patroller_id``, ``patroller``, ``mode``, ``order``,
-    ``micro_id``, ``name``, ``base_id``, ``arrive`` and ``leave`` (HH:MM, station time),
+    ``micro_id``, ``name``, ``base_id``, ``street``, ``arrive`` and ``leave`` (HH:MM, station time),
     ``dwell_min``, ``risk_rank``, ``gi_class``, ``risk_class``, ``visit``, ``arrival`` and
     ``departure`` (ISO 8601 with offset), ``lon``, ``lat``.
     """
@@ -105,6 +105,7 @@ def stop_table(
             "micro_id": stops["micro_id"],
             "name": stops["name"],
             "base_id": stops["base_id"],
+            "street": stops["street"],
             "arrive": stops["arrival"].map(_clock),
             "leave": stops["departure"].map(_clock),
             "dwell_min": stops["dwell_min"],
@@ -146,7 +147,9 @@ def _gpx(plan: PatrolPlan, routes: gpd.GeoDataFrame, stops: gpd.GeoDataFrame) ->
             w,
             "desc",
             f"{s['slice']} {_clock(s['arrival'])}-{_clock(s['departure'])} "
-            f"({s['dwell_min']:g} min) {s['name']}; risk rank {s['risk_rank']}, {s['gi_class']}",
+            f"({s['dwell_min']:g} min) {s['name']}"
+            + (f", {s['street']}" if s["street"] else "")
+            + f"; risk rank {s['risk_rank']}, {s['gi_class']}",
         )
         el(w, "type", s["risk_class"])
     for _, r in routes.iterrows():

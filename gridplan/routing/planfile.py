@@ -304,6 +304,7 @@ def _read_stop(rd: _Reader, raw: Any, where: str) -> PlannedStop:
         lat=g(raw, "lat", where, float),
         node=-1,
         street_node=rd.opt(raw, "street_node", where, int),
+        street=rd.opt(raw, "street", where, str) or "",
     )
 
 
