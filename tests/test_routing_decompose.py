@@ -87,3 +87,17 @@ def test_when_to_decompose(net, grid, monkeypatch):
     assert not decompose.should_decompose(problem, model)
     crewed = morning(grid, net, make_config(crew(n_free=5)))
     assert decompose.should_decompose(crewed, crewed.to_prize_vrp())
+
+
+def test_variants_of_a_decomposed_slice_differ_and_check(net, grid, monkeypatch):
+    from _plans import checked
+
+    monkeypatch.setattr(planner, "should_decompose", lambda problem, model: True)
+    cfg = make_config(crew(n_free=2), revisit_max=1)
+    days = planner.plan_variants(
+        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning"], variants=2,
+        tolerance=0.2, **FAST,
+    )  # fmt: skip
+    for d in days:
+        checked(d, net, grid)
+    assert days[1].variant["similarity"][0] < 1.0

@@ -17,7 +17,10 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
 
 from gridplan.routing.model import PrizeVRP
 from gridplan.routing.model import PrizeVRPSolution
@@ -113,6 +116,7 @@ def solve_by_base(
     work_limit: int | None = None,
     balance_weight: float = 0.0,
     travel_weight: float = 0.001,
+    arc_factor: Callable[[PatrolProblem, PrizeVRP], np.ndarray] | None = None,
 ) -> PrizeVRPSolution | None:
     """Solve ``model`` (``problem.to_prize_vrp()``) one base grid at a time and join the routes.
 
@@ -126,6 +130,9 @@ def solve_by_base(
         As for :func:`~gridplan.routing.solve.solve_prize_vrp`, per base grid.
     workers
         Base grids solved at once (one process each).
+    arc_factor
+        Called with each base grid's problem and model, returns per-arc cost factors (the
+        planner's variants make earlier variants' legs dearer with it).
 
     Returns
     -------
@@ -144,14 +151,23 @@ def solve_by_base(
     workers = max(1, min(workers, len(parts)))
     rounds = -(-len(parts) // workers)
     per = max(0.5, (time_limit_s - (time.perf_counter() - t0)) / rounds - 0.2)
-    kwargs = {"time_limit_s": per, "seed": seed, "workers": 1, "work_limit": work_limit}
+    kwargs = [
+        {
+            "time_limit_s": per,
+            "seed": seed,
+            "workers": 1,
+            "work_limit": work_limit,
+            "_arc_factor": None if arc_factor is None else arc_factor(p, m),
+        }
+        for p, m in zip(parts, models, strict=True)
+    ]
     if workers == 1:
-        solutions = [_solve_part(m, kwargs) for m in models]
+        solutions = [_solve_part(m, kw) for m, kw in zip(models, kwargs, strict=True)]
     else:
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            solutions = list(pool.map(_solve_part, models, [kwargs] * len(models)))
+            solutions = list(pool.map(_solve_part, models, kwargs))
 
     # join: sub-model nodes and vehicles back to the whole model's
     vehicle_of = {id(od): k for k, od in enumerate(problem.on_duty)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from collections.abc import Sequence
 from types import MappingProxyType
@@ -202,7 +203,8 @@ def _place_arcs(problem, solution) -> set[tuple[str, str]]:
     return out
 
 
-def _dearer_arcs(problem, model, used: set[tuple[str, str]], factor: float) -> np.ndarray:
+def _dearer_arcs(problem, model, *, used: set[tuple[str, str]], factor: float) -> np.ndarray:
+    """Return arc-cost factors making the legs in ``used`` (by place) ``factor`` times dearer."""
     places = [ref.place for ref in problem.nodes]
     n = model.num_nodes
     out = np.ones((n, n))
@@ -246,7 +248,7 @@ def plan_variants(
     milder penalty, and after three tries the best try is kept and flagged. Dosage and duty
     carry over within each variant's own day. Big slices
     (:func:`~gridplan.routing.decompose.should_decompose`) are solved base grid by base grid
-    (:func:`~gridplan.routing.decompose.solve_by_base`), their variants by their seed.
+    (:func:`~gridplan.routing.decompose.solve_by_base`), variants too.
 
     Parameters
     ----------
@@ -287,17 +289,31 @@ def plan_variants(
         raise InputError(msg)
     chosen = _slices_in_order(config, date, slices)
 
-    def _by_base(problem, model, seed_k):
-        return solve_by_base(
-            problem,
-            model,
-            time_limit_s=time_limit_s,
-            seed=seed_k,
-            workers=_default_workers() if workers is None else workers,
-            work_limit=work_limit,
-            balance_weight=balance_weight,
-            travel_weight=travel_weight,
-        )
+    def _solve(problem, model, seed_k, dearer=None):
+        """Solve a slice (base grid by base grid when big), then re-time it early."""
+        solution = None
+        if should_decompose(problem, model):
+            solution = solve_by_base(
+                problem,
+                model,
+                time_limit_s=time_limit_s,
+                seed=seed_k,
+                workers=_default_workers() if workers is None else workers,
+                work_limit=work_limit,
+                balance_weight=balance_weight,
+                travel_weight=travel_weight,
+                arc_factor=dearer,
+            )
+        if solution is None:
+            solution = solve_prize_vrp(
+                model,
+                time_limit_s=time_limit_s,
+                seed=seed_k,
+                workers=workers,
+                work_limit=work_limit,
+                _arc_factor=None if dearer is None else dearer(problem, model),
+            )
+        return _compact(model, solution)
 
     if station_point is None and config.location is not None:
         station_point = shapely.Point(config.location)
@@ -335,32 +351,19 @@ def plan_variants(
                 solution = PrizeVRPSolution.from_routes(
                     model, [[v.start, v.end] for v in model.vehicles]
                 )
-            elif k == 0 or should_decompose(problem, model):
-                # big slices base grid by base grid (variants by their seed), else whole
-                split = should_decompose(problem, model)
-                solution = _by_base(problem, model, seed + 101 * k) if split else None
-                if solution is None:
-                    solution = solve_prize_vrp(
-                        model,
-                        time_limit_s=time_limit_s,
-                        seed=seed,
-                        workers=workers,
-                        work_limit=work_limit,
-                    )
-                solution = _compact(model, solution)
+            elif k == 0:
+                solution = _solve(problem, model, seed)
             else:
                 floor = best_score - tolerance * abs(best_score)
                 tries = []
                 for attempt, factor in enumerate((1.5, 1.25, 1.1)):
-                    cand = solve_prize_vrp(
+                    cand = _solve(
+                        problem,
                         model,
-                        time_limit_s=time_limit_s,
-                        seed=seed + 101 * k + attempt,
-                        workers=workers,
-                        work_limit=work_limit,
-                        _arc_factor=_dearer_arcs(problem, model, used, factor),
+                        seed + 101 * k + attempt,
+                        functools.partial(_dearer_arcs, used=used, factor=factor),
                     )
-                    tries.append(_compact(model, cand))
+                    tries.append(cand)
                     if cand.score >= floor - 1e-9:
                         break
                 solution = max(tries, key=lambda sol: sol.score)
