@@ -51,6 +51,7 @@ from gridplan.routing.matrix import DETOUR_FACTOR
 from gridplan.routing.network import StreetNetwork
 from gridplan.routing.plan import PatrolPlan
 from gridplan.routing.plan import PatrolRoute
+from gridplan.routing.plan import seconds_between
 
 #: Seconds of rounding allowed per leg (the planner's matrices hold whole seconds).
 LEG_TOLERANCE_S = 1.0
@@ -169,15 +170,6 @@ def _hhmm(t: dt.datetime) -> str:
     return t.strftime("%H:%M:%S")
 
 
-def _s(a: dt.datetime, b: dt.datetime) -> float:
-    """Return the real seconds from ``a`` to ``b``.
-
-    Python subtracts aware datetimes that share a tzinfo as wall clocks, an hour off across a
-    DST change; UTC is not.
-    """
-    return (b.astimezone(dt.UTC) - a.astimezone(dt.UTC)).total_seconds()
-
-
 class _LegTimer:
     """Seconds and metres of the fastest leg between two places, computed afresh."""
 
@@ -248,7 +240,7 @@ def _check_route(
     """Check one deployed route; return (stops, legs) checked."""
     sid, pid, d = r.slice_id, r.patroller_id, r.duty
     # --- times and order
-    if _s(d.window_start, r.start) < 0 or _s(r.end, d.window_end) < 0:
+    if seconds_between(d.window_start, r.start) < 0 or seconds_between(r.end, d.window_end) < 0:
         out.error(
             "window",
             f"route {_hhmm(r.start)}-{_hhmm(r.end)} is outside the availability "
@@ -256,7 +248,7 @@ def _check_route(
             sid,
             pid,
         )
-    if _s(slice_start, r.start) < 0 or _s(r.end, slice_end) < 0:
+    if seconds_between(slice_start, r.start) < 0 or seconds_between(r.end, slice_end) < 0:
         out.error(
             "window",
             f"route {_hhmm(r.start)}-{_hhmm(r.end)} runs outside the slice "
@@ -264,7 +256,7 @@ def _check_route(
             sid,
             pid,
         )
-    length = _s(r.start, r.end)
+    length = seconds_between(r.start, r.end)
     if length < 0:
         out.error(
             "duration", f"ends at {_hhmm(r.end)} before it starts at {_hhmm(r.start)}", sid, pid
@@ -282,7 +274,7 @@ def _check_route(
         out.error("order", f"stops are numbered {[p.order for p in r.stops]}, not 1..n", sid, pid)
     lo, hi = policy.dwell_bounds_min
     for p in r.stops:
-        dwell = _s(p.arrival, p.departure)
+        dwell = seconds_between(p.arrival, p.departure)
         if abs(dwell - p.dwell_s) > 0.5:
             out.error(
                 "dwell",
@@ -326,7 +318,7 @@ def _check_route(
             leg = timer.straight_leg(d.speed_kph, a_xy, b_xy)
         secs, metres = leg
         metres_total += metres
-        gap = _s(departs[i], arrives[i])
+        gap = seconds_between(departs[i], arrives[i])
         if gap + LEG_TOLERANCE_S < secs:
             out.error(
                 "travel",
@@ -472,7 +464,7 @@ def check_plan(
             )
             n_stops += stops
             n_legs += legs
-            duty_min[r.patroller_id] += _s(r.start, r.end) / 60
+            duty_min[r.patroller_id] += seconds_between(r.start, r.end) / 60
             duty_limit[r.patroller_id] = r.duty.max_duty_min
             rules[r.patroller_id] = (r.duty.break_after_min, r.duty.break_min)
             spans[r.patroller_id].append((r.start, r.end, s.slice_id))
@@ -493,7 +485,7 @@ def check_plan(
     for pid, items in spans.items():
         items.sort(key=lambda x: x[0].astimezone(dt.UTC))
         for (_a0, a1, sa), (b0, _b1, sb) in itertools.pairwise(items):
-            if _s(a1, b0) < 0:
+            if seconds_between(a1, b0) < 0:
                 out.error(
                     "overlap",
                     f"route in {sb} starts at {_hhmm(b0)} before the route in {sa} ends at "
@@ -526,17 +518,17 @@ def _check_breaks(pid: str, spans: list, rule: tuple[int, int], out: _Findings) 
     stretches = []
     start, end, where = items[0]
     for a, b, sid in items[1:]:
-        if _s(end, a) >= break_min * 60:
+        if seconds_between(end, a) >= break_min * 60:
             stretches.append((start, end, where))
             start = a
         end, where = b, sid
     stretches.append((start, end, where))
     for start, end, where in stretches:
-        if _s(start, end) > after_min * 60 + 1:
+        if seconds_between(start, end) > after_min * 60 + 1:
             out.error(
                 "break",
-                f"on duty {_hhmm(start)}-{_hhmm(end)} ({_s(start, end) / 60:.0f} min) without "
-                f"a {break_min}-minute break; the roster allows {after_min} min",
+                f"on duty {_hhmm(start)}-{_hhmm(end)} ({seconds_between(start, end) / 60:.0f} "
+                f"min) without a {break_min}-minute break; the roster allows {after_min} min",
                 where,
                 pid,
             )
@@ -556,7 +548,7 @@ def _check_revisits(slice_id: str, visits: Mapping[str, list], policy, out: _Fin
                 slice_id,
             )
         for (t0, _, p0), (t1, _, p1) in itertools.pairwise(items):
-            apart = _s(t0, t1)
+            apart = seconds_between(t0, t1)
             if apart < gap:
                 out.error(
                     "revisit",

@@ -15,10 +15,8 @@ and :func:`solve_by_base` falls back to the whole-station search if it is not.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -28,6 +26,7 @@ from gridplan.routing.model import Route
 from gridplan.routing.model import Visit
 from gridplan.routing.problem import OnDuty
 from gridplan.routing.problem import PatrolProblem
+from gridplan.routing.solve import run_calls
 from gridplan.routing.solve import solve_prize_vrp
 
 #: Slices whose model has more nodes than this are solved base grid by base grid ...
@@ -161,13 +160,7 @@ def solve_by_base(
         }
         for p, m in zip(parts, models, strict=True)
     ]
-    if workers == 1:
-        solutions = [_solve_part(m, kw) for m, kw in zip(models, kwargs, strict=True)]
-    else:
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            solutions = list(pool.map(_solve_part, models, kwargs))
+    solutions = run_calls(_solve_part, list(zip(models, kwargs, strict=True)), workers)
 
     # join: sub-model nodes and vehicles back to the whole model's
     vehicle_of = {id(od): k for k, od in enumerate(problem.on_duty)}

@@ -44,6 +44,15 @@ REASONS = (
 )
 
 
+def seconds_between(a: dt.datetime, b: dt.datetime) -> float:
+    """Return the real seconds from ``a`` to ``b`` (negative when ``b`` is earlier).
+
+    Python subtracts and compares aware datetimes that share a tzinfo as wall clocks, an hour
+    off across a DST change; plan times all share the station's zone, so compare them here.
+    """
+    return (b.astimezone(dt.UTC) - a.astimezone(dt.UTC)).total_seconds()
+
+
 def _freeze(mapping: Mapping) -> Mapping:
     return MappingProxyType(dict(mapping))
 
@@ -302,19 +311,18 @@ class SlicePlan:
         if self.model is not None and self.solution is not None and self.routes:
             out += self.solution.violations(self.model)
 
-        def u(t: dt.datetime) -> dt.datetime:
-            # same-tzinfo datetimes compare as wall clocks, wrong across a DST change
-            return t.astimezone(dt.UTC)
+        def earlier(t: dt.datetime, limit: dt.datetime) -> bool:
+            return seconds_between(limit, t) < 0
 
         for r in self.routes:
             for a, b in itertools.pairwise(r.stops):
-                if u(b.arrival) < u(a.departure):
+                if earlier(b.arrival, a.departure):
                     out.append(f"{r.patroller_id}: stop {b.order} starts before {a.order} ends")
             if r.stops and (
-                u(r.stops[0].arrival) < u(r.start) or u(r.stops[-1].departure) > u(r.end)
+                earlier(r.stops[0].arrival, r.start) or earlier(r.end, r.stops[-1].departure)
             ):
                 out.append(f"{r.patroller_id}: stops outside the route's start and end")
-            if u(r.start) < u(self.start) or u(r.end) > u(self.end):
+            if earlier(r.start, self.start) or earlier(self.end, r.end):
                 out.append(f"{r.patroller_id}: route runs outside the slice")
         return out
 

@@ -24,6 +24,7 @@ from gridplan.routing.matrix import DETOUR_FACTOR
 from gridplan.routing.model import PrizeVRPSolution
 from gridplan.routing.network import StreetNetwork
 from gridplan.routing.plan import PatrolPlan
+from gridplan.routing.plan import seconds_between
 from gridplan.routing.plan import slice_plan
 from gridplan.routing.problem import build_problem
 from gridplan.routing.problem import slice_for
@@ -172,10 +173,6 @@ def _since_break(sp, config: StationConfig, before: dict[str, float]) -> dict[st
     over, counted from its start to the slice end; when it is the slice's first route and
     starts less than a break after the slice start, what was carried in counts too.
     """
-
-    def gap_s(a: dt.datetime, b: dt.datetime) -> float:
-        return (b.astimezone(dt.UTC) - a.astimezone(dt.UTC)).total_seconds()
-
     rule = {p.id: p.break_min * 60 for p in config.roster if p.break_after_min and p.break_min}
     out = {}
     for pid, break_s in rule.items():
@@ -183,12 +180,12 @@ def _since_break(sp, config: StationConfig, before: dict[str, float]) -> dict[st
         if not routes:
             continue
         last = max(routes, key=lambda r: r.start.astimezone(dt.UTC))
-        if gap_s(last.end, sp.end) >= break_s:
+        if seconds_between(last.end, sp.end) >= break_s:
             continue
         # a pause shorter than a break is still duty: count up to the end of the slice
-        stretch = gap_s(last.start, sp.end) / 60
-        if last.part == 1 and gap_s(sp.start, last.start) < break_s:
-            stretch = before.get(pid, 0.0) + gap_s(sp.start, sp.end) / 60
+        stretch = seconds_between(last.start, sp.end) / 60
+        if last.part == 1 and seconds_between(sp.start, last.start) < break_s:
+            stretch = before.get(pid, 0.0) + seconds_between(sp.start, sp.end) / 60
         out[pid] = stretch
     return out
 

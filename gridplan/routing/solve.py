@@ -73,15 +73,23 @@ def _empty(model: PrizeVRP, runtime_s: float) -> PrizeVRPSolution:
     )
 
 
-def _run(model, jobs, workers):
-    """Run ``solve_worker`` keyword-argument dicts, in processes when ``workers > 1``."""
-    if workers <= 1 or len(jobs) == 1:
-        return [_ortools.solve_worker(model, **job) for job in jobs]
+def run_calls(fn, calls: list[tuple], workers: int) -> list:
+    """Return ``[fn(*args) for args in calls]``, in up to ``workers`` processes when > 1.
+
+    Processes fork where the platform can (no re-import, models shared copy-on-write); results
+    come back in call order.
+    """
+    if workers <= 1 or len(calls) <= 1:
+        return [fn(*args) for args in calls]
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(_ortools.solve_worker, model, **job) for job in jobs]
+        futures = [pool.submit(fn, *args) for args in calls]
         return [f.result() for f in futures]
+
+
+def _work(model: PrizeVRP, job: dict):
+    return _ortools.solve_worker(model, **job)
 
 
 def _best(model, results, t0) -> PrizeVRPSolution:
@@ -187,7 +195,7 @@ def solve_prize_vrp(
         }
         for w in range(workers)
     ]
-    results = _run(model, jobs, workers)
+    results = run_calls(_work, [(model, job) for job in jobs], workers)
     best = _best(model, results, t0)
     report(progress, "solve", 1, 1)
     return best
