@@ -13,8 +13,8 @@ from geopandas.testing import assert_geodataframe_equal
 
 from gridplan import CRSError
 from gridplan import InputError
+from gridplan.geo._blocks import block_pieces
 from gridplan.geo.generate import SLIVER_SHARE
-from gridplan.geo.generate import _block_pieces
 from gridplan.geo.generate import balance_table
 from gridplan.geo.generate import generate_grid
 from gridplan.geo.grid import load_grid
@@ -189,7 +189,7 @@ def test_street_blocks_group_into_micro_grids_and_footways_do_not_cut():
         {"highway": highway}, geometry=[shifted(g) for g in lines], crs=CRS
     ).to_crs(4326)
     box = shifted(shapely.box(0, 0, 1000, 800))
-    blocks, _ = _block_pieces(box, streets, gpd.GeoSeries([box], crs=CRS).crs, 200)
+    blocks, _ = block_pieces(box, streets, gpd.GeoSeries([box], crs=CRS).crs, 200)
     assert len(blocks) == 80  # the diagonal footway and service road cut nothing
     grid = generate_grid(box, crs=CRS, streets=streets, shape="blocks")
     check_grid(grid, box)
