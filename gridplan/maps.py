@@ -1,8 +1,10 @@
 """Interactive hot-spot maps with folium (Leaflet), working offline.
 
 Folium links Leaflet, jQuery and Bootstrap from public CDNs; station intranets have no internet,
-so these maps use only Leaflet, vendored in ``gridplan/web/static/vendor/leaflet``. A saved map
-inlines it (one self-contained HTML file); the web UI points the same map at its own static URL.
+so these maps use only Leaflet (and leaflet.markercluster for incident layers), vendored in
+``gridplan/web/static/vendor/``. A saved map inlines them (one self-contained HTML file); the web
+UI points the same map at its own static URL. :mod:`gridplan.webmaps` builds the web UI's grid
+and patrol-plan maps from the layers defined here.
 
 The micro-grid geometry is sent once. Each feature carries its figures for every time slice,
 and a small control restyles the layer when the user picks another slice or measure, so a map
@@ -68,6 +70,34 @@ LABELS = {
         "all": "全天",
         "no_data": "无警情",
         "hot_border": "深红边框：Gi* 热点",
+        "station": "警务室辖区",
+        "name": "名称",
+        "base_grid": "所属基础网格",
+        "pin": "必巡",
+        "exclude": "排除",
+        "incidents": "警情",
+        "category": "类别",
+        "alert": "预警",
+        "date": "日期",
+        "uncategorised": "未分类",
+        "alert_red": "红色",
+        "alert_yellow": "黄色",
+        "alert_blue": "蓝色",
+        "alert_none": "无预警",
+        "capped": "仅显示最近 {shown} 起（共 {total} 起）",
+        "patrollers": "巡逻人员",
+        "stop": "第 {n} 站",
+        "street": "街道",
+        "time": "时间",
+        "dwell": "停留",
+        "minutes": "分钟",
+        "why": "原因",
+        "risk_top": "重点热点",
+        "risk_high": "较高风险",
+        "risk_other": "一般",
+        "mode_walk": "步巡",
+        "mode_ebike": "电动车",
+        "mode_car": "车巡",
     },
     "en": {
         "slice": "Time slice",
@@ -89,60 +119,144 @@ LABELS = {
         "all": "All day",
         "no_data": "No incidents",
         "hot_border": "Dark red outline: Gi* hot spot",
+        "station": "Station area",
+        "name": "Name",
+        "base_grid": "Base grid",
+        "pin": "Pin",
+        "exclude": "Exclude",
+        "incidents": "Incidents",
+        "category": "Category",
+        "alert": "Alert",
+        "date": "Date",
+        "uncategorised": "Uncategorised",
+        "alert_red": "Red",
+        "alert_yellow": "Yellow",
+        "alert_blue": "Blue",
+        "alert_none": "No alert",
+        "capped": "Showing the latest {shown} of {total}",
+        "patrollers": "Patrollers",
+        "stop": "stop {n}",
+        "street": "Street",
+        "time": "Time",
+        "dwell": "dwell",
+        "minutes": "min",
+        "why": "Why",
+        "risk_top": "top hot spot",
+        "risk_high": "high risk",
+        "risk_other": "other",
+        "mode_walk": "on foot",
+        "mode_ebike": "e-bike",
+        "mode_car": "car",
     },
 }
+
+
+#: Vendored JavaScript libraries: folder under ``web/static/vendor`` -> (scripts, stylesheets).
+VENDOR = {
+    "leaflet": (("leaflet.js",), ("leaflet.css",)),
+    "leaflet.markercluster": (
+        ("leaflet.markercluster.js",),
+        ("MarkerCluster.css", "MarkerCluster.Default.css"),
+    ),
+}
+GI_KEYS = tuple(GI_COLOURS)
 
 
 def _read_template(name: str) -> str:
     return resources.files("gridplan").joinpath("templates", name).read_text("utf-8")
 
 
-def _vendor_dir():
-    return resources.files("gridplan.web").joinpath("static", "vendor", "leaflet")
+def _vendor_dir(lib: str = "leaflet"):
+    return resources.files("gridplan.web").joinpath("static", "vendor", lib)
+
+
+def _asset_links(libs: list[str], static_url: str | None):
+    js, css = [], []
+    for lib in libs:
+        scripts, sheets = VENDOR[lib]
+        if static_url is None:
+            base = f"{_ASSET_PREFIX}{lib}"
+        else:
+            base = f"{static_url.rstrip('/')}/vendor/{lib}"
+        js += [(f"{lib}/{f}", f"{base}/{f}") for f in scripts]
+        css += [(f"{lib}/{f}", f"{base}/{f}") for f in sheets]
+    return js, css
 
 
 def use_local_assets(m: folium.Map, *, static_url: str | None = None) -> folium.Map:
-    """Replace folium's CDN links with Leaflet served by gridplan.
+    """Replace folium's CDN links with the JavaScript libraries vendored in gridplan.
+
+    Leaflet always; leaflet.markercluster too when a layer of the map needs it (the incident
+    layer of :func:`gridplan.webmaps.grid_map`), also when that layer is added afterwards.
 
     Parameters
     ----------
     m
         The map; changed in place (folium maps are builders) and returned.
     static_url
-        URL prefix under which ``vendor/leaflet`` is served (the web UI's ``/static``);
-        ``None`` marks the assets for inlining by :func:`save_map`.
+        URL prefix under which ``vendor/`` is served (the web UI's ``/static``), giving links
+        such as ``/static/vendor/leaflet/leaflet.js``; ``None`` marks the assets for inlining
+        by :func:`save_map`.
     """
-    if static_url is None:
-        js = f"{_ASSET_PREFIX}leaflet.js"
-        css = f"{_ASSET_PREFIX}leaflet.css"
-    else:
-        base = static_url.rstrip("/") + "/vendor/leaflet"
-        js, css = f"{base}/leaflet.js", f"{base}/leaflet.css"
-    m.default_js = [("leaflet", js)]
-    m.default_css = [("leaflet_css", css)]
+    libs = getattr(m, "_gridplan_vendor", ["leaflet"])
+    m._gridplan_vendor = libs
+    m._gridplan_static_url = static_url
+    m.default_js, m.default_css = _asset_links(libs, static_url)
     return m
 
 
+def _require_vendor(m: folium.Map, lib: str) -> None:
+    libs = getattr(m, "_gridplan_vendor", ["leaflet"])
+    if lib not in libs:
+        m._gridplan_vendor = [*libs, lib]
+    use_local_assets(m, static_url=getattr(m, "_gridplan_static_url", None))
+
+
+def _vendor_text(lib: str, name: str) -> str:
+    scripts, sheets = VENDOR.get(lib, ((), ()))
+    if name not in scripts + sheets:
+        msg = f"no vendored asset {lib}/{name}; gridplan ships {sorted(VENDOR)}"
+        raise InputError(msg)
+    folder = _vendor_dir(lib)
+    text = folder.joinpath(name).read_text("utf-8")
+    # The source maps are not shipped: drop the pointer so no browser asks for them.
+    text = re.sub(r"\n//# sourceMappingURL=\S+\s*$", "\n", text)
+    if name.endswith(".css"):
+
+        def data_uri(match: re.Match) -> str:
+            png = folder.joinpath("images", match.group(1)).read_bytes()
+            return f"url(data:image/png;base64,{base64.b64encode(png).decode()})"
+
+        return re.sub(r"url\(images/([\w\-]+\.png)\)", data_uri, text)
+    return text.replace("</script", "<\\/script")
+
+
 def _inline_assets(html: str) -> str:
-    vendor = _vendor_dir()
-    js = vendor.joinpath("leaflet.js").read_text("utf-8")
-    css = vendor.joinpath("leaflet.css").read_text("utf-8")
-
-    def data_uri(match: re.Match) -> str:
-        png = vendor.joinpath("images", match.group(1)).read_bytes()
-        return f"url(data:image/png;base64,{base64.b64encode(png).decode()})"
-
-    css = re.sub(r"url\(images/([\w\-]+\.png)\)", data_uri, css)
-    html = re.sub(
-        rf'<script src="{_ASSET_PREFIX}leaflet\.js"></script>',
-        lambda _m: f"<script>{js}</script>",
-        html,
+    # Only the head holds asset links; the body's data could contain look-alike text.
+    head, sep, body = html.partition("</head>")
+    head = re.sub(
+        rf'<script src="{_ASSET_PREFIX}([\w.\-]+)/([\w.\-]+)"></script>',
+        lambda m: f"<script>{_vendor_text(m.group(1), m.group(2))}</script>",
+        head,
     )
-    return re.sub(
-        rf'<link rel="stylesheet" href="{_ASSET_PREFIX}leaflet\.css"\s*/>',
-        lambda _m: f"<style>{css}</style>",
-        html,
+    head = re.sub(
+        rf'<link rel="stylesheet" href="{_ASSET_PREFIX}([\w.\-]+)/([\w.\-]+)"\s*/>',
+        lambda m: f"<style>{_vendor_text(m.group(1), m.group(2))}</style>",
+        head,
     )
+    return head + sep + body
+
+
+def script_json(obj) -> str:
+    """JSON for a ``<script>`` element: compact, with ``<``, ``>`` and ``&`` escaped.
+
+    A name such as ``</script><script>alert(1)</script>`` then stays a string in the data
+    instead of ending the script; pages build their HTML from it with an escaping helper.
+    """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(ch, esc)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def base_map(
@@ -191,14 +305,173 @@ def _score_breaks(values: np.ndarray) -> list[float]:
     return [float(q) for q in np.unique(qs)]
 
 
-class _HotspotLayer(MacroElement):
-    def __init__(self, data: dict, cfg: dict):
+class _Layer(MacroElement):
+    """A map part drawn by one of ``gridplan/templates``; keyword data arrive as script JSON."""
+
+    def __init__(self, template: str, **data):
         super().__init__()
-        self._name = "GridplanHotspots"
-        self._template = Template(_read_template("hotspot_layer.html"))
-        # "</" would end the <script> element early if a name contained it.
-        self.data_json = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
-        self.cfg_json = json.dumps(cfg, ensure_ascii=False).replace("</", "<\\/")
+        self._name = "Gridplan" + template.split(".")[0].title().replace("_", "")
+        self._template = Template(_read_template(template))
+        for key, value in data.items():
+            setattr(self, key, script_json(value))
+
+
+def check_lang(lang: str) -> dict:
+    """Return the labels of ``lang`` or raise :class:`InputError`."""
+    if lang not in LABELS:
+        msg = f"lang={lang!r}; use 'zh' or 'en'"
+        raise InputError(msg)
+    return LABELS[lang]
+
+
+def add_layer(m: folium.Map, layer: MacroElement, labels: dict) -> folium.Map:
+    """Add a gridplan layer, after the shared helpers (``gridplanUI``) the first time."""
+    if not getattr(m, "_gridplan_common", False):
+        m.add_child(_Layer("gridplan_common.html", labels=labels))
+        m._gridplan_common = True
+    m.add_child(layer)
+    return m
+
+
+def add_layer_control(m: folium.Map, labels: dict, *, collapsed: bool = True) -> folium.Map:
+    """Add the control that toggles every overlay the gridplan layers registered."""
+    return add_layer(m, _Layer("layer_control.html", opts={"collapsed": collapsed}), labels)
+
+
+def _clean(x):
+    """Return a JSON-ready scalar: ``None`` for NaN/NA, Python numbers for numpy ones."""
+    if x is None or (not isinstance(x, str) and pd.isna(x)):
+        return None
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def base_names(grid: gpd.GeoDataFrame | None) -> dict[str, str]:
+    """Base-grid id -> display name (the id when unnamed)."""
+    if grid is None or "level" not in grid:
+        return {}
+    bases = grid[grid["level"] == "base"]
+    names = bases["name"] if "name" in bases else bases["id"]
+    return {
+        str(i): str(n) if _clean(n) not in (None, "") else str(i)
+        for i, n in zip(bases["id"], names, strict=True)
+    }
+
+
+def hotspot_layer(
+    cells: gpd.GeoDataFrame,
+    hotspots: pd.DataFrame,
+    labels: dict,
+    *,
+    slice_labels: dict[str, str] | None = None,
+    bases: dict[str, str] | None = None,
+    actions: bool = False,
+) -> MacroElement:
+    """Make the micro-grid choropleth: geometry once, each feature's figures per slice.
+
+    ``cells`` has ``id``, ``geometry`` and optionally ``name`` and ``parent_id``; ``hotspots``
+    the long hot-spot table (``density_km2`` and ``gi_z`` may be missing). Micro-grids without
+    a row in a slice get no figures there.
+    """
+    slices = list(dict.fromkeys(hotspots["slice"]))
+    ids = cells["id"].astype(str).tolist()
+    names = cells["name"].tolist() if "name" in cells else [""] * len(ids)
+    parents = cells["parent_id"].tolist() if "parent_id" in cells else [None] * len(ids)
+    props = [
+        {"id": i, "name": str(_clean(n) or ""), "b": _clean(b), "v": []}
+        for i, n, b in zip(ids, names, parents, strict=True)
+    ]
+    gi_index = {k: n for n, k in enumerate(GI_KEYS)}
+    has_density = "density_km2" in hotspots
+    score_breaks, density_breaks = {}, {}
+    for sid in slices:
+        part = hotspots[hotspots["slice"] == sid].drop_duplicates("id")
+        part = part.set_index(part["id"].astype(str)).reindex(ids)
+        score_breaks[sid] = _score_breaks(part["score"].dropna().to_numpy(dtype=float))
+        dens = part["density_km2"] if has_density else pd.Series(np.nan, index=part.index)
+        density_breaks[sid] = _score_breaks(dens.dropna().to_numpy(dtype=float))
+        gz = part["gi_z"] if "gi_z" in part else pd.Series(np.nan, index=part.index)
+        cols = zip(
+            part["count"], dens, part["score"], part["rank"], gz, part["gi_class"], strict=True
+        )
+        for p, (c, d, s, r, z, k) in zip(props, cols, strict=True):
+            if pd.isna(c) and pd.isna(s):
+                p["v"].append(None)
+                continue
+            p["v"].append(
+                [
+                    None if pd.isna(c) else int(c),
+                    None if pd.isna(d) else round(float(d), 2),
+                    None if pd.isna(s) else round(float(s), 3),
+                    None if pd.isna(r) else int(r),
+                    None if pd.isna(z) else round(float(z), 2),
+                    gi_index.get(str(k)),
+                ]
+            )
+    shown = {
+        sid: (slice_labels or {}).get(sid, labels["all"] if sid == "all" else sid) for sid in slices
+    }
+    cfg = {
+        "slices": [[sid, shown[sid]] for sid in slices],
+        "gi_keys": GI_KEYS,
+        "gi_colours": GI_COLOURS,
+        "score_colours": SCORE_COLOURS,
+        "score_breaks": score_breaks,
+        "density_breaks": density_breaks,
+        "has_density": has_density,
+        "bases": bases or {},
+        "actions": actions,
+        "name": labels["micro"],
+    }
+    return _Layer("hotspot_layer.html", data=_rounded_geojson(cells, props), cfg=cfg)
+
+
+def outline_layer(grid: gpd.GeoDataFrame, labels: dict) -> MacroElement | None:
+    """Station outline and base grids (dashed, with their names as permanent labels)."""
+    g = grid.to_crs(4326)
+    outlines = g[g["level"].isin(["station", "base"])]
+    if outlines.empty:
+        return None
+    names = base_names(g)
+    props = [{"level": str(lv)} for lv in outlines["level"]]
+    bases = outlines[outlines["level"] == "base"]
+    points = bases.geometry.representative_point()
+    marks = [
+        [round(pt.y, 6), round(pt.x, 6), names[str(i)]]
+        for i, pt in zip(bases["id"], points, strict=True)
+    ]
+    return _Layer(
+        "outline_layer.html",
+        data=_rounded_geojson(outlines, props),
+        marks=marks,
+        cfg={"name": labels["base"]},
+    )
+
+
+def micro_layer(grid: gpd.GeoDataFrame, labels: dict, *, actions: bool = False) -> MacroElement:
+    """Plain micro-grid outlines: code and name on hover, a popup with the base grid."""
+    g = grid.to_crs(4326)
+    micro = g[g["level"] == "micro"]
+    names = micro["name"].tolist() if "name" in micro else [""] * len(micro)
+    parents = micro["parent_id"].tolist() if "parent_id" in micro else [None] * len(micro)
+    props = [
+        {"id": str(i), "name": str(_clean(n) or ""), "b": _clean(b)}
+        for i, n, b in zip(micro["id"], names, parents, strict=True)
+    ]
+    cfg = {"name": labels["micro"], "bases": base_names(g), "actions": actions}
+    return _Layer("micro_layer.html", data=_rounded_geojson(micro, props), cfg=cfg)
+
+
+def check_hotspots(hotspots: pd.DataFrame, required: set[str]) -> None:
+    """Raise :class:`InputError` naming the hot-spot columns that are missing."""
+    missing = required - set(hotspots.columns)
+    if missing:
+        msg = (
+            f"hot-spot table lacks columns {', '.join(sorted(missing))}; pass the result of "
+            "gridplan.compute_hotspots or a GeoJSON written by 'gridplan hotspots'"
+        )
+        raise InputError(msg)
 
 
 def hotspot_map(
@@ -237,100 +510,39 @@ def hotspot_map(
     >>> m = hotspot_map(gdf_hotspots, grid=gdf_grid, tiles="none")  # doctest: +SKIP
     >>> save_map(m, "hotspots.html")  # doctest: +SKIP
     """
-    required = {"id", "slice", "count", "density_km2", "score", "rank", "gi_z", "gi_class"}
-    missing = required - set(hotspots.columns)
-    if missing:
-        msg = (
-            f"hot-spot table lacks columns {', '.join(sorted(missing))}; pass the result of "
-            "gridplan.compute_hotspots or a GeoJSON written by 'gridplan hotspots'"
-        )
-        raise InputError(msg)
-    if lang not in LABELS:
-        msg = f"lang={lang!r}; use 'zh' or 'en'"
-        raise InputError(msg)
-    labels = LABELS[lang]
-    slices = list(dict.fromkeys(hotspots["slice"]))
-    first = hotspots[hotspots["slice"] == slices[0]]
-    cells = gpd.GeoDataFrame(first[["id", "geometry"]].copy(), crs=hotspots.crs)
-    cells["name"] = first["name"].values if "name" in first else ""
-    by_id = {
-        cid: {"id": cid, "name": str(n or "")}
-        for cid, n in zip(cells["id"], cells["name"], strict=True)
-    }
-    score_breaks, density_breaks = {}, {}
-    for sid in slices:
-        part = hotspots[hotspots["slice"] == sid]
-        score_breaks[sid] = _score_breaks(part["score"].to_numpy(dtype=float))
-        density_breaks[sid] = _score_breaks(part["density_km2"].to_numpy(dtype=float))
-        cols = zip(
-            part["id"],
-            part["count"],
-            part["density_km2"],
-            part["score"],
-            part["rank"],
-            part["gi_z"],
-            part["gi_class"],
-            strict=True,
-        )
-        for cid, c, d, s, r, z, k in cols:
-            p = by_id.get(cid)
-            if p is None:
-                continue
-            p[f"c|{sid}"] = int(c)
-            p[f"d|{sid}"] = round(float(d), 2)
-            p[f"s|{sid}"] = round(float(s), 3)
-            p[f"r|{sid}"] = int(r) if pd.notna(r) else None
-            p[f"z|{sid}"] = round(float(z), 2) if pd.notna(z) else None
-            p[f"k|{sid}"] = str(k)
-    names = {
-        sid: (slice_labels or {}).get(sid, labels["all"] if sid == "all" else sid) for sid in slices
-    }
-    data = _rounded_geojson(cells, [by_id[c] for c in cells["id"]])
-    cfg = {
-        "slices": [[sid, names[sid]] for sid in slices],
-        "slice_names": names,
-        "labels": labels,
-        "gi_colours": GI_COLOURS,
-        "score_colours": SCORE_COLOURS,
-        "score_breaks": score_breaks,
-        "density_breaks": density_breaks,
-    }
+    check_hotspots(
+        hotspots, {"id", "slice", "count", "density_km2", "score", "rank", "gi_z", "gi_class"}
+    )
+    labels = check_lang(lang)
+    first = hotspots[hotspots["slice"] == hotspots["slice"].iloc[0]]
+    keep = [c for c in ("id", "name", "parent_id", "geometry") if c in first]
+    cells = gpd.GeoDataFrame(first[keep].copy(), crs=hotspots.crs)
     m = base_map(
         tuple(cells.to_crs(4326).total_bounds),
         tiles=tiles,
         attribution=attribution,
         static_url=static_url,
     )
-    m.add_child(_HotspotLayer(data, cfg))
+    layer = hotspot_layer(
+        cells, hotspots, labels, slice_labels=slice_labels, bases=base_names(grid)
+    )
+    add_layer(m, layer, labels)
     if grid is not None:
-        _add_outlines(m, grid, labels)
+        outlines = outline_layer(grid, labels)
+        if outlines is not None:
+            add_layer(m, outlines, labels)
+        add_layer_control(m, labels)
     return m
 
 
-def _add_outlines(m: folium.Map, grid: gpd.GeoDataFrame, labels: dict) -> None:
-    g = grid.to_crs(4326)
-    bases = g[g["level"].isin(["station", "base"])]
-    if bases.empty:
-        return
-    layer = folium.FeatureGroup(name=labels["base"], overlay=True, control=True)
-    folium.GeoJson(
-        bases[["id", "name", "level", "geometry"]].set_geometry(bases.geometry.set_precision(1e-6)),
-        style_function=lambda f: {
-            "fill": False,
-            "color": "#000" if f["properties"]["level"] == "station" else "#1f4e9c",
-            "weight": 3,
-            "dashArray": None if f["properties"]["level"] == "station" else "8 5",
-        },
-        interactive=False,
-    ).add_to(layer)
-    layer.add_to(m)
-    folium.LayerControl(collapsed=True).add_to(m)
-
-
 def save_map(m: folium.Map, path: str | Path) -> Path:
-    """Save a map as one self-contained HTML file with Leaflet inlined (works offline)."""
+    """Save a map as one self-contained HTML file with its libraries inlined (works offline)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    html = _inline_assets(m.get_root().render())
-    path.write_text(html, encoding="utf-8")
+    path.write_text(render_offline(m), encoding="utf-8")
     return path
+
+
+def render_offline(m: folium.Map) -> str:
+    """Render a map made with ``static_url=None`` as one HTML page with its libraries inlined."""
+    return _inline_assets(m.get_root().render())

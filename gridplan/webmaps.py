@@ -1,0 +1,396 @@
+"""The web UI's maps: the station grid with hot spots and incidents, and patrol plans.
+
+Both are folium maps built from the layers of :mod:`gridplan.maps`, so they work offline in
+the same two ways: ``static_url="/static"`` links the vendored libraries served by the web UI,
+``static_url=None`` and :func:`gridplan.maps.save_map` give one self-contained HTML file.
+
+They stay fluent on a large station: geometry is sent once with rounded coordinates and drawn
+on a canvas; incidents travel as compact integer columns (not one GeoJSON feature each), are
+clustered, and only the latest ``max_incidents`` are sent, with a note saying so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gridplan._errors import CRSError
+from gridplan._errors import InputError
+from gridplan.maps import _Layer
+from gridplan.maps import _require_vendor
+from gridplan.maps import add_layer
+from gridplan.maps import add_layer_control
+from gridplan.maps import base_map
+from gridplan.maps import base_names
+from gridplan.maps import check_hotspots
+from gridplan.maps import check_lang
+from gridplan.maps import hotspot_layer
+from gridplan.maps import micro_layer
+from gridplan.maps import outline_layer
+
+#: Incidents sent to a grid map at most (the latest ones); 20,000 take about 0.5 MB.
+INCIDENT_LIMIT = 20_000
+
+#: One colour per patroller: Okabe & Ito's palette, which stays distinct for the common
+#: colour-vision deficiencies; yellow last as it is faint on light tiles. Past eight
+#: patrollers the colours repeat with dashed, then dotted lines.
+PATROLLER_COLOURS = (
+    "#0072B2",
+    "#D55E00",
+    "#009E73",
+    "#CC79A7",
+    "#E69F00",
+    "#56B4E9",
+    "#000000",
+    "#F0E442",
+)
+_DASHES = (None, "10 6", "2 6")
+
+#: Alert levels of the INCIDENTS table, then "none", and their marker colours.
+ALERTS = ("red", "yellow", "blue", "none")
+ALERT_COLOURS = ("#d7191c", "#f2c500", "#2c7bb6", "#bdbdbd")
+
+_COORD_SCALE = 100_000  # incident coordinates in steps of 1e-5 degree (about 1 m)
+
+
+def _check_grid(grid: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    missing = {"id", "level"} - set(grid.columns)
+    if missing or not isinstance(grid, gpd.GeoDataFrame):
+        msg = (
+            f"grid lacks columns {', '.join(sorted(missing)) or 'geometry'}; pass a 1+5+N grid "
+            "from gridplan.load_grid (columns id, level, parent_id, name, geometry)"
+        )
+        raise InputError(msg)
+    if grid.crs is None:
+        msg = "grid has no CRS; set it first, e.g. grid.set_crs(4326)"
+        raise CRSError(msg)
+    return grid.to_crs(4326)
+
+
+def incident_data(
+    incidents: gpd.GeoDataFrame, labels: dict, *, limit: int = INCIDENT_LIMIT
+) -> dict:
+    """Pack incidents as integer columns for the clustered layer.
+
+    The latest ``limit`` incidents by ``time`` are kept (the first ``limit`` rows without a
+    ``time`` column). Returns the columns ``lat``/``lon`` (steps of 1/``scale`` degree from
+    ``lat0``/``lon0``), ``cat`` (index into ``categories``, most frequent first), ``alert``
+    (index into :data:`ALERTS`) and ``day`` (days after ``day0`` in the incidents' own
+    timezone, -1 when unknown), with ``total`` and ``shown`` counts.
+    """
+    if incidents.crs is None:
+        msg = "incidents have no CRS; set it first, e.g. incidents.set_crs(4326)"
+        raise CRSError(msg)
+    geom = incidents.geometry
+    gdf = incidents[geom.notna() & ~geom.is_empty & (geom.geom_type == "Point")]
+    total = len(gdf)
+    if "time" in gdf:
+        times = gdf["time"]
+        if not pd.api.types.is_datetime64_any_dtype(times):
+            times = pd.to_datetime(times, errors="coerce", utc=True)
+        if getattr(times.dt, "tz", None) is not None:
+            times = times.dt.tz_localize(None)  # wall-clock dates of the station
+        gdf = gdf.assign(_t=times.to_numpy())
+        gdf = gdf.sort_values("_t", ascending=False, na_position="last", kind="stable")
+    gdf = gdf.head(max(int(limit), 0))
+    if len(gdf):
+        gdf = gdf.to_crs(4326)
+    lat = gdf.geometry.y.to_numpy() if len(gdf) else np.zeros(0)
+    lon = gdf.geometry.x.to_numpy() if len(gdf) else np.zeros(0)
+    lat0 = round(float(lat.min()), 5) if len(lat) else 0.0
+    lon0 = round(float(lon.min()), 5) if len(lon) else 0.0
+
+    if "category" in gdf:
+        cat = gdf["category"].astype("string").str.strip()
+        cat = cat.mask(cat == "").fillna(labels["uncategorised"])
+    else:
+        cat = pd.Series(labels["uncategorised"], index=gdf.index, dtype="string")
+    counts = cat.value_counts(sort=True)
+    categories = [str(c) for c in counts.index]
+    cat_codes = pd.Categorical(cat, categories=categories).codes
+
+    if "alert" in gdf:
+        alert = (
+            gdf["alert"].astype("string").str.lower().map({a: k for k, a in enumerate(ALERTS[:-1])})
+        )
+        alert_codes = alert.fillna(len(ALERTS) - 1).to_numpy(dtype=int)
+    else:
+        alert_codes = np.full(len(gdf), len(ALERTS) - 1, dtype=int)
+
+    day0 = "1970-01-01"
+    days = np.full(len(gdf), -1, dtype=int)
+    if "_t" in gdf and gdf["_t"].notna().any():
+        d = gdf["_t"].to_numpy().astype("datetime64[D]")
+        known = ~np.isnat(d)
+        first = d[known].min()
+        day0 = str(first)
+        days[known] = (d[known] - first).astype(int)
+
+    return {
+        "lat0": lat0,
+        "lon0": lon0,
+        "scale": _COORD_SCALE,
+        "lat": np.rint((lat - lat0) * _COORD_SCALE).astype(int).tolist(),
+        "lon": np.rint((lon - lon0) * _COORD_SCALE).astype(int).tolist(),
+        "cat": cat_codes.astype(int).tolist(),
+        "alert": alert_codes.tolist(),
+        "day": days.tolist(),
+        "day0": day0,
+        "categories": categories,
+        "cat_counts": [int(n) for n in counts.to_numpy()],
+        "alert_counts": np.bincount(alert_codes, minlength=len(ALERTS)).tolist(),
+        "total": total,
+        "shown": len(gdf),
+    }
+
+
+def grid_map(
+    grid: gpd.GeoDataFrame,
+    hotspots: pd.DataFrame | None = None,
+    incidents: gpd.GeoDataFrame | None = None,
+    *,
+    slice_labels: dict[str, str] | None = None,
+    lang: str = "zh",
+    tiles: str | None = "openstreetmap",
+    attribution: str | None = None,
+    static_url: str | None = None,
+    max_incidents: int = INCIDENT_LIMIT,
+) -> folium.Map:
+    """Map a station's 1+5+N grid, optionally with its hot spots and incidents.
+
+    Layers, each in the layer control: the micro-grids (code and name on hover, a popup with
+    the base grid and, with ``hotspots``, the incidents, score, rank and Gi* class of every
+    slice, coloured by the slice and measure picked in a control with its legend), the station
+    outline and base grids with their names, and the incidents clustered, with a control to
+    filter them by category and alert colour.
+
+    Parameters
+    ----------
+    grid
+        The 1+5+N grid (``id``, ``level``, ``parent_id``, ``name``, geometry; any CRS).
+    hotspots
+        The long table of :func:`gridplan.hotspots.compute_hotspots` (``id``, ``slice``,
+        ``count``, ``score``, ``rank``, ``gi_class``; ``density_km2`` and ``gi_z`` are used
+        when present). Its geometry, if any, is not used: the grid's is.
+    incidents
+        The INCIDENTS table of :func:`gridplan.geo.incidents.import_incidents` (points with
+        ``category``, ``alert`` and ``time``; each optional). All given incidents are drawn,
+        up to the latest ``max_incidents``.
+    slice_labels
+        Display names per slice id (default: the ids; ``all`` is "全天"/"All day").
+    lang
+        ``"zh"`` or ``"en"``.
+    tiles, attribution, static_url
+        See :func:`gridplan.maps.base_map`.
+    max_incidents
+        At most this many incidents are sent to the page, the latest first; the filter control
+        then says how many were left out.
+
+    Returns
+    -------
+    folium.Map
+        For the web UI render it with ``static_url="/static"``; for a file use
+        :func:`gridplan.maps.save_map`.
+
+    Examples
+    --------
+    >>> m = grid_map(gdf_grid, gdf_hotspots, gdf_incidents, static_url="/static")  # doctest: +SKIP
+    >>> html = m.get_root().render()  # doctest: +SKIP
+    """
+    labels = check_lang(lang)
+    g = _check_grid(grid)
+    m = base_map(tuple(g.total_bounds), tiles=tiles, attribution=attribution, static_url=static_url)
+    if hotspots is not None:
+        check_hotspots(hotspots, {"id", "slice", "count", "score", "rank", "gi_class"})
+        micro = g[g["level"] == "micro"]
+        keep = [c for c in ("id", "name", "parent_id", "geometry") if c in micro]
+        layer = hotspot_layer(
+            micro[keep],
+            pd.DataFrame(hotspots.drop(columns="geometry", errors="ignore")),
+            labels,
+            slice_labels=slice_labels,
+            bases=base_names(g),
+        )
+    else:
+        layer = micro_layer(g, labels)
+    add_layer(m, layer, labels)
+    outlines = outline_layer(g, labels)
+    if outlines is not None:
+        add_layer(m, outlines, labels)
+    if incidents is not None:
+        _require_vendor(m, "leaflet.markercluster")
+        data = incident_data(incidents, labels, limit=max_incidents)
+        cfg = {
+            "name": labels["incidents"],
+            "alert_names": [labels[f"alert_{a}"] for a in ALERTS],
+            "alert_colours": ALERT_COLOURS,
+        }
+        add_layer(m, _Layer("incident_layer.html", data=data, cfg=cfg), labels)
+    add_layer_control(m, labels)
+    return m
+
+
+def _ink(colour: str) -> str:
+    """Black or white, whichever reads better on ``colour`` (stop numbers)."""
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff"
+
+
+def patroller_styles(plan) -> dict[str, dict]:
+    """Return patroller id -> ``colour``, ``ink`` (stop numbers) and ``dash``.
+
+    The styles are the same in every slice of ``plan``.
+
+    Patrollers are taken in id order, so a patroller keeps its colour when the plan is made
+    again with other stops.
+    """
+    ids = sorted({r.patroller_id for s in plan.slices for r in s.routes})
+    n = len(PATROLLER_COLOURS)
+    return {
+        pid: {
+            "colour": PATROLLER_COLOURS[k % n],
+            "ink": _ink(PATROLLER_COLOURS[k % n]),
+            "dash": _DASHES[(k // n) % len(_DASHES)],
+        }
+        for k, pid in enumerate(ids)
+    }
+
+
+def _local(t: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    return t if t.tzinfo is None else t.astimezone(tz)
+
+
+def plan_data(plan) -> dict:
+    """Return the patrollers and, per slice, the routes (path, numbered stops) of a plan."""
+    tz = ZoneInfo(plan.timezone)
+    styles = patroller_styles(plan)
+    order = {pid: k for k, pid in enumerate(styles)}
+    patrollers: list[dict | None] = [None] * len(order)
+    slices = []
+    for s in plan.slices:
+        routes, numbers = [], {}
+        for r in s.routes:
+            k = order[r.patroller_id]
+            if patrollers[k] is None:
+                patrollers[k] = {
+                    "id": r.patroller_id,
+                    "name": r.name,
+                    "role": r.role,
+                    "mode": r.mode,
+                    **styles[r.patroller_id],
+                }
+            if not r.deployed:
+                continue
+            coords = [] if r.path is None or r.path.is_empty else list(r.path.coords)
+            stops = []
+            for p in r.stops:
+                # numbers run on over the parts of a patroller's slice (after a break)
+                numbers[r.patroller_id] = numbers.get(r.patroller_id, 0) + 1
+                arrive, leave = _local(p.arrival, tz), _local(p.departure, tz)
+                stops.append(
+                    {
+                        "id": p.micro_id,
+                        "name": p.name,
+                        "street": p.street,
+                        "lat": round(p.lat, 6),
+                        "lon": round(p.lon, 6),
+                        "n": numbers[r.patroller_id],
+                        "t": f"{arrive:%H:%M}–{leave:%H:%M}",
+                        "dwell": round(p.dwell_s / 60, 1),
+                        "rank": int(p.risk_rank) if p.risk_rank is not None else None,
+                        "gi": p.gi_class,
+                        "risk": p.risk_class,
+                    }
+                )
+            routes.append(
+                {
+                    "p": k,
+                    "part": r.part,
+                    "path": [[round(y, 6), round(x, 6)] for x, y, *_ in coords],
+                    "stops": stops,
+                }
+            )
+        slices.append({"id": s.slice_id, "label": s.label, "routes": routes})
+    return {"patrollers": patrollers, "slices": slices}
+
+
+def _plan_bounds(data: dict) -> tuple[float, float, float, float] | None:
+    pts = [
+        (lat, lon)
+        for s in data["slices"]
+        for r in s["routes"]
+        for lat, lon in [*r["path"], *((p["lat"], p["lon"]) for p in r["stops"])]
+    ]
+    if not pts:
+        return None
+    lats, lons = zip(*pts, strict=True)
+    return (min(lons), min(lats), max(lons), max(lats))
+
+
+def plan_map(
+    plan,
+    *,
+    grid: gpd.GeoDataFrame | None = None,
+    lang: str = "zh",
+    tiles: str | None = "openstreetmap",
+    attribution: str | None = None,
+    static_url: str | None = None,
+) -> folium.Map:
+    """Map a patrol plan: one colour per patroller, one layer per slice.
+
+    Each slice is an overlay (the first shown) with every route's street path and numbered
+    stop markers. A stop's popup gives the micro-grid code and name, the street, arrival and
+    departure (HH:MM in the plan's timezone), the dwell and why it was chosen (risk rank, Gi*
+    class, risk class). A legend lists the patrollers. Micro-grid and stop popups offer
+    Pin/Exclude (必巡/排除) buttons when the map is inside a frame: they post
+    ``{gridplan: "pin" | "exclude", id: MICRO_ID}`` to the parent page, which should check
+    the message's origin; a map opened on its own shows no such buttons.
+
+    Parameters
+    ----------
+    plan
+        A :class:`gridplan.routing.plan.PatrolPlan`.
+    grid
+        The 1+5+N grid; its micro-grids, base grids and station outline are drawn when given.
+    lang
+        ``"zh"`` or ``"en"``.
+    tiles, attribution, static_url
+        See :func:`gridplan.maps.base_map`.
+
+    Returns
+    -------
+    folium.Map
+
+    Raises
+    ------
+    InputError
+        If the plan has no deployed route and no ``grid`` is given (nothing to centre on).
+
+    Examples
+    --------
+    >>> m = plan_map(plan, grid=gdf_grid, static_url="/static")  # doctest: +SKIP
+    """
+    labels = check_lang(lang)
+    data = plan_data(plan)
+    g = None if grid is None else _check_grid(grid)
+    bounds = tuple(g.total_bounds) if g is not None else _plan_bounds(data)
+    if bounds is None:
+        msg = (
+            f"plan for {plan.date} has no deployed route to show and no grid was given; "
+            "pass grid= to draw the station"
+        )
+        raise InputError(msg)
+    m = base_map(bounds, tiles=tiles, attribution=attribution, static_url=static_url)
+    if g is not None:
+        add_layer(m, micro_layer(g, labels, actions=True), labels)
+        outlines = outline_layer(g, labels)
+        if outlines is not None:
+            add_layer(m, outlines, labels)
+    add_layer(m, _Layer("plan_layer.html", data=data), labels)
+    add_layer_control(m, labels, collapsed=False)
+    return m
