@@ -1,4 +1,7 @@
-"""Shared fixtures. Tests build tiny data inline; the real Portland crop lives in data/."""
+"""Shared fixtures. Tests build tiny data inline; the real Portland crop lives in data/.
+
+Tiny street networks are drawn as offsets in metres and built with ``_networks.street_network``.
+"""
 
 from pathlib import Path
 

@@ -6,6 +6,10 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from _networks import X0
+from _networks import Y0
+from _networks import street_network
+from _networks import xy
 
 from gridplan import InputError
 from gridplan.routing.matrix import DETOUR_FACTOR
@@ -19,11 +23,6 @@ from gridplan.routing.network import build_network
 
 ROOT = Path(__file__).parents[1]
 B4_OSM_BZ2 = ROOT / "tests" / "data" / "network_portland_b4.osm.bz2"
-X0, Y0 = 525_000.0, 5_040_000.0  # EPSG:26910
-
-
-def _xy(x, y):
-    return (X0 + x, Y0 + y)
 
 
 @pytest.fixture(scope="module")
@@ -52,18 +51,17 @@ def block() -> StreetNetwork:
         ("residential", None, None, [(200, 0), (300, 0)]),
         ("residential", None, None, [(100, 100), (100, 200)]),
     ]
-    lines = gpd.GeoDataFrame(
-        {"highway": [r[0] for r in rows], "oneway": [r[1] for r in rows]}
-        | {"maxspeed": [r[2] for r in rows]},
-        geometry=[shapely.LineString([_xy(*p) for p in r[3]]) for r in rows],
-        crs=26910,
+    return street_network(
+        [r[3] for r in rows],
+        highway=[r[0] for r in rows],
+        oneway=[r[1] for r in rows],
+        maxspeed=[r[2] for r in rows],
     )
-    return build_network(lines, crs="EPSG:26910")
 
 
 def stops(**points) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"id": list(points)}, geometry=[shapely.Point(_xy(*p)) for p in points.values()], crs=26910
+        {"id": list(points)}, geometry=[shapely.Point(xy(*p)) for p in points.values()], crs=26910
     )
 
 
@@ -120,9 +118,9 @@ def test_routes_follow_the_streets(block):
     assert path[0] == m.nodes[0] and path[-1] == m.nodes[1]
     line = route_geometry(block, "ride", m.nodes[0], m.nodes[1], crs=None)
     assert line.length == pytest.approx(500, rel=0.005)
-    assert shapely.Point(line.coords[0]).distance(shapely.Point(_xy(200, 0))) < 0.01
-    assert shapely.Point(line.coords[-1]).distance(shapely.Point(_xy(100, 0))) < 0.01
-    assert shapely.Point(_xy(0, 100)).distance(line) < 0.01  # round the block via D
+    assert shapely.Point(line.coords[0]).distance(shapely.Point(xy(200, 0))) < 0.01
+    assert shapely.Point(line.coords[-1]).distance(shapely.Point(xy(100, 0))) < 0.01
+    assert shapely.Point(xy(0, 100)).distance(line) < 0.01  # round the block via D
     wgs = route_geometry(block, "ride", m.nodes[0], m.nodes[1])
     assert -123 < wgs.coords[0][0] < -122 and 45 < wgs.coords[0][1] < 46
     assert route_geometry(block, "walk", m.nodes[1], m.nodes[1], crs=None).length == 0
@@ -188,7 +186,7 @@ def test_unreachable_pairs_are_reported(block):
         n for n, d in G.nodes(data=True) if abs(d["x"] - X0 - 200) < 1 and abs(d["y"] - Y0) < 1
     )
     G.add_node(-7, x=X0 + 300, y=Y0)
-    line = shapely.LineString([_xy(200, 0), _xy(300, 0)])
+    line = shapely.LineString([xy(200, 0), xy(300, 0)])
     G.add_edge(c, -7, length=100.0, geometry=line, oneway=True, osmid="x")
     net = StreetNetwork(walk=block.walk, ride=G, crs=block.crs, source="test", report=block.report)
     places = stops(C=(200, 0), X=(300, 0))

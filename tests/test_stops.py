@@ -5,6 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _networks import X0
+from _networks import Y0
+from _networks import street_network
+from _networks import xy
 
 from gridplan import InputError
 from gridplan.config import TimeSlice
@@ -16,11 +20,6 @@ from gridplan.routing.stops import snap_points
 
 ROOT = Path(__file__).parents[1]
 B4_OSM_BZ2 = ROOT / "tests" / "data" / "network_portland_b4.osm.bz2"
-X0, Y0 = 525_000.0, 5_040_000.0  # EPSG:26910
-
-
-def _xy(x, y):
-    return (X0 + x, Y0 + y)
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +29,14 @@ def ladder() -> StreetNetwork:
     Each street is one line with a vertex at every rung, so they connect there. Junctions
     (kept by simplification) are at x = 100, 200, 300 on both streets; the corners are bends.
     """
-    lines = [shapely.LineString([_xy(x, y) for x in range(0, 401, 100)]) for y in (0, 200)]
-    lines += [shapely.LineString([_xy(x, 0), _xy(x, 200)]) for x in range(0, 401, 100)]
-    return build_network(gpd.GeoDataFrame(geometry=lines, crs=26910), crs="EPSG:26910")
+    streets = [[(x, y) for x in range(0, 401, 100)] for y in (0, 200)]
+    streets += [[(x, 0), (x, 200)] for x in range(0, 401, 100)]
+    return street_network(streets)
 
 
 def grid(*cells) -> gpd.GeoDataFrame:
     """A station, one base grid and the micro-grids ``cells`` ((x0, y0, x1, y1) each)."""
-    boxes = [shapely.box(*_xy(c[0], c[1]), *_xy(c[2], c[3])) for c in cells]
+    boxes = [shapely.box(*xy(c[0], c[1]), *xy(c[2], c[3])) for c in cells]
     n = len(boxes)
     union = shapely.union_all(boxes)
     return gpd.GeoDataFrame(
@@ -68,13 +67,13 @@ def test_representative_points_and_the_inside_preference(ladder):
     assert stops["name"].tolist() == ["微网格1", "微网格2"]
     assert stops["inside"].tolist() == [True, False]
     assert (stops["centre"] == "representative_point").all()
-    xy = node_xy(ladder, "walk", stops["node"])
+    at = node_xy(ladder, "walk", stops["node"])
     micro = gdf[gdf["level"] == "micro"].to_crs(26910).geometry.to_numpy()
-    assert shapely.contains_xy(micro[0], *(xy[0] + [X0, Y0]))
+    assert shapely.contains_xy(micro[0], *(at[0] + [X0, Y0]))
     # M002's nearest junction is outside: (300 or 400, 0 or 200), flagged
-    assert xy[1][0] in (300, 400)
+    assert at[1][0] in (300, 400)
     centre = shapely.get_coordinates(shapely.point_on_surface(micro[1]))[0] - [X0, Y0]
-    assert stops["distance_m"].iloc[1] == pytest.approx(np.hypot(*(xy[1] - centre)), abs=0.01)
+    assert stops["distance_m"].iloc[1] == pytest.approx(np.hypot(*(at[1] - centre)), abs=0.01)
     assert np.isnan(stops["score"]).all() and (stops["weight"] == 0).all()
 
 
@@ -89,9 +88,9 @@ def test_incidents_pull_the_access_point_to_the_risk(ladder):
             "weight": [3.0, 1.0, 50.0],
         },
         geometry=[
-            shapely.Point(_xy(290, 10)),
-            shapely.Point(_xy(270, 10)),
-            shapely.Point(_xy(110, -10)),
+            shapely.Point(xy(290, 10)),
+            shapely.Point(xy(270, 10)),
+            shapely.Point(xy(110, -10)),
         ],
         crs=26910,
     ).to_crs(4326)
@@ -131,7 +130,7 @@ def test_hot_spot_scores_are_copied(ladder):
 
 def test_snap_points(ladder):
     station = gpd.GeoDataFrame(
-        {"id": ["station"]}, geometry=[shapely.Point(_xy(195, 30))], crs=26910
+        {"id": ["station"]}, geometry=[shapely.Point(xy(195, 30))], crs=26910
     )
     out = snap_points(station, ladder, profile="ride")
     assert node_xy(ladder, "ride", out["node"])[0] == pytest.approx([200, 0])
