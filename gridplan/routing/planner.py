@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
+from collections.abc import Collection
 from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
@@ -82,6 +83,8 @@ def plan_patrols(
     detour_factor: float = DETOUR_FACTOR,
     balance_weight: float = 0.0,
     travel_weight: float = 0.001,
+    pinned: Collection[str] = (),
+    exclude: Collection[str] = (),
     progress: ProgressCallback | None = None,
 ) -> PatrolPlan:
     """Plan the patrols of one date: a route per patroller on duty in every slice.
@@ -121,6 +124,9 @@ def plan_patrols(
         Prize units per second of the longest route and per second of travel (see
         :meth:`~gridplan.routing.problem.PatrolProblem.to_prize_vrp` for why balance is off
         by default).
+    pinned, exclude
+        Micro-grid ids an officer wants visited / left alone in every slice (see
+        :func:`~gridplan.routing.problem.build_problem`); recorded in ``settings``.
     progress
         Called as ``progress("plan", done, total)`` per slice.
 
@@ -161,6 +167,8 @@ def plan_patrols(
         detour_factor=detour_factor,
         balance_weight=balance_weight,
         travel_weight=travel_weight,
+        pinned=pinned,
+        exclude=exclude,
         progress=progress,
     )
     return plans[0]
@@ -234,6 +242,8 @@ def plan_variants(
     detour_factor: float = DETOUR_FACTOR,
     balance_weight: float = 0.0,
     travel_weight: float = 0.001,
+    pinned: Collection[str] = (),
+    exclude: Collection[str] = (),
     progress: ProgressCallback | None = None,
 ) -> list[PatrolPlan]:
     """Plan ``variants`` distinct patrol days, each within ``tolerance`` of the best, to rotate.
@@ -257,7 +267,7 @@ def plan_variants(
         Solver time per slice and variant (a variant outside the tolerance may take up to
         three times as long).
     grid, hotspots, network, config, date, slices, seed, workers, work_limit, station_point,
-    detour_factor, balance_weight, travel_weight, progress
+    detour_factor, balance_weight, travel_weight, pinned, exclude, progress
         As for :func:`plan_patrols`.
 
     Returns
@@ -340,6 +350,8 @@ def plan_variants(
                 since_break=since[k],
                 station_point=station_point,
                 detour_factor=detour_factor,
+                pinned=pinned,
+                exclude=exclude,
             )
             methods.update(m.method for m in problem.matrices)
             model = problem.to_prize_vrp(balance_weight=balance_weight, travel_weight=travel_weight)
@@ -389,6 +401,8 @@ def plan_variants(
         "work_limit": work_limit,
         "balance_weight": balance_weight,
         "travel_weight": travel_weight,
+        "pinned": sorted(map(str, pinned)),
+        "exclude": sorted(map(str, exclude)),
         "matrix_method": sorted(methods),
         "detour_factor": detour_factor if network is None else None,
         "network": None

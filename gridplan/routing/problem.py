@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from collections.abc import Collection
 from collections.abc import Mapping
 
 import geopandas as gpd
@@ -61,6 +62,10 @@ STATION = "station"
 
 RISK_CLASSES = ("top", "high", "other")
 
+#: Extra prize of a pinned stop's first visit: the whole slice's risk, so a pin outweighs any
+#: set of unpinned stops it could displace.
+PIN_PRIZE = PRIZE_TOTAL
+
 
 @dataclasses.dataclass(frozen=True)
 class Stop:
@@ -80,6 +85,9 @@ class Stop:
         Incidents of the fitting period in this micro-grid and slice (hot-spot ``count``).
     copies
         Visits allowed this slice (0 when the dosage cap is used up).
+    pinned
+        An officer asked for this micro-grid to be visited: its first visit is worth
+        :data:`PIN_PRIZE` more, so the solver drops it only when nobody can reach it in time.
     """
 
     id: str
@@ -92,6 +100,7 @@ class Stop:
     dwell_s: int
     incidents: int
     copies: int
+    pinned: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,7 +226,7 @@ class PatrolProblem:
         return cache
 
     def prize_of(self, stop: Stop) -> int:
-        """Prize units of the first visit of ``stop``."""
+        """Prize units of the first visit of ``stop`` by its risk (a pin's extra not included)."""
         total = self.__dict__.get("_total_score")
         if total is None:
             total = sum(s.score for s in self.stops if s.score > 0)
@@ -306,6 +315,8 @@ class PatrolProblem:
             s = self.stop(r.place)
             service[node] = s.dwell_s
             prize[node] = self.prize_of(s) >> r.copy
+            if s.pinned and r.copy == 0:
+                prize[node] += PIN_PRIZE
             copies.setdefault(r.place, []).append(node)
         gap_s = self.policy.revisit_gap_min * 60
         revisits = tuple(RevisitGroup(tuple(v), gap_s) for v in copies.values() if len(v) > 1)
@@ -504,6 +515,8 @@ def build_problem(
     station_point: shapely.Point | None = None,
     detour_factor: float = DETOUR_FACTOR,
     since_break: Mapping[str, float] | None = None,
+    pinned: Collection[str] = (),
+    exclude: Collection[str] = (),
 ) -> PatrolProblem:
     """Build the :class:`PatrolProblem` of one slice on one date.
 
@@ -536,6 +549,11 @@ def build_problem(
         (duty running on from the previous slice). A patroller with a break rule
         (``break_after_min``, ``break_min``) whose window would run longer gets one route per
         stretch, with the break taken at its start place in between (:func:`break_parts`).
+    pinned
+        Micro-grid ids an officer wants visited (see :attr:`Stop.pinned`).
+    exclude
+        Micro-grid ids an officer wants left alone (roadworks, an event, a sensitive site):
+        they get no stop, with the reason "excluded by the officer".
 
     Returns
     -------
@@ -566,6 +584,18 @@ def build_problem(
         raise InputError(msg)
     base_ids = tuple(grid.loc[grid["level"] == "base", "id"].astype(str))
     micro_ids = tuple(micro["id"].astype(str))
+    pinned, exclude = set(map(str, pinned)), set(map(str, exclude))
+    unknown = sorted((pinned | exclude) - set(micro_ids))
+    if unknown:
+        msg = (
+            f"pinned/excluded micro-grid(s) {', '.join(unknown)} are not in the grid; use "
+            f"micro-grid ids such as {', '.join(micro_ids[:3])}"
+        )
+        raise InputError(msg)
+    both = sorted(pinned & exclude)
+    if both:
+        msg = f"micro-grid(s) {', '.join(both)} are both pinned and excluded; choose one"
+        raise InputError(msg)
 
     # --- risk per micro-grid in this slice
     missing_cols = [c for c in ("id", "slice", "score", "rank", "gi_class") if c not in hotspots]
@@ -605,9 +635,12 @@ def build_problem(
         dwell_min = int(policy.dwell_min[cls])
         fit = int(left[mid] // dwell_min) if dwell_min > 0 else 0
         copies = min(policy.revisit_max if cls == "top" else 1, max(fit, 0))
-        if copies == 0:
+        if mid in exclude:
+            copies = 0
+            excluded[mid] = "excluded by the officer"
+        elif copies == 0:
             excluded[mid] = "dosage cap"
-        elif score[i] <= 0 and parents[i] in risky_bases:
+        elif score[i] <= 0 and parents[i] in risky_bases and mid not in pinned:
             copies = 0
             excluded[mid] = "no risk in this slice"
         stops.append(
@@ -622,6 +655,7 @@ def build_problem(
                 dwell_s=dwell_min * 60,
                 incidents=int(counts[i]),
                 copies=copies,
+                pinned=mid in pinned,
             )
         )
 
