@@ -423,3 +423,70 @@ def test_large_neighbourhood_search_keeps_or_improves_the_routes():
     a = solve(m, seed=2, work_limit=100)
     b = solve(m, seed=2, work_limit=100)
     assert [r.nodes for r in a.routes] == [r.nodes for r in b.routes]
+
+
+def test_two_opt_reaches_a_local_optimum_on_asymmetric_travel():
+    from gridplan.routing import _ortools
+
+    rng = np.random.default_rng(8)
+    d = rng.uniform(1, 100, size=(9, 9))
+    start = np.array([0, 3, 7, 1, 5, 2, 6, 4, 8])
+    r = _ortools._two_opt(d, start)
+
+    def length(p):
+        return d[p[:-1], p[1:]].sum()
+
+    assert r[0] == 0 and r[-1] == 8 and sorted(r) == list(range(9))
+    assert length(r) <= length(start)
+    # No single segment reversal shortens it further (lengths recomputed from scratch).
+    for i in range(1, 8):
+        for j in range(i + 1, 8):
+            flipped = np.concatenate((r[:i], r[i : j + 1][::-1], r[j + 1 :]))
+            assert length(flipped) >= length(r) - 1e-9
+
+
+def test_swap_in_trades_a_stop_for_a_better_one_that_fits():
+    from gridplan.routing import _ortools
+
+    # A line: depot 0 at x=0, stops 1 (x=4, prize 1) and 2 (x=5, prize 9) and 3 (x=20, prize 50).
+    x = np.array([0, 4, 5, 20])
+    travel = np.abs(x[:, None] - x[None, :])
+    m = PrizeVRP(
+        travel=(travel,),
+        service=[0, 0, 0, 0],
+        prize=[0, 1, 9, 50],
+        vehicles=(Vehicle("v", max_duration=10),),
+    )
+    bud = _ortools._Budgets.of(m)
+    assert not bud.allowed[0][3]  # 40 s there and back: never a candidate
+    routes = [np.array([0, 1, 0])]
+    used = [8.0]
+    assert _ortools._swap_in(bud, routes, used, np.array([2, 3]))
+    assert routes[0].tolist() == [0, 2, 0] and used == [10.0]
+    assert not _ortools._swap_in(bud, routes, used, np.array([1, 3]))
+
+
+def test_budget_search_improves_a_poor_start_and_is_reproducible():
+    from gridplan.routing import _ortools
+
+    m = random_model(12, n=30, m=2)
+    start = [[v.start, u, v.end] for v, u in zip(m.vehicles, m.customers, strict=False)]
+
+    def run():
+        rng = np.random.default_rng(5)
+        return _ortools.budget_search(m, start, rng=rng, time_limit_s=30.0, iteration_limit=60)
+
+    routes = run()
+    sol = PrizeVRPSolution.from_routes(
+        m,
+        [
+            Route(k, tuple(Visit(u, t) for u, t in zip(r, m.schedule(k, r), strict=True)))
+            for k, r in enumerate(routes)
+        ],
+    )
+    assert sol.violations(m) == []
+    assert sol.collected_prize > sum(int(m.prize[r[1]]) for r in start)
+    assert routes == run()
+    # Models it cannot judge alone keep OR-Tools' LNS.
+    assert _ortools._python_lns_applies(m)
+    assert not _ortools._python_lns_applies(dataclasses.replace(m, balance_weight=0.1))

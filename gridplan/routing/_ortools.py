@@ -89,6 +89,10 @@ class SearchConfig:
     lns_recreate: bool = False  # LNS re-inserts by prize per extra second before the descent
     lns_fast: bool = False  # LNS descends with FastSolveFromAssignmentWithParameters
     lns_lean: bool = False  # LNS descends without the expensive operators
+    lns_python: bool = False  # LNS in Python (budget_search) where the model allows it
+    lns_polish: float = 0.05  # share of the LNS time for OR-Tools' descent after budget_search
+    lns_restart: int = 200  # budget_search rounds without a new best before going back to it
+    lns_swaps: bool = True  # budget_search swaps visited stops for better unvisited ones
 
 
 @dataclasses.dataclass
@@ -432,6 +436,15 @@ def _budget_only(model: PrizeVRP) -> bool:
     return model.time_windows is None and not model.revisit_groups
 
 
+def _python_lns_applies(model: PrizeVRP) -> bool:
+    """Whether :func:`budget_search` can judge the model's solutions on its own.
+
+    It knows duration budgets, prizes and weighted travel, not windows, revisits, cover
+    groups or the balance term.
+    """
+    return _budget_only(model) and not model.cover_groups and model.balance_weight == 0
+
+
 def _recreate(
     model: PrizeVRP, routes: list[list[int]], rng: np.random.Generator, *, deadline: float
 ) -> list[list[int]]:
@@ -498,6 +511,301 @@ def _recreate(
         used[k] += extra
         free = free[free != u]
     return routes
+
+
+@dataclasses.dataclass
+class _Budgets:
+    """Duration-budget view of a model for the Python search (float arrays, per vehicle).
+
+    ``dur[k][a, b]`` is the service at ``a`` plus vehicle ``k``'s travel to ``b``: a route's
+    duration is the sum over its arcs. ``value`` of a solution is its collected prize less
+    ``travel_weight`` times its travel, the routing objective without balance or cover terms.
+    """
+
+    dur: list[np.ndarray]
+    travel: list[np.ndarray]
+    limit: list[float]
+    allowed: list[np.ndarray]
+    prize: np.ndarray
+    service: np.ndarray
+    travel_weight: float
+    customers: np.ndarray
+
+    @classmethod
+    def of(cls, model: PrizeVRP) -> _Budgets:
+        service = model.service.astype(float)
+        travel = {p: t.astype(float) for p, t in enumerate(model.travel)}
+        dur = {p: t + service[:, None] for p, t in travel.items()}
+        limits, allowed = [], []
+        for k, v in enumerate(model.vehicles):
+            limit = model.vehicle_latest_end(k) - v.earliest_start
+            if v.max_duration is not None:
+                limit = min(limit, v.max_duration)
+            limits.append(float(limit))
+            mask = np.ones(model.num_nodes, dtype=bool)
+            if v.allowed_nodes is not None:
+                mask[:] = False
+                mask[list(v.allowed_nodes)] = True
+            # Stops the vehicle cannot reach and leave within its budget are never candidates.
+            d = dur[v.profile]
+            mask &= d[v.start, :] + d[:, v.end] <= limit + 1e-9
+            allowed.append(mask)
+        return cls(
+            dur=[dur[v.profile] for v in model.vehicles],
+            travel=[travel[v.profile] for v in model.vehicles],
+            limit=limits,
+            allowed=allowed,
+            prize=model.prize.astype(float),
+            service=service,
+            travel_weight=float(model.travel_weight),
+            customers=np.array([u for u in model.customers if model.prize[u] > 0], dtype=np.int64),
+        )
+
+    def duration(self, k: int, r: np.ndarray) -> float:
+        return float(self.dur[k][r[:-1], r[1:]].sum())
+
+    def value(self, routes: list[np.ndarray]) -> float:
+        prize = sum(float(self.prize[r[1:-1]].sum()) for r in routes)
+        if self.travel_weight == 0:
+            return prize
+        travel = sum(float(self.travel[k][r[:-1], r[1:]].sum()) for k, r in enumerate(routes))
+        return prize - self.travel_weight * travel
+
+
+def _two_opt(d: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Reverse segments of the path ``r`` while that shortens it (best move first).
+
+    Works on asymmetric ``d``: prefix sums give the length of every segment both ways.
+    """
+    size = len(r)
+    if size < 4:
+        return r
+    i = np.arange(1, size - 1)[:, None]
+    j = np.arange(1, size - 1)[None, :]
+    upper = j > i
+    for _ in range(4 * size):
+        a, b = r[:-1], r[1:]
+        fwd = np.concatenate(([0.0], np.cumsum(d[a, b])))
+        bwd = np.concatenate(([0.0], np.cumsum(d[b, a])))
+        delta = (
+            d[r[i - 1], r[j]]
+            + d[r[i], r[j + 1]]
+            - d[r[i - 1], r[i]]
+            - d[r[j], r[j + 1]]
+            + (bwd[j] - bwd[i])
+            - (fwd[j] - fwd[i])
+        )
+        delta = np.where(upper, delta, 0.0)
+        flat = int(np.argmin(delta))
+        if delta.flat[flat] >= -1e-9:
+            break
+        x, y = divmod(flat, size - 2)
+        x, y = x + 1, y + 1
+        r = np.concatenate((r[:x], r[x : y + 1][::-1], r[y + 1 :]))
+    return r
+
+
+def _insert(
+    bud: _Budgets,
+    routes: list[np.ndarray],
+    used: list[float],
+    free: np.ndarray,
+    noise: np.ndarray,
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Insert free stops, best ``prize * noise / detour`` first, while any fits and pays.
+
+    Each route keeps its matrix of ratios (candidates by arcs); an insertion recomputes only
+    the route that changed and strikes the inserted stop from the others.
+    """
+    tw = bud.travel_weight
+    free_mask = np.zeros(len(bud.prize), dtype=bool)
+    free_mask[free] = True
+
+    def ratios(k: int):
+        cand = np.flatnonzero(free_mask & bud.allowed[k])
+        if not cand.size:
+            return None
+        d, r = bud.dur[k], routes[k]
+        a, b = r[:-1], r[1:]
+        detour = d[a[None, :], cand[:, None]] + d[cand[:, None], b[None, :]] - d[a, b][None, :]
+        fits = detour <= bud.limit[k] - used[k] + 1e-9
+        if tw > 0:
+            fits &= bud.prize[cand][:, None] - tw * (detour - bud.service[cand][:, None]) > 0
+        if not fits.any():
+            return None
+        ratio = np.where(
+            fits, (bud.prize[cand] * noise[cand])[:, None] / np.maximum(detour, 1e-9), -1.0
+        )
+        return cand, ratio, detour
+
+    tables = [ratios(k) for k in range(len(routes))]
+    while True:
+        best = None
+        for k, table in enumerate(tables):
+            if table is None:
+                continue
+            cand, ratio, detour = table
+            i, j = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+            if ratio[i, j] > 0 and (best is None or ratio[i, j] > best[0]):
+                best = (ratio[i, j], k, int(cand[i]), j + 1, float(detour[i, j]))
+        if best is None:
+            break
+        _, k, u, pos, extra = best
+        routes[k] = np.insert(routes[k], pos, u)
+        used[k] += extra
+        free_mask[u] = False
+        for other, table in enumerate(tables):
+            if other != k and table is not None:
+                table[1][table[0] == u, :] = -1.0
+        tables[k] = ratios(k)
+    return routes, free[free_mask[free]]
+
+
+def _swap_in(bud: _Budgets, routes: list[np.ndarray], used: list[float], free: np.ndarray) -> bool:
+    """Replace one stop by a free stop of higher prize that fits in its place (best gain).
+
+    The free stop goes to its cheapest position in the route without the replaced stop: the
+    gap the removal closes, or the cheapest other arc (found among each stop's three cheapest
+    arcs, of which at most two touch the removed stop). Changes ``routes`` and ``used`` in
+    place; returns whether a swap was made.
+    """
+    best = None
+    for k, r in enumerate(routes):
+        cand = free[bud.allowed[k][free]]
+        size = len(r)
+        if not cand.size or size < 3:
+            continue
+        d = bud.dur[k]
+        a, b = r[:-1], r[1:]
+        ins = d[a[None, :], cand[:, None]] + d[cand[:, None], b[None, :]] - d[a, b][None, :]
+        top = min(3, ins.shape[1])
+        idx3 = np.argsort(ins, axis=1)[:, :top]  # (C, 3) arc numbers
+        val3 = np.take_along_axis(ins, idx3, axis=1)
+        pos = np.arange(1, size - 1)  # stop positions p; arcs p - 1 and p touch r[p]
+        clash = (idx3[:, None, :] == pos[None, :, None] - 1) | (
+            idx3[:, None, :] == pos[None, :, None]
+        )
+        other = np.where(clash, np.inf, val3[:, None, :])  # (C, P, 3)
+        pick = np.argmin(other, axis=2)
+        other_best = np.take_along_axis(other, pick[..., None], axis=2)[..., 0]
+        prev, nxt, mid = r[pos - 1], r[pos + 1], r[pos]
+        bridge = d[prev[None, :], cand[:, None]] + d[cand[:, None], nxt[None, :]] - d[prev, nxt]
+        saved = d[prev, mid] + d[mid, nxt] - d[prev, nxt]
+        cheapest = np.minimum(bridge, other_best)
+        ok = cheapest <= (bud.limit[k] - used[k] + 1e-9) + saved[None, :]
+        gain = bud.prize[cand][:, None] - bud.prize[mid][None, :]
+        if bud.travel_weight > 0:
+            extra_travel = (
+                cheapest - saved[None, :] - bud.service[cand][:, None] + bud.service[mid][None, :]
+            )
+            gain = gain - bud.travel_weight * extra_travel
+        ok &= gain > 0
+        if not ok.any():
+            continue
+        score = np.where(ok, gain - 1e-9 * cheapest, -np.inf)
+        c, q = np.unravel_index(int(np.argmax(score)), score.shape)
+        key = (float(gain[c, q]), -float(cheapest[c, q]))
+        if best is None or key > best[0]:
+            p = int(pos[q])
+            if bridge[c, q] <= other_best[c, q]:
+                at = p
+            else:
+                e = int(idx3[c, pick[c, q]])
+                at = e + 1 if e < p else e
+            best = (key, k, p, int(cand[c]), at, float(cheapest[c, q] - saved[q]))
+    if best is None:
+        return False
+    _, k, p, u, at, extra = best
+    routes[k] = np.insert(np.delete(routes[k], p), at, u)
+    used[k] += extra
+    return True
+
+
+def _improve(
+    bud: _Budgets, routes: list[np.ndarray], rng: np.random.Generator, *, swaps: bool
+) -> list[np.ndarray]:
+    """Shorten routes by 2-opt, insert free stops, swap in better ones; repeat while it helps."""
+    visited = np.zeros(len(bud.prize), dtype=bool)
+    for r in routes:
+        visited[r[1:-1]] = True
+    free = bud.customers[~visited[bud.customers]]
+    noise = rng.uniform(0.8, 1.2, size=len(bud.prize))
+    routes = [_two_opt(bud.dur[k], r) for k, r in enumerate(routes)]
+    used = [bud.duration(k, r) for k, r in enumerate(routes)]
+    for _ in range(50):
+        before = [len(r) for r in routes]
+        routes, free = _insert(bud, routes, used, free, noise)
+        changed = [k for k, r in enumerate(routes) if len(r) != before[k]]
+        if swaps and free.size and _swap_in(bud, routes, used, free):
+            visited[:] = False
+            for r in routes:
+                visited[r[1:-1]] = True
+            free = bud.customers[~visited[bud.customers]]
+            changed = list(range(len(routes)))
+        if not changed:
+            break
+        for k in changed:
+            routes[k] = _two_opt(bud.dur[k], routes[k])
+            used[k] = bud.duration(k, routes[k])
+    return routes
+
+
+def budget_search(
+    model: PrizeVRP,
+    routes: list[list[int]],
+    *,
+    rng: np.random.Generator,
+    time_limit_s: float,
+    iteration_limit: int | None = None,
+    temperature: float = 2.0,
+    restart: int = 200,
+    swaps: bool = True,
+) -> list[list[int]]:
+    """Ruin-and-recreate search in Python for models whose routes have duration budgets only.
+
+    Each round ruins the current routes (:func:`_ruin`), shortens every route by 2-opt,
+    inserts unvisited stops by prize per extra second, swaps visited stops for better unvisited
+    ones, and repeats the last three while they help (:func:`_improve`). The result replaces the
+    current solution when its value (prize less weighted travel) is at most a threshold below,
+    the threshold falling from ``temperature`` prize units to 0; after ``restart`` rounds
+    without a new best the search goes back to the best. Without OR-Tools in the loop a round
+    takes milliseconds, so it runs tens of times more rounds than
+    :func:`large_neighbourhood_search`. Returns the best routes (full node sequences).
+    """
+    t0 = time.perf_counter()
+    bud = _Budgets.of(model)
+    current = _improve(bud, [np.asarray(r, dtype=np.int64) for r in routes], rng, swaps=swaps)
+    current_value = bud.value(current)
+    best, best_value = current, current_value
+    start_value = bud.value([np.asarray(r, dtype=np.int64) for r in routes])
+    if start_value > best_value:
+        best, best_value = [np.asarray(r, dtype=np.int64) for r in routes], start_value
+    iteration = stall = 0
+    while True:
+        elapsed = time.perf_counter() - t0
+        if elapsed >= time_limit_s:
+            break
+        if iteration_limit is not None:
+            if iteration >= iteration_limit:
+                break
+            progress = iteration / iteration_limit
+        else:
+            progress = elapsed / time_limit_s
+        iteration += 1
+        removed = _ruin(model, [r.tolist() for r in current], rng)
+        ruined = [r[~np.isin(r, list(removed))] for r in current]
+        cand = _improve(bud, ruined, rng, swaps=swaps)
+        value = bud.value(cand)
+        threshold = (1.0 - progress) * temperature * rng.random()
+        if value >= current_value - threshold:
+            current, current_value = cand, value
+        if value > best_value + 1e-9:
+            best, best_value, stall = cand, value, 0
+        else:
+            stall += 1
+            if stall >= restart:
+                current, current_value, stall = best, best_value, 0
+    return [r.tolist() for r in best]
 
 
 def large_neighbourhood_search(
@@ -634,7 +942,43 @@ def solve_worker(
         return WorkerResult((), found[0], time.perf_counter() - t0)
     routes = read_routes(built, assignment)
     candidates = [(routes, read_times(built, assignment))]
-    if share > 0:
+    if share > 0 and config.lns_python and _python_lns_applies(model):
+        left = max(0.05, main_s - (time.perf_counter() - t0))
+        polish_s = left * config.lns_polish
+        found_routes = budget_search(
+            model,
+            routes,
+            rng=rng,
+            time_limit_s=left - polish_s,
+            iteration_limit=solution_limit,
+            temperature=config.lns_temperature,
+            restart=config.lns_restart,
+            swaps=config.lns_swaps,
+        )
+        routes = found_routes
+        candidates.append((routes, [list(model.schedule(k, r)) for k, r in enumerate(routes)]))
+        if polish_s > 0:
+            descent = dataclasses.replace(
+                config,
+                iterated_local_search=False,
+                metaheuristic="GREEDY_DESCENT",
+                lean_operators=config.lean_operators or config.lns_lean,
+            )
+            polish_built = build(
+                model,
+                representatives=reps,
+                config=descent,
+                arc_factor=factor,
+                prize_factor=prize_factor,
+            )
+            left = max(0.05, main_s - (time.perf_counter() - t0))
+            polished = run_search(
+                polish_built, descent, time_limit_s=left, initial=[r[1:-1] for r in routes]
+            )
+            if polished is not None:
+                routes = read_routes(polish_built, polished)
+                candidates.append((routes, read_times(polish_built, polished)))
+    elif share > 0:
         descent = dataclasses.replace(
             config,
             iterated_local_search=False,

@@ -47,6 +47,7 @@ DEFAULT_CONFIG = _ortools.SearchConfig(
     lns_share=0.7,
     lns_recreate=True,
     lns_lean=True,
+    lns_python=True,
 )
 #: Worker ``w`` runs ``DEFAULT_PORTFOLIO[w % len(DEFAULT_PORTFOLIO)]``.
 DEFAULT_PORTFOLIO: tuple[_ortools.SearchConfig, ...] = (DEFAULT_CONFIG,)
