@@ -37,6 +37,7 @@ TILE_PRESETS = {
 }
 
 _ASSET_PREFIX = "gridplan-asset:"
+MAX_ZOOM = 18
 
 GI_COLOURS = {
     "hot_99": "#b2182b",
@@ -272,6 +273,9 @@ def base_map(
     works on any intranet) or an XYZ URL template of the station's own tile server.
     """
     m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, zoom_control=True)
+    # Without a tile layer Leaflet has no zoom limit, which marker clustering needs; 18 is
+    # the limit of folium's tile layers.
+    m.options["maxZoom"] = MAX_ZOOM
     use_local_assets(m, static_url=static_url)
     if tiles and str(tiles).lower() != "none":
         url, attr = TILE_PRESETS.get(str(tiles).lower(), (tiles, attribution or ""))
@@ -312,6 +316,7 @@ class _Layer(MacroElement):
         super().__init__()
         self._name = "Gridplan" + template.split(".")[0].title().replace("_", "")
         self._template = Template(_read_template(template))
+        self.template_name = template
         for key, value in data.items():
             setattr(self, key, script_json(value))
 

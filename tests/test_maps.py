@@ -1,3 +1,4 @@
+import json
 import re
 
 import geopandas as gpd
@@ -5,8 +6,11 @@ import pytest
 import shapely
 
 from gridplan import InputError
+from gridplan.maps import _require_vendor
 from gridplan.maps import hotspot_map
 from gridplan.maps import save_map
+from gridplan.maps import script_json
+from gridplan.maps import use_local_assets
 
 
 @pytest.fixture
@@ -64,3 +68,44 @@ def test_english_labels_and_missing_columns(gdf_hot):
     assert "Time slice" in rendered
     with pytest.raises(InputError, match="lacks columns gi_class"):
         hotspot_map(gdf_hot.drop(columns="gi_class"))
+
+
+def test_hotspot_map_is_offline_served_and_saved(tmp_path, gdf_hot):
+    from test_webmaps import outside_refs
+
+    served = hotspot_map(gdf_hot, tiles="none", static_url="/static").get_root().render()
+    assert outside_refs(served) == []
+    saved = save_map(hotspot_map(gdf_hot, tiles="none"), tmp_path / "m.html").read_text("utf-8")
+    assert outside_refs(saved) == []
+    # the vendored files' pointers to source maps that are not shipped are dropped
+    assert "sourceMappingURL" not in saved
+    # the Leaflet attribution links to no outside site
+    assert 'setPrefix("Leaflet")' in saved
+
+
+def test_hotspot_map_escapes_names(gdf_hot):
+    hostile = "</script><script>alert(1)</script>"
+    gdf = gdf_hot.copy()
+    gdf.loc[gdf["id"] == "S01-B1-M001", "name"] = hostile
+    html = hotspot_map(gdf, tiles="none", slice_labels={"night": hostile}).get_root().render()
+    assert hostile not in html
+    assert html.count("<script") == html.count("</script>")
+
+
+def test_script_json_keeps_markup_inside_strings():
+    text = script_json({"name": "</script><!-- & \u2028"})
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text) == {"name": "</script><!-- & \u2028"}
+
+
+def test_markercluster_follows_a_later_asset_setting(gdf_hot):
+    # a layer that needs markercluster, then the web UI re-points the map at its static URL
+    m = hotspot_map(gdf_hot, tiles="none")
+    _require_vendor(m, "leaflet.markercluster")
+    use_local_assets(m, static_url="/app/static/")
+    html = m.get_root().render()
+    assert (
+        '<script src="/app/static/vendor/leaflet.markercluster/leaflet.markercluster.js">' in html
+    )
+    assert 'href="/app/static/vendor/leaflet.markercluster/MarkerCluster.css"' in html
+    assert "gridplan-asset:" not in html
