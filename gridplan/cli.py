@@ -934,3 +934,16 @@ def export_cmd(path, fmt, patroller, slice_ids, out):
     written = export_plan(plan, out, format=fmt, patroller=patroller, slices=slices)
     summary = {"plan": str(path), "out": str(written), "format": fmt or written.suffix[1:]}
     return summary, f"plan exported to {written}", 0
+
+
+def _add_web_commands() -> None:
+    from gridplan.web.commands import serve
+    from gridplan.web.commands import stations
+    from gridplan.web.commands import users
+
+    main.add_command(serve)
+    main.add_command(users)
+    main.add_command(stations)
+
+
+_add_web_commands()

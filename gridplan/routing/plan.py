@@ -37,6 +37,8 @@ RESPONSE_S = 8 * 60
 REASONS = (
     "no one on duty",
     "dosage cap",
+    "excluded by the officer",
+    "no risk in this slice",
     "not reachable from the station",
     "outside the home bases of those on duty",
     "not reachable in time",

@@ -1,1 +1,128 @@
-"""Flask web UI (issue 4)."""
+"""The gridplan web UI: a Flask application factory, one blueprint per area.
+
+Nothing is configured or loaded at import time. :func:`create_app` reads defaults, then
+``config.py`` from the instance folder, then ``GRIDPLAN_*`` environment variables, then the
+``test_config`` mapping, and creates the store (``gridplan.sqlite`` in the instance folder) on
+first use. ``gridplan serve`` runs it under waitress.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+
+def _secret_key(instance: Path) -> str:
+    """Return the instance's session key, creating it (mode 600) on first start."""
+    path = instance / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str | None = None):
+    """Create the gridplan web application.
+
+    Parameters
+    ----------
+    test_config
+        Settings that override everything else (tests pass ``DATABASE``, ``TESTING`` ...).
+    instance_path
+        The instance folder (store, session key, network files); default Flask's, or the
+        ``GRIDPLAN_INSTANCE`` environment variable.
+
+    Settings (``config.py`` in the instance folder or ``GRIDPLAN_<NAME>`` variables)
+    ----------------------------------------------------------------------------------
+    TILES
+        ``"none"`` (default: no background map, works on any intranet), ``"openstreetmap"``,
+        or the XYZ URL template of the station's own tile server.
+    TILES_ATTRIBUTION
+        Attribution shown for ``TILES``.
+    SESSION_COOKIE_SECURE
+        Send the session cookie over HTTPS only (default on; browsers accept it on
+        ``http://localhost``; set ``GRIDPLAN_SESSION_COOKIE_SECURE=false`` only on a plain-HTTP
+        intranet).
+    MAX_CONTENT_LENGTH
+        Largest upload in bytes (default 50 MB).
+    LOGIN_RATE_LIMIT
+        Login attempts allowed per client address (default ``"10 per minute"``).
+    PLAN_TIME_LIMIT_S
+        Solver seconds per slice for plans made in the UI (default 10).
+
+    Examples
+    --------
+    >>> app = create_app({"TESTING": True, "DATABASE": "/tmp/t.sqlite"})  # doctest: +SKIP
+    """
+    from flask import Flask
+
+    from gridplan.web import db
+    from gridplan.web import security
+
+    instance_path = instance_path or os.environ.get("GRIDPLAN_INSTANCE")
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+    )
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        DATABASE=str(instance / "gridplan.sqlite"),
+        TILES="none",
+        TILES_ATTRIBUTION="",
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="gridplan_session",
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        MAX_CONTENT_LENGTH=50 * 1024 * 1024,
+        LOGIN_RATE_LIMIT="10 per minute",
+        RATELIMIT_STORAGE_URI="memory://",
+        PLAN_TIME_LIMIT_S=10.0,
+        PLAN_WORKERS=None,
+        JOBS_INLINE=False,
+        BABEL_DEFAULT_LOCALE="zh",
+        BABEL_DEFAULT_TIMEZONE="UTC",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("GRIDPLAN")
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)
+
+    db.init_store(app.config["DATABASE"])
+    db.init_app(app)
+    security.init_app(app)
+
+    from gridplan.web import admin
+    from gridplan.web import auth
+    from gridplan.web import downloads
+    from gridplan.web import gridmap
+    from gridplan.web import i18n
+    from gridplan.web import imports
+    from gridplan.web import jobs
+    from gridplan.web import overview
+    from gridplan.web import plans
+    from gridplan.web import sheetviews
+
+    i18n.init_app(app)
+    auth.init_app(app)
+    jobs.init_app(app)
+    for bp in (
+        auth.bp,
+        overview.bp,
+        gridmap.bp,
+        imports.bp,
+        plans.bp,
+        sheetviews.bp,
+        downloads.bp,
+        admin.bp,
+    ):
+        app.register_blueprint(bp)
+    return app

@@ -1,0 +1,177 @@
+"""Login, logout, roles and the station boundary.
+
+Every page needs a login. A user belongs to one station and has one role:
+
+- ``admin``: everything of the station, and its users;
+- ``officer``: import, plan and export for the station;
+- ``volunteer_lead``: the route sheets of their own team only;
+- ``analyst``: read and export.
+
+Views get the station from the logged-in user, never from the URL, and look items up by id
+*and* station, so another station's grid, plan or job is a plain 404 whatever the URL says.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Blueprint
+from flask import Flask
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager
+from flask_login import UserMixin
+from flask_login import current_user
+from flask_login import login_user
+from flask_login import logout_user
+
+from gridplan.web import store
+from gridplan.web.db import get_db
+from gridplan.web.i18n import safe_next
+from gridplan.web.security import limiter
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+
+ROLE_NAMES = {
+    "admin": _l("Administrator"),
+    "officer": _l("Officer"),
+    "volunteer_lead": _l("Volunteer team lead"),
+    "analyst": _l("Analyst"),
+}
+
+#: endpoints open without a login
+PUBLIC = {"auth.login", "static", "i18n.switch"}
+
+
+class User(UserMixin):
+    """The logged-in user (a row of the ``users`` table)."""
+
+    def __init__(self, row):
+        self.id = int(row["id"])
+        self.username = row["username"]
+        self.station_id = row["station_id"]
+        self.role = row["role"]
+        self.team_id = row["team_id"]
+        self.display_name = row["display_name"] or row["username"]
+
+    def get_id(self) -> str:
+        """Return the id Flask-Login keeps in the session."""
+        return str(self.id)
+
+    def can(self, action: str) -> bool:
+        """Whether the role allows ``action`` (import, plan, export, read, sheets, users)."""
+        allowed = {
+            "admin": {"import", "plan", "export", "read", "sheets", "users", "audit"},
+            "officer": {"import", "plan", "export", "read", "sheets"},
+            "analyst": {"export", "read", "sheets"},
+            "volunteer_lead": {"sheets"},
+        }
+        return action in allowed[self.role]
+
+
+@login_manager.user_loader
+def _load(user_id: str):
+    row = store.get_user(get_db(), int(user_id))
+    return User(row) if row is not None and row["active"] else None
+
+
+def requires(action: str):
+    """Decorate a view so that only roles allowed to ``action`` reach it (else 403)."""
+
+    def deco(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.can(action):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return deco
+
+
+def client_ip() -> str:
+    """Return the client address for the audit log."""
+    return request.remote_addr or ""
+
+
+def audit(action: str, target: str = "", **detail) -> None:
+    """Log ``action`` by the current user in the audit log."""
+    store.audit(
+        get_db(),
+        current_user.username if current_user.is_authenticated else "-",
+        current_user.station_id if current_user.is_authenticated else None,
+        action,
+        target,
+        detail,
+        client_ip(),
+    )
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: _login_limit(), methods=["POST"])
+def login():
+    """Show the login form; log in on a right name and password."""
+    error = None
+    status = 200
+    if request.method == "POST":
+        username = request.form.get("username", "")
+        row = store.check_login(get_db(), username, request.form.get("password", ""))
+        if row is None:
+            store.audit(get_db(), username[:64] or "-", None, "login_failed", ip=client_ip())
+            error = _("Wrong user name or password.")
+            status = 401
+        else:
+            lang = session.get("lang")
+            session.clear()
+            if lang:
+                session["lang"] = lang
+            session.permanent = True
+            login_user(User(row))
+            audit("login")
+            return redirect(safe_next(request.args.get("next"), url_for("overview.index")))
+    return render_template("login.html", error=error), status
+
+
+def _login_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.post("/logout")
+def logout():
+    """Log out (a POST with the CSRF token, so no other site can log a user out)."""
+    if current_user.is_authenticated:
+        audit("logout")
+    logout_user()
+    session.pop("_fresh", None)
+    flash(_("You are logged out."))
+    return redirect(url_for("auth.login"))
+
+
+def init_app(app: Flask) -> None:
+    """Require a login for every page but the login form, static files and the language switch."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    @app.before_request
+    def _require_login():
+        if request.endpoint in PUBLIC or request.endpoint is None:
+            return None
+        if not current_user.is_authenticated:
+            if request.accept_mimetypes.best == "application/json":
+                abort(401)
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return None
+
+    app.jinja_env.globals.update(ROLE_NAMES=ROLE_NAMES)

@@ -1,0 +1,184 @@
+"""``gridplan serve`` and ``gridplan users``: run the web UI and manage its logins.
+
+Flask and waitress are imported inside the commands, so the rest of the command line starts
+without them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+
+def _instance(path: Path | None) -> Path:
+    """The instance folder: --instance, else $GRIDPLAN_INSTANCE, else ./instance."""
+    if path is None:
+        env = os.environ.get("GRIDPLAN_INSTANCE")
+        path = Path(env) if env else Path.cwd() / "instance"
+    path = path.resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _seed_if_empty(instance: Path, data_dir: Path | None) -> None:
+    """Fill a new store with the demo station, atomically: a failed seed leaves no store."""
+    from gridplan.web import demo
+    from gridplan.web.db import init_store
+
+    database = instance / "gridplan.sqlite"
+    if database.exists():
+        init_store(database)
+        if demo.has_stations(database):
+            return
+        click.echo(f"{database} holds no station: adding the demo station")
+    else:
+        click.echo("first start: loading the demo station into a new store (about a minute)")
+    tmp = instance / "gridplan.sqlite.seeding"
+    for leftover in instance.glob("gridplan.sqlite.seeding*"):
+        leftover.unlink()
+    init_store(tmp)
+    demo.seed_demo(tmp, instance, data_dir=data_dir, say=click.echo)
+    from gridplan.web.db import connect
+
+    con = connect(tmp)
+    try:  # fold the WAL into the file before moving it into place
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        con.close()
+    for side in ("-wal", "-shm"):
+        Path(str(database) + side).unlink(missing_ok=True)
+    tmp.replace(database)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--instance",
+    "instance_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Instance folder (store, session key, networks); default ./instance or "
+    "$GRIDPLAN_INSTANCE.",
+)
+@click.option("--demo", is_flag=True, help="Load the bundled demo station on first start.")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--threads", default=8, show_default=True, type=int, help="Server threads.")
+def serve(host, port, instance_path, demo, data_dir, threads):
+    """Run the web UI with the waitress production server."""
+    from waitress import serve as waitress_serve
+
+    from gridplan._errors import GridplanError
+    from gridplan.web import create_app
+    from gridplan.web.demo import read_logins
+
+    instance = _instance(instance_path)
+    try:
+        if demo:
+            _seed_if_empty(instance, data_dir)
+        app = create_app(instance_path=str(instance))
+    except GridplanError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+    click.echo(f"gridplan web UI: http://{shown}:{port}/   (instance: {instance})")
+    logins = read_logins(instance) if demo else []
+    if logins:
+        click.echo("demo logins (also in instance/demo-logins.txt):")
+        for user, password, role in logins:
+            click.echo(f"  {user:<8} {password:<14} {role}")
+    if not app.config["SESSION_COOKIE_SECURE"]:
+        click.echo("warning: session cookies are sent over plain HTTP", err=True)
+    waitress_serve(app, host=host, port=port, threads=threads, ident="gridplan")
+
+
+@click.group("users")
+def users() -> None:
+    """Manage web UI logins."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--station", "station_id", required=True, help="Station id, e.g. S01.")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "officer", "volunteer_lead", "analyst"]),
+)
+@click.option("--team", "team_id", help="Roster id of a volunteer lead's team, e.g. V01.")
+@click.option("--name", "display_name", default="", help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--instance", "instance_path", type=click.Path(file_okay=False, path_type=Path))
+def users_add(username, station_id, role, team_id, display_name, password_stdin, instance_path):
+    """Create a login for the web UI (the password is asked for, never given as an argument)."""
+    from gridplan._errors import GridplanError
+    from gridplan.web import store
+    from gridplan.web.db import connect
+    from gridplan.web.db import init_store
+
+    instance = _instance(instance_path)
+    database = instance / "gridplan.sqlite"
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        init_store(database)
+        con = connect(database)
+        try:
+            store.add_user(
+                con,
+                username,
+                password,
+                station_id=station_id,
+                role=role,
+                team_id=team_id,
+                display_name=display_name,
+            )
+            store.audit(con, "cli", station_id, "add_user", username, {"role": role})
+        finally:
+            con.close()
+    except GridplanError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"user {username} ({role}) added to station {station_id}")
+
+
+@click.group("stations")
+def stations() -> None:
+    """Manage the stations of the web UI's store."""
+
+
+@stations.command("add")
+@click.argument("config", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--instance", "instance_path", type=click.Path(file_okay=False, path_type=Path))
+def stations_add(config, instance_path):
+    """Add a station from its TOML config ([station] id, name, phone; roster; slices)."""
+    from gridplan._errors import GridplanError
+    from gridplan.web import store
+    from gridplan.web.db import connect
+    from gridplan.web.db import init_store
+
+    instance = _instance(instance_path)
+    database = instance / "gridplan.sqlite"
+    try:
+        init_store(database)
+        con = connect(database)
+        try:
+            sid = store.add_station(con, config.read_text("utf-8-sig"), source=str(config))
+            store.audit(con, "cli", sid, "add_station", str(config))
+        finally:
+            con.close()
+    except GridplanError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except UnicodeDecodeError:
+        click.echo(f"Error: {config} is not UTF-8 text; save it as UTF-8", err=True)
+        sys.exit(2)
+    click.echo(
+        f"station {sid} added; now add its admin: gridplan users add NAME --station {sid} "
+        "--role admin"
+    )

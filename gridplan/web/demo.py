@@ -1,0 +1,156 @@
+"""Fill an empty store with the bundled demo station, so the UI has something to show.
+
+``gridplan serve --demo`` calls :func:`seed_demo` on first start: the demo station's config,
+its 1+5+N grid, the 2015-2021 incidents, hot spots, the street network (a GeoPackage in the
+instance folder) and one plan, made by the same functions an officer's imports and plans go
+through. It also creates one login per role with a random password, written to
+``demo-logins.txt`` (mode 600) in the instance folder and printed by ``gridplan serve``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from gridplan.web import store
+from gridplan.web.db import connect
+
+DEMO_USERS = (
+    ("admin", "admin", None, "演示管理员 Demo admin"),
+    ("officer", "officer", None, "演示民警 Demo officer"),
+    ("lead", "volunteer_lead", "V01", "义警队长 Volunteer lead V01"),
+    ("analyst", "analyst", None, "演示分析员 Demo analyst"),
+)
+DEMO_PLAN_DATE = "2024-06-08"
+LOGINS_FILE = "demo-logins.txt"
+
+
+def has_stations(database: str | Path) -> bool:
+    """Whether the store holds any station."""
+    con = connect(database)
+    try:
+        return con.execute("SELECT COUNT(*) FROM stations").fetchone()[0] > 0
+    finally:
+        con.close()
+
+
+def seed_demo(
+    database: str | Path,
+    instance: str | Path,
+    *,
+    data_dir: str | Path | None = None,
+    plan_time_limit_s: float = 3.0,
+    say: Callable[[str], None] = print,
+) -> dict[str, str]:
+    """Load the demo station into the store at ``database``; return ``{username: password}``.
+
+    Parameters
+    ----------
+    database
+        The store (created by :func:`gridplan.web.db.init_store`).
+    instance
+        The instance folder; the street network goes to ``networks/``.
+    data_dir
+        The demo data (default: the bundled ``data/`` folder).
+    plan_time_limit_s
+        Solver seconds per slice for the demo plan; 0 skips the plan.
+    say
+        Receives one line per step.
+    """
+    from gridplan.cli import find_demo_data
+    from gridplan.geo.grid import load_grid
+    from gridplan.geo.incidents import import_incidents
+    from gridplan.geo.validate import validate_grid
+    from gridplan.hotspots import compute_hotspots
+    from gridplan.routing.network import build_network
+    from gridplan.routing.network import save_network
+    from gridplan.routing.planner import plan_patrols
+
+    data = find_demo_data(data_dir)
+    instance = Path(instance)
+    con = connect(database)
+    try:
+        toml_path = data / "station.toml"
+        sid = store.add_station(con, toml_path.read_text("utf-8"), source=str(toml_path))
+        cfg = store.station_config(con, sid)
+        say(f"demo station {sid}: {cfg.station_name}")
+        grid = load_grid(data / "boundaries" / "grid.geojson")
+        report = validate_grid(grid, config=cfg)
+        grid_id, _ = store.save_grid(
+            con, sid, grid, source_name="grid.geojson", username="demo", report=report.summary()
+        )
+        incidents_file = next(iter(sorted((data / "incidents").glob("*.csv*"))))
+        result = import_incidents(incidents_file, config=cfg, station=grid)
+        store.save_incident_batch(
+            con, sid, result, source_name=incidents_file.name, username="demo"
+        )
+        say(f"  {len(result.incidents):,} incidents imported")
+        hot = compute_hotspots(grid, result.incidents, config=cfg)
+        run_id = store.save_hotspots(
+            con, sid, grid_id, hot, n_incidents=len(result.incidents), username="demo"
+        )
+        say("  hot spots computed")
+        network = None
+        streets = next(iter(sorted((data / "streets").glob("*.osm.pbf"))), None)
+        if streets is not None:
+            network = build_network(streets, boundary=grid, crs=cfg.metric_crs)
+            path = save_network(network, instance / "networks" / f"{sid}.gpkg")
+            store.add_network(
+                con, sid, str(path), fingerprint=network.fingerprint, source=streets.name
+            )
+            say(f"  street network built from {streets.name}")
+        if plan_time_limit_s > 0:
+            plan = plan_patrols(
+                grid, hot, network, cfg, date=DEMO_PLAN_DATE, time_limit_s=plan_time_limit_s, seed=1
+            )
+            store.save_plan(
+                con,
+                sid,
+                plan,
+                grid_id=grid_id,
+                hotspot_run_id=run_id,
+                params={"date": DEMO_PLAN_DATE, "seed": 1, "demo": True},
+                username="demo",
+            )
+            say(f"  patrol plan for {DEMO_PLAN_DATE} made")
+        logins = {}
+        for username, role, team, display in DEMO_USERS:
+            password = secrets.token_urlsafe(9)
+            store.add_user(
+                con,
+                username,
+                password,
+                station_id=sid,
+                role=role,
+                team_id=team,
+                display_name=display,
+            )
+            logins[username] = password
+        store.audit(con, "demo", sid, "seed_demo", str(data))
+    finally:
+        con.close()
+    _write_logins(instance / LOGINS_FILE, logins)
+    return logins
+
+
+def _write_logins(path: Path, logins: dict[str, str]) -> None:
+    roles = {u: r for u, r, _t, _d in DEMO_USERS}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        for user, password in logins.items():
+            f.write(f"{user}\t{password}\t{roles.get(user, '')}\n")
+
+
+def read_logins(instance: str | Path) -> list[tuple[str, str, str]]:
+    """The demo logins written by :func:`seed_demo`: (user, password, role) rows."""
+    path = Path(instance) / LOGINS_FILE
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text("utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3:
+            rows.append((parts[0], parts[1], parts[2]))
+    return rows

@@ -1,0 +1,128 @@
+"""Downloads: the grid, hot spots and plans as GeoJSON, GeoPackage, GPX and CSV.
+
+Files are made with the same writers as the command line (RFC 7946 GeoJSON, GeoPackage 1.2,
+UTF-8-with-BOM CSV with WKT or lon/lat), in a temporary folder, and every download is written
+to the audit log.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint
+from flask import Response
+from flask import abort
+from flask import render_template
+from flask_login import current_user
+
+from gridplan.web import data
+from gridplan.web import store
+from gridplan.web.auth import audit
+from gridplan.web.auth import requires
+from gridplan.web.db import get_db
+from gridplan.web.imports import _attachment
+
+bp = Blueprint("downloads", __name__, url_prefix="/downloads")
+
+MIME = {
+    "geojson": "application/geo+json",
+    "gpkg": "application/geopackage+sqlite3",
+    "csv": "text/csv",
+    "gpx": "application/gpx+xml",
+    "plan.json": "application/json",
+}
+LAYER_FORMATS = ("geojson", "gpkg", "csv")
+PLAN_FORMATS = ("geojson", "gpkg", "gpx", "csv", "plan.json")
+
+
+def _send(path: Path, name: str, fmt: str) -> Response:
+    return Response(
+        path.read_bytes(),
+        mimetype=MIME[fmt],
+        headers={"Content-Disposition": _attachment(name)},
+    )
+
+
+@bp.get("/")
+@requires("export")
+def page():
+    """What can be downloaded for the station."""
+    con = get_db()
+    sid = current_user.station_id
+    return render_template(
+        "downloads.html",
+        grid_row=store.latest_grid(con, sid),
+        run=store.latest_hotspot_run(con, sid),
+        plans=store.list_plans(con, sid, limit=30),
+        layer_formats=LAYER_FORMATS,
+        plan_formats=PLAN_FORMATS,
+    )
+
+
+def _write_layer(gdf, path: Path, fmt: str, layer: str) -> None:
+    from gridplan.export import write_csv
+    from gridplan.export import write_geodata
+
+    if fmt == "csv":
+        write_csv(gdf, path)
+    else:
+        write_geodata(gdf, path, layer=layer if fmt == "gpkg" else None)
+
+
+@bp.get("/grid.<fmt>")
+@requires("export")
+def grid_file(fmt: str):
+    """The station's current 1+5+N grid."""
+    if fmt not in LAYER_FORMATS:
+        abort(404)
+    row = store.latest_grid(get_db(), current_user.station_id)
+    if row is None:
+        abort(404)
+    name = f"{current_user.station_id}-grid-v{row['version']}.{fmt}"
+    with tempfile.TemporaryDirectory(prefix="gridplan-dl-") as tmp:
+        path = Path(tmp) / name
+        _write_layer(data.grid(row["id"]), path, fmt, "grid")
+        audit("export", name)
+        return _send(path, name, fmt)
+
+
+@bp.get("/hotspots.<fmt>")
+@requires("export")
+def hotspot_file(fmt: str):
+    """The newest hot-spot run: one row per micro-grid and slice."""
+    if fmt not in LAYER_FORMATS:
+        abort(404)
+    run = store.latest_hotspot_run(get_db(), current_user.station_id)
+    if run is None:
+        abort(404)
+    name = f"{current_user.station_id}-hotspots-{run['id']}.{fmt}"
+    with tempfile.TemporaryDirectory(prefix="gridplan-dl-") as tmp:
+        path = Path(tmp) / name
+        _write_layer(data.hotspots(run["id"]), path, fmt, "hotspots")
+        audit("export", name)
+        return _send(path, name, fmt)
+
+
+@bp.get("/plans/<int:plan_id>.<path:fmt>")
+@requires("export")
+def plan_file(plan_id: int, fmt: str):
+    """A plan: routes and stops (GeoJSON, GeoPackage), GPX for phones, CSV stop list, plan file."""
+    from gridplan.routing.plan_export import export_plan
+    from gridplan.routing.planfile import save_plan
+
+    if fmt not in PLAN_FORMATS:
+        abort(404)
+    row = store.get_plan_row(get_db(), plan_id, current_user.station_id)
+    if row is None:
+        abort(404)
+    plan = data.cached(("plan", plan_id), lambda: store.plan_from_row(row))
+    name = f"{current_user.station_id}-plan-{row['date']}-v{row['version']}.{fmt}"
+    with tempfile.TemporaryDirectory(prefix="gridplan-dl-") as tmp:
+        path = Path(tmp) / name
+        if fmt == "plan.json":
+            save_plan(plan, path)
+        else:
+            export_plan(plan, path, format=fmt)
+        audit("export", name)
+        return _send(path, name, fmt)

@@ -1,0 +1,95 @@
+"""The station overview: the 1+5+N tree with counts, latest imports, latest plans."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint
+from flask import redirect
+from flask import render_template
+from flask import url_for
+from flask_login import current_user
+
+from gridplan.web import data
+from gridplan.web import store
+from gridplan.web.db import get_db
+
+bp = Blueprint("overview", __name__)
+
+
+def _tree(grid, hot) -> list[dict]:
+    """Base grids with their micro-grids' count, incidents and hot spots (all-day slice)."""
+    allday = hot[hot["slice"] == "all"] if hot is not None else None
+    counts = dict(zip(allday["id"], allday["count"], strict=True)) if allday is not None else {}
+    hotspots = (
+        set(allday.loc[allday["gi_class"].str.startswith("hot"), "id"])
+        if allday is not None
+        else set()
+    )
+    bases = grid[grid["level"] == "base"].sort_values("id")
+    micros = grid[grid["level"] == "micro"]
+    out = []
+    for bid, name in zip(bases["id"], bases["name"], strict=True):
+        kids = micros.loc[micros["parent_id"] == bid, "id"].tolist()
+        out.append(
+            {
+                "id": bid,
+                "name": name,
+                "micro": len(kids),
+                "incidents": int(sum(counts.get(k, 0) for k in kids)),
+                "hot": sum(k in hotspots for k in kids),
+            }
+        )
+    return out
+
+
+@bp.get("/")
+def index():
+    """The overview page (volunteer leads go straight to their route sheets)."""
+    if not current_user.can("read"):
+        return redirect(url_for("plans.index"))
+    con = get_db()
+    sid = current_user.station_id
+    station = store.get_station(con, sid)
+    grid_row = store.latest_grid(con, sid)
+    run = store.latest_hotspot_run(con, sid)
+    tree, station_name = [], station["name"]
+    if grid_row is not None:
+        g = data.grid(grid_row["id"])
+        hot = (
+            data.hotspots(run["id"])
+            if run is not None and run["grid_id"] == grid_row["id"]
+            else None
+        )
+        tree = _tree(g, hot)
+        st = g.loc[g["level"] == "station", "name"]
+        station_name = station["name"] or (st.iloc[0] if len(st) else sid)
+    n_incidents = con.execute(
+        "SELECT COUNT(*) FROM incidents WHERE station_id=?", (sid,)
+    ).fetchone()[0]
+    grids = con.execute(
+        "SELECT id, version, source_name, created_at, created_by, n_base, n_micro FROM grids "
+        "WHERE station_id=? ORDER BY version DESC LIMIT 5",
+        (sid,),
+    ).fetchall()
+    batches = con.execute(
+        "SELECT id, source_name, created_at, created_by, n_rows, n_kept, n_rejected, n_already "
+        "FROM incident_batches WHERE station_id=? ORDER BY id DESC LIMIT 5",
+        (sid,),
+    ).fetchall()
+    plans = [
+        {**dict(r), "summary": json.loads(r["summary_json"])}
+        for r in store.list_plans(con, sid, limit=8)
+    ]
+    return render_template(
+        "overview.html",
+        station=station,
+        station_name=station_name,
+        grid_row=grid_row,
+        run=run,
+        tree=tree,
+        n_incidents=n_incidents,
+        grids=grids,
+        batches=batches,
+        plans=plans,
+    )

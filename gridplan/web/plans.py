@@ -1,0 +1,326 @@
+"""Plan patrols: the planning form, the background solve with progress, the result map.
+
+A plan is never changed: a re-plan (after pinning or excluding micro-grids on the map) makes
+a new version of the same date with a link to the plan it came from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+from flask import Blueprint
+from flask import abort
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from gridplan.web import data
+from gridplan.web import jobs
+from gridplan.web import store
+from gridplan.web.auth import requires
+from gridplan.web.db import get_db
+from gridplan.web.i18n import current_lang
+from gridplan.web.security import add_nonce
+from gridplan.web.security import error_response
+
+bp = Blueprint("plans", __name__, url_prefix="/plans")
+
+_ID_LIST = re.compile(r"[\s,;，；]+")
+
+
+def plan_row_or_404(plan_id: int):
+    """The station's plan row ``plan_id`` (404 for another station's or a missing plan)."""
+    row = store.get_plan_row(get_db(), plan_id, current_user.station_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+def _tomorrow(tz) -> dt.date:
+    return dt.datetime.now(tz).date() + dt.timedelta(days=1)
+
+
+def _form_context(cfg, params: dict | None = None) -> dict:
+    lang = current_lang()
+    params = params or {}
+    grid_row = store.latest_grid(get_db(), current_user.station_id)
+    micro_ids: list[str] = []
+    if grid_row is not None:
+        g = data.grid(grid_row["id"])
+        micro_ids = sorted(g.loc[g["level"] == "micro", "id"].astype(str))
+    return {
+        "cfg": cfg,
+        "slice_labels": data.slice_labels(cfg, lang),
+        "params": params,
+        "default_date": params.get("date") or _tomorrow(cfg.tz).isoformat(),
+        "micro_ids": micro_ids,
+        "windows": {
+            p.id: [
+                ", ".join(
+                    f"{a // 60 % 24:02d}:{a % 60:02d}-{b // 60 % 24:02d}:{b % 60:02d}"
+                    for a, b in p.windows_on(d)
+                )
+                or "-"
+                for d in range(7)
+            ]
+            for p in cfg.roster
+        },
+        "policy": cfg.patrol,
+    }
+
+
+@bp.get("/")
+def index():
+    """Plans of the station (volunteer leads: their team's route sheets) and the plan form."""
+    con = get_db()
+    sid = current_user.station_id
+    plans = [
+        {
+            **dict(r),
+            "summary": json.loads(r["summary_json"]),
+            "params": json.loads(r["params_json"]),
+        }
+        for r in store.list_plans(con, sid, limit=60)
+    ]
+    if current_user.role == "volunteer_lead":
+        team = current_user.team_id
+        plans = [
+            p
+            for p in plans
+            if any(
+                r["patroller_id"] == team and r["stops"]
+                for s in p["summary"]["slices"]
+                for r in s["routes"]
+            )
+        ]
+        return render_template("plans_lead.html", plans=plans, team=team)
+    cfg = data.config(sid)
+    ready = store.latest_hotspot_run(con, sid) is not None
+    running = con.execute(
+        "SELECT id, status, stage, done, total FROM jobs WHERE station_id=? AND kind='plan' "
+        "AND status IN ('queued','running') ORDER BY id DESC",
+        (sid,),
+    ).fetchall()
+    return render_template(
+        "plans.html", plans=plans, ready=ready, running=running, **_form_context(cfg)
+    )
+
+
+def _ids(text: str) -> list[str]:
+    return sorted({t for t in _ID_LIST.split(text or "") if t})
+
+
+def parse_plan_form(form, cfg, micro_ids: set[str]) -> tuple[dict, list[str]]:
+    """The officer's planning choices from ``form``, and a list of what is wrong with them."""
+    errors: list[str] = []
+    params: dict = {}
+    try:
+        date = dt.date.fromisoformat(form.get("date", "").strip())
+        params["date"] = date.isoformat()
+    except ValueError:
+        errors.append(
+            _("Date %(value)r is not a date; use YYYY-MM-DD.", value=form.get("date", ""))
+        )
+    known_slices = [s.id for s in cfg.slices]
+    slices = form.getlist("slices")
+    bad = [s for s in slices if s not in known_slices]
+    if bad:
+        errors.append(
+            _(
+                "Unknown slices %(bad)s; the station has %(known)s.",
+                bad=", ".join(bad),
+                known=", ".join(known_slices),
+            )
+        )
+    params["slices"] = [s for s in known_slices if s in slices] or None
+    roster = [p.id for p in cfg.roster]
+    chosen = form.getlist("patrollers")
+    bad = [p for p in chosen if p not in roster]
+    if bad:
+        errors.append(_("Unknown patrollers %(bad)s.", bad=", ".join(bad)))
+    if not chosen:
+        errors.append(_("Tick at least one patroller or team who is available."))
+    params["patrollers"] = [p for p in roster if p in chosen]
+    lo, hi = cfg.patrol.dwell_bounds_min
+    dwell = {}
+    for cls in ("top", "high", "other"):
+        raw = form.get(f"dwell_{cls}", "").strip()
+        if not raw:
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            value = -1
+        if not lo <= value <= hi:
+            errors.append(
+                _(
+                    "Dwell minutes for %(cls)s must be a whole number from %(lo)d to %(hi)d, "
+                    "not %(value)r.",
+                    cls=cls,
+                    lo=lo,
+                    hi=hi,
+                    value=raw,
+                )
+            )
+        else:
+            dwell[cls] = value
+    if dwell:
+        params["dwell_min"] = dwell
+    pinned, exclude = _ids(form.get("pinned", "")), _ids(form.get("exclude", ""))
+    unknown = [m for m in pinned + exclude if m not in micro_ids]
+    if unknown:
+        errors.append(
+            _("Micro-grids %(ids)s are not in the station's grid.", ids=", ".join(unknown))
+        )
+    both = sorted(set(pinned) & set(exclude))
+    if both:
+        errors.append(
+            _("Micro-grids %(ids)s are both pinned and excluded; choose one.", ids=", ".join(both))
+        )
+    params["pinned"], params["exclude"] = pinned, exclude
+    try:
+        params["seed"] = int(form.get("seed", "0") or 0)
+    except ValueError:
+        errors.append(_("Seed must be a whole number."))
+    parent = form.get("parent_id", "").strip()
+    if parent:
+        if (
+            not parent.isdigit()
+            or store.get_plan_row(get_db(), int(parent), current_user.station_id) is None
+        ):
+            errors.append(_("The plan to re-plan from does not exist."))
+        else:
+            params["parent_id"] = int(parent)
+    return params, errors
+
+
+@bp.post("/")
+@requires("plan")
+def create():
+    """Start solving a plan in the background; go to its progress page."""
+    sid = current_user.station_id
+    cfg = data.config(sid)
+    con = get_db()
+    if store.latest_hotspot_run(con, sid) is None:
+        return error_response(
+            409, _("There are no hot spots yet: import the grid and incidents first.")
+        )
+    grid_row = store.latest_grid(con, sid)
+    g = data.grid(grid_row["id"])
+    params, errors = parse_plan_form(request.form, cfg, set(g.loc[g["level"] == "micro", "id"]))
+    if errors:
+        return error_response(422, "\n".join(errors))
+    job_id = jobs.start_plan(sid, current_user.username, params)
+    return redirect(url_for("plans.job", job_id=job_id))
+
+
+def _job_or_404(job_id: int):
+    row = store.get_job(get_db(), job_id, current_user.station_id)
+    if row is None or row["kind"] != "plan":
+        abort(404)
+    return row
+
+
+@bp.get("/jobs/<int:job_id>")
+@requires("read")
+def job(job_id: int):
+    """The progress page of a plan being solved (it polls :func:`job_status`)."""
+    row = _job_or_404(job_id)
+    if row["status"] == "done" and row["result_id"]:
+        return redirect(url_for("plans.show", plan_id=row["result_id"]))
+    return render_template("plan_job.html", job=row, params=json.loads(row["params_json"]))
+
+
+@bp.get("/jobs/<int:job_id>.json")
+@requires("read")
+def job_status(job_id: int):
+    """Progress of a plan job as JSON: status, done/total slices, result URL or error."""
+    row = _job_or_404(job_id)
+    return jsonify(
+        id=row["id"],
+        status=row["status"],
+        stage=row["stage"],
+        done=row["done"],
+        total=row["total"],
+        error=row["error"],
+        url=url_for("plans.show", plan_id=row["result_id"]) if row["result_id"] else None,
+    )
+
+
+def _metrics_rows(plan, labels) -> list[dict]:
+    rows = []
+    for s in plan.slices:
+        m = s.metrics
+        rows.append(
+            {
+                "slice": s,
+                "label": labels.get(s.slice_id, s.label),
+                "m": m,
+                "deployed": [r for r in s.routes if r.deployed],
+            }
+        )
+    return rows
+
+
+@bp.get("/<int:plan_id>")
+def show(plan_id: int):
+    """A plan: its map, metrics per slice, routes, sheets and downloads, and the re-plan form."""
+    row = plan_row_or_404(plan_id)
+    if not current_user.can("read"):
+        return redirect(url_for("sheetviews.sheets", plan_id=plan_id))
+    plan = data.cached(("plan", plan_id), lambda: store.plan_from_row(row))
+    cfg = data.config(current_user.station_id)
+    labels = data.slice_labels(cfg, current_lang())
+    params = json.loads(row["params_json"])
+    versions = (
+        get_db()
+        .execute(
+            "SELECT id, version FROM plans WHERE station_id=? AND date=? ORDER BY version",
+            (current_user.station_id, row["date"]),
+        )
+        .fetchall()
+    )
+    return render_template(
+        "plan.html",
+        row=row,
+        plan=plan,
+        rows=_metrics_rows(plan, labels),
+        versions=versions,
+        **_form_context(cfg, params),
+    )
+
+
+@bp.get("/<int:plan_id>/map")
+def map_frame(plan_id: int):
+    """The plan's interactive map (a page of its own, shown in the plan page's frame)."""
+    from flask import current_app
+
+    from gridplan.webmaps import plan_map
+
+    row = plan_row_or_404(plan_id)
+    if not current_user.can("read"):
+        abort(403)
+    lang = current_lang()
+    tiles = current_app.config["TILES"]
+
+    def render() -> str:
+        plan = data.cached(("plan", plan_id), lambda: store.plan_from_row(row))
+        grid = data.grid(row["grid_id"])
+        m = plan_map(
+            plan,
+            grid=grid,
+            lang=lang,
+            tiles=tiles,
+            attribution=current_app.config["TILES_ATTRIBUTION"] or None,
+            static_url=url_for("static", filename=""),
+        )
+        return m.get_root().render()
+
+    html = data.cached(("plan_map", plan_id, lang, tiles), render)
+    return add_nonce(html)

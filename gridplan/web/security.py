@@ -1,0 +1,162 @@
+"""Security headers, CSRF protection, login rate limiting and error pages.
+
+- Every form carries a CSRF token (Flask-WTF's ``CSRFProtect`` checks every POST).
+- A Content-Security-Policy allows scripts only from the app itself or with the page's nonce,
+  images only from the app and the configured tile server, and no framing by other sites.
+- Errors answer with a page (or JSON for ``Accept: application/json``) that says what was wrong;
+  a 500 shows no traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Flask
+from flask import g
+from flask import jsonify
+from flask import render_template
+from flask import request
+from flask_babel import gettext as _
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+_SCRIPT_TAG = re.compile(r"<script(?![^>]*\bnonce=)", re.IGNORECASE)
+
+
+def nonce() -> str:
+    """Return the request's CSP nonce (one per response)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def add_nonce(html: str) -> str:
+    """Give every ``<script>`` element of ``html`` the request's nonce (folium's inline code)."""
+    return _SCRIPT_TAG.sub(f'<script nonce="{nonce()}"', html)
+
+
+def tile_origin(tiles: str | None) -> str | None:
+    """Return the scheme://host[:port] of a tile URL template, or ``None`` for presets/none."""
+    from gridplan.maps import TILE_PRESETS
+
+    if not tiles or str(tiles).lower() == "none":
+        return None
+    url = TILE_PRESETS.get(str(tiles).lower(), (tiles, ""))[0]
+    parts = urlsplit(url.replace("{s}", "a"))
+    if not parts.scheme or not parts.netloc:
+        return None
+    if "{s}" in url:
+        return f"{parts.scheme}://*.{parts.netloc.split('.', 1)[1]}"
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _csp(app: Flask) -> str:
+    img = ["'self'", "data:", "blob:"]
+    origin = tile_origin(app.config.get("TILES"))
+    if origin:
+        img.append(origin)
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{nonce()}'",
+            "style-src 'self' 'unsafe-inline'",
+            f"img-src {' '.join(img)}",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "frame-src 'self'",
+            "frame-ancestors 'self'",
+            "form-action 'self'",
+            "base-uri 'self'",
+            "object-src 'none'",
+        ]
+    )
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def error_response(status: int, message: str):
+    """Answer ``status`` with ``message``: JSON for API clients, else the error page."""
+    if _wants_json() or request.path.endswith(".json"):
+        return jsonify(error=message, status=status), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    """Install CSRF protection, the rate limiter, security headers and error pages."""
+    csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("Content-Security-Policy", _csp(app))
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if resp.mimetype == "text/html" or request.endpoint not in (None, "static"):
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        return error_response(
+            400,
+            _(
+                "The form has expired or did not come from this site (%(reason)s). "
+                "Go back, reload the page and try again.",
+                reason=exc.description,
+            ),
+        )
+
+    @app.errorhandler(413)
+    def _too_big(_exc):
+        limit_mb = app.config["MAX_CONTENT_LENGTH"] / 1024 / 1024
+        return error_response(
+            413,
+            _(
+                "The file is larger than the %(mb).0f MB upload limit; split it (for example one "
+                "year per file) or compress it as .csv.gz.",
+                mb=limit_mb,
+            ),
+        )
+
+    @app.errorhandler(429)
+    def _too_many(exc):
+        return error_response(
+            429,
+            _("Too many attempts (%(limit)s). Wait a minute and try again.", limit=exc.description),
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(exc):
+        messages = {
+            403: _("Your role does not allow this. Ask your station's admin."),
+            404: _("Not found: the page or item does not exist, or belongs to another station."),
+            405: _("This address does not accept that kind of request."),
+        }
+        return error_response(exc.code or 500, messages.get(exc.code, exc.description or ""))
+
+    @app.errorhandler(Exception)
+    def _crash(exc):
+        app.logger.exception("unhandled error on %s", request.path)
+        return error_response(
+            500,
+            _(
+                "Something went wrong on the server; it has been logged. Try again, and tell "
+                "your administrator if it happens again."
+            ),
+        )

@@ -1,0 +1,112 @@
+"""Route sheets of a plan: print-ready HTML and PDF, in Chinese or English.
+
+Volunteer team leads see their own team's sheets only; asking for another team's is a 404,
+as for any item of another station.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import abort
+from flask import render_template
+from flask import request
+from flask_babel import force_locale
+from flask_login import current_user
+
+from gridplan._errors import GridplanError
+from gridplan._errors import InputError
+from gridplan.web import data
+from gridplan.web import store
+from gridplan.web.auth import audit
+from gridplan.web.db import get_db
+from gridplan.web.i18n import LANGUAGES
+from gridplan.web.i18n import current_lang
+from gridplan.web.imports import _attachment
+from gridplan.web.plans import plan_row_or_404
+from gridplan.web.security import add_nonce
+from gridplan.web.security import error_response
+
+bp = Blueprint("sheetviews", __name__, url_prefix="/plans")
+
+
+def _sheets(plan_id: int):
+    """(sheets, lang, plan row) for the request's filters; 404 for what the user may not see."""
+    from gridplan.web.sheets import route_sheets
+
+    row = plan_row_or_404(plan_id)
+    if not current_user.can("sheets"):
+        abort(403)
+    patroller = request.args.get("patroller") or None
+    if current_user.role == "volunteer_lead":
+        if patroller not in (None, current_user.team_id):
+            abort(404)
+        patroller = current_user.team_id
+    slices = request.args.getlist("slice") or None
+    lang = request.args.get("lang") or current_lang()
+    if lang not in LANGUAGES:
+        lang = current_lang()
+    plan = data.cached(("plan", plan_id), lambda: store.plan_from_row(row))
+    cfg = data.config(current_user.station_id)
+    station = store.get_station(get_db(), current_user.station_id)
+    try:
+        sheets = route_sheets(
+            plan,
+            station_phone=station["phone"],
+            slice_labels=data.slice_labels(cfg, lang),
+            patroller=patroller,
+            slices=slices,
+            roster=cfg.roster,
+            grid=data.grid(row["grid_id"]),
+        )
+    except InputError as exc:
+        if current_user.role == "volunteer_lead":
+            abort(404)
+        return None, lang, row, error_response(404, str(exc))
+    if current_user.role == "volunteer_lead" and not sheets:
+        abort(404)
+    return sheets, lang, row, None
+
+
+def _html(sheets, lang: str) -> str:
+    from gridplan.web.sheets import TEMPLATE
+    from gridplan.web.sheets import sheets_context
+
+    with force_locale(lang):
+        return render_template(TEMPLATE, **sheets_context(sheets, lang=lang))
+
+
+@bp.get("/<int:plan_id>/sheets")
+def sheets(plan_id: int):
+    """The route sheets as one printable HTML page (A4, one sheet per page)."""
+    sheets, lang, _row, err = _sheets(plan_id)
+    if err is not None:
+        return err
+    audit("view_sheets", f"plan {plan_id}", lang=lang, patroller=request.args.get("patroller"))
+    return add_nonce(_html(sheets, lang))
+
+
+@bp.get("/<int:plan_id>/sheets.pdf")
+def sheets_pdf(plan_id: int):
+    """The route sheets as a PDF made on the server (Chinese fonts embedded)."""
+    from gridplan.web.sheets import render_pdf
+
+    sheets, lang, row, err = _sheets(plan_id)
+    if err is not None:
+        return err
+    try:
+        pdf = render_pdf(_html(sheets, lang))
+    except GridplanError as exc:  # WeasyPrint or its libraries missing: say what to install
+        return error_response(501, str(exc))
+    audit(
+        "export", f"plan {plan_id} sheets.pdf", lang=lang, patroller=request.args.get("patroller")
+    )
+    who = request.args.get("patroller") or (
+        current_user.team_id if current_user.role == "volunteer_lead" else "all"
+    )
+    name = f"route-sheets-{row['date']}-v{row['version']}-{who}.pdf"
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": _attachment(name)},
+    )

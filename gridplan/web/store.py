@@ -1,0 +1,607 @@
+"""What the web UI keeps: stations, users, grids, incidents, hot-spot runs, plans, jobs, audit.
+
+Functions take an open connection (:func:`gridplan.web.db.get_db` in a request,
+:func:`gridplan.web.db.connect` elsewhere) and speak gridplan's own types: grids and
+incidents go in and come out as GeoDataFrames, plans as :class:`~gridplan.routing.plan.PatrolPlan`.
+Writers that change several rows run in one transaction; versions are added, never replaced.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import tomllib
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from werkzeug.security import check_password_hash
+from werkzeug.security import generate_password_hash
+
+from gridplan._errors import InputError
+from gridplan.config import StationConfig
+from gridplan.config import config_from_mapping
+from gridplan.web.db import now
+from gridplan.web.db import transaction
+
+ROLES = ("admin", "officer", "volunteer_lead", "analyst")
+MIN_PASSWORD_LEN = 10
+
+
+def _pack(obj: Any) -> bytes:
+    return zlib.compress(json.dumps(obj, ensure_ascii=False).encode("utf-8"), 6)
+
+
+def _unpack(blob: bytes) -> Any:
+    return json.loads(zlib.decompress(blob).decode("utf-8"))
+
+
+# --------------------------------------------------------------------------- stations
+
+
+def add_station(con: sqlite3.Connection, config_toml: str, *, source: str = "<station>") -> str:
+    """Add a station from its TOML config (``[station] id``, name, phone, roster ...).
+
+    Returns the station id. Raises :class:`~gridplan.ConfigError` for a bad config and
+    :class:`~gridplan.InputError` for an id that exists.
+    """
+    cfg = config_from_mapping(tomllib.loads(config_toml), source=source)
+    if con.execute("SELECT 1 FROM stations WHERE id=?", (cfg.station_id,)).fetchone():
+        msg = f"station {cfg.station_id!r} exists already; give the new one another [station] id"
+        raise InputError(msg)
+    with transaction(con):
+        con.execute(
+            "INSERT INTO stations (id, name, phone, config_toml, created_at) VALUES (?,?,?,?,?)",
+            (cfg.station_id, cfg.station_name, cfg.phone, config_toml, now()),
+        )
+    return cfg.station_id
+
+
+def get_station(con: sqlite3.Connection, station_id: str) -> sqlite3.Row | None:
+    """Return the station's row, or ``None``."""
+    return con.execute("SELECT * FROM stations WHERE id=?", (station_id,)).fetchone()
+
+
+def station_config(con: sqlite3.Connection, station_id: str) -> StationConfig:
+    """Return the station's parsed config."""
+    row = get_station(con, station_id)
+    if row is None:
+        msg = f"no station {station_id!r} in the store"
+        raise InputError(msg)
+    return config_from_mapping(tomllib.loads(row["config_toml"]), source=f"station {station_id}")
+
+
+# --------------------------------------------------------------------------- users
+
+
+def add_user(
+    con: sqlite3.Connection,
+    username: str,
+    password: str,
+    *,
+    station_id: str,
+    role: str,
+    team_id: str | None = None,
+    display_name: str = "",
+) -> int:
+    """Create a user; return its id.
+
+    Raises
+    ------
+    InputError
+        Unknown role or station, a taken user name, a short password, or a volunteer lead
+        without a team of the station's roster.
+    """
+    username = username.strip()
+    if not username or len(username) > 64 or any(c.isspace() for c in username):
+        msg = f"user name {username!r}: use 1-64 characters without spaces"
+        raise InputError(msg)
+    if role not in ROLES:
+        msg = f"role {role!r} is unknown; use one of {', '.join(ROLES)}"
+        raise InputError(msg)
+    if len(password) < MIN_PASSWORD_LEN:
+        msg = f"the password is too short: use at least {MIN_PASSWORD_LEN} characters"
+        raise InputError(msg)
+    if get_station(con, station_id) is None:
+        known = [r[0] for r in con.execute("SELECT id FROM stations ORDER BY id")]
+        msg = f"station {station_id!r} is unknown; stations in the store: {', '.join(known)}"
+        raise InputError(msg)
+    if role == "volunteer_lead":
+        roster = {p.id: p for p in station_config(con, station_id).roster}
+        if team_id not in roster:
+            msg = (
+                f"a volunteer lead needs the roster id of their team (--team); {team_id!r} is "
+                f"not in station {station_id}'s roster ({', '.join(roster)})"
+            )
+            raise InputError(msg)
+    elif team_id:
+        msg = f"only volunteer leads have a team; drop team {team_id!r} for role {role}"
+        raise InputError(msg)
+    if con.execute("SELECT 1 FROM users WHERE username=?", (username,)).fetchone():
+        msg = f"user name {username!r} is taken; choose another"
+        raise InputError(msg)
+    with transaction(con):
+        cur = con.execute(
+            "INSERT INTO users (username, password_hash, station_id, role, team_id, "
+            "display_name, created_at) VALUES (?,?,?,?,?,?,?)",
+            (
+                username,
+                generate_password_hash(password),
+                station_id,
+                role,
+                team_id,
+                display_name,
+                now(),
+            ),
+        )
+    return int(cur.lastrowid)
+
+
+def check_login(con: sqlite3.Connection, username: str, password: str) -> sqlite3.Row | None:
+    """Return the active user with this name and password, else ``None``."""
+    row = con.execute(
+        "SELECT * FROM users WHERE username=? AND active=1", (username.strip(),)
+    ).fetchone()
+    if row is None:
+        # Hash anyway so that a wrong name takes as long as a wrong password.
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return row if check_password_hash(row["password_hash"], password) else None
+
+
+_DUMMY_HASH = generate_password_hash("gridplan-timing-equaliser")
+
+
+def get_user(con: sqlite3.Connection, user_id: int) -> sqlite3.Row | None:
+    """Return the user's row, or ``None``."""
+    return con.execute("SELECT * FROM users WHERE id=?", (user_id,)).fetchone()
+
+
+def set_user_active(con: sqlite3.Connection, user_id: int, active: bool) -> None:
+    """Enable or disable a login (users are never deleted: the audit log names them)."""
+    with transaction(con):
+        con.execute("UPDATE users SET active=? WHERE id=?", (int(active), user_id))
+
+
+# --------------------------------------------------------------------------- grids
+
+
+def save_grid(
+    con: sqlite3.Connection,
+    station_id: str,
+    grid: gpd.GeoDataFrame,
+    *,
+    source_name: str,
+    username: str,
+    report: Mapping[str, Any],
+) -> tuple[int, int]:
+    """Store ``grid`` as the station's next grid version; return ``(grid_id, version)``."""
+    g = grid.to_crs(4326)
+    station_ids = g.loc[g["level"] == "station", "id"].tolist()
+    if station_ids and station_ids != [station_id]:
+        msg = (
+            f"the grid's station polygon is {station_ids}, but it is imported into station "
+            f"{station_id!r}; fix the id column or import it into that station"
+        )
+        raise InputError(msg)
+    wkb = shapely.to_wkb(g.geometry.to_numpy())
+    with transaction(con):
+        version = con.execute(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM grids WHERE station_id=?", (station_id,)
+        ).fetchone()[0]
+        cur = con.execute(
+            "INSERT INTO grids (station_id, version, source_name, created_at, created_by, n_base, "
+            "n_micro, report_json) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                station_id,
+                version,
+                source_name,
+                now(),
+                username,
+                int((g["level"] == "base").sum()),
+                int((g["level"] == "micro").sum()),
+                json.dumps(report, ensure_ascii=False, default=str),
+            ),
+        )
+        grid_id = int(cur.lastrowid)
+        con.executemany(
+            "INSERT INTO grid_features (grid_id, seq, id, level, parent_id, name, geom) "
+            "VALUES (?,?,?,?,?,?,?)",
+            [
+                (
+                    grid_id,
+                    i,
+                    str(fid),
+                    str(level),
+                    None if parent is None or pd.isna(parent) else str(parent),
+                    "" if name is None or pd.isna(name) else str(name),
+                    geom,
+                )
+                for i, (fid, level, parent, name, geom) in enumerate(
+                    zip(g["id"], g["level"], g["parent_id"], g["name"], wkb, strict=True)
+                )
+            ],
+        )
+    return grid_id, int(version)
+
+
+def latest_grid(con: sqlite3.Connection, station_id: str) -> sqlite3.Row | None:
+    """Return the row of the station's newest grid version, or ``None``."""
+    return con.execute(
+        "SELECT * FROM grids WHERE station_id=? ORDER BY version DESC LIMIT 1", (station_id,)
+    ).fetchone()
+
+
+def load_grid(con: sqlite3.Connection, grid_id: int) -> gpd.GeoDataFrame:
+    """Return a stored grid as the 1+5+N GRID frame (EPSG:4326)."""
+    rows = con.execute(
+        "SELECT id, level, parent_id, name, geom FROM grid_features WHERE grid_id=? ORDER BY seq",
+        (grid_id,),
+    ).fetchall()
+    if not rows:
+        msg = f"grid {grid_id} is not in the store"
+        raise InputError(msg)
+    geoms = shapely.from_wkb([r["geom"] for r in rows])
+    return gpd.GeoDataFrame(
+        {
+            # object columns with None, as gridplan.load_grid makes them
+            col: pd.Series([r[col] for r in rows], dtype=object)
+            for col in ("id", "level", "parent_id", "name")
+        },
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
+
+
+# --------------------------------------------------------------------------- incidents
+
+
+def _rejects_csv(rejects: pd.DataFrame) -> bytes | None:
+    if rejects.empty:
+        return None
+    buf = io.StringIO()
+    rejects.to_csv(buf, index=False)
+    return zlib.compress(("\ufeff" + buf.getvalue()).encode("utf-8"))
+
+
+def _utc(iso: str) -> str:
+    return pd.Timestamp(iso).tz_convert("UTC").isoformat()
+
+
+def save_incident_batch(
+    con: sqlite3.Connection,
+    station_id: str,
+    result,
+    *,
+    source_name: str,
+    username: str,
+) -> tuple[int, int, int]:
+    """Add the incidents of an :class:`~gridplan.geo.incidents.ImportResult` as one batch.
+
+    Rows the station already has (same id, time and category: a re-imported export) are kept
+    as they were, not added twice, and counted. Returns ``(batch_id, added, already)``.
+    """
+    inc = result.incidents
+    ids = inc["id"].astype(str).tolist()
+    iso = [None if pd.isna(t) else t.isoformat() for t in inc["time"]]
+    cats = [None if pd.isna(c) else str(c) for c in inc["category"]]
+    known: set[tuple] = set()
+    for start in range(0, len(ids), 900):
+        chunk = sorted(set(ids[start : start + 900]))
+        q = ",".join("?" * len(chunk))
+        for r in con.execute(
+            f"SELECT id, time, category FROM incidents WHERE station_id=? AND id IN ({q})",
+            (station_id, *chunk),
+        ):
+            known.add((r[0], None if r[1] is None else _utc(r[1]), r[2]))
+    known_ids = {k[0] for k in known}
+    new = np.array(
+        [
+            i not in known_ids or (i, None if t is None else _utc(t), c) not in known
+            for i, t, c in zip(ids, iso, cats, strict=True)
+        ],
+        dtype=bool,
+    )
+    lon = shapely.get_x(inc.geometry.to_numpy())
+    lat = shapely.get_y(inc.geometry.to_numpy())
+
+    def text(v):
+        return None if v is None or pd.isna(v) else str(v)
+
+    with transaction(con):
+        cur = con.execute(
+            "INSERT INTO incident_batches (station_id, source_name, created_at, created_by, "
+            "n_rows, n_kept, n_rejected, n_already, summary_json, rejects_csv) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                station_id,
+                source_name,
+                now(),
+                username,
+                int(result.n_rows),
+                int(new.sum()),
+                len(result.rejects),
+                int((~new).sum()),
+                json.dumps(result.summary(), ensure_ascii=False, default=str),
+                _rejects_csv(result.rejects),
+            ),
+        )
+        batch_id = int(cur.lastrowid)
+        cols = zip(
+            ids,
+            iso,
+            inc["category"],
+            inc["alert"],
+            inc["weight"],
+            inc["in_station"],
+            inc["source_row"],
+            lon,
+            lat,
+            strict=True,
+        )
+        con.executemany(
+            "INSERT INTO incidents (batch_id, station_id, id, time, category, alert, weight, "
+            "in_station, source_row, lon, lat) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                (batch_id, station_id, i, t, text(c), text(a), float(w), int(s), int(r), x, y)
+                for keep, (i, t, c, a, w, s, r, x, y) in zip(new, cols, strict=True)
+                if keep
+            ),
+        )
+    return batch_id, int(new.sum()), int((~new).sum())
+
+
+def load_incidents(con: sqlite3.Connection, station_id: str, timezone: str) -> gpd.GeoDataFrame:
+    """Return every stored incident of the station as the canonical INCIDENTS frame."""
+    df = pd.read_sql_query(
+        "SELECT id, time, category, alert, weight, in_station, source_row, lon, lat "
+        "FROM incidents WHERE station_id=? ORDER BY batch_id, source_row",
+        con,
+        params=(station_id,),
+    )
+    time = pd.to_datetime(df["time"], utc=True, format="ISO8601").dt.tz_convert(timezone)
+    time = time.astype(f"datetime64[ns, {timezone}]")
+    return gpd.GeoDataFrame(
+        {
+            "id": df["id"].astype("string"),
+            "time": time,
+            "category": df["category"].astype("string"),
+            "alert": df["alert"].astype("string"),
+            "weight": df["weight"].astype(float),
+            "in_station": df["in_station"].astype(bool),
+            "source_row": df["source_row"].astype("int64"),
+        },
+        geometry=gpd.points_from_xy(df["lon"], df["lat"]),
+        crs="EPSG:4326",
+    )
+
+
+def batch_rejects_csv(con: sqlite3.Connection, batch_id: int) -> bytes | None:
+    """Return the rejected rows of an incident batch as UTF-8 CSV (with BOM), or ``None``."""
+    row = con.execute("SELECT rejects_csv FROM incident_batches WHERE id=?", (batch_id,)).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return zlib.decompress(row[0])
+
+
+# --------------------------------------------------------------------------- hot spots
+
+_HOT_GEOMETRY = "geometry"
+
+
+def save_hotspots(
+    con: sqlite3.Connection,
+    station_id: str,
+    grid_id: int,
+    hotspots: pd.DataFrame,
+    *,
+    n_incidents: int,
+    username: str,
+) -> int:
+    """Store a hot-spot run (the frame of :func:`gridplan.compute_hotspots`); return its id."""
+    table = pd.DataFrame(hotspots.drop(columns=[_HOT_GEOMETRY], errors="ignore"))
+    data = {"columns": list(table.columns), "data": json.loads(table.to_json(orient="values"))}
+    with transaction(con):
+        cur = con.execute(
+            "INSERT INTO hotspot_runs (station_id, grid_id, n_incidents, created_at, created_by, "
+            "data) VALUES (?,?,?,?,?,?)",
+            (station_id, grid_id, n_incidents, now(), username, _pack(data)),
+        )
+    return int(cur.lastrowid)
+
+
+def latest_hotspot_run(con: sqlite3.Connection, station_id: str) -> sqlite3.Row | None:
+    """Return the newest hot-spot run of the station's newest grid, or ``None``."""
+    return con.execute(
+        "SELECT h.* FROM hotspot_runs h JOIN grids g ON g.id = h.grid_id WHERE h.station_id=? "
+        "ORDER BY g.version DESC, h.id DESC LIMIT 1",
+        (station_id,),
+    ).fetchone()
+
+
+def load_hotspots(con: sqlite3.Connection, run_id: int) -> gpd.GeoDataFrame:
+    """Return a stored hot-spot run with its micro-grids' geometry (EPSG:4326)."""
+    row = con.execute("SELECT grid_id, data FROM hotspot_runs WHERE id=?", (run_id,)).fetchone()
+    if row is None:
+        msg = f"hot-spot run {run_id} is not in the store"
+        raise InputError(msg)
+    data = _unpack(row["data"])
+    table = pd.DataFrame(data["data"], columns=data["columns"])
+    grid = load_grid(con, row["grid_id"])
+    geom = grid.set_index("id").geometry
+    return gpd.GeoDataFrame(
+        table, geometry=geom.reindex(table["id"]).to_numpy(), crs="EPSG:4326"
+    ).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- networks
+
+
+def add_network(
+    con: sqlite3.Connection, station_id: str, path: str, *, fingerprint: str, source: str
+) -> int:
+    """Record the street network file the station plans on; return its id."""
+    with transaction(con):
+        cur = con.execute(
+            "INSERT INTO networks (station_id, path, fingerprint, source, created_at) "
+            "VALUES (?,?,?,?,?)",
+            (station_id, path, fingerprint, source, now()),
+        )
+    return int(cur.lastrowid)
+
+
+def latest_network(con: sqlite3.Connection, station_id: str) -> sqlite3.Row | None:
+    """Return the station's newest network record, or ``None``."""
+    return con.execute(
+        "SELECT * FROM networks WHERE station_id=? ORDER BY id DESC LIMIT 1", (station_id,)
+    ).fetchone()
+
+
+# --------------------------------------------------------------------------- plans
+
+
+def save_plan(
+    con: sqlite3.Connection,
+    station_id: str,
+    plan,
+    *,
+    grid_id: int,
+    hotspot_run_id: int,
+    params: Mapping[str, Any],
+    username: str,
+    parent_id: int | None = None,
+) -> tuple[int, int]:
+    """Store a plan as the next version for its date; return ``(plan_id, version)``."""
+    from gridplan.routing.planfile import plan_to_dict
+
+    if plan.station_id != station_id:
+        msg = f"plan of station {plan.station_id!r} cannot be stored under {station_id!r}"
+        raise InputError(msg)
+    date = plan.date.isoformat()
+    with transaction(con):
+        version = con.execute(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM plans WHERE station_id=? AND date=?",
+            (station_id, date),
+        ).fetchone()[0]
+        cur = con.execute(
+            "INSERT INTO plans (station_id, date, version, grid_id, hotspot_run_id, parent_id, "
+            "created_at, created_by, params_json, summary_json, plan) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                station_id,
+                date,
+                version,
+                grid_id,
+                hotspot_run_id,
+                parent_id,
+                now(),
+                username,
+                json.dumps(params, ensure_ascii=False, default=str),
+                json.dumps(plan.summary(), ensure_ascii=False, default=str),
+                _pack(plan_to_dict(plan)),
+            ),
+        )
+    return int(cur.lastrowid), int(version)
+
+
+def get_plan_row(con: sqlite3.Connection, plan_id: int, station_id: str) -> sqlite3.Row | None:
+    """Return the plan's row if it belongs to ``station_id`` (else ``None``: not found)."""
+    return con.execute(
+        "SELECT * FROM plans WHERE id=? AND station_id=?", (plan_id, station_id)
+    ).fetchone()
+
+
+def plan_from_row(row: sqlite3.Row):
+    """Return the :class:`~gridplan.routing.plan.PatrolPlan` stored in a plan row."""
+    from gridplan.routing.planfile import plan_from_dict
+
+    return plan_from_dict(_unpack(row["plan"]), source=f"plan {row['id']}")
+
+
+def list_plans(con: sqlite3.Connection, station_id: str, limit: int = 50) -> list[sqlite3.Row]:
+    """Return the station's newest plans (no plan bodies)."""
+    return con.execute(
+        "SELECT id, date, version, parent_id, created_at, created_by, summary_json, params_json "
+        "FROM plans WHERE station_id=? ORDER BY id DESC LIMIT ?",
+        (station_id, limit),
+    ).fetchall()
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+def add_job(
+    con: sqlite3.Connection, station_id: str, kind: str, params: Mapping[str, Any], username: str
+) -> int:
+    """Queue a background job; return its id."""
+    with transaction(con):
+        cur = con.execute(
+            "INSERT INTO jobs (station_id, kind, status, params_json, created_at, created_by) "
+            "VALUES (?,?,'queued',?,?,?)",
+            (station_id, kind, json.dumps(params, ensure_ascii=False), now(), username),
+        )
+    return int(cur.lastrowid)
+
+
+def update_job(con: sqlite3.Connection, job_id: int, **fields: Any) -> None:
+    """Set job fields (status, done, total, stage, result_id, error, finished_at)."""
+    allowed = {"status", "done", "total", "stage", "result_id", "error", "finished_at"}
+    bad = set(fields) - allowed
+    if bad:
+        msg = f"unknown job fields {sorted(bad)}"
+        raise ValueError(msg)
+    sets = ", ".join(f"{k}=?" for k in fields)
+    with transaction(con):
+        con.execute(f"UPDATE jobs SET {sets} WHERE id=?", (*fields.values(), job_id))
+
+
+def get_job(con: sqlite3.Connection, job_id: int, station_id: str) -> sqlite3.Row | None:
+    """Return the job if it belongs to ``station_id``."""
+    return con.execute(
+        "SELECT * FROM jobs WHERE id=? AND station_id=?", (job_id, station_id)
+    ).fetchone()
+
+
+def fail_interrupted_jobs(con: sqlite3.Connection) -> int:
+    """Mark jobs left queued or running by a stopped server as failed; return how many."""
+    with transaction(con):
+        cur = con.execute(
+            "UPDATE jobs SET status='failed', error='interrupted: the server stopped before the "
+            "job finished; start it again', finished_at=? WHERE status IN ('queued','running')",
+            (now(),),
+        )
+    return cur.rowcount
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def audit(
+    con: sqlite3.Connection,
+    username: str,
+    station_id: str | None,
+    action: str,
+    target: str = "",
+    detail: Mapping[str, Any] | None = None,
+    ip: str = "",
+) -> None:
+    """Append an entry to the audit log (its own transaction)."""
+    with transaction(con):
+        con.execute(
+            "INSERT INTO audit (at, username, station_id, action, target, detail_json, ip) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (
+                now(),
+                username,
+                station_id,
+                action,
+                target,
+                json.dumps(detail or {}, ensure_ascii=False, default=str),
+                ip,
+            ),
+        )
