@@ -1,0 +1,423 @@
+"""Printable route sheets: rows and totals from a real plan, the SVG map, HTML and PDF."""
+
+import dataclasses
+import datetime as dt
+import gettext
+import io
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+import zlib
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from _plans import plan_checked
+from test_routing_problem import _xy
+from test_routing_problem import make_config
+from test_routing_problem import make_hotspots
+from test_routing_problem import patroller
+
+from gridplan import InputError
+from gridplan._errors import GridplanError
+from gridplan.routing.network import build_network
+from gridplan.routing.planfile import plan_from_dict
+from gridplan.routing.planfile import plan_to_dict
+from gridplan.web import sheets as S
+
+FAST = {"time_limit_s": 5, "workers": 1, "work_limit": 300, "seed": 3}
+SVG = "{http://www.w3.org/2000/svg}"
+HOSTILE = '<script>alert("x")</script> & 义警'
+PHONE = "021-6666 8888"
+
+
+@pytest.fixture(scope="module")
+def named_net(net):
+    """The lattice of the ``net`` fixture with street names (东西路 y, 南北街 x)."""
+    ticks = (-50, 0, 200, 400, 450)
+    lines = [shapely.LineString([_xy(x, y) for x in ticks]) for y in (0, 200, 400)]
+    lines += [shapely.LineString([_xy(x, y) for y in ticks]) for x in (0, 200, 400)]
+    names = [f"东西路{y}号" for y in (0, 200, 400)] + [f"南北街{x}号" for x in (0, 200, 400)]
+    gdf = gpd.GeoDataFrame({"name": names}, geometry=lines, crs=26910)
+    out = build_network(gdf, crs="EPSG:26910")
+    assert out.graph("walk").number_of_nodes() == net.graph("walk").number_of_nodes()
+    return out
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    """A walker and a volunteer pair in the morning, a rider by day, one who cannot go out."""
+    return make_config(
+        [
+            patroller("P1", {"daily": ["06:00-10:00"]}, name="巡逻一组"),
+            patroller(
+                "V1",
+                {"daily": ["06:00-09:00"]},
+                name=HOSTILE,
+                role="volunteer_team",
+                home_bases=["S01-B3"],
+            ),
+            patroller("E1", {"daily": ["10:00-12:00"]}, mode="ebike", name="电动车巡逻"),
+            # ten minutes are too short for a stop and the way back: on duty, not deployed
+            patroller("N1", {"daily": ["06:00-06:10"]}),
+        ],
+        top_share=0.2,
+        revisit_gap_min=40,
+    )
+
+
+@pytest.fixture(scope="module")
+def plan(named_net, grid, cfg):
+    return plan_checked(
+        grid,
+        make_hotspots(grid),
+        named_net,
+        cfg,
+        date="2024-06-05",
+        slices=["day", "morning"],
+        **FAST,
+    )
+
+
+@pytest.fixture(scope="module")
+def sheets(plan, cfg, grid):
+    return S.route_sheets(plan, station_phone=PHONE, roster=cfg.roster, grid=grid)
+
+
+@pytest.fixture(scope="module")
+def long_plan(plan):
+    """``plan`` with P1's morning route stretched to 34 stops, some with long names."""
+    morning = plan.slice("morning")
+    r = next(r for r in morning.routes if r.patroller_id == "P1")
+    stops = []
+    for k in range(34):
+        p = r.stops[k % len(r.stops)]
+        name = "幸福里小区东门北侧停车场及菜市场周边区域" if k % 3 == 0 else p.name
+        street = "Zhongshan North Road Extension" if k % 2 else p.street
+        stops.append(dataclasses.replace(p, order=k + 1, name=name, street=street))
+    long_route = dataclasses.replace(r, stops=tuple(stops))
+    return dataclasses.replace(plan, slices=(dataclasses.replace(morning, routes=(long_route,)),))
+
+
+def deployed(plan):
+    return [
+        (s, r)
+        for s in sorted(plan.slices, key=lambda s: s.start)
+        for r in sorted(s.routes, key=lambda r: (r.patroller_id, r.part))
+        if r.deployed
+    ]
+
+
+def hhmm(t):
+    return f"{t.hour:02d}:{t.minute:02d}"
+
+
+# --- sheets from a plan ---------------------------------------------------------------------
+
+
+def test_one_sheet_per_deployed_route_in_slice_order(plan, sheets):
+    # each of these routes fits on one page (long ones: test_long_routes_continue_...)
+    assert [len(s.pages) for s in sheets] == [1, 1, 1]
+    routes = [(s.slice_id, r.patroller_id) for s in plan.slices for r in s.routes]
+    assert ("morning", "N1") in routes  # on duty ...
+    assert not plan.slice("morning").routes[[r for _, r in routes].index("N1")].deployed
+    got = [(s.slice_id, s.patroller_id, s.part) for s in sheets]
+    assert got == [("morning", "P1", 1), ("morning", "V1", 1), ("day", "E1", 1)]
+    assert got == [(s.slice_id, r.patroller_id, r.part) for s, r in deployed(plan)]
+
+
+def test_rows_and_totals_match_the_plan(plan, sheets, cfg):
+    for sheet, (sp, r) in zip(sheets, deployed(plan), strict=True):
+        assert sheet.station_name == "社区警务室" and sheet.station_phone == PHONE
+        assert sheet.date == "2024-06-05"
+        assert sheet.slice_label == sp.label
+        assert (sheet.name, sheet.role, sheet.mode) == (r.name, r.role, r.mode)
+        assert (sheet.start, sheet.end) == (hhmm(r.start), hhmm(r.end))
+        assert [
+            (w.order, w.micro_id, w.name, w.base_id, w.street, w.arrival, w.dwell_min, w.departure)
+            for w in sheet.rows
+        ] == [
+            (
+                p.order,
+                p.micro_id,
+                p.name,
+                p.base_id,
+                p.street,
+                hhmm(p.arrival),
+                p.dwell_s / 60,
+                hhmm(p.departure),
+            )
+            for p in r.stops
+        ]
+        assert sheet.total_stops == len(r.stops)
+        assert sheet.total_dwell_min == sum(p.dwell_s for p in r.stops) / 60
+        assert sheet.distance_km == pytest.approx(r.distance_m / 1000, abs=0.005)
+        assert sheet.duration_min == pytest.approx(r.duration_s / 60, abs=0.05)
+        assert all(w.street.startswith(("东西路", "南北街")) for w in sheet.rows)
+    members = {s.patroller_id: s.members for s in sheets}
+    assert members == {"P1": 1, "V1": 2, "E1": 1}  # volunteers walk in pairs
+    # without the roster the team size is unknown, not guessed
+    assert {s.members for s in S.route_sheets(plan)} == {None}
+    # morning times are local (Shanghai) times inside 06:00-10:00
+    p1 = sheets[0]
+    assert "06:00" <= p1.rows[0].arrival and p1.rows[-1].departure <= "10:00"
+
+
+def test_times_are_printed_in_the_plan_timezone(plan, sheets):
+    # the same plan with every time in UTC prints the same local clock times
+    def utc(t):
+        return t.astimezone(dt.UTC)
+
+    slices = []
+    for s in plan.slices:
+        routes = tuple(
+            dataclasses.replace(
+                r,
+                start=utc(r.start),
+                end=utc(r.end),
+                stops=tuple(
+                    dataclasses.replace(p, arrival=utc(p.arrival), departure=utc(p.departure))
+                    for p in r.stops
+                ),
+            )
+            for r in s.routes
+        )
+        slices.append(dataclasses.replace(s, routes=routes))
+    again = S.route_sheets(dataclasses.replace(plan, slices=tuple(slices)), station_phone=PHONE)
+    assert [(s.start, [w.arrival for w in s.rows]) for s in again] == [
+        (s.start, [w.arrival for w in s.rows]) for s in sheets
+    ]
+    assert sheets[0].start == "06:00"
+
+
+def test_sheets_from_a_saved_plan(plan, sheets, cfg, grid):
+    again = S.route_sheets(
+        plan_from_dict(plan_to_dict(plan)), station_phone=PHONE, roster=cfg.roster, grid=grid
+    )
+    assert [dataclasses.replace(s, map_svg="") for s in again] == [
+        dataclasses.replace(s, map_svg="") for s in sheets
+    ]
+
+
+def test_filters_and_labels(plan):
+    assert [s.patroller_id for s in S.route_sheets(plan, patroller="V1")] == ["V1"]
+    assert [s.slice_id for s in S.route_sheets(plan, slices=["day"])] == ["day"]
+    assert [s.slice_id for s in S.route_sheets(plan, slices="day")] == ["day"]
+    assert S.route_sheets(plan, patroller="E1", slices=["morning"]) == []
+    assert S.route_sheets(plan, patroller="N1") == []  # known, never deployed
+    labels = {s.slice_id: s.slice_label for s in S.route_sheets(plan, slice_labels={"day": "白天"})}
+    assert labels == {"morning": plan.slice("morning").label, "day": "白天"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"patroller": "ZZ"}, r"unknown patroller 'ZZ'; this plan has E1, N1, P1, V1"),
+        ({"slices": ["day", "noon"]}, r"unknown slice 'noon'; this plan has morning, day"),
+    ],
+)
+def test_unknown_patroller_or_slice(plan, kwargs, match):
+    with pytest.raises(InputError, match=match):
+        S.route_sheets(plan, **kwargs)
+
+
+# --- the map --------------------------------------------------------------------------------
+
+
+def stop_groups(svg):
+    root = ET.fromstring(svg)
+    return root, [g for g in root.iter(f"{SVG}g") if g.get("class") == "stop"]
+
+
+def test_map_is_svg_with_one_numbered_circle_per_stop(plan, sheets):
+    for sheet, (_, r) in zip(sheets, deployed(plan), strict=True):
+        root, stops = stop_groups(sheet.map_svg)
+        assert root.tag == f"{SVG}svg" and root.get("width") == f"{S.SHEET_MAP_MM[0]:g}mm"
+        assert [g.find(f"{SVG}text").text for g in stops] == [str(p.order) for p in r.stops]
+        centres = np.array(
+            [[float(g.find(f"{SVG}circle").get(k)) for k in ("cx", "cy")] for g in stops]
+        )
+        radius = float(stops[0].find(f"{SVG}circle").get("r"))
+        w, h = S.SHEET_MAP_MM
+        assert (centres >= radius).all() and (centres[:, 0] <= w - radius).all()
+        assert (centres[:, 1] <= h - radius).all()
+        # revisits of one place are fanned out: no two numbers cover each other
+        for i in range(len(centres)):
+            for j in range(i):
+                assert np.hypot(*(centres[i] - centres[j])) >= 2 * radius
+        classes = {e.get("class") for e in root.iter()}
+        assert {"route", "start", "end", "scale-bar", "north-arrow", "micro", "base"} <= classes
+
+
+def test_map_scale_bar_measures_the_map(plan):
+    r = next(r for _, r in deployed(plan) if r.patroller_id == "P1")
+    # the lattice's stops span 400 m east-west; a wider map draws the same 200 m longer
+    bars = []
+    for width in (120, 240):
+        root = ET.fromstring(S.route_map_svg(r, width_mm=width, height_mm=60))
+        bar = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "scale-bar")
+        label = bar.find(f"{SVG}text").text
+        mm = sum(float(x.get("width")) for x in bar.findall(f"{SVG}rect")[1:])
+        bars.append((label, mm))
+        assert not any(e.get("class") == "micro" for e in root.iter())  # no grid given
+    (l1, mm1), (l2, mm2) = bars
+    n1, n2 = (float(x.split()[0]) for x in (l1, l2))
+    # millimetres per metre, the same for both bars of one map; the map is fitted by height
+    # (60 mm for about 400 m + the station), so both widths give the same scale
+    assert mm1 / n1 == pytest.approx(mm2 / n2, rel=1e-6)
+    assert l1.endswith(" m")
+
+
+def test_map_escapes_text(plan):
+    r = next(r for _, r in deployed(plan) if r.patroller_id == "V1")
+    svg = S.route_map_svg(r)
+    assert "<script>" not in svg
+    root = ET.fromstring(svg)
+    assert root.find(f"{SVG}title").text == f"V1 {HOSTILE}"
+
+
+# --- HTML -----------------------------------------------------------------------------------
+
+
+def page_blocks(html):
+    return re.findall(r'<section class="sheet"', html)
+
+
+def test_html_one_page_per_sheet_self_contained_and_escaped(sheets):
+    html = S.render_sheets_html(sheets, lang="en")
+    assert len(page_blocks(html)) == len(sheets)
+    assert html.startswith("<!DOCTYPE html>") and '<html lang="en">' in html
+    # nothing is fetched: no links, scripts or styles from elsewhere (the SVG namespace is a
+    # name, not a fetch)
+    assert set(re.findall(r"https?://[^\s\"'<>)]+", html)) == {"http://www.w3.org/2000/svg"}
+    assert not re.search(r"<link|<script|<img|@import|url\(", html)
+    assert "@page" in html and "size: A4" in html and ".no-print" in html
+    assert '<button type="button" onclick="window.print()">Print</button>' in html
+    assert '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif' in html
+    assert HOSTILE not in html and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    for sheet in sheets:
+        for row in sheet.rows:
+            assert row.micro_id in html and row.street in html
+    assert html.count(PHONE) == len(sheets)
+    assert "Volunteer team" in html and "E-bike" in html and "2 people" in html
+    assert S.render_sheets_html([], lang="en").count("No deployed routes to print.") == 1
+
+
+def _mo(messages):
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    catalog = Catalog(locale="zh_CN")
+    for msgid, msgstr in messages.items():
+        catalog.add(msgid, msgstr)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
+def test_html_speaks_the_catalogue(sheets):
+    zh = _mo(
+        {
+            "Patrol route sheet": "巡逻路线单",
+            "Volunteer team": "义警队",
+            "Page %(num)s of %(count)s": "第 %(num)s 页，共 %(count)s 页",
+        }
+    )
+    html = S.render_sheets_html(sheets, lang="zh", translations=zh)
+    assert '<html lang="zh-CN">' in html
+    assert html.count("巡逻路线单</h1>") == len(sheets) and "Patrol route sheet<" not in html
+    assert "义警队" in html and "第 1 页，共 1 页" in html
+    # the default environment keeps the English msgids
+    assert "Patrol route sheet" in S.render_sheets_html(sheets, lang="en")
+
+
+def test_template_msgids_are_plain_literals():
+    from jinja2.ext import babel_extract
+
+    src = S.sheets_environment().loader.get_source(S.sheets_environment(), S.TEMPLATE)[0]
+    found = list(babel_extract(io.BytesIO(src.encode()), ["_", "gettext"], [], {}))
+    # a call with keyword arguments comes out as (msgid, None, ...), as pybabel reads it
+    msgids = {m[2] if isinstance(m[2], str) else m[2][0] for m in found}
+    assert all(isinstance(m, str) and m.strip() for m in msgids)
+    assert {"Print", "Patrol route sheet", "Station phone", "Volunteer team", "On foot"} <= msgids
+    # every _() in the template was extracted: none is built from a variable
+    assert len(re.findall(r"_\(", src)) == len(found)
+
+
+def test_long_routes_continue_on_more_pages(long_plan, grid):
+    (sheet,) = S.route_sheets(long_plan, station_phone=PHONE, grid=grid)
+    pages = sheet.pages
+    assert len(pages) >= 2 and [w.order for p in pages for w in p] == list(range(1, 35))
+    assert len(pages[0]) <= S.FIRST_PAGE_ROWS and all(len(p) <= S.PAGE_ROWS for p in pages)
+    html = S.render_sheets_html([sheet], lang="en")
+    blocks = html.split('<section class="sheet"')[1:]
+    assert len(blocks) == len(pages)
+    for k, block in enumerate(blocks, start=1):
+        assert "Patrol route sheet" in block and "巡逻一组" in block and PHONE in block
+        assert f"Page {k} of {len(pages)}" in block
+        assert "<thead>" in block
+    assert sum("<svg" in b and 'class="route-map"' in b for b in blocks) == 1  # map once
+    assert "Team lead signature" in blocks[-1] and "Team lead signature" not in blocks[0]
+
+
+# --- PDF ------------------------------------------------------------------------------------
+
+
+def pdf_pages(data: bytes) -> int:
+    """Count pages with pypdf, else /Type /Page objects in the (possibly compressed) PDF."""
+    try:
+        import pypdf
+    except ImportError:
+        chunks = [data]
+        for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+            try:
+                chunks.append(zlib.decompress(m.group(1)))
+            except zlib.error:
+                continue
+        return sum(len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", c)) for c in chunks)
+    return len(pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+def pdf_text(data: bytes, tmp_path) -> str:
+    exe = shutil.which("pdftotext")
+    if exe:
+        path = tmp_path / "sheets.pdf"
+        path.write_bytes(data)
+        return subprocess.run(
+            [exe, "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True, text=True
+        ).stdout
+    pypdf = pytest.importorskip("pypdf", reason="no pdftotext (poppler-utils) and no pypdf")
+    return "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.fixture(scope="module")
+def pdf(sheets):
+    pytest.importorskip("weasyprint")
+    return S.render_pdf(S.render_sheets_html(sheets, lang="en"))
+
+
+def test_pdf_has_a_page_per_sheet_and_cjk_text(pdf, sheets, tmp_path):
+    assert pdf.startswith(b"%PDF")
+    assert pdf_pages(pdf) == len(sheets)
+    text = pdf_text(pdf, tmp_path)
+    # the CJK font is embedded: Chinese names come back out of the PDF as text
+    assert "社区警务室" in text and "巡逻一组" in text and "电动车巡逻" in text
+    assert sheets[0].rows[0].micro_id in text and PHONE in text
+    assert '<script>alert("x")</script>' in text  # printed as text, not run
+
+
+def test_pdf_of_a_long_route_does_not_overflow(long_plan, grid):
+    pytest.importorskip("weasyprint")
+    sheets = S.route_sheets(long_plan, grid=grid)
+    html = S.render_sheets_html(sheets, lang="en")
+    assert pdf_pages(S.render_pdf(html)) == len(page_blocks(html)) == len(sheets[0].pages)
+
+
+def test_pdf_without_weasyprint_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # import fails
+    with pytest.raises(GridplanError, match=r"pip install weasyprint.*fonts-noto-cjk"):
+        S.render_pdf("<p>x</p>")
