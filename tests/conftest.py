@@ -38,3 +38,43 @@ def grid():
     from test_routing_problem import make_grid
 
     return make_grid()
+
+
+@pytest.fixture(scope="session")
+def web_store(tmp_path_factory):
+    """The web UI's test store (``tests/_web.py``): demo station S01 and lattice station S02,
+    one plan each and one user per role in both. Built once (about a minute); tests that
+    write get a copy through ``web_app``."""
+    from _web import build_store
+
+    instance = tmp_path_factory.mktemp("web-instance")
+    info = build_store(instance)
+    return {**info, "instance": instance}
+
+
+@pytest.fixture
+def web_app(web_store, tmp_path):
+    """A Flask app on a private copy of ``web_store`` (jobs run inline, 1 s per slice)."""
+    import shutil
+
+    from gridplan.web import create_app
+
+    database = tmp_path / "gridplan.sqlite"
+    shutil.copyfile(web_store["database"], database)
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(database),
+            "SECRET_KEY": "test",
+            "JOBS_INLINE": True,
+            "PLAN_TIME_LIMIT_S": 1.0,
+            "PLAN_WORKERS": 1,
+        },
+        instance_path=str(tmp_path),
+    )
+
+
+@pytest.fixture
+def client(web_app):
+    """A test client of ``web_app`` (not logged in)."""
+    return web_app.test_client()

@@ -1,0 +1,133 @@
+"""Build the web UI's test store: the demo station S01 and a small second station S02.
+
+S01 is the bundled Portland demo seeded as ``gridplan serve --demo`` does (grid, incidents,
+hot spots, street network, one plan). S02 is the 3 x 3 lattice station of
+``test_routing_problem`` under its own ids, with its own plan. Both have one user per role, so
+tests can check every role against both stations.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+PASSWORD = "correct-horse-battery"
+ROLES = ("admin", "officer", "volunteer_lead", "analyst")
+
+S02_TOML = """
+[station]
+id = "S02"
+name = "第二警务室 Second station"
+phone = "0571-110"
+timezone = "Asia/Shanghai"
+
+[grid]
+base_count = 3
+
+[[roster]]
+id = "V09"
+name = "义警 9 Volunteers 9"
+role = "volunteer_team"
+mode = "walk"
+members = 2
+max_duty_min = 240
+availability = { daily = ["06:00-10:00"] }
+
+[[roster]]
+id = "A09"
+name = "辅警 9 Auxiliary 9"
+role = "auxiliary"
+mode = "walk"
+max_duty_min = 480
+availability = { daily = ["06:00-10:00"] }
+"""
+
+
+def lattice_station():
+    """(grid, hot spots, network) of station S02: the lattice grid with S02 ids."""
+    from test_routing_problem import lattice_network
+    from test_routing_problem import make_grid
+    from test_routing_problem import make_hotspots
+
+    grid = make_grid()
+    for col in ("id", "parent_id"):
+        grid[col] = grid[col].map(lambda v: v.replace("S01", "S02") if isinstance(v, str) else None)
+    grid["name"] = ["第二警务室", "甲", "乙", "丙"] + [f"乙区微网格{k}" for k in range(9)]
+    return grid, make_hotspots(grid), lattice_network()
+
+
+def build_store(instance: Path) -> dict:
+    """Create and fill the test store in ``instance``; return what tests need to know."""
+    from gridplan.routing.network import save_network
+    from gridplan.routing.planner import plan_patrols
+    from gridplan.web import store
+    from gridplan.web.db import connect
+    from gridplan.web.db import init_store
+    from gridplan.web.demo import seed_demo
+
+    database = instance / "gridplan.sqlite"
+    init_store(database)
+    seed_demo(database, instance, plan_time_limit_s=1.0, say=lambda _line: None)
+    con = connect(database)
+    try:
+        sid = store.add_station(con, S02_TOML, source="S02.toml")
+        cfg = store.station_config(con, sid)
+        grid, hot, net = lattice_station()
+        grid_id, _ = store.save_grid(
+            con, sid, grid, source_name="lattice.geojson", username="test", report={}
+        )
+        run_id = store.save_hotspots(con, sid, grid_id, hot, n_incidents=45, username="test")
+        path = save_network(net, instance / "networks" / "S02.gpkg")
+        store.add_network(con, sid, str(path), fingerprint=net.fingerprint, source="lattice")
+        plan = plan_patrols(
+            grid,
+            hot,
+            net,
+            cfg,
+            date="2024-06-05",
+            slices=["morning"],
+            time_limit_s=1,
+            workers=1,
+            work_limit=300,
+            seed=1,
+        )
+        s02_plan, _ = store.save_plan(
+            con, sid, plan, grid_id=grid_id, hotspot_run_id=run_id, params={}, username="test"
+        )
+        s01_plan = con.execute("SELECT id FROM plans WHERE station_id='S01'").fetchone()[0]
+        users = {}
+        for station, team in (("S01", "V01"), ("S02", "V09")):
+            for role in ROLES:
+                name = f"{station.lower()}-{role}"
+                store.add_user(
+                    con,
+                    name,
+                    PASSWORD,
+                    station_id=station,
+                    role=role,
+                    team_id=team if role == "volunteer_lead" else None,
+                )
+                users[(station, role)] = name
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        con.close()
+    return {"database": database, "plans": {"S01": s01_plan, "S02": s02_plan}, "users": users}
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """The CSRF token of the form on ``path``."""
+    html = client.get(path).get_data(as_text=True)
+    match = _CSRF.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = PASSWORD):
+    """Log ``client`` in through the login form; return the response."""
+    token = csrf_token(client)
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
