@@ -23,7 +23,7 @@ def _quick_start_commands() -> list[str]:
 def test_quick_start_has_exactly_two_commands():
     commands = _quick_start_commands()
     assert len(commands) == 2, commands
-    assert "gridplan demo" in commands[0] or "gridplan serve" in commands[0]
+    assert "gridplan serve --demo" in commands[0]  # the main job: the web UI on the demo
     assert "pytest" in commands[1]
 
 
