@@ -48,7 +48,7 @@ ROLE_NAMES = {
 }
 
 #: endpoints open without a login
-PUBLIC = {"auth.login", "static", "i18n.switch"}
+PUBLIC = {"auth.login", "static", "i18n.switch", "overview.favicon"}
 
 
 class User(UserMixin):

@@ -43,6 +43,17 @@ def _tree(grid, hot) -> list[dict]:
     return out
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """The site icon (browsers ask for /favicon.ico on pages without an icon link)."""
+    from flask import current_app
+    from flask import send_from_directory
+
+    return send_from_directory(
+        current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400
+    )
+
+
 @bp.get("/")
 def index():
     """The overview page (volunteer leads go straight to their route sheets)."""
