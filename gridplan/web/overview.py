@@ -92,6 +92,11 @@ def index():
         {**dict(r), "summary": json.loads(r["summary_json"])}
         for r in store.list_plans(con, sid, limit=8)
     ]
+    hotspot_jobs = con.execute(
+        "SELECT status, error, finished_at FROM jobs WHERE station_id=? AND kind='hotspots' "
+        "ORDER BY id DESC LIMIT 1",
+        (sid,),
+    ).fetchone()
     return render_template(
         "overview.html",
         station=station,
@@ -103,4 +108,5 @@ def index():
         grids=grids,
         batches=batches,
         plans=plans,
+        hotspot_job=hotspot_jobs,
     )

@@ -94,8 +94,16 @@ def sheets_pdf(plan_id: int):
     sheets, lang, row, err = _sheets(plan_id)
     if err is not None:
         return err
+    key = (
+        "sheets_pdf",
+        plan_id,
+        lang,
+        request.args.get("patroller") or current_user.team_id,
+        tuple(request.args.getlist("slice")),
+    )
     try:
-        pdf = render_pdf(_html(sheets, lang))
+        # WeasyPrint takes about a second per page: a plan's PDF is made once per process
+        pdf = data.cached(key, lambda: render_pdf(_html(sheets, lang)), size=32)
     except GridplanError as exc:  # WeasyPrint or its libraries missing: say what to install
         return error_response(501, str(exc))
     audit(
