@@ -65,6 +65,21 @@ def test_login_attempts_are_rate_limited(web_app):
     assert codes[3:] == [429, 429]
 
 
+def test_guessing_one_users_password_from_many_addresses_is_limited(web_app, web_store):
+    web_app.config["LOGIN_RATE_LIMIT_PER_USER"] = "2 per hour"
+    user = web_store["users"][("S01", "admin")]
+    codes = []
+    for k in range(4):
+        client = web_app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"10.0.0.{k + 1}"
+        codes.append(login(client, user, "wrong-password-1").status_code)
+    assert codes == [401, 401, 429, 429]
+    # the right password is refused too while the limit holds (no oracle)
+    client = web_app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+    assert login(client, user).status_code == 429
+
+
 def test_forms_without_a_csrf_token_are_refused(client, web_store):
     resp = client.post(
         "/login", data={"username": web_store["users"][("S01", "admin")], "password": PASSWORD}

@@ -118,6 +118,11 @@ def audit(action: str, target: str = "", **detail) -> None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: _login_limit(), methods=["POST"])
+@limiter.limit(
+    lambda: _login_limit(per="user"),
+    methods=["POST"],
+    key_func=lambda: "user:" + request.form.get("username", "").strip().lower()[:64],
+)
 def login():
     """Show the login form; log in on a right name and password."""
     error = None
@@ -141,10 +146,12 @@ def login():
     return render_template("login.html", error=error), status
 
 
-def _login_limit() -> str:
+def _login_limit(per: str = "address") -> str:
+    """Attempts allowed per client address, or per user name from any address."""
     from flask import current_app
 
-    return current_app.config["LOGIN_RATE_LIMIT"]
+    key = "LOGIN_RATE_LIMIT" if per == "address" else "LOGIN_RATE_LIMIT_PER_USER"
+    return current_app.config[key]
 
 
 @bp.post("/logout")
