@@ -39,7 +39,8 @@ def audit_actions(app, station):
 
 @pytest.fixture
 def officer(client, web_store):
-    """The test client, logged in as S02's officer (the small lattice station)."""
+    """The test client, logged in as S02's officer (the small lattice station), in English."""
+    client.get("/lang/en")
     login(client, web_store["users"][("S02", "officer")])
     return client
 

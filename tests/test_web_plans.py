@@ -18,7 +18,8 @@ from gridplan.web.db import connect
 
 @pytest.fixture
 def officer(client, web_store):
-    """The test client, logged in as S02's officer (the lattice station: plans take ~1 s)."""
+    """S02's officer (the lattice station: plans take ~1 s), UI in English."""
+    client.get("/lang/en")
     login(client, web_store["users"][("S02", "officer")])
     return client
 

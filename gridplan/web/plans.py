@@ -18,6 +18,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from gridplan.web import data
@@ -32,6 +33,9 @@ from gridplan.web.security import error_response
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 
 _ID_LIST = re.compile(r"[\s,;，；]+")
+
+#: risk classes of the dwell policy, as the plan form names them
+CLASS_LABELS = {"top": _l("top hot spots"), "high": _l("high risk"), "other": _l("other")}
 
 
 def plan_row_or_404(plan_id: int):
@@ -72,6 +76,7 @@ def _form_context(cfg, params: dict | None = None) -> dict:
             for p in cfg.roster
         },
         "policy": cfg.patrol,
+        "CLASS_LABELS": CLASS_LABELS,
     }
 
 
@@ -149,7 +154,7 @@ def parse_plan_form(form, cfg, micro_ids: set[str]) -> tuple[dict, list[str]]:
     params["patrollers"] = [p for p in roster if p in chosen]
     lo, hi = cfg.patrol.dwell_bounds_min
     dwell = {}
-    for cls in ("top", "high", "other"):
+    for cls, label in CLASS_LABELS.items():
         raw = form.get(f"dwell_{cls}", "").strip()
         if not raw:
             continue
@@ -160,9 +165,9 @@ def parse_plan_form(form, cfg, micro_ids: set[str]) -> tuple[dict, list[str]]:
         if not lo <= value <= hi:
             errors.append(
                 _(
-                    "Dwell minutes for %(cls)s must be a whole number from %(lo)d to %(hi)d, "
-                    "not %(value)r.",
-                    cls=cls,
+                    "Minutes per stop for %(cls)s must be a whole number from %(lo)d to "
+                    "%(hi)d, not %(value)r.",
+                    cls=label,
                     lo=lo,
                     hi=hi,
                     value=raw,
@@ -187,7 +192,7 @@ def parse_plan_form(form, cfg, micro_ids: set[str]) -> tuple[dict, list[str]]:
     try:
         params["seed"] = int(form.get("seed", "0") or 0)
     except ValueError:
-        errors.append(_("Seed must be a whole number."))
+        errors.append(_("Variant must be a whole number."))
     parent = form.get("parent_id", "").strip()
     if parent:
         if (
