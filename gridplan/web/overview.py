@@ -13,6 +13,7 @@ from flask_login import current_user
 from gridplan.web import data
 from gridplan.web import store
 from gridplan.web.db import get_db
+from gridplan.web.i18n import current_lang
 
 bp = Blueprint("overview", __name__)
 
@@ -109,4 +110,5 @@ def index():
         batches=batches,
         plans=plans,
         hotspot_job=hotspot_jobs,
+        slice_labels=data.slice_labels(data.config(sid), current_lang()),
     )
