@@ -60,48 +60,41 @@ def page():
     )
 
 
-def _write_layer(gdf, path: Path, fmt: str, layer: str) -> None:
+def _layer_file(fmt: str, name: str, layer: str, gdf):
+    """Send ``gdf`` as ``name`` in ``fmt`` (GeoJSON, GeoPackage layer ``layer``, CSV + WKT)."""
     from gridplan.export import write_csv
     from gridplan.export import write_geodata
 
-    if fmt == "csv":
-        write_csv(gdf, path)
-    else:
-        write_geodata(gdf, path, layer=layer if fmt == "gpkg" else None)
+    with tempfile.TemporaryDirectory(prefix="gridplan-dl-") as tmp:
+        path = Path(tmp) / name
+        if fmt == "csv":
+            write_csv(gdf, path)
+        else:
+            write_geodata(gdf, path, layer=layer if fmt == "gpkg" else None)
+        audit("export", name)
+        return _send(path, name, fmt)
 
 
 @bp.get("/grid.<fmt>")
 @requires("export")
 def grid_file(fmt: str):
     """The station's current 1+5+N grid."""
-    if fmt not in LAYER_FORMATS:
-        abort(404)
     row = store.latest_grid(get_db(), current_user.station_id)
-    if row is None:
+    if fmt not in LAYER_FORMATS or row is None:
         abort(404)
     name = f"{current_user.station_id}-grid-v{row['version']}.{fmt}"
-    with tempfile.TemporaryDirectory(prefix="gridplan-dl-") as tmp:
-        path = Path(tmp) / name
-        _write_layer(data.grid(row["id"]), path, fmt, "grid")
-        audit("export", name)
-        return _send(path, name, fmt)
+    return _layer_file(fmt, name, "grid", data.grid(row["id"]))
 
 
 @bp.get("/hotspots.<fmt>")
 @requires("export")
 def hotspot_file(fmt: str):
     """The newest hot-spot run: one row per micro-grid and slice."""
-    if fmt not in LAYER_FORMATS:
-        abort(404)
     run = store.latest_hotspot_run(get_db(), current_user.station_id)
-    if run is None:
+    if fmt not in LAYER_FORMATS or run is None:
         abort(404)
     name = f"{current_user.station_id}-hotspots-{run['id']}.{fmt}"
-    with tempfile.TemporaryDirectory(prefix="gridplan-dl-") as tmp:
-        path = Path(tmp) / name
-        _write_layer(data.hotspots(run["id"]), path, fmt, "hotspots")
-        audit("export", name)
-        return _send(path, name, fmt)
+    return _layer_file(fmt, name, "hotspots", data.hotspots(run["id"]))
 
 
 @bp.get("/plans/<int:plan_id>.<path:fmt>")

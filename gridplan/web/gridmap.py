@@ -6,6 +6,7 @@ from flask import Blueprint
 from flask import current_app
 from flask import render_template
 from flask import url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from gridplan.web import data
@@ -14,6 +15,7 @@ from gridplan.web.auth import requires
 from gridplan.web.db import get_db
 from gridplan.web.i18n import current_lang
 from gridplan.web.security import add_nonce
+from gridplan.web.security import error_response
 
 bp = Blueprint("gridmap", __name__, url_prefix="/map")
 
@@ -21,12 +23,9 @@ bp = Blueprint("gridmap", __name__, url_prefix="/map")
 @bp.get("/")
 @requires("read")
 def page():
-    """The map page: the map fills the window beside a short legend of what it shows."""
-    con = get_db()
-    sid = current_user.station_id
-    grid_row = store.latest_grid(con, sid)
-    run = store.latest_hotspot_run(con, sid)
-    return render_template("gridmap.html", grid_row=grid_row, run=run)
+    """The map page: the map frame fills the window below the header."""
+    grid_row = store.latest_grid(get_db(), current_user.station_id)
+    return render_template("gridmap.html", grid_row=grid_row)
 
 
 @bp.get("/frame")
@@ -39,7 +38,7 @@ def frame():
     sid = current_user.station_id
     grid_row = store.latest_grid(con, sid)
     if grid_row is None:
-        return render_template("error.html", status=404, message="no grid yet"), 404
+        return error_response(404, _("No grid yet."))
     run = store.latest_hotspot_run(con, sid)
     run_id = run["id"] if run is not None and run["grid_id"] == grid_row["id"] else None
     last_batch = con.execute(
