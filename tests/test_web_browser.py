@@ -91,6 +91,7 @@ def server(web_store, tmp_path_factory):
             "PLAN_WORKERS": 1,
             # every test logs in from 127.0.0.1; the limit itself is tested in test_web_app
             "LOGIN_RATE_LIMIT": "100 per minute",
+            "LOGIN_RATE_LIMIT_PER_USER": "100 per minute",
         },
         instance_path=str(instance),
     )
@@ -253,6 +254,9 @@ def test_officer_makes_a_plan_and_pins_a_stop_from_the_map(session, web_store):
     page.click("#plan-submit")
     # the progress page polls the job; the spawned solver takes a few seconds to start
     expect(page).to_have_url(re.compile(r"/plans/jobs/\d+$"))
+    # the progress text keeps the placeholders app.js fills in (in either language)
+    running = page.locator("#job-texts").get_attribute("data-running")
+    assert "%(done)s" in running and "%(total)s" in running, running
     session.shot("plan-progress")
     page.wait_for_url(re.compile(r"/plans/\d+$"), timeout=180_000)
     # the seeded plan of that date is v1, so this one is v2 and links to the other version
