@@ -20,13 +20,19 @@ from gridplan.web.db import get_db
 _LOCK = threading.Lock()
 
 
-def _cache() -> OrderedDict:
-    return current_app.extensions.setdefault("gridplan_cache", OrderedDict())
+def _cache(family: str) -> OrderedDict:
+    caches = current_app.extensions.setdefault("gridplan_cache", {})
+    with _LOCK:
+        return caches.setdefault(family, OrderedDict())
 
 
 def cached(key: tuple, make: Callable[[], Any], *, size: int = 16) -> Any:
-    """Return ``make()`` cached under ``key`` in the app (least recently used out first)."""
-    cache = _cache()
+    """Return ``make()`` cached under ``key`` in the app (least recently used out first).
+
+    ``key[0]`` names the family (``"grid"``, ``"plan"`` ...); each family keeps its ``size``
+    newest entries, so many small entries never push out a few big ones.
+    """
+    cache = _cache(key[0])
     with _LOCK:
         if key in cache:
             cache.move_to_end(key)
@@ -47,6 +53,13 @@ def grid(grid_id: int):
 def hotspots(run_id: int):
     """The stored hot-spot run ``run_id`` as a GeoDataFrame."""
     return cached(("hot", run_id), lambda: store.load_hotspots(get_db(), run_id))
+
+
+def plan_summary(row) -> dict:
+    """The parsed ``summary_json`` of a plan row (plans never change)."""
+    import json
+
+    return cached(("summary", row["id"]), lambda: json.loads(row["summary_json"]), size=512)
 
 
 def incidents(station_id: str, timezone: str):

@@ -1,9 +1,10 @@
-"""The embedded store: one SQLite file in the instance folder, opened per request.
+"""The embedded store: one SQLite file in the instance folder.
 
-Like flaskr's ``db.py``: :func:`get_db` opens a connection for the request, ``init_app``
-closes it afterwards. Every write runs in :func:`transaction` (``BEGIN IMMEDIATE`` ... ``COMMIT``,
-rolled back on any error), so a failed import or a crash mid-write leaves the store as it was.
-WAL journaling lets the background planner write while pages read.
+Like flaskr's ``db.py``, :func:`get_db` gives views their connection and ``init_app`` ends
+each request's use of it; here each server thread keeps one connection open across requests.
+Every write runs in :func:`transaction` (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any
+error), so a failed import or a crash mid-write leaves the store as it was. WAL journaling lets
+the background planner write while pages read.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sqlite3
+import threading
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -96,25 +98,37 @@ def init_store(path: str | Path) -> bool:
         con.close()
 
 
-def get_db() -> sqlite3.Connection:
-    """Return the request's connection to the app's store, opening it on first use."""
-    from flask import current_app
-    from flask import g
+_THREAD = threading.local()
 
-    if "db" not in g:
-        g.db = connect(current_app.config["DATABASE"])
-    return g.db
+
+def get_db() -> sqlite3.Connection:
+    """Return this server thread's connection to the app's store, opening it on first use.
+
+    Server threads live for many requests, so each keeps one connection open rather than
+    opening one per request (connecting costs about as much as a small page's queries). A
+    request that ends inside a transaction (an error half-way) is rolled back at teardown.
+    """
+    from flask import current_app
+
+    path = current_app.config["DATABASE"]
+    cons = getattr(_THREAD, "cons", None)
+    if cons is None:
+        cons = _THREAD.cons = {}
+    con = cons.get(path)
+    if con is None:
+        con = cons[path] = connect(path)
+    return con
 
 
 def close_db(_exc: BaseException | None = None) -> None:
-    """Close the request's connection, if one was opened."""
-    from flask import g
+    """End the request: roll back a transaction an error left open."""
+    from flask import current_app
 
-    con = g.pop("db", None)
-    if con is not None:
-        con.close()
+    con = getattr(_THREAD, "cons", {}).get(current_app.config["DATABASE"])
+    if con is not None and con.in_transaction:
+        con.execute("ROLLBACK")
 
 
 def init_app(app) -> None:
-    """Register the teardown that closes connections."""
+    """Register the teardown that ends each request's use of the store."""
     app.teardown_appcontext(close_db)

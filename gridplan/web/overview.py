@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint
 from flask import redirect
 from flask import render_template
@@ -73,11 +71,12 @@ def index():
             if run is not None and run["grid_id"] == grid_row["id"]
             else None
         )
-        tree = _tree(g, hot)
+        run_id = run["id"] if hot is not None else None
+        tree = data.cached(("tree", grid_row["id"], run_id), lambda: _tree(g, hot))
         st = g.loc[g["level"] == "station", "name"]
         station_name = station["name"] or (st.iloc[0] if len(st) else sid)
     n_incidents = con.execute(
-        "SELECT COUNT(*) FROM incidents WHERE station_id=?", (sid,)
+        "SELECT COALESCE(SUM(n_kept), 0) FROM incident_batches WHERE station_id=?", (sid,)
     ).fetchone()[0]
     grids = con.execute(
         "SELECT id, version, source_name, created_at, created_by, n_base, n_micro FROM grids "
@@ -90,8 +89,7 @@ def index():
         (sid,),
     ).fetchall()
     plans = [
-        {**dict(r), "summary": json.loads(r["summary_json"])}
-        for r in store.list_plans(con, sid, limit=8)
+        {**dict(r), "summary": data.plan_summary(r)} for r in store.list_plans(con, sid, limit=8)
     ]
     hotspot_jobs = con.execute(
         "SELECT status, error, finished_at FROM jobs WHERE station_id=? AND kind='hotspots' "

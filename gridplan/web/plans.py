@@ -20,6 +20,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 
 from gridplan.web import data
 from gridplan.web import jobs
@@ -50,20 +51,30 @@ def _tomorrow(tz) -> dt.date:
     return dt.datetime.now(tz).date() + dt.timedelta(days=1)
 
 
+def _micro_ids(grid_row) -> tuple[list[str], Markup]:
+    """The grid's micro-grid ids, and their ``<option>`` list (made once per grid version)."""
+    g = data.grid(grid_row["id"])
+    ids = sorted(g.loc[g["level"] == "micro", "id"].astype(str))
+    return ids, Markup("").join(Markup('<option value="{}">').format(i) for i in ids)
+
+
 def _form_context(cfg, params: dict | None = None) -> dict:
     lang = current_lang()
     params = params or {}
     grid_row = store.latest_grid(get_db(), current_user.station_id)
     micro_ids: list[str] = []
+    datalist = Markup("")
     if grid_row is not None:
-        g = data.grid(grid_row["id"])
-        micro_ids = sorted(g.loc[g["level"] == "micro", "id"].astype(str))
+        micro_ids, datalist = data.cached(
+            ("micro_ids", grid_row["id"]), lambda: _micro_ids(grid_row)
+        )
     return {
         "cfg": cfg,
         "slice_labels": data.slice_labels(cfg, lang),
         "params": params,
         "default_date": params.get("date") or _tomorrow(cfg.tz).isoformat(),
         "micro_ids": micro_ids,
+        "micro_datalist": datalist,
         "windows": {
             p.id: [
                 ", ".join(
@@ -88,7 +99,7 @@ def index():
     plans = [
         {
             **dict(r),
-            "summary": json.loads(r["summary_json"]),
+            "summary": data.plan_summary(r),
             "params": json.loads(r["params_json"]),
         }
         for r in store.list_plans(con, sid, limit=60)

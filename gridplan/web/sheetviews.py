@@ -49,15 +49,21 @@ def _sheets(plan_id: int):
     plan = data.cached(("plan", plan_id), lambda: store.plan_from_row(row))
     cfg = data.config(current_user.station_id)
     station = store.get_station(get_db(), current_user.station_id)
+    key = (plan_id, lang, patroller, tuple(slices or ()), station["phone"])
     try:
-        sheets = route_sheets(
-            plan,
-            station_phone=station["phone"],
-            slice_labels=data.slice_labels(cfg, lang),
-            patroller=patroller,
-            slices=slices,
-            roster=cfg.roster,
-            grid=data.grid(row["grid_id"]),
+        # sheets of a plan never change; their SVG maps take ~80 ms each to draw
+        sheets = data.cached(
+            ("sheets", *key),
+            lambda: route_sheets(
+                plan,
+                station_phone=station["phone"],
+                slice_labels=data.slice_labels(cfg, lang),
+                patroller=patroller,
+                slices=slices,
+                roster=cfg.roster,
+                grid=data.grid(row["grid_id"]),
+            ),
+            size=64,
         )
     except InputError as exc:
         if current_user.role == "volunteer_lead":
@@ -65,25 +71,28 @@ def _sheets(plan_id: int):
         return None, lang, row, error_response(404, str(exc))
     if current_user.role == "volunteer_lead" and not sheets:
         abort(404)
-    return sheets, lang, row, None
+    return sheets, lang, key, None
 
 
-def _html(sheets, lang: str) -> str:
+def _html(sheets, lang: str, key: tuple) -> str:
     from gridplan.web.sheets import TEMPLATE
     from gridplan.web.sheets import sheets_context
 
-    with force_locale(lang):
-        return render_template(TEMPLATE, **sheets_context(sheets, lang=lang))
+    def render() -> str:
+        with force_locale(lang):
+            return render_template(TEMPLATE, **sheets_context(sheets, lang=lang))
+
+    return data.cached(("sheets_html", *key), render, size=64)
 
 
 @bp.get("/<int:plan_id>/sheets")
 def sheets(plan_id: int):
     """The route sheets as one printable HTML page (A4, one sheet per page)."""
-    sheets, lang, _row, err = _sheets(plan_id)
+    sheets, lang, key, err = _sheets(plan_id)
     if err is not None:
         return err
     audit("view_sheets", f"plan {plan_id}", lang=lang, patroller=request.args.get("patroller"))
-    return add_nonce(_html(sheets, lang))
+    return add_nonce(_html(sheets, lang, key))
 
 
 @bp.get("/<int:plan_id>/sheets.pdf")
@@ -91,19 +100,15 @@ def sheets_pdf(plan_id: int):
     """The route sheets as a PDF made on the server (Chinese fonts embedded)."""
     from gridplan.web.sheets import render_pdf
 
-    sheets, lang, row, err = _sheets(plan_id)
+    sheets, lang, key, err = _sheets(plan_id)
     if err is not None:
         return err
-    key = (
-        "sheets_pdf",
-        plan_id,
-        lang,
-        request.args.get("patroller") or current_user.team_id,
-        tuple(request.args.getlist("slice")),
-    )
+    row = plan_row_or_404(plan_id)
     try:
         # WeasyPrint takes about a second per page: a plan's PDF is made once per process
-        pdf = data.cached(key, lambda: render_pdf(_html(sheets, lang)), size=32)
+        pdf = data.cached(
+            ("sheets_pdf", *key), lambda: render_pdf(_html(sheets, lang, key)), size=32
+        )
     except GridplanError as exc:  # WeasyPrint or its libraries missing: say what to install
         return error_response(501, str(exc))
     audit(
