@@ -18,6 +18,7 @@ from gridplan.web import store
 from gridplan.web.db import get_db
 
 _LOCK = threading.Lock()
+_MAKING: dict[tuple, threading.Lock] = {}
 
 
 def _cache(family: str) -> OrderedDict:
@@ -37,11 +38,18 @@ def cached(key: tuple, make: Callable[[], Any], *, size: int = 16) -> Any:
         if key in cache:
             cache.move_to_end(key)
             return cache[key]
-    value = make()
-    with _LOCK:
-        cache[key] = value
-        while len(cache) > size:
-            cache.popitem(last=False)
+        making = _MAKING.setdefault(key, threading.Lock())
+    # one thread makes a missing entry; the others wait for it instead of all making it
+    with making:
+        with _LOCK:
+            if key in cache:
+                return cache[key]
+        value = make()
+        with _LOCK:
+            cache[key] = value
+            while len(cache) > size:
+                cache.popitem(last=False)
+            _MAKING.pop(key, None)
     return value
 
 

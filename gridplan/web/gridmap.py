@@ -16,6 +16,7 @@ from gridplan.web.db import get_db
 from gridplan.web.i18n import current_lang
 from gridplan.web.security import add_nonce
 from gridplan.web.security import error_response
+from gridplan.web.security import script_parts
 
 bp = Blueprint("gridmap", __name__, url_prefix="/map")
 
@@ -48,7 +49,7 @@ def frame():
     tiles = current_app.config["TILES"]
     static = url_for("static", filename="")
 
-    def render() -> str:
+    def render() -> list[str]:
         cfg = data.config(sid)
         m = grid_map(
             data.grid(grid_row["id"]),
@@ -60,7 +61,7 @@ def frame():
             attribution=current_app.config["TILES_ATTRIBUTION"] or None,
             static_url=static,
         )
-        return m.get_root().render()
+        return script_parts(m.get_root().render())
 
     html = data.cached(
         ("grid_map", grid_row["id"], run_id, last_batch, lang, tiles), render, size=16

@@ -30,6 +30,7 @@ from gridplan.web.db import get_db
 from gridplan.web.i18n import current_lang
 from gridplan.web.security import add_nonce
 from gridplan.web.security import error_response
+from gridplan.web.security import script_parts
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 
@@ -302,11 +303,16 @@ def show(plan_id: int):
         )
         .fetchall()
     )
+    metrics_html = data.cached(
+        ("plan_metrics", plan_id, current_lang()),
+        lambda: Markup(render_template("_plan_metrics.html", rows=_metrics_rows(plan, labels))),
+        size=64,
+    )
     return render_template(
         "plan.html",
         row=row,
         plan=plan,
-        rows=_metrics_rows(plan, labels),
+        metrics_html=metrics_html,
         versions=versions,
         **_form_context(cfg, params),
     )
@@ -325,7 +331,7 @@ def map_frame(plan_id: int):
     lang = current_lang()
     tiles = current_app.config["TILES"]
 
-    def render() -> str:
+    def render() -> list[str]:
         plan = data.cached(("plan", plan_id), lambda: store.plan_from_row(row))
         grid = data.grid(row["grid_id"])
         m = plan_map(
@@ -336,7 +342,7 @@ def map_frame(plan_id: int):
             attribution=current_app.config["TILES_ATTRIBUTION"] or None,
             static_url=url_for("static", filename=""),
         )
-        return m.get_root().render()
+        return script_parts(m.get_root().render())
 
     html = data.cached(("plan_map", plan_id, lang, tiles), render)
     return add_nonce(html)

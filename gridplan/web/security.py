@@ -38,9 +38,18 @@ def nonce() -> str:
     return g.csp_nonce
 
 
-def add_nonce(html: str) -> str:
-    """Give every ``<script>`` element of ``html`` the request's nonce (folium's inline code)."""
-    return _SCRIPT_TAG.sub(f'<script nonce="{nonce()}"', html)
+def add_nonce(html: str | list[str]) -> str:
+    """Give every ``<script>`` element of ``html`` the request's nonce (folium's inline code).
+
+    ``html`` may also be the parts of :func:`script_parts`, which a cached page splits once.
+    """
+    parts = script_parts(html) if isinstance(html, str) else html
+    return f'<script nonce="{nonce()}"'.join(parts)
+
+
+def script_parts(html: str) -> list[str]:
+    """Split ``html`` where its ``<script`` tags without a nonce start (see :func:`add_nonce`)."""
+    return _SCRIPT_TAG.split(html)
 
 
 def tile_origin(tiles: str | None) -> str | None:

@@ -26,6 +26,7 @@ from gridplan.web.imports import _attachment
 from gridplan.web.plans import plan_row_or_404
 from gridplan.web.security import add_nonce
 from gridplan.web.security import error_response
+from gridplan.web.security import script_parts
 
 bp = Blueprint("sheetviews", __name__, url_prefix="/plans")
 
@@ -74,13 +75,14 @@ def _sheets(plan_id: int):
     return sheets, lang, key, None
 
 
-def _html(sheets, lang: str, key: tuple) -> str:
+def _html(sheets, lang: str, key: tuple) -> list[str]:
+    """The sheets' HTML, split for :func:`add_nonce` (made once per plan, language, filter)."""
     from gridplan.web.sheets import TEMPLATE
     from gridplan.web.sheets import sheets_context
 
-    def render() -> str:
+    def render() -> list[str]:
         with force_locale(lang):
-            return render_template(TEMPLATE, **sheets_context(sheets, lang=lang))
+            return script_parts(render_template(TEMPLATE, **sheets_context(sheets, lang=lang)))
 
     return data.cached(("sheets_html", *key), render, size=64)
 
@@ -106,9 +108,8 @@ def sheets_pdf(plan_id: int):
     row = plan_row_or_404(plan_id)
     try:
         # WeasyPrint takes about a second per page: a plan's PDF is made once per process
-        pdf = data.cached(
-            ("sheets_pdf", *key), lambda: render_pdf(_html(sheets, lang, key)), size=32
-        )
+        html = "<script".join(_html(sheets, lang, key))
+        pdf = data.cached(("sheets_pdf", *key), lambda: render_pdf(html), size=32)
     except GridplanError as exc:  # WeasyPrint or its libraries missing: say what to install
         return error_response(501, str(exc))
     audit(
