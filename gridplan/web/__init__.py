@@ -49,8 +49,9 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
     MAX_CONTENT_LENGTH
         Largest upload in bytes (default 50 MB).
     LOGIN_RATE_LIMIT, LOGIN_RATE_LIMIT_PER_USER
-        Login attempts allowed per client address (default ``"10 per minute"``) and per user
-        name from any address (default ``"30 per hour"``, against guessing from many hosts).
+        Failed logins allowed per client address (default ``"10 per minute"``) and per user
+        name from any address (default ``"30 per hour"``, against guessing from many hosts);
+        counted in the store, so they hold across server processes and restarts.
     PLAN_TIME_LIMIT_S
         Solver seconds per slice for plans made in the UI (default 10).
 
@@ -83,7 +84,6 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
         MAX_CONTENT_LENGTH=50 * 1024 * 1024,
         LOGIN_RATE_LIMIT="10 per minute",
         LOGIN_RATE_LIMIT_PER_USER="30 per hour",
-        RATELIMIT_STORAGE_URI="memory://",
         PLAN_TIME_LIMIT_S=10.0,
         PLAN_WORKERS=None,
         JOBS_INLINE=False,

@@ -13,7 +13,9 @@ Views get the station from the logged-in user, never from the URL, and look item
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import re
 
 from flask import Blueprint
 from flask import Flask
@@ -35,7 +37,6 @@ from flask_login import logout_user
 from gridplan.web import store
 from gridplan.web.db import get_db
 from gridplan.web.i18n import safe_next
-from gridplan.web.security import limiter
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -116,19 +117,54 @@ def audit(action: str, target: str = "", **detail) -> None:
     )
 
 
+_PERIODS_S = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def parse_limit(text: str) -> tuple[int, int]:
+    """``"10 per minute"`` (or ``10/minute``) -> (10, 60): attempts and window seconds."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:per|/)\s*(second|minute|hour|day)s?\s*", text or "")
+    if not match:
+        msg = (
+            f"rate limit {text!r}: write it as 'N per second|minute|hour|day', e.g. '10 per minute'"
+        )
+        raise ValueError(msg)
+    return int(match.group(1)), _PERIODS_S[match.group(2)]
+
+
+def _throttled(username: str) -> str | None:
+    """The limit a login attempt would break, or ``None``.
+
+    Failed logins are counted in the audit log, so every server process and every restart
+    sees the same count: per client address (``LOGIN_RATE_LIMIT``) and per user name from any
+    address (``LOGIN_RATE_LIMIT_PER_USER``, against guessing from many hosts).
+    """
+    from flask import current_app
+
+    now = dt.datetime.now(dt.UTC)
+    checks = (
+        ("LOGIN_RATE_LIMIT", {"ip": client_ip()}),
+        ("LOGIN_RATE_LIMIT_PER_USER", {"username": username}),
+    )
+    for key, who in checks:
+        limit = current_app.config[key]
+        attempts, window_s = parse_limit(limit)
+        since = (now - dt.timedelta(seconds=window_s)).isoformat(timespec="seconds")
+        if store.failed_logins(get_db(), since=since, **who) >= attempts:
+            return limit
+    return None
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: _login_limit(), methods=["POST"])
-@limiter.limit(
-    lambda: _login_limit(per="user"),
-    methods=["POST"],
-    key_func=lambda: "user:" + request.form.get("username", "").strip().lower()[:64],
-)
 def login():
     """Show the login form; log in on a right name and password."""
     error = None
     status = 200
     if request.method == "POST":
         username = request.form.get("username", "")
+        limit = _throttled(username)
+        if limit is not None:
+            store.audit(get_db(), username[:64] or "-", None, "login_throttled", ip=client_ip())
+            abort(429, description=limit)
         row = store.check_login(get_db(), username, request.form.get("password", ""))
         if row is None:
             store.audit(get_db(), username[:64] or "-", None, "login_failed", ip=client_ip())
@@ -144,14 +180,6 @@ def login():
             audit("login")
             return redirect(safe_next(request.args.get("next"), url_for("overview.index")))
     return render_template("login.html", error=error), status
-
-
-def _login_limit(per: str = "address") -> str:
-    """Attempts allowed per client address, or per user name from any address."""
-    from flask import current_app
-
-    key = "LOGIN_RATE_LIMIT" if per == "address" else "LOGIN_RATE_LIMIT_PER_USER"
-    return current_app.config[key]
 
 
 @bp.post("/logout")

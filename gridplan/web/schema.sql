@@ -147,3 +147,4 @@ CREATE TABLE audit (
     ip TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX audit_station ON audit (station_id, at);
+CREATE INDEX audit_action ON audit (action, at);      -- recent failed logins, for throttling

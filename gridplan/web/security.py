@@ -1,4 +1,4 @@
-"""Security headers, CSRF protection, login rate limiting and error pages.
+"""Security headers, CSRF protection and error pages (login throttling is in auth.py).
 
 - Every form carries a CSRF token (Flask-WTF's ``CSRFProtect`` checks every POST).
 - A Content-Security-Policy allows scripts only from the app itself or with the page's nonce,
@@ -19,14 +19,11 @@ from flask import jsonify
 from flask import render_template
 from flask import request
 from flask_babel import gettext as _
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 _SCRIPT_TAG = re.compile(r"<script(?![^>]*\bnonce=)", re.IGNORECASE)
 
@@ -105,10 +102,8 @@ def error_response(status: int, message: str):
 
 
 def init_app(app: Flask) -> None:
-    """Install CSRF protection, the rate limiter, security headers and error pages."""
+    """Install CSRF protection, security headers and error pages."""
     csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    limiter.init_app(app)
 
     @app.after_request
     def _headers(resp):
@@ -147,7 +142,10 @@ def init_app(app: Flask) -> None:
     def _too_many(exc):
         return error_response(
             429,
-            _("Too many attempts (%(limit)s). Wait a minute and try again.", limit=exc.description),
+            _(
+                "Too many failed logins from this address or for this user name. Wait a while "
+                "and try again, or ask your station's admin."
+            ),
         )
 
     @app.errorhandler(HTTPException)

@@ -581,6 +581,20 @@ def fail_interrupted_jobs(con: sqlite3.Connection) -> int:
 # --------------------------------------------------------------------------- audit
 
 
+def failed_logins(
+    con: sqlite3.Connection, *, since: str, ip: str | None = None, username: str | None = None
+) -> int:
+    """Count failed logins at or after ``since`` (ISO UTC) from ``ip`` or for ``username``."""
+    if ip is not None:
+        sql, arg = "ip=?", ip
+    else:
+        sql, arg = "lower(username)=?", (username or "").strip().lower()
+    return con.execute(
+        f"SELECT COUNT(*) FROM audit WHERE action='login_failed' AND at>=? AND {sql}",
+        (since, arg),
+    ).fetchone()[0]
+
+
 def audit(
     con: sqlite3.Connection,
     username: str,
