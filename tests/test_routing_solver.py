@@ -490,3 +490,11 @@ def test_budget_search_improves_a_poor_start_and_is_reproducible():
     # Models it cannot judge alone keep OR-Tools' LNS.
     assert _ortools._python_lns_applies(m)
     assert not _ortools._python_lns_applies(dataclasses.replace(m, balance_weight=0.1))
+
+
+def test_default_workers_counts_the_cores_this_process_may_use():
+    import os
+
+    from gridplan.routing.solve import default_workers
+
+    assert default_workers() == len(os.sched_getaffinity(0))

@@ -91,7 +91,8 @@ class SearchConfig:
     lns_lean: bool = False  # LNS descends without the expensive operators
     lns_python: bool = False  # LNS in Python (budget_search) where the model allows it
     lns_polish: float = 0.05  # share of the LNS time for OR-Tools' descent after budget_search
-    lns_restart: int = 200  # budget_search rounds without a new best before going back to it
+    lns_epoch: int = 150  # budget_search rounds per walk
+    lns_epoch_start: str = "best"  # where each budget_search walk starts: empty, start, best
     lns_swaps: bool = True  # budget_search swaps visited stops for better unvisited ones
 
 
@@ -722,7 +723,11 @@ def _swap_in(bud: _Budgets, routes: list[np.ndarray], used: list[float], free: n
 
 
 def _improve(
-    bud: _Budgets, routes: list[np.ndarray], rng: np.random.Generator, *, swaps: bool
+    bud: _Budgets,
+    routes: list[np.ndarray],
+    rng: np.random.Generator,
+    *,
+    swaps: bool,
 ) -> list[np.ndarray]:
     """Shorten routes by 2-opt, insert free stops, swap in better ones; repeat while it helps."""
     visited = np.zeros(len(bud.prize), dtype=bool)
@@ -758,7 +763,8 @@ def budget_search(
     time_limit_s: float,
     iteration_limit: int | None = None,
     temperature: float = 2.0,
-    restart: int = 200,
+    epoch: int = 150,
+    epoch_start: str = "best",
     swaps: bool = True,
 ) -> list[list[int]]:
     """Ruin-and-recreate search in Python for models whose routes have duration budgets only.
@@ -767,44 +773,46 @@ def budget_search(
     inserts unvisited stops by prize per extra second, swaps visited stops for better unvisited
     ones, and repeats the last three while they help (:func:`_improve`). The result replaces the
     current solution when its value (prize less weighted travel) is at most a threshold below,
-    the threshold falling from ``temperature`` prize units to 0; after ``restart`` rounds
-    without a new best the search goes back to the best. Without OR-Tools in the loop a round
-    takes milliseconds, so it runs tens of times more rounds than
-    :func:`large_neighbourhood_search`. Returns the best routes (full node sequences).
+    the threshold falling from ``temperature`` mean prizes to 0 over an epoch of ``epoch``
+    rounds. One walk settles within a few hundred rounds, in a local optimum that differs
+    from walk to walk, so each epoch starts a new walk: from empty routes (``epoch_start``
+    "empty"), from ``routes`` ("start") or from the best so far ("best"). Without OR-Tools in
+    the loop a round takes milliseconds. Returns the best routes (full node sequences).
     """
     t0 = time.perf_counter()
     bud = _Budgets.of(model)
-    current = _improve(bud, [np.asarray(r, dtype=np.int64) for r in routes], rng, swaps=swaps)
+    positive = bud.prize[bud.prize > 0]
+    # Thresholds in units of the mean prize, so the search walks alike on any prize scale.
+    temperature *= float(positive.mean()) if positive.size else 1.0
+    given = [np.asarray(r, dtype=np.int64) for r in routes]
+    empty = [np.array([v.start, v.end], dtype=np.int64) for v in model.vehicles]
+    best, best_value = given, bud.value(given)
+    current = _improve(bud, given, rng, swaps=swaps)
     current_value = bud.value(current)
-    best, best_value = current, current_value
-    start_value = bud.value([np.asarray(r, dtype=np.int64) for r in routes])
-    if start_value > best_value:
-        best, best_value = [np.asarray(r, dtype=np.int64) for r in routes], start_value
-    iteration = stall = 0
+    if current_value > best_value:
+        best, best_value = current, current_value
+    iteration = 0
     while True:
         elapsed = time.perf_counter() - t0
         if elapsed >= time_limit_s:
             break
-        if iteration_limit is not None:
-            if iteration >= iteration_limit:
-                break
-            progress = iteration / iteration_limit
-        else:
-            progress = elapsed / time_limit_s
+        if iteration_limit is not None and iteration >= iteration_limit:
+            break
+        if iteration and iteration % epoch == 0:
+            begin = {"empty": empty, "start": given, "best": best}[epoch_start]
+            current = _improve(bud, list(begin), rng, swaps=swaps)
+            current_value = bud.value(current)
+        progress = (iteration % epoch) / epoch
         iteration += 1
-        removed = _ruin(model, [r.tolist() for r in current], rng)
-        ruined = [r[~np.isin(r, list(removed))] for r in current]
+        removed = list(_ruin(model, [r.tolist() for r in current], rng))
+        ruined = [r[~np.isin(r, removed)] for r in current]
         cand = _improve(bud, ruined, rng, swaps=swaps)
         value = bud.value(cand)
         threshold = (1.0 - progress) * temperature * rng.random()
         if value >= current_value - threshold:
             current, current_value = cand, value
         if value > best_value + 1e-9:
-            best, best_value, stall = cand, value, 0
-        else:
-            stall += 1
-            if stall >= restart:
-                current, current_value, stall = best, best_value, 0
+            best, best_value = cand, value
     return [r.tolist() for r in best]
 
 
@@ -906,12 +914,15 @@ def solve_worker(
     """One worker: iterated local search, large-neighbourhood search, cover-group touch-up.
 
     The ILS starts from scratch; the LNS continues from its result for ``config.lns_share`` of
-    the time on duration-budget models (``lns_share_timed`` on the others).
+    the time on duration-budget models (``lns_share_timed`` on the others): in Python
+    (:func:`budget_search`, then an OR-Tools descent for ``lns_polish`` of that time) where
+    :func:`_python_lns_applies`, else :func:`large_neighbourhood_search`.
 
     ``seed`` and ``worker`` seed the arc-cost jitter (``jitter`` = up to 10 % by default) and
     the LNS's choices, the only random inputs: OR-Tools' own search is deterministic, so with a
     ``solution_limit`` that stops before the time limit (the LNS then runs
-    ``solution_limit // 10`` rounds) the result depends on the seed only.
+    ``solution_limit // 10`` rounds, ``solution_limit`` in Python) the result depends on the seed
+    only.
     """
     t0 = time.perf_counter()
     rng = np.random.default_rng([seed, worker])
@@ -952,7 +963,8 @@ def solve_worker(
             time_limit_s=left - polish_s,
             iteration_limit=solution_limit,
             temperature=config.lns_temperature,
-            restart=config.lns_restart,
+            epoch=config.lns_epoch,
+            epoch_start=config.lns_epoch_start,
             swaps=config.lns_swaps,
         )
         routes = found_routes

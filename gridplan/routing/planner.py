@@ -29,7 +29,7 @@ from gridplan.routing.plan import seconds_between
 from gridplan.routing.plan import slice_plan
 from gridplan.routing.problem import build_problem
 from gridplan.routing.problem import slice_for
-from gridplan.routing.solve import _default_workers
+from gridplan.routing.solve import default_workers
 from gridplan.routing.solve import solve_prize_vrp
 
 
@@ -305,7 +305,7 @@ def plan_variants(
                 model,
                 time_limit_s=time_limit_s,
                 seed=seed_k,
-                workers=_default_workers() if workers is None else workers,
+                workers=default_workers() if workers is None else workers,
                 work_limit=work_limit,
                 balance_weight=balance_weight,
                 travel_weight=travel_weight,

@@ -5,17 +5,20 @@ removals, then local search, with simulated-annealing acceptance in prize units)
 worker processes, each with its own seeded arc-cost jitter, and keeps the best solution by the
 model's true cost. On models whose routes are limited by a duration budget only (no time
 windows, no revisit groups: Team Orienteering, patrols without revisits) the ILS gets 30 % of
-the time and a large-neighbourhood search the rest: it removes a cluster of stops, a whole route
-or a piece of every route, re-inserts unvisited stops by prize per extra second, and lets
-OR-Tools' local search polish the result (``_ortools.large_neighbourhood_search``).
+the time and a large-neighbourhood search the rest. Where no balance term or cover group needs
+OR-Tools' objective it runs in Python (``_ortools.budget_search``: ruin, 2-opt, insertion by
+prize per extra second, swaps of stops for better ones, walks restarted from the best) and
+OR-Tools' local search polishes the result; otherwise every round goes through OR-Tools'
+descent (``_ortools.large_neighbourhood_search``).
 :func:`variants` returns several distinct good solutions so patrol routes can rotate across
 days.
 
 Reproducibility: OR-Tools' search is deterministic, and the seed only sets the jitter and the
-large-neighbourhood search's random choices (which stops in ``work_limit // 10`` rounds). A run
-stopped by ``work_limit`` (a number of solutions per worker) before its time limit returns the
-same answer for the same model, seed, workers and work limit, on any machine load. A run stopped
-by ``time_limit_s`` alone depends on how much work fitted in the time.
+large-neighbourhood search's random choices (which stops in ``work_limit // 10`` rounds, or
+``work_limit`` rounds of the Python search). A run stopped by ``work_limit`` (a number of
+solutions per worker) before its time limit returns the same answer for the same model, seed,
+workers and work limit, on any machine load. A run stopped by ``time_limit_s`` alone depends
+on how much work fitted in the time.
 """
 
 from __future__ import annotations
@@ -53,7 +56,17 @@ DEFAULT_CONFIG = _ortools.SearchConfig(
 DEFAULT_PORTFOLIO: tuple[_ortools.SearchConfig, ...] = (DEFAULT_CONFIG,)
 
 
-def _default_workers() -> int:
+def default_workers() -> int:
+    """Return the number of cores this process may run on (at least 1).
+
+    The default of ``workers`` in :func:`solve_prize_vrp` and the planners: one search process
+    per core. On Linux it honours CPU affinity (``taskset``, container CPU sets).
+
+    Examples
+    --------
+    >>> default_workers() >= 1
+    True
+    """
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not on Linux
@@ -139,9 +152,9 @@ def solve_prize_vrp(
         this process may run on. The best solution by :meth:`PrizeVRPSolution.cost` wins.
     work_limit
         Stop each worker after this many improving solutions of the iterated local search
-        (and ``work_limit // 10`` large-neighbourhood rounds) instead of at the time limit:
-        the result is then reproducible regardless of machine load (``time_limit_s`` remains
-        a safety cap and should be generous).
+        (and ``work_limit // 10`` large-neighbourhood rounds, ``work_limit`` in Python)
+        instead of at the time limit: the result is then reproducible regardless of machine
+        load (``time_limit_s`` remains a safety cap and should be generous).
     progress
         Called as ``progress("solve", done, total)`` at the start and end.
 
@@ -171,7 +184,7 @@ def solve_prize_vrp(
         msg = f"work_limit={work_limit} must be a positive number of solutions, or None"
         raise InputError(msg)
     t0 = time.perf_counter()
-    workers = _default_workers() if workers is None else int(workers)
+    workers = default_workers() if workers is None else int(workers)
     if workers < 1:
         msg = f"workers={workers} must be at least 1"
         raise InputError(msg)
@@ -338,6 +351,7 @@ def variants(
 __all__ = [
     "DEFAULT_CONFIG",
     "VariantSet",
+    "default_workers",
     "similarity",
     "solve_prize_vrp",
     "variants",
