@@ -6,7 +6,8 @@ in 5 base grids), the demo's 47,907 incidents imported with
 :func:`gridplan.geo.incidents.import_incidents`, hot spots from
 :func:`gridplan.hotspots.compute_hotspots`, the demo street network (``--no-network``: straight
 lines) and one plan over every slice (``--plan-time-limit`` solver seconds per slice). The app
-is served by waitress with 8 threads, as ``gridplan serve`` runs it, in a process of its own
+is served as ``gridplan serve`` runs it (gunicorn, one process per core, 8 threads each; or
+waitress with ``--workers 1``), in processes of its own
 (the load generator's threads would otherwise share the server's interpreter lock). Then:
 
 1. the first (cold: grid, hot spots and incidents read from the store, folium page rendered)
@@ -39,6 +40,7 @@ import json
 import math
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -49,6 +51,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlencode
+
+from gridplan.web import serving
 
 PASSWORD = "benchmark-password"
 TARGETS = {"payload_mb": 1.5, "tti_s": 1.5, "p95_ms": 300.0}
@@ -65,10 +69,11 @@ PLAN_DATE = "2024-06-08"  # a Saturday: the demo roster's volunteers work
 # Run by the server process: the app on the store, waitress on a free port it prints.
 SERVER = """
 import sys
-import waitress
 from gridplan.web import create_app
+from gridplan.web import serving
 
 database, instance, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+workers, port = int(sys.argv[4]), int(sys.argv[5])
 app = create_app(
     {
         "DATABASE": database,
@@ -79,9 +84,8 @@ app = create_app(
     },
     instance_path=instance,
 )
-srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads, ident="gridplan")
-print(srv.effective_port, flush=True)
-srv.run()
+print(port, flush=True)
+serving.run(app, host="127.0.0.1", port=port, workers=workers, threads=threads)
 """
 
 # In every frame: note when the map's micro-grid layer first has its layers (and, on a plan
@@ -229,8 +233,11 @@ class Server(NamedTuple):
 
 
 @contextlib.contextmanager
-def serve(station: dict, *, threads: int = 8) -> Iterator[Server]:
-    """Run the app on ``station``'s store under waitress in its own process."""
+def serve(station: dict, *, threads: int = 8, workers: int = 1) -> Iterator[Server]:
+    """Run the app on ``station``'s store as ``gridplan serve`` does, in its own process(es)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
     log = open(station["instance"] / "server.log", "wb")  # closed in finally
     proc = subprocess.Popen(
         [
@@ -240,6 +247,8 @@ def serve(station: dict, *, threads: int = 8) -> Iterator[Server]:
             str(station["database"]),
             str(station["instance"]),
             str(threads),
+            str(workers),
+            str(free),
         ],
         stdout=subprocess.PIPE,
         stderr=log,
@@ -255,6 +264,7 @@ def serve(station: dict, *, threads: int = 8) -> Iterator[Server]:
             )
             raise RuntimeError(msg)
         port = int(line)
+        _wait_for_port(port)
         yield Server(url=f"http://localhost:{port}", port=port, process=proc)
     finally:
         proc.terminate()
@@ -265,6 +275,18 @@ def serve(station: dict, *, threads: int = 8) -> Iterator[Server]:
             proc.wait()
         proc.stdout.close()
         log.close()
+
+
+def _wait_for_port(port: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    msg = f"the server did not listen on port {port} within {timeout_s:g} s"
+    raise RuntimeError(msg)
 
 
 # --------------------------------------------------------------------------- HTTP clients
@@ -286,8 +308,14 @@ class Client:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        self.conn.request(method, path, body=body, headers=headers)
-        resp = self.conn.getresponse()
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            resp = self.conn.getresponse()
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            # the server closed an idle keep-alive connection: open a new one, as browsers do
+            self.reconnect()
+            self.conn.request(method, path, body=body, headers=headers)
+            resp = self.conn.getresponse()
         data = resp.read()
         for header in resp.headers.get_all("Set-Cookie") or []:
             name, _, rest = header.partition("=")
@@ -407,6 +435,10 @@ def _one_page(clients: list[Client], path: str, rounds: int, budget_s: float) ->
     t0 = [0.0]
 
     def run(c: Client) -> None:
+        # one untimed request each first: every server process has then made and cached the
+        # page (cold renders are measured on their own by frame_render_times)
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            c.request("GET", path)
         start.wait()
         for k in range(rounds):
             if k and time.perf_counter() - t0[0] > budget_s:
@@ -427,8 +459,8 @@ def _one_page(clients: list[Client], path: str, rounds: int, budget_s: float) ->
     workers = [threading.Thread(target=run, args=(c,)) for c in clients]
     for t in workers:
         t.start()
-    t0[0] = time.perf_counter()
     start.wait()
+    t0[0] = time.perf_counter()
     for t in workers:
         t.join()
     wall = time.perf_counter() - t0[0]
@@ -582,8 +614,8 @@ def print_report(figures: dict) -> None:
     load = figures["load"]
     print(
         f"\n{load['clients']} concurrent clients per page, up to {load['rounds']} requests each "
-        f"(no new one after {load['budget_s']:g} s), waitress {figures['threads']} threads, "
-        "loopback:"
+        f"(no new one after {load['budget_s']:g} s), {figures.get('server', 'waitress')} "
+        f"{figures.get('workers', 1)} process(es) x {figures['threads']} threads, loopback:"
     )
     print(
         f"  {'page':<12}{'bytes':>10}{'reqs':>6}{'not ok':>7}{'req/s':>7}"
@@ -617,9 +649,13 @@ def run(args: argparse.Namespace, *, say=print) -> dict:
             "n_micro": station["n_micro"],
             "machine": machine_note(),
             "threads": args.threads,
+            "workers": args.workers,
+            "server": "gunicorn"
+            if args.workers > 1 and serving.gunicorn_available()
+            else "waitress",
         }
         pages = main_pages(station["plan_id"])
-        with serve(station, threads=args.threads) as server:
+        with serve(station, threads=args.threads, workers=args.workers) as server:
             say("timing the map frames ...")
             figures["frames"] = frame_render_times(
                 server,
@@ -664,7 +700,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument(
         "--budget", type=float, default=20.0, help="seconds per page before clients stop"
     )
-    ap.add_argument("--threads", type=int, default=8, help="waitress threads (serve's default)")
+    ap.add_argument("--threads", type=int, default=8, help="threads per server process")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=serving.default_workers(),
+        help="server processes (default: as gridplan serve, one per core, 2 to 4)",
+    )
     ap.add_argument("--browser-runs", type=int, default=3, help="cold-cache loads per page")
     ap.add_argument("--no-browser", action="store_true", help="skip the Chromium figures")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")

@@ -66,13 +66,17 @@ def _seed_if_empty(instance: Path, data_dir: Path | None) -> None:
 )
 @click.option("--demo", is_flag=True, help="Load the bundled demo station on first start.")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--threads", default=8, show_default=True, type=int, help="Server threads.")
-def serve(host, port, instance_path, demo, data_dir, threads):
-    """Run the web UI with the waitress production server."""
-    from waitress import serve as waitress_serve
-
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Server processes (default: one per core, 2 to 4, with gunicorn; 1 on Windows).",
+)
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per process.")
+def serve(host, port, instance_path, demo, data_dir, workers, threads):
+    """Run the web UI with a production server (gunicorn, or waitress on Windows)."""
     from gridplan._errors import GridplanError
     from gridplan.web import create_app
+    from gridplan.web import serving
     from gridplan.web.demo import read_logins
 
     instance = _instance(instance_path)
@@ -92,7 +96,10 @@ def serve(host, port, instance_path, demo, data_dir, threads):
             click.echo(f"  {user:<8} {password:<14} {role}")
     if not app.config["SESSION_COOKIE_SECURE"]:
         click.echo("warning: session cookies are sent over plain HTTP", err=True)
-    waitress_serve(app, host=host, port=port, threads=threads, ident="gridplan")
+    workers = workers or serving.default_workers()
+    server = "gunicorn" if workers > 1 and serving.gunicorn_available() else "waitress"
+    click.echo(f"server: {server}, {workers} process(es) x {threads} threads")
+    serving.run(app, host=host, port=port, workers=workers, threads=threads)
 
 
 @click.group("users")
