@@ -254,6 +254,21 @@ def test_cli_adds_stations_and_users(runner, tmp_path):
     con = connect(tmp_path / "inst" / "gridplan.sqlite")
     assert con.execute("SELECT role FROM users WHERE username='chief'").fetchone()[0] == "admin"
     con.close()
+    # a street network built with `gridplan network build` is attached to the station
+    from test_routing_problem import lattice_network
+
+    from gridplan.routing.network import save_network
+
+    net_file = save_network(lattice_network(), tmp_path / "lattice.gpkg")
+    res = runner.invoke(main, ["stations", "network", "S03", str(net_file), "--instance", inst])
+    assert res.exit_code == 0, res.output
+    con = connect(tmp_path / "inst" / "gridplan.sqlite")
+    row = store.latest_network(con, "S03")
+    con.close()
+    assert row["path"].startswith(str(tmp_path / "inst" / "networks"))
+    assert row["fingerprint"] == lattice_network().fingerprint
+    res = runner.invoke(main, ["stations", "network", "S09", str(net_file), "--instance", inst])
+    assert res.exit_code == 2 and "station 'S09' is unknown" in res.output
     res = runner.invoke(
         main,
         [

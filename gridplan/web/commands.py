@@ -189,3 +189,47 @@ def stations_add(config, instance_path):
         f"station {sid} added; now add its admin: gridplan users add NAME --station {sid} "
         "--role admin"
     )
+
+
+@stations.command("network")
+@click.argument("station_id")
+@click.argument("network", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--instance", "instance_path", type=click.Path(file_okay=False, path_type=Path))
+def stations_network(station_id, network, instance_path):
+    """Plan the station's patrols over NETWORK (a file of `gridplan network build`).
+
+    The file is copied into the instance folder, so the store never depends on a path
+    elsewhere; earlier networks stay, plans made on them keep their fingerprint.
+    """
+    import shutil
+
+    from gridplan._errors import GridplanError
+    from gridplan.routing.network import load_network
+    from gridplan.web import store
+    from gridplan.web.db import connect
+    from gridplan.web.db import init_store
+
+    instance = _instance(instance_path)
+    database = instance / "gridplan.sqlite"
+    try:
+        net = load_network(network)
+        init_store(database)
+        con = connect(database)
+        try:
+            if store.get_station(con, station_id) is None:
+                known = [r[0] for r in con.execute("SELECT id FROM stations ORDER BY id")]
+                msg = f"station {station_id!r} is unknown; stations in the store: {known}"
+                raise GridplanError(msg)
+            target = instance / "networks" / f"{station_id}-{net.fingerprint[:12]}.gpkg"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(network, target)
+            store.add_network(
+                con, station_id, str(target), fingerprint=net.fingerprint, source=network.name
+            )
+            store.audit(con, "cli", station_id, "add_network", network.name)
+        finally:
+            con.close()
+    except GridplanError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"station {station_id} now plans over {network.name} ({target})")
