@@ -6,6 +6,7 @@ without them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -21,6 +22,27 @@ def _instance(path: Path | None) -> Path:
     path = path.resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def _store(instance_path: Path | None):
+    """The instance's store (created if new) for a command; errors end it with exit code 2."""
+    from gridplan._errors import GridplanError
+    from gridplan.web.db import connect
+    from gridplan.web.db import init_store
+
+    instance = _instance(instance_path)
+    database = instance / "gridplan.sqlite"
+    try:
+        init_store(database)
+        con = connect(database)
+        try:
+            yield instance, con
+        finally:
+            con.close()
+    except GridplanError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
 
 
 def _seed_if_empty(instance: Path, data_dir: Path | None) -> None:
@@ -121,36 +143,23 @@ def users() -> None:
 @click.option("--instance", "instance_path", type=click.Path(file_okay=False, path_type=Path))
 def users_add(username, station_id, role, team_id, display_name, password_stdin, instance_path):
     """Create a login for the web UI (the password is asked for, never given as an argument)."""
-    from gridplan._errors import GridplanError
     from gridplan.web import store
-    from gridplan.web.db import connect
-    from gridplan.web.db import init_store
 
-    instance = _instance(instance_path)
-    database = instance / "gridplan.sqlite"
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
-    try:
-        init_store(database)
-        con = connect(database)
-        try:
-            store.add_user(
-                con,
-                username,
-                password,
-                station_id=station_id,
-                role=role,
-                team_id=team_id,
-                display_name=display_name,
-            )
-            store.audit(con, "cli", station_id, "add_user", username, {"role": role})
-        finally:
-            con.close()
-    except GridplanError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
+    with _store(instance_path) as (_instance_dir, con):
+        store.add_user(
+            con,
+            username,
+            password,
+            station_id=station_id,
+            role=role,
+            team_id=team_id,
+            display_name=display_name,
+        )
+        store.audit(con, "cli", station_id, "add_user", username, {"role": role})
     click.echo(f"user {username} ({role}) added to station {station_id}")
 
 
@@ -164,27 +173,16 @@ def stations() -> None:
 @click.option("--instance", "instance_path", type=click.Path(file_okay=False, path_type=Path))
 def stations_add(config, instance_path):
     """Add a station from its TOML config ([station] id, name, phone; roster; slices)."""
-    from gridplan._errors import GridplanError
     from gridplan.web import store
-    from gridplan.web.db import connect
-    from gridplan.web.db import init_store
 
-    instance = _instance(instance_path)
-    database = instance / "gridplan.sqlite"
     try:
-        init_store(database)
-        con = connect(database)
-        try:
-            sid = store.add_station(con, config.read_text("utf-8-sig"), source=str(config))
-            store.audit(con, "cli", sid, "add_station", str(config))
-        finally:
-            con.close()
-    except GridplanError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
+        text = config.read_text("utf-8-sig")
     except UnicodeDecodeError:
         click.echo(f"Error: {config} is not UTF-8 text; save it as UTF-8", err=True)
         sys.exit(2)
+    with _store(instance_path) as (_instance_dir, con):
+        sid = store.add_station(con, text, source=str(config))
+        store.audit(con, "cli", sid, "add_station", str(config))
     click.echo(
         f"station {sid} added; now add its admin: gridplan users add NAME --station {sid} "
         "--role admin"
@@ -206,30 +204,18 @@ def stations_network(station_id, network, instance_path):
     from gridplan._errors import GridplanError
     from gridplan.routing.network import load_network
     from gridplan.web import store
-    from gridplan.web.db import connect
-    from gridplan.web.db import init_store
 
-    instance = _instance(instance_path)
-    database = instance / "gridplan.sqlite"
-    try:
+    with _store(instance_path) as (instance, con):
+        if store.get_station(con, station_id) is None:
+            known = [r[0] for r in con.execute("SELECT id FROM stations ORDER BY id")]
+            msg = f"station {station_id!r} is unknown; stations in the store: {known}"
+            raise GridplanError(msg)
         net = load_network(network)
-        init_store(database)
-        con = connect(database)
-        try:
-            if store.get_station(con, station_id) is None:
-                known = [r[0] for r in con.execute("SELECT id FROM stations ORDER BY id")]
-                msg = f"station {station_id!r} is unknown; stations in the store: {known}"
-                raise GridplanError(msg)
-            target = instance / "networks" / f"{station_id}-{net.fingerprint[:12]}.gpkg"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(network, target)
-            store.add_network(
-                con, station_id, str(target), fingerprint=net.fingerprint, source=network.name
-            )
-            store.audit(con, "cli", station_id, "add_network", network.name)
-        finally:
-            con.close()
-    except GridplanError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
+        target = instance / "networks" / f"{station_id}-{net.fingerprint[:12]}.gpkg"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(network, target)
+        store.add_network(
+            con, station_id, str(target), fingerprint=net.fingerprint, source=network.name
+        )
+        store.audit(con, "cli", station_id, "add_network", network.name)
     click.echo(f"station {station_id} now plans over {network.name} ({target})")
