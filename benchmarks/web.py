@@ -431,8 +431,11 @@ def _one_page(clients: list[Client], path: str, rounds: int, budget_s: float) ->
     errors: list[str] = []
     bad = [0]
     lock = threading.Lock()
-    start = threading.Barrier(len(clients) + 1)
     t0 = [0.0]
+    # the clock starts when the last client is warmed up and all are released together
+    start = threading.Barrier(
+        len(clients) + 1, action=lambda: t0.__setitem__(0, time.perf_counter())
+    )
 
     def run(c: Client) -> None:
         # one untimed request each first: every server process has then made and cached the
@@ -460,7 +463,6 @@ def _one_page(clients: list[Client], path: str, rounds: int, budget_s: float) ->
     for t in workers:
         t.start()
     start.wait()
-    t0[0] = time.perf_counter()
     for t in workers:
         t.join()
     wall = time.perf_counter() - t0[0]
