@@ -85,7 +85,7 @@ class SearchConfig:
     jitter: float | None = None  # arc-cost jitter of this worker; None: solve_worker's argument
     lns_share: float = 0.0  # share of the budget for the large-neighbourhood phase after the ILS
     lns_share_timed: float = 0.0  # the same for models with time windows or revisit groups
-    lns_temperature: float = 2.0  # prize units; the LNS acceptance threshold falls to 0 from here
+    lns_temperature: float = 2.0  # LNS threshold start: prize units; budget_search: mean prizes
     lns_recreate: bool = False  # LNS re-inserts by prize per extra second before the descent
     lns_fast: bool = False  # LNS descends with FastSolveFromAssignmentWithParameters
     lns_lean: bool = False  # LNS descends without the expensive operators
