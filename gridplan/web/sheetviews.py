@@ -93,7 +93,6 @@ def sheets(plan_id: int):
     sheets, lang, key, err = _sheets(plan_id)
     if err is not None:
         return err
-    audit("view_sheets", f"plan {plan_id}", lang=lang, patroller=request.args.get("patroller"))
     return add_nonce(_html(sheets, lang, key))
 
 
