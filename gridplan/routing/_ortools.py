@@ -953,6 +953,24 @@ def solve_worker(
         return WorkerResult((), found[0], time.perf_counter() - t0)
     routes = read_routes(built, assignment)
     candidates = [(routes, read_times(built, assignment))]
+
+    def descent_model():
+        """Build the model again for a plain greedy descent (the LNS and polish steps)."""
+        descent = dataclasses.replace(
+            config,
+            iterated_local_search=False,
+            metaheuristic="GREEDY_DESCENT",
+            lean_operators=config.lean_operators or config.lns_lean,
+        )
+        again = build(
+            model,
+            representatives=reps,
+            config=descent,
+            arc_factor=factor,
+            prize_factor=prize_factor,
+        )
+        return descent, again
+
     if share > 0 and config.lns_python and _python_lns_applies(model):
         left = max(0.05, main_s - (time.perf_counter() - t0))
         polish_s = left * config.lns_polish
@@ -970,19 +988,7 @@ def solve_worker(
         routes = found_routes
         candidates.append((routes, [list(model.schedule(k, r)) for k, r in enumerate(routes)]))
         if polish_s > 0:
-            descent = dataclasses.replace(
-                config,
-                iterated_local_search=False,
-                metaheuristic="GREEDY_DESCENT",
-                lean_operators=config.lean_operators or config.lns_lean,
-            )
-            polish_built = build(
-                model,
-                representatives=reps,
-                config=descent,
-                arc_factor=factor,
-                prize_factor=prize_factor,
-            )
+            descent, polish_built = descent_model()
             left = max(0.05, main_s - (time.perf_counter() - t0))
             polished = run_search(
                 polish_built, descent, time_limit_s=left, initial=[r[1:-1] for r in routes]
@@ -991,19 +997,7 @@ def solve_worker(
                 routes = read_routes(polish_built, polished)
                 candidates.append((routes, read_times(polish_built, polished)))
     elif share > 0:
-        descent = dataclasses.replace(
-            config,
-            iterated_local_search=False,
-            metaheuristic="GREEDY_DESCENT",
-            lean_operators=config.lean_operators or config.lns_lean,
-        )
-        lns_built = build(
-            model,
-            representatives=reps,
-            config=descent,
-            arc_factor=factor,
-            prize_factor=prize_factor,
-        )
+        descent, lns_built = descent_model()
         improved = large_neighbourhood_search(
             lns_built,
             descent,
