@@ -47,6 +47,7 @@ from scipy import stats
 from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
+from gridplan._validate import check_hotspot_columns
 from gridplan.config import StationConfig
 from gridplan.config import default_config
 from gridplan.geo._io import check_file
@@ -665,14 +666,7 @@ def hotspot_summary(gdf: pd.DataFrame) -> pd.DataFrame:
     --------
     >>> hotspot_summary(gdf_hot)[["slice", "incidents", "hot_cells"]]  # doctest: +SKIP
     """
-    required = {"id", "slice", "count", "score", "rank", "gi_class"}
-    missing = required - set(gdf.columns)
-    if missing:
-        msg = (
-            f"hot-spot table lacks columns {', '.join(sorted(missing))}; pass the result of "
-            "gridplan.compute_hotspots"
-        )
-        raise InputError(msg)
+    check_hotspot_columns(gdf, {"id", "slice", "count", "score", "rank", "gi_class"})
     rows = []
     for sid, part in gdf.groupby("slice", sort=False):
         part = part.sort_values("rank")

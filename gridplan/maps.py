@@ -27,6 +27,7 @@ from branca.element import MacroElement
 from branca.element import Template
 
 from gridplan._errors import InputError
+from gridplan._validate import check_hotspot_columns
 
 #: Tile layer presets; any other value is taken as an XYZ URL template of the user's server.
 TILE_PRESETS = {
@@ -468,17 +469,6 @@ def micro_layer(grid: gpd.GeoDataFrame, labels: dict, *, actions: bool = False) 
     return _Layer("micro_layer.html", data=_rounded_geojson(micro, props), cfg=cfg)
 
 
-def check_hotspots(hotspots: pd.DataFrame, required: set[str]) -> None:
-    """Raise :class:`InputError` naming the hot-spot columns that are missing."""
-    missing = required - set(hotspots.columns)
-    if missing:
-        msg = (
-            f"hot-spot table lacks columns {', '.join(sorted(missing))}; pass the result of "
-            "gridplan.compute_hotspots or a GeoJSON written by 'gridplan hotspots'"
-        )
-        raise InputError(msg)
-
-
 def hotspot_map(
     hotspots: gpd.GeoDataFrame,
     *,
@@ -515,7 +505,7 @@ def hotspot_map(
     >>> m = hotspot_map(gdf_hotspots, grid=gdf_grid, tiles="none")  # doctest: +SKIP
     >>> save_map(m, "hotspots.html")  # doctest: +SKIP
     """
-    check_hotspots(
+    check_hotspot_columns(
         hotspots, {"id", "slice", "count", "density_km2", "score", "rank", "gi_z", "gi_class"}
     )
     labels = check_lang(lang)

@@ -21,13 +21,13 @@ import pandas as pd
 
 from gridplan._errors import CRSError
 from gridplan._errors import InputError
+from gridplan._validate import check_hotspot_columns
 from gridplan.maps import _Layer
 from gridplan.maps import _require_vendor
 from gridplan.maps import add_layer
 from gridplan.maps import add_layer_control
 from gridplan.maps import base_map
 from gridplan.maps import base_names
-from gridplan.maps import check_hotspots
 from gridplan.maps import check_lang
 from gridplan.maps import hotspot_layer
 from gridplan.maps import micro_layer
@@ -206,7 +206,7 @@ def grid_map(
     g = _check_grid(grid)
     m = base_map(tuple(g.total_bounds), tiles=tiles, attribution=attribution, static_url=static_url)
     if hotspots is not None:
-        check_hotspots(hotspots, {"id", "slice", "count", "score", "rank", "gi_class"})
+        check_hotspot_columns(hotspots, {"id", "slice", "count", "score", "rank", "gi_class"})
         micro = g[g["level"] == "micro"]
         keep = [c for c in ("id", "name", "parent_id", "geometry") if c in micro]
         layer = hotspot_layer(

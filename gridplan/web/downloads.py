@@ -21,7 +21,6 @@ from gridplan.web import store
 from gridplan.web.auth import audit
 from gridplan.web.auth import requires
 from gridplan.web.db import get_db
-from gridplan.web.imports import _attachment
 
 bp = Blueprint("downloads", __name__, url_prefix="/downloads")
 
@@ -40,8 +39,16 @@ def _send(path: Path, name: str, fmt: str) -> Response:
     return Response(
         path.read_bytes(),
         mimetype=MIME[fmt],
-        headers={"Content-Disposition": _attachment(name)},
+        headers={"Content-Disposition": attachment(name)},
     )
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition value that keeps Chinese file names (RFC 6266 filename*)."""
+    from urllib.parse import quote
+
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
 @bp.get("/")

@@ -9,7 +9,6 @@ rejected ones as CSV.
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import re
@@ -35,6 +34,7 @@ from gridplan.web import store
 from gridplan.web.auth import audit
 from gridplan.web.auth import requires
 from gridplan.web.db import get_db
+from gridplan.web.downloads import attachment
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 
@@ -188,22 +188,6 @@ def incidents():
             msg = str(exc).replace(str(tmp) + "/", "")
             audit("import_incidents_rejected", name, error=msg)
             return _rejected("incidents", msg)
-    summary = result.summary()
-    summary["source"] = name
-    if len(result.incidents) == 0:
-        audit("import_incidents_rejected", name, rejected=len(result.rejects))
-        return _rejected(
-            "incidents",
-            _(
-                "%(name)s was not imported: none of its %(n)d rows is usable "
-                "(see the reasons below).",
-                name=name,
-                n=result.n_rows,
-            ),
-            summary=summary,
-            rejects=result.rejects.head(500).to_dict("records"),
-            rejects_href=_csv_data_uri(result.rejects),
-        )
     batch_id, added, already = store.save_incident_batch(
         con, sid, result, source_name=name, username=current_user.username
     )
@@ -218,13 +202,6 @@ def incidents():
     if added:
         jobs.start_hotspots(sid, current_user.username)
     return redirect(url_for("imports.batch", batch_id=batch_id))
-
-
-def _csv_data_uri(rejects) -> str:
-    buf = io.StringIO()
-    rejects.to_csv(buf, index=False)
-    b64 = base64.b64encode(("\ufeff" + buf.getvalue()).encode("utf-8")).decode()
-    return f"data:text/csv;charset=utf-8;base64,{b64}"
 
 
 def _batch_row(batch_id: int):
@@ -275,13 +252,5 @@ def rejects(batch_id: int):
     return Response(
         content,
         mimetype="text/csv",
-        headers={"Content-Disposition": _attachment(f"{stem}-rejected.csv")},
+        headers={"Content-Disposition": attachment(f"{stem}-rejected.csv")},
     )
-
-
-def _attachment(filename: str) -> str:
-    """A Content-Disposition value that keeps Chinese file names (RFC 6266 filename*)."""
-    from urllib.parse import quote
-
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"

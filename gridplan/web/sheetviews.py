@@ -20,9 +20,9 @@ from gridplan.web import data
 from gridplan.web import store
 from gridplan.web.auth import audit
 from gridplan.web.db import get_db
+from gridplan.web.downloads import attachment
 from gridplan.web.i18n import LANGUAGES
 from gridplan.web.i18n import current_lang
-from gridplan.web.imports import _attachment
 from gridplan.web.plans import plan_row_or_404
 from gridplan.web.security import add_nonce
 from gridplan.web.security import error_response
@@ -121,5 +121,5 @@ def sheets_pdf(plan_id: int):
     return Response(
         pdf,
         mimetype="application/pdf",
-        headers={"Content-Disposition": _attachment(name)},
+        headers={"Content-Disposition": attachment(name)},
     )
