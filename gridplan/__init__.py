@@ -88,6 +88,7 @@ _LAZY = {
     "export_plan": "gridplan.routing.plan_export",
     "stop_table": "gridplan.routing.plan_export",
     "read_hotspots": "gridplan.hotspots",
+    "write_hotspots": "gridplan.hotspots",
     "StreetNetwork": "gridplan.routing.network",
     "build_network": "gridplan.routing.network",
     "load_network": "gridplan.routing.network",
@@ -154,6 +155,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.hotspots import compute_hotspots as compute_hotspots
     from gridplan.hotspots import hotspot_summary as hotspot_summary
     from gridplan.hotspots import read_hotspots as read_hotspots
+    from gridplan.hotspots import write_hotspots as write_hotspots
     from gridplan.maps import hotspot_map as hotspot_map
     from gridplan.maps import save_map as save_map
     from gridplan.roster import Patroller as Patroller

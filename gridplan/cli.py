@@ -387,11 +387,10 @@ def hotspots_cmd(
 ):
     """Compute hot spots per micro-grid and time slice (counts, density, score, Gi*)."""
     from gridplan.backtesting import parse_period
-    from gridplan.export import write_csv
-    from gridplan.export import write_geodata
     from gridplan.geo.grid import load_grid
     from gridplan.geo.incidents import import_incidents
     from gridplan.hotspots import compute_hotspots
+    from gridplan.hotspots import write_hotspots
 
     cfg = _config(config_path)
     grid = load_grid(grid_path)
@@ -404,10 +403,10 @@ def hotspots_cmd(
         permutations=permutations,
         progress=_progress(),
     )
-    write_geodata(hot, out)
+    write_hotspots(hot, out)
     summary: dict[str, Any] = {"out": str(out), "incidents": result.summary()}
     if csv_path:
-        write_csv(hot, csv_path)
+        write_hotspots(hot, csv_path)
         summary["csv"] = str(csv_path)
     if map_path:
         write_hotspot_map(hot, grid, cfg, map_path, tiles=tiles, lang=lang)
@@ -535,12 +534,12 @@ def demo_cmd(data_dir, out, tiles, lang, plan_date, time_limit):
     """
     from gridplan.backtesting import backtest
     from gridplan.backtesting import parse_period
-    from gridplan.export import write_csv
-    from gridplan.export import write_geodata
     from gridplan.geo.grid import load_grid
+    from gridplan.geo.grid import write_grid
     from gridplan.geo.incidents import import_incidents
     from gridplan.geo.validate import validate_grid
     from gridplan.hotspots import compute_hotspots
+    from gridplan.hotspots import write_hotspots
 
     data = find_demo_data(data_dir)
     cfg = _config(data / "station.toml")
@@ -551,9 +550,9 @@ def demo_cmd(data_dir, out, tiles, lang, plan_date, time_limit):
     out.mkdir(parents=True, exist_ok=True)
     rejects = _write_incidents(result, out / "incidents.geojson")
     hot = compute_hotspots(grid, result.incidents, config=cfg, progress=_progress())
-    write_geodata(hot, out / "hotspots.geojson")
-    write_csv(hot, out / "hotspots.csv")
-    write_geodata(grid, out / "grid.geojson")
+    write_hotspots(hot, out / "hotspots.geojson")
+    write_hotspots(hot, out / "hotspots.csv")
+    write_grid(grid, out / "grid.geojson")
     map_path = write_hotspot_map(hot, grid, cfg, out / "hotspots.html", tiles=tiles, lang=lang)
     bt = backtest(
         grid,

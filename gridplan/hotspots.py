@@ -744,3 +744,61 @@ def read_hotspots(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataF
     hot["id"] = hot["id"].astype(str)
     hot["slice"] = hot["slice"].astype(str)
     return hot
+
+
+def write_hotspots(
+    hot: gpd.GeoDataFrame, path: str | Path, *, layer: str = "hotspots", qml: bool = True
+) -> Path:
+    """Write hot spots as GeoJSON (RFC 7946), a GeoPackage layer or CSV with WKT, styled.
+
+    Parameters
+    ----------
+    hot
+        The frame of :func:`compute_hotspots` (one row per micro-grid and slice).
+    path
+        ``.geojson``/``.json``, ``.gpkg`` or ``.csv`` (UTF-8 with BOM, geometry as WKT).
+        An existing GeoJSON or CSV is replaced; a GeoPackage keeps its other layers.
+    layer
+        GeoPackage layer name.
+    qml
+        GeoJSON only: also write the QGIS style as ``<stem>.qml`` beside it. A GeoPackage
+        carries it in its ``layer_styles`` table: Gi* classes coloured as on gridplan's
+        maps, one group per slice in QGIS's layer panel (see :mod:`gridplan.styles`).
+
+    Returns
+    -------
+    Path
+        The file written; :func:`read_hotspots` reads it back.
+
+    Raises
+    ------
+    InputError
+        If the frame lacks the hot-spot columns or the suffix is not supported.
+
+    Examples
+    --------
+    >>> write_hotspots(hot, "hotspots.gpkg")  # doctest: +SKIP
+    PosixPath('hotspots.gpkg')
+    """
+    from gridplan import styles
+    from gridplan.export import write_csv
+    from gridplan.export import write_geodata
+
+    path = Path(path)
+    missing = [c for c in PLANNING_COLUMNS if c not in hot.columns]
+    if missing:
+        msg = (
+            f"cannot write {path}: the frame lacks the hot-spot column(s) {', '.join(missing)}; "
+            "pass the result of compute_hotspots"
+        )
+        raise InputError(msg)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return write_csv(hot, path)
+    write_geodata(hot, path, layer=layer)
+    style = styles.hotspot_style(hot["slice"].astype(str))
+    if suffix == ".gpkg":
+        return styles.write_gpkg_styles(path, {layer: style})
+    if qml:
+        styles.write_qml(path, style)
+    return path

@@ -318,10 +318,11 @@ def test_geojson_round_trip(clean, tmp_path):
 def test_geopackage_round_trip(clean, tmp_path, three_layers):
     path = write_grid(clean.to_crs("EPSG:32651"), tmp_path / "out.gpkg", three_layers=three_layers)
     expected = ["station", "base", "micro"] if three_layers else ["grid"]
-    assert [name for name, _ in pyogrio.list_layers(path)] == expected
+    # plus the QGIS styles of those layers (gridplan.styles)
+    assert [name for name, _ in pyogrio.list_layers(path)] == [*expected, "layer_styles"]
     assert_same_grid(load_grid(path), clean)
     write_grid(clean, path)  # an existing file is replaced, not appended to
-    assert [name for name, _ in pyogrio.list_layers(path)] == ["grid"]
+    assert [name for name, _ in pyogrio.list_layers(path)] == ["grid", "layer_styles"]
 
 
 def _signed_area(ring):

@@ -100,6 +100,9 @@ def _explain_json(path: Path) -> str | None:
 def list_layers(path: str | Path) -> list[str]:
     """Return the layer names of a vector file (one for GeoJSON, several for GeoPackage).
 
+    Tables without geometry (QGIS's ``layer_styles``, the plan document of a plan
+    GeoPackage) are left out when the file has layers with geometry.
+
     Raises
     ------
     InputError
@@ -108,9 +111,11 @@ def list_layers(path: str | Path) -> list[str]:
     path = Path(path)
     check_file(path)
     try:
-        return [str(name) for name, _ in pyogrio.list_layers(_source(path))]
+        found = pyogrio.list_layers(_source(path))
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise InputError(_unreadable(path, exc)) from exc
+    spatial = [str(name) for name, geometry in found if geometry is not None]
+    return spatial or [str(name) for name, _ in found]
 
 
 def _unreadable(path: Path, exc: Exception) -> str:
@@ -152,6 +157,8 @@ def read_vector(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFra
         if layer not in layers:
             msg = f"{path}: has no layer {layer!r}; its layers are {', '.join(layers)}"
             raise InputError(msg)
+    elif path.suffix.lower() == ".gpkg":
+        layer = list_layers(path)[0]  # the first with geometry, not a style table
     try:
         gdf = pyogrio.read_dataframe(src, layer=layer, use_arrow=False)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:

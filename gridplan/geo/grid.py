@@ -556,8 +556,10 @@ def micro_grids(grid: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return cells.reset_index(drop=True)
 
 
-def write_grid(gdf: gpd.GeoDataFrame, path: str | Path, *, three_layers: bool = False) -> Path:
-    """Write a GRID frame to GeoJSON (RFC 7946) or GeoPackage.
+def write_grid(
+    gdf: gpd.GeoDataFrame, path: str | Path, *, three_layers: bool = False, qml: bool = True
+) -> Path:
+    """Write a GRID frame to GeoJSON (RFC 7946) or GeoPackage, styled for QGIS.
 
     Parameters
     ----------
@@ -568,6 +570,9 @@ def write_grid(gdf: gpd.GeoDataFrame, path: str | Path, *, three_layers: bool = 
     three_layers
         GeoPackage only: write layers ``station``, ``base`` and ``micro`` instead of one
         layer ``grid``.
+    qml
+        GeoJSON only: also write the QGIS style as ``<stem>.qml`` beside it (a GeoPackage
+        always carries its styles in its ``layer_styles`` table; see :mod:`gridplan.styles`).
 
     Returns
     -------
@@ -612,11 +617,18 @@ def write_grid(gdf: gpd.GeoDataFrame, path: str | Path, *, three_layers: bool = 
         geometry=out.geometry.to_numpy(),
         crs=settings.OUTPUT_CRS,
     )
+    from gridplan import styles
+
     if not three_layers:
-        return write_geodata(out, path, layer="grid", replace=True)
+        write_geodata(out, path, layer="grid", replace=True)
+        if suffix == ".gpkg":
+            return styles.write_gpkg_styles(path, {"grid": styles.grid_style()})
+        if qml:
+            styles.write_qml(path, styles.grid_style())
+        return path
     path.unlink(missing_ok=True)
     for level in LEVELS:
         part = out[out["level"] == level]
         if len(part) or level != "micro":
             write_geodata(part.drop(columns="level"), path, layer=level)
-    return path
+    return styles.write_gpkg_styles(path, {level: styles.grid_style(level) for level in LEVELS})

@@ -826,12 +826,15 @@ def _rejects_frame(
 # --------------------------------------------------------------------------- writing
 
 
-def write_incidents(data: ImportResult | gpd.GeoDataFrame, path: str | Path) -> Path:
+def write_incidents(
+    data: ImportResult | gpd.GeoDataFrame, path: str | Path, *, qml: bool = True
+) -> Path:
     """Write incidents as GeoJSON (RFC 7946), GeoPackage or CSV, chosen by the suffix.
 
     Times are written as ISO 8601 text with the UTC offset; CSV gets ``lon`` and ``lat``
     columns and a BOM so that Excel shows Chinese text. :func:`import_incidents` reads every
-    one of these files back to the same incidents. An existing file is replaced.
+    one of these files back to the same incidents. An existing file is replaced. Points are
+    styled for QGIS by alert colour (see :mod:`gridplan.styles`).
 
     Parameters
     ----------
@@ -839,6 +842,9 @@ def write_incidents(data: ImportResult | gpd.GeoDataFrame, path: str | Path) -> 
         An :class:`ImportResult` or an INCIDENTS GeoDataFrame.
     path
         Target file: ``.geojson``/``.json``, ``.gpkg`` or ``.csv``.
+    qml
+        GeoJSON only: also write the QGIS style as ``<stem>.qml`` beside it (a GeoPackage
+        carries it in its ``layer_styles`` table).
 
     Returns
     -------
@@ -891,8 +897,15 @@ def write_incidents(data: ImportResult | gpd.GeoDataFrame, path: str | Path) -> 
         msg = f"{path}: unknown output format {suffix!r}; use .geojson, .gpkg or .csv"
         raise InputError(msg)
     layer = gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs="EPSG:4326")
+    from gridplan import styles
+
     # 15 decimals: re-importing the file gives back exactly the same points.
-    return write_geodata(layer, path, layer="incidents", replace=True, precision=15)
+    write_geodata(layer, path, layer="incidents", replace=True, precision=15)
+    if suffix == ".gpkg":
+        return styles.write_gpkg_styles(path, {"incidents": styles.incident_style()})
+    if qml:
+        styles.write_qml(path, styles.incident_style())
+    return path
 
 
 def write_rejects(data: ImportResult | pd.DataFrame, path: str | Path) -> Path:

@@ -491,6 +491,7 @@ class PatrolPlan:
                             "date": self.date.isoformat(),
                             "slice": s.slice_id,
                             "patroller_id": r.patroller_id,
+                            "part": r.part,
                             "order": p.order,
                             "micro_id": p.micro_id,
                             "name": p.name,
@@ -513,10 +514,9 @@ class PatrolPlan:
             "stops", "distance_m", "duration_s", "geometry",
         ]  # fmt: skip
         stop_cols = [
-            "date", "slice", "patroller_id", "order", "micro_id", "name", "base_id", "street",
-            "arrival",
-            "departure", "dwell_min", "prize", "score", "risk_rank", "gi_class", "risk_class",
-            "visit", "geometry",
+            "date", "slice", "patroller_id", "part", "order", "micro_id", "name", "base_id",
+            "street", "arrival", "departure", "dwell_min", "prize", "score", "risk_rank",
+            "gi_class", "risk_class", "visit", "geometry",
         ]  # fmt: skip
         routes = gpd.GeoDataFrame(
             pd.DataFrame(route_rows, columns=route_cols), geometry="geometry", crs="EPSG:4326"

@@ -3,7 +3,10 @@
 - **GeoJSON** (RFC 7946, EPSG:4326): one FeatureCollection with a LineString per route
   (``kind = "route"``) and a Point per stop (``kind = "stop"``), for web maps and QGIS (which
   offers the two geometry types as sub-layers).
-- **GeoPackage**: layers ``routes`` and ``stops``, for QGIS and ArcGIS.
+- **GeoPackage**: layers ``routes`` and ``stops``, for QGIS and ArcGIS, with QGIS styles
+  (one colour per patroller, stops labelled with their order) in ``layer_styles``. A whole
+  plan also carries its plan document in the attribute table ``plan``, so
+  :func:`~gridplan.routing.planfile.load_plan` reads the GeoPackage back to the same plan.
 - **CSV**: the stop list in time order per patroller, UTF-8 with BOM so Excel reads the
   Chinese names, with ``lon``/``lat`` and clock times.
 - **GPX 1.1**: for phone navigation apps (OsmAnd, Organic Maps, Locus): per route a track
@@ -16,17 +19,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 
 from gridplan._errors import InputError
 from gridplan.export import write_csv
 from gridplan.export import write_geodata
 from gridplan.routing.plan import PatrolPlan
+from gridplan.routing.planfile import FORMAT
+from gridplan.routing.planfile import PLAN_TABLE
+from gridplan.routing.planfile import VERSION
+from gridplan.routing.planfile import plan_to_dict
+from gridplan.styles import route_style
+from gridplan.styles import stop_style
+from gridplan.styles import write_gpkg_styles
 
 FORMATS = ("geojson", "gpkg", "csv", "gpx")
 
@@ -157,7 +169,11 @@ def _gpx(plan: PatrolPlan, routes: gpd.GeoDataFrame, stops: gpd.GeoDataFrame) ->
         rte = el(root, "rte")
         el(rte, "name", title)
         el(rte, "desc", f"{_clock(r['start'])}-{_clock(r['end'])}, {r['stops']} stops")
-        mine = stops[(stops["slice"] == r["slice"]) & (stops["patroller_id"] == r["patroller_id"])]
+        mine = stops[
+            (stops["slice"] == r["slice"])
+            & (stops["patroller_id"] == r["patroller_id"])
+            & (stops["part"] == r["part"])  # a break splits a slice into parts
+        ]
         for _, s in mine.sort_values("order").iterrows():
             pt = el(rte, "rtept", lat=f"{s.geometry.y:.7f}", lon=f"{s.geometry.x:.7f}")
             el(pt, "time", utc(s["arrival"]))
@@ -171,6 +187,20 @@ def _gpx(plan: PatrolPlan, routes: gpd.GeoDataFrame, stops: gpd.GeoDataFrame) ->
             el(seg, "trkpt", lat=f"{y:.7f}", lon=f"{x:.7f}")
     ET.indent(root)
     return root
+
+
+def _embed_document(plan: PatrolPlan, path: Path) -> None:
+    """Store the whole plan document in table ``plan`` so :func:`load_plan` reads it back."""
+    table = pd.DataFrame(
+        {
+            "format": [FORMAT],
+            "version": [VERSION],
+            "station_id": [plan.station_id],
+            "date": [plan.date.isoformat()],
+            "document": [json.dumps(plan_to_dict(plan), ensure_ascii=False)],
+        }
+    )
+    pyogrio.write_dataframe(table, path, layer=PLAN_TABLE)
 
 
 def export_plan(
@@ -225,7 +255,14 @@ def export_plan(
         return path
     if fmt == "gpkg":
         write_geodata(routes, path, layer="routes", replace=True)
-        return write_geodata(stops, path, layer="stops")
+        write_geodata(stops, path, layer="stops")
+        if patroller is None and slices is None:
+            _embed_document(plan, path)
+        names = dict(zip(routes["patroller_id"], routes["name"], strict=True))
+        ids = sorted(names)
+        return write_gpkg_styles(
+            path, {"routes": route_style(ids, names), "stops": stop_style(ids, names)}
+        )
     # one collection: say which name is which, and keep whole numbers whole (null elsewhere)
     routes = routes.rename(columns={"name": "patroller"}).assign(kind="route")
     stops = stops.rename(columns={"name": "micro_name"}).assign(kind="stop")

@@ -47,6 +47,8 @@ from gridplan.routing.plan import Workload
 
 FORMAT = "gridplan-plan"
 VERSION = 1
+#: Attribute table of an exported plan GeoPackage that holds the plan document.
+PLAN_TABLE = "plan"
 
 #: Decimals of saved coordinates: 7 is about 1 cm.
 PRECISION = 7
@@ -451,13 +453,85 @@ def plan_from_dict(data: Mapping[str, Any], *, source: str | Path = "<plan>") ->
     )
 
 
+_STOP_KEYS = ("slice", "patroller_id", "order", "micro_id", "arrival", "departure")
+
+
+def _layer_mismatch(plan: PatrolPlan, path: Path) -> str | None:
+    """Where the ``routes``/``stops`` layers of a plan GeoPackage differ from its document."""
+    import pyogrio
+
+    routes, stops = plan.to_geodataframes()
+    routes = routes[routes["stops"] > 0].reset_index(drop=True)
+    for name, want in (("routes", routes), ("stops", stops)):
+        try:
+            got = pyogrio.read_dataframe(path, layer=name)
+        except Exception as exc:  # pyogrio raises DataLayerError and friends
+            return f"its layer {name!r} cannot be read ({exc})"
+        if len(got) != len(want):
+            return f"layer {name!r} has {len(got)} features, the plan {len(want)}"
+    got = pyogrio.read_dataframe(path, layer="stops")
+    for k in range(len(stops)):
+        for key in _STOP_KEYS:
+            a, b = got[key].iloc[k], stops[key].iloc[k]
+            if str(a) != str(b):
+                return f"layer 'stops' feature {k + 1}: {key} is {a!r}, the plan has {b!r}"
+        moved = got.geometry.iloc[k].distance(stops.geometry.iloc[k])
+        if moved > 1e-6:
+            return f"layer 'stops' feature {k + 1} ({stops['micro_id'].iloc[k]}) was moved"
+    return None
+
+
+def _read_gpkg(path: Path) -> PatrolPlan:
+    import pyogrio
+
+    try:
+        names = {name for name, _ in pyogrio.list_layers(path)}
+    except Exception as exc:  # not a GeoPackage SQLite file
+        msg = f"{path}: not a readable GeoPackage ({exc})"
+        raise InputError(msg) from None
+    if PLAN_TABLE not in names:
+        if {"routes", "stops"} <= names:
+            msg = (
+                f"{path}: this GeoPackage holds routes and stops but no plan document (table "
+                f"{PLAN_TABLE!r}): it is part of a plan (exported with a patroller or slice "
+                "filter) or was not written by gridplan; export the whole plan with "
+                "`gridplan export PLAN --format gpkg` to read it back"
+            )
+        else:
+            msg = f"{path}: not a gridplan plan GeoPackage (no table {PLAN_TABLE!r})"
+        raise InputError(msg)
+    table = pyogrio.read_dataframe(path, layer=PLAN_TABLE, read_geometry=False)
+    if len(table) != 1 or "document" not in table or table["format"].iloc[0] != FORMAT:
+        msg = f"{path}: table {PLAN_TABLE!r} is not a gridplan plan document"
+        raise InputError(msg)
+    try:
+        data = json.loads(table["document"].iloc[0])
+    except (json.JSONDecodeError, TypeError) as exc:
+        msg = f"{path}: the plan document in table {PLAN_TABLE!r} is damaged ({exc})"
+        raise InputError(msg) from None
+    plan = plan_from_dict(data, source=f"{path} (table {PLAN_TABLE})")
+    where = _layer_mismatch(plan, path)
+    if where is not None:
+        msg = (
+            f"{path}: the map layers no longer match the plan document stored with them: "
+            f"{where}. gridplan reads plans from that document and cannot take over edits "
+            "made in a GIS; change a plan in gridplan instead (pin or exclude stops and "
+            "plan again), or export it again"
+        )
+        raise InputError(msg)
+    return plan
+
+
 def load_plan(path: str | Path) -> PatrolPlan:
-    """Read a plan file written by :func:`save_plan`.
+    """Read a plan file written by :func:`save_plan` or a GeoPackage from ``export_plan``.
 
     Parameters
     ----------
     path
-        The ``.plan.json`` file.
+        The ``.plan.json`` file, or a ``.gpkg`` written by
+        :func:`~gridplan.routing.plan_export.export_plan` for a whole plan (it stores the
+        plan document beside its layers; a GeoPackage whose layers were edited since is
+        refused, naming the first difference).
 
     Returns
     -------
@@ -480,6 +554,8 @@ def load_plan(path: str | Path) -> PatrolPlan:
     if not path.is_file():
         msg = f"{path}: no such plan file; write one with `gridplan plan ... --out {path}`"
         raise InputError(msg)
+    if path.suffix.lower() == ".gpkg":
+        return _read_gpkg(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
@@ -494,4 +570,12 @@ def load_plan(path: str | Path) -> PatrolPlan:
     return plan_from_dict(data, source=path)
 
 
-__all__ = ["FORMAT", "VERSION", "load_plan", "plan_from_dict", "plan_to_dict", "save_plan"]
+__all__ = [
+    "FORMAT",
+    "PLAN_TABLE",
+    "VERSION",
+    "load_plan",
+    "plan_from_dict",
+    "plan_to_dict",
+    "save_plan",
+]

@@ -67,17 +67,11 @@ def page():
     )
 
 
-def _layer_file(fmt: str, name: str, layer: str, gdf):
-    """Send ``gdf`` as ``name`` in ``fmt`` (GeoJSON, GeoPackage layer ``layer``, CSV + WKT)."""
-    from gridplan.export import write_csv
-    from gridplan.export import write_geodata
-
+def _layer_file(fmt: str, name: str, write):
+    """Send the file ``write(path)`` makes as ``name`` (GeoJSON, styled GeoPackage, CSV + WKT)."""
     with tempfile.TemporaryDirectory(prefix="gridplan-dl-") as tmp:
         path = Path(tmp) / name
-        if fmt == "csv":
-            write_csv(gdf, path)
-        else:
-            write_geodata(gdf, path, layer=layer if fmt == "gpkg" else None)
+        write(path)
         audit("export", name)
         return _send(path, name, fmt)
 
@@ -90,7 +84,14 @@ def grid_file(fmt: str):
     if fmt not in LAYER_FORMATS or row is None:
         abort(404)
     name = f"{current_user.station_id}-grid-v{row['version']}.{fmt}"
-    return _layer_file(fmt, name, "grid", data.grid(row["id"]))
+    grid = data.grid(row["id"])
+    if fmt == "csv":
+        from gridplan.export import write_csv
+
+        return _layer_file(fmt, name, lambda path: write_csv(grid, path))
+    from gridplan.geo.grid import write_grid
+
+    return _layer_file(fmt, name, lambda path: write_grid(grid, path, qml=False))
 
 
 @bp.get("/hotspots.<fmt>")
@@ -101,7 +102,10 @@ def hotspot_file(fmt: str):
     if fmt not in LAYER_FORMATS or run is None:
         abort(404)
     name = f"{current_user.station_id}-hotspots-{run['id']}.{fmt}"
-    return _layer_file(fmt, name, "hotspots", data.hotspots(run["id"]))
+    from gridplan.hotspots import write_hotspots
+
+    hot = data.hotspots(run["id"])
+    return _layer_file(fmt, name, lambda path: write_hotspots(hot, path, qml=False))
 
 
 @bp.get("/plans/<int:plan_id>.<path:fmt>")
