@@ -10,23 +10,57 @@ from __future__ import annotations
 
 
 class GridplanError(Exception):
-    """Base class of every error raised by gridplan."""
+    """Base class of every error raised by gridplan.
+
+    Catch it to handle any gridplan failure in one place; the message says what was wrong,
+    shows the value and says how to fix it, so it can be shown to the user as it is. The
+    subclasses below also derive from the matching builtin (mostly :class:`ValueError`).
+
+    Examples
+    --------
+    >>> import gridplan
+    >>> try:
+    ...     gridplan.load_grid("no/such/grid.geojson")
+    ... except gridplan.InputError as exc:
+    ...     print(exc)
+    no/such/grid.geojson: file not found; check the path
+    """
 
 
 class InputError(GridplanError, ValueError):
-    """An input file or table cannot be read or has the wrong shape."""
+    """An input file or table cannot be read or has the wrong shape.
+
+    Raised by the readers (:func:`~gridplan.load_grid`, :func:`~gridplan.import_incidents`,
+    :func:`~gridplan.load_network`, :func:`~gridplan.load_plan`, ...) and by functions given a
+    frame without the columns they need. Fix the file or the argument the message names.
+    """
 
 
 class CRSError(GridplanError, ValueError):
-    """A coordinate reference system is missing, unknown or unsuitable."""
+    """A coordinate reference system is missing, unknown or unsuitable.
+
+    Raised when a frame has no CRS, a CRS string is not recognised, or a geographic CRS is
+    given where metres are needed. Set the CRS (``gdf.set_crs(...)``) or pass a projected one,
+    as the message suggests.
+    """
 
 
 class ConfigError(GridplanError, ValueError):
-    """The station configuration is invalid."""
+    """The station configuration is invalid.
+
+    Raised by :func:`~gridplan.load_config` and the config types (:class:`~gridplan.TimeSlice`,
+    the roster) on an unknown key or a bad value; the message names the TOML key. Correct the
+    station file.
+    """
 
 
 class ValidationError(GridplanError, ValueError):
-    """A 1+5+N grid failed validation; ``report`` holds every problem found."""
+    """A 1+5+N grid failed validation; ``report`` holds every problem found.
+
+    Raised by ``ValidationReport.raise_for_errors()`` (:class:`~gridplan.ValidationReport`) when
+    the grid has errors. ``report`` is that :class:`~gridplan.ValidationReport`: print its
+    ``to_text()``, or repair the grid with :func:`~gridplan.fix_grid`.
+    """
 
     def __init__(self, msg: str, report=None):
         super().__init__(msg)
@@ -34,8 +68,20 @@ class ValidationError(GridplanError, ValueError):
 
 
 class InfeasiblePlanError(GridplanError):
-    """A patrol plan cannot satisfy its hard constraints."""
+    """A patrol plan cannot satisfy its hard constraints.
+
+    Part of the public hierarchy for callers that check plans; gridplan itself does not
+    raise it at present: the planner returns a plan whose dropped stops, metrics and
+    :meth:`~gridplan.PatrolPlan.is_feasible` say what could not be done, and
+    :func:`~gridplan.check_plan` reports violations.
+    """
 
 
 class GridplanWarning(UserWarning):
-    """A recoverable problem: the result is usable but the user should know."""
+    """A recoverable problem: the result is usable but the user should know.
+
+    Issued through :mod:`warnings`, for example when :func:`~gridplan.load_grid` derives
+    missing parent ids from overlaps, or :func:`~gridplan.backtest` scores a period that
+    overlaps the fit period. Show it to the user; turn it into an error with
+    ``warnings.simplefilter("error", gridplan.GridplanWarning)`` in strict pipelines.
+    """

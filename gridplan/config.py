@@ -35,9 +35,29 @@ ALERT_COLOURS = ("red", "yellow", "blue")
 class TimeSlice:
     """A daily patrol time window, such as 22:00-06:00.
 
-    ``start_min`` and ``end_min`` are minutes after midnight; ``end_min <= start_min`` means
-    the slice crosses midnight. ``days`` is ``"all"``, ``"weekday"`` or ``"weekend"`` and refers
-    to the day the shift *starts* on.
+    Attributes
+    ----------
+    id
+        Short code used in tables and file names (letters, digits, ``_``, ``-``).
+    start_min, end_min
+        Minutes after midnight; ``end_min <= start_min`` means the slice crosses midnight.
+    name_zh, name_en
+        Display names.
+    days
+        ``"all"``, ``"weekday"`` or ``"weekend"``: the days the shift *starts* on.
+
+    Raises
+    ------
+    ConfigError
+        On an invalid id, a minute outside 0..1439, a zero-length slice or unknown ``days``.
+
+    Examples
+    --------
+    >>> night = TimeSlice("night", 22 * 60, 6 * 60, name_en="Night")
+    >>> night.crosses_midnight, night.duration_min
+    (True, 480)
+    >>> night.label
+    'Night 22:00-06:00'
     """
 
     id: str
@@ -90,7 +110,51 @@ class TimeSlice:
 
 @dataclasses.dataclass(frozen=True)
 class StationConfig:
-    """Validated settings of one community police station (see ``default_station.toml``)."""
+    """Validated settings of one community police station (see ``default_station.toml``).
+
+    Build it with :func:`load_config` (a station TOML file merged over the defaults) or
+    :func:`default_config`; every field is checked on construction.
+
+    Attributes
+    ----------
+    station_id, station_name, phone, timezone, location
+        The ``[station]`` table: id (the prefix of grid codes), name, phone, IANA timezone and
+        the station's ``(lon, lat)`` (``None`` if not set).
+    input_crs, coordinates, metric_crs
+        The ``[crs]`` table: CRS of input files, their datum (``wgs84``, ``gcj02``,
+        ``bd09``) and the projected CRS for metres (``None``: a UTM zone is chosen).
+    base_grid_count, cell_size_m, area_tolerance, sliver_area_m2
+        The ``[grid]`` table: base grids per station, micro-grid size, allowed area mismatch
+        (share) and the smallest gap or overlap reported.
+    time_slices, split_weekend
+        The ``[time]`` table: the patrol time slices and whether each is split into weekday
+        and weekend slices (see :attr:`slices`).
+    half_life_days, default_weight, category_weights, alert_weights
+        The ``[scoring]`` table: recency half-life and incident severity weights.
+    gi_permutations, gi_inference, fdr, seed
+        The ``[hotspots]`` table: Getis-Ord Gi* settings.
+    roster
+        The ``[[roster]]`` entries as :class:`~gridplan.roster.Patroller` objects.
+    patrol
+        The ``[patrol]`` table as a :class:`~gridplan.roster.PatrolPolicy`.
+    source
+        The file the settings came from (used in error messages).
+
+    Raises
+    ------
+    ConfigError
+        On an invalid value; the message names the TOML key.
+
+    Examples
+    --------
+    >>> cfg = load_config("data/station.toml")
+    >>> cfg.station_id, cfg.timezone
+    ('S01', 'America/Los_Angeles')
+    >>> [s.id for s in cfg.slices]
+    ['morning', 'day', 'evening', 'night']
+    >>> cfg.roster[0].mode
+    'ebike'
+    """
 
     station_id: str = "S01"
     station_name: str = "社区警务室"
@@ -438,7 +502,24 @@ def _parse_slice(raw: Any, index: int, source: str) -> TimeSlice:
 
 
 def default_config() -> StationConfig:
-    """Return the default configuration of a Chinese community police station."""
+    """Return the default configuration of a Chinese community police station.
+
+    The values of ``gridplan/data/default_station.toml``: four time slices, 200 m micro-grids, the
+    Asia/Shanghai timezone and a sample roster. :func:`load_config` merges a station file
+    over these.
+
+    Returns
+    -------
+    StationConfig
+
+    Examples
+    --------
+    >>> cfg = default_config()
+    >>> cfg.timezone, cfg.cell_size_m
+    ('Asia/Shanghai', 200.0)
+    >>> cfg.slices[-1].label
+    '夜间 Night 22:00-06:00'
+    """
     return config_from_mapping({}, source="<defaults>")
 
 

@@ -62,6 +62,24 @@ class Patroller:
         People in the team (volunteers walk in pairs).
     break_after_min, break_min
         After this many minutes on duty a break of ``break_min`` minutes (0 = no rule).
+
+    Examples
+    --------
+    Usually read from the ``[[roster]]`` entries of a station file:
+
+    >>> from gridplan.config import load_config
+    >>> captain = load_config("data/station.toml").roster[0]
+    >>> captain.id, captain.mode, captain.profile, captain.windows_on(0)
+    ('C01', 'ebike', 'ride', ((480, 1080),))
+
+    or built directly, e.g. a volunteer pair walking 19:00-21:00 on Saturdays:
+
+    >>> team = Patroller(
+    ...     "V01", "义警 1", "volunteer_team", "walk", 4.0,
+    ...     availability={5: ((19 * 60, 21 * 60),)}, max_duty_min=120, members=2,
+    ... )
+    >>> team.profile, team.windows_on(5), team.windows_on(0)
+    ('walk', ((1140, 1260),), ())
     """
 
     id: str
@@ -110,6 +128,17 @@ class PatrolPolicy:
     cover_base_grids, cover_penalty
         Visit every base grid at least once per slice when anyone is on duty (soft, with this
         penalty in prize units; violations are reported).
+
+    Examples
+    --------
+    The ``[patrol]`` table of a station file, or these defaults:
+
+    >>> policy = PatrolPolicy()
+    >>> dict(policy.dwell_min), policy.revisit_max, policy.dosage_cap_min
+    ({'top': 15, 'high': 12, 'other': 10}, 3, 90)
+    >>> import dataclasses
+    >>> dataclasses.replace(policy, revisit_max=1).revisit_max
+    1
     """
 
     dwell_min: Mapping[str, int] = dataclasses.field(

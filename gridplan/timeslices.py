@@ -184,7 +184,24 @@ def shift_date(times: pd.Series, time_slice: TimeSlice, *, tz: str | None = None
 
 
 class Period(NamedTuple):
-    """An analysis period of whole days, ``first`` to ``last`` inclusive (naive dates)."""
+    """An analysis period of whole days, ``first`` to ``last`` inclusive (naive dates).
+
+    Made by :func:`parse_period` from ``"2019"``, ``"2019-02"``, ``"2015:2018"`` or a pair of
+    dates; ``str()`` gives it back as ``first:last``.
+
+    Attributes
+    ----------
+    first, last
+        The first and last day (midnight, no timezone).
+
+    Examples
+    --------
+    >>> p = parse_period("2019")
+    >>> str(p), p.days
+    ('2019-01-01:2019-12-31', 365)
+    >>> p.bounds("Asia/Shanghai")[1]
+    Timestamp('2020-01-01 00:00:00+0800', tz='Asia/Shanghai')
+    """
 
     first: pd.Timestamp
     last: pd.Timestamp
