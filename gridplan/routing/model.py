@@ -80,6 +80,21 @@ class Vehicle:
         Longest route (end time minus start time), seconds; ``None`` means no limit.
     allowed_nodes
         Nodes this vehicle may visit; ``None`` means every non-depot node.
+
+    Raises
+    ------
+    InputError
+        On a negative or non-integer node, profile or time, or ``latest_end`` before
+        ``earliest_start``.
+
+    Examples
+    --------
+    A walker who leaves node 0 at 08:00 (in seconds of the day) and is back by 10:00:
+
+    >>> from gridplan.routing.model import Vehicle
+    >>> v = Vehicle("A01", start=0, end=0, earliest_start=8 * 3600, latest_end=10 * 3600)
+    >>> v.max_duration is None, v.allowed_nodes is None
+    (True, True)
     """
 
     name: str
@@ -119,6 +134,33 @@ class RevisitGroup:
     The copies are separate nodes (zero travel between them) so a place can be visited more
     than once per slice, by any vehicles. Any two visited copies start service at least
     ``min_gap`` seconds apart, and copy ``k + 1`` may be visited only when copy ``k`` is.
+
+    Attributes
+    ----------
+    nodes
+        The copy nodes, in visiting order (two or more, distinct).
+    min_gap
+        Least seconds between the service starts of any two visited copies.
+
+    Raises
+    ------
+    InputError
+        With fewer than two distinct nodes or a negative gap.
+
+    Examples
+    --------
+    Nodes 2 and 3 are the same hot spot, to be visited twice at least 10 minutes apart:
+
+    >>> import numpy as np
+    >>> from gridplan.routing.model import PrizeVRP, PrizeVRPSolution, RevisitGroup, Vehicle
+    >>> travel = np.full((4, 4), 60)
+    >>> np.fill_diagonal(travel, 0)
+    >>> vrp = PrizeVRP(
+    ...     travel=(travel,), service=[0, 0, 0, 0], prize=[0, 5, 3, 3],
+    ...     vehicles=(Vehicle("walker"),), revisit_groups=(RevisitGroup((2, 3), min_gap=600),),
+    ... )
+    >>> PrizeVRPSolution.from_routes(vrp, [[2, 1, 3]]).violations(vrp)
+    ['revisit group (2, 3): visits at 60 s and 180 s are less than 600 s apart']
     """
 
     nodes: tuple[int, ...]
@@ -139,6 +181,33 @@ class CoverGroup:
     """Soft constraint: visit at least one node of ``nodes``, else pay ``penalty`` (prize units).
 
     Used, for example, for "every base grid visited at least once per slice".
+
+    Attributes
+    ----------
+    nodes
+        The nodes of the group (at least one).
+    penalty
+        Cost, in prize units, when none of them is visited.
+    name
+        Label for summaries (e.g. the base grid id).
+
+    Raises
+    ------
+    InputError
+        With no nodes or a negative penalty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gridplan.routing.model import CoverGroup, PrizeVRP, PrizeVRPSolution, Vehicle
+    >>> travel = np.array([[0, 10, 10], [10, 0, 5], [10, 5, 0]])
+    >>> vrp = PrizeVRP(
+    ...     travel=(travel,), service=[0, 0, 0], prize=[0, 5, 3],
+    ...     vehicles=(Vehicle("walker"),), cover_groups=(CoverGroup((2,), 100, name="B2"),),
+    ... )
+    >>> sol = PrizeVRPSolution.from_routes(vrp, [[1]])
+    >>> sol.cover_violations, sol.cost()
+    ((0,), 103.0)
     """
 
     nodes: tuple[int, ...]
@@ -369,7 +438,28 @@ class PrizeVRP:
 
 @dataclasses.dataclass(frozen=True)
 class Visit:
-    """A stop on a route: ``node`` with service starting at ``time`` seconds."""
+    """A stop on a route: ``node`` with service starting at ``time`` seconds.
+
+    Attributes
+    ----------
+    node
+        Node index in the :class:`PrizeVRP`.
+    time
+        Service start (arrival, or the depot departure and return), seconds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gridplan.routing.model import PrizeVRP, Vehicle
+    >>> travel = np.array([[0, 10, 10], [10, 0, 5], [10, 5, 0]])
+    >>> vrp = PrizeVRP(
+    ...     travel=(travel,), service=[0, 60, 60], prize=[0, 5, 3],
+    ...     vehicles=(Vehicle("walker", max_duration=200),),
+    ... )
+    >>> route = PrizeVRPSolution.from_routes(vrp, [[1, 2]]).routes[0]
+    >>> route.visits[1]
+    Visit(node=1, time=10)
+    """
 
     node: int
     time: int
@@ -377,7 +467,28 @@ class Visit:
 
 @dataclasses.dataclass(frozen=True)
 class Route:
-    """The visits of one vehicle, start and end depots included."""
+    """The visits of one vehicle, start and end depots included.
+
+    Attributes
+    ----------
+    vehicle
+        Index of the vehicle in :attr:`PrizeVRP.vehicles`.
+    visits
+        The :class:`Visit` objects in order, from the start depot to the end depot.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gridplan.routing.model import PrizeVRP, Vehicle
+    >>> travel = np.array([[0, 10, 10], [10, 0, 5], [10, 5, 0]])
+    >>> vrp = PrizeVRP(
+    ...     travel=(travel,), service=[0, 60, 60], prize=[0, 5, 3],
+    ...     vehicles=(Vehicle("walker", max_duration=200),),
+    ... )
+    >>> route = PrizeVRPSolution.from_routes(vrp, [[1, 2]]).routes[0]
+    >>> route.nodes, route.stops, route.duration
+    ((0, 1, 2, 0), (1, 2), 145)
+    """
 
     vehicle: int
     visits: tuple[Visit, ...]
@@ -431,6 +542,24 @@ class PrizeVRPSolution:
         Sum of prizes of dropped nodes.
     runtime_s, iterations
         Solver statistics (0 when built by hand).
+
+    Examples
+    --------
+    Usually returned by :func:`~gridplan.routing.solve.solve_prize_vrp`; built by hand here:
+
+    >>> import numpy as np
+    >>> from gridplan.routing.model import PrizeVRP, Vehicle
+    >>> travel = np.array([[0, 10, 10], [10, 0, 5], [10, 5, 0]])
+    >>> vrp = PrizeVRP(
+    ...     travel=(travel,), service=[0, 60, 60], prize=[0, 5, 3],
+    ...     vehicles=(Vehicle("walker", max_duration=200),),
+    ... )
+    >>> sol = PrizeVRPSolution.from_routes(vrp, [[1, 2]])
+    >>> sol.collected_prize, sol.dropped, sol.is_feasible(vrp)
+    (8, (), True)
+    >>> print(sol.summary())
+    prize 8, cost 0, travel 25 s, dropped 0, cover violations 0, 0.0 s, 0 iterations
+      vehicle 0: 1 2  [145 s]
     """
 
     routes: tuple[Route, ...]
@@ -612,6 +741,15 @@ class TopInstance:
         Number of paths ``m``.
     tmax
         Maximum length of each path.
+
+    Examples
+    --------
+    >>> from gridplan.routing.model import read_top
+    >>> inst = read_top("tests/data/top_p2.2.k.txt")
+    >>> inst.n, inst.num_vehicles, inst.tmax
+    (21, 2, 22.5)
+    >>> inst.to_model().num_vehicles
+    2
     """
 
     name: str
@@ -699,9 +837,9 @@ def read_top(path: str | Path) -> TopInstance:
 
     Examples
     --------
-    >>> inst = read_top("p4.2.a.txt")  # doctest: +SKIP
-    >>> inst.n, inst.num_vehicles, inst.tmax  # doctest: +SKIP
-    (100, 2, 25.0)
+    >>> inst = read_top("tests/data/top_p2.2.k.txt")
+    >>> inst.name, inst.n, inst.num_vehicles, inst.tmax
+    ('top_p2.2.k', 21, 2, 22.5)
     """
     path = Path(path)
     try:
