@@ -154,6 +154,26 @@ class BacktestResult:
         Incidents of each period inside the micro-grids.
     unassigned
         Incidents of either period in no micro-grid (left out).
+
+    Examples
+    --------
+    Fit on January-August of the 2019 sample, score on September-December:
+
+    >>> import gridplan as gp
+    >>> cfg = gp.load_config("data/station.toml")
+    >>> grid = gp.load_grid("data/boundaries/grid.geojson")
+    >>> incidents = gp.import_incidents(
+    ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
+    ... ).incidents
+    >>> bt = gp.backtest(
+    ...     grid, incidents, fit="2019-01:2019-08", score="2019-09:2019-12", config=cfg
+    ... )
+    >>> bt.cells, bt.fit_incidents, bt.score_incidents
+    (147, 143, 76)
+    >>> round(bt.pai("gridplan", area_share=0.05), 2)
+    4.6
+    >>> print(bt.to_text())
+    Back-test: fit 2019-01-01:2019-08-31 (143 incidents), score 2019-09-01:2019-12-31 ...
     """
 
     table: pd.DataFrame

@@ -145,8 +145,36 @@ def write_geodata(
 def write_csv(df: pd.DataFrame, path: str | Path, *, geometry: str = "wkt") -> Path:
     """Write a (Geo)DataFrame as UTF-8-with-BOM CSV; geometry as WKT (``geometry="wkt"``).
 
-    With ``geometry="lonlat"`` point geometry is written as ``lon``/``lat`` columns and other
-    geometry as representative-point coordinates; ``geometry="none"`` drops it.
+    Excel opens the file with Chinese text intact because of the byte-order mark. Times are
+    written as ISO 8601 with their offset.
+
+    Parameters
+    ----------
+    df
+        A DataFrame (written as it is) or a GeoDataFrame (geometry converted to EPSG:4326).
+    path
+        The ``.csv`` file to write; parent folders are created.
+    geometry
+        ``"wkt"`` (a ``wkt`` column), ``"lonlat"`` (``lon``/``lat`` columns: the point, or
+        a representative point of other geometry) or ``"none"`` (geometry dropped).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import geopandas as gpd, shapely
+    >>> gdf = gpd.GeoDataFrame(
+    ...     {"id": ["J1"], "category": ["盗窃"]}, geometry=[shapely.Point(120.15, 30.25)], crs=4326
+    ... )
+    >>> p = write_csv(gdf, pathlib.Path(tempfile.mkdtemp()) / "points.csv", geometry="lonlat")
+    >>> print(p.read_text(encoding="utf-8-sig"))
+    id,category,lon,lat
+    J1,盗窃,120.15,30.25
+    <BLANKLINE>
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

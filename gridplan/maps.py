@@ -531,7 +531,34 @@ def hotspot_map(
 
 
 def save_map(m: folium.Map, path: str | Path) -> Path:
-    """Save a map as one self-contained HTML file with its libraries inlined (works offline)."""
+    """Save a map as one self-contained HTML file with its libraries inlined (works offline).
+
+    Parameters
+    ----------
+    m
+        A map from :func:`hotspot_map` (or any folium map made with ``static_url=None``).
+    path
+        The ``.html`` file to write; parent folders are created.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import gridplan as gp
+    >>> cfg = gp.load_config("data/station.toml")
+    >>> grid = gp.load_grid("data/boundaries/grid.geojson")
+    >>> incidents = gp.import_incidents(
+    ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
+    ... ).incidents
+    >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> m = gp.hotspot_map(hot, grid=grid, tiles="none")
+    >>> save_map(m, pathlib.Path(tempfile.mkdtemp()) / "hotspots.html").name
+    'hotspots.html'
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_offline(m), encoding="utf-8")

@@ -91,6 +91,14 @@ class ImportResult:
         Data rows read (blank lines and the header excluded).
     warnings
         Recoverable problems worth telling the user (swapped columns, duplicate ids, ...).
+
+    Examples
+    --------
+    >>> result = import_incidents("tests/data/incidents_portland_2019_sample.csv")
+    >>> result.n_rows, len(result.incidents), len(result.rejects)
+    (498, 498, 0)
+    >>> result.summary()["columns_used"]["time"]
+    'occur_datetime'
     """
 
     incidents: gpd.GeoDataFrame

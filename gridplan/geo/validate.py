@@ -62,6 +62,15 @@ class GridIssue:
         The second grid involved (the other side of an overlap), if any.
     area_m2
         The area concerned (overlap, gap, overhang) in square metres, if any.
+
+    Examples
+    --------
+    >>> from gridplan.geo.grid import load_grid
+    >>> issue = validate_grid(load_grid("tests/data/grid_bowtie.geojson")).errors[0]
+    >>> issue.severity, issue.code, issue.feature_id
+    ('error', 'invalid_geometry', 'S01-B1-M001')
+    >>> print(issue.to_text())
+    ERROR   invalid_geometry  S01-B1-M001: micro-grid S01-B1-M001 has an invalid geometry: ...
     """
 
     severity: str
@@ -97,6 +106,19 @@ class ValidationReport:
         All issues, in the order the checks ran.
     counts
         ``(level, number of features)`` pairs of the validated grid.
+
+    Examples
+    --------
+    >>> from gridplan.geo.grid import load_grid
+    >>> report = validate_grid(load_grid("tests/data/grid_bowtie.geojson"))
+    >>> report.ok, [i.code for i in report.errors]
+    (False, ['invalid_geometry', 'gap'])
+    >>> report.summary()["features"]
+    {'station': 1, 'base': 5, 'micro': 10}
+    >>> report.raise_for_errors()
+    Traceback (most recent call last):
+    gridplan._errors.ValidationError: the grid has 2 error(s):
+    ...
     """
 
     issues: tuple[GridIssue, ...] = ()
@@ -167,6 +189,13 @@ class Repair:
         ``"make_valid"``, ``"clip_to_parent"``, ``"clip_overlap"`` or ``"fill_gap"``.
     detail
         What was done, with figures.
+
+    Examples
+    --------
+    >>> from gridplan.geo.grid import load_grid
+    >>> fixed, repairs = fix_grid(load_grid("tests/data/grid_bowtie.geojson"))
+    >>> repairs[0].feature_id, repairs[0].action
+    ('S01-B1-M001', 'make_valid')
     """
 
     feature_id: str
