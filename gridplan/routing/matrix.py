@@ -514,6 +514,24 @@ def route_nodes(
 ) -> list[int]:
     """Return the node ids of the fastest path from ``node_a`` to ``node_b`` (both included).
 
+    Parameters
+    ----------
+    network
+        The street network.
+    profile
+        ``"walk"`` or ``"ride"``.
+    node_a, node_b
+        Node ids of that profile's graph (e.g. ``TravelMatrix.nodes`` or the ``node`` column
+        of :func:`~gridplan.routing.stops.snap_points`).
+    speed_kph, cap_by_maxspeed
+        As in :func:`travel_matrix`: travel speed (default by profile) and whether tagged
+        speed limits cap it.
+
+    Returns
+    -------
+    list of int
+        Node ids from ``node_a`` to ``node_b``.
+
     Raises
     ------
     InputError
@@ -521,7 +539,20 @@ def route_nodes(
 
     Examples
     --------
-    >>> route_nodes(net, "walk", m.nodes[0], m.nodes[5])  # doctest: +SKIP
+    >>> import geopandas as gpd, shapely
+    >>> from gridplan.routing.network import build_network
+    >>> streets = gpd.GeoDataFrame(  # three short streets in central Portland
+    ...     {"name": ["NW Couch St", "NW Couch St", "NW 10th Ave"], "highway": ["residential"] * 3},
+    ...     geometry=[
+    ...         shapely.LineString([(-122.682, 45.5235), (-122.681, 45.5235)]),
+    ...         shapely.LineString([(-122.681, 45.5235), (-122.680, 45.5235)]),
+    ...         shapely.LineString([(-122.681, 45.5235), (-122.681, 45.5244)]),
+    ...     ],
+    ...     crs=4326,
+    ... )
+    >>> net = build_network(streets, crs="EPSG:26910")
+    >>> route_nodes(net, "walk", 0, 3)
+    [0, 1, 3]
     """
     speed = default_speed_kph(profile) if speed_kph is None else float(speed_kph)
     csr = _csr(network, profile, speed, cap_by_maxspeed)
