@@ -109,6 +109,24 @@ class CheckReport:
         How many routes (deployed), stops and legs were checked.
     method
         ``network`` (legs re-timed on the street graph) or ``straight_line``.
+
+    Examples
+    --------
+    >>> import gridplan as gp
+    >>> cfg = gp.load_config("data/station.toml")
+    >>> grid = gp.load_grid("data/boundaries/grid.geojson")
+    >>> incidents = gp.import_incidents(
+    ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
+    ... ).incidents
+    >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> plan = gp.plan_patrols(  # no street network: straight lines x detour factor
+    ...     grid, hot, None, cfg, date="2019-06-01", slices=["night"], workers=1, work_limit=5
+    ... )
+    >>> report = gp.check_plan(plan)
+    >>> report.ok, report.method, len(report.errors)
+    (True, 'straight_line', 0)
+    >>> print(report.to_text())
+    OK: 2 routes, ... stops, ... legs re-timed (straight_line); 0 errors, 0 warnings
     """
 
     findings: tuple[Finding, ...]

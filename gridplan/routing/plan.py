@@ -88,6 +88,24 @@ class PlannedStop:
         network); the plan checker re-times the legs between these nodes.
     street
         Name of the street where the patrol stands ("" when unknown), for route sheets.
+
+    Examples
+    --------
+    >>> import gridplan as gp
+    >>> cfg = gp.load_config("data/station.toml")
+    >>> grid = gp.load_grid("data/boundaries/grid.geojson")
+    >>> incidents = gp.import_incidents(
+    ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
+    ... ).incidents
+    >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> plan = gp.plan_patrols(  # no street network: straight lines x detour factor
+    ...     grid, hot, None, cfg, date="2019-06-01", slices=["night"], workers=1, work_limit=5
+    ... )
+    >>> stop = plan.slice("night").routes[0].stops[0]
+    >>> stop.order, stop.micro_id.startswith("S01-B"), stop.risk_class in ("top", "high", "other")
+    (1, True, True)
+    >>> (stop.departure - stop.arrival).total_seconds() == stop.dwell_s
+    True
     """
 
     order: int
@@ -134,6 +152,24 @@ class Duty:
     break_after_min, break_min
         The roster's break rule (0 = none): no stretch on duty longer than
         ``break_after_min`` without a break of ``break_min``.
+
+    Examples
+    --------
+    >>> import gridplan as gp
+    >>> cfg = gp.load_config("data/station.toml")
+    >>> grid = gp.load_grid("data/boundaries/grid.geojson")
+    >>> incidents = gp.import_incidents(
+    ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
+    ... ).incidents
+    >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> plan = gp.plan_patrols(  # no street network: straight lines x detour factor
+    ...     grid, hot, None, cfg, date="2019-06-01", slices=["night"], workers=1, work_limit=5
+    ... )
+    >>> duty = plan.slice("night").routes[0].duty
+    >>> duty.profile, duty.speed_kph, duty.max_duty_min, (duty.break_after_min, duty.break_min)
+    ('ride', 15.0, 480, (240, 30))
+    >>> print(duty.window_start, duty.window_end)
+    2019-06-01 22:00:00-07:00 2019-06-02 02:00:00-07:00
     """
 
     window_start: dt.datetime
@@ -176,6 +212,24 @@ class PatrolRoute:
         The :class:`Duty` the route was planned under.
     part
         1, or 2, 3, ... for the routes after a break in the same slice (break rule).
+
+    Examples
+    --------
+    >>> import gridplan as gp
+    >>> cfg = gp.load_config("data/station.toml")
+    >>> grid = gp.load_grid("data/boundaries/grid.geojson")
+    >>> incidents = gp.import_incidents(
+    ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
+    ... ).incidents
+    >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> plan = gp.plan_patrols(  # no street network: straight lines x detour factor
+    ...     grid, hot, None, cfg, date="2019-06-01", slices=["night"], workers=1, work_limit=5
+    ... )
+    >>> route = plan.slice("night").routes[0]
+    >>> route.patroller_id, route.mode, route.part, route.start_place
+    ('A03', 'ebike', 1, 'station')
+    >>> len(route.stops) > 0, route.path.geom_type, route.distance_m > 0
+    (True, 'LineString', True)
     """
 
     patroller_id: str
@@ -245,6 +299,24 @@ class SliceMetrics:
     incidents_within_8min
         Share of the slice's fitting-period incidents in micro-grids within an 8-minute
         travel time of a stop some patroller makes; ``None`` when there are no incidents.
+
+    Examples
+    --------
+    >>> import gridplan as gp
+    >>> cfg = gp.load_config("data/station.toml")
+    >>> grid = gp.load_grid("data/boundaries/grid.geojson")
+    >>> incidents = gp.import_incidents(
+    ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
+    ... ).incidents
+    >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> plan = gp.plan_patrols(  # no street network: straight lines x detour factor
+    ...     grid, hot, None, cfg, date="2019-06-01", slices=["night"], workers=1, work_limit=5
+    ... )
+    >>> m = plan.slice("night").metrics
+    >>> 0 < m.risk_covered <= 1, sorted(m.base_visited)
+    (True, ['S01-B1', 'S01-B2', 'S01-B3', 'S01-B4', 'S01-B5'])
+    >>> list(m.workload)
+    ['A03']
     """
 
     risk_covered: float
@@ -281,6 +353,46 @@ class SlicePlan:
     :func:`~gridplan.routing.planfile.save_plan`; :func:`~gridplan.routing.check.check_plan`
     re-checks a saved plan against the street network instead). ``objective`` is the solver
     cost, kept when the solution is not.
+
+    Attributes
+    ----------
+    slice_id, label
+        The slice id and its label (``夜间 Night 22:00-06:00``).
+    start, end
+        Slice start and end on the plan's date (station timezone).
+    routes
+        One :class:`PatrolRoute` per patroller on duty (and per part after a break); empty
+        when nobody is on duty.
+    dropped
+        Micro-grids with risk that no route visits, each with the reason.
+    metrics
+        The :class:`SliceMetrics`.
+    off_duty
+        Roster ids not on duty in this slice.
+    problem, model, solution
+        The :class:`~gridplan.routing.problem.PatrolProblem`, its
+        :class:`~gridplan.routing.model.PrizeVRP` and the solver's
+        :class:`~gridplan.routing.model.PrizeVRPSolution` (``None`` in a plan read from a file).
+    objective
+        The solver cost.
+
+    Examples
+    --------
+    >>> import gridplan as gp
+    >>> cfg = gp.load_config("data/station.toml")
+    >>> grid = gp.load_grid("data/boundaries/grid.geojson")
+    >>> incidents = gp.import_incidents(
+    ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
+    ... ).incidents
+    >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> plan = gp.plan_patrols(  # no street network: straight lines x detour factor
+    ...     grid, hot, None, cfg, date="2019-06-01", slices=["night"], workers=1, work_limit=5
+    ... )
+    >>> night = plan.slice("night")
+    >>> night.label, night.nobody_on_duty, night.is_feasible()
+    ('夜间 Night 22:00-06:00', False, True)
+    >>> night.off_duty
+    ('C01', 'A01', 'A02', 'N01', 'V01', 'V02')
     """
 
     slice_id: str
@@ -356,6 +468,31 @@ class PatrolPlan:
         For one of several plan variants (:func:`~gridplan.routing.planner.plan_variants`):
         ``index`` (1 = best), ``of``, ``best_cost``, ``tolerance`` and ``similarity`` to the
         other variants; ``None`` for a single plan.
+
+    Examples
+    --------
+    The night shift of 2019-06-01 at the demo station, planned without a street network
+    (``work_limit`` makes the solver deterministic):
+
+    >>> import gridplan as gp
+    >>> cfg = gp.load_config("data/station.toml")
+    >>> grid = gp.load_grid("data/boundaries/grid.geojson")
+    >>> incidents = gp.import_incidents(
+    ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
+    ... ).incidents
+    >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> plan = gp.plan_patrols(  # no street network: straight lines x detour factor
+    ...     grid, hot, None, cfg, date="2019-06-01", slices=["night"], workers=1, work_limit=5
+    ... )
+    >>> plan.slice_ids, plan.is_feasible(), plan.settings["matrix_method"]
+    (('night',), True, ['straight_line'])
+    >>> print(plan.to_text())
+    波特兰中心示范警务室 (Portland Central demo) (S01) patrol plan for 2019-06-01 ...
+    夜间 Night 22:00-06:00: risk covered ...
+      A03 专职辅警 3 Auxiliary 3 (ebike) 22:00-...
+    >>> routes, stops = plan.to_geodataframes()
+    >>> len(stops) == sum(len(r.stops) for r in plan.slice("night").routes)
+    True
     """
 
     station_id: str

@@ -102,6 +102,38 @@ def stop_table(
     ``micro_id``, ``name``, ``base_id``, ``street``, ``arrive`` and ``leave`` (HH:MM, station time),
     ``dwell_min``, ``risk_rank``, ``gi_class``, ``risk_class``, ``visit``, ``arrival`` and
     ``departure`` (ISO 8601 with offset), ``lon``, ``lat``.
+
+    Parameters
+    ----------
+    plan
+        The plan (from :func:`~gridplan.plan_patrols` or :func:`~gridplan.load_plan`).
+    patroller
+        Only this patroller's stops; default everyone's.
+    slices
+        Only these slice ids; default every slice.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The stops; write it with :func:`~gridplan.write_csv` for Excel.
+
+    Examples
+    --------
+    >>> import gridplan as gp
+    >>> cfg = gp.load_config("data/station.toml")
+    >>> grid = gp.load_grid("data/boundaries/grid.geojson")
+    >>> incidents = gp.import_incidents(
+    ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
+    ... ).incidents
+    >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> plan = gp.plan_patrols(  # no street network: straight lines x detour factor
+    ...     grid, hot, None, cfg, date="2019-06-01", slices=["night"], workers=1, work_limit=5
+    ... )
+    >>> table = stop_table(plan, patroller="A03")
+    >>> table[["slice", "patroller_id", "micro_id"]].iloc[0].tolist()
+    ['night', 'A03', 'S01-B...']
+    >>> table["arrive"].iloc[0] >= "22:00"
+    True
     """
     routes, stops = _frames(plan, patroller, slices)
     names = dict(zip(routes["patroller_id"], routes["name"], strict=True))

@@ -182,6 +182,21 @@ class PatrolProblem:
     place_lonlat
         Per matrix, the ``(n, 2)`` longitude/latitude of each place (its access node on that
         profile's graph, or the point used for straight lines).
+
+    Examples
+    --------
+    >>> import gridplan as gp
+    >>> cfg = gp.load_config("data/station.toml")
+    >>> grid = gp.load_grid("data/boundaries/grid.geojson")
+    >>> incidents = gp.import_incidents(
+    ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
+    ... ).incidents
+    >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> problem = gp.build_problem(grid, hot, None, cfg, date="2019-06-01", slice_id="night")
+    >>> len(problem.stops), problem.places[:2], problem.off_duty[:2]
+    (147, ('station', 'S01-B1-M001'), ('C01', 'A01'))
+    >>> print(problem.to_text())
+    2019-06-01 夜间 Night 22:00-06:00: 147 stops (top 15, high 15, other 117), ...
     """
 
     date: dt.date
