@@ -466,6 +466,33 @@ def test_swap_in_trades_a_stop_for_a_better_one_that_fits():
     assert not _ortools._swap_in(bud, routes, used, np.array([1, 3]))
 
 
+def test_seed_empty_starts_empty_routes_at_an_unvisited_reachable_stop():
+    from gridplan.routing import _ortools
+
+    x = np.array([0, 4, 5, 20, 3])
+    travel = np.abs(x[:, None] - x[None, :])
+    m = PrizeVRP(
+        travel=(travel,),
+        service=[0] * 5,
+        prize=[0, 1, 9, 50, 2],
+        vehicles=(Vehicle("v", max_duration=10), Vehicle("w", max_duration=10)),
+    )
+    bud = _ortools._Budgets.of(m)
+    rng = np.random.default_rng(0)
+    routes = [np.array([0, 1, 0]), np.array([0, 0])]
+    seen = set()
+    for _ in range(30):
+        out = _ortools._seed_empty(bud, routes, rng, 1.0)
+        assert out[0] is routes[0] and len(out[1]) == 3
+        seen.add(int(out[1][1]))
+    assert seen == {2, 4}  # never the visited stop 1 nor stop 3, 40 s there and back
+    assert _ortools._seed_empty(bud, routes, rng, 0.0)[1].tolist() == [0, 0]
+    budget = dict(iteration_limit=40, time_limit_s=30.0, seed_empty=1.0, noise=0.9)
+    a = _ortools.budget_search(m, [[0, 0], [0, 0]], rng=np.random.default_rng(1), **budget)
+    b = _ortools.budget_search(m, [[0, 0], [0, 0]], rng=np.random.default_rng(1), **budget)
+    assert a == b and sorted(u for r in a for u in r[1:-1]) == [1, 2, 4]
+
+
 def test_budget_search_improves_a_poor_start_and_is_reproducible():
     from gridplan.routing import _ortools
 
