@@ -63,6 +63,19 @@ def test_every_public_name_is_importable_and_listed():
     assert listed == set(PUBLIC)
 
 
+def test_readme_table_lists_the_same_groups():
+    """The README's Python API table is the short form of the page: same areas, same names."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("| area | names |") :].split("\n\n", 1)[0]
+    rows = {
+        row.split(" | ")[0].strip("| "): re.findall(
+            r"`(\w+)`", row.split(" | ", 1)[1].split("(")[0]
+        )
+        for row in table.splitlines()[2:]
+    }
+    assert rows == {area: list(names) for area, names in _script().GROUPS.items()}
+
+
 @pytest.mark.parametrize("name", DOCUMENTED)
 def test_numpy_docstring_with_examples(name):
     obj = getattr(gridplan, name)
