@@ -797,8 +797,4 @@ def write_hotspots(
         return write_csv(hot, path)
     write_geodata(hot, path, layer=layer)
     style = styles.hotspot_style(hot["slice"].astype(str))
-    if suffix == ".gpkg":
-        return styles.write_gpkg_styles(path, {layer: style})
-    if qml:
-        styles.write_qml(path, style)
-    return path
+    return styles.style_file(path, layer, style, qml=qml)

@@ -526,6 +526,25 @@ def write_gpkg_styles(path: str | Path, styles: Mapping[str, LayerStyle]) -> Pat
     return path
 
 
+def style_file(path: str | Path, layer: str, style: LayerStyle, *, qml: bool = True) -> Path:
+    """Style a file just written: in its ``layer_styles`` table or as a ``.qml`` beside it.
+
+    A GeoPackage gets ``style`` as the default style of ``layer``; any other file (GeoJSON)
+    gets ``<stem>.qml`` unless ``qml`` is false.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".gpkg":
+        return write_gpkg_styles(path, {layer: style})
+    if qml:
+        write_qml(path, style)
+    return path
+
+
 def write_qml(data_path: str | Path, style: LayerStyle) -> Path:
     """Write ``style`` as the ``.qml`` file QGIS loads by default for ``data_path``.
 
@@ -550,6 +569,7 @@ __all__ = [
     "qml",
     "route_style",
     "stop_style",
+    "style_file",
     "write_gpkg_styles",
     "write_qml",
 ]

@@ -621,11 +621,7 @@ def write_grid(
 
     if not three_layers:
         write_geodata(out, path, layer="grid", replace=True)
-        if suffix == ".gpkg":
-            return styles.write_gpkg_styles(path, {"grid": styles.grid_style()})
-        if qml:
-            styles.write_qml(path, styles.grid_style())
-        return path
+        return styles.style_file(path, "grid", styles.grid_style(), qml=qml)
     path.unlink(missing_ok=True)
     for level in LEVELS:
         part = out[out["level"] == level]

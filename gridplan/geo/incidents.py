@@ -909,11 +909,7 @@ def write_incidents(
 
     # 15 decimals: re-importing the file gives back exactly the same points.
     write_geodata(layer, path, layer="incidents", replace=True, precision=15)
-    if suffix == ".gpkg":
-        return styles.write_gpkg_styles(path, {"incidents": styles.incident_style()})
-    if qml:
-        styles.write_qml(path, styles.incident_style())
-    return path
+    return styles.style_file(path, "incidents", styles.incident_style(), qml=qml)
 
 
 def write_rejects(data: ImportResult | pd.DataFrame, path: str | Path) -> Path:
