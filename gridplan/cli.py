@@ -745,6 +745,14 @@ def _plan_text(plan, out: Path) -> str:
 )
 @click.option("--workers", type=int, help="Solver processes (default: every core).")
 @click.option(
+    "--duty-split",
+    type=click.Choice(["risk", "first"]),
+    default="risk",
+    show_default=True,
+    help="Share each patroller's daily duty limit over the slices by the risk they can reach "
+    "(risk), or let the slices take it in time order (first).",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Plan file (.plan.json); variants 2.. go beside it as NAME.v2.plan.json, ...",
@@ -784,6 +792,7 @@ def _plan_make(
     variants,
     tolerance,
     workers,
+    duty_split,
     out,
 ):
     """Make the plan (``gridplan plan`` without a sub-command)."""
@@ -841,6 +850,7 @@ def _plan_make(
         time_limit_s=time_limit,
         seed=seed,
         workers=workers,
+        duty_split=duty_split,
         progress=_progress(),
     )
     written = []

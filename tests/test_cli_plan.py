@@ -190,6 +190,15 @@ def test_bad_plan_options(runner, station, tmp_path, change, match):
     assert match in said(result) and "Traceback" not in result.output
 
 
+def test_duty_split_option(runner, station, tmp_path):
+    out = tmp_path / "first.plan.json"
+    result = run(runner, plan_args(station, out, "--duty-split", "first", "--json"))
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text(encoding="utf-8"))["settings"]["duty_split"] == "first"
+    result = run(runner, plan_args(station, out, "--duty-split", "fair"))
+    assert result.exit_code == 2 and "'fair' is not one of 'risk', 'first'" in said(result)
+
+
 def test_plan_needs_its_inputs(runner):
     result = run(runner, ["plan", "--date", "2024-06-05"])
     assert result.exit_code == 2

@@ -293,3 +293,29 @@ def test_break_rule_splits_routes_and_carries_across_slices(net, grid):
             r["duty"]["break_after_min"] = 40
     report = check_plan(plan_from_dict(doc), net)
     assert "break" in {f.code for f in report.errors}
+
+
+def test_the_day_limit_is_shared_by_risk_not_used_up_in_the_morning(net, grid):
+    # a walker free 06-10 and 16-20 but on duty 120 minutes a day; the evening is 3 x riskier
+    cfg = make_config(
+        [patroller("P1", {"daily": ["06:00-10:00", "16:00-20:00"]}, max_duty_min=120)]
+    )
+    hot = make_hotspots(grid)
+    hot.loc[hot["slice"] == "evening", "score"] *= 3
+    kw = {"date": "2024-06-05", "slices": ["morning", "evening"], **FAST}
+
+    def minutes(plan):
+        return {s.slice_id: sum(r.duration_s for r in s.routes) / 60 for s in plan.slices}
+
+    first = minutes(plan_checked(grid, hot, net, cfg, duty_split="first", **kw))
+    shared = plan_checked(grid, hot, net, cfg, **kw)
+    by_risk = minutes(shared)
+    # in time order the morning takes (nearly) the whole limit and the evening is left bare
+    assert first["morning"] > 100 and first["evening"] < 20
+    # shared by risk per hour x hours free: morning (4 h slice, 4 h free) 1 x 4/4, evening
+    # (6 h slice, 4 h free) 3 x 4/6 = 2, so 40 and 80 minutes
+    assert by_risk["morning"] <= 40 + 1e-6 and by_risk["evening"] > 60
+    assert sum(by_risk.values()) <= 120 + 1e-6
+    assert shared.settings["duty_split"] == "risk"
+    with pytest.raises(InputError, match="duty_split='fair' is unknown"):
+        plan_patrols(grid, hot, net, cfg, duty_split="fair", **kw)

@@ -85,6 +85,7 @@ def plan_patrols(
     travel_weight: float = 0.001,
     pinned: Collection[str] = (),
     exclude: Collection[str] = (),
+    duty_split: str = "risk",
     progress: ProgressCallback | None = None,
 ) -> PatrolPlan:
     """Plan the patrols of one date: a route per patroller on duty in every slice.
@@ -127,6 +128,13 @@ def plan_patrols(
     pinned, exclude
         Micro-grid ids an officer wants visited / left alone in every slice (see
         :func:`~gridplan.routing.problem.build_problem`); recorded in ``settings``.
+    duty_split
+        How a patroller's daily on-duty limit is shared when their availability that day is
+        longer: ``"risk"`` (default) gives each slice a share by the risk per hour they can
+        reach in it (their home base grids) times their hours available in it
+        (:func:`duty_shares`), and what a slice leaves unused goes on to the next;
+        ``"first"`` lets the slices take it in time order, so early slices may use it up
+        and leave the evening (often the riskiest) without volunteers.
     progress
         Called as ``progress("plan", done, total)`` per slice.
 
@@ -169,9 +177,120 @@ def plan_patrols(
         travel_weight=travel_weight,
         pinned=pinned,
         exclude=exclude,
+        duty_split=duty_split,
         progress=progress,
     )
     return plans[0]
+
+
+def duty_shares(
+    grid: gpd.GeoDataFrame,
+    hotspots: pd.DataFrame,
+    config: StationConfig,
+    slices: Sequence[Any],
+    date: dt.date,
+) -> dict[str, dict[str, float]]:
+    """Share each patroller's daily on-duty limit over the slices by the risk they can reach.
+
+    Only patrollers available longer than their ``max_duty_min`` that day get shares (for the
+    others the limit never binds). A slice's weight is the patroller's minutes available in
+    it times the risk per minute there: the slice's total hot-spot score in the patroller's
+    home base grids (all, without home bases) over the slice's length. The limit is split in
+    proportion to the weights, no slice getting more than the patroller's minutes in it (the
+    excess goes to the others); with no risk anywhere, by minutes available.
+
+    Parameters
+    ----------
+    grid
+        The 1+5+N GRID frame (for each micro-grid's base grid).
+    hotspots
+        The hot-spot frame (``id``, ``slice``, ``score``).
+    config
+        The station config (roster).
+    slices
+        The :class:`~gridplan.config.TimeSlice` objects planned that day.
+    date
+        The date the shifts start on.
+
+    Returns
+    -------
+    dict
+        ``{patroller_id: {slice_id: minutes}}``; the minutes of a patroller add up to their
+        ``max_duty_min`` (or to all their available minutes, when fewer).
+
+    Examples
+    --------
+    >>> import gridplan as gp, datetime as dt
+    >>> from gridplan.routing.problem import slice_for
+    >>> cfg = gp.load_config("data/station.toml")
+    >>> grid = gp.load_grid("data/boundaries/grid.geojson")
+    >>> micro = grid[grid["level"] == "micro"]
+    >>> day = dt.date(2024, 6, 8)
+    >>> slices = [slice_for(cfg, s, day) for s in ("morning", "evening")]
+    >>> hot = pd.DataFrame({"id": list(micro["id"]) * 2, "slice": ["morning"] * len(micro)
+    ...                     + ["evening"] * len(micro), "score": [1.0] * len(micro)
+    ...                     + [3.0] * len(micro)})
+    >>> shares = duty_shares(grid, hot, cfg, slices, day)
+    >>> {pid: {s: round(m) for s, m in by_slice.items()} for pid, by_slice in shares.items()}
+    {'V02': {'morning': 25, 'evening': 125}}
+
+    V02 may walk 150 minutes a day and is free 60 minutes in the morning and 150 in the
+    evening, where the risk per hour is three times higher; V01 (60 + 90 minutes) can use its
+    whole limit anyway, so it gets no shares.
+    """
+    from gridplan.routing.problem import duty_window
+
+    micro = grid[grid["level"] == "micro"]
+    base_of = dict(zip(micro["id"].astype(str), micro["parent_id"].astype(str), strict=True))
+    hot = pd.DataFrame(
+        {
+            "slice": hotspots["slice"].astype(str).to_numpy(),
+            "base": hotspots["id"].astype(str).map(base_of).to_numpy(),
+            "score": pd.to_numeric(hotspots["score"], errors="coerce").fillna(0.0).to_numpy(),
+        }
+    )
+    risk = hot.groupby(["slice", "base"])["score"].sum()
+    out: dict[str, dict[str, float]] = {}
+    for p in config.roster:
+        avail = {}
+        for ts in slices:
+            window = duty_window(p, ts, date)
+            if window is not None:
+                avail[ts.id] = float(window[1] - window[0])
+        if sum(avail.values()) <= p.max_duty_min:
+            continue
+        weight = {}
+        for ts in slices:
+            if ts.id not in avail or ts.id not in risk.index.get_level_values(0):
+                weight[ts.id] = 0.0
+                continue
+            in_slice = risk.loc[ts.id]
+            if p.home_bases:
+                in_slice = in_slice[in_slice.index.isin(list(p.home_bases))]
+            weight[ts.id] = avail[ts.id] * float(in_slice.sum()) / max(ts.duration_min, 1)
+        weight = {s: w for s, w in weight.items() if s in avail}
+        if not any(w > 0 for w in weight.values()):
+            weight = dict(avail)
+        out[p.id] = _fill(float(p.max_duty_min), avail, weight)
+    return out
+
+
+def _fill(budget: float, caps: dict[str, float], weight: dict[str, float]) -> dict[str, float]:
+    """Split ``budget`` in proportion to ``weight``, none above its cap (water filling)."""
+    share = dict.fromkeys(caps, 0.0)
+    free = {k for k in caps if weight.get(k, 0.0) > 0}
+    while free and budget > 1e-9:
+        total = sum(weight[k] for k in free)
+        full = {k for k in free if budget * weight[k] / total >= caps[k] - share[k]}
+        if not full:
+            for k in free:
+                share[k] += budget * weight[k] / total
+            break
+        for k in full:
+            budget -= caps[k] - share[k]
+            share[k] = caps[k]
+        free -= full
+    return share
 
 
 def _since_break(sp, config: StationConfig, before: dict[str, float]) -> dict[str, float]:
@@ -244,6 +363,7 @@ def plan_variants(
     travel_weight: float = 0.001,
     pinned: Collection[str] = (),
     exclude: Collection[str] = (),
+    duty_split: str = "risk",
     progress: ProgressCallback | None = None,
 ) -> list[PatrolPlan]:
     """Plan ``variants`` distinct patrol days, each within ``tolerance`` of the best, to rotate.
@@ -295,6 +415,11 @@ def plan_variants(
         msg = f"tolerance={tolerance!r} must be in [0, 1), e.g. 0.05 for 5 %"
         raise InputError(msg)
     chosen = _slices_in_order(config, date, slices)
+    if duty_split not in ("risk", "first"):
+        msg = f"duty_split={duty_split!r} is unknown; use 'risk' or 'first'"
+        raise InputError(msg)
+    shares = duty_shares(grid, hotspots, config, chosen, date) if duty_split == "risk" else {}
+    carry: list[dict[str, float]] = [{} for _ in range(int(variants))]
 
     def _solve(problem, model, seed_k, dearer=None):
         """Solve a slice (base grid by base grid when big), then re-time it early."""
@@ -338,6 +463,12 @@ def plan_variants(
         best_score = None
         for k in range(k_total):
             report(progress, "plan", i * k_total + k, steps)
+            # this slice's share of each patroller's day, plus what earlier slices left
+            cap = {
+                pid: share[ts.id] + carry[k].get(pid, 0.0)
+                for pid, share in shares.items()
+                if ts.id in share
+            }
             problem = build_problem(
                 grid,
                 hotspots,
@@ -352,6 +483,7 @@ def plan_variants(
                 detour_factor=detour_factor,
                 pinned=pinned,
                 exclude=exclude,
+                duty_cap=cap,
             )
             methods.update(m.method for m in problem.matrices)
             model = problem.to_prize_vrp(balance_weight=balance_weight, travel_weight=travel_weight)
@@ -390,10 +522,14 @@ def plan_variants(
             arcs[k] |= {(ts.id, a, b) for a, b in walked}
             sp = slice_plan(problem, model, solution, network=network)
             since[k] = _since_break(sp, config, since[k])
+            spent: dict[str, float] = {}
             for r in sp.routes:
+                spent[r.patroller_id] = spent.get(r.patroller_id, 0.0) + r.duration_s / 60
                 duty[k][r.patroller_id] = duty[k].get(r.patroller_id, 0.0) + r.duration_s / 60
                 for stop in r.stops:
                     dosage[k][stop.micro_id] = dosage[k].get(stop.micro_id, 0.0) + stop.dwell_s / 60
+            for pid, allowed in cap.items():
+                carry[k][pid] = max(0.0, allowed - spent.get(pid, 0.0))
             plans[k].append(sp)
     report(progress, "plan", steps, steps)
     settings = {
@@ -401,6 +537,7 @@ def plan_variants(
         "work_limit": work_limit,
         "balance_weight": balance_weight,
         "travel_weight": travel_weight,
+        "duty_split": duty_split,
         "pinned": sorted(map(str, pinned)),
         "exclude": sorted(map(str, exclude)),
         "matrix_method": sorted(methods),

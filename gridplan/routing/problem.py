@@ -532,6 +532,7 @@ def build_problem(
     since_break: Mapping[str, float] | None = None,
     pinned: Collection[str] = (),
     exclude: Collection[str] = (),
+    duty_cap: Mapping[str, float] | None = None,
 ) -> PatrolProblem:
     """Build the :class:`PatrolProblem` of one slice on one date.
 
@@ -555,6 +556,10 @@ def build_problem(
         Minutes of presence each micro-grid already got today (earlier slices).
     duty_used
         Minutes each patroller already spent on duty today (earlier slices).
+    duty_cap
+        Minutes each listed patroller may spend on duty in this slice at most (the share of
+        the day's limit :func:`~gridplan.routing.planner.plan_patrols` gives the slice);
+        default what is left of the day's limit.
     station_point
         Where the station is (EPSG:4326); default a point inside the station polygon.
     detour_factor
@@ -704,6 +709,8 @@ def build_problem(
     for p in config.roster:
         window = duty_window(p, ts, date)
         left_duty = int(p.max_duty_min - float(duty.get(p.id, 0.0)))
+        if duty_cap is not None and p.id in duty_cap:
+            left_duty = min(left_duty, int(duty_cap[p.id]))
         if window is None or left_duty <= 0:
             off.append(p.id)
             continue
