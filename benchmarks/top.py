@@ -14,7 +14,7 @@ no node twice.
 
 Solvers:
 - ``gridplan``: :func:`gridplan.routing.solve.solve_prize_vrp` (OR-Tools' iterated local
-  search for 30 % of the time, then gridplan's large-neighbourhood search in Python and a short
+  search for 15 % of the time, then gridplan's large-neighbourhood search in Python and a short
   OR-Tools descent; ``--workers`` processes).
 - ``ortools-plain``: OR-Tools as in its examples: PATH_CHEAPEST_ARC + GUIDED_LOCAL_SEARCH,
   one disjunction per node with penalty = prize (scaled to dominate travel), one process.

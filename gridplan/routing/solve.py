@@ -4,7 +4,7 @@
 removals, then local search, with simulated-annealing acceptance in prize units) in one or more
 worker processes, each with its own seeded arc-cost jitter, and keeps the best solution by the
 model's true cost. On models whose routes are limited by a duration budget only (no time
-windows, no revisit groups: Team Orienteering, patrols without revisits) the ILS gets 30 % of
+windows, no revisit groups: Team Orienteering, patrols without revisits) the ILS gets 15 % of
 the time and a large-neighbourhood search the rest. Where no balance term or cover group needs
 OR-Tools' objective it runs in Python (``_ortools.budget_search``: ruin, 2-opt, insertion by
 prize per extra second with a random factor, emptied routes restarted at a random stop, swaps
@@ -48,7 +48,7 @@ DEFAULT_CONFIG = _ortools.SearchConfig(
     iterated_local_search=True,
     ils_temperature=(50.0, 1.0),
     recreate="LOCAL_CHEAPEST_COST_INSERTION",
-    lns_share=0.7,
+    lns_share=0.85,
     lns_recreate=True,
     lns_lean=True,
     lns_python=True,
