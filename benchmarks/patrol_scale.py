@@ -258,6 +258,8 @@ def stage_timers():
     patches = [
         (planner_module, "build_problem", "build_problem"),
         (planner_module, "solve_prize_vrp", "solve"),
+        # big slices are solved base grid by base grid (routing/decompose.py)
+        (planner_module, "solve_by_base", "solve"),
         (planner_module, "_compact", "compact"),
         (planner_module, "slice_plan", "slice_plan"),
         (problem_module, "access_points", "build_problem: access points"),
