@@ -20,6 +20,7 @@ from _ogr import ogrinfo
 from _qgis import qgis_layers
 from _web import PASSWORD
 from _web import csrf_token
+from test_grid_load import assert_same_grid
 
 from gridplan import InputError
 from gridplan import export_plan
@@ -257,15 +258,10 @@ def test_web_downloads_read_by_gdal(web_app, web_store, demo, tmp_path):
 
 
 def _same_grid(a, b):
-    a = a.sort_values("id").reset_index(drop=True)
-    b = b.sort_values("id").reset_index(drop=True)
-    cols = ["id", "level", "parent_id", "name"]
-    pd.testing.assert_frame_equal(
-        pd.DataFrame(a[cols]).astype(object), pd.DataFrame(b[cols]).astype(object)
+    """:func:`test_grid_load.assert_same_grid`, whatever the row order."""
+    assert_same_grid(
+        a.sort_values("id").reset_index(drop=True), b.sort_values("id").reset_index(drop=True)
     )
-    assert a.crs == b.crs
-    for ga, gb in zip(a.geometry, b.geometry, strict=True):
-        assert ga.equals_exact(gb, tolerance=1e-7), "a boundary moved by more than 1 cm"
 
 
 @pytest.mark.parametrize("name", ["grid.geojson", "grid.gpkg", "three.gpkg"])

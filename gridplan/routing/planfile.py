@@ -462,14 +462,15 @@ def _layer_mismatch(plan: PatrolPlan, path: Path) -> str | None:
 
     routes, stops = plan.to_geodataframes()
     routes = routes[routes["stops"] > 0].reset_index(drop=True)
+    layers = {}
     for name, want in (("routes", routes), ("stops", stops)):
         try:
-            got = pyogrio.read_dataframe(path, layer=name)
-        except Exception as exc:  # pyogrio raises DataLayerError and friends
+            layers[name] = pyogrio.read_dataframe(path, layer=name)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
             return f"its layer {name!r} cannot be read ({exc})"
-        if len(got) != len(want):
-            return f"layer {name!r} has {len(got)} features, the plan {len(want)}"
-    got = pyogrio.read_dataframe(path, layer="stops")
+        if len(layers[name]) != len(want):
+            return f"layer {name!r} has {len(layers[name])} features, the plan {len(want)}"
+    got = layers["stops"]
     for k in range(len(stops)):
         for key in _STOP_KEYS:
             a, b = got[key].iloc[k], stops[key].iloc[k]
@@ -486,7 +487,7 @@ def _read_gpkg(path: Path) -> PatrolPlan:
 
     try:
         names = {name for name, _ in pyogrio.list_layers(path)}
-    except Exception as exc:  # not a GeoPackage SQLite file
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         msg = f"{path}: not a readable GeoPackage ({exc})"
         raise InputError(msg) from None
     if PLAN_TABLE not in names:

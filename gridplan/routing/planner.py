@@ -250,6 +250,7 @@ def duty_shares(
         }
     )
     risk = hot.groupby(["slice", "base"])["score"].sum()
+    with_risk = set(risk.index.get_level_values(0))
     out: dict[str, dict[str, float]] = {}
     for p in config.roster:
         avail = {}
@@ -261,7 +262,7 @@ def duty_shares(
             continue
         weight = {}
         for ts in slices:
-            if ts.id not in avail or ts.id not in risk.index.get_level_values(0):
+            if ts.id not in avail or ts.id not in with_risk:
                 weight[ts.id] = 0.0
                 continue
             in_slice = risk.loc[ts.id]
