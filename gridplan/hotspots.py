@@ -44,12 +44,15 @@ import shapely
 from scipy import sparse
 from scipy import stats
 
+from gridplan import styles
 from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
 from gridplan._validate import check_hotspot_columns
 from gridplan.config import StationConfig
 from gridplan.config import default_config
+from gridplan.export import write_csv
+from gridplan.export import write_geodata
 from gridplan.geo._io import check_file
 from gridplan.geo._io import read_vector
 from gridplan.geo.crs import metric_crs
@@ -780,10 +783,6 @@ def write_hotspots(
     >>> write_hotspots(hot, "hotspots.gpkg")  # doctest: +SKIP
     PosixPath('hotspots.gpkg')
     """
-    from gridplan import styles
-    from gridplan.export import write_csv
-    from gridplan.export import write_geodata
-
     path = Path(path)
     missing = [c for c in PLANNING_COLUMNS if c not in hot.columns]
     if missing:

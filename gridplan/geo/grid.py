@@ -33,6 +33,7 @@ import pandas as pd
 import shapely
 
 from gridplan import settings
+from gridplan import styles
 from gridplan._errors import CRSError
 from gridplan._errors import GridplanWarning
 from gridplan._errors import InputError
@@ -617,8 +618,6 @@ def write_grid(
         geometry=out.geometry.to_numpy(),
         crs=settings.OUTPUT_CRS,
     )
-    from gridplan import styles
-
     if not three_layers:
         write_geodata(out, path, layer="grid", replace=True)
         return styles.style_file(path, "grid", styles.grid_style(), qml=qml)

@@ -24,6 +24,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from gridplan import styles
 from gridplan._errors import CRSError
 from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
@@ -905,8 +906,6 @@ def write_incidents(
         msg = f"{path}: unknown output format {suffix!r}; use .geojson, .gpkg or .csv"
         raise InputError(msg)
     layer = gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs="EPSG:4326")
-    from gridplan import styles
-
     # 15 decimals: re-importing the file gives back exactly the same points.
     write_geodata(layer, path, layer="incidents", replace=True, precision=15)
     return styles.style_file(path, "incidents", styles.incident_style(), qml=qml)
