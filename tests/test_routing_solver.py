@@ -525,3 +525,55 @@ def test_default_workers_counts_the_cores_this_process_may_use():
     from gridplan.routing.solve import default_workers
 
     assert default_workers() == len(os.sched_getaffinity(0))
+
+
+def test_route_pool_keeps_the_shortest_order_and_packs_routes_of_two_solutions():
+    from gridplan.routing import _ortools
+
+    # Stops on a line at x = 1..6, depot at 0; each route may travel 20.
+    x = np.arange(7)
+    m = PrizeVRP(
+        travel=(np.abs(x[:, None] - x[None, :]),),
+        service=[0] * 7,
+        prize=[0, 5, 5, 1, 4, 4, 1],
+        vehicles=(Vehicle("v", max_duration=20), Vehicle("w", max_duration=20)),
+    )
+    bud = _ortools._Budgets.of(m)
+    pool = _ortools._RoutePool(bud, m)
+    assert pool.members == [[0, 1]]  # same budget and stops: one class
+    route = np.array  # routes are arrays of node numbers, depot to depot
+    pool.add([route([0, 2, 1, 3, 0]), route([0, 0])])
+    pool.add([route([0, 1, 2, 3, 0]), route([0, 4, 6, 0])])  # same stops as above, shorter
+    assert pool.size == 2
+    kept = pool.routes[0][frozenset({1, 2, 3})]
+    assert kept[0] == 6 and kept[1].tolist() == [0, 1, 2, 3, 0]
+    # Solution B (value 15) shares stop 1 with A's first route (values 11 + 5).
+    b = [route([0, 1, 3, 6, 0]), route([0, 4, 5, 0])]
+    packed = pool.pack(b, 5.0, deterministic=True)
+    assert sorted(r.tolist() for r in packed) == [[0, 1, 2, 3, 0], [0, 4, 5, 0]]
+    assert bud.value(packed) == 19 > bud.value(b)
+    assert pool.size == 4  # the hint went into the pool
+
+
+def test_budget_search_with_route_pool_is_feasible_and_reproducible():
+    from gridplan.routing import _ortools
+
+    m = random_model(21, n=40, m=3)
+    start = [[v.start, v.end] for v in m.vehicles]
+
+    def run():
+        rng = np.random.default_rng(3)
+        return _ortools.budget_search(
+            m, start, rng=rng, time_limit_s=60.0, iteration_limit=90, pool_every=30
+        )
+
+    routes = run()
+    assert routes == run()
+    sol = PrizeVRPSolution.from_routes(
+        m,
+        [
+            Route(k, tuple(Visit(u, t) for u, t in zip(r, m.schedule(k, r), strict=True)))
+            for k, r in enumerate(routes)
+        ],
+    )
+    assert sol.violations(m) == []

@@ -35,6 +35,7 @@ from ortools.constraint_solver import pywrapcp
 from ortools.constraint_solver import routing_enums_pb2
 from ortools.constraint_solver import routing_heuristic_parameters_pb2
 from ortools.constraint_solver import routing_ils_pb2
+from ortools.sat.python import cp_model
 from ortools.util import optional_boolean_pb2
 
 from gridplan.routing.model import PrizeVRP
@@ -96,6 +97,8 @@ class SearchConfig:
     lns_swaps: bool = True  # budget_search swaps visited stops for better unvisited ones
     lns_seed_empty: float = 0.0  # chance that budget_search starts an emptied route at random
     lns_noise: float = 0.2  # budget_search's repair ranks by prize per second times 1 +- this
+    lns_pool: int = 0  # > 0: budget_search packs its pooled routes every this many rounds
+    lns_pool_s: float = 0.5  # time limit of one set packing (seconds)
 
 
 @dataclasses.dataclass
@@ -783,6 +786,100 @@ def _improve(
     return routes
 
 
+class _RoutePool:
+    """Routes met by the search, for recombination by set packing (CP-SAT).
+
+    Vehicles that share profile, start, end, budget and allowed stops form a class; a pooled
+    route fits every vehicle of its class. For each class and set of stops the pool keeps the
+    shortest route found. :meth:`pack` picks at most one route per vehicle, no stop twice,
+    of the highest total value (prize less weighted travel).
+    """
+
+    def __init__(self, bud: _Budgets, model: PrizeVRP):
+        self.bud = bud
+        keys: dict[tuple, int] = {}
+        self.vehicle_class = []
+        for k, v in enumerate(model.vehicles):
+            key = (v.profile, v.start, v.end, bud.limit[k], bud.allowed[k].tobytes())
+            self.vehicle_class.append(keys.setdefault(key, len(keys)))
+        self.members = [
+            [k for k, c in enumerate(self.vehicle_class) if c == cls] for cls in range(len(keys))
+        ]
+        self.routes: list[dict[frozenset, tuple[float, np.ndarray]]] = [{} for _ in keys]
+        self.size = 0
+
+    def add(self, routes: list[np.ndarray]) -> None:
+        """Pool the non-empty routes of a solution (one route per vehicle)."""
+        for k, r in enumerate(routes):
+            if len(r) <= 2:
+                continue
+            stops = frozenset(r[1:-1].tolist())
+            table = self.routes[self.vehicle_class[k]]
+            length = float(self.bud.travel[k][r[:-1], r[1:]].sum())
+            known = table.get(stops)
+            if known is None:
+                self.size += 1
+            if known is None or length < known[0] - 1e-9:
+                table[stops] = (length, r)
+
+    def pack(
+        self, hint: list[np.ndarray], time_limit_s: float, *, deterministic: bool = False
+    ) -> list[np.ndarray] | None:
+        """Best combination of pooled routes found in the time, or None if none is found.
+
+        ``hint`` (routes per vehicle, usually the best so far) is CP-SAT's first solution.
+        With ``deterministic`` the limit is CP-SAT's deterministic time, so the answer does not
+        depend on the machine's speed.
+        """
+        bud = self.bud
+        self.add(hint)
+        scale = 1000.0
+        cp = cp_model.CpModel()
+        chosen = []  # (class, route, variable, weight)
+        by_node: dict[int, list] = {}
+        hint_sets = {
+            (self.vehicle_class[k], frozenset(r[1:-1].tolist())) for k, r in enumerate(hint)
+        }
+        for cls, table in enumerate(self.routes):
+            per_class = []
+            for stops, (length, r) in table.items():
+                value = float(bud.prize[r[1:-1]].sum()) - bud.travel_weight * length
+                if value <= 0:
+                    continue
+                x = cp.NewBoolVar("")
+                per_class.append(x)
+                chosen.append((cls, r, x, round(value * scale)))
+                cp.AddHint(x, (cls, stops) in hint_sets)
+                for u in stops:
+                    by_node.setdefault(u, []).append(x)
+            if per_class:
+                cp.Add(sum(per_class) <= len(self.members[cls]))
+        if not chosen:
+            return None
+        for xs in by_node.values():
+            if len(xs) > 1:
+                cp.AddAtMostOne(xs)
+        cp.Maximize(sum(w * x for _, _, x, w in chosen))
+        solver = cp_model.CpSolver()
+        if deterministic:
+            solver.parameters.max_deterministic_time = max(0.01, time_limit_s)
+        else:
+            solver.parameters.max_time_in_seconds = max(0.01, time_limit_s)
+        solver.parameters.num_workers = 1
+        status = solver.Solve(cp)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        out: list[np.ndarray | None] = [None] * len(self.vehicle_class)
+        for cls, r, x, _ in chosen:
+            if solver.Value(x):
+                k = next(k for k in self.members[cls] if out[k] is None)
+                out[k] = r
+        for k, r in enumerate(out):
+            if r is None:
+                out[k] = np.array([hint[k][0], hint[k][-1]], dtype=np.int64)
+        return out
+
+
 def budget_search(
     model: PrizeVRP,
     routes: list[list[int]],
@@ -796,6 +893,8 @@ def budget_search(
     swaps: bool = True,
     seed_empty: float = 0.0,
     noise: float = 0.2,
+    pool_every: int = 0,
+    pool_s: float = 0.5,
 ) -> list[list[int]]:
     """Ruin-and-recreate search in Python for models whose routes have duration budgets only.
 
@@ -814,6 +913,14 @@ def budget_search(
     ``seed_empty``, at a random unvisited stop (:func:`_seed_empty`), so that a route can move
     to another part of the map. On the weak TOP instances (10 s, 2 workers, same runs) noise
     0.9 and seed_empty 1 gave mean gap 1.79 -> 1.21 % and 1.84 -> 1.41 % over noise 0.2 alone.
+
+    Recombination: with ``pool_every`` > 0 every repaired solution's routes go into a
+    :class:`_RoutePool`, and every ``pool_every`` rounds CP-SAT picks the best set of pooled
+    routes that visit no stop twice (for at most ``pool_s`` seconds, deterministic time when
+    ``iteration_limit`` is set). Walks end in different local optima whose routes are often
+    good in different parts of the map; packing them keeps the best of each. A better packing,
+    repaired, becomes the best and current solution. On 27 TOP instances (10 s, 2 workers,
+    seeds 0 and 1) ``pool_every`` 300 gave mean gap 0.20 -> 0.16 %; 100 was worse than 300.
     """
     t0 = time.perf_counter()
     bud = _Budgets.of(model)
@@ -827,6 +934,7 @@ def budget_search(
     current_value = bud.value(current)
     if current_value > best_value:
         best, best_value = current, current_value
+    pool = _RoutePool(bud, model) if pool_every > 0 else None
     iteration = 0
     while True:
         elapsed = time.perf_counter() - t0
@@ -834,6 +942,18 @@ def budget_search(
             break
         if iteration_limit is not None and iteration >= iteration_limit:
             break
+        if pool is not None and iteration and iteration % pool_every == 0:
+            packed = pool.pack(
+                best,
+                min(pool_s, time_limit_s - elapsed),
+                deterministic=iteration_limit is not None,
+            )
+            if packed is not None:
+                packed = _improve(bud, packed, rng, swaps=swaps, noise=0.0)
+                packed_value = bud.value(packed)
+                if packed_value > best_value + 1e-9:
+                    best, best_value = packed, packed_value
+                    current, current_value = packed, packed_value
         if iteration and iteration % epoch == 0:
             begin = {"empty": empty, "start": given, "best": best}[epoch_start]
             current = _improve(bud, list(begin), rng, swaps=swaps, noise=noise)
@@ -846,6 +966,8 @@ def budget_search(
             ruined = _seed_empty(bud, ruined, rng, seed_empty)
         cand = _improve(bud, ruined, rng, swaps=swaps, noise=noise)
         value = bud.value(cand)
+        if pool is not None:
+            pool.add(cand)
         threshold = (1.0 - progress) * temperature * rng.random()
         if value >= current_value - threshold:
             current, current_value = cand, value
@@ -1024,6 +1146,8 @@ def solve_worker(
             swaps=config.lns_swaps,
             seed_empty=config.lns_seed_empty,
             noise=config.lns_noise,
+            pool_every=config.lns_pool,
+            pool_s=config.lns_pool_s,
         )
         routes = found_routes
         candidates.append((routes, [list(model.schedule(k, r)) for k, r in enumerate(routes)]))
