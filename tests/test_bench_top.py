@@ -8,8 +8,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("bench_top", ROOT / "benchmarks" / "top.py")
+def load_script(name="top"):
+    """The benchmark script ``benchmarks/NAME.py`` as a module."""
+    path = ROOT / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -61,17 +63,8 @@ def test_summary_per_set():
     assert bench.summarise(rows[3:])["mean_gap_pct"] is None
 
 
-def load_exact():
-    spec = importlib.util.spec_from_file_location(
-        "bench_top_exact", ROOT / "benchmarks" / "top_exact.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_exact_enumerates_every_path_and_packs_the_optimum(capsys):
-    exact = load_exact()
+    exact = load_script("top_exact")
     from gridplan.routing.model import TopInstance
 
     # Start (0,0), end (4,0), stops on the way: (1,0) 5, (2,0) 5, (3,0) 5 and (2,1) 9;
