@@ -489,7 +489,7 @@ def _chromium():
 
 
 def test_in_a_browser_popups_escape_and_pin_posts_to_the_parent(plan, tmp_path):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     chromium = _chromium()
     grid = _hostile_grid()
@@ -523,6 +523,8 @@ def test_in_a_browser_popups_escape_and_pin_posts_to_the_parent(plan, tmp_path):
             "() => window.gridplanMicroLayer.eachLayer(l => {"
             " if (l.feature.properties.id === 'S01-B1-M001') { l.openPopup(); } })"
         )
+        # the stop's popup may still be fading out (Leaflet's 200 ms fade): wait until it is gone
+        expect(popup).to_have_count(1)
         assert HOSTILE in popup.inner_text()
         # opened on its own the map shows no buttons; only the first slice is on at first,
         # one marker per patroller and spot (revisits share one)
