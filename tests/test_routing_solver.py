@@ -577,3 +577,79 @@ def test_budget_search_with_route_pool_is_feasible_and_reproducible():
         ],
     )
     assert sol.violations(m) == []
+
+
+def _plane_model(points, budgets, allowed=None):
+    """Depot 0 and end 1 on a plane, travel = rounded euclidean distance x 10."""
+    xy = np.asarray(points, dtype=float)
+    travel = np.rint(10 * np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)))
+    allowed = allowed or [None] * len(budgets)
+    return PrizeVRP(
+        travel=(travel.astype(np.int64),),
+        service=[0] * len(xy),
+        prize=[0, 0] + [1] * (len(xy) - 2),
+        vehicles=tuple(
+            Vehicle(f"v{k}", start=0, end=1, max_duration=b, allowed_nodes=a)
+            for k, (b, a) in enumerate(zip(budgets, allowed, strict=True))
+        ),
+    )
+
+
+def test_cross_swaps_the_tails_of_two_crossing_routes():
+    from gridplan.routing import _ortools
+
+    # Start (0, 0), end (10, 0); stops 2 (2, 1), 3 (8, -1), 4 (2, -1), 5 (8, 1). Routes
+    # 0-2-3-1 and 0-4-5-1 cross in the middle; swapping their tails uncrosses them.
+    pts = [(0, 0), (10, 0), (2, 1), (8, -1), (2, -1), (8, 1)]
+    m = _plane_model(pts, [200, 200])
+    bud = _ortools._Budgets.of(m)
+    routes = [np.array([0, 2, 3, 1]), np.array([0, 4, 5, 1])]
+    used = [bud.duration(k, r) for k, r in enumerate(routes)]
+    before = sum(used)
+    assert _ortools._cross(bud, routes, used) == {0, 1}
+    assert [r.tolist() for r in routes] == [[0, 2, 5, 1], [0, 4, 3, 1]]
+    assert used == [bud.duration(k, r) for k, r in enumerate(routes)]
+    assert sum(used) == before - 2 * (round(10 * np.hypot(6, 2)) - 60)
+    # Already uncrossed: nothing to do.
+    assert _ortools._cross(bud, routes, used) == set()
+
+
+def test_cross_keeps_budgets_and_allowed_stops():
+    from gridplan.routing import _ortools
+
+    # As above with stop 6 (9, -2) after stop 3: the swap saves time in total but makes
+    # vehicle 1's route 0-4-3-6-1 longer (118 against 107).
+    pts = [(0, 0), (10, 0), (2, 1), (8, -1), (2, -1), (8, 1), (9, -2)]
+    routes0 = [[0, 2, 3, 6, 1], [0, 4, 5, 1]]
+
+    def cross(budgets, allowed=None):
+        bud = _ortools._Budgets.of(_plane_model(pts, budgets, allowed))
+        routes = [np.array(r) for r in routes0]
+        used = [bud.duration(k, r) for k, r in enumerate(routes)]
+        assert used == [121, 107]
+        changed = _ortools._cross(bud, routes, used)
+        assert used == [bud.duration(k, r) for k, r in enumerate(routes)]
+        return changed, [r.tolist() for r in routes]
+
+    assert cross([200, 200]) == ({0, 1}, [[0, 2, 5, 1], [0, 4, 3, 6, 1]])
+    # Vehicle 1 may not visit stop 6, or has 110 s only: no move.
+    assert cross([200, 200], [None, (2, 3, 4, 5)]) == (set(), routes0)
+    assert cross([200, 110]) == (set(), routes0)
+
+
+def test_budget_search_with_cross_is_feasible_and_reproducible():
+    from gridplan.routing import _ortools
+
+    m = random_model(23, n=40, m=3)
+    start = [[v.start, v.end] for v in m.vehicles]
+
+    def run(cross):
+        rng = np.random.default_rng(4)
+        return _ortools.budget_search(
+            m, start, rng=rng, time_limit_s=60.0, iteration_limit=60, cross=cross
+        )
+
+    routes = run(True)
+    assert routes == run(True)
+    sol = PrizeVRPSolution.from_routes(m, routes)
+    assert sol.violations(m) == []

@@ -8,8 +8,9 @@ windows, no revisit groups: Team Orienteering, patrols without revisits) the ILS
 the time and a large-neighbourhood search the rest. Where no balance term or cover group needs
 OR-Tools' objective it runs in Python (``_ortools.budget_search``: ruin, 2-opt, insertion by
 prize per extra second with a random factor, emptied routes restarted at a random stop, swaps
-of stops for better ones, walks restarted from the best, and every 300 rounds CP-SAT packing
-the best disjoint set of the routes met so far) and OR-Tools' local search polishes the
+of stops for better ones, route tails exchanged between routes (2-opt*) when that saves time,
+walks restarted from the best, and every 300 rounds CP-SAT packing the best disjoint set of
+the routes met so far) and OR-Tools' local search polishes the
 result; otherwise every round goes through OR-Tools' descent
 (``_ortools.large_neighbourhood_search``).
 :func:`variants` returns several distinct good solutions so patrol routes can rotate across
@@ -56,6 +57,7 @@ DEFAULT_CONFIG = _ortools.SearchConfig(
     lns_seed_empty=1.0,
     lns_noise=0.9,
     lns_pool=300,
+    lns_cross=True,
 )
 #: Worker ``w`` runs ``DEFAULT_PORTFOLIO[w % len(DEFAULT_PORTFOLIO)]``.
 DEFAULT_PORTFOLIO: tuple[_ortools.SearchConfig, ...] = (DEFAULT_CONFIG,)
