@@ -489,7 +489,8 @@ def _chromium():
 
 
 def test_in_a_browser_popups_escape_and_pin_posts_to_the_parent(plan, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
+    from playwright.sync_api import sync_playwright
 
     chromium = _chromium()
     grid = _hostile_grid()

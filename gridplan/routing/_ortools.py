@@ -810,8 +810,11 @@ def _improve(
     noise: float = 0.2,
     cross: bool = False,
 ) -> list[np.ndarray]:
-    """Shorten routes by 2-opt, swap route tails (``cross``, :func:`_cross`), insert free
-    stops, swap in better ones; repeat while it helps."""
+    """Shorten, exchange, insert and swap stops in ``routes`` while that helps.
+
+    Routes are shortened by 2-opt, their tails exchanged (``cross``, :func:`_cross`), free
+    stops inserted (:func:`_insert`) and visited ones swapped for better (``swaps``).
+    """
     visited = np.zeros(len(bud.prize), dtype=bool)
     for r in routes:
         visited[r[1:-1]] = True
@@ -1262,5 +1265,3 @@ def solve_worker(
         (tuple(tuple(r) for r in rs), tuple(tuple(t) for t in ts)) for rs, ts in candidates
     )
     return WorkerResult(frozen, found[0], time.perf_counter() - t0)
-
-
