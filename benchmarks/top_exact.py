@@ -128,10 +128,10 @@ def main(argv: list[str] | None = None) -> int:
             note = f"not proven: bound {bound}"
         elif table is None:
             note = "no table value"
-        elif table is not None and value < table:
+        elif value < table:
             note = f"table value {table} unreachable"
             proven.append((inst.name, value, table))
-        elif table is not None and value > table:
+        elif value > table:
             note = f"above the table's {table}"
         else:
             note = "table value is optimal"

@@ -579,6 +579,11 @@ class _Budgets:
         return prize - self.travel_weight * travel
 
 
+def _prefix(d: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Length of the path ``r`` up to each of its nodes under ``d`` (0 at the first)."""
+    return np.concatenate(([0.0], np.cumsum(d[r[:-1], r[1:]])))
+
+
 def _two_opt(d: np.ndarray, r: np.ndarray) -> np.ndarray:
     """Reverse segments of the path ``r`` while that shortens it (best move first).
 
@@ -591,9 +596,8 @@ def _two_opt(d: np.ndarray, r: np.ndarray) -> np.ndarray:
     j = np.arange(1, size - 1)[None, :]
     upper = j > i
     for _ in range(4 * size):
-        a, b = r[:-1], r[1:]
-        fwd = np.concatenate(([0.0], np.cumsum(d[a, b])))
-        bwd = np.concatenate(([0.0], np.cumsum(d[b, a])))
+        fwd = _prefix(d, r)
+        bwd = _prefix(d.T, r)
         delta = (
             d[r[i - 1], r[j]]
             + d[r[i], r[j + 1]]
@@ -623,6 +627,7 @@ def _cross(bud: _Budgets, routes: list[np.ndarray], used: list[float]) -> set[in
     changed: set[int] = set()
     for _ in range(4 * len(routes)):
         best, move = -1e-6, None
+        heads = [_prefix(bud.dur[k], r) for k, r in enumerate(routes)]
         for p, a in enumerate(routes):
             for q in range(p + 1, len(routes)):
                 b = routes[q]
@@ -630,10 +635,8 @@ def _cross(bud: _Budgets, routes: list[np.ndarray], used: list[float]) -> set[in
                     continue
                 da, db = bud.dur[p], bud.dur[q]
                 # heads in their own vehicle's durations, tails in the other vehicle's
-                head_a = np.concatenate(([0.0], np.cumsum(da[a[:-1], a[1:]])))
-                head_b = np.concatenate(([0.0], np.cumsum(db[b[:-1], b[1:]])))
-                a_in_b = np.concatenate(([0.0], np.cumsum(db[a[:-1], a[1:]])))
-                b_in_a = np.concatenate(([0.0], np.cumsum(da[b[:-1], b[1:]])))
+                head_a, head_b = heads[p], heads[q]
+                a_in_b, b_in_a = _prefix(db, a), _prefix(da, b)
                 i = np.arange(len(a) - 1)[:, None]  # a keeps a[: i + 1]
                 j = np.arange(len(b) - 1)[None, :]  # b keeps b[: j + 1]
                 new_a = head_a[i] + da[a[i], b[j + 1]] + (b_in_a[-1] - b_in_a[j + 1])
@@ -864,7 +867,11 @@ class _RoutePool:
             [k for k, c in enumerate(self.vehicle_class) if c == cls] for cls in range(len(keys))
         ]
         self.routes: list[dict[frozenset, tuple[float, np.ndarray]]] = [{} for _ in keys]
-        self.size = 0
+
+    @property
+    def size(self) -> int:
+        """Number of pooled routes (distinct sets of stops per vehicle class)."""
+        return sum(len(table) for table in self.routes)
 
     def add(self, routes: list[np.ndarray]) -> None:
         """Pool the non-empty routes of a solution (one route per vehicle)."""
@@ -875,8 +882,6 @@ class _RoutePool:
             table = self.routes[self.vehicle_class[k]]
             length = float(self.bud.travel[k][r[:-1], r[1:]].sum())
             known = table.get(stops)
-            if known is None:
-                self.size += 1
             if known is None or length < known[0] - 1e-9:
                 table[stops] = (length, r)
 

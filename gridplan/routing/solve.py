@@ -10,9 +10,8 @@ OR-Tools' objective it runs in Python (``_ortools.budget_search``: ruin, 2-opt, 
 prize per extra second with a random factor, emptied routes restarted at a random stop, swaps
 of stops for better ones, route tails exchanged between routes (2-opt*) when that saves time,
 walks restarted from the best, and every 300 rounds CP-SAT packing the best disjoint set of
-the routes met so far) and OR-Tools' local search polishes the
-result; otherwise every round goes through OR-Tools' descent
-(``_ortools.large_neighbourhood_search``).
+the routes met so far) and OR-Tools' local search polishes the result; otherwise every round
+goes through OR-Tools' descent (``_ortools.large_neighbourhood_search``).
 :func:`variants` returns several distinct good solutions so patrol routes can rotate across
 days.
 
