@@ -584,6 +584,11 @@ def _prefix(d: np.ndarray, r: np.ndarray) -> np.ndarray:
     return np.concatenate(([0.0], np.cumsum(d[r[:-1], r[1:]])))
 
 
+def _barred_after(allowed: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Count the stops after each node of the path ``r`` that ``allowed`` bars (0 at the end)."""
+    return np.append(np.cumsum(~allowed[r[1:-1]][::-1])[::-1], 0)
+
+
 def _two_opt(d: np.ndarray, r: np.ndarray) -> np.ndarray:
     """Reverse segments of the path ``r`` while that shortens it (best move first).
 
@@ -625,9 +630,9 @@ def _cross(bud: _Budgets, routes: list[np.ndarray], used: list[float]) -> set[in
     Changes ``routes`` and ``used`` in place; returns the routes that changed.
     """
     changed: set[int] = set()
+    heads = [_prefix(bud.dur[k], r) for k, r in enumerate(routes)]
     for _ in range(4 * len(routes)):
         best, move = -1e-6, None
-        heads = [_prefix(bud.dur[k], r) for k, r in enumerate(routes)]
         for p, a in enumerate(routes):
             for q in range(p + 1, len(routes)):
                 b = routes[q]
@@ -641,11 +646,10 @@ def _cross(bud: _Budgets, routes: list[np.ndarray], used: list[float]) -> set[in
                 j = np.arange(len(b) - 1)[None, :]  # b keeps b[: j + 1]
                 new_a = head_a[i] + da[a[i], b[j + 1]] + (b_in_a[-1] - b_in_a[j + 1])
                 new_b = head_b[j] + db[b[j], a[i + 1]] + (a_in_b[-1] - a_in_b[i + 1])
-                # stops in a[i + 1 : -1] the other vehicle may not visit, and vice versa
-                barred_a = np.append(np.cumsum(~bud.allowed[q][a[1:-1]][::-1])[::-1], 0)
-                barred_b = np.append(np.cumsum(~bud.allowed[p][b[1:-1]][::-1])[::-1], 0)
                 ok = (new_a <= bud.limit[p] + 1e-9) & (new_b <= bud.limit[q] + 1e-9)
-                ok &= (barred_b[j] == 0) & (barred_a[i] == 0)
+                # no stop in a tail that the other vehicle may not visit
+                ok &= _barred_after(bud.allowed[q], a)[i] == 0
+                ok &= _barred_after(bud.allowed[p], b)[j] == 0
                 delta = np.where(ok, new_a + new_b - used[p] - used[q], np.inf)
                 flat = int(np.argmin(delta))
                 if delta.flat[flat] < best:
@@ -659,6 +663,7 @@ def _cross(bud: _Budgets, routes: list[np.ndarray], used: list[float]) -> set[in
         routes[p] = np.concatenate((a[: x + 1], b[y + 1 :]))
         routes[q] = np.concatenate((b[: y + 1], a[x + 1 :]))
         used[p], used[q] = new_p, new_q
+        heads[p], heads[q] = _prefix(bud.dur[p], routes[p]), _prefix(bud.dur[q], routes[q])
         changed.update((p, q))
     return changed
 
