@@ -335,6 +335,23 @@ def queen_adjacency(cells: gpd.GeoSeries) -> sparse.csr_array:
     return a
 
 
+def _forksafe_threads() -> None:
+    """Run numba's parallel kernels on a threading layer that survives ``fork()``.
+
+    numba's default order takes GNU OpenMP when Intel TBB is missing, and a process that
+    forked after the OpenMP pool started kills itself (SIGTERM, "fork() called from a process
+    already using GNU OpenMP") the first time it runs a parallel kernel: a gunicorn worker
+    forked from a server that had computed hot spots, a solver worker forked by a planner.
+    ``forksafe`` takes TBB (also thread-safe; installed with gridplan where wheels exist) or
+    numba's own work queue. A layer the user chose with ``NUMBA_THREADING_LAYER`` is kept.
+    Must run before the first parallel kernel of the process; later calls change nothing.
+    """
+    import os
+
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        numba.config.THREADING_LAYER = "forksafe"
+
+
 @numba.njit(parallel=True, cache=True)
 def _gi_star_larger(y, indptr, indices, permuted_ids):  # pragma: no cover - compiled
     """Count, per cell and slice, random neighbourhoods with a Gi* lag >= the observed one.
@@ -435,6 +452,7 @@ def gi_star(
     if permutations > 0 and testable.any():
         ids = _permuted_ids(n, int(card.max()), permutations, seed)
         cols = np.flatnonzero(testable)
+        _forksafe_threads()
         larger = _gi_star_larger(
             np.ascontiguousarray(y2[:, cols]),
             adjacency.indptr.astype(np.int64),

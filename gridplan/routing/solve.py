@@ -28,6 +28,8 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import signal
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -103,9 +105,27 @@ def run_calls(fn, calls: list[tuple], workers: int) -> list:
         return [fn(*args) for args in calls]
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_die_with_parent
+    ) as pool:
         futures = [pool.submit(fn, *args) for args in calls]
         return [f.result() for f in futures]
+
+
+def _die_with_parent() -> None:
+    """End this search process when the process that started it dies (Linux).
+
+    A planner killed mid-search (out of memory, a stopped web job) would otherwise leave its
+    search processes running to their time limit on cores nobody uses.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        parent = multiprocessing.parent_process()
+        if parent is not None and parent.pid != os.getppid():  # it died before prctl
+            os._exit(1)
 
 
 def _work(model: PrizeVRP, job: dict):

@@ -62,7 +62,7 @@ def _seed_if_empty(instance: Path, data_dir: Path | None) -> None:
     for leftover in instance.glob("gridplan.sqlite.seeding*"):
         leftover.unlink()
     init_store(tmp)
-    demo.seed_demo(tmp, instance, data_dir=data_dir, say=click.echo)
+    _seed_in_child(tmp, instance, data_dir)
     from gridplan.web.db import connect
 
     con = connect(tmp)
@@ -74,6 +74,43 @@ def _seed_if_empty(instance: Path, data_dir: Path | None) -> None:
     for side in ("-wal", "-shm"):
         Path(str(database) + side).unlink(missing_ok=True)
     tmp.replace(database)
+
+
+def _seed_in_child(database: Path, instance: Path, data_dir: Path | None) -> None:
+    """Seed the demo in a process of its own, so the server process stays clean.
+
+    Seeding computes hot spots and plans (numba thread pools, OR-Tools, the solver's own
+    worker processes). gunicorn forks its workers from the process that runs ``serve``, and
+    a fork inherits thread pools and locks in whatever state they are in; a fresh process
+    that exits before the fork leaves nothing behind.
+    """
+    import multiprocessing
+
+    from gridplan._errors import GridplanError
+
+    ctx = multiprocessing.get_context("spawn")
+    errors = ctx.Queue()
+    proc = ctx.Process(
+        target=_seed_demo_process, args=(str(database), str(instance), data_dir, errors)
+    )
+    proc.start()
+    proc.join()
+    if proc.exitcode != 0:
+        msg = errors.get() if not errors.empty() else None
+        raise GridplanError(
+            msg or f"loading the demo station failed (exit code {proc.exitcode}); see above"
+        )
+
+
+def _seed_demo_process(database: str, instance: str, data_dir: Path | None, errors) -> None:
+    from gridplan._errors import GridplanError
+    from gridplan.web import demo
+
+    try:
+        demo.seed_demo(database, instance, data_dir=data_dir, say=click.echo)
+    except GridplanError as exc:
+        errors.put(str(exc))
+        sys.exit(2)
 
 
 @click.command("serve")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from gridplan._errors import GridplanError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class StoreError(GridplanError, RuntimeError):
@@ -68,14 +68,16 @@ def init_store(path: str | Path) -> bool:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "meta" in tables:
             row = con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None or int(row[0]) != SCHEMA_VERSION:
-                found = row[0] if row else "none"
+            found = int(row[0]) if row is not None and str(row[0]).isdigit() else None
+            if found is None or found > SCHEMA_VERSION or found not in _upgradable():
                 msg = (
-                    f"{path}: store schema version {found}, this gridplan reads version "
-                    f"{SCHEMA_VERSION}; use the gridplan version that made it, or start with a "
-                    "new instance folder"
+                    f"{path}: store schema version {row[0] if row else 'none'}, this gridplan "
+                    f"reads versions {min(_upgradable())} to {SCHEMA_VERSION}; use the gridplan "
+                    "version that made it, or start with a new instance folder"
                 )
                 raise StoreError(msg)
+            if found < SCHEMA_VERSION:
+                _upgrade(con, path, found)
             return False
         if tables:
             msg = (
@@ -96,6 +98,51 @@ def init_store(path: str | Path) -> bool:
         raise StoreError(msg) from exc
     finally:
         con.close()
+
+
+def _upgradable() -> set[int]:
+    """Schema versions this gridplan reads: the current one and those it can upgrade."""
+    from gridplan.web.migrations import STEPS
+
+    versions = {SCHEMA_VERSION}
+    v = SCHEMA_VERSION - 1
+    while v in STEPS:
+        versions.add(v)
+        v -= 1
+    return versions
+
+
+def _upgrade(con: sqlite3.Connection, path: Path, found: int) -> None:
+    """Upgrade the store at ``path`` from schema version ``found``, keeping a copy first."""
+    from gridplan.web.migrations import STEPS
+
+    backup = path.with_name(f"{path.name}.v{found}.bak")
+    if not backup.exists():
+        dest = sqlite3.connect(backup)
+        try:
+            con.backup(dest)
+        finally:
+            dest.close()
+    # a table rebuild needs foreign keys off, which SQLite ignores inside a transaction
+    con.execute("PRAGMA foreign_keys = OFF")
+    try:
+        script = "".join(STEPS[v] for v in range(found, SCHEMA_VERSION))
+        con.executescript(
+            "BEGIN IMMEDIATE;"
+            + script
+            + f"UPDATE meta SET value='{SCHEMA_VERSION}' WHERE key='schema_version';"
+            + "COMMIT;"
+        )
+    except sqlite3.DatabaseError:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute("PRAGMA foreign_keys = ON")
+    bad = con.execute("PRAGMA foreign_key_check").fetchall()
+    if bad:  # pragma: no cover - the steps keep every reference
+        msg = f"{path}: the upgrade left {len(bad)} broken references; restore {backup}"
+        raise StoreError(msg)
 
 
 _THREAD = threading.local()

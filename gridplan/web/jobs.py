@@ -1,19 +1,36 @@
 """Background jobs: hot-spot runs after imports, and patrol plans.
 
-A job is a row of the ``jobs`` table; pages poll it for progress. Jobs run one at a time per
-server in a worker thread. A plan is solved in a separate process (``spawn``): the solver
-forks its own workers, which is only safe from a single-threaded process, and a crash of the
-solver cannot take the web server down. The job process writes progress and the result to
-the store itself. On start the server marks jobs a previous run left unfinished as failed.
+A job is a row of the ``jobs`` table, and the table is the queue: pages add rows and poll them
+for progress; in every server process a dispatcher thread claims queued rows (atomically, in
+the store, so each job runs once however many processes share the store) and runs each in a
+job process of its own, ``python -m gridplan.web.jobs``. The job process
+
+- is an ordinary process, not a daemon, so the solver can start one search process per core
+  (``PLAN_WORKERS``, default every core the server may use);
+- starts from a fresh interpreter (no fork of a threaded server, whose locks and OpenMP
+  thread pools a child must not inherit);
+- cannot take the web server down when it crashes or runs out of memory;
+- writes progress, the result or the error to the store itself, and renews its lease
+  (``heartbeat_at``) every few seconds. A job whose lease runs out (its process was killed,
+  or the server that watched it died) is marked *interrupted* by whichever server looks next.
+
+``JOB_SLOTS`` jobs of each kind run at once per store (default 1: a plan uses every core; a
+second officer's plan waits in the queue rather than halving the first one's search).
+Failed and interrupted jobs keep their reason (text and a language-independent code) and get
+an audit entry; the plan list shows them with "try again".
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flask import Flask
@@ -26,58 +43,129 @@ from gridplan.web.db import now
 
 log = logging.getLogger(__name__)
 
+#: seconds between two heartbeats of a job process
+HEARTBEAT_S = 5.0
+#: seconds between two looks at the queue when nobody wakes the dispatcher
+POLL_S = 2.0
+
+_DISPATCHERS: dict[tuple[int, str], _Dispatcher] = {}
+_DISPATCHERS_LOCK = threading.Lock()
+
 
 def init_app(app: Flask) -> None:
-    """Fail jobs a stopped server left behind and create the app's job runner."""
+    """Mark jobs whose lease ran out as interrupted; start dispatchers in each server process.
+
+    With gunicorn the app is made before the workers fork, so the dispatcher thread starts on
+    a worker's first request (threads do not survive a fork).
+    """
+    app.config.setdefault("JOB_SLOTS", 1)
+    app.config.setdefault("JOB_LEASE_S", 30.0)
     con = connect(app.config["DATABASE"])
     try:
-        n = store.fail_interrupted_jobs(con)
+        stale = store.expire_stale_jobs(con, lease_s=float(app.config["JOB_LEASE_S"]))
     finally:
         con.close()
-    if n:
-        log.warning("%d unfinished job(s) of a previous run marked as failed", n)
-    app.extensions["gridplan_jobs"] = ThreadPoolExecutor(
-        max_workers=1, thread_name_prefix="gridplan-job"
-    )
+    if stale:
+        log.warning("job(s) %s of a stopped server marked as interrupted", stale)
+    if not app.config["JOBS_INLINE"]:
+        app.before_request(_ensure_dispatcher)
+
+
+def _options(app: Flask) -> dict[str, Any]:
+    return {
+        "time_limit_s": float(app.config["PLAN_TIME_LIMIT_S"]),
+        "workers": app.config["PLAN_WORKERS"],
+    }
+
+
+def _ensure_dispatcher() -> None:
+    dispatcher(current_app._get_current_object())
+
+
+def dispatcher(app: Flask) -> _Dispatcher:
+    """Return the dispatcher of the app's store in this process, started on first use."""
+    key = (os.getpid(), app.config["DATABASE"])
+    with _DISPATCHERS_LOCK:
+        found = _DISPATCHERS.get(key)
+        if found is None:
+            found = _DISPATCHERS[key] = _Dispatcher(
+                app.config["DATABASE"],
+                _options(app),
+                slots=int(app.config["JOB_SLOTS"]),
+                lease_s=float(app.config["JOB_LEASE_S"]),
+            )
+        return found
+
+
+class _Dispatcher:
+    """Claims queued jobs of one store and runs each in its own job process."""
+
+    def __init__(self, database: str, options: dict[str, Any], *, slots: int, lease_s: float):
+        self.database = database
+        self.options = options
+        self.slots = slots
+        self.lease_s = lease_s
+        self.runner = f"{socket.gethostname()}:{os.getpid()}"
+        self.wake = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="gridplan-jobs", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        con = connect(self.database)
+        while True:
+            try:
+                store.expire_stale_jobs(con, lease_s=self.lease_s)
+                job = store.claim_job(con, self.runner, slots=self.slots)
+                if job is None:
+                    self.wake.wait(POLL_S)
+                    self.wake.clear()
+                    continue
+                self._run(con, job)
+            except Exception:  # pragma: no cover - logged; the loop goes on
+                log.exception("job dispatcher")
+                time.sleep(POLL_S)
+
+    def _run(self, con, job) -> None:
+        cmd = [
+            sys.executable,
+            "-m",
+            "gridplan.web.jobs",
+            self.database,
+            str(job["id"]),
+            json.dumps(self.options),
+        ]
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+        store.update_job(con, job["id"], runner=f"{socket.gethostname()}:{proc.pid}")
+        code = proc.wait()
+        row = con.execute("SELECT status FROM jobs WHERE id=?", (job["id"],)).fetchone()
+        if row["status"] in ("queued", "running"):
+            kind = "killed" if code == -9 else "crashed"
+            store.fail_job(con, job["id"], code=kind, error=crash_message(code))
+
+
+def crash_message(exit_code: int) -> str:
+    """Why a job process ended without a result, from its exit code."""
+    if exit_code == -9:
+        return (
+            "the job's process was killed (signal 9, often the system running out of memory); "
+            "start it again, with fewer slices or patrollers if it happens again"
+        )
+    if exit_code < 0:
+        return f"the job's process was stopped by signal {-exit_code}; start it again"
+    return f"the job's process stopped unexpectedly (exit code {exit_code}); start it again"
 
 
 def _submit(job_id: int) -> None:
     app = current_app._get_current_object()
-    database = app.config["DATABASE"]
-    options = {
-        "time_limit_s": float(app.config["PLAN_TIME_LIMIT_S"]),
-        "workers": app.config["PLAN_WORKERS"],
-    }
     if app.config["JOBS_INLINE"]:
-        run_job(database, job_id, options)
+        con = connect(app.config["DATABASE"])
+        try:
+            store.update_job(con, job_id, status="running", stage="start", heartbeat_at=now())
+        finally:
+            con.close()
+        run_job(app.config["DATABASE"], job_id, _options(app))
     else:
-        app.extensions["gridplan_jobs"].submit(_run_in_thread, database, job_id, options)
-
-
-def _run_in_thread(database: str, job_id: int, options: dict[str, Any]) -> None:
-    con = connect(database)
-    try:
-        kind = con.execute("SELECT kind FROM jobs WHERE id=?", (job_id,)).fetchone()["kind"]
-        if kind == "plan":
-            ctx = multiprocessing.get_context("spawn")
-            proc = ctx.Process(target=run_job, args=(database, job_id, options), daemon=True)
-            proc.start()
-            proc.join()
-            row = con.execute("SELECT status FROM jobs WHERE id=?", (job_id,)).fetchone()
-            if row["status"] not in ("done", "failed"):
-                store.update_job(
-                    con,
-                    job_id,
-                    status="failed",
-                    error=f"the planning process stopped unexpectedly (exit code {proc.exitcode})",
-                    finished_at=now(),
-                )
-        else:
-            run_job(database, job_id, options)
-    except Exception:  # pragma: no cover - logged; the job row says failed
-        log.exception("job %s", job_id)
-    finally:
-        con.close()
+        dispatcher(app).wake.set()
 
 
 def start_hotspots(station_id: str, username: str) -> int:
@@ -98,39 +186,61 @@ def start_plan(station_id: str, username: str, params: dict[str, Any]) -> int:
     return job_id
 
 
+class _Heartbeat:
+    """Renews a job's lease every ``HEARTBEAT_S`` seconds while the job process works."""
+
+    def __init__(self, database: str, job_id: int):
+        self.stop = threading.Event()
+        self.thread = threading.Thread(
+            target=self._beat, args=(database, job_id), name="gridplan-heartbeat", daemon=True
+        )
+
+    def _beat(self, database: str, job_id: int) -> None:
+        con = connect(database)
+        try:
+            while not self.stop.wait(HEARTBEAT_S):
+                store.beat_job(con, job_id)
+        finally:
+            con.close()
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
 def run_job(database: str, job_id: int, options: dict[str, Any]) -> None:
-    """Run job ``job_id`` to its end, recording progress, result or error in the store."""
+    """Run claimed job ``job_id`` to its end, recording progress, result or error in the store."""
     con = connect(database)
     try:
         job = con.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
-        store.update_job(con, job_id, status="running", stage="start")
         params = json.loads(job["params_json"])
         try:
-            if job["kind"] == "hotspots":
-                result = hotspot_job(con, job["station_id"], job["created_by"])
-            elif job["kind"] == "plan":
-                result = plan_job(
-                    con, job_id, job["station_id"], job["created_by"], params, options
-                )
-            else:  # pragma: no cover - only the two kinds are ever queued
-                msg = f"unknown job kind {job['kind']!r}"
-                raise ValueError(msg)
+            with _Heartbeat(database, job_id):
+                result = _run_kind(con, job, params, options)
         except GridplanError as exc:
-            store.update_job(con, job_id, status="failed", error=str(exc), finished_at=now())
+            store.fail_job(con, job_id, code="error", error=str(exc))
             return
         except Exception as exc:
             log.error("job %s failed:\n%s", job_id, traceback.format_exc())
-            store.update_job(
-                con,
-                job_id,
-                status="failed",
-                error=f"internal error ({type(exc).__name__}); the server log has the details",
-                finished_at=now(),
-            )
+            error = f"internal error ({type(exc).__name__}); the server log has the details"
+            store.fail_job(con, job_id, code="internal", error=error)
             return
         store.update_job(con, job_id, status="done", result_id=result, finished_at=now())
     finally:
         con.close()
+
+
+def _run_kind(con, job, params: dict[str, Any], options: dict[str, Any]) -> int | None:
+    if job["kind"] == "hotspots":
+        return hotspot_job(con, job["station_id"], job["created_by"])
+    if job["kind"] == "plan":
+        return plan_job(con, job["id"], job["station_id"], job["created_by"], params, options)
+    msg = f"unknown job kind {job['kind']!r}"  # pragma: no cover - only two kinds are queued
+    raise ValueError(msg)
 
 
 def hotspot_job(con, station_id: str, username: str) -> int | None:
@@ -227,3 +337,15 @@ def plan_job(
     )
     store.audit(con, username, station_id, "plan", f"plan {plan_id}", {"job": job_id, **params})
     return plan_id
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry of a job process: ``python -m gridplan.web.jobs DATABASE JOB_ID OPTIONS_JSON``."""
+    database, job_id, options = argv if argv is not None else sys.argv[1:]
+    logging.basicConfig(level=logging.WARNING, format="gridplan job %(process)d: %(message)s")
+    run_job(database, int(job_id), json.loads(options))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,6 +12,7 @@ import re
 
 from flask import Blueprint
 from flask import abort
+from flask import current_app
 from flask import jsonify
 from flask import redirect
 from flask import render_template
@@ -119,14 +120,47 @@ def index():
         return render_template("plans_lead.html", plans=plans, team=team)
     cfg = data.config(sid)
     ready = store.latest_hotspot_run(con, sid) is not None
+    store.expire_stale_jobs(con, lease_s=float(current_app.config["JOB_LEASE_S"]))
     running = con.execute(
         "SELECT id, status, stage, done, total FROM jobs WHERE station_id=? AND kind='plan' "
         "AND status IN ('queued','running') ORDER BY id DESC",
         (sid,),
     ).fetchall()
+    failed = _unresolved_failures(con, sid, plans)
+    retry = _retry_params(con, sid, request.args.get("retry", ""))
     return render_template(
-        "plans.html", plans=plans, ready=ready, running=running, **_form_context(cfg)
+        "plans.html",
+        plans=plans,
+        ready=ready,
+        running=running,
+        failed=failed,
+        retrying=retry is not None,
+        **_form_context(cfg, retry),
     )
+
+
+def _unresolved_failures(con, sid: str, plans: list[dict]) -> list[dict]:
+    """The station's recent failed plan jobs that no later plan of their date made good."""
+    out = []
+    for row in store.list_failed_jobs(con, sid, kind="plan", limit=10):
+        params = json.loads(row["params_json"])
+        later = [p for p in plans if p["date"] == params.get("date")]
+        if any(p["created_at"] > row["created_at"] for p in later):
+            continue
+        out.append(
+            {**dict(row), "params": params, "reason": job_reason(row), "retry": _retry_url(row)}
+        )
+    return out[:5]
+
+
+def _retry_params(con, sid: str, job_id: str) -> dict | None:
+    """The form values of failed plan job ``job_id`` of station ``sid``, for "try again"."""
+    if not job_id.isdigit():
+        return None
+    row = store.get_job(con, int(job_id), sid)
+    if row is None or row["kind"] != "plan":
+        return None
+    return json.loads(row["params_json"])
 
 
 def _ids(text: str) -> list[str]:
@@ -244,28 +278,67 @@ def _job_or_404(job_id: int):
     return row
 
 
+def job_reason(row) -> str:
+    """Why job ``row`` failed, in the page's language."""
+    code = row["error_code"]
+    if code == "interrupted":
+        return _(
+            "Interrupted: the planning process stopped giving signs of life (the server was "
+            "stopped or ran out of memory). Start it again."
+        )
+    if code == "killed":
+        return _(
+            "The planning process was killed, often because the server ran out of memory. "
+            "Start it again, with fewer slices or patrollers if it happens again."
+        )
+    if code == "crashed":
+        return _("The planning process stopped unexpectedly. Start it again.")
+    if code == "internal":
+        return _("Internal error; the server log has the details. Start it again.")
+    return row["error"] or ""
+
+
+def _retry_url(row) -> str | None:
+    if row["status"] not in ("failed", "interrupted") or not current_user.can("plan"):
+        return None
+    return url_for("plans.index", retry=row["id"], _anchor="plan-form")
+
+
 @bp.get("/jobs/<int:job_id>")
 @requires("read")
 def job(job_id: int):
     """The progress page of a plan being solved (it polls :func:`job_status`)."""
+    con = get_db()
+    store.expire_stale_jobs(con, lease_s=float(current_app.config["JOB_LEASE_S"]))
     row = _job_or_404(job_id)
     if row["status"] == "done" and row["result_id"]:
         return redirect(url_for("plans.show", plan_id=row["result_id"]))
-    return render_template("plan_job.html", job=row, params=json.loads(row["params_json"]))
+    failed = row["status"] in ("failed", "interrupted")
+    return render_template(
+        "plan_job.html",
+        job=row,
+        params=json.loads(row["params_json"]),
+        reason=job_reason(row) if failed else "",
+        retry_url=_retry_url(row),
+    )
 
 
 @bp.get("/jobs/<int:job_id>.json")
 @requires("read")
 def job_status(job_id: int):
-    """Progress of a plan job as JSON: status, done/total slices, result URL or error."""
+    """Progress of a plan job as JSON: status, done/total slices, result URL or reason."""
+    store.expire_stale_jobs(get_db(), lease_s=float(current_app.config["JOB_LEASE_S"]))
     row = _job_or_404(job_id)
+    failed = row["status"] in ("failed", "interrupted")
     return jsonify(
         id=row["id"],
         status=row["status"],
         stage=row["stage"],
         done=row["done"],
         total=row["total"],
-        error=row["error"],
+        error=job_reason(row) if failed else None,
+        error_code=row["error_code"],
+        retry_url=_retry_url(row),
         url=url_for("plans.show", plan_id=row["result_id"]) if row["result_id"] else None,
     )
 

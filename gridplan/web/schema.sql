@@ -1,4 +1,4 @@
--- gridplan web store, schema version 1 (SQLite). Every write goes through one transaction
+-- gridplan web store, schema version 2 (SQLite; gridplan.web.migrations upgrades older stores). Every write goes through one transaction
 -- (gridplan.web.db.transaction), so a failed import or a crash leaves the store as it was.
 -- Nothing is updated in place that a user made: grids and plans get new versions, incident
 -- batches are added, and the audit log is append-only.
@@ -124,7 +124,8 @@ CREATE TABLE jobs (
     id INTEGER PRIMARY KEY,
     station_id TEXT NOT NULL REFERENCES stations(id),
     kind TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    status TEXT NOT NULL
+        CHECK (status IN ('queued', 'running', 'done', 'failed', 'interrupted')),
     done INTEGER NOT NULL DEFAULT 0,
     total INTEGER NOT NULL DEFAULT 0,
     stage TEXT NOT NULL DEFAULT '',
@@ -133,8 +134,15 @@ CREATE TABLE jobs (
     error TEXT,
     created_at TEXT NOT NULL,
     created_by TEXT NOT NULL,
-    finished_at TEXT
+    finished_at TEXT,
+    -- why a job failed, language-independent ('error', 'internal', 'crashed', 'interrupted')
+    error_code TEXT,
+    -- the job process's last sign of life (ISO UTC) and who runs it (host:pid)
+    heartbeat_at TEXT,
+    runner TEXT
 );
+
+CREATE INDEX jobs_status ON jobs (status, id);
 
 CREATE TABLE audit (
     id INTEGER PRIMARY KEY,

@@ -8,6 +8,7 @@ Writers that change several rows run in one transaction; versions are added, nev
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import sqlite3
@@ -549,8 +550,19 @@ def add_job(
 
 
 def update_job(con: sqlite3.Connection, job_id: int, **fields: Any) -> None:
-    """Set job fields (status, done, total, stage, result_id, error, finished_at)."""
-    allowed = {"status", "done", "total", "stage", "result_id", "error", "finished_at"}
+    """Set job fields (status, done, total, stage, result_id, error, error_code, finished_at)."""
+    allowed = {
+        "status",
+        "done",
+        "total",
+        "stage",
+        "result_id",
+        "error",
+        "error_code",
+        "finished_at",
+        "heartbeat_at",
+        "runner",
+    }
     bad = set(fields) - allowed
     if bad:
         msg = f"unknown job fields {sorted(bad)}"
@@ -567,15 +579,104 @@ def get_job(con: sqlite3.Connection, job_id: int, station_id: str) -> sqlite3.Ro
     ).fetchone()
 
 
-def fail_interrupted_jobs(con: sqlite3.Connection) -> int:
-    """Mark jobs left queued or running by a stopped server as failed; return how many."""
+def claim_job(con: sqlite3.Connection, runner: str, *, slots: int) -> sqlite3.Row | None:
+    """Take the oldest queued job whose kind has a free slot for ``runner``; return it.
+
+    The store is the queue: every server process may claim, and ``BEGIN IMMEDIATE`` makes the
+    claim atomic, so a job runs once, and at most ``slots`` jobs of a kind run at a time across
+    the servers that share the store. The claim starts the job's lease (its heartbeat).
+    """
+    sql = (
+        "SELECT id FROM jobs AS q WHERE status='queued' AND (SELECT COUNT(*) FROM jobs AS r "
+        "WHERE r.status='running' AND r.kind=q.kind) < ? ORDER BY id LIMIT 1"
+    )
+    if con.execute(sql, (slots,)).fetchone() is None:  # the common case: nothing to do
+        return None
     with transaction(con):
-        cur = con.execute(
-            "UPDATE jobs SET status='failed', error='interrupted: the server stopped before the "
-            "job finished; start it again', finished_at=? WHERE status IN ('queued','running')",
-            (now(),),
+        row = con.execute(sql, (slots,)).fetchone()
+        if row is None:
+            return None
+        con.execute(
+            "UPDATE jobs SET status='running', stage='start', runner=?, heartbeat_at=? WHERE id=?",
+            (runner, now(), row["id"]),
         )
-    return cur.rowcount
+        return con.execute("SELECT * FROM jobs WHERE id=?", (row["id"],)).fetchone()
+
+
+def beat_job(con: sqlite3.Connection, job_id: int) -> None:
+    """Renew a running job's lease: the job process is alive."""
+    with transaction(con):
+        con.execute(
+            "UPDATE jobs SET heartbeat_at=? WHERE id=? AND status='running'", (now(), job_id)
+        )
+
+
+def expire_stale_jobs(con: sqlite3.Connection, *, lease_s: float) -> list[int]:
+    """Mark running jobs with no heartbeat for ``lease_s`` seconds as interrupted.
+
+    Their process died (killed, out of memory, its server stopped) without saying so. Returns
+    the ids marked; each gets an audit entry.
+    """
+    cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=lease_s)).isoformat(timespec="seconds")
+    sql = (
+        "SELECT id, station_id, kind, created_by, params_json, runner FROM jobs "
+        "WHERE status='running' AND (heartbeat_at IS NULL OR heartbeat_at < ?)"
+    )
+    if con.execute(sql, (cutoff,)).fetchone() is None:  # the common case: all alive
+        return []
+    with transaction(con):
+        rows = con.execute(sql, (cutoff,)).fetchall()
+        for row in rows:
+            error = (
+                f"interrupted: the job's process ({row['runner'] or 'unknown'}) gave no sign "
+                f"of life for {lease_s:.0f} s (it was stopped or ran out of memory); start "
+                "it again"
+            )
+            con.execute(
+                "UPDATE jobs SET status='interrupted', error=?, error_code='interrupted', "
+                "finished_at=? WHERE id=? AND status='running'",
+                (error, now(), row["id"]),
+            )
+            _audit_job_failure(con, row, "interrupted", error)
+    return [int(r["id"]) for r in rows]
+
+
+def fail_job(
+    con: sqlite3.Connection, job_id: int, *, code: str, error: str, status: str = "failed"
+) -> None:
+    """End job ``job_id`` as failed (or interrupted) with ``error``, and audit it."""
+    with transaction(con):
+        row = con.execute(
+            "SELECT id, station_id, kind, created_by, params_json FROM jobs WHERE id=? "
+            "AND status IN ('queued', 'running')",
+            (job_id,),
+        ).fetchone()
+        if row is None:
+            return
+        con.execute(
+            "UPDATE jobs SET status=?, error=?, error_code=?, finished_at=? WHERE id=?",
+            (status, error, code, now(), job_id),
+        )
+        _audit_job_failure(con, row, code, error)
+
+
+def _audit_job_failure(con: sqlite3.Connection, row: sqlite3.Row, code: str, error: str) -> None:
+    detail = {"job": row["id"], "code": code, "error": error, **json.loads(row["params_json"])}
+    action = f"{row['kind']}_failed"
+    insert_audit(
+        con, row["created_by"], row["station_id"], action, detail, target=f"job {row['id']}"
+    )
+
+
+def list_failed_jobs(
+    con: sqlite3.Connection, station_id: str, *, kind: str, limit: int = 10
+) -> list[sqlite3.Row]:
+    """The station's latest failed or interrupted jobs of ``kind``, newest first."""
+    return con.execute(
+        "SELECT * FROM jobs WHERE station_id=? AND kind=? AND status IN ('failed', "
+        "'interrupted') ORDER BY id DESC LIMIT ?",
+        (station_id, kind, limit),
+    ).fetchall()
 
 
 # --------------------------------------------------------------------------- audit
@@ -606,16 +707,30 @@ def audit(
 ) -> None:
     """Append an entry to the audit log (its own transaction)."""
     with transaction(con):
-        con.execute(
-            "INSERT INTO audit (at, username, station_id, action, target, detail_json, ip) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (
-                now(),
-                username,
-                station_id,
-                action,
-                target,
-                json.dumps(detail or {}, ensure_ascii=False, default=str),
-                ip,
-            ),
-        )
+        insert_audit(con, username, station_id, action, detail, target=target, ip=ip)
+
+
+def insert_audit(
+    con: sqlite3.Connection,
+    username: str,
+    station_id: str | None,
+    action: str,
+    detail: Mapping[str, Any] | None = None,
+    *,
+    target: str = "",
+    ip: str = "",
+) -> None:
+    """Append an entry to the audit log inside the caller's transaction."""
+    con.execute(
+        "INSERT INTO audit (at, username, station_id, action, target, detail_json, ip) "
+        "VALUES (?,?,?,?,?,?,?)",
+        (
+            now(),
+            username,
+            station_id,
+            action,
+            target,
+            json.dumps(detail or {}, ensure_ascii=False, default=str),
+            ip,
+        ),
+    )

@@ -27,15 +27,23 @@
     var stage = document.getElementById("job-stage");
     var bar = document.getElementById("job-bar");
     var error = document.getElementById("job-error");
+    if (box.getAttribute("data-status") === "failed" ||
+        box.getAttribute("data-status") === "interrupted") { return; }
     var tick = function () {
       fetch(box.getAttribute("data-status-url"), {headers: {"Accept": "application/json"}, credentials: "same-origin"})
         .then(function (r) { return r.json(); })
         .then(function (job) {
           if (job.status === "done" && job.url) { window.location.assign(job.url); return; }
-          if (job.status === "failed") {
+          if (job.status === "failed" || job.status === "interrupted") {
             error.hidden = false;
             error.textContent = texts.getAttribute("data-failed") + " " + job.error;
-            stage.textContent = "";
+            stage.hidden = true;
+            document.getElementById("job-progress").hidden = true;
+            document.getElementById("job-note").hidden = true;
+            if (job.retry_url) {
+              document.getElementById("job-retry-link").setAttribute("href", job.retry_url);
+              document.getElementById("job-retry").hidden = false;
+            }
             return;
           }
           if (job.total) {

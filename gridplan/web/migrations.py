@@ -1,0 +1,49 @@
+"""Upgrades of the web store's schema, one step per version.
+
+``STEPS[v]`` is the SQL script that turns a store of schema version ``v`` into version
+``v + 1``. :func:`gridplan.web.db.init_store` runs the steps a store needs, in one transaction,
+after copying the store to ``<name>.v<old>.bak`` beside it: an upgrade that fails leaves the
+store as it was, and the copy stays for a user who goes back to the older gridplan. A new
+store is created at the current version from ``schema.sql`` directly, so each step must leave
+a store equal to what ``schema.sql`` creates (``tests/test_web_store.py`` compares the two).
+"""
+
+from __future__ import annotations
+
+#: version 1 -> 2: jobs can be ``interrupted``, carry a heartbeat, their runner and an error
+#: code (SQLite cannot change a CHECK constraint in place: the table is rebuilt)
+_JOBS_V2 = """
+CREATE TABLE jobs_v2 (
+    id INTEGER PRIMARY KEY,
+    station_id TEXT NOT NULL REFERENCES stations(id),
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL
+        CHECK (status IN ('queued', 'running', 'done', 'failed', 'interrupted')),
+    done INTEGER NOT NULL DEFAULT 0,
+    total INTEGER NOT NULL DEFAULT 0,
+    stage TEXT NOT NULL DEFAULT '',
+    params_json TEXT NOT NULL,
+    result_id INTEGER,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    finished_at TEXT,
+    -- why a job failed, language-independent ('error', 'internal', 'crashed', 'interrupted')
+    error_code TEXT,
+    -- the job process's last sign of life (ISO UTC) and who runs it (host:pid)
+    heartbeat_at TEXT,
+    runner TEXT
+);
+INSERT INTO jobs_v2 (id, station_id, kind, status, done, total, stage, params_json, result_id,
+                     error, created_at, created_by, finished_at, error_code)
+    SELECT id, station_id, kind, status, done, total, stage, params_json, result_id, error,
+           created_at, created_by, finished_at,
+           CASE WHEN status = 'failed' THEN 'error' END
+    FROM jobs;
+DROP TABLE jobs;
+ALTER TABLE jobs_v2 RENAME TO jobs;
+CREATE INDEX jobs_status ON jobs (status, id);
+"""
+
+#: ``STEPS[v]`` upgrades a store from schema version ``v`` to ``v + 1``.
+STEPS: dict[int, str] = {1: _JOBS_V2}
