@@ -251,7 +251,8 @@ import numpy as np, shapely
 from gridplan.hotspots import gi_star, queen_adjacency
 
 import geopandas as gpd
-cells = gpd.GeoSeries(shapely.box(*np.array([[x, y, x + 1, y + 1] for x in range(8) for y in range(8)]).T), crs=3857)
+boxes = np.array([[x, y, x + 1, y + 1] for x in range(8) for y in range(8)]).T
+cells = gpd.GeoSeries(shapely.box(*boxes), crs=3857)
 adj = queen_adjacency(cells)
 y = np.arange(64.0) % 7
 
