@@ -468,6 +468,49 @@ def test_naive_times_use_the_station_timezone(tmp_path):
     assert str(time.tz) == "America/Los_Angeles"
 
 
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("2014-03-02 05:00:00", "2014-03-02 05:00"),  # naive: station time
+        ("2014/03/02 05:00:00", "2014-03-02 05:00"),
+        ("2014年3月2日 5时00分", "2014-03-02 05:00"),
+        ("2014年03月02日 05:00", "2014-03-02 05:00"),
+        ("2014-03-02T05:00:00+08:00", "2014-03-01 16:00"),  # an offset: that instant
+        ("2014/03/02 05:00:00+00", "2014-03-02 00:00"),  # Toronto's open data
+        ("2014/03/02 05:00:00 -0330", "2014-03-02 03:30"),
+        ("2014/03/02 05:00Z", "2014-03-02 00:00"),
+    ],
+)
+def test_common_time_layouts_parse_vectorised_in_station_time(
+    tmp_path, monkeypatch, written, expected
+):
+    """211,000 Toronto rows (``2014/03/02 05:00:00+00``) took 34 s row by row; none may now."""
+    from gridplan.geo import _parse
+
+    def rowwise(*args):
+        raise AssertionError(f"{written!r} fell back to row-by-row parsing")
+
+    monkeypatch.setattr(_parse, "_parse_rowwise", rowwise)
+    body = "".join(f"{-79.4 + k / 1000},43.7,{written}\n" for k in range(50))
+    config = dataclasses.replace(default_config(), timezone="America/Toronto")
+    result = import_incidents(write_csv(tmp_path, "lon,lat,time\n" + body), config=config)
+    times = result.incidents["time"]
+    assert len(times) == 50 and (times == local(expected, "America/Toronto")).all()
+    assert str(times.dt.tz) == "America/Toronto"
+
+
+def test_rowwise_fallback_keeps_naive_and_aware_values_apart(tmp_path):
+    values = ["Mar 5 2024 2:30 PM", "Mar 5 2024 2:30 PM UTC", "5 March 2024", "no time"]
+    body = "".join(f"116.4,39.9,{v}\n" for v in values)
+    result = import_incidents(write_csv(tmp_path, "lon,lat,time\n" + body))
+    assert result.incidents["time"].tolist() == [
+        local("2024-03-05 14:30"),
+        pd.Timestamp("2024-03-05 14:30", tz="UTC").tz_convert("Asia/Shanghai"),
+        local("2024-03-05"),
+    ]
+    assert result.n_time_unknown == 1 and result.rejects["row"].tolist() == [5]
+
+
 def test_date_and_hhmm_time_columns(tmp_path):
     path = write_csv(
         tmp_path,
