@@ -281,6 +281,10 @@ class StationConfig:
             return self.default_weight
         return self._weights_folded.get(str(category).strip().casefold(), self.default_weight)
 
+    def has_weight(self, category: str) -> bool:
+        """Whether ``scoring.category_weights`` lists the category (matched as in weight_for)."""
+        return str(category).strip().casefold() in self._weights_folded
+
     @functools.cached_property
     def _weights_folded(self) -> dict[str, float]:
         return {k.strip().casefold(): v for k, v in self.category_weights.items()}

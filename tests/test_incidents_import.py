@@ -608,6 +608,69 @@ def test_alert_colours_and_weights(tmp_path):
     assert any("'橙色'" in w for w in result.warnings)
 
 
+def test_categories_without_a_weight_are_reported(tmp_path):
+    """Toronto's categories are not the NIBRS ones configured: they silently got weight 1."""
+    rows = ["Assault"] * 3 + ["Break and Enter"] * 2 + ["robbery", ""]
+    body = "".join(f"-79.4,43.7,2014-03-02 05:00,{c}\n" for c in rows)
+    result = import_incidents(write_csv(tmp_path, "lon,lat,time,category\n" + body))
+    assert dict(result.unweighted_categories) == {"Assault": 3, "Break and Enter": 2}
+    summary = result.summary()
+    assert summary["unweighted_categories"] == {"Assault": 3, "Break and Enter": 2}
+    assert summary["default_weight"] == 1.0
+    assert result.incidents["weight"].tolist() == [1.0] * 5 + [4.0, 1.0]  # Robbery: 4
+    config = dataclasses.replace(
+        default_config(), category_weights={"assault": 3.0, "Break and Enter": 2.5}
+    )
+    assert import_incidents(tmp_path / "jq.csv", config=config).summary()[
+        "unweighted_categories"
+    ] == {"robbery": 1}
+
+
+#: The types ImportResult.summary() documents for each key.
+SUMMARY_TYPES = {
+    "source": str,
+    "format": str,
+    "sheet": (str, type(None)),
+    "rows_read": int,
+    "kept": int,
+    "rejected": int,
+    "rejected_by_reason": dict,
+    "outside_station": int,
+    "encoding": (str, type(None)),
+    "columns_used": dict,
+    "columns_ignored": list,
+    "coordinate_system": str,
+    "swapped": bool,
+    "time_unknown": int,
+    "duplicate_ids": int,
+    "generated_ids": int,
+    "unweighted_categories": dict,
+    "default_weight": float,
+    "warnings": list,
+}
+
+
+@pytest.mark.parametrize("with_station", [False, True])
+def test_summary_round_trips_through_json_with_its_documented_types(tmp_path, with_station):
+    """A NumPy bool in ``swapped`` was stored as "False": every web import said "swapped"."""
+    path = write_csv(
+        tmp_path,
+        "id,lon,lat,time,category\n"
+        "a,116.40,39.90,2024-03-05 10:00,Assault\n"
+        "b,116.60,39.90,2024-03-05,盗窃\n"
+        "c,abc,39.90,2024-03-05,盗窃\n",
+    )
+    station = shapely.box(116.3, 39.8, 116.5, 40.0) if with_station else None
+    summary = import_incidents(path, station=station).summary()
+    assert json.loads(json.dumps(summary)) == summary
+    assert set(summary) == set(SUMMARY_TYPES)
+    for key, kind in SUMMARY_TYPES.items():
+        assert type(summary[key]) in (kind if isinstance(kind, tuple) else (kind,)), key
+    nested = [*summary["rejected_by_reason"].values(), *summary["unweighted_categories"].values()]
+    assert all(type(v) is int for v in nested)
+    assert summary["swapped"] is False and summary["outside_station"] == int(with_station)
+
+
 # --------------------------------------------------------------------------- station
 
 
