@@ -741,6 +741,35 @@ def test_xlsx_with_chinese_headers_and_sheet_rows(tmp_path):
         import_incidents(path, sheet="Sheet9")
 
 
+@pytest.mark.parametrize("data_sheet_has_coordinates", [True, False])
+def test_xlsx_whose_first_sheet_is_notes_names_the_sheets(tmp_path, data_sheet_has_coordinates):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    notes = wb.active
+    notes.title = "说明"
+    notes.append(["导出说明", "本表由警情系统导出"])
+    notes.append(["字段", "含义"])
+    wb.create_sheet("统计").append(["月份", "合计"])
+    data = wb.create_sheet("警情")
+    data.append(["警情编号", "经度" if data_sheet_has_coordinates else "地点", "纬度", "时间"])
+    data.append(["J1", 116.4, 39.9, "2024-03-05 14:30"])
+    path = tmp_path / "export.xlsx"
+    wb.save(path)
+    with pytest.raises(InputError) as info:
+        import_incidents(path)
+    msg = str(info.value)
+    assert "the first sheet with data, '说明', has no coordinate columns" in msg
+    assert "the workbook's sheets are '说明', '统计', '警情'" in msg
+    assert "--column" not in msg
+    if data_sheet_has_coordinates:
+        assert "(sheet(s) with coordinate columns: '警情')" in msg
+        assert 'with --sheet "警情" on the command line, or sheet="警情" in Python' in msg
+        assert import_incidents(path, sheet="警情").n_rows == 1
+    else:
+        assert "no sheet has columns named like coordinates). Choose the incident sheet" in msg
+        assert '--sheet "统计"' in msg
+
+
 # --------------------------------------------------------------------------- vector files
 
 

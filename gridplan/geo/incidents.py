@@ -667,6 +667,8 @@ def import_incidents(
             table = _tables.read_xlsx_table(path, sheet=sheet)
             fmt = "xlsx"
             cmap = _columns.find_columns(table.header, columns, where=where)
+            if sheet is None:
+                _check_first_sheet(path, table, cmap, where)
             _columns.require_coordinates(cmap, table.header, where=where)
             table.frame = table.frame[_reads(cmap, table.header)]
         else:
@@ -824,6 +826,40 @@ def import_incidents(
         unweighted_categories=MappingProxyType(_unweighted(category, config)),
         default_weight=float(config.default_weight),
     )
+
+
+def _check_first_sheet(
+    path: Path,
+    table: _tables.RawTable,
+    cmap: _columns.ColumnMap,
+    where: str,
+) -> None:
+    """Raise if the sheet read by default has no coordinates but the workbook has others.
+
+    A notes or summary sheet often comes first: name the sheets, and the ones with
+    coordinate columns, rather than suggest naming columns the sheet does not have.
+    """
+    others = [s for s in table.sheets if s != table.sheet]
+    if (cmap.lon and cmap.lat) or (cmap.x and cmap.y) or not others:
+        return
+    with_coords = []
+    for name, header in _tables.xlsx_headers(path, others).items():
+        found = _columns.find_columns(header, None, where=where)
+        if (found.lon and found.lat) or (found.x and found.y):
+            with_coords.append(name)
+    pick = (with_coords or others)[0]
+    hint = (
+        f"sheet(s) with coordinate columns: {', '.join(map(repr, with_coords))}"
+        if with_coords
+        else "no sheet has columns named like coordinates"
+    )
+    msg = (
+        f"{where}: the first sheet with data, {table.sheet!r}, has no coordinate columns (its "
+        f"columns: {', '.join(table.header)}); the workbook's sheets are "
+        f"{', '.join(map(repr, table.sheets))} ({hint}). Choose the incident sheet with "
+        f'--sheet "{pick}" on the command line, or sheet="{pick}" in Python'
+    )
+    raise InputError(msg)
 
 
 def _unweighted(category: pd.Series, config: StationConfig) -> dict[str, int]:
