@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from gridplan._errors import ConfigError
+from gridplan.roster import DEFAULT_ROSTER
 from gridplan.roster import Patroller
 from gridplan.roster import PatrolPolicy
 from gridplan.roster import parse_policy
@@ -429,6 +430,7 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -
         merged["time"]["slices"] = user_slices  # a station's slice list replaces the default one
     # a station's roster replaces the default one too (merging people would be surprising)
     merged["roster"] = data.get("roster", defaults["roster"])
+    roster_source = source if "roster" in data else DEFAULT_ROSTER
 
     try:
         slices = tuple(_parse_slice(s, i, source) for i, s in enumerate(merged["time"]["slices"]))
@@ -463,7 +465,7 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -
             gi_inference=str(hot["inference"]),
             fdr=bool(hot["fdr"]),
             seed=int(hot["seed"]),
-            roster=parse_roster(merged["roster"], source=source),
+            roster=parse_roster(merged["roster"], source=roster_source),
             patrol=parse_policy(merged["patrol"], source=source),
             source=source,
         )
