@@ -356,7 +356,8 @@ def backtest(
     )
     report(progress, "backtest", 1, 3)
 
-    area = cells.to_crs(metric_crs(cells, crs=config.metric_crs)).area.to_numpy()
+    mcrs = metric_crs(cells, crs=config.metric_crs, source=config.source)
+    area = cells.to_crs(mcrs).area.to_numpy()
     ids = cells["id"].to_numpy(dtype=str)
     methods: dict[str, np.ndarray] = {
         "gridplan": fit_rec.scores if ranking == "recency" else fit_sev.scores

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 import sys
 import textwrap
 from collections.abc import Callable
@@ -61,7 +62,11 @@ class _Progress:
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(textwrap.fill(f"gridplan: error: {message}", width=100), err=True)
+    text = f"gridplan: error: {message}"
+    # wrapped for a person at a terminal only: scripts, logs and tests get one line to match
+    if getattr(sys.stderr, "isatty", lambda: False)():
+        text = textwrap.fill(text, width=min(100, shutil.get_terminal_size().columns))
+    click.echo(text, err=True)
     sys.exit(code)
 
 
@@ -92,10 +97,20 @@ def run_command(func: Callable, args: tuple, kwargs: dict, *, as_json: bool, deb
     ctx.obj["progress"].close()
     summary, text, code = result if result is not None else ({}, "", 0)
     if as_json:
-        click.echo(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2, default=_json_value))
     elif text:
         click.echo(text)
     sys.exit(code)
+
+
+def _json_value(value: Any) -> Any:
+    """JSON types for NumPy scalars and arrays (``json.dumps`` default); text for the rest.
+
+    ``str()`` alone made a NumPy ``False`` the truthy string ``"False"``.
+    """
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
 
 
 JSON_OPTION = click.option(
@@ -355,10 +370,27 @@ def _import_text(summary: dict[str, Any]) -> str:
         lines.append(f"  {summary['outside_station']} kept but outside the station (flagged)")
     for w in summary.get("warnings") or ():
         lines.append(f"  warning: {w}")
+    unweighted = summary.get("unweighted_categories") or {}
+    if unweighted:
+        weight = summary.get("default_weight", 1.0)
+        lines.append(f"  warning: {_unweighted_text(unweighted, weight)}")
     lines.append(f"written to {summary['out']}")
     if summary.get("rejects_file"):
         lines.append(f"rejected rows written to {summary['rejects_file']}")
     return "\n".join(lines)
+
+
+def _unweighted_text(unweighted: dict[str, int], default_weight: float) -> str:
+    shown = [f"{c!r} ({n} rows)" for c, n in list(unweighted.items())[:10]]
+    if len(unweighted) > 10:
+        shown.append(f"and {len(unweighted) - 10} more (all in --json)")
+    first = next(iter(unweighted))
+    return (
+        f"{len(unweighted)} categories have no weight in scoring.category_weights and count "
+        f"with scoring.default_weight = {default_weight:g}: {', '.join(shown)}; give them "
+        f'weights in the station config (--config), e.g. [scoring.category_weights] "{first}" '
+        "= 3.0, and import again"
+    )
 
 
 @main.command("hotspots")

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from gridplan._errors import ConfigError
+from gridplan.roster import DEFAULT_ROSTER
 from gridplan.roster import Patroller
 from gridplan.roster import PatrolPolicy
 from gridplan.roster import parse_policy
@@ -281,6 +282,10 @@ class StationConfig:
             return self.default_weight
         return self._weights_folded.get(str(category).strip().casefold(), self.default_weight)
 
+    def has_weight(self, category: str) -> bool:
+        """Whether ``scoring.category_weights`` lists the category (matched as in weight_for)."""
+        return str(category).strip().casefold() in self._weights_folded
+
     @functools.cached_property
     def _weights_folded(self) -> dict[str, float]:
         return {k.strip().casefold(): v for k, v in self.category_weights.items()}
@@ -425,6 +430,7 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -
         merged["time"]["slices"] = user_slices  # a station's slice list replaces the default one
     # a station's roster replaces the default one too (merging people would be surprising)
     merged["roster"] = data.get("roster", defaults["roster"])
+    roster_source = source if "roster" in data else DEFAULT_ROSTER
 
     try:
         slices = tuple(_parse_slice(s, i, source) for i, s in enumerate(merged["time"]["slices"]))
@@ -459,7 +465,7 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -
             gi_inference=str(hot["inference"]),
             fdr=bool(hot["fdr"]),
             seed=int(hot["seed"]),
-            roster=parse_roster(merged["roster"], source=source),
+            roster=parse_roster(merged["roster"], source=roster_source),
             patrol=parse_policy(merged["patrol"], source=source),
             source=source,
         )

@@ -608,7 +608,8 @@ def compute_hotspots(
     gi_class = classify_gi(z, p_fdr if config.fdr else p_used)
 
     n, k = agg.counts.shape
-    area_km2 = cells.to_crs(metric_crs(cells, crs=config.metric_crs)).area.to_numpy() / 1e6
+    mcrs = metric_crs(cells, crs=config.metric_crs, source=config.source)
+    area_km2 = cells.to_crs(mcrs).area.to_numpy() / 1e6
     ids = cells["id"].to_numpy(dtype=str)
     totals = agg.counts.sum(axis=0).astype(float)
     score_totals = agg.scores.sum(axis=0)

@@ -14,6 +14,7 @@ import dataclasses
 import itertools
 import re
 from collections.abc import Mapping
+from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -34,6 +35,8 @@ _DAY_GROUPS = {
 }
 _WINDOW_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 DAY_MIN = 24 * 60
+#: The ``source`` of patrollers from ``default_station.toml``, named in messages.
+DEFAULT_ROSTER = "the built-in default roster (gridplan/data/default_station.toml)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,10 +61,16 @@ class Patroller:
         Where routes start and end: ``"station"`` or a micro-grid id.
     home_bases
         Base grids the patroller keeps to (volunteers usually patrol their own); empty = all.
+        Each is a base grid id, or a position among the grid's base grids in id order
+        (``1`` the first, ``-1`` the last; past either end the nearest one), so a roster can
+        fit any grid: :func:`resolve_home_bases` turns positions into ids.
     members
         People in the team (volunteers walk in pairs).
     break_after_min, break_min
         After this many minutes on duty a break of ``break_min`` minutes (0 = no rule).
+    source
+        Where the entry came from, for messages: ``station.toml: roster 'V01'``, or
+        :data:`DEFAULT_ROSTER`.
 
     Examples
     --------
@@ -91,10 +100,11 @@ class Patroller:
     max_duty_min: int
     start: str = "station"
     end: str = "station"
-    home_bases: tuple[str, ...] = ()
+    home_bases: tuple[str | int, ...] = ()
     members: int = 1
     break_after_min: int = 0
     break_min: int = 0
+    source: str = dataclasses.field(default="", compare=False)
 
     @property
     def profile(self) -> str:
@@ -247,8 +257,14 @@ def parse_patroller(raw: Any, *, index: int, source: str) -> Patroller:
     if break_after < 0 or break_len < 0 or (break_after == 0) != (break_len == 0):
         raise _err(where, "give both break_after_min and break_min (minutes, > 0), or neither")
     bases = raw.get("home_bases", [])
-    if isinstance(bases, str):
+    if isinstance(bases, str | int):
         bases = [bases]
+    if not isinstance(bases, list) or not all(_is_base_ref(b) for b in bases):
+        msg = (
+            f"home_bases = {bases!r}: give base grid ids or positions among the grid's base "
+            'grids (1 = the first, -1 = the last), e.g. ["S01-B1", "S01-B2"] or [1, 2]'
+        )
+        raise _err(where, msg)
     return Patroller(
         id=pid,
         name=str(raw.get("name", pid)),
@@ -261,11 +277,67 @@ def parse_patroller(raw: Any, *, index: int, source: str) -> Patroller:
         max_duty_min=max_duty,
         start=str(raw.get("start", "station")),
         end=str(raw.get("end", raw.get("start", "station"))),
-        home_bases=tuple(str(b) for b in bases),
+        home_bases=tuple(b if isinstance(b, int) else str(b) for b in bases),
         members=members,
         break_after_min=break_after,
         break_min=break_len,
+        source=where,
     )
+
+
+def _is_base_ref(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    return (isinstance(value, int) and value != 0) or (isinstance(value, str) and bool(value))
+
+
+def _natural(text: str) -> tuple:
+    """Sort key putting S01-B2 before S01-B10."""
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
+
+
+def resolve_home_bases(
+    roster: tuple[Patroller, ...], base_ids: Sequence[str]
+) -> tuple[Patroller, ...]:
+    """Turn home-base positions into the base grid ids of a grid.
+
+    Position ``n`` is the n-th base grid in id order (``S01-B2`` before ``S01-B10``), ``-n``
+    the n-th from the end; a position past either end is the nearest base grid, so the
+    default roster's ``[1, 2]`` and ``[-2, -1]`` fit a grid of any size. Ids are kept as
+    they are (:func:`~gridplan.routing.problem.build_problem` checks them).
+
+    Parameters
+    ----------
+    roster
+        The patrollers, as read from the station config.
+    base_ids
+        The ids of the grid's base grids.
+
+    Returns
+    -------
+    tuple of Patroller
+        The roster with ids only (the same objects when there is nothing to resolve).
+
+    Examples
+    --------
+    >>> team = Patroller("V01", "义警", "volunteer_team", "walk", 4.5, {}, 150, home_bases=(1, -1))
+    >>> resolve_home_bases((team,), ["T07-B10", "T07-B2", "T07-B1"])[0].home_bases
+    ('T07-B1', 'T07-B10')
+    """
+    ordered = sorted(map(str, base_ids), key=_natural)
+    if not ordered or not any(isinstance(b, int) for p in roster for b in p.home_bases):
+        return roster
+    out = []
+    for p in roster:
+        ids = []
+        for b in p.home_bases:
+            if isinstance(b, int):
+                k = min(max(b, 1), len(ordered)) - 1 if b > 0 else max(len(ordered) + b, 0)
+                b = ordered[k]
+            if b not in ids:
+                ids.append(b)
+        out.append(dataclasses.replace(p, home_bases=tuple(ids)))
+    return tuple(out)
 
 
 def parse_roster(raw: Any, *, source: str) -> tuple[Patroller, ...]:

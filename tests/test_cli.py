@@ -1,4 +1,6 @@
+import io
 import json
+import sys
 
 import geopandas as gpd
 import pandas as pd
@@ -165,6 +167,34 @@ def test_unreadable_input_exits_2_without_traceback(runner, tmp_path):
     assert "Traceback" not in result.output + result.stderr
 
 
+def test_error_message_is_one_line_whatever_the_path_length(runner, tmp_path):
+    """Wrapped at 100 characters, "broken JSON" split over two lines for some temp paths."""
+    for k in range(8):
+        folder = tmp_path / ("d" * (k * 7 + 1))
+        folder.mkdir()
+        p = folder / "broken.geojson"
+        p.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
+        result = runner.invoke(main, ["grids", "validate", str(p)])
+        assert result.exit_code == 2
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"gridplan: error: {p}") and "broken JSON" in line
+
+
+def test_error_messages_wrap_at_a_terminal(monkeypatch):
+    from gridplan import cli
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    monkeypatch.setattr(sys, "stderr", stream)
+    with pytest.raises(SystemExit) as info:
+        cli._fail("the file is unreadable " * 10, 2)
+    lines = stream.getvalue().splitlines()
+    assert info.value.code == 2 and len(lines) > 2 and all(len(x) <= 100 for x in lines)
+
+
 def test_usage_errors_exit_2(runner, grid_file, tmp_path):
     result = runner.invoke(main, ["grids", "validate", str(grid_file), "--fix"])
     assert result.exit_code == 2 and "--fix needs --out" in result.stderr
@@ -190,11 +220,28 @@ def test_incidents_import_writes_clean_and_rejects(runner, incidents_file, grid_
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["kept"] == 40 and summary["rejected"] == 2
+    assert summary["swapped"] is False  # was the string "False" with --grid
+    assert summary["unweighted_categories"] == {}
     clean = gpd.read_file(out)
     assert len(clean) == 40 and clean["category"].isin(["盗窃", "抢劫"]).all()
     rejects = pd.read_csv(summary["rejects_file"], encoding="utf-8-sig")
     # header is line 1, the 40 good rows are lines 2-41: the bad rows are lines 42 and 43
     assert sorted(rejects["row"].tolist()) == [42, 43]
+
+
+def test_incidents_import_names_categories_without_a_weight(runner, tmp_path):
+    path = tmp_path / "toronto.csv"
+    rows = ["Assault"] * 3 + ["Break and Enter"] * 2 + ["Robbery"]
+    body = "".join(f"GO-{k},-79.4,43.7,2014/03/02 05:00:00+00,{c}\n" for k, c in enumerate(rows))
+    path.write_text("id,lon,lat,time,category\n" + body, encoding="utf-8")
+    result = _run(runner, ["incidents", "import", str(path), "--out", str(tmp_path / "c.geojson")])
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: 2 categories have no weight in scoring.category_weights and count with "
+        "scoring.default_weight = 1: 'Assault' (3 rows), 'Break and Enter' (2 rows); give them "
+        'weights in the station config (--config), e.g. [scoring.category_weights] "Assault" = '
+        "3.0, and import again"
+    ) in result.stdout
 
 
 def test_hotspots_and_backtest(runner, grid_file, incidents_file, tmp_path):

@@ -468,6 +468,49 @@ def test_naive_times_use_the_station_timezone(tmp_path):
     assert str(time.tz) == "America/Los_Angeles"
 
 
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("2014-03-02 05:00:00", "2014-03-02 05:00"),  # naive: station time
+        ("2014/03/02 05:00:00", "2014-03-02 05:00"),
+        ("2014年3月2日 5时00分", "2014-03-02 05:00"),
+        ("2014年03月02日 05:00", "2014-03-02 05:00"),
+        ("2014-03-02T05:00:00+08:00", "2014-03-01 16:00"),  # an offset: that instant
+        ("2014/03/02 05:00:00+00", "2014-03-02 00:00"),  # Toronto's open data
+        ("2014/03/02 05:00:00 -0330", "2014-03-02 03:30"),
+        ("2014/03/02 05:00Z", "2014-03-02 00:00"),
+    ],
+)
+def test_common_time_layouts_parse_vectorised_in_station_time(
+    tmp_path, monkeypatch, written, expected
+):
+    """211,000 Toronto rows (``2014/03/02 05:00:00+00``) took 34 s row by row; none may now."""
+    from gridplan.geo import _parse
+
+    def rowwise(*args):
+        raise AssertionError(f"{written!r} fell back to row-by-row parsing")
+
+    monkeypatch.setattr(_parse, "_parse_rowwise", rowwise)
+    body = "".join(f"{-79.4 + k / 1000},43.7,{written}\n" for k in range(50))
+    config = dataclasses.replace(default_config(), timezone="America/Toronto")
+    result = import_incidents(write_csv(tmp_path, "lon,lat,time\n" + body), config=config)
+    times = result.incidents["time"]
+    assert len(times) == 50 and (times == local(expected, "America/Toronto")).all()
+    assert str(times.dt.tz) == "America/Toronto"
+
+
+def test_rowwise_fallback_keeps_naive_and_aware_values_apart(tmp_path):
+    values = ["Mar 5 2024 2:30 PM", "Mar 5 2024 2:30 PM UTC", "5 March 2024", "no time"]
+    body = "".join(f"116.4,39.9,{v}\n" for v in values)
+    result = import_incidents(write_csv(tmp_path, "lon,lat,time\n" + body))
+    assert result.incidents["time"].tolist() == [
+        local("2024-03-05 14:30"),
+        pd.Timestamp("2024-03-05 14:30", tz="UTC").tz_convert("Asia/Shanghai"),
+        local("2024-03-05"),
+    ]
+    assert result.n_time_unknown == 1 and result.rejects["row"].tolist() == [5]
+
+
 def test_date_and_hhmm_time_columns(tmp_path):
     path = write_csv(
         tmp_path,
@@ -565,6 +608,69 @@ def test_alert_colours_and_weights(tmp_path):
     assert any("'橙色'" in w for w in result.warnings)
 
 
+def test_categories_without_a_weight_are_reported(tmp_path):
+    """Toronto's categories are not the NIBRS ones configured: they silently got weight 1."""
+    rows = ["Assault"] * 3 + ["Break and Enter"] * 2 + ["robbery", ""]
+    body = "".join(f"-79.4,43.7,2014-03-02 05:00,{c}\n" for c in rows)
+    result = import_incidents(write_csv(tmp_path, "lon,lat,time,category\n" + body))
+    assert dict(result.unweighted_categories) == {"Assault": 3, "Break and Enter": 2}
+    summary = result.summary()
+    assert summary["unweighted_categories"] == {"Assault": 3, "Break and Enter": 2}
+    assert summary["default_weight"] == 1.0
+    assert result.incidents["weight"].tolist() == [1.0] * 5 + [4.0, 1.0]  # Robbery: 4
+    config = dataclasses.replace(
+        default_config(), category_weights={"assault": 3.0, "Break and Enter": 2.5}
+    )
+    assert import_incidents(tmp_path / "jq.csv", config=config).summary()[
+        "unweighted_categories"
+    ] == {"robbery": 1}
+
+
+#: The types ImportResult.summary() documents for each key.
+SUMMARY_TYPES = {
+    "source": str,
+    "format": str,
+    "sheet": (str, type(None)),
+    "rows_read": int,
+    "kept": int,
+    "rejected": int,
+    "rejected_by_reason": dict,
+    "outside_station": int,
+    "encoding": (str, type(None)),
+    "columns_used": dict,
+    "columns_ignored": list,
+    "coordinate_system": str,
+    "swapped": bool,
+    "time_unknown": int,
+    "duplicate_ids": int,
+    "generated_ids": int,
+    "unweighted_categories": dict,
+    "default_weight": float,
+    "warnings": list,
+}
+
+
+@pytest.mark.parametrize("with_station", [False, True])
+def test_summary_round_trips_through_json_with_its_documented_types(tmp_path, with_station):
+    """A NumPy bool in ``swapped`` was stored as "False": every web import said "swapped"."""
+    path = write_csv(
+        tmp_path,
+        "id,lon,lat,time,category\n"
+        "a,116.40,39.90,2024-03-05 10:00,Assault\n"
+        "b,116.60,39.90,2024-03-05,盗窃\n"
+        "c,abc,39.90,2024-03-05,盗窃\n",
+    )
+    station = shapely.box(116.3, 39.8, 116.5, 40.0) if with_station else None
+    summary = import_incidents(path, station=station).summary()
+    assert json.loads(json.dumps(summary)) == summary
+    assert set(summary) == set(SUMMARY_TYPES)
+    for key, kind in SUMMARY_TYPES.items():
+        assert type(summary[key]) in (kind if isinstance(kind, tuple) else (kind,)), key
+    nested = [*summary["rejected_by_reason"].values(), *summary["unweighted_categories"].values()]
+    assert all(type(v) is int for v in nested)
+    assert summary["swapped"] is False and summary["outside_station"] == int(with_station)
+
+
 # --------------------------------------------------------------------------- station
 
 
@@ -633,6 +739,35 @@ def test_xlsx_with_chinese_headers_and_sheet_rows(tmp_path):
     ]
     with pytest.raises(InputError, match=r"has no sheet 'Sheet9'; its sheets are '说明', '警情'"):
         import_incidents(path, sheet="Sheet9")
+
+
+@pytest.mark.parametrize("data_sheet_has_coordinates", [True, False])
+def test_xlsx_whose_first_sheet_is_notes_names_the_sheets(tmp_path, data_sheet_has_coordinates):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    notes = wb.active
+    notes.title = "说明"
+    notes.append(["导出说明", "本表由警情系统导出"])
+    notes.append(["字段", "含义"])
+    wb.create_sheet("统计").append(["月份", "合计"])
+    data = wb.create_sheet("警情")
+    data.append(["警情编号", "经度" if data_sheet_has_coordinates else "地点", "纬度", "时间"])
+    data.append(["J1", 116.4, 39.9, "2024-03-05 14:30"])
+    path = tmp_path / "export.xlsx"
+    wb.save(path)
+    with pytest.raises(InputError) as info:
+        import_incidents(path)
+    msg = str(info.value)
+    assert "the first sheet with data, '说明', has no coordinate columns" in msg
+    assert "the workbook's sheets are '说明', '统计', '警情'" in msg
+    assert "--column" not in msg
+    if data_sheet_has_coordinates:
+        assert "(sheet(s) with coordinate columns: '警情')" in msg
+        assert 'with --sheet "警情" on the command line, or sheet="警情" in Python' in msg
+        assert import_incidents(path, sheet="警情").n_rows == 1
+    else:
+        assert "no sheet has columns named like coordinates). Choose the incident sheet" in msg
+        assert '--sheet "统计"' in msg
 
 
 # --------------------------------------------------------------------------- vector files

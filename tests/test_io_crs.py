@@ -7,6 +7,7 @@ import pytest
 import shapely
 
 from gridplan import CRSError
+from gridplan import GridplanWarning
 from gridplan import InputError
 from gridplan.geo._io import list_layers
 from gridplan.geo._io import read_vector
@@ -84,6 +85,66 @@ def test_metric_crs_is_local_utm_or_configured():
         metric_crs(gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)]))
     with pytest.raises(CRSError, match="unknown CRS 'EPSG:999999'"):
         parse_crs("EPSG:999999")
+
+
+def _helsinki(size_m=1000.0):
+    """A square station of ``size_m`` in central Helsinki (24.94E 60.17N), in WGS84."""
+    utm = pyproj.CRS("EPSG:32635")
+    x, y = pyproj.Transformer.from_crs(4326, utm, always_xy=True).transform(24.94, 60.17)
+    box = shapely.box(x, y, x + size_m, y + size_m)
+    return gpd.GeoDataFrame({"id": ["S07"]}, geometry=[box], crs=utm).to_crs(4326)
+
+
+def test_a_metric_crs_for_another_continent_is_refused():
+    """The demo's UTM 10N copied to a station in Finland gave 193 m cells for 200 m."""
+    with pytest.raises(CRSError) as info:
+        metric_crs(_helsinki(), crs="EPSG:26910", source="helsinki.toml")
+    msg = str(info.value)
+    assert msg.startswith("helsinki.toml: crs.metric 'EPSG:26910' (NAD83 / UTM zone 10N) is ")
+    assert "meant for North America - between 126°W and 120°W" in msg
+    assert "(longitude -126..-119.99, latitude 30.54..81.8)" in msg
+    assert "but the data lie at longitude 24.94..24.96, latitude 60.17..60.18" in msg
+    assert "(lengths off by 3.6 % there)" in msg
+    assert 'set crs.metric = "EPSG:32635" (WGS 84 / UTM zone 35N)' in msg
+    assert metric_crs(_helsinki(), crs="EPSG:32635").to_epsg() == 32635
+    assert metric_crs(_helsinki()).to_epsg() == 32635  # no crs.metric: the local zone
+
+
+def test_data_reaching_past_the_area_of_use_warn():
+    # Portland's UTM 10N (126-120W) for data from 121W to 118.5W: centre inside, east end not
+    lines = gpd.GeoDataFrame(
+        geometry=[shapely.LineString([(-122.0, 45.5), (-118.5, 45.6)])], crs=4326
+    )
+    with pytest.warns(GridplanWarning, match=r"part of the data lies outside it \(the data lie"):
+        assert metric_crs(lines, crs="EPSG:26910").to_epsg() == 26910
+    near = gpd.GeoDataFrame(geometry=[shapely.Point(-119.5, 45.5)], crs=4326)
+    assert metric_crs(near, crs="EPSG:26910").to_epsg() == 26910  # within 1 degree: quiet
+
+
+def test_generating_a_grid_refuses_the_wrong_zone_and_keeps_200_m_cells():
+    from gridplan.config import config_from_mapping
+    from gridplan.geo.generate import generate_grid
+
+    copied = config_from_mapping({"crs": {"metric": "EPSG:26910"}}, source="station.toml")
+    with pytest.raises(CRSError, match=r"station.toml: crs.metric 'EPSG:26910'.*EPSG:32635"):
+        generate_grid(_helsinki(), config=copied)
+    own = config_from_mapping({"crs": {"metric": "EPSG:32635"}}, source="station.toml")
+    grid = generate_grid(_helsinki(), config=own)
+    sides = np.sqrt(grid[grid["level"] == "micro"].to_crs(32635).area)
+    assert np.isclose(sides.max(), 200.0, rtol=1e-6)
+
+
+def test_the_demo_station_keeps_its_utm_zone():
+    from pathlib import Path
+
+    from gridplan.config import load_config
+    from gridplan.geo.grid import load_grid
+
+    root = Path(__file__).parent.parent
+    cfg = load_config(root / "data" / "station.toml")
+    grid = load_grid(root / "data" / "boundaries" / "grid.geojson")
+    assert cfg.metric_crs == "EPSG:26910"
+    assert metric_crs(grid, crs=cfg.metric_crs, source=cfg.source).to_epsg() == 26910
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,9 @@ import pytest
 from gridplan import ConfigError
 from gridplan.config import config_from_mapping
 from gridplan.config import default_config
+from gridplan.roster import DEFAULT_ROSTER
 from gridplan.roster import parse_windows
+from gridplan.roster import resolve_home_bases
 
 
 def test_default_roster_is_the_1_plus_3_plus_n_set_up():
@@ -17,7 +19,9 @@ def test_default_roster_is_the_1_plus_3_plus_n_set_up():
     assert roles.count("volunteer_team") >= 1
     volunteers = [p for p in cfg.roster if p.role == "volunteer_team"]
     assert all(v.mode == "walk" and v.members == 2 and v.speed_kph == 4.5 for v in volunteers)
-    assert all(v.home_bases for v in volunteers)
+    # positions, not ids: "S01-B1" made every station with another id or grid fail to plan
+    assert [v.home_bases for v in volunteers] == [(1, 2), (-2, -1)]
+    assert all(p.source == f"{DEFAULT_ROSTER}: roster {p.id!r}" for p in cfg.roster)
     auxiliaries = [p for p in cfg.roster if p.role == "auxiliary"]
     assert all(a.profile == "ride" and a.speed_kph == 15.0 for a in auxiliaries)
     # the three full-time auxiliaries cover the whole day between them, the night one past midnight
@@ -56,6 +60,7 @@ def test_station_roster_replaces_default_and_days_refine():
     assert team.windows_on(6) == ()
     assert team.home_bases == ("S01-B3",) and team.members == 2
     assert team.start == team.end == "station"
+    assert team.source == "station.toml: roster 'V09'"
 
 
 def test_windows_cross_midnight_and_reject_overlaps():
@@ -80,6 +85,9 @@ DAILY = {"daily": ["08:00-09:00"]}
         ({"speed_kph": 200}, "implausible"),
         ({"break_min": 30}, "break_after_min and break_min"),
         ({"shift": 1}, "unknown key"),
+        ({"home_bases": [0]}, r"home_bases = \[0\]: give base grid ids or positions"),
+        ({"home_bases": [True]}, "home_bases = \\[True\\]"),
+        ({"home_bases": {"a": 1}}, "home_bases = {'a': 1}"),
     ],
 )
 def test_bad_roster_entries_name_the_patroller_and_fix(changes, match):
@@ -117,3 +125,99 @@ def test_policy_is_part_of_the_frozen_config():
     cfg = default_config()
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.patrol = None  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("base_ids", "first_two", "last_two"),
+    [
+        (["T07-B1"], ("T07-B1",), ("T07-B1",)),  # past either end: the nearest base grid
+        (["T07-B3", "T07-B1", "T07-B2"], ("T07-B1", "T07-B2"), ("T07-B2", "T07-B3")),
+        ([f"T07-B{k}" for k in range(12, 0, -1)], ("T07-B1", "T07-B2"), ("T07-B11", "T07-B12")),
+        (["东区", "西区", "北区", "南区"], ("东区", "北区"), ("南区", "西区")),  # by code point
+    ],
+)
+def test_default_home_bases_fit_any_grid(base_ids, first_two, last_two):
+    roster = resolve_home_bases(default_config().roster, base_ids)
+    teams = {p.id: p.home_bases for p in roster if p.role == "volunteer_team"}
+    assert teams == {"V01": first_two, "V02": last_two}
+    assert all(not p.home_bases for p in roster if p.role != "volunteer_team")
+
+
+def test_home_bases_mix_ids_and_positions():
+    cfg = config_from_mapping(
+        {"roster": [{"id": "V1", "role": "volunteer_team", "mode": "walk",
+                     "availability": DAILY, "home_bases": ["X-B9", -1, 1, "X-B1"]}]},
+        source="station.toml",
+    )  # fmt: skip
+    (team,) = resolve_home_bases(cfg.roster, ["X-B1", "X-B2"])
+    assert team.home_bases == ("X-B9", "X-B2", "X-B1")
+    assert resolve_home_bases(cfg.roster, []) is cfg.roster
+
+
+# --- a new station's first day: default roster, another station id, another grid -----------
+
+
+def _station_t07():
+    """The 3 x 3 lattice station of test_routing_problem under the id T07 (3 base grids)."""
+    from test_routing_problem import lattice_network
+    from test_routing_problem import make_grid
+    from test_routing_problem import make_hotspots
+
+    grid = make_grid()
+    for col in ("id", "parent_id"):
+        grid[col] = grid[col].map(lambda v: v.replace("S01", "T07") if isinstance(v, str) else v)
+    return grid, make_hotspots(grid), lattice_network()
+
+
+def test_a_new_station_plans_with_the_default_roster():
+    from gridplan.routing.planner import plan_patrols
+
+    grid, hot, net = _station_t07()
+    cfg = config_from_mapping({"station": {"id": "T07"}}, source="t07.toml")  # no [[roster]]
+    plan = plan_patrols(
+        grid, hot, net, cfg, date="2024-06-05", slices=["morning"], time_limit_s=1,
+        workers=1, work_limit=300, seed=1,
+    )  # fmt: skip
+    assert plan.is_feasible()
+    routes = {r.patroller_id: r for r in plan.slices[0].routes}
+    # the volunteers (09:00-11:30) walk the first two and the last two of T07-B1..B3
+    assert routes["V01"].duty.home_bases == ("T07-B1", "T07-B2")
+    assert routes["V02"].duty.home_bases == ("T07-B2", "T07-B3")
+    assert routes["V01"].stops or routes["V02"].stops
+    for pid in ("V01", "V02"):
+        assert {s.base_id for s in routes[pid].stops} <= set(routes[pid].duty.home_bases)
+
+
+def test_roster_errors_name_where_the_value_came_from():
+    import dataclasses
+
+    from gridplan.routing.problem import build_problem
+
+    grid, hot, net = _station_t07()
+    cfg = config_from_mapping({"station": {"id": "T07"}}, source="t07.toml")
+    roster = tuple(
+        dataclasses.replace(p, home_bases=("S01-B1",)) if p.id == "V01" else p for p in cfg.roster
+    )
+    with pytest.raises(ConfigError) as info:
+        build_problem(
+            grid, hot, net, dataclasses.replace(cfg, roster=roster), date="2024-06-05",
+            slice_id="morning",
+        )  # fmt: skip
+    assert str(info.value) == (
+        f"{DEFAULT_ROSTER}: roster 'V01': home_bases 'S01-B1' not in the grid (base grids: "
+        "T07-B1, T07-B2, T07-B3; or give positions, 1 = the first); replace the default "
+        "roster with [[roster]] entries in t07.toml"
+    )
+    own = config_from_mapping(
+        {"station": {"id": "T07"}, "roster": [{"id": "V09", "role": "volunteer_team",
+         "mode": "walk", "availability": DAILY, "home_bases": ["B9"], "start": "M1"}]},
+        source="t07.toml",
+    )  # fmt: skip
+    with pytest.raises(ConfigError) as info:
+        build_problem(grid, hot, net, own, date="2024-06-05", slice_id="morning")
+    assert str(info.value) == (
+        "t07.toml: roster 'V09': home_bases 'B9' not in the grid (base grids: T07-B1, "
+        "T07-B2, T07-B3; or give positions, 1 = the first); t07.toml: roster 'V09': start = "
+        "'M1' is neither 'station' nor a micro-grid id of the grid; t07.toml: roster 'V09': end "
+        "= 'M1' is neither 'station' nor a micro-grid id of the grid; fix the [[roster]] entries"
+    )

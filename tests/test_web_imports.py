@@ -227,3 +227,24 @@ def test_import_report_json_summary_is_kept(officer, web_app):
     summary = json.loads(row[0])
     assert resp.status_code == 302
     assert summary["encoding"] in ("gb18030", "gbk") and summary["kept"] == 6
+    # imported against the grid: a NumPy False was stored as the truthy string "False"
+    assert summary["swapped"] is False
+    html = officer.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "swapped" not in html and 'id="unweighted"' not in html
+
+
+def test_import_report_names_categories_without_a_weight(officer):
+    lines = ["id,lon,lat,time,category"]
+    for k, p in enumerate(lattice_points(officer)):
+        category = ("Assault", "Assault", "Break and Enter", "盗窃", "盗窃", "Robbery")[k]
+        lines.append(f"T{k},{p.x:.6f},{p.y:.6f},2014/03/02 05:00:00+00,{category}")
+    resp = upload(officer, "incidents", "toronto.csv", ("\n".join(lines) + "\n").encode())
+    assert resp.status_code == 302
+    html = officer.get(resp.headers["Location"]).get_data(as_text=True)
+    block = html.split('id="unweighted"')[1].split("</div>")[0]
+    assert "<code>Assault</code> (2), <code>Break and Enter</code> (1)</p>" in block
+    assert "default weight 1" in block and "[scoring.category_weights]" in block
+    officer.get("/lang/zh")
+    html = officer.get(resp.headers["Location"]).get_data(as_text=True)
+    block = html.split('id="unweighted"')[1].split("</div>")[0]
+    assert "<code>Assault</code>" in block and "权重" in block

@@ -143,6 +143,15 @@ def _quiet_to_datetime(values: Any, **kwargs: Any) -> pd.Series | pd.DatetimeInd
 
 def _parse_with_format(out: Parsed, pos: np.ndarray, text: pd.Series, fmt: str) -> np.ndarray:
     """Parse ``text`` (values at positions ``pos``) with ``fmt``; returns the parsed mask."""
+    if fmt.endswith("%z"):
+        # offsets may differ per row: read them all as UTC instants
+        ok = out.put(pos, _quiet_to_datetime(text, format=fmt, utc=True))
+        if not ok.all():
+            # %z wants minutes: "+00" and "+08" become "+0000" and "+0800"
+            rest = ~ok
+            hours = _quiet_to_datetime(text[rest] + "00", format=fmt, utc=True)
+            ok[rest] = out.put(pos[rest], hours)
+        return ok
     try:
         res = _quiet_to_datetime(text, format=fmt)
     except ValueError:
@@ -204,6 +213,8 @@ _ISO_RE = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
     r"\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)?"
 )
+# The numeric zone designator ending an aware value, with the blanks before it.
+_ZONE_RE = re.compile(r"(?<=\d)\s*([zZ]|[+-]\d{2}(?::?\d{2})?)$")
 _CLOCK_FIELDS = ("%Y", "%m", "%d", "%H", "%M", "%S")
 
 
@@ -217,7 +228,12 @@ def _guess_format(value: str) -> str | None:
     if _ISO_RE.fullmatch(value):
         return "ISO8601"
     if re.search(_AWARE_RE, value):
-        return None  # offsets in other layouts: left to the row-wise parser
+        # an offset after another layout (2014/03/02 05:00:00+00): that layout, then %z
+        zone = _ZONE_RE.search(value)
+        body = _guess_format(value[: zone.start()]) if zone else None
+        if body is None or body == "ISO8601" or "%z" in body:
+            return None  # UTC/GMT words and the like: left to the row-wise parser
+        return body + value[zone.start() : zone.start(1)] + "%z"
     tokens = re.findall(r"\d+|\D+", value)
     digits = [t for t in tokens if t[0].isdigit()]
     if (
@@ -288,8 +304,12 @@ def _parse_text(out: Parsed, pos: np.ndarray, text: pd.Series) -> None:
 
 
 def _parse_rowwise(out: Parsed, pos: np.ndarray, text: pd.Series) -> None:
-    """Last resort for formats the vectorised steps miss (``Mar 5 2024 2:30 PM``, ...)."""
+    """Last resort for formats the vectorised steps miss (``Mar 5 2024 2:30 PM``, ...).
+
+    Each distinct value is parsed once; the results are stored in two calls (naive, aware).
+    """
     cache: dict[str, pd.Timestamp | None] = {}
+    stamps: dict[bool, tuple[list[int], list[pd.Timestamp]]] = {False: ([], []), True: ([], [])}
     for p, value in zip(pos, text, strict=True):
         if value not in cache:
             try:
@@ -302,9 +322,15 @@ def _parse_rowwise(out: Parsed, pos: np.ndarray, text: pd.Series) -> None:
         ts = cache[value]
         if ts is None:
             continue
-        out.put(np.array([p]), pd.DatetimeIndex([ts]))
+        rows, values = stamps[ts.tzinfo is not None]
+        rows.append(p)
+        values.append(ts)
         if ts.tzinfo is None and ts == ts.normalize() and not re.search(r"\d\s*[:时点]", value):
             out.date_only[p] = True
+    for aware, (rows, values) in stamps.items():
+        if rows:
+            index = pd.to_datetime(values, utc=True) if aware else pd.DatetimeIndex(values)
+            out.put(np.asarray(rows, dtype=np.int64), index)
 
 
 def parse_datetimes(values: pd.Series) -> Parsed:

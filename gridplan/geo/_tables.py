@@ -51,6 +51,7 @@ class RawTable:
     header: list[str]
     encoding: str | None = None
     sheet: str | None = None
+    sheets: tuple[str, ...] = ()
     bad_rows: list[tuple[int, str, str, str]] = dataclasses.field(default_factory=list)
     warnings: list[str] = dataclasses.field(default_factory=list)
 
@@ -447,7 +448,27 @@ def read_xlsx_table(path: Path, *, sheet: str | int | None) -> RawTable:
     frame.columns = header
     frame = frame.astype(object)
     rows = np.asarray([i for i, _ in cells[1:]], dtype=np.int64)
-    return RawTable(frame=frame, rows=rows, kind="xlsx", header=header, sheet=name)
+    return RawTable(
+        frame=frame, rows=rows, kind="xlsx", header=header, sheet=name, sheets=tuple(names)
+    )
+
+
+def xlsx_headers(path: Path, sheets: Sequence[str]) -> dict[str, list[str]]:
+    """Return each named sheet's header: its first row with two or more cells (of 50)."""
+    import openpyxl
+
+    out: dict[str, list[str]] = {}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            for name in sheets:
+                rows = wb[name].iter_rows(max_row=50, values_only=True)
+                cells = next((r for r in rows if sum(_cell_text(v) != "" for v in r) >= 2), ())
+                out[name] = [_cell_text(v) for v in cells if _cell_text(v) != ""]
+        finally:
+            wb.close()
+    return out
 
 
 def check_header(path: Path, header: Sequence[str]) -> None:

@@ -8,6 +8,8 @@ converted to WGS84 with the ``coordTransform`` package.
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pyproj
@@ -15,6 +17,11 @@ import pyproj.exceptions
 
 from gridplan import settings
 from gridplan._errors import CRSError
+from gridplan._errors import GridplanWarning
+
+#: Data may reach this far (degrees) past a CRS's area of use before a warning: UTM's scale
+#: error 1 degree past a zone's edge is under 0.2 %.
+AREA_MARGIN_DEG = 1.0
 
 
 def parse_crs(value: str | int | pyproj.CRS, *, where: str = "") -> pyproj.CRS:
@@ -46,7 +53,7 @@ def require_crs(gdf: gpd.GeoDataFrame, *, where: str) -> None:
         raise CRSError(msg)
 
 
-def metric_crs(gdf: gpd.GeoDataFrame, *, crs: str | None = None) -> pyproj.CRS:
+def metric_crs(gdf: gpd.GeoDataFrame, *, crs: str | None = None, source: str = "") -> pyproj.CRS:
     """Return the projected metric CRS to compute in.
 
     Parameters
@@ -54,15 +61,24 @@ def metric_crs(gdf: gpd.GeoDataFrame, *, crs: str | None = None) -> pyproj.CRS:
     gdf
         Data with a CRS; its extent picks the UTM zone.
     crs
-        Explicit CRS (the station config's ``crs.metric``); must be projected in metres.
+        Explicit CRS (the station config's ``crs.metric``); must be projected in metres and
+        meant for where the data lie (:func:`check_area_of_use`).
+    source
+        Where ``crs`` came from (the station config file), for messages.
 
     Raises
     ------
     CRSError
-        If ``crs`` is geographic or not in metres, or ``gdf`` has no CRS.
+        If ``crs`` is geographic or not in metres, the data lie outside its area of use, or
+        ``gdf`` has no CRS.
+
+    Warns
+    -----
+    GridplanWarning
+        If part of the data lies more than :data:`AREA_MARGIN_DEG` outside its area of use.
     """
     if crs:
-        out = parse_crs(crs, where="crs.metric")
+        out = parse_crs(crs, where=f"{source}: crs.metric" if source else "crs.metric")
         unit = out.axis_info[0].unit_name if out.axis_info else ""
         if not out.is_projected or unit not in ("metre", "meter"):
             msg = (
@@ -70,6 +86,7 @@ def metric_crs(gdf: gpd.GeoDataFrame, *, crs: str | None = None) -> pyproj.CRS:
                 "use a UTM or Gauss-Kruger CRS such as 'EPSG:32650' or 'EPSG:4547'"
             )
             raise CRSError(msg)
+        check_area_of_use(out, gdf, key=f"{source}: crs.metric" if source else "crs.metric")
         return out
     require_crs(gdf, where="metric CRS")
     if gdf.crs.is_projected:
@@ -77,6 +94,105 @@ def metric_crs(gdf: gpd.GeoDataFrame, *, crs: str | None = None) -> pyproj.CRS:
         if unit in ("metre", "meter"):
             return pyproj.CRS(gdf.crs)
     return pyproj.CRS(gdf.estimate_utm_crs())
+
+
+def _lonlat_bounds(gdf: gpd.GeoDataFrame) -> tuple[float, float, float, float] | None:
+    """Return the data's extent in WGS84 degrees (None without a CRS or geometry)."""
+    if gdf.crs is None or gdf.empty:
+        return None
+    bounds = gdf.total_bounds
+    if not np.isfinite(bounds).all():
+        return None
+    if gdf.crs.is_geographic and gdf.crs.equals("EPSG:4326"):
+        return tuple(float(b) for b in bounds)
+    tr = pyproj.Transformer.from_crs(gdf.crs, "EPSG:4326", always_xy=True)
+    return tuple(float(b) for b in tr.transform_bounds(*bounds))
+
+
+def _inside(area, lon: float, lat: float, margin: float) -> bool:
+    if not area.south - margin <= lat <= area.north + margin:
+        return False
+    west, east = area.west - margin, area.east + margin
+    if area.west <= area.east:
+        return west <= lon <= east
+    return lon >= west or lon <= east  # the area crosses the antimeridian
+
+
+def check_area_of_use(crs: pyproj.CRS, gdf: gpd.GeoDataFrame, *, key: str = "crs.metric") -> None:
+    """Refuse a metric CRS meant for another part of the world than the data.
+
+    A station file copied from the demo keeps its UTM zone 10N: in Finland that silently
+    gives 193 m cells for 200 m and wrong areas. The CRS's area of use (from the EPSG
+    database) is checked against the data's extent.
+
+    Parameters
+    ----------
+    crs
+        The projected CRS to compute in.
+    gdf
+        The data (any CRS); without a CRS or geometry nothing is checked.
+    key
+        Where the CRS was configured, for the message (``station.toml: crs.metric``).
+
+    Raises
+    ------
+    CRSError
+        If the centre of the data lies outside the area of use; the message names the CRS,
+        its area, where the data lie and the local UTM zone to use instead.
+
+    Warns
+    -----
+    GridplanWarning
+        If the centre lies inside but part of the data more than :data:`AREA_MARGIN_DEG`
+        outside.
+
+    Examples
+    --------
+    >>> helsinki = gpd.GeoDataFrame(geometry=gpd.points_from_xy([24.9], [60.2]), crs=4326)
+    >>> check_area_of_use(pyproj.CRS("EPSG:32635"), helsinki)  # UTM 35N: fine
+    >>> check_area_of_use(pyproj.CRS("EPSG:26910"), helsinki)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    gridplan._errors.CRSError: crs.metric 'EPSG:26910' (NAD83 / UTM zone 10N) is meant for ...
+    """
+    area = crs.area_of_use
+    bounds = _lonlat_bounds(gdf)
+    if area is None or bounds is None:
+        return
+    west, south, east, north = bounds
+    lon, lat = (west + east) / 2, (south + north) / 2
+    corners = ((west, south), (west, north), (east, south), (east, north))
+    if all(_inside(area, x, y, AREA_MARGIN_DEG) for x, y in corners):
+        return
+    suggested = pyproj.CRS(gdf.estimate_utm_crs())
+    code = suggested.to_string()
+    name = crs.to_string() if crs.to_epsg() else crs.name
+    place = f"the data lie at longitude {west:.2f}..{east:.2f}, latitude {south:.2f}..{north:.2f}"
+    meant = (
+        f"{key} {name!r} ({crs.name}) is meant for {area.name.split('. ')[0]} (longitude "
+        f"{area.west:g}..{area.east:g}, latitude {area.south:g}..{area.north:g})"
+    )
+    fix = f'set crs.metric = "{code}" ({suggested.name}), or "" for the local UTM zone'
+    if not _inside(area, lon, lat, 0.0):
+        scale = _scale_error(crs, lon, lat)
+        msg = f"{meant}, but {place}: distances and areas would be wrong{scale}; {fix}"
+        raise CRSError(msg)
+    msg = (
+        f"{meant}; part of the data lies outside it ({place}), where lengths are less exact; "
+        f'if the data are right, set crs.metric = "" to use the local UTM zone ({code})'
+    )
+    warnings.warn(msg, GridplanWarning, stacklevel=3)
+
+
+def _scale_error(crs: pyproj.CRS, lon: float, lat: float) -> str:
+    """`` (lengths off by 3.6 % there)`` from the projection's scale factor, or ``""``."""
+    try:
+        factors = pyproj.Proj(crs).get_factors(lon, lat)
+    except pyproj.exceptions.ProjError:
+        return ""
+    k = float(factors.meridional_scale)
+    if not np.isfinite(k) or abs(k - 1) < 0.005:
+        return ""
+    return f" (lengths off by {abs(k - 1) * 100:.1f} % there)"
 
 
 def to_output_crs(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -271,7 +271,11 @@ def _station_geometry(boundary, *, crs, config) -> tuple[shapely.Geometry, pypro
             "as a Polygon or MultiPolygon layer"
         )
         raise InputError(msg)
-    mcrs = metric_crs(gdf, crs=config.metric_crs if config is not None else None)
+    mcrs = metric_crs(
+        gdf,
+        crs=config.metric_crs if config is not None else None,
+        source=config.source if config is not None else "",
+    )
     projected = polys.to_crs(mcrs).make_valid()
     station = polygonal(shapely.union_all(projected.values))
     station = polygonal(shapely.set_precision(station, PRECISION_M))

@@ -92,6 +92,9 @@ class ImportResult:
         Data rows read (blank lines and the header excluded).
     warnings
         Recoverable problems worth telling the user (swapped columns, duplicate ids, ...).
+    unweighted_categories
+        Categories (as written) that ``scoring.category_weights`` does not list, with their
+        kept rows, most rows first: they count with ``scoring.default_weight``.
 
     Examples
     --------
@@ -119,9 +122,25 @@ class ImportResult:
     n_time_unknown: int = 0
     n_duplicate_ids: int = 0
     n_generated_ids: int = 0
+    unweighted_categories: Mapping[str, int] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    default_weight: float = 1.0
 
     def summary(self) -> dict[str, Any]:
-        """Return counts and choices of the import as a plain dict (JSON-serialisable)."""
+        """Return counts and choices of the import as a plain dict of JSON types.
+
+        Returns
+        -------
+        dict
+            ``source``, ``format``, ``coordinate_system`` (str); ``sheet``, ``encoding``
+            (str or None); ``rows_read``, ``kept``, ``rejected``, ``outside_station``,
+            ``time_unknown``, ``duplicate_ids``, ``generated_ids`` (int); ``swapped`` (bool:
+            longitude and latitude were swapped back); ``default_weight`` (float);
+            ``rejected_by_reason`` and ``unweighted_categories`` (str -> int);
+            ``columns_used`` (str -> str); ``columns_ignored`` and ``warnings`` (list of str).
+            ``json.loads(json.dumps(summary))`` gives it back unchanged.
+        """
         reasons = Counter(self.rejects["reason"].tolist())
         in_station = self.incidents["in_station"].to_numpy(dtype=bool)
         return {
@@ -137,10 +156,14 @@ class ImportResult:
             "columns_used": dict(self.columns_used),
             "columns_ignored": list(self.columns_ignored),
             "coordinate_system": self.coordinate_system,
-            "swapped": self.swapped,
+            "swapped": bool(self.swapped),
             "time_unknown": int(self.n_time_unknown),
             "duplicate_ids": int(self.n_duplicate_ids),
             "generated_ids": int(self.n_generated_ids),
+            "unweighted_categories": {
+                str(k): int(v) for k, v in self.unweighted_categories.items()
+            },
+            "default_weight": float(self.default_weight),
             "warnings": list(self.warnings),
         }
 
@@ -269,7 +292,7 @@ def _swap_by_station(
         return False
     inside = shapely.intersects_xy(station, lon[ok], lat[ok]).mean()
     inside_swapped = shapely.intersects_xy(station, lat[ok], lon[ok]).mean()
-    return inside < 0.05 and inside_swapped > 0.5
+    return bool(inside < 0.05 and inside_swapped > 0.5)
 
 
 def _table_coordinates(
@@ -644,6 +667,8 @@ def import_incidents(
             table = _tables.read_xlsx_table(path, sheet=sheet)
             fmt = "xlsx"
             cmap = _columns.find_columns(table.header, columns, where=where)
+            if sheet is None:
+                _check_first_sheet(path, table, cmap, where)
             _columns.require_coordinates(cmap, table.header, where=where)
             table.frame = table.frame[_reads(cmap, table.header)]
         else:
@@ -794,11 +819,53 @@ def import_incidents(
         columns_used=MappingProxyType(dict(used)),
         columns_ignored=ignored,
         coordinate_system=coord_desc,
-        swapped=swapped,
+        swapped=bool(swapped),
         n_time_unknown=n_unknown,
         n_duplicate_ids=dup,
         n_generated_ids=int(no_id.sum()),
+        unweighted_categories=MappingProxyType(_unweighted(category, config)),
+        default_weight=float(config.default_weight),
     )
+
+
+def _check_first_sheet(
+    path: Path,
+    table: _tables.RawTable,
+    cmap: _columns.ColumnMap,
+    where: str,
+) -> None:
+    """Raise if the sheet read by default has no coordinates but the workbook has others.
+
+    A notes or summary sheet often comes first: name the sheets, and the ones with
+    coordinate columns, rather than suggest naming columns the sheet does not have.
+    """
+    others = [s for s in table.sheets if s != table.sheet]
+    if (cmap.lon and cmap.lat) or (cmap.x and cmap.y) or not others:
+        return
+    with_coords = []
+    for name, header in _tables.xlsx_headers(path, others).items():
+        found = _columns.find_columns(header, None, where=where)
+        if (found.lon and found.lat) or (found.x and found.y):
+            with_coords.append(name)
+    pick = (with_coords or others)[0]
+    hint = (
+        f"sheet(s) with coordinate columns: {', '.join(map(repr, with_coords))}"
+        if with_coords
+        else "no sheet has columns named like coordinates"
+    )
+    msg = (
+        f"{where}: the first sheet with data, {table.sheet!r}, has no coordinate columns (its "
+        f"columns: {', '.join(table.header)}); the workbook's sheets are "
+        f"{', '.join(map(repr, table.sheets))} ({hint}). Choose the incident sheet with "
+        f'--sheet "{pick}" on the command line, or sheet="{pick}" in Python'
+    )
+    raise InputError(msg)
+
+
+def _unweighted(category: pd.Series, config: StationConfig) -> dict[str, int]:
+    """Categories without a configured weight -> their rows, most rows first."""
+    counts = category.value_counts(dropna=True)
+    return {str(c): int(n) for c, n in counts.items() if not config.has_weight(str(c))}
 
 
 def _weights(category: pd.Series, alert: pd.Series, config: StationConfig) -> np.ndarray:

@@ -285,7 +285,7 @@ def _prepare(gdf: gpd.GeoDataFrame, config: StationConfig) -> tuple[_Grid, np.nd
         # Nothing to measure: every feature is reported as empty; any metric CRS will do.
         mcrs = pyproj.CRS("EPSG:3857")
     else:
-        mcrs = metric_crs(gdf, crs=config.metric_crs)
+        mcrs = metric_crs(gdf, crs=config.metric_crs, source=config.source)
     raw = gdf.geometry.to_crs(mcrs).to_numpy()
     geoms = np.empty(len(raw), dtype=object)
     for i, g in enumerate(raw):

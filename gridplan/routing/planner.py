@@ -28,6 +28,7 @@ from gridplan.routing.plan import PatrolPlan
 from gridplan.routing.plan import seconds_between
 from gridplan.routing.plan import slice_plan
 from gridplan.routing.problem import build_problem
+from gridplan.routing.problem import config_for_grid
 from gridplan.routing.problem import slice_for
 from gridplan.routing.solve import default_workers
 from gridplan.routing.solve import solve_prize_vrp
@@ -240,6 +241,7 @@ def duty_shares(
     """
     from gridplan.routing.problem import duty_window
 
+    config = config_for_grid(config, grid)
     micro = grid[grid["level"] == "micro"]
     base_of = dict(zip(micro["id"].astype(str), micro["parent_id"].astype(str), strict=True))
     hot = pd.DataFrame(
@@ -416,6 +418,7 @@ def plan_variants(
         msg = f"tolerance={tolerance!r} must be in [0, 1), e.g. 0.05 for 5 %"
         raise InputError(msg)
     chosen = _slices_in_order(config, date, slices)
+    config = config_for_grid(config, grid)
     if duty_split not in ("risk", "first"):
         msg = f"duty_split={duty_split!r} is unknown; use 'risk' or 'first'"
         raise InputError(msg)

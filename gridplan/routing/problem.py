@@ -37,8 +37,10 @@ from gridplan.config import StationConfig
 from gridplan.config import TimeSlice
 from gridplan.geo.grid import micro_grids
 from gridplan.roster import DAY_MIN
+from gridplan.roster import DEFAULT_ROSTER
 from gridplan.roster import Patroller
 from gridplan.roster import PatrolPolicy
+from gridplan.roster import resolve_home_bases
 from gridplan.routing.matrix import DETOUR_FACTOR
 from gridplan.routing.matrix import UNREACHABLE
 from gridplan.routing.matrix import TravelMatrix
@@ -517,6 +519,45 @@ def _place_points(grid: gpd.GeoDataFrame, station_point: shapely.Point | None) -
     return gpd.GeoDataFrame({"id": [STATION]}, geometry=[station_point], crs=crs)
 
 
+def config_for_grid(config: StationConfig, grid: gpd.GeoDataFrame) -> StationConfig:
+    """Return ``config`` with the roster's home-base positions turned into the grid's ids.
+
+    See :func:`~gridplan.roster.resolve_home_bases`; the same config when nothing changes.
+    """
+    base_ids = grid.loc[grid["level"] == "base", "id"].astype(str).tolist()
+    roster = resolve_home_bases(config.roster, base_ids)
+    return config if roster is config.roster else dataclasses.replace(config, roster=roster)
+
+
+def _check_roster(config: StationConfig, base_ids: tuple[str, ...], micro: set[str]) -> None:
+    """Raise :class:`ConfigError` naming each roster entry that names a grid not in the grid."""
+    problems = []
+    for p in config.roster:
+        where = p.source or f"{config.source}: roster {p.id!r}"
+        bad = [b for b in p.home_bases if b not in base_ids]
+        if bad:
+            problems.append(
+                f"{where}: home_bases {', '.join(map(repr, bad))} not in the grid "
+                f"(base grids: {', '.join(base_ids)}; or give positions, 1 = the first)"
+            )
+        for what in ("start", "end"):
+            place = getattr(p, what)
+            if place != STATION and place not in micro:
+                problems.append(
+                    f"{where}: {what} = {place!r} is neither 'station' nor a micro-grid id "
+                    "of the grid"
+                )
+    if not problems:
+        return
+    default = any(p.source.startswith(DEFAULT_ROSTER) for p in config.roster)
+    fix = (
+        f"replace the default roster with [[roster]] entries in {config.source}"
+        if default
+        else "fix the [[roster]] entries"
+    )
+    raise ConfigError("; ".join(problems) + f"; {fix}")
+
+
 def build_problem(
     grid: gpd.GeoDataFrame,
     hotspots: pd.DataFrame,
@@ -598,6 +639,7 @@ def build_problem(
     date = dt.date.fromisoformat(date) if isinstance(date, str) else date
     ts = slice_for(config, slice_id, date)
     policy = config.patrol
+    config = config_for_grid(config, grid)
     micro = micro_grids(grid)
     if (grid["level"] == "station").sum() != 1 and station_point is None:
         msg = "the grid needs exactly one station row, or pass station_point="
@@ -679,26 +721,7 @@ def build_problem(
             )
         )
 
-    # --- patrollers: validate places and home bases against the grid
-    known_micro = set(micro_ids)
-    problems = []
-    for p in config.roster:
-        bad = [b for b in p.home_bases if b not in base_ids]
-        if bad:
-            problems.append(
-                f"roster {p.id!r}: home_bases {', '.join(map(repr, bad))} not in the grid "
-                f"(base grids: {', '.join(base_ids)})"
-            )
-        for what in ("start", "end"):
-            place = getattr(p, what)
-            if place != STATION and place not in known_micro:
-                problems.append(
-                    f"roster {p.id!r}: {what} = {place!r} is neither 'station' nor a "
-                    "micro-grid id of the grid"
-                )
-    if problems:
-        msg = f"{config.source}: " + "; ".join(problems) + "; fix the [[roster]] entries"
-        raise ConfigError(msg)
+    _check_roster(config, base_ids, set(micro_ids))
 
     start = dt.datetime.combine(
         date, dt.time(ts.start_min // 60, ts.start_min % 60), tzinfo=config.tz
