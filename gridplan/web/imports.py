@@ -263,8 +263,8 @@ def _rejects(batch_id: int):
     if content is None:
         return None
     rejects = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False)
+    params = rejects.pop("reason_params") if "reason_params" in rejects else ""
     if "reason_id" in rejects:
-        params = rejects.pop("reason_params") if "reason_params" in rejects else ""
         rejects["reason"] = [
             translate({"id": i, "params": json.loads(p or "{}"), "text": t}) if i else t
             for i, p, t in zip(rejects["reason_id"], params, rejects["reason"], strict=True)
