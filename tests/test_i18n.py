@@ -267,7 +267,12 @@ def _message_templates():
 
     from gridplan import _messages
 
-    for name in (*_messages.MESSAGE_MODULES, "gridplan.web.jobs", "gridplan.web.store"):
+    for name in (
+        *_messages.MESSAGE_MODULES,
+        "gridplan.web.jobs",
+        "gridplan.web.store",
+        "gridplan.web.sheets",
+    ):
         importlib.import_module(name)
     # ids of tests and doctests ("test.", "doc.") are not the library's
     return {k: t for k, t in _messages.templates().items() if not k.startswith(("test.", "doc."))}

@@ -252,3 +252,19 @@ def test_a_version_1_store_is_migrated_and_keeps_its_rows(tmp_path):
         assert store.job_error(row) == "old English error"
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("zh", "没有巡逻力量 &#39;NOPE&#39;；本方案的巡逻力量为 A09, V09；请从中选择"),
+        ("en", "unknown patroller &#39;NOPE&#39;; this plan has A09, V09; pick one of those"),
+    ],
+)
+def test_route_sheets_of_an_unknown_patroller_say_so_in_the_ui_language(
+    client, web_store, lang, expected
+):
+    officer = as_user(client, web_store, "officer", lang)
+    resp = officer.get(f"/plans/{web_store['plans']['S02']}/sheets?patroller=NOPE")
+    assert resp.status_code == 404
+    assert expected in resp.get_data(as_text=True)
