@@ -8,6 +8,8 @@ say how to fix it.
 
 from __future__ import annotations
 
+from gridplan._messages import Message
+
 
 class GridplanError(Exception):
     """Base class of every error raised by gridplan.
@@ -25,6 +27,15 @@ class GridplanError(Exception):
     ...     print(exc)
     no/such/grid.geojson: file not found; check the path
     """
+
+    @property
+    def message(self) -> Message | None:
+        """The error's :class:`~gridplan._messages.Message`, if it was raised with one.
+
+        The web UI shows it in the user's language; ``str(error)`` is the English text.
+        """
+        first = self.args[0] if self.args else None
+        return first if isinstance(first, Message) else None
 
 
 class InputError(GridplanError, ValueError):

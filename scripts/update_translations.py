@@ -7,8 +7,10 @@ Usage::
 
 Steps (Babel's Python API, with the mapping in ``babel.cfg`` at the repo root):
 
-1. extract every msgid of ``gridplan/web/*.py`` (``_``, ``gettext``, ``_l``, ``lazy_gettext``)
-   and ``gridplan/web/templates/**.html`` -> ``gridplan/web/translations/messages.pot``
+1. extract every msgid of ``gridplan/web/*.py`` (``_``, ``gettext``, ``_l``, ``lazy_gettext``),
+   the message templates of the library (``N_`` in ``gridplan/_messages.py``,
+   ``gridplan/geo``, ``gridplan/routing`` and the web modules) and
+   ``gridplan/web/templates/**.html`` -> ``gridplan/web/translations/messages.pot``
 2. update ``gridplan/web/translations/zh/LC_MESSAGES/messages.po`` from it (created if
    missing): new msgids come in untranslated, msgids close to a changed one come in marked
    fuzzy with the old translation, and msgids no longer used are dropped
@@ -45,7 +47,7 @@ MAPPING = ROOT / "babel.cfg"
 TRANSLATIONS = ROOT / "gridplan" / "web" / "translations"
 POT = TRANSLATIONS / "messages.pot"
 LOCALES = ("zh",)
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "N_": None}
 HEADER = """\
 # Chinese text of the gridplan web UI.
 # Made by scripts/update_translations.py; translate here, then run it again to compile.

@@ -257,3 +257,72 @@ def test_sheets_outside_flask_find_the_committed_catalogue(zh, lang):
     expected = _pairs(zh)[msgid] if lang == "zh" else msgid
     assert expected in visible_texts(page)
     assert ("打印" if lang == "zh" else "Print") in visible_texts(page)
+
+
+# --- messages of the library (gridplan._messages) ----------------------------------------------
+
+
+def _message_templates():
+    import importlib
+
+    from gridplan import _messages
+
+    for name in (
+        *_messages.MESSAGE_MODULES,
+        "gridplan.web.jobs",
+        "gridplan.web.store",
+        "gridplan.web.sheets",
+    ):
+        importlib.import_module(name)
+    # ids of tests and doctests ("test.", "doc.") are not the library's
+    return {k: t for k, t in _messages.templates().items() if not k.startswith(("test.", "doc."))}
+
+
+def test_every_library_message_has_a_chinese_translation_with_its_placeholders(zh):
+    templates = _message_templates()
+    assert len(templates) > 100
+    strings = _pairs(zh)
+    missing = sorted(f"{t.id}: {t.text!r}" for t in templates.values() if t.text not in strings)
+    assert not missing, "messages without a Chinese translation:\n  " + "\n  ".join(missing)
+    bad = [
+        f"{t.id}: {t.text!r} -> {strings[t.text]!r}"
+        for t in templates.values()
+        if placeholders(t.text) != placeholders(strings[t.text])
+    ]
+    assert not bad, "placeholders differ:\n  " + "\n  ".join(bad)
+
+
+def test_every_message_template_is_extracted_and_every_defining_module_is_known(script):
+    from gridplan import _messages
+
+    extracted = {m.id for m in script.extract() if m.id}
+    templates = _message_templates()
+    assert {t.text for t in templates.values()} <= extracted
+    # a module that defines messages must be importable by lookup() (or be a web module,
+    # which the app factory imports), else a stored id would not resolve in a fresh process
+    defining = {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts)
+        for p in (ROOT / "gridplan").rglob("*.py")
+        if "define(" in p.read_text(encoding="utf-8") and "/web/" not in p.as_posix()
+    }
+    assert defining <= set(_messages.MESSAGE_MODULES), defining - set(_messages.MESSAGE_MODULES)
+
+
+def test_a_chinese_message_renders_with_its_parameters_and_nested_words(zh):
+    from gridplan.geo.validate import _M
+    from gridplan.geo.validate import _what
+
+    strings = _pairs(zh)
+    message = _M["gap"](
+        what=_what("base"),
+        id="S01-B1",
+        area="12.0 m2",
+        share="3.0%",
+        children=_what("micro", plural=True),
+        near="",
+    )
+    assert (
+        message == "base grid S01-B1: 12.0 m2 (3.0% of its area) is not covered by its micro-grids"
+    )
+    chinese = message.render(lambda text: strings.get(text, text))
+    assert chinese == "基础网格 S01-B1：有 12.0 m2（占其面积的 3.0%）未被其微网格覆盖"

@@ -58,7 +58,7 @@ def check_accounting(result: ImportResult) -> None:
     assert len(set(rows)) == len(rows)
     assert list(result.incidents.columns) == [*INCIDENT_COLUMNS, "geometry"]
     assert result.incidents.crs == "EPSG:4326"
-    assert list(result.rejects.columns) == ["row", "column", "value", "reason"]
+    assert list(result.rejects.columns) == ["row", "column", "value", "reason", "reason_id"]
     summary = result.summary()
     assert summary["kept"] + summary["rejected"] == summary["rows_read"]
     assert sum(summary["rejected_by_reason"].values()) == summary["rejected"]
@@ -536,6 +536,7 @@ def test_date_and_hhmm_time_columns(tmp_path):
             "column": "OccurTime",
             "value": "2460",
             "reason": "time of day is not HHMM or HH:MM (00:00-23:59)",
+            "reason_id": "incidents.time_of_day",
         }
     ]
     assert result.summary()["columns_used"]["time_of_day"] == "OccurTime"
@@ -735,7 +736,13 @@ def test_xlsx_with_chinese_headers_and_sheet_rows(tmp_path):
     assert gdf["time"].tolist() == [local("2024-03-05 14:30"), local("2024-03-05 15:00")]
     assert gdf["source_row"].tolist() == [3, 6]
     assert result.rejects.to_dict("records") == [
-        {"row": 4, "column": "经度", "value": "abc", "reason": "longitude is not a number"}
+        {
+            "row": 4,
+            "column": "经度",
+            "value": "abc",
+            "reason": "longitude is not a number",
+            "reason_id": "incidents.coordinate_not_number",
+        }
     ]
     with pytest.raises(InputError, match=r"has no sheet 'Sheet9'; its sheets are '说明', '警情'"):
         import_incidents(path, sheet="Sheet9")
@@ -891,7 +898,13 @@ def test_write_rejects_is_excel_friendly_utf8(tmp_path):
     assert raw.startswith(b"\xef\xbb\xbf")
     back = pd.read_csv(out, encoding="utf-8-sig")
     assert back.to_dict("records") == [
-        {"row": 3, "column": "经度", "value": "无", "reason": "longitude is not a number"}
+        {
+            "row": 3,
+            "column": "经度",
+            "value": "无",
+            "reason": "longitude is not a number",
+            "reason_id": "incidents.coordinate_not_number",
+        }
     ]
 
 

@@ -120,7 +120,9 @@ def test_a_failed_plan_keeps_its_reason_an_audit_entry_and_a_try_again(served_ap
     ).fetchone()
     con.close()
     detail = json.loads(entry["detail_json"])
-    assert detail["code"] == "error" and "A77" in detail["error"]
+    assert detail["code"] == "error" and "A77" in detail["error"]["text"]
+    # kept as a message, so the audit page shows it in either language
+    assert detail["error"]["id"] == "jobs.unknown_patrollers"
     assert detail["date"] == "2024-06-07" and entry["username"] == "s02-officer"
 
     # another station never sees it

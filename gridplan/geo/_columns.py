@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 
 from gridplan._errors import InputError
+from gridplan._messages import N_
+from gridplan._messages import Message
+from gridplan._messages import define
 
 #: Roles a user may name explicitly with ``columns={role: header}`` (``--column role=header``).
 ROLES = ("lon", "lat", "x", "y", "time", "date", "hour", "category", "id", "alert")
@@ -135,6 +138,20 @@ _CLAIM_ORDER = ("lon", "lat", "x", "y", "id", "category", "alert", "time", "date
 #: Columns gridplan itself writes (write_incidents); a table with all of them is our own export.
 GRIDPLAN_COLUMNS = ("id", "time", "category", "alert", "weight", "in_station", "source_row")
 
+_E_MISSING = define(
+    "columns.missing",
+    N_(
+        "%(where)s: cannot find the %(kind)s column(s). Columns in the file: %(columns)s. "
+        "Names looked for (ignoring case, spaces and '_') - %(looked)s. Name the columns "
+        "explicitly, e.g. %(example)s on the command line, or columns={...} in Python"
+    ),
+)
+#: What is missing, as the message names it.
+KINDS = {
+    "coordinate": define("columns.kind.coordinate", N_("coordinate (longitude/latitude or x/y)")),
+    "time": define("columns.kind.time", N_("time")),
+}
+
 _BRACKETS = re.compile(r"[\(（\[【][^\)）\]】]*[\)）\]】]")
 _SEPARATORS = re.compile(r"[\s_\-\.·:：/]+")
 
@@ -230,14 +247,15 @@ def find_columns(
 
 def describe_missing(
     kind: str, roles: Sequence[str], columns: Sequence[str], *, where: str, example: str
-) -> str:
-    """Build the message for a required column that could not be found."""
+) -> Message:
+    """Build the message for a required column that could not be found (``kind`` of KINDS)."""
     looked = "; ".join(f"{role}: {', '.join(NAMES[role])}" for role in roles)
-    return (
-        f"{where}: cannot find the {kind} column(s). Columns in the file: "
-        f"{', '.join(map(str, columns)) or '(none)'}. Names looked for (ignoring case, spaces "
-        f"and '_') - {looked}. Name the columns explicitly, e.g. {example} on the command "
-        "line, or columns={...} in Python"
+    return _E_MISSING(
+        where=where,
+        kind=KINDS[kind](),
+        columns=", ".join(map(str, columns)) or "(none)",
+        looked=looked,
+        example=example,
     )
 
 
@@ -246,7 +264,7 @@ def require_coordinates(cmap: ColumnMap, columns: Sequence[str], *, where: str) 
     if (cmap.lon and cmap.lat) or (cmap.x and cmap.y):
         return
     msg = describe_missing(
-        "coordinate (longitude/latitude or x/y)",
+        "coordinate",
         ["lon", "lat", "x", "y"],
         columns,
         where=where,

@@ -24,7 +24,47 @@ import numpy as np
 import pandas as pd
 
 from gridplan._errors import InputError
+from gridplan._messages import N_
+from gridplan._messages import Message
+from gridplan._messages import define
 from gridplan.geo._io import check_file
+
+_R_FIELDS = define(
+    "tables.too_many_fields", N_("the line has %(fields)d fields but the header has %(header)d")
+)
+_W_ROW_NUMBERS = define(
+    "tables.row_numbers",
+    N_("row numbers may be off: the CSV has quoting the reader could not match line by line"),
+)
+_E_NOT_TABLE = define(
+    "tables.not_a_table",
+    N_(
+        "%(path)s: this is %(what)s, not an incident table; give a CSV, XLSX, GeoJSON or "
+        "GeoPackage file.%(hint)s"
+    ),
+)
+_E_EMPTY = define(
+    "tables.empty",
+    N_("%(path)s: the file is empty (no header, no rows); export the incident table again"),
+)
+_E_CHARSET = define(
+    "tables.charset",
+    N_(
+        "%(path)s: cannot tell the character set (not UTF-8, not GBK/GB18030); save the file "
+        "as UTF-8 CSV, or pass the encoding (--encoding gbk)"
+    ),
+)
+_E_XLSX = define(
+    "tables.bad_xlsx",
+    N_("%(path)s: not a readable .xlsx workbook (%(error)s); save it again from Excel"),
+)
+_E_DUPLICATE_HEADER = define(
+    "tables.duplicate_header",
+    N_(
+        "%(path)s: the header repeats column name(s) %(names)s; rename them so that every "
+        "column has its own name"
+    ),
+)
 
 _SAMPLE_BYTES = 1 << 20
 _DELIMITERS = (",", "\t", ";", "|")
@@ -52,8 +92,8 @@ class RawTable:
     encoding: str | None = None
     sheet: str | None = None
     sheets: tuple[str, ...] = ()
-    bad_rows: list[tuple[int, str, str, str]] = dataclasses.field(default_factory=list)
-    warnings: list[str] = dataclasses.field(default_factory=list)
+    bad_rows: list[tuple[int, str, str, Message]] = dataclasses.field(default_factory=list)
+    warnings: list[Message] = dataclasses.field(default_factory=list)
 
 
 def sniff_kind(path: Path) -> str:
@@ -72,11 +112,7 @@ def sniff_kind(path: Path) -> str:
     for magic, what in _MAGIC:
         if head.startswith(magic):
             hint = " Save it as .xlsx or CSV." if "Office" in what else ""
-            msg = (
-                f"{path}: this is {what}, not an incident table; give a CSV, XLSX, GeoJSON or "
-                f"GeoPackage file.{hint}"
-            )
-            raise InputError(msg)
+            raise InputError(_E_NOT_TABLE(path=str(path), what=what, hint=hint))
     if head.startswith(b"SQLite format 3\x00"):
         return "vector"
     if head.startswith(b"PK\x03\x04"):
@@ -273,16 +309,11 @@ def read_csv_table(
             msg = f"{path}: the gzip file is damaged ({exc}); compress the CSV again"
             raise InputError(msg) from exc
     if not raw.strip(b"\xef\xbb\xbf \t\r\n"):
-        msg = f"{path}: the file is empty (no header, no rows); export the incident table again"
-        raise InputError(msg)
+        raise InputError(_E_EMPTY(path=str(path)))
     sample = raw[:_SAMPLE_BYTES]
     candidates = _candidate_encodings(path, sample, encoding)
     if not candidates:
-        msg = (
-            f"{path}: cannot tell the character set (not UTF-8, not GBK/GB18030); save the file "
-            "as UTF-8 CSV, or pass the encoding (--encoding gbk)"
-        )
-        raise InputError(msg)
+        raise InputError(_E_CHARSET(path=str(path)))
     errors: list[str] = []
     for enc in candidates:
         try:
@@ -363,20 +394,12 @@ def _read_csv_as(
         starts, bad = _record_lines(text, sep, len(header), skip)
         for line, fields in bad:
             table.bad_rows.append(
-                (
-                    line,
-                    "(line)",
-                    f"{fields} fields",
-                    f"the line has {fields} fields but the header has {len(header)}",
-                )
+                (line, "(line)", f"{fields} fields", _R_FIELDS(fields=fields, header=len(header)))
             )
         if len(starts) == n:
             table.rows = np.asarray(starts, dtype=np.int64)
         else:
-            table.warnings.append(
-                "row numbers may be off: the CSV has quoting the reader could not match "
-                "line by line"
-            )
+            table.warnings.append(_W_ROW_NUMBERS())
     return table
 
 
@@ -398,8 +421,7 @@ def read_xlsx_table(path: Path, *, sheet: str | int | None) -> RawTable:
         try:
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            msg = f"{path}: not a readable .xlsx workbook ({exc}); save it again from Excel"
-            raise InputError(msg) from exc
+            raise InputError(_E_XLSX(path=str(path), error=str(exc))) from exc
         try:
             names = list(wb.sheetnames)
             if sheet is not None:
@@ -475,8 +497,5 @@ def check_header(path: Path, header: Sequence[str]) -> None:
     """Raise :class:`InputError` if column names repeat (the columns would be ambiguous)."""
     dupes = sorted({h for h in header if list(header).count(h) > 1})
     if dupes:
-        msg = (
-            f"{path}: the header repeats column name(s) {', '.join(map(repr, dupes))}; "
-            "rename them so that every column has its own name"
-        )
-        raise InputError(msg)
+        names = ", ".join(map(repr, dupes))
+        raise InputError(_E_DUPLICATE_HEADER(path=str(path), names=names))

@@ -27,6 +27,9 @@ import shapely
 from gridplan import styles
 from gridplan._errors import CRSError
 from gridplan._errors import InputError
+from gridplan._messages import N_
+from gridplan._messages import Message
+from gridplan._messages import define
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
 from gridplan.config import StationConfig
@@ -44,8 +47,8 @@ from gridplan.geo.crs import parse_crs
 #: Columns of the canonical INCIDENTS GeoDataFrame, in order.
 INCIDENT_COLUMNS = ("id", "time", "category", "alert", "weight", "in_station", "source_row")
 
-#: Columns of ``ImportResult.rejects``.
-REJECT_COLUMNS = ("row", "column", "value", "reason")
+#: Columns of ``ImportResult.rejects`` (``reason_id`` is the reason's language-independent id).
+REJECT_COLUMNS = ("row", "column", "value", "reason", "reason_id")
 
 _ALERTS = {
     "red": "red",
@@ -65,11 +68,102 @@ _TRUE = {"true", "1", "yes", "t", "y", "是"}
 _FALSE = {"false", "0", "no", "f", "n", "否"}
 
 
-_R_TIME = "time is not a recognised date/time (write e.g. 2024-03-05 14:30)"
-_R_TIME_MISSING = "time is missing"
-_R_TIME_YEARS = f"time is outside the years {_parse.YEARS[0]}-{_parse.YEARS[1]}"
-_R_TOD = "time of day is not HHMM or HH:MM (00:00-23:59)"
-_R_HOUR = "hour is not a whole number 0-23"
+# Reasons of rejected rows (ids in the rejects' reason_id column) and import warnings; the
+# web UI shows them in the user's language (gridplan._messages).
+_R_TIME = define(
+    "incidents.time_unreadable",
+    N_("time is not a recognised date/time (write e.g. 2024-03-05 14:30)"),
+)
+_R_TIME_MISSING = define("incidents.time_missing", N_("time is missing"))
+_R_YEARS = define("incidents.time_years", N_("time is outside the years %(first)d-%(last)d"))
+_R_TOD = define("incidents.time_of_day", N_("time of day is not HHMM or HH:MM (00:00-23:59)"))
+_R_HOUR = define("incidents.hour", N_("hour is not a whole number 0-23"))
+_R_DATE_MISSING = define("incidents.date_missing", N_("date is missing"))
+_R_DATE = define("incidents.date_unreadable", N_("date is not a recognised date"))
+_R_ZERO = define("incidents.zero_coordinates", N_("coordinates are 0,0 (no location recorded)"))
+_R_SWAPPED_ROW = define(
+    "incidents.swapped_row",
+    N_("latitude is outside -90..90; longitude and latitude look swapped in this row"),
+)
+_R_PROJECTED = define(
+    "incidents.looks_projected",
+    N_(
+        "coordinate is far outside lon/lat ranges; projected x/y? set crs.input and name the "
+        "columns x and y"
+    ),
+)
+_R_LON_RANGE = define("incidents.longitude_range", N_("longitude is outside -180..180"))
+_R_LAT_RANGE = define("incidents.latitude_range", N_("latitude is outside -90..90"))
+_R_COORD_MISSING = define("incidents.coordinate_missing", N_("%(coordinate)s is missing"))
+_R_COORD_NAN = define("incidents.coordinate_not_number", N_("%(coordinate)s is not a number"))
+_COORDINATES = {
+    "longitude": define("coordinate.longitude", N_("longitude")),
+    "latitude": define("coordinate.latitude", N_("latitude")),
+    "x": define("coordinate.x", N_("x")),
+    "y": define("coordinate.y", N_("y")),
+}
+_R_XY_TRANSFORM = define("incidents.xy_transform", N_("x/y cannot be transformed from %(crs)s"))
+_R_XY_AREA = define("incidents.xy_area", N_("x/y is outside the area of %(crs)s"))
+_R_NO_GEOMETRY = define("incidents.no_geometry", N_("geometry is missing or empty"))
+_R_NOT_POINT = define("incidents.not_point", N_("geometry is not a point"))
+_R_POINT_TRANSFORM = define("incidents.point_transform", N_("point cannot be transformed to WGS84"))
+
+_W_SWAPPED = define(
+    "incidents.swapped_columns",
+    N_(
+        "the columns %(lat)r and %(lon)r hold latitude and longitude the other way round; "
+        "read %(lon)r as longitude and %(lat)r as latitude"
+    ),
+)
+_W_SWAPPED_XY = define(
+    "incidents.swapped_xy",
+    N_(
+        "the columns %(y)r and %(x)r hold easting and northing the other way round (X = "
+        "northing is the Chinese survey convention); read %(x)r as easting"
+    ),
+)
+_W_NO_CRS = define(
+    "incidents.layer_no_crs",
+    N_("the layer has no CRS; assumed crs.input = %(crs)s from the station config"),
+)
+_W_DUPLICATES = define(
+    "incidents.duplicate_ids",
+    N_("%(n)d rows share %(ids)d ids (kept: exports often list one row per offense of a case)"),
+)
+_W_NO_ID = define("incidents.no_id", N_("%(n)d rows have no id; generated ids 'row-<row number>'"))
+_W_ALERTS = define(
+    "incidents.unknown_alerts",
+    N_("%(n)d alert values are not red/yellow/blue (红/黄/蓝) and were left empty: %(values)s"),
+)
+_W_NO_TIME = define(
+    "incidents.no_time_of_day",
+    N_("%(n)d rows have a date but no time of day; kept at 00:00 (rows %(rows)s)"),
+)
+_W_OUTSIDE = define(
+    "incidents.outside_station",
+    N_("%(n)d incidents lie outside the station boundary (kept)"),
+)
+_C_WGS84 = define("incidents.crs_wgs84", N_("WGS84 lon/lat"))
+_C_GEOGRAPHIC = define("incidents.crs_geographic", N_("%(crs)s lon/lat transformed to WGS84"))
+_C_GCJ02 = define("incidents.crs_gcj02", N_("GCJ-02 (高德/腾讯) lon/lat converted to WGS84"))
+_C_BD09 = define("incidents.crs_bd09", N_("BD-09 (百度) lon/lat converted to WGS84"))
+_C_PROJECTED = define("incidents.crs_projected", N_("%(crs)s x/y transformed to WGS84"))
+_C_REPROJECTED = define("incidents.crs_reprojected", N_("%(crs)s reprojected to WGS84"))
+_E_NO_ROWS = define(
+    "incidents.no_data_rows",
+    N_("%(where)s: the table has a header but no data rows; export the incidents again"),
+)
+_E_NOTHING_KEPT = define(
+    "incidents.nothing_imported",
+    N_(
+        "%(where)s: none of the %(n)d rows could be imported. First problems: %(first)s. "
+        "Fix the file, or name the right columns explicitly (e.g. --column lon=经度)"
+    ),
+)
+
+
+def _years() -> Message:
+    return _R_YEARS(first=_parse.YEARS[0], last=_parse.YEARS[1])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,13 +179,15 @@ class ImportResult:
         ``category``, ``alert``, ``weight``, ``in_station``, ``source_row``, ``geometry``).
     rejects
         One row per rejected input row: ``row`` (the number the user sees in the file),
-        ``column``, ``value`` and ``reason``.
+        ``column``, ``value``, ``reason`` (English text, a
+        :class:`~gridplan._messages.Message`) and ``reason_id`` (its stable id).
     source
         The file read.
     n_rows
         Data rows read (blank lines and the header excluded).
     warnings
-        Recoverable problems worth telling the user (swapped columns, duplicate ids, ...).
+        Recoverable problems worth telling the user (swapped columns, duplicate ids, ...),
+        as :class:`~gridplan._messages.Message` strings (English; the web UI translates).
     unweighted_categories
         Categories (as written) that ``scoring.category_weights`` does not list, with their
         kept rows, most rows first: they count with ``scoring.default_weight``.
@@ -180,7 +276,7 @@ class _Ledger:
         self.value = np.full(n, "", dtype=object)
         self.reason = np.full(n, "", dtype=object)
 
-    def reject(self, mask: Any, column: str, values: Any, reason: str) -> None:
+    def reject(self, mask: Any, column: str, values: Any, reason: Message) -> None:
         m = np.asarray(mask, dtype=bool) & self.ok
         if not m.any():
             return
@@ -251,27 +347,16 @@ def _range_rejects(
     lat_raw: Any,
 ) -> None:
     zero = (lon == 0) & (lat == 0)
-    ledger.reject(zero, f"{lon_col},{lat_col}", "0,0", "coordinates are 0,0 (no location recorded)")
+    ledger.reject(zero, f"{lon_col},{lat_col}", "0,0", _R_ZERO())
     with np.errstate(invalid="ignore"):
         bad_lon = np.abs(lon) > 180
         bad_lat = np.abs(lat) > 90
         looks_swapped = bad_lat & (np.abs(lon) <= 90) & (np.abs(lat) <= 180)
         projected = (np.abs(lon) > 1000) | (np.abs(lat) > 1000)
-    ledger.reject(
-        looks_swapped,
-        lat_col,
-        lat_raw,
-        "latitude is outside -90..90; longitude and latitude look swapped in this row",
-    )
-    ledger.reject(
-        projected,
-        lon_col,
-        lon_raw,
-        "coordinate is far outside lon/lat ranges; projected x/y? set crs.input and name the "
-        "columns x and y",
-    )
-    ledger.reject(bad_lon, lon_col, lon_raw, "longitude is outside -180..180")
-    ledger.reject(bad_lat, lat_col, lat_raw, "latitude is outside -90..90")
+    ledger.reject(looks_swapped, lat_col, lat_raw, _R_SWAPPED_ROW())
+    ledger.reject(projected, lon_col, lon_raw, _R_PROJECTED())
+    ledger.reject(bad_lon, lon_col, lon_raw, _R_LON_RANGE())
+    ledger.reject(bad_lat, lat_col, lat_raw, _R_LAT_RANGE())
 
 
 def _swap_by_range(lon: np.ndarray, lat: np.ndarray, ok: np.ndarray) -> bool:
@@ -303,7 +388,7 @@ def _table_coordinates(
     ledger: _Ledger,
     station: shapely.Geometry | None,
     where: str,
-    warn: list[str],
+    warn: list[Message],
 ) -> _Coords:
     input_crs = parse_crs(config.input_crs, where=f"{where}: crs.input")
     _columns.require_coordinates(cmap, header, where=where)
@@ -314,10 +399,10 @@ def _table_coordinates(
     xraw, yraw = frame[xcol], frame[ycol]
     x, y = _parse.numbers(xraw), _parse.numbers(yraw)
     for raw, num, col, name in ((xraw, x, xcol, "x"), (yraw, y, ycol, "y")):
-        label = {"x": "longitude", "y": "latitude"}[name] if not projected else name
+        label = _COORDINATES[{"x": "longitude", "y": "latitude"}[name] if not projected else name]
         blank = _parse.blank(raw)
-        ledger.reject(blank, col, raw, f"{label} is missing")
-        ledger.reject(~np.isfinite(num), col, raw, f"{label} is not a number")
+        ledger.reject(blank, col, raw, _R_COORD_MISSING(coordinate=label()))
+        ledger.reject(~np.isfinite(num), col, raw, _R_COORD_NAN(coordinate=label()))
     if projected:
         return _projected(x, y, xcol, ycol, xraw, yraw, input_crs, ledger, warn)
 
@@ -325,10 +410,7 @@ def _table_coordinates(
     swapped = _swap_by_range(x, y, ok) or _swap_by_station(x, y, ok, station)
     if swapped:
         x, y, xcol, ycol, xraw, yraw = y, x, ycol, xcol, yraw, xraw
-        warn.append(
-            f"the columns {ycol!r} and {xcol!r} hold latitude and longitude the other way "
-            f"round; read {xcol!r} as longitude and {ycol!r} as latitude"
-        )
+        warn.append(_W_SWAPPED(lat=ycol, lon=xcol))
     _range_rejects(ledger, x, y, xcol, ycol, xraw, yraw)
     good = ledger.ok
     lon, lat = x.copy(), y.copy()
@@ -336,15 +418,15 @@ def _table_coordinates(
     if not input_crs.equals("EPSG:4326") and input_crs.is_geographic:
         tr = pyproj.Transformer.from_crs(input_crs, "EPSG:4326", always_xy=True)
         lon[good], lat[good] = tr.transform(lon[good], lat[good])
-        description = f"{input_crs.to_string()} lon/lat transformed to WGS84"
+        description = _C_GEOGRAPHIC(crs=input_crs.to_string())
     elif datum == "gcj02":
         lon[good], lat[good] = gcj02_to_wgs84(lon[good], lat[good])
-        description = "GCJ-02 (高德/腾讯) lon/lat converted to WGS84"
+        description = _C_GCJ02()
     elif datum == "bd09":
         lon[good], lat[good] = bd09_to_wgs84(lon[good], lat[good])
-        description = "BD-09 (百度) lon/lat converted to WGS84"
+        description = _C_BD09()
     else:
-        description = "WGS84 lon/lat"
+        description = _C_WGS84()
     return _Coords(lon, lat, description, swapped, (xcol, ycol))
 
 
@@ -357,7 +439,7 @@ def _projected(
     yraw: pd.Series,
     crs: pyproj.CRS,
     ledger: _Ledger,
-    warn: list[str],
+    warn: list[Message],
 ) -> _Coords:
     tr = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     good = ledger.ok.copy()
@@ -383,23 +465,17 @@ def _projected(
         if a < 0.5 < b:
             swapped = True
             x, y, xcol, ycol, xraw, yraw = y, x, ycol, xcol, yraw, xraw
-            warn.append(
-                f"the columns {ycol!r} and {xcol!r} hold easting and northing the other way "
-                f"round (X = northing is the Chinese survey convention); read {xcol!r} as "
-                "easting"
-            )
+            warn.append(_W_SWAPPED_XY(y=ycol, x=xcol))
     lon = np.full(len(x), np.nan)
     lat = np.full(len(x), np.nan)
     with np.errstate(invalid="ignore"):
         lon[good], lat[good] = tr.transform(x[good], y[good])
     failed = good & ~(np.isfinite(lon) & np.isfinite(lat))
-    ledger.reject(
-        failed, f"{xcol},{ycol}", xraw, f"x/y cannot be transformed from {crs.to_string()}"
-    )
+    ledger.reject(failed, f"{xcol},{ycol}", xraw, _R_XY_TRANSFORM(crs=crs.to_string()))
     with np.errstate(invalid="ignore"):
         outside = (np.abs(lon) > 180) | (np.abs(lat) > 90)
-    ledger.reject(outside, f"{xcol},{ycol}", xraw, f"x/y is outside the area of {crs.name}")
-    return _Coords(lon, lat, f"{crs.to_string()} x/y transformed to WGS84", swapped, (xcol, ycol))
+    ledger.reject(outside, f"{xcol},{ycol}", xraw, _R_XY_AREA(crs=crs.name))
+    return _Coords(lon, lat, _C_PROJECTED(crs=crs.to_string()), swapped, (xcol, ycol))
 
 
 # --------------------------------------------------------------------------- reading
@@ -413,7 +489,7 @@ def _reads(cmap: _columns.ColumnMap, header: list[str]) -> list[str]:
 
 
 def _read_vector_points(
-    path: Path, config: StationConfig, sheet: str | int | None, where: str, warn: list[str]
+    path: Path, config: StationConfig, sheet: str | int | None, where: str, warn: list[Message]
 ) -> tuple[pd.DataFrame, np.ndarray, pyproj.CRS, str, str]:
     """Read a GeoJSON/GeoPackage/... layer: attributes, geometries, CRS, description, format."""
     suffix = path.suffix.lower()
@@ -422,10 +498,7 @@ def _read_vector_points(
     if gdf.crs is None:
         if suffix in (".gpkg",):
             gdf = gdf.set_crs(parse_crs(config.input_crs, where=f"{where}: crs.input"))
-            warn.append(
-                f"the layer has no CRS; assumed crs.input = {config.input_crs} from the "
-                "station config"
-            )
+            warn.append(_W_NO_CRS(crs=config.input_crs))
         else:
             msg = (
                 f"{where}: the data has no coordinate reference system (a Shapefile needs its "
@@ -433,9 +506,7 @@ def _read_vector_points(
             )
             raise CRSError(msg)
     description = (
-        "WGS84 lon/lat"
-        if gdf.crs.equals("EPSG:4326")
-        else f"{gdf.crs.to_string()} reprojected to WGS84"
+        _C_WGS84() if gdf.crs.equals("EPSG:4326") else _C_REPROJECTED(crs=gdf.crs.to_string())
     )
     geoms = np.asarray(gdf.geometry.values)
     frame = _tables.tidy_strings(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)))
@@ -448,12 +519,12 @@ def _vector_coordinates(
     n = len(geoms)
     types = shapely.get_type_id(geoms)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    ledger.reject(missing, "geometry", "", "geometry is missing or empty")
+    ledger.reject(missing, "geometry", "", _R_NO_GEOMETRY())
     multi_one = (types == 4) & (shapely.get_num_geometries(geoms) == 1)
     points = np.where(multi_one, shapely.get_geometry(geoms, 0), geoms)
     not_point = ~missing & (shapely.get_type_id(points) != 0)
     names = np.array([g.geom_type if g is not None else "" for g in geoms], dtype=object)
-    ledger.reject(not_point, "geometry", names, "geometry is not a point")
+    ledger.reject(not_point, "geometry", names, _R_NOT_POINT())
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
     good = ledger.ok
@@ -469,10 +540,10 @@ def _vector_coordinates(
             good & ~(np.isfinite(lon) & np.isfinite(lat)),
             "geometry",
             coords,
-            "point cannot be transformed to WGS84",
+            _R_POINT_TRANSFORM(),
         )
-        ledger.reject(np.abs(lon) > 180, "geometry", coords, "longitude is outside -180..180")
-        ledger.reject(np.abs(lat) > 90, "geometry", coords, "latitude is outside -90..90")
+        ledger.reject(np.abs(lon) > 180, "geometry", coords, _R_LON_RANGE())
+        ledger.reject(np.abs(lat) > 90, "geometry", coords, _R_LAT_RANGE())
     return lon, lat
 
 
@@ -508,18 +579,18 @@ def _table_times(
         used["time"] = time_col
         raw = frame[time_col]
         parsed = _parse.parse_datetimes(raw)
-        ledger.reject(parsed.missing, time_col, raw, _R_TIME_MISSING)
-        ledger.reject(parsed.out_of_range, time_col, raw, _R_TIME_YEARS)
-        ledger.reject(~parsed.parsed, time_col, raw, _R_TIME)
+        ledger.reject(parsed.missing, time_col, raw, _R_TIME_MISSING())
+        ledger.reject(parsed.out_of_range, time_col, raw, _years())
+        ledger.reject(~parsed.parsed, time_col, raw, _R_TIME())
         unknown = parsed.date_only
         utc = _parse.localise(parsed, config.timezone)
     else:
         used["date"] = date_col
         raw = frame[date_col]
         parsed = _parse.parse_datetimes(raw)
-        ledger.reject(parsed.missing, date_col, raw, "date is missing")
-        ledger.reject(parsed.out_of_range, date_col, raw, _R_TIME_YEARS)
-        ledger.reject(~parsed.parsed, date_col, raw, "date is not a recognised date")
+        ledger.reject(parsed.missing, date_col, raw, _R_DATE_MISSING())
+        ledger.reject(parsed.out_of_range, date_col, raw, _years())
+        ledger.reject(~parsed.parsed, date_col, raw, _R_DATE())
         # a date is a local calendar day; aware values are first read in the station zone
         day = parsed.naive.copy()
         aware = ~np.isnat(parsed.utc)
@@ -533,7 +604,7 @@ def _table_times(
             used["time_of_day"] = tod_col
             traw = frame[tod_col]
             toff, bad, missing = _parse.parse_time_of_day(traw)
-            ledger.reject(bad, tod_col, traw, _R_TOD)
+            ledger.reject(bad, tod_col, traw, _R_TOD())
             known = ~bad & ~missing
             offset[known] = toff[known]
             unknown = ~known
@@ -544,7 +615,7 @@ def _table_times(
             missing = _parse.blank(hraw)
             with np.errstate(invalid="ignore"):
                 good = np.isfinite(hours) & (hours >= 0) & (hours < 24) & (hours % 1 == 0)
-            ledger.reject(~missing & ~good, hour_col, hraw, _R_HOUR)
+            ledger.reject(~missing & ~good, hour_col, hraw, _R_HOUR())
             offset[good] = (hours[good] * 3600e9).astype(np.int64).astype("timedelta64[ns]")
             unknown = ~good
         combined = _parse.Parsed.empty(n)
@@ -553,7 +624,7 @@ def _table_times(
     years = pd.DatetimeIndex(utc).year.to_numpy()
     with np.errstate(invalid="ignore"):
         out_of_range = ~np.isnat(utc) & ((years < _parse.YEARS[0]) | (years > _parse.YEARS[1]))
-    ledger.reject(out_of_range, time_col or date_col, raw, _R_TIME_YEARS)
+    ledger.reject(out_of_range, time_col or date_col, raw, _years())
     return utc, unknown & ledger.ok
 
 
@@ -626,7 +697,7 @@ def import_incidents(
     config = default_config() if config is None else config
     path = Path(path)
     where = str(path)
-    warn: list[str] = []
+    warn: list[Message] = []
     stages = 4
     report(progress, "import incidents: read", 0, stages)
     kind = _tables.sniff_kind(path)
@@ -682,8 +753,7 @@ def import_incidents(
     n = len(frame)
     n_rows = n + len(table.bad_rows)
     if n_rows == 0:
-        msg = f"{where}: the table has a header but no data rows; export the incidents again"
-        raise InputError(msg)
+        raise InputError(_E_NO_ROWS(where=where))
     ledger = _Ledger(n)
     used: dict[str, str] = {}
 
@@ -724,11 +794,9 @@ def import_incidents(
     dup = int(ids.duplicated(keep=False).sum())
     if dup:
         n_ids = int(ids[ids.duplicated(keep=False)].nunique())
-        warn.append(
-            f"{dup} rows share {n_ids} ids (kept: exports often list one row per offense of a case)"
-        )
+        warn.append(_W_DUPLICATES(n=dup, ids=n_ids))
     if no_id.any() and cmap.id is not None:
-        warn.append(f"{int(no_id.sum())} rows have no id; generated ids 'row-<row number>'")
+        warn.append(_W_NO_ID(n=int(no_id.sum())))
 
     if cmap.category is not None:
         used["category"] = cmap.category
@@ -744,10 +812,7 @@ def import_incidents(
         unknown_alert = alert_text[alert.isna() & alert_text.notna()]
         if len(unknown_alert):
             shown = ", ".join(map(repr, unknown_alert.unique()[:5]))
-            warn.append(
-                f"{len(unknown_alert)} alert values are not red/yellow/blue (红/黄/蓝) and were "
-                f"left empty: {shown}"
-            )
+            warn.append(_W_ALERTS(n=len(unknown_alert), values=shown))
     else:
         alert = pd.Series(pd.NA, index=range(len(ids)), dtype="string")
 
@@ -788,22 +853,15 @@ def import_incidents(
         first = "; ".join(
             f"row {r.row} {r.column}={r.value!r}: {r.reason}" for r in rejects.head(5).itertuples()
         )
-        msg = (
-            f"{where}: none of the {n_rows} rows could be imported. First problems: {first}. "
-            "Fix the file, or name the right columns explicitly (e.g. --column lon=经度)"
-        )
-        raise InputError(msg)
+        raise InputError(_E_NOTHING_KEPT(where=where, n=n_rows, first=first))
 
     n_unknown = int(time_unknown.sum())
     if n_unknown:
         shown = ", ".join(map(str, rows[time_unknown][:5]))
-        warn.append(
-            f"{n_unknown} rows have a date but no time of day; kept at 00:00 "
-            f"(rows {shown}{', ...' if n_unknown > 5 else ''})"
-        )
+        warn.append(_W_NO_TIME(n=n_unknown, rows=shown + (", ..." if n_unknown > 5 else "")))
     outside = int((~incidents["in_station"]).sum()) if station_geom is not None else 0
     if outside:
-        warn.append(f"{outside} incidents lie outside the station boundary (kept)")
+        warn.append(_W_OUTSIDE(n=outside))
     used_cols = set(used.values())
     ignored = tuple(c for c in header if c not in used_cols)
     report(progress, "import incidents: done", stages, stages)
@@ -878,7 +936,7 @@ def _weights(category: pd.Series, alert: pd.Series, config: StationConfig) -> np
 
 
 def _rejects_frame(
-    ledger: _Ledger, rows: np.ndarray, bad_rows: list[tuple[int, str, str, str]]
+    ledger: _Ledger, rows: np.ndarray, bad_rows: list[tuple[int, str, str, Message]]
 ) -> pd.DataFrame:
     bad = ~ledger.ok
     frame = pd.DataFrame(
@@ -890,12 +948,15 @@ def _rejects_frame(
         }
     )
     if bad_rows:
-        extra = pd.DataFrame(bad_rows, columns=list(REJECT_COLUMNS))
+        extra = pd.DataFrame(bad_rows, columns=list(REJECT_COLUMNS[:4]))
         frame = pd.concat([frame, extra], ignore_index=True).sort_values("row", kind="stable")
     frame = frame.reset_index(drop=True)
     frame["row"] = frame["row"].astype(np.int64)
-    for col in ("column", "value", "reason"):
+    for col in ("column", "value"):
         frame[col] = frame[col].astype(str)
+    # the reasons stay Message objects (their text is the English reason) for the web UI
+    frame["reason"] = frame["reason"].astype(object)
+    frame["reason_id"] = [getattr(r, "id", "") for r in frame["reason"]]
     return frame
 
 

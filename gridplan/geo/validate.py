@@ -24,6 +24,11 @@ import shapely
 from gridplan import settings
 from gridplan._errors import InputError
 from gridplan._errors import ValidationError
+from gridplan._messages import LEVELS
+from gridplan._messages import LEVELS_PLURAL
+from gridplan._messages import N_
+from gridplan._messages import Message
+from gridplan._messages import define
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
 from gridplan.config import StationConfig
@@ -41,6 +46,182 @@ _LEVEL_NAMES = {"station": "station", "base": "base grid", "micro": "micro-grid"
 _PARENT_LEVEL = {"base": "station", "micro": "base"}
 _REQUIRED = ("id", "level", "parent_id")
 
+# Problems, fixes and repairs as messages (gridplan._messages): English here and in the CLI,
+# the user's language in the web UI. Figures (areas, shares) are filled in as text.
+_GRID = define("level.grid", N_("grid"))
+_GRIDS = define("level.grid.plural", N_("grids"))
+_NEAR = define("grid.near", N_(" near %(lon).6f, %(lat).6f"))
+_M = {
+    "empty": define("grid.empty_geometry", N_("%(what)s %(id)s has no geometry")),
+    "empty.fix": define(
+        "grid.empty_geometry.fix", N_("draw the boundary of %(id)s or delete the feature")
+    ),
+    "not_polygon": define("grid.not_polygon", N_("%(what)s %(id)s is a %(type)s, not a polygon")),
+    "not_polygon.fix": define(
+        "grid.not_polygon.fix", N_("replace the geometry of %(id)s with its area polygon")
+    ),
+    "no_area": define("grid.no_area", N_("%(what)s %(id)s has no area")),
+    "no_area.reason": define("grid.no_area.reason", N_("%(what)s %(id)s has no area (%(reason)s)")),
+    "no_area.fix": define(
+        "grid.no_area.fix", N_("draw the boundary of %(id)s as a real area or delete the feature")
+    ),
+    "invalid": define(
+        "grid.invalid_geometry", N_("%(what)s %(id)s has an invalid geometry: %(reason)s")
+    ),
+    "invalid.fix": define(
+        "grid.invalid_geometry.fix",
+        N_(
+            "run validate with --fix (shapely.make_valid) or redraw the ring without crossing "
+            "itself"
+        ),
+    ),
+    "unknown_level": define(
+        "grid.unknown_level",
+        N_("grid %(id)s has level %(level)r; allowed: station, base, micro"),
+    ),
+    "unknown_level.fix": define(
+        "grid.unknown_level.fix", N_("set level to station, base or micro")
+    ),
+    "missing_id": define("grid.missing_id", N_("%(n)d feature(s) (rows %(rows)s) have no id")),
+    "missing_id.fix": define(
+        "grid.missing_id.fix", N_("give every grid a unique code such as S01-B3-M017")
+    ),
+    "duplicate_id": define(
+        "grid.duplicate_id", N_("id %(id)s is used by %(n)d features (rows %(rows)s)")
+    ),
+    "duplicate_id.fix": define(
+        "grid.duplicate_id.fix", N_("give each grid its own code, e.g. renumber the later copies")
+    ),
+    "no_station": define("grid.no_station", N_("the grid has no station (辖区) boundary")),
+    "no_station.fix": define(
+        "grid.no_station.fix",
+        N_("add one feature with level 'station' covering the whole jurisdiction"),
+    ),
+    "multiple_stations": define(
+        "grid.multiple_stations",
+        N_("the grid has %(n)d station boundaries (%(ids)s); a 1+5+N grid has one"),
+    ),
+    "multiple_stations.fix": define(
+        "grid.multiple_stations.fix",
+        N_("load one station's grid per file, or merge the station polygons into one"),
+    ),
+    "base_count": define(
+        "grid.base_count",
+        N_(
+            "station %(id)s has %(n)d base grid(s); the 1+5+N rule of this station expects "
+            "%(expected)d"
+        ),
+    ),
+    "base_count.grid": define(
+        "grid.base_count.grid",
+        N_("the grid has %(n)d base grid(s); the 1+5+N rule of this station expects %(expected)d"),
+    ),
+    "base_count.fix": define(
+        "grid.base_count.fix",
+        N_(
+            "split or merge base grids to make %(expected)d, or set grid.base_count in the "
+            "station config"
+        ),
+    ),
+    "no_parent": define("grid.no_parent", N_("%(what)s %(id)s has no parent_id")),
+    "unknown_parent": define(
+        "grid.unknown_parent",
+        N_("%(what)s %(id)s has parent_id %(parent)r, which is not the id of any grid"),
+    ),
+    "wrong_parent": define(
+        "grid.wrong_parent",
+        N_("%(what)s %(id)s has parent_id %(parent)r, which is a %(found)s, not a %(want)s"),
+    ),
+    "parent.fix": define(
+        "grid.orphan_parent.fix", N_("set parent_id of %(id)s to the id of the %(want)s it lies in")
+    ),
+    "outside": define(
+        "grid.outside_parent",
+        N_(
+            "%(what)s %(id)s has %(area)s (%(share)s of its area) outside its %(parent_level)s "
+            "%(parent)s%(near)s"
+        ),
+    ),
+    "outside.fix": define(
+        "grid.outside_parent.fix",
+        N_(
+            "redraw %(id)s inside %(parent)s, or set its parent_id to the %(parent_level)s it "
+            "lies in"
+        ),
+    ),
+    "sliver_outside.fix": define(
+        "grid.sliver_outside.fix",
+        N_("run with --fix to clip the overhang, or snap %(id)s to the boundary of %(parent)s"),
+    ),
+    "overlap": define(
+        "grid.overlap",
+        N_(
+            "%(what)s %(a)s and %(b)s overlap by %(area)s (%(share_a)s of %(a)s, %(share_b)s of "
+            "%(b)s)%(near)s"
+        ),
+    ),
+    "overlap.fix": define(
+        "grid.overlap.fix",
+        N_("redraw the shared boundary of %(a)s and %(b)s so each place belongs to one grid"),
+    ),
+    "sliver_overlap.fix": define(
+        "grid.sliver_overlap.fix",
+        N_("run with --fix to give the sliver to one grid, or snap %(a)s and %(b)s together"),
+    ),
+    "no_children": define(
+        "grid.no_children", N_("%(what)s %(id)s has no %(children)s (%(area)s uncovered)")
+    ),
+    "gap": define(
+        "grid.gap",
+        N_(
+            "%(what)s %(id)s: %(area)s (%(share)s of its area) is not covered by its "
+            "%(children)s%(near)s"
+        ),
+    ),
+    "gap.fix": define(
+        "grid.gap.fix",
+        N_("extend the %(children)s of %(id)s to cover it, or add a %(child)s there"),
+    ),
+    "sliver_gap.fix": define(
+        "grid.sliver_gap.fix",
+        N_("run with --fix to give each sliver to its neighbour, or snap the %(children)s"),
+    ),
+    "no_micro": define("grid.no_micro", N_("the grid has no micro-grids (微网格) yet")),
+    "no_micro.fix": define(
+        "grid.no_micro.fix",
+        N_("generate micro-grids for each base grid, or load a file that has them"),
+    ),
+    "make_valid": define(
+        "grid.repair.make_valid", N_("made valid (%(reason)s): %(parts)d polygon part(s), %(area)s")
+    ),
+    "make_valid.dropped": define(
+        "grid.repair.make_valid.dropped",
+        N_(
+            "made valid (%(reason)s): %(parts)d polygon part(s), %(area)s; dropped %(dropped)d "
+            "zero-area part(s)"
+        ),
+    ),
+    "clip_to_parent": define(
+        "grid.repair.clip_to_parent",
+        N_("removed %(area)s (%(share)s) lying outside its %(parent_level)s %(parent)s"),
+    ),
+    "clip_overlap": define(
+        "grid.repair.clip_overlap",
+        N_("removed the %(area)s it shared with %(other)s, which keeps it"),
+    ),
+    "fill_gap": define(
+        "grid.repair.fill_gap",
+        N_("took the %(area)s gap%(near)s in %(what)s %(parent)s (shared boundary %(length).1f m)"),
+    ),
+}
+
+
+def _what(level: str, *, plural: bool = False) -> Message:
+    """Return the level as a word (``micro-grid``), ``grid`` for an unknown level."""
+    if plural:
+        return LEVELS_PLURAL[level]() if level in LEVELS_PLURAL else _GRIDS()
+    return LEVELS[level]() if level in LEVELS else _GRID()
+
 
 @dataclasses.dataclass(frozen=True)
 class GridIssue:
@@ -55,9 +236,10 @@ class GridIssue:
     feature_id
         The grid the issue is about, or None for whole-grid issues (``"no_station"``).
     message
-        What is wrong and where, with figures.
+        What is wrong and where, with figures (a :class:`~gridplan._messages.Message`, whose
+        text is English, when made by :func:`validate_grid`).
     fix
-        How to fix it, one sentence.
+        How to fix it, one sentence (a message too).
     other_id
         The second grid involved (the other side of an overlap), if any.
     area_m2
@@ -92,8 +274,8 @@ class GridIssue:
         return f"{self.severity.upper():<7} {self.code:<17} {fid}: {self.message}. Fix: {self.fix}"
 
     def to_record(self) -> dict[str, Any]:
-        """Return the issue as a JSON-serialisable dict."""
-        return dataclasses.asdict(self)
+        """Return the issue as a JSON-serialisable dict (message and fix as English text)."""
+        return {**dataclasses.asdict(self), "message": str(self.message), "fix": str(self.fix)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,7 +370,8 @@ class Repair:
     action
         ``"make_valid"``, ``"clip_to_parent"``, ``"clip_overlap"`` or ``"fill_gap"``.
     detail
-        What was done, with figures.
+        What was done, with figures (a :class:`~gridplan._messages.Message` when made by
+        :func:`fix_grid`).
 
     Examples
     --------
@@ -207,8 +390,8 @@ class Repair:
         return f"{self.action:<15} {self.feature_id}: {self.detail}"
 
     def to_record(self) -> dict[str, Any]:
-        """Return the repair as a JSON-serialisable dict."""
-        return dataclasses.asdict(self)
+        """Return the repair as a JSON-serialisable dict (the detail as English text)."""
+        return {**dataclasses.asdict(self), "detail": str(self.detail)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,15 +410,15 @@ class _Grid:
     to_lonlat: pyproj.Transformer
     parent_row: list[int | None]  # row of the parent with the right level, or None
 
-    def where(self, geom) -> str:
-        """Return 'near lon, lat' for the largest part of ``geom``."""
+    def where(self, geom) -> Message | str:
+        """Return ' near lon, lat' for the largest part of ``geom`` ("" without one)."""
         if geom is None or shapely.is_empty(geom):
             return ""
         parts = shapely.get_parts(geom)
         part = parts[int(np.argmax(shapely.area(parts)))] if len(parts) else geom
         pt = shapely.point_on_surface(part)
         lon, lat = self.to_lonlat.transform(pt.x, pt.y)
-        return f" near {lon:.6f}, {lat:.6f}"
+        return _NEAR(lon=float(lon), lat=float(lat))
 
 
 def _check_frame(gdf: gpd.GeoDataFrame) -> None:
@@ -327,41 +510,38 @@ def _check_geometries(gdf: gpd.GeoDataFrame, grid: _Grid) -> Iterable[GridIssue]
     orig = gdf.geometry.to_numpy()
     for i, g in enumerate(orig):
         fid = grid.ids[i]
-        what = _LEVEL_NAMES.get(grid.levels[i], "grid")
+        what = _what(grid.levels[i])
         if g is None or shapely.is_empty(g):
             yield GridIssue(
                 "error",
                 "empty_geometry",
                 fid,
-                f"{what} {fid} has no geometry",
-                f"draw the boundary of {fid} or delete the feature",
+                _M["empty"](what=what, id=fid),
+                _M["empty.fix"](id=fid),
             )
         elif g.geom_type not in ("Polygon", "MultiPolygon"):
             yield GridIssue(
                 "error",
                 "not_polygon",
                 fid,
-                f"{what} {fid} is a {g.geom_type}, not a polygon",
-                f"replace the geometry of {fid} with its area polygon",
+                _M["not_polygon"](what=what, id=fid, type=g.geom_type),
+                _M["not_polygon.fix"](id=fid),
             )
         elif grid.geoms[i] is None:
-            reason = "" if g.is_valid else f" ({shapely.is_valid_reason(g)})"
-            yield GridIssue(
-                "error",
-                "empty_geometry",
-                fid,
-                f"{what} {fid} has no area{reason}",
-                f"draw the boundary of {fid} as a real area or delete the feature",
+            text = (
+                _M["no_area"](what=what, id=fid)
+                if g.is_valid
+                else _M["no_area.reason"](what=what, id=fid, reason=shapely.is_valid_reason(g))
             )
+            yield GridIssue("error", "empty_geometry", fid, text, _M["no_area.fix"](id=fid))
         elif not g.is_valid:
             reason = shapely.is_valid_reason(g)
             yield GridIssue(
                 "error",
                 "invalid_geometry",
                 fid,
-                f"{what} {fid} has an invalid geometry: {reason}",
-                "run validate with --fix (shapely.make_valid) or redraw the ring without "
-                "crossing itself",
+                _M["invalid"](what=what, id=fid, reason=reason),
+                _M["invalid.fix"](),
             )
 
 
@@ -372,30 +552,29 @@ def _check_ids_and_levels(grid: _Grid) -> Iterable[GridIssue]:
                 "error",
                 "unknown_level",
                 grid.ids[i],
-                f"grid {grid.ids[i]} has level {lv!r}; allowed: station, base, micro",
-                "set level to station, base or micro",
+                _M["unknown_level"](id=grid.ids[i], level=lv),
+                _M["unknown_level.fix"](),
             )
     rows: dict[str, list[int]] = {}
     for i, fid in enumerate(grid.ids):
         rows.setdefault(fid, []).append(i)
     for fid, where in rows.items():
+        rows_text = ", ".join(str(r + 1) for r in where[:10])
         if not fid:
             yield GridIssue(
                 "error",
                 "missing_id",
                 None,
-                f"{len(where)} feature(s) (rows {', '.join(str(r + 1) for r in where[:10])}) "
-                "have no id",
-                "give every grid a unique code such as S01-B3-M017",
+                _M["missing_id"](n=len(where), rows=rows_text),
+                _M["missing_id.fix"](),
             )
         elif len(where) > 1:
             yield GridIssue(
                 "error",
                 "duplicate_id",
                 fid,
-                f"id {fid} is used by {len(where)} features (rows "
-                f"{', '.join(str(r + 1) for r in where[:10])})",
-                "give each grid its own code, e.g. renumber the later copies",
+                _M["duplicate_id"](id=fid, n=len(where), rows=rows_text),
+                _M["duplicate_id.fix"](),
             )
 
 
@@ -407,17 +586,18 @@ def _check_stations(grid: _Grid, config: StationConfig) -> Iterable[GridIssue]:
             "error",
             "no_station",
             None,
-            "the grid has no station (辖区) boundary",
-            "add one feature with level 'station' covering the whole jurisdiction",
+            _M["no_station"](),
+            _M["no_station.fix"](),
         )
     elif len(stations) > 1:
         yield GridIssue(
             "error",
             "multiple_stations",
             grid.ids[stations[1]],
-            f"the grid has {len(stations)} station boundaries "
-            f"({', '.join(grid.ids[i] for i in stations[:5])}); a 1+5+N grid has one",
-            "load one station's grid per file, or merge the station polygons into one",
+            _M["multiple_stations"](
+                n=len(stations), ids=", ".join(grid.ids[i] for i in stations[:5])
+            ),
+            _M["multiple_stations.fix"](),
         )
     expected = config.base_grid_count
     if len(stations) <= 1:
@@ -426,15 +606,14 @@ def _check_stations(grid: _Grid, config: StationConfig) -> Iterable[GridIssue]:
         groups = [(grid.ids[s], [b for b in bases if grid.parent_row[b] == s]) for s in stations]
     for sid, members in groups:
         if len(members) != expected:
-            whose = f"station {sid}" if sid else "the grid"
+            n = len(members)
+            text = (
+                _M["base_count"](id=sid, n=n, expected=expected)
+                if sid
+                else _M["base_count.grid"](n=n, expected=expected)
+            )
             yield GridIssue(
-                "error",
-                "base_count",
-                sid,
-                f"{whose} has {len(members)} base grid(s); the 1+5+N rule of this station "
-                f"expects {expected}",
-                f"split or merge base grids to make {expected}, or set grid.base_count in the "
-                "station config",
+                "error", "base_count", sid, text, _M["base_count.fix"](expected=expected)
             )
 
 
@@ -446,22 +625,20 @@ def _check_parents(grid: _Grid) -> Iterable[GridIssue]:
         if lv not in _PARENT_LEVEL or grid.parent_row[i] is not None:
             continue
         fid, parent = grid.ids[i], grid.parents[i]
-        want = _PARENT_LEVEL[lv]
-        what, want_name = _LEVEL_NAMES[lv], _LEVEL_NAMES[want]
+        what, want = _what(lv), _what(_PARENT_LEVEL[lv])
         if parent is None:
-            problem = "has no parent_id"
+            text = _M["no_parent"](what=what, id=fid)
         elif parent not in levels_of:
-            problem = f"has parent_id {parent!r}, which is not the id of any grid"
+            text = _M["unknown_parent"](what=what, id=fid, parent=parent)
         else:
-            found = "/".join(sorted(_LEVEL_NAMES.get(x, x) for x in levels_of[parent]))
-            problem = f"has parent_id {parent!r}, which is a {found}, not a {want_name}"
-        yield GridIssue(
-            "error",
-            "orphan_parent",
-            fid,
-            f"{what} {fid} {problem}",
-            f"set parent_id of {fid} to the id of the {want_name} it lies in",
-        )
+            kinds = levels_of[parent]
+            found = (
+                _what(next(iter(kinds)))
+                if len(kinds) == 1
+                else "/".join(sorted(_LEVEL_NAMES.get(x, x) for x in kinds))
+            )
+            text = _M["wrong_parent"](what=what, id=fid, parent=parent, found=found, want=want)
+        yield GridIssue("error", "orphan_parent", fid, text, _M["parent.fix"](id=fid, want=want))
 
 
 def _check_outside(grid: _Grid, config: StationConfig) -> Iterable[GridIssue]:
@@ -481,18 +658,23 @@ def _check_outside(grid: _Grid, config: StationConfig) -> Iterable[GridIssue]:
     for k in np.flatnonzero((share > config.area_tolerance) | (out_area > sliver)):
         i = rows[k]
         fid, pid = grid.ids[i], grid.parents[i]
-        what = _LEVEL_NAMES[grid.levels[i]]
-        pname = _LEVEL_NAMES[_PARENT_LEVEL[grid.levels[i]]]
-        text = (
-            f"{what} {fid} has {_m2(out_area[k])} ({_pct(share[k])} of its area) outside its "
-            f"{pname} {pid}{grid.where(outside[k])}"
+        what = _what(grid.levels[i])
+        pname = _what(_PARENT_LEVEL[grid.levels[i]])
+        text = _M["outside"](
+            what=what,
+            id=fid,
+            area=_m2(out_area[k]),
+            share=_pct(share[k]),
+            parent_level=pname,
+            parent=pid,
+            near=grid.where(outside[k]),
         )
         if share[k] > config.area_tolerance:
             severity, code = "error", "outside_parent"
-            fix = f"redraw {fid} inside {pid}, or set its parent_id to the {pname} it lies in"
+            fix = _M["outside.fix"](id=fid, parent=pid, parent_level=pname)
         else:
             severity, code = "warning", "sliver_outside"
-            fix = f"run with --fix to clip the overhang, or snap {fid} to the boundary of {pid}"
+            fix = _M["sliver_outside.fix"](id=fid, parent=pid)
         yield GridIssue(severity, code, fid, text, fix, other_id=pid, area_m2=float(out_area[k]))
 
 
@@ -528,17 +710,21 @@ def _check_overlaps(grid: _Grid, config: StationConfig) -> Iterable[GridIssue]:
     areas = shapely.area(grid.geoms[i]), shapely.area(grid.geoms[j])
     for k in range(len(i)):
         a, b = grid.ids[i[k]], grid.ids[j[k]]
-        what = _LEVEL_NAMES.get(grid.levels[i[k]], "grid") + "s"
-        text = (
-            f"{what} {a} and {b} overlap by {_m2(area[k])} ({_pct(area[k] / areas[0][k])} of "
-            f"{a}, {_pct(area[k] / areas[1][k])} of {b}){grid.where(inter[k])}"
+        text = _M["overlap"](
+            what=_what(grid.levels[i[k]], plural=True),
+            a=a,
+            b=b,
+            area=_m2(area[k]),
+            share_a=_pct(area[k] / areas[0][k]),
+            share_b=_pct(area[k] / areas[1][k]),
+            near=grid.where(inter[k]),
         )
         if area[k] > config.sliver_area_m2:
             severity, code = "error", "overlap"
-            fix = f"redraw the shared boundary of {a} and {b} so each place belongs to one grid"
+            fix = _M["overlap.fix"](a=a, b=b)
         else:
             severity, code = "warning", "sliver_overlap"
-            fix = f"run with --fix to give the sliver to one grid, or snap {a} and {b} together"
+            fix = _M["sliver_overlap.fix"](a=a, b=b)
         yield GridIssue(severity, code, a, text, fix, other_id=b, area_m2=float(area[k]))
 
 
@@ -576,39 +762,32 @@ def _check_gaps(grid: _Grid, config: StationConfig) -> Iterable[GridIssue]:
         if share <= config.area_tolerance and area <= sliver:
             continue
         fid = grid.ids[p]
-        child = "base grids" if lv == "station" else "micro-grids"
+        child_level = "base" if lv == "station" else "micro"
+        children = _what(child_level, plural=True)
         if not members:
-            text = f"{_LEVEL_NAMES[lv]} {fid} has no {child} ({_m2(area)} uncovered)"
+            text = _M["no_children"](what=_what(lv), id=fid, children=children, area=_m2(area))
         else:
-            text = (
-                f"{_LEVEL_NAMES[lv]} {fid}: {_m2(area)} ({_pct(share)} of its area) is not "
-                f"covered by its {child}{grid.where(gap)}"
+            text = _M["gap"](
+                what=_what(lv),
+                id=fid,
+                area=_m2(area),
+                share=_pct(share),
+                children=children,
+                near=grid.where(gap),
             )
         if share > config.area_tolerance:
-            yield GridIssue(
-                "error",
-                "gap",
-                fid,
-                text,
-                f"extend the {child} of {fid} to cover it, or add a {child[:-1]} there",
-                area_m2=area,
-            )
+            fix = _M["gap.fix"](children=children, id=fid, child=_what(child_level))
+            yield GridIssue("error", "gap", fid, text, fix, area_m2=area)
         else:
-            yield GridIssue(
-                "warning",
-                "sliver_gap",
-                fid,
-                text,
-                f"run with --fix to give each sliver to its neighbour, or snap the {child}",
-                area_m2=area,
-            )
+            fix = _M["sliver_gap.fix"](children=children)
+            yield GridIssue("warning", "sliver_gap", fid, text, fix, area_m2=area)
     if not has_micro and "base" in grid.levels:
         yield GridIssue(
             "warning",
             "no_micro",
             None,
-            "the grid has no micro-grids (微网格) yet",
-            "generate micro-grids for each base grid, or load a file that has them",
+            _M["no_micro"](),
+            _M["no_micro.fix"](),
         )
 
 
@@ -701,12 +880,15 @@ def _fix_invalid(
         changed.add(i)
         made = shapely.make_valid(g)
         dropped = len(shapely.get_parts(shapely.get_parts(made))) - len(shapely.get_parts(fixed))
-        detail = (
-            f"made valid ({reason}): {len(shapely.get_parts(fixed))} polygon part(s), "
-            f"{_m2(fixed.area)}"
-        )
+        figures = {
+            "reason": reason,
+            "parts": len(shapely.get_parts(fixed)),
+            "area": _m2(fixed.area),
+        }
         if dropped > 0:
-            detail += f"; dropped {dropped} zero-area part(s)"
+            detail = _M["make_valid.dropped"](**figures, dropped=dropped)
+        else:
+            detail = _M["make_valid"](**figures)
         repairs.append(Repair(grid.ids[i], "make_valid", detail))
     return repairs
 
@@ -732,15 +914,13 @@ def _fix_outside(grid: _Grid, config: StationConfig, changed: set[int]) -> list[
                 continue
             grid.geoms[i] = clipped
             changed.add(i)
-            pname = _LEVEL_NAMES[_PARENT_LEVEL[level]]
-            repairs.append(
-                Repair(
-                    grid.ids[i],
-                    "clip_to_parent",
-                    f"removed {_m2(out_area)} ({_pct(out_area / kid.area)}) lying outside "
-                    f"its {pname} {grid.parents[i]}",
-                )
+            detail = _M["clip_to_parent"](
+                area=_m2(out_area),
+                share=_pct(out_area / kid.area),
+                parent_level=_what(_PARENT_LEVEL[level]),
+                parent=grid.parents[i],
             )
+            repairs.append(Repair(grid.ids[i], "clip_to_parent", detail))
     return repairs
 
 
@@ -766,7 +946,7 @@ def _fix_overlaps(grid: _Grid, config: StationConfig, changed: set[int]) -> list
             Repair(
                 grid.ids[lose],
                 "clip_overlap",
-                f"removed the {_m2(area)} it shared with {grid.ids[keep]}, which keeps it",
+                _M["clip_overlap"](area=_m2(area), other=grid.ids[keep]),
             )
         )
     return repairs
@@ -808,8 +988,13 @@ def _fill_gaps(grid: _Grid, config: StationConfig, changed: set[int]) -> list[Re
                     Repair(
                         grid.ids[best],
                         "fill_gap",
-                        f"took the {_m2(piece.area)} gap{grid.where(piece)} in "
-                        f"{_LEVEL_NAMES[lv]} {grid.ids[p]} (shared boundary {best_len:.1f} m)",
+                        _M["fill_gap"](
+                            area=_m2(piece.area),
+                            near=grid.where(piece),
+                            what=_what(lv),
+                            parent=grid.ids[p],
+                            length=float(best_len),
+                        ),
                     )
                 )
     return repairs

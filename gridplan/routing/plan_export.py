@@ -14,6 +14,8 @@
   (``wpt``) named by its order and micro-grid, with the planned arrival time.
 
 ``patroller`` and ``slices`` narrow the export, e.g. one volunteer team's GPX for its phone.
+The words inside a GPX file are English unless a ``gettext`` is given (the web UI passes its
+catalogue, so a GPX made from the Chinese UI reads Chinese on the phone).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +32,9 @@ import pandas as pd
 import pyogrio
 
 from gridplan._errors import InputError
+from gridplan._messages import N_
+from gridplan._messages import Message
+from gridplan._messages import define
 from gridplan.export import write_csv
 from gridplan.export import write_geodata
 from gridplan.routing.plan import PatrolPlan
@@ -44,6 +50,39 @@ FORMATS = ("geojson", "gpkg", "csv", "gpx")
 
 _SUFFIX = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".csv": "csv", ".gpx": "gpx"}
 _GPX_NS = "http://www.topografix.com/GPX/1/1"
+
+# The words of a GPX file, as messages (gridplan._messages) so that they can be translated.
+_GPX_CREATOR = define("gpx.creator", N_("gridplan (patrol plan)"))
+_GPX_PLAN = define("gpx.plan", N_("%(station)s patrol plan, times in %(timezone)s"))
+_GPX_STOP = define(
+    "gpx.stop",
+    N_(
+        "%(slice)s %(arrival)s-%(departure)s (%(dwell)s min) %(name)s%(street)s; risk rank "
+        "%(rank)s, %(gi_class)s"
+    ),
+)
+_GPX_STREET = define("gpx.street", N_(", %(street)s"))
+_GPX_ROUTE = define("gpx.route", N_("%(start)s-%(end)s, %(stops)s stops"))
+_GPX_TRACK = define("gpx.track", N_("%(km).2f km along the streets (%(mode)s)"))
+_MODES = {
+    "walk": define("mode.walk", N_("on foot")),
+    "ebike": define("mode.ebike", N_("e-bike")),
+    "car": define("mode.car", N_("car")),
+}
+_GI_CLASSES = {
+    "hot_99": define("gi.hot_99", N_("hot spot (99%% confidence)")),
+    "hot_95": define("gi.hot_95", N_("hot spot (95%% confidence)")),
+    "hot_90": define("gi.hot_90", N_("hot spot (90%% confidence)")),
+    "not_significant": define("gi.not_significant", N_("not significant")),
+    "cold_90": define("gi.cold_90", N_("cold spot (90%% confidence)")),
+    "cold_95": define("gi.cold_95", N_("cold spot (95%% confidence)")),
+    "cold_99": define("gi.cold_99", N_("cold spot (99%% confidence)")),
+}
+
+
+def _word(words: dict, code: object) -> Message | str:
+    """Return the message of an enumeration value, or the value when it is not one of them."""
+    return words[code]() if code in words else str(code)
 
 
 def _format_of(path: Path, fmt: str | None) -> str:
@@ -166,8 +205,16 @@ def stop_table(
     return table
 
 
-def _gpx(plan: PatrolPlan, routes: gpd.GeoDataFrame, stops: gpd.GeoDataFrame) -> ET.Element:
+def _gpx(
+    plan: PatrolPlan,
+    routes: gpd.GeoDataFrame,
+    stops: gpd.GeoDataFrame,
+    gettext: Callable[[str], str] | None = None,
+) -> ET.Element:
     ET.register_namespace("", _GPX_NS)
+
+    def say(message: Message) -> str:
+        return message if gettext is None else message.render(gettext)
 
     def el(parent, tag, text=None, **attrs):
         node = ET.SubElement(parent, f"{{{_GPX_NS}}}{tag}", {k: str(v) for k, v in attrs.items()})
@@ -178,29 +225,36 @@ def _gpx(plan: PatrolPlan, routes: gpd.GeoDataFrame, stops: gpd.GeoDataFrame) ->
     def utc(iso: str) -> str:
         return dt.datetime.fromisoformat(iso).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    root = ET.Element(f"{{{_GPX_NS}}}gpx", {"version": "1.1", "creator": "gridplan (patrol plan)"})
+    root = ET.Element(f"{{{_GPX_NS}}}gpx", {"version": "1.1", "creator": say(_GPX_CREATOR())})
     meta = el(root, "metadata")
     el(meta, "name", f"{plan.station_name} {plan.date.isoformat()}")
-    el(meta, "desc", f"{plan.station_id} patrol plan, times in {plan.timezone}")
+    el(meta, "desc", say(_GPX_PLAN(station=plan.station_id, timezone=plan.timezone)))
     # waypoints come first in GPX 1.1
     for _, s in stops.iterrows():
         w = el(root, "wpt", lat=f"{s.geometry.y:.7f}", lon=f"{s.geometry.x:.7f}")
         el(w, "time", utc(s["arrival"]))
         el(w, "name", f"{s['patroller_id']} {int(s['order'])}. {s['micro_id']}")
-        el(
-            w,
-            "desc",
-            f"{s['slice']} {_clock(s['arrival'])}-{_clock(s['departure'])} "
-            f"({s['dwell_min']:g} min) {s['name']}"
-            + (f", {s['street']}" if s["street"] else "")
-            + f"; risk rank {s['risk_rank']}, {s['gi_class']}",
+        desc = _GPX_STOP(
+            slice=s["slice"],
+            arrival=_clock(s["arrival"]),
+            departure=_clock(s["departure"]),
+            dwell=f"{s['dwell_min']:g}",
+            name=s["name"],
+            street=_GPX_STREET(street=s["street"]) if s["street"] else "",
+            rank=s["risk_rank"],
+            gi_class=_word(_GI_CLASSES, s["gi_class"]),
         )
+        el(w, "desc", say(desc))
         el(w, "type", s["risk_class"])
     for _, r in routes.iterrows():
         title = f"{r['date']} {r['slice']} {r['patroller_id']} {r['name']}"
         rte = el(root, "rte")
         el(rte, "name", title)
-        el(rte, "desc", f"{_clock(r['start'])}-{_clock(r['end'])}, {r['stops']} stops")
+        el(
+            rte,
+            "desc",
+            say(_GPX_ROUTE(start=_clock(r["start"]), end=_clock(r["end"]), stops=r["stops"])),
+        )
         mine = stops[
             (stops["slice"] == r["slice"])
             & (stops["patroller_id"] == r["patroller_id"])
@@ -213,7 +267,8 @@ def _gpx(plan: PatrolPlan, routes: gpd.GeoDataFrame, stops: gpd.GeoDataFrame) ->
     for _, r in routes.iterrows():
         trk = el(root, "trk")
         el(trk, "name", f"{r['date']} {r['slice']} {r['patroller_id']} {r['name']}")
-        el(trk, "desc", f"{r['distance_m'] / 1000:.2f} km along the streets ({r['mode']})")
+        track = _GPX_TRACK(km=float(r["distance_m"]) / 1000, mode=_word(_MODES, r["mode"]))
+        el(trk, "desc", say(track))
         seg = el(trk, "trkseg")
         for x, y in r.geometry.coords:
             el(seg, "trkpt", lat=f"{y:.7f}", lon=f"{x:.7f}")
@@ -242,6 +297,7 @@ def export_plan(
     format: str | None = None,
     patroller: str | None = None,
     slices: Sequence[str] | None = None,
+    gettext: Callable[[str], str] | None = None,
 ) -> Path:
     """Write ``plan`` as GeoJSON, GeoPackage, a CSV stop list or GPX.
 
@@ -259,6 +315,9 @@ def export_plan(
         Only this patroller's routes and stops.
     slices
         Only these slices.
+    gettext
+        GPX only: translates the words of the descriptions (e.g. a gettext catalogue's
+        ``gettext``); English without it.
 
     Returns
     -------
@@ -282,7 +341,7 @@ def export_plan(
     if fmt == "csv":
         return write_csv(stop_table(plan, patroller=patroller, slices=slices), path)
     if fmt == "gpx":
-        tree = ET.ElementTree(_gpx(plan, routes, stops))
+        tree = ET.ElementTree(_gpx(plan, routes, stops, gettext))
         tree.write(path, encoding="UTF-8", xml_declaration=True)
         return path
     if fmt == "gpkg":

@@ -33,6 +33,8 @@ import shapely
 
 from gridplan._errors import ConfigError
 from gridplan._errors import InputError
+from gridplan._messages import N_
+from gridplan._messages import define
 from gridplan.config import StationConfig
 from gridplan.config import TimeSlice
 from gridplan.geo.grid import micro_grids
@@ -67,6 +69,30 @@ RISK_CLASSES = ("top", "high", "other")
 #: Extra prize of a pinned stop's first visit: the whole slice's risk, so a pin outweighs any
 #: set of unpinned stops it could displace.
 PIN_PRIZE = PRIZE_TOTAL
+
+# Errors an officer meets when planning (the web UI shows them in the officer's language).
+_E_NO_SLICE_ROWS = define(
+    "problem.no_hotspots_for_slice",
+    N_(
+        "the hot spots have no rows for slice %(slice)r (found: %(found)s); compute them with "
+        "the same station config"
+    ),
+)
+_E_STATION_OFF_NETWORK = define(
+    "problem.station_off_network",
+    N_(
+        "the station is %(distance).0f m from the nearest %(profile)s street node: the network "
+        "does not reach it; rebuild the network with the station inside its boundary, or pass "
+        "station_point="
+    ),
+)
+_E_UNREACHABLE = define(
+    "problem.nothing_reachable",
+    N_(
+        "no micro-grid can be reached from the station and back on the street network; check "
+        "that the network covers the station (gridplan network build --boundary)"
+    ),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -667,11 +693,7 @@ def build_problem(
     rows = hotspots[hotspots["slice"] == slice_id]
     if rows.empty:
         found = ", ".join(map(str, pd.unique(hotspots["slice"])))
-        msg = (
-            f"the hot spots have no rows for slice {slice_id!r} (found: {found}); compute "
-            "them with the same station config"
-        )
-        raise InputError(msg)
+        raise InputError(_E_NO_SLICE_ROWS(slice=slice_id, found=found))
     rows = rows.set_index(rows["id"].astype(str))
     rows = rows[~rows.index.duplicated()].reindex(list(micro_ids))
     score = rows["score"].to_numpy(dtype=float)
@@ -761,12 +783,8 @@ def build_problem(
         else:
             st = snap_points(station, network, profile=profile)
             if float(st["distance_m"].iloc[0]) > 1000:
-                msg = (
-                    f"the station is {st['distance_m'].iloc[0]:.0f} m from the nearest {profile} "
-                    "street node: the network does not reach it; rebuild the network with the "
-                    "station inside its boundary, or pass station_point="
-                )
-                raise InputError(msg)
+                distance = float(st["distance_m"].iloc[0])
+                raise InputError(_E_STATION_OFF_NETWORK(distance=distance, profile=profile))
             pts = access_points(grid, None, network, profile=profile)
             frame = pd.concat(
                 [st[["id", "node", "geometry"]], pts[["id", "node", "geometry"]]],
@@ -798,11 +816,7 @@ def build_problem(
             if not ok[i + 1] and mid not in excluded:
                 excluded[mid] = "not reachable from the station"
         if not ok[1:].any():
-            msg = (
-                "no micro-grid can be reached from the station and back on the street network; "
-                "check that the network covers the station (gridplan network build --boundary)"
-            )
-            raise InputError(msg)
+            raise InputError(_E_UNREACHABLE())
         stops = [dataclasses.replace(s, copies=0) if s.id in excluded else s for s in stops]
 
     on_duty = []

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from gridplan._errors import GridplanError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class StoreError(GridplanError, RuntimeError):

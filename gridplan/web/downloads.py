@@ -14,6 +14,7 @@ from flask import Blueprint
 from flask import Response
 from flask import abort
 from flask import render_template
+from flask_babel import gettext
 from flask_login import current_user
 
 from gridplan.web import data
@@ -127,6 +128,7 @@ def plan_file(plan_id: int, fmt: str):
         if fmt == "plan.json":
             save_plan(plan, path)
         else:
-            export_plan(plan, path, format=fmt)
+            # the words inside a GPX file in the UI's language (read on the patrol's phone)
+            export_plan(plan, path, format=fmt, gettext=gettext)
         audit("export", name)
         return _send(path, name, fmt)

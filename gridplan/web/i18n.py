@@ -3,9 +3,16 @@
 The language is the user's choice (the switch in the header, kept in the session), else the
 browser's preference between zh and en, else Chinese. Route sheets can be printed in either
 language whatever the UI shows (:func:`flask_babel.force_locale`).
+
+Messages of the library (reasons of rejected rows, grid problems, import warnings, job errors:
+:class:`gridplan._messages.Message`) are rendered in the page's language by :func:`translate`
+(the ``tr`` filter in templates); stored ones come back from their ``{"id", "params"}`` JSON.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Blueprint
 from flask import Flask
@@ -18,6 +25,8 @@ from flask_babel import Babel
 from flask_babel import get_locale
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
+
+from gridplan._messages import Message
 
 LANGUAGES = {"zh": "中文", "en": "English"}
 
@@ -42,6 +51,87 @@ REASON_LABELS = {
     "not reachable in time": _l("not reachable in time"),
     "dropped for better prizes": _l("others were riskier"),
 }
+
+
+#: audit log actions, as shown on the admin's audit page
+ACTION_LABELS = {
+    "login": _l("Logged in"),
+    "logout": _l("Logged out"),
+    "login_failed": _l("Failed login"),
+    "login_throttled": _l("Login blocked (too many attempts)"),
+    "add_user": _l("User added"),
+    "enable_user": _l("Login enabled"),
+    "disable_user": _l("Login disabled"),
+    "add_station": _l("Station added"),
+    "add_network": _l("Street network added"),
+    "seed_demo": _l("Demo data loaded"),
+    "import_grid": _l("Grid imported"),
+    "import_grid_rejected": _l("Grid import rejected"),
+    "import_incidents": _l("Incidents imported"),
+    "import_incidents_rejected": _l("Incident import rejected"),
+    "download": _l("Download"),
+    "export": _l("Export"),
+    "plan": _l("Patrol plan made"),
+    "plan_failed": _l("Patrol plan failed"),
+    "hotspots_failed": _l("Hot-spot run failed"),
+}
+#: names of the audit log's details
+DETAIL_LABELS = {
+    "error": _l("error"),
+    "errors": _l("errors"),
+    "role": _l("role"),
+    "lang": _l("language"),
+    "patroller": _l("patroller"),
+    "job": _l("job"),
+    "batch_id": _l("batch"),
+    "added": _l("added"),
+    "already": _l("already stored"),
+    "rejected": _l("rejected"),
+    "grid_id": _l("grid"),
+    "version": _l("version"),
+    "micro": _l("micro-grids"),
+    "date": _l("date"),
+    "slices": _l("time slices"),
+    "patrollers": _l("patrollers"),
+}
+#: grid problem codes (gridplan.geo.validate) as shown with the problem
+ISSUE_LABELS = {
+    "empty_geometry": _l("no area"),
+    "not_polygon": _l("not a polygon"),
+    "invalid_geometry": _l("invalid geometry"),
+    "unknown_level": _l("unknown level"),
+    "missing_id": _l("missing id"),
+    "duplicate_id": _l("duplicate id"),
+    "no_station": _l("no station"),
+    "multiple_stations": _l("several stations"),
+    "base_count": _l("number of base grids"),
+    "orphan_parent": _l("wrong parent"),
+    "outside_parent": _l("outside its parent"),
+    "sliver_outside": _l("sliver outside its parent"),
+    "overlap": _l("overlap"),
+    "sliver_overlap": _l("sliver overlap"),
+    "gap": _l("gap"),
+    "sliver_gap": _l("sliver gap"),
+    "no_micro": _l("no micro-grids"),
+}
+
+
+def translate(message: Any) -> str:
+    """Return a message in the request's language.
+
+    ``message`` is a :class:`~gridplan._messages.Message`, a stored record of one
+    (``{"id", "params"[, "text"]}``, see :func:`gridplan.web.store.message_record`) or plain
+    text (an older store's English, shown as it is). A record whose id this version does not
+    know shows its ``text``.
+    """
+    if isinstance(message, Mapping) and "id" in message:
+        try:
+            message = Message.from_dict(message)
+        except (LookupError, TypeError, ValueError, KeyError):
+            return str(message.get("text", message["id"]))
+    if isinstance(message, Message):
+        return message.render(_translations().ugettext)
+    return "" if message is None else str(message)
 
 
 def select_locale() -> str:
@@ -95,7 +185,11 @@ def init_app(app: Flask) -> None:
         newstyle=True,
     )
     app.register_blueprint(bp)
+    app.jinja_env.filters["tr"] = translate
     app.jinja_env.globals.update(
+        ACTION_LABELS=ACTION_LABELS,
+        DETAIL_LABELS=DETAIL_LABELS,
+        ISSUE_LABELS=ISSUE_LABELS,
         LANGUAGES=LANGUAGES,
         current_lang=current_lang,
         ROLE_LABELS=ROLE_LABELS,

@@ -35,6 +35,7 @@ from gridplan.web.auth import audit
 from gridplan.web.auth import requires
 from gridplan.web.db import get_db
 from gridplan.web.downloads import attachment
+from gridplan.web.i18n import translate
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 
@@ -71,7 +72,21 @@ def _upload(field: str, allowed: tuple[str, ...]):
     return (name, content), None
 
 
-def _rejected(kind: str, message: str, status: int = 422, **ctx):
+def _error(exc: GridplanError, tmp: str):
+    """The error's message (or text) with the upload's temporary folder left out."""
+
+    def local(value):
+        return value.replace(tmp + "/", "") if type(value) is str else value
+
+    message = exc.message
+    if message is None:
+        return local(str(exc))
+    return message.template(**{k: local(v) for k, v in message.params.items()})
+
+
+def _rejected(kind: str, message, status: int = 422, **ctx):
+    """The import page with ``message`` (a library message is shown in the UI's language)."""
+    message = translate(message)
     return render_template("imports.html", kind=kind, error=message, **ctx), status
 
 
@@ -112,8 +127,9 @@ def grid():
             g = load_grid(path, crs=crs)
             report = validate_grid(g, config=cfg)
         except GridplanError as exc:
-            audit("import_grid_rejected", name, error=str(exc).replace(str(tmp) + "/", ""))
-            return _rejected("grid", str(exc).replace(str(tmp) + "/", ""))
+            error = _error(exc, str(tmp))
+            audit("import_grid_rejected", name, error=error)
+            return _rejected("grid", error)
     if not report.ok:
         audit("import_grid_rejected", name, errors=len(report.errors))
         return _rejected(
@@ -151,7 +167,7 @@ def grid():
             _(
                 "%(n)d warnings: %(first)s",
                 n=len(report.warnings),
-                first=report.warnings[0].to_text(),
+                first=translate(report.warnings[0].message),
             ),
             "warning",
         )
@@ -185,9 +201,9 @@ def incidents():
         try:
             result = import_incidents(path, config=cfg, station=data.grid(grid_row["id"]))
         except GridplanError as exc:
-            msg = str(exc).replace(str(tmp) + "/", "")
-            audit("import_incidents_rejected", name, error=msg)
-            return _rejected("incidents", msg)
+            error = _error(exc, str(tmp))
+            audit("import_incidents_rejected", name, error=error)
+            return _rejected("incidents", error)
     batch_id, added, already = store.save_incident_batch(
         con, sid, result, source_name=name, username=current_user.username
     )
@@ -223,20 +239,37 @@ def _batch_row(batch_id: int):
 def batch(batch_id: int):
     """The report of a stored incident import."""
     row = _batch_row(batch_id)
-    rejects_csv = store.batch_rejects_csv(get_db(), batch_id)
-    rejects = []
-    if rejects_csv:
-        import pandas as pd
-
-        rejects = pd.read_csv(io.BytesIO(rejects_csv), dtype=str, keep_default_na=False).head(200)
-        rejects = rejects.to_dict("records")
+    summary = json.loads(row["summary_json"])
+    rejects = _rejects(batch_id)
+    rejects = [] if rejects is None else rejects.head(200).to_dict("records")
     return render_template(
         "import_report.html",
         row=row,
-        summary=json.loads(row["summary_json"]),
+        summary=summary,
+        messages=summary.get("messages") or {},  # none in batches stored before messages
         rejects=rejects,
         max_upload_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
     )
+
+
+def _rejects(batch_id: int):
+    """The stored rejected rows with their reasons in the UI's language, or None.
+
+    Stores made before the reasons had ids keep their English reasons.
+    """
+    import pandas as pd
+
+    content = store.batch_rejects_csv(get_db(), batch_id)
+    if content is None:
+        return None
+    rejects = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False)
+    params = rejects.pop("reason_params") if "reason_params" in rejects else ""
+    if "reason_id" in rejects:
+        rejects["reason"] = [
+            translate({"id": i, "params": json.loads(p or "{}"), "text": t}) if i else t
+            for i, p, t in zip(rejects["reason_id"], params, rejects["reason"], strict=True)
+        ]
+    return rejects
 
 
 @bp.get("/incidents/<int:batch_id>/rejects.csv")
@@ -244,9 +277,11 @@ def batch(batch_id: int):
 def rejects(batch_id: int):
     """The rejected rows of an import as CSV (UTF-8 with BOM: Excel opens it)."""
     row = _batch_row(batch_id)
-    content = store.batch_rejects_csv(get_db(), batch_id)
-    if content is None:
+    rejects = _rejects(batch_id)
+    if rejects is None:
         abort(404)
+    # UTF-8 with BOM so that Excel shows Chinese; the reason in the UI's language beside its id
+    content = "\ufeff" + rejects.to_csv(index=False)
     stem = Path(row["source_name"]).name.split(".")[0] or "import"
     audit("download", f"rejects {batch_id}")
     return Response(

@@ -37,11 +37,32 @@ from flask import Flask
 from flask import current_app
 
 from gridplan._errors import GridplanError
+from gridplan._messages import N_
+from gridplan._messages import define
 from gridplan.web import store
 from gridplan.web.db import connect
 from gridplan.web.db import now
 
 log = logging.getLogger(__name__)
+
+# Errors of plan jobs that reach the officer, stored as messages (shown in the UI's language).
+_E_UNKNOWN_PATROLLERS = define(
+    "jobs.unknown_patrollers", N_("patrollers %(ids)s are not in the station's roster")
+)
+_E_NO_PATROLLER = define(
+    "jobs.no_patroller", N_("no patroller chosen: tick at least one who is available")
+)
+_E_DWELL = define(
+    "jobs.dwell",
+    N_(
+        "dwell minutes %(bad)s are outside the policy's %(lo)s-%(hi)s minutes (hot-spot "
+        "research: 10-15 minutes of presence); choose values in that range"
+    ),
+)
+_E_NO_HOTSPOTS = define(
+    "jobs.no_hotspots",
+    N_("the station has no hot spots for its current grid yet: import incidents first"),
+)
 
 #: seconds between two heartbeats of a job process
 HEARTBEAT_S = 5.0
@@ -222,7 +243,7 @@ def run_job(database: str, job_id: int, options: dict[str, Any]) -> None:
             with _Heartbeat(database, job_id):
                 result = _run_kind(con, job, params, options)
         except GridplanError as exc:
-            store.fail_job(con, job_id, code="error", error=str(exc))
+            store.fail_job(con, job_id, code="error", error=exc.message or str(exc))
             return
         except Exception as exc:
             log.error("job %s failed:\n%s", job_id, traceback.format_exc())
@@ -270,12 +291,10 @@ def _configured(cfg, params: dict[str, Any]):
     if chosen is not None:
         unknown = sorted(set(chosen) - {p.id for p in roster})
         if unknown:
-            msg = f"patrollers {', '.join(unknown)} are not in the station's roster"
-            raise GridplanError(msg)
+            raise GridplanError(_E_UNKNOWN_PATROLLERS(ids=", ".join(unknown)))
         roster = tuple(p for p in roster if p.id in set(chosen))
         if not roster:
-            msg = "no patroller chosen: tick at least one who is available"
-            raise GridplanError(msg)
+            raise GridplanError(_E_NO_PATROLLER())
     policy = cfg.patrol
     dwell = params.get("dwell_min")
     if dwell:
@@ -283,11 +302,7 @@ def _configured(cfg, params: dict[str, Any]):
         merged = {**policy.dwell_min, **{k: int(v) for k, v in dwell.items()}}
         bad = {k: v for k, v in merged.items() if not lo <= v <= hi}
         if bad:
-            msg = (
-                f"dwell minutes {bad} are outside the policy's {lo}-{hi} minutes (hot-spot "
-                "research: 10-15 minutes of presence); choose values in that range"
-            )
-            raise GridplanError(msg)
+            raise GridplanError(_E_DWELL(bad=str(bad), lo=lo, hi=hi))
         policy = dataclasses.replace(policy, dwell_min=MappingProxyType(merged))
     return dataclasses.replace(cfg, roster=roster, patrol=policy)
 
@@ -302,8 +317,7 @@ def plan_job(
     grid_row = store.latest_grid(con, station_id)
     run = store.latest_hotspot_run(con, station_id)
     if grid_row is None or run is None or run["grid_id"] != grid_row["id"]:
-        msg = "the station has no hot spots for its current grid yet: import incidents first"
-        raise GridplanError(msg)
+        raise GridplanError(_E_NO_HOTSPOTS())
     net_row = store.latest_network(con, station_id)
     network = load_network(net_row["path"]) if net_row is not None else None
     cfg = _configured(store.station_config(con, station_id), params)

@@ -45,5 +45,11 @@ ALTER TABLE jobs_v2 RENAME TO jobs;
 CREATE INDEX jobs_status ON jobs (status, id);
 """
 
+#: version 2 -> 3: a job's error also as a message (id and parameters), to show in either
+#: language; older rows keep their English text
+_JOBS_V3 = """
+ALTER TABLE jobs ADD COLUMN error_json TEXT;
+"""
+
 #: ``STEPS[v]`` upgrades a store from schema version ``v`` to ``v + 1``.
-STEPS: dict[int, str] = {1: _JOBS_V2}
+STEPS: dict[int, str] = {1: _JOBS_V2, 2: _JOBS_V3}

@@ -29,6 +29,7 @@ from gridplan.web import store
 from gridplan.web.auth import requires
 from gridplan.web.db import get_db
 from gridplan.web.i18n import current_lang
+from gridplan.web.i18n import translate
 from gridplan.web.security import add_nonce
 from gridplan.web.security import error_response
 from gridplan.web.security import script_parts
@@ -295,7 +296,7 @@ def job_reason(row) -> str:
         return _("The planning process stopped unexpectedly. Start it again.")
     if code == "internal":
         return _("Internal error; the server log has the details. Start it again.")
-    return row["error"] or ""
+    return translate(store.job_error(row))
 
 
 def _retry_url(row) -> str | None:

@@ -1,4 +1,4 @@
--- gridplan web store, schema version 2 (SQLite; gridplan.web.migrations upgrades older stores). Every write goes through one transaction
+-- gridplan web store, schema version 3 (SQLite; gridplan.web.migrations upgrades older stores). Every write goes through one transaction
 -- (gridplan.web.db.transaction), so a failed import or a crash leaves the store as it was.
 -- Nothing is updated in place that a user made: grids and plans get new versions, incident
 -- batches are added, and the audit log is append-only.
@@ -139,7 +139,9 @@ CREATE TABLE jobs (
     error_code TEXT,
     -- the job process's last sign of life (ISO UTC) and who runs it (host:pid)
     heartbeat_at TEXT,
-    runner TEXT
+    runner TEXT,
+    -- the error as a message {"id", "params"} (gridplan._messages), shown in either language
+    error_json TEXT
 );
 
 CREATE INDEX jobs_status ON jobs (status, id);

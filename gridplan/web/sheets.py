@@ -35,6 +35,8 @@ import pyproj
 
 from gridplan._errors import GridplanError
 from gridplan._errors import InputError
+from gridplan._messages import N_
+from gridplan._messages import define
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -217,13 +219,22 @@ def _minutes(seconds: float) -> float:
     return round(seconds / 60, 1)
 
 
-def _unknown(what: str, bad: Iterable[str], valid: Iterable[str], fix: str) -> InputError:
+_UNKNOWN = {
+    "slice": define(
+        "sheets.unknown_slice",
+        N_("unknown slice %(bad)s; this plan has %(valid)s; pick one of those slice ids"),
+    ),
+    "patroller": define(
+        "sheets.unknown_patroller",
+        N_("unknown patroller %(bad)s; this plan has %(valid)s; pick one of those patroller ids"),
+    ),
+}
+
+
+def _unknown(what: str, bad: Iterable[str], valid: Iterable[str]) -> InputError:
     valid = list(valid)
-    msg = (
-        f"unknown {what} {', '.join(repr(b) for b in bad)}; this plan has "
-        f"{', '.join(valid) if valid else 'none'}; {fix}"
-    )
-    return InputError(msg)
+    shown = ", ".join(repr(b) for b in bad)
+    return InputError(_UNKNOWN[what](bad=shown, valid=", ".join(valid) if valid else "none"))
 
 
 def route_sheets(
@@ -276,11 +287,11 @@ def route_sheets(
         slices = [slices] if isinstance(slices, str) else list(slices)
         bad = [s for s in slices if s not in plan.slice_ids]
         if bad:
-            raise _unknown("slice", bad, plan.slice_ids, "pick one of those slice ids")
+            raise _unknown("slice", bad, plan.slice_ids)
     if patroller is not None:
         ids = sorted({r.patroller_id for s in plan.slices for r in s.routes})
         if patroller not in ids:
-            raise _unknown("patroller", [patroller], ids, "pick one of those patroller ids")
+            raise _unknown("patroller", [patroller], ids)
     tz = zoneinfo.ZoneInfo(plan.timezone)
     labels = dict(slice_labels or {})
     members = {p.id: p.members for p in roster}

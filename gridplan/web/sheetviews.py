@@ -23,6 +23,7 @@ from gridplan.web.db import get_db
 from gridplan.web.downloads import attachment
 from gridplan.web.i18n import LANGUAGES
 from gridplan.web.i18n import current_lang
+from gridplan.web.i18n import translate
 from gridplan.web.plans import plan_row_or_404
 from gridplan.web.security import add_nonce
 from gridplan.web.security import error_response
@@ -69,7 +70,7 @@ def _sheets(plan_id: int):
     except InputError as exc:
         if current_user.role == "volunteer_lead":
             abort(404)
-        return None, lang, row, error_response(404, str(exc))
+        return None, lang, row, error_response(404, translate(exc.message or str(exc)))
     if current_user.role == "volunteer_lead" and not sheets:
         abort(404)
     return sheets, lang, key, None

@@ -25,6 +25,7 @@ from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
 from gridplan._errors import InputError
+from gridplan._messages import Message
 from gridplan.config import StationConfig
 from gridplan.config import config_from_mapping
 from gridplan.web.db import now
@@ -262,11 +263,39 @@ def load_grid(con: sqlite3.Connection, grid_id: int) -> gpd.GeoDataFrame:
 # --------------------------------------------------------------------------- incidents
 
 
+def message_record(message: Any) -> Any:
+    """Return a message as ``{"id", "params", "text"}`` (JSON), anything else as it is.
+
+    Stored so that it can be shown in either language; ``text`` is the English text, kept for
+    a gridplan that no longer knows the id.
+    """
+    if isinstance(message, Message):
+        return {**message.to_dict(), "text": str(message)}
+    return message
+
+
+def _import_messages(result) -> dict[str, Any]:
+    """The messages of an import's summary: warnings, rejection reasons, coordinate system."""
+    reasons: dict[str, Any] = {}
+    for reason in result.rejects["reason"]:
+        reasons.setdefault(str(reason), message_record(reason))
+    return {
+        "warnings": [message_record(w) for w in result.warnings],
+        "rejected_by_reason": reasons,
+        "coordinate_system": message_record(result.coordinate_system),
+    }
+
+
 def _rejects_csv(rejects: pd.DataFrame) -> bytes | None:
     if rejects.empty:
         return None
     buf = io.StringIO()
-    rejects.to_csv(buf, index=False)
+    # the reason's parameters beside its id, so the web UI can show it in either language
+    params = [
+        json.dumps(r.to_dict()["params"], ensure_ascii=False) if isinstance(r, Message) else ""
+        for r in rejects["reason"]
+    ]
+    rejects.assign(reason_params=params).to_csv(buf, index=False)
     return zlib.compress(("\ufeff" + buf.getvalue()).encode("utf-8"))
 
 
@@ -328,7 +357,11 @@ def save_incident_batch(
                 int(new.sum()),
                 len(result.rejects),
                 int((~new).sum()),
-                json.dumps(result.summary(), ensure_ascii=False, default=str),
+                json.dumps(
+                    {**result.summary(), "messages": _import_messages(result)},
+                    ensure_ascii=False,
+                    default=str,
+                ),
                 _rejects_csv(result.rejects),
             ),
         )
@@ -642,9 +675,21 @@ def expire_stale_jobs(con: sqlite3.Connection, *, lease_s: float) -> list[int]:
 
 
 def fail_job(
-    con: sqlite3.Connection, job_id: int, *, code: str, error: str, status: str = "failed"
+    con: sqlite3.Connection,
+    job_id: int,
+    *,
+    code: str,
+    error: Message | str,
+    status: str = "failed",
 ) -> None:
-    """End job ``job_id`` as failed (or interrupted) with ``error``, and audit it."""
+    """End job ``job_id`` as failed (or interrupted) with ``error``, and audit it.
+
+    A :class:`~gridplan._messages.Message` is stored as its English text and, in
+    ``error_json``, as its id and parameters, so that it is shown in the user's language.
+    """
+    error_json = (
+        json.dumps(error.to_dict(), ensure_ascii=False) if isinstance(error, Message) else None
+    )
     with transaction(con):
         row = con.execute(
             "SELECT id, station_id, kind, created_by, params_json FROM jobs WHERE id=? "
@@ -654,13 +699,27 @@ def fail_job(
         if row is None:
             return
         con.execute(
-            "UPDATE jobs SET status=?, error=?, error_code=?, finished_at=? WHERE id=?",
-            (status, error, code, now(), job_id),
+            "UPDATE jobs SET status=?, error=?, error_json=?, error_code=?, finished_at=? "
+            "WHERE id=?",
+            (status, str(error), error_json, code, now(), job_id),
         )
         _audit_job_failure(con, row, code, error)
 
 
-def _audit_job_failure(con: sqlite3.Connection, row: sqlite3.Row, code: str, error: str) -> None:
+def job_error(row: sqlite3.Row) -> Message | str | None:
+    """Return a job's error: its message when stored as one, else the text (older rows)."""
+    stored = row["error_json"] if "error_json" in row.keys() else None
+    if stored:
+        try:
+            return Message.from_dict(json.loads(stored))
+        except (LookupError, TypeError, ValueError, KeyError):
+            pass  # an id this version does not know: the English text below
+    return row["error"]
+
+
+def _audit_job_failure(
+    con: sqlite3.Connection, row: sqlite3.Row, code: str, error: Message | str
+) -> None:
     detail = {"job": row["id"], "code": code, "error": error, **json.loads(row["params_json"])}
     action = f"{row['kind']}_failed"
     insert_audit(
@@ -730,7 +789,11 @@ def insert_audit(
             station_id,
             action,
             target,
-            json.dumps(detail or {}, ensure_ascii=False, default=str),
+            json.dumps(
+                {k: message_record(v) for k, v in (detail or {}).items()},
+                ensure_ascii=False,
+                default=str,
+            ),
             ip,
         ),
     )
