@@ -391,27 +391,34 @@ def test_a_cancelled_upload_is_removed(officer, web_app):
 # --------------------------------------------------------------------------- grid repairs
 
 
-def repairable_grid(client) -> tuple[gpd.GeoDataFrame, str]:
-    """S02's grid with a spike on M002 of B1 (invalid ring: an error --fix repairs) and a
-    0.5 m wide, 99 m2 overhang of an edge cell out of its base grid (a sliver warning)."""
+def repairable_grid(client) -> tuple[gpd.GeoDataFrame, str, str]:
+    """S02's grid with a spike on M002 of B1 (invalid ring: an error --fix repairs), a 0.5 m
+    wide, 99 m2 overhang of an edge cell out of its base grid and a 0.5 m wide gap beside
+    another (sliver warnings); returns it with the ids of those two cells."""
     grid = s02_grid(client)
-    maxx = grid.geometry[grid["level"] == "station"].iloc[0].bounds[2]
+    station = grid.geometry[grid["level"] == "station"].iloc[0]
+    minx, _, maxx, _ = station.bounds
     micro = grid.index[grid["level"] == "micro"]
-    i = next(k for k in micro if abs(grid.geometry[k].bounds[2] - maxx) < 1e-6)
+    i = next(m for m in micro if abs(grid.geometry[m].bounds[2] - maxx) < 1e-6)
     _, y0, x1, y1 = grid.geometry[i].bounds
     strip = shapely.box(x1 - 1e-9, y0 + 1e-5, x1 + 0.0000064, y1 - 1e-5)
     grid.loc[i, "geometry"] = shapely.union(grid.geometry[i], strip)
+    # and a 0.5 m wide strip along the station edge of a west cell left uncovered (242 m2)
+    k = next(m for m in micro if abs(grid.geometry[m].bounds[0] - minx) < 1e-6)
+    strip = shapely.intersection(grid.geometry[k], station.boundary.buffer(0.0000064))
+    grid.loc[k, "geometry"] = shapely.difference(grid.geometry[k], strip)
     j = grid.index[grid["id"] == "S02-B1-M002"][0]
     ring = list(grid.geometry[j].exterior.coords)
     mx, my = (ring[0][0] + ring[1][0]) / 2, (ring[0][1] + ring[1][1]) / 2
     spike = [ring[0], (mx, my), (mx + 0.0003, my), (mx, my), *ring[1:]]
     grid.loc[j, "geometry"] = shapely.Polygon(spike)
     assert not grid.geometry[j].is_valid
-    return grid, str(grid["id"][i])
+    return grid, str(grid["id"][i]), str(grid["id"][k])
 
 
 def test_a_repairable_grid_lists_each_repair_and_stores_it_only_when_confirmed(officer, web_app):
-    grid, edge_cell = repairable_grid(officer)
+    grid, edge_cell, gap_cell = repairable_grid(officer)
+    gap_base = gap_cell.rsplit("-", 1)[0]
     before = counts(web_app)
     resp = upload(officer, "grid", "待修复网格.geojson", grid.to_json().encode())
     assert resp.status_code == 422
@@ -421,8 +428,10 @@ def test_a_repairable_grid_lists_each_repair_and_stores_it_only_when_confirmed(o
     assert {(fid, problem) for fid, problem, _ in rows} == {
         ("S02-B1-M002", "invalid_geometry"),
         (edge_cell, "sliver_outside"),
+        (gap_cell, "sliver_gap"),  # reported on its base grid, repaired on the cell
     }
     assert "ring made valid" in table and "clipped to its parent grid" in table
+    assert "gap given to this grid" in table and gap_base in table
     assert re.search(r'class="num">(99|100)\.\d</td>', table)  # the overhang's area in m2
     assert 'id="repair-as-is"' not in html  # with an error it cannot be stored as it is
     assert counts(web_app) == before  # nothing stored before the officer confirms
@@ -441,17 +450,17 @@ def test_a_repairable_grid_lists_each_repair_and_stores_it_only_when_confirmed(o
     con.close()
     report = json.loads(row[2])
     assert report["repaired"] is True and report["ok"] is True
-    assert {r["feature_id"] for r in report["repairs"]} == {"S02-B1-M002", edge_cell}
+    assert {r["feature_id"] for r in report["repairs"]} == {"S02-B1-M002", edge_cell, gap_cell}
     assert report["before_repair"]["codes"]["invalid_geometry"] == 1
     assert json.loads(audit_detail)["repaired"] is True
     assert stored.geometry.is_valid.all()
     page = officer.get("/import/").get_data(as_text=True)
-    assert f"v{row[1]}" in page and "repaired on import (2 repairs)" in page
+    assert f"v{row[1]}" in page and "repaired on import (3 repairs)" in page
     assert pending_uploads(web_app) == []
 
 
 def test_a_grid_valid_but_for_slivers_may_be_stored_as_it_is(officer, web_app):
-    grid, edge_cell = repairable_grid(officer)
+    grid, edge_cell, _ = repairable_grid(officer)
     fine = s02_grid(officer)
     grid.loc[grid["id"] == "S02-B1-M002", "geometry"] = fine.geometry[fine["id"] == "S02-B1-M002"]
     before = counts(web_app)
@@ -473,7 +482,7 @@ def test_a_grid_valid_but_for_slivers_may_be_stored_as_it_is(officer, web_app):
 
 
 def test_an_unrepairable_grid_is_rejected_with_what_remains(officer, web_app):
-    grid, _ = repairable_grid(officer)
+    grid, _, _ = repairable_grid(officer)
     i = grid.index[grid["id"] == "S02-B2-M001"][0]
     j = grid.index[grid["id"] == "S02-B2-M002"][0]
     grid.loc[i, "geometry"] = shapely.union(grid.geometry[i], grid.geometry[j].buffer(-0.0003))

@@ -158,8 +158,6 @@ def cancel():
 @requires("import")
 def grid():
     """Check a 1+5+N grid file; store it as the next version, or offer its repairs."""
-    from gridplan.geo.validate import fix_grid
-
     upload, err = _upload("file", GRID_TYPES)
     if err:
         return _rejected("grid", err, 400)
@@ -168,13 +166,12 @@ def grid():
     pending = _keep("grid", name, content, crs=crs)
     try:
         g, report = _check_grid(pending)
-        fixed, repairs = fix_grid(g, config=data.config(current_user.station_id))
-        after = _check(fixed)
+        fixed, repairs, after = _repairs(g, report)
     except GridplanError as exc:
         uploads.discard(pending)
         audit("import_grid_rejected", name, error=_clean(exc, pending))
         return _rejected("grid", _clean(exc, pending))
-    if report.ok and not repairs:
+    if report.ok and (not repairs or not after.ok):
         uploads.discard(pending)
         return _store_grid(name, g, report.summary(), warnings=report.warnings)
     if not repairs or not after.ok:
@@ -205,6 +202,19 @@ def _check_grid(pending: uploads.Pending):
 
     g = load_grid(pending.path, crs=pending.options.get("crs"))
     return g, _check(g)
+
+
+def _repairs(g, report):
+    """What ``fix_grid`` changes: ``(repaired grid, repairs, its report)``.
+
+    A grid without any issue is returned as it is, without trying.
+    """
+    from gridplan.geo.validate import fix_grid
+
+    if not report.issues:
+        return g, (), report
+    fixed, repairs = fix_grid(g, config=data.config(current_user.station_id))
+    return fixed, repairs, _check(fixed)
 
 
 def _unrepairable(name: str, report, after, repairs) -> str:
@@ -238,21 +248,27 @@ def _repair_rows(before, after, report, repairs) -> list[dict]:
     from gridplan.geo.validate import changed_area_m2
 
     areas = changed_area_m2(before, after, config=data.config(current_user.station_id))
+    parent = dict(zip(before["id"].astype(str), before["parent_id"], strict=True))
     rows = []
     for r in repairs:
-        problems = sorted(
-            {i.code for i in report.issues if r.feature_id in (i.feature_id, i.other_id)}
-        )
         rows.append(
             {
                 "feature_id": r.feature_id,
-                "problems": problems,
+                "problems": _problems_of(r, report, parent.get(r.feature_id)),
                 "action": REPAIR_LABELS.get(r.action, r.action),
                 "detail": r.detail,
                 "area_m2": areas.get(r.feature_id, 0.0),
             }
         )
     return rows
+
+
+def _problems_of(repair, report, parent_id) -> list[str]:
+    """The codes of the issues a repair answers (a gap is reported on the parent it is in)."""
+    codes = {i.code for i in report.issues if repair.feature_id in (i.feature_id, i.other_id)}
+    if repair.action == "fill_gap":
+        codes |= {i.code for i in report.issues if i.feature_id == parent_id and "gap" in i.code}
+    return sorted(codes)
 
 
 @bp.post("/grid/repair")
@@ -262,13 +278,10 @@ def repair_grid():
 
     A grid valid without them (the repairs only clear warnings) may be kept as it is.
     """
-    from gridplan.geo.validate import fix_grid
-
     pending = _pending("grid")
     try:
         g, report = _check_grid(pending)
-        fixed, repairs = fix_grid(g, config=data.config(current_user.station_id))
-        after = _check(fixed)
+        fixed, repairs, after = _repairs(g, report)
     except GridplanError as exc:
         uploads.discard(pending)
         return _rejected("grid", _clean(exc, pending))
@@ -453,7 +466,8 @@ def _mapping(
         chosen = dict(preview.guessed)
     else:  # a column the file does not have (a stale or forged choice) shows as unchosen
         chosen = {k: v for k, v in columns.items() if v in preview.columns}
-    missing_labels = sorted({str(ROLE_LABELS[_FORM_ROLE.get(r, r)]) for r in missing})
+    wanted = {_FORM_ROLE.get(r, r) for r in missing}
+    missing_labels = [str(ROLE_LABELS[r]) for r in MAPPED_ROLES if r in wanted]
     other = {
         str(ROLE_LABELS[r]): h
         for r, h in preview.guessed.items()
@@ -470,7 +484,7 @@ def _mapping(
         roles=roles,
         labels=ROLE_LABELS,
         chosen=chosen,
-        missing=missing_labels,
+        missing=_(", ").join(missing_labels),
         other=other,
         error=error,
     ), status
