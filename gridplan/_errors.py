@@ -47,6 +47,20 @@ class InputError(GridplanError, ValueError):
     """
 
 
+class ColumnError(InputError):
+    """A table lacks a column gridplan needs, or a column named for a role is not in it.
+
+    ``columns`` holds the table's headers and ``roles`` the roles (``lon``, ``time`` ...)
+    that found no column, so a front end can offer a choice instead of the message: the
+    web UI shows its column-mapping form, the command line suggests ``--column``.
+    """
+
+    def __init__(self, msg: str, *, columns=(), roles=()):
+        super().__init__(msg)
+        self.columns = tuple(str(c) for c in columns)
+        self.roles = tuple(roles)
+
+
 class CRSError(GridplanError, ValueError):
     """A coordinate reference system is missing, unknown or unsuitable.
 

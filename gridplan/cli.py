@@ -160,6 +160,15 @@ CONFIG_OPTION = click.option(
 )
 
 
+#: Maps are offline by default, as in the web UI: no background tiles, the grid alone.
+TILES_OPTION = click.option(
+    "--tiles",
+    default="none",
+    show_default=True,
+    help="Background map: none (offline), openstreetmap, or an XYZ URL template.",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gridplan")
 def main() -> None:
@@ -402,7 +411,7 @@ def _unweighted_text(unweighted: dict[str, int], default_weight: float) -> str:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--tiles", default="openstreetmap", help="openstreetmap, none, or an XYZ URL.")
+@TILES_OPTION
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh")
 @command_options
 def hotspots_cmd(
@@ -546,7 +555,7 @@ def find_demo_data(data_dir: Path | None = None) -> Path:
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("gridplan-demo")
 )
-@click.option("--tiles", default="openstreetmap", help="openstreetmap, none, or an XYZ URL.")
+@TILES_OPTION
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh")
 @click.option(
     "--plan-date",

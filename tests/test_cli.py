@@ -1,5 +1,6 @@
 import io
 import json
+import re
 import sys
 
 import geopandas as gpd
@@ -293,6 +294,43 @@ def test_hotspots_and_backtest(runner, grid_file, incidents_file, tmp_path):
     table = pd.DataFrame(json.loads(result.stdout)["table"])
     assert {"gridplan", "baseline"} <= set(table["method"])
     assert (table["area_share"] == 0.2).all()
+
+
+def test_every_map_command_defaults_to_no_tiles():
+    """Maps are offline by default, as in the web UI (issue 14)."""
+    from gridplan.cli import main
+
+    def commands(group):
+        for cmd in group.commands.values():
+            yield from commands(cmd) if hasattr(cmd, "commands") else [cmd]
+
+    defaults = {
+        cmd.name: p.default for cmd in commands(main) for p in cmd.params if p.name == "tiles"
+    }
+    assert {"hotspots", "demo"} <= set(defaults)
+    assert set(defaults.values()) == {"none"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "host"),
+    [
+        ([], None),
+        (["--tiles", "openstreetmap"], "tile.openstreetmap.org"),
+        (["--tiles", "http://tiles.station.local/{z}/{x}/{y}.png"], "tiles.station.local"),
+    ],
+)
+def test_hotspot_map_tiles(runner, grid_file, incidents_file, tmp_path, extra, host):
+    html = tmp_path / "hot.html"
+    args = ["--map", str(html), "--permutations", "9", *extra]
+    result = _hotspots(runner, grid_file, incidents_file, tmp_path / "hot.geojson", args)
+    assert result.exit_code == 0, result.output
+    text = html.read_text(encoding="utf-8")
+    assert "S01-B1-M001" in text
+    tile_layers = re.findall(r"L\.tileLayer\(\s*\"([^\"]+)\"", text)
+    if host is None:
+        assert tile_layers == [] and "openstreetmap.org" not in text
+    else:
+        assert len(tile_layers) == 1 and host in tile_layers[0]
 
 
 @pytest.mark.slow

@@ -23,6 +23,7 @@ from gridplan.geo.grid import load_grid
 from gridplan.geo.validate import GridIssue
 from gridplan.geo.validate import Repair
 from gridplan.geo.validate import ValidationReport
+from gridplan.geo.validate import changed_area_m2
 from gridplan.geo.validate import fix_grid
 from gridplan.geo.validate import validate_grid
 
@@ -423,6 +424,20 @@ def test_fix_clips_sliver_overhang_and_fills_sliver_gap():
     untouched = make_grid().to_crs("EPSG:4326")
     for fid in ("S01", "S01-B1", "S01-B4-M001"):
         assert geom_of(fixed, fid).equals_exact(geom_of(untouched, fid), tolerance=0)
+
+
+def test_changed_area_per_repaired_feature():
+    # 0.5 m x 200 m overhang clipped (100 m2), 0.5 m x 200 m gap filled by M002 (100 m2)
+    grid = grow(make_grid(), "S01-B3-M001", bottom=0.5)
+    grid = grow(grid, "S01-B4-M002", top=-0.5)
+    fixed, _ = fix_grid(grid)
+    areas = changed_area_m2(grid, fixed)
+    assert set(areas) == {"S01-B3-M001", "S01-B4-M002"}
+    assert areas["S01-B3-M001"] == pytest.approx(100, abs=0.5)
+    assert areas["S01-B4-M002"] == pytest.approx(100, abs=0.5)
+    assert changed_area_m2(grid, grid) == {}
+    with pytest.raises(InputError, match="pass a grid and the result of fix_grid"):
+        changed_area_m2(grid, fixed.iloc[:3])
 
 
 def test_fix_gives_a_gap_to_the_longest_shared_boundary():

@@ -197,6 +197,48 @@ def test_officer_logs_in_and_sees_the_overview(session, web_store):
     assert session.csp_violations() == []
 
 
+def test_officer_chooses_unrecognised_columns_in_chinese(session, server, web_store):
+    """An export whose headers no alias knows: the mapping form, in Chinese, then the import."""
+    from gridplan.web import store
+    from gridplan.web.db import connect
+
+    con = connect(server["database"])
+    grid = store.load_grid(con, store.latest_grid(con, "S02")["id"])
+    con.close()
+    micro = grid[grid["level"] == "micro"].geometry.representative_point()[:6]
+    lines = ["单号,东经,北纬,何时,警情级别"]
+    lines += [f"B{k},{p.x:.6f},{p.y:.6f},2024-05-0{k + 1} 21:15,红色" for k, p in enumerate(micro)]
+    csv = ("\n".join(lines) + "\n").encode("gbk")
+    page = session.page
+    session.log_in(web_store["users"][("S02", "officer")])
+    page.goto("/import/")
+    page.set_input_files(
+        "#incidents-form input[type=file]",
+        files=[{"name": "五月警情.csv", "mimeType": "text/csv", "buffer": csv}],
+    )
+    page.click("#incidents-form button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("选择列")
+    expect(page.locator("#mapping-message")).to_contain_text("有些列无法按列名识别")
+    expect(page.locator("#mapping-message")).to_contain_text("经度")
+    expect(page.locator("#file-columns")).to_contain_text("东经")
+    # what was recognised is chosen already: the alert level by its Chinese name
+    expect(page.locator("#col-alert")).to_have_value("警情级别")
+    expect(page.locator("label[for=col-lon]")).to_have_text("经度")
+    session.shot("column-mapping")
+    page.select_option("#col-lon", "东经")
+    page.select_option("#col-lat", "北纬")
+    page.select_option("#col-time", "何时")
+    page.select_option("#col-id", "单号")
+    page.click("#mapping-submit")
+    expect(page).to_have_url(re.compile(r"/import/incidents/\d+$"))
+    expect(page.locator("#n-added")).to_have_text("6")
+    expect(page.locator("#import-report")).to_contain_text("东经")  # the columns used
+    session.shot("imported")
+    # the form's 422 answer (nothing imported yet) is the only thing the console reports
+    assert [p for p in session.problems if "status of 422" not in p] == []
+    assert session.csp_violations() == []
+
+
 def test_grid_map_draws_every_micro_grid_and_recolours_by_slice(session, web_store):
     page = session.page
     session.log_in(web_store["users"][("S01", "officer")])

@@ -2,8 +2,11 @@
 
 import io
 import json
+import re
+from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from _web import csrf_token
@@ -248,3 +251,267 @@ def test_import_report_names_categories_without_a_weight(officer):
     html = officer.get(resp.headers["Location"]).get_data(as_text=True)
     block = html.split('id="unweighted"')[1].split("</div>")[0]
     assert "<code>Assault</code>" in block and "权重" in block
+
+
+# --------------------------------------------------------------------------- column mapping
+
+_TOKEN = re.compile(r'name="token" value="([^"]+)"')
+
+
+def pending_token(html: str) -> str:
+    match = _TOKEN.search(html)
+    assert match, "no pending upload token on the page"
+    return match.group(1)
+
+
+def pending_uploads(app) -> list[Path]:
+    root = Path(app.instance_path) / "uploads"
+    return sorted(root.iterdir()) if root.is_dir() else []
+
+
+def odd_incidents(client, fmt: str) -> tuple[str, bytes]:
+    """Six incidents in S02 whose coordinate and time headers no alias knows."""
+    points = lattice_points(client)
+    rows = [
+        {"编号": f"Q{k}", "东经": p.x, "北纬": p.y, "何时": f"2024-04-0{k + 1} 09:30"}
+        for k, p in enumerate(points)
+    ]
+    frame = pd.DataFrame(rows).assign(案别="盗窃")
+    if fmt in ("csv-utf8", "csv-gbk"):
+        text = frame.to_csv(index=False, float_format="%.6f")
+        return "警情.csv", text.encode("utf-8" if fmt == "csv-utf8" else "gbk")
+    if fmt == "xlsx":
+        buf = io.BytesIO()
+        frame.to_excel(buf, index=False)
+        return "警情.xlsx", buf.getvalue()
+    gdf = gpd.GeoDataFrame(frame.drop(columns=["东经", "北纬"]), geometry=points, crs="EPSG:4326")
+    return "警情.geojson", gdf.to_json().encode()
+
+
+def choose(client, token: str, **columns):
+    data = {"csrf_token": csrf_token(client, "/import/"), "token": token}
+    data.update({r: "" for r in ("lon", "lat", "time", "category", "id", "alert")})
+    data.update(columns)
+    return client.post("/import/incidents/columns", data=data)
+
+
+@pytest.mark.parametrize("fmt", ["csv-utf8", "csv-gbk", "xlsx", "geojson"])
+def test_unrecognised_columns_are_chosen_in_the_mapping_form(officer, web_app, fmt):
+    before = counts(web_app)
+    name, content = odd_incidents(officer, fmt)
+    resp = upload(officer, "incidents", name, content)
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert 'id="mapping-form"' in html and "choose below which column" in html
+    assert "--column" not in html  # the web points at its form, not the command line
+    assert "Q0" in html and "盗窃" in html  # the file's values, beside its headers
+    assert 'value="编号" selected' in html  # what was recognised is pre-filled
+    has_xy = fmt != "geojson"
+    assert ('id="col-lon"' in html) is has_xy  # a vector file's points are its geometry
+    assert counts(web_app) == before  # nothing stored while the form waits
+    assert len(pending_uploads(web_app)) == 1
+    token = pending_token(html)
+    chosen = {"time": "何时", "category": "案别", "id": "编号"}
+    if has_xy:
+        chosen.update(lon="东经", lat="北纬")
+    resp = choose(officer, token, **chosen)
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    report = officer.get(resp.headers["Location"]).get_data(as_text=True)
+    assert 'id="n-added">6<' in report
+    assert counts(web_app)["incidents"] == before["incidents"] + 6
+    assert pending_uploads(web_app) == []  # removed once used
+    assert choose(officer, token, **chosen).status_code == 404  # and not usable again
+    con = connect(web_app.config["DATABASE"])
+    detail = con.execute(
+        "SELECT detail_json FROM audit WHERE action='import_incidents' ORDER BY id DESC"
+    ).fetchone()[0]
+    con.close()
+    assert json.loads(detail)["columns"]["time"] == "何时"
+
+
+def test_a_wrong_choice_shows_the_form_again_with_the_reason(officer, web_app):
+    before = counts(web_app)
+    name, content = odd_incidents(officer, "csv-utf8")
+    token = pending_token(upload(officer, "incidents", name, content).get_data(as_text=True))
+    resp = choose(officer, token, lon="东经", lat="东经", time="何时")
+    assert resp.status_code == 422
+    assert "东经 is chosen more than once" in resp.get_data(as_text=True)
+    # the category column as the time: no row has a time, so the form comes back with why
+    resp = choose(officer, token, lon="东经", lat="北纬", time="案别")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'id="mapping-form"' in html
+    assert "none of the 6 rows could be imported" in html and "/uploads/" not in html
+    assert 'value="案别" selected' in html  # the officer's choice is kept
+    assert counts(web_app) == before
+    resp = choose(officer, token, lon="东经", lat="北纬", time="何时")
+    assert resp.status_code == 302
+    assert counts(web_app)["incidents"] == before["incidents"] + 6
+
+
+def test_the_officer_may_check_recognised_columns_before_importing(officer, web_app):
+    before = counts(web_app)
+    resp = upload(officer, "incidents", "警情导出.csv", gbk_incidents(officer), review="1")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    guessed = {"lon": "经度", "lat": "纬度", "time": "案发时间", "id": "案件编号"}
+    for role, header in guessed.items():
+        select = rf'id="col-{role}">(?:(?!</select>).)*value="{header}" selected'
+        assert re.search(select, html, re.S)
+    assert counts(web_app) == before
+    # the officer says the file has no category column: the rows come in without one
+    resp = choose(
+        officer, pending_token(html), lon="经度", lat="纬度", time="案发时间", id="案件编号"
+    )
+    assert resp.status_code == 302
+    con = connect(web_app.config["DATABASE"])
+    cats = con.execute("SELECT DISTINCT category FROM incidents WHERE id LIKE 'J%'").fetchall()
+    con.close()
+    assert [tuple(r) for r in cats] == [(None,)]
+    assert counts(web_app)["incidents"] == before["incidents"] + 6
+
+
+def test_a_forged_or_foreign_token_is_refused(officer, web_app, web_store):
+    name, content = odd_incidents(officer, "csv-utf8")
+    token = pending_token(upload(officer, "incidents", name, content).get_data(as_text=True))
+    columns = {"lon": "东经", "lat": "北纬", "time": "何时"}
+    before = counts(web_app)
+    for forged in ("A" * 32, "../" * 10 + "etc", token[:-1], ""):
+        assert choose(officer, forged, **columns).status_code == 404
+    # the same upload for another step is not found either
+    data = {"csrf_token": csrf_token(officer, "/import/"), "token": token}
+    assert officer.post("/import/grid/repair", data=data).status_code == 404
+    # another user of the same station, and a user of another station
+    for user in (("S02", "admin"), ("S01", "officer")):
+        other = web_app.test_client()
+        login(other, web_store["users"][user])
+        resp = choose(other, token, **columns)
+        assert resp.status_code == 404
+        assert "upload the file again" in resp.get_data(as_text=True) or "重新上传" in (
+            resp.get_data(as_text=True)
+        )
+    assert counts(web_app) == before
+    assert choose(officer, token, **columns).status_code == 302  # the owner still can
+
+
+def test_an_old_upload_has_expired(officer, web_app):
+    name, content = odd_incidents(officer, "csv-utf8")
+    token = pending_token(upload(officer, "incidents", name, content).get_data(as_text=True))
+    web_app.config["PENDING_UPLOAD_MAX_AGE_S"] = 0
+    assert choose(officer, token, lon="东经", lat="北纬", time="何时").status_code == 404
+    assert pending_uploads(web_app) == []
+
+
+def test_a_cancelled_upload_is_removed(officer, web_app):
+    name, content = odd_incidents(officer, "csv-utf8")
+    token = pending_token(upload(officer, "incidents", name, content).get_data(as_text=True))
+    data = {"csrf_token": csrf_token(officer, "/import/"), "token": token, "kind": "incidents"}
+    assert officer.post("/import/cancel", data=data).status_code == 302
+    assert pending_uploads(web_app) == []
+
+
+# --------------------------------------------------------------------------- grid repairs
+
+
+def repairable_grid(client) -> tuple[gpd.GeoDataFrame, str, str]:
+    """S02's grid with a spike on M002 of B1 (invalid ring: an error --fix repairs), a 0.5 m
+    wide, 99 m2 overhang of an edge cell out of its base grid and a 0.5 m wide gap beside
+    another (sliver warnings); returns it with the ids of those two cells."""
+    grid = s02_grid(client)
+    station = grid.geometry[grid["level"] == "station"].iloc[0]
+    minx, _, maxx, _ = station.bounds
+    micro = grid.index[grid["level"] == "micro"]
+    i = next(m for m in micro if abs(grid.geometry[m].bounds[2] - maxx) < 1e-6)
+    _, y0, x1, y1 = grid.geometry[i].bounds
+    strip = shapely.box(x1 - 1e-9, y0 + 1e-5, x1 + 0.0000064, y1 - 1e-5)
+    grid.loc[i, "geometry"] = shapely.union(grid.geometry[i], strip)
+    # and a 0.5 m wide strip along the station edge of a west cell left uncovered (242 m2)
+    k = next(m for m in micro if abs(grid.geometry[m].bounds[0] - minx) < 1e-6)
+    strip = shapely.intersection(grid.geometry[k], station.boundary.buffer(0.0000064))
+    grid.loc[k, "geometry"] = shapely.difference(grid.geometry[k], strip)
+    j = grid.index[grid["id"] == "S02-B1-M002"][0]
+    ring = list(grid.geometry[j].exterior.coords)
+    mx, my = (ring[0][0] + ring[1][0]) / 2, (ring[0][1] + ring[1][1]) / 2
+    spike = [ring[0], (mx, my), (mx + 0.0003, my), (mx, my), *ring[1:]]
+    grid.loc[j, "geometry"] = shapely.Polygon(spike)
+    assert not grid.geometry[j].is_valid
+    return grid, str(grid["id"][i]), str(grid["id"][k])
+
+
+def test_a_repairable_grid_lists_each_repair_and_stores_it_only_when_confirmed(officer, web_app):
+    grid, edge_cell, gap_cell = repairable_grid(officer)
+    gap_base = gap_cell.rsplit("-", 1)[0]
+    before = counts(web_app)
+    resp = upload(officer, "grid", "待修复网格.geojson", grid.to_json().encode())
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    table = html[html.index('id="repairs"') : html.index("</table>", html.index('id="repairs"'))]
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)<br>", table)
+    assert {(fid, problem) for fid, problem, _ in rows} == {
+        ("S02-B1-M002", "invalid_geometry"),
+        (edge_cell, "sliver_outside"),
+        (gap_cell, "sliver_gap"),  # reported on its base grid, repaired on the cell
+    }
+    assert "ring made valid" in table and "clipped to its parent grid" in table
+    assert "gap given to this grid" in table and gap_base in table
+    assert re.search(r'class="num">(99|100)\.\d</td>', table)  # the overhang's area in m2
+    assert 'id="repair-as-is"' not in html  # with an error it cannot be stored as it is
+    assert counts(web_app) == before  # nothing stored before the officer confirms
+    data = {"csrf_token": csrf_token(officer, "/import/"), "token": pending_token(html)}
+    resp = officer.post("/import/grid/repair", data=data)
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    assert counts(web_app)["grids"] == before["grids"] + 1
+    con = connect(web_app.config["DATABASE"])
+    row = con.execute(
+        "SELECT id, version, report_json FROM grids WHERE station_id='S02' ORDER BY version DESC"
+    ).fetchone()
+    stored = store.load_grid(con, row[0])
+    audit_detail = con.execute(
+        "SELECT detail_json FROM audit WHERE action='import_grid' ORDER BY id DESC"
+    ).fetchone()[0]
+    con.close()
+    report = json.loads(row[2])
+    assert report["repaired"] is True and report["ok"] is True
+    assert {r["feature_id"] for r in report["repairs"]} == {"S02-B1-M002", edge_cell, gap_cell}
+    assert report["before_repair"]["codes"]["invalid_geometry"] == 1
+    assert json.loads(audit_detail)["repaired"] is True
+    assert stored.geometry.is_valid.all()
+    page = officer.get("/import/").get_data(as_text=True)
+    assert f"v{row[1]}" in page and "repaired on import (3 repairs)" in page
+    assert pending_uploads(web_app) == []
+
+
+def test_a_grid_valid_but_for_slivers_may_be_stored_as_it_is(officer, web_app):
+    grid, edge_cell, _ = repairable_grid(officer)
+    fine = s02_grid(officer)
+    grid.loc[grid["id"] == "S02-B1-M002", "geometry"] = fine.geometry[fine["id"] == "S02-B1-M002"]
+    before = counts(web_app)
+    resp = upload(officer, "grid", "sliver.geojson", grid.to_json().encode())
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert 'id="repair-as-is"' in html and edge_cell in html
+    assert counts(web_app) == before
+    data = {"csrf_token": csrf_token(officer, "/import/"), "token": pending_token(html)}
+    resp = officer.post("/import/grid/repair", data={**data, "as_is": "1"})
+    assert resp.status_code == 302
+    con = connect(web_app.config["DATABASE"])
+    row = con.execute("SELECT id, report_json FROM grids ORDER BY id DESC").fetchone()
+    stored = store.load_grid(con, row[0])
+    con.close()
+    assert "repaired" not in json.loads(row[1])
+    cell = stored.geometry[stored["id"] == edge_cell].iloc[0]
+    assert cell.bounds[2] > fine.geometry[fine["id"] == edge_cell].iloc[0].bounds[2]
+
+
+def test_an_unrepairable_grid_is_rejected_with_what_remains(officer, web_app):
+    grid, _, _ = repairable_grid(officer)
+    i = grid.index[grid["id"] == "S02-B2-M001"][0]
+    j = grid.index[grid["id"] == "S02-B2-M002"][0]
+    grid.loc[i, "geometry"] = shapely.union(grid.geometry[i], grid.geometry[j].buffer(-0.0003))
+    before = counts(web_app)
+    resp = upload(officer, "grid", "overlap.geojson", grid.to_json().encode())
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "can be repaired automatically, but the 1 listed here cannot" in html
+    assert "S02-B2-M001" in html and "overlap" in html and 'id="repair-confirm"' not in html
+    assert counts(web_app) == before
+    assert pending_uploads(web_app) == []

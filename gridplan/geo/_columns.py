@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from collections.abc import Sequence
 
+from gridplan._errors import ColumnError
 from gridplan._errors import InputError
 from gridplan._messages import N_
 from gridplan._messages import Message
@@ -121,16 +122,35 @@ NAMES: dict[str, tuple[str, ...]] = {
     "alert": (
         "预警等级",
         "警情等级",
+        "警情级别",
+        "预警级别",
+        "告警等级",
+        "告警级别",
+        "警情级",
+        "警级",
+        "紧急程度",
+        "紧急等级",
+        "紧急级别",
         "预警颜色",
+        "警情颜色",
         "颜色",
-        "等级",
         "alert",
         "alertlevel",
-        "level",
+        "alertcolour",
+        "alertcolor",
+        "warninglevel",
         "colour",
         "color",
+        # generic names last: used only when unambiguous (see _GENERIC)
+        "等级",
+        "级别",
+        "level",
     ),
 }
+
+#: Names too general to trust on their own: a role takes such a column only when no other
+#: header of the table contains one of the words (``级别`` beside ``网格级别`` is ambiguous).
+_GENERIC: dict[str, tuple[str, ...]] = {"alert": ("等级", "级别", "level")}
 
 #: Order in which roles claim columns (a column serves one role only).
 _CLAIM_ORDER = ("lon", "lat", "x", "y", "id", "category", "alert", "time", "date", "tod", "hour")
@@ -205,14 +225,21 @@ def find_columns(
 ) -> ColumnMap:
     """Assign headers to roles: explicit ``overrides`` first, then the known names.
 
+    An override of ``""`` says the table has no column for that role: it stays empty and
+    is not detected either (the web UI's column mapping sends every role it shows).
+
     Raises
     ------
+    ColumnError
+        If an override names a column the table does not have.
     InputError
-        If an override names an unknown role or a column the table does not have.
+        If an override names an unknown role, or one column for two roles.
     """
     columns = [str(c) for c in columns]
     chosen: dict[str, str] = {}
     overrides = dict(overrides or {})
+    # an empty header says "the table has no column for this role": no detection either
+    absent = {role for role, header in overrides.items() if header == ""}
     unknown = sorted(set(overrides) - set(ROLES))
     if unknown:
         msg = (
@@ -221,7 +248,7 @@ def find_columns(
         )
         raise InputError(msg)
     for role, header in overrides.items():
-        if header is None:
+        if header is None or role in absent:
             continue
         found = _match(columns, str(header))
         if found is None:
@@ -229,20 +256,52 @@ def find_columns(
                 f"{where}: column {header!r} given for {role} is not in the table; "
                 f"its columns are: {', '.join(columns) or '(none)'}"
             )
-            raise InputError(msg)
+            raise ColumnError(msg, columns=columns, roles=(role,))
         chosen[role] = found
+    _check_distinct(chosen, where)
     taken = set(chosen.values())
     folded = {c: normalise(c) for c in columns}
     for role in _CLAIM_ORDER:
-        if role in chosen or (role == "tod" and "time" in chosen and "date" in chosen):
+        if role in chosen or role in absent:
             continue
-        for name in NAMES[role]:
-            hit = next((c for c in columns if c not in taken and folded[c] == name), None)
-            if hit is not None:
-                chosen[role] = hit
-                taken.add(hit)
-                break
+        if role == "tod" and "time" in chosen and "date" in chosen:
+            continue
+        hit = _detect(role, columns, taken, folded)
+        if hit is not None:
+            chosen[role] = hit
+            taken.add(hit)
     return ColumnMap(**chosen, explicit=frozenset(k for k, v in overrides.items() if v))
+
+
+def _check_distinct(chosen: Mapping[str, str], where: str) -> None:
+    """Raise :class:`InputError` if one column is named for two roles."""
+    roles_of: dict[str, list[str]] = {}
+    for role, header in chosen.items():
+        roles_of.setdefault(header, []).append(role)
+    clashes = [f"{h!r} for {' and '.join(r)}" for h, r in roles_of.items() if len(r) > 1]
+    if clashes:
+        msg = (
+            f"{where}: one column is named for several roles ({'; '.join(clashes)}); give "
+            "each role its own column"
+        )
+        raise InputError(msg)
+
+
+def _detect(
+    role: str, columns: Sequence[str], taken: set[str], folded: Mapping[str, str]
+) -> str | None:
+    """Return the first free column with one of the role's names, or None."""
+    generic = _GENERIC.get(role, ())
+    for name in NAMES[role]:
+        hit = next((c for c in columns if c not in taken and folded[c] == name), None)
+        if hit is None:
+            continue
+        if name in generic and any(
+            c != hit and c not in taken and any(w in folded[c] for w in generic) for c in columns
+        ):
+            return None  # e.g. 级别 beside 案件级别: which one is meant is a guess
+        return hit
+    return None
 
 
 def describe_missing(
@@ -270,4 +329,4 @@ def require_coordinates(cmap: ColumnMap, columns: Sequence[str], *, where: str) 
         where=where,
         example="--column lon=经度 --column lat=纬度",
     )
-    raise InputError(msg)
+    raise ColumnError(msg, columns=columns, roles=("lon", "lat"))

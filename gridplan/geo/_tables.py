@@ -287,6 +287,7 @@ def read_csv_table(
     encoding: str | None,
     select: Callable[[list[str]], Sequence[str]],
     numeric: Callable[[list[str]], Sequence[str]],
+    max_rows: int | None = None,
 ) -> RawTable:
     """Read a CSV (or .csv.gz) file.
 
@@ -300,6 +301,9 @@ def read_csv_table(
         Called with the header; returns the columns to read (others are skipped for speed).
     numeric
         Called with the header; returns the columns pandas may parse as numbers (coordinates).
+    max_rows
+        Read only the first rows (a preview); their row numbers are then not reconciled
+        with blank or malformed lines.
     """
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
@@ -317,7 +321,7 @@ def read_csv_table(
     errors: list[str] = []
     for enc in candidates:
         try:
-            return _read_csv_as(path, raw, enc, select=select, numeric=numeric)
+            return _read_csv_as(path, raw, enc, select=select, numeric=numeric, max_rows=max_rows)
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n") + 1 if isinstance(exc.object, bytes) else "?"
             errors.append(f"{enc} fails near line {line} ({exc.reason})")
@@ -335,6 +339,7 @@ def _read_csv_as(
     *,
     select: Callable[[list[str]], Sequence[str]],
     numeric: Callable[[list[str]], Sequence[str]],
+    max_rows: int | None = None,
 ) -> RawTable:
     head_text = _decode_sample(raw[:_SAMPLE_BYTES], encoding)
     head_text = head_text.lstrip("\ufeff")
@@ -370,6 +375,7 @@ def _read_csv_as(
             on_bad_lines="skip",
             skipinitialspace=True,
             low_memory=False,
+            nrows=max_rows,
         )
     except pd.errors.ParserError as exc:
         msg = f"{path}: not a readable CSV table ({exc}); check quotes and delimiters"
@@ -389,7 +395,7 @@ def _read_csv_as(
     )
     # Row numbers are file lines; they only differ from index + 2 when the file has blank
     # lines, quoted line breaks or malformed records, which the slow path below accounts for.
-    if lines != skip + n + 1:
+    if max_rows is None and lines != skip + n + 1:
         text = raw.decode(encoding, errors="replace").lstrip("\ufeff")
         starts, bad = _record_lines(text, sep, len(header), skip)
         for line, fields in bad:

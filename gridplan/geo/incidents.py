@@ -25,6 +25,7 @@ import pyproj
 import shapely
 
 from gridplan import styles
+from gridplan._errors import ColumnError
 from gridplan._errors import CRSError
 from gridplan._errors import InputError
 from gridplan._messages import N_
@@ -573,7 +574,7 @@ def _table_times(
             where=where,
             example="--column time=发生时间 (or --column date=发生日期 --column time=发生时刻)",
         )
-        raise InputError(msg)
+        raise ColumnError(msg, columns=header, roles=("time",))
     n = len(frame)
     if time_col is not None:
         used["time"] = time_col
@@ -924,6 +925,96 @@ def _unweighted(category: pd.Series, config: StationConfig) -> dict[str, int]:
     """Categories without a configured weight -> their rows, most rows first."""
     counts = category.value_counts(dropna=True)
     return {str(c): int(n) for c, n in counts.items() if not config.has_weight(str(c))}
+
+
+@dataclasses.dataclass(frozen=True)
+class ColumnPreview:
+    """The columns of an incident table, a few values of each and the role each was given.
+
+    Attributes
+    ----------
+    source
+        The file read.
+    file_format
+        ``"csv"``, ``"xlsx"`` or ``"vector"`` (GeoJSON, GeoPackage, ...).
+    columns
+        The headers, in file order (a vector file's attributes, without the geometry).
+    samples
+        Up to ``n_samples`` non-blank values per column, as text.
+    guessed
+        ``{role: header}`` as :func:`import_incidents` would read the table with the same
+        ``columns``.
+    """
+
+    source: str
+    file_format: str
+    columns: tuple[str, ...]
+    samples: Mapping[str, tuple[str, ...]]
+    guessed: Mapping[str, str]
+
+    @property
+    def has_geometry(self) -> bool:
+        """True for vector files: the points come from the geometry, not lon/lat columns."""
+        return self.file_format == "vector"
+
+
+def preview_columns(
+    path: str | Path,
+    *,
+    columns: Mapping[str, str] | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    n_samples: int = 3,
+) -> ColumnPreview:
+    """Read an incident table's headers and first values, and the columns found per role.
+
+    For choosing ``columns`` of :func:`import_incidents` when a header is not recognised
+    (the web UI's column mapping). The arguments mean what they mean there.
+
+    Returns
+    -------
+    ColumnPreview
+        Headers, sample values and the role each header was given.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read as a table, or ``columns`` does not fit it.
+
+    Examples
+    --------
+    >>> pre = preview_columns("tests/data/incidents_portland_2019_sample.csv")
+    >>> pre.guessed["time"], pre.samples["OffenseCategory"][:2]
+    ('occur_datetime', ('Fraud Offenses', 'Assault Offenses'))
+    """
+    path = Path(path)
+    kind = _tables.sniff_kind(path)
+    if kind == "vector":
+        gdf = read_vector(path, layer=None if sheet is None else str(sheet))
+        frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+        frame.columns = [str(c) for c in frame.columns]
+    elif kind == "xlsx":
+        frame = _tables.read_xlsx_table(path, sheet=sheet).frame
+    else:
+        frame = _tables.read_csv_table(
+            path, encoding=encoding, select=list, numeric=lambda _h: [], max_rows=200
+        ).frame
+    header = [str(c) for c in frame.columns]
+    overrides = dict(columns or {})
+    if kind == "vector":
+        overrides = {k: v for k, v in overrides.items() if k not in ("lon", "lat", "x", "y")}
+    cmap = _columns.find_columns(header, overrides, where=str(path))
+    samples = {}
+    for col in header:
+        values = [_parse.show(v).strip() for v in frame[col].head(200).tolist()]
+        samples[col] = tuple([v for v in values if v][:n_samples])
+    return ColumnPreview(
+        source=str(path),
+        file_format=kind,
+        columns=tuple(header),
+        samples=MappingProxyType(samples),
+        guessed=MappingProxyType(cmap.used()),
+    )
 
 
 def _weights(category: pd.Series, alert: pd.Series, config: StationConfig) -> np.ndarray:

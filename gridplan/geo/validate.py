@@ -1063,3 +1063,44 @@ def fix_grid(
         geom[rows] = back
         out[out.geometry.name] = gpd.GeoSeries(geom, index=out.index, crs=settings.OUTPUT_CRS)
     return out, tuple(repairs)
+
+
+def changed_area_m2(
+    before: gpd.GeoDataFrame,
+    after: gpd.GeoDataFrame,
+    *,
+    config: StationConfig | None = None,
+) -> dict[str, float]:
+    """Return the area each repaired feature gained or lost, in m2, per feature id.
+
+    ``after`` is the result of :func:`fix_grid` on ``before`` (same rows, same order). The
+    area is that of the symmetric difference in the metric CRS, with an invalid ``before``
+    geometry first made valid (making a ring valid alone changes no area). Features whose
+    geometry did not change (beyond a micrometre of reprojection) are left out.
+
+    Examples
+    --------
+    >>> from gridplan.geo.grid import load_grid
+    >>> grid = load_grid("tests/data/grid_bowtie.geojson")
+    >>> fixed, _ = fix_grid(grid)
+    >>> {k: round(v, 1) for k, v in changed_area_m2(grid, fixed).items()}
+    {'S01-B1-M001': 0.0}
+    """
+    config = config or default_config()
+    if len(before) != len(after):
+        msg = (
+            f"changed_area_m2: the grids have {len(before)} and {len(after)} features; pass a "
+            "grid and the result of fix_grid on it"
+        )
+        raise InputError(msg)
+    mcrs = metric_crs(before, crs=config.metric_crs)
+    old = before.geometry.to_crs(mcrs).to_numpy()
+    new = after.geometry.to_crs(mcrs).to_numpy()
+    out: dict[str, float] = {}
+    for fid, a, b in zip(before["id"], old, new, strict=True):
+        # a micrometre: what two reprojections leave of an unchanged vertex
+        if a is None or b is None or shapely.equals_exact(a, b, tolerance=1e-6):
+            continue
+        a = a if a.is_valid else shapely.make_valid(a)
+        out[str(fid)] = float(shapely.symmetric_difference(a, b).area)
+    return out

@@ -54,6 +54,9 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
         counted in the store, so they hold across server processes and restarts.
     PLAN_TIME_LIMIT_S
         Solver seconds per slice for plans made in the UI (default 10).
+    PENDING_UPLOAD_MAX_AGE_S
+        How long an upload waiting for the officer (column mapping, grid repairs) is kept in
+        the instance folder (default 3 hours).
 
     Examples
     --------
@@ -85,6 +88,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
         LOGIN_RATE_LIMIT="10 per minute",
         LOGIN_RATE_LIMIT_PER_USER="30 per hour",
         PLAN_TIME_LIMIT_S=10.0,
+        PENDING_UPLOAD_MAX_AGE_S=3 * 3600,
         PLAN_WORKERS=None,
         JOBS_INLINE=False,
         BABEL_DEFAULT_LOCALE="zh",
@@ -109,11 +113,13 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
     from gridplan.web import i18n
     from gridplan.web import imports
     from gridplan.web import jobs
+    from gridplan.web import localtime
     from gridplan.web import overview
     from gridplan.web import plans
     from gridplan.web import sheetviews
 
     i18n.init_app(app)
+    localtime.init_app(app)
     auth.init_app(app)
     jobs.init_app(app)
     for bp in (
