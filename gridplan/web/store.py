@@ -685,15 +685,28 @@ def list_failed_jobs(
 def failed_logins(
     con: sqlite3.Connection, *, since: str, ip: str | None = None, username: str | None = None
 ) -> int:
-    """Count failed logins at or after ``since`` (ISO UTC) from ``ip`` or for ``username``."""
+    """Count failed logins at or after ``since`` (ISO UTC) from ``ip`` and/or for ``username``.
+
+    Give ``ip``, ``username`` or both (then only failures for that name from that address
+    count); user names compare without case and surrounding spaces.
+    """
+    where, args = ["action='login_failed'", "at>=?"], [since]
     if ip is not None:
-        sql, arg = "ip=?", ip
-    else:
-        sql, arg = "lower(username)=?", (username or "").strip().lower()
-    return con.execute(
-        f"SELECT COUNT(*) FROM audit WHERE action='login_failed' AND at>=? AND {sql}",
-        (since, arg),
-    ).fetchone()[0]
+        where.append("ip=?")
+        args.append(ip)
+    if username is not None:
+        where.append("lower(username)=?")
+        args.append(login_name(username).lower())
+    if len(args) == 1:
+        msg = "failed_logins needs ip=, username= or both"
+        raise TypeError(msg)
+    sql = f"SELECT COUNT(*) FROM audit WHERE {' AND '.join(where)}"
+    return con.execute(sql, args).fetchone()[0]
+
+
+def login_name(username: str) -> str:
+    """The user name a login attempt is logged and counted under (stripped, 64 characters)."""
+    return username.strip()[:64] or "-"
 
 
 def audit(
