@@ -4,6 +4,11 @@ Functions take an open connection (:func:`gridplan.web.db.get_db` in a request,
 :func:`gridplan.web.db.connect` elsewhere) and speak gridplan's own types: grids and
 incidents go in and come out as GeoDataFrames, plans as :class:`~gridplan.routing.plan.PatrolPlan`.
 Writers that change several rows run in one transaction; versions are added, never replaced.
+
+Plans are versioned per station and date: every plan saved for a date, a re-plan or a fresh
+one, gets the next version number of that date, and the newest version (the highest number)
+is the *current* plan of the date; the earlier ones are *superseded* by it and stay readable
+(see :func:`current_plan`).
 """
 
 from __future__ import annotations
@@ -524,13 +529,32 @@ def plan_from_row(row: sqlite3.Row):
     return plan_from_dict(_unpack(row["plan"]), source=f"plan {row['id']}")
 
 
+_CURRENT_VERSION = (
+    "(SELECT MAX(c.version) FROM plans AS c WHERE c.station_id=plans.station_id "
+    "AND c.date=plans.date) AS current_version"
+)
+
+
 def list_plans(con: sqlite3.Connection, station_id: str, limit: int = 50) -> list[sqlite3.Row]:
-    """Return the station's newest plans (no plan bodies)."""
-    return con.execute(
-        "SELECT id, date, version, parent_id, created_at, created_by, summary_json, params_json "
-        "FROM plans WHERE station_id=? ORDER BY id DESC LIMIT ?",
+    """Return the station's newest plans (no plan bodies), newest date first.
+
+    Within a date the current version comes first; each row has ``current_version``, the
+    version that supersedes it when it is not that one.
+    """
+    rows = con.execute(
+        "SELECT id, date, version, parent_id, created_at, created_by, summary_json, params_json, "
+        f"{_CURRENT_VERSION} FROM plans WHERE station_id=? ORDER BY id DESC LIMIT ?",
         (station_id, limit),
     ).fetchall()
+    return sorted(rows, key=lambda r: (r["date"], r["version"]), reverse=True)
+
+
+def current_plan(con: sqlite3.Connection, station_id: str, date: str) -> sqlite3.Row | None:
+    """Return ``(id, version)`` of the current plan of ``date``: its newest version."""
+    return con.execute(
+        "SELECT id, version FROM plans WHERE station_id=? AND date=? ORDER BY version DESC LIMIT 1",
+        (station_id, date),
+    ).fetchone()
 
 
 # --------------------------------------------------------------------------- jobs
