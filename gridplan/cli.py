@@ -909,15 +909,33 @@ def _plan_make(
     text = _plan_text(first, out)
     if len(written) > 1:
         summary["variants"] = [dict(p.variant) for _, p in written]
-        rows = [
-            f"  variant {p.variant['index']}: {path}  cost {p.cost():g}, similarity to the "
-            f"best {p.variant['similarity'][0]:.2f}"
-            + ("" if p.variant["within_tolerance"] else "  (outside the tolerance)")
-            for path, p in written
-        ]
+        rows = [_variant_line(path, p) for path, p in written]
         text += "\n" + "\n".join(rows)
     code = 0 if all(p.is_feasible() for _, p in written) else EXIT_INVALID
     return summary, text, code
+
+
+def _variant_line(path: Path, plan) -> str:
+    """Return the line of one variant in the text of ``gridplan plan --variants``.
+
+    It gives the file, the cost and the similarity to the best, and names each slice (with
+    the date and both scores) where the variant scores below the best by more than the
+    tolerance, so the officer knows which slice to look at.
+    """
+    v = plan.variant
+    line = (
+        f"  variant {v['index']}: {path}  cost {plan.cost():g}, similarity to the best "
+        f"{v['similarity'][0]:.2f}"
+    )
+    short = [
+        f"slice {sid} on {plan.date.isoformat()} scores {s['score']:g}, the best "
+        f"{s['best_score']:g}"
+        for sid, s in v["slices"].items()
+        if not s["within_tolerance"]
+    ]
+    if short:
+        line += f"  (outside the {v['tolerance'] * 100:g} % tolerance: {'; '.join(short)})"
+    return line
 
 
 @plan_group.command("check")

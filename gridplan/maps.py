@@ -50,6 +50,13 @@ GI_COLOURS = {
     "cold_99": "#2166ac",
 }
 SCORE_COLOURS = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
+#: Fill of a micro-grid without incidents, and the opacity of every micro-grid fill.
+NO_DATA_COLOUR = "#ffffff"
+FILL_OPACITY = 0.7
+#: Outline of a Gi* hot spot on the score and density maps: a white line on a black casing,
+#: so one of the two stands out on every fill from pale yellow to dark red (WCAG contrast
+#: ratio of at least 3, tested) and it cannot be taken for a fill colour.
+HOT_OUTLINE = {"casing": "#000000", "line": "#ffffff", "casing_px": 4.5, "line_px": 1.5}
 
 LABELS = {
     "zh": {
@@ -71,7 +78,7 @@ LABELS = {
         "cold_99": "冷点 99%",
         "all": "全天",
         "no_data": "无警情",
-        "hot_border": "深红边框：Gi* 热点",
+        "hot_border": "黑白双线边框：Gi* 热点",
         "station": "警务室辖区",
         "name": "名称",
         "base_grid": "所属基础网格",
@@ -120,7 +127,7 @@ LABELS = {
         "cold_99": "Cold spot 99%",
         "all": "All day",
         "no_data": "No incidents",
-        "hot_border": "Dark red outline: Gi* hot spot",
+        "hot_border": "Black-and-white outline: Gi* hot spot",
         "station": "Station area",
         "name": "Name",
         "base_grid": "Base grid",
@@ -423,6 +430,9 @@ def hotspot_layer(
         "gi_keys": GI_KEYS,
         "gi_colours": GI_COLOURS,
         "score_colours": SCORE_COLOURS,
+        "no_data": NO_DATA_COLOUR,
+        "fill_opacity": FILL_OPACITY,
+        "hot_outline": HOT_OUTLINE,
         "score_breaks": score_breaks,
         "density_breaks": density_breaks,
         "has_density": has_density,

@@ -227,3 +227,27 @@ def test_a_station_off_the_network_is_exit_2(runner, station, tmp_path):
     result = run(runner, args)
     assert result.exit_code == 2, result.output
     assert "the network does not reach it" in said(result)
+
+
+def test_a_variant_outside_the_tolerance_names_its_slice_and_date(planned):
+    import dataclasses
+    from types import MappingProxyType
+
+    from gridplan.cli import _variant_line
+    from gridplan.routing.planfile import load_plan
+
+    out, _ = planned
+    plan = load_plan(out)
+    scores = {
+        "morning": {"score": 8.5, "best_score": 10.0, "within_tolerance": False},
+        "day": {"score": 9.9, "best_score": 10.0, "within_tolerance": True},
+    }
+    variant = {"index": 2, "of": 2, "tolerance": 0.05, "slices": scores, "similarity": [0.4, 1.0]}
+    line = _variant_line(out, dataclasses.replace(plan, variant=MappingProxyType(variant)))
+    assert line.endswith(
+        "(outside the 5 % tolerance: slice morning on 2024-06-05 scores 8.5, the best 10)"
+    )
+    assert "day" not in line.split("tolerance")[1]  # the slice within it is not named
+    scores["morning"]["within_tolerance"] = True
+    line = _variant_line(out, dataclasses.replace(plan, variant=MappingProxyType(variant)))
+    assert "tolerance" not in line and "similarity to the best 0.40" in line

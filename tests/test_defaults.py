@@ -29,8 +29,11 @@ RUNS_DEFAULT = {
     "PLAN_TIME_LIMIT_S": QUICKSTART,
     "SESSION_COOKIE_SECURE": QUICKSTART,
     "TILES": QUICKSTART,
-    "LOGIN_RATE_LIMIT": "test_defaults.py::test_the_shipped_login_limits",
-    "LOGIN_RATE_LIMIT_PER_USER": "test_defaults.py::test_the_shipped_login_limits",
+    "LOGIN_RATE_LIMIT": "test_web_app.py::test_the_shipped_login_limits",
+    "LOGIN_RATE_LIMIT_PER_USER": "test_web_app.py::test_the_shipped_login_limits",
+    "LOGIN_RATE_LIMIT_PER_ADDRESS": "test_web_app.py::test_the_shipped_login_limits",
+    "PENDING_UPLOAD_MAX_AGE_S": "test_web_imports.py::"
+    "test_a_forged_or_foreign_token_is_refused",
     "MAX_CONTENT_LENGTH": "test_defaults.py::test_the_shipped_upload_limit",
     "JOB_LEASE_S": "test_web_jobs.py::"
     "test_a_job_whose_process_stops_beating_is_interrupted_within_the_lease",
@@ -159,14 +162,3 @@ def test_the_shipped_upload_limit(web_app, web_store):
     finally:
         builder.close()
     assert resp.status_code == 413
-
-
-def test_the_shipped_login_limits(web_app, web_store):
-    """10 failures a minute per address; 30 an hour per user name from any address."""
-    from _web import login
-
-    assert web_app.config["LOGIN_RATE_LIMIT"] == "10 per minute"
-    assert web_app.config["LOGIN_RATE_LIMIT_PER_USER"] == "30 per hour"
-    client = web_app.test_client()
-    codes = [login(client, "nobody", "wrong-password-1").status_code for _ in range(11)]
-    assert codes == [401] * 10 + [429]

@@ -666,7 +666,7 @@ def test_summary_round_trips_through_json_with_its_documented_types(tmp_path, wi
     assert json.loads(json.dumps(summary)) == summary
     assert set(summary) == set(SUMMARY_TYPES)
     for key, kind in SUMMARY_TYPES.items():
-        assert type(summary[key]) in (kind if isinstance(kind, tuple) else (kind,)), key
+        assert isinstance(summary[key], kind), key  # a Message is a str
     nested = [*summary["rejected_by_reason"].values(), *summary["unweighted_categories"].values()]
     assert all(type(v) is int for v in nested)
     assert summary["swapped"] is False and summary["outside_station"] == int(with_station)

@@ -235,13 +235,14 @@ def stop_groups(svg):
 def test_map_is_svg_with_one_numbered_circle_per_stop(plan, sheets):
     for sheet, (_, r) in zip(sheets, deployed(plan), strict=True):
         root, stops = stop_groups(sheet.map_svg)
-        assert root.tag == f"{SVG}svg" and root.get("width") == f"{S.SHEET_MAP_MM[0]:g}mm"
+        w, h = sheet.layout.map_mm
+        assert root.tag == f"{SVG}svg" and root.get("width") == f"{w:g}mm"
+        assert root.get("height") == f"{h:g}mm" and w >= S.PAGE_MM[0] / 2 and h >= S.MIN_MAP_MM
         assert [g.find(f"{SVG}text").text for g in stops] == [str(p.order) for p in r.stops]
         centres = np.array(
             [[float(g.find(f"{SVG}circle").get(k)) for k in ("cx", "cy")] for g in stops]
         )
         radius = float(stops[0].find(f"{SVG}circle").get("r"))
-        w, h = S.SHEET_MAP_MM
         assert (centres >= radius).all() and (centres[:, 0] <= w - radius).all()
         assert (centres[:, 1] <= h - radius).all()
         # revisits of one place are fanned out: no two numbers cover each other
@@ -283,7 +284,7 @@ def test_map_escapes_text(plan):
 
 
 def page_blocks(html):
-    return re.findall(r'<section class="sheet"', html)
+    return re.findall(r'<section class="sheet[" ]', html)
 
 
 def test_html_one_page_per_sheet_self_contained_and_escaped(sheets):
@@ -351,20 +352,181 @@ def test_template_msgids_are_plain_literals():
     assert len(re.findall(r"_\(", src)) == len(found)
 
 
-def test_long_routes_continue_on_more_pages(long_plan, grid):
+def test_long_routes_print_rows_then_a_map_page(long_plan, grid):
     (sheet,) = S.route_sheets(long_plan, station_phone=PHONE, grid=grid)
     pages = sheet.pages
-    assert len(pages) >= 2 and [w.order for p in pages for w in p] == list(range(1, 35))
-    assert len(pages[0]) <= S.FIRST_PAGE_ROWS and all(len(p) <= S.PAGE_ROWS for p in pages)
+    # 34 stops leave no room for a map: the rows fill two pages, the map gets the third
+    assert [(len(p.rows) > 0, p.map) for p in pages] == [(True, False)] * 2 + [(False, True)]
+    assert [w.order for p in pages for w in p.rows] == list(range(1, 35))
+    assert sheet.layout.map_mm[1] > 200  # a map page is really a map: the page's height
     html = S.render_sheets_html([sheet], lang="en")
-    blocks = html.split('<section class="sheet"')[1:]
+    blocks = re.split(r'<section class="sheet[" ]', html)[1:]
     assert len(blocks) == len(pages)
     for k, block in enumerate(blocks, start=1):
         assert "Patrol route sheet" in block and "巡逻一组" in block and PHONE in block
         assert f"Page {k} of {len(pages)}" in block
-        assert "<thead>" in block
-    assert sum("<svg" in b and 'class="route-map"' in b for b in blocks) == 1  # map once
-    assert "Team lead signature" in blocks[-1] and "Team lead signature" not in blocks[0]
+    assert ["<thead>" in b for b in blocks] == [True, True, False]
+    assert [('class="route-map"' in b) for b in blocks] == [False, False, True]  # map once
+    # totals and signature close the rows, on the page before the map
+    assert ["Team lead signature" in b for b in blocks] == [False, True, False]
+    assert "Continued on the next page." in blocks[0] and "map-page" in blocks[2]
+
+
+# --- the demo station's sheets on A4 -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_plans(web_store):
+    """(plan, route_sheets keywords) of the test store's plans: the Portland demo (S01) and
+    the lattice station (S02)."""
+    from gridplan.web import store
+    from gridplan.web.db import connect
+
+    con = connect(web_store["database"])
+    try:
+        out = []
+        for plan_id in web_store["plans"].values():
+            row = con.execute("SELECT * FROM plans WHERE id=?", (plan_id,)).fetchone()
+            cfg = store.station_config(con, row["station_id"])
+            grid = store.load_grid(con, row["grid_id"])
+            kwargs = {"station_phone": PHONE, "roster": cfg.roster, "grid": grid}
+            out.append((store.plan_from_row(row), {**kwargs, "version": row["version"]}))
+        return out
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def demo_sheets(demo_plans):
+    """Every route sheet of the test store's plans."""
+    return [s for plan, kwargs in demo_plans for s in S.route_sheets(plan, **kwargs)]
+
+
+#: Stops that always fit on one page with a map of at least MIN_MAP_MM (the demo's routes
+#: have up to 19; one-line rows take 8 mm, compact rows 7 mm, a page 277 mm)
+ONE_PAGE_STOPS = 15
+
+
+def test_every_demo_sheet_is_one_page_unless_it_has_more_stops_than_fit(demo_sheets):
+    assert len(demo_sheets) > 10 and max(len(s.rows) for s in demo_sheets) > ONE_PAGE_STOPS
+    for sheet in demo_sheets:
+        pages = sheet.pages
+        w, h = sheet.layout.map_mm
+        assert w >= S.PAGE_MM[0] / 2 and h >= S.MIN_MAP_MM
+        if len(sheet.rows) <= ONE_PAGE_STOPS:
+            assert len(pages) == 1 and pages[0].map, (sheet.patroller_id, sheet.slice_id)
+        else:
+            # then the rows, and a map page as tall as the page allows: no near-empty spill
+            assert len(pages) == 1 or (len(pages) == 2 and not pages[1].rows and h > 200)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_demo_sheets_print_on_as_many_pages_as_laid_out(demo_plans, demo_sheets, lang):
+    pytest.importorskip("weasyprint")
+    # a superseded plan's sheets carry a banner on top of every page; the longest routes
+    plan, kwargs = demo_plans[0]
+    banner = S.route_sheets(plan, **kwargs, superseded_by=2)
+    banner = sorted(banner, key=lambda s: len(s.rows))[-4:]
+    for sheets in (demo_sheets, banner):
+        html = S.render_sheets_html(sheets, lang=lang)
+        assert pdf_pages(S.render_pdf(html)) == sum(len(s.pages) for s in sheets)
+
+
+def _map_marks(svg):
+    """(stop discs (x, y, r), label boxes, other marks' boxes, map size) from a sheet map."""
+    root = ET.fromstring(svg)
+    w, h = (float(v) for v in root.get("viewBox").split()[2:])
+    discs, labels, marks = [], [], []
+    for g in root.iter(f"{SVG}g"):
+        if g.get("class") == "stop":
+            c = g.find(f"{SVG}circle")
+            discs.append(tuple(float(c.get(k)) for k in ("cx", "cy", "r")))
+        elif g.get("class") in ("cell-label", "scale-bar"):
+            r = g.find(f"{SVG}rect")
+            x, y, rw, rh = (float(r.get(k)) for k in ("x", "y", "width", "height"))
+            (labels if g.get("class") == "cell-label" else marks).append((x, y, x + rw, y + rh))
+    for r in root.iter(f"{SVG}rect"):
+        if r.get("class") in ("start", "end"):
+            x, y, rw, rh = (float(r.get(k)) for k in ("x", "y", "width", "height"))
+            marks.append((x, y, x + rw, y + rh))
+    return discs, labels, marks, (w, h)
+
+
+def _disc_box_gap(disc, box):
+    x, y, r = disc
+    dx = max(box[0] - x, 0, x - box[2])
+    dy = max(box[1] - y, 0, y - box[3])
+    return float(np.hypot(dx, dy)) - r
+
+
+def assert_marks_apart(svg):
+    discs, labels, marks, (w, h) = _map_marks(svg)
+    for i, (x, y, r) in enumerate(discs):
+        assert r <= x <= w - r and r <= y <= h - r
+        for x2, y2, r2 in discs[:i]:
+            assert np.hypot(x - x2, y - y2) >= r + r2, "two stop markers overlap"
+        for box in labels + marks:
+            assert _disc_box_gap((x, y, r), box) >= 0, "a stop marker covers a label or mark"
+    for i, a in enumerate(labels):
+        for b in labels[:i] + marks:
+            apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+            assert apart, "two labels overlap"
+    return discs, labels
+
+
+def test_no_two_stop_labels_on_a_sheet_map_overlap(demo_sheets, long_plan, grid):
+    placed = 0
+    for sheet in demo_sheets:
+        discs, labels = assert_marks_apart(sheet.map_svg)
+        assert len(discs) == len(sheet.rows)
+        placed += len(labels)
+    assert placed > 0  # micro-grid labels are drawn where there is room
+    # 34 stops on the lattice's 9 micro-grids: every place is visited 3-4 times
+    (long_sheet,) = S.route_sheets(long_plan, grid=grid)
+    discs, _ = assert_marks_apart(long_sheet.map_svg)
+    root = ET.fromstring(long_sheet.map_svg)
+    leaders = [e for e in root.iter(f"{SVG}line") if e.get("class") == "leader"]
+    assert len(discs) == 34 and len(leaders) >= 34 - 9  # revisits are tied to their place
+
+
+def test_markers_stay_apart_on_a_small_crowded_map(long_plan):
+    route = long_plan.slices[0].routes[0]
+    discs, _ = assert_marks_apart(S.route_map_svg(route, width_mm=90, height_mm=70))
+    assert len(discs) == 34
+
+
+def test_the_map_shows_the_route_not_the_whole_station(demo_sheets):
+    for sheet in demo_sheets:
+        root = ET.fromstring(sheet.map_svg)
+        line = next(e for e in root.iter(f"{SVG}polyline") if e.get("class") == "route")
+        xy = np.array([p.split(",") for p in line.get("points").split()], dtype=float)
+        discs = np.array(_map_marks(sheet.map_svg)[0])[:, :2]
+        used = np.ptp(np.vstack([xy, discs]), axis=0)
+        w, h = sheet.layout.map_mm
+        inner = np.array([w - 18, h - 22])  # less the frame for the scale bar and arrow
+        # the route fills its map one way (the other as its shape allows), unless it is so
+        # short that the map shows the least span of 300 m
+        bar = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "scale-bar")
+        label = bar.find(f"{SVG}text").text
+        metres = float(label.split()[0]) * (1000 if label.endswith("km") else 1)
+        bar_mm = sum(float(x.get("width")) for x in bar.findall(f"{SVG}rect")[1:])
+        span_m = used / (bar_mm / metres)
+        assert (used / inner).max() > 0.9 or span_m.max() < 300, (sheet.patroller_id, used)
+
+
+def test_superseded_sheets_say_so_on_every_page(long_plan, grid, tmp_path):
+    (sheet,) = S.route_sheets(long_plan, grid=grid, version=1, superseded_by=3)
+    assert len(sheet.pages) == 3
+    html = S.render_sheets_html([sheet], lang="en")
+    blocks = re.split(r'<section class="sheet[" ]', html)[1:]
+    assert all("Superseded by v3 — do not use." in b for b in blocks)
+    assert '<span class="version">v1</span>' in html
+    current = S.render_sheets_html(S.route_sheets(long_plan, grid=grid, version=3), lang="en")
+    assert "Superseded" not in current and '<span class="version">v3</span>' in current
+    pytest.importorskip("weasyprint")
+    pdf = S.render_pdf(html)
+    assert pdf_pages(pdf) == 3
+    assert pdf_text(pdf, tmp_path).count("Superseded by v3 — do not use.") == 3
 
 
 # --- PDF ------------------------------------------------------------------------------------

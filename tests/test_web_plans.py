@@ -309,3 +309,100 @@ def test_store_reads_back_what_it_wrote(web_store):
         assert store.get_plan_row(con, web_store["plans"]["S02"], "S01") is None
     finally:
         con.close()
+
+
+# --- versions: the current plan of a date and the superseded ones ---------------------------
+
+
+def save_version(app, plan_id, *, drop_team=None):
+    """Store plan ``plan_id`` again as the next version of its date (without ``drop_team``'s
+    routes if given, as a re-plan may leave a team out); return ``(id, version)``."""
+    import dataclasses
+
+    con = connect(app.config["DATABASE"])
+    try:
+        row = con.execute("SELECT * FROM plans WHERE id=?", (plan_id,)).fetchone()
+        plan = store.plan_from_row(row)
+        if drop_team:
+            plan = dataclasses.replace(
+                plan,
+                slices=tuple(
+                    dataclasses.replace(
+                        s, routes=tuple(r for r in s.routes if r.patroller_id != drop_team)
+                    )
+                    for s in plan.slices
+                ),
+            )
+        return store.save_plan(
+            con,
+            row["station_id"],
+            plan,
+            grid_id=row["grid_id"],
+            hotspot_run_id=row["hotspot_run_id"],
+            params=json.loads(row["params_json"]),
+            username="test",
+            parent_id=plan_id,
+        )
+    finally:
+        con.close()
+
+
+def listed(html):
+    """(plan id, version cell text) of each row of the plan list, in order."""
+    import re
+
+    rows = re.findall(r'<tr[^>]*data-plan="(\d+)"[^>]*>.*?</td><td>(.*?)</td>', html, re.S)
+    return [(int(pid), re.sub(r"<[^>]+>|\s+", " ", cell).split()) for pid, cell in rows]
+
+
+BANNER = "Superseded by v2 — do not use."
+
+
+def test_the_officer_sees_the_current_version_first_and_the_superseded_marked(
+    officer, web_app, web_store
+):
+    v1 = web_store["plans"]["S02"]
+    v2, version = save_version(web_app, v1)
+    assert version == 2
+    rows = listed(officer.get("/plans/").get_data(as_text=True))
+    assert [pid for pid, _ in rows] == [v2, v1]  # the current one first
+    assert "current" in rows[0][1] and "superseded" not in rows[0][1]
+    assert " ".join(rows[1][1]).endswith("superseded by v2")
+    old = officer.get(f"/plans/{v1}").get_data(as_text=True)
+    assert BANNER in old and f'href="/plans/{v2}"' in old.split(BANNER)[1][:200]
+    assert "do not use" not in officer.get(f"/plans/{v2}").get_data(as_text=True)
+    sheets = officer.get(f"/plans/{v1}/sheets?lang=en").get_data(as_text=True)
+    assert sheets.count(BANNER) == sheets.count('<section class="sheet') > 0
+    assert BANNER not in officer.get(f"/plans/{v2}/sheets?lang=en").get_data(as_text=True)
+
+
+def test_the_lead_sees_which_sheets_are_superseded_on_screen_and_on_paper(
+    client, web_app, web_store, tmp_path
+):
+    v1 = web_store["plans"]["S01"]
+    v2, _ = save_version(web_app, v1)
+    client.get("/lang/en")
+    login(client, web_store["users"][("S01", "volunteer_lead")])
+    rows = listed(client.get("/plans/").get_data(as_text=True))
+    assert rows == [(v2, ["v2", "current"]), (v1, ["v1", "superseded", "by", "v2"])]
+    v3, _ = save_version(web_app, v2, drop_team="V01")  # the newest leaves the team out
+    rows = listed(client.get("/plans/").get_data(as_text=True))
+    assert [pid for pid, _ in rows] == [v2, v1]  # v3 has no route for V01
+    assert client.get(f"/plans/{v3}/sheets").status_code == 404
+    note = "superseded by v3 (no route for your team in v3)"
+    assert [" ".join(cell) for _, cell in rows] == [f"v2 {note}", f"v1 {note}"]
+    html = client.get(f"/plans/{v2}/sheets").get_data(as_text=True)
+    banner = "Superseded by v3 — do not use."
+    assert html.count(banner) == html.count('<section class="sheet') > 0
+    resp = client.get(f"/plans/{v1}/sheets.pdf?lang=zh")
+    if resp.status_code == 501:
+        pytest.skip(resp.get_data(as_text=True))
+    assert "route-sheets-2024-06-08-v1-superseded-V01.pdf" in resp.headers["Content-Disposition"]
+    if shutil.which("pdftotext"):
+        text = subprocess.run(
+            ["pdftotext", "-enc", "UTF-8", "-", "-"],
+            input=resp.data,
+            capture_output=True,
+            check=True,
+        ).stdout.decode()
+        assert text.count("已被 v3 取代") >= 1

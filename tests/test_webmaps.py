@@ -550,3 +550,93 @@ def test_in_a_browser_popups_escape_and_pin_posts_to_the_parent(plan, tmp_path):
         browser.close()
     assert errors == [] and dialogs == []
     assert all(u.startswith(("file:", "data:")) for u in requests), requests
+
+
+# --- legibility: hot-spot outlines and base-grid names ----------------------------------------
+
+
+def _luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of ``#rrggbb``."""
+    rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+    lin = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float(lin @ [0.2126, 0.7152, 0.0722])
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two colours (1 to 21)."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _over(colour: str, alpha: float, ground: str) -> str:
+    """``colour`` at opacity ``alpha`` over ``ground``."""
+    mix = [
+        round(alpha * int(colour[i : i + 2], 16) + (1 - alpha) * int(ground[i : i + 2], 16))
+        for i in (1, 3, 5)
+    ]
+    return "#" + "".join(f"{v:02x}" for v in mix)
+
+
+def test_hot_spot_outline_contrasts_with_every_fill_of_the_palette():
+    from gridplan.maps import FILL_OPACITY
+    from gridplan.maps import HOT_OUTLINE
+    from gridplan.maps import NO_DATA_COLOUR
+    from gridplan.maps import SCORE_COLOURS
+
+    assert contrast("#000000", "#ffffff") == pytest.approx(21)
+    assert contrast("#67000d", "#bd0026") < 3  # the old dark-red outline on the darkest class
+    casing, line = HOT_OUTLINE["casing"], HOT_OUTLINE["line"]
+    assert contrast(casing, line) >= 3  # the two strokes read as one double line
+    assert HOT_OUTLINE["casing_px"] >= HOT_OUTLINE["line_px"] + 2  # casing shows both sides
+    # every fill as drawn: the palette colour, and at its opacity over a white or grey ground
+    # (no tiles: Leaflet's #ddd) or the white of a tile
+    fills = [NO_DATA_COLOUR, *SCORE_COLOURS]
+    drawn = fills + [_over(f, FILL_OPACITY, g) for f in fills for g in ("#ffffff", "#dddddd")]
+    for fill in drawn:
+        assert max(contrast(casing, fill), contrast(line, fill)) >= 3, fill
+
+
+def test_in_a_browser_base_grid_names_show_above_incidents_and_hot_outlines(lattice, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    chromium = _chromium()
+    _, grid, hot = lattice
+    hot = hot.assign(gi_class=np.where(hot["score"] >= 5, "hot_99", "not_significant"))
+    m = grid_map(grid, hot, make_incidents(grid, 1), tiles="none")
+    marks = payload(m, "outline_layer.html", "marks")
+    # a heap of incidents on every base grid's name: they cluster right under it
+    lat = np.repeat([mk[0] for mk in marks], 40)
+    lon = np.repeat([mk[1] for mk in marks], 40)
+    incidents = make_incidents(grid, len(lat)).set_geometry(gpd.points_from_xy(lon, lat))
+    save_map(grid_map(grid, hot, incidents, tiles="none"), tmp_path / "grid.html")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium)
+        page = browser.new_page(viewport={"width": 900, "height": 700})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((tmp_path / "grid.html").as_uri())
+        page.wait_for_selector(".marker-cluster")
+        page.screenshot(path=str(tmp_path / "grid.png"))
+        # each base grid's name is stacked above the cluster bubbles under it (elementFromPoint
+        # cannot tell: the names let clicks through to the bubbles)
+        on_top = page.evaluate(
+            """() => { const z = el => +getComputedStyle(el.closest('.leaflet-pane')).zIndex;
+                 const bubbles = [...document.querySelectorAll('.marker-cluster')].map(z);
+                 return [...document.querySelectorAll('.gp-base-label')].map(
+                   el => z(el) > Math.max(...bubbles)); }"""
+        )
+        clusters = page.locator(".marker-cluster").count()
+        # the hot spots of the slice shown are outlined: a black casing under a white line
+        outlined = page.evaluate(
+            """() => { const out = {};
+                 window.gridplanHotspotLayer._map.eachLayer(l => {
+                   if (l.feature && l.options.interactive === false && l.options.stroke !== false
+                       && 'v' in l.feature.properties) {
+                     out[l.options.color] = (out[l.options.color] || 0) + 1; } });
+                 return out; }"""
+        )
+        browser.close()
+    assert errors == []
+    assert clusters >= len(marks) and on_top == [True] * len(marks)
+    morning = hot[(hot["slice"] == "morning") & (hot["gi_class"] == "hot_99")]
+    assert outlined == {"#000000": len(morning), "#ffffff": len(morning)} and len(morning) > 0

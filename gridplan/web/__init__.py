@@ -48,10 +48,20 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
         intranet).
     MAX_CONTENT_LENGTH
         Largest upload in bytes (default 50 MB).
-    LOGIN_RATE_LIMIT, LOGIN_RATE_LIMIT_PER_USER
-        Failed logins allowed per client address (default ``"10 per minute"``) and per user
-        name from any address (default ``"30 per hour"``, against guessing from many hosts);
-        counted in the store, so they hold across server processes and restarts.
+    LOGIN_RATE_LIMIT
+        Failed logins allowed for one user name from one client address (default
+        ``"10 per minute"``): the lock a person meets after typos. It does not lock the other
+        users behind the same address (a station's intranet often shows one address for all
+        its computers).
+    LOGIN_RATE_LIMIT_PER_USER
+        Failed logins allowed for one user name from any address (default ``"30 per hour"``,
+        against guessing a password from many hosts).
+    LOGIN_RATE_LIMIT_PER_ADDRESS
+        Failed logins allowed from one client address for any user names (default
+        ``"100 per minute"``, against one host trying many names; high enough that one
+        person's typos never lock a station's shared address). All three are written
+        ``"N per second|minute|hour|day"`` and counted in the store, so they hold across
+        server processes and restarts.
     PLAN_TIME_LIMIT_S
         Solver seconds per slice for plans made in the UI (default 10).
     PENDING_UPLOAD_MAX_AGE_S
@@ -87,6 +97,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
         MAX_CONTENT_LENGTH=50 * 1024 * 1024,
         LOGIN_RATE_LIMIT="10 per minute",
         LOGIN_RATE_LIMIT_PER_USER="30 per hour",
+        LOGIN_RATE_LIMIT_PER_ADDRESS="100 per minute",
         PLAN_TIME_LIMIT_S=10.0,
         PENDING_UPLOAD_MAX_AGE_S=3 * 3600,
         PLAN_WORKERS=None,

@@ -131,26 +131,34 @@ def parse_limit(text: str) -> tuple[int, int]:
     return int(match.group(1)), _PERIODS_S[match.group(2)]
 
 
+#: The login throttle's settings, each with whose failed logins it counts. The first is the
+#: lock a person meets after typos; it spares the others behind the same address (a station's
+#: intranet often shows one NAT address for all its computers).
+THROTTLES = (
+    ("LOGIN_RATE_LIMIT", ("ip", "username")),
+    ("LOGIN_RATE_LIMIT_PER_USER", ("username",)),
+    ("LOGIN_RATE_LIMIT_PER_ADDRESS", ("ip",)),
+)
+
+
 def _throttled(username: str) -> str | None:
-    """The limit a login attempt would break, or ``None``.
+    """The setting whose limit a login attempt would break, or ``None``.
 
     Failed logins are counted in the audit log, so every server process and every restart
-    sees the same count: per client address (``LOGIN_RATE_LIMIT``) and per user name from any
-    address (``LOGIN_RATE_LIMIT_PER_USER``, against guessing from many hosts).
+    sees the same counts: per user name and client address (``LOGIN_RATE_LIMIT``), per user
+    name from any address (``LOGIN_RATE_LIMIT_PER_USER``, against guessing one password from
+    many hosts) and per address for any user name (``LOGIN_RATE_LIMIT_PER_ADDRESS``, against
+    one host trying many names).
     """
     from flask import current_app
 
     now = dt.datetime.now(dt.UTC)
-    checks = (
-        ("LOGIN_RATE_LIMIT", {"ip": client_ip()}),
-        ("LOGIN_RATE_LIMIT_PER_USER", {"username": username}),
-    )
-    for key, who in checks:
-        limit = current_app.config[key]
-        attempts, window_s = parse_limit(limit)
+    who = {"ip": client_ip(), "username": username}
+    for key, fields in THROTTLES:
+        attempts, window_s = parse_limit(current_app.config[key])
         since = (now - dt.timedelta(seconds=window_s)).isoformat(timespec="seconds")
-        if store.failed_logins(get_db(), since=since, **who) >= attempts:
-            return limit
+        if store.failed_logins(get_db(), since=since, **{f: who[f] for f in fields}) >= attempts:
+            return key
     return None
 
 
@@ -161,13 +169,16 @@ def login():
     status = 200
     if request.method == "POST":
         username = request.form.get("username", "")
+        name = store.login_name(username)
         limit = _throttled(username)
         if limit is not None:
-            store.audit(get_db(), username[:64] or "-", None, "login_throttled", ip=client_ip())
+            store.audit(
+                get_db(), name, None, "login_throttled", detail={"limit": limit}, ip=client_ip()
+            )
             abort(429, description=limit)
         row = store.check_login(get_db(), username, request.form.get("password", ""))
         if row is None:
-            store.audit(get_db(), username[:64] or "-", None, "login_failed", ip=client_ip())
+            store.audit(get_db(), name, None, "login_failed", ip=client_ip())
             error = _("Wrong user name or password.")
             status = 401
         else:
@@ -195,6 +206,12 @@ def logout():
 
 def init_app(app: Flask) -> None:
     """Require a login for every page but the login form, static files and the language switch."""
+    for key, _fields in THROTTLES:  # a typo in a limit fails at start, not at the first login
+        try:
+            parse_limit(app.config[key])
+        except ValueError as exc:
+            msg = f"setting {key}: {exc}"
+            raise ValueError(msg) from None
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"

@@ -1,7 +1,9 @@
 """Plan patrols: the planning form, the background solve with progress, the result map.
 
 A plan is never changed: a re-plan (after pinning or excluding micro-grids on the map) makes
-a new version of the same date with a link to the plan it came from.
+a new version of the same date with a link to the plan it came from. The newest version of a
+date is the current plan; lists show it first and mark the others "superseded by vN", and a
+superseded plan's page and route sheets say so (see :func:`gridplan.web.store.current_plan`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,15 @@ def plan_row_or_404(plan_id: int):
     if row is None:
         abort(404)
     return row
+
+
+def superseded_by(row) -> int | None:
+    """The current version of a plan row's date if the row is an earlier one, else ``None``.
+
+    ``row`` has ``version`` and ``current_version`` (:func:`gridplan.web.store.list_plans`).
+    """
+    current = row["current_version"]
+    return int(current) if current is not None and current != row["version"] else None
 
 
 def _tomorrow(tz) -> dt.date:
@@ -104,6 +115,7 @@ def index():
             **dict(r),
             "summary": data.plan_summary(r),
             "params": json.loads(r["params_json"]),
+            "superseded_by": superseded_by(r),
         }
         for r in store.list_plans(con, sid, limit=60)
     ]
@@ -118,6 +130,10 @@ def index():
                 for r in s["routes"]
             )
         ]
+        # a superseded version whose successor has no route for the team: say so
+        listed = {(p["date"], p["version"]) for p in plans}
+        for p in plans:
+            p["successor_listed"] = (p["date"], p["superseded_by"]) in listed
         return render_template("plans_lead.html", plans=plans, team=team)
     cfg = data.config(sid)
     ready = store.latest_hotspot_run(con, sid) is not None
@@ -372,11 +388,12 @@ def show(plan_id: int):
     versions = (
         get_db()
         .execute(
-            "SELECT id, version FROM plans WHERE station_id=? AND date=? ORDER BY version",
+            "SELECT id, version FROM plans WHERE station_id=? AND date=? ORDER BY version DESC",
             (current_user.station_id, row["date"]),
         )
         .fetchall()
     )
+    current = versions[0]  # the newest version of the date (the row itself is one of them)
     metrics_html = data.cached(
         ("plan_metrics", plan_id, current_lang()),
         lambda: Markup(render_template("_plan_metrics.html", rows=_metrics_rows(plan, labels))),
@@ -388,6 +405,7 @@ def show(plan_id: int):
         plan=plan,
         metrics_html=metrics_html,
         versions=versions,
+        current=current if current["id"] != row["id"] else None,
         **_form_context(cfg, params),
     )
 

@@ -140,13 +140,29 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(429)
     def _too_many(exc):
-        return error_response(
-            429,
-            _(
-                "Too many failed logins from this address or for this user name. Wait a while "
-                "and try again, or ask your station's admin."
+        from gridplan.web.auth import parse_limit
+
+        # the description names the login throttle setting that was hit (see auth.THROTTLES)
+        key = exc.description if exc.description in app.config else "LOGIN_RATE_LIMIT_PER_ADDRESS"
+        wait_min = max(1, round(parse_limit(app.config[key])[1] / 60))
+        messages = {
+            "LOGIN_RATE_LIMIT": _(
+                "Too many failed logins for this user name from this computer. Wait %(min)d "
+                "min and try again, or ask your station's admin to reset the password.",
+                min=wait_min,
             ),
-        )
+            "LOGIN_RATE_LIMIT_PER_USER": _(
+                "Too many failed logins for this user name. Wait %(min)d min and try again, or "
+                "ask your station's admin.",
+                min=wait_min,
+            ),
+            "LOGIN_RATE_LIMIT_PER_ADDRESS": _(
+                "Too many failed logins from this address. Wait %(min)d min and try again, or "
+                "ask your station's admin.",
+                min=wait_min,
+            ),
+        }
+        return error_response(429, messages[key])
 
     @app.errorhandler(HTTPException)
     def _http(exc):

@@ -1,8 +1,12 @@
 """Printable route sheets: one A4 page per patroller (or team) and slice, as HTML and PDF.
 
-A team lead prints a sheet before the shift: the station, date, slice and team; a map of the
-route; a table of the stops (order, micro-grid, nearest street, arrival, dwell, departure, a
-check box and a ruled cell for notes); the totals and the station's phone number.
+A team lead prints a sheet before the shift: the station, date, plan version, slice and team;
+a map of the route; a table of the stops (order, micro-grid, nearest street, arrival, dwell,
+departure, a check box and a ruled cell for notes); the totals and the station's phone number.
+A sheet is one page wherever its stops fit beside a readable map (compact rows if need be,
+see :func:`sheet_layout`); a longer route prints its rows, then a page that is all map. The
+map is scaled to the route, and its numbered stop markers never cover each other. A sheet of
+a superseded plan version says so at the top of every page.
 
 :func:`route_sheets` turns a :class:`~gridplan.routing.plan.PatrolPlan` into
 :class:`RouteSheet` values (times already formatted in the station timezone, the map already
@@ -46,16 +50,13 @@ if TYPE_CHECKING:
     from gridplan.routing.plan import PatrolPlan
     from gridplan.routing.plan import PatrolRoute
 
-#: Most stop rows on a sheet's first page (below the map) and on each continuation page.
-FIRST_PAGE_ROWS = 15
-PAGE_ROWS = 20
-#: Size of the map on a sheet (the content width of an A4 page is 186 mm).
-SHEET_MAP_MM = (180.0, 80.0)
-#: Millimetres of table body a page has for stop rows, below the map on the first page and on
-#: a continuation page (A4 less margins, header, table head, totals and footer; see
-#: sheets.css). Rows are measured by :func:`_row_height_mm`.
-FIRST_PAGE_MM = 118.0
-PAGE_MM = 198.0
+#: Printable area of an A4 page (210 x 297 mm less the @page margins of sheets.css).
+PAGE_MM = (186.0, 277.0)
+#: A one-page sheet keeps its map at least this tall; when the stop table leaves less room
+#: (even with compact rows), the table gets the page and the map a page of its own after it.
+MIN_MAP_MM = 70.0
+#: Marker radius of a stop on the map (a 5.2 mm disc, its number in 8.5 pt bold).
+STOP_RADIUS_MM = 2.6
 
 TEMPLATE = "sheets/sheets.html"
 #: The HTML ``lang`` of each UI language (it also picks the CJK glyph variants in the PDF).
@@ -101,6 +102,42 @@ class SheetRow:
 
 
 @dataclasses.dataclass(frozen=True)
+class SheetPage:
+    """One printed page of a route sheet.
+
+    Attributes
+    ----------
+    rows
+        The stop rows printed on the page (none on a map page).
+    map
+        Whether the route map is on the page: above the rows, or alone on a map page.
+    """
+
+    rows: tuple[SheetRow, ...]
+    map: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class SheetLayout:
+    """How a route sheet fills A4 pages (see :func:`sheet_layout`).
+
+    Attributes
+    ----------
+    pages
+        The printed pages in order: one page with the map above all the rows wherever they
+        fit; else the rows on one or more pages, then a map page.
+    density
+        ``normal``, or ``compact`` (smaller rows) when that keeps the sheet on one page.
+    map_mm
+        Width and height of the map.
+    """
+
+    pages: tuple[SheetPage, ...]
+    density: str
+    map_mm: tuple[float, float]
+
+
+@dataclasses.dataclass(frozen=True)
 class RouteSheet:
     """Everything printed on the sheet(s) of one route: header, map, stop rows and totals.
 
@@ -125,7 +162,14 @@ class RouteSheet:
     total_stops, total_dwell_min, distance_km, duration_min
         Totals of the route.
     map_svg
-        The route map, an SVG document (see :func:`route_map_svg`).
+        The route map, an SVG document (see :func:`route_map_svg`) of ``layout.map_mm``.
+    layout
+        The pages, row density and map size (see :func:`sheet_layout`).
+    version
+        The plan's version number for its date, printed beside the date (``None``: not known).
+    superseded_by
+        The current version of the date when this plan is an earlier one: every page then
+        says "Superseded by vN - do not use".
     """
 
     station_name: str
@@ -147,49 +191,38 @@ class RouteSheet:
     distance_km: float
     duration_min: float
     map_svg: str
+    layout: SheetLayout
+    version: int | None = None
+    superseded_by: int | None = None
 
     @property
-    def pages(self) -> tuple[tuple[SheetRow, ...], ...]:
-        """The rows split into printed pages: the first below the map, then continuations.
-
-        A page takes rows while their estimated height fits (long names wrap and make a row
-        taller) and at most :data:`FIRST_PAGE_ROWS` / :data:`PAGE_ROWS` of them.
-        """
-        pages: list[tuple[SheetRow, ...]] = []
-        page: list[SheetRow] = []
-        # a long team name or slice label wraps and takes room from every page
-        header_mm = (
-            (
-                _text_lines(f"{self.name} ({self.patroller_id})", _HEAD_PT, _TEAM_TEXT_MM)
-                + _text_lines(self.slice_label, _HEAD_PT, _SLICE_TEXT_MM)
-                - 2
-            )
-            * _HEAD_PT
-            * _LINE
-            * _PT_MM
-        )
-        used = header_mm
-        for row in self.rows:
-            height = _row_height_mm(row)
-            budget, cap = (FIRST_PAGE_MM, FIRST_PAGE_ROWS) if not pages else (PAGE_MM, PAGE_ROWS)
-            if page and (used + height > budget or len(page) >= cap):
-                pages.append(tuple(page))
-                page, used = [], header_mm
-            page.append(row)
-            used += height
-        pages.append(tuple(page))
-        return tuple(pages)
+    def pages(self) -> tuple[SheetPage, ...]:
+        """The printed pages (see :class:`SheetLayout`)."""
+        return self.layout.pages
 
 
-# Row geometry of sheets.css (table.stops): cell padding, line height and text widths.
+# Heights of the fixed parts of a page in sheets.css, in mm (measured with WeasyPrint and
+# Noto Sans CJK, rounded up): the header with one-line team and slice, the "superseded"
+# banner, the map's legend, the table head, the totals, a "continued" line and the footer.
+_HEAD_MM, _BANNER_MM, _LEGEND_MM, _THEAD_MM = 30.0, 13.0, 7.5, 9.5
+_TOTALS_MM, _CONTINUED_MM, _FOOT_MM, _SLACK_MM = 16.0, 7.0, 11.0, 3.0
+
+# Row geometry of table.stops in sheets.css: text widths, line height (1.15 in the CSS;
+# measured rows come out at 1.15 x the font size per line with Noto Sans CJK), and per
+# density the least row height, cell padding and borders, and the font sizes (pt).
 _PT_MM = 25.4 / 72
-_ROW_MIN_MM = 8.0
-_ROW_PAD_MM = 1.6
-_GRID_TEXT_MM = 48.0 - 2.4
-_STREET_TEXT_MM = 32.0 - 2.4
-# line boxes come out about 1.25 x the font size (measured with WeasyPrint and Noto Sans CJK)
-_CODE_PT, _NAME_PT, _STREET_PT, _LINE = 8.5, 9.0, 9.0, 1.26
+_GRID_TEXT_MM = 44.0 - 2.4
+_STREET_TEXT_MM = 38.0 - 2.4
+_LINE = 1.18
+_TOP_BADGE_MM = 0.5  # the boxed "Top" mark makes its line a little taller
+_DENSITY = {
+    # name: (least row height, padding and borders, code, name and street pt)
+    "normal": (8.0, 1.9, 8.0, 8.0, 8.5),
+    "compact": (6.4, 1.3, 7.0, 7.0, 7.5),
+}
 _HEAD_PT, _TEAM_TEXT_MM, _SLICE_TEXT_MM = 11.0, 186.0 - 19.0, 186.0 - 19.0 - 40.0 - 19.0
+# the title (15 pt, line height 1.3) beside the page number; the English title is the longer
+_TITLE_PT, _TITLE_TEXT_MM, _TITLE = 15.0, 186.0 - 24.0, " · Patrol route sheet"
 
 
 def _text_lines(text: str, size_pt: float, width_mm: float) -> int:
@@ -201,14 +234,78 @@ def _text_lines(text: str, size_pt: float, width_mm: float) -> int:
     return max(1, math.ceil(ems * size_pt * _PT_MM * 1.1 / width_mm))
 
 
-def _row_height_mm(row: SheetRow) -> float:
+def _row_height_mm(row: SheetRow, density: str = "normal") -> float:
     """Estimated printed height of a stop row (see sheets.css)."""
-    code = row.micro_id + (" Top" if row.risk_class == "top" else "")
-    grid_mm = _text_lines(code, _CODE_PT, _GRID_TEXT_MM) * _CODE_PT * _LINE * _PT_MM
+    least, pad, code_pt, name_pt, street_pt = _DENSITY[density]
+    top = row.risk_class == "top"
+    code = row.micro_id + (" Top" if top else "")
+    grid_mm = _text_lines(code, code_pt, _GRID_TEXT_MM) * code_pt * _LINE * _PT_MM
+    grid_mm += _TOP_BADGE_MM if top else 0.0
     if row.name and row.name != row.micro_id:
-        grid_mm += _text_lines(row.name, _NAME_PT, _GRID_TEXT_MM) * _NAME_PT * _LINE * _PT_MM
-    street_mm = _text_lines(row.street, _STREET_PT, _STREET_TEXT_MM) * _STREET_PT * _LINE * _PT_MM
-    return max(_ROW_MIN_MM, max(grid_mm, street_mm) + _ROW_PAD_MM)
+        grid_mm += _text_lines(row.name, name_pt, _GRID_TEXT_MM) * name_pt * _LINE * _PT_MM
+    street_mm = _text_lines(row.street, street_pt, _STREET_TEXT_MM) * street_pt * _LINE * _PT_MM
+    return max(least, max(grid_mm, street_mm) + pad)
+
+
+def _header_mm(station: str, team: str, slice_label: str, *, banner: bool) -> float:
+    """Height of a page's header: long station names, team names and slice labels wrap."""
+    title = _text_lines(station + _TITLE, _TITLE_PT, _TITLE_TEXT_MM) - 1
+    extra = _text_lines(team, _HEAD_PT, _TEAM_TEXT_MM) - 1
+    extra += _text_lines(slice_label, _HEAD_PT, _SLICE_TEXT_MM) - 1
+    return (
+        _HEAD_MM
+        + title * _TITLE_PT * 1.3 * _PT_MM
+        + extra * _HEAD_PT * _LINE * _PT_MM
+        + (_BANNER_MM if banner else 0.0)
+    )
+
+
+def sheet_layout(
+    rows: Sequence[SheetRow], *, header_mm: float = _HEAD_MM, map_aspect: float = 1.0
+) -> SheetLayout:
+    """Lay a route sheet out on A4 pages.
+
+    One page with the map above the stop table wherever the rows leave the map at least
+    :data:`MIN_MAP_MM`, with normal rows or else compact ones; the map is as tall as the
+    route's shape needs at the page width, up to the room left. A longer route prints its
+    rows on one or more pages and the map on a page of its own after them, as large as the
+    page allows.
+
+    Parameters
+    ----------
+    rows
+        The stop rows, whose printed heights are estimated from their text.
+    header_mm
+        Height of each page's header (see sheets.css).
+    map_aspect
+        Height / width of the route's extent (its map then fills the width).
+
+    Returns
+    -------
+    SheetLayout
+    """
+    width, height = PAGE_MM
+    fixed = header_mm + _THEAD_MM + _TOTALS_MM + _FOOT_MM + _SLACK_MM
+    for density in _DENSITY:
+        room = height - fixed - _LEGEND_MM - sum(_row_height_mm(r, density) for r in rows)
+        if room >= MIN_MAP_MM:
+            needed = _MAP_FRAME_MM[0] + _MAP_FRAME_MM[1] + map_aspect * (width - 2 * _MAP_SIDE_MM)
+            map_h = round(min(room, max(MIN_MAP_MM, needed)), 1)
+            return SheetLayout((SheetPage(tuple(rows), True),), density, (width, map_h))
+    pages: list[SheetPage] = []
+    page: list[SheetRow] = []
+    used = 0.0
+    for row in rows:
+        budget = height - fixed - (_CONTINUED_MM if pages else 0.0)
+        h = _row_height_mm(row)
+        if page and used + h > budget:
+            pages.append(SheetPage(tuple(page), False))
+            page, used = [], 0.0
+        page.append(row)
+        used += h
+    pages.append(SheetPage(tuple(page), False))
+    map_h = round(height - header_mm - _LEGEND_MM - _FOOT_MM - _SLACK_MM, 1)
+    return SheetLayout((*pages, SheetPage((), True)), "normal", (width, map_h))
 
 
 def _hhmm(t, tz: zoneinfo.ZoneInfo) -> str:
@@ -246,6 +343,8 @@ def route_sheets(
     slices: Sequence[str] | None = None,
     roster: Sequence[Patroller] = (),
     grid: gpd.GeoDataFrame | None = None,
+    version: int | None = None,
+    superseded_by: int | None = None,
 ) -> list[RouteSheet]:
     """Return one :class:`RouteSheet` per deployed route of ``plan``.
 
@@ -265,8 +364,13 @@ def route_sheets(
     roster
         The station roster, for the number of members of each team (left out when empty).
     grid
-        The 1+5+N grid; when given, the maps outline the micro-grids of the base grids the
-        route visits.
+        The 1+5+N grid; when given, the maps outline the micro-grids and base grids around
+        the route and shade those it visits.
+    version
+        The plan's version number for its date, printed beside the date.
+    superseded_by
+        The newer version that replaces this plan, if any: every page then says it is
+        superseded and must not be used.
 
     Returns
     -------
@@ -318,13 +422,22 @@ def route_sheets(
                 )
                 for p in r.stops
             )
+            team = f"{r.name} ({r.patroller_id})"
+            label = labels.get(sp.slice_id, sp.label)
+            layout = sheet_layout(
+                rows,
+                header_mm=_header_mm(
+                    plan.station_name, team, label, banner=superseded_by is not None
+                ),
+                map_aspect=route_aspect(r),
+            )
             out.append(
                 RouteSheet(
                     station_name=plan.station_name,
                     station_phone=station_phone,
                     date=plan.date.isoformat(),
                     slice_id=sp.slice_id,
-                    slice_label=labels.get(sp.slice_id, sp.label),
+                    slice_label=label,
                     patroller_id=r.patroller_id,
                     name=r.name,
                     role=r.role,
@@ -339,8 +452,11 @@ def route_sheets(
                     distance_km=round(r.distance_m / 1000, 2),
                     duration_min=_minutes(r.duration_s),
                     map_svg=route_map_svg(
-                        r, width_mm=SHEET_MAP_MM[0], height_mm=SHEET_MAP_MM[1], grid=grid
+                        r, width_mm=layout.map_mm[0], height_mm=layout.map_mm[1], grid=grid
                     ),
+                    layout=layout,
+                    version=version,
+                    superseded_by=superseded_by,
                 )
             )
     return out
@@ -348,6 +464,15 @@ def route_sheets(
 
 # --------------------------------------------------------------------------------------------
 # Map
+
+
+#: Room between the route's extent and the map's edge: top and bottom (scale bar), and sides.
+_MAP_FRAME_MM = (9.0, 13.0)
+_MAP_SIDE_MM = 9.0
+#: A map shows at least this many metres each way, so a short route is not blown up.
+_MIN_SPAN_M = 300.0
+#: Clear space kept between markers, labels and the marks around them.
+_GAP_MM = 0.4
 
 
 def _nice_length(metres: float) -> float:
@@ -359,30 +484,104 @@ def _nice_length(metres: float) -> float:
     return float(10**k)
 
 
-def _free_spot(
-    p: np.ndarray,
-    radius: float,
-    placed: list[tuple[np.ndarray, float]],
-    box: tuple[float, float, float, float],
-) -> np.ndarray:
-    """Return the spot nearest ``p`` where a circle of ``radius`` fits.
+def _route_xy(route: PatrolRoute) -> tuple[np.ndarray, np.ndarray, pyproj.CRS]:
+    """The route's path and stops in metres of a local azimuthal equidistant CRS (north up)."""
+    path = np.asarray(route.path.coords, dtype=float)[:, :2]
+    stops = np.array([(p.lon, p.lat) for p in route.stops], dtype=float).reshape(-1, 2)
+    everything = np.vstack([path, stops])
+    lon0, lat0 = (everything.min(axis=0) + everything.max(axis=0)) / 2
+    local = pyproj.CRS.from_dict(
+        {"proj": "aeqd", "lat_0": float(lat0), "lon_0": float(lon0), "datum": "WGS84"}
+    )
+    to_local = pyproj.Transformer.from_crs("EPSG:4326", local, always_xy=True)
 
-    Candidates lie on rings around ``p``; a spot fits when the circle overlaps none of the
-    ``placed`` circles ``(centre, radius)`` and stays inside ``box``. Else ``p`` itself.
+    def project(lonlat: np.ndarray) -> np.ndarray:
+        x, y = to_local.transform(lonlat[:, 0], lonlat[:, 1])
+        return np.column_stack([x, y])
+
+    return project(path), project(stops), local
+
+
+def _span_m(path_m: np.ndarray, stops_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower corner and size (metres) of the route's extent, at least :data:`_MIN_SPAN_M`."""
+    allxy = np.vstack([path_m, stops_m])
+    lo, hi = allxy.min(axis=0), allxy.max(axis=0)
+    size = np.maximum(hi - lo, _MIN_SPAN_M)
+    return (lo + hi) / 2 - size / 2, size
+
+
+def route_aspect(route: PatrolRoute) -> float:
+    """Height / width of the area a route's map shows (see :func:`route_map_svg`)."""
+    path_m, stops_m, _ = _route_xy(route)
+    _, size = _span_m(path_m, stops_m)
+    return float(size[1] / size[0])
+
+
+@dataclasses.dataclass
+class _Board:
+    """What is already drawn on a map (mm, y down), for placing markers and labels clear of it.
+
+    ``discs`` are ``(x, y, r)``, ``boxes`` are ``(x0, y0, x1, y1)``; everything placed stays
+    inside ``frame``.
     """
-    x0, y0, x1, y1 = box
-    for ring in range(8):
-        if ring == 0:
-            candidates = [p]
+
+    frame: tuple[float, float, float, float]
+    discs: list[tuple[float, float, float]] = dataclasses.field(default_factory=list)
+    boxes: list[tuple[float, float, float, float]] = dataclasses.field(default_factory=list)
+
+    def _clear(self, lo: np.ndarray, hi: np.ndarray, r: float, avoid=()) -> np.ndarray:
+        """Which shapes fit: boxes ``lo``..``hi`` (n x 2) rounded by ``r`` (0 for a box)."""
+        x0, y0, x1, y1 = self.frame
+        ok = (lo[:, 0] - r >= x0) & (lo[:, 1] - r >= y0) & (hi[:, 0] + r <= x1)
+        ok &= hi[:, 1] + r <= y1
+        for cx, cy, cr in [*self.discs, *avoid]:
+            dx = np.maximum(np.maximum(lo[:, 0] - cx, cx - hi[:, 0]), 0)
+            dy = np.maximum(np.maximum(lo[:, 1] - cy, cy - hi[:, 1]), 0)
+            ok &= np.hypot(dx, dy) >= r + cr + _GAP_MM
+        for bx0, by0, bx1, by1 in self.boxes:
+            dx = np.maximum(np.maximum(lo[:, 0] - bx1, bx0 - hi[:, 0]), 0)
+            dy = np.maximum(np.maximum(lo[:, 1] - by1, by0 - hi[:, 1]), 0)
+            ok &= np.hypot(dx, dy) >= r + _GAP_MM
+        return ok
+
+    def place(
+        self,
+        p: np.ndarray,
+        *,
+        radius: float = 0.0,
+        half: tuple[float, float] = (0.0, 0.0),
+        reach_mm: float | None = None,
+        avoid: Sequence[tuple[float, float, float]] = (),
+    ) -> np.ndarray | None:
+        """Take the free spot nearest ``p`` for a disc of ``radius`` or a box of ``half`` sizes.
+
+        Discs in ``avoid`` are kept clear this time only. Returns the spot's centre, or
+        ``None`` if there is none within ``reach_mm`` (default: anywhere on the map).
+        """
+        step = max(radius, min(half) if min(half) > 0 else 1.0, 1.0)
+        rings = [np.asarray(p, dtype=float)[None, :]]
+        for k in range(1, 24):
+            a = np.deg2rad(np.arange(-90.0, 270.0, 15.0) + 7.5 * (k % 2))
+            rings.append(p + k * step * np.column_stack([np.cos(a), np.sin(a)]))
+        cand = np.vstack(rings)
+        if reach_mm is None:  # then anywhere on the map, nearest first
+            x0, y0, x1, y1 = self.frame
+            gx, gy = np.meshgrid(np.arange(x0, x1, 1.0), np.arange(y0, y1, 1.0))
+            far = np.column_stack([gx.ravel(), gy.ravel()])
+            far = far[np.argsort(np.hypot(*(far - p).T), kind="stable")]
+            cand = np.vstack([cand, far])
         else:
-            angles = np.deg2rad(np.arange(-90, 270, 45) + 22.5 * (ring % 2))
-            d = ring * (radius + 0.6)
-            candidates = [p + d * np.array([math.cos(a), math.sin(a)]) for a in angles]
-        for c in candidates:
-            inside = x0 + radius <= c[0] <= x1 - radius and y0 + radius <= c[1] <= y1 - radius
-            if inside and all(np.hypot(*(c - q)) >= radius + rq + 0.3 for q, rq in placed):
-                return np.asarray(c, dtype=float)
-    return np.asarray(p, dtype=float)
+            cand = cand[np.hypot(*(cand - p).T) <= reach_mm]
+        hw = np.asarray(half, dtype=float)
+        ok = np.flatnonzero(self._clear(cand - hw, cand + hw, radius, avoid))
+        if not len(ok):
+            return None
+        c = cand[ok[0]]
+        if radius > 0:
+            self.discs.append((float(c[0]), float(c[1]), float(radius)))
+        else:
+            self.boxes.append((c[0] - hw[0], c[1] - hw[1], c[0] + hw[0], c[1] + hw[1]))
+        return c
 
 
 def _f(v: float) -> str:
@@ -405,21 +604,38 @@ def _rings(geom) -> list[np.ndarray]:
     return out
 
 
+def _grid_in_view(
+    grid: gpd.GeoDataFrame, local: pyproj.CRS, view: tuple[float, float, float, float]
+) -> gpd.GeoDataFrame:
+    """The base and micro-grids of ``grid`` in ``local`` metres, clipped to ``view``."""
+    import shapely
+
+    from gridplan.geo.crs import require_crs
+
+    require_crs(grid, where="route map grid")
+    g = grid[grid["level"].isin(["base", "micro"])].to_crs(local)
+    g = g[g.intersects(shapely.box(*view))]
+    return g.set_geometry(shapely.clip_by_rect(g.geometry.to_numpy(), *view))
+
+
 def route_map_svg(
     route: PatrolRoute,
     *,
-    width_mm: float = 180.0,
-    height_mm: float = 95.0,
+    width_mm: float = 186.0,
+    height_mm: float = 100.0,
     grid: gpd.GeoDataFrame | None = None,
 ) -> str:
     """Draw a route as a print-ready SVG map (no tiles: works offline, prints in black and white).
 
-    The street path is a solid line; stops are white circles numbered in route order (revisits
-    of one place are fanned out with a leader line to the spot); the start is a solid square and
-    the end a hollow square around it; a scale bar in metres and a north arrow. With ``grid``,
-    the micro-grids of the base grids the route visits are outlined (dotted), the base grids
-    dashed, and the visited micro-grids shaded and labelled with their short code. Coordinates
-    are projected to a local azimuthal equidistant CRS (metres, north up) around the route.
+    The map shows the route's own extent with a margin (at least 300 m each way), not the
+    whole station. The street path is a solid line; stops are white discs numbered in route
+    order, which never cover each other: a stop that would is moved to the nearest free spot
+    and tied to its place by a leader line (revisits of one place fan out the same way). The
+    start is a solid square, the end a hollow square around it; a scale bar in metres and a
+    north arrow. With ``grid``, the micro-grids in view are outlined (dotted), the base grids
+    dashed, and the micro-grids the route visits shaded and labelled with their short code
+    where that hides nothing. Coordinates are projected to a local azimuthal equidistant CRS
+    (metres, north up) around the route.
 
     Parameters
     ----------
@@ -434,54 +650,21 @@ def route_map_svg(
     -------
     str
         A standalone SVG document (``<svg xmlns=...>``), also valid inline in HTML. All text is
-        XML-escaped.
+        XML-escaped. Stop markers are ``<g class="stop">`` with a ``circle``; micro-grid labels
+        are ``<g class="cell-label">`` with the ``rect`` they occupy.
 
     Examples
     --------
     >>> svg = route_map_svg(plan.slices[0].routes[0], grid=grid)  # doctest: +SKIP
     """
     w, h = float(width_mm), float(height_mm)
-    path = np.asarray(route.path.coords, dtype=float)[:, :2]
-    stops = np.array([(p.lon, p.lat) for p in route.stops], dtype=float).reshape(-1, 2)
-    everything = np.vstack([path, stops])
-    lon0, lat0 = (everything.min(axis=0) + everything.max(axis=0)) / 2
-    local = pyproj.CRS.from_dict(
-        {"proj": "aeqd", "lat_0": float(lat0), "lon_0": float(lon0), "datum": "WGS84"}
-    )
-    to_local = pyproj.Transformer.from_crs("EPSG:4326", local, always_xy=True)
-
-    def project(lonlat: np.ndarray) -> np.ndarray:
-        x, y = to_local.transform(lonlat[:, 0], lonlat[:, 1])
-        return np.column_stack([x, y])
-
-    path_m, stops_m = project(path), project(stops)
-
-    cells: list[tuple[str, list[np.ndarray], bool, Any]] = []
-    bases: list[list[np.ndarray]] = []
-    if grid is not None and len(grid):
-        from gridplan.geo.crs import require_crs
-
-        require_crs(grid, where="route map grid")
-        base_ids = {p.base_id for p in route.stops}
-        visited = {p.micro_id for p in route.stops}
-        g = grid[grid["id"].isin(base_ids) | grid["parent_id"].isin(base_ids)].to_crs(local)
-        for gid, level, geom in zip(g["id"], g["level"], g.geometry, strict=True):
-            if geom is None or geom.is_empty:
-                continue
-            if level == "base":
-                bases.append(_rings(geom))
-            elif level == "micro":
-                cells.append((str(gid), _rings(geom), gid in visited, geom))
-    extent = [path_m, stops_m] + [r for rings in bases for r in rings]
-    extent += [r for _, rings, _, _ in cells for r in rings]
-    allxy = np.vstack(extent)
-    (mx0, my0), (mx1, my1) = allxy.min(axis=0), allxy.max(axis=0)
-    # frame: 6 mm around, more at the bottom (scale bar) and right (north arrow)
-    left, right, top, bottom = 6.0, 11.0, 6.0, 10.0
-    span_x, span_y = max(mx1 - mx0, 100.0), max(my1 - my0, 100.0)
-    scale = min((w - left - right) / span_x, (h - top - bottom) / span_y)  # mm per metre
-    cx, cy = (mx0 + mx1) / 2, (my0 + my1) / 2
-    ox, oy = left + (w - left - right) / 2, top + (h - top - bottom) / 2
+    path_m, stops_m, local = _route_xy(route)
+    lo, size = _span_m(path_m, stops_m)
+    (top, bottom), side = _MAP_FRAME_MM, _MAP_SIDE_MM
+    scale = min((w - 2 * side) / size[0], (h - top - bottom) / size[1])  # mm per metre
+    cx, cy = lo + size / 2
+    ox, oy = side + (w - 2 * side) / 2, top + (h - top - bottom) / 2
+    view = (cx - ox / scale, cy - (h - oy) / scale, cx + (w - ox) / scale, cy + oy / scale)
 
     def mm(xy: np.ndarray) -> np.ndarray:
         return np.column_stack([ox + (xy[:, 0] - cx) * scale, oy - (xy[:, 1] - cy) * scale])
@@ -497,20 +680,10 @@ def route_map_svg(
         f'<rect x="0" y="0" width="{_f(w)}" height="{_f(h)}" fill="#ffffff" stroke="#000000" '
         'stroke-width="0.3"/>',
     ]
-    # grid: visited cells shaded, micro-grids dotted, base grids dashed
-    for _, rings, hit, _geom in cells:
-        d = " ".join(f"M{_points(mm(r))}Z" for r in rings)
-        fill = "#fde9a9" if hit else "none"
-        out.append(
-            f'<path class="micro" d="{d}" fill="{fill}" fill-rule="evenodd" stroke="#8c8c8c" '
-            'stroke-width="0.2" stroke-dasharray="0.6 0.6"/>'
-        )
-    for rings in bases:
-        d = " ".join(f"M{_points(mm(r))}Z" for r in rings)
-        out.append(
-            f'<path class="base" d="{d}" fill="none" stroke="#555555" stroke-width="0.45" '
-            'stroke-dasharray="2.4 1.2"/>'
-        )
+    visited = {p.micro_id for p in route.stops}
+    cells = _grid_in_view(grid, local, view) if grid is not None and len(grid) else None
+    if cells is not None:
+        out += _grid_paths(cells, visited, mm)
     # the street path: a white casing under a solid line keeps it readable over the grid
     pts = _points(mm(path_m))
     out.append(
@@ -521,8 +694,12 @@ def route_map_svg(
         f'<polyline class="route" points="{pts}" fill="none" stroke="#1d4f9c" '
         'stroke-width="0.8" stroke-linejoin="round" stroke-linecap="round"/>'
     )
-    # start (solid square) and end (hollow square)
+    # scale bar (bottom left) and north arrow (top right) first: markers keep clear of them
+    board = _Board((0.0, 0.0, w, h))
+    out.append(_scale_bar(w, h, scale, board))
+    out.append(_north_arrow(w, board))
     start, end = mm(path_m[[0, -1]])
+    board.boxes += [(*(start - 1.6), *(start + 1.6)), (*(end - 2.6), *(end + 2.6))]
     out.append(
         f'<rect class="end" x="{_f(end[0] - 2.6)}" y="{_f(end[1] - 2.6)}" width="5.2" '
         'height="5.2" fill="none" stroke="#000000" stroke-width="0.5"/>'
@@ -531,20 +708,55 @@ def route_map_svg(
         f'<rect class="start" x="{_f(start[0] - 1.6)}" y="{_f(start[1] - 1.6)}" width="3.2" '
         'height="3.2" fill="#000000"/>'
     )
-    # numbered stops, moved off the start and end marks and off each other (revisits)
-    radius = 2.5
-    spots = mm(stops_m)
-    taken: list[tuple[np.ndarray, float]] = [(start, 2.0), (end, 3.0)]
+    out += _stop_markers(route, mm(stops_m), board)
+    if cells is not None:
+        out += _cell_labels(cells, visited, mm, board)
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _grid_paths(cells: gpd.GeoDataFrame, visited: set[str], mm) -> list[str]:
+    """Micro-grids dotted (visited ones shaded), then base grids dashed, as SVG paths."""
+    out = []
+    for level in ("micro", "base"):
+        sub = cells[cells["level"] == level]
+        for gid, geom in zip(sub["id"], sub.geometry, strict=True):
+            rings = [] if geom is None or geom.is_empty else _rings(geom)
+            if not rings:
+                continue
+            d = " ".join(f"M{_points(mm(r))}Z" for r in rings)
+            if level == "micro":
+                fill = "#fde9a9" if gid in visited else "none"
+                out.append(
+                    f'<path class="micro" d="{d}" fill="{fill}" fill-rule="evenodd" '
+                    'stroke="#8c8c8c" stroke-width="0.2" stroke-dasharray="0.6 0.6"/>'
+                )
+            else:
+                out.append(
+                    f'<path class="base" d="{d}" fill="none" stroke="#555555" '
+                    'stroke-width="0.45" stroke-dasharray="2.4 1.2"/>'
+                )
+    return out
+
+
+def _stop_markers(route: PatrolRoute, spots: np.ndarray, board: _Board) -> list[str]:
+    """Numbered stop discs, none covering another or another stop's spot; leader lines."""
+    radius = STOP_RADIUS_MM
     centres = []
     for spot in spots:
-        c = _free_spot(spot, radius, taken, (0.0, 0.0, w, h))
-        taken.append((c, radius))
-        centres.append(c)
+        # the exact spots of the other stops stay visible (a dot where a leader line ends)
+        near = np.hypot(*(spots - spot).T) > 0.05
+        others = [(float(x), float(y), 0.6) for x, y in spots[near]]
+        c = board.place(spot, radius=radius, avoid=others)
+        centres.append(spot if c is None else c)
+    out = []
     for spot, c in zip(spots, centres, strict=True):
-        if np.hypot(*(c - spot)) > 0.01:
+        gap = np.hypot(*(c - spot))
+        if gap > 0.05:
+            edge = c + (spot - c) * (radius / gap)  # the line ends at the disc's edge
             out.append(
-                f'<line class="leader" x1="{_f(spot[0])}" y1="{_f(spot[1])}" x2="{_f(c[0])}" '
-                f'y2="{_f(c[1])}" stroke="#000000" stroke-width="0.25"/>'
+                f'<line class="leader" x1="{_f(spot[0])}" y1="{_f(spot[1])}" x2="{_f(edge[0])}" '
+                f'y2="{_f(edge[1])}" stroke="#000000" stroke-width="0.3"/>'
             )
             out.append(
                 f'<circle class="spot" cx="{_f(spot[0])}" cy="{_f(spot[1])}" r="0.6" '
@@ -552,32 +764,49 @@ def route_map_svg(
             )
     for p, c in zip(route.stops, centres, strict=True):
         heavy = p.risk_class == "top"
+        size = 3.0 if p.order < 100 else 2.3
         out.append(
             f'<g class="stop" data-order="{p.order}">'
             f'<circle cx="{_f(c[0])}" cy="{_f(c[1])}" r="{_f(radius)}" fill="#ffffff" '
             f'stroke="{"#b3261e" if heavy else "#000000"}" '
             f'stroke-width="{"0.7" if heavy else "0.4"}"/>'
-            f'<text x="{_f(c[0])}" y="{_f(c[1] + 1.0)}" font-size="2.8" font-weight="bold" '
-            f'text-anchor="middle" fill="#000000">{p.order}</text></g>'
+            f'<text x="{_f(c[0])}" y="{_f(c[1] + size * 0.36)}" font-size="{_f(size)}" '
+            f'font-weight="bold" text-anchor="middle" fill="#000000">{p.order}</text></g>'
         )
-    # short codes of the micro-grids to visit, where they hide no stop
-    for gid, _, hit, geom in cells:
-        if not hit:
+    return out
+
+
+def _cell_labels(cells: gpd.GeoDataFrame, visited: set[str], mm, board: _Board) -> list[str]:
+    """Short codes of the visited micro-grids, on a white plate, where they hide nothing."""
+    out = []
+    font = 2.3
+    for gid, geom in zip(cells["id"], cells.geometry, strict=True):
+        if gid not in visited or geom is None or geom.is_empty:
             continue
-        rp = mm(np.array([geom.representative_point().coords[0][:2]]))[0]
-        c = _free_spot(rp, 3.5, taken, (0.0, 0.0, w, h))
-        taken.append((c, 3.5))
-        short = gid.rsplit("-", 1)[-1]
+        short = str(gid).rsplit("-", 1)[-1]
+        half = (len(short) * font * 0.32 + 0.5, font * 0.5 + 0.3)
+        anchor = mm(np.array([geom.representative_point().coords[0][:2]]))[0]
+        c = board.place(anchor, half=half, reach_mm=6.0)
+        if c is None:
+            continue
         out.append(
-            f'<text class="cell-label" x="{_f(c[0])}" y="{_f(c[1] + 0.8)}" font-size="2.3" '
-            f'fill="#555555" text-anchor="middle">{esc(short)}</text>'
+            f'<g class="cell-label"><rect x="{_f(c[0] - half[0])}" y="{_f(c[1] - half[1])}" '
+            f'width="{_f(2 * half[0])}" height="{_f(2 * half[1])}" fill="#ffffff" '
+            f'fill-opacity="0.8"/><text x="{_f(c[0])}" y="{_f(c[1] + font * 0.35)}" '
+            f'font-size="{_f(font)}" fill="#444444" text-anchor="middle">'
+            f"{html.escape(short)}</text></g>"
         )
-    # scale bar (bottom left) on a white plate
+    return out
+
+
+def _scale_bar(w: float, h: float, scale: float, board: _Board) -> str:
+    """A scale bar in metres on a white plate at the bottom left (and on the board)."""
     bar_m = _nice_length((w / 5) / scale)
     bar = bar_m * scale
     label = f"{bar_m / 1000:g} km" if bar_m >= 1000 else f"{bar_m:g} m"
-    bx, by = 4.0, h - 4.0
-    out.append(
+    bx, by = 4.0, h - 3.0
+    board.boxes.append((bx - 1.5, by - 6.5, bx + bar + 1.5, by + 1.5))
+    return (
         f'<g class="scale-bar"><rect x="{_f(bx - 1.5)}" y="{_f(by - 6.5)}" '
         f'width="{_f(bar + 3)}" height="8" fill="#ffffff" fill-opacity="0.85"/>'
         f'<rect x="{_f(bx)}" y="{_f(by - 1.2)}" width="{_f(bar / 2)}" height="1.2" '
@@ -585,19 +814,21 @@ def route_map_svg(
         f'<rect x="{_f(bx + bar / 2)}" y="{_f(by - 1.2)}" width="{_f(bar / 2)}" height="1.2" '
         'fill="#ffffff" stroke="#000000" stroke-width="0.2"/>'
         f'<text x="{_f(bx)}" y="{_f(by - 2.2)}" font-size="2.6" fill="#000000">'
-        f"{esc(label)}</text></g>"
+        f"{html.escape(label)}</text></g>"
     )
-    # north arrow (top right): the local projection is north-up
-    nx, ny = w - 6.0, 4.0
-    out.append(
+
+
+def _north_arrow(w: float, board: _Board) -> str:
+    """A north arrow at the top right (the local projection is north-up)."""
+    nx, ny = w - 6.0, 3.0
+    board.boxes.append((nx - 2.5, ny + 1.0, nx + 2.5, ny + 12.0))
+    return (
         f'<g class="north-arrow"><polygon points="{_f(nx)},{_f(ny + 1.5)} '
         f'{_f(nx - 2)},{_f(ny + 7.5)} {_f(nx)},{_f(ny + 6)} {_f(nx + 2)},{_f(ny + 7.5)}" '
         'fill="#000000"/>'
         f'<text x="{_f(nx)}" y="{_f(ny + 11)}" font-size="3" font-weight="bold" '
         'text-anchor="middle" fill="#000000">N</text></g>'
     )
-    out.append("</svg>")
-    return "\n".join(out)
 
 
 # --------------------------------------------------------------------------------------------

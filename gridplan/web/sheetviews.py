@@ -51,7 +51,10 @@ def _sheets(plan_id: int):
     plan = data.cached(("plan", plan_id), lambda: store.plan_from_row(row))
     cfg = data.config(current_user.station_id)
     station = store.get_station(get_db(), current_user.station_id)
-    key = (plan_id, lang, patroller, tuple(slices or ()), station["phone"])
+    # a newer version of the date supersedes this plan: its sheets say so on every page
+    current = store.current_plan(get_db(), current_user.station_id, row["date"])["version"]
+    superseded_by = current if current != row["version"] else None
+    key = (plan_id, lang, patroller, tuple(slices or ()), station["phone"], superseded_by)
     try:
         # sheets of a plan never change; their SVG maps take ~80 ms each to draw
         sheets = data.cached(
@@ -64,6 +67,8 @@ def _sheets(plan_id: int):
                 slices=slices,
                 roster=cfg.roster,
                 grid=data.grid(row["grid_id"]),
+                version=row["version"],
+                superseded_by=superseded_by,
             ),
             size=64,
         )
@@ -118,7 +123,8 @@ def sheets_pdf(plan_id: int):
     who = request.args.get("patroller") or (
         current_user.team_id if current_user.role == "volunteer_lead" else "all"
     )
-    name = f"route-sheets-{row['date']}-v{row['version']}-{who}.pdf"
+    superseded = "-superseded" if key[-1] is not None else ""
+    name = f"route-sheets-{row['date']}-v{row['version']}{superseded}-{who}.pdf"
     return Response(
         pdf,
         mimetype="application/pdf",

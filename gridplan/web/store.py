@@ -4,6 +4,11 @@ Functions take an open connection (:func:`gridplan.web.db.get_db` in a request,
 :func:`gridplan.web.db.connect` elsewhere) and speak gridplan's own types: grids and
 incidents go in and come out as GeoDataFrames, plans as :class:`~gridplan.routing.plan.PatrolPlan`.
 Writers that change several rows run in one transaction; versions are added, never replaced.
+
+Plans are versioned per station and date: every plan saved for a date, a re-plan or a fresh
+one, gets the next version number of that date, and the newest version (the highest number)
+is the *current* plan of the date; the earlier ones are *superseded* by it and stay readable
+(see :func:`current_plan`).
 """
 
 from __future__ import annotations
@@ -557,13 +562,32 @@ def plan_from_row(row: sqlite3.Row):
     return plan_from_dict(_unpack(row["plan"]), source=f"plan {row['id']}")
 
 
+_CURRENT_VERSION = (
+    "(SELECT MAX(c.version) FROM plans AS c WHERE c.station_id=plans.station_id "
+    "AND c.date=plans.date) AS current_version"
+)
+
+
 def list_plans(con: sqlite3.Connection, station_id: str, limit: int = 50) -> list[sqlite3.Row]:
-    """Return the station's newest plans (no plan bodies)."""
-    return con.execute(
-        "SELECT id, date, version, parent_id, created_at, created_by, summary_json, params_json "
-        "FROM plans WHERE station_id=? ORDER BY id DESC LIMIT ?",
+    """Return the station's newest plans (no plan bodies), newest date first.
+
+    Within a date the current version comes first; each row has ``current_version``, the
+    version that supersedes it when it is not that one.
+    """
+    rows = con.execute(
+        "SELECT id, date, version, parent_id, created_at, created_by, summary_json, params_json, "
+        f"{_CURRENT_VERSION} FROM plans WHERE station_id=? ORDER BY id DESC LIMIT ?",
         (station_id, limit),
     ).fetchall()
+    return sorted(rows, key=lambda r: (r["date"], r["version"]), reverse=True)
+
+
+def current_plan(con: sqlite3.Connection, station_id: str, date: str) -> sqlite3.Row | None:
+    """Return ``(id, version)`` of the current plan of ``date``: its newest version."""
+    return con.execute(
+        "SELECT id, version FROM plans WHERE station_id=? AND date=? ORDER BY version DESC LIMIT 1",
+        (station_id, date),
+    ).fetchone()
 
 
 # --------------------------------------------------------------------------- jobs
@@ -744,15 +768,28 @@ def list_failed_jobs(
 def failed_logins(
     con: sqlite3.Connection, *, since: str, ip: str | None = None, username: str | None = None
 ) -> int:
-    """Count failed logins at or after ``since`` (ISO UTC) from ``ip`` or for ``username``."""
+    """Count failed logins at or after ``since`` (ISO UTC) from ``ip`` and/or for ``username``.
+
+    Give ``ip``, ``username`` or both (then only failures for that name from that address
+    count); user names compare without case and surrounding spaces.
+    """
+    where, args = ["action='login_failed'", "at>=?"], [since]
     if ip is not None:
-        sql, arg = "ip=?", ip
-    else:
-        sql, arg = "lower(username)=?", (username or "").strip().lower()
-    return con.execute(
-        f"SELECT COUNT(*) FROM audit WHERE action='login_failed' AND at>=? AND {sql}",
-        (since, arg),
-    ).fetchone()[0]
+        where.append("ip=?")
+        args.append(ip)
+    if username is not None:
+        where.append("lower(username)=?")
+        args.append(login_name(username).lower())
+    if len(args) == 1:
+        msg = "failed_logins needs ip=, username= or both"
+        raise TypeError(msg)
+    sql = f"SELECT COUNT(*) FROM audit WHERE {' AND '.join(where)}"
+    return con.execute(sql, args).fetchone()[0]
+
+
+def login_name(username: str) -> str:
+    """The user name a login attempt is logged and counted under (stripped, 64 characters)."""
+    return username.strip()[:64] or "-"
 
 
 def audit(
