@@ -58,6 +58,7 @@ _LAZY = {
     "save_map": "gridplan.maps",
     "Patroller": "gridplan.roster",
     "PatrolPolicy": "gridplan.roster",
+    "resolve_home_bases": "gridplan.roster",
     "PrizeVRP": "gridplan.routing.model",
     "PrizeVRPSolution": "gridplan.routing.model",
     "Vehicle": "gridplan.routing.model",
@@ -160,6 +161,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.maps import save_map as save_map
     from gridplan.roster import Patroller as Patroller
     from gridplan.roster import PatrolPolicy as PatrolPolicy
+    from gridplan.roster import resolve_home_bases as resolve_home_bases
     from gridplan.routing.check import CheckReport as CheckReport
     from gridplan.routing.check import check_plan as check_plan
     from gridplan.routing.matrix import TravelMatrix as TravelMatrix

@@ -49,7 +49,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "BacktestResult",
     ),
     "output": ("write_geodata", "write_csv", "hotspot_map", "save_map"),
-    "patrol force": ("Patroller", "PatrolPolicy"),
+    "patrol force": ("Patroller", "PatrolPolicy", "resolve_home_bases"),
     "street network": (
         "build_network",
         "save_network",

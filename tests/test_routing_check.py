@@ -152,7 +152,10 @@ def test_a_different_network_is_refused(doc, grid):
     other = lattice_network()
     assert other.fingerprint == lattice_network().fingerprint  # deterministic
     moved = build_network(
-        gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 0), (500, 0)])], crs=26910),
+        # a street elsewhere in UTM zone 10N (within the zone's area of use)
+        gpd.GeoDataFrame(
+            geometry=[shapely.LineString([(500_000, 5_000_000), (500_500, 5_000_000)])], crs=26910
+        ),
         crs="EPSG:26910",
     )
     report = check_plan(plan_from_dict(doc), moved)
