@@ -18,7 +18,13 @@ Templates are %-format strings with named placeholders (``%(n)d``), the gettext 
 ``N_`` marks them for Babel (``babel.cfg``, ``scripts/update_translations.py``), and the
 Chinese catalogue must keep the same placeholders (``tests/test_i18n.py``). A parameter that
 is itself a message (an enumeration such as a grid level) is translated too; any other
-parameter (a column name, a file, a figure) is shown as given.
+parameter (a column name, a file, a figure) is shown as given. :func:`listing` joins several
+messages into one (``a, b and 3 more``).
+
+Advice that only fits one front end (``--column lon=经度`` on the command line) is a nested
+message of its own id, so that another front end can say what fits it instead:
+:meth:`Message.swap` remakes the nested messages of the ids it is given (the web UI points to
+its forms; :data:`gridplan.web.i18n.WEB_ADVICE`).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import importlib
 import re
 from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -37,9 +44,13 @@ from typing import Any
 MESSAGE_MODULES = (
     "gridplan._messages",
     "gridplan.geo._columns",
+    "gridplan.geo._io",
     "gridplan.geo._tables",
+    "gridplan.geo.crs",
+    "gridplan.geo.grid",
     "gridplan.geo.incidents",
     "gridplan.geo.validate",
+    "gridplan.routing.planner",
     "gridplan.routing.problem",
     "gridplan.routing.plan_export",
 )
@@ -185,6 +196,27 @@ class Message(str):
         }
         return gettext(self.template.text) % values
 
+    def swap(self, templates: Mapping[str, MessageTemplate]) -> Message:
+        """Return the message with the parts of the ids in ``templates`` made from those instead.
+
+        Each nested message (and the message itself) whose id is a key of ``templates`` is made
+        again from that template, with the parameters it names (a subset of the original's).
+        A front end uses it to replace advice meant for another one.
+
+        Examples
+        --------
+        >>> CLI = define("doc.fix.cli", N_("pass --crs %(crs)s"))
+        >>> FORM = define("doc.fix.form", N_("enter %(crs)s in the CRS field"))
+        >>> FAILED = define("doc.failed", N_("no CRS; %(fix)s"))
+        >>> print(FAILED(fix=CLI(crs="EPSG:4547")).swap({CLI.id: FORM}))
+        no CRS; enter EPSG:4547 in the CRS field
+        """
+        params = {
+            k: v.swap(templates) if isinstance(v, Message) else v for k, v in self.params.items()
+        }
+        template = templates.get(self.id, self.template)
+        return template(**{k: params[k] for k in template.names})
+
     def to_dict(self) -> dict[str, Any]:
         """Return ``{"id": ..., "params": {...}}`` (JSON-serialisable; nested messages too)."""
         return {
@@ -229,3 +261,32 @@ LEVELS_PLURAL = {
     "base": define("level.base.plural", N_("base grids")),
     "micro": define("level.micro.plural", N_("micro-grids")),
 }
+
+
+# --------------------------------------------------------------------------------------------
+# lists of messages (a list of plain values is joined as text by the caller)
+
+_COMMAS = define("list.comma", N_("%(first)s, %(rest)s"))
+_SEMICOLONS = define("list.semicolon", N_("%(first)s; %(rest)s"))
+_MORE = define("list.more", N_("%(items)s and %(n)d more"))
+
+
+def listing(items: Sequence[Any], *, semicolons: bool = False, more: int = 0) -> Message | str:
+    """Join ``items`` (messages or text) into one message: ``a, b, c`` (``a; b; c``).
+
+    ``more`` adds `` and 3 more`` for items left out. A single item is returned as it is and
+    no items as ``""``; a list of messages is translated item by item and separator by
+    separator (Chinese lists use 、 and ；).
+
+    Examples
+    --------
+    >>> print(listing([LEVELS["base"](), LEVELS["micro"]()], more=2))
+    base grid, micro-grid and 2 more
+    """
+    if not items:
+        return ""
+    join = _SEMICOLONS if semicolons else _COMMAS
+    out = items[-1]
+    for item in reversed(items[:-1]):
+        out = join(first=item, rest=out)
+    return _MORE(items=out, n=more) if more else out

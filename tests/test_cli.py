@@ -203,6 +203,34 @@ def test_usage_errors_exit_2(runner, grid_file, tmp_path):
     assert result.exit_code == 2
 
 
+def test_the_command_line_keeps_its_advice_in_english(runner, tmp_path):
+    """The web UI replaces this advice with its forms'; the command line keeps its flags."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("案件编号,经度,纬度,案发时间\nX1,999,999,2024-03-05\n", encoding="utf-8")
+    result = runner.invoke(
+        main, ["incidents", "import", str(bad), "--out", str(tmp_path / "o.gpkg")]
+    )
+    assert result.exit_code == 2
+    assert (
+        "none of the 1 rows could be imported. First problems: row 2 经度='999': longitude is "
+        "outside -180..180. Fix the file, or name the right columns explicitly (e.g. --column "
+        "lon=经度)"
+    ) in result.stderr
+    grid = tmp_path / "grid.geojson"
+    grid.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+        '{"id": "S1", "level": "station"}, "geometry": {"type": "Polygon", "coordinates": '
+        "[[[500000, 3300000], [501000, 3300000], [501000, 3301000], [500000, 3300000]]]}}]}",
+        encoding="utf-8",
+    )
+    result = runner.invoke(main, ["grids", "validate", str(grid)])
+    assert result.exit_code == 2
+    assert (
+        "which are metres, not lon/lat; pass the real CRS, e.g. crs='EPSG:4547' (CLI: --crs)"
+        in (result.stderr)
+    )
+
+
 def test_incidents_import_writes_clean_and_rejects(runner, incidents_file, grid_file, tmp_path):
     out = tmp_path / "clean.geojson"
     result = _run(

@@ -447,9 +447,9 @@ def test_a_repairable_grid_lists_each_repair_and_stores_it_only_when_confirmed(o
     table = html[html.index('id="repairs"') : html.index("</table>", html.index('id="repairs"'))]
     rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)<br>", table)
     assert {(fid, problem) for fid, problem, _ in rows} == {
-        ("S02-B1-M002", "invalid_geometry"),
-        (edge_cell, "sliver_outside"),
-        (gap_cell, "sliver_gap"),  # reported on its base grid, repaired on the cell
+        ("S02-B1-M002", "invalid geometry"),  # the problems as the issue table names them
+        (edge_cell, "sliver outside its parent"),
+        (gap_cell, "sliver gap"),  # reported on its base grid, repaired on the cell
     }
     assert "ring made valid" in table and "clipped to its parent grid" in table
     assert "gap given to this grid" in table and gap_base in table

@@ -18,6 +18,7 @@ from gridplan._errors import InputError
 from gridplan._messages import N_
 from gridplan._messages import Message
 from gridplan._messages import define
+from gridplan._messages import listing
 
 #: Roles a user may name explicitly with ``columns={role: header}`` (``--column role=header``).
 ROLES = ("lon", "lat", "x", "y", "time", "date", "hour", "category", "id", "alert")
@@ -162,8 +163,38 @@ _E_MISSING = define(
     "columns.missing",
     N_(
         "%(where)s: cannot find the %(kind)s column(s). Columns in the file: %(columns)s. "
-        "Names looked for (ignoring case, spaces and '_') - %(looked)s. Name the columns "
-        "explicitly, e.g. %(example)s on the command line, or columns={...} in Python"
+        "Names looked for (ignoring case, spaces and '_') - %(looked)s. %(fix)s"
+    ),
+)
+#: Advice to name the columns (on the command line or in Python).
+ADVICE_COLUMNS = define(
+    "advice.columns",
+    N_(
+        "Name the columns explicitly, e.g. %(example)s on the command line, or columns={...} "
+        "in Python"
+    ),
+)
+_E_UNKNOWN_ROLES = define(
+    "columns.unknown_roles",
+    N_(
+        "%(where)s: unknown column role(s) %(roles)s in the column overrides; use %(known)s "
+        "(for example --column lon=经度)"
+    ),
+)
+_E_NOT_IN_TABLE = define(
+    "columns.not_in_table",
+    N_(
+        "%(where)s: column %(header)r given for %(role)s is not in the table; its columns "
+        "are: %(columns)s"
+    ),
+)
+_NONE = define("columns.none", N_("(none)"))
+_FOR_ROLES = define("columns.for_roles", N_("%(header)r for %(roles)s"))
+_E_ONE_COLUMN_TWICE = define(
+    "columns.one_column_for_several_roles",
+    N_(
+        "%(where)s: one column is named for several roles (%(clashes)s); give each role its "
+        "own column"
     ),
 )
 #: What is missing, as the message names it.
@@ -242,9 +273,8 @@ def find_columns(
     absent = {role for role, header in overrides.items() if header == ""}
     unknown = sorted(set(overrides) - set(ROLES))
     if unknown:
-        msg = (
-            f"{where}: unknown column role(s) {', '.join(map(repr, unknown))} in the column "
-            f"overrides; use {', '.join(ROLES)} (for example --column lon=经度)"
+        msg = _E_UNKNOWN_ROLES(
+            where=where, roles=", ".join(map(repr, unknown)), known=", ".join(ROLES)
         )
         raise InputError(msg)
     for role, header in overrides.items():
@@ -252,9 +282,8 @@ def find_columns(
             continue
         found = _match(columns, str(header))
         if found is None:
-            msg = (
-                f"{where}: column {header!r} given for {role} is not in the table; "
-                f"its columns are: {', '.join(columns) or '(none)'}"
+            msg = _E_NOT_IN_TABLE(
+                where=where, header=str(header), role=role, columns=", ".join(columns) or _NONE()
             )
             raise ColumnError(msg, columns=columns, roles=(role,))
         chosen[role] = found
@@ -278,12 +307,11 @@ def _check_distinct(chosen: Mapping[str, str], where: str) -> None:
     roles_of: dict[str, list[str]] = {}
     for role, header in chosen.items():
         roles_of.setdefault(header, []).append(role)
-    clashes = [f"{h!r} for {' and '.join(r)}" for h, r in roles_of.items() if len(r) > 1]
+    clashes = [
+        _FOR_ROLES(header=h, roles=" and ".join(r)) for h, r in roles_of.items() if len(r) > 1
+    ]
     if clashes:
-        msg = (
-            f"{where}: one column is named for several roles ({'; '.join(clashes)}); give "
-            "each role its own column"
-        )
+        msg = _E_ONE_COLUMN_TWICE(where=where, clashes=listing(clashes, semicolons=True))
         raise InputError(msg)
 
 
@@ -312,9 +340,9 @@ def describe_missing(
     return _E_MISSING(
         where=where,
         kind=KINDS[kind](),
-        columns=", ".join(map(str, columns)) or "(none)",
+        columns=", ".join(map(str, columns)) or _NONE(),
         looked=looked,
-        example=example,
+        fix=ADVICE_COLUMNS(example=example),
     )
 
 

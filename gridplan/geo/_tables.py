@@ -27,6 +27,7 @@ from gridplan._errors import InputError
 from gridplan._messages import N_
 from gridplan._messages import Message
 from gridplan._messages import define
+from gridplan._messages import listing
 from gridplan.geo._io import check_file
 
 _R_FIELDS = define(
@@ -43,6 +44,63 @@ _E_NOT_TABLE = define(
         "GeoPackage file.%(hint)s"
     ),
 )
+_SAVE_AS = define("tables.hint.save_as_xlsx", N_(" Save it as .xlsx or CSV."))
+_E_NOT_WORKBOOK = define(
+    "tables.not_a_workbook",
+    N_(
+        "%(path)s: has the suffix %(suffix)s but is not an Excel workbook (.xlsx is a zip "
+        "archive); open it in Excel and save it as .xlsx or CSV"
+    ),
+)
+_E_BINARY = define(
+    "tables.binary",
+    N_(
+        "%(path)s: holds binary data (first bytes %(head)s), not a text table; give a CSV, XLSX, "
+        "GeoJSON or GeoPackage file"
+    ),
+)
+_TABLE_FILES = define("tables.kinds", N_("a CSV, XLSX or GeoJSON file"))
+_THE_TABLE = define("tables.what", N_("the incident table"))
+_E_ENCODING = define(
+    "tables.unknown_encoding",
+    N_(
+        "%(path)s: unknown encoding %(encoding)r; use utf-8, gb18030 (covers GBK/GB2312) or "
+        "another Python codec name"
+    ),
+)
+_E_GZIP = define(
+    "tables.bad_gzip", N_("%(path)s: the gzip file is damaged (%(error)s); compress the CSV again")
+)
+_DECODE_FAILS = define(
+    "tables.decode_fails", N_("%(encoding)s fails near line %(line)s (%(reason)s)")
+)
+_E_DECODE = define(
+    "tables.cannot_decode",
+    N_(
+        "%(path)s: cannot decode the text: %(errors)s. The file mixes character sets or is "
+        "damaged; save it again as UTF-8 CSV%(fix)s"
+    ),
+)
+#: Command-line advice beside "save it as UTF-8" (the web UI has no encoding field).
+ADVICE_ENCODING = define("advice.encoding", N_(", or pass the encoding (--encoding gbk)"))
+_E_CSV = define(
+    "tables.bad_csv",
+    N_("%(path)s: not a readable CSV table (%(error)s); check quotes and delimiters"),
+)
+_E_CSV_EMPTY = define(
+    "tables.csv_empty", N_("%(path)s: the file is empty; export the incident table again")
+)
+_E_NO_SHEET = define(
+    "tables.no_sheet", N_("%(path)s: has no sheet %(sheet)r; its sheets are %(sheets)s")
+)
+_E_NO_DATA_SHEET = define(
+    "tables.no_data_sheet",
+    N_("%(path)s: no sheet holds a header and data rows (sheets: %(sheets)s)"),
+)
+_E_SHEET_NO_ROWS = define(
+    "tables.sheet_without_rows",
+    N_("%(path)s: sheet %(sheet)r has a header (row %(row)d) but no data rows"),
+)
 _E_EMPTY = define(
     "tables.empty",
     N_("%(path)s: the file is empty (no header, no rows); export the incident table again"),
@@ -51,7 +109,7 @@ _E_CHARSET = define(
     "tables.charset",
     N_(
         "%(path)s: cannot tell the character set (not UTF-8, not GBK/GB18030); save the file "
-        "as UTF-8 CSV, or pass the encoding (--encoding gbk)"
+        "as UTF-8 CSV%(fix)s"
     ),
 )
 _E_XLSX = define(
@@ -71,13 +129,13 @@ _DELIMITERS = (",", "\t", ";", "|")
 
 #: Leading bytes of common non-table files, to say what a file is instead of "cannot parse".
 _MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"%PDF", "a PDF document"),
-    (b"\xd0\xcf\x11\xe0", "an old Office file (.xls/.doc)"),
-    (b"Rar!", "a RAR archive"),
-    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"\x89PNG\r\n\x1a\n", define("tables.file.png", N_("a PNG image"))),
+    (b"\xff\xd8\xff", define("tables.file.jpeg", N_("a JPEG image"))),
+    (b"GIF8", define("tables.file.gif", N_("a GIF image"))),
+    (b"%PDF", define("tables.file.pdf", N_("a PDF document"))),
+    (b"\xd0\xcf\x11\xe0", define("tables.file.office", N_("an old Office file (.xls/.doc)"))),
+    (b"Rar!", define("tables.file.rar", N_("a RAR archive"))),
+    (b"7z\xbc\xaf", define("tables.file.7z", N_("a 7-Zip archive"))),
 )
 
 
@@ -104,15 +162,15 @@ def sniff_kind(path: Path) -> str:
     InputError
         If the file is missing, empty, a folder, or clearly not a table (an image, a PDF, ...).
     """
-    check_file(path, kinds="a CSV, XLSX or GeoJSON file", what="the incident table")
+    check_file(path, kinds=_TABLE_FILES(), what=_THE_TABLE())
     with path.open("rb") as fh:
         head = fh.read(4096)
     suffixes = [s.lower() for s in path.suffixes]
     suffix = suffixes[-1] if suffixes else ""
     for magic, what in _MAGIC:
         if head.startswith(magic):
-            hint = " Save it as .xlsx or CSV." if "Office" in what else ""
-            raise InputError(_E_NOT_TABLE(path=str(path), what=what, hint=hint))
+            hint = _SAVE_AS() if what.id == "tables.file.office" else ""
+            raise InputError(_E_NOT_TABLE(path=str(path), what=what(), hint=hint))
     if head.startswith(b"SQLite format 3\x00"):
         return "vector"
     if head.startswith(b"PK\x03\x04"):
@@ -126,11 +184,7 @@ def sniff_kind(path: Path) -> str:
             pass
         return "vector"
     if suffix in (".xlsx", ".xlsm", ".xls"):
-        msg = (
-            f"{path}: has the suffix {suffix} but is not an Excel workbook (.xlsx is a zip "
-            "archive); open it in Excel and save it as .xlsx or CSV"
-        )
-        raise InputError(msg)
+        raise InputError(_E_NOT_WORKBOOK(path=str(path), suffix=suffix))
     if head.startswith(b"\x1f\x8b"):
         return "csv"
     if suffix in (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".zip"):
@@ -138,11 +192,7 @@ def sniff_kind(path: Path) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "csv"
     if b"\x00" in head:
-        msg = (
-            f"{path}: holds binary data (first bytes {head[:8]!r}), not a text table; give a "
-            "CSV, XLSX, GeoJSON or GeoPackage file"
-        )
-        raise InputError(msg)
+        raise InputError(_E_BINARY(path=str(path), head=repr(head[:8])))
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         return "vector"
     return "csv"
@@ -158,11 +208,7 @@ def _candidate_encodings(path: Path, sample: bytes, encoding: str | None) -> lis
         try:
             codecs.lookup(encoding)
         except LookupError as exc:
-            msg = (
-                f"{path}: unknown encoding {encoding!r}; use utf-8, gb18030 (covers GBK/GB2312) "
-                "or another Python codec name"
-            )
-            raise InputError(msg) from exc
+            raise InputError(_E_ENCODING(path=str(path), encoding=encoding)) from exc
         return [encoding]
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return ["utf-16"]
@@ -310,26 +356,22 @@ def read_csv_table(
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as exc:
-            msg = f"{path}: the gzip file is damaged ({exc}); compress the CSV again"
-            raise InputError(msg) from exc
+            raise InputError(_E_GZIP(path=str(path), error=str(exc))) from exc
     if not raw.strip(b"\xef\xbb\xbf \t\r\n"):
         raise InputError(_E_EMPTY(path=str(path)))
     sample = raw[:_SAMPLE_BYTES]
     candidates = _candidate_encodings(path, sample, encoding)
     if not candidates:
-        raise InputError(_E_CHARSET(path=str(path)))
-    errors: list[str] = []
+        raise InputError(_E_CHARSET(path=str(path), fix=ADVICE_ENCODING()))
+    failures: list[Message] = []
     for enc in candidates:
         try:
             return _read_csv_as(path, raw, enc, select=select, numeric=numeric, max_rows=max_rows)
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n") + 1 if isinstance(exc.object, bytes) else "?"
-            errors.append(f"{enc} fails near line {line} ({exc.reason})")
-    msg = (
-        f"{path}: cannot decode the text: {'; '.join(errors)}. The file mixes character sets "
-        "or is damaged; save it again as UTF-8 CSV, or pass the encoding (--encoding gbk)"
-    )
-    raise InputError(msg)
+            failures.append(_DECODE_FAILS(encoding=enc, line=line, reason=exc.reason))
+    errors = listing(failures, semicolons=True)
+    raise InputError(_E_DECODE(path=str(path), errors=errors, fix=ADVICE_ENCODING()))
 
 
 def _read_csv_as(
@@ -378,11 +420,9 @@ def _read_csv_as(
             nrows=max_rows,
         )
     except pd.errors.ParserError as exc:
-        msg = f"{path}: not a readable CSV table ({exc}); check quotes and delimiters"
-        raise InputError(msg) from exc
+        raise InputError(_E_CSV(path=str(path), error=str(exc))) from exc
     except pd.errors.EmptyDataError as exc:
-        msg = f"{path}: the file is empty; export the incident table again"
-        raise InputError(msg) from exc
+        raise InputError(_E_CSV_EMPTY(path=str(path))) from exc
     frame = frame[wanted].reset_index(drop=True)
     frame = tidy_strings(frame, strip=_has_padding(raw, sep, encoding))
     n = len(frame)
@@ -434,11 +474,8 @@ def read_xlsx_table(path: Path, *, sheet: str | int | None) -> RawTable:
                 if isinstance(sheet, int) and 0 <= sheet < len(names):
                     sheet = names[sheet]
                 if sheet not in names:
-                    msg = (
-                        f"{path}: has no sheet {sheet!r}; its sheets are "
-                        f"{', '.join(map(repr, names))}"
-                    )
-                    raise InputError(msg)
+                    shown = ", ".join(map(repr, names))
+                    raise InputError(_E_NO_SHEET(path=str(path), sheet=sheet, sheets=shown))
                 order = [str(sheet)]
             else:
                 order = names
@@ -451,7 +488,7 @@ def read_xlsx_table(path: Path, *, sheet: str | int | None) -> RawTable:
                 if len(cells) >= 2 or (sheet is not None and cells):
                     break
             else:
-                msg = f"{path}: no sheet holds a header and data rows (sheets: {', '.join(names)})"
+                msg = _E_NO_DATA_SHEET(path=str(path), sheets=", ".join(names))
                 raise InputError(msg)
         finally:
             wb.close()
@@ -468,8 +505,7 @@ def read_xlsx_table(path: Path, *, sheet: str | int | None) -> RawTable:
         text = _cell_text(value)
         header.append(text or f"column {j + 1}")
     if not cells[1:]:
-        msg = f"{path}: sheet {name!r} has a header (row {header_row}) but no data rows"
-        raise InputError(msg)
+        raise InputError(_E_SHEET_NO_ROWS(path=str(path), sheet=name, row=header_row))
     check_header(path, header)
     data = [tuple(r) + (None,) * (width - len(r)) for _, r in cells[1:]]
     frame = pd.DataFrame.from_records(data, columns=range(width))

@@ -18,10 +18,64 @@ import pyproj.exceptions
 from gridplan import settings
 from gridplan._errors import CRSError
 from gridplan._errors import GridplanWarning
+from gridplan._messages import N_
+from gridplan._messages import Message
+from gridplan._messages import define
 
 #: Data may reach this far (degrees) past a CRS's area of use before a warning: UTM's scale
 #: error 1 degree past a zone's edge is under 0.2 %.
 AREA_MARGIN_DEG = 1.0
+
+# What is wrong with a CRS; the web UI shows them in the user's language (gridplan._messages).
+_E_UNKNOWN = define(
+    "crs.unknown",
+    N_(
+        "unknown CRS %(value)r; give an EPSG code such as 'EPSG:4326' (WGS84) or 'EPSG:4547' "
+        "(CGCS2000 / 3-degree Gauss-Kruger CM 114E)"
+    ),
+)
+_WHERE = define("crs.where", N_("%(where)s: %(message)s"))
+_E_NO_CRS = define(
+    "crs.missing",
+    N_(
+        "%(where)s: the data has no coordinate reference system; add a .prj to the Shapefile, "
+        "re-export with a CRS, or pass the CRS explicitly (--crs EPSG:4326)"
+    ),
+)
+_E_NOT_METRIC = define(
+    "crs.not_metric",
+    N_(
+        "crs.metric %(crs)r is not a projected CRS in metres (unit: %(unit)s); use a UTM or "
+        "Gauss-Kruger CRS such as 'EPSG:32650' or 'EPSG:4547'"
+    ),
+)
+_DEGREES = define("crs.unit.degrees", N_("degrees"))
+_MEANT = define(
+    "crs.area.meant",
+    N_(
+        "%(key)s %(name)r (%(crs)s) is meant for %(area)s (longitude %(west)g..%(east)g, "
+        "latitude %(south)g..%(north)g)"
+    ),
+)
+_PLACE = define(
+    "crs.area.place",
+    N_("the data lie at longitude %(west).2f..%(east).2f, latitude %(south).2f..%(north).2f"),
+)
+_FIX = define(
+    "crs.area.fix", N_('set crs.metric = "%(code)s" (%(name)s), or "" for the local UTM zone')
+)
+_SCALE = define("crs.area.scale", N_(" (lengths off by %(percent).1f %% there)"))
+_E_AREA = define(
+    "crs.area.outside",
+    N_("%(meant)s, but %(place)s: distances and areas would be wrong%(scale)s; %(fix)s"),
+)
+_W_AREA = define(
+    "crs.area.partly_outside",
+    N_(
+        "%(meant)s; part of the data lies outside it (%(place)s), where lengths are less exact; "
+        'if the data are right, set crs.metric = "" to use the local UTM zone (%(code)s)'
+    ),
+)
 
 
 def parse_crs(value: str | int | pyproj.CRS, *, where: str = "") -> pyproj.CRS:
@@ -35,22 +89,14 @@ def parse_crs(value: str | int | pyproj.CRS, *, where: str = "") -> pyproj.CRS:
     try:
         return pyproj.CRS.from_user_input(value)
     except pyproj.exceptions.CRSError as exc:
-        prefix = f"{where}: " if where else ""
-        msg = (
-            f"{prefix}unknown CRS {value!r}; give an EPSG code such as 'EPSG:4326' (WGS84) or "
-            "'EPSG:4547' (CGCS2000 / 3-degree Gauss-Kruger CM 114E)"
-        )
-        raise CRSError(msg) from exc
+        msg = _E_UNKNOWN(value=value if isinstance(value, str | int) else str(value))
+        raise CRSError(_WHERE(where=where, message=msg) if where else msg) from exc
 
 
 def require_crs(gdf: gpd.GeoDataFrame, *, where: str) -> None:
     """Raise :class:`CRSError` if ``gdf`` has no CRS."""
     if gdf.crs is None:
-        msg = (
-            f"{where}: the data has no coordinate reference system; add a .prj to the "
-            "Shapefile, re-export with a CRS, or pass the CRS explicitly (--crs EPSG:4326)"
-        )
-        raise CRSError(msg)
+        raise CRSError(_E_NO_CRS(where=where))
 
 
 def metric_crs(gdf: gpd.GeoDataFrame, *, crs: str | None = None, source: str = "") -> pyproj.CRS:
@@ -81,11 +127,7 @@ def metric_crs(gdf: gpd.GeoDataFrame, *, crs: str | None = None, source: str = "
         out = parse_crs(crs, where=f"{source}: crs.metric" if source else "crs.metric")
         unit = out.axis_info[0].unit_name if out.axis_info else ""
         if not out.is_projected or unit not in ("metre", "meter"):
-            msg = (
-                f"crs.metric {crs!r} is not a projected CRS in metres (unit: {unit or 'degrees'}); "
-                "use a UTM or Gauss-Kruger CRS such as 'EPSG:32650' or 'EPSG:4547'"
-            )
-            raise CRSError(msg)
+            raise CRSError(_E_NOT_METRIC(crs=crs, unit=unit or _DEGREES()))
         check_area_of_use(out, gdf, key=f"{source}: crs.metric" if source else "crs.metric")
         return out
     require_crs(gdf, where="metric CRS")
@@ -166,24 +208,26 @@ def check_area_of_use(crs: pyproj.CRS, gdf: gpd.GeoDataFrame, *, key: str = "crs
     suggested = pyproj.CRS(gdf.estimate_utm_crs())
     code = suggested.to_string()
     name = crs.to_string() if crs.to_epsg() else crs.name
-    place = f"the data lie at longitude {west:.2f}..{east:.2f}, latitude {south:.2f}..{north:.2f}"
-    meant = (
-        f"{key} {name!r} ({crs.name}) is meant for {area.name.split('. ')[0]} (longitude "
-        f"{area.west:g}..{area.east:g}, latitude {area.south:g}..{area.north:g})"
+    place = _PLACE(west=west, east=east, south=south, north=north)
+    meant = _MEANT(
+        key=key,
+        name=name,
+        crs=crs.name,
+        area=area.name.split(". ")[0],
+        west=area.west,
+        east=area.east,
+        south=area.south,
+        north=area.north,
     )
-    fix = f'set crs.metric = "{code}" ({suggested.name}), or "" for the local UTM zone'
     if not _inside(area, lon, lat, 0.0):
+        fix = _FIX(code=code, name=suggested.name)
         scale = _scale_error(crs, lon, lat)
-        msg = f"{meant}, but {place}: distances and areas would be wrong{scale}; {fix}"
-        raise CRSError(msg)
-    msg = (
-        f"{meant}; part of the data lies outside it ({place}), where lengths are less exact; "
-        f'if the data are right, set crs.metric = "" to use the local UTM zone ({code})'
-    )
+        raise CRSError(_E_AREA(meant=meant, place=place, scale=scale, fix=fix))
+    msg = _W_AREA(meant=meant, place=place, code=code)
     warnings.warn(msg, GridplanWarning, stacklevel=3)
 
 
-def _scale_error(crs: pyproj.CRS, lon: float, lat: float) -> str:
+def _scale_error(crs: pyproj.CRS, lon: float, lat: float) -> Message | str:
     """`` (lengths off by 3.6 % there)`` from the projection's scale factor, or ``""``."""
     try:
         factors = pyproj.Proj(crs).get_factors(lon, lat)
@@ -192,7 +236,7 @@ def _scale_error(crs: pyproj.CRS, lon: float, lat: float) -> str:
     k = float(factors.meridional_scale)
     if not np.isfinite(k) or abs(k - 1) < 0.005:
         return ""
-    return f" (lengths off by {abs(k - 1) * 100:.1f} % there)"
+    return _SCALE(percent=abs(k - 1) * 100)
 
 
 def to_output_crs(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -37,6 +37,9 @@ from gridplan import styles
 from gridplan._errors import CRSError
 from gridplan._errors import GridplanWarning
 from gridplan._errors import InputError
+from gridplan._messages import N_
+from gridplan._messages import define
+from gridplan._messages import listing
 from gridplan.export import write_geodata
 from gridplan.geo._io import list_layers
 from gridplan.geo._io import read_vector
@@ -130,6 +133,109 @@ COLUMN_ALIASES: Mapping[str, tuple[str, ...]] = {
     "name": ("name", "gridname", "名称", "网格名称", "名字"),
 }
 
+# Why a grid file cannot be loaded; the web UI shows them in the user's language
+# (gridplan._messages). Advice for the command line or Python is a message of its own
+# (``advice.*``), which the web UI replaces with advice about its forms.
+_IN_LAYER = define("grid.in_layer", N_("%(path)s (layer %(layer)r)"))
+_E_MISSING_COLUMNS = define(
+    "grid.missing_columns",
+    N_(
+        "%(where)s: missing required column(s) %(missing)s; found %(found)s; expected "
+        "%(expected)s. %(fix)s"
+    ),
+)
+_NO_ATTRIBUTES = define("grid.no_attribute_columns", N_("no attribute columns"))
+_EXPECTED = define("grid.expected_column", N_("%(column)s (or %(aliases)s)"))
+#: Advice when a grid's columns are not recognised (Python and the command line).
+ADVICE_GRID_COLUMNS = define(
+    "advice.grid_columns",
+    N_(
+        "Rename the columns, pass columns={'id': 'YOUR_COLUMN', ...}, or give one layer per "
+        "level (station/base/micro)"
+    ),
+)
+_E_NO_CRS = define(
+    "grid.no_crs", N_("%(where)s: the file has no coordinate reference system; %(fix)s")
+)
+#: Advice when a grid file has no CRS.
+ADVICE_GRID_CRS = define(
+    "advice.grid_crs",
+    N_(
+        "pass the CRS the boundaries were drawn in, e.g. crs='EPSG:4547' (CLI: --crs EPSG:4547), "
+        "or re-export the file with a CRS (for a Shapefile, put its .prj in the zip)"
+    ),
+)
+_E_METRES = define(
+    "grid.degrees_but_metres",
+    N_(
+        "%(where)s: the file says its CRS is %(crs)s (degrees) but its coordinates reach "
+        "x=%(x).0f, y=%(y).0f, which are metres, not lon/lat; %(fix)s"
+    ),
+)
+#: Advice when a grid file's CRS is wrong.
+ADVICE_GRID_REAL_CRS = define(
+    "advice.grid_real_crs", N_("pass the real CRS, e.g. crs='EPSG:4547' (CLI: --crs)")
+)
+_FEATURE_TYPE = define("grid.feature_type", N_("%(id)r (feature #%(n)d, %(type)s)"))
+_E_NOT_POLYGON = define(
+    "grid.not_polygons.one",
+    N_(
+        "%(where)s: grid boundaries must be polygons, but %(features)s is not; keep only the "
+        "area features of the layer (convert lines to polygons in your GIS first)"
+    ),
+)
+_E_NOT_POLYGONS = define(
+    "grid.not_polygons",
+    N_(
+        "%(where)s: grid boundaries must be polygons, but %(features)s are not; keep only the "
+        "area features of the layer (convert lines to polygons in your GIS first)"
+    ),
+)
+_E_EMPTY_ID = define(
+    "grid.empty_ids",
+    N_(
+        "%(where)s: feature(s) %(features)s have an empty %(column)r (id); give every grid a "
+        "unique code such as S01-B3-M017"
+    ),
+)
+_LEVEL_VALUE = define("grid.level_value", N_("%(value)r (feature %(features)s)"))
+_EMPTY = define("grid.empty_value", N_("(empty)"))
+_E_LEVELS = define(
+    "grid.unknown_levels",
+    N_("%(where)s: unknown value(s) in column %(column)r: %(values)s; allowed: %(allowed)s"),
+)
+_W_PARENTS = define(
+    "grid.derived_parents",
+    N_(
+        "%(where)s: %(n)d grid(s) had no parent_id; each was assigned to the parent grid it "
+        "overlaps most (%(assigned)s); add a parent_id column to make this explicit"
+    ),
+)
+_E_NO_FEATURES = define(
+    "grid.no_features", N_("%(where)s: the grid has no features; export the boundaries again")
+)
+_E_LAYERS = define("grid.several_layers", N_("%(path)s: has %(n)d layers (%(layers)s); %(fix)s"))
+#: Advice when a grid file has several layers.
+ADVICE_GRID_LAYER = define(
+    "advice.grid_layer",
+    N_(
+        "pass layer= (CLI: --layer) to choose the one with a level column, or name three "
+        "layers station, base and micro"
+    ),
+)
+_E_NO_MICRO = define(
+    "grid.no_micro_grids",
+    N_(
+        "grid has no micro-grids (level values: %(levels)s); hot spots and patrols work per "
+        "micro-grid, so %(fix)s"
+    ),
+)
+_NONE = define("grid.none", N_("none"))
+#: Advice when a grid has no micro-grids.
+ADVICE_GENERATE = define(
+    "advice.generate_micro", N_("generate them with 'gridplan grids generate'")
+)
+
 _LAYER_HINTS: Mapping[str, tuple[str, ...]] = {
     "station": ("station", "辖区", "警务室", "jurisdiction"),
     "base": ("base", "基础网格", "基本网格"),
@@ -194,15 +300,19 @@ def _find_columns(
 
 def _missing_columns_error(where: str, gdf: gpd.GeoDataFrame, missing: list[str]) -> InputError:
     present = [str(c) for c in gdf.columns if c != gdf.geometry.name]
-    expected = "; ".join(
-        f"{c} (or {', '.join(COLUMN_ALIASES[c][1:4])})"
-        for c in ("id", "level", "parent_id", "name")
+    expected = listing(
+        [
+            _EXPECTED(column=c, aliases=", ".join(COLUMN_ALIASES[c][1:4]))
+            for c in ("id", "level", "parent_id", "name")
+        ],
+        semicolons=True,
     )
-    msg = (
-        f"{where}: missing required column(s) {', '.join(missing)}; found "
-        f"{', '.join(present) or 'no attribute columns'}; expected {expected}. Rename the "
-        "columns, pass columns={'id': 'YOUR_COLUMN', ...}, or give one "
-        "layer per level (station/base/micro)"
+    msg = _E_MISSING_COLUMNS(
+        where=where,
+        missing=", ".join(missing),
+        found=", ".join(present) or _NO_ATTRIBUTES(),
+        expected=expected,
+        fix=ADVICE_GRID_COLUMNS(),
     )
     return InputError(msg)
 
@@ -224,22 +334,19 @@ def _check_crs(gdf: gpd.GeoDataFrame, crs, where: str) -> gpd.GeoDataFrame:
     """Give the frame a CRS (the file's, or ``crs`` when it has none) and sanity-check it."""
     if gdf.crs is None:
         if crs is None:
-            msg = (
-                f"{where}: the file has no coordinate reference system; pass the CRS the "
-                "boundaries were drawn in, e.g. crs='EPSG:4547' (CLI: --crs EPSG:4547), or "
-                "re-export the file with a CRS (for a Shapefile, put its .prj in the zip)"
-            )
-            raise CRSError(msg)
+            raise CRSError(_E_NO_CRS(where=where, fix=ADVICE_GRID_CRS()))
         return gdf.set_crs(parse_crs(crs, where=where))
     if gdf.crs.is_geographic and len(gdf) and gdf.geometry.notna().any():
         minx, miny, maxx, maxy = gdf.total_bounds
         if not (-180.5 <= minx and maxx <= 180.5 and -90.5 <= miny and maxy <= 90.5):
             if crs is not None:
                 return gdf.set_crs(parse_crs(crs, where=where), allow_override=True)
-            msg = (
-                f"{where}: the file says its CRS is {gdf.crs.to_string()} (degrees) but its "
-                f"coordinates reach x={maxx:.0f}, y={maxy:.0f}, which are metres, not lon/lat; "
-                "pass the real CRS, e.g. crs='EPSG:4547' (CLI: --crs)"
+            msg = _E_METRES(
+                where=where,
+                crs=gdf.crs.to_string(),
+                x=float(maxx),
+                y=float(maxy),
+                fix=ADVICE_GRID_REAL_CRS(),
             )
             raise CRSError(msg)
     return gdf
@@ -252,14 +359,10 @@ def _check_geometry(gdf: gpd.GeoDataFrame, ids: list[str], where: str) -> gpd.Ge
     # -1 is None; 3 Polygon, 6 MultiPolygon; empty polygons keep their type id.
     bad = [i for i, t in enumerate(types) if t not in (-1, 3, 6) and not shapely.is_empty(geoms[i])]
     if bad:
-        shown = ", ".join(f"{ids[i]!r} (feature #{i + 1}, {geoms[i].geom_type})" for i in bad[:5])
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        msg = (
-            f"{where}: grid boundaries must be polygons, but {shown}{more} "
-            f"{'is not' if len(bad) == 1 else 'are not'}; keep only the area features of the "
-            "layer (convert lines to polygons in your GIS first)"
-        )
-        raise InputError(msg)
+        shown = [_FEATURE_TYPE(id=ids[i], n=i + 1, type=geoms[i].geom_type) for i in bad[:5]]
+        features = listing(shown, more=max(len(bad) - 5, 0))
+        template = _E_NOT_POLYGON if len(bad) == 1 else _E_NOT_POLYGONS
+        raise InputError(template(where=where, features=features))
     return gpd.GeoSeries(shapely.force_2d(geoms), crs=gdf.crs)
 
 
@@ -281,30 +384,30 @@ def _canonical(
     ids = [_id_text(v) for v in gdf[cols["id"]].tolist()]
     no_id = [i + 1 for i, v in enumerate(ids) if v is None]
     if no_id:
-        msg = (
-            f"{where}: feature(s) #{', #'.join(map(str, no_id[:10]))} have an empty "
-            f"{cols['id']!r} (id); give every grid a unique code such as S01-B3-M017"
-        )
-        raise InputError(msg)
+        features = "#" + ", #".join(map(str, no_id[:10]))
+        raise InputError(_E_EMPTY_ID(where=where, features=features, column=cols["id"]))
     if level:
         levels = [level] * len(gdf)
     else:
         levels = []
-        unknown: dict[str, list[str]] = {}
+        unknown: dict[str | None, list[str]] = {}
         for fid, raw in zip(ids, gdf[cols["level"]].tolist(), strict=True):
             lv = _LEVEL_LOOKUP.get(_norm(raw)) if _id_text(raw) is not None else None
             if lv is None:
-                shown_value = str(raw) if _id_text(raw) is not None else "(empty)"
-                unknown.setdefault(shown_value, []).append(fid)
+                unknown.setdefault(str(raw) if _id_text(raw) is not None else None, []).append(fid)
             levels.append(lv or "")
         if unknown:
-            shown = "; ".join(
-                f"{val!r} (feature {', '.join(map(repr, fids[:3]))})"
+            shown = [
+                _LEVEL_VALUE(
+                    value=_EMPTY() if val is None else val, features=", ".join(map(repr, fids[:3]))
+                )
                 for val, fids in list(unknown.items())[:5]
-            )
-            msg = (
-                f"{where}: unknown value(s) in column {cols['level']!r}: {shown}; allowed: "
-                f"{_allowed_levels()}"
+            ]
+            msg = _E_LEVELS(
+                where=where,
+                column=cols["level"],
+                values=listing(shown, semicolons=True),
+                allowed=_allowed_levels(),
             )
             raise InputError(msg)
     if "parent_id" in cols:
@@ -369,11 +472,8 @@ def _derive_parents(grid: gpd.GeoDataFrame, where: str) -> tuple[gpd.GeoDataFram
         shown = ", ".join(
             f"{fid} -> {grid.loc[grid['id'] == fid, 'parent_id'].iloc[0]}" for fid in derived[:5]
         )
-        more = f" and {len(derived) - 5} more" if len(derived) > 5 else ""
-        msg = (
-            f"{where}: {len(derived)} grid(s) had no parent_id; each was assigned to the parent "
-            f"grid it overlaps most ({shown}{more}); add a parent_id column to make this explicit"
-        )
+        assigned = listing([shown], more=max(len(derived) - 5, 0))
+        msg = _W_PARENTS(where=where, n=len(derived), assigned=assigned)
         warnings.warn(msg, GridplanWarning, stacklevel=3)
     return grid, derived
 
@@ -381,8 +481,7 @@ def _derive_parents(grid: gpd.GeoDataFrame, where: str) -> tuple[gpd.GeoDataFram
 def _finish(parts: list[gpd.GeoDataFrame], where: str) -> gpd.GeoDataFrame:
     frames = [p.to_crs(settings.OUTPUT_CRS) for p in parts if len(p)]
     if not frames:
-        msg = f"{where}: the grid has no features; export the boundaries again"
-        raise InputError(msg)
+        raise InputError(_E_NO_FEATURES(where=where))
     grid = pd.concat(frames, ignore_index=True)
     grid = gpd.GeoDataFrame(grid, geometry="geometry", crs=settings.OUTPUT_CRS)
     grid, derived = _derive_parents(grid, where)
@@ -489,13 +588,11 @@ def load_grid(
             if "grid" in names:
                 layer = "grid"
             else:
-                msg = (
-                    f"{path}: has {len(names)} layers ({', '.join(names)}); pass layer= "
-                    "(CLI: --layer) to choose the one with a level column, or name three "
-                    "layers station, base and micro"
+                msg = _E_LAYERS(
+                    path=str(path), n=len(names), layers=", ".join(names), fix=ADVICE_GRID_LAYER()
                 )
                 raise InputError(msg)
-    where = f"{path}" if layer is None else f"{path} (layer {layer!r})"
+    where = f"{path}" if layer is None else _IN_LAYER(path=str(path), layer=layer)
     gdf = read_vector(path, layer=layer)
     part = _canonical(gdf, where=where, columns=columns, level=None, crs=crs)
     return _finish([part], where)
@@ -504,7 +601,7 @@ def load_grid(
 def _load_layers(sources, *, crs, columns) -> gpd.GeoDataFrame:
     parts = []
     for level, path, name in sources:
-        where = f"{path}" if name is None else f"{path} (layer {name!r})"
+        where = f"{path}" if name is None else _IN_LAYER(path=str(path), layer=name)
         gdf = read_vector(path, layer=name)
         parts.append(_canonical(gdf, where=where, columns=columns, level=level, crs=crs))
     where = ", ".join(sorted({str(p) for _, p, _ in sources}))
@@ -544,10 +641,7 @@ def micro_grids(grid: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     cells = grid[grid["level"] == "micro"]
     if cells.empty:
         levels = sorted(map(str, grid["level"].dropna().unique()))
-        msg = (
-            f"grid has no micro-grids (level values: {', '.join(levels) or 'none'}); hot spots "
-            "and patrols work per micro-grid, so generate them with 'gridplan grids generate'"
-        )
+        msg = _E_NO_MICRO(levels=", ".join(levels) or _NONE(), fix=ADVICE_GENERATE())
         raise InputError(msg)
     ids = cells["id"].astype(str)
     dupes = ids[ids.duplicated()].unique().tolist()

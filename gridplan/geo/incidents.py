@@ -31,6 +31,7 @@ from gridplan._errors import InputError
 from gridplan._messages import N_
 from gridplan._messages import Message
 from gridplan._messages import define
+from gridplan._messages import listing
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
 from gridplan.config import StationConfig
@@ -156,9 +157,40 @@ _E_NO_ROWS = define(
 )
 _E_NOTHING_KEPT = define(
     "incidents.nothing_imported",
+    N_("%(where)s: none of the %(n)d rows could be imported. First problems: %(first)s. %(fix)s"),
+)
+_FIRST_PROBLEM = define("incidents.row_problem", N_("row %(row)d %(column)s=%(value)r: %(reason)s"))
+#: Advice when no row could be imported (the command line and Python name the columns).
+ADVICE_FIX_OR_COLUMNS = define(
+    "advice.fix_or_columns",
+    N_("Fix the file, or name the right columns explicitly (e.g. --column lon=经度)"),
+)
+_E_LAYER_NO_CRS = define(
+    "incidents.layer_without_crs",
     N_(
-        "%(where)s: none of the %(n)d rows could be imported. First problems: %(first)s. "
-        "Fix the file, or name the right columns explicitly (e.g. --column lon=经度)"
+        "%(where)s: the data has no coordinate reference system (a Shapefile needs its .prj); "
+        "add the .prj or re-export as GeoPackage/GeoJSON with a CRS"
+    ),
+)
+_E_FIRST_SHEET = define(
+    "incidents.first_sheet_without_coordinates",
+    N_(
+        "%(where)s: the first sheet with data, %(sheet)r, has no coordinate columns (its "
+        "columns: %(columns)s); the workbook's sheets are %(sheets)s (%(hint)s). %(fix)s"
+    ),
+)
+_SHEETS_WITH_COORDINATES = define(
+    "incidents.sheets_with_coordinates", N_("sheet(s) with coordinate columns: %(sheets)s")
+)
+_NO_SHEET_WITH_COORDINATES = define(
+    "incidents.no_sheet_with_coordinates", N_("no sheet has columns named like coordinates")
+)
+#: Advice to read another sheet of a workbook (the command line and Python choose it).
+ADVICE_SHEET = define(
+    "advice.sheet",
+    N_(
+        'Choose the incident sheet with --sheet "%(sheet)s" on the command line, or '
+        'sheet="%(sheet)s" in Python'
     ),
 )
 
@@ -501,11 +533,7 @@ def _read_vector_points(
             gdf = gdf.set_crs(parse_crs(config.input_crs, where=f"{where}: crs.input"))
             warn.append(_W_NO_CRS(crs=config.input_crs))
         else:
-            msg = (
-                f"{where}: the data has no coordinate reference system (a Shapefile needs its "
-                ".prj); add the .prj or re-export as GeoPackage/GeoJSON with a CRS"
-            )
-            raise CRSError(msg)
+            raise CRSError(_E_LAYER_NO_CRS(where=where))
     description = (
         _C_WGS84() if gdf.crs.equals("EPSG:4326") else _C_REPROJECTED(crs=gdf.crs.to_string())
     )
@@ -851,10 +879,17 @@ def import_incidents(
 
     rejects = _rejects_frame(ledger, rows, table.bad_rows)
     if len(incidents) == 0:
-        first = "; ".join(
-            f"row {r.row} {r.column}={r.value!r}: {r.reason}" for r in rejects.head(5).itertuples()
+        first = [
+            _FIRST_PROBLEM(row=r.row, column=r.column, value=r.value, reason=r.reason)
+            for r in rejects.head(5).itertuples()
+        ]
+        msg = _E_NOTHING_KEPT(
+            where=where,
+            n=n_rows,
+            first=listing(first, semicolons=True),
+            fix=ADVICE_FIX_OR_COLUMNS(),
         )
-        raise InputError(_E_NOTHING_KEPT(where=where, n=n_rows, first=first))
+        raise InputError(msg)
 
     n_unknown = int(time_unknown.sum())
     if n_unknown:
@@ -908,15 +943,17 @@ def _check_first_sheet(
             with_coords.append(name)
     pick = (with_coords or others)[0]
     hint = (
-        f"sheet(s) with coordinate columns: {', '.join(map(repr, with_coords))}"
+        _SHEETS_WITH_COORDINATES(sheets=", ".join(map(repr, with_coords)))
         if with_coords
-        else "no sheet has columns named like coordinates"
+        else _NO_SHEET_WITH_COORDINATES()
     )
-    msg = (
-        f"{where}: the first sheet with data, {table.sheet!r}, has no coordinate columns (its "
-        f"columns: {', '.join(table.header)}); the workbook's sheets are "
-        f"{', '.join(map(repr, table.sheets))} ({hint}). Choose the incident sheet with "
-        f'--sheet "{pick}" on the command line, or sheet="{pick}" in Python'
+    msg = _E_FIRST_SHEET(
+        where=where,
+        sheet=table.sheet,
+        columns=", ".join(table.header),
+        sheets=", ".join(map(repr, table.sheets)),
+        hint=hint,
+        fix=ADVICE_SHEET(sheet=pick),
     )
     raise InputError(msg)
 

@@ -16,6 +16,8 @@ import pandas as pd
 import shapely
 
 from gridplan._errors import InputError
+from gridplan._messages import N_
+from gridplan._messages import define
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
 from gridplan.config import StationConfig
@@ -33,6 +35,11 @@ from gridplan.routing.problem import slice_for
 from gridplan.routing.solve import default_workers
 from gridplan.routing.solve import solve_prize_vrp
 
+# Errors an officer can meet when planning (the web UI shows them in the officer's language).
+_E_SLICES_TWICE = define(
+    "planner.slices_twice", N_("slices %(slices)s are listed more than once; list each once")
+)
+
 
 def _slices_in_order(config: StationConfig, date: dt.date, slices: Sequence[str] | None):
     if slices is None:
@@ -47,8 +54,7 @@ def _slices_in_order(config: StationConfig, date: dt.date, slices: Sequence[str]
         chosen = [slice_for(config, str(sid), date) for sid in slices]
         dupes = sorted({s.id for s in chosen if [c.id for c in chosen].count(s.id) > 1})
         if dupes:
-            msg = f"slices {', '.join(dupes)} are listed more than once; list each once"
-            raise InputError(msg)
+            raise InputError(_E_SLICES_TWICE(slices=", ".join(dupes)))
     return sorted(chosen, key=lambda s: s.start_min)
 
 

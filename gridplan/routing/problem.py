@@ -34,7 +34,9 @@ import shapely
 from gridplan._errors import ConfigError
 from gridplan._errors import InputError
 from gridplan._messages import N_
+from gridplan._messages import Message
 from gridplan._messages import define
+from gridplan._messages import listing
 from gridplan.config import StationConfig
 from gridplan.config import TimeSlice
 from gridplan.geo.grid import micro_grids
@@ -71,6 +73,55 @@ RISK_CLASSES = ("top", "high", "other")
 PIN_PRIZE = PRIZE_TOTAL
 
 # Errors an officer meets when planning (the web UI shows them in the officer's language).
+_E_UNKNOWN_SLICE = define(
+    "problem.unknown_slice",
+    N_("unknown time slice %(slice)r; the station config defines %(known)s"),
+)
+_E_SLICE_DAYS = define(
+    "problem.slice_days",
+    N_(
+        "time slice %(slice)r is for %(days)s shifts but %(date)s is a %(kind)s; pick a slice "
+        "whose days include it"
+    ),
+)
+#: The days a time slice applies on (``days`` in the station config) and a date's kind.
+_DAYS = {
+    "weekday": define("days.weekday", N_("weekday")),
+    "weekend": define("days.weekend", N_("weekend")),
+    "all": define("days.all", N_("all")),
+}
+_E_PINS_UNKNOWN = define(
+    "problem.pins_not_in_grid",
+    N_(
+        "pinned/excluded micro-grid(s) %(ids)s are not in the grid; use micro-grid ids such as "
+        "%(examples)s"
+    ),
+)
+_E_PINNED_AND_EXCLUDED = define(
+    "problem.pinned_and_excluded",
+    N_("micro-grid(s) %(ids)s are both pinned and excluded; choose one"),
+)
+_E_HOME_BASES = define(
+    "problem.roster_home_bases",
+    N_(
+        "%(where)s: home_bases %(bad)s not in the grid (base grids: %(bases)s; or give "
+        "positions, 1 = the first)"
+    ),
+)
+_E_PLACE = define(
+    "problem.roster_place",
+    N_("%(where)s: %(what)s = %(place)r is neither 'station' nor a micro-grid id of the grid"),
+)
+_E_ROSTER = define("problem.roster", N_("%(problems)s; %(fix)s"))
+_DEFAULT_ENTRY = define(
+    "problem.default_roster_entry",
+    N_("the built-in default roster (gridplan/data/default_station.toml): roster %(id)r"),
+)
+_FIX_DEFAULT_ROSTER = define(
+    "problem.fix_default_roster",
+    N_("replace the default roster with [[roster]] entries in %(source)s"),
+)
+_FIX_ROSTER = define("problem.fix_roster", N_("fix the [[roster]] entries"))
 _E_NO_SLICE_ROWS = define(
     "problem.no_hotspots_for_slice",
     N_(
@@ -444,16 +495,12 @@ def slice_for(config: StationConfig, slice_id: str, date: dt.date) -> TimeSlice:
     """Return the slice ``slice_id`` of ``config``; it must apply on ``date``'s weekday."""
     by_id = {s.id: s for s in config.slices}
     if slice_id not in by_id:
-        msg = f"unknown time slice {slice_id!r}; the station config defines {', '.join(by_id)}"
-        raise InputError(msg)
+        raise InputError(_E_UNKNOWN_SLICE(slice=slice_id, known=", ".join(by_id)))
     ts = by_id[slice_id]
     weekend = date.weekday() >= 5
     if (ts.days == "weekday" and weekend) or (ts.days == "weekend" and not weekend):
-        kind = "weekend" if weekend else "weekday"
-        msg = (
-            f"time slice {slice_id!r} is for {ts.days} shifts but {date.isoformat()} is a "
-            f"{kind}; pick a slice whose days include it"
-        )
+        kind = _DAYS["weekend" if weekend else "weekday"]()
+        msg = _E_SLICE_DAYS(slice=slice_id, days=_DAYS[ts.days](), date=date.isoformat(), kind=kind)
         raise InputError(msg)
     return ts
 
@@ -557,31 +604,30 @@ def config_for_grid(config: StationConfig, grid: gpd.GeoDataFrame) -> StationCon
 
 def _check_roster(config: StationConfig, base_ids: tuple[str, ...], micro: set[str]) -> None:
     """Raise :class:`ConfigError` naming each roster entry that names a grid not in the grid."""
-    problems = []
+    problems: list[Message] = []
     for p in config.roster:
-        where = p.source or f"{config.source}: roster {p.id!r}"
+        where = _roster_entry(p, config)
         bad = [b for b in p.home_bases if b not in base_ids]
         if bad:
             problems.append(
-                f"{where}: home_bases {', '.join(map(repr, bad))} not in the grid "
-                f"(base grids: {', '.join(base_ids)}; or give positions, 1 = the first)"
+                _E_HOME_BASES(where=where, bad=", ".join(map(repr, bad)), bases=", ".join(base_ids))
             )
         for what in ("start", "end"):
             place = getattr(p, what)
             if place != STATION and place not in micro:
-                problems.append(
-                    f"{where}: {what} = {place!r} is neither 'station' nor a micro-grid id "
-                    "of the grid"
-                )
+                problems.append(_E_PLACE(where=where, what=what, place=place))
     if not problems:
         return
     default = any(p.source.startswith(DEFAULT_ROSTER) for p in config.roster)
-    fix = (
-        f"replace the default roster with [[roster]] entries in {config.source}"
-        if default
-        else "fix the [[roster]] entries"
-    )
-    raise ConfigError("; ".join(problems) + f"; {fix}")
+    fix = _FIX_DEFAULT_ROSTER(source=config.source) if default else _FIX_ROSTER()
+    raise ConfigError(_E_ROSTER(problems=listing(problems, semicolons=True), fix=fix))
+
+
+def _roster_entry(p: Patroller, config: StationConfig) -> Message | str:
+    """Where a roster entry came from, for messages (the default roster's words translated)."""
+    if p.source == f"{DEFAULT_ROSTER}: roster {p.id!r}":
+        return _DEFAULT_ENTRY(id=p.id)
+    return p.source or f"{config.source}: roster {p.id!r}"
 
 
 def build_problem(
@@ -675,15 +721,11 @@ def build_problem(
     pinned, exclude = set(map(str, pinned)), set(map(str, exclude))
     unknown = sorted((pinned | exclude) - set(micro_ids))
     if unknown:
-        msg = (
-            f"pinned/excluded micro-grid(s) {', '.join(unknown)} are not in the grid; use "
-            f"micro-grid ids such as {', '.join(micro_ids[:3])}"
-        )
+        msg = _E_PINS_UNKNOWN(ids=", ".join(unknown), examples=", ".join(micro_ids[:3]))
         raise InputError(msg)
     both = sorted(pinned & exclude)
     if both:
-        msg = f"micro-grid(s) {', '.join(both)} are both pinned and excluded; choose one"
-        raise InputError(msg)
+        raise InputError(_E_PINNED_AND_EXCLUDED(ids=", ".join(both)))
 
     # --- risk per micro-grid in this slice
     missing_cols = [c for c in ("id", "slice", "score", "rank", "gi_class") if c not in hotspots]

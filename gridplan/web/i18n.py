@@ -7,6 +7,8 @@ language whatever the UI shows (:func:`flask_babel.force_locale`).
 Messages of the library (reasons of rejected rows, grid problems, import warnings, job errors:
 :class:`gridplan._messages.Message`) are rendered in the page's language by :func:`translate`
 (the ``tr`` filter in templates); stored ones come back from their ``{"id", "params"}`` JSON.
+Advice the library gives for the command line or Python (``--column lon=经度``, ``--crs``) is
+replaced by advice about the web's own forms (:data:`WEB_ADVICE`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ from flask_babel import get_locale
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 
+from gridplan._messages import N_
 from gridplan._messages import Message
+from gridplan._messages import MessageTemplate
+from gridplan._messages import define
 
 LANGUAGES = {"zh": "中文", "en": "English"}
 
@@ -116,13 +121,63 @@ ISSUE_LABELS = {
 }
 
 
+#: What the web UI says instead of the library's advice for the command line and Python, by the
+#: id of that advice (a nested message, see :meth:`gridplan._messages.Message.swap`); each takes
+#: a subset of the parameters of the advice it replaces.
+WEB_ADVICE: dict[str, MessageTemplate] = {
+    "advice.columns": define(
+        "web.advice.columns", N_("Choose the columns in the column mapping form")
+    ),
+    "advice.fix_or_columns": define(
+        "web.advice.fix_or_columns",
+        N_("Fix the file, or choose the right columns in the column mapping form"),
+    ),
+    "advice.sheet": define(
+        "web.advice.sheet",
+        N_(
+            'Only the first sheet is read here: move the sheet "%(sheet)s" to the front of the '
+            "workbook (or save it alone as CSV) and upload it again"
+        ),
+    ),
+    "advice.encoding": define(
+        "web.advice.encoding", N_(" (in Excel: Save As, then choose CSV UTF-8)")
+    ),
+    "advice.grid_columns": define(
+        "web.advice.grid_columns",
+        N_("Rename the columns in your GIS, or give one layer per level (station/base/micro)"),
+    ),
+    "advice.grid_crs": define(
+        "web.advice.grid_crs",
+        N_(
+            "enter the CRS the boundaries were drawn in (e.g. EPSG:4547) in the CRS field and "
+            "upload the file again, or re-export the file with a CRS (for a Shapefile, put its "
+            ".prj in the zip)"
+        ),
+    ),
+    "advice.grid_real_crs": define(
+        "web.advice.grid_real_crs",
+        N_("enter the real CRS (e.g. EPSG:4547) in the CRS field and upload the file again"),
+    ),
+    "advice.grid_layer": define(
+        "web.advice.grid_layer",
+        N_(
+            "keep only the layer with a level column in the file, or name three layers "
+            "station, base and micro"
+        ),
+    ),
+    "advice.generate_micro": define(
+        "web.advice.generate_micro", N_("import a grid that has micro-grids")
+    ),
+}
+
+
 def translate(message: Any) -> str:
     """Return a message in the request's language.
 
     ``message`` is a :class:`~gridplan._messages.Message`, a stored record of one
     (``{"id", "params"[, "text"]}``, see :func:`gridplan.web.store.message_record`) or plain
     text (an older store's English, shown as it is). A record whose id this version does not
-    know shows its ``text``.
+    know shows its ``text``. Advice for the command line becomes the web's (:data:`WEB_ADVICE`).
     """
     if isinstance(message, Mapping) and "id" in message:
         try:
@@ -130,7 +185,7 @@ def translate(message: Any) -> str:
         except (LookupError, TypeError, ValueError, KeyError):
             return str(message.get("text", message["id"]))
     if isinstance(message, Message):
-        return message.render(_translations().ugettext)
+        return message.swap(WEB_ADVICE).render(_translations().ugettext)
     return "" if message is None else str(message)
 
 

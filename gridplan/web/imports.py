@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import warnings
 from pathlib import Path
 
 from flask import Blueprint
@@ -30,7 +31,9 @@ from flask_login import current_user
 
 from gridplan._errors import ColumnError
 from gridplan._errors import GridplanError
+from gridplan._errors import GridplanWarning
 from gridplan._errors import InputError
+from gridplan._messages import Message
 from gridplan.web import data
 from gridplan.web import jobs
 from gridplan.web import store
@@ -107,15 +110,18 @@ def page():
 
 def _clean(exc: GridplanError, pending: uploads.Pending):
     """The error's message (or text) without the server-side folder of the upload."""
-    folder = str(pending.folder) + "/"
-
-    def local(value):
-        return value.replace(folder, "") if type(value) is str else value
-
     message = exc.message
     if message is None:
-        return local(str(exc))
-    return message.template(**{k: local(v) for k, v in message.params.items()})
+        return _local(str(exc), pending)
+    return _local(message, pending)
+
+
+def _local(value, pending: uploads.Pending):
+    """``value`` (text or a message, its nested ones too) without the upload's folder."""
+    if isinstance(value, Message):
+        return value.template(**{k: _local(v, pending) for k, v in value.params.items()})
+    folder = str(pending.folder) + "/"
+    return value.replace(folder, "") if type(value) is str else value
 
 
 def _keep(kind: str, name: str, content: bytes, **options) -> uploads.Pending:
@@ -208,11 +214,23 @@ def _check(g):
 
 
 def _check_grid(pending: uploads.Pending):
-    """Load and validate a kept grid upload: ``(grid, report)``."""
+    """Load and validate a kept grid upload: ``(grid, report)``.
+
+    The library's warnings about the file (parents derived from overlaps, a metric CRS meant
+    for a neighbouring area) are flashed in the UI's language.
+    """
     from gridplan.geo.grid import load_grid
 
-    g = load_grid(pending.path, crs=pending.options.get("crs"))
-    return g, _check(g)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GridplanWarning)
+        g = load_grid(pending.path, crs=pending.options.get("crs"))
+        report = _check(g)
+    for w in caught:
+        if issubclass(w.category, GridplanWarning):
+            flash(translate(_local(w.message.args[0], pending)), "warning")
+        else:  # not ours: on to the usual handling
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    return g, report
 
 
 def _repairs(g, report):
