@@ -99,3 +99,30 @@ def test_rejects_and_warnings_are_messages_with_ids(tmp_path):
         "incidents.no_time_of_day",
     }
     assert result.coordinate_system.id == "incidents.crs_wgs84"
+
+
+def test_swap_replaces_nested_advice_and_keeps_the_rest():
+    cli = define("test.fix.cli", N_("pass --crs %(crs)s"))
+    form = define("test.fix.form", N_("enter %(crs)s in the form"))
+    failed = define("test.failed", N_("%(where)s has no CRS; %(fix)s"))
+    message = failed(where=LEVEL(), fix=cli(crs="EPSG:4547"))
+    swapped = message.swap({cli.id: form})
+    assert message == "micro-grid has no CRS; pass --crs EPSG:4547"  # unchanged
+    assert swapped == "micro-grid has no CRS; enter EPSG:4547 in the form"
+    assert swapped.params["where"].id == "test.level" and swapped.params["fix"].id == form.id
+    assert message.swap({}) == message
+
+
+def test_listing_joins_messages_in_either_language():
+    from gridplan._messages import listing
+
+    assert listing([]) == "" and listing(["a"]) == "a"
+    items = listing([LEVEL(), "M2", LEVEL()], semicolons=True, more=4)
+    assert items == "micro-grid; M2; micro-grid and 4 more"
+    chinese = {
+        "%(first)s; %(rest)s": "%(first)s；%(rest)s",
+        "%(items)s and %(n)d more": "%(items)s 等（另有 %(n)d 个）",
+        "micro-grid": "微网格",
+    }
+    assert items.render(lambda t: chinese.get(t, t)) == "微网格；M2；微网格 等（另有 4 个）"
+    assert Message.from_dict(json.loads(json.dumps(items.to_dict()))) == items
