@@ -1,5 +1,6 @@
 """Plan objects from a hand-made solution: times, paths, metrics, reasons, frames."""
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -150,6 +151,32 @@ def test_plan_object(case):
     assert list(stops["micro_id"]) == ["S01-B2-M001"]
     assert stops["arrival"].iloc[0].endswith("+08:00")
     assert (routes.geometry.geom_type == "LineString").all()
+
+
+def test_plan_text_shortens_codes_of_a_station_id_with_dashes(case):
+    # station HZ-XH07: its codes are HZ-XH07-B2-M001, shown as B2-M001, not XH07-B2-M001
+    net, _grid, problem, model = case
+    sol = PrizeVRPSolution.from_routes(model, [[0, problem.node_of("S01-B2-M001", 0), 0], [0, 0]])
+    sp = slice_plan(problem, model, sol, network=net)
+
+    def renamed(stop):
+        return dataclasses.replace(stop, micro_id=stop.micro_id.replace("S01-", "HZ-XH07-", 1))
+
+    routes = tuple(
+        dataclasses.replace(r, stops=tuple(renamed(p) for p in r.stops)) for r in sp.routes
+    )
+    plan = PatrolPlan(
+        station_id="HZ-XH07",
+        station_name="西溪第七警务室",
+        timezone="Asia/Shanghai",
+        date=problem.date,
+        seed=0,
+        time_limit_s=1.0,
+        slices=(dataclasses.replace(sp, routes=routes),),
+    )
+    text = plan.to_text()
+    assert ": B2-M001" in text, text
+    assert "XH07-B2-M001" not in text.split("\n", 1)[1], text
 
 
 def test_a_tampered_plan_is_not_feasible(case):

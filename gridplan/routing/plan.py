@@ -573,6 +573,7 @@ class PatrolPlan:
             f"[{self.timezone}], seed {self.seed}, {self.time_limit_s:g} s per slice, "
             f"cost {self.cost():g}"
         ]
+        prefix = f"{self.station_id}-"
         for s in self.slices:
             m = s.metrics
             if s.nobody_on_duty:
@@ -590,7 +591,8 @@ class PatrolPlan:
                 if not r.deployed:
                     lines.append(f"  {who}: not deployed")
                     continue
-                stops = " ".join(p.micro_id.split("-", 1)[-1] for p in r.stops)
+                # codes without the station's prefix (a station id may itself hold dashes)
+                stops = " ".join(p.micro_id.removeprefix(prefix) for p in r.stops)
                 lines.append(
                     f"  {who} ({r.mode}) {r.start:%H:%M}-{r.end:%H:%M}: "
                     f"{len(r.stops)} stops, {r.distance_m / 1000:.1f} km: {stops}"
