@@ -253,6 +253,19 @@ def test_import_report_names_categories_without_a_weight(officer):
     assert "<code>Assault</code>" in block and "权重" in block
 
 
+def test_import_report_names_the_columns_in_the_ui_language(officer):
+    resp = upload(officer, "incidents", "警情导出.csv", gbk_incidents(officer, bad_rows=1))
+    assert resp.status_code == 302
+    html = officer.get(resp.headers["Location"]).get_data(as_text=True)
+    used = html.split('id="columns-used">')[1].split("</p>")[0]
+    assert "Longitude ← <code>经度</code>" in used and "Incident id ← <code>案件编号</code>" in used
+    officer.get("/lang/zh")
+    html = officer.get(resp.headers["Location"]).get_data(as_text=True)
+    used = html.split('id="columns-used">')[1].split("</p>")[0]
+    assert "经度 ← <code>经度</code>" in used and "警情编号 ← <code>案件编号</code>" in used
+    assert not re.search(r"\b(lon|lat|time|id|category)\b", used), used
+
+
 # --------------------------------------------------------------------------- column mapping
 
 _TOKEN = re.compile(r'name="token" value="([^"]+)"')

@@ -551,6 +551,7 @@ def batch(batch_id: int):
         summary=summary,
         messages=summary.get("messages") or {},  # none in batches stored before messages
         rejects=rejects,
+        role_labels=ROLE_LABELS,
         max_upload_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
     )
 
