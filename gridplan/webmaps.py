@@ -265,8 +265,12 @@ def _local(t: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     return t if t.tzinfo is None else t.astimezone(tz)
 
 
-def plan_data(plan) -> dict:
-    """Return the patrollers and, per slice, the routes (path, numbered stops) of a plan."""
+def plan_data(plan, slice_labels: dict[str, str] | None = None) -> dict:
+    """Return the patrollers and, per slice, the routes (path, numbered stops) of a plan.
+
+    A slice is labelled with its name from ``slice_labels`` (the UI's language) and its hours;
+    without one, with the plan's own label (both languages: ``早间 Morning 06:00-10:00``).
+    """
     tz = ZoneInfo(plan.timezone)
     styles = patroller_styles(plan)
     order = {pid: k for k, pid in enumerate(styles)}
@@ -315,7 +319,9 @@ def plan_data(plan) -> dict:
                     "stops": stops,
                 }
             )
-        slices.append({"id": s.slice_id, "label": s.label, "routes": routes})
+        name = (slice_labels or {}).get(s.slice_id)
+        label = f"{name} {_local(s.start, tz):%H:%M}-{_local(s.end, tz):%H:%M}" if name else s.label
+        slices.append({"id": s.slice_id, "label": label, "routes": routes})
     return {"patrollers": patrollers, "slices": slices}
 
 
@@ -336,6 +342,7 @@ def plan_map(
     plan,
     *,
     grid: gpd.GeoDataFrame | None = None,
+    slice_labels: dict[str, str] | None = None,
     lang: str = "zh",
     tiles: str | None = "openstreetmap",
     attribution: str | None = None,
@@ -357,6 +364,8 @@ def plan_map(
         A :class:`gridplan.routing.plan.PatrolPlan`.
     grid
         The 1+5+N grid; its micro-grids, base grids and station outline are drawn when given.
+    slice_labels
+        Slice names in ``lang`` per slice id (default: the plan's labels, in both languages).
     lang
         ``"zh"`` or ``"en"``.
     tiles, attribution, static_url
@@ -376,7 +385,7 @@ def plan_map(
     >>> m = plan_map(plan, grid=gdf_grid, static_url="/static")  # doctest: +SKIP
     """
     labels = check_lang(lang)
-    data = plan_data(plan)
+    data = plan_data(plan, slice_labels)
     g = None if grid is None else _check_grid(grid)
     bounds = tuple(g.total_bounds) if g is not None else _plan_bounds(data)
     if bounds is None:

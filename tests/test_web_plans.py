@@ -1,6 +1,7 @@
 """Planning in the web UI: form, background job, versions, pins, sheets, downloads, users."""
 
 import json
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -406,3 +407,16 @@ def test_the_lead_sees_which_sheets_are_superseded_on_screen_and_on_paper(
             check=True,
         ).stdout.decode()
         assert text.count("已被 v3 取代") >= 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "name", "other"), [("zh", "早间", "Morning"), ("en", "Morning", "早间")]
+)
+def test_plan_map_layers_name_the_slice_in_the_ui_language(client, web_store, lang, name, other):
+    # the plan map's slice layers and stop popups said 早间 Morning 06:00-10:00 in either UI
+    client.get(f"/lang/{lang}")
+    login(client, web_store["users"][("S01", "officer")])
+    html = client.get(f"/plans/{web_store['plans']['S01']}/map").get_data(as_text=True)
+    labels = re.findall(r'"label":"([^"]*)"', html)
+    assert f"{name} 06:00-10:00" in labels, labels
+    assert not [label for label in labels if other in label], labels

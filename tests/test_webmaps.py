@@ -293,6 +293,18 @@ def test_plan_map_sends_every_route_and_stop(plan, lattice):
     assert len(payload(m, "micro_layer.html")["features"]) == 9
 
 
+def test_plan_map_names_the_slices_in_the_ui_language(plan, lattice):
+    _, grid, _ = lattice
+    # the plan's own labels carry both languages; the UI passes the names of its language
+    assert [s.label for s in plan.slices] == ["早间 Morning 06:00-10:00", "日间 Day 10:00-16:00"]
+    m = plan_map(plan, grid=grid, tiles="none", slice_labels={"morning": "早间", "day": "日间"})
+    sent = [s["label"] for s in payload(m, "plan_layer.html")["slices"]]
+    assert sent == ["早间 06:00-10:00", "日间 10:00-16:00"]
+    m = plan_map(plan, grid=grid, tiles="none", lang="en", slice_labels={"morning": "Morning"})
+    sent = [s["label"] for s in payload(m, "plan_layer.html")["slices"]]
+    assert sent == ["Morning 06:00-10:00", "日间 Day 10:00-16:00"]  # no name: the plan's label
+
+
 def test_each_patroller_keeps_one_colour_in_every_slice(plan):
     data = plan_data(plan)
     ids = [p["id"] for p in data["patrollers"]]

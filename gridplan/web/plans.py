@@ -422,6 +422,7 @@ def map_frame(plan_id: int):
         abort(403)
     lang = current_lang()
     tiles = current_app.config["TILES"]
+    labels = data.slice_labels(data.config(current_user.station_id), lang)
 
     def render() -> list[str]:
         plan = data.cached(("plan", plan_id), lambda: store.plan_from_row(row))
@@ -429,6 +430,7 @@ def map_frame(plan_id: int):
         m = plan_map(
             plan,
             grid=grid,
+            slice_labels=labels,
             lang=lang,
             tiles=tiles,
             attribution=current_app.config["TILES_ATTRIBUTION"] or None,
@@ -436,5 +438,5 @@ def map_frame(plan_id: int):
         )
         return script_parts(m.get_root().render())
 
-    html = data.cached(("plan_map", plan_id, lang, tiles), render)
+    html = data.cached(("plan_map", plan_id, lang, tiles, tuple(labels.items())), render)
     return add_nonce(html)
