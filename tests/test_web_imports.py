@@ -156,6 +156,34 @@ def test_incidents_keep_good_rows_and_offer_the_rejected_ones(officer, web_app):
     assert counts(web_app)["incidents"] == after["incidents"]
 
 
+def test_the_same_incidents_from_a_report_with_seconds_are_not_added_twice(officer, web_app):
+    # one 110 system, two exports: a CSV to the minute in Chinese, an XLSX with seconds
+    points = lattice_points(officer)
+    lines = ["警情编号,经度,纬度,发生时间,案件类别"]
+    for k, p in enumerate(points):
+        lines.append(f"M{k},{p.x:.6f},{p.y:.6f},2024年3月{k + 1}日 14时05分,盗窃")
+    resp = upload(officer, "incidents", "警情.csv", ("\n".join(lines) + "\n").encode("gbk"))
+    assert resp.status_code == 302
+    before = counts(web_app)["incidents"]
+    frame = pd.DataFrame(
+        {
+            "警情编号": [f"M{k}" for k in range(len(points))] + ["M99"],
+            "经度": [p.x for p in points] + [points[0].x],
+            "纬度": [p.y for p in points] + [points[0].y],
+            "发生时间": [pd.Timestamp(2024, 3, k + 1, 14, 5, 37) for k in range(len(points))]
+            + [pd.Timestamp(2024, 3, 9, 14, 5)],
+            "案件类别": "盗窃",
+        }
+    )
+    buf = io.BytesIO()
+    frame.to_excel(buf, index=False)
+    resp = upload(officer, "incidents", "警情.xlsx", buf.getvalue())
+    assert resp.status_code == 302
+    html = officer.get(resp.headers["Location"]).get_data(as_text=True)
+    assert 'id="n-added">1<' in html, html  # M99 only
+    assert counts(web_app)["incidents"] == before + 1
+
+
 def test_an_incident_file_with_no_usable_row_stores_nothing(officer, web_app):
     before = counts(web_app)
     content = "案件编号,经度,纬度,案发时间\nX1,999,999,2024-03-05\nX2,abc,1,2024-03-05\n"

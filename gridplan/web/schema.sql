@@ -82,7 +82,7 @@ CREATE TABLE incidents (
     lat REAL NOT NULL
 );
 -- One incident may have several rows (one per offence), so ids repeat; a row counts as one the
--- station already has when its id, time and category match.
+-- station already has when its id, category and time (to the minute) match.
 CREATE INDEX incidents_station_id ON incidents (station_id, id);
 
 CREATE TABLE hotspot_runs (

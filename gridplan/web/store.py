@@ -304,8 +304,10 @@ def _rejects_csv(rejects: pd.DataFrame) -> bytes | None:
     return zlib.compress(("\ufeff" + buf.getvalue()).encode("utf-8"))
 
 
-def _utc(iso: str) -> str:
-    return pd.Timestamp(iso).tz_convert("UTC").isoformat()
+def _utc_minute(iso: str) -> str:
+    # exports of one system differ in precision (2024年3月2日 14时05分 beside
+    # 2024/03/02 14:05:37), so rows are compared to the minute
+    return pd.Timestamp(iso).tz_convert("UTC").floor("min").isoformat()
 
 
 def save_incident_batch(
@@ -318,8 +320,9 @@ def save_incident_batch(
 ) -> tuple[int, int, int]:
     """Add the incidents of an :class:`~gridplan.geo.incidents.ImportResult` as one batch.
 
-    Rows the station already has (same id, time and category: a re-imported export) are kept
-    as they were, not added twice, and counted. Returns ``(batch_id, added, already)``.
+    Rows the station already has (same id, category and time to the minute: a re-imported
+    export, perhaps from another report with or without seconds) are kept as they were, not
+    added twice, and counted. Returns ``(batch_id, added, already)``.
     """
     inc = result.incidents
     ids = inc["id"].astype(str).tolist()
@@ -333,11 +336,11 @@ def save_incident_batch(
             f"SELECT id, time, category FROM incidents WHERE station_id=? AND id IN ({q})",
             (station_id, *chunk),
         ):
-            known.add((r[0], None if r[1] is None else _utc(r[1]), r[2]))
+            known.add((r[0], None if r[1] is None else _utc_minute(r[1]), r[2]))
     known_ids = {k[0] for k in known}
     new = np.array(
         [
-            i not in known_ids or (i, None if t is None else _utc(t), c) not in known
+            i not in known_ids or (i, None if t is None else _utc_minute(t), c) not in known
             for i, t, c in zip(ids, iso, cats, strict=True)
         ],
         dtype=bool,
