@@ -289,6 +289,79 @@ def test_cli_adds_stations_and_users(runner, tmp_path):
     assert res.exit_code == 2 and "station 'S09' is unknown" in res.output
 
 
+ROSTER_YJ = """
+[[roster]]
+id = "YJ-A"
+name = "平安志愿者 甲队"
+role = "volunteer_team"
+mode = "walk"
+members = 2
+availability = { daily = ["18:30-20:30"] }
+"""
+
+
+def test_cli_updates_a_stations_configuration(runner, tmp_path):
+    # a station set up with the default roster gets its own roster, weights and phone later
+    from test_routing_problem import make_grid
+
+    import gridplan as gp
+    from gridplan.cli import main
+
+    inst = tmp_path / "inst"
+    first = tmp_path / "hz-xh07.toml"
+    first.write_text('[station]\nid = "HZ-XH07"\nname = "西溪第七"\n', encoding="utf-8")
+    assert (
+        runner.invoke(main, ["stations", "add", str(first), "--instance", str(inst)]).exit_code == 0
+    )
+    con = connect(inst / "gridplan.sqlite")
+    store.add_user(
+        con, "lead", PASSWORD, station_id="HZ-XH07", role="volunteer_lead", team_id="V01"
+    )
+    grid = make_grid()
+    for col in ("id", "parent_id"):
+        grid[col] = grid[col].str.replace("S01", "HZ-XH07")
+    store.save_grid(con, "HZ-XH07", grid, source_name="grid.geojson", username="t", report={})
+    micro = grid[grid["level"] == "micro"]
+    lines = ["警情编号,经度,纬度,发生时间,案件类别"] + [
+        f"J{k},{p.x:.6f},{p.y:.6f},2024/3/{k + 1} 20:05,噪音扰民"
+        for k, p in enumerate(micro.to_crs(4326).representative_point())
+    ]
+    (tmp_path / "inc.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = gp.import_incidents(tmp_path / "inc.csv", station=grid)
+    store.save_incident_batch(con, "HZ-XH07", result, source_name="inc.csv", username="t")
+    con.close()
+    # again with `stations add`: the message names the command that changes it
+    res = runner.invoke(main, ["stations", "add", str(first), "--instance", str(inst)])
+    assert res.exit_code == 2 and "gridplan stations update" in res.output
+    # a roster without the lead's team is refused, naming the lead and the team
+    second = tmp_path / "hz-xh07-roster.toml"
+    text = '[station]\nid = "HZ-XH07"\nname = "西溪第七"\nphone = "0571-110"\n' + ROSTER_YJ
+    second.write_text(text, encoding="utf-8")
+    res = runner.invoke(main, ["stations", "update", str(second), "--instance", str(inst)])
+    assert res.exit_code == 2 and "lead (team V01)" in res.output and "YJ-A" in res.output
+    # with the team it is stored; weekend slices make the hot spots follow
+    text += ROSTER_YJ.replace("YJ-A", "V01").replace("甲队", "乙队")
+    text += "\n[time]\nsplit_weekend = true\n"
+    second.write_text(text, encoding="utf-8")
+    res = runner.invoke(main, ["stations", "update", str(second), "--instance", str(inst)])
+    assert res.exit_code == 0, res.output
+    assert "changed [roster], [station], [time]" in res.output and "hot spots" in res.output
+    con = connect(inst / "gridplan.sqlite")
+    cfg = store.station_config(con, "HZ-XH07")
+    assert cfg.phone == "0571-110" and [p.id for p in cfg.roster] == ["YJ-A", "V01"]
+    run = con.execute("SELECT id FROM hotspot_runs WHERE station_id='HZ-XH07'").fetchone()
+    slices = set(store.load_hotspots(con, run[0])["slice"])
+    assert slices == {s.id for s in cfg.slices} | {"all"} and "morning_we" in slices, slices
+    actions = [r[0] for r in con.execute("SELECT action FROM audit WHERE station_id='HZ-XH07'")]
+    assert actions == ["add_station", "update_station"]
+    con.close()
+    # a station the store does not have is added, not updated
+    other = tmp_path / "s09.toml"
+    other.write_text('[station]\nid = "S09"\n', encoding="utf-8")
+    res = runner.invoke(main, ["stations", "update", str(other), "--instance", str(inst)])
+    assert res.exit_code == 2 and "gridplan stations add" in res.output
+
+
 def test_a_failed_demo_seed_leaves_no_store(tmp_path, monkeypatch):
     from gridplan.web import commands
 

@@ -212,11 +212,7 @@ def stations_add(config, instance_path):
     """Add a station from its TOML config ([station] id, name, phone; roster; slices)."""
     from gridplan.web import store
 
-    try:
-        text = config.read_text("utf-8-sig")
-    except UnicodeDecodeError:
-        click.echo(f"Error: {config} is not UTF-8 text; save it as UTF-8", err=True)
-        sys.exit(2)
+    text = _read_config(config)
     with _store(instance_path) as (_instance_dir, con):
         sid = store.add_station(con, text, source=str(config))
         store.audit(con, "cli", sid, "add_station", str(config))
@@ -224,6 +220,44 @@ def stations_add(config, instance_path):
         f"station {sid} added; now add its admin: gridplan users add NAME --station {sid} "
         "--role admin"
     )
+
+
+def _read_config(config: Path) -> str:
+    try:
+        return config.read_text("utf-8-sig")
+    except UnicodeDecodeError:
+        click.echo(f"Error: {config} is not UTF-8 text; save it as UTF-8", err=True)
+        sys.exit(2)
+
+
+#: config tables whose change makes the stored hot spots stale
+_HOTSPOT_TABLES = {"station", "crs", "time", "scoring", "hotspots"}
+
+
+@stations.command("update")
+@click.argument("config", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--instance", "instance_path", type=click.Path(file_okay=False, path_type=Path))
+def stations_update(config, instance_path):
+    """Replace a station's configuration (roster, slices, weights, phone) with CONFIG.
+
+    The station is the one of CONFIG's [station] id. Its grids, incidents and plans stay;
+    hot spots are recomputed when slices, scoring or the timezone changed. Incidents keep the
+    category weights they were imported with.
+    """
+    from gridplan.web import jobs
+    from gridplan.web import store
+
+    text = _read_config(config)
+    with _store(instance_path) as (_instance_dir, con):
+        sid, changed = store.update_station(con, text, source=str(config))
+        store.audit(
+            con, "cli", sid, "update_station", str(config), {"changed": ", ".join(changed) or "-"}
+        )
+        run_id = jobs.hotspot_job(con, sid, "cli") if _HOTSPOT_TABLES & set(changed) else None
+    what = ", ".join(f"[{k}]" for k in changed) or "nothing"
+    click.echo(f"station {sid} updated from {config.name}: changed {what}")
+    if run_id is not None:
+        click.echo(f"hot spots recomputed with the new configuration (run {run_id})")
 
 
 @stations.command("network")

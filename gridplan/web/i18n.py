@@ -68,6 +68,7 @@ ACTION_LABELS = {
     "enable_user": _l("Login enabled"),
     "disable_user": _l("Login disabled"),
     "add_station": _l("Station added"),
+    "update_station": _l("Station configuration changed"),
     "add_network": _l("Street network added"),
     "seed_demo": _l("Demo data loaded"),
     "import_grid": _l("Grid imported"),
@@ -98,6 +99,7 @@ DETAIL_LABELS = {
     "date": _l("date"),
     "slices": _l("time slices"),
     "patrollers": _l("patrollers"),
+    "changed": _l("changed"),
 }
 #: grid problem codes (gridplan.geo.validate) as shown with the problem
 ISSUE_LABELS = {

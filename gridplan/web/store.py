@@ -59,7 +59,10 @@ def add_station(con: sqlite3.Connection, config_toml: str, *, source: str = "<st
     """
     cfg = config_from_mapping(tomllib.loads(config_toml), source=source)
     if con.execute("SELECT 1 FROM stations WHERE id=?", (cfg.station_id,)).fetchone():
-        msg = f"station {cfg.station_id!r} exists already; give the new one another [station] id"
+        msg = (
+            f"station {cfg.station_id!r} exists already; to change its configuration run "
+            f"gridplan stations update {source}, or give a new station another [station] id"
+        )
         raise InputError(msg)
     with transaction(con):
         con.execute(
@@ -67,6 +70,55 @@ def add_station(con: sqlite3.Connection, config_toml: str, *, source: str = "<st
             (cfg.station_id, cfg.station_name, cfg.phone, config_toml, now()),
         )
     return cfg.station_id
+
+
+def update_station(
+    con: sqlite3.Connection, config_toml: str, *, source: str = "<station>"
+) -> tuple[str, list[str]]:
+    """Replace a station's TOML config (roster, slices, weights, name, phone ...).
+
+    Grids, incidents, hot-spot runs and plans stay as they were. Returns the station id and
+    the top-level tables that changed.
+
+    Raises
+    ------
+    ConfigError
+        A bad config.
+    InputError
+        An id the store does not have, or a roster without the team of an active volunteer
+        lead.
+    """
+    cfg = config_from_mapping(tomllib.loads(config_toml), source=source)
+    row = get_station(con, cfg.station_id)
+    if row is None:
+        known = ", ".join(r[0] for r in con.execute("SELECT id FROM stations ORDER BY id"))
+        msg = (
+            f"{source}: station {cfg.station_id!r} is not in the store (stations: {known or '-'}); "
+            f"add it with gridplan stations add {source}, or correct [station] id"
+        )
+        raise InputError(msg)
+    teams = {p.id for p in cfg.roster}
+    leads = con.execute(
+        "SELECT username, team_id FROM users WHERE station_id=? AND role='volunteer_lead' "
+        "AND active=1 ORDER BY username",
+        (cfg.station_id,),
+    ).fetchall()
+    orphans = [f"{name} (team {team})" for name, team in leads if team not in teams]
+    if orphans:
+        msg = (
+            f"{source}: the roster has no team for the volunteer lead(s) {', '.join(orphans)}; "
+            f"the roster's ids are {', '.join(sorted(teams))}. Keep those teams in [[roster]], "
+            "or disable those logins under Users & audit first"
+        )
+        raise InputError(msg)
+    old, new = tomllib.loads(row["config_toml"]), tomllib.loads(config_toml)
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    with transaction(con):
+        con.execute(
+            "UPDATE stations SET name=?, phone=?, config_toml=? WHERE id=?",
+            (cfg.station_name, cfg.phone, config_toml, cfg.station_id),
+        )
+    return cfg.station_id, changed
 
 
 def get_station(con: sqlite3.Connection, station_id: str) -> sqlite3.Row | None:
