@@ -567,7 +567,7 @@ def test_the_web_advice_replaces_only_advice_with_the_parameters_it_has():
     from gridplan.web.i18n import WEB_ADVICE
 
     for advice_id, web in WEB_ADVICE.items():
-        assert advice_id.startswith("advice.") and web.names <= lookup(advice_id).names
+        assert advice_id.startswith(("advice.", "grid.")) and web.names <= lookup(advice_id).names
     # every piece of command-line advice the library gives has its web counterpart
     import importlib
 
@@ -577,6 +577,9 @@ def test_the_web_advice_replaces_only_advice_with_the_parameters_it_has():
     for name in MESSAGE_MODULES:
         importlib.import_module(name)
     cli = {k for k in templates() if k.startswith("advice.")}
+    # and so has every grid problem whose fix is `grids validate --fix` (the web offers the
+    # repair on the import page)
+    cli |= {k for k, t in templates().items() if k.startswith("grid.") and "--fix" in t.text}
     assert cli == set(WEB_ADVICE)
 
 

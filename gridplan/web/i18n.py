@@ -170,6 +170,36 @@ WEB_ADVICE: dict[str, MessageTemplate] = {
     "advice.generate_micro": define(
         "web.advice.generate_micro", N_("import a grid that has micro-grids")
     ),
+    # grid problems whose fix is `grids validate --fix`: on the web it is the repair offered
+    # on the import page
+    "grid.invalid_geometry.fix": define(
+        "web.grid.invalid_geometry.fix",
+        N_(
+            "repair it on the import page (the repair is shown before it is stored), or redraw "
+            "the ring without crossing itself"
+        ),
+    ),
+    "grid.sliver_outside.fix": define(
+        "web.grid.sliver_outside.fix",
+        N_(
+            "repair it on the import page to clip the overhang, or snap %(id)s to the boundary "
+            "of %(parent)s"
+        ),
+    ),
+    "grid.sliver_overlap.fix": define(
+        "web.grid.sliver_overlap.fix",
+        N_(
+            "repair it on the import page to give the sliver to one grid, or snap %(a)s and "
+            "%(b)s together"
+        ),
+    ),
+    "grid.sliver_gap.fix": define(
+        "web.grid.sliver_gap.fix",
+        N_(
+            "repair it on the import page to give each sliver to its neighbour, or snap the "
+            "%(children)s"
+        ),
+    ),
 }
 
 
