@@ -13,7 +13,7 @@ come from ``bks.csv`` beside the instance folders. Every solution is re-checked 
 no node twice.
 
 Solvers:
-- ``gridplan``: :func:`gridplan.routing.solve.solve_prize_vrp` (OR-Tools' iterated local
+- ``gridplan``: :func:`gridplan.routing.solver.solve.solve_prize_vrp` (OR-Tools' iterated local
   search for 15 % of the time, then gridplan's large-neighbourhood search in Python and a short
   OR-Tools descent; ``--workers`` processes).
 - ``ortools-plain``: OR-Tools as in its examples: PATH_CHEAPEST_ARC + GUIDED_LOCAL_SEARCH,
@@ -43,11 +43,11 @@ from pathlib import Path
 
 import numpy as np
 
-from gridplan.routing import _ortools
-from gridplan.routing.model import TOP_SCALE
-from gridplan.routing.model import TopInstance
-from gridplan.routing.model import read_top
-from gridplan.routing.solve import solve_prize_vrp
+from gridplan.routing.solver import _ortools
+from gridplan.routing.solver import solve_prize_vrp
+from gridplan.routing.solver.top import TOP_SCALE
+from gridplan.routing.solver.top import TopInstance
+from gridplan.routing.solver.top import read_top
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "top_chao"
 FOLDERS = {

@@ -30,8 +30,8 @@ from pathlib import Path
 
 from ortools.sat.python import cp_model
 
-from gridplan.routing.model import TopInstance
-from gridplan.routing.model import read_top
+from gridplan.routing.solver.top import TopInstance
+from gridplan.routing.solver.top import read_top
 
 TOLERANCE = 1e-9
 

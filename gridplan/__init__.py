@@ -59,19 +59,19 @@ _LAZY = {
     "Patroller": "gridplan.roster",
     "PatrolPolicy": "gridplan.roster",
     "resolve_home_bases": "gridplan.roster",
-    "PrizeVRP": "gridplan.routing.model",
-    "PrizeVRPSolution": "gridplan.routing.model",
-    "Vehicle": "gridplan.routing.model",
-    "RevisitGroup": "gridplan.routing.model",
-    "CoverGroup": "gridplan.routing.model",
-    "Route": "gridplan.routing.model",
-    "Visit": "gridplan.routing.model",
-    "read_top": "gridplan.routing.model",
-    "TopInstance": "gridplan.routing.model",
-    "solve_prize_vrp": "gridplan.routing.solve",
-    "variants": "gridplan.routing.solve",
-    "VariantSet": "gridplan.routing.solve",
-    "similarity": "gridplan.routing.solve",
+    "PrizeVRP": "gridplan.routing.solver.model",
+    "PrizeVRPSolution": "gridplan.routing.solver.model",
+    "Vehicle": "gridplan.routing.solver.model",
+    "RevisitGroup": "gridplan.routing.solver.model",
+    "CoverGroup": "gridplan.routing.solver.model",
+    "Route": "gridplan.routing.solver.model",
+    "Visit": "gridplan.routing.solver.model",
+    "read_top": "gridplan.routing.solver.top",
+    "TopInstance": "gridplan.routing.solver.top",
+    "solve_prize_vrp": "gridplan.routing.solver.solve",
+    "variants": "gridplan.routing.solver.solve",
+    "VariantSet": "gridplan.routing.solver.solve",
+    "similarity": "gridplan.routing.solver.solve",
     "PatrolProblem": "gridplan.routing.problem",
     "build_problem": "gridplan.routing.problem",
     "PatrolPlan": "gridplan.routing.plan",
@@ -168,15 +168,6 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.routing.matrix import route_geometry as route_geometry
     from gridplan.routing.matrix import route_nodes as route_nodes
     from gridplan.routing.matrix import travel_matrix as travel_matrix
-    from gridplan.routing.model import CoverGroup as CoverGroup
-    from gridplan.routing.model import PrizeVRP as PrizeVRP
-    from gridplan.routing.model import PrizeVRPSolution as PrizeVRPSolution
-    from gridplan.routing.model import RevisitGroup as RevisitGroup
-    from gridplan.routing.model import Route as Route
-    from gridplan.routing.model import TopInstance as TopInstance
-    from gridplan.routing.model import Vehicle as Vehicle
-    from gridplan.routing.model import Visit as Visit
-    from gridplan.routing.model import read_top as read_top
     from gridplan.routing.network import StreetNetwork as StreetNetwork
     from gridplan.routing.network import build_network as build_network
     from gridplan.routing.network import load_network as load_network
@@ -195,10 +186,19 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.routing.planner import plan_variants as plan_variants
     from gridplan.routing.problem import PatrolProblem as PatrolProblem
     from gridplan.routing.problem import build_problem as build_problem
-    from gridplan.routing.solve import VariantSet as VariantSet
-    from gridplan.routing.solve import similarity as similarity
-    from gridplan.routing.solve import solve_prize_vrp as solve_prize_vrp
-    from gridplan.routing.solve import variants as variants
+    from gridplan.routing.solver.model import CoverGroup as CoverGroup
+    from gridplan.routing.solver.model import PrizeVRP as PrizeVRP
+    from gridplan.routing.solver.model import PrizeVRPSolution as PrizeVRPSolution
+    from gridplan.routing.solver.model import RevisitGroup as RevisitGroup
+    from gridplan.routing.solver.model import Route as Route
+    from gridplan.routing.solver.model import Vehicle as Vehicle
+    from gridplan.routing.solver.model import Visit as Visit
+    from gridplan.routing.solver.solve import VariantSet as VariantSet
+    from gridplan.routing.solver.solve import similarity as similarity
+    from gridplan.routing.solver.solve import solve_prize_vrp as solve_prize_vrp
+    from gridplan.routing.solver.solve import variants as variants
+    from gridplan.routing.solver.top import TopInstance as TopInstance
+    from gridplan.routing.solver.top import read_top as read_top
     from gridplan.routing.stops import access_points as access_points
     from gridplan.routing.stops import snap_points as snap_points
     from gridplan.timeslices import Period as Period

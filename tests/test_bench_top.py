@@ -65,7 +65,7 @@ def test_summary_per_set():
 
 def test_exact_enumerates_every_path_and_packs_the_optimum(capsys):
     exact = load_script("top_exact")
-    from gridplan.routing.model import TopInstance
+    from gridplan.routing.solver.top import TopInstance
 
     # Start (0,0), end (4,0), stops on the way: (1,0) 5, (2,0) 5, (3,0) 5 and (2,1) 9;
     # tmax 4.9 allows the straight line or the detour over (2,1) (4.47), not both in one path.

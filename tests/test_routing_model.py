@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 
 from gridplan._errors import InputError
-from gridplan.routing.model import CoverGroup
-from gridplan.routing.model import PrizeVRP
-from gridplan.routing.model import PrizeVRPSolution
-from gridplan.routing.model import RevisitGroup
-from gridplan.routing.model import Route
-from gridplan.routing.model import Vehicle
-from gridplan.routing.model import Visit
-from gridplan.routing.model import read_top
+from gridplan.routing.solver import CoverGroup
+from gridplan.routing.solver import PrizeVRP
+from gridplan.routing.solver import PrizeVRPSolution
+from gridplan.routing.solver import RevisitGroup
+from gridplan.routing.solver import Route
+from gridplan.routing.solver import Vehicle
+from gridplan.routing.solver import Visit
+from gridplan.routing.solver.top import read_top
 
 DATA = Path(__file__).parent / "data"
 

@@ -13,10 +13,10 @@ from test_routing_problem import make_grid
 from test_routing_problem import make_hotspots
 from test_routing_problem import patroller
 
-from gridplan.routing.model import PrizeVRPSolution
 from gridplan.routing.plan import PatrolPlan
 from gridplan.routing.plan import slice_plan
 from gridplan.routing.problem import build_problem
+from gridplan.routing.solver import PrizeVRPSolution
 
 
 @pytest.fixture(scope="module")

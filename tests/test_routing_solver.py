@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 
 from gridplan._errors import InputError
-from gridplan.routing.model import CoverGroup
-from gridplan.routing.model import PrizeVRP
-from gridplan.routing.model import PrizeVRPSolution
-from gridplan.routing.model import RevisitGroup
-from gridplan.routing.model import Route
-from gridplan.routing.model import Vehicle
-from gridplan.routing.model import Visit
-from gridplan.routing.solve import similarity
-from gridplan.routing.solve import solve_prize_vrp
-from gridplan.routing.solve import variants
+from gridplan.routing.solver import CoverGroup
+from gridplan.routing.solver import PrizeVRP
+from gridplan.routing.solver import PrizeVRPSolution
+from gridplan.routing.solver import RevisitGroup
+from gridplan.routing.solver import Route
+from gridplan.routing.solver import Vehicle
+from gridplan.routing.solver import Visit
+from gridplan.routing.solver import similarity
+from gridplan.routing.solver import solve_prize_vrp
+from gridplan.routing.solver import variants
 
 FAST = {"time_limit_s": 5.0, "work_limit": 300, "workers": 1}
 
@@ -320,7 +320,7 @@ def test_bad_arguments():
 
 def test_worker_portfolio_runs_each_config_and_stays_deterministic():
     # Worker w runs configs[w % len(configs)]: two differently tuned searches, best kept.
-    from gridplan.routing.solve import DEFAULT_CONFIG
+    from gridplan.routing.solver.solve import DEFAULT_CONFIG
 
     other = dataclasses.replace(
         DEFAULT_CONFIG, ils_cooling="LINEAR", jitter=0.0, operators=("cross_exchange",)
@@ -336,8 +336,8 @@ def test_worker_portfolio_runs_each_config_and_stays_deterministic():
 
 
 def test_search_parameters_carry_the_ruin_and_recreate_settings():
-    from gridplan.routing import _ortools
-    from gridplan.routing.solve import DEFAULT_CONFIG
+    from gridplan.routing.solver import _ortools
+    from gridplan.routing.solver.solve import DEFAULT_CONFIG
 
     config = dataclasses.replace(
         DEFAULT_CONFIG,
@@ -366,7 +366,7 @@ def test_search_parameters_carry_the_ruin_and_recreate_settings():
 
 
 def test_ruin_removes_later_revisit_copies_with_an_earlier_one():
-    from gridplan.routing import _ortools
+    from gridplan.routing.solver import _ortools
 
     # Copies 1, 2, 3 of one hot spot; whichever copy a ruin removes, the later ones go too
     # (copy k + 1 may only be visited with copy k).
@@ -394,8 +394,8 @@ def test_ruin_removes_later_revisit_copies_with_an_earlier_one():
 
 
 def test_large_neighbourhood_search_keeps_or_improves_the_routes():
-    from gridplan.routing import _ortools
-    from gridplan.routing.solve import DEFAULT_CONFIG
+    from gridplan.routing.solver import _ortools
+    from gridplan.routing.solver.solve import DEFAULT_CONFIG
 
     m = random_model(11, n=25, m=2)
     descent = dataclasses.replace(
@@ -426,7 +426,7 @@ def test_large_neighbourhood_search_keeps_or_improves_the_routes():
 
 
 def test_two_opt_reaches_a_local_optimum_on_asymmetric_travel():
-    from gridplan.routing import _ortools
+    from gridplan.routing.solver import _ortools
 
     rng = np.random.default_rng(8)
     d = rng.uniform(1, 100, size=(9, 9))
@@ -446,7 +446,7 @@ def test_two_opt_reaches_a_local_optimum_on_asymmetric_travel():
 
 
 def test_swap_in_trades_a_stop_for_a_better_one_that_fits():
-    from gridplan.routing import _ortools
+    from gridplan.routing.solver import _ortools
 
     # A line: depot 0 at x=0, stops 1 (x=4, prize 1) and 2 (x=5, prize 9) and 3 (x=20, prize 50).
     x = np.array([0, 4, 5, 20])
@@ -467,7 +467,7 @@ def test_swap_in_trades_a_stop_for_a_better_one_that_fits():
 
 
 def test_seed_empty_starts_empty_routes_at_an_unvisited_reachable_stop():
-    from gridplan.routing import _ortools
+    from gridplan.routing.solver import _ortools
 
     x = np.array([0, 4, 5, 20, 3])
     travel = np.abs(x[:, None] - x[None, :])
@@ -494,7 +494,7 @@ def test_seed_empty_starts_empty_routes_at_an_unvisited_reachable_stop():
 
 
 def test_budget_search_improves_a_poor_start_and_is_reproducible():
-    from gridplan.routing import _ortools
+    from gridplan.routing.solver import _ortools
 
     m = random_model(12, n=30, m=2)
     start = [[v.start, u, v.end] for v, u in zip(m.vehicles, m.customers, strict=False)]
@@ -522,13 +522,13 @@ def test_budget_search_improves_a_poor_start_and_is_reproducible():
 def test_default_workers_counts_the_cores_this_process_may_use():
     import os
 
-    from gridplan.routing.solve import default_workers
+    from gridplan.routing.solver import default_workers
 
     assert default_workers() == len(os.sched_getaffinity(0))
 
 
 def test_route_pool_keeps_the_shortest_order_and_packs_routes_of_two_solutions():
-    from gridplan.routing import _ortools
+    from gridplan.routing.solver import _ortools
 
     # Stops on a line at x = 1..6, depot at 0; each route may travel 20.
     x = np.arange(7)
@@ -556,7 +556,7 @@ def test_route_pool_keeps_the_shortest_order_and_packs_routes_of_two_solutions()
 
 
 def test_budget_search_with_route_pool_is_feasible_and_reproducible():
-    from gridplan.routing import _ortools
+    from gridplan.routing.solver import _ortools
 
     m = random_model(21, n=40, m=3)
     start = [[v.start, v.end] for v in m.vehicles]
@@ -596,7 +596,7 @@ def _plane_model(points, budgets, allowed=None):
 
 
 def test_cross_swaps_the_tails_of_two_crossing_routes():
-    from gridplan.routing import _ortools
+    from gridplan.routing.solver import _ortools
 
     # Start (0, 0), end (10, 0); stops 2 (2, 1), 3 (8, -1), 4 (2, -1), 5 (8, 1). Routes
     # 0-2-3-1 and 0-4-5-1 cross in the middle; swapping their tails uncrosses them.
@@ -615,7 +615,7 @@ def test_cross_swaps_the_tails_of_two_crossing_routes():
 
 
 def test_cross_keeps_budgets_and_allowed_stops():
-    from gridplan.routing import _ortools
+    from gridplan.routing.solver import _ortools
 
     # As above with stop 6 (9, -2) after stop 3: the swap saves time in total but makes
     # vehicle 1's route 0-4-3-6-1 longer (118 against 107).
@@ -638,7 +638,7 @@ def test_cross_keeps_budgets_and_allowed_stops():
 
 
 def test_budget_search_with_cross_is_feasible_and_reproducible():
-    from gridplan.routing import _ortools
+    from gridplan.routing.solver import _ortools
 
     m = random_model(23, n=40, m=3)
     start = [[v.start, v.end] for v in m.vehicles]

@@ -20,14 +20,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gridplan.routing.model import PrizeVRP
-from gridplan.routing.model import PrizeVRPSolution
-from gridplan.routing.model import Route
-from gridplan.routing.model import Visit
 from gridplan.routing.problem import OnDuty
 from gridplan.routing.problem import PatrolProblem
-from gridplan.routing.solve import run_calls
-from gridplan.routing.solve import solve_prize_vrp
+from gridplan.routing.solver import PrizeVRP
+from gridplan.routing.solver import PrizeVRPSolution
+from gridplan.routing.solver import Route
+from gridplan.routing.solver import Visit
+from gridplan.routing.solver import run_calls
+from gridplan.routing.solver import solve_prize_vrp
 
 #: Slices whose model has more nodes than this are solved base grid by base grid ...
 DECOMPOSE_NODES = 400
@@ -126,7 +126,7 @@ def solve_by_base(
     time_limit_s
         Wall-clock budget for all base grids together.
     seed, work_limit
-        As for :func:`~gridplan.routing.solve.solve_prize_vrp`, per base grid.
+        As for :func:`~gridplan.routing.solver.solve.solve_prize_vrp`, per base grid.
     workers
         Base grids solved at once (one process each).
     arc_factor

@@ -25,11 +25,11 @@ import shapely
 from gridplan.roster import PatrolPolicy
 from gridplan.routing.matrix import UNREACHABLE
 from gridplan.routing.matrix import route_geometry
-from gridplan.routing.model import PrizeVRP
-from gridplan.routing.model import PrizeVRPSolution
 from gridplan.routing.network import StreetNetwork
 from gridplan.routing.problem import NO_PATH_S
 from gridplan.routing.problem import PatrolProblem
+from gridplan.routing.solver import PrizeVRP
+from gridplan.routing.solver import PrizeVRPSolution
 
 #: The response-time target: incidents within this travel time of a patrol count as covered.
 RESPONSE_S = 8 * 60
@@ -371,8 +371,9 @@ class SlicePlan:
         Roster ids not on duty in this slice.
     problem, model, solution
         The :class:`~gridplan.routing.problem.PatrolProblem`, its
-        :class:`~gridplan.routing.model.PrizeVRP` and the solver's
-        :class:`~gridplan.routing.model.PrizeVRPSolution` (``None`` in a plan read from a file).
+        :class:`~gridplan.routing.solver.model.PrizeVRP` and the solver's
+        :class:`~gridplan.routing.solver.model.PrizeVRPSolution` (``None`` in a plan read from
+        a file).
     objective
         The solver cost.
 

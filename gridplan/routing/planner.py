@@ -24,7 +24,6 @@ from gridplan.config import StationConfig
 from gridplan.routing.decompose import should_decompose
 from gridplan.routing.decompose import solve_by_base
 from gridplan.routing.matrix import DETOUR_FACTOR
-from gridplan.routing.model import PrizeVRPSolution
 from gridplan.routing.network import StreetNetwork
 from gridplan.routing.plan import PatrolPlan
 from gridplan.routing.plan import seconds_between
@@ -32,8 +31,9 @@ from gridplan.routing.plan import slice_plan
 from gridplan.routing.problem import build_problem
 from gridplan.routing.problem import config_for_grid
 from gridplan.routing.problem import slice_for
-from gridplan.routing.solve import default_workers
-from gridplan.routing.solve import solve_prize_vrp
+from gridplan.routing.solver import PrizeVRPSolution
+from gridplan.routing.solver import default_workers
+from gridplan.routing.solver import solve_prize_vrp
 
 # Errors an officer can meet when planning (the web UI shows them in the officer's language).
 _E_SLICES_TWICE = define(
@@ -121,8 +121,8 @@ def plan_patrols(
     time_limit_s
         Solver time limit per slice, seconds.
     seed, workers, work_limit
-        As in :func:`~gridplan.routing.solve.solve_prize_vrp`; with ``work_limit`` the plan is
-        reproducible on any machine load.
+        As in :func:`~gridplan.routing.solver.solve.solve_prize_vrp`; with ``work_limit`` the
+        plan is reproducible on any machine load.
     station_point
         Where routes start and end (EPSG:4326); default the config's ``station.location``,
         else a point inside the station polygon.

@@ -5,7 +5,7 @@ as stops (with their risk, Gi* class, risk class and dwell from the patrol polic
 patrollers on duty in the slice on that date, travel matrices per travel profile and speed,
 revisit copies of the top-class stops, one soft cover group per base grid, and the dosage
 each micro-grid may still receive that day. :meth:`PatrolProblem.to_prize_vrp` then gives the
-generic :class:`~gridplan.routing.model.PrizeVRP` the solver works on.
+generic :class:`~gridplan.routing.solver.model.PrizeVRP` the solver works on.
 
 Time base: second 0 is the start of the slice on ``date`` (in the station timezone); every
 time in the model is seconds after it. A slice that crosses midnight (22:00-06:00) runs into
@@ -49,11 +49,11 @@ from gridplan.routing.matrix import DETOUR_FACTOR
 from gridplan.routing.matrix import UNREACHABLE
 from gridplan.routing.matrix import TravelMatrix
 from gridplan.routing.matrix import travel_matrix
-from gridplan.routing.model import CoverGroup
-from gridplan.routing.model import PrizeVRP
-from gridplan.routing.model import RevisitGroup
-from gridplan.routing.model import Vehicle
 from gridplan.routing.network import StreetNetwork
+from gridplan.routing.solver import CoverGroup
+from gridplan.routing.solver import PrizeVRP
+from gridplan.routing.solver import RevisitGroup
+from gridplan.routing.solver import Vehicle
 from gridplan.routing.stops import access_points
 from gridplan.routing.stops import snap_points
 
@@ -363,7 +363,7 @@ class PatrolProblem:
     def to_prize_vrp(
         self, *, balance_weight: float = 0.0, travel_weight: float = 0.001
     ) -> PrizeVRP:
-        """Return the slice as a :class:`~gridplan.routing.model.PrizeVRP`.
+        """Return the slice as a :class:`~gridplan.routing.solver.model.PrizeVRP`.
 
         Parameters
         ----------

@@ -1,4 +1,4 @@
-"""OR-Tools routing model of a :class:`~gridplan.routing.model.PrizeVRP` (sole ortools import).
+"""OR-Tools adapter of a :class:`~gridplan.routing.solver.model.PrizeVRP` (sole ortools import).
 
 Modelling choices
 -----------------
@@ -38,7 +38,7 @@ from ortools.constraint_solver import routing_ils_pb2
 from ortools.sat.python import cp_model
 from ortools.util import optional_boolean_pb2
 
-from gridplan.routing.model import PrizeVRP
+from gridplan.routing.solver.model import PrizeVRP
 
 _FSS = routing_enums_pb2.FirstSolutionStrategy
 _LSM = routing_enums_pb2.LocalSearchMetaheuristic

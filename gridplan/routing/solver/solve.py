@@ -1,4 +1,4 @@
-"""Solve a :class:`~gridplan.routing.model.PrizeVRP`: the public entry points.
+"""Solve a :class:`~gridplan.routing.solver.model.PrizeVRP`: the public entry points.
 
 :func:`solve_prize_vrp` runs OR-Tools' iterated local search (ruin and recreate by string
 removals, then local search, with simulated-annealing acceptance in prize units) in one or more
@@ -38,11 +38,11 @@ import numpy as np
 from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
-from gridplan.routing import _ortools
-from gridplan.routing.model import PrizeVRP
-from gridplan.routing.model import PrizeVRPSolution
-from gridplan.routing.model import Route
-from gridplan.routing.model import Visit
+from gridplan.routing.solver import _ortools
+from gridplan.routing.solver.model import PrizeVRP
+from gridplan.routing.solver.model import PrizeVRPSolution
+from gridplan.routing.solver.model import Route
+from gridplan.routing.solver.model import Visit
 
 #: Search settings measured best on the Team Orienteering sample (see benchmarks/top.py).
 DEFAULT_CONFIG = _ortools.SearchConfig(
@@ -193,7 +193,7 @@ def solve_prize_vrp(
     Examples
     --------
     >>> import numpy as np
-    >>> from gridplan.routing.model import PrizeVRP, Vehicle
+    >>> from gridplan.routing.solver import PrizeVRP, Vehicle
     >>> travel = np.array([[0, 10, 10], [10, 0, 5], [10, 5, 0]])
     >>> vrp = PrizeVRP(
     ...     travel=(travel,), service=[0, 0, 0], prize=[0, 5, 3],
@@ -260,7 +260,7 @@ def similarity(a: PrizeVRPSolution, b: PrizeVRPSolution) -> float:
     Examples
     --------
     >>> import numpy as np
-    >>> from gridplan.routing.model import PrizeVRP, PrizeVRPSolution, Vehicle
+    >>> from gridplan.routing.solver import PrizeVRP, PrizeVRPSolution, Vehicle
     >>> travel = np.array([[0, 10, 10, 10], [10, 0, 5, 9], [10, 5, 0, 5], [10, 9, 5, 0]])
     >>> vrp = PrizeVRP(travel=(travel,), service=[0] * 4, prize=[0, 4, 4, 4],
     ...                vehicles=(Vehicle("walker", max_duration=40),))
@@ -300,7 +300,7 @@ class VariantSet:
     Examples
     --------
     >>> import numpy as np
-    >>> from gridplan.routing.model import PrizeVRP, Vehicle
+    >>> from gridplan.routing.solver import PrizeVRP, Vehicle
     >>> xy = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [2, 0], [2, 1]])
     >>> travel = np.rint(10 * np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1)))
     >>> vrp = PrizeVRP(travel=(travel.astype(int),), service=[0] * 6,
@@ -379,7 +379,7 @@ def variants(
     Two walks of the same value around a square of stops (see :class:`VariantSet`):
 
     >>> import numpy as np
-    >>> from gridplan.routing.model import PrizeVRP, Vehicle
+    >>> from gridplan.routing.solver import PrizeVRP, Vehicle
     >>> xy = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [2, 0], [2, 1]])
     >>> travel = np.rint(10 * np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1)))
     >>> vrp = PrizeVRP(travel=(travel.astype(int),), service=[0] * 6,
