@@ -13,9 +13,10 @@ come from ``bks.csv`` beside the instance folders. Every solution is re-checked 
 no node twice.
 
 Solvers:
-- ``gridplan``: :func:`gridplan.routing.solver.solve.solve_prize_vrp` (OR-Tools' iterated local
-  search for 15 % of the time, then gridplan's large-neighbourhood search in Python and a short
-  OR-Tools descent; ``--workers`` processes).
+- ``gridplan``: :func:`gridplan.routing.solver.solve.solve_prize_vrp` with the default
+  :class:`~gridplan.routing.solver.params.SolveParams` (OR-Tools' iterated local search for
+  15 % of the time, then gridplan's large-neighbourhood search in Python and a short OR-Tools
+  descent; ``--workers`` processes).
 - ``ortools-plain``: OR-Tools as in its examples: PATH_CHEAPEST_ARC + GUIDED_LOCAL_SEARCH,
   one disjunction per node with penalty = prize (scaled to dominate travel), one process.
 - ``pyvrp``: PyVRP 0.14 prize-collecting (optional clients with prizes, one vehicle type with
@@ -43,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gridplan.routing.solver import OrtoolsParams
 from gridplan.routing.solver import _ortools
 from gridplan.routing.solver import solve_prize_vrp
 from gridplan.routing.solver.top import TOP_SCALE
@@ -105,8 +107,10 @@ def solve_gridplan(inst: TopInstance, time_limit: float, workers: int | None):
 
 
 def solve_ortools_plain(inst: TopInstance, time_limit: float, workers: int | None):
-    config = _ortools.SearchConfig(
-        first_solution="PATH_CHEAPEST_ARC", metaheuristic="GUIDED_LOCAL_SEARCH"
+    config = OrtoolsParams(
+        first_solution="PATH_CHEAPEST_ARC",
+        metaheuristic="GUIDED_LOCAL_SEARCH",
+        iterated_local_search=False,
     )
     routes, _, _ = _ortools.solve_simple(inst.to_model(), config, time_limit_s=time_limit)
     return routes

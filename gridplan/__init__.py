@@ -72,6 +72,7 @@ _LAZY = {
     "variants": "gridplan.routing.solver.solve",
     "VariantSet": "gridplan.routing.solver.solve",
     "similarity": "gridplan.routing.solver.solve",
+    "SolveParams": "gridplan.routing.solver.params",
     "PatrolProblem": "gridplan.routing.problem",
     "build_problem": "gridplan.routing.problem",
     "PatrolPlan": "gridplan.routing.plan",
@@ -193,6 +194,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.routing.solver.model import Route as Route
     from gridplan.routing.solver.model import Vehicle as Vehicle
     from gridplan.routing.solver.model import Visit as Visit
+    from gridplan.routing.solver.params import SolveParams as SolveParams
     from gridplan.routing.solver.solve import VariantSet as VariantSet
     from gridplan.routing.solver.solve import similarity as similarity
     from gridplan.routing.solver.solve import solve_prize_vrp as solve_prize_vrp

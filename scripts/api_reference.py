@@ -86,6 +86,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "RevisitGroup",
         "CoverGroup",
         "solve_prize_vrp",
+        "SolveParams",
         "variants",
         "VariantSet",
         "similarity",

@@ -25,6 +25,7 @@ from gridplan.routing.problem import PatrolProblem
 from gridplan.routing.solver import PrizeVRP
 from gridplan.routing.solver import PrizeVRPSolution
 from gridplan.routing.solver import Route
+from gridplan.routing.solver import SolveParams
 from gridplan.routing.solver import Visit
 from gridplan.routing.solver import run_calls
 from gridplan.routing.solver import solve_prize_vrp
@@ -101,8 +102,10 @@ def _part(problem: PatrolProblem, base: str, crew: list[OnDuty]) -> PatrolProble
     return dataclasses.replace(problem, stops=stops, on_duty=tuple(crew), base_ids=(base,))
 
 
-def _solve_part(model: PrizeVRP, kwargs: dict) -> PrizeVRPSolution:
-    return solve_prize_vrp(model, **kwargs)
+def _solve_part(
+    model: PrizeVRP, params: SolveParams, arc_factor: np.ndarray | None
+) -> PrizeVRPSolution:
+    return solve_prize_vrp(model, params, arc_factor=arc_factor)
 
 
 def solve_by_base(
@@ -116,6 +119,7 @@ def solve_by_base(
     balance_weight: float = 0.0,
     travel_weight: float = 0.001,
     arc_factor: Callable[[PatrolProblem, PrizeVRP], np.ndarray] | None = None,
+    params: SolveParams | None = None,
 ) -> PrizeVRPSolution | None:
     """Solve ``model`` (``problem.to_prize_vrp()``) one base grid at a time and join the routes.
 
@@ -132,6 +136,9 @@ def solve_by_base(
     arc_factor
         Called with each base grid's problem and model, returns per-arc cost factors (the
         planner's variants make earlier variants' legs dearer with it).
+    params
+        Search settings of each base grid's solve; the keywords above replace its limits,
+        seed and workers.
 
     Returns
     -------
@@ -150,17 +157,14 @@ def solve_by_base(
     workers = max(1, min(workers, len(parts)))
     rounds = -(-len(parts) // workers)
     per = max(0.5, (time_limit_s - (time.perf_counter() - t0)) / rounds - 0.2)
-    kwargs = [
-        {
-            "time_limit_s": per,
-            "seed": seed,
-            "workers": 1,
-            "work_limit": work_limit,
-            "_arc_factor": None if arc_factor is None else arc_factor(p, m),
-        }
+    each = (params or SolveParams()).override(
+        time_limit_s=per, seed=seed, workers=1, work_limit=work_limit
+    )
+    calls = [
+        (m, each, None if arc_factor is None else arc_factor(p, m))
         for p, m in zip(parts, models, strict=True)
     ]
-    solutions = run_calls(_solve_part, list(zip(models, kwargs, strict=True)), workers)
+    solutions = run_calls(_solve_part, calls, workers)
 
     # join: sub-model nodes and vehicles back to the whole model's
     vehicle_of = {id(od): k for k, od in enumerate(problem.on_duty)}

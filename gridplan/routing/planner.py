@@ -32,6 +32,7 @@ from gridplan.routing.problem import build_problem
 from gridplan.routing.problem import config_for_grid
 from gridplan.routing.problem import slice_for
 from gridplan.routing.solver import PrizeVRPSolution
+from gridplan.routing.solver import SolveParams
 from gridplan.routing.solver import default_workers
 from gridplan.routing.solver import solve_prize_vrp
 
@@ -431,6 +432,10 @@ def plan_variants(
     shares = duty_shares(grid, hotspots, config, chosen, date) if duty_split == "risk" else {}
     carry: list[dict[str, float]] = [{} for _ in range(int(variants))]
 
+    params = SolveParams(
+        time_limit_s=time_limit_s, seed=seed, workers=workers, work_limit=work_limit
+    )
+
     def _solve(problem, model, seed_k, dearer=None):
         """Solve a slice (base grid by base grid when big), then re-time it early."""
         solution = None
@@ -445,15 +450,13 @@ def plan_variants(
                 balance_weight=balance_weight,
                 travel_weight=travel_weight,
                 arc_factor=dearer,
+                params=params,
             )
         if solution is None:
             solution = solve_prize_vrp(
                 model,
-                time_limit_s=time_limit_s,
-                seed=seed_k,
-                workers=workers,
-                work_limit=work_limit,
-                _arc_factor=None if dearer is None else dearer(problem, model),
+                params.override(seed=seed_k),
+                arc_factor=None if dearer is None else dearer(problem, model),
             )
         return _compact(model, solution)
 

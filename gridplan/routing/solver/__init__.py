@@ -29,6 +29,9 @@ from gridplan.routing.solver.model import RevisitGroup
 from gridplan.routing.solver.model import Route
 from gridplan.routing.solver.model import Vehicle
 from gridplan.routing.solver.model import Visit
+from gridplan.routing.solver.params import LnsParams
+from gridplan.routing.solver.params import OrtoolsParams
+from gridplan.routing.solver.params import SolveParams
 
 #: names of :mod:`gridplan.routing.solver.solve`, imported on first use (it loads OR-Tools)
 _SEARCH = (
@@ -50,10 +53,13 @@ def __getattr__(name: str):
 
 __all__ = [
     "CoverGroup",
+    "LnsParams",
+    "OrtoolsParams",
     "PrizeVRP",
     "PrizeVRPSolution",
     "RevisitGroup",
     "Route",
+    "SolveParams",
     "Vehicle",
     "Visit",
     *_SEARCH,

@@ -1,19 +1,12 @@
 """Solve a :class:`~gridplan.routing.solver.model.PrizeVRP`: the public entry points.
 
-:func:`solve_prize_vrp` runs OR-Tools' iterated local search (ruin and recreate by string
-removals, then local search, with simulated-annealing acceptance in prize units) in one or more
-worker processes, each with its own seeded arc-cost jitter, and keeps the best solution by the
-model's true cost. On models whose routes are limited by a duration budget only (no time
-windows, no revisit groups: Team Orienteering, patrols without revisits) the ILS gets 15 % of
-the time and a large-neighbourhood search the rest. Where no balance term or cover group needs
-OR-Tools' objective it runs in Python (``_ortools.budget_search``: ruin, 2-opt, insertion by
-prize per extra second with a random factor, emptied routes restarted at a random stop, swaps
-of stops for better ones, route tails exchanged between routes (2-opt*) when that saves time,
-walks restarted from the best, and every 300 rounds CP-SAT packing the best disjoint set of
-the routes met so far) and OR-Tools' local search polishes the result; otherwise every round
-goes through OR-Tools' descent (``_ortools.large_neighbourhood_search``).
-:func:`variants` returns several distinct good solutions so patrol routes can rotate across
-days.
+:func:`solve_prize_vrp` runs :func:`~gridplan.routing.solver.worker.solve_worker` in one or
+more processes, each with its own seeded arc-cost jitter, and keeps the best solution by the
+model's true cost. A worker runs OR-Tools' iterated local search (ruin and recreate by string
+removals, then local search, with simulated-annealing acceptance in prize units) and then a
+large-neighbourhood search (:mod:`~gridplan.routing.solver.lns`); :class:`SolveParams` holds
+the limits and every setting. :func:`variants` returns several distinct good solutions so
+patrol routes can rotate across days.
 
 Reproducibility: OR-Tools' search is deterministic, and the seed only sets the jitter and the
 large-neighbourhood search's random choices (which stops in ``work_limit // 10`` rounds, or
@@ -38,30 +31,13 @@ import numpy as np
 from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
-from gridplan.routing.solver import _ortools
 from gridplan.routing.solver.model import PrizeVRP
 from gridplan.routing.solver.model import PrizeVRPSolution
 from gridplan.routing.solver.model import Route
 from gridplan.routing.solver.model import Visit
-
-#: Search settings measured best on the Team Orienteering sample (see benchmarks/top.py).
-DEFAULT_CONFIG = _ortools.SearchConfig(
-    first_solution="ALL_UNPERFORMED",
-    metaheuristic="GREEDY_DESCENT",
-    iterated_local_search=True,
-    ils_temperature=(50.0, 1.0),
-    recreate="LOCAL_CHEAPEST_COST_INSERTION",
-    lns_share=0.85,
-    lns_recreate=True,
-    lns_lean=True,
-    lns_python=True,
-    lns_seed_empty=1.0,
-    lns_noise=0.9,
-    lns_pool=300,
-    lns_cross=True,
-)
-#: Worker ``w`` runs ``DEFAULT_PORTFOLIO[w % len(DEFAULT_PORTFOLIO)]``.
-DEFAULT_PORTFOLIO: tuple[_ortools.SearchConfig, ...] = (DEFAULT_CONFIG,)
+from gridplan.routing.solver.params import SolveParams
+from gridplan.routing.solver.worker import WorkerResult
+from gridplan.routing.solver.worker import solve_worker
 
 
 def default_workers() -> int:
@@ -128,11 +104,7 @@ def _die_with_parent() -> None:
             os._exit(1)
 
 
-def _work(model: PrizeVRP, job: dict):
-    return _ortools.solve_worker(model, **job)
-
-
-def _best(model, results, t0) -> PrizeVRPSolution:
+def _best(model: PrizeVRP, results: list[WorkerResult], t0: float) -> PrizeVRPSolution:
     best = None
     found = sum(r.solutions_found for r in results)
     for res in results:  # job order, so ties go to the lowest worker: deterministic
@@ -151,44 +123,48 @@ def _best(model, results, t0) -> PrizeVRPSolution:
 
 def solve_prize_vrp(
     model: PrizeVRP,
+    params: SolveParams | None = None,
     *,
-    time_limit_s: float = 10.0,
-    seed: int = 0,
+    time_limit_s: float | None = None,
+    seed: int | None = None,
     workers: int | None = None,
     work_limit: int | None = None,
     progress: ProgressCallback | None = None,
-    _config: _ortools.SearchConfig | tuple[_ortools.SearchConfig, ...] | None = None,
-    _prize_factor: np.ndarray | None = None,
-    _arc_factor: np.ndarray | None = None,
+    arc_factor: np.ndarray | None = None,
+    prize_factor: np.ndarray | None = None,
 ) -> PrizeVRPSolution:
-    """Solve a prize-collecting VRP with OR-Tools, on several cores.
+    """Solve a prize-collecting VRP by OR-Tools and a large-neighbourhood search, on many cores.
 
     Parameters
     ----------
     model
         The problem.
-    time_limit_s
-        Wall-clock limit in seconds (the whole call, model building included, plus process
-        start-up of well under a second).
-    seed
-        Seeds the arc-cost jitter that diversifies the workers; same seed, same answer in
-        deterministic mode (see ``work_limit``).
-    workers
-        Processes searching in parallel, each with its own jitter; ``None`` uses every core
-        this process may run on. The best solution by :meth:`PrizeVRPSolution.cost` wins.
-    work_limit
-        Stop each worker after this many improving solutions of the iterated local search
-        (and ``work_limit // 10`` large-neighbourhood rounds, ``work_limit`` in Python)
-        instead of at the time limit: the result is then reproducible regardless of machine
-        load (``time_limit_s`` remains a safety cap and should be generous).
+    params
+        Limits, seed, workers and search settings; ``None`` is ``SolveParams()`` (10 s, seed
+        0, one worker per core, the benchmarked search settings).
+    time_limit_s, seed, workers, work_limit
+        Shorthand for the fields of ``params`` of the same name (see :class:`SolveParams`):
+        each one given, not ``None``, replaces that field. ``time_limit_s`` is the
+        wall-clock limit of the whole call, model building included, plus process start-up
+        of well under a second; with ``work_limit`` the result is reproducible regardless of
+        machine load.
     progress
         Called as ``progress("solve", done, total)`` at the start and end.
+    arc_factor, prize_factor
+        Multipliers of the search objective's arc costs (``(n, n)``) and drop penalties
+        (``(n,)``), e.g. to make arcs of earlier variants dearer; the best solution is still
+        chosen by the model's true cost.
 
     Returns
     -------
     PrizeVRPSolution
         Always feasible (re-checked with :meth:`PrizeVRPSolution.is_feasible`); when no route
         can be found every vehicle stays at its start and every node is dropped.
+
+    Raises
+    ------
+    InputError
+        On a time limit, seed, worker count or work limit out of range.
 
     Examples
     --------
@@ -203,42 +179,28 @@ def solve_prize_vrp(
     >>> sol.collected_prize, sol.is_feasible(vrp)
     (5, True)
     """
-    if time_limit_s <= 0:
-        msg = f"time_limit_s={time_limit_s} must be positive (seconds)"
-        raise InputError(msg)
-    if work_limit is not None and work_limit < 1:
-        msg = f"work_limit={work_limit} must be a positive number of solutions, or None"
-        raise InputError(msg)
+    params = (params or SolveParams()).override(
+        time_limit_s=time_limit_s, seed=seed, workers=workers, work_limit=work_limit
+    )
     t0 = time.perf_counter()
-    workers = default_workers() if workers is None else int(workers)
-    if workers < 1:
-        msg = f"workers={workers} must be at least 1"
-        raise InputError(msg)
+    workers = default_workers() if params.workers is None else int(params.workers)
     report(progress, "solve", 0, 1)
     if not model.customers:
         report(progress, "solve", 1, 1)
         return _empty(model, time.perf_counter() - t0)
-    configs = _config or DEFAULT_PORTFOLIO
-    if isinstance(configs, _ortools.SearchConfig):
-        configs = (configs,)
     # Process start-up and reading results back take a little of the budget.
-    budget = max(0.1, time_limit_s - (time.perf_counter() - t0) - (0.15 if workers > 1 else 0.02))
-    jobs = [
-        {
-            "config": configs[w % len(configs)],
-            "seed": seed,
-            "worker": w,
-            "time_limit_s": budget,
-            "solution_limit": work_limit,
-            "prize_factor": _prize_factor,
-            "arc_factor": _arc_factor,
-        }
-        for w in range(workers)
-    ]
-    results = run_calls(_work, [(model, job) for job in jobs], workers)
+    elapsed = time.perf_counter() - t0
+    budget = max(0.1, params.time_limit_s - elapsed - (0.15 if workers > 1 else 0.02))
+    each = dataclasses.replace(params, time_limit_s=budget, workers=workers)
+    calls = [(model, each, w, arc_factor, prize_factor) for w in range(workers)]
+    results = run_calls(_work, calls, workers)
     best = _best(model, results, t0)
     report(progress, "solve", 1, 1)
     return best
+
+
+def _work(model, params, worker, arc_factor, prize_factor) -> WorkerResult:
+    return solve_worker(model, params, worker, arc_factor=arc_factor, prize_factor=prize_factor)
 
 
 def similarity(a: PrizeVRPSolution, b: PrizeVRPSolution) -> float:
@@ -338,12 +300,13 @@ def variants(
     k: int,
     *,
     tolerance: float = 0.05,
-    time_limit_s: float = 10.0,
-    seed: int = 0,
+    time_limit_s: float | None = None,
+    seed: int | None = None,
     workers: int | None = None,
     work_limit: int | None = None,
     max_similarity: float = 0.9,
     progress: ProgressCallback | None = None,
+    params: SolveParams | None = None,
 ) -> VariantSet:
     """Return up to ``k`` distinct solutions, each within ``tolerance`` of the best score.
 
@@ -361,14 +324,15 @@ def variants(
         Number of variants wanted (patrol days to rotate over).
     tolerance
         Allowed relative loss of score (collected prize less costs) versus the best.
-    time_limit_s
-        Total wall-clock budget.
-    seed, workers, work_limit
-        As in :func:`solve_prize_vrp`; with ``work_limit`` the set is reproducible.
+    time_limit_s, seed, workers, work_limit
+        As in :func:`solve_prize_vrp`; ``time_limit_s`` is the budget of all the solves
+        together, and with ``work_limit`` the set is reproducible.
     max_similarity
         Largest Jaccard arc similarity allowed between two variants.
     progress
         Called as ``progress("variants", done, k)``.
+    params
+        Limits and search settings, as in :func:`solve_prize_vrp`.
 
     Returns
     -------
@@ -388,17 +352,14 @@ def variants(
     >>> [s.score for s in vs.solutions], vs.similarity[0][1] < 0.9
     ([12.0, 12.0], True)
     """
-    if k < 1:
-        msg = f"k={k} must be at least 1 variant"
-        raise InputError(msg)
-    if not 0 <= tolerance < 1:
-        msg = f"tolerance={tolerance} must be in [0, 1), e.g. 0.05 for 5 %"
-        raise InputError(msg)
+    _check_variant_args(k, tolerance)
+    params = (params or SolveParams()).override(
+        time_limit_s=time_limit_s, seed=seed, workers=workers, work_limit=work_limit
+    )
+    time_limit_s, seed = params.time_limit_s, params.seed
     t0 = time.perf_counter()
     first_budget = time_limit_s / 2 if k > 1 else time_limit_s
-    best = solve_prize_vrp(
-        model, time_limit_s=first_budget, seed=seed, workers=workers, work_limit=work_limit
-    )
+    best = solve_prize_vrp(model, params, time_limit_s=first_budget)
     kept = [best]
     report(progress, "variants", 1, k)
     best_score = best.score
@@ -410,23 +371,17 @@ def variants(
         if len(kept) >= k:
             break
         left = time_limit_s - (time.perf_counter() - t0)
-        if left <= 0.05 and work_limit is None:
+        if left <= 0.05 and params.work_limit is None:
             break
         per_try = max(0.05, left / max(1, attempts - attempt))
         prize_factor = rng.uniform(1 - tolerance / 2, 1 + tolerance / 2, size=n)
-        arc_factor = np.ones((n, n))
-        for sol in kept:
-            for r in sol.routes:
-                for a, b in r.arcs:
-                    arc_factor[a, b] = arc_factor[b, a] = 1.5
         cand = solve_prize_vrp(
             model,
+            params,
             time_limit_s=per_try,
             seed=seed + 1 + attempt,
-            workers=workers,
-            work_limit=work_limit,
-            _prize_factor=prize_factor,
-            _arc_factor=arc_factor,
+            prize_factor=prize_factor,
+            arc_factor=_dearer_arcs(kept, n),
         )
         if cand.score < floor - 1e-9:
             continue
@@ -437,10 +392,30 @@ def variants(
     return VariantSet(tuple(kept), sim, tolerance, best_score)
 
 
+def _check_variant_args(k: int, tolerance: float) -> None:
+    if k < 1:
+        msg = f"k={k} must be at least 1 variant"
+        raise InputError(msg)
+    if not 0 <= tolerance < 1:
+        msg = f"tolerance={tolerance} must be in [0, 1), e.g. 0.05 for 5 %"
+        raise InputError(msg)
+
+
+def _dearer_arcs(kept: list[PrizeVRPSolution], n: int) -> np.ndarray:
+    """Arc-cost factors that make the arcs of the ``kept`` solutions 50 % dearer."""
+    arc_factor = np.ones((n, n))
+    for sol in kept:
+        for r in sol.routes:
+            for a, b in r.arcs:
+                arc_factor[a, b] = arc_factor[b, a] = 1.5
+    return arc_factor
+
+
 __all__ = [
-    "DEFAULT_CONFIG",
+    "SolveParams",
     "VariantSet",
     "default_workers",
+    "run_calls",
     "similarity",
     "solve_prize_vrp",
     "variants",

@@ -1,4 +1,4 @@
-from pathlib import Path
+"""PrizeVRP and its solutions: validation, scheduling, costs and violations (no solver)."""
 
 import numpy as np
 import pytest
@@ -11,9 +11,6 @@ from gridplan.routing.solver import RevisitGroup
 from gridplan.routing.solver import Route
 from gridplan.routing.solver import Vehicle
 from gridplan.routing.solver import Visit
-from gridplan.routing.solver.top import read_top
-
-DATA = Path(__file__).parent / "data"
 
 
 def line_model(**kw):
@@ -128,50 +125,9 @@ def test_cover_violation_costs_its_penalty():
     assert sol.is_feasible(m)  # cover groups are soft
 
 
-def test_read_top_real_file():
-    inst = read_top(DATA / "top_p2.2.k.txt")
-    assert (inst.name, inst.n, inst.num_vehicles, inst.tmax) == ("top_p2.2.k", 21, 2, 22.5)
-    assert inst.score[0] == 0 and inst.score[-1] == 0 and inst.score.sum() == 450
-    m = inst.to_model()
-    assert m.num_nodes == 21 and m.num_vehicles == 2
-    assert all(v.start == 0 and v.end == 20 and v.max_duration == 225_000 for v in m.vehicles)
-    d = inst.distances()
-    # conservative rounding: integer travel never under-states real distance
-    assert np.all(m.travel[0] >= d * 10_000 - 1e-6)
-
-
-def test_top_rounding_is_conservative():
-    inst = read_top(DATA / "top_p2.2.k.txt")
-    m = inst.to_model()
-    limit = m.vehicles[0].max_duration
-    rng = np.random.default_rng(1)
-    for _ in range(200):
-        path = [0, *rng.permutation(np.arange(1, 20))[: rng.integers(1, 6)].tolist(), 20]
-        if m.route_travel(0, path) <= limit:
-            assert inst.route_length(path) <= inst.tmax
-    score, problems = inst.check([[0, 20], [0, 20]])
-    assert score == 0 and problems == []
-    score, problems = inst.check([[0, 5, 5, 20]])
-    assert problems == ["node 5 visited twice"]
-
-
-def test_read_top_errors(tmp_path):
-    with pytest.raises(InputError, match="cannot read TOP file"):
-        read_top(tmp_path / "missing.txt")
-    bad = tmp_path / "bad.txt"
-    bad.write_text("n 3\nm 1\nt 5\n0 0 0\n1 1 1\n2 2 0\n")
-    with pytest.raises(InputError, match="line 3 should read 'tmax <value>'"):
-        read_top(bad)
-    bad.write_text("n 4\nm 1\ntmax 5\n0 0 0\n1 1 1\n2 2 0\n")
-    with pytest.raises(InputError, match="header says n=4"):
-        read_top(bad)
-
-
 def test_unused_vehicle_is_not_deployed():
     # start 0, end 2 is 5 s apart but the shift is 1 s: the vehicle cannot move, which is fine
     m = line_model(vehicles=(Vehicle("a", start=0, end=2, max_duration=1),), prize=[0, 5, 0, 3, 4])
     sol = PrizeVRPSolution.from_routes(m, [[]])
     assert sol.routes[0].nodes == (0, 2) and sol.is_feasible(m)
     assert sol.span == 0 and sol.dropped == (1, 3, 4)
-    inst = read_top(DATA / "top_p2.2.k.txt")
-    assert inst.check([[0, 20], [0, 20]]) == (0, [])
