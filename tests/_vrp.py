@@ -37,3 +37,13 @@ def plane_model(points, budgets, allowed=None):
             for k, (b, a) in enumerate(zip(budgets, allowed, strict=True))
         ),
     )
+
+
+def two_walkers_on_a_line():
+    """Stops at x = 4, 5, 20, 3 (prizes 1, 9, 50, 2), two walkers of 10 s from 0: 20 is too far."""
+    return PrizeVRP(
+        travel=(line([0, 4, 5, 20, 3]),),
+        service=[0] * 5,
+        prize=[0, 1, 9, 50, 2],
+        vehicles=(Vehicle("v", max_duration=10), Vehicle("w", max_duration=10)),
+    )

@@ -34,14 +34,7 @@ from gridplan.routing.solver.params import OrtoolsParams
 from gridplan.routing.solver.params import SolveParams
 
 #: names of :mod:`gridplan.routing.solver.solve`, imported on first use (it loads OR-Tools)
-_SEARCH = (
-    "VariantSet",
-    "default_workers",
-    "run_calls",
-    "similarity",
-    "solve_prize_vrp",
-    "variants",
-)
+_SEARCH = "VariantSet default_workers run_calls similarity solve_prize_vrp variants".split()
 
 
 def __getattr__(name: str):

@@ -430,12 +430,9 @@ def _section(kind: type, data: Any, where: str):
 
 
 def _no_unknown(data: Mapping[str, Any], known, where: str) -> None:
-    unknown = sorted(set(data) - set(known))
+    unknown = ", ".join(map(repr, sorted(set(data) - set(known))))
     if unknown:
-        msg = (
-            f"unknown key(s) {', '.join(map(repr, unknown))} in {where}; "
-            f"the keys are {', '.join(known)}"
-        )
+        msg = f"unknown key(s) {unknown} in {where}; the keys are {', '.join(known)}"
         raise InputError(msg)
 
 

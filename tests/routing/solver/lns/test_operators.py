@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 from _vrp import line
 from _vrp import plane_model
+from _vrp import two_walkers_on_a_line
 
 from gridplan.routing.solver import PrizeVRP
 from gridplan.routing.solver import RevisitGroup
@@ -82,14 +83,7 @@ def test_swap_in_trades_a_stop_for_a_better_one_that_fits():
 
 
 def test_seed_empty_starts_empty_routes_at_an_unvisited_reachable_stop():
-    x = np.array([0, 4, 5, 20, 3])
-    travel = np.abs(x[:, None] - x[None, :])
-    m = PrizeVRP(
-        travel=(travel,),
-        service=[0] * 5,
-        prize=[0, 1, 9, 50, 2],
-        vehicles=(Vehicle("v", max_duration=10), Vehicle("w", max_duration=10)),
-    )
+    m = two_walkers_on_a_line()
     bud = Budgets.of(m)
     rng = np.random.default_rng(0)
     routes = [np.array([0, 1, 0]), np.array([0, 0])]

@@ -4,14 +4,13 @@ import dataclasses
 
 import numpy as np
 from _vrp import random_model
+from _vrp import two_walkers_on_a_line
 
 from gridplan.routing.solver import LnsParams
 from gridplan.routing.solver import OrtoolsParams
-from gridplan.routing.solver import PrizeVRP
 from gridplan.routing.solver import PrizeVRPSolution
 from gridplan.routing.solver import Route
 from gridplan.routing.solver import SolveParams
-from gridplan.routing.solver import Vehicle
 from gridplan.routing.solver import Visit
 from gridplan.routing.solver import _ortools
 from gridplan.routing.solver import solve_prize_vrp
@@ -53,14 +52,7 @@ def test_large_neighbourhood_search_keeps_or_improves_the_routes():
 
 
 def test_budget_search_seeding_empty_routes_is_reproducible():
-    x = np.array([0, 4, 5, 20, 3])
-    travel = np.abs(x[:, None] - x[None, :])
-    m = PrizeVRP(
-        travel=(travel,),
-        service=[0] * 5,
-        prize=[0, 1, 9, 50, 2],
-        vehicles=(Vehicle("v", max_duration=10), Vehicle("w", max_duration=10)),
-    )
+    m = two_walkers_on_a_line()
     params = dataclasses.replace(PLAIN, seed_empty=1.0, noise=0.9)
     limits = {"iteration_limit": 40, "time_limit_s": 30.0}
     a = budget_search(m, [[0, 0], [0, 0]], params, rng=np.random.default_rng(1), **limits)
