@@ -26,8 +26,8 @@ import pandas as pd
 import shapely
 
 from gridplan.backtesting import backtest
-from gridplan.config import config_from_mapping
-from gridplan.config import load_config
+from gridplan.station.config import config_from_mapping
+from gridplan.station.config import load_config
 
 ROOT = Path(__file__).parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "portland_central"

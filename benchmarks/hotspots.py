@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridplan.config import config_from_mapping
 from gridplan.hotspots import compute_hotspots
+from gridplan.station.config import config_from_mapping
 
 TARGETS = {"join_aggregate_s": 5.0, "gi_s": 15.0, "peak_rss_gb": 2.0}
 CELL_M = 200.0

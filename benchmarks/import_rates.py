@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gridplan.config import default_config
 from gridplan.geo import _parse
 from gridplan.geo.incidents import import_incidents
+from gridplan.station.config import default_config
 
 TARGET_ROWS_PER_S = 200_000
 TIMEZONE = "America/Toronto"

@@ -50,7 +50,6 @@ import shapely
 
 import gridplan.routing.planner as planner_module
 import gridplan.routing.problem as problem_module
-from gridplan.config import config_from_mapping
 from gridplan.geo.incidents import import_incidents
 from gridplan.hotspots import compute_hotspots
 from gridplan.routing.matrix import travel_matrix
@@ -59,6 +58,7 @@ from gridplan.routing.planner import plan_patrols
 from gridplan.routing.problem import PatrolProblem
 from gridplan.routing.stops import access_points
 from gridplan.routing.stops import snap_points
+from gridplan.station.config import config_from_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_INCIDENTS = ROOT / "data" / "incidents" / "portland_station_incidents.csv.gz"

@@ -27,10 +27,10 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 #: public name -> module that defines it
 _LAZY = {
-    "StationConfig": "gridplan.config",
-    "TimeSlice": "gridplan.config",
-    "default_config": "gridplan.config",
-    "load_config": "gridplan.config",
+    "StationConfig": "gridplan.station.config",
+    "TimeSlice": "gridplan.station.timeslices",
+    "default_config": "gridplan.station.config",
+    "load_config": "gridplan.station.config",
     "load_grid": "gridplan.geo.grid",
     "write_grid": "gridplan.geo.grid",
     "GridIssue": "gridplan.geo.validate",
@@ -44,10 +44,10 @@ _LAZY = {
     "import_incidents": "gridplan.geo.incidents",
     "write_incidents": "gridplan.geo.incidents",
     "write_rejects": "gridplan.geo.incidents",
-    "Period": "gridplan.timeslices",
-    "assign_slices": "gridplan.timeslices",
-    "parse_period": "gridplan.timeslices",
-    "shift_date": "gridplan.timeslices",
+    "Period": "gridplan.station.timeslices",
+    "assign_slices": "gridplan.station.timeslices",
+    "parse_period": "gridplan.station.timeslices",
+    "shift_date": "gridplan.station.timeslices",
     "compute_hotspots": "gridplan.hotspots",
     "hotspot_summary": "gridplan.hotspots",
     "BacktestResult": "gridplan.backtesting",
@@ -56,9 +56,9 @@ _LAZY = {
     "write_geodata": "gridplan.export",
     "hotspot_map": "gridplan.maps",
     "save_map": "gridplan.maps",
-    "Patroller": "gridplan.roster",
-    "PatrolPolicy": "gridplan.roster",
-    "resolve_home_bases": "gridplan.roster",
+    "Patroller": "gridplan.station.roster",
+    "PatrolPolicy": "gridplan.station.roster",
+    "resolve_home_bases": "gridplan.station.roster",
     "PrizeVRP": "gridplan.routing.solver.model",
     "PrizeVRPSolution": "gridplan.routing.solver.model",
     "Vehicle": "gridplan.routing.solver.model",
@@ -135,10 +135,6 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.backtesting import BacktestResult as BacktestResult
     from gridplan.backtesting import backtest as backtest
-    from gridplan.config import StationConfig as StationConfig
-    from gridplan.config import TimeSlice as TimeSlice
-    from gridplan.config import default_config as default_config
-    from gridplan.config import load_config as load_config
     from gridplan.export import write_csv as write_csv
     from gridplan.export import write_geodata as write_geodata
     from gridplan.geo.generate import balance_table as balance_table
@@ -160,9 +156,6 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.hotspots import write_hotspots as write_hotspots
     from gridplan.maps import hotspot_map as hotspot_map
     from gridplan.maps import save_map as save_map
-    from gridplan.roster import Patroller as Patroller
-    from gridplan.roster import PatrolPolicy as PatrolPolicy
-    from gridplan.roster import resolve_home_bases as resolve_home_bases
     from gridplan.routing.check import CheckReport as CheckReport
     from gridplan.routing.check import check_plan as check_plan
     from gridplan.routing.matrix import TravelMatrix as TravelMatrix
@@ -203,7 +196,14 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.routing.solver.top import read_top as read_top
     from gridplan.routing.stops import access_points as access_points
     from gridplan.routing.stops import snap_points as snap_points
-    from gridplan.timeslices import Period as Period
-    from gridplan.timeslices import assign_slices as assign_slices
-    from gridplan.timeslices import parse_period as parse_period
-    from gridplan.timeslices import shift_date as shift_date
+    from gridplan.station.config import StationConfig as StationConfig
+    from gridplan.station.config import default_config as default_config
+    from gridplan.station.config import load_config as load_config
+    from gridplan.station.roster import Patroller as Patroller
+    from gridplan.station.roster import PatrolPolicy as PatrolPolicy
+    from gridplan.station.roster import resolve_home_bases as resolve_home_bases
+    from gridplan.station.timeslices import Period as Period
+    from gridplan.station.timeslices import TimeSlice as TimeSlice
+    from gridplan.station.timeslices import assign_slices as assign_slices
+    from gridplan.station.timeslices import parse_period as parse_period
+    from gridplan.station.timeslices import shift_date as shift_date

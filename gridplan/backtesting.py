@@ -60,15 +60,15 @@ from gridplan._errors import GridplanWarning
 from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
-from gridplan.config import StationConfig
-from gridplan.config import default_config
 from gridplan.geo.crs import metric_crs
 from gridplan.hotspots import _aggregate
 from gridplan.hotspots import _check_incidents
 from gridplan.hotspots import locate_points
 from gridplan.hotspots import micro_cells
-from gridplan.timeslices import Period
-from gridplan.timeslices import parse_period
+from gridplan.station.config import StationConfig
+from gridplan.station.config import default_config
+from gridplan.station.timeslices import Period
+from gridplan.station.timeslices import parse_period
 
 __all__ = ["RANKINGS", "BacktestResult", "Period", "backtest", "parse_period", "select_cells"]
 

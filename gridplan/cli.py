@@ -136,7 +136,7 @@ def _progress() -> _Progress:
 
 
 def _config(path: Path | None):
-    from gridplan.config import load_config
+    from gridplan.station.config import load_config
 
     return load_config(path)
 

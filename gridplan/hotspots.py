@@ -49,8 +49,6 @@ from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
 from gridplan._validate import check_hotspot_columns
-from gridplan.config import StationConfig
-from gridplan.config import default_config
 from gridplan.export import write_csv
 from gridplan.export import write_geodata
 from gridplan.geo._io import check_file
@@ -59,10 +57,12 @@ from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import require_crs
 from gridplan.geo.crs import to_output_crs
 from gridplan.geo.grid import micro_grids
-from gridplan.timeslices import ALL_DAY
-from gridplan.timeslices import Period
-from gridplan.timeslices import assign_slices
-from gridplan.timeslices import parse_period
+from gridplan.station.config import StationConfig
+from gridplan.station.config import default_config
+from gridplan.station.timeslices import ALL_DAY
+from gridplan.station.timeslices import Period
+from gridplan.station.timeslices import assign_slices
+from gridplan.station.timeslices import parse_period
 
 #: Gi* classes, hottest first, as in ArcGIS's ``Gi_Bin`` (confidence 99/95/90 %).
 GI_CLASSES = (
@@ -533,7 +533,7 @@ def compute_hotspots(
         Station configuration: time slices, timezone, half-life, Gi* settings. Defaults to
         :func:`gridplan.default_config`.
     period
-        Only incidents in this period (see :func:`gridplan.timeslices.parse_period`); the
+        Only incidents in this period (see :func:`gridplan.station.timeslices.parse_period`); the
         recency decay is measured back from its end. ``None`` uses every incident and measures
         back from the latest one.
     permutations

@@ -1,7 +1,7 @@
 """Library-wide defaults.
 
 Each value can be overridden per call (keyword arguments) or per station (the station TOML
-config, see :mod:`gridplan.config`). Nothing here is read from disk at import time.
+config, see :mod:`gridplan.station.config`). Nothing here is read from disk at import time.
 """
 
 from __future__ import annotations

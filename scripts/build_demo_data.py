@@ -34,9 +34,9 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from gridplan.config import load_config
 from gridplan.geo.generate import generate_grid
 from gridplan.geo.grid import write_grid
+from gridplan.station.config import load_config
 
 NEIGHBOURHOODS = (
     "PORTLAND DOWNTOWN",

@@ -14,7 +14,7 @@ from gridplan.backtesting import _ranking_order
 from gridplan.backtesting import backtest
 from gridplan.backtesting import parse_period
 from gridplan.backtesting import select_cells
-from gridplan.config import config_from_mapping
+from gridplan.station.config import config_from_mapping
 
 STEP = 1 / 512
 X0, Y0 = 121.25, 31.0

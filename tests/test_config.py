@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from gridplan import ConfigError
-from gridplan.config import StationConfig
-from gridplan.config import TimeSlice
-from gridplan.config import config_from_mapping
-from gridplan.config import default_config
-from gridplan.config import load_config
 from gridplan.geo.crs import wgs84_to_gcj02
+from gridplan.station.config import StationConfig
+from gridplan.station.config import config_from_mapping
+from gridplan.station.config import default_config
+from gridplan.station.config import load_config
+from gridplan.station.timeslices import TimeSlice
 
 
 def test_defaults_suit_a_chinese_station():

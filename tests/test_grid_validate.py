@@ -17,8 +17,6 @@ from shapely.geometry import box
 from gridplan._errors import CRSError
 from gridplan._errors import InputError
 from gridplan._errors import ValidationError
-from gridplan.config import config_from_mapping
-from gridplan.config import default_config
 from gridplan.geo.grid import load_grid
 from gridplan.geo.validate import GridIssue
 from gridplan.geo.validate import Repair
@@ -26,6 +24,8 @@ from gridplan.geo.validate import ValidationReport
 from gridplan.geo.validate import changed_area_m2
 from gridplan.geo.validate import fix_grid
 from gridplan.geo.validate import validate_grid
+from gridplan.station.config import config_from_mapping
+from gridplan.station.config import default_config
 
 DATA = Path(__file__).parent / "data"
 UTM = "EPSG:32651"  # UTM 51N, where the synthetic grids lie (near Shanghai)

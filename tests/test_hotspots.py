@@ -11,8 +11,6 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from gridplan import InputError
-from gridplan.config import config_from_mapping
-from gridplan.config import default_config
 from gridplan.export import write_csv
 from gridplan.export import write_geodata
 from gridplan.hotspots import GI_CLASSES
@@ -24,7 +22,9 @@ from gridplan.hotspots import hotspot_summary
 from gridplan.hotspots import locate_points
 from gridplan.hotspots import queen_adjacency
 from gridplan.hotspots import read_hotspots
-from gridplan.timeslices import assign_slices
+from gridplan.station.config import config_from_mapping
+from gridplan.station.config import default_config
+from gridplan.station.timeslices import assign_slices
 
 # Cells are 1/512 degree (about 200 m) squares near Shanghai. A power-of-two step keeps every
 # edge coordinate exact in binary floating point, so points generated "on an edge" really are.

@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 
 from gridplan._errors import CRSError
 from gridplan._errors import InputError
-from gridplan.config import default_config
 from gridplan.geo.crs import wgs84_to_bd09
 from gridplan.geo.crs import wgs84_to_gcj02
 from gridplan.geo.incidents import INCIDENT_COLUMNS
@@ -29,6 +28,7 @@ from gridplan.geo.incidents import ImportResult
 from gridplan.geo.incidents import import_incidents
 from gridplan.geo.incidents import write_incidents
 from gridplan.geo.incidents import write_rejects
+from gridplan.station.config import default_config
 
 DATA = Path(__file__).parent / "data"
 PORTLAND = DATA / "incidents_portland_2019_sample.csv"

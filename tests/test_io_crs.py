@@ -122,8 +122,8 @@ def test_data_reaching_past_the_area_of_use_warn():
 
 
 def test_generating_a_grid_refuses_the_wrong_zone_and_keeps_200_m_cells():
-    from gridplan.config import config_from_mapping
     from gridplan.geo.generate import generate_grid
+    from gridplan.station.config import config_from_mapping
 
     copied = config_from_mapping({"crs": {"metric": "EPSG:26910"}}, source="station.toml")
     with pytest.raises(CRSError, match=r"station.toml: crs.metric 'EPSG:26910'.*EPSG:32635"):
@@ -137,8 +137,8 @@ def test_generating_a_grid_refuses_the_wrong_zone_and_keeps_200_m_cells():
 def test_the_demo_station_keeps_its_utm_zone():
     from pathlib import Path
 
-    from gridplan.config import load_config
     from gridplan.geo.grid import load_grid
+    from gridplan.station.config import load_config
 
     root = Path(__file__).parent.parent
     cfg = load_config(root / "data" / "station.toml")

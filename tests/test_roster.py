@@ -3,11 +3,11 @@ import dataclasses
 import pytest
 
 from gridplan import ConfigError
-from gridplan.config import config_from_mapping
-from gridplan.config import default_config
-from gridplan.roster import DEFAULT_ROSTER
-from gridplan.roster import parse_windows
-from gridplan.roster import resolve_home_bases
+from gridplan.station.config import config_from_mapping
+from gridplan.station.config import default_config
+from gridplan.station.roster import DEFAULT_ROSTER
+from gridplan.station.roster import parse_windows
+from gridplan.station.roster import resolve_home_bases
 
 
 def test_default_roster_is_the_1_plus_3_plus_n_set_up():

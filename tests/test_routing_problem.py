@@ -12,12 +12,12 @@ import shapely
 
 from gridplan import ConfigError
 from gridplan import InputError
-from gridplan.config import default_config
-from gridplan.roster import parse_patroller
 from gridplan.routing.network import build_network
 from gridplan.routing.problem import NO_PATH_S
 from gridplan.routing.problem import build_problem
 from gridplan.routing.problem import duty_window
+from gridplan.station.config import default_config
+from gridplan.station.roster import parse_patroller
 
 X0, Y0 = 525_000.0, 5_040_000.0  # EPSG:26910
 SLICES = ("morning", "day", "evening", "night")

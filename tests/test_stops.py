@@ -11,12 +11,12 @@ from _networks import street_network
 from _networks import xy
 
 from gridplan import InputError
-from gridplan.config import TimeSlice
 from gridplan.routing.network import StreetNetwork
 from gridplan.routing.network import build_network
 from gridplan.routing.stops import ACCESS_COLUMNS
 from gridplan.routing.stops import access_points
 from gridplan.routing.stops import snap_points
+from gridplan.station.timeslices import TimeSlice
 
 ROOT = Path(__file__).parents[1]
 B4_OSM_BZ2 = ROOT / "tests" / "data" / "network_portland_b4.osm.bz2"

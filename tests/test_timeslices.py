@@ -8,13 +8,13 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from gridplan import InputError
-from gridplan.config import TimeSlice
-from gridplan.config import config_from_mapping
-from gridplan.config import default_config
-from gridplan.timeslices import Period
-from gridplan.timeslices import assign_slices
-from gridplan.timeslices import parse_period
-from gridplan.timeslices import shift_date
+from gridplan.station.config import config_from_mapping
+from gridplan.station.config import default_config
+from gridplan.station.timeslices import Period
+from gridplan.station.timeslices import TimeSlice
+from gridplan.station.timeslices import assign_slices
+from gridplan.station.timeslices import parse_period
+from gridplan.station.timeslices import shift_date
 
 NIGHT = TimeSlice("night", 22 * 60, 6 * 60)
 SPLIT = config_from_mapping({"time": {"split_weekend": True}})

@@ -67,7 +67,6 @@ from gridplan._errors import CRSError
 from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
-from gridplan.config import StationConfig
 from gridplan.geo._blocks import BLOCK_GROUP_SHARE as BLOCK_GROUP_SHARE
 from gridplan.geo._blocks import NON_BLOCK_HIGHWAYS as NON_BLOCK_HIGHWAYS
 from gridplan.geo._blocks import TINY_BLOCK_SHARE as TINY_BLOCK_SHARE
@@ -88,6 +87,7 @@ from gridplan.geo._regions import regionalise
 from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import parse_crs
 from gridplan.geo.crs import require_crs
+from gridplan.station.config import StationConfig
 
 SHAPES = ("square", "hex", "blocks")
 

@@ -34,8 +34,6 @@ from gridplan._messages import define
 from gridplan._messages import listing
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
-from gridplan.config import StationConfig
-from gridplan.config import default_config
 from gridplan.export import iso_times
 from gridplan.export import write_geodata
 from gridplan.geo import _columns
@@ -45,6 +43,8 @@ from gridplan.geo._io import read_vector
 from gridplan.geo.crs import bd09_to_wgs84
 from gridplan.geo.crs import gcj02_to_wgs84
 from gridplan.geo.crs import parse_crs
+from gridplan.station.config import StationConfig
+from gridplan.station.config import default_config
 
 #: Columns of the canonical INCIDENTS GeoDataFrame, in order.
 INCIDENT_COLUMNS = ("id", "time", "category", "alert", "weight", "in_station", "source_row")
@@ -681,7 +681,7 @@ def import_incidents(
     config
         Station configuration: ``timezone`` for naive times, ``coordinates`` (wgs84, gcj02,
         bd09) for lon/lat columns, ``input_crs`` for projected x/y columns, and the category
-        and alert weights. Defaults to :func:`gridplan.config.default_config`.
+        and alert weights. Defaults to :func:`gridplan.station.config.default_config`.
     columns
         Explicit header per role, overriding detection: ``lon``, ``lat``, ``x``, ``y``,
         ``time``, ``date``, ``hour``, ``category``, ``id``, ``alert``. With ``date``, ``time``

@@ -31,10 +31,10 @@ from gridplan._messages import Message
 from gridplan._messages import define
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
-from gridplan.config import StationConfig
-from gridplan.config import default_config
 from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import require_crs
+from gridplan.station.config import StationConfig
+from gridplan.station.config import default_config
 
 #: Overlaps, gaps and overhangs smaller than this (1 dm2) are floating-point noise of the
 #: boolean operations, far below any digitising precision, and are never reported.

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridplan.roster import PatrolPolicy
 from gridplan.routing.matrix import UNREACHABLE
 from gridplan.routing.matrix import route_geometry
 from gridplan.routing.network import StreetNetwork
@@ -30,6 +29,7 @@ from gridplan.routing.problem import NO_PATH_S
 from gridplan.routing.problem import PatrolProblem
 from gridplan.routing.solver import PrizeVRP
 from gridplan.routing.solver import PrizeVRPSolution
+from gridplan.station.roster import PatrolPolicy
 
 #: The response-time target: incidents within this travel time of a patrol count as covered.
 RESPONSE_S = 8 * 60

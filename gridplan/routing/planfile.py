@@ -35,7 +35,6 @@ from typing import Any
 import shapely
 
 from gridplan._errors import InputError
-from gridplan.roster import PatrolPolicy
 from gridplan.routing.plan import DroppedStop
 from gridplan.routing.plan import Duty
 from gridplan.routing.plan import PatrolPlan
@@ -44,6 +43,7 @@ from gridplan.routing.plan import PlannedStop
 from gridplan.routing.plan import SliceMetrics
 from gridplan.routing.plan import SlicePlan
 from gridplan.routing.plan import Workload
+from gridplan.station.roster import PatrolPolicy
 
 FORMAT = "gridplan-plan"
 VERSION = 1

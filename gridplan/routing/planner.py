@@ -20,7 +20,6 @@ from gridplan._messages import N_
 from gridplan._messages import define
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
-from gridplan.config import StationConfig
 from gridplan.routing.decompose import should_decompose
 from gridplan.routing.decompose import solve_by_base
 from gridplan.routing.matrix import DETOUR_FACTOR
@@ -35,6 +34,7 @@ from gridplan.routing.solver import PrizeVRPSolution
 from gridplan.routing.solver import SolveParams
 from gridplan.routing.solver import default_workers
 from gridplan.routing.solver import solve_prize_vrp
+from gridplan.station.config import StationConfig
 
 # Errors an officer can meet when planning (the web UI shows them in the officer's language).
 _E_SLICES_TWICE = define(
@@ -216,7 +216,7 @@ def duty_shares(
     config
         The station config (roster).
     slices
-        The :class:`~gridplan.config.TimeSlice` objects planned that day.
+        The :class:`~gridplan.station.timeslices.TimeSlice` objects planned that day.
     date
         The date the shifts start on.
 

@@ -37,14 +37,7 @@ from gridplan._messages import N_
 from gridplan._messages import Message
 from gridplan._messages import define
 from gridplan._messages import listing
-from gridplan.config import StationConfig
-from gridplan.config import TimeSlice
 from gridplan.geo.grid import micro_grids
-from gridplan.roster import DAY_MIN
-from gridplan.roster import DEFAULT_ROSTER
-from gridplan.roster import Patroller
-from gridplan.roster import PatrolPolicy
-from gridplan.roster import resolve_home_bases
 from gridplan.routing.matrix import DETOUR_FACTOR
 from gridplan.routing.matrix import UNREACHABLE
 from gridplan.routing.matrix import TravelMatrix
@@ -56,6 +49,13 @@ from gridplan.routing.solver import RevisitGroup
 from gridplan.routing.solver import Vehicle
 from gridplan.routing.stops import access_points
 from gridplan.routing.stops import snap_points
+from gridplan.station.config import StationConfig
+from gridplan.station.roster import DAY_MIN
+from gridplan.station.roster import DEFAULT_ROSTER
+from gridplan.station.roster import Patroller
+from gridplan.station.roster import PatrolPolicy
+from gridplan.station.roster import resolve_home_bases
+from gridplan.station.timeslices import TimeSlice
 
 #: The slice's total risk in prize units.
 PRIZE_TOTAL = 100_000
@@ -232,7 +232,7 @@ class PatrolProblem:
     date
         The date the slice (shift) starts on.
     slice
-        The :class:`~gridplan.config.TimeSlice`.
+        The :class:`~gridplan.station.timeslices.TimeSlice`.
     start
         Slice start as a tz-aware datetime in the station timezone (second 0 of the model).
     timezone
@@ -595,7 +595,7 @@ def _place_points(grid: gpd.GeoDataFrame, station_point: shapely.Point | None) -
 def config_for_grid(config: StationConfig, grid: gpd.GeoDataFrame) -> StationConfig:
     """Return ``config`` with the roster's home-base positions turned into the grid's ids.
 
-    See :func:`~gridplan.roster.resolve_home_bases`; the same config when nothing changes.
+    See :func:`~gridplan.station.roster.resolve_home_bases`; the same config when nothing changes.
     """
     base_ids = grid.loc[grid["level"] == "base", "id"].astype(str).tolist()
     roster = resolve_home_bases(config.roster, base_ids)

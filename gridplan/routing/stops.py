@@ -18,11 +18,11 @@ from scipy.spatial import cKDTree
 
 from gridplan import settings
 from gridplan._errors import InputError
-from gridplan.config import TimeSlice
 from gridplan.geo.crs import require_crs
 from gridplan.geo.grid import micro_grids
 from gridplan.routing.network import Profile
 from gridplan.routing.network import StreetNetwork
+from gridplan.station.timeslices import TimeSlice
 
 #: Columns of the frame returned by :func:`access_points`.
 ACCESS_COLUMNS = (
@@ -95,7 +95,7 @@ def _weighted_points(
         if "time" not in gdf.columns:
             msg = "the incidents have no 'time' column, so they cannot be split by time slice"
             raise InputError(msg)
-        from gridplan.timeslices import assign_slices
+        from gridplan.station.timeslices import assign_slices
 
         mask = assign_slices(gdf["time"], [time_slice])[time_slice.id].to_numpy()
         gdf = gdf[mask]
@@ -136,7 +136,8 @@ def access_points(
     profile
         ``"walk"`` or ``"ride"``: whose graph the nodes come from.
     slice
-        A :class:`~gridplan.config.TimeSlice` (for incidents) or a slice id (for hot spots).
+        A :class:`~gridplan.station.timeslices.TimeSlice` (for incidents) or a slice id
+        (for hot spots).
 
     Returns
     -------

@@ -46,9 +46,9 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import jinja2
 
-    from gridplan.roster import Patroller
     from gridplan.routing.plan import PatrolPlan
     from gridplan.routing.plan import PatrolRoute
+    from gridplan.station.roster import Patroller
 
 #: Printable area of an A4 page (210 x 297 mm less the @page margins of sheets.css).
 PAGE_MM = (186.0, 277.0)
@@ -150,7 +150,7 @@ class RouteSheet:
     slice_id, slice_label
         The slice and its label (e.g. ``早间 Morning 06:00-10:00``).
     patroller_id, name, role, mode
-        From the roster (role and mode are codes, see :mod:`gridplan.roster`).
+        From the roster (role and mode are codes, see :mod:`gridplan.station.roster`).
     members
         People in the team, ``None`` when the roster was not given.
     part

@@ -31,8 +31,8 @@ from werkzeug.security import generate_password_hash
 
 from gridplan._errors import InputError
 from gridplan._messages import Message
-from gridplan.config import StationConfig
-from gridplan.config import config_from_mapping
+from gridplan.station.config import StationConfig
+from gridplan.station.config import config_from_mapping
 from gridplan.web.db import now
 from gridplan.web.db import transaction
 

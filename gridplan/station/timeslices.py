@@ -1,6 +1,6 @@
 """Time slices: which patrol shift(s) an incident belongs to, and analysis periods.
 
-A :class:`~gridplan.config.TimeSlice` is a daily window such as 22:00-06:00. Its start is
+A :class:`TimeSlice` is a daily window such as 22:00-06:00. Its start is
 inclusive and its end exclusive, at minute precision of the station's wall-clock time, so an
 incident at 05:59:59 is in the night slice and one at 06:00 in the morning slice. A slice that
 crosses midnight belongs to the *shift date* it started on: an incident at 02:00 on a Saturday
@@ -20,17 +20,22 @@ by :func:`parse_period`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+from typing import Any
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from gridplan._errors import ConfigError
 from gridplan._errors import InputError
-from gridplan.config import StationConfig
-from gridplan.config import TimeSlice
+
+if TYPE_CHECKING:
+    from gridplan.station.config import StationConfig
 
 #: Id of the whole-day pseudo slice that hot-spot results and back-tests add to the
 #: configured slices.
@@ -39,6 +44,105 @@ ALL_DAY = "all"
 _MIN_PER_DAY = 24 * 60
 # 1970-01-01 was a Thursday; with Monday = 0 its weekday number is 3.
 _EPOCH_WEEKDAY = 3
+
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+@dataclasses.dataclass(frozen=True)
+class TimeSlice:
+    """A daily patrol time window, such as 22:00-06:00.
+
+    Attributes
+    ----------
+    id
+        Short code used in tables and file names (letters, digits, ``_``, ``-``).
+    start_min, end_min
+        Minutes after midnight; ``end_min <= start_min`` means the slice crosses midnight.
+    name_zh, name_en
+        Display names.
+    days
+        ``"all"``, ``"weekday"`` or ``"weekend"``: the days the shift *starts* on.
+
+    Raises
+    ------
+    ConfigError
+        On an invalid id, a minute outside 0..1439, a zero-length slice or unknown ``days``.
+
+    Examples
+    --------
+    >>> night = TimeSlice("night", 22 * 60, 6 * 60, name_en="Night")
+    >>> night.crosses_midnight, night.duration_min
+    (True, 480)
+    >>> night.label
+    'Night 22:00-06:00'
+    """
+
+    id: str
+    start_min: int
+    end_min: int
+    name_zh: str = ""
+    name_en: str = ""
+    days: str = "all"
+
+    def __post_init__(self):
+        if not re.fullmatch(r"[A-Za-z0-9_\-]+", self.id or ""):
+            msg = (
+                f"time slice id {self.id!r} is not a valid id; use letters, digits, '_' or '-' "
+                "(for example 'night')"
+            )
+            raise ConfigError(msg)
+        for name in ("start_min", "end_min"):
+            value = getattr(self, name)
+            if not 0 <= value < 24 * 60:
+                msg = f"time slice {self.id!r}: {name}={value} is outside 0..1439 minutes"
+                raise ConfigError(msg)
+        if self.start_min == self.end_min:
+            msg = (
+                f"time slice {self.id!r} starts and ends at the same time "
+                f"({format_minutes(self.start_min)}); give it a length, e.g. 22:00-06:00"
+            )
+            raise ConfigError(msg)
+        if self.days not in ("all", "weekday", "weekend"):
+            msg = f"time slice {self.id!r}: days={self.days!r}; use 'all', 'weekday' or 'weekend'"
+            raise ConfigError(msg)
+
+    @property
+    def crosses_midnight(self) -> bool:
+        """Whether the slice runs past midnight into the next day."""
+        return self.end_min <= self.start_min
+
+    @property
+    def duration_min(self) -> int:
+        """Length of the slice in minutes."""
+        return (self.end_min - self.start_min) % (24 * 60)
+
+    @property
+    def label(self) -> str:
+        """Human label such as ``夜间 Night 22:00-06:00``."""
+        names = " ".join(n for n in (self.name_zh, self.name_en) if n) or self.id
+        span = f"{format_minutes(self.start_min)}-{format_minutes(self.end_min)}"
+        suffix = {"all": "", "weekday": " (weekday/工作日)", "weekend": " (weekend/周末)"}
+        return f"{names} {span}{suffix[self.days]}"
+
+
+def format_minutes(minutes: int) -> str:
+    """Format minutes after midnight as ``HH:MM``."""
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def parse_hhmm(value: Any, *, where: str) -> int:
+    """Parse ``"HH:MM"`` (or a TOML local time) into minutes after midnight."""
+    if isinstance(value, dt.time):
+        return value.hour * 60 + value.minute
+    m = _TIME_RE.match(str(value).strip())
+    if m:
+        hours, minutes = int(m.group(1)), int(m.group(2))
+        if hours == 24 and minutes == 0:
+            return 0
+        if hours < 24 and minutes < 60:
+            return hours * 60 + minutes
+    msg = f"{where}: {value!r} is not a time of day; write it as HH:MM, for example '22:00'"
+    raise ConfigError(msg)
 
 
 def _wall_clock(times: pd.Series, tz: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -80,7 +184,7 @@ def _slice_mask(day: np.ndarray, minute: np.ndarray, valid: np.ndarray, s: TimeS
 
 
 def _as_slices(slices: Iterable[TimeSlice] | StationConfig) -> tuple[TimeSlice, ...]:
-    if isinstance(slices, StationConfig):
+    if not isinstance(slices, Iterable):  # a StationConfig (not imported: it imports us)
         return slices.slices
     out = tuple(slices)
     bad = [s for s in out if not isinstance(s, TimeSlice)]
@@ -128,14 +232,14 @@ def assign_slices(
     Examples
     --------
     >>> import pandas as pd
-    >>> from gridplan.config import default_config
+    >>> from gridplan.station.config import default_config
     >>> t = pd.Series(pd.to_datetime(["2024-03-01 02:00", "2024-03-01 06:00"]))
     >>> assign_slices(t, default_config()).astype(int)
        morning  day  evening  night
     0        0    0        0      1
     1        1    0        0      0
     """
-    if isinstance(slices, StationConfig) and tz is None:
+    if not isinstance(slices, Iterable) and tz is None:  # a StationConfig
         tz = slices.timezone
     slices = _as_slices(slices)
     index = times.index if isinstance(times, pd.Series) else pd.RangeIndex(len(times))
@@ -169,7 +273,7 @@ def shift_date(times: pd.Series, time_slice: TimeSlice, *, tz: str | None = None
     Examples
     --------
     >>> import pandas as pd
-    >>> from gridplan.config import TimeSlice
+    >>> from gridplan.station.timeslices import TimeSlice
     >>> night = TimeSlice("night", 22 * 60, 6 * 60)
     >>> t = pd.Series(pd.to_datetime(["2024-03-02 02:00", "2024-03-02 23:00"]))
     >>> shift_date(t, night).dt.strftime("%Y-%m-%d").tolist()

@@ -76,7 +76,7 @@ class Patroller:
     --------
     Usually read from the ``[[roster]]`` entries of a station file:
 
-    >>> from gridplan.config import load_config
+    >>> from gridplan.station.config import load_config
     >>> captain = load_config("data/station.toml").roster[0]
     >>> captain.id, captain.mode, captain.profile, captain.windows_on(0)
     ('C01', 'ebike', 'ride', ((480, 1080),))

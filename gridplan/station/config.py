@@ -8,7 +8,6 @@ into a frozen :class:`StationConfig`. Nothing is read at import time.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import functools
 import re
 import tomllib
@@ -20,93 +19,17 @@ from types import MappingProxyType
 from typing import Any
 
 from gridplan._errors import ConfigError
-from gridplan.roster import DEFAULT_ROSTER
-from gridplan.roster import Patroller
-from gridplan.roster import PatrolPolicy
-from gridplan.roster import parse_policy
-from gridplan.roster import parse_roster
+from gridplan.station.roster import DEFAULT_ROSTER
+from gridplan.station.roster import Patroller
+from gridplan.station.roster import PatrolPolicy
+from gridplan.station.roster import parse_policy
+from gridplan.station.roster import parse_roster
+from gridplan.station.timeslices import TimeSlice
+from gridplan.station.timeslices import parse_hhmm
 
-_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 COORDINATE_SYSTEMS = ("wgs84", "gcj02", "bd09")
 GI_INFERENCE = ("normal", "permutation")
 ALERT_COLOURS = ("red", "yellow", "blue")
-
-
-@dataclasses.dataclass(frozen=True)
-class TimeSlice:
-    """A daily patrol time window, such as 22:00-06:00.
-
-    Attributes
-    ----------
-    id
-        Short code used in tables and file names (letters, digits, ``_``, ``-``).
-    start_min, end_min
-        Minutes after midnight; ``end_min <= start_min`` means the slice crosses midnight.
-    name_zh, name_en
-        Display names.
-    days
-        ``"all"``, ``"weekday"`` or ``"weekend"``: the days the shift *starts* on.
-
-    Raises
-    ------
-    ConfigError
-        On an invalid id, a minute outside 0..1439, a zero-length slice or unknown ``days``.
-
-    Examples
-    --------
-    >>> night = TimeSlice("night", 22 * 60, 6 * 60, name_en="Night")
-    >>> night.crosses_midnight, night.duration_min
-    (True, 480)
-    >>> night.label
-    'Night 22:00-06:00'
-    """
-
-    id: str
-    start_min: int
-    end_min: int
-    name_zh: str = ""
-    name_en: str = ""
-    days: str = "all"
-
-    def __post_init__(self):
-        if not re.fullmatch(r"[A-Za-z0-9_\-]+", self.id or ""):
-            msg = (
-                f"time slice id {self.id!r} is not a valid id; use letters, digits, '_' or '-' "
-                "(for example 'night')"
-            )
-            raise ConfigError(msg)
-        for name in ("start_min", "end_min"):
-            value = getattr(self, name)
-            if not 0 <= value < 24 * 60:
-                msg = f"time slice {self.id!r}: {name}={value} is outside 0..1439 minutes"
-                raise ConfigError(msg)
-        if self.start_min == self.end_min:
-            msg = (
-                f"time slice {self.id!r} starts and ends at the same time "
-                f"({format_minutes(self.start_min)}); give it a length, e.g. 22:00-06:00"
-            )
-            raise ConfigError(msg)
-        if self.days not in ("all", "weekday", "weekend"):
-            msg = f"time slice {self.id!r}: days={self.days!r}; use 'all', 'weekday' or 'weekend'"
-            raise ConfigError(msg)
-
-    @property
-    def crosses_midnight(self) -> bool:
-        """Whether the slice runs past midnight into the next day."""
-        return self.end_min <= self.start_min
-
-    @property
-    def duration_min(self) -> int:
-        """Length of the slice in minutes."""
-        return (self.end_min - self.start_min) % (24 * 60)
-
-    @property
-    def label(self) -> str:
-        """Human label such as ``夜间 Night 22:00-06:00``."""
-        names = " ".join(n for n in (self.name_zh, self.name_en) if n) or self.id
-        span = f"{format_minutes(self.start_min)}-{format_minutes(self.end_min)}"
-        suffix = {"all": "", "weekday": " (weekday/工作日)", "weekend": " (weekend/周末)"}
-        return f"{names} {span}{suffix[self.days]}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,9 +58,9 @@ class StationConfig:
     gi_permutations, gi_inference, fdr, seed
         The ``[hotspots]`` table: Getis-Ord Gi* settings.
     roster
-        The ``[[roster]]`` entries as :class:`~gridplan.roster.Patroller` objects.
+        The ``[[roster]]`` entries as :class:`~gridplan.station.roster.Patroller` objects.
     patrol
-        The ``[patrol]`` table as a :class:`~gridplan.roster.PatrolPolicy`.
+        The ``[patrol]`` table as a :class:`~gridplan.station.roster.PatrolPolicy`.
     source
         The file the settings came from (used in error messages).
 
@@ -295,26 +218,6 @@ class StationConfig:
         if colour is None:
             return 1.0
         return self.alert_weights.get(colour, 1.0)
-
-
-def format_minutes(minutes: int) -> str:
-    """Format minutes after midnight as ``HH:MM``."""
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def parse_hhmm(value: Any, *, where: str) -> int:
-    """Parse ``"HH:MM"`` (or a TOML local time) into minutes after midnight."""
-    if isinstance(value, dt.time):
-        return value.hour * 60 + value.minute
-    m = _TIME_RE.match(str(value).strip())
-    if m:
-        hours, minutes = int(m.group(1)), int(m.group(2))
-        if hours == 24 and minutes == 0:
-            return 0
-        if hours < 24 and minutes < 60:
-            return hours * 60 + minutes
-    msg = f"{where}: {value!r} is not a time of day; write it as HH:MM, for example '22:00'"
-    raise ConfigError(msg)
 
 
 def _read_default_toml() -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""The station: its configuration, its roster of patrollers and its daily time slices."""
