@@ -3,7 +3,7 @@
 Builds the walking and riding networks of the whole demo OSM extract clipped to the central
 Portland study rectangle (lon -122.708..-122.630, lat 45.492..45.545, 6.1 x 5.9 km) plus
 300 m, lays a lattice of about 1,000 square cells over the rectangle, takes one access point
-per cell (:func:`gridplan.routing.stops.access_points`), and times the 1,000 x 1,000 matrix per
+per cell (:func:`gridplan.network.stops.access_points`), and times the 1,000 x 1,000 matrix per
 profile: the first call (which also builds the CSR graph and may compile the numba kernel)
 and a second one. Target: <= 2 s per matrix.
 
@@ -24,9 +24,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from gridplan.routing.matrix import travel_matrix
-from gridplan.routing.network import build_network
-from gridplan.routing.stops import access_points
+from gridplan.network.graphs import build_network
+from gridplan.network.matrix import travel_matrix
+from gridplan.network.stops import access_points
 
 ROOT = Path(__file__).parents[1]
 PBF = ROOT / "data" / "streets" / "portland-central-filtered.osm.pbf"

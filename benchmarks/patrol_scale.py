@@ -52,12 +52,12 @@ import gridplan.routing.planner as planner_module
 import gridplan.routing.problem as problem_module
 from gridplan.geo.incidents import import_incidents
 from gridplan.hotspots import compute_hotspots
-from gridplan.routing.matrix import travel_matrix
-from gridplan.routing.network import build_network
+from gridplan.network.graphs import build_network
+from gridplan.network.matrix import travel_matrix
+from gridplan.network.stops import access_points
+from gridplan.network.stops import snap_points
 from gridplan.routing.planner import plan_patrols
 from gridplan.routing.problem import PatrolProblem
-from gridplan.routing.stops import access_points
-from gridplan.routing.stops import snap_points
 from gridplan.station.config import config_from_mapping
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -137,8 +137,8 @@ def build_station(
     from gridplan.geo.generate import generate_grid
     from gridplan.geo.incidents import import_incidents
     from gridplan.hotspots import compute_hotspots
-    from gridplan.routing.network import build_network
-    from gridplan.routing.network import save_network
+    from gridplan.network.graphs import build_network
+    from gridplan.network.graphs import save_network
     from gridplan.routing.planner import plan_patrols
     from gridplan.web import store
     from gridplan.web.db import connect

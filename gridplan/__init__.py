@@ -91,16 +91,16 @@ _LAZY = {
     "stop_table": "gridplan.routing.plan_export",
     "read_hotspots": "gridplan.hotspots",
     "write_hotspots": "gridplan.hotspots",
-    "StreetNetwork": "gridplan.routing.network",
-    "build_network": "gridplan.routing.network",
-    "load_network": "gridplan.routing.network",
-    "save_network": "gridplan.routing.network",
-    "access_points": "gridplan.routing.stops",
-    "snap_points": "gridplan.routing.stops",
-    "TravelMatrix": "gridplan.routing.matrix",
-    "travel_matrix": "gridplan.routing.matrix",
-    "route_geometry": "gridplan.routing.matrix",
-    "route_nodes": "gridplan.routing.matrix",
+    "StreetNetwork": "gridplan.network.graphs",
+    "build_network": "gridplan.network.graphs",
+    "load_network": "gridplan.network.graphs",
+    "save_network": "gridplan.network.graphs",
+    "access_points": "gridplan.network.stops",
+    "snap_points": "gridplan.network.stops",
+    "TravelMatrix": "gridplan.network.matrix",
+    "travel_matrix": "gridplan.network.matrix",
+    "route_geometry": "gridplan.network.matrix",
+    "route_nodes": "gridplan.network.matrix",
 }
 
 __all__ = sorted(
@@ -156,16 +156,18 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.hotspots import write_hotspots as write_hotspots
     from gridplan.maps import hotspot_map as hotspot_map
     from gridplan.maps import save_map as save_map
+    from gridplan.network.graphs import StreetNetwork as StreetNetwork
+    from gridplan.network.graphs import build_network as build_network
+    from gridplan.network.graphs import load_network as load_network
+    from gridplan.network.graphs import save_network as save_network
+    from gridplan.network.matrix import TravelMatrix as TravelMatrix
+    from gridplan.network.matrix import route_geometry as route_geometry
+    from gridplan.network.matrix import route_nodes as route_nodes
+    from gridplan.network.matrix import travel_matrix as travel_matrix
+    from gridplan.network.stops import access_points as access_points
+    from gridplan.network.stops import snap_points as snap_points
     from gridplan.routing.check import CheckReport as CheckReport
     from gridplan.routing.check import check_plan as check_plan
-    from gridplan.routing.matrix import TravelMatrix as TravelMatrix
-    from gridplan.routing.matrix import route_geometry as route_geometry
-    from gridplan.routing.matrix import route_nodes as route_nodes
-    from gridplan.routing.matrix import travel_matrix as travel_matrix
-    from gridplan.routing.network import StreetNetwork as StreetNetwork
-    from gridplan.routing.network import build_network as build_network
-    from gridplan.routing.network import load_network as load_network
-    from gridplan.routing.network import save_network as save_network
     from gridplan.routing.plan import Duty as Duty
     from gridplan.routing.plan import PatrolPlan as PatrolPlan
     from gridplan.routing.plan import PatrolRoute as PatrolRoute
@@ -194,8 +196,6 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.routing.solver.solve import variants as variants
     from gridplan.routing.solver.top import TopInstance as TopInstance
     from gridplan.routing.solver.top import read_top as read_top
-    from gridplan.routing.stops import access_points as access_points
-    from gridplan.routing.stops import snap_points as snap_points
     from gridplan.station.config import StationConfig as StationConfig
     from gridplan.station.config import default_config as default_config
     from gridplan.station.config import load_config as load_config

@@ -632,9 +632,9 @@ def demo_cmd(data_dir, out, tiles, lang, plan_date, time_limit):
 
 def _demo_plan(data: Path, grid, hot, cfg, out: Path, date: str, time_limit: float):
     """Build the network, plan one day, check and export it; return (summary, lines)."""
+    from gridplan.network.graphs import build_network
+    from gridplan.network.graphs import save_network
     from gridplan.routing.check import check_plan
-    from gridplan.routing.network import build_network
-    from gridplan.routing.network import save_network
     from gridplan.routing.plan_export import export_plan
     from gridplan.routing.planfile import save_plan
     from gridplan.routing.planner import plan_patrols
@@ -704,8 +704,8 @@ def network_build(osm_path, lines_path, boundary, buffer_m, config_path, out):
     Planning reads the saved GeoPackage instead of rebuilding the graphs.
     """
     from gridplan.geo.streets import OSM_SUFFIXES
-    from gridplan.routing.network import build_network
-    from gridplan.routing.network import save_network
+    from gridplan.network.graphs import build_network
+    from gridplan.network.graphs import save_network
 
     if (osm_path is None) == (lines_path is None):
         raise click.UsageError("give exactly one of --osm PATH or --lines PATH")
@@ -735,7 +735,7 @@ def network_build(osm_path, lines_path, boundary, buffer_m, config_path, out):
 def _load_network_option(path: Path | None):
     if path is None:
         return None
-    from gridplan.routing.network import load_network
+    from gridplan.network.graphs import load_network
 
     return load_network(path)
 

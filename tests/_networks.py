@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import geopandas as gpd
 import shapely
 
-from gridplan.routing.network import StreetNetwork
-from gridplan.routing.network import build_network
+from gridplan.network.graphs import StreetNetwork
+from gridplan.network.graphs import build_network
 
 X0, Y0 = 525_000.0, 5_040_000.0  # EPSG:26910
 EPSG = 26910

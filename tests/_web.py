@@ -58,7 +58,7 @@ def lattice_station():
 
 def build_store(instance: Path) -> dict:
     """Create and fill the test store in ``instance``; return what tests need to know."""
-    from gridplan.routing.network import save_network
+    from gridplan.network.graphs import save_network
     from gridplan.routing.planner import plan_patrols
     from gridplan.web import store
     from gridplan.web.db import connect

@@ -6,7 +6,7 @@ import pytest
 import shapely
 
 from gridplan.cli import main
-from gridplan.routing.network import load_network
+from gridplan.network.graphs import load_network
 
 ROOT = Path(__file__).parents[1]
 B4_OSM_BZ2 = ROOT / "tests" / "data" / "network_portland_b4.osm.bz2"

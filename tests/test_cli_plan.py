@@ -13,7 +13,7 @@ from test_routing_problem import make_hotspots
 from gridplan.cli import main
 from gridplan.export import write_geodata
 from gridplan.geo.grid import write_grid
-from gridplan.routing.network import save_network
+from gridplan.network.graphs import save_network
 
 STATION_TOML = """
 [station]

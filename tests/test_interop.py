@@ -312,7 +312,7 @@ def test_partial_plan_geopackage_names_the_fix(demo, tmp_path):
 
 
 def test_plan_check_reads_the_geopackage(demo, tmp_path, web_store):
-    from gridplan.routing.network import load_network
+    from gridplan.network.graphs import load_network
 
     con = sqlite3.connect(web_store["database"])
     con.row_factory = sqlite3.Row

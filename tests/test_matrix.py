@@ -12,14 +12,14 @@ from _networks import street_network
 from _networks import xy
 
 from gridplan import InputError
-from gridplan.routing.matrix import DETOUR_FACTOR
-from gridplan.routing.matrix import UNREACHABLE
-from gridplan.routing.matrix import TravelMatrix
-from gridplan.routing.matrix import route_geometry
-from gridplan.routing.matrix import route_nodes
-from gridplan.routing.matrix import travel_matrix
-from gridplan.routing.network import StreetNetwork
-from gridplan.routing.network import build_network
+from gridplan.network.graphs import StreetNetwork
+from gridplan.network.graphs import build_network
+from gridplan.network.matrix import DETOUR_FACTOR
+from gridplan.network.matrix import UNREACHABLE
+from gridplan.network.matrix import TravelMatrix
+from gridplan.network.matrix import route_geometry
+from gridplan.network.matrix import route_nodes
+from gridplan.network.matrix import travel_matrix
 
 ROOT = Path(__file__).parents[1]
 B4_OSM_BZ2 = ROOT / "tests" / "data" / "network_portland_b4.osm.bz2"
@@ -230,7 +230,7 @@ def test_travel_matrix_validates_itself():
 
 
 def test_matrices_are_computed_once_per_stops_and_speed(block, monkeypatch):
-    import gridplan.routing.matrix as matrix_module
+    import gridplan.network.matrix as matrix_module
 
     net = StreetNetwork(
         walk=block.walk, ride=block.ride, crs=block.crs, source="test", report=block.report

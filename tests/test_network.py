@@ -9,12 +9,12 @@ import pytest
 import shapely
 
 from gridplan import InputError
-from gridplan.routing.network import StreetNetwork
-from gridplan.routing.network import build_network
-from gridplan.routing.network import load_network
-from gridplan.routing.network import parse_speed_kph
-from gridplan.routing.network import save_network
-from gridplan.routing.network import way_allowed
+from gridplan.network.graphs import StreetNetwork
+from gridplan.network.graphs import build_network
+from gridplan.network.graphs import load_network
+from gridplan.network.graphs import parse_speed_kph
+from gridplan.network.graphs import save_network
+from gridplan.network.graphs import way_allowed
 
 ROOT = Path(__file__).parents[1]
 DEMO_PBF = ROOT / "data" / "streets" / "portland-central-filtered.osm.pbf"

@@ -14,8 +14,8 @@ from test_routing_problem import make_hotspots
 from test_routing_problem import patroller
 
 from gridplan import InputError
+from gridplan.network.graphs import build_network
 from gridplan.routing.check import check_plan
-from gridplan.routing.network import build_network
 from gridplan.routing.planfile import load_plan
 from gridplan.routing.planfile import plan_from_dict
 from gridplan.routing.planfile import plan_to_dict

@@ -152,7 +152,7 @@ def test_bad_slices(net, grid):
 @pytest.mark.slow
 def test_one_slice_on_the_demo_station():
     import gridplan as gp
-    from gridplan.routing.network import build_network
+    from gridplan.network.graphs import build_network
 
     cfg = gp.load_config(ROOT / "data" / "station.toml")
     grid = gp.load_grid(ROOT / "data" / "boundaries" / "grid.geojson")

@@ -12,7 +12,7 @@ import shapely
 
 from gridplan import ConfigError
 from gridplan import InputError
-from gridplan.routing.network import build_network
+from gridplan.network.graphs import build_network
 from gridplan.routing.problem import NO_PATH_S
 from gridplan.routing.problem import build_problem
 from gridplan.routing.problem import duty_window
@@ -258,7 +258,7 @@ def test_one_way_dead_end_is_barred_for_riders():
 
     build_network keeps the largest strongly connected component, so cut the matrix instead.
     """
-    from gridplan.routing.matrix import TravelMatrix
+    from gridplan.network.matrix import TravelMatrix
     from gridplan.routing.problem import PatrolProblem
 
     base = make_config([patroller("D1", {"daily": ["06:00-10:00"]})])

@@ -23,7 +23,7 @@ from test_routing_problem import patroller
 
 from gridplan import InputError
 from gridplan._errors import GridplanError
-from gridplan.routing.network import build_network
+from gridplan.network.graphs import build_network
 from gridplan.routing.planfile import plan_from_dict
 from gridplan.routing.planfile import plan_to_dict
 from gridplan.web import sheets as S

@@ -11,11 +11,11 @@ from _networks import street_network
 from _networks import xy
 
 from gridplan import InputError
-from gridplan.routing.network import StreetNetwork
-from gridplan.routing.network import build_network
-from gridplan.routing.stops import ACCESS_COLUMNS
-from gridplan.routing.stops import access_points
-from gridplan.routing.stops import snap_points
+from gridplan.network.graphs import StreetNetwork
+from gridplan.network.graphs import build_network
+from gridplan.network.stops import ACCESS_COLUMNS
+from gridplan.network.stops import access_points
+from gridplan.network.stops import snap_points
 from gridplan.station.timeslices import TimeSlice
 
 ROOT = Path(__file__).parents[1]

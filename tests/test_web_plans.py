@@ -258,7 +258,7 @@ def test_cli_adds_stations_and_users(runner, tmp_path):
     # a street network built with `gridplan network build` is attached to the station
     from test_routing_problem import lattice_network
 
-    from gridplan.routing.network import save_network
+    from gridplan.network.graphs import save_network
 
     net_file = save_network(lattice_network(), tmp_path / "lattice.gpkg")
     res = runner.invoke(main, ["stations", "network", "S03", str(net_file), "--instance", inst])

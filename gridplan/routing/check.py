@@ -47,8 +47,8 @@ import pyproj
 import shapely
 
 from gridplan._errors import InputError
-from gridplan.routing.matrix import DETOUR_FACTOR
-from gridplan.routing.network import StreetNetwork
+from gridplan.network.graphs import StreetNetwork
+from gridplan.network.matrix import DETOUR_FACTOR
 from gridplan.routing.plan import PatrolPlan
 from gridplan.routing.plan import PatrolRoute
 from gridplan.routing.plan import seconds_between

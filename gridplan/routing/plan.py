@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridplan.routing.matrix import UNREACHABLE
-from gridplan.routing.matrix import route_geometry
-from gridplan.routing.network import StreetNetwork
+from gridplan.network.graphs import StreetNetwork
+from gridplan.network.matrix import UNREACHABLE
+from gridplan.network.matrix import route_geometry
 from gridplan.routing.problem import NO_PATH_S
 from gridplan.routing.problem import PatrolProblem
 from gridplan.routing.solver import PrizeVRP

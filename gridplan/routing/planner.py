@@ -20,10 +20,10 @@ from gridplan._messages import N_
 from gridplan._messages import define
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
+from gridplan.network.graphs import StreetNetwork
+from gridplan.network.matrix import DETOUR_FACTOR
 from gridplan.routing.decompose import should_decompose
 from gridplan.routing.decompose import solve_by_base
-from gridplan.routing.matrix import DETOUR_FACTOR
-from gridplan.routing.network import StreetNetwork
 from gridplan.routing.plan import PatrolPlan
 from gridplan.routing.plan import seconds_between
 from gridplan.routing.plan import slice_plan
@@ -111,7 +111,7 @@ def plan_patrols(
         The hot-spot frame of :func:`gridplan.compute_hotspots` (one row per micro-grid and
         slice).
     network
-        The street network (:func:`~gridplan.routing.network.load_network`), or ``None`` for
+        The street network (:func:`~gridplan.network.graphs.load_network`), or ``None`` for
         straight lines x ``detour_factor`` (flagged in ``settings["matrix_method"]``).
     config
         The station config (roster, patrol policy, slices, timezone).

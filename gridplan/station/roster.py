@@ -24,7 +24,7 @@ ROLES = ("captain", "auxiliary", "seasonal", "volunteer_team", "officer")
 MODES = ("walk", "ebike", "car")
 #: Default speeds in km/h: walking on a patrol beat, an e-bike in city traffic, a car in town.
 MODE_SPEED_KPH = {"walk": 4.5, "ebike": 15.0, "car": 25.0}
-#: The travel network profile each mode uses (see :mod:`gridplan.routing.network`).
+#: The travel network profile each mode uses (see :mod:`gridplan.network.graphs`).
 MODE_PROFILE = {"walk": "walk", "ebike": "ride", "car": "ride"}
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_GROUPS = {

@@ -273,7 +273,7 @@ def stations_network(station_id, network, instance_path):
     import shutil
 
     from gridplan._errors import GridplanError
-    from gridplan.routing.network import load_network
+    from gridplan.network.graphs import load_network
     from gridplan.web import store
 
     with _store(instance_path) as (instance, con):

@@ -88,7 +88,7 @@ def incidents(station_id: str, timezone: str):
 
 def network(row):
     """The street network of a ``networks`` row."""
-    from gridplan.routing.network import load_network
+    from gridplan.network.graphs import load_network
 
     return cached(("network", row["path"], row["fingerprint"]), lambda: load_network(row["path"]))
 

@@ -64,8 +64,8 @@ def seed_demo(
     from gridplan.geo.incidents import import_incidents
     from gridplan.geo.validate import validate_grid
     from gridplan.hotspots import compute_hotspots
-    from gridplan.routing.network import build_network
-    from gridplan.routing.network import save_network
+    from gridplan.network.graphs import build_network
+    from gridplan.network.graphs import save_network
     from gridplan.routing.planner import plan_patrols
 
     data = find_demo_data(data_dir)

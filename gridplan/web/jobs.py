@@ -311,7 +311,7 @@ def plan_job(
     con, job_id: int, station_id: str, username: str, params: dict[str, Any], options: dict
 ) -> int:
     """Plan the day the officer asked for and store it as a new plan version; return its id."""
-    from gridplan.routing.network import load_network
+    from gridplan.network.graphs import load_network
     from gridplan.routing.planner import plan_patrols
 
     grid_row = store.latest_grid(con, station_id)

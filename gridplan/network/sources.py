@@ -1,9 +1,9 @@
 """Reading street sources for the network: OSM extracts and line layers, and the tag rules.
 
 :func:`way_allowed` is the per-profile tag filter described in
-:mod:`gridplan.routing.network`; :func:`parse_speed_kph` reads ``maxspeed`` values. The
+:mod:`gridplan.network.graphs`; :func:`parse_speed_kph` reads ``maxspeed`` values. The
 readers turn an OpenStreetMap extract (pyosmium) or a line layer into ways with tags and node
-coordinates (:class:`_Source`), which :mod:`gridplan.routing.network` builds graphs from.
+coordinates (:class:`_Source`), which :mod:`gridplan.network.graphs` builds graphs from.
 """
 
 from __future__ import annotations

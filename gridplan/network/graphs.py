@@ -75,17 +75,17 @@ from gridplan.geo._io import check_file
 from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import require_crs
 from gridplan.geo.streets import OSM_SUFFIXES
-from gridplan.routing._sources import PROFILES
-from gridplan.routing._sources import RIDE_EXCLUDED_HIGHWAYS
-from gridplan.routing._sources import WALK_EXCLUDED_HIGHWAYS
-from gridplan.routing._sources import Profile
-from gridplan.routing._sources import _check_profile
-from gridplan.routing._sources import _oneway
-from gridplan.routing._sources import _read_lines
-from gridplan.routing._sources import _read_osm
-from gridplan.routing._sources import _Source
-from gridplan.routing._sources import parse_speed_kph
-from gridplan.routing._sources import way_allowed
+from gridplan.network.sources import PROFILES
+from gridplan.network.sources import RIDE_EXCLUDED_HIGHWAYS
+from gridplan.network.sources import WALK_EXCLUDED_HIGHWAYS
+from gridplan.network.sources import Profile
+from gridplan.network.sources import _check_profile
+from gridplan.network.sources import _oneway
+from gridplan.network.sources import _read_lines
+from gridplan.network.sources import _read_osm
+from gridplan.network.sources import _Source
+from gridplan.network.sources import parse_speed_kph
+from gridplan.network.sources import way_allowed
 
 #: Buffer around the station boundary kept in the network, in metres: patrols cross the
 #: boundary streets and short cuts just outside it.

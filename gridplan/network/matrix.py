@@ -1,6 +1,6 @@
 """Travel-time matrices between patrol stops (and the station), and route geometries.
 
-With a :class:`~gridplan.routing.network.StreetNetwork`, travel times are shortest paths on
+With a :class:`~gridplan.network.graphs.StreetNetwork`, travel times are shortest paths on
 the profile's graph, computed many-to-many by :func:`scipy.sparse.csgraph.dijkstra` on a CSR
 matrix that is built once per graph, profile and speed (and cached on the network, as are the
 last matrices computed, so the slices of a day share them). The time of an edge is its length
@@ -40,9 +40,9 @@ from gridplan._progress import ProgressCallback
 from gridplan._progress import report
 from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import require_crs
-from gridplan.routing.network import PROFILES
-from gridplan.routing.network import Profile
-from gridplan.routing.network import StreetNetwork
+from gridplan.network.graphs import PROFILES
+from gridplan.network.graphs import Profile
+from gridplan.network.graphs import StreetNetwork
 
 #: Default walking speed of volunteers, km/h.
 WALK_SPEED_KPH = 4.5
@@ -399,8 +399,8 @@ def travel_matrix(
     ----------
     stops
         Point GeoDataFrame with an ``id`` column (else the index is the id), for example
-        :func:`~gridplan.routing.stops.access_points` plus the station from
-        :func:`~gridplan.routing.stops.snap_points`. A ``node`` column gives each stop's
+        :func:`~gridplan.network.stops.access_points` plus the station from
+        :func:`~gridplan.network.stops.snap_points`. A ``node`` column gives each stop's
         network node; without it the nearest node is taken.
     network
         The street network; ``None`` falls back to straight lines x ``detour_factor``.
@@ -522,7 +522,7 @@ def route_nodes(
         ``"walk"`` or ``"ride"``.
     node_a, node_b
         Node ids of that profile's graph (e.g. ``TravelMatrix.nodes`` or the ``node`` column
-        of :func:`~gridplan.routing.stops.snap_points`).
+        of :func:`~gridplan.network.stops.snap_points`).
     speed_kph, cap_by_maxspeed
         As in :func:`travel_matrix`: travel speed (default by profile) and whether tagged
         speed limits cap it.
@@ -540,7 +540,7 @@ def route_nodes(
     Examples
     --------
     >>> import geopandas as gpd, shapely
-    >>> from gridplan.routing.network import build_network
+    >>> from gridplan.network.graphs import build_network
     >>> streets = gpd.GeoDataFrame(  # three short streets in central Portland
     ...     {"name": ["NW Couch St", "NW Couch St", "NW 10th Ave"], "highway": ["residential"] * 3},
     ...     geometry=[

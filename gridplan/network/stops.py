@@ -20,8 +20,8 @@ from gridplan import settings
 from gridplan._errors import InputError
 from gridplan.geo.crs import require_crs
 from gridplan.geo.grid import micro_grids
-from gridplan.routing.network import Profile
-from gridplan.routing.network import StreetNetwork
+from gridplan.network.graphs import Profile
+from gridplan.network.graphs import StreetNetwork
 from gridplan.station.timeslices import TimeSlice
 
 #: Columns of the frame returned by :func:`access_points`.
@@ -55,7 +55,7 @@ def snap_points(
         Point GeoDataFrame with a CRS; other geometries are replaced by their representative
         point.
     network
-        The :class:`~gridplan.routing.network.StreetNetwork`.
+        The :class:`~gridplan.network.graphs.StreetNetwork`.
     profile
         ``"walk"`` or ``"ride"``.
 
@@ -132,7 +132,7 @@ def access_points(
         representative points, and its ``score`` for ``slice`` (default ``"all"``) is copied.
         ``None``: representative points.
     network
-        The :class:`~gridplan.routing.network.StreetNetwork`.
+        The :class:`~gridplan.network.graphs.StreetNetwork`.
     profile
         ``"walk"`` or ``"ride"``: whose graph the nodes come from.
     slice
