@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridplan.backtesting import backtest
+from gridplan.analysis.backtesting import backtest
 from gridplan.station.config import config_from_mapping
 from gridplan.station.config import load_config
 

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridplan.hotspots import compute_hotspots
+from gridplan.analysis.hotspots import compute_hotspots
 from gridplan.station.config import config_from_mapping
 
 TARGETS = {"join_aggregate_s": 5.0, "gi_s": 15.0, "peak_rss_gb": 2.0}

@@ -50,8 +50,8 @@ import shapely
 
 import gridplan.routing.planner as planner_module
 import gridplan.routing.problem as problem_module
+from gridplan.analysis.hotspots import compute_hotspots
 from gridplan.geo.incidents import import_incidents
-from gridplan.hotspots import compute_hotspots
 from gridplan.network.graphs import build_network
 from gridplan.network.matrix import travel_matrix
 from gridplan.network.stops import access_points

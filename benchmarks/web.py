@@ -1,14 +1,14 @@
 """Web UI figures on a station of 1,000+ micro-grids: page weight, time to interactive, latency.
 
 Builds a store in a temporary folder: the demo station's boundary cut into a square lattice of
-``--cell-size`` metres by :func:`gridplan.geo.generate.generate_grid` (70 m: 1,133 micro-grids
-in 5 base grids), the demo's 47,907 incidents imported with
+``--cell-size`` metres by :func:`gridplan.geo.generate.generate_grid` (70 m: 1,133 micro-grids in 5
+base grids), the demo's 47,907 incidents imported with
 :func:`gridplan.geo.incidents.import_incidents`, hot spots from
-:func:`gridplan.hotspots.compute_hotspots`, the demo street network (``--no-network``: straight
-lines) and one plan over every slice (``--plan-time-limit`` solver seconds per slice). The app
-is served as ``gridplan serve`` runs it (gunicorn, one process per core, 8 threads each; or
-waitress with ``--workers 1``), in processes of its own
-(the load generator's threads would otherwise share the server's interpreter lock). Then:
+:func:`gridplan.analysis.hotspots.compute_hotspots`, the demo street network (``--no-network``:
+straight lines) and one plan over every slice (``--plan-time-limit`` solver seconds per slice). The
+app is served as ``gridplan serve`` runs it (gunicorn, one process per core, 8 threads each; or
+waitress with ``--workers 1``), in processes of its own (the load generator's threads would
+otherwise share the server's interpreter lock). Then:
 
 1. the first (cold: grid, hot spots and incidents read from the store, folium page rendered)
    and later (warm: cached page) responses of the grid map frame and the plan map frame;
@@ -133,10 +133,10 @@ def build_station(
     """
     import geopandas as gpd
 
+    from gridplan.analysis.hotspots import compute_hotspots
     from gridplan.cli import find_demo_data
     from gridplan.geo.generate import generate_grid
     from gridplan.geo.incidents import import_incidents
-    from gridplan.hotspots import compute_hotspots
     from gridplan.network.graphs import build_network
     from gridplan.network.graphs import save_network
     from gridplan.routing.planner import plan_patrols

@@ -48,10 +48,10 @@ _LAZY = {
     "assign_slices": "gridplan.station.timeslices",
     "parse_period": "gridplan.station.timeslices",
     "shift_date": "gridplan.station.timeslices",
-    "compute_hotspots": "gridplan.hotspots",
-    "hotspot_summary": "gridplan.hotspots",
-    "BacktestResult": "gridplan.backtesting",
-    "backtest": "gridplan.backtesting",
+    "compute_hotspots": "gridplan.analysis.hotspots",
+    "hotspot_summary": "gridplan.analysis.hotspots",
+    "BacktestResult": "gridplan.analysis.backtesting",
+    "backtest": "gridplan.analysis.backtesting",
     "write_csv": "gridplan.export",
     "write_geodata": "gridplan.export",
     "hotspot_map": "gridplan.maps",
@@ -89,8 +89,8 @@ _LAZY = {
     "CheckReport": "gridplan.routing.check",
     "export_plan": "gridplan.routing.plan_export",
     "stop_table": "gridplan.routing.plan_export",
-    "read_hotspots": "gridplan.hotspots",
-    "write_hotspots": "gridplan.hotspots",
+    "read_hotspots": "gridplan.analysis.hotspots",
+    "write_hotspots": "gridplan.analysis.hotspots",
     "StreetNetwork": "gridplan.network.graphs",
     "build_network": "gridplan.network.graphs",
     "load_network": "gridplan.network.graphs",
@@ -133,8 +133,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static type checkers and IDEs see the real names
-    from gridplan.backtesting import BacktestResult as BacktestResult
-    from gridplan.backtesting import backtest as backtest
+    from gridplan.analysis.backtesting import BacktestResult as BacktestResult
+    from gridplan.analysis.backtesting import backtest as backtest
+    from gridplan.analysis.hotspots import compute_hotspots as compute_hotspots
+    from gridplan.analysis.hotspots import hotspot_summary as hotspot_summary
+    from gridplan.analysis.hotspots import read_hotspots as read_hotspots
+    from gridplan.analysis.hotspots import write_hotspots as write_hotspots
     from gridplan.export import write_csv as write_csv
     from gridplan.export import write_geodata as write_geodata
     from gridplan.geo.generate import balance_table as balance_table
@@ -150,10 +154,6 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.geo.validate import ValidationReport as ValidationReport
     from gridplan.geo.validate import fix_grid as fix_grid
     from gridplan.geo.validate import validate_grid as validate_grid
-    from gridplan.hotspots import compute_hotspots as compute_hotspots
-    from gridplan.hotspots import hotspot_summary as hotspot_summary
-    from gridplan.hotspots import read_hotspots as read_hotspots
-    from gridplan.hotspots import write_hotspots as write_hotspots
     from gridplan.maps import hotspot_map as hotspot_map
     from gridplan.maps import save_map as save_map
     from gridplan.network.graphs import StreetNetwork as StreetNetwork

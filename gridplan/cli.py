@@ -427,11 +427,11 @@ def hotspots_cmd(
     lang,
 ):
     """Compute hot spots per micro-grid and time slice (counts, density, score, Gi*)."""
-    from gridplan.backtesting import parse_period
+    from gridplan.analysis.backtesting import parse_period
+    from gridplan.analysis.hotspots import compute_hotspots
+    from gridplan.analysis.hotspots import write_hotspots
     from gridplan.geo.grid import load_grid
     from gridplan.geo.incidents import import_incidents
-    from gridplan.hotspots import compute_hotspots
-    from gridplan.hotspots import write_hotspots
 
     cfg = _config(config_path)
     grid = load_grid(grid_path)
@@ -509,8 +509,8 @@ def write_hotspot_map(hot, grid, cfg, path: Path, *, tiles: str, lang: str) -> P
 @command_options
 def backtest_cmd(grid_path, incidents_path, fit, score_period, area_shares, config_path):
     """Back-test hot-spot forecasts: PAI, PEI and hit rate vs the prior-count baseline."""
-    from gridplan.backtesting import backtest
-    from gridplan.backtesting import parse_period
+    from gridplan.analysis.backtesting import backtest
+    from gridplan.analysis.backtesting import parse_period
     from gridplan.geo.grid import load_grid
     from gridplan.geo.incidents import import_incidents
 
@@ -573,14 +573,14 @@ def demo_cmd(data_dir, out, tiles, lang, plan_date, time_limit):
     Grid check, incident import, hot spots and map, back-test, then (unless --plan-date none)
     the street network, a checked patrol plan for one day and its GeoJSON, GPX and CSV exports.
     """
-    from gridplan.backtesting import backtest
-    from gridplan.backtesting import parse_period
+    from gridplan.analysis.backtesting import backtest
+    from gridplan.analysis.backtesting import parse_period
+    from gridplan.analysis.hotspots import compute_hotspots
+    from gridplan.analysis.hotspots import write_hotspots
     from gridplan.geo.grid import load_grid
     from gridplan.geo.grid import write_grid
     from gridplan.geo.incidents import import_incidents
     from gridplan.geo.validate import validate_grid
-    from gridplan.hotspots import compute_hotspots
-    from gridplan.hotspots import write_hotspots
 
     data = find_demo_data(data_dir)
     cfg = _config(data / "station.toml")
@@ -841,8 +841,8 @@ def _plan_make(
     import datetime as dt
     from types import MappingProxyType
 
+    from gridplan.analysis.hotspots import read_hotspots
     from gridplan.geo.grid import load_grid
-    from gridplan.hotspots import read_hotspots
     from gridplan.routing.planfile import save_plan
     from gridplan.routing.planner import plan_variants
 

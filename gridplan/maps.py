@@ -494,8 +494,9 @@ def hotspot_map(
     Parameters
     ----------
     hotspots
-        The long frame from :func:`gridplan.hotspots.compute_hotspots` (one row per micro-grid
-        and slice, with ``count``, ``density_km2``, ``score``, ``rank``, ``gi_z``, ``gi_class``).
+        The long frame from :func:`gridplan.analysis.hotspots.compute_hotspots` (one row per
+        micro-grid and slice, with ``count``, ``density_km2``, ``score``, ``rank``, ``gi_z``,
+        ``gi_class``).
     grid
         The 1+5+N grid; its base grids and station are drawn as outlines when given.
     slice_labels

@@ -174,7 +174,7 @@ def grid_map(
     grid
         The 1+5+N grid (``id``, ``level``, ``parent_id``, ``name``, geometry; any CRS).
     hotspots
-        The long table of :func:`gridplan.hotspots.compute_hotspots` (``id``, ``slice``,
+        The long table of :func:`gridplan.analysis.hotspots.compute_hotspots` (``id``, ``slice``,
         ``count``, ``score``, ``rank``, ``gi_class``; ``density_km2`` and ``gi_z`` are used
         when present). Its geometry, if any, is not used: the grid's is.
     incidents

@@ -29,7 +29,7 @@ def test_import_stays_light():
 
 
 def test_names_come_from_their_modules():
-    hotspots = importlib.import_module("gridplan.hotspots")
+    hotspots = importlib.import_module("gridplan.analysis.hotspots")
     assert gridplan.compute_hotspots is hotspots.compute_hotspots
 
 

@@ -9,11 +9,11 @@ import shapely
 
 from gridplan import GridplanWarning
 from gridplan import InputError
-from gridplan.backtesting import BacktestResult
-from gridplan.backtesting import _ranking_order
-from gridplan.backtesting import backtest
-from gridplan.backtesting import parse_period
-from gridplan.backtesting import select_cells
+from gridplan.analysis.backtesting import BacktestResult
+from gridplan.analysis.backtesting import _ranking_order
+from gridplan.analysis.backtesting import backtest
+from gridplan.analysis.backtesting import parse_period
+from gridplan.analysis.backtesting import select_cells
 from gridplan.station.config import config_from_mapping
 
 STEP = 1 / 512

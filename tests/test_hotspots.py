@@ -11,17 +11,17 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from gridplan import InputError
+from gridplan.analysis._aggregate import locate_points
+from gridplan.analysis.gistar import GI_CLASSES
+from gridplan.analysis.gistar import _gi_star_larger
+from gridplan.analysis.gistar import gi_star
+from gridplan.analysis.gistar import queen_adjacency
+from gridplan.analysis.hotspots import HOTSPOT_COLUMNS
+from gridplan.analysis.hotspots import compute_hotspots
+from gridplan.analysis.hotspots import hotspot_summary
+from gridplan.analysis.hotspots import read_hotspots
 from gridplan.export import write_csv
 from gridplan.export import write_geodata
-from gridplan.hotspots import GI_CLASSES
-from gridplan.hotspots import HOTSPOT_COLUMNS
-from gridplan.hotspots import _gi_star_larger
-from gridplan.hotspots import compute_hotspots
-from gridplan.hotspots import gi_star
-from gridplan.hotspots import hotspot_summary
-from gridplan.hotspots import locate_points
-from gridplan.hotspots import queen_adjacency
-from gridplan.hotspots import read_hotspots
 from gridplan.station.config import config_from_mapping
 from gridplan.station.config import default_config
 from gridplan.station.timeslices import assign_slices

@@ -32,7 +32,7 @@ from gridplan import write_csv
 from gridplan import write_grid
 from gridplan import write_hotspots
 from gridplan import write_incidents
-from gridplan.hotspots import GI_CLASSES
+from gridplan.analysis.gistar import GI_CLASSES
 from gridplan.maps import GI_COLOURS
 from gridplan.routing.check import check_plan
 from gridplan.routing.planfile import plan_to_dict

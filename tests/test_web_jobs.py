@@ -250,7 +250,7 @@ def test_a_process_forked_after_a_parallel_kernel_runs_parallel_kernels():
     script = """
 import multiprocessing as mp, sys
 import numpy as np, shapely
-from gridplan.hotspots import gi_star, queen_adjacency
+from gridplan.analysis.gistar import gi_star, queen_adjacency
 
 import geopandas as gpd
 boxes = np.array([[x, y, x + 1, y + 1] for x in range(8) for y in range(8)]).T

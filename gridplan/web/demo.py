@@ -59,11 +59,11 @@ def seed_demo(
     say
         Receives one line per step.
     """
+    from gridplan.analysis.hotspots import compute_hotspots
     from gridplan.cli import find_demo_data
     from gridplan.geo.grid import load_grid
     from gridplan.geo.incidents import import_incidents
     from gridplan.geo.validate import validate_grid
-    from gridplan.hotspots import compute_hotspots
     from gridplan.network.graphs import build_network
     from gridplan.network.graphs import save_network
     from gridplan.routing.planner import plan_patrols

@@ -103,7 +103,7 @@ def hotspot_file(fmt: str):
     if fmt not in LAYER_FORMATS or run is None:
         abort(404)
     name = f"{current_user.station_id}-hotspots-{run['id']}.{fmt}"
-    from gridplan.hotspots import write_hotspots
+    from gridplan.analysis.hotspots import write_hotspots
 
     hot = data.hotspots(run["id"])
     return _layer_file(fmt, name, lambda path: write_hotspots(hot, path, qml=False))

@@ -266,7 +266,7 @@ def _run_kind(con, job, params: dict[str, Any], options: dict[str, Any]) -> int 
 
 def hotspot_job(con, station_id: str, username: str) -> int | None:
     """Compute hot spots for the station's newest grid and every incident; return the run id."""
-    from gridplan.hotspots import compute_hotspots
+    from gridplan.analysis.hotspots import compute_hotspots
 
     grid_row = store.latest_grid(con, station_id)
     if grid_row is None:

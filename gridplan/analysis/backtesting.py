@@ -60,11 +60,11 @@ from gridplan._errors import GridplanWarning
 from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
+from gridplan.analysis._aggregate import aggregate
+from gridplan.analysis._aggregate import check_incidents
+from gridplan.analysis._aggregate import locate_points
+from gridplan.analysis._aggregate import micro_cells
 from gridplan.geo.crs import metric_crs
-from gridplan.hotspots import _aggregate
-from gridplan.hotspots import _check_incidents
-from gridplan.hotspots import locate_points
-from gridplan.hotspots import micro_cells
 from gridplan.station.config import StationConfig
 from gridplan.station.config import default_config
 from gridplan.station.timeslices import Period
@@ -335,19 +335,19 @@ def backtest(
             stacklevel=2,
         )
     cells = micro_cells(grid)
-    _check_incidents(incidents)
+    check_incidents(incidents)
     report(progress, "backtest", 0, 3)
     points = incidents.geometry
     if incidents.crs != cells.crs:
         points = points.to_crs(cells.crs)
     cell_index = locate_points(cells.geometry, np.asarray(points.values))
-    fit_sev = _aggregate(cells, incidents, config, fit, cell_index=cell_index)
-    fit_rec = _aggregate(
+    fit_sev = aggregate(cells, incidents, config, fit, cell_index=cell_index)
+    fit_rec = aggregate(
         cells, incidents, config, fit, cell_index=cell_index, weights=np.ones(len(incidents))
     )
     # Harm of the score period: each incident's severity weight, undecayed (a robbery in
     # December weighs what one in January does).
-    obs = _aggregate(
+    obs = aggregate(
         cells,
         incidents,
         dataclasses.replace(config, half_life_days=math.inf),

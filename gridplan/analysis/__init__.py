@@ -1,0 +1,1 @@
+"""Analysis: hot spots (Gi*), their aggregation per micro-grid and slice, back-tests."""

@@ -1,0 +1,391 @@
+"""Hot spots per micro-grid and time slice: counts, density, weighted score and Getis-Ord Gi*.
+
+:func:`compute_hotspots` joins incidents to the micro-grids of a 1+5+N grid, aggregates them
+per micro-grid and time slice, and runs the Getis-Ord Gi* hot-spot statistic on each slice.
+
+Score and spatial join
+    Each incident adds its severity weight halved for every half-life of age, in the
+    micro-grid it falls in, counted once (:mod:`gridplan.analysis._aggregate`). Points in no
+    micro-grid are counted in ``attrs["unassigned"]`` of the result rather than silently
+    dropped.
+
+Getis-Ord Gi*
+    Binary Queen contiguity and the score as the variable (:mod:`gridplan.analysis.gistar`),
+    with the analytical z-score and p-value and a conditional-permutation pseudo p-value.
+    A micro-grid without neighbours (an island) has no local neighbourhood to test: its Gi*
+    is reported as NaN and ``not_significant``. p-values are corrected for multiple testing
+    with the Benjamini-Hochberg false discovery rate per slice when ``config.fdr`` is set.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gridplan import styles
+from gridplan._errors import InputError
+from gridplan._progress import ProgressCallback
+from gridplan._progress import report
+from gridplan._validate import check_hotspot_columns
+from gridplan.analysis._aggregate import aggregate
+from gridplan.analysis._aggregate import check_incidents
+from gridplan.analysis._aggregate import micro_cells
+from gridplan.analysis.gistar import classify_gi
+from gridplan.analysis.gistar import fdr_bh
+from gridplan.analysis.gistar import gi_star
+from gridplan.analysis.gistar import queen_adjacency
+from gridplan.export import write_csv
+from gridplan.export import write_geodata
+from gridplan.geo._io import check_file
+from gridplan.geo._io import read_vector
+from gridplan.geo.crs import metric_crs
+from gridplan.geo.crs import to_output_crs
+from gridplan.station.config import StationConfig
+from gridplan.station.config import default_config
+from gridplan.station.timeslices import Period
+from gridplan.station.timeslices import parse_period
+
+#: Columns of the frame returned by :func:`compute_hotspots`, in order.
+HOTSPOT_COLUMNS = (
+    "id",
+    "name",
+    "parent_id",
+    "slice",
+    "count",
+    "area_km2",
+    "density_km2",
+    "score",
+    "share",
+    "score_share",
+    "rank",
+    "gi_z",
+    "gi_p",
+    "gi_p_sim",
+    "gi_p_fdr",
+    "gi_class",
+    "geometry",
+)
+
+
+def _ranks(score: np.ndarray, count: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """1 = highest score; ties broken by higher count, then by id (deterministic)."""
+    order = np.lexsort((ids, -count, -score))
+    rank = np.empty(len(score), dtype=np.int64)
+    rank[order] = np.arange(1, len(score) + 1)
+    return rank
+
+
+# --------------------------------------------------------------------------------------------
+# Public entry points
+# --------------------------------------------------------------------------------------------
+
+
+def compute_hotspots(
+    grid: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
+    *,
+    config: StationConfig | None = None,
+    period: Period | str | tuple | None = None,
+    permutations: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> gpd.GeoDataFrame:
+    """Compute hot-spot statistics per micro-grid and time slice.
+
+    Parameters
+    ----------
+    grid
+        The 1+5+N GRID frame; only its ``micro`` rows are used.
+    incidents
+        The INCIDENTS frame (``time``, ``weight``, point ``geometry``); other CRSs than the
+        grid's are reprojected.
+    config
+        Station configuration: time slices, timezone, half-life, Gi* settings. Defaults to
+        :func:`gridplan.default_config`.
+    period
+        Only incidents in this period (see :func:`gridplan.station.timeslices.parse_period`); the
+        recency decay is measured back from its end. ``None`` uses every incident and measures
+        back from the latest one.
+    permutations
+        Gi* conditional permutations; ``None`` takes ``config.gi_permutations``, 0 skips them
+        (``gi_p_sim`` is NaN then).
+    progress
+        Progress callback, see :mod:`gridplan._progress`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Long format in EPSG:4326, one row per micro-grid and slice: the whole-day slice
+        ``all`` first, then ``config.slices``; within a slice the grid's order. Columns
+        ``id``, ``name``, ``parent_id``, ``slice``, ``count``, ``area_km2``, ``density_km2``,
+        ``score`` (weight x recency decay), ``share`` and ``score_share`` (of the station's
+        total in that slice; NaN if the slice has no incidents), ``rank`` (1 = highest score;
+        ties by count, then id), ``gi_z``, ``gi_p`` (two-sided normal), ``gi_p_sim``
+        (two-sided permutation pseudo p), ``gi_p_fdr`` (Benjamini-Hochberg adjusted p of the
+        one used for inference; NaN when ``config.fdr`` is off) and ``gi_class`` (see
+        :data:`GI_CLASSES`). ``attrs`` holds ``unassigned`` (incidents in no micro-grid),
+        ``incidents`` (analysed), ``no_time`` (skipped for lack of a valid time),
+        ``period``, ``reference_time`` and ``timings`` (seconds per stage).
+
+    Raises
+    ------
+    InputError
+        If the grid has no micro-grids, the incidents lack times, or permutation inference is
+        asked for without permutations.
+
+    Examples
+    --------
+    >>> gdf_hot = compute_hotspots(gdf_grid, gdf_incidents, period="2019")  # doctest: +SKIP
+    >>> gdf_hot[gdf_hot["slice"] == "night"].nsmallest(3, "rank")  # doctest: +SKIP
+    """
+    t_start = time.perf_counter()
+    config = config or default_config()
+    permutations = config.gi_permutations if permutations is None else int(permutations)
+    if permutations < 0:
+        msg = f"permutations={permutations}; use 0 (none) or a positive number such as 999"
+        raise InputError(msg)
+    if config.gi_inference == "permutation" and permutations == 0:
+        msg = (
+            "hotspots.inference = 'permutation' needs permutations (got 0); pass "
+            "permutations=999 or set hotspots.inference = 'normal'"
+        )
+        raise InputError(msg)
+    period = parse_period(period) if period is not None else None
+    cells = micro_cells(grid)
+    check_incidents(incidents)
+    stages = 4
+    report(progress, "hotspots: join and aggregate", 0, stages)
+    agg = aggregate(cells, incidents, config, period)
+    timings = dict(agg.timings)
+
+    report(progress, "hotspots: contiguity", 1, stages)
+    t0 = time.perf_counter()
+    adjacency = queen_adjacency(cells.geometry)
+    timings["weights"] = time.perf_counter() - t0
+
+    report(progress, "hotspots: Gi*", 2, stages)
+    t0 = time.perf_counter()
+    z, p_norm, p_sim = gi_star(agg.scores, adjacency, permutations=permutations, seed=config.seed)
+    timings["gi"] = time.perf_counter() - t0
+
+    report(progress, "hotspots: assemble", 3, stages)
+    t0 = time.perf_counter()
+    p_used = p_sim if config.gi_inference == "permutation" else p_norm
+    p_fdr = np.full(p_used.shape, np.nan)
+    if config.fdr:
+        for c in range(p_used.shape[1]):
+            p_fdr[:, c] = fdr_bh(p_used[:, c])
+    gi_class = classify_gi(z, p_fdr if config.fdr else p_used)
+
+    n, k = agg.counts.shape
+    mcrs = metric_crs(cells, crs=config.metric_crs, source=config.source)
+    area_km2 = cells.to_crs(mcrs).area.to_numpy() / 1e6
+    ids = cells["id"].to_numpy(dtype=str)
+    totals = agg.counts.sum(axis=0).astype(float)
+    score_totals = agg.scores.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        density = agg.counts / area_km2[:, None]
+        share = agg.counts / np.where(totals > 0, totals, np.nan)
+        score_share = agg.scores / np.where(score_totals > 0, score_totals, np.nan)
+    rank = np.column_stack(
+        [_ranks(agg.scores[:, c], agg.counts[:, c], ids) for c in range(k)]
+    ).reshape(n, k)
+
+    def long(a: np.ndarray) -> np.ndarray:
+        return a.T.reshape(-1)  # slice-major: every cell of 'all', then the next slice
+
+    take = np.tile(np.arange(n), k)
+    geometry = to_output_crs(cells[["geometry"]]).geometry.to_numpy()[take]
+    out = gpd.GeoDataFrame(
+        {
+            "id": ids[take],
+            "name": cells["name"].to_numpy()[take],
+            "parent_id": cells["parent_id"].to_numpy()[take],
+            "slice": np.repeat(np.array(agg.slice_ids, dtype=object), n),
+            "count": long(agg.counts),
+            "area_km2": area_km2[take],
+            "density_km2": long(density),
+            "score": long(agg.scores),
+            "share": long(share),
+            "score_share": long(score_share),
+            "rank": long(rank),
+            "gi_z": long(z),
+            "gi_p": long(p_norm),
+            "gi_p_sim": long(p_sim),
+            "gi_p_fdr": long(p_fdr),
+            "gi_class": long(gi_class),
+        },
+        geometry=geometry,
+        crs="EPSG:4326",
+    )
+    timings["assemble"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - t_start
+    out.attrs.update(
+        {
+            "unassigned": agg.unassigned,
+            "incidents": agg.n_incidents,
+            "no_time": agg.no_time,
+            "period": str(period) if period is not None else None,
+            "reference_time": agg.reference.isoformat() if agg.reference is not None else None,
+            "slices": list(agg.slice_ids),
+            "permutations": permutations,
+            "gi_inference": config.gi_inference,
+            "timings": timings,
+        }
+    )
+    report(progress, "hotspots: done", stages, stages)
+    return out
+
+
+def hotspot_summary(gdf: pd.DataFrame) -> pd.DataFrame:
+    """Summarise a :func:`compute_hotspots` result per slice.
+
+    Parameters
+    ----------
+    gdf
+        The long hot-spot frame.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per slice (in the frame's order): ``slice``, ``incidents``, ``score``,
+        ``cells``, ``active_cells`` (with at least one incident), ``hot_cells`` and
+        ``cold_cells`` (Gi* significant at 90 % or more), ``top_id``, ``top_name``,
+        ``top_count``, ``top_score`` (the rank-1 micro-grid) and ``top5pct_share`` (share of
+        the slice's incidents in its top-ranked 5 % of micro-grids, at least one cell).
+
+    Examples
+    --------
+    >>> hotspot_summary(gdf_hot)[["slice", "incidents", "hot_cells"]]  # doctest: +SKIP
+    """
+    check_hotspot_columns(gdf, {"id", "slice", "count", "score", "rank", "gi_class"})
+    rows = []
+    for sid, part in gdf.groupby("slice", sort=False):
+        part = part.sort_values("rank")
+        total = int(part["count"].sum())
+        top = part.iloc[0]
+        n_top = max(1, int(np.ceil(0.05 * len(part))))
+        cls = part["gi_class"].astype(str)
+        rows.append(
+            {
+                "slice": sid,
+                "incidents": total,
+                "score": float(part["score"].sum()),
+                "cells": len(part),
+                "active_cells": int((part["count"] > 0).sum()),
+                "hot_cells": int(cls.str.startswith("hot").sum()),
+                "cold_cells": int(cls.str.startswith("cold").sum()),
+                "top_id": str(top["id"]),
+                "top_name": str(top.get("name", "") or ""),
+                "top_count": int(top["count"]),
+                "top_score": float(top["score"]),
+                "top5pct_share": (
+                    float(part["count"].iloc[:n_top].sum() / total) if total else float("nan")
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+#: Columns a hot-spot file needs to plan patrols from it.
+PLANNING_COLUMNS = ("id", "slice", "score", "rank", "gi_class", "count")
+
+
+def read_hotspots(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a hot-spot file written by ``gridplan hotspots --out`` (GeoJSON or GeoPackage).
+
+    Parameters
+    ----------
+    path
+        The file; CSV exports of ``--csv`` work too (geometry as WKT).
+    layer
+        GeoPackage layer (default: the first).
+
+    Returns
+    -------
+    GeoDataFrame
+        The long frame of :func:`compute_hotspots`: one row per micro-grid and slice.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, or a file without the hot-spot columns (named).
+
+    Examples
+    --------
+    >>> hot = read_hotspots("out/hotspots.geojson")  # doctest: +SKIP
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        check_file(path)
+        frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"id": str, "slice": str})
+        geometry = None
+        if "wkt" in frame:
+            geometry = gpd.GeoSeries.from_wkt(frame.pop("wkt"), crs="EPSG:4326")
+        hot = gpd.GeoDataFrame(frame, geometry=geometry)
+    else:
+        hot = read_vector(path, layer=layer)
+    missing = [c for c in PLANNING_COLUMNS if c not in hot.columns]
+    if missing:
+        msg = (
+            f"{path}: not a hot-spot file: it lacks the column(s) {', '.join(missing)}; make "
+            "one with `gridplan hotspots --grid GRID --incidents FILE --out PATH`"
+        )
+        raise InputError(msg)
+    hot = hot.copy()
+    hot["id"] = hot["id"].astype(str)
+    hot["slice"] = hot["slice"].astype(str)
+    return hot
+
+
+def write_hotspots(
+    hot: gpd.GeoDataFrame, path: str | Path, *, layer: str = "hotspots", qml: bool = True
+) -> Path:
+    """Write hot spots as GeoJSON (RFC 7946), a GeoPackage layer or CSV with WKT, styled.
+
+    Parameters
+    ----------
+    hot
+        The frame of :func:`compute_hotspots` (one row per micro-grid and slice).
+    path
+        ``.geojson``/``.json``, ``.gpkg`` or ``.csv`` (UTF-8 with BOM, geometry as WKT).
+        An existing GeoJSON or CSV is replaced; a GeoPackage keeps its other layers.
+    layer
+        GeoPackage layer name.
+    qml
+        GeoJSON only: also write the QGIS style as ``<stem>.qml`` beside it. A GeoPackage
+        carries it in its ``layer_styles`` table: Gi* classes coloured as on gridplan's
+        maps, one group per slice in QGIS's layer panel (see :mod:`gridplan.styles`).
+
+    Returns
+    -------
+    Path
+        The file written; :func:`read_hotspots` reads it back.
+
+    Raises
+    ------
+    InputError
+        If the frame lacks the hot-spot columns or the suffix is not supported.
+
+    Examples
+    --------
+    >>> write_hotspots(hot, "hotspots.gpkg")  # doctest: +SKIP
+    PosixPath('hotspots.gpkg')
+    """
+    path = Path(path)
+    missing = [c for c in PLANNING_COLUMNS if c not in hot.columns]
+    if missing:
+        msg = (
+            f"cannot write {path}: the frame lacks the hot-spot column(s) {', '.join(missing)}; "
+            "pass the result of compute_hotspots"
+        )
+        raise InputError(msg)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return write_csv(hot, path)
+    write_geodata(hot, path, layer=layer)
+    style = styles.hotspot_style(hot["slice"].astype(str))
+    return styles.style_file(path, layer, style, qml=qml)
