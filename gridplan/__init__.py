@@ -54,8 +54,8 @@ _LAZY = {
     "backtest": "gridplan.analysis.backtesting",
     "write_csv": "gridplan.export",
     "write_geodata": "gridplan.export",
-    "hotspot_map": "gridplan.maps",
-    "save_map": "gridplan.maps",
+    "hotspot_map": "gridplan.maps.hotspot_map",
+    "save_map": "gridplan.maps.hotspot_map",
     "Patroller": "gridplan.station.roster",
     "PatrolPolicy": "gridplan.station.roster",
     "resolve_home_bases": "gridplan.station.roster",
@@ -154,8 +154,8 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.geo.validate import ValidationReport as ValidationReport
     from gridplan.geo.validate import fix_grid as fix_grid
     from gridplan.geo.validate import validate_grid as validate_grid
-    from gridplan.maps import hotspot_map as hotspot_map
-    from gridplan.maps import save_map as save_map
+    from gridplan.maps.hotspot_map import hotspot_map as hotspot_map
+    from gridplan.maps.hotspot_map import save_map as save_map
     from gridplan.network.graphs import StreetNetwork as StreetNetwork
     from gridplan.network.graphs import build_network as build_network
     from gridplan.network.graphs import load_network as load_network

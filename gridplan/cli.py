@@ -484,8 +484,8 @@ def _slice_summary(hot) -> list[dict[str, Any]]:
 
 def write_hotspot_map(hot, grid, cfg, path: Path, *, tiles: str, lang: str) -> Path:
     """Write the offline hot-spot map with slice names from the station config."""
-    from gridplan.maps import hotspot_map
-    from gridplan.maps import save_map
+    from gridplan.maps.hotspot_map import hotspot_map
+    from gridplan.maps.hotspot_map import save_map
 
     names = {s.id: s.label for s in cfg.slices}
     names["all"] = "全天 All day"

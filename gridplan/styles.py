@@ -9,7 +9,7 @@ versions read as well:
 - **grid**: outlines only, station thick, base grids medium with their names, micro-grids
   thin with their codes once zoomed in past 1:8,000.
 - **hot spots**: one group per time slice (only the first switched on, since slices
-  overlap), coloured by Gi* class with the web map's colours (``gridplan.maps.GI_COLOURS``).
+  overlap), coloured by Gi* class with the web map's colours (``gridplan.maps.palette.GI_COLOURS``).
 - **incidents**: small points by alert colour.
 - **plan routes and stops**: one colour per patroller (the web map's colour-blind-safe
   palette), stops labelled with their order.
@@ -159,7 +159,7 @@ def grid_style(level: str | None = None) -> LayerStyle:
 
 def hotspot_style(slices: Iterable[str]) -> LayerStyle:
     """Gi* classes per time slice: one group per slice, the first switched on."""
-    from gridplan.maps import GI_COLOURS
+    from gridplan.maps.palette import GI_COLOURS
 
     groups = []
     for k, slice_id in enumerate(dict.fromkeys(slices)):
@@ -184,8 +184,8 @@ def hotspot_style(slices: Iterable[str]) -> LayerStyle:
 
 def incident_style() -> LayerStyle:
     """Incidents as small points coloured by alert level."""
-    from gridplan.webmaps import ALERT_COLOURS
-    from gridplan.webmaps import ALERTS
+    from gridplan.maps.palette import ALERT_COLOURS
+    from gridplan.maps.palette import ALERTS
 
     colours = dict(zip(ALERTS, ALERT_COLOURS, strict=True))
     rules = [
@@ -199,7 +199,7 @@ def incident_style() -> LayerStyle:
 
 
 def _patroller_colours(patrollers: Iterable[str]) -> list[tuple[str, str]]:
-    from gridplan.webmaps import PATROLLER_COLOURS
+    from gridplan.maps.palette import PATROLLER_COLOURS
 
     ids = list(dict.fromkeys(patrollers))
     return [(p, PATROLLER_COLOURS[k % len(PATROLLER_COLOURS)]) for k, p in enumerate(ids)]

@@ -6,11 +6,11 @@ import pytest
 import shapely
 
 from gridplan import InputError
-from gridplan.maps import _require_vendor
-from gridplan.maps import hotspot_map
-from gridplan.maps import save_map
-from gridplan.maps import script_json
-from gridplan.maps import use_local_assets
+from gridplan.maps.hotspot_map import hotspot_map
+from gridplan.maps.hotspot_map import save_map
+from gridplan.maps.layers import require_vendor
+from gridplan.maps.layers import script_json
+from gridplan.maps.layers import use_local_assets
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_script_json_keeps_markup_inside_strings():
 def test_markercluster_follows_a_later_asset_setting(gdf_hot):
     # a layer that needs markercluster, then the web UI re-points the map at its static URL
     m = hotspot_map(gdf_hot, tiles="none")
-    _require_vendor(m, "leaflet.markercluster")
+    require_vendor(m, "leaflet.markercluster")
     use_local_assets(m, static_url="/app/static/")
     html = m.get_root().render()
     assert (

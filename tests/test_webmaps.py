@@ -22,15 +22,15 @@ from test_routing_problem import make_hotspots
 from test_routing_problem import patroller
 
 from gridplan import InputError
-from gridplan.maps import VENDOR
-from gridplan.maps import _vendor_text
-from gridplan.maps import save_map
-from gridplan.webmaps import PATROLLER_COLOURS
-from gridplan.webmaps import grid_map
-from gridplan.webmaps import incident_data
-from gridplan.webmaps import patroller_styles
-from gridplan.webmaps import plan_data
-from gridplan.webmaps import plan_map
+from gridplan.maps.hotspot_map import save_map
+from gridplan.maps.layers import VENDOR
+from gridplan.maps.layers import _vendor_text
+from gridplan.maps.palette import PATROLLER_COLOURS
+from gridplan.maps.webmaps import grid_map
+from gridplan.maps.webmaps import incident_data
+from gridplan.maps.webmaps import patroller_styles
+from gridplan.maps.webmaps import plan_data
+from gridplan.maps.webmaps import plan_map
 
 TILES = "http://tiles.station.local/{z}/{x}/{y}.png"
 HOSTILE = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -590,10 +590,10 @@ def _over(colour: str, alpha: float, ground: str) -> str:
 
 
 def test_hot_spot_outline_contrasts_with_every_fill_of_the_palette():
-    from gridplan.maps import FILL_OPACITY
-    from gridplan.maps import HOT_OUTLINE
-    from gridplan.maps import NO_DATA_COLOUR
-    from gridplan.maps import SCORE_COLOURS
+    from gridplan.maps.palette import FILL_OPACITY
+    from gridplan.maps.palette import HOT_OUTLINE
+    from gridplan.maps.palette import NO_DATA_COLOUR
+    from gridplan.maps.palette import SCORE_COLOURS
 
     assert contrast("#000000", "#ffffff") == pytest.approx(21)
     assert contrast("#67000d", "#bd0026") < 3  # the old dark-red outline on the darkest class

@@ -33,7 +33,7 @@ def page():
 @requires("read")
 def frame():
     """The folium map itself (shown in the page's frame; also fine to open on its own)."""
-    from gridplan.webmaps import grid_map
+    from gridplan.maps.webmaps import grid_map
 
     con = get_db()
     sid = current_user.station_id

@@ -415,7 +415,7 @@ def map_frame(plan_id: int):
     """The plan's interactive map (a page of its own, shown in the plan page's frame)."""
     from flask import current_app
 
-    from gridplan.webmaps import plan_map
+    from gridplan.maps.webmaps import plan_map
 
     row = plan_row_or_404(plan_id)
     if not current_user.can("read"):

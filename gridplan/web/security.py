@@ -51,7 +51,7 @@ def script_parts(html: str) -> list[str]:
 
 def tile_origin(tiles: str | None) -> str | None:
     """Return the scheme://host[:port] of a tile URL template, or ``None`` for presets/none."""
-    from gridplan.maps import TILE_PRESETS
+    from gridplan.maps.layers import TILE_PRESETS
 
     if not tiles or str(tiles).lower() == "none":
         return None

@@ -1,8 +1,9 @@
 """The web UI's maps: the station grid with hot spots and incidents, and patrol plans.
 
-Both are folium maps built from the layers of :mod:`gridplan.maps`, so they work offline in
+Both are folium maps built from the layers of :mod:`gridplan.maps.layers`, so they work offline in
 the same two ways: ``static_url="/static"`` links the vendored libraries served by the web UI,
-``static_url=None`` and :func:`gridplan.maps.save_map` give one self-contained HTML file.
+``static_url=None`` and :func:`gridplan.maps.hotspot_map.save_map` give one self-contained HTML
+file.
 
 They stay fluent on a large station: geometry is sent once with rounded coordinates and drawn
 on a canvas; incidents travel as compact integer columns (not one GeoJSON feature each), are
@@ -22,38 +23,24 @@ import pandas as pd
 from gridplan._errors import CRSError
 from gridplan._errors import InputError
 from gridplan._validate import check_hotspot_columns
-from gridplan.maps import _Layer
-from gridplan.maps import _require_vendor
-from gridplan.maps import add_layer
-from gridplan.maps import add_layer_control
-from gridplan.maps import base_map
-from gridplan.maps import base_names
-from gridplan.maps import check_lang
-from gridplan.maps import hotspot_layer
-from gridplan.maps import micro_layer
-from gridplan.maps import outline_layer
+from gridplan.maps.layers import Layer
+from gridplan.maps.layers import add_layer
+from gridplan.maps.layers import add_layer_control
+from gridplan.maps.layers import base_map
+from gridplan.maps.layers import base_names
+from gridplan.maps.layers import check_lang
+from gridplan.maps.layers import hotspot_layer
+from gridplan.maps.layers import micro_layer
+from gridplan.maps.layers import outline_layer
+from gridplan.maps.layers import require_vendor
+from gridplan.maps.palette import ALERT_COLOURS
+from gridplan.maps.palette import ALERTS
+from gridplan.maps.palette import DASHES
+from gridplan.maps.palette import PATROLLER_COLOURS
 
 #: Incidents sent to a grid map at most (the latest ones); 20,000 take about 0.5 MB.
 INCIDENT_LIMIT = 20_000
 
-#: One colour per patroller: Okabe & Ito's palette, which stays distinct for the common
-#: colour-vision deficiencies; yellow last as it is faint on light tiles. Past eight
-#: patrollers the colours repeat with dashed, then dotted lines.
-PATROLLER_COLOURS = (
-    "#0072B2",
-    "#D55E00",
-    "#009E73",
-    "#CC79A7",
-    "#E69F00",
-    "#56B4E9",
-    "#000000",
-    "#F0E442",
-)
-_DASHES = (None, "10 6", "2 6")
-
-#: Alert levels of the INCIDENTS table, then "none", and their marker colours.
-ALERTS = ("red", "yellow", "blue", "none")
-ALERT_COLOURS = ("#d7191c", "#f2c500", "#2c7bb6", "#bdbdbd")
 
 _COORD_SCALE = 100_000  # incident coordinates in steps of 1e-5 degree (about 1 m)
 
@@ -186,7 +173,7 @@ def grid_map(
     lang
         ``"zh"`` or ``"en"``.
     tiles, attribution, static_url
-        See :func:`gridplan.maps.base_map`.
+        See :func:`gridplan.maps.layers.base_map`.
     max_incidents
         At most this many incidents are sent to the page, the latest first; the filter control
         then says how many were left out.
@@ -195,7 +182,7 @@ def grid_map(
     -------
     folium.Map
         For the web UI render it with ``static_url="/static"``; for a file use
-        :func:`gridplan.maps.save_map`.
+        :func:`gridplan.maps.hotspot_map.save_map`.
 
     Examples
     --------
@@ -223,14 +210,14 @@ def grid_map(
     if outlines is not None:
         add_layer(m, outlines, labels)
     if incidents is not None:
-        _require_vendor(m, "leaflet.markercluster")
+        require_vendor(m, "leaflet.markercluster")
         data = incident_data(incidents, labels, limit=max_incidents)
         cfg = {
             "name": labels["incidents"],
             "alert_names": [labels[f"alert_{a}"] for a in ALERTS],
             "alert_colours": ALERT_COLOURS,
         }
-        add_layer(m, _Layer("incident_layer.html", data=data, cfg=cfg), labels)
+        add_layer(m, Layer("incident_layer.html", data=data, cfg=cfg), labels)
     add_layer_control(m, labels)
     return m
 
@@ -255,7 +242,7 @@ def patroller_styles(plan) -> dict[str, dict]:
         pid: {
             "colour": PATROLLER_COLOURS[k % n],
             "ink": _ink(PATROLLER_COLOURS[k % n]),
-            "dash": _DASHES[(k // n) % len(_DASHES)],
+            "dash": DASHES[(k // n) % len(DASHES)],
         }
         for k, pid in enumerate(ids)
     }
@@ -369,7 +356,7 @@ def plan_map(
     lang
         ``"zh"`` or ``"en"``.
     tiles, attribution, static_url
-        See :func:`gridplan.maps.base_map`.
+        See :func:`gridplan.maps.layers.base_map`.
 
     Returns
     -------
@@ -400,6 +387,6 @@ def plan_map(
         outlines = outline_layer(g, labels)
         if outlines is not None:
             add_layer(m, outlines, labels)
-    add_layer(m, _Layer("plan_layer.html", data=data), labels)
+    add_layer(m, Layer("plan_layer.html", data=data), labels)
     add_layer_control(m, labels, collapsed=False)
     return m

@@ -1,9 +1,10 @@
-"""Interactive hot-spot maps with folium (Leaflet), working offline.
+"""Map layers with folium (Leaflet), working offline: base map, hot-spot, outline, micro-grids.
 
 Folium links Leaflet, jQuery and Bootstrap from public CDNs; station intranets have no internet,
 so these maps use only Leaflet (and leaflet.markercluster for incident layers), vendored in
-``gridplan/web/static/vendor/``. A saved map inlines them (one self-contained HTML file); the web
-UI points the same map at its own static URL. :mod:`gridplan.webmaps` builds the web UI's grid
+``gridplan/web/static/vendor/``. A saved map inlines them (one self-contained HTML file,
+:func:`gridplan.maps.hotspot_map.save_map`); the web UI points the same map at its own static
+URL. :mod:`gridplan.maps.hotspot_map` and :mod:`gridplan.maps.webmaps` build the hot-spot, grid
 and patrol-plan maps from the layers defined here.
 
 The micro-grid geometry is sent once. Each feature carries its figures for every time slice,
@@ -17,7 +18,6 @@ import base64
 import json
 import re
 from importlib import resources
-from pathlib import Path
 
 import folium
 import geopandas as gpd
@@ -27,7 +27,12 @@ from branca.element import MacroElement
 from branca.element import Template
 
 from gridplan._errors import InputError
-from gridplan._validate import check_hotspot_columns
+from gridplan.maps.palette import FILL_OPACITY
+from gridplan.maps.palette import GI_COLOURS
+from gridplan.maps.palette import GI_KEYS
+from gridplan.maps.palette import HOT_OUTLINE
+from gridplan.maps.palette import NO_DATA_COLOUR
+from gridplan.maps.palette import SCORE_COLOURS
 
 #: Tile layer presets; any other value is taken as an XYZ URL template of the user's server.
 TILE_PRESETS = {
@@ -39,24 +44,6 @@ TILE_PRESETS = {
 
 _ASSET_PREFIX = "gridplan-asset:"
 MAX_ZOOM = 18
-
-GI_COLOURS = {
-    "hot_99": "#b2182b",
-    "hot_95": "#ef8a62",
-    "hot_90": "#fddbc7",
-    "not_significant": "#f0f0f0",
-    "cold_90": "#d1e5f0",
-    "cold_95": "#67a9cf",
-    "cold_99": "#2166ac",
-}
-SCORE_COLOURS = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
-#: Fill of a micro-grid without incidents, and the opacity of every micro-grid fill.
-NO_DATA_COLOUR = "#ffffff"
-FILL_OPACITY = 0.7
-#: Outline of a Gi* hot spot on the score and density maps: a white line on a black casing,
-#: so one of the two stands out on every fill from pale yellow to dark red (WCAG contrast
-#: ratio of at least 3, tested) and it cannot be taken for a fill colour.
-HOT_OUTLINE = {"casing": "#000000", "line": "#ffffff", "casing_px": 4.5, "line_px": 1.5}
 
 LABELS = {
     "zh": {
@@ -168,11 +155,10 @@ VENDOR = {
         ("MarkerCluster.css", "MarkerCluster.Default.css"),
     ),
 }
-GI_KEYS = tuple(GI_COLOURS)
 
 
 def _read_template(name: str) -> str:
-    return resources.files("gridplan").joinpath("templates", name).read_text("utf-8")
+    return resources.files("gridplan.maps").joinpath("templates", name).read_text("utf-8")
 
 
 def _vendor_dir(lib: str = "leaflet"):
@@ -196,7 +182,7 @@ def use_local_assets(m: folium.Map, *, static_url: str | None = None) -> folium.
     """Replace folium's CDN links with the JavaScript libraries vendored in gridplan.
 
     Leaflet always; leaflet.markercluster too when a layer of the map needs it (the incident
-    layer of :func:`gridplan.webmaps.grid_map`), also when that layer is added afterwards.
+    layer of :func:`gridplan.maps.webmaps.grid_map`), also when that layer is added afterwards.
 
     Parameters
     ----------
@@ -214,7 +200,8 @@ def use_local_assets(m: folium.Map, *, static_url: str | None = None) -> folium.
     return m
 
 
-def _require_vendor(m: folium.Map, lib: str) -> None:
+def require_vendor(m: folium.Map, lib: str) -> None:
+    """Add a vendored library (such as ``leaflet.markercluster``) to the assets of ``m``."""
     libs = getattr(m, "_gridplan_vendor", ["leaflet"])
     if lib not in libs:
         m._gridplan_vendor = [*libs, lib]
@@ -240,7 +227,8 @@ def _vendor_text(lib: str, name: str) -> str:
     return text.replace("</script", "<\\/script")
 
 
-def _inline_assets(html: str) -> str:
+def inline_assets(html: str) -> str:
+    """Replace the asset links that :func:`use_local_assets` marked by the libraries' text."""
     # Only the head holds asset links; the body's data could contain look-alike text.
     head, sep, body = html.partition("</head>")
     head = re.sub(
@@ -317,8 +305,8 @@ def _score_breaks(values: np.ndarray) -> list[float]:
     return [float(q) for q in np.unique(qs)]
 
 
-class _Layer(MacroElement):
-    """A map part drawn by one of ``gridplan/templates``; keyword data arrive as script JSON."""
+class Layer(MacroElement):
+    """A map part drawn by a template of ``gridplan/maps/templates``; data go in as script JSON."""
 
     def __init__(self, template: str, **data):
         super().__init__()
@@ -340,7 +328,7 @@ def check_lang(lang: str) -> dict:
 def add_layer(m: folium.Map, layer: MacroElement, labels: dict) -> folium.Map:
     """Add a gridplan layer, after the shared helpers (``gridplanUI``) the first time."""
     if not getattr(m, "_gridplan_common", False):
-        m.add_child(_Layer("gridplan_common.html", labels=labels))
+        m.add_child(Layer("gridplan_common.html", labels=labels))
         m._gridplan_common = True
     m.add_child(layer)
     return m
@@ -348,7 +336,7 @@ def add_layer(m: folium.Map, layer: MacroElement, labels: dict) -> folium.Map:
 
 def add_layer_control(m: folium.Map, labels: dict, *, collapsed: bool = True) -> folium.Map:
     """Add the control that toggles every overlay the gridplan layers registered."""
-    return add_layer(m, _Layer("layer_control.html", opts={"collapsed": collapsed}), labels)
+    return add_layer(m, Layer("layer_control.html", opts={"collapsed": collapsed}), labels)
 
 
 def _clean(x):
@@ -440,7 +428,7 @@ def hotspot_layer(
         "actions": actions,
         "name": labels["micro"],
     }
-    return _Layer("hotspot_layer.html", data=_rounded_geojson(cells, props), cfg=cfg)
+    return Layer("hotspot_layer.html", data=_rounded_geojson(cells, props), cfg=cfg)
 
 
 def outline_layer(grid: gpd.GeoDataFrame, labels: dict) -> MacroElement | None:
@@ -457,7 +445,7 @@ def outline_layer(grid: gpd.GeoDataFrame, labels: dict) -> MacroElement | None:
         [round(pt.y, 6), round(pt.x, 6), names[str(i)]]
         for i, pt in zip(bases["id"], points, strict=True)
     ]
-    return _Layer(
+    return Layer(
         "outline_layer.html",
         data=_rounded_geojson(outlines, props),
         marks=marks,
@@ -476,106 +464,4 @@ def micro_layer(grid: gpd.GeoDataFrame, labels: dict, *, actions: bool = False) 
         for i, n, b in zip(micro["id"], names, parents, strict=True)
     ]
     cfg = {"name": labels["micro"], "bases": base_names(g), "actions": actions}
-    return _Layer("micro_layer.html", data=_rounded_geojson(micro, props), cfg=cfg)
-
-
-def hotspot_map(
-    hotspots: gpd.GeoDataFrame,
-    *,
-    grid: gpd.GeoDataFrame | None = None,
-    slice_labels: dict[str, str] | None = None,
-    lang: str = "zh",
-    tiles: str | None = "openstreetmap",
-    attribution: str | None = None,
-    static_url: str | None = None,
-) -> folium.Map:
-    """Make an interactive choropleth of hot spots per micro-grid and time slice.
-
-    Parameters
-    ----------
-    hotspots
-        The long frame from :func:`gridplan.analysis.hotspots.compute_hotspots` (one row per
-        micro-grid and slice, with ``count``, ``density_km2``, ``score``, ``rank``, ``gi_z``,
-        ``gi_class``).
-    grid
-        The 1+5+N grid; its base grids and station are drawn as outlines when given.
-    slice_labels
-        Display names per slice id (default: the ids; ``all`` is "全天"/"All day").
-    lang
-        ``"zh"`` or ``"en"`` for the control and legend texts.
-    tiles, attribution, static_url
-        See :func:`base_map`.
-
-    Returns
-    -------
-    folium.Map
-        Save it with :func:`save_map` for a self-contained offline HTML file.
-
-    Examples
-    --------
-    >>> m = hotspot_map(gdf_hotspots, grid=gdf_grid, tiles="none")  # doctest: +SKIP
-    >>> save_map(m, "hotspots.html")  # doctest: +SKIP
-    """
-    check_hotspot_columns(
-        hotspots, {"id", "slice", "count", "density_km2", "score", "rank", "gi_z", "gi_class"}
-    )
-    labels = check_lang(lang)
-    first = hotspots[hotspots["slice"] == hotspots["slice"].iloc[0]]
-    keep = [c for c in ("id", "name", "parent_id", "geometry") if c in first]
-    cells = gpd.GeoDataFrame(first[keep].copy(), crs=hotspots.crs)
-    m = base_map(
-        tuple(cells.to_crs(4326).total_bounds),
-        tiles=tiles,
-        attribution=attribution,
-        static_url=static_url,
-    )
-    layer = hotspot_layer(
-        cells, hotspots, labels, slice_labels=slice_labels, bases=base_names(grid)
-    )
-    add_layer(m, layer, labels)
-    if grid is not None:
-        outlines = outline_layer(grid, labels)
-        if outlines is not None:
-            add_layer(m, outlines, labels)
-        add_layer_control(m, labels)
-    return m
-
-
-def save_map(m: folium.Map, path: str | Path) -> Path:
-    """Save a map as one self-contained HTML file with its libraries inlined (works offline).
-
-    Parameters
-    ----------
-    m
-        A map from :func:`hotspot_map` (or any folium map made with ``static_url=None``).
-    path
-        The ``.html`` file to write; parent folders are created.
-
-    Returns
-    -------
-    Path
-        ``path``.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> import gridplan as gp
-    >>> cfg = gp.load_config("data/station.toml")
-    >>> grid = gp.load_grid("data/boundaries/grid.geojson")
-    >>> incidents = gp.import_incidents(
-    ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
-    ... ).incidents
-    >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
-    >>> m = gp.hotspot_map(hot, grid=grid, tiles="none")
-    >>> save_map(m, pathlib.Path(tempfile.mkdtemp()) / "hotspots.html").name
-    'hotspots.html'
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_offline(m), encoding="utf-8")
-    return path
-
-
-def render_offline(m: folium.Map) -> str:
-    """Render a map made with ``static_url=None`` as one HTML page with its libraries inlined."""
-    return _inline_assets(m.get_root().render())
+    return Layer("micro_layer.html", data=_rounded_geojson(micro, props), cfg=cfg)
