@@ -32,7 +32,7 @@ _LAZY = {
     "default_config": "gridplan.station.config",
     "load_config": "gridplan.station.config",
     "load_grid": "gridplan.geo.grid",
-    "write_grid": "gridplan.geo.grid",
+    "write_grid": "gridplan.io.results",
     "GridIssue": "gridplan.geo.validate",
     "Repair": "gridplan.geo.validate",
     "ValidationReport": "gridplan.geo.validate",
@@ -42,8 +42,8 @@ _LAZY = {
     "generate_grid": "gridplan.geo.generate",
     "ImportResult": "gridplan.geo.incidents",
     "import_incidents": "gridplan.geo.incidents",
-    "write_incidents": "gridplan.geo.incidents",
-    "write_rejects": "gridplan.geo.incidents",
+    "write_incidents": "gridplan.io.results",
+    "write_rejects": "gridplan.io.results",
     "Period": "gridplan.station.timeslices",
     "assign_slices": "gridplan.station.timeslices",
     "parse_period": "gridplan.station.timeslices",
@@ -52,8 +52,8 @@ _LAZY = {
     "hotspot_summary": "gridplan.analysis.hotspots",
     "BacktestResult": "gridplan.analysis.backtesting",
     "backtest": "gridplan.analysis.backtesting",
-    "write_csv": "gridplan.export",
-    "write_geodata": "gridplan.export",
+    "write_csv": "gridplan.io.export",
+    "write_geodata": "gridplan.io.export",
     "hotspot_map": "gridplan.maps.hotspot_map",
     "save_map": "gridplan.maps.hotspot_map",
     "Patroller": "gridplan.station.roster",
@@ -83,14 +83,14 @@ _LAZY = {
     "plan_patrols": "gridplan.routing.planner",
     "plan_variants": "gridplan.routing.planner",
     "Duty": "gridplan.routing.plan",
-    "save_plan": "gridplan.routing.planfile",
-    "load_plan": "gridplan.routing.planfile",
+    "save_plan": "gridplan.io.planfile",
+    "load_plan": "gridplan.io.planfile",
     "check_plan": "gridplan.routing.check",
     "CheckReport": "gridplan.routing.check",
-    "export_plan": "gridplan.routing.plan_export",
-    "stop_table": "gridplan.routing.plan_export",
-    "read_hotspots": "gridplan.analysis.hotspots",
-    "write_hotspots": "gridplan.analysis.hotspots",
+    "export_plan": "gridplan.io.plan_export",
+    "stop_table": "gridplan.io.plan_export",
+    "read_hotspots": "gridplan.io.results",
+    "write_hotspots": "gridplan.io.results",
     "StreetNetwork": "gridplan.network.graphs",
     "build_network": "gridplan.network.graphs",
     "load_network": "gridplan.network.graphs",
@@ -137,23 +137,27 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.analysis.backtesting import backtest as backtest
     from gridplan.analysis.hotspots import compute_hotspots as compute_hotspots
     from gridplan.analysis.hotspots import hotspot_summary as hotspot_summary
-    from gridplan.analysis.hotspots import read_hotspots as read_hotspots
-    from gridplan.analysis.hotspots import write_hotspots as write_hotspots
-    from gridplan.export import write_csv as write_csv
-    from gridplan.export import write_geodata as write_geodata
     from gridplan.geo.generate import balance_table as balance_table
     from gridplan.geo.generate import generate_grid as generate_grid
     from gridplan.geo.grid import load_grid as load_grid
-    from gridplan.geo.grid import write_grid as write_grid
     from gridplan.geo.incidents import ImportResult as ImportResult
     from gridplan.geo.incidents import import_incidents as import_incidents
-    from gridplan.geo.incidents import write_incidents as write_incidents
-    from gridplan.geo.incidents import write_rejects as write_rejects
     from gridplan.geo.validate import GridIssue as GridIssue
     from gridplan.geo.validate import Repair as Repair
     from gridplan.geo.validate import ValidationReport as ValidationReport
     from gridplan.geo.validate import fix_grid as fix_grid
     from gridplan.geo.validate import validate_grid as validate_grid
+    from gridplan.io.export import write_csv as write_csv
+    from gridplan.io.export import write_geodata as write_geodata
+    from gridplan.io.plan_export import export_plan as export_plan
+    from gridplan.io.plan_export import stop_table as stop_table
+    from gridplan.io.planfile import load_plan as load_plan
+    from gridplan.io.planfile import save_plan as save_plan
+    from gridplan.io.results import read_hotspots as read_hotspots
+    from gridplan.io.results import write_grid as write_grid
+    from gridplan.io.results import write_hotspots as write_hotspots
+    from gridplan.io.results import write_incidents as write_incidents
+    from gridplan.io.results import write_rejects as write_rejects
     from gridplan.maps.hotspot_map import hotspot_map as hotspot_map
     from gridplan.maps.hotspot_map import save_map as save_map
     from gridplan.network.graphs import StreetNetwork as StreetNetwork
@@ -174,10 +178,6 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.routing.plan import PlannedStop as PlannedStop
     from gridplan.routing.plan import SliceMetrics as SliceMetrics
     from gridplan.routing.plan import SlicePlan as SlicePlan
-    from gridplan.routing.plan_export import export_plan as export_plan
-    from gridplan.routing.plan_export import stop_table as stop_table
-    from gridplan.routing.planfile import load_plan as load_plan
-    from gridplan.routing.planfile import save_plan as save_plan
     from gridplan.routing.planner import plan_patrols as plan_patrols
     from gridplan.routing.planner import plan_variants as plan_variants
     from gridplan.routing.problem import PatrolProblem as PatrolProblem

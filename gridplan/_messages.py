@@ -44,7 +44,7 @@ from typing import Any
 MESSAGE_MODULES = (
     "gridplan._messages",
     "gridplan.geo._columns",
-    "gridplan.geo._io",
+    "gridplan.io.vector",
     "gridplan.geo._tables",
     "gridplan.geo.crs",
     "gridplan.geo.grid",
@@ -52,7 +52,7 @@ MESSAGE_MODULES = (
     "gridplan.geo.validate",
     "gridplan.routing.planner",
     "gridplan.routing.problem",
-    "gridplan.routing.plan_export",
+    "gridplan.io.plan_export",
 )
 
 _TEMPLATES: dict[str, MessageTemplate] = {}

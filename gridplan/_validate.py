@@ -1,4 +1,22 @@
-"""Checks on the tables that pass between pipeline stages (kept light: no numba, no folium)."""
+"""The contracts between pipeline stages: the columns of each table, and their checks.
+
+Each stage checks what it is given at its entry with one of the ``check_*`` functions here, so
+a table from the wrong stage (or a hand-made one) fails with a message naming the missing
+columns and where a right one comes from. The column sets are defined here once; the stages
+import them from here (ground floor: no numba, no folium, nothing from another stage).
+
+GRID
+    The 1+5+N grid of :func:`gridplan.load_grid`: one station, its base grids, their
+    micro-grids (:data:`GRID_COLUMNS`, levels :data:`GRID_LEVELS`).
+INCIDENTS
+    The incidents of :func:`gridplan.import_incidents` (:data:`INCIDENT_COLUMNS`) and its
+    rejected rows (:data:`REJECT_COLUMNS`).
+HOTSPOTS
+    The long frame of :func:`gridplan.compute_hotspots`, one row per micro-grid and slice
+    (:data:`HOTSPOT_COLUMNS`); hot-spot files, summaries and planning need only
+    :data:`HOTSPOT_KEY_COLUMNS`, hot-spot maps :data:`HOTSPOT_MAP_COLUMNS`. ``gi_class`` takes
+    the values of :data:`GI_CLASSES`.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +26,122 @@ import pandas as pd
 
 from gridplan._errors import InputError
 
+#: Levels of the 1+5+N grid, top down.
+GRID_LEVELS = ("station", "base", "micro")
 
-def check_hotspot_columns(hotspots: pd.DataFrame, required: Iterable[str]) -> None:
-    """Raise :class:`~gridplan.InputError` naming the hot-spot columns that are missing."""
-    missing = set(required) - set(hotspots.columns)
+#: Columns of the canonical GRID frame, in order.
+GRID_COLUMNS = ("id", "level", "parent_id", "name", "geometry")
+
+#: Columns of the canonical INCIDENTS GeoDataFrame, in order.
+INCIDENT_COLUMNS = ("id", "time", "category", "alert", "weight", "in_station", "source_row")
+
+#: Columns of ``ImportResult.rejects`` (``reason_id`` is the reason's language-independent id).
+REJECT_COLUMNS = ("row", "column", "value", "reason", "reason_id")
+
+#: Gi* classes, hottest first, as in ArcGIS's ``Gi_Bin`` (confidence 99/95/90 %).
+GI_CLASSES = (
+    "hot_99",
+    "hot_95",
+    "hot_90",
+    "not_significant",
+    "cold_90",
+    "cold_95",
+    "cold_99",
+)
+
+#: Columns of the frame returned by :func:`gridplan.compute_hotspots`, in order.
+HOTSPOT_COLUMNS = (
+    "id",
+    "name",
+    "parent_id",
+    "slice",
+    "count",
+    "area_km2",
+    "density_km2",
+    "score",
+    "share",
+    "score_share",
+    "rank",
+    "gi_z",
+    "gi_p",
+    "gi_p_sim",
+    "gi_p_fdr",
+    "gi_class",
+    "geometry",
+)
+
+#: The hot-spot columns that hot-spot files keep and summaries, web maps and planning read.
+HOTSPOT_KEY_COLUMNS = ("id", "slice", "score", "rank", "gi_class", "count")
+
+#: The hot-spot columns a hot-spot map draws.
+HOTSPOT_MAP_COLUMNS = (*HOTSPOT_KEY_COLUMNS, "density_km2", "gi_z")
+
+_FROM_HOTSPOTS = (
+    "pass the result of gridplan.compute_hotspots or a GeoJSON written by 'gridplan hotspots'"
+)
+
+
+def missing_columns(frame: pd.DataFrame, required: Iterable[str]) -> list[str]:
+    """Return the columns of ``required`` (in its order) that ``frame`` lacks."""
+    return [c for c in required if c not in frame.columns]
+
+
+def _check(frame: pd.DataFrame, required: Iterable[str], what: str, fix: str) -> None:
+    missing = missing_columns(frame, required)
     if missing:
-        msg = (
-            f"hot-spot table lacks columns {', '.join(sorted(missing))}; pass the result of "
-            "gridplan.compute_hotspots or a GeoJSON written by 'gridplan hotspots'"
-        )
+        msg = f"{what} lacks columns {', '.join(missing)}; {fix}"
         raise InputError(msg)
+
+
+def check_grid_columns(
+    grid: pd.DataFrame,
+    required: Iterable[str] = GRID_COLUMNS,
+    *,
+    what: str = "grid",
+    fix: str = "pass a 1+5+N grid from gridplan.load_grid (columns "
+    + ", ".join(GRID_COLUMNS)
+    + ")",
+) -> None:
+    """Raise :class:`~gridplan.InputError` naming the GRID columns ``grid`` lacks.
+
+    Parameters
+    ----------
+    grid
+        The frame to check.
+    required
+        The columns this stage reads (default: all of :data:`GRID_COLUMNS`).
+    what
+        How the message names the frame, with the file when there is one.
+    fix
+        What to do instead (default: where a grid comes from).
+    """
+    _check(grid, required, what, fix)
+
+
+def check_incident_columns(
+    incidents: pd.DataFrame,
+    required: Iterable[str] = INCIDENT_COLUMNS,
+    *,
+    what: str = "incident table",
+    fix: str = "pass the result of gridplan.import_incidents",
+) -> None:
+    """Raise :class:`~gridplan.InputError` naming the INCIDENTS columns the frame lacks.
+
+    Parameters are those of :func:`check_grid_columns`, for :data:`INCIDENT_COLUMNS`.
+    """
+    _check(incidents, required, what, fix)
+
+
+def check_hotspot_columns(
+    hotspots: pd.DataFrame,
+    required: Iterable[str] = HOTSPOT_KEY_COLUMNS,
+    *,
+    what: str = "hot-spot table",
+    fix: str = _FROM_HOTSPOTS,
+) -> None:
+    """Raise :class:`~gridplan.InputError` naming the hot-spot columns the frame lacks.
+
+    Parameters are those of :func:`check_grid_columns`, for :data:`HOTSPOT_KEY_COLUMNS` (or
+    :data:`HOTSPOT_MAP_COLUMNS`, :data:`HOTSPOT_COLUMNS`).
+    """
+    _check(hotspots, required, what, fix)

@@ -205,9 +205,9 @@ def grids_validate(paths, layer, crs, columns, config_path, fix, out):
     layers) or three files: the station, the base grids and the micro-grids, in that order.
     """
     from gridplan.geo.grid import load_grid
-    from gridplan.geo.grid import write_grid
     from gridplan.geo.validate import fix_grid
     from gridplan.geo.validate import validate_grid
+    from gridplan.io.results import write_grid
 
     if len(paths) not in (1, 3):
         raise click.UsageError(
@@ -260,12 +260,12 @@ def grids_generate(
     boundary, incidents, streets, cell_size, shape, station_id, station_name, config_path, out
 ):
     """Generate a valid 1+5+N grid from a station boundary."""
-    from gridplan.geo._io import read_vector
     from gridplan.geo.crs import require_crs
     from gridplan.geo.generate import generate_grid
-    from gridplan.geo.grid import write_grid
     from gridplan.geo.incidents import import_incidents
     from gridplan.geo.validate import validate_grid
+    from gridplan.io.results import write_grid
+    from gridplan.io.vector import read_vector
 
     if shape == "blocks" and streets is None:
         raise click.UsageError("--shape blocks needs --streets PATH (a street line layer)")
@@ -357,8 +357,8 @@ def _load_grid_or_none(path: Path | None):
 
 
 def _write_incidents(result, out: Path) -> Path | None:
-    from gridplan.geo.incidents import write_incidents
-    from gridplan.geo.incidents import write_rejects
+    from gridplan.io.results import write_incidents
+    from gridplan.io.results import write_rejects
 
     write_incidents(result, out)
     if len(result.rejects) == 0:
@@ -429,9 +429,9 @@ def hotspots_cmd(
     """Compute hot spots per micro-grid and time slice (counts, density, score, Gi*)."""
     from gridplan.analysis.backtesting import parse_period
     from gridplan.analysis.hotspots import compute_hotspots
-    from gridplan.analysis.hotspots import write_hotspots
     from gridplan.geo.grid import load_grid
     from gridplan.geo.incidents import import_incidents
+    from gridplan.io.results import write_hotspots
 
     cfg = _config(config_path)
     grid = load_grid(grid_path)
@@ -576,11 +576,11 @@ def demo_cmd(data_dir, out, tiles, lang, plan_date, time_limit):
     from gridplan.analysis.backtesting import backtest
     from gridplan.analysis.backtesting import parse_period
     from gridplan.analysis.hotspots import compute_hotspots
-    from gridplan.analysis.hotspots import write_hotspots
     from gridplan.geo.grid import load_grid
-    from gridplan.geo.grid import write_grid
     from gridplan.geo.incidents import import_incidents
     from gridplan.geo.validate import validate_grid
+    from gridplan.io.results import write_grid
+    from gridplan.io.results import write_hotspots
 
     data = find_demo_data(data_dir)
     cfg = _config(data / "station.toml")
@@ -632,11 +632,11 @@ def demo_cmd(data_dir, out, tiles, lang, plan_date, time_limit):
 
 def _demo_plan(data: Path, grid, hot, cfg, out: Path, date: str, time_limit: float):
     """Build the network, plan one day, check and export it; return (summary, lines)."""
+    from gridplan.io.plan_export import export_plan
+    from gridplan.io.planfile import save_plan
     from gridplan.network.graphs import build_network
     from gridplan.network.graphs import save_network
     from gridplan.routing.check import check_plan
-    from gridplan.routing.plan_export import export_plan
-    from gridplan.routing.planfile import save_plan
     from gridplan.routing.planner import plan_patrols
 
     streets = next(iter(sorted((data / "streets").glob("*.osm.pbf"))), None)
@@ -841,9 +841,9 @@ def _plan_make(
     import datetime as dt
     from types import MappingProxyType
 
-    from gridplan.analysis.hotspots import read_hotspots
     from gridplan.geo.grid import load_grid
-    from gridplan.routing.planfile import save_plan
+    from gridplan.io.planfile import save_plan
+    from gridplan.io.results import read_hotspots
     from gridplan.routing.planner import plan_variants
 
     missing = [
@@ -959,8 +959,8 @@ def plan_check(path, network_path, grid_path):
     Every leg is re-timed on the network; exits 1 when any constraint is broken.
     """
     from gridplan.geo.grid import load_grid
+    from gridplan.io.planfile import load_plan
     from gridplan.routing.check import check_plan
-    from gridplan.routing.planfile import load_plan
 
     plan = load_plan(path)
     info = plan.settings.get("network")
@@ -992,8 +992,8 @@ def plan_check(path, network_path, grid_path):
 @command_options
 def export_cmd(path, fmt, patroller, slice_ids, out):
     """Export a saved plan as GeoJSON, GPX (phones), a CSV stop list or GeoPackage."""
-    from gridplan.routing.plan_export import export_plan
-    from gridplan.routing.planfile import load_plan
+    from gridplan.io.plan_export import export_plan
+    from gridplan.io.planfile import load_plan
 
     if out.resolve() == path.resolve():
         raise click.UsageError("--out must differ from the plan: gridplan never overwrites it")

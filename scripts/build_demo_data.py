@@ -35,7 +35,7 @@ import pandas as pd
 import pyogrio
 
 from gridplan.geo.generate import generate_grid
-from gridplan.geo.grid import write_grid
+from gridplan.io.results import write_grid
 from gridplan.station.config import load_config
 
 NEIGHBOURHOODS = (

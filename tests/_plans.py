@@ -6,9 +6,9 @@ save/load round trip must keep it (and pass again).
 
 from __future__ import annotations
 
+from gridplan.io.planfile import plan_from_dict
+from gridplan.io.planfile import plan_to_dict
 from gridplan.routing.check import check_plan
-from gridplan.routing.planfile import plan_from_dict
-from gridplan.routing.planfile import plan_to_dict
 from gridplan.routing.planner import plan_patrols
 
 

@@ -11,8 +11,8 @@ from test_routing_problem import make_grid
 from test_routing_problem import make_hotspots
 
 from gridplan.cli import main
-from gridplan.export import write_geodata
-from gridplan.geo.grid import write_grid
+from gridplan.io.export import write_geodata
+from gridplan.io.results import write_grid
 from gridplan.network.graphs import save_network
 
 STATION_TOML = """
@@ -234,7 +234,7 @@ def test_a_variant_outside_the_tolerance_names_its_slice_and_date(planned):
     from types import MappingProxyType
 
     from gridplan.cli import _variant_line
-    from gridplan.routing.planfile import load_plan
+    from gridplan.io.planfile import load_plan
 
     out, _ = planned
     plan = load_plan(out)

@@ -7,8 +7,8 @@ import pytest
 import shapely
 
 from gridplan import InputError
-from gridplan.export import write_csv
-from gridplan.export import write_geodata
+from gridplan.io.export import write_csv
+from gridplan.io.export import write_geodata
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from shapely.geometry import box
 from gridplan._errors import CRSError
 from gridplan._errors import GridplanWarning
 from gridplan._errors import InputError
-from gridplan.geo.grid import GRID_COLUMNS
+from gridplan._validate import GRID_COLUMNS
 from gridplan.geo.grid import load_grid
-from gridplan.geo.grid import write_grid
 from gridplan.geo.validate import validate_grid
+from gridplan.io.results import write_grid
 
 DATA = Path(__file__).parent / "data"
 CLEAN = DATA / "grid_clean.geojson"
@@ -318,7 +318,7 @@ def test_geojson_round_trip(clean, tmp_path):
 def test_geopackage_round_trip(clean, tmp_path, three_layers):
     path = write_grid(clean.to_crs("EPSG:32651"), tmp_path / "out.gpkg", three_layers=three_layers)
     expected = ["station", "base", "micro"] if three_layers else ["grid"]
-    # plus the QGIS styles of those layers (gridplan.styles)
+    # plus the QGIS styles of those layers (gridplan.io.styles)
     assert [name for name, _ in pyogrio.list_layers(path)] == [*expected, "layer_styles"]
     assert_same_grid(load_grid(path), clean)
     write_grid(clean, path)  # an existing file is replaced, not appended to

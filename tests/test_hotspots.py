@@ -11,17 +11,17 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from gridplan import InputError
+from gridplan._validate import GI_CLASSES
+from gridplan._validate import HOTSPOT_COLUMNS
 from gridplan.analysis._aggregate import locate_points
-from gridplan.analysis.gistar import GI_CLASSES
 from gridplan.analysis.gistar import _gi_star_larger
 from gridplan.analysis.gistar import gi_star
 from gridplan.analysis.gistar import queen_adjacency
-from gridplan.analysis.hotspots import HOTSPOT_COLUMNS
 from gridplan.analysis.hotspots import compute_hotspots
 from gridplan.analysis.hotspots import hotspot_summary
-from gridplan.analysis.hotspots import read_hotspots
-from gridplan.export import write_csv
-from gridplan.export import write_geodata
+from gridplan.io.export import write_csv
+from gridplan.io.export import write_geodata
+from gridplan.io.results import read_hotspots
 from gridplan.station.config import config_from_mapping
 from gridplan.station.config import default_config
 from gridplan.station.timeslices import assign_slices
@@ -390,5 +390,5 @@ def test_read_hotspots_round_trip_and_errors(tmp_path):
         assert list(back["id"]) == list(hot["id"]) and list(back["slice"]) == list(hot["slice"])
         assert np.allclose(back["score"], hot["score"])
     write_geodata(grid, tmp_path / "grid.geojson")
-    with pytest.raises(InputError, match="not a hot-spot file: it lacks the column"):
+    with pytest.raises(InputError, match="not a hot-spot file: it lacks columns slice, score, rank, gi_class, count; make one"):
         read_hotspots(tmp_path / "grid.geojson")

@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 
 from gridplan._errors import CRSError
 from gridplan._errors import InputError
+from gridplan._validate import INCIDENT_COLUMNS
 from gridplan.geo.crs import wgs84_to_bd09
 from gridplan.geo.crs import wgs84_to_gcj02
-from gridplan.geo.incidents import INCIDENT_COLUMNS
 from gridplan.geo.incidents import ImportResult
 from gridplan.geo.incidents import import_incidents
-from gridplan.geo.incidents import write_incidents
-from gridplan.geo.incidents import write_rejects
+from gridplan.io.results import write_incidents
+from gridplan.io.results import write_rejects
 from gridplan.station.config import default_config
 
 DATA = Path(__file__).parent / "data"

@@ -32,14 +32,14 @@ from gridplan import write_csv
 from gridplan import write_grid
 from gridplan import write_hotspots
 from gridplan import write_incidents
-from gridplan.analysis.gistar import GI_CLASSES
+from gridplan._validate import GI_CLASSES
+from gridplan.io.planfile import plan_to_dict
+from gridplan.io.styles import STYLE_NAME
+from gridplan.io.styles import grid_style
+from gridplan.io.styles import write_gpkg_styles
 from gridplan.maps.palette import GI_COLOURS
 from gridplan.maps.palette import PATROLLER_COLOURS
 from gridplan.routing.check import check_plan
-from gridplan.routing.planfile import plan_to_dict
-from gridplan.styles import STYLE_NAME
-from gridplan.styles import grid_style
-from gridplan.styles import write_gpkg_styles
 from gridplan.web import store
 
 GRID_FIELDS = {"id": "String", "level": "String", "parent_id": "String", "name": "String"}

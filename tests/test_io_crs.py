@@ -9,14 +9,14 @@ import shapely
 from gridplan import CRSError
 from gridplan import GridplanWarning
 from gridplan import InputError
-from gridplan.geo._io import list_layers
-from gridplan.geo._io import read_vector
 from gridplan.geo.crs import bd09_to_wgs84
 from gridplan.geo.crs import gcj02_to_wgs84
 from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import parse_crs
 from gridplan.geo.crs import wgs84_to_bd09
 from gridplan.geo.crs import wgs84_to_gcj02
+from gridplan.io.vector import list_layers
+from gridplan.io.vector import read_vector
 
 
 def test_broken_json_names_line_and_column(tmp_path):

@@ -14,12 +14,12 @@ from test_routing_problem import make_hotspots
 from test_routing_problem import patroller
 
 from gridplan import InputError
+from gridplan.io.planfile import load_plan
+from gridplan.io.planfile import plan_from_dict
+from gridplan.io.planfile import plan_to_dict
+from gridplan.io.planfile import save_plan
 from gridplan.network.graphs import build_network
 from gridplan.routing.check import check_plan
-from gridplan.routing.planfile import load_plan
-from gridplan.routing.planfile import plan_from_dict
-from gridplan.routing.planfile import plan_to_dict
-from gridplan.routing.planfile import save_plan
 
 FAST = {"time_limit_s": 5, "workers": 1, "work_limit": 300, "seed": 3}
 

@@ -262,9 +262,9 @@ def test_break_parts(window, since, expected):
 
 
 def test_break_rule_splits_routes_and_carries_across_slices(net, grid):
+    from gridplan.io.planfile import plan_from_dict
+    from gridplan.io.planfile import plan_to_dict
     from gridplan.routing.check import check_plan
-    from gridplan.routing.planfile import plan_from_dict
-    from gridplan.routing.planfile import plan_to_dict
 
     cfg = make_config(
         [

@@ -23,9 +23,9 @@ from test_routing_problem import patroller
 
 from gridplan import InputError
 from gridplan._errors import GridplanError
+from gridplan.io.planfile import plan_from_dict
+from gridplan.io.planfile import plan_to_dict
 from gridplan.network.graphs import build_network
-from gridplan.routing.planfile import plan_from_dict
-from gridplan.routing.planfile import plan_to_dict
 from gridplan.web import sheets as S
 
 FAST = {"time_limit_s": 5, "workers": 1, "work_limit": 300, "seed": 3}

@@ -12,7 +12,7 @@ from _web import PASSWORD
 from _web import csrf_token
 from _web import login
 
-from gridplan.routing.planfile import plan_from_dict
+from gridplan.io.planfile import plan_from_dict
 from gridplan.web import store
 from gridplan.web.db import connect
 

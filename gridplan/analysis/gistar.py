@@ -23,17 +23,6 @@ import numpy as np
 from scipy import sparse
 from scipy import stats
 
-#: Gi* classes, hottest first, as in ArcGIS's ``Gi_Bin`` (confidence 99/95/90 %).
-GI_CLASSES = (
-    "hot_99",
-    "hot_95",
-    "hot_90",
-    "not_significant",
-    "cold_90",
-    "cold_95",
-    "cold_99",
-)
-
 
 def queen_adjacency(cells: gpd.GeoSeries) -> sparse.csr_array:
     """Binary Queen contiguity of polygons as a CSR matrix without self-links.

@@ -20,13 +20,11 @@ Getis-Ord Gi*
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gridplan import styles
 from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
@@ -38,37 +36,12 @@ from gridplan.analysis.gistar import classify_gi
 from gridplan.analysis.gistar import fdr_bh
 from gridplan.analysis.gistar import gi_star
 from gridplan.analysis.gistar import queen_adjacency
-from gridplan.export import write_csv
-from gridplan.export import write_geodata
-from gridplan.geo._io import check_file
-from gridplan.geo._io import read_vector
 from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import to_output_crs
 from gridplan.station.config import StationConfig
 from gridplan.station.config import default_config
 from gridplan.station.timeslices import Period
 from gridplan.station.timeslices import parse_period
-
-#: Columns of the frame returned by :func:`compute_hotspots`, in order.
-HOTSPOT_COLUMNS = (
-    "id",
-    "name",
-    "parent_id",
-    "slice",
-    "count",
-    "area_km2",
-    "density_km2",
-    "score",
-    "share",
-    "score_share",
-    "rank",
-    "gi_z",
-    "gi_p",
-    "gi_p_sim",
-    "gi_p_fdr",
-    "gi_class",
-    "geometry",
-)
 
 
 def _ranks(score: np.ndarray, count: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -261,7 +234,7 @@ def hotspot_summary(gdf: pd.DataFrame) -> pd.DataFrame:
     --------
     >>> hotspot_summary(gdf_hot)[["slice", "incidents", "hot_cells"]]  # doctest: +SKIP
     """
-    check_hotspot_columns(gdf, {"id", "slice", "count", "score", "rank", "gi_class"})
+    check_hotspot_columns(gdf)
     rows = []
     for sid, part in gdf.groupby("slice", sort=False):
         part = part.sort_values("rank")
@@ -291,101 +264,3 @@ def hotspot_summary(gdf: pd.DataFrame) -> pd.DataFrame:
 
 
 #: Columns a hot-spot file needs to plan patrols from it.
-PLANNING_COLUMNS = ("id", "slice", "score", "rank", "gi_class", "count")
-
-
-def read_hotspots(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
-    """Read a hot-spot file written by ``gridplan hotspots --out`` (GeoJSON or GeoPackage).
-
-    Parameters
-    ----------
-    path
-        The file; CSV exports of ``--csv`` work too (geometry as WKT).
-    layer
-        GeoPackage layer (default: the first).
-
-    Returns
-    -------
-    GeoDataFrame
-        The long frame of :func:`compute_hotspots`: one row per micro-grid and slice.
-
-    Raises
-    ------
-    InputError
-        Missing or unreadable file, or a file without the hot-spot columns (named).
-
-    Examples
-    --------
-    >>> hot = read_hotspots("out/hotspots.geojson")  # doctest: +SKIP
-    """
-    path = Path(path)
-    if path.suffix.lower() == ".csv":
-        check_file(path)
-        frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"id": str, "slice": str})
-        geometry = None
-        if "wkt" in frame:
-            geometry = gpd.GeoSeries.from_wkt(frame.pop("wkt"), crs="EPSG:4326")
-        hot = gpd.GeoDataFrame(frame, geometry=geometry)
-    else:
-        hot = read_vector(path, layer=layer)
-    missing = [c for c in PLANNING_COLUMNS if c not in hot.columns]
-    if missing:
-        msg = (
-            f"{path}: not a hot-spot file: it lacks the column(s) {', '.join(missing)}; make "
-            "one with `gridplan hotspots --grid GRID --incidents FILE --out PATH`"
-        )
-        raise InputError(msg)
-    hot = hot.copy()
-    hot["id"] = hot["id"].astype(str)
-    hot["slice"] = hot["slice"].astype(str)
-    return hot
-
-
-def write_hotspots(
-    hot: gpd.GeoDataFrame, path: str | Path, *, layer: str = "hotspots", qml: bool = True
-) -> Path:
-    """Write hot spots as GeoJSON (RFC 7946), a GeoPackage layer or CSV with WKT, styled.
-
-    Parameters
-    ----------
-    hot
-        The frame of :func:`compute_hotspots` (one row per micro-grid and slice).
-    path
-        ``.geojson``/``.json``, ``.gpkg`` or ``.csv`` (UTF-8 with BOM, geometry as WKT).
-        An existing GeoJSON or CSV is replaced; a GeoPackage keeps its other layers.
-    layer
-        GeoPackage layer name.
-    qml
-        GeoJSON only: also write the QGIS style as ``<stem>.qml`` beside it. A GeoPackage
-        carries it in its ``layer_styles`` table: Gi* classes coloured as on gridplan's
-        maps, one group per slice in QGIS's layer panel (see :mod:`gridplan.styles`).
-
-    Returns
-    -------
-    Path
-        The file written; :func:`read_hotspots` reads it back.
-
-    Raises
-    ------
-    InputError
-        If the frame lacks the hot-spot columns or the suffix is not supported.
-
-    Examples
-    --------
-    >>> write_hotspots(hot, "hotspots.gpkg")  # doctest: +SKIP
-    PosixPath('hotspots.gpkg')
-    """
-    path = Path(path)
-    missing = [c for c in PLANNING_COLUMNS if c not in hot.columns]
-    if missing:
-        msg = (
-            f"cannot write {path}: the frame lacks the hot-spot column(s) {', '.join(missing)}; "
-            "pass the result of compute_hotspots"
-        )
-        raise InputError(msg)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return write_csv(hot, path)
-    write_geodata(hot, path, layer=layer)
-    style = styles.hotspot_style(hot["slice"].astype(str))
-    return styles.style_file(path, layer, style, qml=qml)

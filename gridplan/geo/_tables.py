@@ -28,7 +28,7 @@ from gridplan._messages import N_
 from gridplan._messages import Message
 from gridplan._messages import define
 from gridplan._messages import listing
-from gridplan.geo._io import check_file
+from gridplan.io.vector import check_file
 
 _R_FIELDS = define(
     "tables.too_many_fields", N_("the line has %(fields)d fields but the header has %(header)d")

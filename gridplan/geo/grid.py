@@ -16,7 +16,8 @@ are kept, for :func:`gridplan.geo.validate.validate_grid` to report.
 
 Whatever the input CRS, :func:`load_grid` returns the canonical GRID frame in EPSG:4326 with
 columns ``id``, ``level``, ``parent_id``, ``name``, ``geometry``, rows ordered station, bases,
-micro-grids. :func:`write_grid` writes GeoJSON (RFC 7946) or GeoPackage that load back the same.
+micro-grids. :func:`gridplan.io.results.write_grid` writes GeoJSON or GeoPackage that load back the
+same.
 """
 
 from __future__ import annotations
@@ -33,25 +34,19 @@ import pandas as pd
 import shapely
 
 from gridplan import settings
-from gridplan import styles
 from gridplan._errors import CRSError
 from gridplan._errors import GridplanWarning
 from gridplan._errors import InputError
 from gridplan._messages import N_
 from gridplan._messages import define
 from gridplan._messages import listing
-from gridplan.export import write_geodata
-from gridplan.geo._io import list_layers
-from gridplan.geo._io import read_vector
+from gridplan._validate import GRID_COLUMNS
+from gridplan._validate import GRID_LEVELS
 from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import parse_crs
 from gridplan.geo.crs import require_crs
-
-#: The three levels of a 1+5+N grid, in the order rows are returned.
-LEVELS = ("station", "base", "micro")
-
-#: Columns of the canonical GRID frame.
-GRID_COLUMNS = ("id", "level", "parent_id", "name", "geometry")
+from gridplan.io.vector import list_layers
+from gridplan.io.vector import read_vector
 
 #: Accepted spellings of each level value (compared after :func:`_norm`).
 LEVEL_ALIASES: Mapping[str, tuple[str, ...]] = {
@@ -252,7 +247,7 @@ _LEVEL_LOOKUP = {_norm(a): level for level, names in LEVEL_ALIASES.items() for a
 
 
 def _allowed_levels() -> str:
-    return ", ".join(f"{lv} ({'/'.join(LEVEL_ALIASES[lv][-3:])})" for lv in LEVELS)
+    return ", ".join(f"{lv} ({'/'.join(LEVEL_ALIASES[lv][-3:])})" for lv in GRID_LEVELS)
 
 
 def _layer_level(name: str) -> str | None:
@@ -317,7 +312,7 @@ def _missing_columns_error(where: str, gdf: gpd.GeoDataFrame, missing: list[str]
     return InputError(msg)
 
 
-def _id_text(value: object) -> str | None:
+def id_text(value: object) -> str | None:
     """Return an id as text; integral floats lose their '.0', missing values become None."""
     if value is None or value is pd.NA:
         return None
@@ -381,7 +376,7 @@ def _canonical(
     if missing:
         raise _missing_columns_error(where, gdf, missing)
     gdf = _check_crs(gdf, crs, where)
-    ids = [_id_text(v) for v in gdf[cols["id"]].tolist()]
+    ids = [id_text(v) for v in gdf[cols["id"]].tolist()]
     no_id = [i + 1 for i, v in enumerate(ids) if v is None]
     if no_id:
         features = "#" + ", #".join(map(str, no_id[:10]))
@@ -392,9 +387,9 @@ def _canonical(
         levels = []
         unknown: dict[str | None, list[str]] = {}
         for fid, raw in zip(ids, gdf[cols["level"]].tolist(), strict=True):
-            lv = _LEVEL_LOOKUP.get(_norm(raw)) if _id_text(raw) is not None else None
+            lv = _LEVEL_LOOKUP.get(_norm(raw)) if id_text(raw) is not None else None
             if lv is None:
-                unknown.setdefault(str(raw) if _id_text(raw) is not None else None, []).append(fid)
+                unknown.setdefault(str(raw) if id_text(raw) is not None else None, []).append(fid)
             levels.append(lv or "")
         if unknown:
             shown = [
@@ -411,12 +406,12 @@ def _canonical(
             )
             raise InputError(msg)
     if "parent_id" in cols:
-        parents = [_id_text(v) for v in gdf[cols["parent_id"]].tolist()]
+        parents = [id_text(v) for v in gdf[cols["parent_id"]].tolist()]
     else:
         parents = [None] * len(gdf)
     if "name" in cols:
         names = [
-            _id_text(n) if _id_text(n) is not None else fid
+            id_text(n) if id_text(n) is not None else fid
             for n, fid in zip(gdf[cols["name"]].tolist(), ids, strict=True)
         ]
     else:
@@ -485,7 +480,7 @@ def _finish(parts: list[gpd.GeoDataFrame], where: str) -> gpd.GeoDataFrame:
     grid = pd.concat(frames, ignore_index=True)
     grid = gpd.GeoDataFrame(grid, geometry="geometry", crs=settings.OUTPUT_CRS)
     grid, derived = _derive_parents(grid, where)
-    rank = grid["level"].map({lv: i for i, lv in enumerate(LEVELS)})
+    rank = grid["level"].map({lv: i for i, lv in enumerate(GRID_LEVELS)})
     order = np.argsort(rank.to_numpy(), kind="stable")
     grid = grid.iloc[order].reset_index(drop=True)
     grid.attrs["derived_parent_ids"] = tuple(derived)
@@ -561,7 +556,7 @@ def load_grid(
     """
     if layers is not None:
         layers = dict(layers)
-        unknown = set(layers) - set(LEVELS)
+        unknown = set(layers) - set(GRID_LEVELS)
         if unknown or not {"station", "base"} <= set(layers):
             msg = (
                 f"layers={sorted(layers)}: give one layer per level with the keys "
@@ -649,75 +644,3 @@ def micro_grids(grid: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         msg = f"grid has repeated micro-grid ids {dupes[:5]}; each micro-grid needs its own id"
         raise InputError(msg)
     return cells.reset_index(drop=True)
-
-
-def write_grid(
-    gdf: gpd.GeoDataFrame, path: str | Path, *, three_layers: bool = False, qml: bool = True
-) -> Path:
-    """Write a GRID frame to GeoJSON (RFC 7946) or GeoPackage, styled for QGIS.
-
-    Parameters
-    ----------
-    gdf
-        A GRID frame in any CRS (written as EPSG:4326).
-    path
-        ``.geojson``/``.json`` or ``.gpkg``. An existing file is replaced.
-    three_layers
-        GeoPackage only: write layers ``station``, ``base`` and ``micro`` instead of one
-        layer ``grid``.
-    qml
-        GeoJSON only: also write the QGIS style as ``<stem>.qml`` beside it (a GeoPackage
-        always carries its styles in its ``layer_styles`` table; see :mod:`gridplan.styles`).
-
-    Returns
-    -------
-    Path
-        The written file; :func:`load_grid` reads it back unchanged.
-
-    Raises
-    ------
-    InputError
-        If the frame lacks GRID columns or the suffix is not .geojson/.json/.gpkg.
-
-    Examples
-    --------
-    >>> grid = load_grid("tests/data/grid_clean.geojson")
-    >>> write_grid(grid, "/tmp/grid.gpkg", three_layers=True).name
-    'grid.gpkg'
-    """
-    path = Path(path)
-    missing = [c for c in GRID_COLUMNS if c not in gdf.columns]
-    if missing:
-        msg = (
-            f"cannot write {path}: the frame lacks column(s) {', '.join(missing)}; a grid needs "
-            f"{', '.join(GRID_COLUMNS)} (load it with load_grid)"
-        )
-        raise InputError(msg)
-    require_crs(gdf, where=f"writing {path}")
-    suffix = path.suffix.lower()
-    if suffix not in (".geojson", ".json", ".gpkg"):
-        msg = f"cannot write {path}: unknown suffix {suffix!r}; use .geojson or .gpkg"
-        raise InputError(msg)
-    if three_layers and suffix != ".gpkg":
-        msg = f"cannot write {path}: three layers need a GeoPackage; use a .gpkg path"
-        raise InputError(msg)
-    out = gdf[list(GRID_COLUMNS)].to_crs(settings.OUTPUT_CRS)
-    out = gpd.GeoDataFrame(
-        {
-            "id": pd.Series([_id_text(v) for v in out["id"]], dtype=object),
-            "level": pd.Series([str(v) for v in out["level"]], dtype=object),
-            "parent_id": pd.Series([_id_text(v) for v in out["parent_id"]], dtype=object),
-            "name": pd.Series(["" if v is None else str(v) for v in out["name"]], dtype=object),
-        },
-        geometry=out.geometry.to_numpy(),
-        crs=settings.OUTPUT_CRS,
-    )
-    if not three_layers:
-        write_geodata(out, path, layer="grid", replace=True)
-        return styles.style_file(path, "grid", styles.grid_style(), qml=qml)
-    path.unlink(missing_ok=True)
-    for level in LEVELS:
-        part = out[out["level"] == level]
-        if len(part) or level != "micro":
-            write_geodata(part.drop(columns="level"), path, layer=level)
-    return styles.write_gpkg_styles(path, {level: styles.grid_style(level) for level in LEVELS})

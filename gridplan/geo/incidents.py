@@ -24,7 +24,6 @@ import pandas as pd
 import pyproj
 import shapely
 
-from gridplan import styles
 from gridplan._errors import ColumnError
 from gridplan._errors import CRSError
 from gridplan._errors import InputError
@@ -34,23 +33,16 @@ from gridplan._messages import define
 from gridplan._messages import listing
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
-from gridplan.export import iso_times
-from gridplan.export import write_geodata
+from gridplan._validate import REJECT_COLUMNS
 from gridplan.geo import _columns
 from gridplan.geo import _parse
 from gridplan.geo import _tables
-from gridplan.geo._io import read_vector
 from gridplan.geo.crs import bd09_to_wgs84
 from gridplan.geo.crs import gcj02_to_wgs84
 from gridplan.geo.crs import parse_crs
+from gridplan.io.vector import read_vector
 from gridplan.station.config import StationConfig
 from gridplan.station.config import default_config
-
-#: Columns of the canonical INCIDENTS GeoDataFrame, in order.
-INCIDENT_COLUMNS = ("id", "time", "category", "alert", "weight", "in_station", "source_row")
-
-#: Columns of ``ImportResult.rejects`` (``reason_id`` is the reason's language-independent id).
-REJECT_COLUMNS = ("row", "column", "value", "reason", "reason_id")
 
 _ALERTS = {
     "red": "red",
@@ -677,7 +669,7 @@ def import_incidents(
     path
         CSV (``.csv``, ``.txt``, ``.csv.gz``; UTF-8, UTF-8 with BOM or GBK/GB18030), XLSX,
         GeoJSON or GeoPackage (point layers in any CRS), including files written by
-        :func:`write_incidents`.
+        :func:`~gridplan.io.results.write_incidents`.
     config
         Station configuration: ``timezone`` for naive times, ``coordinates`` (wgs84, gcj02,
         bd09) for lon/lat columns, ``input_crs`` for projected x/y columns, and the category
@@ -1086,108 +1078,3 @@ def _rejects_frame(
     frame["reason"] = frame["reason"].astype(object)
     frame["reason_id"] = [getattr(r, "id", "") for r in frame["reason"]]
     return frame
-
-
-# --------------------------------------------------------------------------- writing
-
-
-def write_incidents(
-    data: ImportResult | gpd.GeoDataFrame, path: str | Path, *, qml: bool = True
-) -> Path:
-    """Write incidents as GeoJSON (RFC 7946), GeoPackage or CSV, chosen by the suffix.
-
-    Times are written as ISO 8601 text with the UTC offset; CSV gets ``lon`` and ``lat``
-    columns and a BOM so that Excel shows Chinese text. :func:`import_incidents` reads every
-    one of these files back to the same incidents. An existing file is replaced. Points are
-    styled for QGIS by alert colour (see :mod:`gridplan.styles`).
-
-    Parameters
-    ----------
-    data
-        An :class:`ImportResult` or an INCIDENTS GeoDataFrame.
-    path
-        Target file: ``.geojson``/``.json``, ``.gpkg`` or ``.csv``.
-    qml
-        GeoJSON only: also write the QGIS style as ``<stem>.qml`` beside it (a GeoPackage
-        carries it in its ``layer_styles`` table).
-
-    Returns
-    -------
-    Path
-        The file written.
-
-    Raises
-    ------
-    InputError
-        On an unknown suffix or a frame lacking the INCIDENTS columns.
-
-    Examples
-    --------
-    >>> out = write_incidents(result, "incidents.geojson")  # doctest: +SKIP
-    >>> import_incidents(out).incidents.equals(result.incidents)  # doctest: +SKIP
-    True
-    """
-    gdf = data.incidents if isinstance(data, ImportResult) else data
-    path = Path(path)
-    missing = [c for c in INCIDENT_COLUMNS if c not in gdf.columns]
-    if missing:
-        msg = (
-            f"{path}: the incidents lack column(s) {', '.join(missing)}; pass the result of "
-            "import_incidents"
-        )
-        raise InputError(msg)
-    if gdf.crs is None:
-        msg = f"{path}: the incidents have no CRS; set it with gdf.set_crs('EPSG:4326')"
-        raise CRSError(msg)
-    gdf = gdf.to_crs("EPSG:4326")
-    out = pd.DataFrame(
-        {
-            "id": gdf["id"].astype(str),
-            "time": iso_times(gdf["time"]),
-            "category": gdf["category"].astype(object).where(gdf["category"].notna(), None),
-            "alert": gdf["alert"].astype(object).where(gdf["alert"].notna(), None),
-            "weight": gdf["weight"].astype(float),
-            "in_station": gdf["in_station"].astype(bool),
-            "source_row": gdf["source_row"].astype(np.int64),
-        },
-        index=gdf.index,
-    )
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        out["lon"] = gdf.geometry.x
-        out["lat"] = gdf.geometry.y
-        out.to_csv(path, index=False, encoding="utf-8-sig")
-        return path
-    if suffix not in (".geojson", ".json", ".gpkg"):
-        msg = f"{path}: unknown output format {suffix!r}; use .geojson, .gpkg or .csv"
-        raise InputError(msg)
-    layer = gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs="EPSG:4326")
-    # 15 decimals: re-importing the file gives back exactly the same points.
-    write_geodata(layer, path, layer="incidents", replace=True, precision=15)
-    return styles.style_file(path, "incidents", styles.incident_style(), qml=qml)
-
-
-def write_rejects(data: ImportResult | pd.DataFrame, path: str | Path) -> Path:
-    """Write the rejected rows as CSV, UTF-8 with BOM so that Excel shows Chinese text.
-
-    Parameters
-    ----------
-    data
-        An :class:`ImportResult` or its ``rejects`` frame.
-    path
-        Target ``.csv`` file (replaced if it exists).
-
-    Returns
-    -------
-    Path
-        The file written.
-
-    Examples
-    --------
-    >>> write_rejects(result, "rejects.csv")  # doctest: +SKIP
-    PosixPath('rejects.csv')
-    """
-    rejects = data.rejects if isinstance(data, ImportResult) else data
-    path = Path(path)
-    rejects.loc[:, list(REJECT_COLUMNS)].to_csv(path, index=False, encoding="utf-8-sig")
-    return path

@@ -13,8 +13,8 @@ import pyogrio
 import pyogrio.errors
 
 from gridplan._errors import InputError
-from gridplan.geo._io import check_file
-from gridplan.geo._io import read_vector
+from gridplan.io.vector import check_file
+from gridplan.io.vector import read_vector
 
 OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2")
 

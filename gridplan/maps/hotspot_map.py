@@ -11,6 +11,7 @@ from pathlib import Path
 import folium
 import geopandas as gpd
 
+from gridplan._validate import HOTSPOT_MAP_COLUMNS
 from gridplan._validate import check_hotspot_columns
 from gridplan.maps.layers import add_layer
 from gridplan.maps.layers import add_layer_control
@@ -59,9 +60,7 @@ def hotspot_map(
     >>> m = hotspot_map(gdf_hotspots, grid=gdf_grid, tiles="none")  # doctest: +SKIP
     >>> save_map(m, "hotspots.html")  # doctest: +SKIP
     """
-    check_hotspot_columns(
-        hotspots, {"id", "slice", "count", "density_km2", "score", "rank", "gi_z", "gi_class"}
-    )
+    check_hotspot_columns(hotspots, HOTSPOT_MAP_COLUMNS)
     labels = check_lang(lang)
     first = hotspots[hotspots["slice"] == hotspots["slice"].iloc[0]]
     keep = [c for c in ("id", "name", "parent_id", "geometry") if c in first]

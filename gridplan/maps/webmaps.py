@@ -22,6 +22,7 @@ import pandas as pd
 
 from gridplan._errors import CRSError
 from gridplan._errors import InputError
+from gridplan._validate import check_grid_columns
 from gridplan._validate import check_hotspot_columns
 from gridplan.maps.layers import Layer
 from gridplan.maps.layers import add_layer
@@ -46,13 +47,10 @@ _COORD_SCALE = 100_000  # incident coordinates in steps of 1e-5 degree (about 1 
 
 
 def _check_grid(grid: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    missing = {"id", "level"} - set(grid.columns)
-    if missing or not isinstance(grid, gpd.GeoDataFrame):
-        msg = (
-            f"grid lacks columns {', '.join(sorted(missing)) or 'geometry'}; pass a 1+5+N grid "
-            "from gridplan.load_grid (columns id, level, parent_id, name, geometry)"
-        )
-        raise InputError(msg)
+    required = (
+        ("id", "level") if isinstance(grid, gpd.GeoDataFrame) else ("id", "level", "geometry")
+    )
+    check_grid_columns(grid, required)
     if grid.crs is None:
         msg = "grid has no CRS; set it first, e.g. grid.set_crs(4326)"
         raise CRSError(msg)
@@ -193,7 +191,7 @@ def grid_map(
     g = _check_grid(grid)
     m = base_map(tuple(g.total_bounds), tiles=tiles, attribution=attribution, static_url=static_url)
     if hotspots is not None:
-        check_hotspot_columns(hotspots, {"id", "slice", "count", "score", "rank", "gi_class"})
+        check_hotspot_columns(hotspots)
         micro = g[g["level"] == "micro"]
         keep = [c for c in ("id", "name", "parent_id", "geometry") if c in micro]
         layer = hotspot_layer(

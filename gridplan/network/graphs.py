@@ -71,10 +71,10 @@ from gridplan import settings
 from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
-from gridplan.geo._io import check_file
 from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import require_crs
 from gridplan.geo.streets import OSM_SUFFIXES
+from gridplan.io.vector import check_file
 from gridplan.network.sources import PROFILES
 from gridplan.network.sources import RIDE_EXCLUDED_HIGHWAYS
 from gridplan.network.sources import WALK_EXCLUDED_HIGHWAYS
@@ -477,7 +477,7 @@ def _boundary_parts(
     boundary: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | str | Path,
 ) -> tuple[gpd.GeoSeries, gpd.GeoSeries | None, str]:
     """Return (boundary polygons, coverage units or None, description)."""
-    from gridplan.geo._io import read_vector
+    from gridplan.io.vector import read_vector
 
     where = str(boundary) if isinstance(boundary, str | Path) else "boundary"
     if isinstance(boundary, str | Path):

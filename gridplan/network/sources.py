@@ -24,10 +24,10 @@ import shapely
 from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
-from gridplan.geo._io import check_file
 from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import require_crs
 from gridplan.geo.streets import read_street_lines
+from gridplan.io.vector import check_file
 
 Profile = Literal["walk", "ride"]
 

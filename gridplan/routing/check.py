@@ -408,7 +408,7 @@ def check_plan(
     ----------
     plan
         A plan from :func:`~gridplan.routing.planner.plan_patrols` or
-        :func:`~gridplan.routing.planfile.load_plan`.
+        :func:`~gridplan.io.planfile.load_plan`.
     network
         The street network the plan was made on (required when it was made on one; its
         fingerprint must match). Ignored for a straight-line plan.

@@ -350,7 +350,7 @@ class SlicePlan:
 
     ``problem``, ``model`` and ``solution`` are kept so the plan can be re-checked against its
     model; they do not take part in comparisons and are not saved in plan files (see
-    :func:`~gridplan.routing.planfile.save_plan`; :func:`~gridplan.routing.check.check_plan`
+    :func:`~gridplan.io.planfile.save_plan`; :func:`~gridplan.routing.check.check_plan`
     re-checks a saved plan against the street network instead). ``objective`` is the solver
     cost, kept when the solution is not.
 

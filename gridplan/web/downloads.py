@@ -87,10 +87,10 @@ def grid_file(fmt: str):
     name = f"{current_user.station_id}-grid-v{row['version']}.{fmt}"
     grid = data.grid(row["id"])
     if fmt == "csv":
-        from gridplan.export import write_csv
+        from gridplan.io.export import write_csv
 
         return _layer_file(fmt, name, lambda path: write_csv(grid, path))
-    from gridplan.geo.grid import write_grid
+    from gridplan.io.results import write_grid
 
     return _layer_file(fmt, name, lambda path: write_grid(grid, path, qml=False))
 
@@ -103,7 +103,7 @@ def hotspot_file(fmt: str):
     if fmt not in LAYER_FORMATS or run is None:
         abort(404)
     name = f"{current_user.station_id}-hotspots-{run['id']}.{fmt}"
-    from gridplan.analysis.hotspots import write_hotspots
+    from gridplan.io.results import write_hotspots
 
     hot = data.hotspots(run["id"])
     return _layer_file(fmt, name, lambda path: write_hotspots(hot, path, qml=False))
@@ -113,8 +113,8 @@ def hotspot_file(fmt: str):
 @requires("export")
 def plan_file(plan_id: int, fmt: str):
     """A plan: routes and stops (GeoJSON, GeoPackage), GPX for phones, CSV stop list, plan file."""
-    from gridplan.routing.plan_export import export_plan
-    from gridplan.routing.planfile import save_plan
+    from gridplan.io.plan_export import export_plan
+    from gridplan.io.planfile import save_plan
 
     if fmt not in PLAN_FORMATS:
         abort(404)

@@ -352,7 +352,7 @@ def route_sheets(
     ----------
     plan
         The patrol plan (made by :func:`~gridplan.routing.planner.plan_patrols` or read with
-        :func:`~gridplan.routing.planfile.load_plan`).
+        :func:`~gridplan.io.planfile.load_plan`).
     station_phone
         Printed on every sheet (the station config's ``station.phone``).
     slice_labels

@@ -571,7 +571,7 @@ def save_plan(
     parent_id: int | None = None,
 ) -> tuple[int, int]:
     """Store a plan as the next version for its date; return ``(plan_id, version)``."""
-    from gridplan.routing.planfile import plan_to_dict
+    from gridplan.io.planfile import plan_to_dict
 
     if plan.station_id != station_id:
         msg = f"plan of station {plan.station_id!r} cannot be stored under {station_id!r}"
@@ -612,7 +612,7 @@ def get_plan_row(con: sqlite3.Connection, plan_id: int, station_id: str) -> sqli
 
 def plan_from_row(row: sqlite3.Row):
     """Return the :class:`~gridplan.routing.plan.PatrolPlan` stored in a plan row."""
-    from gridplan.routing.planfile import plan_from_dict
+    from gridplan.io.planfile import plan_from_dict
 
     return plan_from_dict(_unpack(row["plan"]), source=f"plan {row['id']}")
 

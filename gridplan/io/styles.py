@@ -30,6 +30,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from gridplan.maps.palette import ALERT_COLOURS
+from gridplan.maps.palette import ALERTS
+from gridplan.maps.palette import GI_COLOURS
+from gridplan.maps.palette import PATROLLER_COLOURS
+
 #: Name of every style gridplan writes (a re-export replaces it, other styles stay).
 STYLE_NAME = "gridplan"
 
@@ -159,8 +164,6 @@ def grid_style(level: str | None = None) -> LayerStyle:
 
 def hotspot_style(slices: Iterable[str]) -> LayerStyle:
     """Gi* classes per time slice: one group per slice, the first switched on."""
-    from gridplan.maps.palette import GI_COLOURS
-
     groups = []
     for k, slice_id in enumerate(dict.fromkeys(slices)):
         children = tuple(
@@ -184,9 +187,6 @@ def hotspot_style(slices: Iterable[str]) -> LayerStyle:
 
 def incident_style() -> LayerStyle:
     """Incidents as small points coloured by alert level."""
-    from gridplan.maps.palette import ALERT_COLOURS
-    from gridplan.maps.palette import ALERTS
-
     colours = dict(zip(ALERTS, ALERT_COLOURS, strict=True))
     rules = [
         Rule(label, _eq("alert", alert), Symbol("marker", colours[alert], "#ffffff", 0.1, 1.6))
@@ -199,8 +199,6 @@ def incident_style() -> LayerStyle:
 
 
 def _patroller_colours(patrollers: Iterable[str]) -> list[tuple[str, str]]:
-    from gridplan.maps.palette import PATROLLER_COLOURS
-
     ids = list(dict.fromkeys(patrollers))
     return [(p, PATROLLER_COLOURS[k % len(PATROLLER_COLOURS)]) for k, p in enumerate(ids)]
 

@@ -530,7 +530,7 @@ def load_plan(path: str | Path) -> PatrolPlan:
     ----------
     path
         The ``.plan.json`` file, or a ``.gpkg`` written by
-        :func:`~gridplan.routing.plan_export.export_plan` for a whole plan (it stores the
+        :func:`~gridplan.io.plan_export.export_plan` for a whole plan (it stores the
         plan document beside its layers; a GeoPackage whose layers were edited since is
         refused, naming the first difference).
 

@@ -6,7 +6,7 @@
 - **GeoPackage**: layers ``routes`` and ``stops``, for QGIS and ArcGIS, with QGIS styles
   (one colour per patroller, stops labelled with their order) in ``layer_styles``. A whole
   plan also carries its plan document in the attribute table ``plan``, so
-  :func:`~gridplan.routing.planfile.load_plan` reads the GeoPackage back to the same plan.
+  :func:`~gridplan.io.planfile.load_plan` reads the GeoPackage back to the same plan.
 - **CSV**: the stop list in time order per patroller, UTF-8 with BOM so Excel reads the
   Chinese names, with ``lon``/``lat`` and clock times.
 - **GPX 1.1**: for phone navigation apps (OsmAnd, Organic Maps, Locus): per route a track
@@ -35,16 +35,16 @@ from gridplan._errors import InputError
 from gridplan._messages import N_
 from gridplan._messages import Message
 from gridplan._messages import define
-from gridplan.export import write_csv
-from gridplan.export import write_geodata
+from gridplan.io.export import write_csv
+from gridplan.io.export import write_geodata
+from gridplan.io.planfile import FORMAT
+from gridplan.io.planfile import PLAN_TABLE
+from gridplan.io.planfile import VERSION
+from gridplan.io.planfile import plan_to_dict
+from gridplan.io.styles import route_style
+from gridplan.io.styles import stop_style
+from gridplan.io.styles import write_gpkg_styles
 from gridplan.routing.plan import PatrolPlan
-from gridplan.routing.planfile import FORMAT
-from gridplan.routing.planfile import PLAN_TABLE
-from gridplan.routing.planfile import VERSION
-from gridplan.routing.planfile import plan_to_dict
-from gridplan.styles import route_style
-from gridplan.styles import stop_style
-from gridplan.styles import write_gpkg_styles
 
 FORMATS = ("geojson", "gpkg", "csv", "gpx")
 
@@ -305,7 +305,7 @@ def export_plan(
     ----------
     plan
         The plan (from :func:`~gridplan.routing.planner.plan_patrols` or
-        :func:`~gridplan.routing.planfile.load_plan`).
+        :func:`~gridplan.io.planfile.load_plan`).
     path
         Output file; the format follows the suffix unless ``format`` is given. An existing
         file is replaced (a GeoPackage is rewritten with just the plan's layers).
