@@ -53,6 +53,7 @@ MESSAGE_MODULES = (
     "gridplan.routing.planner",
     "gridplan.routing.problem",
     "gridplan.io.plan_export",
+    "gridplan.sheets.route_sheets",
 )
 
 _TEMPLATES: dict[str, MessageTemplate] = {}

@@ -21,7 +21,7 @@ Then translate the empty and fuzzy entries of the ``.po`` (remove the ``#, fuzzy
 checked) and run the script again to compile. ``tests/test_i18n.py`` fails while a msgid is
 missing, untranslated or fuzzy. Files are only rewritten when their messages change, so a run
 on an up-to-date tree leaves git clean. The directory is ``zh``: Flask-Babel looks up the
-locale ``zh`` there, and so does ``gridplan.web.sheets._translations_for("zh")``.
+locale ``zh`` there, and so does ``gridplan.sheets.route_sheets._translations_for("zh")``.
 """
 
 from __future__ import annotations

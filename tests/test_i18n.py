@@ -250,7 +250,7 @@ def test_route_sheets_follow_the_ui_without_a_lang(client, web_store):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_sheets_outside_flask_find_the_committed_catalogue(zh, lang):
-    from gridplan.web.sheets import render_sheets_html
+    from gridplan.sheets.route_sheets import render_sheets_html
 
     page = render_sheets_html([], lang=lang)
     msgid = "No deployed routes to print."
@@ -271,7 +271,6 @@ def _message_templates():
         *_messages.MESSAGE_MODULES,
         "gridplan.web.jobs",
         "gridplan.web.store",
-        "gridplan.web.sheets",
     ):
         importlib.import_module(name)
     # ids of tests and doctests ("test.", "doc.") are not the library's

@@ -26,7 +26,7 @@ from gridplan._errors import GridplanError
 from gridplan.io.planfile import plan_from_dict
 from gridplan.io.planfile import plan_to_dict
 from gridplan.network.graphs import build_network
-from gridplan.web import sheets as S
+from gridplan.sheets import route_sheets as S
 
 FAST = {"time_limit_s": 5, "workers": 1, "work_limit": 300, "seed": 3}
 SVG = "{http://www.w3.org/2000/svg}"

@@ -6,6 +6,8 @@ as for any item of another station.
 
 from __future__ import annotations
 
+from importlib import resources
+
 from flask import Blueprint
 from flask import Response
 from flask import abort
@@ -29,12 +31,19 @@ from gridplan.web.security import add_nonce
 from gridplan.web.security import error_response
 from gridplan.web.security import script_parts
 
-bp = Blueprint("sheetviews", __name__, url_prefix="/plans")
+# The sheet template lives with the Flask-free route sheets (gridplan/sheets/templates), which
+# render it outside Flask too; the blueprint adds that folder to the app's template search.
+bp = Blueprint(
+    "sheetviews",
+    __name__,
+    url_prefix="/plans",
+    template_folder=str(resources.files("gridplan.sheets").joinpath("templates")),
+)
 
 
 def _sheets(plan_id: int):
     """(sheets, lang, plan row) for the request's filters; 404 for what the user may not see."""
-    from gridplan.web.sheets import route_sheets
+    from gridplan.sheets.route_sheets import route_sheets
 
     row = plan_row_or_404(plan_id)
     if not current_user.can("sheets"):
@@ -83,8 +92,8 @@ def _sheets(plan_id: int):
 
 def _html(sheets, lang: str, key: tuple) -> list[str]:
     """The sheets' HTML, split for :func:`add_nonce` (made once per plan, language, filter)."""
-    from gridplan.web.sheets import TEMPLATE
-    from gridplan.web.sheets import sheets_context
+    from gridplan.sheets.route_sheets import TEMPLATE
+    from gridplan.sheets.route_sheets import sheets_context
 
     def render() -> list[str]:
         with force_locale(lang):
@@ -105,7 +114,7 @@ def sheets(plan_id: int):
 @bp.get("/<int:plan_id>/sheets.pdf")
 def sheets_pdf(plan_id: int):
     """The route sheets as a PDF made on the server (Chinese fonts embedded)."""
-    from gridplan.web.sheets import render_pdf
+    from gridplan.sheets.route_sheets import render_pdf
 
     sheets, lang, key, err = _sheets(plan_id)
     if err is not None:
