@@ -133,13 +133,10 @@ def build_station(
     """
     import geopandas as gpd
 
-    from gridplan.analysis.hotspots import compute_hotspots
-    from gridplan.cli import find_demo_data
     from gridplan.geo.generate import generate_grid
-    from gridplan.geo.incidents import import_incidents
-    from gridplan.network.graphs import build_network
     from gridplan.network.graphs import save_network
-    from gridplan.routing.planner import plan_patrols
+    from gridplan.pipeline import find_demo_data
+    from gridplan.pipeline import run_station
     from gridplan.web import store
     from gridplan.web.db import connect
     from gridplan.web.db import init_store
@@ -156,50 +153,45 @@ def build_station(
         boundary = gpd.read_file(data / "boundaries" / "station.geojson")
         grid = generate_grid(boundary, cell_size_m=cell_size_m, config=cfg)
         n_micro = int((grid["level"] == "micro").sum())
-        grid_id, _ = store.save_grid(
-            con, sid, grid, source_name=f"lattice-{cell_size_m:g}m", username="bench", report={}
-        )
         say(
             f"  grid: {n_micro:,} micro-grids of {cell_size_m:g} m "
             f"({time.perf_counter() - t:.1f} s)"
         )
-        t = time.perf_counter()
-        result = import_incidents(
-            next(iter(sorted((data / "incidents").glob("*.csv*")))), config=cfg, station=grid
-        )
-        store.save_incident_batch(con, sid, result, source_name="demo", username="bench")
-        hot = compute_hotspots(grid, result.incidents, config=cfg)
-        run_id = store.save_hotspots(
-            con, sid, grid_id, hot, n_incidents=len(result.incidents), username="bench"
-        )
-        say(f"  {len(result.incidents):,} incidents, hot spots ({time.perf_counter() - t:.1f} s)")
-        net = None
-        if network:
-            t = time.perf_counter()
-            pbf = next(iter(sorted((data / "streets").glob("*.osm.pbf"))))
-            net = build_network(pbf, boundary=grid, crs=cfg.metric_crs)
-            path = save_network(net, instance / "networks" / f"{sid}.gpkg")
-            store.add_network(con, sid, str(path), fingerprint=net.fingerprint, source=pbf.name)
-            say(f"  street network ({time.perf_counter() - t:.1f} s)")
-        t = time.perf_counter()
-        plan = plan_patrols(
-            grid,
-            hot,
-            net,
-            cfg,
-            date=PLAN_DATE,
+        run = run_station(
+            data,
+            config=cfg,
+            grid=grid,
+            network=network,
+            plan_date=PLAN_DATE,
             slices=slices,
             time_limit_s=plan_time_limit_s,
             seed=1,
         )
+        sec = run.seconds
+        grid_id, _ = store.save_grid(
+            con, sid, grid, source_name=f"lattice-{cell_size_m:g}m", username="bench", report={}
+        )
+        result = run.imported
+        store.save_incident_batch(con, sid, result, source_name="demo", username="bench")
+        run_id = store.save_hotspots(
+            con, sid, grid_id, run.hotspots, n_incidents=len(result.incidents), username="bench"
+        )
+        say(
+            f"  {len(result.incidents):,} incidents, hot spots "
+            f"({sec['import'] + sec['hotspots']:.1f} s)"
+        )
+        if run.network is not None:
+            path = save_network(run.network, instance / "networks" / f"{sid}.gpkg")
+            store.add_network(
+                con, sid, str(path), fingerprint=run.network.fingerprint, source=run.streets.name
+            )
+            say(f"  street network ({sec['network']:.1f} s)")
+        plan = run.plan
         plan_id, _ = store.save_plan(
             con, sid, plan, grid_id=grid_id, hotspot_run_id=run_id, params={}, username="bench"
         )
         n_stops = sum(len(r.stops) for s in plan.slices for r in s.routes)
-        say(
-            f"  plan {PLAN_DATE}: {len(plan.slices)} slices, {n_stops} stops "
-            f"({time.perf_counter() - t:.1f} s)"
-        )
+        say(f"  plan {PLAN_DATE}: {len(plan.slices)} slices, {n_stops} stops ({sec['plan']:.1f} s)")
         store.add_user(con, "officer", PASSWORD, station_id=sid, role="officer")
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:

@@ -533,23 +533,6 @@ def backtest_cmd(grid_path, incidents_path, fit, score_period, area_shares, conf
     return summary, bt.to_text(), 0
 
 
-def find_demo_data(data_dir: Path | None = None) -> Path:
-    """Locate the bundled demo data folder (``data/`` of a source checkout)."""
-    candidates = (
-        [data_dir] if data_dir else [Path.cwd() / "data", Path(__file__).parents[1] / "data"]
-    )
-    for folder in candidates:
-        if folder and (folder / "boundaries" / "grid.geojson").is_file():
-            return folder
-    from gridplan._errors import InputError
-
-    msg = (
-        f"demo data not found in {', '.join(str(c) for c in candidates)}; run from the gridplan "
-        "source folder (it has data/boundaries/grid.geojson) or pass --data DIR"
-    )
-    raise InputError(msg)
-
-
 @main.command("demo")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
@@ -575,22 +558,26 @@ def demo_cmd(data_dir, out, tiles, lang, plan_date, time_limit):
     """
     from gridplan.analysis.backtesting import backtest
     from gridplan.analysis.backtesting import parse_period
-    from gridplan.analysis.hotspots import compute_hotspots
-    from gridplan.geo.grid import load_grid
-    from gridplan.geo.incidents import import_incidents
-    from gridplan.geo.validate import validate_grid
     from gridplan.io.results import write_grid
     from gridplan.io.results import write_hotspots
+    from gridplan.pipeline import find_demo_data
+    from gridplan.pipeline import run_station
+    from gridplan.pipeline import street_extract
 
     data = find_demo_data(data_dir)
-    cfg = _config(data / "station.toml")
-    grid = load_grid(data / "boundaries" / "grid.geojson")
-    report = validate_grid(grid, config=cfg)
-    incidents_file = next(iter(sorted((data / "incidents").glob("*.csv*"))))
-    result = import_incidents(incidents_file, config=cfg, station=grid, progress=_progress())
+    planning = plan_date.lower() != "none"
+    has_streets = street_extract(data) is not None
+    run = run_station(
+        data,
+        network=planning,
+        plan_date=plan_date if planning and has_streets else None,
+        time_limit_s=time_limit,
+        seed=1,
+        progress=_progress(),
+    )
+    grid, report, result, hot, cfg = run.grid, run.report, run.imported, run.hotspots, run.config
     out.mkdir(parents=True, exist_ok=True)
     rejects = _write_incidents(result, out / "incidents.geojson")
-    hot = compute_hotspots(grid, result.incidents, config=cfg, progress=_progress())
     write_hotspots(hot, out / "hotspots.geojson")
     write_hotspots(hot, out / "hotspots.csv")
     write_grid(grid, out / "grid.geojson")
@@ -604,8 +591,10 @@ def demo_cmd(data_dir, out, tiles, lang, plan_date, time_limit):
     )
     (out / "backtest.txt").write_text(bt.to_text() + "\n", encoding="utf-8")
     plan_lines, plan_summary = [], None
-    if plan_date.lower() != "none":
-        plan_summary, plan_lines = _demo_plan(data, grid, hot, cfg, out, plan_date, time_limit)
+    if planning and not has_streets:
+        plan_lines = ["no street extract in the demo data: patrol planning skipped"]
+    elif planning:
+        plan_summary, plan_lines = _demo_plan(run, out, plan_date)
     counts = grid["level"].value_counts()
     summary = {
         "station": cfg.station_name,
@@ -630,25 +619,17 @@ def demo_cmd(data_dir, out, tiles, lang, plan_date, time_limit):
     return summary, "\n".join(lines), 0
 
 
-def _demo_plan(data: Path, grid, hot, cfg, out: Path, date: str, time_limit: float):
-    """Build the network, plan one day, check and export it; return (summary, lines)."""
+def _demo_plan(run, out: Path, date: str):
+    """Save the run's network and plan, check and export the plan; return (summary, lines)."""
     from gridplan.io.plan_export import export_plan
     from gridplan.io.planfile import save_plan
-    from gridplan.network.graphs import build_network
     from gridplan.network.graphs import save_network
     from gridplan.routing.check import check_plan
-    from gridplan.routing.planner import plan_patrols
 
-    streets = next(iter(sorted((data / "streets").glob("*.osm.pbf"))), None)
-    if streets is None:
-        return None, ["no street extract in the demo data: patrol planning skipped"]
-    net = build_network(streets, boundary=grid, crs=cfg.metric_crs, progress=_progress())
+    plan, net = run.plan, run.network
     save_network(net, out / "network.gpkg")
-    plan = plan_patrols(
-        grid, hot, net, cfg, date=date, time_limit_s=time_limit, seed=1, progress=_progress()
-    )
     save_plan(plan, out / "plan.plan.json")
-    report = check_plan(plan, net, grid=grid)
+    report = check_plan(plan, net, grid=run.grid)
     for suffix in ("geojson", "gpx", "csv"):
         export_plan(plan, out / f"plan.{suffix}")
     lines = [

@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+from gridplan.pipeline import DEMO_PLAN_DATE
 from gridplan.web import store
 from gridplan.web.db import connect
 
@@ -23,7 +24,6 @@ DEMO_USERS = (
     ("lead", "volunteer_lead", "V01", "义警队长 Volunteer lead V01"),
     ("analyst", "analyst", None, "演示分析员 Demo analyst"),
 )
-DEMO_PLAN_DATE = "2024-06-08"
 LOGINS_FILE = "demo-logins.txt"
 
 
@@ -59,14 +59,9 @@ def seed_demo(
     say
         Receives one line per step.
     """
-    from gridplan.analysis.hotspots import compute_hotspots
-    from gridplan.cli import find_demo_data
-    from gridplan.geo.grid import load_grid
-    from gridplan.geo.incidents import import_incidents
-    from gridplan.geo.validate import validate_grid
-    from gridplan.network.graphs import build_network
     from gridplan.network.graphs import save_network
-    from gridplan.routing.planner import plan_patrols
+    from gridplan.pipeline import find_demo_data
+    from gridplan.pipeline import run_station
 
     data = find_demo_data(data_dir)
     instance = Path(instance)
@@ -76,39 +71,41 @@ def seed_demo(
         sid = store.add_station(con, toml_path.read_text("utf-8"), source=str(toml_path))
         cfg = store.station_config(con, sid)
         say(f"demo station {sid}: {cfg.station_name}")
-        grid = load_grid(data / "boundaries" / "grid.geojson")
-        report = validate_grid(grid, config=cfg)
-        grid_id, _ = store.save_grid(
-            con, sid, grid, source_name="grid.geojson", username="demo", report=report.summary()
+        run = run_station(
+            data,
+            config=cfg,
+            plan_date=DEMO_PLAN_DATE if plan_time_limit_s > 0 else None,
+            time_limit_s=plan_time_limit_s,
+            seed=1,
         )
-        incidents_file = next(iter(sorted((data / "incidents").glob("*.csv*"))))
-        result = import_incidents(incidents_file, config=cfg, station=grid)
+        grid_id, _ = store.save_grid(
+            con,
+            sid,
+            run.grid,
+            source_name="grid.geojson",
+            username="demo",
+            report=run.report.summary(),
+        )
+        result = run.imported
         store.save_incident_batch(
-            con, sid, result, source_name=incidents_file.name, username="demo"
+            con, sid, result, source_name=run.incidents_file.name, username="demo"
         )
         say(f"  {len(result.incidents):,} incidents imported")
-        hot = compute_hotspots(grid, result.incidents, config=cfg)
         run_id = store.save_hotspots(
-            con, sid, grid_id, hot, n_incidents=len(result.incidents), username="demo"
+            con, sid, grid_id, run.hotspots, n_incidents=len(result.incidents), username="demo"
         )
         say("  hot spots computed")
-        network = None
-        streets = next(iter(sorted((data / "streets").glob("*.osm.pbf"))), None)
-        if streets is not None:
-            network = build_network(streets, boundary=grid, crs=cfg.metric_crs)
-            path = save_network(network, instance / "networks" / f"{sid}.gpkg")
+        if run.network is not None:
+            path = save_network(run.network, instance / "networks" / f"{sid}.gpkg")
             store.add_network(
-                con, sid, str(path), fingerprint=network.fingerprint, source=streets.name
+                con, sid, str(path), fingerprint=run.network.fingerprint, source=run.streets.name
             )
-            say(f"  street network built from {streets.name}")
-        if plan_time_limit_s > 0:
-            plan = plan_patrols(
-                grid, hot, network, cfg, date=DEMO_PLAN_DATE, time_limit_s=plan_time_limit_s, seed=1
-            )
+            say(f"  street network built from {run.streets.name}")
+        if run.plan is not None:
             store.save_plan(
                 con,
                 sid,
-                plan,
+                run.plan,
                 grid_id=grid_id,
                 hotspot_run_id=run_id,
                 params={"date": DEMO_PLAN_DATE, "seed": 1, "demo": True},
