@@ -60,6 +60,7 @@ from gridplan._errors import GridplanWarning
 from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
+from gridplan.analysis._aggregate import Aggregate
 from gridplan.analysis._aggregate import aggregate
 from gridplan.analysis._aggregate import check_incidents
 from gridplan.analysis._aggregate import locate_points
@@ -270,6 +271,77 @@ def _num(x: float, digits: int) -> str:
     return "n/a" if math.isnan(x) else f"{x:.{digits}f}"
 
 
+def _check_arguments(
+    fit: Period, score: Period, ranking: str, area_shares: tuple[float, ...]
+) -> tuple[float, ...]:
+    """Check the ranking and area shares (returned as floats); warn if the periods overlap."""
+    if ranking not in RANKINGS:
+        msg = f"ranking={ranking!r}; use one of {', '.join(RANKINGS)}"
+        raise InputError(msg)
+    shares = tuple(float(s) for s in area_shares)
+    bad = [s for s in shares if not 0 < s <= 1]
+    if bad or not shares:
+        msg = f"area shares {bad or '()'} must be in (0, 1], e.g. (0.01, 0.05, 0.10)"
+        raise InputError(msg)
+    if score.first <= fit.last and score.last >= fit.first:
+        warnings.warn(
+            f"score period {score} overlaps fit period {fit}; the back-test then rewards "
+            "forecasting incidents it has already seen. Use a later score period.",
+            GridplanWarning,
+            stacklevel=3,
+        )
+    return shares
+
+
+def _score_rows(
+    obs: Aggregate,
+    prior: np.ndarray,
+    methods: dict[str, np.ndarray],
+    area: np.ndarray,
+    ids: np.ndarray,
+    shares: tuple[float, ...],
+) -> list[dict[str, Any]]:
+    """Score each method's top cells against the score period: one row per slice, share, method.
+
+    ``prior`` (counts of the fit period) breaks ties of a method's values.
+    """
+    rows = []
+    for k, sid in enumerate(obs.slice_ids):
+        y = obs.counts[:, k]
+        total = int(y.sum())
+        harm = obs.scores[:, k]
+        harm_total = float(harm.sum())
+        best = _ranking_order(y.astype(float), y, ids)
+        for share in shares:
+            top = select_cells(best, area, share)
+            best_rate = y[top].sum() / total if total else math.nan
+            pai_max = best_rate / (area[top].sum() / area.sum())
+            for name, values in methods.items():
+                chosen = select_cells(_ranking_order(values[:, k], prior[:, k], ids), area, share)
+                hits = int(y[chosen].sum())
+                actual = float(area[chosen].sum() / area.sum())
+                hit_rate = hits / total if total else math.nan
+                pai = hit_rate / actual
+                harm_rate = float(harm[chosen].sum()) / harm_total if harm_total else math.nan
+                rows.append(
+                    {
+                        "slice": sid,
+                        "area_share": share,
+                        "method": name,
+                        "incidents": total,
+                        "cells": len(chosen),
+                        "area_share_actual": actual,
+                        "hits": hits,
+                        "hit_rate": hit_rate,
+                        "pai": pai,
+                        "pei": pai / pai_max if pai_max > 0 else math.nan,
+                        "harm_hit_rate": harm_rate,
+                        "harm_pai": harm_rate / actual,
+                    }
+                )
+    return rows
+
+
 def backtest(
     grid: gpd.GeoDataFrame,
     incidents: gpd.GeoDataFrame,
@@ -319,21 +391,7 @@ def backtest(
     """
     config = config or default_config()
     fit, score = parse_period(fit), parse_period(score)
-    if ranking not in RANKINGS:
-        msg = f"ranking={ranking!r}; use one of {', '.join(RANKINGS)}"
-        raise InputError(msg)
-    shares = tuple(float(s) for s in area_shares)
-    bad = [s for s in shares if not 0 < s <= 1]
-    if bad or not shares:
-        msg = f"area shares {bad or '()'} must be in (0, 1], e.g. (0.01, 0.05, 0.10)"
-        raise InputError(msg)
-    if score.first <= fit.last and score.last >= fit.first:
-        warnings.warn(
-            f"score period {score} overlaps fit period {fit}; the back-test then rewards "
-            "forecasting incidents it has already seen. Use a later score period.",
-            GridplanWarning,
-            stacklevel=2,
-        )
+    shares = _check_arguments(fit, score, ranking, area_shares)
     cells = micro_cells(grid)
     check_incidents(incidents)
     report(progress, "backtest", 0, 3)
@@ -366,41 +424,7 @@ def backtest(
         methods["severity"] = fit_sev.scores
     methods["baseline"] = fit_sev.counts.astype(float)
 
-    rows = []
-    for k, sid in enumerate(obs.slice_ids):
-        y = obs.counts[:, k]
-        total = int(y.sum())
-        harm = obs.scores[:, k]
-        harm_total = float(harm.sum())
-        prior = fit_sev.counts[:, k]
-        best = _ranking_order(y.astype(float), y, ids)
-        for share in shares:
-            top = select_cells(best, area, share)
-            best_rate = y[top].sum() / total if total else math.nan
-            pai_max = best_rate / (area[top].sum() / area.sum())
-            for name, values in methods.items():
-                chosen = select_cells(_ranking_order(values[:, k], prior, ids), area, share)
-                hits = int(y[chosen].sum())
-                actual = float(area[chosen].sum() / area.sum())
-                hit_rate = hits / total if total else math.nan
-                pai = hit_rate / actual
-                harm_rate = float(harm[chosen].sum()) / harm_total if harm_total else math.nan
-                rows.append(
-                    {
-                        "slice": sid,
-                        "area_share": share,
-                        "method": name,
-                        "incidents": total,
-                        "cells": len(chosen),
-                        "area_share_actual": actual,
-                        "hits": hits,
-                        "hit_rate": hit_rate,
-                        "pai": pai,
-                        "pei": pai / pai_max if pai_max > 0 else math.nan,
-                        "harm_hit_rate": harm_rate,
-                        "harm_pai": harm_rate / actual,
-                    }
-                )
+    rows = _score_rows(obs, fit_sev.counts, methods, area, ids, shares)
     report(progress, "backtest", 3, 3)
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
     return BacktestResult(

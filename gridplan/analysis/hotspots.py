@@ -29,6 +29,7 @@ from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
 from gridplan._validate import check_hotspot_columns
+from gridplan.analysis._aggregate import Aggregate
 from gridplan.analysis._aggregate import aggregate
 from gridplan.analysis._aggregate import check_incidents
 from gridplan.analysis._aggregate import micro_cells
@@ -91,17 +92,17 @@ def compute_hotspots(
     Returns
     -------
     geopandas.GeoDataFrame
-        Long format in EPSG:4326, one row per micro-grid and slice: the whole-day slice
-        ``all`` first, then ``config.slices``; within a slice the grid's order. Columns
-        ``id``, ``name``, ``parent_id``, ``slice``, ``count``, ``area_km2``, ``density_km2``,
-        ``score`` (weight x recency decay), ``share`` and ``score_share`` (of the station's
-        total in that slice; NaN if the slice has no incidents), ``rank`` (1 = highest score;
-        ties by count, then id), ``gi_z``, ``gi_p`` (two-sided normal), ``gi_p_sim``
-        (two-sided permutation pseudo p), ``gi_p_fdr`` (Benjamini-Hochberg adjusted p of the
-        one used for inference; NaN when ``config.fdr`` is off) and ``gi_class`` (see
-        :data:`GI_CLASSES`). ``attrs`` holds ``unassigned`` (incidents in no micro-grid),
-        ``incidents`` (analysed), ``no_time`` (skipped for lack of a valid time),
-        ``period``, ``reference_time`` and ``timings`` (seconds per stage).
+        Long format in EPSG:4326, one row per micro-grid and slice: the whole-day slice ``all``
+        first, then ``config.slices``; within a slice the grid's order. Columns ``id``, ``name``,
+        ``parent_id``, ``slice``, ``count``, ``area_km2``, ``density_km2``, ``score`` (weight x
+        recency decay), ``share`` and ``score_share`` (of the station's total in that slice; NaN if
+        the slice has no incidents), ``rank`` (1 = highest score; ties by count, then id),
+        ``gi_z``, ``gi_p`` (two-sided normal), ``gi_p_sim`` (two-sided permutation pseudo p),
+        ``gi_p_fdr`` (Benjamini-Hochberg adjusted p of the one used for inference; NaN when
+        ``config.fdr`` is off) and ``gi_class`` (see :data:`~gridplan._validate.GI_CLASSES`).
+        ``attrs`` holds ``unassigned`` (incidents in no micro-grid), ``incidents`` (analysed),
+        ``no_time`` (skipped for lack of a valid time), ``period``, ``reference_time`` and
+        ``timings`` (seconds per stage).
 
     Raises
     ------
@@ -116,16 +117,7 @@ def compute_hotspots(
     """
     t_start = time.perf_counter()
     config = config or default_config()
-    permutations = config.gi_permutations if permutations is None else int(permutations)
-    if permutations < 0:
-        msg = f"permutations={permutations}; use 0 (none) or a positive number such as 999"
-        raise InputError(msg)
-    if config.gi_inference == "permutation" and permutations == 0:
-        msg = (
-            "hotspots.inference = 'permutation' needs permutations (got 0); pass "
-            "permutations=999 or set hotspots.inference = 'normal'"
-        )
-        raise InputError(msg)
+    permutations = _permutations(config, permutations)
     period = parse_period(period) if period is not None else None
     cells = micro_cells(grid)
     check_incidents(incidents)
@@ -153,6 +145,52 @@ def compute_hotspots(
             p_fdr[:, c] = fdr_bh(p_used[:, c])
     gi_class = classify_gi(z, p_fdr if config.fdr else p_used)
 
+    out = _long_frame(cells, agg, config, z, p_norm, p_sim, p_fdr, gi_class)
+    timings["assemble"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - t_start
+    out.attrs.update(
+        {
+            "unassigned": agg.unassigned,
+            "incidents": agg.n_incidents,
+            "no_time": agg.no_time,
+            "period": str(period) if period is not None else None,
+            "reference_time": agg.reference.isoformat() if agg.reference is not None else None,
+            "slices": list(agg.slice_ids),
+            "permutations": permutations,
+            "gi_inference": config.gi_inference,
+            "timings": timings,
+        }
+    )
+    report(progress, "hotspots: done", stages, stages)
+    return out
+
+
+def _permutations(config: StationConfig, permutations: int | None) -> int:
+    """Return the number of Gi* permutations to draw, checked against the inference asked for."""
+    permutations = config.gi_permutations if permutations is None else int(permutations)
+    if permutations < 0:
+        msg = f"permutations={permutations}; use 0 (none) or a positive number such as 999"
+        raise InputError(msg)
+    if config.gi_inference == "permutation" and permutations == 0:
+        msg = (
+            "hotspots.inference = 'permutation' needs permutations (got 0); pass "
+            "permutations=999 or set hotspots.inference = 'normal'"
+        )
+        raise InputError(msg)
+    return permutations
+
+
+def _long_frame(
+    cells: gpd.GeoDataFrame,
+    agg: Aggregate,
+    config: StationConfig,
+    z: np.ndarray,
+    p_norm: np.ndarray,
+    p_sim: np.ndarray,
+    p_fdr: np.ndarray,
+    gi_class: np.ndarray,
+) -> gpd.GeoDataFrame:
+    """Assemble the long hot-spot frame: one row per micro-grid and slice, slice-major."""
     n, k = agg.counts.shape
     mcrs = metric_crs(cells, crs=config.metric_crs, source=config.source)
     area_km2 = cells.to_crs(mcrs).area.to_numpy() / 1e6
@@ -194,22 +232,6 @@ def compute_hotspots(
         geometry=geometry,
         crs="EPSG:4326",
     )
-    timings["assemble"] = time.perf_counter() - t0
-    timings["total"] = time.perf_counter() - t_start
-    out.attrs.update(
-        {
-            "unassigned": agg.unassigned,
-            "incidents": agg.n_incidents,
-            "no_time": agg.no_time,
-            "period": str(period) if period is not None else None,
-            "reference_time": agg.reference.isoformat() if agg.reference is not None else None,
-            "slices": list(agg.slice_ids),
-            "permutations": permutations,
-            "gi_inference": config.gi_inference,
-            "timings": timings,
-        }
-    )
-    report(progress, "hotspots: done", stages, stages)
     return out
 
 

@@ -721,54 +721,9 @@ def import_incidents(
     warn: list[Message] = []
     stages = 4
     report(progress, "import incidents: read", 0, stages)
-    kind = _tables.sniff_kind(path)
     station_geom = _station_geometry(station, where)
-    geoms = None
-    vector_crs = None
-    fmt = kind
-    if kind == "vector":
-        frame, geoms, vector_crs, coord_desc, fmt = _read_vector_points(
-            path, config, sheet, where, warn
-        )
-        header = list(frame.columns)
-        cmap = _columns.find_columns(
-            header,
-            {k: v for k, v in (columns or {}).items() if k not in ("lon", "lat", "x", "y")},
-            where=where,
-        )
-        table = _tables.RawTable(
-            frame=frame,
-            rows=np.arange(1, len(frame) + 1, dtype=np.int64),
-            kind="vector",
-            header=header,
-        )
-    else:
-        holder: dict[str, _columns.ColumnMap] = {}
-
-        def select(header: list[str]) -> list[str]:
-            holder["cmap"] = _columns.find_columns(header, columns, where=where)
-            # before reading the rows: a table without coordinates is not worth reading
-            _columns.require_coordinates(holder["cmap"], header, where=where)
-            return _reads(holder["cmap"], header)
-
-        def numeric(header: list[str]) -> list[str]:
-            cm = holder.get("cmap") or _columns.find_columns(header, columns, where=where)
-            return [c for c in (cm.lon, cm.lat, cm.x, cm.y) if c]
-
-        if kind == "xlsx":
-            table = _tables.read_xlsx_table(path, sheet=sheet)
-            fmt = "xlsx"
-            cmap = _columns.find_columns(table.header, columns, where=where)
-            if sheet is None:
-                _check_first_sheet(path, table, cmap, where)
-            _columns.require_coordinates(cmap, table.header, where=where)
-            table.frame = table.frame[_reads(cmap, table.header)]
-        else:
-            table = _tables.read_csv_table(path, encoding=encoding, select=select, numeric=numeric)
-            cmap = holder["cmap"]
-            fmt = "csv"
-        header = table.header
-        coord_desc = ""
+    read = _read_table(path, config, columns, sheet, encoding, where, warn)
+    table, cmap, header, geoms = read.table, read.cmap, read.table.header, read.geoms
     warn.extend(table.warnings)
     frame = table.frame.reset_index(drop=True)
     n = len(frame)
@@ -780,8 +735,9 @@ def import_incidents(
 
     report(progress, "import incidents: coordinates", 1, stages)
     swapped = False
+    coord_desc = read.coordinate_system
     if geoms is not None:
-        lon, lat = _vector_coordinates(geoms, vector_crs, ledger)
+        lon, lat = _vector_coordinates(geoms, read.vector_crs, ledger)
     else:
         coords = _table_coordinates(frame, header, cmap, config, ledger, station_geom, where, warn)
         lon, lat, coord_desc, swapped = coords.lon, coords.lat, coords.description, coords.swapped
@@ -795,94 +751,23 @@ def import_incidents(
     keep = ledger.ok
     rows = table.rows
     gridplan_format = set(_columns.GRIDPLAN_COLUMNS) <= set(header)
-    source_row = rows[keep]
-    if gridplan_format and "source_row" in frame:
-        stored = _parse.numbers(frame["source_row"])[keep]
-        if np.isfinite(stored).all():
-            source_row = stored.astype(np.int64)
-            used["source_row"] = "source_row"
+    source_row = _source_rows(frame, keep, rows, gridplan_format, used)
 
-    # ids: keep the user's (duplicates are normal: one row per offense of a case)
-    if cmap.id is not None:
-        used["id"] = cmap.id
-        ids = _parse.texts(frame[cmap.id])[keep].reset_index(drop=True)
-    else:
-        ids = pd.Series(pd.NA, index=range(int(keep.sum())), dtype="string")
-    no_id = ids.isna().to_numpy()
-    if no_id.any():
-        ids[no_id] = pd.Series(rows[keep][no_id]).map("row-{}".format).to_numpy()
-    ids = ids.astype("string")
-    dup = int(ids.duplicated(keep=False).sum())
-    if dup:
-        n_ids = int(ids[ids.duplicated(keep=False)].nunique())
-        warn.append(_W_DUPLICATES(n=dup, ids=n_ids))
-    if no_id.any() and cmap.id is not None:
-        warn.append(_W_NO_ID(n=int(no_id.sum())))
-
-    if cmap.category is not None:
-        used["category"] = cmap.category
-        category = _parse.texts(frame[cmap.category])[keep].reset_index(drop=True)
-    else:
-        category = pd.Series(pd.NA, index=range(len(ids)), dtype="string")
-
-    if cmap.alert is not None:
-        used["alert"] = cmap.alert
-        alert_text = _parse.texts(frame[cmap.alert])[keep].reset_index(drop=True)
-        folded = alert_text.str.casefold().str.replace(r"\s+", "", regex=True)
-        alert = folded.map(_ALERTS, na_action="ignore").astype("string")
-        unknown_alert = alert_text[alert.isna() & alert_text.notna()]
-        if len(unknown_alert):
-            shown = ", ".join(map(repr, unknown_alert.unique()[:5]))
-            warn.append(_W_ALERTS(n=len(unknown_alert), values=shown))
-    else:
-        alert = pd.Series(pd.NA, index=range(len(ids)), dtype="string")
-
+    ids, no_id, dup = _ids(frame, cmap, keep, rows, used, warn)
+    category = _text_column(frame, cmap.category, keep, "category", used)
+    alert = _alerts(frame, cmap.alert, keep, used, warn)
     weight = _weights(category, alert, config)
 
     lon_k, lat_k = lon[keep], lat[keep]
-    if station_geom is not None:
-        in_station = shapely.intersects_xy(station_geom, lon_k, lat_k)
-    elif gridplan_format and "in_station" in frame:
-        stored = frame["in_station"][keep]
-        if pd.api.types.is_bool_dtype(stored):
-            in_station = stored.to_numpy(dtype=bool)
-        else:
-            in_station = stored.astype(str).str.strip().str.casefold().isin(_TRUE).to_numpy()
-        used["in_station"] = "in_station"
-    else:
-        in_station = np.ones(len(ids), dtype=bool)
-
+    in_station = _in_station(frame, keep, lon_k, lat_k, station_geom, gridplan_format, used)
     times = pd.DatetimeIndex(utc[keep]).tz_localize("UTC").tz_convert(config.timezone)
-    incidents = gpd.GeoDataFrame(
-        {
-            "id": ids.to_numpy(),
-            "time": times,
-            "category": category.to_numpy(),
-            "alert": alert.to_numpy(),
-            "weight": weight,
-            "in_station": np.asarray(in_station, dtype=bool),
-            "source_row": np.asarray(source_row, dtype=np.int64),
-        },
-        geometry=gpd.points_from_xy(lon_k, lat_k),
-        crs="EPSG:4326",
+    incidents = _incident_frame(
+        ids, times, category, alert, weight, in_station, source_row, lon_k, lat_k
     )
-    for col in ("id", "category", "alert"):
-        incidents[col] = incidents[col].astype("string")
 
     rejects = _rejects_frame(ledger, rows, table.bad_rows)
     if len(incidents) == 0:
-        first = [
-            _FIRST_PROBLEM(row=r.row, column=r.column, value=r.value, reason=r.reason)
-            for r in rejects.head(5).itertuples()
-        ]
-        msg = _E_NOTHING_KEPT(
-            where=where,
-            n=n_rows,
-            first=listing(first, semicolons=True),
-            fix=ADVICE_FIX_OR_COLUMNS(),
-        )
-        raise InputError(msg)
-
+        raise _nothing_kept(rejects, where, n_rows)
     n_unknown = int(time_unknown.sum())
     if n_unknown:
         shown = ", ".join(map(str, rows[time_unknown][:5]))
@@ -899,7 +784,7 @@ def import_incidents(
         source=where,
         n_rows=n_rows,
         warnings=tuple(warn),
-        file_format=fmt,
+        file_format=read.file_format,
         sheet=table.sheet,
         encoding=table.encoding,
         columns_used=MappingProxyType(dict(used)),
@@ -912,6 +797,210 @@ def import_incidents(
         unweighted_categories=MappingProxyType(_unweighted(category, config)),
         default_weight=float(config.default_weight),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Read:
+    """A table as read, with its columns found (and, for a vector file, its points)."""
+
+    table: _tables.RawTable
+    cmap: _columns.ColumnMap
+    file_format: str
+    geoms: Any = None
+    vector_crs: Any = None
+    coordinate_system: str = ""
+
+
+def _read_table(
+    path: Path,
+    config: StationConfig,
+    columns: Mapping[str, str] | None,
+    sheet: str | int | None,
+    encoding: str | None,
+    where: str,
+    warn: list[Message],
+) -> _Read:
+    """Read the rows of a CSV, XLSX or vector file and find its columns."""
+    kind = _tables.sniff_kind(path)
+    if kind == "vector":
+        frame, geoms, vector_crs, coord_desc, fmt = _read_vector_points(
+            path, config, sheet, where, warn
+        )
+        header = list(frame.columns)
+        cmap = _columns.find_columns(
+            header,
+            {k: v for k, v in (columns or {}).items() if k not in ("lon", "lat", "x", "y")},
+            where=where,
+        )
+        table = _tables.RawTable(
+            frame=frame,
+            rows=np.arange(1, len(frame) + 1, dtype=np.int64),
+            kind="vector",
+            header=header,
+        )
+        return _Read(table, cmap, fmt, geoms, vector_crs, coord_desc)
+    if kind == "xlsx":
+        table = _tables.read_xlsx_table(path, sheet=sheet)
+        cmap = _columns.find_columns(table.header, columns, where=where)
+        if sheet is None:
+            _check_first_sheet(path, table, cmap, where)
+        _columns.require_coordinates(cmap, table.header, where=where)
+        table.frame = table.frame[_reads(cmap, table.header)]
+        return _Read(table, cmap, "xlsx")
+    holder: dict[str, _columns.ColumnMap] = {}
+
+    def select(header: list[str]) -> list[str]:
+        holder["cmap"] = _columns.find_columns(header, columns, where=where)
+        # before reading the rows: a table without coordinates is not worth reading
+        _columns.require_coordinates(holder["cmap"], header, where=where)
+        return _reads(holder["cmap"], header)
+
+    def numeric(header: list[str]) -> list[str]:
+        cm = holder.get("cmap") or _columns.find_columns(header, columns, where=where)
+        return [c for c in (cm.lon, cm.lat, cm.x, cm.y) if c]
+
+    table = _tables.read_csv_table(path, encoding=encoding, select=select, numeric=numeric)
+    return _Read(table, holder["cmap"], "csv")
+
+
+def _ids(
+    frame: pd.DataFrame,
+    cmap: _columns.ColumnMap,
+    keep: np.ndarray,
+    rows: np.ndarray,
+    used: dict[str, str],
+    warn: list[Message],
+) -> tuple[pd.Series, np.ndarray, int]:
+    """Return the kept rows' ids, which were generated, and how many rows share an id.
+
+    The user's ids are kept (duplicates are normal: one row per offense of a case); a row
+    without one gets ``row-<row number>``.
+    """
+    if cmap.id is not None:
+        used["id"] = cmap.id
+        ids = _parse.texts(frame[cmap.id])[keep].reset_index(drop=True)
+    else:
+        ids = pd.Series(pd.NA, index=range(int(keep.sum())), dtype="string")
+    no_id = ids.isna().to_numpy()
+    if no_id.any():
+        ids[no_id] = pd.Series(rows[keep][no_id]).map("row-{}".format).to_numpy()
+    ids = ids.astype("string")
+    dup = int(ids.duplicated(keep=False).sum())
+    if dup:
+        n_ids = int(ids[ids.duplicated(keep=False)].nunique())
+        warn.append(_W_DUPLICATES(n=dup, ids=n_ids))
+    if no_id.any() and cmap.id is not None:
+        warn.append(_W_NO_ID(n=int(no_id.sum())))
+    return ids, no_id, dup
+
+
+def _text_column(
+    frame: pd.DataFrame, column: str | None, keep: np.ndarray, role: str, used: dict[str, str]
+) -> pd.Series:
+    """Return a text column's kept values (all missing when the table has no such column)."""
+    if column is None:
+        return pd.Series(pd.NA, index=range(int(keep.sum())), dtype="string")
+    used[role] = column
+    return _parse.texts(frame[column])[keep].reset_index(drop=True)
+
+
+def _alerts(
+    frame: pd.DataFrame,
+    column: str | None,
+    keep: np.ndarray,
+    used: dict[str, str],
+    warn: list[Message],
+) -> pd.Series:
+    """Return the kept rows' alert colours (red, yellow, blue); unknown values warn."""
+    alert_text = _text_column(frame, column, keep, "alert", used)
+    if column is None:
+        return alert_text
+    folded = alert_text.str.casefold().str.replace(r"\s+", "", regex=True)
+    alert = folded.map(_ALERTS, na_action="ignore").astype("string")
+    unknown_alert = alert_text[alert.isna() & alert_text.notna()]
+    if len(unknown_alert):
+        shown = ", ".join(map(repr, unknown_alert.unique()[:5]))
+        warn.append(_W_ALERTS(n=len(unknown_alert), values=shown))
+    return alert
+
+
+def _in_station(
+    frame: pd.DataFrame,
+    keep: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    station_geom: shapely.Geometry | None,
+    gridplan_format: bool,
+    used: dict[str, str],
+) -> np.ndarray:
+    """Return whether each kept point lies in the station (or what a gridplan export says)."""
+    if station_geom is not None:
+        return shapely.intersects_xy(station_geom, lon, lat)
+    if gridplan_format and "in_station" in frame:
+        stored = frame["in_station"][keep]
+        used["in_station"] = "in_station"
+        if pd.api.types.is_bool_dtype(stored):
+            return stored.to_numpy(dtype=bool)
+        return stored.astype(str).str.strip().str.casefold().isin(_TRUE).to_numpy()
+    return np.ones(len(lon), dtype=bool)
+
+
+def _source_rows(
+    frame: pd.DataFrame,
+    keep: np.ndarray,
+    rows: np.ndarray,
+    gridplan_format: bool,
+    used: dict[str, str],
+) -> np.ndarray:
+    """Return the kept rows' numbers in the original file (a gridplan export keeps its own)."""
+    if gridplan_format and "source_row" in frame:
+        stored = _parse.numbers(frame["source_row"])[keep]
+        if np.isfinite(stored).all():
+            used["source_row"] = "source_row"
+            return stored.astype(np.int64)
+    return rows[keep]
+
+
+def _incident_frame(
+    ids: pd.Series,
+    times: pd.DatetimeIndex,
+    category: pd.Series,
+    alert: pd.Series,
+    weight: np.ndarray,
+    in_station: np.ndarray,
+    source_row: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+) -> gpd.GeoDataFrame:
+    """Assemble the INCIDENTS frame (WGS84 points) from the kept rows' columns."""
+    incidents = gpd.GeoDataFrame(
+        {
+            "id": ids.to_numpy(),
+            "time": times,
+            "category": category.to_numpy(),
+            "alert": alert.to_numpy(),
+            "weight": weight,
+            "in_station": np.asarray(in_station, dtype=bool),
+            "source_row": np.asarray(source_row, dtype=np.int64),
+        },
+        geometry=gpd.points_from_xy(lon, lat),
+        crs="EPSG:4326",
+    )
+    for col in ("id", "category", "alert"):
+        incidents[col] = incidents[col].astype("string")
+    return incidents
+
+
+def _nothing_kept(rejects: pd.DataFrame, where: str, n_rows: int) -> InputError:
+    """Return the error for a table none of whose rows is usable, naming the first problems."""
+    first = [
+        _FIRST_PROBLEM(row=r.row, column=r.column, value=r.value, reason=r.reason)
+        for r in rejects.head(5).itertuples()
+    ]
+    msg = _E_NOTHING_KEPT(
+        where=where, n=n_rows, first=listing(first, semicolons=True), fix=ADVICE_FIX_OR_COLUMNS()
+    )
+    return InputError(msg)
 
 
 def _check_first_sheet(

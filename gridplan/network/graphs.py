@@ -609,26 +609,10 @@ def build_network(
     )
     extent = (*xy.min(axis=0), *xy.max(axis=0))
 
-    clip = keep = units = None
+    keep = units = unit_series = None
+    where = ""
     if boundary is not None:
-        polygons, unit_series, where = _boundary_parts(boundary)
-        metric = metric_crs(gpd.GeoDataFrame(geometry=polygons), crs=crs)
-        area = shapely.union_all(polygons.to_crs(metric).values)
-        wgs = gpd.GeoSeries([area], crs=metric).to_crs(4326).iloc[0]
-        if not shapely.intersects(wgs, shapely.box(*extent)):
-            msg = (
-                f"the streets of {data.description} cover {_bbox_text(extent)}, but the "
-                f"boundary {where} lies at {_bbox_text(wgs.bounds)}: they do not overlap. Use "
-                "an extract of the station's area, or check the boundary's CRS"
-            )
-            raise InputError(msg)
-        clip = gpd.GeoSeries([area.buffer(buffer_m)], crs=metric).to_crs(4326).iloc[0]
-        inside = shapely.contains_xy(clip, xy[:, 0], xy[:, 1])
-        keep = {n for n, hit in zip(data.lon, inside, strict=True) if hit}
-        if unit_series is not None:
-            units = unit_series.to_crs(metric).values
-        else:
-            units = np.array(_lattice(area, settings.CELL_SIZE_M), dtype=object)
+        metric, keep, units, unit_series, where = _clip(boundary, data, xy, crs, buffer_m)
     else:
         lonlat = gpd.GeoDataFrame(geometry=[shapely.box(*extent)], crs=4326)
         metric = metric_crs(lonlat, crs=crs)
@@ -693,6 +677,42 @@ def build_network(
         source=data.description,
         report=build,
     )
+
+
+def _clip(
+    boundary, data, xy: np.ndarray, crs: str | None, buffer_m: float
+) -> tuple[pyproj.CRS, set, np.ndarray, gpd.GeoSeries | None, str]:
+    """Clip the source to the boundary plus ``buffer_m``.
+
+    Returns the metric CRS, the source nodes kept, the units whose coverage is checked
+    (micro-grids, else a lattice of the boundary), the micro-grid series (or ``None``) and the
+    boundary's description.
+
+    Raises
+    ------
+    InputError
+        If the streets and the boundary do not overlap.
+    """
+    extent = (*xy.min(axis=0), *xy.max(axis=0))
+    polygons, unit_series, where = _boundary_parts(boundary)
+    metric = metric_crs(gpd.GeoDataFrame(geometry=polygons), crs=crs)
+    area = shapely.union_all(polygons.to_crs(metric).values)
+    wgs = gpd.GeoSeries([area], crs=metric).to_crs(4326).iloc[0]
+    if not shapely.intersects(wgs, shapely.box(*extent)):
+        msg = (
+            f"the streets of {data.description} cover {_bbox_text(extent)}, but the "
+            f"boundary {where} lies at {_bbox_text(wgs.bounds)}: they do not overlap. Use "
+            "an extract of the station's area, or check the boundary's CRS"
+        )
+        raise InputError(msg)
+    clip = gpd.GeoSeries([area.buffer(buffer_m)], crs=metric).to_crs(4326).iloc[0]
+    inside = shapely.contains_xy(clip, xy[:, 0], xy[:, 1])
+    keep = {n for n, hit in zip(data.lon, inside, strict=True) if hit}
+    if unit_series is not None:
+        units = unit_series.to_crs(metric).values
+    else:
+        units = np.array(_lattice(area, settings.CELL_SIZE_M), dtype=object)
+    return metric, keep, units, unit_series, where
 
 
 def _crs_text(crs: pyproj.CRS) -> str:
