@@ -2,13 +2,14 @@
 
 Read with :mod:`ast` from the source, so they hold for code paths no other test runs:
 
-- **No import cycle** among gridplan modules, counting the imports that run when a module is
-  imported: its module-level ``import`` statements (also inside a module-level ``try`` or
-  ``if``), not those inside functions and not those under ``if TYPE_CHECKING:``. A function-level
-  import runs later, when every module it needs is already complete, so it cannot leave a
-  half-initialised module behind; it is the way to reach up the chain (the CLI, the web demo)
-  and to defer a heavy import. The parent packages a dotted import initialises are not counted
-  either: Python initialises a package before its modules.
+- **No import cycle** among gridplan modules. Module-level imports (also inside a module-level
+  ``try`` or ``if``) must be acyclic: a cycle there leaves a half-initialised module behind
+  for whichever module the interpreter reaches first. Function-level imports, which run later
+  and defer heavy libraries, must not close a cycle either: a stage that reaches back up the
+  chain (``cli -> web.commands -> web.demo -> cli`` before :mod:`gridplan.pipeline`) is the
+  tangle the layout exists to prevent. Imports under ``if TYPE_CHECKING:`` never run and do
+  not count; nor do the parent packages a dotted import initialises (Python initialises a
+  package before its modules).
 - **The stages never import a front end's libraries**: nothing under ``geo/``, ``analysis/``,
   ``network/``, ``routing/``, ``station/`` or ``io/`` imports folium, Flask or WeasyPrint, at
   any level, nor imports (at module level, transitively) a gridplan module that does.
@@ -96,11 +97,23 @@ def _targets(module: str, node: ast.Import | ast.ImportFrom) -> list[tuple[str, 
     return out
 
 
-def _graph() -> dict[str, set[str]]:
+def _runtime_imports(tree: ast.Module):
+    """Yield every import statement that can run: all of them but ``if TYPE_CHECKING:`` ones."""
+    skip = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            skip.update(id(n) for sub in node.body for n in ast.walk(sub))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in skip:
+            yield node
+
+
+def _graph(*, function_level: bool = False) -> dict[str, set[str]]:
     graph = {}
     for name, tree in TREES.items():
         edges = set()
-        for node in _module_level_imports(tree):
+        imports = _runtime_imports(tree) if function_level else _module_level_imports(tree)
+        for node in imports:
             for target, _ in _targets(name, node):
                 if target in MODULES and target != name:
                     edges.add(target)
@@ -138,6 +151,11 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_the_module_level_import_graph_has_no_cycle():
     cycle = _cycle(_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_function_level_imports_close_no_cycle_either():
+    cycle = _cycle(_graph(function_level=True))
+    assert cycle is None, "import cycle through a function-level import: " + " -> ".join(cycle)
 
 
 def test_the_cycle_finder_finds_a_cycle():
