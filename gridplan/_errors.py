@@ -93,13 +93,17 @@ class ValidationError(GridplanError, ValueError):
 
 
 class InfeasiblePlanError(GridplanError):
-    """A patrol plan cannot satisfy its hard constraints.
+    """A patrol plan breaks a hard constraint.
 
-    Part of the public hierarchy for callers that check plans; gridplan itself does not
-    raise it at present: the planner returns a plan whose dropped stops, metrics and
-    :meth:`~gridplan.PatrolPlan.is_feasible` say what could not be done, and
-    :func:`~gridplan.check_plan` reports violations.
+    Raised by ``CheckReport.raise_for_errors()`` (:class:`~gridplan.CheckReport`, from
+    :func:`~gridplan.check_plan`) when the check found errors; ``report`` is that report. The
+    planner itself does not raise it: it returns a plan whose dropped stops, metrics and
+    :meth:`~gridplan.PatrolPlan.is_feasible` say what could not be done.
     """
+
+    def __init__(self, msg: str, report=None):
+        super().__init__(msg)
+        self.report = report
 
 
 class GridplanWarning(UserWarning):

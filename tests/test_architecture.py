@@ -35,7 +35,7 @@ PACKAGE = ROOT / "gridplan"
 STAGES = ("geo", "analysis", "network", "routing", "station", "io")
 FRONT_END_LIBRARIES = ("folium", "flask", "flask_babel", "flask_login", "weasyprint", "branca")
 MAX_FUNCTION_LINES = 100
-# The solver and the planner are being restructured on their own branch (issue 15); these
+# The solver and the planner are being restructured on their own branch; these
 # functions of routing/ are cut there: build_problem, plan_variants, slice_plan, solve_worker,
 # _check_route. Remove the skip when that branch has landed.
 SKIP_LENGTH = ("gridplan/routing/",)

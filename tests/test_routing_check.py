@@ -13,6 +13,8 @@ from test_routing_problem import make_config
 from test_routing_problem import make_hotspots
 from test_routing_problem import patroller
 
+from gridplan import GridplanError
+from gridplan import InfeasiblePlanError
 from gridplan import InputError
 from gridplan.io.planfile import load_plan
 from gridplan.io.planfile import plan_from_dict
@@ -87,6 +89,19 @@ def test_a_short_dwell_is_caught(doc, net):
     stop["dwell_s"] = 300  # 5 minutes, below the policy's 10
     stop["departure"] = stop["arrival"]
     assert "dwell" in codes(doc, net)
+
+
+def test_raise_for_errors_raises_infeasible_plan_error_with_the_report(doc, net, grid):
+    check_plan(plan_from_dict(doc), net, grid=grid).raise_for_errors()  # no error: no raise
+    bad = copy.deepcopy(doc)
+    stop = first_route(bad)["stops"][0]
+    stop["dwell_s"] = 300
+    stop["departure"] = stop["arrival"]
+    report = check_plan(plan_from_dict(bad), net, grid=grid)
+    expected = r"(?s)breaks 2 hard constraint.*\[dwell\] morning/R1: stop 1.*plan the day again"
+    with pytest.raises(InfeasiblePlanError, match=expected) as exc:
+        report.raise_for_errors()
+    assert exc.value.report is report and isinstance(exc.value, GridplanError)
 
 
 def test_leaving_the_home_bases_is_caught(doc, net):

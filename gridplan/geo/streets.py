@@ -1,7 +1,7 @@
 """Street lines: read a street layer or an OpenStreetMap extract as LineStrings.
 
-The patrol router builds its graph from the same reader (issue 3); the grid generator uses the
-lines to polygonise street blocks.
+The street network (:mod:`gridplan.network.sources`) builds its graphs from the same reader; the
+grid generator uses the lines to polygonise street blocks.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""Patrol routing (issue 3): street network, OR-Tools model, plans."""
+"""Patrol routing: the routing problem, the planner, plans and their check, the solver."""

@@ -46,6 +46,7 @@ import numpy as np
 import pyproj
 import shapely
 
+from gridplan._errors import InfeasiblePlanError
 from gridplan._errors import InputError
 from gridplan.network.graphs import StreetNetwork
 from gridplan.network.matrix import DETOUR_FACTOR
@@ -149,6 +150,23 @@ class CheckReport:
     def ok(self) -> bool:
         """Whether the plan keeps every constraint (warnings allowed)."""
         return not self.errors
+
+    def raise_for_errors(self) -> None:
+        """Raise :class:`~gridplan.InfeasiblePlanError` (holding this report) if there are errors.
+
+        For pipelines that must not hand out a plan breaking a hard constraint, as
+        :meth:`gridplan.ValidationReport.raise_for_errors` is for grids.
+        """
+        if self.ok:
+            return
+        errors = self.errors
+        shown = "\n".join(f.to_text() for f in errors[:10])
+        more = f"\n... and {len(errors) - 10} more" if len(errors) > 10 else ""
+        msg = (
+            f"the plan breaks {len(errors)} hard constraint(s):\n{shown}{more}\nplan the day "
+            "again, or correct the plan file and check it again"
+        )
+        raise InfeasiblePlanError(msg, report=self)
 
     def summary(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""

@@ -3,7 +3,8 @@
 Nothing is configured or loaded at import time. :func:`create_app` reads defaults, then
 ``config.py`` from the instance folder, then ``GRIDPLAN_*`` environment variables, then the
 ``test_config`` mapping, and creates the store (``gridplan.sqlite`` in the instance folder) on
-first use. ``gridplan serve`` runs it under waitress.
+first use. ``gridplan serve`` runs it under gunicorn (waitress with ``--workers 1`` and on
+Windows).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``gridplan serve`` and ``gridplan users``: run the web UI and manage its logins.
 
-Flask and waitress are imported inside the commands, so the rest of the command line starts
-without them.
+Flask and the servers (gunicorn, waitress) are imported inside the commands, so the rest of the
+command line starts without them.
 """
 
 from __future__ import annotations
