@@ -19,6 +19,7 @@ Read with :mod:`ast` from the source, so they hold for code paths no other test 
   ``_messages.py``, ``_progress.py``, ``_validate.py``).
 - **No function over 100 lines**, counted from ``def`` to its last line without the
   docstring.
+- **One module imports OR-Tools**: the solver's adapter, ``_ortools.py``.
 """
 
 from __future__ import annotations
@@ -271,3 +272,12 @@ def test_no_function_is_longer_than_100_lines():
     assert not long, "functions over 100 lines (cut them at their sections):\n  " + "\n  ".join(
         long
     )
+
+
+def test_only_the_ortools_adapter_imports_ortools():
+    importers = sorted(
+        name
+        for name, tree in TREES.items()
+        if any(i.split(".")[0] == "ortools" for i in _all_imports(tree))
+    )
+    assert [name.rsplit(".", 1)[1] for name in importers] == ["_ortools"], importers
