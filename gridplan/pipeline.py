@@ -144,6 +144,7 @@ def run_station(
     slices: Sequence[str] | None = None,
     time_limit_s: float = 3.0,
     seed: int = 1,
+    work_limit: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> StationRun:
     """Run the chain on a station folder: grid, validation, import, hot spots, network, plan.
@@ -164,8 +165,9 @@ def run_station(
         The day to plan patrols for; ``None`` makes no plan.
     slices
         The slices of that day to plan (default: all).
-    time_limit_s, seed
-        Solver seconds per slice and seed of :func:`gridplan.plan_patrols`.
+    time_limit_s, seed, work_limit
+        Solver seconds per slice, seed and work limit of :func:`gridplan.plan_patrols` (with a
+        work limit the plan is the same on any machine load).
     progress
         Receives ``(stage, done, total)`` from the long stages (import, hot spots, network,
         plan).
@@ -231,6 +233,7 @@ def run_station(
             slices=slices,
             time_limit_s=time_limit_s,
             seed=seed,
+            work_limit=work_limit,
             progress=progress,
         )
         lap("plan")

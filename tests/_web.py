@@ -67,7 +67,9 @@ def build_store(instance: Path) -> dict:
 
     database = instance / "gridplan.sqlite"
     init_store(database)
-    seed_demo(database, instance, plan_time_limit_s=1.0, say=lambda _line: None)
+    # a work limit: the same demo plan on any machine load (tests/test_sheets.py counts its
+    # long routes)
+    seed_demo(database, instance, plan_time_limit_s=60.0, plan_work_limit=200, say=lambda _l: None)
     con = connect(database)
     try:
         sid = store.add_station(con, S02_TOML, source="S02.toml")

@@ -42,6 +42,7 @@ def seed_demo(
     *,
     data_dir: str | Path | None = None,
     plan_time_limit_s: float = 3.0,
+    plan_work_limit: int | None = None,
     say: Callable[[str], None] = print,
 ) -> dict[str, str]:
     """Load the demo station into the store at ``database``; return ``{username: password}``.
@@ -56,6 +57,8 @@ def seed_demo(
         The demo data (default: the bundled ``data/`` folder).
     plan_time_limit_s
         Solver seconds per slice for the demo plan; 0 skips the plan.
+    plan_work_limit
+        A work limit for the demo plan, so that it is the same on any machine load (tests).
     say
         Receives one line per step.
     """
@@ -77,6 +80,8 @@ def seed_demo(
             plan_date=DEMO_PLAN_DATE if plan_time_limit_s > 0 else None,
             time_limit_s=plan_time_limit_s,
             seed=1,
+            work_limit=plan_work_limit,
+            progress=_stage_lines(say),
         )
         grid_id, _ = store.save_grid(
             con,
@@ -151,3 +156,26 @@ def read_logins(instance: str | Path) -> list[tuple[str, str, str]]:
         if len(parts) == 3:
             rows.append((parts[0], parts[1], parts[2]))
     return rows
+
+
+#: what the long stages of the pipeline report, as a first start shows them
+_STAGE_LINES = {
+    "import incidents": "  importing the incidents…",
+    "hotspots": "  computing hot spots per micro-grid and slice…",
+    "read OSM": "  building the street network…",
+    "build networks": "  building the street network…",
+    "plan": "  planning the demo day's patrols…",
+}
+
+
+def _stage_lines(say: Callable[[str], None]):
+    """A progress callback that says once when each long stage starts (a first start waits)."""
+    said: set[str] = set()
+
+    def progress(stage: str, _done: int, _total: int) -> None:
+        for prefix, line in _STAGE_LINES.items():
+            if stage.startswith(prefix) and line not in said:
+                said.add(line)
+                say(line)
+
+    return progress
