@@ -58,6 +58,8 @@ from gridplan.network.stops import access_points
 from gridplan.network.stops import snap_points
 from gridplan.routing.planner import plan_patrols
 from gridplan.routing.problem import PatrolProblem
+from gridplan.routing.request import PlanRequest
+from gridplan.routing.solver import SolveParams
 from gridplan.station.config import config_from_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -339,11 +341,8 @@ def run_plan(grid, hot, net, cfg, args) -> tuple[object, float, dict[str, float]
             hot,
             net,
             cfg,
-            date=args.date,
-            slices=list(SLICES),
-            time_limit_s=args.time_limit,
-            workers=args.workers,
-            seed=args.seed,
+            PlanRequest(args.date, slices=list(SLICES)),
+            params=SolveParams(time_limit_s=args.time_limit, seed=args.seed, workers=args.workers),
         )
         plan_s = time.perf_counter() - t
     return plan, plan_s, dict(totals)
@@ -359,11 +358,8 @@ def profile_plan(grid, hot, net, cfg, args, top: int = 25) -> str:
         hot,
         net,
         cfg,
-        date=args.date,
-        slices=list(SLICES),
-        time_limit_s=args.time_limit,
-        workers=args.workers,
-        seed=args.seed,
+        PlanRequest(args.date, slices=list(SLICES)),
+        params=SolveParams(time_limit_s=args.time_limit, seed=args.seed, workers=args.workers),
     )
     prof.disable()
     buf = io.StringIO()

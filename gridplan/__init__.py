@@ -18,6 +18,7 @@ from gridplan._errors import GridplanError as GridplanError
 from gridplan._errors import GridplanWarning as GridplanWarning
 from gridplan._errors import InfeasiblePlanError as InfeasiblePlanError
 from gridplan._errors import InputError as InputError
+from gridplan._errors import PlanRequestError as PlanRequestError
 from gridplan._errors import ValidationError as ValidationError
 
 try:
@@ -82,6 +83,8 @@ _LAZY = {
     "SliceMetrics": "gridplan.routing.plan",
     "plan_patrols": "gridplan.routing.planner",
     "plan_variants": "gridplan.routing.planner",
+    "PlanSettings": "gridplan.routing.planner",
+    "PlanRequest": "gridplan.routing.request",
     "Duty": "gridplan.routing.plan",
     "save_plan": "gridplan.io.planfile",
     "load_plan": "gridplan.io.planfile",
@@ -111,6 +114,7 @@ __all__ = sorted(
         "GridplanWarning",
         "InfeasiblePlanError",
         "InputError",
+        "PlanRequestError",
         "ValidationError",
         "__version__",
         *_LAZY,
@@ -178,10 +182,12 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.routing.plan import PlannedStop as PlannedStop
     from gridplan.routing.plan import SliceMetrics as SliceMetrics
     from gridplan.routing.plan import SlicePlan as SlicePlan
+    from gridplan.routing.planner import PlanSettings as PlanSettings
     from gridplan.routing.planner import plan_patrols as plan_patrols
     from gridplan.routing.planner import plan_variants as plan_variants
     from gridplan.routing.problem import PatrolProblem as PatrolProblem
     from gridplan.routing.problem import build_problem as build_problem
+    from gridplan.routing.request import PlanRequest as PlanRequest
     from gridplan.routing.solver.model import CoverGroup as CoverGroup
     from gridplan.routing.solver.model import PrizeVRP as PrizeVRP
     from gridplan.routing.solver.model import PrizeVRPSolution as PrizeVRPSolution

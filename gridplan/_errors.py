@@ -61,6 +61,22 @@ class ColumnError(InputError):
         self.roles = tuple(roles)
 
 
+class PlanRequestError(InputError):
+    """A plan request has problems; ``problems`` lists each as a message.
+
+    Raised by :class:`~gridplan.PlanRequest` (values wrong on their own),
+    :meth:`~gridplan.PlanRequest.validate` (values not of the station or its grid) and
+    :func:`~gridplan.routing.request.build_request` (both). The message joins the problems
+    with semicolons; a form shows them one by one in the user's language.
+    """
+
+    def __init__(self, problems):
+        from gridplan._messages import listing
+
+        self.problems = tuple(problems)
+        super().__init__(listing(list(self.problems), semicolons=True))
+
+
 class CRSError(GridplanError, ValueError):
     """A coordinate reference system is missing, unknown or unsuitable.
 

@@ -50,7 +50,7 @@ MESSAGE_MODULES = (
     "gridplan.geo.grid",
     "gridplan.geo.incidents",
     "gridplan.geo.validate",
-    "gridplan.routing.planner",
+    "gridplan.routing.request",
     "gridplan.routing.problem",
     "gridplan.io.plan_export",
     "gridplan.sheets.route_sheets",

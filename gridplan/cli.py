@@ -819,13 +819,14 @@ def _plan_make(
 ):
     """Make the plan (``gridplan plan`` without a sub-command)."""
     import dataclasses
-    import datetime as dt
     from types import MappingProxyType
 
     from gridplan.geo.grid import load_grid
     from gridplan.io.planfile import save_plan
     from gridplan.io.results import read_hotspots
     from gridplan.routing.planner import plan_variants
+    from gridplan.routing.request import PlanRequest
+    from gridplan.routing.solver import SolveParams
 
     missing = [
         opt
@@ -842,37 +843,27 @@ def _plan_make(
             f"gridplan plan needs {', '.join(missing)} (see gridplan plan --help), or a "
             "sub-command such as `gridplan plan check PLAN`"
         )
-    try:
-        date = dt.date.fromisoformat(date_text)
-    except ValueError:
-        raise click.BadParameter(
-            f"{date_text!r} is not a date; write it as YYYY-MM-DD, e.g. 2024-06-01",
-            param_hint="--date",
-        ) from None
     if time_limit <= 0:
         raise click.BadParameter(f"{time_limit} must be > 0 seconds", param_hint="--time-limit")
     if variants < 1:
         raise click.BadParameter(f"{variants} must be at least 1", param_hint="--variants")
     if out.resolve() in {p.resolve() for p in (grid_path, hotspots_path) if p is not None}:
         raise click.UsageError("--out must differ from the inputs: gridplan never overwrites them")
+    slices = [s.strip() for s in slice_ids.split(",") if s.strip()] if slice_ids else None
+    request = PlanRequest(date_text, slices=slices, seed=seed, duty_split=duty_split)
     cfg = _config(config_path)
     grid = load_grid(grid_path)
     hot = read_hotspots(hotspots_path)
     net = _load_network_option(network_path)
-    slices = [s.strip() for s in slice_ids.split(",") if s.strip()] if slice_ids else None
     plans = plan_variants(
         grid,
         hot,
         net,
         cfg,
-        date=date,
+        request,
         variants=variants,
         tolerance=tolerance,
-        slices=slices,
-        time_limit_s=time_limit,
-        seed=seed,
-        workers=workers,
-        duty_split=duty_split,
+        params=SolveParams(time_limit_s=time_limit, workers=workers),
         progress=_progress(),
     )
     written = []

@@ -194,6 +194,8 @@ def run_station(
     from gridplan.geo.validate import validate_grid
     from gridplan.network.graphs import build_network
     from gridplan.routing.planner import plan_patrols
+    from gridplan.routing.request import PlanRequest
+    from gridplan.routing.solver import SolveParams
     from gridplan.station.config import load_config
 
     folder = find_demo_data(data)
@@ -229,11 +231,8 @@ def run_station(
             hot,
             net,
             cfg,
-            date=plan_date,
-            slices=slices,
-            time_limit_s=time_limit_s,
-            seed=seed,
-            work_limit=work_limit,
+            PlanRequest(plan_date, slices=slices, seed=seed),
+            params=SolveParams(time_limit_s=time_limit_s, work_limit=work_limit),
             progress=progress,
         )
         lap("plan")

@@ -65,6 +65,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "patrol plans": (
         "plan_patrols",
         "plan_variants",
+        "PlanRequest",
+        "PlanSettings",
         "build_problem",
         "PatrolProblem",
         "PatrolPlan",
@@ -99,6 +101,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "errors": (
         "GridplanError",
         "InputError",
+        "PlanRequestError",
         "CRSError",
         "ConfigError",
         "ValidationError",

@@ -23,7 +23,7 @@ def checked(plan, network, grid=None):
     return plan
 
 
-def plan_checked(grid, hotspots, network, config, **kwargs):
+def plan_checked(grid, hotspots, network, config, request, **kwargs):
     """:func:`plan_patrols`, then :func:`checked`."""
-    plan = plan_patrols(grid, hotspots, network, config, **kwargs)
+    plan = plan_patrols(grid, hotspots, network, config, request, **kwargs)
     return checked(plan, network, grid)

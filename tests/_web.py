@@ -60,6 +60,8 @@ def build_store(instance: Path) -> dict:
     """Create and fill the test store in ``instance``; return what tests need to know."""
     from gridplan.network.graphs import save_network
     from gridplan.routing.planner import plan_patrols
+    from gridplan.routing.request import PlanRequest
+    from gridplan.routing.solver import SolveParams
     from gridplan.web import store
     from gridplan.web.db import connect
     from gridplan.web.db import init_store
@@ -86,12 +88,8 @@ def build_store(instance: Path) -> dict:
             hot,
             net,
             cfg,
-            date="2024-06-05",
-            slices=["morning"],
-            time_limit_s=1,
-            workers=1,
-            work_limit=300,
-            seed=1,
+            PlanRequest("2024-06-05", slices=["morning"]),
+            params=SolveParams(time_limit_s=1, seed=1, workers=1, work_limit=300),
         )
         s02_plan, _ = store.save_plan(
             con, sid, plan, grid_id=grid_id, hotspot_run_id=run_id, params={}, username="test"

@@ -171,13 +171,19 @@ def _station_t07():
 
 def test_a_new_station_plans_with_the_default_roster():
     from gridplan.routing.planner import plan_patrols
+    from gridplan.routing.request import PlanRequest
+    from gridplan.routing.solver import SolveParams
 
     grid, hot, net = _station_t07()
     cfg = config_from_mapping({"station": {"id": "T07"}}, source="t07.toml")  # no [[roster]]
     plan = plan_patrols(
-        grid, hot, net, cfg, date="2024-06-05", slices=["morning"], time_limit_s=1,
-        workers=1, work_limit=300, seed=1,
-    )  # fmt: skip
+        grid,
+        hot,
+        net,
+        cfg,
+        PlanRequest("2024-06-05", slices=["morning"]),
+        params=SolveParams(time_limit_s=1, seed=1, workers=1, work_limit=300),
+    )
     assert plan.is_feasible()
     routes = {r.patroller_id: r for r in plan.slices[0].routes}
     # the volunteers (09:00-11:30) walk the first two and the last two of T07-B1..B3

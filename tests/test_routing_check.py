@@ -22,8 +22,10 @@ from gridplan.io.planfile import plan_to_dict
 from gridplan.io.planfile import save_plan
 from gridplan.network.graphs import build_network
 from gridplan.routing.check import check_plan
+from gridplan.routing.request import PlanRequest
+from gridplan.routing.solver import SolveParams
 
-FAST = {"time_limit_s": 5, "workers": 1, "work_limit": 300, "seed": 3}
+FAST = SolveParams(time_limit_s=5, workers=1, work_limit=300, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,12 @@ def plan(net, grid):
         revisit_gap_min=40,
     )
     return plan_checked(
-        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning", "day"], **FAST
+        grid,
+        make_hotspots(grid),
+        net,
+        cfg,
+        PlanRequest("2024-06-05", slices=["morning", "day"]),
+        params=FAST,
     )
 
 
@@ -188,7 +195,12 @@ def test_grid_membership_is_checked(doc, net, grid):
 def test_straight_line_plans_are_checked_too(grid):
     cfg = make_config([patroller("W1", {"daily": ["06:00-10:00"]})])
     plan = plan_checked(
-        grid, make_hotspots(grid), None, cfg, date="2024-06-05", slices=["morning"], **FAST
+        grid,
+        make_hotspots(grid),
+        None,
+        cfg,
+        PlanRequest("2024-06-05", slices=["morning"]),
+        params=FAST,
     )
     assert plan.settings["network"] is None
     report = check_plan(plan)

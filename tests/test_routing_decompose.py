@@ -9,8 +9,10 @@ from gridplan.routing import planner
 from gridplan.routing.decompose import assign_bases
 from gridplan.routing.decompose import solve_by_base
 from gridplan.routing.problem import build_problem
+from gridplan.routing.request import PlanRequest
+from gridplan.routing.solver import SolveParams
 
-FAST = {"time_limit_s": 4, "workers": 1, "work_limit": 200, "seed": 2}
+FAST = SolveParams(time_limit_s=4, workers=1, work_limit=200, seed=2)
 
 
 def morning(grid, net, cfg):
@@ -63,7 +65,12 @@ def test_planner_decomposes_big_slices_and_the_plan_checks(net, grid, monkeypatc
     monkeypatch.setattr(planner, "should_decompose", lambda problem, model: True)
     cfg = make_config(crew(), top_share=0.3, revisit_gap_min=30)
     plan = plan_checked(
-        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning"], **FAST
+        grid,
+        make_hotspots(grid),
+        net,
+        cfg,
+        PlanRequest("2024-06-05", slices=["morning"]),
+        params=FAST,
     )
     m = plan.slices[0].metrics
     assert all(m.base_visited.values()) and m.risk_covered > 0.9
@@ -95,9 +102,15 @@ def test_variants_of_a_decomposed_slice_differ_and_check(net, grid, monkeypatch)
     monkeypatch.setattr(planner, "should_decompose", lambda problem, model: True)
     cfg = make_config(crew(n_free=2), revisit_max=1)
     days = planner.plan_variants(
-        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning"], variants=2,
-        tolerance=0.2, **FAST,
-    )  # fmt: skip
+        grid,
+        make_hotspots(grid),
+        net,
+        cfg,
+        PlanRequest("2024-06-05", slices=["morning"]),
+        variants=2,
+        tolerance=0.2,
+        params=FAST,
+    )
     for d in days:
         checked(d, net, grid)
     assert days[1].variant["similarity"][0] < 1.0

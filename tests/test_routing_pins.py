@@ -8,8 +8,10 @@ from test_routing_problem import patroller
 
 from gridplan import InputError
 from gridplan.routing.problem import build_problem
+from gridplan.routing.request import PlanRequest
+from gridplan.routing.solver import SolveParams
 
-FAST = {"time_limit_s": 3, "workers": 1, "work_limit": 300, "seed": 3}
+FAST = SolveParams(time_limit_s=3, workers=1, work_limit=300, seed=3)
 
 
 def stops_of(plan):
@@ -21,7 +23,9 @@ def test_a_pinned_low_risk_grid_is_visited_and_an_excluded_hot_spot_is_not(net, 
     scores = [100, 90, 80, 1, 1, 1, 1, 1, 1]
     hot = make_hotspots(grid, scores)
     cfg = make_config([patroller("P1", {"daily": ["06:00-06:35"]})], cover_base_grids=False)
-    plain = plan_checked(grid, hot, net, cfg, date="2024-06-05", slices=["morning"], **FAST)
+    plain = plan_checked(
+        grid, hot, net, cfg, PlanRequest("2024-06-05", slices=["morning"]), params=FAST
+    )
     low = "S01-B3-M003"
     assert low not in stops_of(plain)
     hottest = "S01-B1-M001"
@@ -32,11 +36,8 @@ def test_a_pinned_low_risk_grid_is_visited_and_an_excluded_hot_spot_is_not(net, 
         hot,
         net,
         cfg,
-        date="2024-06-05",
-        slices=["morning"],
-        pinned=[low],
-        exclude=[hottest],
-        **FAST,
+        PlanRequest("2024-06-05", slices=["morning"], pinned=[low], exclude=[hottest]),
+        params=FAST,
     )
     assert low in stops_of(plan)
     assert hottest not in stops_of(plan)

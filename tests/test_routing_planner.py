@@ -15,9 +15,11 @@ from test_routing_problem import patroller
 
 from gridplan import InputError
 from gridplan.routing.planner import plan_patrols
+from gridplan.routing.request import PlanRequest
+from gridplan.routing.solver import SolveParams
 
 ROOT = Path(__file__).parents[1]
-FAST = {"time_limit_s": 5, "workers": 1, "work_limit": 300, "seed": 3}
+FAST = SolveParams(time_limit_s=5, workers=1, work_limit=300, seed=3)
 
 
 def visits(plan):
@@ -35,7 +37,12 @@ def test_revisits_respect_the_gap_and_times_are_local(net, grid):
         [patroller("P1", {"daily": ["06:00-10:00"]})], top_share=0.2, revisit_gap_min=40
     )
     plan = plan_checked(
-        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning"], **FAST
+        grid,
+        make_hotspots(grid),
+        net,
+        cfg,
+        PlanRequest("2024-06-05", slices=["morning"]),
+        params=FAST,
     )
     assert plan.is_feasible(), plan.violations()
     got = visits(plan)
@@ -68,7 +75,12 @@ def test_every_base_grid_visited_when_capacity_allows(net, grid, cover):
         cover_penalty=80_000.0,
     )
     plan = plan_checked(
-        grid, make_hotspots(grid, scores), net, cfg, date="2024-06-05", slices=["morning"], **FAST
+        grid,
+        make_hotspots(grid, scores),
+        net,
+        cfg,
+        PlanRequest("2024-06-05", slices=["morning"]),
+        params=FAST,
     )
     assert plan.is_feasible(), plan.violations()
     m = plan.slices[0].metrics
@@ -86,7 +98,12 @@ def test_dosage_cap_is_carried_across_slices(net, grid):
         revisit_gap_min=30,
     )
     plan = plan_checked(
-        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["day", "morning"], **FAST
+        grid,
+        make_hotspots(grid),
+        net,
+        cfg,
+        PlanRequest("2024-06-05", slices=["day", "morning"]),
+        params=FAST,
     )
     assert plan.slice_ids == ("morning", "day")  # time order
     assert plan.is_feasible(), plan.violations()
@@ -113,7 +130,12 @@ def test_home_bases_and_duty_limits(net, grid):
         ]
     )
     plan = plan_checked(
-        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning"], **FAST
+        grid,
+        make_hotspots(grid),
+        net,
+        cfg,
+        PlanRequest("2024-06-05", slices=["morning"]),
+        params=FAST,
     )
     assert plan.is_feasible(), plan.violations()
     v1, a1 = plan.slices[0].routes
@@ -128,8 +150,8 @@ def test_home_bases_and_duty_limits(net, grid):
 def test_nobody_on_duty_and_reproducibility(net, grid):
     cfg = make_config([patroller("P1", {"daily": ["06:00-08:00"]})])
     hot = make_hotspots(grid)
-    a = plan_checked(grid, hot, net, cfg, date="2024-06-05", **FAST)
-    b = plan_checked(grid, hot, net, cfg, date="2024-06-05", **FAST)
+    a = plan_checked(grid, hot, net, cfg, PlanRequest("2024-06-05"), params=FAST)
+    b = plan_checked(grid, hot, net, cfg, PlanRequest("2024-06-05"), params=FAST)
     assert a.slice_ids == ("morning", "day", "evening", "night")
     assert a.is_feasible() and b.is_feasible()
     assert visits(a) == visits(b)
@@ -144,9 +166,13 @@ def test_nobody_on_duty_and_reproducibility(net, grid):
 def test_bad_slices(net, grid):
     cfg = make_config([])
     with pytest.raises(InputError, match="unknown time slice 'noon'"):
-        plan_patrols(grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["noon"])
+        plan_patrols(
+            grid, make_hotspots(grid), net, cfg, PlanRequest("2024-06-05", slices=["noon"])
+        )
     with pytest.raises(InputError, match="more than once"):
-        plan_patrols(grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["day", "day"])
+        plan_patrols(
+            grid, make_hotspots(grid), net, cfg, PlanRequest("2024-06-05", slices=["day", "day"])
+        )
 
 
 @pytest.mark.slow
@@ -168,7 +194,12 @@ def test_one_slice_on_the_demo_station():
         crs=cfg.metric_crs,
     )
     plan = plan_checked(
-        grid, hot, net, cfg, date="2024-06-08", slices=["evening"], time_limit_s=3, workers=1
+        grid,
+        hot,
+        net,
+        cfg,
+        PlanRequest("2024-06-08", slices=["evening"]),
+        params=SolveParams(time_limit_s=3, workers=1),
     )
     assert plan.is_feasible(), plan.violations()
     sp = plan.slices[0]
@@ -192,7 +223,12 @@ def test_plan_across_a_dst_change(net, grid):
         make_config([patroller("N1", {"sat": ["22:00-06:00"]})]), timezone="America/Los_Angeles"
     )
     plan = plan_checked(
-        grid, make_hotspots(grid), net, cfg, date="2024-03-09", slices=["night"], **FAST
+        grid,
+        make_hotspots(grid),
+        net,
+        cfg,
+        PlanRequest("2024-03-09", slices=["night"]),
+        params=FAST,
     )
     assert plan.is_feasible(), plan.violations()
     sp = plan.slices[0]
@@ -211,9 +247,15 @@ def test_variants_are_distinct_good_and_checked(net, grid):
 
     cfg = make_config([patroller("P1", {"daily": ["06:00-08:00"]})], revisit_max=1)
     days = plan_variants(
-        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning"], variants=3,
-        tolerance=0.1, **FAST,
-    )  # fmt: skip
+        grid,
+        make_hotspots(grid),
+        net,
+        cfg,
+        PlanRequest("2024-06-05", slices=["morning"]),
+        variants=3,
+        tolerance=0.1,
+        params=FAST,
+    )
     assert [d.variant["index"] for d in days] == [1, 2, 3]
     orders = set()
     for d in days:
@@ -236,7 +278,12 @@ def test_routes_start_at_the_configured_station_location(net, grid):
         location=(corner.x, corner.y),
     )
     plan = plan_checked(
-        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning"], **FAST
+        grid,
+        make_hotspots(grid),
+        net,
+        cfg,
+        PlanRequest("2024-06-05", slices=["morning"]),
+        params=FAST,
     )
     (route,) = plan.slices[0].routes
     start = shapely.Point(route.path.coords[0])
@@ -277,7 +324,12 @@ def test_break_rule_splits_routes_and_carries_across_slices(net, grid):
         revisit_gap_min=30,
     )  # fmt: skip
     plan = plan_checked(
-        grid, make_hotspots(grid), net, cfg, date="2024-06-05", slices=["morning", "day"], **FAST
+        grid,
+        make_hotspots(grid),
+        net,
+        cfg,
+        PlanRequest("2024-06-05", slices=["morning", "day"]),
+        params=FAST,
     )
     morning = [r for r in plan.slices[0].routes if r.deployed]
     # 4 hours with a break after 2.5: two routes, the second at least 30 minutes after the first
@@ -302,13 +354,14 @@ def test_the_day_limit_is_shared_by_risk_not_used_up_in_the_morning(net, grid):
     )
     hot = make_hotspots(grid)
     hot.loc[hot["slice"] == "evening", "score"] *= 3
-    kw = {"date": "2024-06-05", "slices": ["morning", "evening"], **FAST}
+    day = PlanRequest("2024-06-05", slices=["morning", "evening"])
 
     def minutes(plan):
         return {s.slice_id: sum(r.duration_s for r in s.routes) / 60 for s in plan.slices}
 
-    first = minutes(plan_checked(grid, hot, net, cfg, duty_split="first", **kw))
-    shared = plan_checked(grid, hot, net, cfg, **kw)
+    first_split = dataclasses.replace(day, duty_split="first")
+    first = minutes(plan_checked(grid, hot, net, cfg, first_split, params=FAST))
+    shared = plan_checked(grid, hot, net, cfg, day, params=FAST)
     by_risk = minutes(shared)
     # in time order the morning takes (nearly) the whole limit and the evening is left bare
     assert first["morning"] > 100 and first["evening"] < 20
@@ -317,5 +370,5 @@ def test_the_day_limit_is_shared_by_risk_not_used_up_in_the_morning(net, grid):
     assert by_risk["morning"] <= 40 + 1e-6 and by_risk["evening"] > 60
     assert sum(by_risk.values()) <= 120 + 1e-6
     assert shared.settings["duty_split"] == "risk"
-    with pytest.raises(InputError, match="duty_split='fair' is unknown"):
-        plan_patrols(grid, hot, net, cfg, duty_split="fair", **kw)
+    with pytest.raises(InputError, match="duty split 'fair' is unknown"):
+        dataclasses.replace(day, duty_split="fair")

@@ -26,9 +26,11 @@ from gridplan._errors import GridplanError
 from gridplan.io.planfile import plan_from_dict
 from gridplan.io.planfile import plan_to_dict
 from gridplan.network.graphs import build_network
+from gridplan.routing.request import PlanRequest
+from gridplan.routing.solver import SolveParams
 from gridplan.sheets import route_sheets as S
 
-FAST = {"time_limit_s": 5, "workers": 1, "work_limit": 300, "seed": 3}
+FAST = SolveParams(time_limit_s=5, workers=1, work_limit=300, seed=3)
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<script>alert("x")</script> & 义警'
 PHONE = "021-6666 8888"
@@ -76,9 +78,8 @@ def plan(named_net, grid, cfg):
         make_hotspots(grid),
         named_net,
         cfg,
-        date="2024-06-05",
-        slices=["day", "morning"],
-        **FAST,
+        PlanRequest("2024-06-05", slices=["day", "morning"]),
+        params=FAST,
     )
 
 

@@ -1,5 +1,6 @@
 """Planning in the web UI: form, background job, versions, pins, sheets, downloads, users."""
 
+import dataclasses
 import json
 import re
 import shutil
@@ -13,6 +14,7 @@ from _web import csrf_token
 from _web import login
 
 from gridplan.io.planfile import plan_from_dict
+from gridplan.routing.request import PlanRequest
 from gridplan.web import store
 from gridplan.web.db import connect
 
@@ -82,6 +84,56 @@ def test_a_replan_adds_a_version_and_keeps_the_earlier_one(officer, web_app, web
     assert plan.policy.dwell_min["top"] == 14
     html = page.get_data(as_text=True)
     assert "v2" in html and f"/plans/{first['id']}" in html  # versions listed, parent linked
+
+
+def test_the_forms_plan_is_the_plan_of_its_request(officer, web_app, monkeypatch):
+    # the form becomes one PlanRequest, and the job plans exactly that request: its plan is
+    # the one the library makes of the request (work-limited here, so it can be compared)
+    from gridplan.routing import planner
+
+    real = planner.plan_patrols
+    calls = []
+
+    def work_limited(grid, hot, net, cfg, request, *, params, progress=None):
+        params = dataclasses.replace(params, work_limit=200)
+        calls.append((grid, hot, net, cfg, request, params))
+        return real(grid, hot, net, cfg, request, params=params, progress=progress)
+
+    monkeypatch.setattr(planner, "plan_patrols", work_limited)
+    resp = plan_form(
+        officer,
+        patrollers=["V09"],
+        dwell_top="14",
+        pinned="S02-B3-M003；S02-B2-M001",
+        exclude="S02-B1-M001",
+        seed="2",
+    )
+    assert officer.get(resp.headers["Location"] + ".json").get_json()["status"] == "done"
+    ((grid, hot, net, cfg, request, params),) = calls
+    assert request == PlanRequest(
+        "2024-06-05",
+        slices=["morning"],
+        patrollers=["V09"],
+        dwell_min={"top": 14, "high": 12, "other": 10},
+        pinned=["S02-B2-M001", "S02-B3-M003"],
+        exclude=["S02-B1-M001"],
+        seed=2,
+    )
+    assert (params.time_limit_s, params.workers) == (1.0, 1)  # the server's settings
+    row = plan_rows(web_app)[-1]
+    assert json.loads(row["params_json"]) == request.to_dict()
+    stored = plan_from_dict(json.loads(zlib.decompress(row["plan"])))
+    direct = real(grid, hot, net, cfg, request, params=params)
+
+    def walks(plan):
+        return [
+            (s.slice_id, r.patroller_id, [(p.micro_id, p.arrival) for p in r.stops])
+            for s in plan.slices
+            for r in s.routes
+        ]
+
+    assert walks(stored) == walks(direct) and walks(stored)[0][2]
+    assert stored.policy.dwell_min["top"] == 14 and stored.seed == 2
 
 
 def test_bad_plan_forms_are_refused_with_every_reason(officer, web_app):

@@ -31,10 +31,12 @@ from gridplan.maps.webmaps import incident_data
 from gridplan.maps.webmaps import patroller_styles
 from gridplan.maps.webmaps import plan_data
 from gridplan.maps.webmaps import plan_map
+from gridplan.routing.request import PlanRequest
+from gridplan.routing.solver import SolveParams
 
 TILES = "http://tiles.station.local/{z}/{x}/{y}.png"
 HOSTILE = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
-FAST = {"time_limit_s": 2, "workers": 1, "work_limit": 200, "seed": 3}
+FAST = SolveParams(time_limit_s=2, workers=1, work_limit=200, seed=3)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -177,7 +179,9 @@ def plan(lattice):
         ],
         top_share=0.2,
     )
-    return plan_checked(grid, hot, net, cfg, date="2024-06-05", slices=["morning", "day"], **FAST)
+    return plan_checked(
+        grid, hot, net, cfg, PlanRequest("2024-06-05", slices=["morning", "day"]), params=FAST
+    )
 
 
 # --- grid_map ---------------------------------------------------------------------------------

@@ -165,8 +165,9 @@ def stop_table(
     ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
     ... ).incidents
     >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> request = gp.PlanRequest("2019-06-01", slices=["night"])
     >>> plan = gp.plan_patrols(  # no street network: straight lines x detour factor
-    ...     grid, hot, None, cfg, date="2019-06-01", slices=["night"], workers=1, work_limit=5
+    ...     grid, hot, None, cfg, request, params=gp.SolveParams(workers=1, work_limit=5)
     ... )
     >>> table = stop_table(plan, patroller="A03")
     >>> table[["slice", "patroller_id", "micro_id"]].iloc[0].tolist()

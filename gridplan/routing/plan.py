@@ -98,8 +98,9 @@ class PlannedStop:
     ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
     ... ).incidents
     >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> request = gp.PlanRequest("2019-06-01", slices=["night"])
     >>> plan = gp.plan_patrols(  # no street network: straight lines x detour factor
-    ...     grid, hot, None, cfg, date="2019-06-01", slices=["night"], workers=1, work_limit=5
+    ...     grid, hot, None, cfg, request, params=gp.SolveParams(workers=1, work_limit=5)
     ... )
     >>> stop = plan.slice("night").routes[0].stops[0]
     >>> stop.order, stop.micro_id.startswith("S01-B"), stop.risk_class in ("top", "high", "other")
@@ -162,8 +163,9 @@ class Duty:
     ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
     ... ).incidents
     >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> request = gp.PlanRequest("2019-06-01", slices=["night"])
     >>> plan = gp.plan_patrols(  # no street network: straight lines x detour factor
-    ...     grid, hot, None, cfg, date="2019-06-01", slices=["night"], workers=1, work_limit=5
+    ...     grid, hot, None, cfg, request, params=gp.SolveParams(workers=1, work_limit=5)
     ... )
     >>> duty = plan.slice("night").routes[0].duty
     >>> duty.profile, duty.speed_kph, duty.max_duty_min, (duty.break_after_min, duty.break_min)
@@ -222,8 +224,9 @@ class PatrolRoute:
     ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
     ... ).incidents
     >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> request = gp.PlanRequest("2019-06-01", slices=["night"])
     >>> plan = gp.plan_patrols(  # no street network: straight lines x detour factor
-    ...     grid, hot, None, cfg, date="2019-06-01", slices=["night"], workers=1, work_limit=5
+    ...     grid, hot, None, cfg, request, params=gp.SolveParams(workers=1, work_limit=5)
     ... )
     >>> route = plan.slice("night").routes[0]
     >>> route.patroller_id, route.mode, route.part, route.start_place
@@ -309,8 +312,9 @@ class SliceMetrics:
     ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
     ... ).incidents
     >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> request = gp.PlanRequest("2019-06-01", slices=["night"])
     >>> plan = gp.plan_patrols(  # no street network: straight lines x detour factor
-    ...     grid, hot, None, cfg, date="2019-06-01", slices=["night"], workers=1, work_limit=5
+    ...     grid, hot, None, cfg, request, params=gp.SolveParams(workers=1, work_limit=5)
     ... )
     >>> m = plan.slice("night").metrics
     >>> 0 < m.risk_covered <= 1, sorted(m.base_visited)
@@ -386,8 +390,9 @@ class SlicePlan:
     ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
     ... ).incidents
     >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> request = gp.PlanRequest("2019-06-01", slices=["night"])
     >>> plan = gp.plan_patrols(  # no street network: straight lines x detour factor
-    ...     grid, hot, None, cfg, date="2019-06-01", slices=["night"], workers=1, work_limit=5
+    ...     grid, hot, None, cfg, request, params=gp.SolveParams(workers=1, work_limit=5)
     ... )
     >>> night = plan.slice("night")
     >>> night.label, night.nobody_on_duty, night.is_feasible()
@@ -482,8 +487,9 @@ class PatrolPlan:
     ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
     ... ).incidents
     >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> request = gp.PlanRequest("2019-06-01", slices=["night"])
     >>> plan = gp.plan_patrols(  # no street network: straight lines x detour factor
-    ...     grid, hot, None, cfg, date="2019-06-01", slices=["night"], workers=1, work_limit=5
+    ...     grid, hot, None, cfg, request, params=gp.SolveParams(workers=1, work_limit=5)
     ... )
     >>> plan.slice_ids, plan.is_feasible(), plan.settings["matrix_method"]
     (('night',), True, ['straight_line'])

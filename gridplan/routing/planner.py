@@ -1,11 +1,19 @@
-"""Plan a day of patrols: every slice in time order, dosage and duty carried across slices."""
+"""Plan a day of patrols: every slice in time order, dosage and duty carried across slices.
+
+:func:`plan_patrols` plans what a :class:`~gridplan.routing.request.PlanRequest` asks for
+(the officer's choices) with :class:`~gridplan.routing.solver.SolveParams` (how long and how
+the solver searches) and :class:`PlanSettings` (how the day is modelled); :func:`plan_variants`
+plans several distinct days to rotate over.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import itertools
-from collections.abc import Collection
+import math
+from collections.abc import Callable
 from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
@@ -16,8 +24,6 @@ import pandas as pd
 import shapely
 
 from gridplan._errors import InputError
-from gridplan._messages import N_
-from gridplan._messages import define
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
 from gridplan.network.graphs import StreetNetwork
@@ -25,37 +31,85 @@ from gridplan.network.matrix import DETOUR_FACTOR
 from gridplan.routing.decompose import should_decompose
 from gridplan.routing.decompose import solve_by_base
 from gridplan.routing.plan import PatrolPlan
+from gridplan.routing.plan import SlicePlan
 from gridplan.routing.plan import seconds_between
 from gridplan.routing.plan import slice_plan
+from gridplan.routing.problem import PatrolProblem
 from gridplan.routing.problem import build_problem
 from gridplan.routing.problem import config_for_grid
-from gridplan.routing.problem import slice_for
+from gridplan.routing.request import PlanRequest
+from gridplan.routing.request import slice_for
+from gridplan.routing.solver import PrizeVRP
 from gridplan.routing.solver import PrizeVRPSolution
 from gridplan.routing.solver import SolveParams
 from gridplan.routing.solver import default_workers
 from gridplan.routing.solver import solve_prize_vrp
 from gridplan.station.config import StationConfig
-
-# Errors an officer can meet when planning (the web UI shows them in the officer's language).
-_E_SLICES_TWICE = define(
-    "planner.slices_twice", N_("slices %(slices)s are listed more than once; list each once")
-)
+from gridplan.station.timeslices import TimeSlice
 
 
-def _slices_in_order(config: StationConfig, date: dt.date, slices: Sequence[str] | None):
+@dataclasses.dataclass(frozen=True)
+class PlanSettings:
+    """How the planner models a station's day, beyond the officer's request.
+
+    Neither the officer's choices (:class:`~gridplan.routing.request.PlanRequest`) nor how the
+    solver searches (:class:`~gridplan.routing.solver.SolveParams`, which knows nothing of
+    stations): where routes start and end, the travel estimate without a street network, and
+    the weights of the objective. The defaults are what the CLI and the web UI plan with.
+
+    Attributes
+    ----------
+    station_point
+        Where routes start and end (EPSG:4326); ``None``: the config's ``station.location``,
+        else a point inside the station polygon.
+    detour_factor
+        Straight-line travel times are multiplied by it when there is no street network.
+    balance_weight, travel_weight
+        Prize units per second of the longest route and per second of travel (see
+        :meth:`~gridplan.routing.problem.PatrolProblem.to_prize_vrp` for why balance is off by
+        default).
+
+    Examples
+    --------
+    >>> PlanSettings(travel_weight=0.01).detour_factor
+    1.3
+    >>> PlanSettings(detour_factor=0.5)
+    Traceback (most recent call last):
+    ...
+    gridplan._errors.InputError: PlanSettings: detour_factor=0.5 must be a number >= 1
+    """
+
+    station_point: shapely.Point | None = None
+    detour_factor: float = DETOUR_FACTOR
+    balance_weight: float = 0.0
+    travel_weight: float = 0.001
+
+    def __post_init__(self):
+        problems = []
+        if self.station_point is not None and not isinstance(self.station_point, shapely.Point):
+            problems.append(f"station_point={self.station_point!r} must be a shapely Point")
+        for name, low in (("detour_factor", 1), ("balance_weight", 0), ("travel_weight", 0)):
+            value = getattr(self, name)
+            if not (_is_number(value) and math.isfinite(value) and value >= low):
+                problems.append(f"{name}={value!r} must be a number >= {low}")
+        if problems:
+            msg = "PlanSettings: " + "; ".join(problems)
+            raise InputError(msg)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _slices_in_order(
+    config: StationConfig, date: dt.date, slices: Sequence[str] | None
+) -> list[TimeSlice]:
+    """Return the slices to plan (all of the weekday for ``None``) in the order they start."""
     if slices is None:
-        chosen = []
         weekend = date.weekday() >= 5
-        for s in config.slices:
-            if s.days == "all" or (s.days == "weekend") == weekend:
-                chosen.append(s)
+        chosen = [s for s in config.slices if s.days == "all" or (s.days == "weekend") == weekend]
     else:
-        if isinstance(slices, str):
-            slices = [slices]
-        chosen = [slice_for(config, str(sid), date) for sid in slices]
-        dupes = sorted({s.id for s in chosen if [c.id for c in chosen].count(s.id) > 1})
-        if dupes:
-            raise InputError(_E_SLICES_TWICE(slices=", ".join(dupes)))
+        chosen = [slice_for(config, sid, date) for sid in slices]
     return sorted(chosen, key=lambda s: s.start_min)
 
 
@@ -80,20 +134,10 @@ def plan_patrols(
     hotspots: pd.DataFrame,
     network: StreetNetwork | None,
     config: StationConfig,
+    request: PlanRequest,
     *,
-    date: dt.date | str,
-    slices: Sequence[str] | None = None,
-    time_limit_s: float = 10.0,
-    seed: int = 0,
-    workers: int | None = None,
-    work_limit: int | None = None,
-    station_point: shapely.Point | None = None,
-    detour_factor: float = DETOUR_FACTOR,
-    balance_weight: float = 0.0,
-    travel_weight: float = 0.001,
-    pinned: Collection[str] = (),
-    exclude: Collection[str] = (),
-    duty_split: str = "risk",
+    params: SolveParams | None = None,
+    settings: PlanSettings = PlanSettings(),
     progress: ProgressCallback | None = None,
 ) -> PatrolPlan:
     """Plan the patrols of one date: a route per patroller on duty in every slice.
@@ -112,37 +156,25 @@ def plan_patrols(
         slice).
     network
         The street network (:func:`~gridplan.network.graphs.load_network`), or ``None`` for
-        straight lines x ``detour_factor`` (flagged in ``settings["matrix_method"]``).
+        straight lines x ``settings.detour_factor`` (flagged in ``settings["matrix_method"]``).
     config
         The station config (roster, patrol policy, slices, timezone).
-    date
-        The date the shifts start on (``YYYY-MM-DD`` or a date).
-    slices
-        Slice ids to plan; default every slice that applies on that weekday.
-    time_limit_s
-        Solver time limit per slice, seconds.
-    seed, workers, work_limit
-        As in :func:`~gridplan.routing.solver.solve.solve_prize_vrp`; with ``work_limit`` the
-        plan is reproducible on any machine load.
-    station_point
-        Where routes start and end (EPSG:4326); default the config's ``station.location``,
-        else a point inside the station polygon.
-    detour_factor
-        Straight-line fallback only.
-    balance_weight, travel_weight
-        Prize units per second of the longest route and per second of travel (see
-        :meth:`~gridplan.routing.problem.PatrolProblem.to_prize_vrp` for why balance is off
-        by default).
-    pinned, exclude
-        Micro-grid ids an officer wants visited / left alone in every slice (see
-        :func:`~gridplan.routing.problem.build_problem`); recorded in ``settings``.
-    duty_split
-        How a patroller's daily on-duty limit is shared when their availability that day is
-        longer: ``"risk"`` (default) gives each slice a share by the risk per hour they can
-        reach in it (their home base grids) times their hours available in it
-        (:func:`duty_shares`), and what a slice leaves unused goes on to the next;
-        ``"first"`` lets the slices take it in time order, so early slices may use it up
-        and leave the evening (often the riskiest) without volunteers.
+    request
+        What the officer asks for: the date, slices, patrollers, minutes per stop, pinned and
+        excluded micro-grids, the variant (seed) and how duty is shared over the slices
+        (``duty_split``: ``"risk"`` gives each slice a share of a patroller's daily limit by
+        the risk per hour they can reach in it times their hours available in it,
+        :func:`duty_shares`, and what a slice leaves unused goes on to the next; ``"first"``
+        lets the slices take it in time order, so early slices may use it up and leave the
+        evening, often the riskiest, without volunteers). Checked against ``config`` and
+        ``grid`` first (:meth:`~gridplan.routing.request.PlanRequest.validate`).
+    params
+        How each slice is solved (:class:`~gridplan.routing.solver.SolveParams`):
+        ``time_limit_s`` is per slice; with ``work_limit`` the plan is reproducible on any
+        machine load. The request's seed, when it has one, replaces ``params.seed``.
+        ``None``: ``SolveParams()`` (10 s per slice, one worker per core).
+    settings
+        Where routes start, the straight-line detour factor and the objective's weights.
     progress
         Called as ``progress("plan", done, total)`` per slice.
 
@@ -152,16 +184,21 @@ def plan_patrols(
 
     Raises
     ------
+    PlanRequestError
+        A request that does not fit the station: unknown slices or slices not of that
+        weekday, patrollers not on the roster, minutes per stop out of bounds, micro-grids
+        not in the grid (every problem listed).
     InputError
-        Unknown or repeated slices, hot spots without a slice, a station off the network.
+        Hot spots without a slice, a station off the network.
     ConfigError
         Roster entries naming grids that do not exist.
 
     Examples
     --------
     >>> import gridplan as gp  # doctest: +SKIP
+    >>> request = gp.PlanRequest("2024-06-01", slices=["night"], seed=1)  # doctest: +SKIP
     >>> plan = plan_patrols(  # doctest: +SKIP
-    ...     grid, hot, net, cfg, date="2024-06-01", slices=["night"], time_limit_s=5, seed=1
+    ...     grid, hot, net, cfg, request, params=gp.SolveParams(time_limit_s=5)
     ... )
     >>> print(plan.to_text())  # doctest: +SKIP
     >>> plan.is_feasible()  # doctest: +SKIP
@@ -172,20 +209,10 @@ def plan_patrols(
         hotspots,
         network,
         config,
-        date=date,
+        request,
         variants=1,
-        slices=slices,
-        time_limit_s=time_limit_s,
-        seed=seed,
-        workers=workers,
-        work_limit=work_limit,
-        station_point=station_point,
-        detour_factor=detour_factor,
-        balance_weight=balance_weight,
-        travel_weight=travel_weight,
-        pinned=pinned,
-        exclude=exclude,
-        duty_split=duty_split,
+        params=params,
+        settings=settings,
         progress=progress,
     )
     return plans[0]
@@ -229,7 +256,7 @@ def duty_shares(
     Examples
     --------
     >>> import gridplan as gp, datetime as dt
-    >>> from gridplan.routing.problem import slice_for
+    >>> from gridplan.routing.request import slice_for
     >>> cfg = gp.load_config("data/station.toml")
     >>> grid = gp.load_grid("data/boundaries/grid.geojson")
     >>> micro = grid[grid["level"] == "micro"]
@@ -353,27 +380,239 @@ def _dearer_arcs(problem, model, *, used: set[tuple[str, str]], factor: float) -
     return out
 
 
+@dataclasses.dataclass
+class _Day:
+    """One variant's day so far: what its slices planned, used and left to the next.
+
+    The planner's accumulator, changed as each slice is planned (so not frozen); one per
+    variant, since each variant's day carries its own dosage and duty.
+
+    Attributes
+    ----------
+    dosage
+        Minutes of presence each micro-grid got in the slices planned so far.
+    duty
+        Minutes each patroller was on duty so far.
+    since
+        Minutes each patroller with a break rule is on duty without a break at the end of
+        the last slice (:func:`_since_break`).
+    carry
+        Minutes of a patroller's duty share the last slice left unused, for the next.
+    slices
+        The slice plans so far.
+    arcs
+        ``(slice, from place, to place)`` legs walked over the day (for the similarity of
+        variants).
+    scores
+        Slice id -> the variant's ``score``, the first variant's ``best_score`` and
+        whether it is ``within_tolerance``.
+    """
+
+    dosage: dict[str, float] = dataclasses.field(default_factory=dict)
+    duty: dict[str, float] = dataclasses.field(default_factory=dict)
+    since: dict[str, float] = dataclasses.field(default_factory=dict)
+    carry: dict[str, float] = dataclasses.field(default_factory=dict)
+    slices: list[SlicePlan] = dataclasses.field(default_factory=list)
+    arcs: set[tuple[str, str, str]] = dataclasses.field(default_factory=set)
+    scores: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+
+    def duty_cap(self, slice_id: str, shares: dict[str, dict[str, float]]) -> dict[str, float]:
+        """Return a slice's share of each patroller's day, plus what earlier slices left."""
+        return {
+            pid: share[slice_id] + self.carry.get(pid, 0.0)
+            for pid, share in shares.items()
+            if slice_id in share
+        }
+
+    def score(self, slice_id: str, score: float, best_score: float, tolerance: float) -> None:
+        """Record the variant's score in a slice against the first variant's."""
+        self.scores[slice_id] = {
+            "score": round(score, 3),
+            "best_score": round(best_score, 3),
+            "within_tolerance": bool(score >= best_score - tolerance * abs(best_score) - 1e-9),
+        }
+
+    def add(
+        self,
+        sp: SlicePlan,
+        walked: set[tuple[str, str]],
+        cap: dict[str, float],
+        config: StationConfig,
+    ) -> None:
+        """Add a planned slice: its legs, duty, dosage, break state and unused shares."""
+        self.arcs |= {(sp.slice_id, a, b) for a, b in walked}
+        self.since = _since_break(sp, config, self.since)
+        spent: dict[str, float] = {}
+        for r in sp.routes:
+            spent[r.patroller_id] = spent.get(r.patroller_id, 0.0) + r.duration_s / 60
+            self.duty[r.patroller_id] = self.duty.get(r.patroller_id, 0.0) + r.duration_s / 60
+            for stop in r.stops:
+                self.dosage[stop.micro_id] = self.dosage.get(stop.micro_id, 0.0) + stop.dwell_s / 60
+        for pid, allowed in cap.items():
+            self.carry[pid] = max(0.0, allowed - spent.get(pid, 0.0))
+        self.slices.append(sp)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Planning:
+    """What every slice of every variant is planned with (the inputs, checked once)."""
+
+    grid: gpd.GeoDataFrame
+    hotspots: pd.DataFrame
+    network: StreetNetwork | None
+    config: StationConfig
+    request: PlanRequest
+    params: SolveParams
+    settings: PlanSettings
+    tolerance: float
+
+    def problem(self, ts: TimeSlice, day: _Day, cap: dict[str, float]) -> PatrolProblem:
+        """Build a slice's problem, given what the variant's earlier slices used."""
+        return build_problem(
+            self.grid,
+            self.hotspots,
+            self.network,
+            self.config,
+            date=self.request.date,
+            slice_id=ts.id,
+            dosage_used=day.dosage,
+            duty_used=day.duty,
+            since_break=day.since,
+            station_point=self.settings.station_point,
+            detour_factor=self.settings.detour_factor,
+            pinned=self.request.pinned,
+            exclude=self.request.exclude,
+            duty_cap=cap,
+        )
+
+    def model(self, problem: PatrolProblem) -> PrizeVRP:
+        """Return the slice's PrizeVRP with the settings' weights."""
+        return problem.to_prize_vrp(
+            balance_weight=self.settings.balance_weight,
+            travel_weight=self.settings.travel_weight,
+        )
+
+    def solve(
+        self,
+        problem: PatrolProblem,
+        model: PrizeVRP,
+        k: int,
+        *,
+        best_score: float | None,
+        used: set[tuple[str, str]],
+    ) -> PrizeVRPSolution:
+        """Solve variant ``k`` of a slice; variants after the first avoid the legs ``used``.
+
+        A variant is solved with the legs of the earlier ones 1.5 times dearer, then 1.25 and
+        1.1 times while it scores outside the tolerance of the first; the best try is kept.
+        """
+        if not (problem.on_duty and any(s.copies for s in problem.stops)):
+            return PrizeVRPSolution.from_routes(model, [[v.start, v.end] for v in model.vehicles])
+        seed = self.params.seed
+        if k == 0:
+            return self._solve(problem, model, seed)
+        floor = best_score - self.tolerance * abs(best_score)
+        tries = []
+        for attempt, factor in enumerate((1.5, 1.25, 1.1)):
+            dearer = functools.partial(_dearer_arcs, used=used, factor=factor)
+            cand = self._solve(problem, model, seed + 101 * k + attempt, dearer)
+            tries.append(cand)
+            if cand.score >= floor - 1e-9:
+                break
+        return max(tries, key=lambda sol: sol.score)
+
+    def _solve(
+        self,
+        problem: PatrolProblem,
+        model: PrizeVRP,
+        seed: int,
+        dearer: Callable[[PatrolProblem, PrizeVRP], np.ndarray] | None = None,
+    ) -> PrizeVRPSolution:
+        """Solve a slice (base grid by base grid when big), then re-time it early."""
+        params = self.params
+        solution = None
+        if should_decompose(problem, model):
+            solution = solve_by_base(
+                problem,
+                model,
+                time_limit_s=params.time_limit_s,
+                seed=seed,
+                workers=default_workers() if params.workers is None else params.workers,
+                work_limit=params.work_limit,
+                balance_weight=self.settings.balance_weight,
+                travel_weight=self.settings.travel_weight,
+                arc_factor=dearer,
+                params=params,
+            )
+        if solution is None:
+            solution = solve_prize_vrp(
+                model,
+                params.override(seed=seed),
+                arc_factor=None if dearer is None else dearer(problem, model),
+            )
+        return _compact(model, solution)
+
+    def plans(self, days: list[_Day], methods: set[str]) -> list[PatrolPlan]:
+        """Return the variants' plans from their days."""
+        network, settings, params = self.network, self.settings, self.params
+        recorded = {
+            "workers": params.workers,
+            "work_limit": params.work_limit,
+            "balance_weight": settings.balance_weight,
+            "travel_weight": settings.travel_weight,
+            "duty_split": self.request.duty_split,
+            "pinned": list(self.request.pinned),
+            "exclude": list(self.request.exclude),
+            "matrix_method": sorted(methods),
+            "detour_factor": settings.detour_factor if network is None else None,
+            "network": None
+            if network is None
+            else {"source": network.source, "fingerprint": network.fingerprint, "crs": network.crs},
+        }
+        config = self.config
+        return [
+            PatrolPlan(
+                station_id=config.station_id,
+                station_name=config.station_name,
+                timezone=config.timezone,
+                date=self.request.date,
+                seed=params.seed,
+                time_limit_s=float(params.time_limit_s),
+                slices=tuple(day.slices),
+                settings=MappingProxyType(recorded),
+                policy=config.patrol,
+                variant=self._variant(days, k),
+            )
+            for k, day in enumerate(days)
+        ]
+
+    def _variant(self, days: list[_Day], k: int) -> MappingProxyType | None:
+        if len(days) == 1:
+            return None
+        scores = days[k].scores
+        return MappingProxyType(
+            {
+                "index": k + 1,
+                "of": len(days),
+                "tolerance": self.tolerance,
+                "slices": scores,
+                "within_tolerance": all(v["within_tolerance"] for v in scores.values()),
+                "similarity": [_jaccard(days[k].arcs, day.arcs) for day in days],
+            }
+        )
+
+
 def plan_variants(
     grid: gpd.GeoDataFrame,
     hotspots: pd.DataFrame,
     network: StreetNetwork | None,
     config: StationConfig,
+    request: PlanRequest,
     *,
-    date: dt.date | str,
     variants: int = 3,
     tolerance: float = 0.05,
-    slices: Sequence[str] | None = None,
-    time_limit_s: float = 10.0,
-    seed: int = 0,
-    workers: int | None = None,
-    work_limit: int | None = None,
-    station_point: shapely.Point | None = None,
-    detour_factor: float = DETOUR_FACTOR,
-    balance_weight: float = 0.0,
-    travel_weight: float = 0.001,
-    pinned: Collection[str] = (),
-    exclude: Collection[str] = (),
-    duty_split: str = "risk",
+    params: SolveParams | None = None,
+    settings: PlanSettings = PlanSettings(),
     progress: ProgressCallback | None = None,
 ) -> list[PatrolPlan]:
     """Plan ``variants`` distinct patrol days, each within ``tolerance`` of the best, to rotate.
@@ -393,11 +632,10 @@ def plan_variants(
         How many plans (days to rotate over); 1 gives :func:`plan_patrols`' plan.
     tolerance
         Allowed relative loss of score versus the best, per slice (0.05 = 5 %).
-    time_limit_s
-        Solver time per slice and variant (a variant outside the tolerance may take up to
-        three times as long).
-    grid, hotspots, network, config, date, slices, seed, workers, work_limit, station_point,
-    detour_factor, balance_weight, travel_weight, pinned, exclude, progress
+    params
+        As for :func:`plan_patrols`; ``time_limit_s`` is per slice and variant (a variant
+        outside the tolerance may take up to three times as long).
+    grid, hotspots, network, config, request, settings, progress
         As for :func:`plan_patrols`.
 
     Returns
@@ -408,187 +646,63 @@ def plan_variants(
         ``within_tolerance``, and ``similarity`` (Jaccard of the legs walked, 1 = same) to
         every variant.
 
+    Raises
+    ------
+    InputError
+        ``variants`` or ``tolerance`` out of range, and as for :func:`plan_patrols`.
+
     Examples
     --------
-    >>> days = plan_variants(grid, hot, net, cfg, date="2024-06-01", variants=3)  # doctest: +SKIP
+    >>> request = PlanRequest("2024-06-01")  # doctest: +SKIP
+    >>> days = plan_variants(grid, hot, net, cfg, request, variants=3)  # doctest: +SKIP
     >>> [round(d.variant["similarity"][0], 2) for d in days]  # doctest: +SKIP
     [1.0, 0.42, 0.38]
     """
-    date = dt.date.fromisoformat(date) if isinstance(date, str) else date
-    if time_limit_s <= 0:
-        msg = f"time_limit_s={time_limit_s} must be a positive number of seconds per slice"
-        raise InputError(msg)
     if int(variants) != variants or variants < 1:
         msg = f"variants={variants!r} must be a whole number of plans, at least 1"
         raise InputError(msg)
     if not 0 <= tolerance < 1:
         msg = f"tolerance={tolerance!r} must be in [0, 1), e.g. 0.05 for 5 %"
         raise InputError(msg)
-    chosen = _slices_in_order(config, date, slices)
-    config = config_for_grid(config, grid)
-    if duty_split not in ("risk", "first"):
-        msg = f"duty_split={duty_split!r} is unknown; use 'risk' or 'first'"
-        raise InputError(msg)
-    shares = duty_shares(grid, hotspots, config, chosen, date) if duty_split == "risk" else {}
-    carry: list[dict[str, float]] = [{} for _ in range(int(variants))]
-
-    params = SolveParams(
-        time_limit_s=time_limit_s, seed=seed, workers=workers, work_limit=work_limit
+    request = request.validate(config, grid)
+    config = config_for_grid(request.configure(config), grid)
+    chosen = _slices_in_order(config, request.date, request.slices)
+    shares = {}
+    if request.duty_split == "risk":
+        shares = duty_shares(grid, hotspots, config, chosen, request.date)
+    if settings.station_point is None and config.location is not None:
+        settings = dataclasses.replace(settings, station_point=shapely.Point(config.location))
+    planning = _Planning(
+        grid,
+        hotspots,
+        network,
+        config,
+        request,
+        (params or SolveParams()).override(seed=request.seed),
+        settings,
+        tolerance,
     )
-
-    def _solve(problem, model, seed_k, dearer=None):
-        """Solve a slice (base grid by base grid when big), then re-time it early."""
-        solution = None
-        if should_decompose(problem, model):
-            solution = solve_by_base(
-                problem,
-                model,
-                time_limit_s=time_limit_s,
-                seed=seed_k,
-                workers=default_workers() if workers is None else workers,
-                work_limit=work_limit,
-                balance_weight=balance_weight,
-                travel_weight=travel_weight,
-                arc_factor=dearer,
-                params=params,
-            )
-        if solution is None:
-            solution = solve_prize_vrp(
-                model,
-                params.override(seed=seed_k),
-                arc_factor=None if dearer is None else dearer(problem, model),
-            )
-        return _compact(model, solution)
-
-    if station_point is None and config.location is not None:
-        station_point = shapely.Point(config.location)
-    k_total = int(variants)
-    dosage: list[dict[str, float]] = [{} for _ in range(k_total)]
-    duty: list[dict[str, float]] = [{} for _ in range(k_total)]
-    since: list[dict[str, float]] = [{} for _ in range(k_total)]  # on duty since a break
-    plans: list[list] = [[] for _ in range(k_total)]
-    arcs: list[set] = [set() for _ in range(k_total)]  # legs walked over the whole day
-    scores: list[dict[str, dict[str, Any]]] = [{} for _ in range(k_total)]
-    methods = set()
-    steps = len(chosen) * k_total
+    days = [_Day() for _ in range(int(variants))]
+    methods: set[str] = set()
+    steps = len(chosen) * len(days)
     for i, ts in enumerate(chosen):
-        used: set[tuple[str, str]] = set()
+        used: set[tuple[str, str]] = set()  # legs the variants so far walk in this slice
         best_score = None
-        for k in range(k_total):
-            report(progress, "plan", i * k_total + k, steps)
-            # this slice's share of each patroller's day, plus what earlier slices left
-            cap = {
-                pid: share[ts.id] + carry[k].get(pid, 0.0)
-                for pid, share in shares.items()
-                if ts.id in share
-            }
-            problem = build_problem(
-                grid,
-                hotspots,
-                network,
-                config,
-                date=date,
-                slice_id=ts.id,
-                dosage_used=dosage[k],
-                duty_used=duty[k],
-                since_break=since[k],
-                station_point=station_point,
-                detour_factor=detour_factor,
-                pinned=pinned,
-                exclude=exclude,
-                duty_cap=cap,
-            )
+        for k, day in enumerate(days):
+            report(progress, "plan", i * len(days) + k, steps)
+            cap = day.duty_cap(ts.id, shares)
+            problem = planning.problem(ts, day, cap)
             methods.update(m.method for m in problem.matrices)
-            model = problem.to_prize_vrp(balance_weight=balance_weight, travel_weight=travel_weight)
-            solvable = problem.on_duty and any(s.copies for s in problem.stops)
-            if not solvable:
-                solution = PrizeVRPSolution.from_routes(
-                    model, [[v.start, v.end] for v in model.vehicles]
-                )
-            elif k == 0:
-                solution = _solve(problem, model, seed)
-            else:
-                floor = best_score - tolerance * abs(best_score)
-                tries = []
-                for attempt, factor in enumerate((1.5, 1.25, 1.1)):
-                    cand = _solve(
-                        problem,
-                        model,
-                        seed + 101 * k + attempt,
-                        functools.partial(_dearer_arcs, used=used, factor=factor),
-                    )
-                    tries.append(cand)
-                    if cand.score >= floor - 1e-9:
-                        break
-                solution = max(tries, key=lambda sol: sol.score)
+            model = planning.model(problem)
+            solution = planning.solve(problem, model, k, best_score=best_score, used=used)
             if k == 0:
                 best_score = solution.score
-            scores[k][ts.id] = {
-                "score": round(solution.score, 3),
-                "best_score": round(best_score, 3),
-                "within_tolerance": bool(
-                    solution.score >= best_score - tolerance * abs(best_score) - 1e-9
-                ),
-            }
+            day.score(ts.id, solution.score, best_score, tolerance)
             walked = _place_arcs(problem, solution)
             used |= walked
-            arcs[k] |= {(ts.id, a, b) for a, b in walked}
-            sp = slice_plan(problem, model, solution, network=network)
-            since[k] = _since_break(sp, config, since[k])
-            spent: dict[str, float] = {}
-            for r in sp.routes:
-                spent[r.patroller_id] = spent.get(r.patroller_id, 0.0) + r.duration_s / 60
-                duty[k][r.patroller_id] = duty[k].get(r.patroller_id, 0.0) + r.duration_s / 60
-                for stop in r.stops:
-                    dosage[k][stop.micro_id] = dosage[k].get(stop.micro_id, 0.0) + stop.dwell_s / 60
-            for pid, allowed in cap.items():
-                carry[k][pid] = max(0.0, allowed - spent.get(pid, 0.0))
-            plans[k].append(sp)
+            day.add(slice_plan(problem, model, solution, network=network), walked, cap, config)
     report(progress, "plan", steps, steps)
-    settings = {
-        "workers": workers,
-        "work_limit": work_limit,
-        "balance_weight": balance_weight,
-        "travel_weight": travel_weight,
-        "duty_split": duty_split,
-        "pinned": sorted(map(str, pinned)),
-        "exclude": sorted(map(str, exclude)),
-        "matrix_method": sorted(methods),
-        "detour_factor": detour_factor if network is None else None,
-        "network": None
-        if network is None
-        else {"source": network.source, "fingerprint": network.fingerprint, "crs": network.crs},
-    }
-    out = []
-    for k in range(k_total):
-        variant = None
-        if k_total > 1:
-            sim = [_jaccard(arcs[k], arcs[j]) for j in range(k_total)]
-            variant = MappingProxyType(
-                {
-                    "index": k + 1,
-                    "of": k_total,
-                    "tolerance": tolerance,
-                    "slices": scores[k],
-                    "within_tolerance": all(v["within_tolerance"] for v in scores[k].values()),
-                    "similarity": sim,
-                }
-            )
-        out.append(
-            PatrolPlan(
-                station_id=config.station_id,
-                station_name=config.station_name,
-                timezone=config.timezone,
-                date=date,
-                seed=seed,
-                time_limit_s=float(time_limit_s),
-                slices=tuple(plans[k]),
-                settings=MappingProxyType(settings),
-                policy=config.patrol,
-                variant=variant,
-            )
-        )
-    return out
+    return planning.plans(days, methods)
 
 
 def _jaccard(a: set, b: set) -> float:

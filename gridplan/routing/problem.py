@@ -33,6 +33,7 @@ import shapely
 
 from gridplan._errors import ConfigError
 from gridplan._errors import InputError
+from gridplan._errors import PlanRequestError
 from gridplan._messages import N_
 from gridplan._messages import Message
 from gridplan._messages import define
@@ -45,6 +46,8 @@ from gridplan.network.matrix import TravelMatrix
 from gridplan.network.matrix import travel_matrix
 from gridplan.network.stops import access_points
 from gridplan.network.stops import snap_points
+from gridplan.routing.request import pin_problems
+from gridplan.routing.request import slice_for
 from gridplan.routing.solver import CoverGroup
 from gridplan.routing.solver import PrizeVRP
 from gridplan.routing.solver import RevisitGroup
@@ -73,34 +76,6 @@ RISK_CLASSES = ("top", "high", "other")
 PIN_PRIZE = PRIZE_TOTAL
 
 # Errors an officer meets when planning (the web UI shows them in the officer's language).
-_E_UNKNOWN_SLICE = define(
-    "problem.unknown_slice",
-    N_("unknown time slice %(slice)r; the station config defines %(known)s"),
-)
-_E_SLICE_DAYS = define(
-    "problem.slice_days",
-    N_(
-        "time slice %(slice)r is for %(days)s shifts but %(date)s is a %(kind)s; pick a slice "
-        "whose days include it"
-    ),
-)
-#: The days a time slice applies on (``days`` in the station config) and a date's kind.
-_DAYS = {
-    "weekday": define("days.weekday", N_("weekday")),
-    "weekend": define("days.weekend", N_("weekend")),
-    "all": define("days.all", N_("all")),
-}
-_E_PINS_UNKNOWN = define(
-    "problem.pins_not_in_grid",
-    N_(
-        "pinned/excluded micro-grid(s) %(ids)s are not in the grid; use micro-grid ids such as "
-        "%(examples)s"
-    ),
-)
-_E_PINNED_AND_EXCLUDED = define(
-    "problem.pinned_and_excluded",
-    N_("micro-grid(s) %(ids)s are both pinned and excluded; choose one"),
-)
 _E_HOME_BASES = define(
     "problem.roster_home_bases",
     N_(
@@ -491,20 +466,6 @@ def _real_seconds(start: dt.datetime, minutes: int) -> int:
 # Building
 
 
-def slice_for(config: StationConfig, slice_id: str, date: dt.date) -> TimeSlice:
-    """Return the slice ``slice_id`` of ``config``; it must apply on ``date``'s weekday."""
-    by_id = {s.id: s for s in config.slices}
-    if slice_id not in by_id:
-        raise InputError(_E_UNKNOWN_SLICE(slice=slice_id, known=", ".join(by_id)))
-    ts = by_id[slice_id]
-    weekend = date.weekday() >= 5
-    if (ts.days == "weekday" and weekend) or (ts.days == "weekend" and not weekend):
-        kind = _DAYS["weekend" if weekend else "weekday"]()
-        msg = _E_SLICE_DAYS(slice=slice_id, days=_DAYS[ts.days](), date=date.isoformat(), kind=kind)
-        raise InputError(msg)
-    return ts
-
-
 def duty_window(patroller: Patroller, ts: TimeSlice, date: dt.date) -> tuple[int, int] | None:
     """Availability of ``patroller`` within slice ``ts`` starting on ``date``, in slice minutes.
 
@@ -718,14 +679,10 @@ def build_problem(
         raise InputError(msg)
     base_ids = tuple(grid.loc[grid["level"] == "base", "id"].astype(str))
     micro_ids = tuple(micro["id"].astype(str))
+    problems = pin_problems(pinned, exclude, micro_ids)
+    if problems:
+        raise PlanRequestError(problems)
     pinned, exclude = set(map(str, pinned)), set(map(str, exclude))
-    unknown = sorted((pinned | exclude) - set(micro_ids))
-    if unknown:
-        msg = _E_PINS_UNKNOWN(ids=", ".join(unknown), examples=", ".join(micro_ids[:3]))
-        raise InputError(msg)
-    both = sorted(pinned & exclude)
-    if both:
-        raise InputError(_E_PINNED_AND_EXCLUDED(ids=", ".join(both)))
 
     # --- risk per micro-grid in this slice
     missing_cols = [c for c in ("id", "slice", "score", "rank", "gi_class") if c not in hotspots]
@@ -928,5 +885,4 @@ __all__ = [
     "break_parts",
     "build_problem",
     "duty_window",
-    "slice_for",
 ]

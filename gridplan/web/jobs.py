@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 import traceback
+from typing import TYPE_CHECKING
 from typing import Any
 
 from flask import Flask
@@ -43,22 +44,13 @@ from gridplan.web import store
 from gridplan.web.db import connect
 from gridplan.web.db import now
 
+if TYPE_CHECKING:
+    from gridplan.routing.request import PlanRequest
+
 log = logging.getLogger(__name__)
 
-# Errors of plan jobs that reach the officer, stored as messages (shown in the UI's language).
-_E_UNKNOWN_PATROLLERS = define(
-    "jobs.unknown_patrollers", N_("patrollers %(ids)s are not in the station's roster")
-)
-_E_NO_PATROLLER = define(
-    "jobs.no_patroller", N_("no patroller chosen: tick at least one who is available")
-)
-_E_DWELL = define(
-    "jobs.dwell",
-    N_(
-        "dwell minutes %(bad)s are outside the policy's %(lo)s-%(hi)s minutes (hot-spot "
-        "research: 10-15 minutes of presence); choose values in that range"
-    ),
-)
+# Errors of plan jobs that reach the officer, stored as messages (shown in the UI's language);
+# a plan request's own problems are gridplan.routing.request's.
 _E_NO_HOTSPOTS = define(
     "jobs.no_hotspots",
     N_("the station has no hot spots for its current grid yet: import incidents first"),
@@ -198,11 +190,11 @@ def start_hotspots(station_id: str, username: str) -> int:
     return job_id
 
 
-def start_plan(station_id: str, username: str, params: dict[str, Any]) -> int:
-    """Queue a patrol plan with the officer's ``params`` (see :func:`plan_job`)."""
+def start_plan(station_id: str, username: str, request: PlanRequest) -> int:
+    """Queue a patrol plan of the officer's ``request`` (see :func:`plan_job`)."""
     from gridplan.web.db import get_db
 
-    job_id = store.add_job(get_db(), station_id, "plan", params, username)
+    job_id = store.add_job(get_db(), station_id, "plan", request.to_dict(), username)
     _submit(job_id)
     return job_id
 
@@ -281,46 +273,28 @@ def hotspot_job(con, station_id: str, username: str) -> int | None:
     )
 
 
-def _configured(cfg, params: dict[str, Any]):
-    """The station config with the officer's choice of patrollers and dwell minutes."""
-    import dataclasses
-    from types import MappingProxyType
-
-    roster = cfg.roster
-    chosen = params.get("patrollers")
-    if chosen is not None:
-        unknown = sorted(set(chosen) - {p.id for p in roster})
-        if unknown:
-            raise GridplanError(_E_UNKNOWN_PATROLLERS(ids=", ".join(unknown)))
-        roster = tuple(p for p in roster if p.id in set(chosen))
-        if not roster:
-            raise GridplanError(_E_NO_PATROLLER())
-    policy = cfg.patrol
-    dwell = params.get("dwell_min")
-    if dwell:
-        lo, hi = policy.dwell_bounds_min
-        merged = {**policy.dwell_min, **{k: int(v) for k, v in dwell.items()}}
-        bad = {k: v for k, v in merged.items() if not lo <= v <= hi}
-        if bad:
-            raise GridplanError(_E_DWELL(bad=str(bad), lo=lo, hi=hi))
-        policy = dataclasses.replace(policy, dwell_min=MappingProxyType(merged))
-    return dataclasses.replace(cfg, roster=roster, patrol=policy)
-
-
 def plan_job(
     con, job_id: int, station_id: str, username: str, params: dict[str, Any], options: dict
 ) -> int:
-    """Plan the day the officer asked for and store it as a new plan version; return its id."""
+    """Plan the day the officer asked for and store it as a new plan version; return its id.
+
+    ``params`` is the job's :class:`~gridplan.routing.request.PlanRequest` as JSON values;
+    ``options`` the server's ``time_limit_s`` (per slice) and ``workers``. The request is
+    checked against the station's config and grid as they are now (they may have changed
+    since the form was sent), by the planner.
+    """
     from gridplan.network.graphs import load_network
     from gridplan.routing.planner import plan_patrols
+    from gridplan.routing.request import PlanRequest
+    from gridplan.routing.solver import SolveParams
 
     grid_row = store.latest_grid(con, station_id)
     run = store.latest_hotspot_run(con, station_id)
     if grid_row is None or run is None or run["grid_id"] != grid_row["id"]:
         raise GridplanError(_E_NO_HOTSPOTS())
+    request = PlanRequest.from_dict(params)
     net_row = store.latest_network(con, station_id)
     network = load_network(net_row["path"]) if net_row is not None else None
-    cfg = _configured(store.station_config(con, station_id), params)
 
     def progress(stage: str, done: int, total: int) -> None:
         store.update_job(con, job_id, stage=stage, done=int(done), total=int(total))
@@ -329,27 +303,25 @@ def plan_job(
         store.load_grid(con, grid_row["id"]),
         store.load_hotspots(con, run["id"]),
         network,
-        cfg,
-        date=params["date"],
-        slices=params.get("slices") or None,
-        time_limit_s=float(params.get("time_limit_s") or options["time_limit_s"]),
-        seed=int(params.get("seed", 0)),
-        workers=options.get("workers"),
-        pinned=params.get("pinned", ()),
-        exclude=params.get("exclude", ()),
+        store.station_config(con, station_id),
+        request,
+        params=SolveParams(
+            time_limit_s=float(options["time_limit_s"]), workers=options.get("workers")
+        ),
         progress=progress,
     )
+    asked = request.to_dict()
     plan_id, _version = store.save_plan(
         con,
         station_id,
         plan,
         grid_id=grid_row["id"],
         hotspot_run_id=run["id"],
-        params=params,
+        params=asked,
         username=username,
-        parent_id=params.get("parent_id"),
+        parent_id=request.parent_id,
     )
-    store.audit(con, username, station_id, "plan", f"plan {plan_id}", {"job": job_id, **params})
+    store.audit(con, username, station_id, "plan", f"plan {plan_id}", {"job": job_id, **asked})
     return plan_id
 
 

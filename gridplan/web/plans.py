@@ -25,6 +25,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
+from gridplan._errors import PlanRequestError
+from gridplan.routing.request import PlanRequest
+from gridplan.routing.request import build_request
 from gridplan.web import data
 from gridplan.web import jobs
 from gridplan.web import store
@@ -184,88 +187,37 @@ def _ids(text: str) -> list[str]:
     return sorted({t for t in _ID_LIST.split(text or "") if t})
 
 
-def parse_plan_form(form, cfg, micro_ids: set[str]) -> tuple[dict, list[str]]:
-    """The officer's planning choices from ``form``, and a list of what is wrong with them."""
+def parse_plan_form(form, cfg, grid) -> tuple[PlanRequest | None, list[str]]:
+    """The officer's plan request from ``form``, or ``None`` and what is wrong, translated.
+
+    The request is checked against the station config ``cfg`` and its ``grid`` by
+    :func:`~gridplan.routing.request.build_request`, every problem at once; the form adds
+    whether the plan to re-plan from is one of the station's.
+    """
     errors: list[str] = []
-    params: dict = {}
-    try:
-        date = dt.date.fromisoformat(form.get("date", "").strip())
-        params["date"] = date.isoformat()
-    except ValueError:
-        errors.append(
-            _("Date %(value)r is not a date; use YYYY-MM-DD.", value=form.get("date", ""))
-        )
-    known_slices = [s.id for s in cfg.slices]
-    slices = form.getlist("slices")
-    bad = [s for s in slices if s not in known_slices]
-    if bad:
-        errors.append(
-            _(
-                "Unknown slices %(bad)s; the station has %(known)s.",
-                bad=", ".join(bad),
-                known=", ".join(known_slices),
-            )
-        )
-    params["slices"] = [s for s in known_slices if s in slices] or None
-    roster = [p.id for p in cfg.roster]
-    chosen = form.getlist("patrollers")
-    bad = [p for p in chosen if p not in roster]
-    if bad:
-        errors.append(_("Unknown patrollers %(bad)s.", bad=", ".join(bad)))
-    if not chosen:
-        errors.append(_("Tick at least one patroller or team who is available."))
-    params["patrollers"] = [p for p in roster if p in chosen]
-    lo, hi = cfg.patrol.dwell_bounds_min
-    dwell = {}
-    for cls, label in CLASS_LABELS.items():
-        raw = form.get(f"dwell_{cls}", "").strip()
-        if not raw:
-            continue
-        try:
-            value = int(raw)
-        except ValueError:
-            value = -1
-        if not lo <= value <= hi:
-            errors.append(
-                _(
-                    "Minutes per stop for %(cls)s must be a whole number from %(lo)d to "
-                    "%(hi)d, not %(value)r.",
-                    cls=label,
-                    lo=lo,
-                    hi=hi,
-                    value=raw,
-                )
-            )
-        else:
-            dwell[cls] = value
-    if dwell:
-        params["dwell_min"] = dwell
-    pinned, exclude = _ids(form.get("pinned", "")), _ids(form.get("exclude", ""))
-    unknown = [m for m in pinned + exclude if m not in micro_ids]
-    if unknown:
-        errors.append(
-            _("Micro-grids %(ids)s are not in the station's grid.", ids=", ".join(unknown))
-        )
-    both = sorted(set(pinned) & set(exclude))
-    if both:
-        errors.append(
-            _("Micro-grids %(ids)s are both pinned and excluded; choose one.", ids=", ".join(both))
-        )
-    params["pinned"], params["exclude"] = pinned, exclude
-    try:
-        params["seed"] = int(form.get("seed", "0") or 0)
-    except ValueError:
-        errors.append(_("Variant must be a whole number."))
+    dwell = {cls: form.get(f"dwell_{cls}", "").strip() for cls in CLASS_LABELS}
     parent = form.get("parent_id", "").strip()
-    if parent:
-        if (
-            not parent.isdigit()
-            or store.get_plan_row(get_db(), int(parent), current_user.station_id) is None
-        ):
-            errors.append(_("The plan to re-plan from does not exist."))
-        else:
-            params["parent_id"] = int(parent)
-    return params, errors
+    plan_request = None
+    try:
+        plan_request = build_request(
+            cfg,
+            grid,
+            form.get("date", "").strip(),
+            slices=form.getlist("slices") or None,
+            patrollers=form.getlist("patrollers"),
+            dwell_min={cls: minutes for cls, minutes in dwell.items() if minutes},
+            pinned=_ids(form.get("pinned", "")),
+            exclude=_ids(form.get("exclude", "")),
+            seed=form.get("seed", "").strip() or 0,
+            parent_id=parent or None,
+        )
+    except PlanRequestError as exc:
+        errors += [translate(problem) for problem in exc.problems]
+    if parent.isdigit() and (
+        store.get_plan_row(get_db(), int(parent), current_user.station_id) is None
+    ):
+        errors.append(_("The plan to re-plan from does not exist."))
+    return (None if errors else plan_request), errors
 
 
 @bp.post("/")
@@ -280,11 +232,10 @@ def create():
             409, _("There are no hot spots yet: import the grid and incidents first.")
         )
     grid_row = store.latest_grid(con, sid)
-    g = data.grid(grid_row["id"])
-    params, errors = parse_plan_form(request.form, cfg, set(g.loc[g["level"] == "micro", "id"]))
+    plan_request, errors = parse_plan_form(request.form, cfg, data.grid(grid_row["id"]))
     if errors:
         return error_response(422, "\n".join(errors))
-    job_id = jobs.start_plan(sid, current_user.username, params)
+    job_id = jobs.start_plan(sid, current_user.username, plan_request)
     return redirect(url_for("plans.job", job_id=job_id))
 
 
