@@ -682,9 +682,69 @@ def build_problem(
     problems = pin_problems(pinned, exclude, micro_ids)
     if problems:
         raise PlanRequestError(problems)
-    pinned, exclude = set(map(str, pinned)), set(map(str, exclude))
+    risk = _slice_risk(hotspots, slice_id, micro_ids, policy.top_share)
+    used = dict(dosage_used or {})
+    left = {m: policy.dosage_cap_min - float(used.get(m, 0.0)) for m in micro_ids}
+    stops, excluded = _stops(
+        micro, risk, policy, left, pinned=set(map(str, pinned)), exclude=set(map(str, exclude))
+    )
+    _check_roster(config, base_ids, set(micro_ids))
+    start = dt.datetime.combine(
+        date, dt.time(ts.start_min // 60, ts.start_min % 60), tzinfo=config.tz
+    )
+    chosen, off = _available(config, ts, date, start, dict(duty_used or {}), duty_cap)
+    keys = list(dict.fromkeys((p.profile, p.speed_kph) for p, *_ in chosen))
+    places = (STATION, *micro_ids)
+    matrices, lonlat = [], []
+    for profile, speed in keys:
+        frame = _place_frame(grid, micro, network, profile, station_point)
+        lonlat.append(shapely.get_coordinates(frame.to_crs("EPSG:4326").geometry.values))
+        matrices.append(
+            travel_matrix(
+                frame,
+                network,
+                profile=profile,
+                speed_kph=speed,
+                detour_factor=detour_factor,
+                allow_unreachable=True,
+            )
+        )
+    if matrices:
+        stops = _drop_unreachable(stops, excluded, matrices)
+    on_duty = _on_duty(chosen, stops, keys, dict(since_break or {}), off)
+    return PatrolProblem(
+        date=date,
+        slice=ts,
+        start=start,
+        timezone=config.timezone,
+        stops=tuple(stops),
+        excluded=dict(excluded),
+        on_duty=tuple(on_duty),
+        off_duty=tuple(off),
+        matrices=tuple(matrices),
+        places=places,
+        policy=policy,
+        base_ids=base_ids,
+        dosage_left_min=left,
+        place_lonlat=tuple(lonlat),
+    )
 
-    # --- risk per micro-grid in this slice
+
+@dataclasses.dataclass(frozen=True)
+class _SliceRisk:
+    """The hot-spot columns of one slice, in micro-grid order (missing values filled)."""
+
+    score: np.ndarray
+    rank: np.ndarray
+    gi_class: pd.Series
+    count: np.ndarray
+    risk_class: np.ndarray
+
+
+def _slice_risk(
+    hotspots: pd.DataFrame, slice_id: str, micro_ids: tuple[str, ...], top_share: float
+) -> _SliceRisk:
+    """Risk per micro-grid in this slice: score, rank, Gi* class, incidents, risk class."""
     missing_cols = [c for c in ("id", "slice", "score", "rank", "gi_class") if c not in hotspots]
     if missing_cols:
         msg = f"hotspots lacks column(s) {', '.join(missing_cols)}; pass compute_hotspots output"
@@ -702,10 +762,22 @@ def build_problem(
     gi = rows["gi_class"].astype(object).where(rows["gi_class"].notna(), "not_significant")
     counts = rows["count"].to_numpy(dtype=float) if "count" in rows else np.zeros(len(rows))
     counts = np.where(np.isfinite(counts), counts, 0).astype(np.int64)
-    classes = _risk_classes(rank, score, policy.top_share)
+    classes = _risk_classes(rank, score, top_share)
+    return _SliceRisk(score, rank, gi, counts, classes)
 
-    used = dict(dosage_used or {})
-    left = {m: policy.dosage_cap_min - float(used.get(m, 0.0)) for m in micro_ids}
+
+def _stops(
+    micro: gpd.GeoDataFrame,
+    risk: _SliceRisk,
+    policy: PatrolPolicy,
+    left: Mapping[str, float],
+    *,
+    pinned: set[str],
+    exclude: set[str],
+) -> tuple[list[Stop], dict[str, str]]:
+    """Every micro-grid as a stop with its visits this slice, and why some get none."""
+    micro_ids = tuple(micro["id"].astype(str))
+    score = risk.score
     # a micro-grid without risk in this slice earns nothing: leave it out of the model unless
     # its base grid has no risk at all (then it is what the base's cover group can visit)
     parents = micro["parent_id"].astype(str).to_numpy()
@@ -714,7 +786,7 @@ def build_problem(
     stops = []
     excluded: dict[str, str] = {}
     for i, mid in enumerate(micro_ids):
-        cls = str(classes[i])
+        cls = str(risk.risk_class[i])
         dwell_min = int(policy.dwell_min[cls])
         fit = int(left[mid] // dwell_min) if dwell_min > 0 else 0
         copies = min(policy.revisit_max if cls == "top" else 1, max(fit, 0))
@@ -732,22 +804,27 @@ def build_problem(
                 name=str(names[i]),
                 base_id=str(parents[i]),
                 score=float(score[i]),
-                rank=int(rank[i]),
-                gi_class=str(gi.iloc[i]),
+                rank=int(risk.rank[i]),
+                gi_class=str(risk.gi_class.iloc[i]),
                 risk_class=cls,
                 dwell_s=dwell_min * 60,
-                incidents=int(counts[i]),
+                incidents=int(risk.count[i]),
                 copies=copies,
                 pinned=mid in pinned,
             )
         )
+    return stops, excluded
 
-    _check_roster(config, base_ids, set(micro_ids))
 
-    start = dt.datetime.combine(
-        date, dt.time(ts.start_min // 60, ts.start_min % 60), tzinfo=config.tz
-    )
-    duty = dict(duty_used or {})
+def _available(
+    config: StationConfig,
+    ts: TimeSlice,
+    date: dt.date,
+    start: dt.datetime,
+    duty: Mapping[str, float],
+    duty_cap: Mapping[str, float] | None,
+) -> tuple[list[tuple[Patroller, int, int, int]], list[str]]:
+    """Who is on duty in the slice: ``(patroller, start_s, end_s, max_s)``, and who is not."""
     chosen: list[tuple[Patroller, int, int, int]] = []
     off = []
     for p in config.roster:
@@ -761,65 +838,75 @@ def build_problem(
         # windows are wall-clock minutes; the model counts real seconds
         lo, hi = _real_seconds(start, window[0]), _real_seconds(start, window[1])
         chosen.append((p, lo, hi, min(hi - lo, left_duty * 60)))
+    return chosen, off
 
-    # --- travel matrices over the places, one per (profile, speed) on duty
-    keys: list[tuple[str, float]] = []
-    for p, *_ in chosen:
-        if (p.profile, p.speed_kph) not in keys:
-            keys.append((p.profile, p.speed_kph))
+
+def _place_frame(
+    grid: gpd.GeoDataFrame,
+    micro: gpd.GeoDataFrame,
+    network: StreetNetwork | None,
+    profile: str,
+    station_point: shapely.Point | None,
+) -> gpd.GeoDataFrame:
+    """Return the places of one travel profile: the station, then each micro-grid's access.
+
+    On a network each place stands at its street node (the station at most 1 km from one);
+    without one at a point inside the micro-grid.
+    """
     station = _place_points(grid, station_point)
-    places = (STATION, *micro_ids)
-    matrices = []
-    lonlat = []
-    for profile, speed in keys:
-        if network is None:
-            pts = gpd.GeoDataFrame(
-                {"id": list(micro_ids)},
-                geometry=micro.geometry.representative_point().values,
-                crs=micro.crs,
-            )
-            frame = pd.concat([station.to_crs(micro.crs), pts], ignore_index=True)
-        else:
-            st = snap_points(station, network, profile=profile)
-            if float(st["distance_m"].iloc[0]) > 1000:
-                distance = float(st["distance_m"].iloc[0])
-                raise InputError(_E_STATION_OFF_NETWORK(distance=distance, profile=profile))
-            pts = access_points(grid, None, network, profile=profile)
-            frame = pd.concat(
-                [st[["id", "node", "geometry"]], pts[["id", "node", "geometry"]]],
-                ignore_index=True,
-            )
-        frame = gpd.GeoDataFrame(frame, geometry="geometry")
-        if network is not None:
-            nodes = network.node_frame(profile).loc[frame["node"].to_numpy(np.int64)]
-            frame = frame.set_geometry(
-                gpd.GeoSeries(nodes.geometry.to_numpy(), crs=network.crs).to_crs(frame.crs).values
-            )
-        lonlat.append(shapely.get_coordinates(frame.to_crs("EPSG:4326").geometry.values))
-        matrices.append(
-            travel_matrix(
-                frame,
-                network,
-                profile=profile,
-                speed_kph=speed,
-                detour_factor=detour_factor,
-                allow_unreachable=True,
-            )
+    if network is None:
+        pts = gpd.GeoDataFrame(
+            {"id": list(micro["id"].astype(str))},
+            geometry=micro.geometry.representative_point().values,
+            crs=micro.crs,
         )
-    # stops no profile on duty can reach from and back to the station
-    if matrices:
-        ok = np.zeros(len(places), dtype=bool)
-        for m in matrices:
-            ok |= (m.seconds[0] != UNREACHABLE) & (m.seconds[:, 0] != UNREACHABLE)
-        for i, mid in enumerate(micro_ids):
-            if not ok[i + 1] and mid not in excluded:
-                excluded[mid] = "not reachable from the station"
-        if not ok[1:].any():
-            raise InputError(_E_UNREACHABLE())
-        stops = [dataclasses.replace(s, copies=0) if s.id in excluded else s for s in stops]
+        return gpd.GeoDataFrame(
+            pd.concat([station.to_crs(micro.crs), pts], ignore_index=True), geometry="geometry"
+        )
+    st = snap_points(station, network, profile=profile)
+    if float(st["distance_m"].iloc[0]) > 1000:
+        distance = float(st["distance_m"].iloc[0])
+        raise InputError(_E_STATION_OFF_NETWORK(distance=distance, profile=profile))
+    pts = access_points(grid, None, network, profile=profile)
+    frame = gpd.GeoDataFrame(
+        pd.concat(
+            [st[["id", "node", "geometry"]], pts[["id", "node", "geometry"]]], ignore_index=True
+        ),
+        geometry="geometry",
+    )
+    nodes = network.node_frame(profile).loc[frame["node"].to_numpy(np.int64)]
+    return frame.set_geometry(
+        gpd.GeoSeries(nodes.geometry.to_numpy(), crs=network.crs).to_crs(frame.crs).values
+    )
 
+
+def _drop_unreachable(
+    stops: list[Stop], excluded: dict[str, str], matrices: list[TravelMatrix]
+) -> list[Stop]:
+    """Leave out stops no profile on duty can reach from and back to the station.
+
+    Adds them to ``excluded``; raises when no stop at all can be reached.
+    """
+    ok = np.zeros(len(stops) + 1, dtype=bool)
+    for m in matrices:
+        ok |= (m.seconds[0] != UNREACHABLE) & (m.seconds[:, 0] != UNREACHABLE)
+    for i, s in enumerate(stops):
+        if not ok[i + 1] and s.id not in excluded:
+            excluded[s.id] = "not reachable from the station"
+    if not ok[1:].any():
+        raise InputError(_E_UNREACHABLE())
+    return [dataclasses.replace(s, copies=0) if s.id in excluded else s for s in stops]
+
+
+def _on_duty(
+    chosen: list[tuple[Patroller, int, int, int]],
+    stops: list[Stop],
+    keys: list[tuple[str, float]],
+    carried: Mapping[str, float],
+    off: list[str],
+) -> list[OnDuty]:
+    """One :class:`OnDuty` per patroller and stretch between breaks (break-owed ones to ``off``)."""
     on_duty = []
-    carried = dict(since_break or {})
     for p, start_s, end_s, max_s in chosen:
         allowed = None
         if p.home_bases:
@@ -857,22 +944,7 @@ def build_problem(
                     part=k,
                 )
             )
-    return PatrolProblem(
-        date=date,
-        slice=ts,
-        start=start,
-        timezone=config.timezone,
-        stops=tuple(stops),
-        excluded=dict(excluded),
-        on_duty=tuple(on_duty),
-        off_duty=tuple(off),
-        matrices=tuple(matrices),
-        places=places,
-        policy=policy,
-        base_ids=base_ids,
-        dosage_left_min=left,
-        place_lonlat=tuple(lonlat),
-    )
+    return on_duty
 
 
 __all__ = [
