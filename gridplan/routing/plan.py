@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import zoneinfo
+from collections.abc import Callable
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -26,9 +27,12 @@ from gridplan.network.graphs import StreetNetwork
 from gridplan.network.matrix import UNREACHABLE
 from gridplan.network.matrix import route_geometry
 from gridplan.routing.problem import NO_PATH_S
+from gridplan.routing.problem import OnDuty
 from gridplan.routing.problem import PatrolProblem
 from gridplan.routing.solver import PrizeVRP
 from gridplan.routing.solver import PrizeVRPSolution
+from gridplan.routing.solver import Route
+from gridplan.routing.solver import Visit
 from gridplan.station.roster import PatrolPolicy
 
 #: The response-time target: incidents within this travel time of a patrol count as covered.
@@ -754,98 +758,170 @@ def slice_plan(
     >>> sp = slice_plan(problem, model, solve_prize_vrp(model), network=net)  # doctest: +SKIP
     """
     at = _clock(problem)
-    refs = problem.nodes
     routes = []
-    visits_at: dict[str, list[tuple[int, int]]] = {}
-    workload = {}
-    covered = np.zeros(len(problem.places), dtype=bool)
-    for k, od in enumerate(problem.on_duty):
-        p = od.patroller
-        r = solution.routes[k]
-        m = problem.matrices[od.profile]
-        lonlat = problem.place_lonlat[od.profile]
-        stops = []
-        for order, vis in enumerate(r.visits[1:-1], start=1):
-            ref = refs[vis.node]
-            s = problem.stop(ref.place)
-            i = problem.places.index(ref.place)
-            stops.append(
-                PlannedStop(
-                    order=order,
-                    micro_id=s.id,
-                    name=s.name,
-                    base_id=s.base_id,
-                    arrival=at(vis.time),
-                    dwell_s=s.dwell_s,
-                    departure=at(vis.time + s.dwell_s),
-                    prize=int(model.prize[vis.node]),
-                    score=s.score,
-                    risk_rank=s.rank,
-                    gi_class=s.gi_class,
-                    risk_class=s.risk_class,
-                    copy=int(ref.copy) + 1,
-                    lon=float(lonlat[i, 0]),
-                    lat=float(lonlat[i, 1]),
-                    node=int(vis.node),
-                    street_node=None if m.nodes is None else int(m.nodes[i]),
-                    street=""
-                    if network is None or m.nodes is None
-                    else network.street_name(m.profile, int(m.nodes[i])),
-                )
-            )
-            visits_at.setdefault(s.id, []).append((vis.time, s.dwell_s))
-            reach = (m.seconds[i] != UNREACHABLE) & (m.seconds[i] <= RESPONSE_S)
-            covered |= reach
-        deployed = bool(stops)
-        places = [refs[v.node].place for v in r.visits]
-        if not deployed:
-            places = [od.start_place, od.start_place]
-        idx = [problem.places.index(x) for x in places]
-        distance = float(sum(m.metres[a, b] for a, b in itertools.pairwise(idx)))
-        t0 = r.visits[0].time if deployed else od.start_s
-        t1 = r.visits[-1].time if deployed else od.start_s
-        i_start, i_end = problem.places.index(od.start_place), problem.places.index(od.end_place)
-        duty = Duty(
-            window_start=at(od.start_s),
-            window_end=at(od.end_s),
-            max_duration_s=int(od.max_duration_s),
-            max_duty_min=int(p.max_duty_min),
-            profile=m.profile,
-            speed_kph=float(m.speed_kph),
-            home_bases=tuple(p.home_bases),
-            start_node=None if m.nodes is None else int(m.nodes[i_start]),
-            end_node=None if m.nodes is None else int(m.nodes[i_end]),
-            start_lonlat=(float(lonlat[i_start, 0]), float(lonlat[i_start, 1])),
-            end_lonlat=(float(lonlat[i_end, 0]), float(lonlat[i_end, 1])),
-            break_after_min=int(p.break_after_min),
-            break_min=int(p.break_min),
+    visits: list[_StopVisit] = []
+    workload: dict[str, Workload] = {}
+    for k in range(len(problem.on_duty)):
+        route, seen = _route(problem, model, solution.routes[k], k, network, at)
+        routes.append(route)
+        visits += seen
+        before = workload.get(route.patroller_id, Workload(0.0, 0.0, 0))  # earlier parts
+        workload[route.patroller_id] = Workload(
+            minutes=round(before.minutes + route.duration_s / 60, 1),
+            km=round(before.km + route.distance_m / 1000, 3),
+            stops=before.stops + len(route.stops),
         )
-        routes.append(
-            PatrolRoute(
-                patroller_id=p.id,
-                name=p.name,
-                role=p.role,
-                mode=p.mode,
-                slice_id=problem.slice.id,
-                stops=tuple(stops),
-                path=_path(problem, network, k, places),
-                distance_m=distance,
-                duration_s=int(t1 - t0),
-                start=at(t0),
-                end=at(t1),
-                start_place=od.start_place,
-                end_place=od.end_place,
-                duty=duty,
-                part=od.part,
-            )
-        )
-        before = workload.get(p.id, Workload(0.0, 0.0, 0))  # earlier parts (break rule)
-        workload[p.id] = Workload(
-            minutes=round(before.minutes + (t1 - t0) / 60, 1),
-            km=round(before.km + distance / 1000, 3),
-            stops=before.stops + len(stops),
-        )
+    metrics, dropped = _metrics(problem, model, solution, visits, workload)
+    return SlicePlan(
+        slice_id=problem.slice.id,
+        label=problem.slice.label,
+        start=at(0),
+        end=at(problem.horizon_s),
+        routes=tuple(routes),
+        dropped=dropped,
+        metrics=metrics,
+        off_duty=problem.off_duty,
+        problem=problem,
+        model=model,
+        solution=solution,
+        objective=float(solution.cost()),
+    )
 
+
+@dataclasses.dataclass(frozen=True)
+class _StopVisit:
+    """A visit of a route, for the slice metrics: where, when, how long, on which matrix."""
+
+    micro_id: str
+    time: int
+    dwell_s: int
+    profile: int
+    place: int
+
+
+def _route(
+    problem: PatrolProblem,
+    model: PrizeVRP,
+    r: Route,
+    k: int,
+    network: StreetNetwork | None,
+    at: Callable[[float], dt.datetime],
+) -> tuple[PatrolRoute, list[_StopVisit]]:
+    """Return the route of vehicle ``k`` (the solver's route ``r``) and its visits."""
+    od = problem.on_duty[k]
+    p = od.patroller
+    m = problem.matrices[od.profile]
+    refs = problem.nodes
+    stops, seen = [], []
+    for order, vis in enumerate(r.visits[1:-1], start=1):
+        stop = _planned_stop(problem, model, vis, order, od.profile, network, at)
+        stops.append(stop)
+        place = problem.places.index(stop.micro_id)
+        seen.append(_StopVisit(stop.micro_id, vis.time, stop.dwell_s, od.profile, place))
+    deployed = bool(stops)
+    places = [refs[v.node].place for v in r.visits]
+    if not deployed:
+        places = [od.start_place, od.start_place]
+    idx = [problem.places.index(x) for x in places]
+    distance = float(sum(m.metres[a, b] for a, b in itertools.pairwise(idx)))
+    t0 = r.visits[0].time if deployed else od.start_s
+    t1 = r.visits[-1].time if deployed else od.start_s
+    route = PatrolRoute(
+        patroller_id=p.id,
+        name=p.name,
+        role=p.role,
+        mode=p.mode,
+        slice_id=problem.slice.id,
+        stops=tuple(stops),
+        path=_path(problem, network, k, places),
+        distance_m=distance,
+        duration_s=int(t1 - t0),
+        start=at(t0),
+        end=at(t1),
+        start_place=od.start_place,
+        end_place=od.end_place,
+        duty=_duty(problem, od, at),
+        part=od.part,
+    )
+    return route, seen
+
+
+def _planned_stop(
+    problem: PatrolProblem,
+    model: PrizeVRP,
+    vis: Visit,
+    order: int,
+    profile: int,
+    network: StreetNetwork | None,
+    at: Callable[[float], dt.datetime],
+) -> PlannedStop:
+    """Return the solver's visit ``vis`` as stop number ``order`` of a route on ``profile``."""
+    ref = problem.nodes[vis.node]
+    s = problem.stop(ref.place)
+    i = problem.places.index(ref.place)
+    m = problem.matrices[profile]
+    lonlat = problem.place_lonlat[profile]
+    return PlannedStop(
+        order=order,
+        micro_id=s.id,
+        name=s.name,
+        base_id=s.base_id,
+        arrival=at(vis.time),
+        dwell_s=s.dwell_s,
+        departure=at(vis.time + s.dwell_s),
+        prize=int(model.prize[vis.node]),
+        score=s.score,
+        risk_rank=s.rank,
+        gi_class=s.gi_class,
+        risk_class=s.risk_class,
+        copy=int(ref.copy) + 1,
+        lon=float(lonlat[i, 0]),
+        lat=float(lonlat[i, 1]),
+        node=int(vis.node),
+        street_node=None if m.nodes is None else int(m.nodes[i]),
+        street=""
+        if network is None or m.nodes is None
+        else network.street_name(m.profile, int(m.nodes[i])),
+    )
+
+
+def _duty(problem: PatrolProblem, od: OnDuty, at: Callable[[float], dt.datetime]) -> Duty:
+    """Return what a route was planned under: window, limits, profile, ends, break rule."""
+    p = od.patroller
+    m = problem.matrices[od.profile]
+    lonlat = problem.place_lonlat[od.profile]
+    i_start, i_end = problem.places.index(od.start_place), problem.places.index(od.end_place)
+    return Duty(
+        window_start=at(od.start_s),
+        window_end=at(od.end_s),
+        max_duration_s=int(od.max_duration_s),
+        max_duty_min=int(p.max_duty_min),
+        profile=m.profile,
+        speed_kph=float(m.speed_kph),
+        home_bases=tuple(p.home_bases),
+        start_node=None if m.nodes is None else int(m.nodes[i_start]),
+        end_node=None if m.nodes is None else int(m.nodes[i_end]),
+        start_lonlat=(float(lonlat[i_start, 0]), float(lonlat[i_start, 1])),
+        end_lonlat=(float(lonlat[i_end, 0]), float(lonlat[i_end, 1])),
+        break_after_min=int(p.break_after_min),
+        break_min=int(p.break_min),
+    )
+
+
+def _metrics(
+    problem: PatrolProblem,
+    model: PrizeVRP,
+    solution: PrizeVRPSolution,
+    visits: list[_StopVisit],
+    workload: dict[str, Workload],
+) -> tuple[SliceMetrics, tuple[DroppedStop, ...]]:
+    """Return the slice's metrics and the stops with risk no route visits, with why."""
+    visits_at: dict[str, list[tuple[int, int]]] = {}
+    covered = np.zeros(len(problem.places), dtype=bool)
+    for v in visits:
+        visits_at.setdefault(v.micro_id, []).append((v.time, v.dwell_s))
+        seconds = problem.matrices[v.profile].seconds[v.place]
+        covered |= (seconds != UNREACHABLE) & (seconds <= RESPONSE_S)
     total = sum(s.score for s in problem.stops)
     risk_covered = sum(s.score for s in problem.stops if s.id in visits_at)
     top = [s for s in problem.stops if s.risk_class == "top"]
@@ -880,17 +956,4 @@ def slice_plan(
         top_not_visited=_freeze(not_visited),
         incidents_within_8min=inc_share,
     )
-    return SlicePlan(
-        slice_id=problem.slice.id,
-        label=problem.slice.label,
-        start=at(0),
-        end=at(problem.horizon_s),
-        routes=tuple(routes),
-        dropped=dropped,
-        metrics=metrics,
-        off_duty=problem.off_duty,
-        problem=problem,
-        model=model,
-        solution=solution,
-        objective=float(solution.cost()),
-    )
+    return metrics, dropped
