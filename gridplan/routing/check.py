@@ -275,8 +275,19 @@ def _check_route(
     r: PatrolRoute, slice_start, slice_end, policy, timer, method, to_metric, out: _Findings
 ) -> tuple[int, int]:
     """Check one deployed route; return (stops, legs) checked."""
+    _check_times(r, slice_start, slice_end, out)
+    _check_stops(r, policy, out)
+    if timer is None:  # not on this network: nothing to re-time the legs with
+        return len(r.stops), 0
+    places = _places(r)
+    legs = _check_legs(r, places, timer, method, out)
+    _check_path(r, places, to_metric, out)
+    return len(r.stops), legs
+
+
+def _check_times(r: PatrolRoute, slice_start, slice_end, out: _Findings) -> None:
+    """Check a route's times and order: within its window and the slice, its duration."""
     sid, pid, d = r.slice_id, r.patroller_id, r.duty
-    # --- times and order
     if seconds_between(d.window_start, r.start) < 0 or seconds_between(r.end, d.window_end) < 0:
         out.error(
             "window",
@@ -309,6 +320,11 @@ def _check_route(
         )
     if [p.order for p in r.stops] != list(range(1, len(r.stops) + 1)):
         out.error("order", f"stops are numbered {[p.order for p in r.stops]}, not 1..n", sid, pid)
+
+
+def _check_stops(r: PatrolRoute, policy, out: _Findings) -> None:
+    """Check each stop's dwell (its times and the policy's bounds) and home base."""
+    sid, pid, d = r.slice_id, r.patroller_id, r.duty
     lo, hi = policy.dwell_bounds_min
     for p in r.stops:
         dwell = seconds_between(p.arrival, p.departure)
@@ -336,10 +352,11 @@ def _check_route(
                 sid,
                 pid,
             )
-    if timer is None:  # not on this network: nothing to re-time the legs with
-        return len(r.stops), 0
-    # --- legs, re-timed
-    places = _places(r)
+
+
+def _check_legs(r: PatrolRoute, places, timer, method, out: _Findings) -> int:
+    """Re-time every leg (enough time to get there?) and re-measure the route; return legs."""
+    sid, pid, d = r.slice_id, r.patroller_id, r.duty
     departs = [r.start] + [p.departure for p in r.stops]
     arrives = [p.arrival for p in r.stops] + [r.end]
     metres_total = 0.0
@@ -373,7 +390,12 @@ def _check_route(
             sid,
             pid,
         )
-    # --- the drawn path passes the places
+    return legs
+
+
+def _check_path(r: PatrolRoute, places, to_metric, out: _Findings) -> None:
+    """Check that the drawn street path starts and ends at the route's ends and passes its stops."""
+    sid, pid = r.slice_id, r.patroller_id
     path = gpd.GeoSeries([r.path], crs=4326).to_crs(to_metric).iloc[0]
     xy = np.array([xy for _, _, xy in places], dtype=float)
     pts = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=4326).to_crs(to_metric)
@@ -385,7 +407,6 @@ def _check_route(
     far = pts.iloc[1:-1].distance(path).to_numpy() > PATH_TOLERANCE_M
     for p in itertools.compress(r.stops, far):
         out.error("path", f"the street path misses stop {p.order} {p.micro_id}", sid, pid)
-    return len(r.stops), legs
 
 
 def _check_network(plan: PatrolPlan, network: StreetNetwork | None, out: _Findings) -> str:
