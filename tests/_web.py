@@ -83,14 +83,9 @@ def build_store(instance: Path) -> dict:
         run_id = store.save_hotspots(con, sid, grid_id, hot, n_incidents=45, username="test")
         path = save_network(net, instance / "networks" / "S02.gpkg")
         store.add_network(con, sid, str(path), fingerprint=net.fingerprint, source="lattice")
-        plan = plan_patrols(
-            grid,
-            hot,
-            net,
-            cfg,
-            PlanRequest("2024-06-05", slices=["morning"]),
-            params=SolveParams(time_limit_s=1, seed=1, workers=1, work_limit=300),
-        )
+        morning = PlanRequest("2024-06-05", slices=["morning"])
+        quick = SolveParams(time_limit_s=1, workers=1, work_limit=300, seed=1)
+        plan = plan_patrols(grid, hot, net, cfg, morning, params=quick)
         s02_plan, _ = store.save_plan(
             con, sid, plan, grid_id=grid_id, hotspot_run_id=run_id, params={}, username="test"
         )

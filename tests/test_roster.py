@@ -176,14 +176,8 @@ def test_a_new_station_plans_with_the_default_roster():
 
     grid, hot, net = _station_t07()
     cfg = config_from_mapping({"station": {"id": "T07"}}, source="t07.toml")  # no [[roster]]
-    plan = plan_patrols(
-        grid,
-        hot,
-        net,
-        cfg,
-        PlanRequest("2024-06-05", slices=["morning"]),
-        params=SolveParams(time_limit_s=1, seed=1, workers=1, work_limit=300),
-    )
+    quick = SolveParams(time_limit_s=1, seed=1, workers=1, work_limit=300)
+    plan = plan_patrols(grid, hot, net, cfg, PlanRequest("2024-06-05", ["morning"]), params=quick)
     assert plan.is_feasible()
     routes = {r.patroller_id: r for r in plan.slices[0].routes}
     # the volunteers (09:00-11:30) walk the first two and the last two of T07-B1..B3

@@ -26,6 +26,8 @@ from gridplan.routing.request import PlanRequest
 from gridplan.routing.solver import SolveParams
 
 FAST = SolveParams(time_limit_s=5, workers=1, work_limit=300, seed=3)
+MORNING = PlanRequest("2024-06-05", slices=["morning"])
+MORNING_DAY = PlanRequest("2024-06-05", slices=["morning", "day"])
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +41,7 @@ def plan(net, grid):
         top_share=0.2,
         revisit_gap_min=40,
     )
-    return plan_checked(
-        grid,
-        make_hotspots(grid),
-        net,
-        cfg,
-        PlanRequest("2024-06-05", slices=["morning", "day"]),
-        params=FAST,
-    )
+    return plan_checked(grid, make_hotspots(grid), net, cfg, MORNING_DAY, params=FAST)
 
 
 @pytest.fixture
@@ -194,14 +189,7 @@ def test_grid_membership_is_checked(doc, net, grid):
 
 def test_straight_line_plans_are_checked_too(grid):
     cfg = make_config([patroller("W1", {"daily": ["06:00-10:00"]})])
-    plan = plan_checked(
-        grid,
-        make_hotspots(grid),
-        None,
-        cfg,
-        PlanRequest("2024-06-05", slices=["morning"]),
-        params=FAST,
-    )
+    plan = plan_checked(grid, make_hotspots(grid), None, cfg, MORNING, params=FAST)
     assert plan.settings["network"] is None
     report = check_plan(plan)
     assert report.ok and report.method == "straight_line" and report.legs > 2

@@ -13,6 +13,7 @@ from gridplan.routing.request import PlanRequest
 from gridplan.routing.solver import SolveParams
 
 FAST = SolveParams(time_limit_s=4, workers=1, work_limit=200, seed=2)
+MORNING = PlanRequest("2024-06-05", slices=["morning"])
 
 
 def morning(grid, net, cfg):
@@ -64,14 +65,7 @@ def test_one_patroller_is_not_decomposed(net, grid):
 def test_planner_decomposes_big_slices_and_the_plan_checks(net, grid, monkeypatch):
     monkeypatch.setattr(planner, "should_decompose", lambda problem, model: True)
     cfg = make_config(crew(), top_share=0.3, revisit_gap_min=30)
-    plan = plan_checked(
-        grid,
-        make_hotspots(grid),
-        net,
-        cfg,
-        PlanRequest("2024-06-05", slices=["morning"]),
-        params=FAST,
-    )
+    plan = plan_checked(grid, make_hotspots(grid), net, cfg, MORNING, params=FAST)
     m = plan.slices[0].metrics
     assert all(m.base_visited.values()) and m.risk_covered > 0.9
 
@@ -102,14 +96,7 @@ def test_variants_of_a_decomposed_slice_differ_and_check(net, grid, monkeypatch)
     monkeypatch.setattr(planner, "should_decompose", lambda problem, model: True)
     cfg = make_config(crew(n_free=2), revisit_max=1)
     days = planner.plan_variants(
-        grid,
-        make_hotspots(grid),
-        net,
-        cfg,
-        PlanRequest("2024-06-05", slices=["morning"]),
-        variants=2,
-        tolerance=0.2,
-        params=FAST,
+        grid, make_hotspots(grid), net, cfg, MORNING, variants=2, tolerance=0.2, params=FAST
     )
     for d in days:
         checked(d, net, grid)

@@ -12,6 +12,7 @@ from gridplan.routing.request import PlanRequest
 from gridplan.routing.solver import SolveParams
 
 FAST = SolveParams(time_limit_s=3, workers=1, work_limit=300, seed=3)
+MORNING = PlanRequest("2024-06-05", slices=["morning"])
 
 
 def stops_of(plan):
@@ -23,9 +24,7 @@ def test_a_pinned_low_risk_grid_is_visited_and_an_excluded_hot_spot_is_not(net, 
     scores = [100, 90, 80, 1, 1, 1, 1, 1, 1]
     hot = make_hotspots(grid, scores)
     cfg = make_config([patroller("P1", {"daily": ["06:00-06:35"]})], cover_base_grids=False)
-    plain = plan_checked(
-        grid, hot, net, cfg, PlanRequest("2024-06-05", slices=["morning"]), params=FAST
-    )
+    plain = plan_checked(grid, hot, net, cfg, MORNING, params=FAST)
     low = "S01-B3-M003"
     assert low not in stops_of(plain)
     hottest = "S01-B1-M001"

@@ -20,6 +20,9 @@ from gridplan.routing.solver import SolveParams
 
 ROOT = Path(__file__).parents[1]
 FAST = SolveParams(time_limit_s=5, workers=1, work_limit=300, seed=3)
+MORNING = PlanRequest("2024-06-05", slices=["morning"])
+MORNING_DAY = PlanRequest("2024-06-05", slices=["morning", "day"])
+DAY_MORNING = PlanRequest("2024-06-05", slices=["day", "morning"])
 
 
 def visits(plan):
@@ -36,14 +39,7 @@ def test_revisits_respect_the_gap_and_times_are_local(net, grid):
     cfg = make_config(
         [patroller("P1", {"daily": ["06:00-10:00"]})], top_share=0.2, revisit_gap_min=40
     )
-    plan = plan_checked(
-        grid,
-        make_hotspots(grid),
-        net,
-        cfg,
-        PlanRequest("2024-06-05", slices=["morning"]),
-        params=FAST,
-    )
+    plan = plan_checked(grid, make_hotspots(grid), net, cfg, MORNING, params=FAST)
     assert plan.is_feasible(), plan.violations()
     got = visits(plan)
     # four hours are enough for every stop and the revisits of both top hot spots
@@ -74,14 +70,7 @@ def test_every_base_grid_visited_when_capacity_allows(net, grid, cover):
         cover_base_grids=cover,
         cover_penalty=80_000.0,
     )
-    plan = plan_checked(
-        grid,
-        make_hotspots(grid, scores),
-        net,
-        cfg,
-        PlanRequest("2024-06-05", slices=["morning"]),
-        params=FAST,
-    )
+    plan = plan_checked(grid, make_hotspots(grid, scores), net, cfg, MORNING, params=FAST)
     assert plan.is_feasible(), plan.violations()
     m = plan.slices[0].metrics
     if cover:
@@ -97,14 +86,7 @@ def test_dosage_cap_is_carried_across_slices(net, grid):
         dosage_cap_min=20,
         revisit_gap_min=30,
     )
-    plan = plan_checked(
-        grid,
-        make_hotspots(grid),
-        net,
-        cfg,
-        PlanRequest("2024-06-05", slices=["day", "morning"]),
-        params=FAST,
-    )
+    plan = plan_checked(grid, make_hotspots(grid), net, cfg, DAY_MORNING, params=FAST)
     assert plan.slice_ids == ("morning", "day")  # time order
     assert plan.is_feasible(), plan.violations()
     minutes = {}
@@ -129,14 +111,7 @@ def test_home_bases_and_duty_limits(net, grid):
             patroller("A1", {"daily": ["06:00-10:00"]}, home_bases=["S01-B1", "S01-B2"]),
         ]
     )
-    plan = plan_checked(
-        grid,
-        make_hotspots(grid),
-        net,
-        cfg,
-        PlanRequest("2024-06-05", slices=["morning"]),
-        params=FAST,
-    )
+    plan = plan_checked(grid, make_hotspots(grid), net, cfg, MORNING, params=FAST)
     assert plan.is_feasible(), plan.violations()
     v1, a1 = plan.slices[0].routes
     # routes are re-timed to leave at the start of the shift (no idle hour at the station)
@@ -247,14 +222,7 @@ def test_variants_are_distinct_good_and_checked(net, grid):
 
     cfg = make_config([patroller("P1", {"daily": ["06:00-08:00"]})], revisit_max=1)
     days = plan_variants(
-        grid,
-        make_hotspots(grid),
-        net,
-        cfg,
-        PlanRequest("2024-06-05", slices=["morning"]),
-        variants=3,
-        tolerance=0.1,
-        params=FAST,
+        grid, make_hotspots(grid), net, cfg, MORNING, variants=3, tolerance=0.1, params=FAST
     )
     assert [d.variant["index"] for d in days] == [1, 2, 3]
     orders = set()
@@ -277,14 +245,7 @@ def test_routes_start_at_the_configured_station_location(net, grid):
         make_config([patroller("P1", {"daily": ["06:00-08:00"]})]),
         location=(corner.x, corner.y),
     )
-    plan = plan_checked(
-        grid,
-        make_hotspots(grid),
-        net,
-        cfg,
-        PlanRequest("2024-06-05", slices=["morning"]),
-        params=FAST,
-    )
+    plan = plan_checked(grid, make_hotspots(grid), net, cfg, MORNING, params=FAST)
     (route,) = plan.slices[0].routes
     start = shapely.Point(route.path.coords[0])
     assert start.distance(corner) < 1e-4  # within ~10 m: the street node at the corner
@@ -323,14 +284,7 @@ def test_break_rule_splits_routes_and_carries_across_slices(net, grid):
         top_share=0.3,
         revisit_gap_min=30,
     )  # fmt: skip
-    plan = plan_checked(
-        grid,
-        make_hotspots(grid),
-        net,
-        cfg,
-        PlanRequest("2024-06-05", slices=["morning", "day"]),
-        params=FAST,
-    )
+    plan = plan_checked(grid, make_hotspots(grid), net, cfg, MORNING_DAY, params=FAST)
     morning = [r for r in plan.slices[0].routes if r.deployed]
     # 4 hours with a break after 2.5: two routes, the second at least 30 minutes after the first
     assert [r.part for r in morning] == [1, 2]

@@ -31,6 +31,7 @@ from gridplan.routing.solver import SolveParams
 from gridplan.sheets import route_sheets as S
 
 FAST = SolveParams(time_limit_s=5, workers=1, work_limit=300, seed=3)
+DAY_MORNING = PlanRequest("2024-06-05", slices=["day", "morning"])
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<script>alert("x")</script> & 义警'
 PHONE = "021-6666 8888"
@@ -73,14 +74,7 @@ def cfg():
 
 @pytest.fixture(scope="module")
 def plan(named_net, grid, cfg):
-    return plan_checked(
-        grid,
-        make_hotspots(grid),
-        named_net,
-        cfg,
-        PlanRequest("2024-06-05", slices=["day", "morning"]),
-        params=FAST,
-    )
+    return plan_checked(grid, make_hotspots(grid), named_net, cfg, DAY_MORNING, params=FAST)
 
 
 @pytest.fixture(scope="module")

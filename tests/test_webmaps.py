@@ -37,6 +37,7 @@ from gridplan.routing.solver import SolveParams
 TILES = "http://tiles.station.local/{z}/{x}/{y}.png"
 HOSTILE = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
 FAST = SolveParams(time_limit_s=2, workers=1, work_limit=200, seed=3)
+MORNING_DAY = PlanRequest("2024-06-05", slices=["morning", "day"])
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -179,9 +180,7 @@ def plan(lattice):
         ],
         top_share=0.2,
     )
-    return plan_checked(
-        grid, hot, net, cfg, PlanRequest("2024-06-05", slices=["morning", "day"]), params=FAST
-    )
+    return plan_checked(grid, hot, net, cfg, MORNING_DAY, params=FAST)
 
 
 # --- grid_map ---------------------------------------------------------------------------------
