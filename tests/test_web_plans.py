@@ -156,6 +156,18 @@ def test_bad_plan_forms_are_refused_with_every_reason(officer, web_app):
     con.close()
 
 
+def test_plan_form_problems_are_in_the_pages_language(officer):
+    # the request's problems are library messages: the page shows them in its language
+    officer.get("/lang/zh")
+    resp = plan_form(officer, date="2024-13-01", patrollers=[], dwell_top="30", slices=["x"])
+    assert resp.status_code == 422
+    text = resp.get_data(as_text=True)
+    zh = ("2024-13-01", "无效", "未选择巡逻力量", "未知时段", "30（重点热点）", "10-15 分钟")
+    for part in zh:
+        assert part in text, part
+    assert "is not a date" not in text and "no patroller chosen" not in text
+
+
 def test_a_failing_plan_job_says_why(officer, web_app):
     # nobody of the roster is on duty in the night slice: the plan is made, with empty routes;
     # a station without hot spots cannot be planned: the job fails with the reason
