@@ -8,8 +8,12 @@ tests can check every role against both stations.
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
+
+import geopandas as gpd
+import shapely
 
 PASSWORD = "correct-horse-battery"
 ROLES = ("admin", "officer", "volunteer_lead", "analyst")
@@ -126,3 +130,51 @@ def login(client, username: str, password: str = PASSWORD):
     return client.post(
         "/login", data={"username": username, "password": password, "csrf_token": token}
     )
+
+
+# -- imports through the web UI ---------------------------------------------------------
+
+
+def upload(client, kind, name, content: bytes, **fields):
+    """Post ``content`` as file ``name`` to the import form of ``kind`` (grid, incidents)."""
+    token = csrf_token(client, "/import/")
+    data = {"csrf_token": token, "file": (io.BytesIO(content), name), **fields}
+    return client.post(f"/import/{kind}", data=data, content_type="multipart/form-data")
+
+
+def s02_grid(client) -> gpd.GeoDataFrame:
+    """The grid of the logged-in user's station, as downloaded."""
+    raw = client.get("/downloads/grid.geojson").data
+    return gpd.read_file(io.BytesIO(raw))
+
+
+def lattice_points(client, n=6):
+    """A point inside each of the first ``n`` micro-grids of the station's grid."""
+    cells = s02_grid(client)
+    micro = cells[cells["level"] == "micro"]
+    return [g.representative_point() for g in micro.geometry[:n]]
+
+
+def repairable_grid(client) -> tuple[gpd.GeoDataFrame, str, str]:
+    """S02's grid with a spike on M002 of B1 (invalid ring: an error --fix repairs), a 0.5 m
+    wide, 99 m2 overhang of an edge cell out of its base grid and a 0.5 m wide gap beside
+    another (sliver warnings); returns it with the ids of those two cells."""
+    grid = s02_grid(client)
+    station = grid.geometry[grid["level"] == "station"].iloc[0]
+    minx, _, maxx, _ = station.bounds
+    micro = grid.index[grid["level"] == "micro"]
+    i = next(m for m in micro if abs(grid.geometry[m].bounds[2] - maxx) < 1e-6)
+    _, y0, x1, y1 = grid.geometry[i].bounds
+    strip = shapely.box(x1 - 1e-9, y0 + 1e-5, x1 + 0.0000064, y1 - 1e-5)
+    grid.loc[i, "geometry"] = shapely.union(grid.geometry[i], strip)
+    # and a 0.5 m wide strip along the station edge of a west cell left uncovered (242 m2)
+    k = next(m for m in micro if abs(grid.geometry[m].bounds[0] - minx) < 1e-6)
+    strip = shapely.intersection(grid.geometry[k], station.boundary.buffer(0.0000064))
+    grid.loc[k, "geometry"] = shapely.difference(grid.geometry[k], strip)
+    j = grid.index[grid["id"] == "S02-B1-M002"][0]
+    ring = list(grid.geometry[j].exterior.coords)
+    mx, my = (ring[0][0] + ring[1][0]) / 2, (ring[0][1] + ring[1][1]) / 2
+    spike = [ring[0], (mx, my), (mx + 0.0003, my), (mx, my), *ring[1:]]
+    grid.loc[j, "geometry"] = shapely.Polygon(spike)
+    assert not grid.geometry[j].is_valid
+    return grid, str(grid["id"][i]), str(grid["id"][k])

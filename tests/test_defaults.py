@@ -29,10 +29,10 @@ RUNS_DEFAULT = {
     "PLAN_TIME_LIMIT_S": QUICKSTART,
     "SESSION_COOKIE_SECURE": QUICKSTART,
     "TILES": QUICKSTART,
-    "LOGIN_RATE_LIMIT": "test_web_app.py::test_the_shipped_login_limits",
-    "LOGIN_RATE_LIMIT_PER_USER": "test_web_app.py::test_the_shipped_login_limits",
-    "LOGIN_RATE_LIMIT_PER_ADDRESS": "test_web_app.py::test_the_shipped_login_limits",
-    "PENDING_UPLOAD_MAX_AGE_S": "test_web_imports.py::test_a_forged_or_foreign_token_is_refused",
+    "LOGIN_RATE_LIMIT": "web/test_app.py::test_the_shipped_login_limits",
+    "LOGIN_RATE_LIMIT_PER_USER": "web/test_app.py::test_the_shipped_login_limits",
+    "LOGIN_RATE_LIMIT_PER_ADDRESS": "web/test_app.py::test_the_shipped_login_limits",
+    "PENDING_UPLOAD_MAX_AGE_S": "web/test_imports.py::test_a_forged_or_foreign_token_is_refused",
     "MAX_CONTENT_LENGTH": "test_defaults.py::test_the_shipped_upload_limit",
     "JOB_LEASE_S": "test_web_jobs.py::"
     "test_a_job_whose_process_stops_beating_is_interrupted_within_the_lease",
@@ -76,11 +76,12 @@ def _keys_set_in(node: ast.AST) -> set[str]:
 
 @cache
 def _functions() -> dict[str, dict[str, ast.FunctionDef]]:
-    """Every module's top-level functions (tests and fixtures), by module file name."""
+    """Every module's top-level functions (tests and fixtures), by path under ``tests/``."""
     out = {}
-    for path in sorted(TESTS.glob("*.py")):
+    for path in sorted(TESTS.rglob("*.py")):
         tree = ast.parse(path.read_text("utf-8"))
-        out[path.name] = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+        functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+        out[path.relative_to(TESTS).as_posix()] = functions
     return out
 
 

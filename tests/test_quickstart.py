@@ -25,20 +25,16 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from _browser import ARGS
+from _browser import CHROMIUM
+from _browser import CSP_WATCH
+from _browser import map_frame
+from _browser import skip_without_browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-try:
-    import playwright.sync_api  # noqa: F401
-except ImportError:
-    pytest.skip("needs the playwright Python package", allow_module_level=True)
-if not CHROMIUM.exists():
-    pytest.skip(f"needs Debian's Chromium at {CHROMIUM}", allow_module_level=True)
+skip_without_browser()
 
 from playwright.sync_api import expect  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
-from test_web_browser import ARGS  # noqa: E402
-from test_web_browser import CSP_WATCH  # noqa: E402
-from test_web_browser import map_frame  # noqa: E402
 
 #: lines a healthy server never logs
 BAD_LOG = re.compile(

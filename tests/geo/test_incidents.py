@@ -30,7 +30,7 @@ from gridplan.io.results import write_incidents
 from gridplan.io.results import write_rejects
 from gridplan.station.config import default_config
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 PORTLAND = DATA / "incidents_portland_2019_sample.csv"
 
 HEADER_ZH = "警情编号,经度,纬度,发生时间,案件类别,预警等级"

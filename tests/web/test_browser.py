@@ -17,43 +17,17 @@ import threading
 from pathlib import Path
 
 import pytest
+from _browser import ARGS
+from _browser import CHROMIUM
+from _browser import CSP_WATCH
+from _browser import map_frame
+from _browser import skip_without_browser
 from _web import PASSWORD
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-try:
-    import playwright.sync_api  # noqa: F401
-except ImportError:
-    pytest.skip(
-        "needs the playwright Python package (pip install playwright)", allow_module_level=True
-    )
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
-        allow_module_level=True,
-    )
+skip_without_browser()
 
 from playwright.sync_api import expect  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
-
-# Records CSP violations in every frame, before any page script runs; they are also logged as
-# console errors, which the watcher collects from every frame.
-CSP_WATCH = """
-window.__gpCsp = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  var v = e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " at " +
-    e.sourceFile + ":" + e.lineNumber;
-  window.__gpCsp.push(v);
-  console.error("CSP violation: " + v);
-});
-"""
 
 # Painted pixels of the map's overlay canvas and a checksum of them (the maps draw with
 # Leaflet's canvas renderer, so the polygons are pixels, not elements).
@@ -89,7 +63,7 @@ def server(web_store, tmp_path_factory):
             "JOBS_INLINE": False,
             "PLAN_TIME_LIMIT_S": 1.0,
             "PLAN_WORKERS": 1,
-            # every test logs in from 127.0.0.1; the limit itself is tested in test_web_app
+            # every test logs in from 127.0.0.1; the limit itself is tested in web/test_app.py
             "LOGIN_RATE_LIMIT": "100 per minute",
             "LOGIN_RATE_LIMIT_PER_USER": "100 per minute",
         },
@@ -175,13 +149,6 @@ def session(browser, server, tmp_path):
     s = Session(browser, server, tmp_path)
     yield s
     s.close()
-
-
-def map_frame(page):
-    """The Frame of the page's ``#map-frame`` iframe, once its document has loaded."""
-    frame = page.wait_for_selector("#map-frame").content_frame()
-    frame.wait_for_load_state("load")
-    return frame
 
 
 def test_officer_logs_in_and_sees_the_overview(session, web_store):

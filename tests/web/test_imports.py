@@ -10,7 +10,11 @@ import pandas as pd
 import pytest
 import shapely
 from _web import csrf_token
+from _web import lattice_points
 from _web import login
+from _web import repairable_grid
+from _web import s02_grid
+from _web import upload
 
 from gridplan.web import store
 from gridplan.web.db import connect
@@ -46,17 +50,6 @@ def officer(client, web_store):
     client.get("/lang/en")
     login(client, web_store["users"][("S02", "officer")])
     return client
-
-
-def upload(client, kind, name, content: bytes, **fields):
-    token = csrf_token(client, "/import/")
-    data = {"csrf_token": token, "file": (io.BytesIO(content), name), **fields}
-    return client.post(f"/import/{kind}", data=data, content_type="multipart/form-data")
-
-
-def s02_grid(client) -> gpd.GeoDataFrame:
-    raw = client.get("/downloads/grid.geojson").data
-    return gpd.read_file(io.BytesIO(raw))
 
 
 def test_a_valid_grid_becomes_a_new_version_and_the_old_one_stays(officer, web_app):
@@ -113,12 +106,6 @@ def test_an_invalid_grid_is_reported_feature_by_feature_and_not_stored(officer, 
     assert "S02-B1-M001" in html and "overlap" in html
     assert counts(web_app) == before
     assert "import_grid_rejected" in audit_actions(web_app, "S02")
-
-
-def lattice_points(client, n=6):
-    cells = s02_grid(client)
-    micro = cells[cells["level"] == "micro"]
-    return [g.representative_point() for g in micro.geometry[:n]]
 
 
 def gbk_incidents(client, bad_rows=2) -> bytes:
@@ -451,31 +438,6 @@ def test_a_cancelled_upload_is_removed(officer, web_app):
 
 
 # --------------------------------------------------------------------------- grid repairs
-
-
-def repairable_grid(client) -> tuple[gpd.GeoDataFrame, str, str]:
-    """S02's grid with a spike on M002 of B1 (invalid ring: an error --fix repairs), a 0.5 m
-    wide, 99 m2 overhang of an edge cell out of its base grid and a 0.5 m wide gap beside
-    another (sliver warnings); returns it with the ids of those two cells."""
-    grid = s02_grid(client)
-    station = grid.geometry[grid["level"] == "station"].iloc[0]
-    minx, _, maxx, _ = station.bounds
-    micro = grid.index[grid["level"] == "micro"]
-    i = next(m for m in micro if abs(grid.geometry[m].bounds[2] - maxx) < 1e-6)
-    _, y0, x1, y1 = grid.geometry[i].bounds
-    strip = shapely.box(x1 - 1e-9, y0 + 1e-5, x1 + 0.0000064, y1 - 1e-5)
-    grid.loc[i, "geometry"] = shapely.union(grid.geometry[i], strip)
-    # and a 0.5 m wide strip along the station edge of a west cell left uncovered (242 m2)
-    k = next(m for m in micro if abs(grid.geometry[m].bounds[0] - minx) < 1e-6)
-    strip = shapely.intersection(grid.geometry[k], station.boundary.buffer(0.0000064))
-    grid.loc[k, "geometry"] = shapely.difference(grid.geometry[k], strip)
-    j = grid.index[grid["id"] == "S02-B1-M002"][0]
-    ring = list(grid.geometry[j].exterior.coords)
-    mx, my = (ring[0][0] + ring[1][0]) / 2, (ring[0][1] + ring[1][1]) / 2
-    spike = [ring[0], (mx, my), (mx + 0.0003, my), (mx, my), *ring[1:]]
-    grid.loc[j, "geometry"] = shapely.Polygon(spike)
-    assert not grid.geometry[j].is_valid
-    return grid, str(grid["id"][i]), str(grid["id"][k])
 
 
 def test_a_repairable_grid_lists_each_repair_and_stores_it_only_when_confirmed(officer, web_app):

@@ -72,7 +72,7 @@ def client_at(web_app, address):
 
 
 def test_the_shipped_login_limits(web_app):
-    # the tests below run these defaults; test_web_browser relaxes them for its own logins
+    # the tests below run these defaults; web/test_browser.py relaxes them for its own logins
     assert web_app.config["LOGIN_RATE_LIMIT"] == "10 per minute"
     assert web_app.config["LOGIN_RATE_LIMIT_PER_USER"] == "30 per hour"
     assert web_app.config["LOGIN_RATE_LIMIT_PER_ADDRESS"] == "100 per minute"

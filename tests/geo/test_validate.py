@@ -27,7 +27,7 @@ from gridplan.geo.validate import validate_grid
 from gridplan.station.config import config_from_mapping
 from gridplan.station.config import default_config
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 UTM = "EPSG:32651"  # UTM 51N, where the synthetic grids lie (near Shanghai)
 X0, Y0 = 350_000.0, 3_450_000.0
 

@@ -16,7 +16,7 @@ from gridplan.network.graphs import parse_speed_kph
 from gridplan.network.graphs import save_network
 from gridplan.network.graphs import way_allowed
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 DEMO_PBF = ROOT / "data" / "streets" / "portland-central-filtered.osm.pbf"
 STATION = ROOT / "data" / "boundaries" / "station.geojson"
 GRID = ROOT / "data" / "boundaries" / "grid.geojson"

@@ -17,10 +17,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import shapely
+from _web import lattice_points
 from _web import login
-from test_web_imports import lattice_points
-from test_web_imports import s02_grid
-from test_web_imports import upload
+from _web import s02_grid
+from _web import upload
 
 from gridplan.web import jobs
 from gridplan.web import store
@@ -608,7 +608,7 @@ def test_grid_warnings_of_the_reader_are_shown_in_the_ui_language(
 
 @pytest.mark.parametrize(("lang", "detail"), [("zh", "已修复为有效图形"), ("en", "made valid")])
 def test_proposed_repairs_in_the_ui_language(client, web_store, lang, detail):
-    from test_web_imports import repairable_grid
+    from _web import repairable_grid
 
     officer = as_user(client, web_store, "officer", lang)
     grid, _edge, _gap = repairable_grid(officer)

@@ -16,11 +16,11 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from _grids import assert_same_grid
 from _ogr import ogrinfo
 from _qgis import qgis_layers
 from _web import PASSWORD
 from _web import csrf_token
-from test_grid_load import assert_same_grid
 
 from gridplan import InputError
 from gridplan import export_plan
@@ -258,7 +258,7 @@ def test_web_downloads_read_by_gdal(web_app, web_store, demo, tmp_path):
 
 
 def _same_grid(a, b):
-    """:func:`test_grid_load.assert_same_grid`, whatever the row order."""
+    """:func:`_grids.assert_same_grid`, whatever the row order."""
     assert_same_grid(
         a.sort_values("id").reset_index(drop=True), b.sort_values("id").reset_index(drop=True)
     )

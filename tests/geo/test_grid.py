@@ -8,7 +8,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
-from geopandas.testing import assert_geodataframe_equal
+from _grids import assert_same_grid
 from shapely.geometry import box
 
 from gridplan._errors import CRSError
@@ -19,7 +19,7 @@ from gridplan.geo.grid import load_grid
 from gridplan.geo.validate import validate_grid
 from gridplan.io.results import write_grid
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 CLEAN = DATA / "grid_clean.geojson"
 
 
@@ -49,15 +49,6 @@ def zip_shapefile(gdf, folder, name="grid", **kwargs):
             if part.suffix != ".zip":
                 zf.write(part, part.name)
     return archive
-
-
-def assert_same_grid(left, right):
-    """Equal columns and, ring orientation and start vertex aside, equal geometries."""
-    assert_geodataframe_equal(
-        left.set_geometry(left.normalize()),
-        right.set_geometry(right.normalize()),
-        check_less_precise=True,
-    )
 
 
 def as_records(grid, rename=None, levels=None):

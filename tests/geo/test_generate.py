@@ -22,7 +22,7 @@ from gridplan.geo.validate import validate_grid
 
 CRS = "EPSG:32650"
 X0, Y0 = 500_000.0, 3_000_000.0
-DEMO_GRID = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "grid.geojson"
+DEMO_GRID = Path(__file__).resolve().parents[2] / "data" / "boundaries" / "grid.geojson"
 CODE = re.compile(r"^S01(-B[1-5](-M\d{3})?)?$")
 
 

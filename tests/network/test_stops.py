@@ -18,7 +18,7 @@ from gridplan.network.stops import access_points
 from gridplan.network.stops import snap_points
 from gridplan.station.timeslices import TimeSlice
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 B4_OSM_BZ2 = ROOT / "tests" / "data" / "network_portland_b4.osm.bz2"
 
 

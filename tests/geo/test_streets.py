@@ -7,7 +7,7 @@ import shapely
 from gridplan import InputError
 from gridplan.geo.streets import read_street_lines
 
-DEMO_PBF = Path(__file__).parents[1] / "data" / "streets" / "portland-central-filtered.osm.pbf"
+DEMO_PBF = Path(__file__).parents[2] / "data" / "streets" / "portland-central-filtered.osm.pbf"
 
 
 def test_reads_osm_pbf_lines_with_highway_tags():

@@ -21,7 +21,7 @@ from gridplan.network.matrix import route_geometry
 from gridplan.network.matrix import route_nodes
 from gridplan.network.matrix import travel_matrix
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 B4_OSM_BZ2 = ROOT / "tests" / "data" / "network_portland_b4.osm.bz2"
 
 

@@ -140,7 +140,7 @@ def test_the_demo_station_keeps_its_utm_zone():
     from gridplan.geo.grid import load_grid
     from gridplan.station.config import load_config
 
-    root = Path(__file__).parent.parent
+    root = Path(__file__).parents[2]
     cfg = load_config(root / "data" / "station.toml")
     grid = load_grid(root / "data" / "boundaries" / "grid.geojson")
     assert cfg.metric_crs == "EPSG:26910"
