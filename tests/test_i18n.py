@@ -75,7 +75,7 @@ def test_babel_cfg_maps_the_python_views_and_every_template(script):
         if "_(" in p.read_text(encoding="utf-8")
     }
     assert templates <= found, sorted(templates - found)
-    assert {"gridplan/web/auth.py", "gridplan/web/i18n.py"} <= found  # _ and lazy _l
+    assert {"gridplan/web/views/auth.py", "gridplan/web/auth.py", "gridplan/web/i18n.py"} <= found
 
 
 def test_the_compiled_catalogue_matches_the_po(script, zh):

@@ -1,4 +1,4 @@
-"""The gridplan web UI: a Flask application factory, one blueprint per area.
+"""The gridplan web UI: a Flask application factory; one blueprint per area in ``views/``.
 
 Nothing is configured or loaded at import time. :func:`create_app` reads defaults, then
 ``config.py`` from the instance folder, then ``GRIDPLAN_*`` environment variables, then the
@@ -118,31 +118,15 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
     db.init_app(app)
     security.init_app(app)
 
-    from gridplan.web import admin
     from gridplan.web import auth
-    from gridplan.web import downloads
-    from gridplan.web import gridmap
     from gridplan.web import i18n
-    from gridplan.web import imports
     from gridplan.web import jobs
     from gridplan.web import localtime
-    from gridplan.web import overview
-    from gridplan.web import plans
-    from gridplan.web import sheetviews
+    from gridplan.web import views
 
     i18n.init_app(app)
     localtime.init_app(app)
     auth.init_app(app)
     jobs.init_app(app)
-    for bp in (
-        auth.bp,
-        overview.bp,
-        gridmap.bp,
-        imports.bp,
-        plans.bp,
-        sheetviews.bp,
-        downloads.bp,
-        admin.bp,
-    ):
-        app.register_blueprint(bp)
+    views.register(app)
     return app

@@ -16,13 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint
 from flask import Flask
 from flask import g
-from flask import redirect
 from flask import request
 from flask import session
-from flask import url_for
 from flask_babel import Babel
 from flask_babel import get_locale
 from flask_babel import get_translations
@@ -34,8 +31,6 @@ from gridplan._messages import MessageTemplate
 from gridplan._messages import define
 
 LANGUAGES = {"zh": "中文", "en": "English"}
-
-bp = Blueprint("i18n", __name__)
 
 #: roster roles, travel modes and the reasons a hot spot went unvisited, as shown in the UI
 ROLE_LABELS = {
@@ -241,14 +236,6 @@ def safe_next(target: str | None, default: str) -> str:
     return default
 
 
-@bp.get("/lang/<code>")
-def switch(code: str):
-    """Switch the UI language and go back where the user was."""
-    if code in LANGUAGES:
-        session["lang"] = code
-    return redirect(safe_next(request.args.get("next"), url_for("overview.index")))
-
-
 def _translations():
     """The request's translations, looked up once per request and locale.
 
@@ -264,14 +251,13 @@ def _translations():
 
 
 def init_app(app: Flask) -> None:
-    """Install Flask-Babel with gridplan's catalogues and the language switch."""
+    """Install Flask-Babel with gridplan's catalogues (the switch is :mod:`.views.i18n`)."""
     Babel(app, locale_selector=select_locale, default_translation_directories="translations")
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
         newstyle=True,
     )
-    app.register_blueprint(bp)
     app.jinja_env.filters["tr"] = translate
     app.jinja_env.globals.update(
         ACTION_LABELS=ACTION_LABELS,

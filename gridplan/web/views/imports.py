@@ -41,9 +41,9 @@ from gridplan.web import uploads
 from gridplan.web.auth import audit
 from gridplan.web.auth import requires
 from gridplan.web.db import get_db
-from gridplan.web.downloads import attachment
 from gridplan.web.i18n import translate
 from gridplan.web.security import error_response
+from gridplan.web.views.downloads import attachment
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 
