@@ -2,7 +2,7 @@
 
 S01 is the bundled Portland demo seeded as ``gridplan serve --demo`` does (grid, incidents,
 hot spots, street network, one plan). S02 is the 3 x 3 lattice station of
-``test_routing_problem`` under its own ids, with its own plan. Both have one user per role, so
+``_lattice`` under its own ids, with its own plan. Both have one user per role, so
 tests can check every role against both stations.
 """
 
@@ -49,9 +49,9 @@ availability = { daily = ["06:00-10:00"] }
 
 def lattice_station():
     """(grid, hot spots, network) of station S02: the lattice grid with S02 ids."""
-    from test_routing_problem import lattice_network
-    from test_routing_problem import make_grid
-    from test_routing_problem import make_hotspots
+    from _lattice import lattice_network
+    from _lattice import make_grid
+    from _lattice import make_hotspots
 
     grid = make_grid()
     for col in ("id", "parent_id"):
@@ -73,8 +73,8 @@ def build_store(instance: Path) -> dict:
 
     database = instance / "gridplan.sqlite"
     init_store(database)
-    # a work limit: the same demo plan on any machine load (tests/test_sheets.py counts its
-    # long routes)
+    # a work limit: the same demo plan on any machine load (sheets/test_route_sheets.py counts
+    # its long routes)
     seed_demo(database, instance, plan_time_limit_s=60.0, plan_work_limit=200, say=lambda _l: None)
     con = connect(database)
     try:

@@ -1,6 +1,12 @@
 """Shared fixtures. Tests build tiny data inline; the real Portland crop lives in data/.
 
-Tiny street networks are drawn as offsets in metres and built with ``_networks.street_network``.
+``tests/`` mirrors ``gridplan/`` (``tests/geo/test_grid.py`` tests ``gridplan/geo/grid.py``).
+What several test modules share is a helper module here, importable from every folder because
+pytest puts this folder on ``sys.path``: ``_lattice`` (the 3 x 3 lattice station),
+``_networks`` (street networks drawn in metres: ``street_network``), ``_plans``, ``_vrp``,
+``_web``, ``_browser``, ``_maps``, ``_grids``, ``_ogr``, ``_qgis``. No test module imports
+another (``test_architecture.py`` checks). The folders have no ``__init__.py``, so each test
+file's name is unique across ``tests/``.
 """
 
 from pathlib import Path
@@ -26,16 +32,16 @@ def demo_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def net():
-    """The 3 x 3 lattice street network of ``test_routing_problem`` (200 m blocks, EPSG:26910)."""
-    from test_routing_problem import lattice_network
+    """The 3 x 3 lattice street network of ``_lattice`` (200 m blocks, EPSG:26910)."""
+    from _lattice import lattice_network
 
     return lattice_network()
 
 
 @pytest.fixture(scope="module")
 def grid():
-    """The 1+3+9 lattice station grid of ``test_routing_problem`` (modules may override it)."""
-    from test_routing_problem import make_grid
+    """The 1+3+9 lattice station grid of ``_lattice`` (modules may override it)."""
+    from _lattice import make_grid
 
     return make_grid()
 

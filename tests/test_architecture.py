@@ -22,6 +22,7 @@ Read with :mod:`ast` from the source, so they hold for code paths no other test 
 - **No function over 100 lines**, counted from ``def`` to its last line without the
   docstring.
 - **One module imports OR-Tools**: the solver's adapter, ``_ortools.py``.
+- **No test module imports another**: what tests share lives in ``tests/_*.py``.
 """
 
 from __future__ import annotations
@@ -325,3 +326,36 @@ def test_only_the_ortools_adapter_imports_ortools():
         if any(i.split(".")[0] == "ortools" for i in _all_imports(tree))
     )
     assert [name.rsplit(".", 1)[1] for name in importers] == ["_ortools"], importers
+
+
+TESTS = ROOT / "tests"
+
+
+def _test_module_imports(tree: ast.Module, test_modules: set[str]) -> list[str]:
+    """The test modules ``tree`` imports (by their module name, with or without a package)."""
+    return sorted(
+        name for name in _all_imports(tree) if any(part in test_modules for part in name.split("."))
+    )
+
+
+def test_no_module_under_tests_imports_a_test_module():
+    """What tests share lives in ``tests/_*.py`` (``_lattice``, ``_web``, ``_browser`` ...)."""
+    test_modules = {p.stem for p in TESTS.rglob("test_*.py")}
+    bad = []
+    for path in sorted(TESTS.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for name in _test_module_imports(tree, test_modules):
+            bad.append(f"{path.relative_to(ROOT).as_posix()} imports {name}")
+    assert not bad, "move what they share to a tests/_*.py module:\n  " + "\n  ".join(bad)
+
+
+def test_the_test_import_finder_finds_imports_at_any_level():
+    tree = ast.parse(
+        "import test_a\nfrom tests.geo.test_b import x\n"
+        "def f():\n    from test_c import y\nfrom _helper import z\n"
+    )
+    assert _test_module_imports(tree, {"test_a", "test_b", "test_c"}) == [
+        "test_a",
+        "test_c",
+        "tests.geo.test_b",
+    ]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from test_routing_problem import lattice_network
-from test_routing_problem import make_grid
-from test_routing_problem import make_hotspots
+from _lattice import lattice_network
+from _lattice import make_grid
+from _lattice import make_hotspots
 
 from gridplan.cli import main
 from gridplan.io.export import write_geodata

@@ -34,7 +34,7 @@ RUNS_DEFAULT = {
     "LOGIN_RATE_LIMIT_PER_ADDRESS": "web/test_app.py::test_the_shipped_login_limits",
     "PENDING_UPLOAD_MAX_AGE_S": "web/test_imports.py::test_a_forged_or_foreign_token_is_refused",
     "MAX_CONTENT_LENGTH": "test_defaults.py::test_the_shipped_upload_limit",
-    "JOB_LEASE_S": "test_web_jobs.py::"
+    "JOB_LEASE_S": "web/test_jobs.py::"
     "test_a_job_whose_process_stops_beating_is_interrupted_within_the_lease",
 }
 
@@ -134,9 +134,9 @@ def test_each_named_test_exists_and_leaves_its_setting_at_the_default():
 
 def test_the_scanner_sees_fixture_overrides():
     """The check itself: ``web_app`` (conftest) makes plans inline with one worker."""
-    jobs = _functions()["test_web_jobs.py"]
+    jobs = _functions()["web/test_jobs.py"]
     fn = jobs["test_the_store_is_the_queue_one_claim_per_job_and_slots_per_kind"]
-    assert {"JOBS_INLINE", "PLAN_WORKERS"} <= _overrides(fn, "test_web_jobs.py")
+    assert {"JOBS_INLINE", "PLAN_WORKERS"} <= _overrides(fn, "web/test_jobs.py")
 
 
 def test_the_shipped_upload_limit(web_app, web_store):

@@ -71,7 +71,7 @@ def test_english_labels_and_missing_columns(gdf_hot):
 
 
 def test_hotspot_map_is_offline_served_and_saved(tmp_path, gdf_hot):
-    from test_webmaps import outside_refs
+    from _maps import outside_refs
 
     served = hotspot_map(gdf_hot, tiles="none", static_url="/static").get_root().render()
     assert outside_refs(served) == []

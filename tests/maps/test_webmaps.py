@@ -6,7 +6,6 @@ import json
 import re
 import shutil
 import time
-from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
@@ -14,17 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _lattice import lattice_network
+from _lattice import make_config
+from _lattice import make_grid
+from _lattice import make_hotspots
+from _lattice import patroller
+from _maps import outside_refs
 from _plans import plan_checked
-from test_routing_problem import lattice_network
-from test_routing_problem import make_config
-from test_routing_problem import make_grid
-from test_routing_problem import make_hotspots
-from test_routing_problem import patroller
 
 from gridplan import InputError
 from gridplan.maps.hotspot_map import save_map
-from gridplan.maps.layers import VENDOR
-from gridplan.maps.layers import _vendor_text
 from gridplan.maps.palette import PATROLLER_COLOURS
 from gridplan.maps.webmaps import grid_map
 from gridplan.maps.webmaps import incident_data
@@ -41,39 +39,6 @@ MORNING_DAY = PlanRequest("2024-06-05", slices=["morning", "day"])
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-class _Refs(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.refs = []
-
-    def handle_starttag(self, tag, attrs):
-        self.refs += [v for k, v in attrs if k in ("src", "href") and v is not None]
-
-
-def outside_refs(html: str, tile_url: str | None = None) -> list[str]:
-    """Every reference in the page to something not served by the page's own host.
-
-    Tag ``src``/``href`` attributes must be local paths or data URIs, CSS ``url(...)`` data
-    URIs or relative, and any other ``http(s)://`` or ``//host`` text the tile URL. The
-    vendored libraries' own source text (licence comments) is left out of the scan.
-    """
-    for lib, (scripts, sheets) in VENDOR.items():
-        for name in scripts + sheets:
-            html = html.replace(_vendor_text(lib, name), "")
-    parser = _Refs()
-    parser.feed(html)
-    bad = [r for r in parser.refs if not (r.startswith("/") and not r.startswith("//"))]
-    bad = [r for r in bad if not r.startswith("data:")]
-    for u in re.findall(r"url\(\s*['\"]?([^'\")]+)", html):
-        if u.startswith("data:") or not re.match(r"^(\w+:|//)", u):
-            continue
-        bad.append(u)
-    for u in re.findall(r"(?:https?:)?//[\w.\-]+\.[a-z]{2,}[^\s\"'<>)]*", html):
-        if tile_url is None or not u.startswith(tile_url.split("{")[0]):
-            bad.append(u)
-    return bad
 
 
 def payload(m, template: str, key: str = "data"):

@@ -15,11 +15,11 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from _lattice import make_config
+from _lattice import make_hotspots
+from _lattice import patroller
+from _networks import xy
 from _plans import plan_checked
-from test_routing_problem import _xy
-from test_routing_problem import make_config
-from test_routing_problem import make_hotspots
-from test_routing_problem import patroller
 
 from gridplan import InputError
 from gridplan._errors import GridplanError
@@ -41,8 +41,8 @@ PHONE = "021-6666 8888"
 def named_net(net):
     """The lattice of the ``net`` fixture with street names (东西路 y, 南北街 x)."""
     ticks = (-50, 0, 200, 400, 450)
-    lines = [shapely.LineString([_xy(x, y) for x in ticks]) for y in (0, 200, 400)]
-    lines += [shapely.LineString([_xy(x, y) for y in ticks]) for x in (0, 200, 400)]
+    lines = [shapely.LineString([xy(x, y) for x in ticks]) for y in (0, 200, 400)]
+    lines += [shapely.LineString([xy(x, y) for y in ticks]) for x in (0, 200, 400)]
     names = [f"东西路{y}号" for y in (0, 200, 400)] + [f"南北街{x}号" for x in (0, 200, 400)]
     gdf = gpd.GeoDataFrame({"name": names}, geometry=lines, crs=26910)
     out = build_network(gdf, crs="EPSG:26910")

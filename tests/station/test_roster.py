@@ -158,10 +158,10 @@ def test_home_bases_mix_ids_and_positions():
 
 
 def _station_t07():
-    """The 3 x 3 lattice station of test_routing_problem under the id T07 (3 base grids)."""
-    from test_routing_problem import lattice_network
-    from test_routing_problem import make_grid
-    from test_routing_problem import make_hotspots
+    """The 3 x 3 lattice station of _lattice under the id T07 (3 base grids)."""
+    from _lattice import lattice_network
+    from _lattice import make_grid
+    from _lattice import make_hotspots
 
     grid = make_grid()
     for col in ("id", "parent_id"):

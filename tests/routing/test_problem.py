@@ -6,98 +6,26 @@ from types import MappingProxyType
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
+from _lattice import lattice_network
+from _lattice import make_config
+from _lattice import make_grid
+from _lattice import make_hotspots
+from _lattice import patroller
+from _networks import xy
 
 from gridplan import ConfigError
 from gridplan import InputError
-from gridplan.network.graphs import build_network
 from gridplan.routing.problem import NO_PATH_S
 from gridplan.routing.problem import build_problem
 from gridplan.routing.problem import duty_window
-from gridplan.station.config import default_config
-from gridplan.station.roster import parse_patroller
-
-X0, Y0 = 525_000.0, 5_040_000.0  # EPSG:26910
-SLICES = ("morning", "day", "evening", "night")
-
-
-def _xy(x, y):
-    return (X0 + x, Y0 + y)
 
 
 @pytest.fixture(scope="module")
 def lattice():
-    """A 3 x 3 street lattice, 200 m blocks: junctions at x, y in {0, 200, 400}.
-
-    Streets run 50 m past the outer junctions so the corners are junctions too (a bare
-    corner would be simplified away and its micro-grid left without a node).
-    """
+    """The 3 x 3 street lattice of :mod:`_lattice` (200 m blocks)."""
     return lattice_network()
-
-
-def lattice_network():
-    ticks = (-50, 0, 200, 400, 450)
-    lines = [shapely.LineString([_xy(x, y) for x in ticks]) for y in (0, 200, 400)]
-    lines += [shapely.LineString([_xy(x, y) for y in ticks]) for x in (0, 200, 400)]
-    return build_network(gpd.GeoDataFrame(geometry=lines, crs=26910), crs="EPSG:26910")
-
-
-def make_grid():
-    """Station, three base grids (columns x = 0, 200, 400), nine 200 m micro-grids."""
-    cells, ids, parents = [], [], []
-    for i, x in enumerate((0, 200, 400)):
-        for j, y in enumerate((0, 200, 400)):
-            cells.append(shapely.box(*_xy(x - 100, y - 100), *_xy(x + 100, y + 100)))
-            ids.append(f"S01-B{i + 1}-M{j + 1:03d}")
-            parents.append(f"S01-B{i + 1}")
-    bases = [shapely.union_all(cells[3 * i : 3 * i + 3]) for i in range(3)]
-    station = shapely.union_all(cells)
-    return gpd.GeoDataFrame(
-        {
-            "id": ["S01", "S01-B1", "S01-B2", "S01-B3", *ids],
-            "level": ["station"] + ["base"] * 3 + ["micro"] * 9,
-            "parent_id": [None, "S01", "S01", "S01", *parents],
-            "name": ["警务室", "一", "二", "三"] + [f"微网格{k}" for k in range(9)],
-        },
-        geometry=[station, *bases, *cells],
-        crs=26910,
-    ).to_crs(4326)
-
-
-def make_hotspots(grid, scores=None):
-    """Scores per micro-grid (same in every slice); rank 1 = highest."""
-    micro = grid[grid["level"] == "micro"]
-    scores = np.arange(9, 0, -1, dtype=float) if scores is None else np.asarray(scores, float)
-    order = np.argsort(-scores, kind="stable")
-    rank = np.empty(9, dtype=int)
-    rank[order] = np.arange(1, 10)
-    rows = []
-    for sid in (*SLICES, "all"):
-        for k, mid in enumerate(micro["id"]):
-            rows.append(
-                {
-                    "id": mid,
-                    "slice": sid,
-                    "score": scores[k],
-                    "rank": rank[k],
-                    "gi_class": "hot_95" if rank[k] <= 2 else "not_significant",
-                    "count": int(scores[k]),
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def patroller(pid, availability, **kw):
-    raw = {"id": pid, "role": "auxiliary", "mode": "walk", "availability": availability, **kw}
-    return parse_patroller(raw, index=0, source="test")
-
-
-def make_config(roster, **policy):
-    cfg = default_config()
-    pol = dataclasses.replace(cfg.patrol, **policy) if policy else cfg.patrol
-    return dataclasses.replace(cfg, roster=tuple(roster), patrol=pol, timezone="Asia/Shanghai")
 
 
 @pytest.fixture(scope="module")
@@ -316,7 +244,7 @@ def test_hotspots_without_the_slice(lattice, grid, hot):
 
 def test_station_far_from_the_network(lattice, grid, hot):
     cfg = make_config([patroller("D1", {"daily": ["06:00-10:00"]})])
-    far = gpd.GeoSeries([shapely.Point(_xy(5000, 5000))], crs=26910).to_crs(4326).iloc[0]
+    far = gpd.GeoSeries([shapely.Point(xy(5000, 5000))], crs=26910).to_crs(4326).iloc[0]
     with pytest.raises(InputError, match="the network does not reach it"):
         build_problem(
             grid, hot, lattice, cfg, date="2024-06-05", slice_id="morning", station_point=far

@@ -1,10 +1,10 @@
 """Officers pin micro-grids (visit them) and exclude others (leave them alone) to re-plan."""
 
 import pytest
+from _lattice import make_config
+from _lattice import make_hotspots
+from _lattice import patroller
 from _plans import plan_checked
-from test_routing_problem import make_config
-from test_routing_problem import make_hotspots
-from test_routing_problem import patroller
 
 from gridplan import InputError
 from gridplan.routing.problem import build_problem

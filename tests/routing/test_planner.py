@@ -8,17 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
+from _lattice import make_config
+from _lattice import make_hotspots
+from _lattice import patroller
 from _plans import plan_checked
-from test_routing_problem import make_config
-from test_routing_problem import make_hotspots
-from test_routing_problem import patroller
 
 from gridplan import InputError
 from gridplan.routing.planner import plan_patrols
 from gridplan.routing.request import PlanRequest
 from gridplan.routing.solver import SolveParams
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 FAST = SolveParams(time_limit_s=5, workers=1, work_limit=300, seed=3)
 MORNING = PlanRequest("2024-06-05", slices=["morning"])
 MORNING_DAY = PlanRequest("2024-06-05", slices=["morning", "day"])

@@ -320,7 +320,7 @@ def test_cli_adds_stations_and_users(runner, tmp_path):
     assert con.execute("SELECT role FROM users WHERE username='chief'").fetchone()[0] == "admin"
     con.close()
     # a street network built with `gridplan network build` is attached to the station
-    from test_routing_problem import lattice_network
+    from _lattice import lattice_network
 
     from gridplan.network.graphs import save_network
 
@@ -366,7 +366,7 @@ availability = { daily = ["18:30-20:30"] }
 
 def test_cli_updates_a_stations_configuration(runner, tmp_path):
     # a station set up with the default roster gets its own roster, weights and phone later
-    from test_routing_problem import make_grid
+    from _lattice import make_grid
 
     import gridplan as gp
     from gridplan.cli import main
@@ -432,7 +432,7 @@ def test_a_failed_demo_seed_leaves_no_store(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    # the seeding child process fails (its own errors: test_web_jobs)
+    # the seeding child process fails (its own errors: web/test_jobs.py)
     monkeypatch.setattr(commands, "_seed_in_child", boom)
     with pytest.raises(RuntimeError):
         commands._seed_if_empty(tmp_path, None)

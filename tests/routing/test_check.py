@@ -7,11 +7,11 @@ import json
 import geopandas as gpd
 import pytest
 import shapely
+from _lattice import lattice_network
+from _lattice import make_config
+from _lattice import make_hotspots
+from _lattice import patroller
 from _plans import plan_checked
-from test_routing_problem import lattice_network
-from test_routing_problem import make_config
-from test_routing_problem import make_hotspots
-from test_routing_problem import patroller
 
 from gridplan import GridplanError
 from gridplan import InfeasiblePlanError

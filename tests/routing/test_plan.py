@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 import shapely
-from test_routing_problem import lattice_network
-from test_routing_problem import make_config
-from test_routing_problem import make_grid
-from test_routing_problem import make_hotspots
-from test_routing_problem import patroller
+from _lattice import lattice_network
+from _lattice import make_config
+from _lattice import make_grid
+from _lattice import make_hotspots
+from _lattice import patroller
 
 from gridplan.routing.plan import PatrolPlan
 from gridplan.routing.plan import slice_plan

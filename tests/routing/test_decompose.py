@@ -1,9 +1,9 @@
 """Solving big slices base grid by base grid: who goes where, and joined plans that check."""
 
+from _lattice import make_config
+from _lattice import make_hotspots
+from _lattice import patroller
 from _plans import plan_checked
-from test_routing_problem import make_config
-from test_routing_problem import make_hotspots
-from test_routing_problem import patroller
 
 from gridplan.routing import planner
 from gridplan.routing.decompose import assign_bases
