@@ -13,7 +13,6 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Register every area's blueprint on ``app``."""
-    from gridplan.web import plans
     from gridplan.web.views import admin
     from gridplan.web.views import auth
     from gridplan.web.views import downloads
@@ -21,6 +20,7 @@ def register(app: Flask) -> None:
     from gridplan.web.views import i18n
     from gridplan.web.views import imports
     from gridplan.web.views import overview
+    from gridplan.web.views import plans
     from gridplan.web.views import sheetviews
 
     for module in (i18n, auth, overview, gridmap, imports, plans, sheetviews, downloads, admin):

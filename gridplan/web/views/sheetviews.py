@@ -25,11 +25,11 @@ from gridplan.web.db import get_db
 from gridplan.web.i18n import LANGUAGES
 from gridplan.web.i18n import current_lang
 from gridplan.web.i18n import translate
-from gridplan.web.plans import plan_row_or_404
 from gridplan.web.security import add_nonce
 from gridplan.web.security import error_response
 from gridplan.web.security import script_parts
 from gridplan.web.views.downloads import attachment
+from gridplan.web.views.plans import plan_row_or_404
 
 # The sheet template lives with the Flask-free route sheets (gridplan/sheets/templates), which
 # render it outside Flask too; the blueprint adds that folder to the app's template search.
