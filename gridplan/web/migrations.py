@@ -5,7 +5,7 @@
 after copying the store to ``<name>.v<old>.bak`` beside it: an upgrade that fails leaves the
 store as it was, and the copy stays for a user who goes back to the older gridplan. A new
 store is created at the current version from ``schema.sql`` directly, so each step must leave
-a store equal to what ``schema.sql`` creates (``tests/test_web_store.py`` compares the two).
+a store equal to what ``schema.sql`` creates (``tests/web/test_store_upgrade.py`` compares the two).
 """
 
 from __future__ import annotations
