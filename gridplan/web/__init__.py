@@ -65,6 +65,12 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
         server processes and restarts.
     PLAN_TIME_LIMIT_S
         Solver seconds per slice for plans made in the UI (default 10).
+    PLAN_WORKERS
+        Search processes per plan (default ``None``: every core the server may use).
+    JOB_SLOTS, JOB_LEASE_S
+        Jobs of one kind that run at once across the servers sharing the store (default 1),
+        and the seconds without a heartbeat after which a running job counts as interrupted
+        (default 30); see :mod:`gridplan.web.jobs`.
     PENDING_UPLOAD_MAX_AGE_S
         How long an upload waiting for the officer (column mapping, grid repairs) is kept in
         the instance folder (default 3 hours).
@@ -102,6 +108,8 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
         PLAN_TIME_LIMIT_S=10.0,
         PENDING_UPLOAD_MAX_AGE_S=3 * 3600,
         PLAN_WORKERS=None,
+        JOB_SLOTS=1,
+        JOB_LEASE_S=30.0,
         JOBS_INLINE=False,
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_DEFAULT_TIMEZONE="UTC",

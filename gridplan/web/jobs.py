@@ -71,8 +71,6 @@ def init_app(app: Flask) -> None:
     With gunicorn the app is made before the workers fork, so the dispatcher thread starts on
     a worker's first request (threads do not survive a fork).
     """
-    app.config.setdefault("JOB_SLOTS", 1)
-    app.config.setdefault("JOB_LEASE_S", 30.0)
     con = connect(app.config["DATABASE"])
     try:
         stale = store.expire_stale_jobs(con, lease_s=float(app.config["JOB_LEASE_S"]))
