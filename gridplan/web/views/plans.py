@@ -14,7 +14,6 @@ import re
 
 from flask import Blueprint
 from flask import abort
-from flask import current_app
 from flask import jsonify
 from flask import redirect
 from flask import render_template
@@ -140,7 +139,6 @@ def index():
         return render_template("plans_lead.html", plans=plans, team=team)
     cfg = data.config(sid)
     ready = store.latest_hotspot_run(con, sid) is not None
-    store.expire_stale_jobs(con, lease_s=float(current_app.config["JOB_LEASE_S"]))
     running = con.execute(
         "SELECT id, status, stage, done, total FROM jobs WHERE station_id=? AND kind='plan' "
         "AND status IN ('queued','running') ORDER BY id DESC",
@@ -276,8 +274,6 @@ def _retry_url(row) -> str | None:
 @requires("read")
 def job(job_id: int):
     """The progress page of a plan being solved (it polls :func:`job_status`)."""
-    con = get_db()
-    store.expire_stale_jobs(con, lease_s=float(current_app.config["JOB_LEASE_S"]))
     row = _job_or_404(job_id)
     if row["status"] == "done" and row["result_id"]:
         return redirect(url_for("plans.show", plan_id=row["result_id"]))
@@ -295,7 +291,6 @@ def job(job_id: int):
 @requires("read")
 def job_status(job_id: int):
     """Progress of a plan job as JSON: status, done/total slices, result URL or reason."""
-    store.expire_stale_jobs(get_db(), lease_s=float(current_app.config["JOB_LEASE_S"]))
     row = _job_or_404(job_id)
     failed = row["status"] in ("failed", "interrupted")
     return jsonify(
