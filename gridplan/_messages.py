@@ -45,6 +45,7 @@ MESSAGE_MODULES = (
     "gridplan._messages",
     "gridplan.geo._columns",
     "gridplan.io.vector",
+    "gridplan.io.limits",
     "gridplan.geo._tables",
     "gridplan.geo.crs",
     "gridplan.geo.grid",
