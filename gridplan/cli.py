@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 import sys
 import textwrap
@@ -141,6 +142,40 @@ def _config(path: Path | None):
     return load_config(path)
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)  # hard links and symbolic links too
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def _refuse_overwrite(outputs: dict[str, Any], inputs: dict[str, Any]) -> None:
+    """Stop before anything is written if an output is an input or another output.
+
+    ``outputs`` and ``inputs`` map an option (``--out``) to a path, a tuple of paths or None.
+    Nothing the user had is replaced, and one output never overwrites another.
+    """
+    seen = [
+        (opt, Path(p))
+        for opt, value in inputs.items()
+        for p in (value if isinstance(value, tuple | list) else (value,))
+        if p is not None
+    ]
+    for opt, value in outputs.items():
+        if value is None:
+            continue
+        for other, path in seen:
+            if _same_file(Path(value), path):
+                msg = (
+                    f"{opt} {value} is the same file as {other} {path}: gridplan never "
+                    f"overwrites an input, nor one output with another; choose another {opt}"
+                )
+                raise click.UsageError(msg)
+        seen.append((opt, Path(value)))
+
+
 def _parse_columns(pairs: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for pair in pairs:
@@ -217,8 +252,7 @@ def grids_validate(paths, layer, crs, columns, config_path, fix, out):
         raise click.UsageError("--fix needs --out PATH for the repaired grid")
     if out is not None and not fix:
         raise click.UsageError("--out is only used with --fix")
-    if out is not None and any(out.resolve() == p.resolve() for p in paths):
-        raise click.UsageError("--out must differ from the input: gridplan never overwrites it")
+    _refuse_overwrite({"--out": out}, {"PATHS": paths, "--config": config_path})
     cfg = _config(config_path)
     if len(paths) == 3:
         levels = dict(zip(("station", "base", "micro"), paths, strict=True))
@@ -269,6 +303,8 @@ def grids_generate(
 
     if shape == "blocks" and streets is None:
         raise click.UsageError("--shape blocks needs --streets PATH (a street line layer)")
+    inputs = {"--boundary": boundary, "--incidents": incidents, "--streets": streets}
+    _refuse_overwrite({"--out": out}, {**inputs, "--config": config_path})
     cfg = _config(config_path)
     gdf_boundary = read_vector(boundary)
     require_crs(gdf_boundary, where=str(boundary))
@@ -330,8 +366,10 @@ def incidents_import(path, config_path, columns, sheet, encoding, grid_path, out
 
     station = _load_grid_or_none(grid_path)
     cfg = _config(config_path)
-    if out.resolve() == path.resolve():
-        raise click.UsageError("--out must differ from the input: gridplan never overwrites it")
+    _refuse_overwrite(
+        {"--out": out, "the rejected rows' file": _rejects_path(out)},
+        {"PATH": path, "--grid": grid_path, "--config": config_path},
+    )
     result = import_incidents(
         path,
         config=cfg,
@@ -363,9 +401,14 @@ def _write_incidents(result, out: Path) -> Path | None:
     write_incidents(result, out)
     if len(result.rejects) == 0:
         return None
-    rejects_path = out.with_name(out.name.split(".")[0] + ".rejects.csv")
+    rejects_path = _rejects_path(out)
     write_rejects(result, rejects_path)
     return rejects_path
+
+
+def _rejects_path(out: Path) -> Path:
+    """Where the rejected rows of an import written to ``out`` go: NAME.rejects.csv beside it."""
+    return out.with_name(out.name.split(".")[0] + ".rejects.csv")
 
 
 def _import_text(summary: dict[str, Any]) -> str:
@@ -433,6 +476,10 @@ def hotspots_cmd(
     from gridplan.geo.incidents import import_incidents
     from gridplan.io.results import write_hotspots
 
+    _refuse_overwrite(
+        {"--out": out, "--csv": csv_path, "--map": map_path},
+        {"--grid": grid_path, "--incidents": incidents_path, "--config": config_path},
+    )
     cfg = _config(config_path)
     grid = load_grid(grid_path)
     result = import_incidents(incidents_path, config=cfg, station=grid, progress=_progress())
@@ -700,6 +747,10 @@ def network_build(osm_path, lines_path, boundary, buffer_m, config_path, out):
         raise click.BadParameter(
             f"{out} must end in .gpkg (the network is saved as a GeoPackage)", param_hint="--out"
         )
+    _refuse_overwrite(
+        {"--out": out},
+        {"--osm": osm_path, "--lines": lines_path, "--boundary": boundary, "--config": config_path},
+    )
     cfg = _config(config_path)
     net = build_network(
         osm_path or lines_path,
@@ -822,6 +873,7 @@ def _plan_make(
     from types import MappingProxyType
 
     from gridplan.geo.grid import load_grid
+    from gridplan.io.paths import relative_reference
     from gridplan.io.planfile import save_plan
     from gridplan.io.results import read_hotspots
     from gridplan.routing.planner import plan_variants
@@ -847,8 +899,15 @@ def _plan_make(
         raise click.BadParameter(f"{time_limit} must be > 0 seconds", param_hint="--time-limit")
     if variants < 1:
         raise click.BadParameter(f"{variants} must be at least 1", param_hint="--variants")
-    if out.resolve() in {p.resolve() for p in (grid_path, hotspots_path) if p is not None}:
-        raise click.UsageError("--out must differ from the inputs: gridplan never overwrites them")
+    _refuse_overwrite(
+        {"--out": out, **{f"variant {k}": _variant_path(out, k) for k in range(2, variants + 1)}},
+        {
+            "--grid": grid_path,
+            "--hotspots": hotspots_path,
+            "--network": network_path,
+            "--config": config_path,
+        },
+    )
     slices = [s.strip() for s in slice_ids.split(",") if s.strip()] if slice_ids else None
     request = PlanRequest(date_text, slices=slices, seed=seed, duty_split=duty_split)
     cfg = _config(config_path)
@@ -868,12 +927,14 @@ def _plan_make(
     )
     written = []
     for k, plan in enumerate(plans, start=1):
+        path = out if k == 1 else _variant_path(out, k)
         if net is not None:
-            info = {**plan.settings["network"], "path": str(network_path.resolve())}
+            # recorded relative to the plan's folder, and only when in it (gridplan.io.paths)
+            ref = relative_reference(network_path, path)
+            info = {**plan.settings["network"], **({"path": ref} if ref else {})}
             plan = dataclasses.replace(
                 plan, settings=MappingProxyType({**plan.settings, "network": info})
             )
-        path = out if k == 1 else _variant_path(out, k)
         save_plan(plan, path)
         written.append((path, plan))
     first = written[0][1]
@@ -931,17 +992,21 @@ def plan_check(path, network_path, grid_path):
     Every leg is re-timed on the network; exits 1 when any constraint is broken.
     """
     from gridplan.geo.grid import load_grid
+    from gridplan.io.paths import resolve_reference
     from gridplan.io.planfile import load_plan
     from gridplan.routing.check import check_plan
 
     plan = load_plan(path)
     info = plan.settings.get("network")
     if network_path is None and info is not None and info.get("path"):
-        network_path = Path(info["path"])
+        # a path inside the plan file: followed only within the plan's folder
+        network_path = resolve_reference(
+            info["path"], path, key="settings.network.path", option="--network"
+        )
         if not network_path.is_file():
             raise click.UsageError(
-                f"the plan was made on the network {network_path}, which is not there any "
-                "more; pass it with --network PATH"
+                f"the plan was made on the network {info['path']} beside it, which is not "
+                "there any more; pass it with --network PATH"
             )
     net = _load_network_option(network_path) if info is not None else None
     grid = load_grid(grid_path) if grid_path is not None else None
@@ -967,8 +1032,7 @@ def export_cmd(path, fmt, patroller, slice_ids, out):
     from gridplan.io.plan_export import export_plan
     from gridplan.io.planfile import load_plan
 
-    if out.resolve() == path.resolve():
-        raise click.UsageError("--out must differ from the plan: gridplan never overwrites it")
+    _refuse_overwrite({"--out": out}, {"PATH": path})
     plan = load_plan(path)
     slices = [s.strip() for s in slice_ids.split(",") if s.strip()] if slice_ids else None
     written = export_plan(plan, out, format=fmt, patroller=patroller, slices=slices)

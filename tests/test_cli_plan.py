@@ -78,10 +78,11 @@ def said(result) -> str:
 
 
 @pytest.fixture(scope="module")
-def planned(station, tmp_path_factory):
+def planned(station):
     from click.testing import CliRunner
 
-    out = tmp_path_factory.mktemp("plan") / "day.plan.json"
+    # beside its network: the plan records it as "net.gpkg", relative to its own folder
+    out = station / "day.plan.json"
     result = run(CliRunner(), plan_args(station, out, "--json"))
     assert result.exit_code == 0, result.output
     return out, json.loads(result.output)
@@ -101,7 +102,7 @@ def test_plan_writes_a_plan_that_checks(runner, planned, station):
     assert report["ok"] and report["method"] == "network" and report["legs"] >= 3
 
 
-def test_check_exits_1_on_a_tampered_plan(runner, planned, tmp_path):
+def test_check_exits_1_on_a_tampered_plan(runner, planned, station, tmp_path):
     out, _ = planned
     doc = json.loads(out.read_text(encoding="utf-8"))
     route = max(doc["slices"][0]["routes"], key=lambda r: len(r["stops"]))
@@ -109,9 +110,65 @@ def test_check_exits_1_on_a_tampered_plan(runner, planned, tmp_path):
     route["stops"][0]["departure"] = route["stops"][0]["arrival"]
     bad = tmp_path / "bad.plan.json"
     bad.write_text(json.dumps(doc), encoding="utf-8")
-    result = run(runner, ["plan", "check", bad])
+    result = run(runner, ["plan", "check", bad, "--network", station / "net.gpkg"])
     assert result.exit_code == 1
     assert "ERROR [dwell]" in result.output and "INVALID" in result.output
+
+
+def _planted(planned, folder: Path, ref: str) -> Path:
+    """A copy of the plan in ``folder`` whose settings.network.path is ``ref``."""
+    doc = json.loads(planned[0].read_text(encoding="utf-8"))
+    doc["settings"]["network"]["path"] = ref
+    path = folder / "planted.plan.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def test_the_plan_records_its_network_relative_to_its_folder_or_not_at_all(
+    runner, planned, station, tmp_path
+):
+    doc = json.loads(planned[0].read_text(encoding="utf-8"))
+    assert doc["settings"]["network"]["path"] == "net.gpkg"
+    elsewhere = tmp_path / "day.plan.json"
+    assert run(runner, plan_args(station, elsewhere)).exit_code == 0
+    info = json.loads(elsewhere.read_text(encoding="utf-8"))["settings"]["network"]
+    assert "path" not in info and info["fingerprint"] == doc["settings"]["network"]["fingerprint"]
+    result = run(runner, ["plan", "check", elsewhere])
+    assert result.exit_code == 2 and "--network PATH" in said(result)
+
+
+@pytest.mark.parametrize(
+    ("ref", "reason"),
+    [
+        ("{abs}", "is an absolute path"),
+        ("../station/net.gpkg", "steps out of the file's folder with '..'"),
+        ("sub/../../net.gpkg", "steps out of the file's folder with '..'"),
+        ("C:\\Windows\\net.gpkg", "is an absolute path"),
+        ("\\\\server\\share\\net.gpkg", "is an absolute path"),
+        ("link/net.gpkg", "leads out of the file's folder through a symbolic link"),
+    ],
+)
+def test_a_plan_file_cannot_lead_check_out_of_its_folder(
+    runner, planned, station, tmp_path, ref, reason
+):
+    (tmp_path / "link").symlink_to(station, target_is_directory=True)
+    ref = ref.format(abs=station / "net.gpkg")
+    plan = _planted(planned, tmp_path, ref)
+    result = run(runner, ["plan", "check", plan])
+    assert result.exit_code == 2, result.output
+    text = said(result)
+    assert f"settings.network.path {ref!r} {reason}" in text and "--network PATH" in text
+    assert "Traceback" not in result.output
+    # named on the command line, the same network is used
+    ok = run(runner, ["plan", "check", plan, "--network", station / "net.gpkg"])
+    assert ok.exit_code == 0, ok.output
+
+
+def test_a_plan_file_may_name_a_network_in_a_folder_below_it(runner, planned, station, tmp_path):
+    (tmp_path / "nets").mkdir()
+    (tmp_path / "nets" / "n.gpkg").write_bytes((station / "net.gpkg").read_bytes())
+    result = run(runner, ["plan", "check", _planted(planned, tmp_path, "nets/n.gpkg")])
+    assert result.exit_code == 0, result.output
 
 
 def test_check_of_a_broken_file_is_a_clear_error(runner, tmp_path):
@@ -170,7 +227,8 @@ def test_variants_are_written_beside_the_plan(runner, station, tmp_path):
     assert summary["out"] == [str(out), str(tmp_path / "rot.v2.plan.json")]
     assert [v["index"] for v in summary["variants"]] == [1, 2]
     for path in summary["out"]:
-        assert run(runner, ["plan", "check", path]).exit_code == 0
+        check = ["plan", "check", path, "--network", station / "net.gpkg"]
+        assert run(runner, check).exit_code == 0
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 GeoJSON follows RFC 7946: WGS84 longitude/latitude, counter-clockwise exterior rings, no
 ``crs`` member, 7 decimals (about 1 cm). CSV files are UTF-8 with a byte-order mark so that
-Excel on Chinese Windows opens them correctly, and carry the geometry as WKT.
+Excel on Chinese Windows opens them correctly, carry the geometry as WKT, and quote text
+cells a spreadsheet would run as formulas (:mod:`gridplan.io.csvsafe`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import shapely
 
 from gridplan._errors import InputError
 from gridplan.geo.crs import to_output_crs
+from gridplan.io.csvsafe import write_frame_csv
 
 GEO_SUFFIXES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}
 
@@ -146,7 +148,9 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, geometry: str = "wkt") -> P
     """Write a (Geo)DataFrame as UTF-8-with-BOM CSV; geometry as WKT (``geometry="wkt"``).
 
     Excel opens the file with Chinese text intact because of the byte-order mark. Times are
-    written as ISO 8601 with their offset.
+    written as ISO 8601 with their offset. Text cells a spreadsheet would run as a formula
+    (``=...``, ``+...``, ``-...``, ``@...``) get a quote in front
+    (:mod:`gridplan.io.csvsafe`); numbers are written as they are.
 
     Parameters
     ----------
@@ -190,5 +194,4 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, geometry: str = "wkt") -> P
             table["lat"] = pts.y.round(7)
     else:
         table = df
-    table.to_csv(path, index=False, encoding="utf-8-sig")
-    return path
+    return write_frame_csv(table, path)

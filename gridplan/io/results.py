@@ -28,6 +28,8 @@ from gridplan.geo.crs import require_crs
 from gridplan.geo.grid import id_text
 from gridplan.geo.incidents import ImportResult
 from gridplan.io import styles
+from gridplan.io.csvsafe import unescape_cell
+from gridplan.io.csvsafe import write_frame_csv
 from gridplan.io.export import iso_times
 from gridplan.io.export import write_csv
 from gridplan.io.export import write_geodata
@@ -167,8 +169,7 @@ def write_incidents(
     if suffix == ".csv":
         out["lon"] = gdf.geometry.x
         out["lat"] = gdf.geometry.y
-        out.to_csv(path, index=False, encoding="utf-8-sig")
-        return path
+        return write_frame_csv(out, path)
     if suffix not in (".geojson", ".json", ".gpkg"):
         msg = f"{path}: unknown output format {suffix!r}; use .geojson, .gpkg or .csv"
         raise InputError(msg)
@@ -200,8 +201,7 @@ def write_rejects(data: ImportResult | pd.DataFrame, path: str | Path) -> Path:
     """
     rejects = data.rejects if isinstance(data, ImportResult) else data
     path = Path(path)
-    rejects.loc[:, list(REJECT_COLUMNS)].to_csv(path, index=False, encoding="utf-8-sig")
-    return path
+    return write_frame_csv(rejects.loc[:, list(REJECT_COLUMNS)], path)
 
 
 def read_hotspots(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -233,6 +233,11 @@ def read_hotspots(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataF
     if path.suffix.lower() == ".csv":
         check_file(path)
         frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"id": str, "slice": str})
+        # the writer quoted text a spreadsheet would run (gridplan.io.csvsafe): undo it
+        frame.columns = [unescape_cell(c) for c in frame.columns]
+        for col in frame.columns:
+            if not pd.api.types.is_numeric_dtype(frame[col]):
+                frame[col] = frame[col].map(unescape_cell)
         geometry = None
         if "wkt" in frame:
             geometry = gpd.GeoSeries.from_wkt(frame.pop("wkt"), crs="EPSG:4326")

@@ -19,6 +19,9 @@ from types import MappingProxyType
 from typing import Any
 
 from gridplan._errors import ConfigError
+from gridplan.station import _toml
+from gridplan.station._toml import describe
+from gridplan.station._toml import typed
 from gridplan.station.roster import DEFAULT_ROSTER
 from gridplan.station.roster import Patroller
 from gridplan.station.roster import PatrolPolicy
@@ -139,14 +142,27 @@ class StationConfig:
         }
         for key, value in positive.items():
             if not value > 0:
-                msg = f"{where}: {key} = {value!r} must be greater than 0"
+                msg = f"{where}: {key} = {value!r} must be greater than 0; write a positive number"
+                raise ConfigError(msg)
+        not_negative = {
+            "grid.sliver_area_m2": self.sliver_area_m2,
+            "scoring.default_weight": self.default_weight,
+            "hotspots.permutations": self.gi_permutations,
+            "hotspots.seed": self.seed,
+        }
+        for key, value in not_negative.items():
+            if not value >= 0:
+                msg = f"{where}: {key} = {value!r} must not be negative; write 0 or more"
                 raise ConfigError(msg)
         if not 0 <= self.area_tolerance < 0.5:
-            msg = f"{where}: grid.area_tolerance = {self.area_tolerance!r}; use a share in 0..0.5"
+            msg = (
+                f"{where}: grid.area_tolerance = {self.area_tolerance!r} is not a share in "
+                "0..0.5; write e.g. 0.01 for 1 %"
+            )
             raise ConfigError(msg)
         if self.gi_inference not in GI_INFERENCE:
             msg = (
-                f"{where}: hotspots.inference {self.gi_inference!r}; use one of "
+                f"{where}: hotspots.inference = {self.gi_inference!r} is unknown; use one of "
                 f"{', '.join(GI_INFERENCE)}"
             )
             raise ConfigError(msg)
@@ -162,7 +178,10 @@ class StationConfig:
         ids = [s.id for s in self.time_slices]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
-            msg = f"{where}: time slice ids must be unique; repeated: {', '.join(dupes)}"
+            msg = (
+                f"{where}: time.slices ids must be unique; repeated: {', '.join(dupes)}; "
+                "rename or remove the second one"
+            )
             raise ConfigError(msg)
         for name, weights in (
             ("scoring.category_weights", self.category_weights),
@@ -170,7 +189,10 @@ class StationConfig:
         ):
             for key, value in weights.items():
                 if not value >= 0:
-                    msg = f"{where}: {name}.{key} = {value!r} must be a number >= 0"
+                    msg = (
+                        f"{where}: {name}.{key} = {value!r} must be a number >= 0 "
+                        "(0 ignores the incidents, 1 is an ordinary one)"
+                    )
                     raise ConfigError(msg)
         for key in self.alert_weights:
             if key not in ALERT_COLOURS:
@@ -287,6 +309,66 @@ _KNOWN = {
 _LISTS = {"roster"}
 
 
+def _check_known(data: Mapping[str, Any], source: str) -> None:
+    """Refuse unknown tables and keys, and tables written as plain values."""
+    for table, keys in data.items():
+        if table in _LISTS:
+            continue
+        if table not in _KNOWN:
+            msg = (
+                f"{source}: unknown table [{table}]; known tables are "
+                f"{', '.join(f'[{t}]' for t in _KNOWN)} and [[roster]]"
+            )
+            raise ConfigError(msg)
+        if not isinstance(keys, Mapping):
+            msg = (
+                f"{source}: {table} = {describe(keys)} must be a table: write [{table}] on a "
+                "line of its own with its keys below it, as in default_station.toml"
+            )
+            raise ConfigError(msg)
+        for key in keys:
+            if key not in _KNOWN[table]:
+                msg = (
+                    f"{source}: unknown key {table}.{key}; known keys of [{table}] are "
+                    f"{', '.join(sorted(_KNOWN[table]))}"
+                )
+                raise ConfigError(msg)
+
+
+class _Values:
+    """Typed access to the merged tables; an error names the dotted key and the default."""
+
+    def __init__(self, merged: Mapping[str, Any], defaults: Mapping[str, Any], source: str):
+        self.merged, self.defaults, self.source = merged, defaults, source
+
+    def __call__(self, key: str, kind: type) -> Any:
+        table, name = key.split(".")
+        example = f"{name} = {_toml_value(self.defaults[table][name])}"
+        return typed(self.merged[table][name], kind, where=self.source, key=key, example=example)
+
+    def weights(self, key: str) -> dict[str, float]:
+        """Return a table of name -> weight (``scoring.category_weights``), each a number."""
+        table = self(key, Mapping)
+        return {
+            str(k): typed(v, float, where=self.source, key=f"{key}.{k}", example=f'"{k}" = 1.5')
+            for k, v in table.items()
+        }
+
+
+def _toml_value(value: Any) -> str:
+    """Write a default value as TOML (for the example of a message)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, Mapping):
+        items = [f'"{k}" = {_toml_value(v)}' for k, v in list(value.items())[:2]]
+        return "{ " + ", ".join(items) + (", ... }" if len(value) > 2 else " }")
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value[:1]) + (", ...]" if value else "]")
+    return repr(value)
+
+
 def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -> StationConfig:
     """Build a :class:`StationConfig` from a parsed TOML mapping merged over the defaults.
 
@@ -304,85 +386,63 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -
     Raises
     ------
     ConfigError
-        On an unknown table or key, or an invalid value; the message names the key.
+        On an unknown table or key, or an invalid value; the message names the file, the
+        dotted key, the value found and what to write instead.
     """
-    for table, keys in data.items():
-        if table in _LISTS:
-            continue
-        if table not in _KNOWN:
-            msg = (
-                f"{source}: unknown table [{table}]; known tables are "
-                f"{', '.join(f'[{t}]' for t in _KNOWN)} and [[roster]]"
-            )
-            raise ConfigError(msg)
-        if not isinstance(keys, Mapping):
-            msg = f"{source}: {table} must be a table ([{table}]), not {type(keys).__name__}"
-            raise ConfigError(msg)
-        for key in keys:
-            if key not in _KNOWN[table]:
-                msg = (
-                    f"{source}: unknown key {table}.{key}; known keys of [{table}] are "
-                    f"{', '.join(sorted(_KNOWN[table]))}"
-                )
-                raise ConfigError(msg)
-
+    if not isinstance(data, Mapping):
+        msg = f"{source}: a station config is a TOML document of tables, not {describe(data)}"
+        raise ConfigError(msg)
+    _check_known(data, source)
     defaults = _read_default_toml()
-    user_slices = data.get("time", {}).get("slices")
+    time = data.get("time", {})
     merged = _merge(defaults, data)
-    if user_slices is not None:
-        merged["time"]["slices"] = user_slices  # a station's slice list replaces the default one
+    if "slices" in time:
+        merged["time"]["slices"] = time["slices"]  # a station's slice list replaces the default
     # a station's roster replaces the default one too (merging people would be surprising)
     merged["roster"] = data.get("roster", defaults["roster"])
     roster_source = source if "roster" in data else DEFAULT_ROSTER
-
-    try:
-        slices = tuple(_parse_slice(s, i, source) for i, s in enumerate(merged["time"]["slices"]))
-        st, crs, grid = merged["station"], merged["crs"], merged["grid"]
-        scoring, hot = merged["scoring"], merged["hotspots"]
-        return StationConfig(
-            station_id=str(st["id"]),
-            station_name=str(st["name"]),
-            phone=str(st["phone"]),
-            timezone=str(st["timezone"]),
-            location=_parse_location(
-                st.get("location"), str(crs["coordinates"]).lower().replace("-", ""), source
-            ),
-            input_crs=str(crs["input"]),
-            coordinates=str(crs["coordinates"]).lower().replace("-", ""),
-            metric_crs=str(crs["metric"]) or None,
-            base_grid_count=int(grid["base_count"]),
-            cell_size_m=float(grid["cell_size_m"]),
-            area_tolerance=float(grid["area_tolerance"]),
-            sliver_area_m2=float(grid["sliver_area_m2"]),
-            time_slices=slices,
-            split_weekend=bool(merged["time"]["split_weekend"]),
-            half_life_days=float(scoring["half_life_days"]),
-            default_weight=float(scoring["default_weight"]),
-            category_weights=MappingProxyType(
-                {str(k): float(v) for k, v in scoring["category_weights"].items()}
-            ),
-            alert_weights=MappingProxyType(
-                {str(k).lower(): float(v) for k, v in scoring["alert_weights"].items()}
-            ),
-            gi_permutations=int(hot["permutations"]),
-            gi_inference=str(hot["inference"]),
-            fdr=bool(hot["fdr"]),
-            seed=int(hot["seed"]),
-            roster=parse_roster(merged["roster"], source=roster_source),
-            patrol=parse_policy(merged["patrol"], source=source),
-            source=source,
-        )
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, ConfigError):
-            raise
-        msg = f"{source}: a value has the wrong type ({exc}); compare with default_station.toml"
-        raise ConfigError(msg) from exc
+    get = _Values(merged, defaults, source)
+    slices = get("time.slices", list)
+    coordinates = get("crs.coordinates", str).lower().replace("-", "")
+    return StationConfig(
+        station_id=get("station.id", str),
+        station_name=get("station.name", str),
+        phone=get("station.phone", str),
+        timezone=get("station.timezone", str),
+        location=_parse_location(merged["station"].get("location"), coordinates, source),
+        input_crs=get("crs.input", str),
+        coordinates=coordinates,
+        metric_crs=get("crs.metric", str) or None,
+        base_grid_count=get("grid.base_count", int),
+        cell_size_m=get("grid.cell_size_m", float),
+        area_tolerance=get("grid.area_tolerance", float),
+        sliver_area_m2=get("grid.sliver_area_m2", float),
+        time_slices=tuple(_parse_slice(s, i, source) for i, s in enumerate(slices)),
+        split_weekend=get("time.split_weekend", bool),
+        half_life_days=get("scoring.half_life_days", float),
+        default_weight=get("scoring.default_weight", float),
+        category_weights=MappingProxyType(get.weights("scoring.category_weights")),
+        alert_weights=MappingProxyType(
+            {k.lower(): v for k, v in get.weights("scoring.alert_weights").items()}
+        ),
+        gi_permutations=get("hotspots.permutations", int),
+        gi_inference=get("hotspots.inference", str),
+        fdr=get("hotspots.fdr", bool),
+        seed=get("hotspots.seed", int),
+        roster=parse_roster(merged["roster"], source=roster_source),
+        patrol=parse_policy(merged["patrol"], source=source),
+        source=source,
+    )
 
 
 def _parse_slice(raw: Any, index: int, source: str) -> TimeSlice:
-    where = f"{source}: time.slices[{index}]"
+    key = f"time.slices[{index}]"
+    where = f"{source}: {key}"
     if not isinstance(raw, Mapping):
-        msg = f"{where} must be a table with id, start and end"
+        msg = (
+            f"{where} = {describe(raw)} must be a table with id, start and end, e.g. "
+            '{ id = "night", start = "22:00", end = "06:00" }'
+        )
         raise ConfigError(msg)
     missing = [k for k in ("id", "start", "end") if k not in raw]
     if missing:
@@ -397,15 +457,17 @@ def _parse_slice(raw: Any, index: int, source: str) -> TimeSlice:
         raise ConfigError(msg)
     start = parse_hhmm(raw["start"], where=f"{where}.start")
     end = parse_hhmm(raw["end"], where=f"{where}.end")
-    try:
-        return TimeSlice(
-            id=str(raw["id"]),
-            start_min=start,
-            end_min=end,
-            name_zh=str(raw.get("name_zh", "")),
-            name_en=str(raw.get("name_en", "")),
-            days=str(raw.get("days", "all")),
+    text = {
+        name: typed(raw.get(name, default), str, where=source, key=f"{key}.{name}", example=ex)
+        for name, default, ex in (
+            ("id", "", 'id = "night"'),
+            ("name_zh", "", 'name_zh = "夜间"'),
+            ("name_en", "", 'name_en = "Night"'),
+            ("days", "all", 'days = "weekend"'),
         )
+    }
+    try:
+        return TimeSlice(start_min=start, end_min=end, **text)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
@@ -458,17 +520,42 @@ def load_config(path: str | Path | None = None) -> StationConfig:
     if path is None:
         return default_config()
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        msg = f"{path}: station config file not found; check the path given to --config"
-        raise ConfigError(msg) from exc
-    except UnicodeDecodeError as exc:
-        msg = f"{path}: the config is not UTF-8 text; save it as UTF-8"
-        raise ConfigError(msg) from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        msg = f"{path}: not valid TOML ({exc}); compare with default_station.toml"
-        raise ConfigError(msg) from exc
-    return config_from_mapping(data, source=str(path))
+    return config_from_toml(_toml.read(path), source=str(path))
+
+
+def config_from_toml(text: str, *, source: str = "<station>") -> StationConfig:
+    r"""Build a :class:`StationConfig` from the text of a station TOML file.
+
+    Parameters
+    ----------
+    text
+        The file's text (at most 1 MiB).
+    source
+        The file's name, used in error messages.
+
+    Returns
+    -------
+    StationConfig
+
+    Raises
+    ------
+    ConfigError
+        On a TOML syntax error (with its line and column), a file too large or too deeply
+        nested, or any invalid key or value (see :func:`config_from_mapping`).
+
+    Examples
+    --------
+    >>> config_from_toml('[station]\nid = "S07"', source="s07.toml").station_id
+    'S07'
+    """
+    return config_from_mapping(parse_toml(text, source=source), source=source)
+
+
+def read_config_text(path: str | Path) -> str:
+    """Return the text of a station file: at most 1 MiB of UTF-8, else a ConfigError."""
+    return _toml.read(path)
+
+
+def parse_toml(text: str, *, source: str = "<station>") -> dict[str, Any]:
+    """Parse station TOML text; a syntax error is a ConfigError naming the line and column."""
+    return _toml.loads(text, source=source)

@@ -10,6 +10,7 @@ and how much presence a place may get in a day. Both come from the station TOML
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 import re
@@ -19,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from gridplan._errors import ConfigError
+from gridplan.station._toml import typed
 
 ROLES = ("captain", "auxiliary", "seasonal", "volunteer_team", "officer")
 MODES = ("walk", "ebike", "car")
@@ -231,23 +233,27 @@ def parse_patroller(raw: Any, *, index: int, source: str) -> Patroller:
     missing = [k for k in ("id", "role", "mode", "availability") if k not in raw]
     if missing:
         raise _err(where, f"lacks {', '.join(missing)}")
-    pid = str(raw["id"])
+    pid = typed(raw["id"], str, where=where, key="id", example='id = "A01"')
     where = f"{source}: roster {pid!r}"
     if not re.fullmatch(r"[A-Za-z0-9_\-]+", pid):
         raise _err(where, "id may only contain letters, digits, '_' and '-' (e.g. 'A01')")
-    role, mode = str(raw["role"]), str(raw["mode"])
+    role = typed(raw["role"], str, where=where, key="role", example='role = "auxiliary"')
+    mode = typed(raw["mode"], str, where=where, key="mode", example='mode = "walk"')
     if role not in ROLES:
         raise _err(where, f"role {role!r} is unknown; use one of {', '.join(ROLES)}")
     if mode not in MODES:
         raise _err(where, f"mode {mode!r} is unknown; use one of {', '.join(MODES)}")
-    try:
-        speed = float(raw.get("speed_kph", MODE_SPEED_KPH[mode]))
-        max_duty = int(raw.get("max_duty_min", 480))
-        members = int(raw.get("members", 2 if role == "volunteer_team" else 1))
-        break_after = int(raw.get("break_after_min", 0))
-        break_len = int(raw.get("break_min", 0))
-    except (TypeError, ValueError) as exc:
-        raise _err(where, f"a number has the wrong type ({exc})") from None
+    numbers = {
+        "speed_kph": (float, MODE_SPEED_KPH[mode]),
+        "max_duty_min": (int, 480),
+        "members": (int, 2 if role == "volunteer_team" else 1),
+        "break_after_min": (int, 0),
+        "break_min": (int, 0),
+    }
+    speed, max_duty, members, break_after, break_len = (
+        typed(raw.get(key, default), kind, where=where, key=key, example=f"{key} = {default}")
+        for key, (kind, default) in numbers.items()
+    )
     if not 1 <= speed <= 80:
         raise _err(where, f"speed_kph = {speed:g} is implausible; use 1-80 km/h")
     if not 0 < max_duty <= DAY_MIN:
@@ -265,9 +271,17 @@ def parse_patroller(raw: Any, *, index: int, source: str) -> Patroller:
             'grids (1 = the first, -1 = the last), e.g. ["S01-B1", "S01-B2"] or [1, 2]'
         )
         raise _err(where, msg)
+    text = {
+        key: typed(raw.get(key, default), str, where=where, key=key, example=f'{key} = "{ex}"')
+        for key, default, ex in (
+            ("name", pid, "辅警 1"),
+            ("start", "station", "station"),
+            ("end", raw.get("start", "station"), "S01-B1-M001"),
+        )
+    }
     return Patroller(
         id=pid,
-        name=str(raw.get("name", pid)),
+        name=text["name"],
         role=role,
         mode=mode,
         speed_kph=speed,
@@ -275,8 +289,8 @@ def parse_patroller(raw: Any, *, index: int, source: str) -> Patroller:
             _availability(raw["availability"], where=f"{where}: availability")
         ),
         max_duty_min=max_duty,
-        start=str(raw.get("start", "station")),
-        end=str(raw.get("end", raw.get("start", "station"))),
+        start=text["start"],
+        end=text["end"],
         home_bases=tuple(b if isinstance(b, int) else str(b) for b in bases),
         members=members,
         break_after_min=break_after,
@@ -345,32 +359,44 @@ def parse_roster(raw: Any, *, source: str) -> tuple[Patroller, ...]:
     if not isinstance(raw, list):
         raise _err(source, "roster must be a list of [[roster]] tables")
     roster = tuple(parse_patroller(r, index=i, source=source) for i, r in enumerate(raw))
-    ids = [p.id for p in roster]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    counts = collections.Counter(p.id for p in roster)  # linear: rosters may be long
+    dupes = sorted(i for i, n in counts.items() if n > 1)
     if dupes:
-        raise _err(source, f"roster ids must be unique; repeated: {', '.join(dupes)}")
+        msg = f"roster ids must be unique; repeated: {', '.join(dupes)}; give each its own id"
+        raise _err(source, msg)
     return roster
 
 
 def parse_policy(raw: Mapping[str, Any], *, source: str) -> PatrolPolicy:
     """Validate the ``[patrol]`` table."""
     where = f"{source}: patrol"
-    try:
-        dwell = {str(k): int(v) for k, v in raw["dwell_min"].items()}
-        lo, hi = (int(x) for x in raw["dwell_bounds_min"])
-        policy = PatrolPolicy(
-            dwell_min=MappingProxyType(dwell),
-            dwell_bounds_min=(lo, hi),
-            top_share=float(raw["top_share"]),
-            revisit_max=int(raw["revisit_max"]),
-            revisit_gap_min=int(raw["revisit_gap_min"]),
-            dosage_cap_min=int(raw["dosage_cap_min"]),
-            cover_base_grids=bool(raw["cover_base_grids"]),
-            cover_penalty=float(raw["cover_penalty"]),
-        )
-    except (TypeError, ValueError, AttributeError) as exc:
-        msg = f"a value has the wrong type ({exc}); compare with the defaults"
-        raise _err(where, msg) from None
+
+    def get(key: str, kind: type, example: str) -> Any:
+        return typed(raw[key], kind, where=source, key=f"patrol.{key}", example=example)
+
+    dwell_raw = get("dwell_min", Mapping, "dwell_min = { top = 15, high = 12, other = 10 }")
+    dwell = {
+        str(k): typed(v, int, where=source, key=f"patrol.dwell_min.{k}", example=f"{k} = 12")
+        for k, v in dwell_raw.items()
+    }
+    bounds = get("dwell_bounds_min", list, "dwell_bounds_min = [10, 15]")
+    if len(bounds) != 2:
+        msg = f"dwell_bounds_min = {bounds!r} must be two minutes [lowest, highest], e.g. [10, 15]"
+        raise _err(where, msg)
+    lo, hi = (
+        typed(x, int, where=source, key="patrol.dwell_bounds_min", example="[10, 15]")
+        for x in bounds
+    )
+    policy = PatrolPolicy(
+        dwell_min=MappingProxyType(dwell),
+        dwell_bounds_min=(lo, hi),
+        top_share=get("top_share", float, "top_share = 0.1"),
+        revisit_max=get("revisit_max", int, "revisit_max = 3"),
+        revisit_gap_min=get("revisit_gap_min", int, "revisit_gap_min = 60"),
+        dosage_cap_min=get("dosage_cap_min", int, "dosage_cap_min = 90"),
+        cover_base_grids=get("cover_base_grids", bool, "cover_base_grids = true"),
+        cover_penalty=get("cover_penalty", float, "cover_penalty = 1000.0"),
+    )
     if set(dwell) != {"top", "high", "other"}:
         raise _err(where, "dwell_min needs exactly the classes top, high and other")
     if not 0 < lo <= hi:

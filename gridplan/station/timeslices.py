@@ -33,6 +33,7 @@ import pandas as pd
 
 from gridplan._errors import ConfigError
 from gridplan._errors import InputError
+from gridplan.station._toml import describe
 
 if TYPE_CHECKING:
     from gridplan.station.config import StationConfig
@@ -141,7 +142,9 @@ def parse_hhmm(value: Any, *, where: str) -> int:
             return 0
         if hours < 24 and minutes < 60:
             return hours * 60 + minutes
-    msg = f"{where}: {value!r} is not a time of day; write it as HH:MM, for example '22:00'"
+    msg = (
+        f"{where} = {describe(value)} is not a time of day; write it as HH:MM, for example '22:00'"
+    )
     raise ConfigError(msg)
 
 

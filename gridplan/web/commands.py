@@ -223,10 +223,14 @@ def stations_add(config, instance_path):
 
 
 def _read_config(config: Path) -> str:
+    """The station file's text (UTF-8, at most 1 MiB); a bad file ends the command (exit 2)."""
+    from gridplan._errors import ConfigError
+    from gridplan.station.config import read_config_text
+
     try:
-        return config.read_text("utf-8-sig")
-    except UnicodeDecodeError:
-        click.echo(f"Error: {config} is not UTF-8 text; save it as UTF-8", err=True)
+        return read_config_text(config)
+    except ConfigError as exc:
+        click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
 
 

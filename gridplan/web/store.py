@@ -33,6 +33,7 @@ from gridplan._errors import InputError
 from gridplan._messages import Message
 from gridplan.station.config import StationConfig
 from gridplan.station.config import config_from_mapping
+from gridplan.station.config import config_from_toml
 from gridplan.web.db import now
 from gridplan.web.db import transaction
 
@@ -57,7 +58,7 @@ def add_station(con: sqlite3.Connection, config_toml: str, *, source: str = "<st
     Returns the station id. Raises :class:`~gridplan.ConfigError` for a bad config and
     :class:`~gridplan.InputError` for an id that exists.
     """
-    cfg = config_from_mapping(tomllib.loads(config_toml), source=source)
+    cfg = config_from_toml(config_toml, source=source)  # syntax errors name line and column
     if con.execute("SELECT 1 FROM stations WHERE id=?", (cfg.station_id,)).fetchone():
         msg = (
             f"station {cfg.station_id!r} exists already; to change its configuration run "
@@ -88,7 +89,7 @@ def update_station(
         An id the store does not have, or a roster without the team of an active volunteer
         lead.
     """
-    cfg = config_from_mapping(tomllib.loads(config_toml), source=source)
+    cfg = config_from_toml(config_toml, source=source)  # syntax errors name line and column
     row = get_station(con, cfg.station_id)
     if row is None:
         known = ", ".join(r[0] for r in con.execute("SELECT id FROM stations ORDER BY id"))

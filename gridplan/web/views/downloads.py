@@ -7,6 +7,8 @@ to the audit log.
 
 from __future__ import annotations
 
+import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -45,11 +47,25 @@ def _send(path: Path, name: str, fmt: str) -> Response:
 
 
 def attachment(filename: str) -> str:
-    """A Content-Disposition value that keeps Chinese file names (RFC 6266 filename*)."""
+    """A Content-Disposition value for ``filename``, safe whatever the name holds.
+
+    RFC 6266: an ASCII ``filename`` (letters, digits, ``.``, ``_``, ``-``, blanks; anything
+    else ``_``) for old clients and ``filename*`` (RFC 5987, UTF-8, percent-encoded) that
+    keeps Chinese names. Folders, quotes, control characters and line breaks of a name from
+    uploaded data can neither split the header nor choose a folder; names are cut to 150
+    characters.
+    """
     from urllib.parse import quote
 
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    name = "".join(c for c in filename.replace("\\", "/").split("/")[-1] if c.isprintable())
+    name = name.strip(" .") or "download"
+    if len(name) > 150:  # cut the stem, keep the suffix (.csv)
+        stem, suffix = os.path.splitext(name)
+        name = stem[: 150 - len(suffix[:20])] + suffix[:20]
+    ascii_name = re.sub(r"[^A-Za-z0-9._\- ]", "_", name)
+    # RFC 5987 attr-char: ALPHA / DIGIT / "!#$&+-.^_`|~"; everything else percent-encoded
+    encoded = quote(name, safe="!#$&+-.^_`|~")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"
 
 
 @bp.get("/")

@@ -585,7 +585,9 @@ def rejects(batch_id: int):
     if rejects is None:
         abort(404)
     # UTF-8 with BOM so that Excel shows Chinese; the reason in the UI's language beside its id
-    content = "\ufeff" + rejects.to_csv(index=False)
+    from gridplan.io.csvsafe import frame_csv_text  # formula-looking cells get a quote
+
+    content = frame_csv_text(rejects)
     stem = Path(row["source_name"]).name.split(".")[0] or "import"
     audit("download", f"rejects {batch_id}")
     return Response(
