@@ -35,6 +35,7 @@ from typing import Any
 import shapely
 
 from gridplan._errors import InputError
+from gridplan.io.limits import ReadLimits
 from gridplan.routing.plan import DroppedStop
 from gridplan.routing.plan import Duty
 from gridplan.routing.plan import PatrolPlan
@@ -507,6 +508,8 @@ def _read_gpkg(path: Path) -> PatrolPlan:
         raise InputError(msg)
     try:
         data = json.loads(table["document"].iloc[0])
+    except RecursionError:
+        raise InputError(_too_deep(f"{path} (table {PLAN_TABLE})")) from None
     except (json.JSONDecodeError, TypeError) as exc:
         msg = f"{path}: the plan document in table {PLAN_TABLE!r} is damaged ({exc})"
         raise InputError(msg) from None
@@ -555,10 +558,13 @@ def load_plan(path: str | Path) -> PatrolPlan:
     if not path.is_file():
         msg = f"{path}: no such plan file; write one with `gridplan plan ... --out {path}`"
         raise InputError(msg)
+    ReadLimits().check("max_bytes", path.stat().st_size, path)
     if path.suffix.lower() == ".gpkg":
         return _read_gpkg(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise InputError(_too_deep(path)) from None
     except UnicodeDecodeError as exc:
         msg = f"{path}: not UTF-8 text ({exc.reason}); is it a plan file?"
         raise InputError(msg) from None
@@ -569,6 +575,13 @@ def load_plan(path: str | Path) -> PatrolPlan:
         )
         raise InputError(msg) from None
     return plan_from_dict(data, source=path)
+
+
+def _too_deep(source) -> str:
+    return (
+        f"{source}: the JSON is nested too deeply to be a plan file (a damaged or hostile "
+        "file); write the plan again with `gridplan plan`"
+    )
 
 
 __all__ = [
