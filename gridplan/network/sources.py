@@ -28,6 +28,10 @@ from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import require_crs
 from gridplan.geo.streets import read_street_lines
 from gridplan.io.vector import check_file
+from gridplan.network._noding import Noding
+from gridplan.network._noding import levels
+from gridplan.network._noding import node_lines
+from gridplan.network._noding import snap_vertices
 
 Profile = Literal["walk", "ride"]
 
@@ -283,16 +287,10 @@ def _read_lines(lines: gpd.GeoDataFrame | str | Path, *, snap_m: float, crs: str
         raise InputError(msg)
     columns = {c.lower(): c for c in gdf.columns if c != gdf.geometry.name}
     metric = metric_crs(gdf, crs=crs)
-    coords, owner = shapely.get_coordinates(gdf.geometry.to_crs(metric).values, return_index=True)
-    # join vertices closer than snap_m: a KD-tree finds the pairs, graph components merge them
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-    from scipy.spatial import cKDTree
-
-    pairs = cKDTree(coords).query_pairs(snap_m, output_type="ndarray")
+    level = levels(gdf, columns)
+    noded, noding = node_lines(gdf.geometry.to_crs(metric).values, level, snap_m=snap_m)
+    coords, owner, label = snap_vertices(noded, level, snap_m=snap_m)
     n = len(coords)
-    adjacency = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    _, label = connected_components(adjacency, directed=False)
     first = pd.Series(np.arange(n)).groupby(label).first().to_numpy()
     lonlat = shapely.get_coordinates(
         gpd.GeoSeries(shapely.points(coords[first]), crs=metric).to_crs(4326).values
@@ -320,12 +318,22 @@ def _read_lines(lines: gpd.GeoDataFrame | str | Path, *, snap_m: float, crs: str
         if len(nodes) >= 2:
             ways.append((i, tags, nodes))
     return _Source(
-        description=f"line layer {where} ({len(gdf):,} lines)",
+        description=f"line layer {where} ({len(gdf):,} lines{_noding_text(noding)})",
         ways=ways,
         lon=lon,
         lat=lat,
         tagged="highway" in columns,
     )
+
+
+def _noding_text(noding: Noding) -> str:
+    """Say what the noding did, for the build report (nothing when it did nothing)."""
+    parts = []
+    if noding.joined:
+        parts.append(f"{noding.joined:,} junctions added where streets meet without a shared vertex")
+    if noding.apart:
+        parts.append(f"{noding.apart:,} crossings kept apart as bridges, tunnels or layers")
+    return "".join(f"; {p}" for p in parts)
 
 
 def _oneway(tags: Mapping[str, str]) -> int:

@@ -131,9 +131,10 @@ def test_line_layer_without_highway_keeps_every_line_and_reads_oneway_codes(tmp_
     assert net.ride.has_edge(e, b)  # no highway column: the "footway" is a plain line
 
 
-def test_lines_sharing_a_vertex_connect_and_crossings_without_one_do_not():
-    # two lines crossing at (50, 0) with a shared vertex, two crossing without one (a bridge)
-    lines = gpd.GeoDataFrame(
+def _crossing_lines(**third):
+    """Two lines crossing at (50, 0) with a shared vertex; a third crossing both without one."""
+    return gpd.GeoDataFrame(
+        {"bridge": [None, None, third.get("bridge")], "layer": [None, None, third.get("layer")]},
         geometry=[
             shapely.LineString([_xy(0, 0), _xy(50, 0), _xy(100, 0)]),
             shapely.LineString([_xy(50, -50), _xy(50, 0), _xy(50, 50)]),
@@ -141,10 +142,54 @@ def test_lines_sharing_a_vertex_connect_and_crossings_without_one_do_not():
         ],
         crs=26910,
     )
-    net = build_network(lines, crs="EPSG:26910")
+
+
+def test_lines_crossing_without_a_shared_vertex_meet_there():
+    # survey and CAD exports often leave the junction vertex out: the crossing is a junction
+    net = build_network(_crossing_lines(), crs="EPSG:26910")
     assert node_at(net, "walk", 50, 0) is not None  # a junction of degree 4
-    assert net.walk.number_of_nodes() == 5  # the unconnected bridge line is dropped
+    assert node_at(net, "walk", 50, 20.15) is not None  # the crossing that had no vertex
+    assert net.report.walk.dropped_nodes == 0
+    assert "1 junctions added where streets meet without a shared vertex" in net.report.source
+
+
+@pytest.mark.parametrize("level", [{"bridge": "yes"}, {"layer": 1}])
+def test_a_bridge_or_another_layer_crosses_without_meeting(level):
+    net = build_network(_crossing_lines(**level), crs="EPSG:26910")
+    assert node_at(net, "walk", 50, 0) is not None
+    assert net.walk.number_of_nodes() == 5  # the bridge line, unconnected, is dropped
     assert net.report.walk.dropped_nodes == 2
+    assert "1 crossings kept apart as bridges, tunnels or layers" in net.report.source
+
+
+def test_a_side_street_ending_short_of_the_main_street_meets_it():
+    lines = gpd.GeoDataFrame(
+        geometry=[
+            shapely.LineString([_xy(0, 0), _xy(100, 0)]),
+            shapely.LineString([_xy(40, 0.3), _xy(40, 80)]),  # ends 0.3 m short, mid-segment
+        ],
+        crs=26910,
+    )
+    net = build_network(lines, crs="EPSG:26910", snap_m=0.5)
+    assert net.report.walk.dropped_nodes == 0
+    assert net.walk.number_of_nodes() == 4  # both ends of the main street, the T, the end
+
+
+def test_a_street_through_the_station_between_far_vertices_is_kept():
+    # one straight 3 km segment crosses the station; its vertices lie far outside the clip
+    station = shapely.box(*_xy(1400, -100), *_xy(1600, 100))
+    lines = gpd.GeoDataFrame(
+        geometry=[
+            shapely.LineString([_xy(0, 0), _xy(3000, 0)]),
+            shapely.LineString([_xy(1500, -1500), _xy(1500, 1500)]),
+        ],
+        crs=26910,
+    )
+    boundary = gpd.GeoSeries([station], crs=26910).to_crs(4326)
+    net = build_network(lines, boundary=boundary, buffer_m=100, crs="EPSG:26910", min_coverage=0)
+    assert node_at(net, "walk", 1500, 0) is not None
+    # both streets, both ways, clipped to the 400 m of the buffered station (to 50 m steps)
+    assert 4 * 0.3 <= net.report.walk.km <= 4 * 0.4
 
 
 @pytest.mark.parametrize(
