@@ -27,7 +27,7 @@ def test_a_name_of_another_station_answers_like_any_unavailable_name(web_app, we
     client = _admin(web_app, web_store, "S01")
     elsewhere, t_elsewhere = _add(client, web_store["users"][("S02", "officer")])
     here, t_here = _add(client, web_store["users"][("S01", "officer")])
-    reserved, t_reserved = _add(client, "cli")
+    reserved, _ = _add(client, "cli")
     fresh, t_fresh = _add(client, "new-analyst-1")
     assert fresh.status_code == 302
     assert elsewhere.status_code == here.status_code == reserved.status_code == 422
