@@ -124,11 +124,11 @@ def csrf_token(client, path: str = "/login") -> str:
     return match.group(1)
 
 
-def login(client, username: str, password: str = PASSWORD):
-    """Log ``client`` in through the login form; return the response."""
+def login(client, username: str, password: str = PASSWORD, **kwargs):
+    """Log ``client`` in through the login form; return the response (``kwargs``: headers ...)."""
     token = csrf_token(client)
     return client.post(
-        "/login", data={"username": username, "password": password, "csrf_token": token}
+        "/login", data={"username": username, "password": password, "csrf_token": token}, **kwargs
     )
 
 

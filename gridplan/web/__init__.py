@@ -63,6 +63,13 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
         person's typos never lock a station's shared address). All three are written
         ``"N per second|minute|hour|day"`` and counted in the store, so they hold across
         server processes and restarts.
+    PROXY_COUNT
+        Reverse proxies in front of the app (default 0). Only with a count is the client
+        address (audit log, login throttle) read from ``X-Forwarded-For``, that many entries
+        from the right; without one a client could pick its address with that header.
+    PERMANENT_SESSION_LIFETIME
+        Seconds a login lasts at most (default 8 hours); logout, a password change and
+        disabling the user end it earlier, on the server.
     PLAN_TIME_LIMIT_S
         Solver seconds per slice for plans made in the UI (default 10).
     PLAN_WORKERS
@@ -105,6 +112,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
         LOGIN_RATE_LIMIT="10 per minute",
         LOGIN_RATE_LIMIT_PER_USER="30 per hour",
         LOGIN_RATE_LIMIT_PER_ADDRESS="100 per minute",
+        PROXY_COUNT=0,
         PLAN_TIME_LIMIT_S=10.0,
         PENDING_UPLOAD_MAX_AGE_S=3 * 3600,
         PLAN_WORKERS=None,

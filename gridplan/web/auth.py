@@ -10,6 +10,10 @@ Every page needs a login. A user belongs to one station and has one role:
 Views get the station from the logged-in user, never from the URL, and look items up by id
 *and* station, so another station's grid, plan or job is a plain 404 whatever the URL says.
 The login and logout pages are :mod:`gridplan.web.views.auth`.
+
+Each login is a row of the store's ``sessions`` table; the session cookie holds its token
+(:meth:`User.get_id`), and every request looks it up, so logout, a password change and
+disabling the user end a session on the server, whatever copy of the cookie is left.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ from flask import Flask
 from flask import abort
 from flask import redirect
 from flask import request
+from flask import session
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 from flask_login import UserMixin
 from flask_login import current_user
+from flask_login import login_user
 
 from gridplan.web import store
 from gridplan.web.db import get_db
@@ -46,8 +52,9 @@ PUBLIC = {"auth.login", "static", "i18n.switch", "overview.favicon"}
 class User(UserMixin):
     """The logged-in user (a row of the ``users`` table)."""
 
-    def __init__(self, row):
+    def __init__(self, row, token: str):
         self.id = int(row["id"])
+        self.token = token
         self.username = row["username"]
         self.station_id = row["station_id"]
         self.role = row["role"]
@@ -55,8 +62,8 @@ class User(UserMixin):
         self.display_name = row["display_name"] or row["username"]
 
     def get_id(self) -> str:
-        """Return the id Flask-Login keeps in the session."""
-        return str(self.id)
+        """Return what Flask-Login keeps in the session: the session's token, not the user id."""
+        return self.token
 
     def can(self, action: str) -> bool:
         """Whether the role allows ``action`` (import, plan, export, read, sheets, users)."""
@@ -69,10 +76,34 @@ class User(UserMixin):
         return action in allowed[self.role]
 
 
+def session_lifetime_s() -> float:
+    """``PERMANENT_SESSION_LIFETIME`` in seconds: how long a login lasts at most."""
+    from flask import current_app
+
+    lifetime = current_app.permanent_session_lifetime
+    return lifetime.total_seconds()
+
+
 @login_manager.user_loader
-def _load(user_id: str):
-    row = store.get_user(get_db(), int(user_id))
-    return User(row) if row is not None and row["active"] else None
+def _load(token: str):
+    row = store.session_user(get_db(), str(token), lifetime_s=session_lifetime_s())
+    return None if row is None else User(row, str(token))
+
+
+def log_in(row) -> User:
+    """Start a new session of user ``row`` in a fresh cookie; return the user.
+
+    Nothing of the cookie from before the login is kept but the language, and the session's
+    token is new, so a session planted before the login is worthless after it.
+    """
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    session.permanent = True
+    user = User(row, store.start_session(get_db(), row["id"], lifetime_s=session_lifetime_s()))
+    login_user(user)
+    return user
 
 
 def requires(action: str):

@@ -13,13 +13,14 @@ import contextlib
 import datetime as dt
 import sqlite3
 import threading
+import unicodedata
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
 from gridplan._errors import GridplanError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class StoreError(GridplanError, RuntimeError):
@@ -29,6 +30,18 @@ class StoreError(GridplanError, RuntimeError):
 def now() -> str:
     """Return the current UTC time as ISO 8601 text (the store's timestamps)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def login_key(username: str) -> str:
+    """Return the key a user name is looked up, kept unique and throttled under.
+
+    Surrounding white space is dropped, then the name is NFKC-normalised and case-folded
+    (NFKC again after the fold), so ``" Admin "``, ``"ADMIN"`` and the full-width ``"ａｄｍｉｎ"``
+    are one login: no padding, case or look-alike form of a name escapes its login throttle,
+    and no second user can take a name that looks the same.
+    """
+    text = unicodedata.normalize("NFKC", username).strip()
+    return unicodedata.normalize("NFKC", text.casefold()).strip()
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
@@ -125,6 +138,8 @@ def _upgrade(con: sqlite3.Connection, path: Path, found: int) -> None:
             dest.close()
     # a table rebuild needs foreign keys off, which SQLite ignores inside a transaction
     con.execute("PRAGMA foreign_keys = OFF")
+    # steps may call gridplan's own functions (the user names' login keys)
+    con.create_function("gridplan_login_key", 1, login_key, deterministic=True)
     try:
         script = "".join(STEPS[v] for v in range(found, SCHEMA_VERSION))
         con.executescript(

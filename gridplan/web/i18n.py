@@ -60,6 +60,7 @@ ACTION_LABELS = {
     "login_failed": _l("Failed login"),
     "login_throttled": _l("Login blocked (too many attempts)"),
     "add_user": _l("User added"),
+    "change_password": _l("Password changed"),
     "enable_user": _l("Login enabled"),
     "disable_user": _l("Login disabled"),
     "add_station": _l("Station added"),
@@ -227,13 +228,6 @@ def select_locale() -> str:
 def current_lang() -> str:
     """Return ``"zh"`` or ``"en"`` for the current request."""
     return str(get_locale() or "zh").split("_")[0]
-
-
-def safe_next(target: str | None, default: str) -> str:
-    """Return ``target`` if it is a path on this site, else ``default`` (no open redirects)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
 
 
 def _translations():

@@ -51,5 +51,29 @@ _JOBS_V3 = """
 ALTER TABLE jobs ADD COLUMN error_json TEXT;
 """
 
+#: version 3 -> 4: users are looked up by their login key (:func:`gridplan.web.db.login_key`:
+#: NFKC, case-folded, stripped), and every login is a row of ``sessions`` that logout, a
+#: password change and disabling the user end. Of users whose names share a key, the first
+#: added keeps it; the later ones are disabled without a key (they cannot log in; the audit log
+#: says why) and the station's admin adds them again under another name.
+_USERS_V4 = """
+ALTER TABLE users ADD COLUMN login_key TEXT;
+UPDATE users SET login_key = gridplan_login_key(username)
+    WHERE id = (SELECT MIN(u.id) FROM users AS u
+                WHERE gridplan_login_key(u.username) = gridplan_login_key(users.username));
+INSERT INTO audit (at, username, station_id, action, target, detail_json)
+    SELECT strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'), 'upgrade', station_id, 'disable_user',
+           username, '{"reason": "name_collision"}'
+    FROM users WHERE login_key IS NULL AND active = 1;
+UPDATE users SET active = 0 WHERE login_key IS NULL;
+CREATE UNIQUE INDEX users_login_key ON users (login_key);
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+"""
+
 #: ``STEPS[v]`` upgrades a store from schema version ``v`` to ``v + 1``.
-STEPS: dict[int, str] = {1: _JOBS_V2, 2: _JOBS_V3}
+STEPS: dict[int, str] = {1: _JOBS_V2, 2: _JOBS_V3, 3: _USERS_V4}

@@ -1,4 +1,4 @@
--- gridplan web store, schema version 3 (SQLite; gridplan.web.migrations upgrades older stores). Every write goes through one transaction
+-- gridplan web store, schema version 4 (SQLite; gridplan.web.migrations upgrades older stores). Every write goes through one transaction
 -- (gridplan.web.db.transaction), so a failed import or a crash leaves the store as it was.
 -- Nothing is updated in place that a user made: grids and plans get new versions, incident
 -- batches are added, and the audit log is append-only.
@@ -27,8 +27,21 @@ CREATE TABLE users (
     lang TEXT,
     active INTEGER NOT NULL DEFAULT 1,
     created_at TEXT NOT NULL,
+    -- the name as logins look it up (gridplan.web.db.login_key: NFKC, case-folded, stripped);
+    -- NULL only for a user disabled at the upgrade to version 4 (their name's key was taken)
+    login_key TEXT,
     CHECK (role != 'volunteer_lead' OR team_id IS NOT NULL)
 );
+CREATE UNIQUE INDEX users_login_key ON users (login_key);
+
+-- one row per login: the session cookie holds the token, the store its SHA-256; logout, a
+-- password change and disabling the user delete rows, which ends those sessions at once
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
 
 CREATE TABLE grids (
     id INTEGER PRIMARY KEY,

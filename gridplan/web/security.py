@@ -1,6 +1,11 @@
-"""Security headers, CSRF protection and error pages (login throttling is in auth.py).
+"""Security headers, CSRF protection, safe redirects and error pages (login throttling: auth.py).
 
 - Every form carries a CSRF token (Flask-WTF's ``CSRFProtect`` checks every POST).
+- Redirects to a target the request names (``next=``, the referrer) go only to a path of this
+  site (:func:`safe_next`); URL ids (``<int:...>``) beyond SQLite's integers are a 404.
+- The client address is ``REMOTE_ADDR`` unless ``PROXY_COUNT`` says how many reverse proxies
+  stand in front (then werkzeug's ``ProxyFix`` takes it from that many ``X-Forwarded-For``
+  entries, and a client cannot spoof it with a header of its own).
 - A Content-Security-Policy allows scripts only from the app itself or with the page's nonce,
   images only from the app and the configured tile server, and no framing by other sites.
 - Errors answer with a page (or JSON for ``Accept: application/json``) that says what was wrong;
@@ -11,6 +16,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
+from urllib.parse import unquote
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -22,6 +29,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 csrf = CSRFProtect()
 
@@ -47,6 +56,56 @@ def add_nonce(html: str | list[str]) -> str:
 def script_parts(html: str) -> list[str]:
     """Split ``html`` where its ``<script`` tags without a nonce start (see :func:`add_nonce`)."""
     return _SCRIPT_TAG.split(html)
+
+
+#: the longest redirect target followed (a longer ``next=`` goes to the default page)
+MAX_NEXT_LEN = 2048
+
+
+def safe_next(target: str | None, default: str) -> str:
+    r"""Return ``target`` if it is a path of this site, else ``default`` (no open redirects).
+
+    A target must start with exactly one ``/`` followed by something other than ``/`` or
+    ``\``, have no scheme or host, and hold no white space, control or invisible format
+    character and no backslash, as given, percent-decoded (twice) or NFKC-normalised (a
+    full-width ``／`` is a ``/`` to some browsers): browsers drop tabs and newlines from URLs
+    and read ``\`` as ``/``, so ``/<tab>/evil`` and ``/\evil`` would lead off-site.
+    """
+    if not isinstance(target, str) or not target or len(target) > MAX_NEXT_LEN:
+        return default
+    once = unquote(target)
+    forms = {target, once, unquote(once)}
+    forms |= {unicodedata.normalize("NFKC", f) for f in forms}
+    return target if all(_is_local_path(f) for f in forms) else default
+
+
+def _is_local_path(text: str) -> bool:
+    if not text.startswith("/") or text.startswith("//") or "\\" in text:
+        return False
+    if any(c.isspace() or unicodedata.category(c)[0] in "CZ" for c in text):
+        return False
+    parts = urlsplit(text)
+    return not parts.scheme and not parts.netloc
+
+
+def back_url(default: str) -> str:
+    """The page the browser came from if it is one of this site's, else ``default``."""
+    referrer = request.referrer
+    if not referrer:
+        return default
+    parts = urlsplit(referrer)
+    if parts.netloc != request.host:
+        return default
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return safe_next(path, default)
+
+
+class StoreIdConverter(IntegerConverter):
+    """``<int:...>`` limited to SQLite's integers: a larger id is a 404, not a crash."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def tile_origin(tiles: str | None) -> str | None:
@@ -102,8 +161,16 @@ def error_response(status: int, message: str):
 
 
 def init_app(app: Flask) -> None:
-    """Install CSRF protection, security headers and error pages."""
+    """Install CSRF protection, security headers, the id converter and error pages.
+
+    Call it before the blueprints are registered (their ``<int:...>`` use the converter).
+    """
     csrf.init_app(app)
+    app.url_map.converters["int"] = StoreIdConverter
+    proxies = int(app.config.get("PROXY_COUNT") or 0)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    app.jinja_env.globals.update(back_url=back_url)
 
     @app.after_request
     def _headers(resp):

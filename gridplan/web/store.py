@@ -14,10 +14,13 @@ is the *current* plan of the date; the earlier ones are *superseded* by it and s
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
+import secrets
 import sqlite3
 import tomllib
+import unicodedata
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -34,11 +37,15 @@ from gridplan._messages import Message
 from gridplan.station.config import StationConfig
 from gridplan.station.config import config_from_mapping
 from gridplan.station.config import config_from_toml
+from gridplan.web.db import login_key
 from gridplan.web.db import now
 from gridplan.web.db import transaction
 
 ROLES = ("admin", "officer", "volunteer_lead", "analyst")
 MIN_PASSWORD_LEN = 10
+#: longer passwords are refused (hashing megabytes per login attempt would be a cheap attack)
+MAX_PASSWORD_LEN = 1024
+MAX_USERNAME_LEN = 64
 
 
 def _pack(obj: Any) -> bytes:
@@ -139,6 +146,70 @@ def station_config(con: sqlite3.Connection, station_id: str) -> StationConfig:
 # --------------------------------------------------------------------------- users
 
 
+class UserError(InputError):
+    """A user cannot be added or changed as asked; ``code`` says why, for the web's message.
+
+    Codes: ``name`` (empty, too long, spaces or control characters), ``unavailable`` (taken in
+    any station, or reserved: the same answer for both, so an admin learns no other station's
+    names), ``role``, ``password_short``, ``password_long``, ``station``, ``team``.
+    """
+
+    def __init__(self, msg: str, *, code: str):
+        super().__init__(msg)
+        self.code = code
+
+
+#: names the audit log uses for actions of no user
+RESERVED_NAMES = frozenset({"-", "cli", "upgrade"})
+
+
+def check_username(username: str) -> str:
+    """Return ``username`` as it is stored (NFKC, stripped); raise UserError if unusable."""
+    name = unicodedata.normalize("NFKC", username).strip()
+    if (
+        not name
+        or len(name) > MAX_USERNAME_LEN
+        or any(c.isspace() or unicodedata.category(c)[0] in "CZ" for c in name)
+    ):
+        msg = (
+            f"user name {name[:80]!r}: use 1-{MAX_USERNAME_LEN} characters without spaces or "
+            "control characters"
+        )
+        raise UserError(msg, code="name")
+    return name
+
+
+def check_password(password: str) -> None:
+    """Raise UserError for a password shorter or longer than the limits."""
+    if len(password) < MIN_PASSWORD_LEN:
+        msg = f"the password is too short: use at least {MIN_PASSWORD_LEN} characters"
+        raise UserError(msg, code="password_short")
+    if len(password) > MAX_PASSWORD_LEN:
+        msg = f"the password is too long: use at most {MAX_PASSWORD_LEN} characters"
+        raise UserError(msg, code="password_long")
+
+
+def _check_role(con: sqlite3.Connection, station_id: str, role: str, team_id: str | None) -> None:
+    if role not in ROLES:
+        msg = f"role {role!r} is unknown; use one of {', '.join(ROLES)}"
+        raise UserError(msg, code="role")
+    if get_station(con, station_id) is None:
+        known = [r[0] for r in con.execute("SELECT id FROM stations ORDER BY id")]
+        msg = f"station {station_id!r} is unknown; stations in the store: {', '.join(known)}"
+        raise UserError(msg, code="station")
+    if role == "volunteer_lead":
+        roster = {p.id: p for p in station_config(con, station_id).roster}
+        if team_id not in roster:
+            msg = (
+                f"a volunteer lead needs the roster id of their team (--team); {team_id!r} is "
+                f"not in station {station_id}'s roster ({', '.join(roster)})"
+            )
+            raise UserError(msg, code="team")
+    elif team_id:
+        msg = f"only volunteer leads have a team; drop team {team_id!r} for role {role}"
+        raise UserError(msg, code="team")
+
+
 def add_user(
     con: sqlite3.Connection,
     username: str,
@@ -151,67 +222,71 @@ def add_user(
 ) -> int:
     """Create a user; return its id.
 
+    The name is stored NFKC-normalised and stripped, and must be free under its login key
+    (:func:`~gridplan.web.db.login_key`: case and look-alike forms count as the same name).
+
     Raises
     ------
-    InputError
-        Unknown role or station, a taken user name, a short password, or a volunteer lead
-        without a team of the station's roster.
+    UserError
+        Unknown role or station, an unusable or unavailable user name, a password too short
+        or too long, or a volunteer lead without a team of the station's roster.
     """
-    username = username.strip()
-    if not username or len(username) > 64 or any(c.isspace() for c in username):
-        msg = f"user name {username!r}: use 1-64 characters without spaces"
-        raise InputError(msg)
-    if role not in ROLES:
-        msg = f"role {role!r} is unknown; use one of {', '.join(ROLES)}"
-        raise InputError(msg)
-    if len(password) < MIN_PASSWORD_LEN:
-        msg = f"the password is too short: use at least {MIN_PASSWORD_LEN} characters"
-        raise InputError(msg)
-    if get_station(con, station_id) is None:
-        known = [r[0] for r in con.execute("SELECT id FROM stations ORDER BY id")]
-        msg = f"station {station_id!r} is unknown; stations in the store: {', '.join(known)}"
-        raise InputError(msg)
-    if role == "volunteer_lead":
-        roster = {p.id: p for p in station_config(con, station_id).roster}
-        if team_id not in roster:
-            msg = (
-                f"a volunteer lead needs the roster id of their team (--team); {team_id!r} is "
-                f"not in station {station_id}'s roster ({', '.join(roster)})"
-            )
-            raise InputError(msg)
-    elif team_id:
-        msg = f"only volunteer leads have a team; drop team {team_id!r} for role {role}"
-        raise InputError(msg)
-    if con.execute("SELECT 1 FROM users WHERE username=?", (username,)).fetchone():
-        msg = f"user name {username!r} is taken; choose another"
-        raise InputError(msg)
+    username = check_username(username)
+    _check_role(con, station_id, role, team_id)
+    check_password(password)
+    # hash first: a taken name answers no faster than a free one
+    password_hash = generate_password_hash(password)
+    key = login_key(username)
+    taken = con.execute("SELECT 1 FROM users WHERE login_key=?", (key,)).fetchone()
+    if taken or key in RESERVED_NAMES:
+        msg = f"user name {username!r} cannot be used; choose another"
+        raise UserError(msg, code="unavailable")
     with transaction(con):
         cur = con.execute(
-            "INSERT INTO users (username, password_hash, station_id, role, team_id, "
-            "display_name, created_at) VALUES (?,?,?,?,?,?,?)",
-            (
-                username,
-                generate_password_hash(password),
-                station_id,
-                role,
-                team_id,
-                display_name,
-                now(),
-            ),
+            "INSERT INTO users (username, login_key, password_hash, station_id, role, team_id, "
+            "display_name, created_at) VALUES (?,?,?,?,?,?,?,?)",
+            (username, key, password_hash, station_id, role, team_id, display_name[:200], now()),
         )
     return int(cur.lastrowid)
 
 
 def check_login(con: sqlite3.Connection, username: str, password: str) -> sqlite3.Row | None:
-    """Return the active user with this name and password, else ``None``."""
+    """Return the active user with this name (any case or form) and password, else ``None``.
+
+    A wrong name, a disabled user and a password longer than the limit take as long as a wrong
+    password (one hash each), so the answer's time tells nothing about which it was.
+    """
     row = con.execute(
-        "SELECT * FROM users WHERE username=? AND active=1", (username.strip(),)
+        "SELECT * FROM users WHERE login_key=? AND active=1", (login_key(username),)
     ).fetchone()
-    if row is None:
-        # Hash anyway so that a wrong name takes as long as a wrong password.
-        check_password_hash(_DUMMY_HASH, password)
+    if row is None or len(password) > MAX_PASSWORD_LEN:
+        check_password_hash(_DUMMY_HASH, password[:MAX_PASSWORD_LEN])
         return None
     return row if check_password_hash(row["password_hash"], password) else None
+
+
+def check_password_of(con: sqlite3.Connection, user_id: int, password: str) -> bool:
+    """Whether ``password`` is user ``user_id``'s password."""
+    row = get_user(con, user_id)
+    if row is None or len(password) > MAX_PASSWORD_LEN:
+        check_password_hash(_DUMMY_HASH, password[:MAX_PASSWORD_LEN])
+        return False
+    return check_password_hash(row["password_hash"], password)
+
+
+def set_password(con: sqlite3.Connection, user_id: int, password: str) -> None:
+    """Set user ``user_id``'s password and end all their sessions.
+
+    Raises
+    ------
+    UserError
+        A password too short or too long.
+    """
+    check_password(password)
+    password_hash = generate_password_hash(password)
+    with transaction(con):
+        con.execute("UPDATE users SET password_hash=? WHERE id=?", (password_hash, user_id))
+        con.execute("DELETE FROM sessions WHERE user_id=?", (user_id,))
 
 
 _DUMMY_HASH = generate_password_hash("gridplan-timing-equaliser")
@@ -223,9 +298,64 @@ def get_user(con: sqlite3.Connection, user_id: int) -> sqlite3.Row | None:
 
 
 def set_user_active(con: sqlite3.Connection, user_id: int, active: bool) -> None:
-    """Enable or disable a login (users are never deleted: the audit log names them)."""
+    """Enable or disable a login (users are never deleted: the audit log names them).
+
+    Disabling ends the user's sessions at once.
+    """
     with transaction(con):
         con.execute("UPDATE users SET active=? WHERE id=?", (int(active), user_id))
+        if not active:
+            con.execute("DELETE FROM sessions WHERE user_id=?", (user_id,))
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def start_session(con: sqlite3.Connection, user_id: int, *, lifetime_s: float) -> str:
+    """Start a session of user ``user_id``; return its token (for the session cookie only).
+
+    The store keeps the token's SHA-256, so a copy of the store opens no session. Sessions
+    older than ``lifetime_s`` are deleted on the way.
+    """
+    token = secrets.token_urlsafe(32)
+    cutoff = _ago(lifetime_s)
+    with transaction(con):
+        con.execute("DELETE FROM sessions WHERE created_at<?", (cutoff,))
+        con.execute(
+            "INSERT INTO sessions (token_hash, user_id, created_at) VALUES (?,?,?)",
+            (_token_hash(token), user_id, now()),
+        )
+    return token
+
+
+def session_user(con: sqlite3.Connection, token: str, *, lifetime_s: float) -> sqlite3.Row | None:
+    """Return the active user of session ``token`` if it has not ended or expired, else None."""
+    return con.execute(
+        "SELECT users.* FROM sessions JOIN users ON users.id=sessions.user_id "
+        "WHERE sessions.token_hash=? AND sessions.created_at>=? AND users.active=1",
+        (_token_hash(token), _ago(lifetime_s)),
+    ).fetchone()
+
+
+def end_session(con: sqlite3.Connection, token: str) -> None:
+    """End session ``token`` (logout)."""
+    with transaction(con):
+        con.execute("DELETE FROM sessions WHERE token_hash=?", (_token_hash(token),))
+
+
+def end_sessions(con: sqlite3.Connection, user_id: int) -> None:
+    """End every session of user ``user_id`` (their role or station changed)."""
+    with transaction(con):
+        con.execute("DELETE FROM sessions WHERE user_id=?", (user_id,))
+
+
+def _ago(seconds: float) -> str:
+    then = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)
+    return then.isoformat(timespec="seconds")
 
 
 # --------------------------------------------------------------------------- grids
@@ -827,15 +957,15 @@ def failed_logins(
     """Count failed logins at or after ``since`` (ISO UTC) from ``ip`` and/or for ``username``.
 
     Give ``ip``, ``username`` or both (then only failures for that name from that address
-    count); user names compare without case and surrounding spaces.
+    count); user names compare by their login key (:func:`login_name`).
     """
     where, args = ["action='login_failed'", "at>=?"], [since]
     if ip is not None:
         where.append("ip=?")
         args.append(ip)
     if username is not None:
-        where.append("lower(username)=?")
-        args.append(login_name(username).lower())
+        where.append("username=?")
+        args.append(login_name(username))
     if len(args) == 1:
         msg = "failed_logins needs ip=, username= or both"
         raise TypeError(msg)
@@ -844,8 +974,12 @@ def failed_logins(
 
 
 def login_name(username: str) -> str:
-    """The user name a login attempt is logged and counted under (stripped, 64 characters)."""
-    return username.strip()[:64] or "-"
+    """The user name a login attempt is logged and counted under: its login key, 64 characters.
+
+    Every spelling of a name that logs in as one user (padded, other case, full-width) is
+    counted under one name (:func:`~gridplan.web.db.login_key`), so none escapes the throttle.
+    """
+    return login_key(username)[:MAX_USERNAME_LEN] or "-"
 
 
 def audit(

@@ -273,7 +273,8 @@ def test_admin_adds_and_disables_users_of_their_station_only(client, web_store, 
         "/admin/users",
         data={"csrf_token": token, "username": "x", "password": "short", "role": "officer"},
     )
-    assert bad.status_code == 422 and "at least 10" in bad.get_data(as_text=True)
+    # (in the page's language: Chinese by default)
+    assert bad.status_code == 422 and "至少使用 10 个字符" in bad.get_data(as_text=True)
     # another station's user cannot be disabled from here
     other = con.execute("SELECT id FROM users WHERE username='s01-officer'").fetchone()[0]
     assert (

@@ -75,3 +75,51 @@ def test_a_store_from_a_newer_gridplan_is_refused_and_left_alone(tmp_path):
     with pytest.raises(StoreError, match="use the gridplan version that made it"):
         init_store(path)
     assert path.read_bytes() == before
+
+
+def test_users_whose_names_collide_after_normalising_keep_the_first_login(tmp_path):
+    # ASCII case already collided (the name was UNIQUE COLLATE NOCASE); full-width letters and
+    # German ß did not: the first user added keeps the name, the later ones are disabled
+    path = tmp_path / "gridplan.sqlite"
+    _v1_store(path)
+    con = sqlite3.connect(path)
+    with con:
+        for name in ("ann", "ａｎｎ", "strasse", "STRAßE", "bob"):
+            con.execute(
+                "INSERT INTO users (username, password_hash, station_id, role, created_at) "
+                "VALUES (?, 'x', 'S9', 'analyst', '')",
+                (name,),
+            )
+    con.close()
+    init_store(path)
+    con = connect(path)
+    try:
+        rows = con.execute("SELECT username, login_key, active FROM users ORDER BY id").fetchall()
+        assert [tuple(r) for r in rows] == [
+            ("ann", "ann", 1),
+            ("ａｎｎ", None, 0),
+            ("strasse", "strasse", 1),
+            ("STRAßE", None, 0),
+            ("bob", "bob", 1),
+        ]
+        audit = con.execute(
+            "SELECT username, action, target FROM audit WHERE station_id='S9' ORDER BY id"
+        ).fetchall()
+        assert [tuple(r) for r in audit] == [
+            ("upgrade", "disable_user", "ａｎｎ"),
+            ("upgrade", "disable_user", "STRAßE"),
+        ]
+        fresh = tmp_path / "fresh.sqlite"
+        init_store(fresh)
+        new = connect(fresh)
+        for table in ("users", "sessions"):
+            got = [r[1:3] for r in con.execute(f"PRAGMA table_info({table})")]
+            assert got == [r[1:3] for r in new.execute(f"PRAGMA table_info({table})")], table
+        indexes = (
+            "SELECT name FROM sqlite_master WHERE type='index' "
+            "AND tbl_name IN ('users', 'sessions') AND sql IS NOT NULL"
+        )
+        assert {r[0] for r in con.execute(indexes)} == {r[0] for r in new.execute(indexes)}
+        new.close()
+    finally:
+        con.close()

@@ -14,12 +14,13 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from gridplan._errors import InputError
 from gridplan.web import data
 from gridplan.web import store
 from gridplan.web.auth import audit
 from gridplan.web.auth import requires
 from gridplan.web.db import get_db
+from gridplan.web.params import page_arg
+from gridplan.web.security import error_response
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -42,6 +43,26 @@ def users():
     return render_template("users.html", users=rows, teams=teams, roles=store.ROLES)
 
 
+def _user_error(exc: store.UserError) -> str:
+    """What is wrong with the new user, in the page's language."""
+    messages = {
+        "name": _(
+            "Use a user name of 1 to %(n)d characters without spaces.", n=store.MAX_USERNAME_LEN
+        ),
+        # one answer for a name taken here, elsewhere or reserved: no station's names leak
+        "unavailable": _("This user name cannot be used; choose another."),
+        "role": _("Choose one of the roles offered."),
+        "password_short": _(
+            "The password is too short: use at least %(n)d characters.", n=store.MIN_PASSWORD_LEN
+        ),
+        "password_long": _(
+            "The password is too long: use at most %(n)d characters.", n=store.MAX_PASSWORD_LEN
+        ),
+        "team": _("A volunteer team lead needs a team of the roster; other roles have none."),
+    }
+    return messages.get(exc.code, str(exc))
+
+
 @bp.post("/users")
 @requires("users")
 def add_user():
@@ -49,52 +70,65 @@ def add_user():
     form = request.form
     role = form.get("role", "")
     try:
-        store.add_user(
+        user_id = store.add_user(
             get_db(),
-            form.get("username", ""),
+            form.get("username", "")[:1000],
             form.get("password", ""),
             station_id=current_user.station_id,
             role=role,
             team_id=(form.get("team_id") or None) if role == "volunteer_lead" else None,
             display_name=form.get("display_name", "").strip(),
         )
-    except InputError as exc:
-        from gridplan.web.security import error_response
-
-        return error_response(422, str(exc))
-    audit("add_user", form.get("username", ""), role=role)
-    flash(_("User %(name)s added.", name=form.get("username", "")), "success")
+    except store.UserError as exc:
+        return error_response(422, _user_error(exc))
+    name = store.get_user(get_db(), user_id)["username"]
+    audit("add_user", name, role=role)
+    flash(_("User %(name)s added.", name=name), "success")
     return redirect(url_for("admin.users"))
 
 
 @bp.post("/users/<int:user_id>/active")
 @requires("users")
 def set_active(user_id: int):
-    """Enable or disable a login of the station (not one's own)."""
+    """Enable or disable a login of the station (not one's own); disabling ends its sessions."""
     row = store.get_user(get_db(), user_id)
     if row is None or row["station_id"] != current_user.station_id:
         abort(404)
     if user_id == current_user.id:
-        from gridplan.web.security import error_response
-
         return error_response(409, _("You cannot disable your own login."))
-    active = request.form.get("active") == "1"
+    flag = request.form.get("active")
+    if flag not in ("0", "1"):
+        abort(400, description=_("Say whether to enable (1) or disable (0) the login."))
+    active = flag == "1"
+    if active and row["login_key"] is None:
+        return error_response(
+            409,
+            _(
+                "This login was disabled when the store was upgraded: its user name is the same "
+                "as an older user's when case and character width are ignored. Add the person "
+                "again under another name."
+            ),
+        )
     store.set_user_active(get_db(), user_id, active)
     audit("enable_user" if active else "disable_user", row["username"])
     return redirect(url_for("admin.users"))
 
 
+#: audit entries per page
+AUDIT_PAGE = 200
+
+
 @bp.get("/audit")
 @requires("audit")
 def audit_log():
-    """The station's audit log, newest first (200 per page)."""
-    page = max(int(request.args.get("page", "1") or 1), 1)
+    """The station's audit log, newest first (200 per page; pages past the end are empty)."""
+    page = page_arg(request.args)
     rows = (
         get_db()
         .execute(
             "SELECT at, username, action, target, detail_json, ip FROM audit WHERE station_id=? "
-            "ORDER BY id DESC LIMIT 200 OFFSET ?",
-            (current_user.station_id, (page - 1) * 200),
+            "ORDER BY id DESC LIMIT ? OFFSET ?",
+            (current_user.station_id, AUDIT_PAGE, (page - 1) * AUDIT_PAGE),
         )
         .fetchall()
     )

@@ -13,7 +13,7 @@ from flask import session
 from flask import url_for
 
 from gridplan.web.i18n import LANGUAGES
-from gridplan.web.i18n import safe_next
+from gridplan.web.security import safe_next
 
 bp = Blueprint("i18n", __name__)
 

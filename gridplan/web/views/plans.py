@@ -34,6 +34,8 @@ from gridplan.web.auth import requires
 from gridplan.web.db import get_db
 from gridplan.web.i18n import current_lang
 from gridplan.web.i18n import translate
+from gridplan.web.params import parse_int
+from gridplan.web.params import store_id
 from gridplan.web.security import add_nonce
 from gridplan.web.security import error_response
 from gridplan.web.security import script_parts
@@ -173,12 +175,25 @@ def _unresolved_failures(con, sid: str, plans: list[dict]) -> list[dict]:
 
 def _retry_params(con, sid: str, job_id: str) -> dict | None:
     """The form values of failed plan job ``job_id`` of station ``sid``, for "try again"."""
-    if not job_id.isdigit():
+    if store_id(job_id) is None:
         return None
-    row = store.get_job(con, int(job_id), sid)
+    row = store.get_job(con, store_id(job_id), sid)
     if row is None or row["kind"] != "plan":
         return None
     return json.loads(row["params_json"])
+
+
+#: the largest route variant (solver seed) the form takes
+MAX_SEED = 2**31 - 1
+
+
+def _ascii(text: str) -> str:
+    """Return ``text`` stripped (100 characters), characters beyond ASCII escaped.
+
+    A number written in other digits (``²``, ``١``) is then refused as not a number instead of
+    reaching ``int()``.
+    """
+    return text.strip()[:100].encode("ascii", "backslashreplace").decode("ascii")
 
 
 def _ids(text: str) -> list[str]:
@@ -193,8 +208,9 @@ def parse_plan_form(form, cfg, grid) -> tuple[PlanRequest | None, list[str]]:
     whether the plan to re-plan from is one of the station's.
     """
     errors: list[str] = []
-    dwell = {cls: form.get(f"dwell_{cls}", "").strip() for cls in CLASS_LABELS}
-    parent = form.get("parent_id", "").strip()
+    dwell = {cls: _ascii(form.get(f"dwell_{cls}", "")) for cls in CLASS_LABELS}
+    parent = _ascii(form.get("parent_id", ""))
+    seed = _ascii(form.get("seed", ""))
     plan_request = None
     try:
         plan_request = build_request(
@@ -206,15 +222,18 @@ def parse_plan_form(form, cfg, grid) -> tuple[PlanRequest | None, list[str]]:
             dwell_min={cls: minutes for cls, minutes in dwell.items() if minutes},
             pinned=_ids(form.get("pinned", "")),
             exclude=_ids(form.get("exclude", "")),
-            seed=form.get("seed", "").strip() or 0,
+            seed=seed or 0,
             parent_id=parent or None,
         )
     except PlanRequestError as exc:
         errors += [translate(problem) for problem in exc.problems]
-    if parent.isdigit() and (
-        store.get_plan_row(get_db(), int(parent), current_user.station_id) is None
+    if parse_int(parent) is not None and (
+        store_id(parent) is None
+        or store.get_plan_row(get_db(), store_id(parent), current_user.station_id) is None
     ):
         errors.append(_("The plan to re-plan from does not exist."))
+    if (parse_int(seed) or 0) > MAX_SEED:
+        errors.append(_("The route variant must be a number from 0 to %(n)d.", n=MAX_SEED))
     return (None if errors else plan_request), errors
 
 
