@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Collection
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -443,7 +444,8 @@ def _as_int(value: Any) -> int | None:
         return int(value)
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("-").isdigit():
+        # ASCII digits only ("²".isdigit() is true), and no more than a 64-bit id has
+        if re.fullmatch(r"-?[0-9]{1,18}", text):
             return int(text)
     return None
 

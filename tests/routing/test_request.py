@@ -87,7 +87,7 @@ def test_every_problem_of_the_values_is_listed_at_once():
     assert isinstance(exc.value, InputError)  # callers catching InputError keep working
 
 
-@pytest.mark.parametrize("seed", [1.5, True, "2.0", "-3"])
+@pytest.mark.parametrize("seed", [1.5, True, "2.0", "-3", "²", "١٢", "9" * 5000])
 def test_a_variant_is_a_whole_number(seed):
     with pytest.raises(PlanRequestError, match="must be a whole number, 0 or more"):
         PlanRequest("2024-06-08", seed=seed)
