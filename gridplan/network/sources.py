@@ -330,7 +330,9 @@ def _noding_text(noding: Noding) -> str:
     """Say what the noding did, for the build report (nothing when it did nothing)."""
     parts = []
     if noding.joined:
-        parts.append(f"{noding.joined:,} junctions added where streets meet without a shared vertex")
+        parts.append(
+            f"{noding.joined:,} junctions added where streets meet without a shared vertex"
+        )
     if noding.apart:
         parts.append(f"{noding.apart:,} crossings kept apart as bridges, tunnels or layers")
     return "".join(f"; {p}" for p in parts)

@@ -196,6 +196,17 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(413)
     def _too_big(_exc):
         limit_mb = app.config["MAX_CONTENT_LENGTH"] / 1024 / 1024
+        length = request.content_length or 0
+        if length <= app.config["MAX_CONTENT_LENGTH"]:  # a form field, not the upload
+            field_kb = (request.max_form_memory_size or 0) / 1000
+            return error_response(
+                413,
+                _(
+                    "A field of the form is longer than %(kb).0f KB, more than any field of "
+                    "gridplan's forms holds; go back and shorten it.",
+                    kb=field_kb,
+                ),
+            )
         return error_response(
             413,
             _(

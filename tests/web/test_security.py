@@ -186,3 +186,19 @@ def test_a_forged_host_header_reaches_no_redirect_or_page(client, web_store):
         resp = client.get(path, headers=headers)
         assert "evil.example" not in resp.headers.get("Location", "")
         assert "evil.example" not in resp.get_data(as_text=True)
+
+
+def test_a_form_field_over_the_field_limit_is_named_as_such(client, web_store):
+    # a field over Werkzeug's form memory limit (500 kB) is no upload: say so
+    from _web import csrf_token
+
+    token = csrf_token(client)
+    resp = client.post(
+        "/login",
+        data={"username": "x" * 600_000, "password": "p", "csrf_token": token},
+        headers={"Accept-Language": "en"},
+    )
+    assert resp.status_code == 413
+    text = resp.get_data(as_text=True)
+    assert "A field of the form is longer than 500 KB" in text
+    assert "upload limit" not in text
