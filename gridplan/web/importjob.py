@@ -144,17 +144,30 @@ def run_import(
         outcome = _STEPS[params["step"]](ctx, params)
     except _Cancelled:
         return None, False
-    except MemoryError as exc:
-        outcome = _rejected(ctx, _memory_message(ctx, exc))
-    except GridplanError as exc:
-        outcome = _rejected(ctx, exc.message or str(exc))
+    except Exception as exc:
+        if _out_of_memory(exc):
+            outcome = _rejected(ctx, _memory_message(ctx, exc))
+        elif isinstance(exc, GridplanError):
+            outcome = _rejected(ctx, exc.message or str(exc))
+        else:
+            raise
     if outcome["next"] in ("stored", "rejected"):
         uploads.used(pending)
     uploads.save_outcome(pending, job["id"], outcome)
     return outcome.get("result_id"), bool(outcome.get("hotspots"))
 
 
-def _memory_message(ctx: _Job, exc: MemoryError) -> Message:
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is a failed allocation (Python's, or a C or C++ library's).
+
+    Pandas' parser, GEOS and GDAL say "out of memory" or ``std::bad_alloc``, also inside a
+    reader's message that calls the file unreadable.
+    """
+    text = str(exc).lower()
+    return isinstance(exc, MemoryError) or "bad_alloc" in text or "out of memory" in text
+
+
+def _memory_message(ctx: _Job, exc: BaseException) -> Message:
     """The ``IMPORT_MEMORY_MB`` message: the memory the reader asked for, when known."""
     limit = ctx.limits.max_memory_bytes
     asked = int(getattr(exc, "_total_size", 0) or 0)  # NumPy says how much it wanted
@@ -372,7 +385,7 @@ def _import_incidents(ctx: _Job, columns: dict[str, str] | None) -> dict[str, An
         ctx.audit("import_incidents_columns", missing=list(exc.roles))
         return _mapping(ctx, columns, missing=exc.roles)
     except InputError as exc:  # the wrong columns, perhaps: let the officer choose
-        if not _is_limit(exc):
+        if not _is_limit(exc) and not _out_of_memory(exc):
             ctx.audit("import_incidents_rejected", error=exc.message or str(exc))
             return _mapping(ctx, columns, error=exc.message or str(exc))
         raise
@@ -400,6 +413,8 @@ def _mapping(ctx: _Job, columns, *, missing=(), error=None, status: int = 422) -
     try:
         preview = _with_limits(preview_columns, ctx.pending.path, limits=ctx.limits)
     except GridplanError as exc:
+        if _out_of_memory(exc) or _is_limit(exc):
+            raise
         return _rejected(ctx, error or exc.message or str(exc), audit=error is None)
     uploads.update(
         ctx.pending,
