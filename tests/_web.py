@@ -135,11 +135,28 @@ def login(client, username: str, password: str = PASSWORD, **kwargs):
 # -- imports through the web UI ---------------------------------------------------------
 
 
+_IMPORT_JOB = re.compile(r"/import/jobs/\d+$")
+
+
+def follow_job(client, resp):
+    """Return the page an import's job page goes on to, or any other response as it is.
+
+    With ``JOBS_INLINE`` the job has run when the form's POST answers.
+    """
+    if resp.status_code == 302 and _IMPORT_JOB.search(resp.headers["Location"]):
+        return client.get(resp.headers["Location"])
+    return resp
+
+
 def upload(client, kind, name, content: bytes, **fields):
-    """Post ``content`` as file ``name`` to the import form of ``kind`` (grid, incidents)."""
+    """Post ``content`` as file ``name`` to the import form of ``kind`` (grid, incidents).
+
+    Returns the page its import job goes on to (:func:`follow_job`).
+    """
     token = csrf_token(client, "/import/")
     data = {"csrf_token": token, "file": (io.BytesIO(content), name), **fields}
-    return client.post(f"/import/{kind}", data=data, content_type="multipart/form-data")
+    resp = client.post(f"/import/{kind}", data=data, content_type="multipart/form-data")
+    return follow_job(client, resp)
 
 
 def s02_grid(client) -> gpd.GeoDataFrame:

@@ -34,6 +34,19 @@ RUNS_DEFAULT = {
     "LOGIN_RATE_LIMIT_PER_ADDRESS": "web/test_app.py::test_the_shipped_login_limits",
     "PENDING_UPLOAD_MAX_AGE_S": "web/test_imports.py::test_a_forged_or_foreign_token_is_refused",
     "MAX_CONTENT_LENGTH": "test_defaults.py::test_the_shipped_upload_limit",
+    # a gzip bomb through the dispatcher and a real job process, every read limit as shipped
+    **dict.fromkeys(
+        (
+            "IMPORT_MAX_MB",
+            "IMPORT_MAX_ROWS",
+            "IMPORT_MAX_CELLS",
+            "IMPORT_MAX_VERTICES",
+            "IMPORT_TIME_LIMIT_S",
+            "IMPORT_MEMORY_MB",
+            "IMPORT_SLOTS",
+        ),
+        "web/test_importjob.py::test_a_gzip_bomb_ends_in_its_job_process_with_the_shipped_settings",
+    ),
     "JOB_LEASE_S": "web/test_jobs.py::"
     "test_a_job_whose_process_stops_beating_is_interrupted_within_the_lease",
 }

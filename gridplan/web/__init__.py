@@ -14,6 +14,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+_MB = 1024 * 1024
+
 
 def _secret_key(instance: Path) -> str:
     """Return the instance's session key, creating it (mode 600) on first start."""
@@ -81,6 +83,19 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
     PENDING_UPLOAD_MAX_AGE_S
         How long an upload waiting for the officer (column mapping, grid repairs) is kept in
         the instance folder (default 3 hours).
+    IMPORT_MAX_MB, IMPORT_MAX_ROWS, IMPORT_MAX_CELLS, IMPORT_MAX_VERTICES
+        What a reader takes from one uploaded file (defaults from
+        :class:`~gridplan.io.limits.ReadLimits`): megabytes after decompression (1024),
+        table rows or vector features (5,000,000), rows x columns (100,000,000), and
+        coordinates of all geometries (5,000,000). A file over one is refused with a message
+        naming the limit and this setting.
+    IMPORT_TIME_LIMIT_S, IMPORT_MEMORY_MB
+        Uploads are read in a job process of their own, never in a request: it is killed
+        after ``IMPORT_TIME_LIMIT_S`` seconds (default 120) and may use ``IMPORT_MEMORY_MB``
+        megabytes of address space (default 4096; gridplan itself takes about 700).
+    IMPORT_SLOTS
+        Import jobs that run at once across the servers sharing the store (default 2); they
+        have slots of their own, so an import never waits behind a plan.
 
     Examples
     --------
@@ -88,6 +103,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
     """
     from flask import Flask
 
+    from gridplan.io.limits import ReadLimits
     from gridplan.web import db
     from gridplan.web import security
 
@@ -119,6 +135,13 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
         JOB_SLOTS=1,
         JOB_LEASE_S=30.0,
         JOBS_INLINE=False,
+        IMPORT_MAX_MB=ReadLimits.max_bytes // _MB,
+        IMPORT_MAX_ROWS=ReadLimits.max_rows,
+        IMPORT_MAX_CELLS=ReadLimits.max_cells,
+        IMPORT_MAX_VERTICES=ReadLimits.max_vertices,
+        IMPORT_TIME_LIMIT_S=ReadLimits.max_seconds,
+        IMPORT_MEMORY_MB=ReadLimits.max_memory_bytes // _MB,
+        IMPORT_SLOTS=2,
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_DEFAULT_TIMEZONE="UTC",
         WTF_CSRF_TIME_LIMIT=None,
@@ -129,6 +152,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
+    ReadLimits.from_mapping(app.config)  # a bad IMPORT_* setting stops the start, named
 
     db.init_store(app.config["DATABASE"])
     db.init_app(app)

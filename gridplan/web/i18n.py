@@ -71,6 +71,7 @@ ACTION_LABELS = {
     "import_grid_rejected": _l("Grid import rejected"),
     "import_incidents": _l("Incidents imported"),
     "import_incidents_rejected": _l("Incident import rejected"),
+    "import_failed": _l("Import stopped (limit, cancelled or failed)"),
     "download": _l("Download"),
     "export": _l("Export"),
     "plan": _l("Patrol plan made"),

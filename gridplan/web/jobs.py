@@ -1,4 +1,4 @@
-"""Background jobs: hot-spot runs after imports, and patrol plans.
+"""Background jobs: imports of uploaded files, hot-spot runs after them, and patrol plans.
 
 A job is a row of the ``jobs`` table, and the table is the queue: pages add rows and poll them
 for progress; in every server process a dispatcher thread claims queued rows (atomically, in
@@ -15,16 +15,27 @@ job process of its own, ``python -m gridplan.web.jobs``. The job process
   or the server that watched it died) is marked *interrupted* by whichever server looks next.
 
 ``JOB_SLOTS`` jobs of each kind run at once per store (default 1: a plan uses every core; a
-second officer's plan waits in the queue rather than halving the first one's search).
+second officer's plan waits in the queue rather than halving the first one's search), and
+``IMPORT_SLOTS`` imports (default 2). The dispatcher watches each job it claims from a thread
+of its own, so an import never waits behind a plan that takes minutes.
+
+An import job (:mod:`gridplan.web.importjob`) reads a file from outside. Its process limits
+its own address space to ``IMPORT_MEMORY_MB`` before it reads (``RLIMIT_AS``: a reader that
+asks for more gets a ``MemoryError``, which ends as the limit's message), and its watcher
+kills it after ``IMPORT_TIME_LIMIT_S`` seconds; either way the job fails with a message that
+names the file, the limit and the setting that raises it.
+
 Failed and interrupted jobs keep their reason (text and a language-independent code) and get
 an audit entry; the plan list shows them with "try again".
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -39,8 +50,12 @@ from flask import current_app
 
 from gridplan._errors import GridplanError
 from gridplan._messages import N_
+from gridplan._messages import Message
 from gridplan._messages import define
+from gridplan.io.limits import ReadLimits
+from gridplan.io.limits import exceeded
 from gridplan.web import store
+from gridplan.web import uploads
 from gridplan.web.db import connect
 from gridplan.web.db import now
 
@@ -55,6 +70,8 @@ _E_NO_HOTSPOTS = define(
     "jobs.no_hotspots",
     N_("the station has no hot spots for its current grid yet: import incidents first"),
 )
+
+_E_CANCELLED = define("jobs.cancelled", N_("%(name)s: the import was cancelled"))
 
 #: seconds between two heartbeats of a job process
 HEARTBEAT_S = 5.0
@@ -86,6 +103,8 @@ def _options(app: Flask) -> dict[str, Any]:
     return {
         "time_limit_s": float(app.config["PLAN_TIME_LIMIT_S"]),
         "workers": app.config["PLAN_WORKERS"],
+        "uploads": str(uploads.root(app.instance_path)),
+        "limits": dataclasses.asdict(ReadLimits.from_mapping(app.config)),
     }
 
 
@@ -103,18 +122,33 @@ def dispatcher(app: Flask) -> _Dispatcher:
                 app.config["DATABASE"],
                 _options(app),
                 slots=int(app.config["JOB_SLOTS"]),
+                kind_slots={"import": int(app.config["IMPORT_SLOTS"])},
                 lease_s=float(app.config["JOB_LEASE_S"]),
             )
         return found
 
 
 class _Dispatcher:
-    """Claims queued jobs of one store and runs each in its own job process."""
+    """Claims queued jobs of one store and runs each in its own job process.
 
-    def __init__(self, database: str, options: dict[str, Any], *, slots: int, lease_s: float):
+    Each claimed job is watched by a thread of its own (it waits for the job process, kills
+    an import at its time limit and fails a job whose process ended without a word), so the
+    dispatcher claims the next job of another kind at once.
+    """
+
+    def __init__(
+        self,
+        database: str,
+        options: dict[str, Any],
+        *,
+        slots: int,
+        lease_s: float,
+        kind_slots: dict[str, int] | None = None,
+    ):
         self.database = database
         self.options = options
         self.slots = slots
+        self.kind_slots = dict(kind_slots or {})
         self.lease_s = lease_s
         self.runner = f"{socket.gethostname()}:{os.getpid()}"
         self.wake = threading.Event()
@@ -126,15 +160,29 @@ class _Dispatcher:
         while True:
             try:
                 store.expire_stale_jobs(con, lease_s=self.lease_s)
-                job = store.claim_job(con, self.runner, slots=self.slots)
+                job = store.claim_job(
+                    con, self.runner, slots=self.slots, kind_slots=self.kind_slots
+                )
                 if job is None:
                     self.wake.wait(POLL_S)
                     self.wake.clear()
                     continue
-                self._run(con, job)
+                threading.Thread(
+                    target=self._watch, args=(job,), name=f"gridplan-job-{job['id']}", daemon=True
+                ).start()
             except Exception:  # pragma: no cover - logged; the loop goes on
                 log.exception("job dispatcher")
                 time.sleep(POLL_S)
+
+    def _watch(self, job) -> None:
+        con = connect(self.database)
+        try:
+            self._run(con, job)
+        except Exception:  # pragma: no cover - logged; the lease ends the job
+            log.exception("job %s watcher", job["id"])
+        finally:
+            con.close()
+            self.wake.set()  # a slot is free: look at the queue now
 
     def _run(self, con, job) -> None:
         cmd = [
@@ -147,11 +195,40 @@ class _Dispatcher:
         ]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
         store.update_job(con, job["id"], runner=f"{socket.gethostname()}:{proc.pid}")
-        code = proc.wait()
+        limit = self.options["limits"]["max_seconds"] if job["kind"] == "import" else None
+        started = time.monotonic()
+        try:
+            code = proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            name = json.loads(job["params_json"]).get("name", "?")
+            error = exceeded("max_seconds", time.monotonic() - started, limit, name)
+            store.fail_job(con, job["id"], code="time_limit", error=error)
+            return
         row = con.execute("SELECT status FROM jobs WHERE id=?", (job["id"],)).fetchone()
         if row["status"] in ("queued", "running"):
-            kind = "killed" if code == -9 else "crashed"
-            store.fail_job(con, job["id"], code=kind, error=crash_message(code))
+            kind, error = _failure(job, code, self.options)
+            store.fail_job(con, job["id"], code=kind, error=error)
+
+
+#: How an import's job process ends when its reader meets ``RLIMIT_AS`` inside C code (a
+#: failed allocation aborts or faults), or the kernel's OOM killer ends it.
+_MEMORY_SIGNALS = {-signal.SIGKILL, -signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS}
+
+
+def _failure(job, exit_code: int, options: dict[str, Any]) -> tuple[str, Message | str]:
+    """``(code, message)`` of a job whose process ended without a result."""
+    if job["kind"] == "import":
+        name = json.loads(job["params_json"]).get("name", "?")
+        limits = options["limits"]
+        if exit_code in _MEMORY_SIGNALS:
+            limit = limits["max_memory_bytes"]
+            return "memory", exceeded("max_memory_bytes", limit, limit, name)
+        if exit_code == -signal.SIGXCPU:  # the CPU backstop of an orphaned job process
+            limit = limits["max_seconds"]
+            return "time_limit", exceeded("max_seconds", limit, limit, name)
+    return ("killed" if exit_code == -9 else "crashed"), crash_message(exit_code)
 
 
 def crash_message(exit_code: int) -> str:
@@ -169,14 +246,19 @@ def crash_message(exit_code: int) -> str:
 def _submit(job_id: int) -> None:
     app = current_app._get_current_object()
     if app.config["JOBS_INLINE"]:
-        con = connect(app.config["DATABASE"])
-        try:
-            store.update_job(con, job_id, status="running", stage="start", heartbeat_at=now())
-        finally:
-            con.close()
-        run_job(app.config["DATABASE"], job_id, _options(app))
+        _run_inline(app.config["DATABASE"], job_id, {**_options(app), "inline": True})
     else:
         dispatcher(app).wake.set()
+
+
+def _run_inline(database: str, job_id: int, options: dict[str, Any]) -> None:
+    """Run job ``job_id`` in this process (``JOBS_INLINE``: tests, no resource limits)."""
+    con = connect(database)
+    try:
+        store.update_job(con, job_id, status="running", stage="start", heartbeat_at=now())
+    finally:
+        con.close()
+    run_job(database, job_id, options)
 
 
 def start_hotspots(station_id: str, username: str) -> int:
@@ -186,6 +268,38 @@ def start_hotspots(station_id: str, username: str) -> int:
     job_id = store.add_job(get_db(), station_id, "hotspots", {}, username)
     _submit(job_id)
     return job_id
+
+
+def start_import(station_id: str, username: str, params: dict[str, Any]) -> int:
+    """Queue an import job that reads a kept upload (see :mod:`gridplan.web.importjob`).
+
+    ``params``: ``token`` and ``name`` of the upload, the ``step`` and its choices.
+    """
+    from gridplan.web.db import get_db
+
+    job_id = store.add_job(get_db(), station_id, "import", params, username)
+    _submit(job_id)
+    return job_id
+
+
+def cancel_imports(station_id: str, token: str) -> list[int]:
+    """Fail the queued or running import jobs of upload ``token``; return their ids.
+
+    A running job process sees it at its next heartbeat and stops; an import that has read
+    its file checks it before it stores anything.
+    """
+    from gridplan.web.db import get_db
+
+    con = get_db()
+    rows = con.execute(
+        "SELECT id, params_json FROM jobs WHERE station_id=? AND kind='import' AND status IN "
+        "('queued', 'running') AND json_extract(params_json, '$.token')=?",
+        (station_id, token),
+    ).fetchall()
+    for row in rows:
+        name = json.loads(row["params_json"]).get("name", "?")
+        store.fail_job(con, row["id"], code="cancelled", error=_E_CANCELLED(name=name))
+    return [int(r["id"]) for r in rows]
 
 
 def start_plan(station_id: str, username: str, request: PlanRequest) -> int:
@@ -198,10 +312,15 @@ def start_plan(station_id: str, username: str, request: PlanRequest) -> int:
 
 
 class _Heartbeat:
-    """Renews a job's lease every ``HEARTBEAT_S`` seconds while the job process works."""
+    """Renews a job's lease every ``HEARTBEAT_S`` seconds while the job process works.
 
-    def __init__(self, database: str, job_id: int):
+    With ``exit_when_ended`` (an import's own job process) the process ends itself at the
+    first beat after the job was ended from outside (cancelled by the officer).
+    """
+
+    def __init__(self, database: str, job_id: int, *, exit_when_ended: bool = False):
         self.stop = threading.Event()
+        self.exit_when_ended = exit_when_ended
         self.thread = threading.Thread(
             target=self._beat, args=(database, job_id), name="gridplan-heartbeat", daemon=True
         )
@@ -211,6 +330,9 @@ class _Heartbeat:
         try:
             while not self.stop.wait(HEARTBEAT_S):
                 store.beat_job(con, job_id)
+                if self.exit_when_ended and _ended(con, job_id):
+                    log.warning("job %s was ended from outside; its process stops", job_id)
+                    os._exit(0)
         finally:
             con.close()
 
@@ -223,15 +345,21 @@ class _Heartbeat:
         self.thread.join()
 
 
+def _ended(con, job_id: int) -> bool:
+    row = con.execute("SELECT status FROM jobs WHERE id=?", (job_id,)).fetchone()
+    return row is None or row["status"] != "running"
+
+
 def run_job(database: str, job_id: int, options: dict[str, Any]) -> None:
     """Run claimed job ``job_id`` to its end, recording progress, result or error in the store."""
     con = connect(database)
     try:
         job = con.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
         params = json.loads(job["params_json"])
+        own_process = job["kind"] == "import" and not options.get("inline")
         try:
-            with _Heartbeat(database, job_id):
-                result = _run_kind(con, job, params, options)
+            with _Heartbeat(database, job_id, exit_when_ended=own_process):
+                result = _run_kind(database, con, job, params, options)
         except GridplanError as exc:
             store.fail_job(con, job_id, code="error", error=exc.message or str(exc))
             return
@@ -240,17 +368,27 @@ def run_job(database: str, job_id: int, options: dict[str, Any]) -> None:
             error = f"internal error ({type(exc).__name__}); the server log has the details"
             store.fail_job(con, job_id, code="internal", error=error)
             return
-        store.update_job(con, job_id, status="done", result_id=result, finished_at=now())
+        if not _ended(con, job_id):  # a cancelled job stays cancelled
+            store.update_job(con, job_id, status="done", result_id=result, finished_at=now())
     finally:
         con.close()
 
 
-def _run_kind(con, job, params: dict[str, Any], options: dict[str, Any]) -> int | None:
+def _run_kind(database: str, con, job, params: dict, options: dict[str, Any]) -> int | None:
     if job["kind"] == "hotspots":
         return hotspot_job(con, job["station_id"], job["created_by"])
     if job["kind"] == "plan":
         return plan_job(con, job["id"], job["station_id"], job["created_by"], params, options)
-    msg = f"unknown job kind {job['kind']!r}"  # pragma: no cover - only two kinds are queued
+    if job["kind"] == "import":
+        from gridplan.web.importjob import run_import
+
+        result, hotspots = run_import(con, job, params, options)
+        if hotspots:  # the dispatcher takes it when this job ends; inline, it runs now
+            hot = store.add_job(con, job["station_id"], "hotspots", {}, job["created_by"])
+            if options.get("inline"):
+                _run_inline(database, hot, options)
+        return result
+    msg = f"unknown job kind {job['kind']!r}"  # pragma: no cover - only three kinds are queued
     raise ValueError(msg)
 
 
@@ -323,11 +461,40 @@ def plan_job(
     return plan_id
 
 
+def limit_resources(limits: dict[str, Any]) -> None:
+    """Limit this process to the import limits: address space, and CPU time as a backstop.
+
+    ``RLIMIT_AS`` is ``max_memory_bytes`` (gridplan with NumPy, GDAL and numba loaded takes
+    about 0.7 GB of it); ``RLIMIT_CPU`` is twice ``max_seconds`` and 10 s, for a job process
+    whose watcher died with its server (the watcher kills it at ``max_seconds`` of wall time).
+    Nothing is limited where the system has no ``resource`` module (Windows).
+    """
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return
+    memory = int(limits["max_memory_bytes"])
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    cpu = int(2 * float(limits["max_seconds"]) + 10)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry of a job process: ``python -m gridplan.web.jobs DATABASE JOB_ID OPTIONS_JSON``."""
+    """Entry of a job process: ``python -m gridplan.web.jobs DATABASE JOB_ID OPTIONS_JSON``.
+
+    An import's process limits its resources (:func:`limit_resources`) before it reads.
+    """
     database, job_id, options = argv if argv is not None else sys.argv[1:]
+    options = json.loads(options)
     logging.basicConfig(level=logging.WARNING, format="gridplan job %(process)d: %(message)s")
-    run_job(database, int(job_id), json.loads(options))
+    con = connect(database)
+    try:
+        row = con.execute("SELECT kind FROM jobs WHERE id=?", (int(job_id),)).fetchone()
+    finally:
+        con.close()
+    if row is not None and row["kind"] == "import":
+        limit_resources(options["limits"])
+    run_job(database, int(job_id), options)
     return 0
 
 

@@ -822,21 +822,32 @@ def get_job(con: sqlite3.Connection, job_id: int, station_id: str) -> sqlite3.Ro
     ).fetchone()
 
 
-def claim_job(con: sqlite3.Connection, runner: str, *, slots: int) -> sqlite3.Row | None:
+def claim_job(
+    con: sqlite3.Connection,
+    runner: str,
+    *,
+    slots: int,
+    kind_slots: Mapping[str, int] | None = None,
+) -> sqlite3.Row | None:
     """Take the oldest queued job whose kind has a free slot for ``runner``; return it.
 
     The store is the queue: every server process may claim, and ``BEGIN IMMEDIATE`` makes the
-    claim atomic, so a job runs once, and at most ``slots`` jobs of a kind run at a time across
-    the servers that share the store. The claim starts the job's lease (its heartbeat).
+    claim atomic, so a job runs once, and at most ``slots`` jobs of a kind (``kind_slots[kind]``
+    for the kinds it names) run at a time across the servers that share the store. The claim
+    starts the job's lease (its heartbeat).
     """
+    own = dict(kind_slots or {})
+    cases = " ".join("WHEN ? THEN ?" for _ in own)
+    limit = f"CASE q.kind {cases} ELSE ? END" if own else "?"
+    args = (*(v for kind, n in own.items() for v in (kind, int(n))), int(slots))
     sql = (
         "SELECT id FROM jobs AS q WHERE status='queued' AND (SELECT COUNT(*) FROM jobs AS r "
-        "WHERE r.status='running' AND r.kind=q.kind) < ? ORDER BY id LIMIT 1"
+        f"WHERE r.status='running' AND r.kind=q.kind) < {limit} ORDER BY id LIMIT 1"
     )
-    if con.execute(sql, (slots,)).fetchone() is None:  # the common case: nothing to do
+    if con.execute(sql, args).fetchone() is None:  # the common case: nothing to do
         return None
     with transaction(con):
-        row = con.execute(sql, (slots,)).fetchone()
+        row = con.execute(sql, args).fetchone()
         if row is None:
             return None
         con.execute(

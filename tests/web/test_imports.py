@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 from _web import csrf_token
+from _web import follow_job
 from _web import lattice_points
 from _web import login
 from _web import repairable_grid
@@ -293,8 +294,8 @@ def pending_token(html: str) -> str:
 
 
 def pending_uploads(app) -> list[Path]:
-    root = Path(app.instance_path) / "uploads"
-    return sorted(root.iterdir()) if root.is_dir() else []
+    """The uploaded files kept on the server (the outcomes beside them are not the file)."""
+    return sorted((Path(app.instance_path) / "uploads").glob("*/file/*"))
 
 
 def odd_incidents(client, fmt: str) -> tuple[str, bytes]:
@@ -320,7 +321,7 @@ def choose(client, token: str, **columns):
     data = {"csrf_token": csrf_token(client, "/import/"), "token": token}
     data.update({r: "" for r in ("lon", "lat", "time", "category", "id", "alert")})
     data.update(columns)
-    return client.post("/import/incidents/columns", data=data)
+    return follow_job(client, client.post("/import/incidents/columns", data=data))
 
 
 @pytest.mark.parametrize("fmt", ["csv-utf8", "csv-gbk", "xlsx", "geojson"])
@@ -460,7 +461,7 @@ def test_a_repairable_grid_lists_each_repair_and_stores_it_only_when_confirmed(o
     assert 'id="repair-as-is"' not in html  # with an error it cannot be stored as it is
     assert counts(web_app) == before  # nothing stored before the officer confirms
     data = {"csrf_token": csrf_token(officer, "/import/"), "token": pending_token(html)}
-    resp = officer.post("/import/grid/repair", data=data)
+    resp = follow_job(officer, officer.post("/import/grid/repair", data=data))
     assert resp.status_code == 302, resp.get_data(as_text=True)
     assert counts(web_app)["grids"] == before["grids"] + 1
     con = connect(web_app.config["DATABASE"])
@@ -494,7 +495,7 @@ def test_a_grid_valid_but_for_slivers_may_be_stored_as_it_is(officer, web_app):
     assert 'id="repair-as-is"' in html and edge_cell in html
     assert counts(web_app) == before
     data = {"csrf_token": csrf_token(officer, "/import/"), "token": pending_token(html)}
-    resp = officer.post("/import/grid/repair", data={**data, "as_is": "1"})
+    resp = follow_job(officer, officer.post("/import/grid/repair", data={**data, "as_is": "1"}))
     assert resp.status_code == 302
     con = connect(web_app.config["DATABASE"])
     row = con.execute("SELECT id, report_json FROM grids ORDER BY id DESC").fetchone()

@@ -1,10 +1,13 @@
 """Import grid and incident files: validate, report, store only what passes.
 
-An upload is read from a temporary folder under its own file name (so every message names
-the file the officer chose), checked with the same functions as the command line, and stored
-in one transaction only when it passes. A rejected upload answers 4xx with the report and
-stores nothing; an incident file with some bad rows keeps the good rows and offers the
-rejected ones as CSV.
+A request never reads an uploaded file: it keeps the upload under its own file name (so every
+message names the file the officer chose, :mod:`gridplan.web.uploads`), queues an import job
+(:mod:`gridplan.web.importjob`, in a job process with the read limits) and goes to the job's
+page, which reloads until the job has ended and then shows what comes next: the import report,
+the overview, the column mapping, the proposed repairs, or the import page with the reason
+(4xx). The file is checked with the same functions as the command line and stored in one
+transaction only when it passes; an incident file with some bad rows keeps the good rows and
+offers the rejected ones as CSV.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import warnings
 from pathlib import Path
 
 from flask import Blueprint
@@ -20,6 +22,7 @@ from flask import Response
 from flask import abort
 from flask import current_app
 from flask import flash
+from flask import jsonify
 from flask import make_response
 from flask import redirect
 from flask import render_template
@@ -29,16 +32,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from gridplan._errors import ColumnError
-from gridplan._errors import GridplanError
-from gridplan._errors import GridplanWarning
-from gridplan._errors import InputError
-from gridplan._messages import Message
-from gridplan.web import data
+from gridplan.io.limits import ReadLimits
 from gridplan.web import jobs
 from gridplan.web import store
 from gridplan.web import uploads
 from gridplan.web.auth import audit
+from gridplan.web.auth import client_ip
 from gridplan.web.auth import requires
 from gridplan.web.db import get_db
 from gridplan.web.i18n import translate
@@ -108,22 +107,6 @@ def page():
     )
 
 
-def _clean(exc: GridplanError, pending: uploads.Pending):
-    """The error's message (or text) without the server-side folder of the upload."""
-    message = exc.message
-    if message is None:
-        return _local(str(exc), pending)
-    return _local(message, pending)
-
-
-def _local(value, pending: uploads.Pending):
-    """``value`` (text or a message, its nested ones too) without the upload's folder."""
-    if isinstance(value, Message):
-        return value.template(**{k: _local(v, pending) for k, v in value.params.items()})
-    folder = str(pending.folder) + "/"
-    return value.replace(folder, "") if type(value) is str else value
-
-
 def _keep(kind: str, name: str, content: bytes, **options) -> uploads.Pending:
     return uploads.keep(
         kind,
@@ -135,14 +118,13 @@ def _keep(kind: str, name: str, content: bytes, **options) -> uploads.Pending:
     )
 
 
+def _find(token: str, kind: str) -> uploads.Pending | None:
+    return uploads.find(token, kind, user_id=current_user.id, station_id=current_user.station_id)
+
+
 def _pending(kind: str) -> uploads.Pending:
     """The upload the form's token names, if it is this user's and this step's (else 404)."""
-    pending = uploads.find(
-        request.form.get("token", ""),
-        kind,
-        user_id=current_user.id,
-        station_id=current_user.station_id,
-    )
+    pending = _find(request.form.get("token", ""), kind)
     if pending is None:
         msg = _(
             "This upload is no longer waiting (it was imported, cancelled or is more than a "
@@ -152,20 +134,175 @@ def _pending(kind: str) -> uploads.Pending:
     return pending
 
 
+def _start(pending: uploads.Pending, step: str, **choices):
+    """Queue the import job that reads ``pending`` and go to its page."""
+    params = {
+        "token": pending.token,
+        "name": pending.name,
+        "step": step,
+        "ip": client_ip(),
+        **choices,
+    }
+    job_id = jobs.start_import(current_user.station_id, current_user.username, params)
+    return redirect(url_for("imports.job", job_id=job_id))
+
+
 @bp.post("/cancel")
 @requires("import")
 def cancel():
-    """Drop an upload that waits for the column mapping or the repairs."""
-    pending = uploads.find(
-        request.form.get("token", ""),
-        request.form.get("kind", ""),
-        user_id=current_user.id,
-        station_id=current_user.station_id,
-    )
+    """Drop an upload that waits for its job, the column mapping or the repairs."""
+    pending = _find(request.form.get("token", ""), request.form.get("kind", ""))
     if pending is not None:
+        jobs.cancel_imports(current_user.station_id, pending.token)
         uploads.discard(pending)
         audit("import_cancelled", pending.name)
     return redirect(url_for("imports.page"))
+
+
+# --------------------------------------------------------------------------- the job
+
+
+def _job_or_404(job_id: int):
+    """Return the current user's import job ``job_id`` (an upload is its sender's alone)."""
+    row = store.get_job(get_db(), job_id, current_user.station_id)
+    if row is None or row["kind"] != "import" or row["created_by"] != current_user.username:
+        abort(404)
+    return row
+
+
+@bp.get("/jobs/<int:job_id>")
+@requires("import")
+def job(job_id: int):
+    """An import's page: it reloads while the file is read, then shows what comes next."""
+    row = _job_or_404(job_id)
+    params = json.loads(row["params_json"])
+    kind = "grid" if params["step"].startswith("grid") else "incidents"
+    if row["status"] in ("queued", "running"):
+        limits = ReadLimits.from_mapping(current_app.config)
+        return render_template(
+            "import_job.html", job=row, params=params, kind=kind, limit_s=limits.max_seconds
+        )
+    if row["status"] != "done":
+        uploads.discard_token(
+            params["token"], user_id=current_user.id, station_id=current_user.station_id
+        )
+        return _rejected(kind, job_reason(row))
+    outcome = uploads.outcome(
+        params["token"], job_id, user_id=current_user.id, station_id=current_user.station_id
+    )
+    if outcome is None:  # expired, or cancelled as it ended
+        return _gone(kind, params, row)
+    for record in outcome.get("flashes", ()):
+        flash(translate(record), "warning")
+    return _OUTCOMES[outcome["next"]](kind, params, outcome)
+
+
+@bp.get("/jobs/<int:job_id>.json")
+@requires("import")
+def job_status(job_id: int):
+    """An import job's state as JSON: status, stage, and the page to go on to."""
+    row = _job_or_404(job_id)
+    failed = row["status"] in ("failed", "interrupted")
+    return jsonify(
+        id=row["id"],
+        status=row["status"],
+        stage=row["stage"],
+        error=job_reason(row) if failed else None,
+        error_code=row["error_code"],
+        url=url_for("imports.job", job_id=row["id"]),
+    )
+
+
+def job_reason(row) -> str:
+    """Why import job ``row`` failed, in the page's language."""
+    code = row["error_code"]
+    if code == "interrupted":
+        return _(
+            "Interrupted: the import's process stopped giving signs of life (the server was "
+            "stopped or ran out of memory). Upload the file again."
+        )
+    if code == "crashed":
+        return _("The import's process stopped unexpectedly. Upload the file again.")
+    if code == "internal":
+        return _("Internal error; the server log has the details. Upload the file again.")
+    return translate(store.job_error(row))
+
+
+def _gone(kind: str, params: dict, row):
+    """A finished job whose outcome is no longer kept: its result, or upload again."""
+    if row["result_id"]:
+        return _stored(kind, params, {"result_id": row["result_id"]})
+    msg = _(
+        "This upload is no longer waiting (it was imported, cancelled or is more than a "
+        "few hours old); upload the file again."
+    )
+    return _rejected(kind, msg, 410)
+
+
+def _stored(kind: str, params: dict, outcome: dict):
+    """Stored: the incident import's report, or the overview with the grid's version."""
+    if kind == "incidents":
+        return redirect(url_for("imports.batch", batch_id=outcome["result_id"]))
+    name, version, n = params["name"], outcome.get("version"), outcome.get("repairs", 0)
+    if n:
+        text = _(
+            "%(name)s imported as grid version %(v)d after %(n)d repairs.",
+            name=name,
+            v=version,
+            n=n,
+        )
+        flash(text, "success")
+    elif version is not None:
+        flash(_("%(name)s imported as grid version %(v)d.", name=name, v=version), "success")
+    if outcome.get("n_warnings"):
+        first = translate(outcome["warnings"][0])
+        flash(_("%(n)d warnings: %(first)s", n=outcome["n_warnings"], first=first), "warning")
+    return redirect(url_for("overview.index"))
+
+
+def _rejected_outcome(kind: str, params: dict, outcome: dict):
+    report = outcome.get("report")
+    return _rejected(kind, outcome["error"], outcome["status"], report=report)
+
+
+def _repairs_outcome(kind: str, params: dict, outcome: dict):
+    """The proposed repairs of a kept grid, as the job found them."""
+    pending = _find(params["token"], "grid")
+    if pending is None:
+        return _gone(kind, params, {"result_id": None})
+    rows = [
+        {**r, "action": REPAIR_LABELS.get(r["action"], r["action"])}
+        for r in pending.options.get("repair_rows", ())
+    ]
+    return render_template(
+        "imports.html",
+        kind="grid",
+        repair=rows,
+        repair_report=pending.options.get("repair_report", {}),
+        pending=pending,
+    ), outcome["status"]
+
+
+def _mapping_outcome(kind: str, params: dict, outcome: dict):
+    pending = _find(params["token"], "incidents")
+    if pending is None:
+        return _gone(kind, params, {"result_id": None})
+    missing = outcome.get("missing", ())
+    return _mapping(
+        pending,
+        outcome["columns"],
+        missing=missing,
+        error=outcome["error"],
+        status=outcome["status"],
+    )
+
+
+_OUTCOMES = {
+    "stored": _stored,
+    "rejected": _rejected_outcome,
+    "repairs": _repairs_outcome,
+    "mapping": _mapping_outcome,
+}
 
 
 # --------------------------------------------------------------------------- grids
@@ -174,93 +311,13 @@ def cancel():
 @bp.post("/grid")
 @requires("import")
 def grid():
-    """Check a 1+5+N grid file; store it as the next version, or offer its repairs."""
+    """Check a 1+5+N grid file (in a job); store it as the next version, or offer repairs."""
     upload, err = _upload("file", GRID_TYPES)
     if err:
         return _rejected("grid", err, 400)
     name, content = upload
     crs = request.form.get("crs", "").strip() or None
-    pending = _keep("grid", name, content, crs=crs)
-    try:
-        g, report = _check_grid(pending)
-        fixed, repairs, after = _repairs(g, report)
-    except GridplanError as exc:
-        uploads.discard(pending)
-        audit("import_grid_rejected", name, error=_clean(exc, pending))
-        return _rejected("grid", _clean(exc, pending))
-    if report.ok and (not repairs or not after.ok):
-        uploads.discard(pending)
-        return _store_grid(name, g, report.summary(), warnings=report.warnings)
-    if not repairs or not after.ok:
-        uploads.discard(pending)
-        audit("import_grid_rejected", name, errors=len(report.errors))
-        return _rejected("grid", _unrepairable(name, report, after, repairs), report=after)
-    records = [r.to_record() for r in repairs]
-    pending = uploads.update(pending, repairs=records)
-    audit("import_grid_repairs_offered", name, repairs=len(records))
-    return render_template(
-        "imports.html",
-        kind="grid",
-        repair=_repair_rows(g, fixed, report, repairs),
-        repair_report=report,
-        pending=pending,
-    ), (200 if report.ok else 422)
-
-
-def _check(g):
-    from gridplan.geo.validate import validate_grid
-
-    return validate_grid(g, config=data.config(current_user.station_id))
-
-
-def _check_grid(pending: uploads.Pending):
-    """Load and validate a kept grid upload: ``(grid, report)``.
-
-    The library's warnings about the file (parents derived from overlaps, a metric CRS meant
-    for a neighbouring area) are flashed in the UI's language.
-    """
-    from gridplan.geo.grid import load_grid
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", GridplanWarning)
-        g = load_grid(pending.path, crs=pending.options.get("crs"))
-        report = _check(g)
-    for w in caught:
-        if issubclass(w.category, GridplanWarning):
-            flash(translate(_local(w.message.args[0], pending)), "warning")
-        else:  # not ours: on to the usual handling
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
-    return g, report
-
-
-def _repairs(g, report):
-    """What ``fix_grid`` changes: ``(repaired grid, repairs, its report)``.
-
-    A grid without any issue is returned as it is, without trying.
-    """
-    from gridplan.geo.validate import fix_grid
-
-    if not report.issues:
-        return g, (), report
-    fixed, repairs = fix_grid(g, config=data.config(current_user.station_id))
-    return fixed, repairs, _check(fixed)
-
-
-def _unrepairable(name: str, report, after, repairs) -> str:
-    if not repairs:
-        return _(
-            "%(name)s was not imported: %(n)d problems must be fixed first (see the list); "
-            "none of them can be repaired automatically.",
-            name=name,
-            n=len(report.errors),
-        )
-    return _(
-        "%(name)s was not imported: %(r)d problems can be repaired automatically, but the %(n)d "
-        "listed here cannot; fix them in the file and upload it again.",
-        name=name,
-        r=len(repairs),
-        n=len(after.errors),
-    )
+    return _start(_keep("grid", name, content, crs=crs), "grid")
 
 
 #: What fix_grid does, as the import report names it.
@@ -272,34 +329,6 @@ REPAIR_LABELS = {
 }
 
 
-def _repair_rows(before, after, report, repairs) -> list[dict]:
-    """One row per proposed repair: feature, its problems, the repair, the area it changes."""
-    from gridplan.geo.validate import changed_area_m2
-
-    areas = changed_area_m2(before, after, config=data.config(current_user.station_id))
-    parent = dict(zip(before["id"].astype(str), before["parent_id"], strict=True))
-    rows = []
-    for r in repairs:
-        rows.append(
-            {
-                "feature_id": r.feature_id,
-                "problems": _problems_of(r, report, parent.get(r.feature_id)),
-                "action": REPAIR_LABELS.get(r.action, r.action),
-                "detail": r.detail,
-                "area_m2": areas.get(r.feature_id, 0.0),
-            }
-        )
-    return rows
-
-
-def _problems_of(repair, report, parent_id) -> list[str]:
-    """The codes of the issues a repair answers (a gap is reported on the parent it is in)."""
-    codes = {i.code for i in report.issues if repair.feature_id in (i.feature_id, i.other_id)}
-    if repair.action == "fill_gap":
-        codes |= {i.code for i in report.issues if i.feature_id == parent_id and "gap" in i.code}
-    return sorted(codes)
-
-
 @bp.post("/grid/repair")
 @requires("import")
 def repair_grid():
@@ -308,67 +337,7 @@ def repair_grid():
     A grid valid without them (the repairs only clear warnings) may be kept as it is.
     """
     pending = _pending("grid")
-    try:
-        g, report = _check_grid(pending)
-        fixed, repairs, after = _repairs(g, report)
-    except GridplanError as exc:
-        uploads.discard(pending)
-        return _rejected("grid", _clean(exc, pending))
-    if request.form.get("as_is") and report.ok:  # valid as it is: the officer keeps it so
-        uploads.discard(pending)
-        return _store_grid(pending.name, g, report.summary(), warnings=report.warnings)
-    records = [r.to_record() for r in repairs]
-    if records != pending.options.get("repairs") or not after.ok:
-        uploads.discard(pending)
-        audit("import_grid_rejected", pending.name, error="repairs changed")
-        return _rejected(
-            "grid",
-            _(
-                "%(name)s was not imported: its repairs are no longer the ones shown (the "
-                "station settings changed meanwhile); upload the file again.",
-                name=pending.name,
-            ),
-            409,
-        )
-    summary = {**after.summary(), "repaired": True, "repairs": records}
-    summary["before_repair"] = report.summary()
-    response = _store_grid(pending.name, fixed, summary, warnings=after.warnings, repairs=records)
-    uploads.discard(pending)
-    return response
-
-
-def _store_grid(name: str, g, summary: dict, *, warnings=(), repairs=None):
-    """Store ``g`` as the next grid version, audit it and go to the overview."""
-    sid = current_user.station_id
-    try:
-        grid_id, version = store.save_grid(
-            get_db(), sid, g, source_name=name, username=current_user.username, report=summary
-        )
-    except GridplanError as exc:
-        return _rejected("grid", str(exc))
-    detail = {"grid_id": grid_id, "version": version, "micro": int((g["level"] == "micro").sum())}
-    if repairs is not None:
-        detail.update(repaired=True, repairs=repairs)
-    audit("import_grid", name, **detail)
-    if repairs:
-        flash(
-            _(
-                "%(name)s imported as grid version %(v)d after %(n)d repairs.",
-                name=name,
-                v=version,
-                n=len(repairs),
-            ),
-            "success",
-        )
-    else:
-        flash(_("%(name)s imported as grid version %(v)d.", name=name, v=version), "success")
-    if warnings:
-        flash(
-            _("%(n)d warnings: %(first)s", n=len(warnings), first=translate(warnings[0].message)),
-            "warning",
-        )
-    jobs.start_hotspots(sid, current_user.username)
-    return redirect(url_for("overview.index"))
+    return _start(pending, "grid_repair", as_is=bool(request.form.get("as_is")))
 
 
 # --------------------------------------------------------------------------- incidents
@@ -394,7 +363,7 @@ ROLE_LABELS = {
 @bp.post("/incidents")
 @requires("import")
 def incidents():
-    """Import an incident export; keep the good rows, report the rest.
+    """Import an incident export (in a job); keep the good rows, report the rest.
 
     When a column is not recognised (or the officer asked to check them), the column
     mapping is shown instead and the file waits for it.
@@ -410,15 +379,13 @@ def incidents():
             409,
         )
     pending = _keep("incidents", name, content)
-    if request.form.get("review"):
-        return _mapping(pending, None, status=200)
-    return _import_incidents(pending, None)
+    return _start(pending, "incidents", review=bool(request.form.get("review")))
 
 
 @bp.post("/incidents/columns")
 @requires("import")
 def incident_columns():
-    """Import a kept incident file with the columns the officer chose."""
+    """Import a kept incident file with the columns the officer chose (in a job)."""
     pending = _pending("incidents")
     columns = {role: request.form.get(role, "").strip() for role in MAPPED_ROLES}
     chosen = [v for v in columns.values() if v]
@@ -432,45 +399,21 @@ def incident_columns():
                 cols=", ".join(twice),
             ),
         )
-    return _import_incidents(pending, columns)
+    return _start(pending, "columns", columns=columns)
 
 
-def _import_incidents(pending: uploads.Pending, columns: dict[str, str] | None):
-    """Import a kept incident file; the mapping form again when its columns do not fit."""
-    from gridplan.geo.incidents import import_incidents
+def _preview(pending: uploads.Pending):
+    """The column preview the import job kept with the upload (the file is not read here)."""
+    from gridplan.geo.incidents import ColumnPreview
 
-    con = get_db()
-    sid = current_user.station_id
-    grid_row = store.latest_grid(con, sid)
-    name = pending.name
-    try:
-        result = import_incidents(
-            pending.path,
-            config=data.config(sid),
-            station=data.grid(grid_row["id"]),
-            columns=columns,
-        )
-    except ColumnError as exc:
-        audit("import_incidents_columns", name, missing=list(exc.roles))
-        return _mapping(pending, columns, missing=exc.roles)
-    except GridplanError as exc:
-        msg = _clean(exc, pending)
-        audit("import_incidents_rejected", name, error=msg)
-        if isinstance(exc, InputError):  # the wrong columns, perhaps: let the officer choose
-            return _mapping(pending, columns, error=msg)
-        uploads.discard(pending)
-        return _rejected("incidents", msg)
-    batch_id, added, already = store.save_incident_batch(
-        con, sid, result, source_name=name, username=current_user.username
+    kept = pending.options["preview"]
+    return ColumnPreview(
+        source=kept["source"],
+        file_format=kept["file_format"],
+        columns=tuple(kept["columns"]),
+        samples={k: tuple(v) for k, v in kept["samples"].items()},
+        guessed=dict(kept["guessed"]),
     )
-    uploads.discard(pending)
-    detail = {"batch_id": batch_id, "added": added, "already": already}
-    if columns is not None:
-        detail["columns"] = {k: v for k, v in columns.items() if v}
-    audit("import_incidents", name, rejected=len(result.rejects), **detail)
-    if added:
-        jobs.start_hotspots(sid, current_user.username)
-    return redirect(url_for("imports.batch", batch_id=batch_id))
 
 
 def _mapping(
@@ -481,14 +424,8 @@ def _mapping(
     error=None,
     status: int = 422,
 ):
-    """The column-mapping form for a kept incident file (a rejection if it is no table)."""
-    from gridplan.geo.incidents import preview_columns
-
-    try:
-        preview = preview_columns(pending.path)
-    except GridplanError as exc:
-        uploads.discard(pending)
-        return _rejected("incidents", error or _clean(exc, pending))
+    """The column-mapping form for a kept incident file, from the job's preview."""
+    preview = _preview(pending)
     hidden = ("lon", "lat", "x", "y") if preview.has_geometry else ()
     roles = [r for r in MAPPED_ROLES if r not in hidden]
     if columns is None:
