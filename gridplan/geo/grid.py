@@ -45,6 +45,7 @@ from gridplan._validate import GRID_LEVELS
 from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import parse_crs
 from gridplan.geo.crs import require_crs
+from gridplan.io.limits import ReadLimits
 from gridplan.io.vector import list_layers
 from gridplan.io.vector import read_vector
 
@@ -488,9 +489,8 @@ def _finish(parts: list[gpd.GeoDataFrame], where: str) -> gpd.GeoDataFrame:
     return grid[list(GRID_COLUMNS)]
 
 
-def _three_layer_names(path: Path) -> dict[str, str] | None:
+def _three_layer_names(layers: list[str]) -> dict[str, str] | None:
     """Return {level: layer} if the file's layers name the three levels, else None."""
-    layers = list_layers(path)
     if len(layers) < 2:
         return None
     matched: dict[str, list[str]] = {}
@@ -510,6 +510,7 @@ def load_grid(
     layers: Mapping[str, str | Path] | None = None,
     crs: str | int | None = None,
     columns: Mapping[str, str] | None = None,
+    limits: ReadLimits = ReadLimits(),  # noqa: B008
 ) -> gpd.GeoDataFrame:
     """Load 1+5+N grid boundaries into the canonical GRID frame (EPSG:4326).
 
@@ -532,6 +533,9 @@ def load_grid(
     columns
         Explicit header mapping ``{"id": "GRID_CODE", "level": "TYPE", ...}`` for headers the
         built-in aliases do not recognise.
+    limits
+        What each file may take (bytes, features, vertices, time); see
+        :class:`~gridplan.io.limits.ReadLimits`.
 
     Returns
     -------
@@ -567,37 +571,39 @@ def load_grid(
             sources = [(lv, Path(p), None) for lv, p in layers.items()]
         else:
             sources = [(lv, Path(path), str(name)) for lv, name in layers.items()]
-        return _load_layers(sources, crs=crs, columns=columns)
+        return _load_layers(sources, crs=crs, columns=columns, limits=limits)
     if path is None:
         msg = "load_grid needs a path, or layers={'station': ..., 'base': ..., 'micro': ...}"
         raise InputError(msg)
     path = Path(path)
     if layer is None:
-        by_level = _three_layer_names(path)
+        names = list_layers(path, limits=limits)
+        by_level = _three_layer_names(names)
         if by_level is not None:
-            return _load_layers(
-                [(lv, path, name) for lv, name in by_level.items()], crs=crs, columns=columns
-            )
-        names = list_layers(path)
+            sources = [(lv, path, name) for lv, name in by_level.items()]
+            return _load_layers(sources, crs=crs, columns=columns, limits=limits)
         if len(names) > 1:
             if "grid" in names:
                 layer = "grid"
             else:
                 msg = _E_LAYERS(
-                    path=str(path), n=len(names), layers=", ".join(names), fix=ADVICE_GRID_LAYER()
+                    path=str(path),
+                    n=len(names),
+                    layers=", ".join(names[:20]),
+                    fix=ADVICE_GRID_LAYER(),
                 )
                 raise InputError(msg)
     where = f"{path}" if layer is None else _IN_LAYER(path=str(path), layer=layer)
-    gdf = read_vector(path, layer=layer)
+    gdf = read_vector(path, layer=layer, limits=limits)
     part = _canonical(gdf, where=where, columns=columns, level=None, crs=crs)
     return _finish([part], where)
 
 
-def _load_layers(sources, *, crs, columns) -> gpd.GeoDataFrame:
+def _load_layers(sources, *, crs, columns, limits: ReadLimits) -> gpd.GeoDataFrame:
     parts = []
     for level, path, name in sources:
         where = f"{path}" if name is None else _IN_LAYER(path=str(path), layer=name)
-        gdf = read_vector(path, layer=name)
+        gdf = read_vector(path, layer=name, limits=limits)
         parts.append(_canonical(gdf, where=where, columns=columns, level=level, crs=crs))
     where = ", ".join(sorted({str(p) for _, p, _ in sources}))
     return _finish(parts, where)
