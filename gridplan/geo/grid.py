@@ -165,7 +165,7 @@ _E_METRES = define(
     "grid.degrees_but_metres",
     N_(
         "%(where)s: the file says its CRS is %(crs)s (degrees) but its coordinates reach "
-        "x=%(x).0f, y=%(y).0f, which are metres, not lon/lat; %(fix)s"
+        "x=%(x)s, y=%(y)s, which are metres, not lon/lat; %(fix)s"
     ),
 )
 #: Advice when a grid file's CRS is wrong.
@@ -326,6 +326,11 @@ def id_text(value: object) -> str | None:
     return text or None
 
 
+def _figure(value: float) -> str:
+    """Return a coordinate as a short figure: ``4513209``, or ``1e+308`` when huge."""
+    return f"{value:.0f}" if abs(value) < 1e12 else f"{value:.3g}"
+
+
 def _check_crs(gdf: gpd.GeoDataFrame, crs, where: str) -> gpd.GeoDataFrame:
     """Give the frame a CRS (the file's, or ``crs`` when it has none) and sanity-check it."""
     if gdf.crs is None:
@@ -340,8 +345,8 @@ def _check_crs(gdf: gpd.GeoDataFrame, crs, where: str) -> gpd.GeoDataFrame:
             msg = _E_METRES(
                 where=where,
                 crs=gdf.crs.to_string(),
-                x=float(maxx),
-                y=float(maxy),
+                x=_figure(maxx),
+                y=_figure(maxy),
                 fix=ADVICE_GRID_REAL_CRS(),
             )
             raise CRSError(msg)

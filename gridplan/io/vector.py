@@ -457,13 +457,13 @@ def _gpkg_layers(con: sqlite3.Connection, path: Path, limits: ReadLimits) -> lis
         if module and module.group(1).lower() != "rtree":
             reason = _GPKG_VIRTUAL(table=name, module=module.group(1))
             raise InputError(_E_NOT_GPKG(path=str(path), reason=reason))
-    query = "SELECT table_name FROM gpkg_contents LIMIT ?"
     try:
-        layers = [str(row[0]) for row in con.execute(query, (MAX_LAYERS + 1,))]
+        (n,) = con.execute("SELECT count(*) FROM gpkg_contents").fetchone()
+        if n > MAX_LAYERS:
+            raise InputError(_E_GPKG_LAYERS(path=str(path), n=n, limit=MAX_LAYERS))
+        layers = [str(row[0]) for row in con.execute("SELECT table_name FROM gpkg_contents")]
     except sqlite3.Error as exc:
         raise _layer_error(path, "gpkg_contents", exc, limits) from exc
-    if len(layers) > MAX_LAYERS:
-        raise InputError(_E_GPKG_LAYERS(path=str(path), n=len(layers), limit=MAX_LAYERS))
     for layer in layers:
         if layer not in objects:
             raise InputError(_E_NOT_GPKG(path=str(path), reason=_GPKG_MISSING(table=layer)))
@@ -620,7 +620,7 @@ def _open(path: Path, limits: ReadLimits) -> _Source:
     elif kind == "shp":
         return _shp_source(path)
     elif kind not in ("fgb", "kml", "gml"):
-        if path.suffix.lower() in (".geojson", ".json"):
+        if kind == "unknown" and path.suffix.lower() in (".geojson", ".json"):
             detail = _explain_json(path)
             if detail:
                 raise InputError(detail)
