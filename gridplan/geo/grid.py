@@ -168,6 +168,13 @@ _E_METRES = define(
         "x=%(x)s, y=%(y)s, which are metres, not lon/lat; %(fix)s"
     ),
 )
+_E_NOT_FINITE = define(
+    "grid.not_finite",
+    N_(
+        "%(where)s: feature(s) %(features)s have coordinates that are not finite numbers (NaN "
+        "or infinite); correct or redraw them in your GIS"
+    ),
+)
 #: Advice when a grid file's CRS is wrong.
 ADVICE_GRID_REAL_CRS = define(
     "advice.grid_real_crs", N_("pass the real CRS, e.g. crs='EPSG:4547' (CLI: --crs)")
@@ -337,16 +344,21 @@ def _check_crs(gdf: gpd.GeoDataFrame, crs, where: str) -> gpd.GeoDataFrame:
         if crs is None:
             raise CRSError(_E_NO_CRS(where=where, fix=ADVICE_GRID_CRS()))
         return gdf.set_crs(parse_crs(crs, where=where))
-    if gdf.crs.is_geographic and len(gdf) and gdf.geometry.notna().any():
-        minx, miny, maxx, maxy = gdf.total_bounds
+    coords, rows = shapely.get_coordinates(gdf.geometry.values, return_index=True)
+    if not np.isfinite(coords).all():
+        bad = np.unique(rows[~np.isfinite(coords).all(axis=1)]) + 1
+        features = listing([f"#{n}" for n in bad[:10].tolist()], more=max(len(bad) - 10, 0))
+        raise InputError(_E_NOT_FINITE(where=where, features=features))
+    if gdf.crs.is_geographic and len(coords):
+        (minx, miny), (maxx, maxy) = coords.min(axis=0), coords.max(axis=0)
         if not (-180.5 <= minx and maxx <= 180.5 and -90.5 <= miny and maxy <= 90.5):
             if crs is not None:
                 return gdf.set_crs(parse_crs(crs, where=where), allow_override=True)
             msg = _E_METRES(
                 where=where,
                 crs=gdf.crs.to_string(),
-                x=_figure(maxx),
-                y=_figure(maxy),
+                x=_figure(minx if minx < -180.5 else maxx),
+                y=_figure(miny if miny < -90.5 else maxy),
                 fix=ADVICE_GRID_REAL_CRS(),
             )
             raise CRSError(msg)

@@ -276,6 +276,11 @@ _SPACE = re.compile(rb"\s*")
 _XML_ROOT = re.compile(rb"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)")
 
 
+#: What pyogrio raises on a file GDAL cannot make sense of: its own errors (RuntimeError),
+#: and for a file cut short, the index and value errors of its array handling.
+_GDAL_FAILURES = (RuntimeError, ValueError, IndexError, KeyError, TypeError, OverflowError)
+
+
 def _sniff(head: bytes) -> str:
     """Return the kind of content that starts with ``head``, whatever the file's name."""
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
@@ -631,7 +636,7 @@ def _open(path: Path, limits: ReadLimits) -> _Source:
 def _layers(path: Path, source: _Source) -> list[str]:
     try:
         found = pyogrio.list_layers(source.gdal)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+    except _GDAL_FAILURES as exc:  # pyogrio's errors are RuntimeErrors; a cut file, others
         raise InputError(_unreadable(path, exc)) from exc
     if len(found) > MAX_LAYERS:
         raise InputError(_E_GPKG_LAYERS(path=str(path), n=len(found), limit=MAX_LAYERS))
@@ -731,7 +736,7 @@ def _read(path: Path, source: _Source, layer: str | None, limits: ReadLimits) ->
             except shapely.errors.GEOSException:
                 gdf = pyogrio.read_dataframe(source.gdal, on_invalid="fix", **options)
                 broken = _broken(source.gdal, options)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+    except _GDAL_FAILURES as exc:
         if isinstance(exc, pyogrio.errors.GeometryError | pyogrio.errors.FieldError):
             raise InputError(_E_FEATURES(path=str(path), error=str(exc)[:200])) from exc
         raise InputError(_unreadable(path, exc)) from exc
