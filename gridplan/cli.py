@@ -176,6 +176,13 @@ def _refuse_overwrite(outputs: dict[str, Any], inputs: dict[str, Any]) -> None:
         seen.append((opt, Path(value)))
 
 
+def _limits():
+    """Read limits from GRIDPLAN_IMPORT_* environment variables (gridplan.io.limits)."""
+    from gridplan.io.limits import ReadLimits
+
+    return ReadLimits.from_mapping(os.environ, prefix="GRIDPLAN_")
+
+
 def _parse_columns(pairs: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for pair in pairs:
@@ -256,9 +263,21 @@ def grids_validate(paths, layer, crs, columns, config_path, fix, out):
     cfg = _config(config_path)
     if len(paths) == 3:
         levels = dict(zip(("station", "base", "micro"), paths, strict=True))
-        gdf = load_grid(None, layers=levels, crs=crs, columns=_parse_columns(columns) or None)
+        gdf = load_grid(
+            None,
+            layers=levels,
+            crs=crs,
+            columns=_parse_columns(columns) or None,
+            limits=_limits(),
+        )
     else:
-        gdf = load_grid(paths[0], layer=layer, crs=crs, columns=_parse_columns(columns) or None)
+        gdf = load_grid(
+            paths[0],
+            layer=layer,
+            crs=crs,
+            columns=_parse_columns(columns) or None,
+            limits=_limits(),
+        )
     where = ", ".join(str(p) for p in paths)
     summary: dict[str, Any] = {"path": where, "feature_count": len(gdf)}
     lines = []
@@ -306,7 +325,7 @@ def grids_generate(
     inputs = {"--boundary": boundary, "--incidents": incidents, "--streets": streets}
     _refuse_overwrite({"--out": out}, {**inputs, "--config": config_path})
     cfg = _config(config_path)
-    gdf_boundary = read_vector(boundary)
+    gdf_boundary = read_vector(boundary, limits=_limits())
     require_crs(gdf_boundary, where=str(boundary))
     gdf_incidents = None
     if incidents is not None:
@@ -391,7 +410,7 @@ def _load_grid_or_none(path: Path | None):
         return None
     from gridplan.geo.grid import load_grid
 
-    return load_grid(path)
+    return load_grid(path, limits=_limits())
 
 
 def _write_incidents(result, out: Path) -> Path | None:
@@ -481,7 +500,7 @@ def hotspots_cmd(
         {"--grid": grid_path, "--incidents": incidents_path, "--config": config_path},
     )
     cfg = _config(config_path)
-    grid = load_grid(grid_path)
+    grid = load_grid(grid_path, limits=_limits())
     result = import_incidents(incidents_path, config=cfg, station=grid, progress=_progress())
     hot = compute_hotspots(
         grid,
@@ -565,7 +584,7 @@ def backtest_cmd(grid_path, incidents_path, fit, score_period, area_shares, conf
         if not 0 < share <= 1:
             raise click.BadParameter(f"{share} is not a share in (0, 1]", param_hint="--area-share")
     cfg = _config(config_path)
-    grid = load_grid(grid_path)
+    grid = load_grid(grid_path, limits=_limits())
     result = import_incidents(incidents_path, config=cfg, station=grid, progress=_progress())
     bt = backtest(
         grid,
@@ -758,6 +777,7 @@ def network_build(osm_path, lines_path, boundary, buffer_m, config_path, out):
         buffer_m=buffer_m,
         crs=cfg.metric_crs,
         progress=_progress(),
+        limits=_limits(),
     )
     save_network(net, out)
     summary = {**net.summary(), "out": str(out)}
@@ -911,7 +931,7 @@ def _plan_make(
     slices = [s.strip() for s in slice_ids.split(",") if s.strip()] if slice_ids else None
     request = PlanRequest(date_text, slices=slices, seed=seed, duty_split=duty_split)
     cfg = _config(config_path)
-    grid = load_grid(grid_path)
+    grid = load_grid(grid_path, limits=_limits())
     hot = read_hotspots(hotspots_path)
     net = _load_network_option(network_path)
     plans = plan_variants(
@@ -1009,7 +1029,7 @@ def plan_check(path, network_path, grid_path):
                 "there any more; pass it with --network PATH"
             )
     net = _load_network_option(network_path) if info is not None else None
-    grid = load_grid(grid_path) if grid_path is not None else None
+    grid = load_grid(grid_path, limits=_limits()) if grid_path is not None else None
     report = check_plan(plan, net, grid=grid)
     summary = {"plan": str(path), **report.summary()}
     return summary, report.to_text(), 0 if report.ok else EXIT_INVALID

@@ -45,6 +45,7 @@ from gridplan._validate import GRID_LEVELS
 from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import parse_crs
 from gridplan.geo.crs import require_crs
+from gridplan.io.limits import ReadLimits
 from gridplan.io.vector import list_layers
 from gridplan.io.vector import read_vector
 
@@ -164,7 +165,14 @@ _E_METRES = define(
     "grid.degrees_but_metres",
     N_(
         "%(where)s: the file says its CRS is %(crs)s (degrees) but its coordinates reach "
-        "x=%(x).0f, y=%(y).0f, which are metres, not lon/lat; %(fix)s"
+        "x=%(x)s, y=%(y)s, which are metres, not lon/lat; %(fix)s"
+    ),
+)
+_E_NOT_FINITE = define(
+    "grid.not_finite",
+    N_(
+        "%(where)s: feature(s) %(features)s have coordinates that are not finite numbers (NaN "
+        "or infinite); correct or redraw them in your GIS"
     ),
 )
 #: Advice when a grid file's CRS is wrong.
@@ -325,22 +333,32 @@ def id_text(value: object) -> str | None:
     return text or None
 
 
+def _figure(value: float) -> str:
+    """Return a coordinate as a short figure: ``4513209``, or ``1e+308`` when huge."""
+    return f"{value:.0f}" if abs(value) < 1e12 else f"{value:.3g}"
+
+
 def _check_crs(gdf: gpd.GeoDataFrame, crs, where: str) -> gpd.GeoDataFrame:
     """Give the frame a CRS (the file's, or ``crs`` when it has none) and sanity-check it."""
     if gdf.crs is None:
         if crs is None:
             raise CRSError(_E_NO_CRS(where=where, fix=ADVICE_GRID_CRS()))
         return gdf.set_crs(parse_crs(crs, where=where))
-    if gdf.crs.is_geographic and len(gdf) and gdf.geometry.notna().any():
-        minx, miny, maxx, maxy = gdf.total_bounds
+    coords, rows = shapely.get_coordinates(gdf.geometry.values, return_index=True)
+    if not np.isfinite(coords).all():
+        bad = np.unique(rows[~np.isfinite(coords).all(axis=1)]) + 1
+        features = listing([f"#{n}" for n in bad[:10].tolist()], more=max(len(bad) - 10, 0))
+        raise InputError(_E_NOT_FINITE(where=where, features=features))
+    if gdf.crs.is_geographic and len(coords):
+        (minx, miny), (maxx, maxy) = coords.min(axis=0), coords.max(axis=0)
         if not (-180.5 <= minx and maxx <= 180.5 and -90.5 <= miny and maxy <= 90.5):
             if crs is not None:
                 return gdf.set_crs(parse_crs(crs, where=where), allow_override=True)
             msg = _E_METRES(
                 where=where,
                 crs=gdf.crs.to_string(),
-                x=float(maxx),
-                y=float(maxy),
+                x=_figure(minx if minx < -180.5 else maxx),
+                y=_figure(miny if miny < -90.5 else maxy),
                 fix=ADVICE_GRID_REAL_CRS(),
             )
             raise CRSError(msg)
@@ -488,9 +506,8 @@ def _finish(parts: list[gpd.GeoDataFrame], where: str) -> gpd.GeoDataFrame:
     return grid[list(GRID_COLUMNS)]
 
 
-def _three_layer_names(path: Path) -> dict[str, str] | None:
+def _three_layer_names(layers: list[str]) -> dict[str, str] | None:
     """Return {level: layer} if the file's layers name the three levels, else None."""
-    layers = list_layers(path)
     if len(layers) < 2:
         return None
     matched: dict[str, list[str]] = {}
@@ -510,6 +527,7 @@ def load_grid(
     layers: Mapping[str, str | Path] | None = None,
     crs: str | int | None = None,
     columns: Mapping[str, str] | None = None,
+    limits: ReadLimits = ReadLimits(),  # noqa: B008
 ) -> gpd.GeoDataFrame:
     """Load 1+5+N grid boundaries into the canonical GRID frame (EPSG:4326).
 
@@ -532,6 +550,9 @@ def load_grid(
     columns
         Explicit header mapping ``{"id": "GRID_CODE", "level": "TYPE", ...}`` for headers the
         built-in aliases do not recognise.
+    limits
+        What each file may take (bytes, features, vertices, time); see
+        :class:`~gridplan.io.limits.ReadLimits`.
 
     Returns
     -------
@@ -567,37 +588,39 @@ def load_grid(
             sources = [(lv, Path(p), None) for lv, p in layers.items()]
         else:
             sources = [(lv, Path(path), str(name)) for lv, name in layers.items()]
-        return _load_layers(sources, crs=crs, columns=columns)
+        return _load_layers(sources, crs=crs, columns=columns, limits=limits)
     if path is None:
         msg = "load_grid needs a path, or layers={'station': ..., 'base': ..., 'micro': ...}"
         raise InputError(msg)
     path = Path(path)
     if layer is None:
-        by_level = _three_layer_names(path)
+        names = list_layers(path, limits=limits)
+        by_level = _three_layer_names(names)
         if by_level is not None:
-            return _load_layers(
-                [(lv, path, name) for lv, name in by_level.items()], crs=crs, columns=columns
-            )
-        names = list_layers(path)
+            sources = [(lv, path, name) for lv, name in by_level.items()]
+            return _load_layers(sources, crs=crs, columns=columns, limits=limits)
         if len(names) > 1:
             if "grid" in names:
                 layer = "grid"
             else:
                 msg = _E_LAYERS(
-                    path=str(path), n=len(names), layers=", ".join(names), fix=ADVICE_GRID_LAYER()
+                    path=str(path),
+                    n=len(names),
+                    layers=", ".join(names[:20]),
+                    fix=ADVICE_GRID_LAYER(),
                 )
                 raise InputError(msg)
     where = f"{path}" if layer is None else _IN_LAYER(path=str(path), layer=layer)
-    gdf = read_vector(path, layer=layer)
+    gdf = read_vector(path, layer=layer, limits=limits)
     part = _canonical(gdf, where=where, columns=columns, level=None, crs=crs)
     return _finish([part], where)
 
 
-def _load_layers(sources, *, crs, columns) -> gpd.GeoDataFrame:
+def _load_layers(sources, *, crs, columns, limits: ReadLimits) -> gpd.GeoDataFrame:
     parts = []
     for level, path, name in sources:
         where = f"{path}" if name is None else _IN_LAYER(path=str(path), layer=name)
-        gdf = read_vector(path, layer=name)
+        gdf = read_vector(path, layer=name, limits=limits)
         parts.append(_canonical(gdf, where=where, columns=columns, level=level, crs=crs))
     where = ", ".join(sorted({str(p) for _, p, _ in sources}))
     return _finish(parts, where)

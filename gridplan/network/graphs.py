@@ -74,6 +74,7 @@ from gridplan._progress import report
 from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import require_crs
 from gridplan.geo.streets import OSM_SUFFIXES
+from gridplan.io.limits import ReadLimits
 from gridplan.io.vector import check_file
 from gridplan.network.sources import PROFILES
 from gridplan.network.sources import RIDE_EXCLUDED_HIGHWAYS
@@ -475,13 +476,14 @@ def _build_profile(
 
 def _boundary_parts(
     boundary: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | str | Path,
+    limits: ReadLimits,
 ) -> tuple[gpd.GeoSeries, gpd.GeoSeries | None, str]:
     """Return (boundary polygons, coverage units or None, description)."""
     from gridplan.io.vector import read_vector
 
     where = str(boundary) if isinstance(boundary, str | Path) else "boundary"
     if isinstance(boundary, str | Path):
-        boundary = read_vector(Path(boundary))
+        boundary = read_vector(Path(boundary), limits=limits)
     if isinstance(boundary, shapely.Geometry):
         boundary = gpd.GeoSeries([boundary], crs=settings.OUTPUT_CRS)
     if isinstance(boundary, gpd.GeoSeries):
@@ -548,6 +550,7 @@ def build_network(
     min_coverage: float = MIN_COVERAGE,
     cover_distance_m: float = COVER_DISTANCE_M,
     progress: ProgressCallback | None = None,
+    limits: ReadLimits = ReadLimits(),  # noqa: B008
 ) -> StreetNetwork:
     """Build the walking and riding networks offline from an OSM extract or a line layer.
 
@@ -575,6 +578,9 @@ def build_network(
         ``cover_distance_m``.
     progress
         Progress callback, see :mod:`gridplan._progress`.
+    limits
+        What the source and boundary files may take (bytes, features, vertices, time); see
+        :class:`~gridplan.io.limits.ReadLimits`.
 
     Returns
     -------
@@ -601,9 +607,9 @@ def build_network(
         msg = f"buffer_m={buffer_m!r} must be a finite number of metres >= 0 (default 300)"
         raise InputError(msg)
     if isinstance(source, str | Path) and Path(source).name.lower().endswith(OSM_SUFFIXES):
-        data = _read_osm(Path(source), progress)
+        data = _read_osm(Path(source), progress, limits=limits)
     else:
-        data = _read_lines(source, snap_m=snap_m, crs=crs)
+        data = _read_lines(source, snap_m=snap_m, crs=crs, limits=limits)
     xy = np.column_stack(
         [np.fromiter(data.lon.values(), float), np.fromiter(data.lat.values(), float)]
     )
@@ -612,7 +618,7 @@ def build_network(
     keep = units = unit_series = None
     where = ""
     if boundary is not None:
-        metric, keep, units, unit_series, where = _clip(boundary, data, xy, crs, buffer_m)
+        metric, keep, units, unit_series, where = _clip(boundary, data, xy, crs, buffer_m, limits)
     else:
         lonlat = gpd.GeoDataFrame(geometry=[shapely.box(*extent)], crs=4326)
         metric = metric_crs(lonlat, crs=crs)
@@ -680,7 +686,7 @@ def build_network(
 
 
 def _clip(
-    boundary, data, xy: np.ndarray, crs: str | None, buffer_m: float
+    boundary, data, xy: np.ndarray, crs: str | None, buffer_m: float, limits: ReadLimits
 ) -> tuple[pyproj.CRS, set, np.ndarray, gpd.GeoSeries | None, str]:
     """Clip the source to the boundary plus ``buffer_m``.
 
@@ -694,7 +700,7 @@ def _clip(
         If the streets and the boundary do not overlap.
     """
     extent = (*xy.min(axis=0), *xy.max(axis=0))
-    polygons, unit_series, where = _boundary_parts(boundary)
+    polygons, unit_series, where = _boundary_parts(boundary, limits)
     metric = metric_crs(gpd.GeoDataFrame(geometry=polygons), crs=crs)
     area = shapely.union_all(polygons.to_crs(metric).values)
     wgs = gpd.GeoSeries([area], crs=metric).to_crs(4326).iloc[0]

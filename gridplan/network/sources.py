@@ -27,6 +27,7 @@ from gridplan._progress import report
 from gridplan.geo.crs import metric_crs
 from gridplan.geo.crs import require_crs
 from gridplan.geo.streets import read_street_lines
+from gridplan.io.limits import ReadLimits
 from gridplan.io.vector import check_file
 from gridplan.network._noding import Noding
 from gridplan.network._noding import levels
@@ -220,11 +221,17 @@ class _Source:
     tagged: bool  # whether ways carry a highway tag (OSM, or a line layer with that column)
 
 
-def _read_osm(path: Path, progress: ProgressCallback | None) -> _Source:
+def _read_osm(
+    path: Path,
+    progress: ProgressCallback | None,
+    *,
+    limits: ReadLimits = ReadLimits(),  # noqa: B008
+) -> _Source:
     import osmium
     import osmium.filter
 
     check_file(path, kinds="an .osm.pbf, .osm or .osm.bz2 extract", what="the OSM extract")
+    limits.check("max_bytes", path.stat().st_size, path)
     ways = []
     refs: set[int] = set()
     try:
@@ -272,8 +279,14 @@ def _read_osm(path: Path, progress: ProgressCallback | None) -> _Source:
     )
 
 
-def _read_lines(lines: gpd.GeoDataFrame | str | Path, *, snap_m: float, crs: str | None) -> _Source:
-    gdf = read_street_lines(lines)
+def _read_lines(
+    lines: gpd.GeoDataFrame | str | Path,
+    *,
+    snap_m: float,
+    crs: str | None,
+    limits: ReadLimits = ReadLimits(),  # noqa: B008
+) -> _Source:
+    gdf = read_street_lines(lines, limits=limits)
     where = str(lines) if isinstance(lines, str | Path) else "street lines"
     require_crs(gdf, where=where)
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
