@@ -10,12 +10,14 @@ re-run with ``--debug`` for the traceback and report it).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import shutil
 import sys
 import textwrap
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -78,7 +80,8 @@ def run_command(func: Callable, args: tuple, kwargs: dict, *, as_json: bool, deb
     ctx = click.get_current_context()
     ctx.obj = {"json": as_json, "progress": _Progress(enabled=not as_json)}
     try:
-        result = func(*args, **kwargs)
+        with _user_warnings(debug):
+            result = func(*args, **kwargs)
     except GridplanError as exc:
         if debug:
             raise
@@ -102,6 +105,32 @@ def run_command(func: Callable, args: tuple, kwargs: dict, *, as_json: bool, deb
     elif text:
         click.echo(text)
     sys.exit(code)
+
+
+@contextlib.contextmanager
+def _user_warnings(debug: bool):
+    """Show gridplan's warnings as one line each; other libraries' only with ``--debug``.
+
+    A GridplanWarning tells the user something about their data (a ring that was closed,
+    parents derived from overlaps); Python's default display adds a line of gridplan's source
+    that reads like a traceback. The warnings of the libraries underneath (a RuntimeWarning of
+    shapely on a NaN coordinate, pandas' parsing notes) are about code, not data: the readers
+    report what they mean for the file.
+    """
+    from gridplan._errors import GridplanWarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, GridplanWarning) or not debug:
+            click.echo(f"gridplan: warning: {message}", err=True)
+        else:
+            click.echo(warnings.formatwarning(message, category, filename, lineno), err=True)
+
+    with warnings.catch_warnings():
+        if not debug:
+            warnings.simplefilter("ignore")
+        warnings.simplefilter("always", GridplanWarning)
+        warnings.showwarning = show
+        yield
 
 
 def _json_value(value: Any) -> Any:

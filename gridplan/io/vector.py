@@ -750,7 +750,7 @@ def _read(path: Path, source: _Source, layer: str | None, limits: ReadLimits) ->
 
 
 _REASON_UNCLOSED = define("io.reason.unclosed", N_("a ring does not end where it starts"))
-_REASON_FEW = define("io.reason.few_points", N_("a ring has too few points"))
+_REASON_FEW = define("io.reason.few_points", N_("a line or ring has too few points"))
 
 
 def _broken(source: str, options: dict) -> list[tuple[int, Message | str]]:

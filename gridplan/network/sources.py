@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridplan._errors import GridplanWarning
 from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
@@ -291,7 +293,7 @@ def _read_lines(
     require_crs(gdf, where=where)
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     gdf = gdf[gdf.geom_type.isin(["LineString", "MultiLineString"])]
-    gdf = gdf.explode(index_parts=False).reset_index(drop=True)
+    gdf = _without_broken_lines(gdf.explode(index_parts=False), where)
     if gdf.empty:
         msg = (
             f"{where}: no LineString features, so no streets; give a line layer (street "
@@ -337,6 +339,33 @@ def _read_lines(
         lat=lat,
         tagged="highway" in columns,
     )
+
+
+def _without_broken_lines(gdf: gpd.GeoDataFrame, where: str) -> gpd.GeoDataFrame:
+    """Drop lines that cannot be streets, naming each feature in one warning.
+
+    A line with a NaN or infinite coordinate, fewer than two points or no length is no street;
+    the other lines of the layer are kept. ``gdf`` is exploded, its index the feature's position.
+    """
+    geoms = gdf.geometry.values
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    finite = np.ones(len(gdf), dtype=bool)
+    finite[owner[~np.isfinite(coords).all(axis=1)]] = False
+    short = shapely.get_num_points(geoms) < 2
+    flat = finite & ~short & (shapely.length(geoms) == 0)  # GEOS cannot even segmentize it
+    bad = ~finite | short | flat
+    if bad.any():
+        reasons = np.select(
+            [~finite, short], ["NaN or infinite coordinates", "fewer than 2 points"], "no length"
+        )[bad]
+        where_bad = [f"#{int(i) + 1} ({r})" for i, r in zip(gdf.index[bad], reasons, strict=True)]
+        shown = ", ".join(dict.fromkeys(where_bad[:10])) + (" ..." if len(where_bad) > 10 else "")
+        msg = (
+            f"{where}: {int(bad.sum())} street line(s) skipped: {shown}; the other lines are "
+            "kept. Redraw those lines in your GIS if they are streets"
+        )
+        warnings.warn(msg, GridplanWarning, stacklevel=2)
+    return gdf[~bad].reset_index(drop=True)
 
 
 def _noding_text(noding: Noding) -> str:

@@ -335,7 +335,7 @@ def test_unclosed_and_short_rings_are_reported_per_feature_not_raised(tmp_path):
         gdf = read_vector(path)
     text = str(caught[0].message)
     assert "#2 (a ring does not end where it starts)" in text
-    assert "#3 (a ring has too few points)" in text
+    assert "#3 (a line or ring has too few points)" in text
     assert gdf.geometry.iloc[1].equals(shapely.Polygon(SQUARE[0]))
     assert gdf.geometry.iloc[2] is None
     assert [n for n, _ in gdf.attrs["broken_geometries"]] == [2, 3]

@@ -8,6 +8,7 @@ import pyogrio
 import pytest
 import shapely
 
+from gridplan import GridplanWarning
 from gridplan import InputError
 from gridplan.network.graphs import StreetNetwork
 from gridplan.network.graphs import build_network
@@ -402,3 +403,24 @@ def test_street_name_for_route_sheets():
         assert net.street_name("walk", u) in at_node
     assert "Southwest 4th Avenue" in {net.street_name("walk", u) for u, _ in named}
     assert net.street_name("walk", -999) == ""  # not a node of the graph
+
+
+def test_lines_that_cannot_be_streets_are_skipped_by_name_and_the_others_kept():
+    with np.errstate(invalid="ignore"):  # shapely warns on the NaN it is asked to build
+        nan_line = shapely.linestrings([_xy(0, 0), (np.nan, Y0), _xy(0, 100)])
+    lines = gpd.GeoDataFrame(
+        geometry=[
+            shapely.LineString([_xy(0, 0), _xy(100, 0)]),
+            nan_line,
+            shapely.LineString([_xy(50, 50), _xy(50, 50)]),
+            shapely.LineString([_xy(100, 0), _xy(100, 100)]),
+        ],
+        crs=26910,
+    )
+    with pytest.warns(GridplanWarning) as caught:
+        net = build_network(lines, crs="EPSG:26910")
+    text = str(caught[0].message)
+    assert "2 street line(s) skipped: #2 (NaN or infinite coordinates), #3 (no length)" in text
+    # the two good lines, joined at (100, 0): 200 m of street each way between two ends
+    assert net.walk.number_of_nodes() == 2
+    assert net.report.walk.km == pytest.approx(0.4)
