@@ -141,6 +141,8 @@ def run_guarded(args, *, env=None, timeout_s: float = TIMEOUT_S) -> Run:
     proc.returncode = os.waitstatus_to_exitcode(status)
     for t in readers:
         t.join()
+    proc.stdout.close()
+    proc.stderr.close()
     return Run(
         code=proc.returncode,
         out=streams["out"].decode(errors="replace"),
