@@ -70,6 +70,13 @@ _R_TIME = define(
     N_("time is not a recognised date/time (write e.g. 2024-03-05 14:30)"),
 )
 _R_TIME_MISSING = define("incidents.time_missing", N_("time is missing"))
+_R_IMPOSSIBLE = define(
+    "incidents.time_impossible",
+    N_(
+        "this date or clock time does not exist (month 1-12, a day the month has, hour 0-23, "
+        "minute and second 0-59)"
+    ),
+)
 _R_YEARS = define("incidents.time_years", N_("time is outside the years %(first)d-%(last)d"))
 _R_TOD = define("incidents.time_of_day", N_("time of day is not HHMM or HH:MM (00:00-23:59)"))
 _R_HOUR = define("incidents.hour", N_("hour is not a whole number 0-23"))
@@ -603,6 +610,7 @@ def _table_times(
         parsed = _parse.parse_datetimes(raw)
         ledger.reject(parsed.missing, time_col, raw, _R_TIME_MISSING())
         ledger.reject(parsed.out_of_range, time_col, raw, _years())
+        ledger.reject(parsed.impossible, time_col, raw, _R_IMPOSSIBLE())
         ledger.reject(~parsed.parsed, time_col, raw, _R_TIME())
         unknown = parsed.date_only
         utc = _parse.localise(parsed, config.timezone)
@@ -612,6 +620,7 @@ def _table_times(
         parsed = _parse.parse_datetimes(raw)
         ledger.reject(parsed.missing, date_col, raw, _R_DATE_MISSING())
         ledger.reject(parsed.out_of_range, date_col, raw, _years())
+        ledger.reject(parsed.impossible, date_col, raw, _R_IMPOSSIBLE())
         ledger.reject(~parsed.parsed, date_col, raw, _R_DATE())
         # a date is a local calendar day; aware values are first read in the station zone
         day = parsed.naive.copy()
