@@ -194,9 +194,17 @@ def sniff_kind(path: Path) -> str:
     if _text.looks_binary(head):
         # a stray NUL in a cell is text; many control bytes are not
         raise InputError(_E_BINARY(path=str(path), head=repr(head[:8])))
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
-        return "vector"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") and _utf8_head(head):
+        return "vector"  # GeoJSON is UTF-8 (RFC 7946): a "{" in another charset is text
     return "csv"
+
+
+def _utf8_head(head: bytes) -> bool:
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode_sample(data: bytes, encoding: str) -> str:

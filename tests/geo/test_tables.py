@@ -321,3 +321,11 @@ def test_formula_cells_and_many_sheets(tmp_path):
     assert list(result.incidents["source_row"]) == [2, 4]
     assert reasons(result) == {3: "incidents.coordinate_missing"}
     assert len(preview_columns(tmp_path / "jq.xlsx").columns) == 4
+
+
+def test_a_brace_that_is_not_utf8_is_not_read_as_geojson(tmp_path):
+    # found by the fuzz test: pyogrio raised UnicodeDecodeError on b"{\x80"
+    assert _tables.sniff_kind(write(tmp_path, b"{\x80\x81,x\n")) == "csv"
+    assert _tables.sniff_kind(write(tmp_path, b'{"type": "FeatureCollection"', "a.csv")) == "vector"
+    with pytest.raises(InputError):
+        import_incidents(write(tmp_path, b"{\x80"))
