@@ -115,6 +115,7 @@ _E_DUPLICATE_HEADER = define(
 )
 
 _SAMPLE_BYTES = 1 << 20
+_HEAD_BYTES = 4096  # what sniff_kind reads
 #: What a reader may take from a file unless told otherwise (frozen, so shared).
 DEFAULT_LIMITS = ReadLimits()
 #: Field size the csv module accepts (its default is 128 KB); the read limits bound a file.
@@ -162,7 +163,7 @@ def sniff_kind(path: Path) -> str:
     """
     check_file(path, kinds=_TABLE_FILES(), what=_THE_TABLE())
     with path.open("rb") as fh:
-        head = fh.read(4096)
+        head = fh.read(_HEAD_BYTES)
     suffixes = [s.lower() for s in path.suffixes]
     suffix = suffixes[-1] if suffixes else ""
     for magic, what in _MAGIC:
@@ -201,7 +202,7 @@ def sniff_kind(path: Path) -> str:
 
 def _utf8_head(head: bytes) -> bool:
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < _HEAD_BYTES)
     except UnicodeDecodeError:
         return False
     return True

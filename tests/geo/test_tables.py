@@ -327,5 +327,6 @@ def test_a_brace_that_is_not_utf8_is_not_read_as_geojson(tmp_path):
     # found by the fuzz test: pyogrio raised UnicodeDecodeError on b"{\x80"
     assert _tables.sniff_kind(write(tmp_path, b"{\x80\x81,x\n")) == "csv"
     assert _tables.sniff_kind(write(tmp_path, b'{"type": "FeatureCollection"', "a.csv")) == "vector"
-    with pytest.raises(InputError):
-        import_incidents(write(tmp_path, b"{\x80"))
+    for data in (b"{\x80", b"{\xc2"):
+        with pytest.raises(InputError):
+            import_incidents(write(tmp_path, data))
