@@ -430,6 +430,7 @@ def _read_csv_as(
         "nrows": max_rows,
     }
     frame, data = _parse_unclosed(path, data, options, bad_rows)
+    drop = wide or bool(frame.attrs.get("kept_long"))
     frame = frame[wanted].reset_index(drop=True)
     frame = tidy_strings(frame, strip=_has_padding(data, sep))
     n = len(frame)
@@ -443,10 +444,10 @@ def _read_csv_as(
     )
     # Row numbers are file lines; they only differ from index + 2 when the file has blank
     # lines, quoted line breaks or malformed records, which the slow path below accounts for.
-    if wide or (max_rows is None and lines != skip + n + 1):
-        _reconcile_rows(table, data.decode(encoding, errors="replace"), sep, skip, drop=wide)
+    if drop or (max_rows is None and lines != skip + n + 1):
+        _reconcile_rows(table, data.decode(encoding, errors="replace"), sep, skip, drop=drop)
     if max_rows is None:
-        limits.check("max_rows", n + len(table.bad_rows), path)
+        limits.check("max_rows", len(table.frame) + len(table.bad_rows), path)
     return table
 
 
@@ -502,6 +503,28 @@ class _Unclosed(Exception):
 
 
 def _pandas_csv(path: Path, data: bytes, options: dict[str, Any]) -> pd.DataFrame:
+    """Parse with pandas; ``frame.attrs["kept_long"]`` says it kept a record too long.
+
+    pandas drops records with more fields than the header (``on_bad_lines="skip"``) except
+    the first data record, which it reads as having an index column: with
+    ``index_col=False`` it then warns and cuts the record. The caller drops that record.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        frame = _pandas_parse(path, data, options)
+    kept_long = False
+    for warning in caught:
+        if issubclass(warning.category, pd.errors.ParserWarning):
+            kept_long = True
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    frame.attrs["kept_long"] = kept_long
+    return frame
+
+
+def _pandas_parse(path: Path, data: bytes, options: dict[str, Any]) -> pd.DataFrame:
     try:
         return pd.read_csv(
             io.BytesIO(data),

@@ -330,3 +330,11 @@ def test_a_brace_that_is_not_utf8_is_not_read_as_geojson(tmp_path):
     for data in (b"{\x80", b"{\xc2"):
         with pytest.raises(InputError):
             import_incidents(write(tmp_path, data))
+
+
+def test_a_first_data_row_with_too_many_fields_is_rejected_like_the_others(tmp_path):
+    # pandas reads an over-long first record as carrying an index column, warns and cuts it
+    text = "lon,lat,time\n116.4,39.9,2024-03-05 14:30,x\n116.4,39.9,2024-03-05 14:30\n"
+    result = accounted(import_incidents(write(tmp_path, (text + "1,2,3,4\n").encode())))
+    assert list(result.incidents["source_row"]) == [3]
+    assert result.rejects[["row", "value"]].values.tolist() == [[2, "4 fields"], [4, "4 fields"]]
