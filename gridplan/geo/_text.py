@@ -4,9 +4,10 @@ Exports arrive damaged in ways a CSV parser does not forgive: a file saved as "C
 (Macintosh)" ends its lines with a bare carriage return, two exports in different character
 sets are pasted into one (GBK lines in a UTF-8 file or the reverse), a NUL byte sits in a
 cell, a second byte-order mark starts in the middle where a file was appended. This module
-decodes the whole file at once when it can and line by line when it cannot: a line in the
-other of UTF-8 and GB18030 is read in that one (and the warnings name it), a line that
-decodes in neither is rejected with its number and the reason, and the rest is kept.
+decodes the whole file at once when it can and line by line when it cannot: a line that is
+not in the file's character set (a UTF-8 line in a GBK file, which GBK would misread without
+an error, or a GBK line in a UTF-8 file) is rejected with its number and the reason, and
+the rest is kept.
 
 What comes out is the text as bytes for pandas: the file's own bytes when they need no
 change (the fast path of a clean file), else the cleaned text encoded as UTF-8.
@@ -30,11 +31,11 @@ _R_UNDECODABLE = define(
         "character sets or is damaged: save it again as UTF-8 CSV"
     ),
 )
-_W_OTHER_CHARSET = define(
-    "tables.mixed_charsets",
+_R_OTHER_CHARSET = define(
+    "tables.line_other_charset",
     N_(
-        "%(n)d lines are in %(other)s while the file is in %(main)s (lines %(lines)s); each "
-        "line was read in its own character set: check their text, or save the file as UTF-8"
+        "the line is in %(other)s while the rest of the file is in %(main)s; the file mixes "
+        "character sets: save it again as UTF-8 CSV"
     ),
 )
 _W_NUL = define(
@@ -129,16 +130,17 @@ def decode_csv(path: str, raw: bytes, encoding: str | None) -> Decoded:
         return _decode_as(path, raw, encoding, None)
     text = _strict(raw, "utf-8-sig")
     if text is not None:
-        return _clean(path, raw, "utf-8-sig", (text, [], []), fast=True)
+        return _clean(path, raw, "utf-8-sig", (text, []), fast=True)
     text = _strict(raw, "gb18030")
     if text is not None and not _utf8_lines(raw):
-        return _clean(path, raw, "gb18030", (text, [], []), fast=True)
-    if text is None:
+        return _clean(path, raw, "gb18030", (text, []), fast=True)
+    main, chinese = _main_encoding(raw)
+    if text is None and not chinese:
+        # neither UTF-8 nor GBK anywhere: Big5, Shift-JIS, a Windows code page, ...
         guess = _guess(raw)
         text = _strict(raw, guess) if guess else None
         if text is not None:
-            return _clean(path, raw, guess, (text, [], []), fast=True)
-    main = _main_encoding(raw)
+            return _clean(path, raw, guess, (text, []), fast=True)
     return _decode_as(path, raw, main, "utf-8" if main == "gb18030" else "gb18030")
 
 
@@ -164,11 +166,11 @@ def _guess(raw: bytes) -> str | None:
     return None if best is None else best.encoding
 
 
-def _decode_utf16(raw: bytes, encoding: str) -> tuple[str, list, list]:
+def _decode_utf16(raw: bytes, encoding: str) -> tuple[str, list]:
     """Decode UTF-16; lines with bytes that are not UTF-16 (lone surrogates) are rejected."""
     text = _strict(raw, encoding)
     if text is not None:
-        return text, [], []
+        return text, []
     text = raw.decode(encoding, errors="replace")
     lines = text.split("\n")
     bad = []
@@ -177,7 +179,7 @@ def _decode_utf16(raw: bytes, encoding: str) -> tuple[str, list, list]:
             reason = _R_UNDECODABLE(encoding="UTF-16", reason="invalid data", byte=0)
             bad.append((number, line[:80].replace("\ufffd", "?"), reason))
             lines[number - 1] = ""
-    return "\n".join(lines), bad, []
+    return "\n".join(lines), bad
 
 
 def _utf8_lines(raw: bytes) -> bool:
@@ -205,8 +207,8 @@ def _is_utf8_text(line: bytes) -> bool:
     return bool(rest) and _CJK_TEXT.fullmatch(rest) is not None
 
 
-def _main_encoding(raw: bytes) -> str:
-    """UTF-8 or GB18030, whichever more non-ASCII lines are written in."""
+def _main_encoding(raw: bytes) -> tuple[str, int]:
+    """UTF-8 or GB18030, whichever more non-ASCII lines are in, and how many lines are."""
     utf8 = gbk = 0
     for line in raw.split(b"\n"):
         if line.isascii():
@@ -215,30 +217,27 @@ def _main_encoding(raw: bytes) -> str:
             utf8 += 1
         elif _strict(line, "gb18030") is not None:
             gbk += 1
-    return "utf-8" if utf8 >= gbk else "gb18030"
+    return ("utf-8" if utf8 >= gbk else "gb18030"), utf8 + gbk
 
 
 def _decode_as(path: str, raw: bytes, main: str, other: str | None) -> Decoded:
-    """Decode line by line: in ``main``, else in ``other``, else reject the line."""
+    """Decode line by line in ``main``; reject lines in ``other`` or in no character set."""
     if other is None:
         text = _strict(raw, main)
         if text is not None:
-            return _clean(path, raw, main, (text, [], []), fast=True)
+            return _clean(path, raw, main, (text, []), fast=True)
     out: list[str] = []
     bad: list[tuple[int, str, Message]] = []
-    others: list[int] = []
     for number, line in enumerate(raw.split(b"\n"), 1):
         decoded, used = _decode_line(line, main, other)
-        if used == other:
-            others.append(number)
-        if decoded is None:
-            bad.append(_undecodable(number, line, main))
+        if used != main:
+            bad.append(_undecodable(number, line, main, used))
             decoded = ""
-        out.append(decoded)
+        out.append(decoded or "")
     if len(bad) == len(out):
         raise InputError(_E_CHARSET(path=path, fix=ADVICE_ENCODING()))
     label = main.replace("utf_8", "utf-8")
-    return _clean(path, raw, label, ("\n".join(out), bad, others), fast=False, other=other)
+    return _clean(path, raw, label, ("\n".join(out), bad), fast=False)
 
 
 def _decode_line(line: bytes, main: str, other: str | None) -> tuple[str | None, str | None]:
@@ -254,7 +253,13 @@ def _decode_line(line: bytes, main: str, other: str | None) -> tuple[str | None,
     return None, None
 
 
-def _undecodable(number: int, line: bytes, encoding: str) -> tuple[int, str, Message]:
+def _undecodable(
+    number: int, line: bytes, encoding: str, other: str | None
+) -> tuple[int, str, Message]:
+    """Return the bad row of a line not in ``encoding`` (but in ``other``, if not None)."""
+    if other is not None:
+        reason = _R_OTHER_CHARSET(other=other.upper(), main=encoding.upper())
+        return number, line[:80].decode(other, errors="replace"), reason
     reason = _R_UNDECODABLE(encoding=encoding.upper(), reason="invalid data", byte=1)
     try:
         line.decode(encoding)
@@ -268,18 +273,13 @@ def _clean(
     path: str,
     raw: bytes,
     encoding: str,
-    decoded: tuple[str, list[tuple[int, str, Message]], list[int]],
+    decoded: tuple[str, list[tuple[int, str, Message]]],
     *,
     fast: bool,
-    other: str | None = None,
 ) -> Decoded:
     """Normalise line breaks, drop NULs and inner byte-order marks; say what changed."""
-    text, bad, others = decoded
+    text, bad = decoded
     warnings: list[Message] = []
-    if others:
-        warnings.append(
-            _W_OTHER_CHARSET(n=len(others), other=other, main=encoding, lines=_show_lines(others))
-        )
     if text.startswith("\ufeff"):
         text = text[1:]
     if "\r" in text and text.count("\r") != text.count("\r\n"):

@@ -116,25 +116,27 @@ def test_utf16_without_bom_is_text(tmp_path):
 # --------------------------------------------------------------------------- character sets
 
 
-def test_utf8_lines_in_a_gbk_file_are_read_and_named(tmp_path):
-    data = (
-        (HEADER + row(1) + row(2)).encode("gbk")
-        + row(3, "入室盗窃").encode()
-        + row(4).encode("gbk")
-    )
+def test_a_utf8_line_in_a_gbk_file_is_rejected_not_misread(tmp_path):
+    # GBK would decode these UTF-8 bytes without an error, as other characters
+    data = (HEADER + row(1) + row(2)).encode("gbk") + row(3, "入室盗窃").encode()
+    data += row(4).encode("gbk")
     result = accounted(import_incidents(write(tmp_path, data)))
-    assert list(result.incidents["category"]) == ["盗窃", "盗窃", "入室盗窃", "盗窃"]
+    assert list(result.incidents["category"]) == ["盗窃", "盗窃", "盗窃"]
     assert result.encoding == "gb18030"
-    warning = next(w for w in result.warnings if w.id == "tables.mixed_charsets")
-    assert "1 lines are in utf-8" in warning and "(lines 4)" in warning
+    assert result.rejects[["row", "reason_id"]].values.tolist() == [
+        [4, "tables.line_other_charset"]
+    ]
+    assert "in UTF-8 while the rest of the file is in GB18030" in result.rejects["reason"][0]
+    assert "入室盗窃" in result.rejects["value"][0]
 
 
-def test_gbk_lines_in_a_utf8_file_are_read_and_named(tmp_path):
+def test_gbk_lines_in_a_utf8_file_are_rejected_with_their_numbers(tmp_path):
     data = (HEADER + row(1) + row(2) + row(3)).encode() + row(4, "盗窃").encode("gbk")
+    data += row(5).encode() + row(6, "抢劫").encode("gbk")
     result = accounted(import_incidents(write(tmp_path, data)))
-    assert list(result.incidents["category"]) == ["盗窃"] * 4
+    assert list(result.incidents["source_row"]) == [2, 3, 4, 6]
     assert result.encoding == "utf-8"
-    assert any("(lines 5)" in w for w in result.warnings if w.id == "tables.mixed_charsets")
+    assert reasons(result) == {5: "tables.line_other_charset", 7: "tables.line_other_charset"}
 
 
 def test_a_line_in_no_character_set_is_rejected_with_its_number(tmp_path):
