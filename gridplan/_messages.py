@@ -47,6 +47,7 @@ MESSAGE_MODULES = (
     "gridplan.io.vector",
     "gridplan.io.limits",
     "gridplan.geo._tables",
+    "gridplan.geo._text",
     "gridplan.geo.crs",
     "gridplan.geo.grid",
     "gridplan.geo.incidents",

@@ -409,8 +409,17 @@ def incidents() -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @command_options
 def incidents_import(path, config_path, columns, sheet, encoding, grid_path, out):
-    """Import and clean an incident table; write it and its rejected rows next to it."""
+    """Import and clean an incident table; write it and its rejected rows next to it.
+
+    The environment variables GRIDPLAN_IMPORT_MAX_MB, GRIDPLAN_IMPORT_MAX_ROWS and
+    GRIDPLAN_IMPORT_MAX_CELLS bound what the file may hold (unpacked size, rows, cells).
+    """
+    import os
+
     from gridplan.geo.incidents import import_incidents
+    from gridplan.io.limits import ReadLimits
+
+    limits = ReadLimits.from_mapping(os.environ, prefix="GRIDPLAN_")
 
     station = _load_grid_or_none(grid_path)
     cfg = _config(config_path)
@@ -426,6 +435,7 @@ def incidents_import(path, config_path, columns, sheet, encoding, grid_path, out
         sheet=sheet,
         encoding=encoding,
         progress=_progress(),
+        limits=limits,
     )
     rejects_path = _write_incidents(result, out)
     summary = dict(result.summary())

@@ -439,3 +439,16 @@ def test_hotspot_geojson_opens_in_gdal(runner, grid_file, incidents_file, tmp_pa
         "score: Real",
     ):
         assert field in info, field
+
+
+def test_incidents_import_reads_its_limits_from_the_environment(runner, tmp_path):
+    path = tmp_path / "jq.csv"
+    path.write_text("经度,纬度,发生时间\n" + "116.4,39.9,2024-03-05 14:30\n" * 5, encoding="utf-8")
+    args = ["incidents", "import", str(path), "--out", str(tmp_path / "o.geojson")]
+    result = runner.invoke(main, args, env={"GRIDPLAN_IMPORT_MAX_ROWS": "3"})
+    assert result.exit_code == 2
+    assert "number of rows (5) exceeds the limit of 3" in result.stderr
+    assert "GRIDPLAN_IMPORT_MAX_ROWS" in result.stderr
+    result = runner.invoke(main, args, env={"GRIDPLAN_IMPORT_MAX_ROWS": "lots"})
+    assert result.exit_code == 2 and "GRIDPLAN_IMPORT_MAX_ROWS = 'lots'" in result.stderr
+    assert runner.invoke(main, args, env={"GRIDPLAN_IMPORT_MAX_ROWS": "5"}).exit_code == 0

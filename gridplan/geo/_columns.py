@@ -290,12 +290,15 @@ def find_columns(
     _check_distinct(chosen, where)
     taken = set(chosen.values())
     folded = {c: normalise(c) for c in columns}
+    by_name: dict[str, list[str]] = {}
+    for column in columns:
+        by_name.setdefault(folded[column], []).append(column)
     for role in _CLAIM_ORDER:
         if role in chosen or role in absent:
             continue
         if role == "tod" and "time" in chosen and "date" in chosen:
             continue
-        hit = _detect(role, columns, taken, folded)
+        hit = _detect(role, columns, taken, folded, by_name)
         if hit is not None:
             chosen[role] = hit
             taken.add(hit)
@@ -316,12 +319,20 @@ def _check_distinct(chosen: Mapping[str, str], where: str) -> None:
 
 
 def _detect(
-    role: str, columns: Sequence[str], taken: set[str], folded: Mapping[str, str]
+    role: str,
+    columns: Sequence[str],
+    taken: set[str],
+    folded: Mapping[str, str],
+    by_name: Mapping[str, list[str]],
 ) -> str | None:
-    """Return the first free column with one of the role's names, or None."""
+    """Return the first free column with one of the role's names, or None.
+
+    ``by_name`` lists the columns per folded name, so that a header of many thousand
+    columns costs one pass, not one per name looked for.
+    """
     generic = _GENERIC.get(role, ())
     for name in NAMES[role]:
-        hit = next((c for c in columns if c not in taken and folded[c] == name), None)
+        hit = next((c for c in by_name.get(name, ()) if c not in taken), None)
         if hit is None:
             continue
         if name in generic and any(

@@ -31,6 +31,7 @@ _TOD_RE = r"^(\d{1,2})\s*[:：时点]\s*(?:(\d{1,2})\s*[:：分]?\s*(?:(\d{1,2})
 _EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "ns")
 _EXCEL_SERIAL_RANGE = (20000.0, 80000.0)  # 1954-10-03 .. 2119-01-10
 YEARS = (1900, 2100)
+_DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
 # --------------------------------------------------------------------------- numbers / text
@@ -106,15 +107,18 @@ class Parsed:
     date_only: np.ndarray  # bool
     missing: np.ndarray  # bool
     out_of_range: np.ndarray  # bool: a date, but outside YEARS
+    impossible: np.ndarray  # bool: a date and time in a known layout that does not exist
 
     @classmethod
     def empty(cls, n: int) -> Parsed:
         nat = np.full(n, np.datetime64("NaT", "ns"))
-        return cls(nat, nat.copy(), np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool))
+        flags = [np.zeros(n, bool) for _ in range(4)]
+        return cls(nat, nat.copy(), *flags)
 
     @property
     def parsed(self) -> np.ndarray:
-        return ~(np.isnat(self.naive) & np.isnat(self.utc)) | self.out_of_range
+        done = ~(np.isnat(self.naive) & np.isnat(self.utc))
+        return done | self.out_of_range | self.impossible
 
     def put(self, where: np.ndarray, result: Any) -> np.ndarray:
         """Store a pandas parse result at positions ``where``; return which rows it parsed.
@@ -170,15 +174,37 @@ def _parse_with_format(out: Parsed, pos: np.ndarray, text: pd.Series, fmt: str) 
 
 
 def _from_components(out: Parsed, pos: np.ndarray, parts: pd.DataFrame) -> np.ndarray:
-    """Assemble datetimes from extracted year/month/day/hour/minute/second strings."""
+    """Assemble datetimes from extracted year/month/day/hour/minute/second strings.
+
+    Values that do not exist (2024-02-30, 25:61) are flagged ``impossible``: pandas would
+    roll them over into the next day or month.
+    """
     nums = parts.apply(pd.to_numeric, errors="coerce")
     nums.columns = ["year", "month", "day", "hour", "minute", "second"][: nums.shape[1]]
     date_only = nums["hour"].isna().to_numpy() if "hour" in nums else np.ones(len(nums), bool)
     nums = nums.fillna({c: 0 for c in ("hour", "minute", "second") if c in nums})
-    res = _quiet_to_datetime(nums)
-    ok = out.put(pos, res)
-    out.date_only[pos[ok & date_only]] = True
+    real = _real_components(nums)
+    out.impossible[pos[~real]] = True
+    ok = ~real
+    if real.any():
+        ok[real] = out.put(pos[real], _quiet_to_datetime(nums[real]))
+    out.date_only[pos[ok & real & date_only]] = True
     return ok
+
+
+def _real_components(nums: pd.DataFrame) -> np.ndarray:
+    """Whether each row's year/month/day[/hour/minute/second] name an existing instant."""
+    year, month, day = (nums[c].to_numpy(dtype=float) for c in ("year", "month", "day"))
+    with np.errstate(invalid="ignore"):
+        leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+        index = np.clip(np.nan_to_num(month, nan=1.0), 1, 12).astype(int) - 1
+        days = _DAYS_IN_MONTH[index] + (leap & (month == 2))
+        real = (month >= 1) & (month <= 12) & (day >= 1) & (day <= days)
+        for column, top in (("hour", 23), ("minute", 59), ("second", 59)):
+            if column in nums:
+                value = nums[column].to_numpy(dtype=float)
+                real &= (value >= 0) & (value <= top)
+    return real
 
 
 def _from_numbers(out: Parsed, pos: np.ndarray, x: np.ndarray) -> None:

@@ -40,6 +40,7 @@ from gridplan.geo import _tables
 from gridplan.geo.crs import bd09_to_wgs84
 from gridplan.geo.crs import gcj02_to_wgs84
 from gridplan.geo.crs import parse_crs
+from gridplan.io.limits import ReadLimits
 from gridplan.io.vector import read_vector
 from gridplan.station.config import StationConfig
 from gridplan.station.config import default_config
@@ -69,6 +70,13 @@ _R_TIME = define(
     N_("time is not a recognised date/time (write e.g. 2024-03-05 14:30)"),
 )
 _R_TIME_MISSING = define("incidents.time_missing", N_("time is missing"))
+_R_IMPOSSIBLE = define(
+    "incidents.time_impossible",
+    N_(
+        "this date or clock time does not exist (month 1-12, a day the month has, hour 0-23, "
+        "minute and second 0-59)"
+    ),
+)
 _R_YEARS = define("incidents.time_years", N_("time is outside the years %(first)d-%(last)d"))
 _R_TOD = define("incidents.time_of_day", N_("time of day is not HHMM or HH:MM (00:00-23:59)"))
 _R_HOUR = define("incidents.hour", N_("hour is not a whole number 0-23"))
@@ -602,6 +610,7 @@ def _table_times(
         parsed = _parse.parse_datetimes(raw)
         ledger.reject(parsed.missing, time_col, raw, _R_TIME_MISSING())
         ledger.reject(parsed.out_of_range, time_col, raw, _years())
+        ledger.reject(parsed.impossible, time_col, raw, _R_IMPOSSIBLE())
         ledger.reject(~parsed.parsed, time_col, raw, _R_TIME())
         unknown = parsed.date_only
         utc = _parse.localise(parsed, config.timezone)
@@ -611,6 +620,7 @@ def _table_times(
         parsed = _parse.parse_datetimes(raw)
         ledger.reject(parsed.missing, date_col, raw, _R_DATE_MISSING())
         ledger.reject(parsed.out_of_range, date_col, raw, _years())
+        ledger.reject(parsed.impossible, date_col, raw, _R_IMPOSSIBLE())
         ledger.reject(~parsed.parsed, date_col, raw, _R_DATE())
         # a date is a local calendar day; aware values are first read in the station zone
         day = parsed.naive.copy()
@@ -661,6 +671,7 @@ def import_incidents(
     sheet: str | int | None = None,
     encoding: str | None = None,
     progress: ProgressCallback | None = None,
+    limits: ReadLimits = _tables.DEFAULT_LIMITS,
 ) -> ImportResult:
     r"""Read an incident table into the canonical INCIDENTS GeoDataFrame.
 
@@ -688,6 +699,10 @@ def import_incidents(
         Character set of a CSV, when detection guesses wrong (e.g. ``"gbk"``).
     progress
         Called as ``progress(stage, done, total)``.
+    limits
+        What the file may hold: unpacked bytes (``.csv.gz``, the zip of an ``.xlsx``), rows
+        and cells (rows times columns). The web UI and the command line read them from
+        their settings (:meth:`~gridplan.io.limits.ReadLimits.from_mapping`).
 
     Returns
     -------
@@ -697,8 +712,9 @@ def import_incidents(
     Raises
     ------
     InputError
-        If the file cannot be read, lacks coordinate or time columns (the message lists the
-        columns found and the names looked for), or no row at all is usable.
+        If the file cannot be read, exceeds a limit (the message names the setting that
+        raises it), lacks coordinate or time columns (the message lists the columns found
+        and the names looked for), or no row at all is usable.
     CRSError
         If a vector file has no CRS and none can be assumed (a Shapefile without ``.prj``).
 
@@ -722,7 +738,7 @@ def import_incidents(
     stages = 4
     report(progress, "import incidents: read", 0, stages)
     station_geom = _station_geometry(station, where)
-    read = _read_table(path, config, columns, sheet, encoding, where, warn)
+    read = _read_table(path, config, columns, sheet, encoding, where, warn, limits)
     table, cmap, header, geoms = read.table, read.cmap, read.table.header, read.geoms
     warn.extend(table.warnings)
     frame = table.frame.reset_index(drop=True)
@@ -819,6 +835,7 @@ def _read_table(
     encoding: str | None,
     where: str,
     warn: list[Message],
+    limits: ReadLimits,
 ) -> _Read:
     """Read the rows of a CSV, XLSX or vector file and find its columns."""
     kind = _tables.sniff_kind(path)
@@ -840,10 +857,10 @@ def _read_table(
         )
         return _Read(table, cmap, fmt, geoms, vector_crs, coord_desc)
     if kind == "xlsx":
-        table = _tables.read_xlsx_table(path, sheet=sheet)
+        table = _tables.read_xlsx_table(path, sheet=sheet, limits=limits)
         cmap = _columns.find_columns(table.header, columns, where=where)
         if sheet is None:
-            _check_first_sheet(path, table, cmap, where)
+            _check_first_sheet(path, table, cmap, where, limits)
         _columns.require_coordinates(cmap, table.header, where=where)
         table.frame = table.frame[_reads(cmap, table.header)]
         return _Read(table, cmap, "xlsx")
@@ -859,7 +876,9 @@ def _read_table(
         cm = holder.get("cmap") or _columns.find_columns(header, columns, where=where)
         return [c for c in (cm.lon, cm.lat, cm.x, cm.y) if c]
 
-    table = _tables.read_csv_table(path, encoding=encoding, select=select, numeric=numeric)
+    table = _tables.read_csv_table(
+        path, encoding=encoding, select=select, numeric=numeric, limits=limits
+    )
     return _Read(table, holder["cmap"], "csv")
 
 
@@ -1008,6 +1027,7 @@ def _check_first_sheet(
     table: _tables.RawTable,
     cmap: _columns.ColumnMap,
     where: str,
+    limits: ReadLimits,
 ) -> None:
     """Raise if the sheet read by default has no coordinates but the workbook has others.
 
@@ -1018,7 +1038,7 @@ def _check_first_sheet(
     if (cmap.lon and cmap.lat) or (cmap.x and cmap.y) or not others:
         return
     with_coords = []
-    for name, header in _tables.xlsx_headers(path, others).items():
+    for name, header in _tables.xlsx_headers(path, others, limits=limits).items():
         found = _columns.find_columns(header, None, where=where)
         if (found.lon and found.lat) or (found.x and found.y):
             with_coords.append(name)
@@ -1083,11 +1103,13 @@ def preview_columns(
     sheet: str | int | None = None,
     encoding: str | None = None,
     n_samples: int = 3,
+    limits: ReadLimits = _tables.DEFAULT_LIMITS,
 ) -> ColumnPreview:
     """Read an incident table's headers and first values, and the columns found per role.
 
     For choosing ``columns`` of :func:`import_incidents` when a header is not recognised
-    (the web UI's column mapping). The arguments mean what they mean there.
+    (the web UI's column mapping). The arguments mean what they mean there; only the first
+    200 rows are parsed, so ``limits`` bounds the file's bytes, not its rows.
 
     Returns
     -------
@@ -1112,10 +1134,15 @@ def preview_columns(
         frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
         frame.columns = [str(c) for c in frame.columns]
     elif kind == "xlsx":
-        frame = _tables.read_xlsx_table(path, sheet=sheet).frame
+        frame = _tables.read_xlsx_table(path, sheet=sheet, limits=limits).frame
     else:
         frame = _tables.read_csv_table(
-            path, encoding=encoding, select=list, numeric=lambda _h: [], max_rows=200
+            path,
+            encoding=encoding,
+            select=list,
+            numeric=lambda _h: [],
+            max_rows=200,
+            limits=limits,
         ).frame
     header = [str(c) for c in frame.columns]
     overrides = dict(columns or {})
