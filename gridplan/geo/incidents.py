@@ -522,11 +522,16 @@ def _reads(cmap: _columns.ColumnMap, header: list[str]) -> list[str]:
 
 
 def _read_vector_points(
-    path: Path, config: StationConfig, sheet: str | int | None, where: str, warn: list[Message]
+    path: Path,
+    config: StationConfig,
+    sheet: str | int | None,
+    where: str,
+    warn: list[Message],
+    limits: ReadLimits,
 ) -> tuple[pd.DataFrame, np.ndarray, pyproj.CRS, str, str]:
     """Read a GeoJSON/GeoPackage/... layer: attributes, geometries, CRS, description, format."""
     suffix = path.suffix.lower()
-    gdf = read_vector(path, layer=None if sheet is None else str(sheet))
+    gdf = read_vector(path, layer=None if sheet is None else str(sheet), limits=limits)
     fmt = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"}.get(suffix, suffix[1:])
     if gdf.crs is None:
         if suffix in (".gpkg",):
@@ -841,7 +846,7 @@ def _read_table(
     kind = _tables.sniff_kind(path)
     if kind == "vector":
         frame, geoms, vector_crs, coord_desc, fmt = _read_vector_points(
-            path, config, sheet, where, warn
+            path, config, sheet, where, warn, limits
         )
         header = list(frame.columns)
         cmap = _columns.find_columns(
@@ -1130,7 +1135,7 @@ def preview_columns(
     path = Path(path)
     kind = _tables.sniff_kind(path)
     if kind == "vector":
-        gdf = read_vector(path, layer=None if sheet is None else str(sheet))
+        gdf = read_vector(path, layer=None if sheet is None else str(sheet), limits=limits)
         frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
         frame.columns = [str(c) for c in frame.columns]
     elif kind == "xlsx":
