@@ -728,8 +728,9 @@ def _read(path: Path, source: _Source, layer: str | None, limits: ReadLimits) ->
     """Read with pyogrio; on broken WKB, read again closing rings and report each feature."""
     options = {"layer": layer, "use_arrow": False, "max_features": int(limits.max_rows) + 1}
     try:
-        with warnings.catch_warnings():
-            # GDAL's own warnings (a ring not closed, ...) are reported below in plain words
+        # GDAL's own warnings (a ring not closed, ...) are reported below in plain words, and
+        # shapely's on a NaN coordinate by the callers, which name the features
+        with warnings.catch_warnings(), np.errstate(invalid="ignore"):
             warnings.filterwarnings("ignore", category=RuntimeWarning, module="pyogrio")
             try:
                 return pyogrio.read_dataframe(source.gdal, on_invalid="raise", **options)
