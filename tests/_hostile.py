@@ -1184,7 +1184,7 @@ _text(
     "config",
     "refused",
     "a negative category weight",
-    '[station]\nid = "S01"\n[categories.weights]\n"盗窃" = -5\n',
+    '[station]\nid = "S01"\n[scoring.category_weights]\n"盗窃" = -5\n',
 )
 _text(
     "unknown_key.toml",

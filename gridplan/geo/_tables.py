@@ -124,6 +124,10 @@ _FIELD_LIMIT = min(sys.maxsize, 2**31 - 1)
 _MAX_UNCLOSED = 20
 #: Columns above which a table with quotes is read with usecols (see _read_csv_as).
 _WIDE_HEADER = 256
+#: Lines longer than this many bytes are checked for far more fields than the header has ...
+_LONG_LINE_BYTES = 256 * 1024
+#: ... namely more than this many beyond it (such a line is emptied before pandas parses it).
+_EXTRA_FIELDS = 1000
 _DELIMITERS = (",", "\t", ";", "|")
 
 #: Leading bytes of common non-table files, to say what a file is instead of "cannot parse".
@@ -401,6 +405,9 @@ def _read_csv_as(
     head_text = _decode_sample(data[:_SAMPLE_BYTES], encoding).lstrip("\ufeff")
     skip, sep, header = _find_header(head_text)
     check_header(path, header)
+    bad_rows = [(line, "(line)", shown, reason) for line, shown, reason in decoded.bad_lines]
+    if not encoding.startswith("utf-16"):
+        data = _drop_overlong_lines(data, sep, len(header), bad_rows)
     lines = _line_count(data)
     if max_rows is None:
         # the line count bounds the records: refuse a huge table before parsing it
@@ -419,7 +426,6 @@ def _read_csv_as(
     # builds one Series per column read. Its records with too many fields are then found
     # and dropped with the csv module (_reconcile_rows), as pandas would have.
     wide = not simple and len(header) > _WIDE_HEADER and max_rows is None
-    bad_rows = [(line, "(line)", shown, reason) for line, shown, reason in decoded.bad_lines]
     options = {
         "sep": sep,
         "encoding": encoding,
@@ -449,6 +455,32 @@ def _read_csv_as(
     if max_rows is None:
         limits.check("max_rows", len(table.frame) + len(table.bad_rows), path)
     return table
+
+
+def _drop_overlong_lines(data: bytes, sep: str, width: int, bad_rows: list) -> bytes:
+    """Empty the long lines that have far more fields than the header; list them as bad.
+
+    Such a line is rejected anyway (too many fields), but pandas' parser first builds every
+    field of it: a 5 MB line of commas took a gigabyte and nine seconds. Only lines over
+    :data:`_LONG_LINE_BYTES` are counted, so ordinary files pay one scan for line breaks.
+    The line break stays, so the lines after keep their numbers.
+    """
+    if len(data) <= _LONG_LINE_BYTES or len(sep.encode()) != 1:
+        return data
+    breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [len(data)]])
+    pieces, kept_from = [], 0
+    for i in np.flatnonzero(ends - starts > _LONG_LINE_BYTES).tolist():
+        fields = data.count(sep.encode(), int(starts[i]), int(ends[i])) + 1
+        if fields > width + _EXTRA_FIELDS:
+            shown = f"{fields} fields"
+            bad_rows.append((i + 1, "(line)", shown, _R_FIELDS(fields=fields, header=width)))
+            pieces.append(data[kept_from : int(starts[i])])
+            kept_from = int(ends[i])
+    if not pieces:
+        return data
+    return b"".join([*pieces, data[kept_from:]])
 
 
 def _reconcile_rows(table: RawTable, text: str, sep: str, skip: int, *, drop: bool) -> None:
