@@ -220,6 +220,14 @@ _E_GPKG_SLOW = define(
         "or raise IMPORT_TIME_LIMIT_S (environment variable GRIDPLAN_IMPORT_TIME_LIMIT_S)"
     ),
 )
+_E_GPKG_VIEW = define(
+    "io.gpkg_view_slow",
+    N_(
+        "%(path)s: layer %(layer)r is a view (a query) that SQLite could not compute within "
+        "%(seconds)g s: it never ends, or is far too heavy for a layer; export the layer as a "
+        "table (QGIS: Export, Save Features As) and import that file"
+    ),
+)
 _E_GPKG_LAYER = define(
     "io.gpkg_layer_error",
     N_("%(path)s: layer %(layer)r cannot be read (%(error)s); export the layer again as a table"),
@@ -250,6 +258,9 @@ _BROKEN_FEATURE = define("io.broken_feature", N_("#%(n)d (%(reason)s)"))
 
 #: A zip with more members than this is refused (a zipped Shapefile has about a dozen).
 MAX_ZIP_MEMBERS = 1000
+#: Seconds a GeoPackage layer that is a view may take to compute (a table takes a moment);
+#: also bounded by ``ReadLimits.max_seconds``.
+VIEW_SECONDS = 20.0
 #: A GeoPackage with more layers than this is refused.
 MAX_LAYERS = 1000
 #: JSON nested deeper than this is refused; a GeoJSON MultiPolygon in a collection needs 7.
@@ -430,16 +441,28 @@ def _check_geopackage(path: Path, limits: ReadLimits) -> None:
         than :data:`MAX_LAYERS` layers, a layer that is broken, over ``max_rows`` or
         ``max_bytes``, or not computed within ``max_seconds``.
     """
-    deadline = time.monotonic() + limits.max_seconds
+    deadline = [time.monotonic() + limits.max_seconds]
     try:
         con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         raise InputError(_E_NOT_GPKG(path=str(path), reason=_GPKG_NOT_SQLITE())) from exc
     try:
         con.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
-        con.set_progress_handler(lambda: time.monotonic() > deadline, 1000)
-        for layer in _gpkg_layers(con, path, limits):
-            _scan_layer(con, path, layer, limits)
+        con.set_progress_handler(lambda: time.monotonic() > deadline[0], 1000)
+        layers = _gpkg_layers(con, path, limits)
+        views = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='view'")}
+        for layer in layers:
+            # a table is counted in a moment; a view is a query, which may never end
+            budget = min(limits.max_seconds, VIEW_SECONDS) if layer in views else limits.max_seconds
+            deadline[0] = time.monotonic() + budget
+            try:
+                _scan_layer(con, path, layer, limits)
+            except InputError as exc:
+                if layer in views and exc.message is not None and exc.message.id == "io.gpkg_slow":
+                    raise InputError(
+                        _E_GPKG_VIEW(path=str(path), layer=layer, seconds=budget)
+                    ) from exc
+                raise
     finally:
         con.close()
 
