@@ -49,6 +49,9 @@ RUNS_DEFAULT = {
     ),
     "JOB_LEASE_S": "web/test_jobs.py::"
     "test_a_job_whose_process_stops_beating_is_interrupted_within_the_lease",
+    "PROXY_COUNT": "web/test_security.py::test_x_forwarded_for_is_ignored_without_a_proxy_setting",
+    # the route walk posts hostile values without tokens; this test runs the shipped CSRF check
+    "WTF_CSRF_ENABLED": "web/test_app.py::test_forms_without_a_csrf_token_are_refused",
 }
 
 #: settings that say where things are or put Flask in test mode, not how gridplan behaves

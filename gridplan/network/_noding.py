@@ -11,8 +11,9 @@ and a patrol cannot turn. :func:`node_lines` adds the missing vertices, on both 
 
 Lines on different levels never meet, as OSM's convention has it: a ``bridge`` over a
 street, a ``tunnel`` under it, a different ``layer``. Those crossings are counted and kept
-apart. Then every line is cut into segments of at most :data:`SEGMENT_M` so that clipping to
-the station keeps a street that passes through it between two far vertices.
+apart. :func:`snap_vertices` then cuts every line into segments of at most :data:`SEGMENT_M`,
+so that clipping to the station keeps a street that passes through it between two far
+vertices, and gives vertices within ``snap_m`` one node.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def node_lines(lines: np.ndarray, level: np.ndarray, *, snap_m: float) -> tuple[
     points = np.concatenate([f[1] for f in found])
     keep = np.isfinite(points).all(axis=1)
     noded, added = _insert(lines, owner[keep], points[keep])
-    return shapely.segmentize(noded, SEGMENT_M), Noding(joined=added, apart=apart)
+    return noded, Noding(joined=added, apart=apart)
 
 
 def snap_vertices(lines: np.ndarray, level: np.ndarray, *, snap_m: float):
@@ -99,7 +100,8 @@ def snap_vertices(lines: np.ndarray, level: np.ndarray, *, snap_m: float):
     from scipy.sparse.csgraph import connected_components
     from scipy.spatial import cKDTree
 
-    coords, owner = shapely.get_coordinates(lines, return_index=True)
+    original = shapely.get_coordinates(lines)
+    coords, owner = shapely.get_coordinates(shapely.segmentize(lines, SEGMENT_M), return_index=True)
     n = len(coords)
     starts = np.searchsorted(owner, np.arange(len(lines) + 1))
     is_end = np.zeros(n, dtype=bool)
@@ -110,7 +112,23 @@ def snap_vertices(lines: np.ndarray, level: np.ndarray, *, snap_m: float):
     ok = (level[owner[a]] == level[owner[b]]) | is_end[a] | is_end[b]
     adjacency = coo_matrix((np.ones(int(ok.sum())), (a[ok], b[ok])), shape=(n, n))
     _, label = connected_components(adjacency, directed=False)
-    return coords, owner, label
+    return coords, owner, _number_originals_first(coords, original, label)
+
+
+def _number_originals_first(coords: np.ndarray, original: np.ndarray, label: np.ndarray):
+    """Renumber nodes: the line layer's own vertices first, in their order, then the rest.
+
+    The node ids of a layer then do not depend on the points cutting added between them.
+    """
+    as_complex = coords[:, 0] + 1j * coords[:, 1]
+    is_original = np.isin(as_complex, original[:, 0] + 1j * original[:, 1])
+    n = len(coords)
+    key = np.where(is_original, np.arange(n), n + np.arange(n))
+    first = np.full(label.max() + 1 if n else 0, 2 * n)
+    np.minimum.at(first, label, key)
+    rank = np.empty_like(first)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[label]
 
 
 def _meeting_points(lines, left, right) -> tuple[np.ndarray, np.ndarray]:
