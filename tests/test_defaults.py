@@ -41,6 +41,7 @@ RUNS_DEFAULT = {
             "IMPORT_MAX_ROWS",
             "IMPORT_MAX_CELLS",
             "IMPORT_MAX_VERTICES",
+            "IMPORT_MAX_RATIO",
             "IMPORT_TIME_LIMIT_S",
             "IMPORT_MEMORY_MB",
             "IMPORT_SLOTS",

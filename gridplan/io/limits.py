@@ -41,11 +41,13 @@ SETTINGS = {
     "max_vertices": "IMPORT_MAX_VERTICES",
     "max_seconds": "IMPORT_TIME_LIMIT_S",
     "max_memory_bytes": "IMPORT_MEMORY_MB",
+    "max_ratio": "IMPORT_MAX_RATIO",
 }
 _MB = 1024 * 1024
 
 #: A zip member or gzip stream that inflates more than this many times is a bomb, whatever
-#: its size: real CSV, XML and Shapefile data compress 3-20 times.
+#: its size: real CSV, XML and Shapefile data compress 3-20 times (the default of
+#: ``ReadLimits.max_ratio``, setting ``IMPORT_MAX_RATIO``).
 MAX_RATIO = 200
 #: Below this many inflated bytes the ratio is not checked (a tiny file of one repeated value).
 RATIO_FLOOR_BYTES = 10 * _MB
@@ -61,7 +63,9 @@ _E_BOMB = define(
     "limits.bomb",
     N_(
         "%(path)s: %(member)s inflates more than %(ratio)d times (%(size)s from %(packed)s): "
-        "that is not an export but a compression bomb; it was not unpacked"
+        "that is not an export but a compression bomb; it was not unpacked. If the file is "
+        "right (a table of mostly empty cells), raise the setting IMPORT_MAX_RATIO "
+        "(environment variable GRIDPLAN_IMPORT_MAX_RATIO)"
     ),
 )
 _E_BAD_GZIP = define(
@@ -82,6 +86,7 @@ WHAT = {
     "max_vertices": define("limits.what.vertices", N_("the number of vertices (%(found)s)")),
     "max_seconds": define("limits.what.seconds", N_("the time to read it (%(found)s)")),
     "max_memory_bytes": define("limits.what.memory", N_("the memory to read it (%(found)s)")),
+    "max_ratio": define("limits.what.ratio", N_("the compression ratio (%(found)s)")),
 }
 
 
@@ -116,6 +121,9 @@ class ReadLimits:
         UI's job process is killed after it too.
     max_memory_bytes
         Address space of the web UI's import job process.
+    max_ratio
+        How many times a ``.gz`` stream or a zip member may inflate (past
+        :data:`RATIO_FLOOR_BYTES`): more is a compression bomb.
     """
 
     max_bytes: int = 1024 * _MB
@@ -124,6 +132,7 @@ class ReadLimits:
     max_vertices: int = 5_000_000
     max_seconds: float = 120.0
     max_memory_bytes: int = 4096 * _MB
+    max_ratio: int = MAX_RATIO
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -170,7 +179,7 @@ def exceeded(name: str, found: float, limit: float, path: str | Path) -> Message
 
 
 def _setting_error(name: str, value: Any, *, prefix: str = "") -> Message:
-    example = "200" if SETTINGS[name].endswith(("_MB", "_S")) else "1000000"
+    example = "1000000" if name in ("max_rows", "max_cells", "max_vertices") else "200"
     return _E_SETTING(setting=prefix + SETTINGS[name], value=value, example=example)
 
 
@@ -181,7 +190,7 @@ def read_gzip(path: Path, limits: ReadLimits) -> bytes:
     ------
     InputError
         If the file is damaged, inflates beyond ``max_bytes``, or more than
-        :data:`MAX_RATIO` times (past :data:`RATIO_FLOOR_BYTES`).
+        ``max_ratio`` times (past :data:`RATIO_FLOOR_BYTES`).
     """
     packed = max(path.stat().st_size, 1)
     chunks: list[bytes] = []
@@ -191,7 +200,7 @@ def read_gzip(path: Path, limits: ReadLimits) -> bytes:
             while chunk := fh.read(4 * _MB):
                 total += len(chunk)
                 limits.check("max_bytes", total, path)
-                _check_ratio(path, path.name, total, packed)
+                _check_ratio(path, path.name, total, packed, limits.max_ratio)
                 chunks.append(chunk)
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(_E_BAD_GZIP(path=str(path), error=str(exc))) from exc
@@ -208,7 +217,7 @@ def check_zip(path: Path, limits: ReadLimits) -> None:
     ------
     InputError
         If the archive is damaged, declares more than ``max_bytes`` in all, or a member
-        inflates more than :data:`MAX_RATIO` times.
+        inflates more than ``max_ratio`` times.
     """
     try:
         with zipfile.ZipFile(path) as zf:
@@ -217,12 +226,13 @@ def check_zip(path: Path, limits: ReadLimits) -> None:
         raise InputError(_E_BAD_ZIP(path=str(path), error=str(exc))) from exc
     limits.check("max_bytes", sum(i.file_size for i in infos), path)
     for info in infos:
-        _check_ratio(path, info.filename, info.file_size, max(info.compress_size, 1))
+        packed = max(info.compress_size, 1)
+        _check_ratio(path, info.filename, info.file_size, packed, limits.max_ratio)
 
 
-def _check_ratio(path: Path, member: str, size: int, packed: int) -> None:
-    if size > RATIO_FLOOR_BYTES and size > MAX_RATIO * packed:
+def _check_ratio(path: Path, member: str, size: int, packed: int, ratio: int) -> None:
+    if size > RATIO_FLOOR_BYTES and size > ratio * packed:
         msg = _E_BOMB(
-            path=str(path), member=member, ratio=MAX_RATIO, size=_size(size), packed=_size(packed)
+            path=str(path), member=member, ratio=ratio, size=_size(size), packed=_size(packed)
         )
         raise InputError(msg)

@@ -89,6 +89,10 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
         table rows or vector features (5,000,000), rows x columns (100,000,000), and
         coordinates of all geometries (5,000,000). A file over one is refused with a message
         naming the limit and this setting.
+    IMPORT_MAX_RATIO
+        How many times a ``.gz`` file or a member of a ``.zip``/``.xlsx`` may inflate
+        (default 200; real exports compress 3-20 times): more is refused as a compression
+        bomb before it is unpacked.
     IMPORT_TIME_LIMIT_S, IMPORT_MEMORY_MB
         Uploads are read in a job process of their own, never in a request: it is killed
         after ``IMPORT_TIME_LIMIT_S`` seconds (default 120) and may use ``IMPORT_MEMORY_MB``
@@ -141,6 +145,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
         IMPORT_MAX_VERTICES=ReadLimits.max_vertices,
         IMPORT_TIME_LIMIT_S=ReadLimits.max_seconds,
         IMPORT_MEMORY_MB=ReadLimits.max_memory_bytes // _MB,
+        IMPORT_MAX_RATIO=ReadLimits.max_ratio,
         IMPORT_SLOTS=2,
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_DEFAULT_TIMEZONE="UTC",

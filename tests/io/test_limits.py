@@ -71,3 +71,14 @@ def test_zip_members_are_checked_before_unpacking(tmp_path):
     (tmp_path / "no.zip").write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(InputError, match=r"not a valid \.zip"):
         check_zip(tmp_path / "no.zip", ReadLimits())
+
+
+def test_the_bomb_ratio_is_a_setting_named_in_the_message(tmp_path):
+    # a legitimate export of mostly empty cells may compress better than real data does
+    path = tmp_path / "sparse.csv.gz"
+    path.write_bytes(gzip.compress(b"a" + b"," * 300 + b"\n" + (b"," * 300 + b"\n") * 60_000))
+    with pytest.raises(InputError, match=r"raise the setting IMPORT_MAX_RATIO \(environment"):
+        read_gzip(path, ReadLimits())
+    loose = ReadLimits.from_mapping({"GRIDPLAN_IMPORT_MAX_RATIO": "5000"}, prefix="GRIDPLAN_")
+    assert loose.max_ratio == 5000
+    assert len(read_gzip(path, loose)) > 10 * 1024 * 1024

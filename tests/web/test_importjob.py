@@ -107,6 +107,7 @@ def test_a_gzip_bomb_ends_in_its_job_process_with_the_shipped_settings(officer, 
         "IMPORT_MAX_ROWS": 5_000_000,
         "IMPORT_MAX_CELLS": 100_000_000,
         "IMPORT_MAX_VERTICES": 5_000_000,
+        "IMPORT_MAX_RATIO": 200,
         "IMPORT_TIME_LIMIT_S": 120.0,
         "IMPORT_MEMORY_MB": 4096,
         "IMPORT_SLOTS": 2,
@@ -146,14 +147,14 @@ def test_a_gzip_bomb_ends_in_its_job_process_with_the_shipped_settings(officer, 
     html = final.get_data(as_text=True)
     assert final.status_code == 422 and 'id="error-message"' in html, html
     message = html.split('id="error-message">')[1].split("<")[0]
-    assert "警情.csv.gz" in message and re.search(r"IMPORT_(MEMORY_MB|MAX_MB)", message)
+    assert "警情.csv.gz" in message and re.search(r"IMPORT_(MEMORY_MB|MAX_MB|MAX_RATIO)", message)
     assert "/uploads/" not in html and "Traceback" not in html
     assert n_incidents(served) == before_rows
     # the same page in Chinese
     officer.get("/lang/zh")
     zh = officer.get(resp.headers["Location"]).get_data(as_text=True)
     message = zh.split('id="error-message">')[1].split("<")[0]
-    assert "设置" in message and re.search(r"IMPORT_(MEMORY_MB|MAX_MB)", message)
+    assert "设置" in message and re.search(r"IMPORT_(MEMORY_MB|MAX_MB|MAX_RATIO)", message)
     # the upload is gone from the server
     assert not list((Path(served.instance_path) / "uploads").glob("*/file/*"))
 
