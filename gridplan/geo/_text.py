@@ -126,6 +126,7 @@ def decode_csv(path: str, raw: bytes, encoding: str | None) -> Decoded:
     wide = _utf16(raw, encoding)
     if wide is not None:
         return _clean(path, raw, wide, _decode_utf16(raw, wide), fast=False)
+    raw = _bare_cr_to_lf(raw, encoding)
     if encoding:
         return _decode_as(path, raw, encoding, None)
     text = _strict(raw, "utf-8-sig")
@@ -142,6 +143,20 @@ def decode_csv(path: str, raw: bytes, encoding: str | None) -> Decoded:
         if text is not None:
             return _clean(path, raw, guess, (text, []), fast=True)
     return _decode_as(path, raw, main, "utf-8" if main == "gb18030" else "gb18030")
+
+
+def _bare_cr_to_lf(raw: bytes, encoding: str | None) -> bytes:
+    """Line breaks of old-Mac files (a bare CR) as LF, before the lines are decoded one by one.
+
+    Excel's "CSV (Macintosh)" ends lines with CR alone: a file that mixes character sets
+    must be split into its lines before it is decoded. The byte 0x0D never occurs inside a
+    UTF-8 or GBK/GB18030 character, so this is safe in every character set but UTF-16/32.
+    """
+    if b"\r" not in raw or raw.count(b"\r") == raw.count(b"\r\n"):
+        return raw
+    if encoding and "\r".encode(encoding, errors="ignore") != b"\r":
+        return raw
+    return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 def _utf16(raw: bytes, encoding: str | None) -> str | None:

@@ -352,3 +352,21 @@ def test_a_long_line_of_far_too_many_fields_is_rejected_without_parsing_it(tmp_p
     assert result.rejects["row"].tolist() == [3]
     assert "2500001 fields" in result.rejects["value"].iloc[0]
     assert result.incidents["source_row"].tolist() == [2, 4]
+
+
+def test_an_old_mac_gbk_file_with_one_utf8_line_keeps_its_gbk_rows(tmp_path):
+    # Excel "CSV (Macintosh)" in GBK, with a line pasted from a UTF-8 export: bare CRs
+    # must be line breaks before the lines are decoded one by one
+    rows = ["编号,经度,纬度,发案时间,案由"]
+    rows += [f"A{i},120.1535,30.2515,2024-03-05 14:{i:02d},盗窃" for i in range(5)]
+    data = (
+        "\r".join(rows).encode("gbk")
+        + b"\r"
+        + "B1,120.1535,30.2515,2024-03-05 15:00,电动车被盗\r".encode()
+    )
+    path = tmp_path / "mac.csv"
+    path.write_bytes(data)
+    result = import_incidents(path)
+    assert len(result.incidents) == 5
+    assert result.rejects["row"].tolist() == [7]
+    assert result.rejects["reason_id"].tolist() == ["tables.line_other_charset"]
