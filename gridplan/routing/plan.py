@@ -291,8 +291,9 @@ class SliceMetrics:
     top_dwell_min
         Top-class micro-grid -> minutes of presence planned (0 when not visited).
     top_longest_gap_min
-        Top-class micro-grid visited more than once -> the longest time between leaving it and
-        the next visit, minutes.
+        Top-class micro-grid -> the longest time in the slice without presence there, minutes:
+        from the slice start to the first arrival, between leaving and the next visit, or from
+        the last departure to the slice end; the whole slice when it is not visited.
     longest_top_gap_min
         The largest of those, or ``None``.
     base_visited
@@ -908,6 +909,20 @@ def _duty(problem: PatrolProblem, od: OnDuty, at: Callable[[float], dt.datetime]
     )
 
 
+def _longest_gap_s(visits: list[tuple[int, int]], slice_s: int) -> float:
+    """Longest time in the slice without presence: before, between and after the visits.
+
+    ``visits`` are (arrival, dwell) in seconds from the slice start. A cell never visited
+    goes the whole slice without presence; one visited once, from the start to its arrival
+    or from its departure to the end.
+    """
+    longest, present_until = 0, 0
+    for arrival, dwell in sorted(visits):  # visits of two patrollers may overlap
+        longest = max(longest, arrival - present_until)
+        present_until = max(present_until, arrival + dwell)
+    return float(max(longest, slice_s - present_until))
+
+
 def _metrics(
     problem: PatrolProblem,
     model: PrizeVRP,
@@ -926,11 +941,8 @@ def _metrics(
     risk_covered = sum(s.score for s in problem.stops if s.id in visits_at)
     top = [s for s in problem.stops if s.risk_class == "top"]
     dwell = {s.id: sum(d for _, d in visits_at.get(s.id, [])) / 60 for s in top}
-    gaps = {}
-    for s in top:
-        v = sorted(visits_at.get(s.id, []))
-        if len(v) > 1:
-            gaps[s.id] = max((b[0] - (a[0] + a[1])) / 60 for a, b in itertools.pairwise(v))
+    slice_s = problem.slice.duration_min * 60
+    gaps = {s.id: _longest_gap_s(visits_at.get(s.id, []), slice_s) / 60 for s in top}
     base_visited = {b: False for b in problem.base_ids}
     for mid in visits_at:
         base_visited[problem.stop(mid).base_id] = True

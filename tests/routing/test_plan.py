@@ -78,9 +78,15 @@ def test_hand_made_solution_to_plan(case):
     m = sp.metrics
     assert m.risk_covered == pytest.approx((9 + 8 + 3) / 45)  # M001, M002 and S01-B3-M001
     assert m.top_dwell_min == {"S01-B1-M001": 30.0, "S01-B1-M002": 15.0}
-    # left M001 at 320 + 900 s, back at 2440 s
-    assert m.top_longest_gap_min == {"S01-B1-M001": pytest.approx((2440 - 1220) / 60)}
-    assert m.longest_top_gap_min == pytest.approx((2440 - 1220) / 60)
+    # the longest time without presence, the slice's start and end included (06:00-10:00):
+    # M001 is visited at 320 s and 2440 s (15 min each), so its longest wait is after
+    # 3340 s; M002 (one visit) likewise
+    slice_s = 4 * 3600
+    gaps = dict(m.top_longest_gap_min)
+    assert gaps["S01-B1-M001"] == pytest.approx((slice_s - 2440 - 900) / 60)
+    assert set(gaps) == {"S01-B1-M001", "S01-B1-M002"}
+    assert gaps["S01-B1-M002"] > (slice_s - 3 * 3600) / 60
+    assert m.longest_top_gap_min == pytest.approx(max(gaps.values()))
     assert dict(m.base_visited) == {"S01-B1": True, "S01-B2": False, "S01-B3": True}
     assert m.cover_violations == ("S01-B2",)
     assert m.workload["P2"].stops == 1
@@ -190,3 +196,14 @@ def test_a_tampered_plan_is_not_feasible(case):
     assert not sp.is_feasible()
     assert any("cannot be there before" in v for v in sp.violations())
     assert np.isfinite(sp.cost())
+
+
+def test_the_longest_gap_counts_the_slice_start_and_end_and_overlapping_visits():
+    from gridplan.routing.plan import _longest_gap_s
+
+    hour = 3600
+    assert _longest_gap_s([], 4 * hour) == 4 * hour  # never visited: the whole slice
+    assert _longest_gap_s([(3 * hour, 900)], 4 * hour) == 3 * hour  # waited from the start
+    assert _longest_gap_s([(600, 900), (2000, 900)], 4 * hour) == 4 * hour - 2900
+    # two patrollers at once: presence lasts until the later one leaves
+    assert _longest_gap_s([(0, 3000), (100, 200), (5000, 900)], 2 * hour) == 2000
