@@ -414,12 +414,9 @@ def incidents_import(path, config_path, columns, sheet, encoding, grid_path, out
     The environment variables GRIDPLAN_IMPORT_MAX_MB, GRIDPLAN_IMPORT_MAX_ROWS and
     GRIDPLAN_IMPORT_MAX_CELLS bound what the file may hold (unpacked size, rows, cells).
     """
-    import os
-
     from gridplan.geo.incidents import import_incidents
-    from gridplan.io.limits import ReadLimits
 
-    limits = ReadLimits.from_mapping(os.environ, prefix="GRIDPLAN_")
+    limits = _limits()
 
     station = _load_grid_or_none(grid_path)
     cfg = _config(config_path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -146,6 +147,39 @@ def follow_job(client, resp):
     if resp.status_code == 302 and _IMPORT_JOB.search(resp.headers["Location"]):
         return client.get(resp.headers["Location"])
     return resp
+
+
+def post_upload(client, kind: str, name: str, content: bytes):
+    """Post file ``name`` to the import form of ``kind``; return the response (a redirect to
+    its job's page when the upload is taken).
+
+    The body is encoded in memory: the test client would spool a big file to a file it
+    never closes.
+    """
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    token = csrf_token(client, "/import/")
+    boundary, body = encode_multipart(
+        {"csrf_token": token, "file": FileStorage(io.BytesIO(content), name)}
+    )
+    return client.post(
+        f"/import/{kind}", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+
+
+def wait_for_job(client, resp, timeout_s: float = 120):
+    """Poll the job of an import's redirect until it ends: ``(job id, status JSON)``."""
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    url = resp.headers["Location"]
+    job_id = int(re.search(r"/import/jobs/(\d+)$", url).group(1))
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = client.get(f"{url}.json").get_json()
+        if status["status"] not in ("queued", "running"):
+            return job_id, status
+        time.sleep(0.2)
+    raise AssertionError(f"import job {job_id} still {status['status']} after {timeout_s} s")
 
 
 def upload(client, kind, name, content: bytes, **fields):

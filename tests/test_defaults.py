@@ -12,7 +12,6 @@ every fixture it uses.
 from __future__ import annotations
 
 import ast
-import io
 from functools import cache
 from pathlib import Path
 
@@ -158,22 +157,11 @@ def test_the_scanner_sees_fixture_overrides():
 
 def test_the_shipped_upload_limit(web_app, web_store):
     """50 MB: a request over it (a 50 MB file and its form) is refused with 413 unread."""
-    from _web import csrf_token
     from _web import login
-    from werkzeug.datastructures import FileStorage
-    from werkzeug.test import encode_multipart
+    from _web import post_upload
 
     assert web_app.config["MAX_CONTENT_LENGTH"] == 50 * 1024 * 1024
     client = web_app.test_client()
     login(client, web_store["users"][("S02", "officer")])
-    token = csrf_token(client, "/import/")
-    # encoded in memory: the test client would spool it to a file it never closes
-    boundary, body = encode_multipart(
-        {"csrf_token": token, "file": FileStorage(io.BytesIO(b"x" * (50 << 20)), "big.csv")}
-    )
-    resp = client.post(
-        "/import/incidents",
-        data=body,
-        content_type=f"multipart/form-data; boundary={boundary}",
-    )
+    resp = post_upload(client, "incidents", "big.csv", b"x" * (50 << 20))
     assert resp.status_code == 413

@@ -15,14 +15,14 @@ lowered, as ``tests/test_hostile_cli.py`` does; the shipped ones are run by
 from __future__ import annotations
 
 import sqlite3
-import time
 
 import pytest
 from _hostile import build_corpus
 from _hostile import cases
-from _web import csrf_token
 from _web import follow_job
 from _web import login
+from _web import post_upload
+from _web import wait_for_job
 
 from gridplan.web.views.imports import GRID_TYPES
 from gridplan.web.views.imports import INCIDENT_TYPES
@@ -45,18 +45,6 @@ def _officer(app, web_store):
     client.get("/lang/en")
     login(client, web_store["users"][("S02", "officer")])
     return client
-
-
-def _post(client, kind: str, path):
-    from werkzeug.datastructures import FileStorage
-    from werkzeug.test import encode_multipart
-
-    token = csrf_token(client, "/import/")
-    with path.open("rb") as fh:
-        boundary, body = encode_multipart({"csrf_token": token, "file": FileStorage(fh, path.name)})
-    return client.post(
-        f"/import/{kind}", data=body, content_type=f"multipart/form-data; boundary={boundary}"
-    )
 
 
 def _follow(client, resp):
@@ -117,7 +105,12 @@ def check_page(case, app, resp, before) -> None:
 def test_a_hostile_file_through_the_web_import(case, corpus, web_app, web_store):
     client = _officer(web_app, web_store)
     before = _stored(web_app)
-    resp = _follow(client, follow_job(client, _post(client, case.kind, corpus[case.name])))
+    resp = _follow(
+        client,
+        follow_job(
+            client, post_upload(client, case.kind, case.name, corpus[case.name].read_bytes())
+        ),
+    )
     check_page(case, web_app, resp, before)
 
 
@@ -126,13 +119,9 @@ def test_a_bomb_or_hang_through_a_real_import_job(case, corpus, web_app, web_sto
     web_app.config["JOBS_INLINE"] = False
     client = _officer(web_app, web_store)
     before = _stored(web_app)
-    resp = _post(client, case.kind, corpus[case.name])
+    resp = post_upload(client, case.kind, case.name, corpus[case.name].read_bytes())
     assert resp.status_code in (302, 400), resp.get_data(as_text=True)[-2000:]
     if resp.status_code == 302:
-        url = resp.headers["Location"]
-        deadline = time.monotonic() + 3 * LIMITS["IMPORT_TIME_LIMIT_S"] + 30
-        while client.get(f"{url}.json").get_json()["status"] in ("queued", "running"):
-            assert time.monotonic() < deadline, f"{case.name}: the import job never ended"
-            time.sleep(0.3)
-        resp = _follow(client, client.get(url))
+        wait_for_job(client, resp, timeout_s=3 * LIMITS["IMPORT_TIME_LIMIT_S"] + 30)
+        resp = _follow(client, client.get(resp.headers["Location"]))
     check_page(case, web_app, resp, before)

@@ -25,6 +25,8 @@ from _web import csrf_token
 from _web import follow_job
 from _web import lattice_points
 from _web import login
+from _web import post_upload
+from _web import wait_for_job
 
 from gridplan.web import store
 from gridplan.web.db import connect
@@ -46,35 +48,6 @@ def officer(served, web_store):
     client.get("/lang/en")
     login(client, web_store["users"][("S02", "officer")])
     return client
-
-
-def post_upload(client, kind: str, name: str, content: bytes):
-    """Post file ``name``; return the redirect to its job's page."""
-    from werkzeug.datastructures import FileStorage
-    from werkzeug.test import encode_multipart
-
-    token = csrf_token(client, "/import/")
-    # encoded in memory: the test client would spool a big file to a file it never closes
-    boundary, body = encode_multipart(
-        {"csrf_token": token, "file": FileStorage(io.BytesIO(content), name)}
-    )
-    return client.post(
-        f"/import/{kind}", data=body, content_type=f"multipart/form-data; boundary={boundary}"
-    )
-
-
-def wait_for_job(client, resp, timeout_s: float = 120):
-    """Poll the job of an import's redirect until it ends: ``(job id, status JSON)``."""
-    assert resp.status_code == 302, resp.get_data(as_text=True)
-    url = resp.headers["Location"]
-    job_id = int(_JOB.search(url).group(1))
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        status = client.get(f"{url}.json").get_json()
-        if status["status"] not in ("queued", "running"):
-            return job_id, status
-        time.sleep(0.2)
-    raise AssertionError(f"import job {job_id} still {status['status']} after {timeout_s} s")
 
 
 def rss_mb() -> float:
