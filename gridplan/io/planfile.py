@@ -123,6 +123,9 @@ def plan_to_dict(plan: PatrolPlan) -> dict[str, Any]:
                 {
                     "patroller_id": r.patroller_id,
                     "part": r.part,
+                    "outing": r.outing,
+                    "carried": r.carried,
+                    "continues": r.continues,
                     "name": r.name,
                     "role": r.role,
                     "mode": r.mode,
@@ -335,6 +338,9 @@ def _read_route(rd: _Reader, raw: Any, slice_id: str, where: str) -> PatrolRoute
         end_place=g(raw, "end_place", where, str),
         duty=_read_duty(rd, raw.get("duty"), f"{where}.duty"),
         part=rd.opt(raw, "part", where, int) or 1,
+        outing=rd.opt(raw, "outing", where, int) or 0,
+        carried=bool(rd.opt(raw, "carried", where, bool)),
+        continues=bool(rd.opt(raw, "continues", where, bool)),
     )
 
 

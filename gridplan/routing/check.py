@@ -259,6 +259,8 @@ def _places(route: PatrolRoute) -> list[tuple[str, int | None, tuple[float, floa
     d = route.duty
     out = [(route.start_place, d.start_node, d.start_lonlat)]
     out += [(p.micro_id, p.street_node, (p.lon, p.lat)) for p in route.stops]
+    if route.continues:  # the outing goes on from the last stop in the next slice
+        return out
     out.append((route.end_place, d.end_node, d.end_lonlat))
     return out
 
@@ -280,7 +282,7 @@ def _check_route(
     if timer is None:  # not on this network: nothing to re-time the legs with
         return len(r.stops), 0
     places = _places(r)
-    legs = _check_legs(r, places, timer, method, out)
+    legs = _check_legs(r, places, timer, method, out, policy.wait_max_min * 60)
     _check_path(r, places, to_metric, out)
     return len(r.stops), legs
 
@@ -296,7 +298,11 @@ def _check_times(r: PatrolRoute, slice_start, slice_end, out: _Findings) -> None
             sid,
             pid,
         )
-    if seconds_between(slice_start, r.start) < 0 or seconds_between(r.end, slice_end) < 0:
+    # an outing that goes on past the slice may end after it; its stops start inside it
+    goes_on = seconds_between(slice_end, d.window_end) > 0
+    late = [p for p in r.stops if seconds_between(p.arrival, slice_end) <= 0]
+    ends_late = seconds_between(r.end, slice_end) < 0 and not goes_on
+    if seconds_between(slice_start, r.start) < 0 or ends_late or late:
         out.error(
             "window",
             f"route {_hhmm(r.start)}-{_hhmm(r.end)} runs outside the slice "
@@ -354,11 +360,13 @@ def _check_stops(r: PatrolRoute, policy, out: _Findings) -> None:
             )
 
 
-def _check_legs(r: PatrolRoute, places, timer, method, out: _Findings) -> int:
-    """Re-time every leg (enough time to get there?) and re-measure the route; return legs."""
+def _check_legs(
+    r: PatrolRoute, places, timer, method, out: _Findings, wait_max_s: int | None = None
+) -> int:
+    """Re-time every leg (enough time, no long wait?) and re-measure the route; return legs."""
     sid, pid, d = r.slice_id, r.patroller_id, r.duty
     departs = [r.start] + [p.departure for p in r.stops]
-    arrives = [p.arrival for p in r.stops] + [r.end]
+    arrives = [p.arrival for p in r.stops] + ([] if r.continues else [r.end])
     metres_total = 0.0
     legs = 0
     for i, ((a_id, a_node, a_xy), (b_id, b_node, b_xy)) in enumerate(itertools.pairwise(places)):
@@ -379,6 +387,14 @@ def _check_legs(r: PatrolRoute, places, timer, method, out: _Findings) -> int:
                 f"leg {i + 1} {a_id} -> {b_id}: {gap:.0f} s planned, but it takes "
                 f"{secs:.0f} s to {'walk' if d.profile == 'walk' else 'ride'} at "
                 f"{d.speed_kph:g} km/h",
+                sid,
+                pid,
+            )
+        elif i > 0 and gap - secs > (wait_max_s or 0) + LEG_TOLERANCE_S and wait_max_s is not None:
+            out.error(
+                "wait",
+                f"leg {i + 1} {a_id} -> {b_id}: waits {(gap - secs) / 60:.0f} min on the way, "
+                f"more than the policy's {wait_max_s // 60} min (a patrol, not a post)",
                 sid,
                 pid,
             )
@@ -490,6 +506,7 @@ def check_plan(
     rules: dict[str, tuple[int, int]] = {}
     spans: dict[str, list[tuple[dt.datetime, dt.datetime, str]]] = defaultdict(list)
     dosage: dict[str, float] = defaultdict(float)
+    chains: dict[tuple, list[PatrolRoute]] = defaultdict(list)
     for s in plan.slices:
         visits: dict[str, list] = defaultdict(list)
         for r in s.routes:
@@ -499,6 +516,8 @@ def check_plan(
                     "limits, nodes); the plan file is from an older gridplan: plan again"
                 )
                 raise InputError(msg)
+            if r.deployed or r.carried:
+                chains[(r.patroller_id, r.outing or (s.slice_id, r.part))].append(r)
             if not r.deployed:
                 continue
             retime = not (method == "network" and mismatch)
@@ -560,11 +579,85 @@ def check_plan(
                 f"{mid} gets {minutes:g} min of presence over the day, more than the cap of "
                 f"{policy.dosage_cap_min} min",
             )
+    for routes in chains.values():
+        _check_outing(routes, policy, out)
+    _check_dosage_shares(plan, dosage, policy, out)
     if grid is not None:
         _check_grid(plan, grid, out)
     return CheckReport(
         findings=tuple(out.items), routes=n_routes, stops=n_stops, legs=n_legs, method=method
     )
+
+
+def _check_outing(routes: list[PatrolRoute], policy, out: _Findings) -> None:
+    """One outing (its routes over the slices): long enough, and no stay over a stop's dwell.
+
+    An outing shorter than the policy's ``outing_min_min`` is an error unless the
+    availability it had was shorter; two stops in a row at one micro-grid are a post, not a
+    patrol.
+    """
+    routes = sorted(routes, key=lambda r: r.start.astimezone(dt.UTC))
+    first, last = routes[0], routes[-1]
+    pid, sid = first.patroller_id, first.slice_id
+    stops = [p for r in routes for p in r.stops]
+    if not stops:
+        return
+    length = seconds_between(first.start, last.end) / 60
+    available = seconds_between(first.duty.window_start, max(r.duty.window_end for r in routes))
+    least = policy.outing_min_min
+    if available / 60 <= least or first.duty.max_duty_min <= least:  # it could not be longer
+        least = 0
+    if length < least - 1:
+        out.error(
+            "outing",
+            f"outing {_hhmm(first.start)}-{_hhmm(last.end)} lasts {length:.0f} min, less than "
+            f"the policy's {policy.outing_min_min} min although {available / 60:.0f} min were "
+            "available",
+            sid,
+            pid,
+        )
+    for a, b in itertools.pairwise(stops):
+        # the same micro-grid next without leaving it long: a post, not a patrol
+        if a.micro_id == b.micro_id and seconds_between(a.departure, b.arrival) < (
+            policy.revisit_gap_min * 60
+        ):
+            stay = seconds_between(a.arrival, b.departure) / 60
+            out.error(
+                "stay",
+                f"stays in {a.micro_id} {_hhmm(a.arrival)}-{_hhmm(b.departure)} ({stay:.0f} min, "
+                f"two stops in a row), more than a stop's {policy.dwell_bounds_min[1]} min",
+                sid,
+                pid,
+            )
+
+
+def _check_dosage_shares(plan: PatrolPlan, dosage: Mapping[str, float], policy, out) -> None:
+    """Flag a top hot spot left without presence because other slices spent its cap.
+
+    The daily cap is shared by risk: a micro-grid that is a top hot spot in a slice gets its
+    visit there before slices where it is less risky may spend the cap.
+    """
+    lower: dict[str, float] = defaultdict(float)  # minutes spent where it was not top
+    for s in plan.slices:
+        for r in s.routes:
+            for p in r.stops:
+                if p.risk_class != "top":
+                    lower[p.micro_id] += p.dwell_s / 60
+    for s in plan.slices:
+        for mid, minutes in s.metrics.top_dwell_min.items():
+            spent = dosage.get(mid, 0.0)
+            if (
+                minutes == 0
+                and lower[mid] > 0
+                and spent + policy.dwell_bounds_min[0] > (policy.dosage_cap_min + 1e-6)
+            ):
+                out.error(
+                    "dosage_share",
+                    f"{mid} is a top hot spot here but gets no presence: other slices spent "
+                    f"{spent:g} of its {policy.dosage_cap_min} min a day (the cap is shared "
+                    "by risk)",
+                    s.slice_id,
+                )
 
 
 def _check_breaks(pid: str, spans: list, rule: tuple[int, int], out: _Findings) -> None:

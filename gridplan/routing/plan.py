@@ -217,7 +217,15 @@ class PatrolRoute:
     duty
         The :class:`Duty` the route was planned under.
     part
-        1, or 2, 3, ... for the routes after a break in the same slice (break rule).
+        1, or 2, 3, ... for the patroller's later routes in the same slice (after a break,
+        or another window of availability).
+    outing
+        The patroller's outing of the day this route is part of (0: planned slice by slice).
+    carried
+        The route carries on the outing of the previous slice from ``start_place``.
+    continues
+        The outing carries on into the next slice from ``end_place``, the last stop (no walk
+        back here).
 
     Examples
     --------
@@ -254,6 +262,9 @@ class PatrolRoute:
     end_place: str = "station"
     duty: Duty | None = None
     part: int = 1
+    outing: int = 0
+    carried: bool = False
+    continues: bool = False
 
     @property
     def deployed(self) -> bool:
@@ -447,7 +458,10 @@ class SlicePlan:
                 earlier(r.stops[0].arrival, r.start) or earlier(r.end, r.stops[-1].departure)
             ):
                 out.append(f"{r.patroller_id}: stops outside the route's start and end")
-            if earlier(r.start, self.start) or earlier(self.end, r.end):
+            # an outing that goes on past the slice may end after it (its stops start inside)
+            goes_on = r.duty is not None and earlier(self.end, r.duty.window_end)
+            late = any(not earlier(p.arrival, self.end) for p in r.stops)
+            if earlier(r.start, self.start) or late or (earlier(self.end, r.end) and not goes_on):
                 out.append(f"{r.patroller_id}: route runs outside the slice")
         return out
 
@@ -821,12 +835,20 @@ def _route(
         seen.append(_StopVisit(stop.micro_id, vis.time, stop.dwell_s, od.profile, place))
     deployed = bool(stops)
     places = [refs[v.node].place for v in r.visits]
-    if not deployed:
+    t0 = r.visits[0].time if deployed else od.start_s
+    t1 = r.visits[-1].time if deployed else od.start_s
+    continues = deployed and od.open_end and _goes_on(problem, r, stops[-1].dwell_s)
+    if continues:  # the outing goes on from the last stop in the next slice
+        places = places[:-1]
+        t1 = r.visits[-2].time + stops[-1].dwell_s
+    elif not deployed and od.carried:  # nothing more to do: the walk back
+        places = [od.start_place, od.end_place]
+        a, b = problem.places.index(od.start_place), problem.places.index(od.end_place)
+        t1 = t0 + int(m.seconds[a, b])
+    elif not deployed:
         places = [od.start_place, od.start_place]
     idx = [problem.places.index(x) for x in places]
     distance = float(sum(m.metres[a, b] for a, b in itertools.pairwise(idx)))
-    t0 = r.visits[0].time if deployed else od.start_s
-    t1 = r.visits[-1].time if deployed else od.start_s
     route = PatrolRoute(
         patroller_id=p.id,
         name=p.name,
@@ -840,11 +862,24 @@ def _route(
         start=at(t0),
         end=at(t1),
         start_place=od.start_place,
-        end_place=od.end_place,
+        end_place=places[-1] if continues else od.end_place,
         duty=_duty(problem, od, at),
         part=od.part,
+        outing=od.outing,
+        carried=od.carried,
+        continues=continues,
     )
     return route, seen
+
+
+def _goes_on(problem: PatrolProblem, r: Route, last_dwell_s: int) -> bool:
+    """Whether a route's last stop keeps the patroller busy up to the slice end.
+
+    Then the outing carries on from there into the next slice; a route whose stops end
+    earlier had nothing better to do and walks back.
+    """
+    free = r.visits[-2].time + last_dwell_s
+    return free >= problem.horizon_s - problem.policy.wait_max_min * 60
 
 
 def _planned_stop(

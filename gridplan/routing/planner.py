@@ -30,10 +30,17 @@ from gridplan.network.graphs import StreetNetwork
 from gridplan.network.matrix import DETOUR_FACTOR
 from gridplan.routing.decompose import should_decompose
 from gridplan.routing.decompose import solve_by_base
+from gridplan.routing.dosage import dosage_shares
+from gridplan.routing.dosage import slice_allowance
+from gridplan.routing.outings import Outing
+from gridplan.routing.outings import OutingState
+from gridplan.routing.outings import day_outings
+from gridplan.routing.outings import outing_floor
 from gridplan.routing.plan import PatrolPlan
 from gridplan.routing.plan import SlicePlan
 from gridplan.routing.plan import seconds_between
 from gridplan.routing.plan import slice_plan
+from gridplan.routing.problem import DutyPart
 from gridplan.routing.problem import PatrolProblem
 from gridplan.routing.problem import build_problem
 from gridplan.routing.problem import config_for_grid
@@ -44,6 +51,7 @@ from gridplan.routing.solver import PrizeVRPSolution
 from gridplan.routing.solver import SolveParams
 from gridplan.routing.solver import default_workers
 from gridplan.routing.solver import solve_prize_vrp
+from gridplan.routing.solver.lengthen import lengthen
 from gridplan.station.config import StationConfig
 from gridplan.station.timeslices import TimeSlice
 
@@ -218,142 +226,6 @@ def plan_patrols(
     return plans[0]
 
 
-def duty_shares(
-    grid: gpd.GeoDataFrame,
-    hotspots: pd.DataFrame,
-    config: StationConfig,
-    slices: Sequence[Any],
-    date: dt.date,
-) -> dict[str, dict[str, float]]:
-    """Share each patroller's daily on-duty limit over the slices by the risk they can reach.
-
-    Only patrollers available longer than their ``max_duty_min`` that day get shares (for the
-    others the limit never binds). A slice's weight is the patroller's minutes available in
-    it times the risk per minute there: the slice's total hot-spot score in the patroller's
-    home base grids (all, without home bases) over the slice's length. The limit is split in
-    proportion to the weights, no slice getting more than the patroller's minutes in it (the
-    excess goes to the others); with no risk anywhere, by minutes available.
-
-    Parameters
-    ----------
-    grid
-        The 1+5+N GRID frame (for each micro-grid's base grid).
-    hotspots
-        The hot-spot frame (``id``, ``slice``, ``score``).
-    config
-        The station config (roster).
-    slices
-        The :class:`~gridplan.station.timeslices.TimeSlice` objects planned that day.
-    date
-        The date the shifts start on.
-
-    Returns
-    -------
-    dict
-        ``{patroller_id: {slice_id: minutes}}``; the minutes of a patroller add up to their
-        ``max_duty_min`` (or to all their available minutes, when fewer).
-
-    Examples
-    --------
-    >>> import gridplan as gp, datetime as dt
-    >>> from gridplan.routing.request import slice_for
-    >>> cfg = gp.load_config("data/station.toml")
-    >>> grid = gp.load_grid("data/boundaries/grid.geojson")
-    >>> micro = grid[grid["level"] == "micro"]
-    >>> day = dt.date(2024, 6, 8)
-    >>> slices = [slice_for(cfg, s, day) for s in ("morning", "evening")]
-    >>> hot = pd.DataFrame({"id": list(micro["id"]) * 2, "slice": ["morning"] * len(micro)
-    ...                     + ["evening"] * len(micro), "score": [1.0] * len(micro)
-    ...                     + [3.0] * len(micro)})
-    >>> shares = duty_shares(grid, hot, cfg, slices, day)
-    >>> {pid: {s: round(m) for s, m in by_slice.items()} for pid, by_slice in shares.items()}
-    {'V02': {'morning': 25, 'evening': 125}}
-
-    V02 may walk 150 minutes a day and is free 60 minutes in the morning and 150 in the
-    evening, where the risk per hour is three times higher; V01 (60 + 90 minutes) can use its
-    whole limit anyway, so it gets no shares.
-    """
-    from gridplan.routing.problem import duty_window
-
-    config = config_for_grid(config, grid)
-    micro = grid[grid["level"] == "micro"]
-    base_of = dict(zip(micro["id"].astype(str), micro["parent_id"].astype(str), strict=True))
-    hot = pd.DataFrame(
-        {
-            "slice": hotspots["slice"].astype(str).to_numpy(),
-            "base": hotspots["id"].astype(str).map(base_of).to_numpy(),
-            "score": pd.to_numeric(hotspots["score"], errors="coerce").fillna(0.0).to_numpy(),
-        }
-    )
-    risk = hot.groupby(["slice", "base"])["score"].sum()
-    with_risk = set(risk.index.get_level_values(0))
-    out: dict[str, dict[str, float]] = {}
-    for p in config.roster:
-        avail = {}
-        for ts in slices:
-            window = duty_window(p, ts, date)
-            if window is not None:
-                avail[ts.id] = float(window[1] - window[0])
-        if sum(avail.values()) <= p.max_duty_min:
-            continue
-        weight = {}
-        for ts in slices:
-            if ts.id not in avail or ts.id not in with_risk:
-                weight[ts.id] = 0.0
-                continue
-            in_slice = risk.loc[ts.id]
-            if p.home_bases:
-                in_slice = in_slice[in_slice.index.isin(list(p.home_bases))]
-            weight[ts.id] = avail[ts.id] * float(in_slice.sum()) / max(ts.duration_min, 1)
-        weight = {s: w for s, w in weight.items() if s in avail}
-        if not any(w > 0 for w in weight.values()):
-            weight = dict(avail)
-        out[p.id] = _fill(float(p.max_duty_min), avail, weight)
-    return out
-
-
-def _fill(budget: float, caps: dict[str, float], weight: dict[str, float]) -> dict[str, float]:
-    """Split ``budget`` in proportion to ``weight``, none above its cap (water filling)."""
-    share = dict.fromkeys(caps, 0.0)
-    free = {k for k in caps if weight.get(k, 0.0) > 0}
-    while free and budget > 1e-9:
-        total = sum(weight[k] for k in free)
-        full = {k for k in free if budget * weight[k] / total >= caps[k] - share[k]}
-        if not full:
-            for k in free:
-                share[k] += budget * weight[k] / total
-            break
-        for k in full:
-            budget -= caps[k] - share[k]
-            share[k] = caps[k]
-        free -= full
-    return share
-
-
-def _since_break(sp, config: StationConfig, before: dict[str, float]) -> dict[str, float]:
-    """Minutes each patroller with a break rule is on duty without a break at the slice end.
-
-    Only a route that runs up to the end of the slice (less than a break before it) carries
-    over, counted from its start to the slice end; when it is the slice's first route and
-    starts less than a break after the slice start, what was carried in counts too.
-    """
-    rule = {p.id: p.break_min * 60 for p in config.roster if p.break_after_min and p.break_min}
-    out = {}
-    for pid, break_s in rule.items():
-        routes = [r for r in sp.routes if r.patroller_id == pid and r.deployed]
-        if not routes:
-            continue
-        last = max(routes, key=lambda r: r.start.astimezone(dt.UTC))
-        if seconds_between(last.end, sp.end) >= break_s:
-            continue
-        # a pause shorter than a break is still duty: count up to the end of the slice
-        stretch = seconds_between(last.start, sp.end) / 60
-        if last.part == 1 and seconds_between(sp.start, last.start) < break_s:
-            stretch = before.get(pid, 0.0) + seconds_between(sp.start, sp.end) / 60
-        out[pid] = stretch
-    return out
-
-
 def _place_arcs(problem, solution) -> set[tuple[str, str]]:
     """Return the (from place, to place) legs the routes of a solution walk."""
     refs = problem.nodes
@@ -385,19 +257,20 @@ class _Day:
     """One variant's day so far: what its slices planned, used and left to the next.
 
     The planner's accumulator, changed as each slice is planned (so not frozen); one per
-    variant, since each variant's day carries its own dosage and duty.
+    variant, since each variant's day carries its own dosage, duty and outings.
 
     Attributes
     ----------
     dosage
         Minutes of presence each micro-grid got in the slices planned so far.
+    unused
+        Minutes of each micro-grid's dosage share that earlier slices left unused.
+    last_visit
+        When each micro-grid's latest visit started (for the revisit gap across slices).
     duty
         Minutes each patroller was on duty so far.
-    since
-        Minutes each patroller with a break rule is on duty without a break at the end of
-        the last slice (:func:`_since_break`).
-    carry
-        Minutes of a patroller's duty share the last slice left unused, for the next.
+    outings
+        ``(patroller, outing)`` -> :class:`~gridplan.routing.outings.OutingState`.
     slices
         The slice plans so far.
     arcs
@@ -409,20 +282,51 @@ class _Day:
     """
 
     dosage: dict[str, float] = dataclasses.field(default_factory=dict)
+    unused: dict[str, float] = dataclasses.field(default_factory=dict)
+    last_visit: dict[str, dt.datetime] = dataclasses.field(default_factory=dict)
     duty: dict[str, float] = dataclasses.field(default_factory=dict)
-    since: dict[str, float] = dataclasses.field(default_factory=dict)
-    carry: dict[str, float] = dataclasses.field(default_factory=dict)
+    outings: dict[tuple[str, int], OutingState] = dataclasses.field(default_factory=dict)
     slices: list[SlicePlan] = dataclasses.field(default_factory=list)
     arcs: set[tuple[str, str, str]] = dataclasses.field(default_factory=set)
     scores: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
-    def duty_cap(self, slice_id: str, shares: dict[str, dict[str, float]]) -> dict[str, float]:
-        """Return a slice's share of each patroller's day, plus what earlier slices left."""
-        return {
-            pid: share[slice_id] + self.carry.get(pid, 0.0)
-            for pid, share in shares.items()
-            if slice_id in share
-        }
+    def parts(self, ts: TimeSlice, outings: Sequence[Outing], outing_min: int) -> list[DutyPart]:
+        """Return the outings on duty in slice ``ts``, each carried on from where it stands."""
+        end = ts.start_min + ts.duration_min
+        out = []
+        for o in outings:
+            cut = o.overlap(ts.start_min, end)
+            state = self.outings.get(o.key, OutingState())
+            if cut is None:
+                continue
+            p = o.patroller
+            if o.budget_min is None:  # first come: what the day's limit has left
+                budget = p.max_duty_min - self.duty.get(p.id, 0.0)
+            else:
+                budget = o.budget_min - state.used_min
+            if budget <= 0:
+                continue
+            carried = state.place is not None
+            least = 0 if carried else outing_floor(outing_min, o.end_min - cut[0], p)
+            if budget < least:  # too little duty left for an outing worth making
+                continue
+            out.append(
+                DutyPart(
+                    patroller=p,
+                    outing=o.index,
+                    start_min=cut[0],
+                    end_min=o.end_min,
+                    budget_min=budget,
+                    min_min=least,
+                    start_place=state.place,
+                    free_at=state.free_at,
+                )
+            )
+        return out
+
+    def not_before(self, gap_min: int) -> dict[str, dt.datetime]:
+        """When each micro-grid visited so far may be visited again."""
+        return {m: t + dt.timedelta(minutes=gap_min) for m, t in self.last_visit.items()}
 
     def score(self, slice_id: str, score: float, best_score: float, tolerance: float) -> None:
         """Record the variant's score in a slice against the first variant's."""
@@ -432,24 +336,29 @@ class _Day:
             "within_tolerance": bool(score >= best_score - tolerance * abs(best_score) - 1e-9),
         }
 
-    def add(
-        self,
-        sp: SlicePlan,
-        walked: set[tuple[str, str]],
-        cap: dict[str, float],
-        config: StationConfig,
-    ) -> None:
-        """Add a planned slice: its legs, duty, dosage, break state and unused shares."""
+    def add(self, sp: SlicePlan, walked: set[tuple[str, str]], allowance: dict[str, float]) -> None:
+        """Add a planned slice: its legs, duty, outings, dosage and unused dosage shares."""
         self.arcs |= {(sp.slice_id, a, b) for a, b in walked}
-        self.since = _since_break(sp, config, self.since)
-        spent: dict[str, float] = {}
-        for r in sp.routes:
-            spent[r.patroller_id] = spent.get(r.patroller_id, 0.0) + r.duration_s / 60
-            self.duty[r.patroller_id] = self.duty.get(r.patroller_id, 0.0) + r.duration_s / 60
+        got: dict[str, float] = {}
+        for r, od in zip(sp.routes, sp.problem.on_duty, strict=True):
+            minutes = r.duration_s / 60
+            self.duty[r.patroller_id] = self.duty.get(r.patroller_id, 0.0) + minutes
+            key = (r.patroller_id, od.outing)
+            state = self.outings.get(key, OutingState())
+            went = state.went_out or r.deployed or od.carried
+            self.outings[key] = OutingState(
+                used_min=state.used_min + minutes,
+                place=r.end_place if r.continues else None,
+                free_at=r.end if r.continues else None,
+                went_out=went,
+            )
             for stop in r.stops:
+                got[stop.micro_id] = got.get(stop.micro_id, 0.0) + stop.dwell_s / 60
                 self.dosage[stop.micro_id] = self.dosage.get(stop.micro_id, 0.0) + stop.dwell_s / 60
-        for pid, allowed in cap.items():
-            self.carry[pid] = max(0.0, allowed - spent.get(pid, 0.0))
+                last = self.last_visit.get(stop.micro_id)
+                if last is None or seconds_between(last, stop.arrival) > 0:
+                    self.last_visit[stop.micro_id] = stop.arrival
+        self.unused = {m: max(0.0, a - got.get(m, 0.0)) for m, a in allowance.items()}
         self.slices.append(sp)
 
 
@@ -465,9 +374,12 @@ class _Planning:
     params: SolveParams
     settings: PlanSettings
     tolerance: float
+    outings: tuple[Outing, ...]
+    dosage: dict[str, dict[str, float]]
 
-    def problem(self, ts: TimeSlice, day: _Day, cap: dict[str, float]) -> PatrolProblem:
+    def problem(self, ts: TimeSlice, day: _Day, allowance: dict[str, float]) -> PatrolProblem:
         """Build a slice's problem, given what the variant's earlier slices used."""
+        policy = self.config.patrol
         return build_problem(
             self.grid,
             self.hotspots,
@@ -476,13 +388,14 @@ class _Planning:
             date=self.request.date,
             slice_id=ts.id,
             dosage_used=day.dosage,
-            duty_used=day.duty,
-            since_break=day.since,
+            dosage_left=allowance,
+            parts=day.parts(ts, self.outings, policy.outing_min_min),
+            not_before=day.not_before(policy.revisit_gap_min),
             station_point=self.settings.station_point,
             detour_factor=self.settings.detour_factor,
             pinned=self.request.pinned,
             exclude=self.request.exclude,
-            duty_cap=cap,
+            seed=self.params.seed,
         )
 
     def model(self, problem: PatrolProblem) -> PrizeVRP:
@@ -550,7 +463,7 @@ class _Planning:
                 params.override(seed=seed),
                 arc_factor=None if dearer is None else dearer(problem, model),
             )
-        return _compact(model, solution)
+        return _compact(model, lengthen(model, _compact(model, solution)))
 
     def plans(self, days: list[_Day], methods: set[str]) -> list[PatrolPlan]:
         """Return the variants' plans from their days."""
@@ -667,11 +580,19 @@ def plan_variants(
     request = request.validate(config, grid)
     config = config_for_grid(request.configure(config), grid)
     chosen = _slices_in_order(config, request.date, request.slices)
-    shares = {}
-    if request.duty_split == "risk":
-        shares = duty_shares(grid, hotspots, config, chosen, request.date)
     if settings.station_point is None and config.location is not None:
         settings = dataclasses.replace(settings, station_point=shapely.Point(config.location))
+    micro = grid[grid["level"] == "micro"]
+    micro_ids = micro["id"].astype(str).tolist()
+    outings = day_outings(
+        config.roster,
+        request.date,
+        chosen,
+        hotspots=hotspots,
+        base_of=dict(zip(micro_ids, micro["parent_id"].astype(str), strict=True)),
+        outing_min=config.patrol.outing_min_min,
+        by_risk=request.duty_split == "risk",
+    )
     planning = _Planning(
         grid,
         hotspots,
@@ -681,6 +602,8 @@ def plan_variants(
         (params or SolveParams()).override(seed=request.seed),
         settings,
         tolerance,
+        outings,
+        dosage_shares(hotspots, micro_ids, chosen, config.patrol),
     )
     days = [_Day() for _ in range(int(variants))]
     methods: set[str] = set()
@@ -690,8 +613,8 @@ def plan_variants(
         best_score = None
         for k, day in enumerate(days):
             report(progress, "plan", i * len(days) + k, steps)
-            cap = day.duty_cap(ts.id, shares)
-            problem = planning.problem(ts, day, cap)
+            allowance = slice_allowance(planning.dosage, ts.id, day.unused)
+            problem = planning.problem(ts, day, allowance)
             methods.update(m.method for m in problem.matrices)
             model = planning.model(problem)
             solution = planning.solve(problem, model, k, best_score=best_score, used=used)
@@ -700,7 +623,7 @@ def plan_variants(
             day.score(ts.id, solution.score, best_score, tolerance)
             walked = _place_arcs(problem, solution)
             used |= walked
-            day.add(slice_plan(problem, model, solution, network=network), walked, cap, config)
+            day.add(slice_plan(problem, model, solution, network=network), walked, allowance)
     report(progress, "plan", steps, steps)
     return planning.plans(days, methods)
 

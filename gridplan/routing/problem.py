@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import zlib
 from collections.abc import Collection
 from collections.abc import Mapping
 
@@ -174,9 +175,24 @@ class OnDuty:
     start_place, end_place
         Place ids (``"station"`` or a micro-grid id) where the route starts and ends.
     allowed
-        Micro-grid ids this patroller may visit (``None`` = all; from ``home_bases``).    part
+        Micro-grid ids this patroller may visit (``None`` = all; from ``home_bases``).
+    part
         1 for the first route of the patroller in the slice; a break rule splits a long
-        window into parts with a break at the start place between them (2, 3, ...).
+        window into parts with a break at the start place between them (2, 3, ...), and so
+        does a second window of availability in the slice.
+    outing
+        The patroller's outing of the day this route is part of (0 when planned without
+        outings, slice by slice).
+    open_end
+        The outing goes on after the slice: ``end_s`` is the outing's end, stops must still
+        start inside the slice, and the route may carry on from its last stop into the next
+        slice instead of going back.
+    carried
+        The route carries on an outing from the previous slice: it starts at
+        ``start_place``, the micro-grid the patroller was last at.
+    min_duration_s
+        Shortest route worth going out for (the policy's ``outing_min_min``, or the whole
+        availability when shorter); 0 for none.
     """
 
     patroller: Patroller
@@ -188,6 +204,50 @@ class OnDuty:
     end_place: str
     allowed: frozenset[str] | None
     part: int = 1
+    outing: int = 0
+    open_end: bool = False
+    carried: bool = False
+    min_duration_s: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class DutyPart:
+    """What the day planner asks of one outing in one slice (see :mod:`~.outings`).
+
+    Attributes
+    ----------
+    patroller
+        The roster entry.
+    outing
+        Index of the outing among the patroller's outings of the date.
+    start_min, end_min
+        Wall-clock minutes after midnight of the date: when the outing is available in this
+        slice (from the slice start for a carried outing) and when the outing ends (past the
+        slice end when it goes on).
+    budget_min
+        Minutes of duty the outing has left.
+    min_min
+        Shortest route worth going out for in this part, minutes (0: none).
+    start_place
+        Where the route starts: the patroller's start place, or the micro-grid a carried
+        outing is at.
+    free_at
+        For a carried outing: when the patroller leaves ``start_place``.
+    """
+
+    patroller: Patroller
+    outing: int
+    start_min: int
+    end_min: int
+    budget_min: float
+    min_min: int = 0
+    start_place: str | None = None
+    free_at: dt.datetime | None = None
+
+    @property
+    def carried(self) -> bool:
+        """Whether the part carries on an outing from the previous slice."""
+        return self.free_at is not None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -236,6 +296,9 @@ class PatrolProblem:
     place_lonlat
         Per matrix, the ``(n, 2)`` longitude/latitude of each place (its access node on that
         profile's graph, or the point used for straight lines).
+    not_before_s
+        Micro-grid id -> the earliest second of the slice a visit may start there (a visit
+        late in the previous slice keeps the revisit gap across the boundary).
 
     Examples
     --------
@@ -267,6 +330,7 @@ class PatrolProblem:
     base_ids: tuple[str, ...]
     dosage_left_min: Mapping[str, float]
     place_lonlat: tuple[np.ndarray, ...] = ()
+    not_before_s: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if len(set(self.places)) != len(self.places) or self.places[:1] != (STATION,):
@@ -367,14 +431,23 @@ class PatrolProblem:
         place_index = {p: i for i, p in enumerate(self.places)}
         idx = np.array([place_index[r.place] for r in refs], dtype=np.int64)
         travel = []
+        # one visit, then on: two visits of a place in a row would be a post, not a patrol
+        copy = np.array([r.copy is not None for r in refs])
+        carried = {od.start_place for od in self.on_duty if od.carried}
+        before = copy | np.array([r.copy is None and r.place in carried for r in refs])
+        same = idx[:, None] == idx[None, :]
+        in_a_row = same & before[:, None] & copy[None, :] & ~np.eye(len(refs), dtype=bool)
+        reach = []  # travel before the rule, to tell what a patroller can reach at all
         for m in self.matrices:
             sec = m.seconds[np.ix_(idx, idx)].copy()
             sec[sec == UNREACHABLE] = NO_PATH_S
-            same = idx[:, None] == idx[None, :]
             sec[same] = 0
+            reach.append(sec.copy())
+            sec[in_a_row] = NO_PATH_S
             travel.append(sec)
         if not travel:  # nobody on duty: a placeholder matrix
             travel.append(np.zeros((len(refs), len(refs)), dtype=np.int64))
+            reach = travel
         service = np.zeros(len(refs), dtype=np.int64)
         prize = np.zeros(len(refs), dtype=np.int64)
         copies: dict[str, list[int]] = {}
@@ -400,7 +473,7 @@ class PatrolProblem:
         vehicles = []
         customers = np.array([r.copy is not None for r in refs])
         for od in self.on_duty:
-            t = travel[od.profile]
+            t = reach[od.profile]
             s_node, e_node = self.node_of(od.start_place), self.node_of(od.end_place)
             # stops the patroller cannot reach from its start or get back from, and stops
             # outside its home base grids
@@ -421,6 +494,7 @@ class PatrolProblem:
                     latest_end=od.end_s,
                     max_duration=od.max_duration_s,
                     allowed_nodes=allowed,
+                    min_duration=od.min_duration_s or None,
                 )
             )
         if not vehicles:
@@ -430,12 +504,32 @@ class PatrolProblem:
             service=service,
             prize=prize,
             vehicles=tuple(vehicles),
+            time_windows=self._windows(vehicles),
             revisit_groups=revisits,
             cover_groups=tuple(covers),
             balance_weight=balance_weight,
             travel_weight=travel_weight,
+            max_wait=self.policy.wait_max_min * 60,
             name=f"{self.date.isoformat()} {self.slice.id}",
         )
+
+    def _windows(self, vehicles: list[Vehicle]) -> np.ndarray | None:
+        """Visit windows: inside the slice (for outings that go on) and after ``not_before_s``.
+
+        ``None`` when neither applies (every route ends in the slice, no carried gaps).
+        """
+        if not (self.not_before_s or any(od.open_end for od in self.on_duty)):
+            return None
+        last = max([self.horizon_s, *(v.latest_end or 0 for v in vehicles)])
+        tw = np.zeros((len(self.nodes), 2), dtype=np.int64)
+        tw[:, 1] = last
+        for node, ref in enumerate(self.nodes):
+            if ref.copy is not None:
+                tw[node] = (
+                    min(self.not_before_s.get(ref.place, 0), self.horizon_s - 1),
+                    self.horizon_s - 1,
+                )
+        return tw
 
     def to_text(self) -> str:
         """Return a short account: stops, classes, patrollers on duty, exclusions."""
@@ -607,6 +701,10 @@ def build_problem(
     pinned: Collection[str] = (),
     exclude: Collection[str] = (),
     duty_cap: Mapping[str, float] | None = None,
+    dosage_left: Mapping[str, float] | None = None,
+    parts: Collection[DutyPart] | None = None,
+    not_before: Mapping[str, dt.datetime] | None = None,
+    seed: int = 0,
 ) -> PatrolProblem:
     """Build the :class:`PatrolProblem` of one slice on one date.
 
@@ -648,6 +746,18 @@ def build_problem(
     exclude
         Micro-grid ids an officer wants left alone (roadworks, an event, a sensitive site):
         they get no stop, with the reason "excluded by the officer".
+    dosage_left
+        Minutes of presence each micro-grid may get in this slice (the day planner shares
+        the daily cap over the slices by risk); default what ``dosage_used`` leaves of the cap.
+    parts
+        The outings on duty in this slice (:class:`DutyPart`, from the day planner); default
+        each patroller's availability in this slice alone, cut by the break rule
+        (``duty_used``, ``duty_cap`` and ``since_break`` apply then).
+    not_before
+        Micro-grid id -> the earliest time a visit may start there (a visit late in the
+        previous slice keeps its revisit gap).
+    seed
+        Seeds the random dwell within the policy's ``dwell_spread_min``.
 
     Returns
     -------
@@ -685,15 +795,33 @@ def build_problem(
     risk = _slice_risk(hotspots, slice_id, micro_ids, policy.top_share)
     used = dict(dosage_used or {})
     left = {m: policy.dosage_cap_min - float(used.get(m, 0.0)) for m in micro_ids}
-    stops, excluded = _stops(
-        micro, risk, policy, left, pinned=set(map(str, pinned)), exclude=set(map(str, exclude))
-    )
-    _check_roster(config, base_ids, set(micro_ids))
+    if dosage_left is not None:
+        left = {m: min(left[m], float(dosage_left.get(m, 0.0))) for m in micro_ids}
     start = dt.datetime.combine(
         date, dt.time(ts.start_min // 60, ts.start_min % 60), tzinfo=config.tz
     )
-    chosen, off = _available(config, ts, date, start, dict(duty_used or {}), duty_cap)
-    keys = list(dict.fromkeys((p.profile, p.speed_kph) for p, *_ in chosen))
+    horizon = _real_seconds(start, ts.duration_min)
+    after = _not_before(start, not_before or {}, micro_ids, horizon)
+    dwell = _random_dwell(policy, micro_ids, risk.risk_class, (seed, date.toordinal(), ts.id))
+    stops, excluded = _stops(
+        micro,
+        risk,
+        policy,
+        left,
+        pinned=set(map(str, pinned)),
+        exclude=set(map(str, exclude)),
+        dwell_min=dwell,
+        late={m for m, t in after.items() if t >= horizon},
+    )
+    _check_roster(config, base_ids, set(micro_ids))
+    if parts is None:
+        chosen, off = _available(config, ts, date, start, dict(duty_used or {}), duty_cap)
+    else:
+        chosen, off = _from_parts(config, ts, start, parts), []
+        busy = {part.patroller.id for part in parts}
+        off = [p.id for p in config.roster if p.id not in busy]
+    people = [c[0] if isinstance(c[0], Patroller) else c[0].patroller for c in chosen]
+    keys = list(dict.fromkeys((p.profile, p.speed_kph) for p in people))
     places = (STATION, *micro_ids)
     matrices, lonlat = [], []
     for profile, speed in keys:
@@ -711,7 +839,10 @@ def build_problem(
         )
     if matrices:
         stops = _drop_unreachable(stops, excluded, matrices)
-    on_duty = _on_duty(chosen, stops, keys, dict(since_break or {}), off)
+    if parts is None:
+        on_duty = _on_duty(chosen, stops, keys, dict(since_break or {}), off)
+    else:
+        on_duty = _parts_on_duty(chosen, stops, keys, horizon)
     return PatrolProblem(
         date=date,
         slice=ts,
@@ -727,6 +858,7 @@ def build_problem(
         base_ids=base_ids,
         dosage_left_min=left,
         place_lonlat=tuple(lonlat),
+        not_before_s={m: t for m, t in after.items() if 0 < t < horizon},
     )
 
 
@@ -774,8 +906,14 @@ def _stops(
     *,
     pinned: set[str],
     exclude: set[str],
+    dwell_min: Mapping[str, int] | None = None,
+    late: Collection[str] = (),
 ) -> tuple[list[Stop], dict[str, str]]:
-    """Every micro-grid as a stop with its visits this slice, and why some get none."""
+    """Every micro-grid as a stop with its visits this slice, and why some get none.
+
+    ``dwell_min`` gives a micro-grid's minutes per visit (default its class's); a micro-grid
+    in ``late`` was visited too late in the previous slice to be visited again in this one.
+    """
     micro_ids = tuple(micro["id"].astype(str))
     score = risk.score
     # a micro-grid without risk in this slice earns nothing: leave it out of the model unless
@@ -787,14 +925,17 @@ def _stops(
     excluded: dict[str, str] = {}
     for i, mid in enumerate(micro_ids):
         cls = str(risk.risk_class[i])
-        dwell_min = int(policy.dwell_min[cls])
-        fit = int(left[mid] // dwell_min) if dwell_min > 0 else 0
+        minutes = int(policy.dwell_min[cls]) if dwell_min is None else int(dwell_min[mid])
+        fit = int(left[mid] // minutes) if minutes > 0 else 0
         copies = min(policy.revisit_max if cls == "top" else 1, max(fit, 0))
         if mid in exclude:
             copies = 0
             excluded[mid] = "excluded by the officer"
         elif copies == 0:
             excluded[mid] = "dosage cap"
+        elif mid in late:
+            copies = 0
+            excluded[mid] = "revisit gap"
         elif score[i] <= 0 and parents[i] in risky_bases and mid not in pinned:
             copies = 0
             excluded[mid] = "no risk in this slice"
@@ -807,7 +948,7 @@ def _stops(
                 rank=int(risk.rank[i]),
                 gi_class=str(risk.gi_class.iloc[i]),
                 risk_class=cls,
-                dwell_s=dwell_min * 60,
+                dwell_s=minutes * 60,
                 incidents=int(risk.count[i]),
                 copies=copies,
                 pinned=mid in pinned,
@@ -947,9 +1088,98 @@ def _on_duty(
     return on_duty
 
 
+def _not_before(
+    start: dt.datetime, after: Mapping[str, dt.datetime], micro_ids: tuple[str, ...], horizon: int
+) -> dict[str, int]:
+    """Seconds of the slice before which each micro-grid may not be visited (from ``after``)."""
+    out = {}
+    for mid in micro_ids:
+        t = after.get(mid)
+        if t is not None:
+            out[mid] = max(0, math.ceil((t - start).total_seconds()))
+    return {m: min(t, horizon) for m, t in out.items()}
+
+
+def _random_dwell(
+    policy: PatrolPolicy, micro_ids: tuple[str, ...], classes: np.ndarray, key: tuple
+) -> dict[str, int]:
+    """Minutes per visit of each micro-grid: its class's, moved at random by the spread.
+
+    Drawn uniformly from ``dwell_min[class] +- dwell_spread_min`` inside ``dwell_bounds_min``,
+    seeded by ``key`` (the plan's seed, the date and the slice), so a variant or another day
+    gets other minutes and the same plan the same ones.
+    """
+    lo, hi = policy.dwell_bounds_min
+    spread = policy.dwell_spread_min
+    rng = np.random.default_rng([int(key[0]), int(key[1]), zlib.crc32(str(key[2]).encode())])
+    draws = rng.integers(-spread, spread + 1, size=len(micro_ids)) if spread else None
+    out = {}
+    for i, mid in enumerate(micro_ids):
+        base = int(policy.dwell_min[str(classes[i])])
+        out[mid] = base if draws is None else int(np.clip(base + draws[i], lo, hi))
+    return out
+
+
+def _from_parts(
+    config: StationConfig, ts: TimeSlice, start: dt.datetime, parts: Collection[DutyPart]
+) -> list[tuple[DutyPart, int, int, int]]:
+    """``(part, start_s, end_s, max_s)`` of each outing on duty in the slice, in roster order.
+
+    ``end_s`` is the outing's end (after the slice when it goes on); a carried outing starts
+    when the patroller is free at its micro-grid.
+    """
+    order = {p.id: i for i, p in enumerate(config.roster)}
+    out = []
+    for part in sorted(parts, key=lambda x: (order.get(x.patroller.id, 0), x.start_min)):
+        lo = _real_seconds(start, part.start_min - ts.start_min)
+        if part.free_at is not None:
+            lo = max(lo, math.ceil((part.free_at - start).total_seconds()))
+        hi = _real_seconds(start, part.end_min - ts.start_min)
+        budget_s = int(part.budget_min * 60)
+        if hi > lo and budget_s > 0:
+            out.append((part, lo, hi, min(hi - lo, budget_s)))
+    return out
+
+
+def _parts_on_duty(
+    chosen: list[tuple[DutyPart, int, int, int]],
+    stops: list[Stop],
+    keys: list[tuple[str, float]],
+    horizon: int,
+) -> list[OnDuty]:
+    """One :class:`OnDuty` per outing on duty in the slice (numbered per patroller)."""
+    on_duty = []
+    seen: dict[str, int] = {}
+    for part, start_s, end_s, max_s in chosen:
+        p = part.patroller
+        seen[p.id] = seen.get(p.id, 0) + 1
+        allowed = None
+        if p.home_bases:
+            allowed = frozenset(s.id for s in stops if s.base_id in p.home_bases)
+        on_duty.append(
+            OnDuty(
+                patroller=p,
+                start_s=start_s,
+                end_s=end_s,
+                max_duration_s=max_s,
+                profile=keys.index((p.profile, p.speed_kph)),
+                start_place=part.start_place or p.start,
+                end_place=p.end,
+                allowed=allowed,
+                part=seen[p.id],
+                outing=part.outing,
+                open_end=end_s > horizon,
+                carried=part.carried,
+                min_duration_s=min(int(part.min_min) * 60, max_s),
+            )
+        )
+    return on_duty
+
+
 __all__ = [
     "NO_PATH_S",
     "PRIZE_TOTAL",
+    "DutyPart",
     "NodeRef",
     "OnDuty",
     "PatrolProblem",

@@ -303,6 +303,9 @@ _KNOWN = {
         "dosage_cap_min",
         "cover_base_grids",
         "cover_penalty",
+        "dwell_spread_min",
+        "wait_max_min",
+        "outing_min_min",
     },
 }
 #: Top-level arrays of tables, checked by their own parsers.

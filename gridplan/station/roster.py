@@ -140,6 +140,18 @@ class PatrolPolicy:
     cover_base_grids, cover_penalty
         Visit every base grid at least once per slice when anyone is on duty (soft, with this
         penalty in prize units; violations are reported).
+    dwell_spread_min
+        Each stop's dwell is drawn at random (seeded by the plan's variant) within this many
+        minutes either side of its class's ``dwell_min``, inside ``dwell_bounds_min``, so
+        patrols are less predictable (Koper: 10-15 min; the Sacramento trial: 12-16 min in
+        random order); 0 keeps every dwell at its class's minutes.
+    wait_max_min
+        Most minutes a patroller may wait between two stops. A patrol walks on rather than
+        standing at a corner: time with nothing better to do ends the outing (back at the
+        station) instead of a wait at a street node.
+    outing_min_min
+        Shortest outing worth sending a patroller on, minutes (start to return); shorter only
+        when the patroller's continuous availability is itself shorter.
 
     Examples
     --------
@@ -163,6 +175,9 @@ class PatrolPolicy:
     dosage_cap_min: int = 90
     cover_base_grids: bool = True
     cover_penalty: float = 1000.0
+    dwell_spread_min: int = 2
+    wait_max_min: int = 5
+    outing_min_min: int = 45
 
 
 def _err(where: str, text: str) -> ConfigError:
@@ -396,6 +411,9 @@ def parse_policy(raw: Mapping[str, Any], *, source: str) -> PatrolPolicy:
         dosage_cap_min=get("dosage_cap_min", int, "dosage_cap_min = 90"),
         cover_base_grids=get("cover_base_grids", bool, "cover_base_grids = true"),
         cover_penalty=get("cover_penalty", float, "cover_penalty = 1000.0"),
+        dwell_spread_min=get("dwell_spread_min", int, "dwell_spread_min = 2"),
+        wait_max_min=get("wait_max_min", int, "wait_max_min = 5"),
+        outing_min_min=get("outing_min_min", int, "outing_min_min = 45"),
     )
     if set(dwell) != {"top", "high", "other"}:
         raise _err(where, "dwell_min needs exactly the classes top, high and other")
@@ -409,6 +427,9 @@ def parse_policy(raw: Mapping[str, Any], *, source: str) -> PatrolPolicy:
         raise _err(where, f"top_share = {policy.top_share:g} must be in (0, 0.5)")
     if policy.revisit_max < 1 or policy.revisit_gap_min < 0:
         raise _err(where, "revisit_max must be >= 1 and revisit_gap_min >= 0")
+    for key in ("dwell_spread_min", "wait_max_min", "outing_min_min"):
+        if getattr(policy, key) < 0:
+            raise _err(where, f"{key} = {getattr(policy, key)} must be 0 or more minutes")
     if policy.dosage_cap_min < hi:
         msg = f"dosage_cap_min = {policy.dosage_cap_min} is shorter than one stop ({hi} min)"
         raise _err(where, msg)

@@ -100,7 +100,11 @@ def test_raise_for_errors_raises_infeasible_plan_error_with_the_report(doc, net,
     stop["dwell_s"] = 300
     stop["departure"] = stop["arrival"]
     report = check_plan(plan_from_dict(bad), net, grid=grid)
-    expected = r"(?s)breaks 2 hard constraint.*\[dwell\] morning/R1: stop 1.*plan the day again"
+    # the stop now ends where it starts: a wait before the next leg too
+    expected = (
+        r"(?s)breaks 3 hard constraint.*\[dwell\] morning/R1: stop 1.*\[wait\] morning/R1.*"
+        r"plan the day again"
+    )
     with pytest.raises(InfeasiblePlanError, match=expected) as exc:
         report.raise_for_errors()
     assert exc.value.report is report and isinstance(exc.value, GridplanError)
@@ -114,7 +118,8 @@ def test_leaving_the_home_bases_is_caught(doc, net):
 
 
 def test_a_route_past_the_availability_is_caught(doc, net):
-    r = first_route(doc)
+    r = first_route(doc, 1)  # the morning routes carry on into the day: this one walks back
+    assert not r["continues"]
     r["duty"]["window_end"] = r["stops"][-1]["departure"]  # no time left to walk back
     assert "window" in codes(doc, net)
 
@@ -217,10 +222,11 @@ def test_bad_plan_files(tmp_path, content, match):
 
 
 def test_a_bad_field_names_its_place(tmp_path, doc):
-    doc["slices"][0]["routes"][0]["stops"][0]["arrival"] = "half past six"
+    k = next(i for i, r in enumerate(doc["slices"][0]["routes"]) if r["stops"])
+    doc["slices"][0]["routes"][k]["stops"][0]["arrival"] = "half past six"
     path = tmp_path / "bad.plan.json"
     path.write_text(json.dumps(doc))
-    with pytest.raises(InputError, match=r"slices\[0\]\.routes\[0\]\.stops\[0\]\.arrival"):
+    with pytest.raises(InputError, match=rf"slices\[0\]\.routes\[{k}\]\.stops\[0\]\.arrival"):
         load_plan(path)
 
 

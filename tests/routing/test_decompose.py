@@ -64,7 +64,9 @@ def test_one_patroller_is_not_decomposed(net, grid):
 
 def test_planner_decomposes_big_slices_and_the_plan_checks(net, grid, monkeypatch):
     monkeypatch.setattr(planner, "should_decompose", lambda problem, model: True)
-    cfg = make_config(crew(), top_share=0.3, revisit_gap_min=30)
+    # three micro-grids per base are less than a 45-minute outing's work for a base's crew:
+    # no minimum here (the shipped one: tests/routing/test_outings.py)
+    cfg = make_config(crew(), top_share=0.3, revisit_gap_min=30, outing_min_min=0)
     plan = plan_checked(grid, make_hotspots(grid), net, cfg, MORNING, params=FAST)
     m = plan.slices[0].metrics
     assert all(m.base_visited.values()) and m.risk_covered > 0.9

@@ -108,12 +108,42 @@ def test_nobody_on_duty_is_a_problem_without_vehicles(lattice, grid, hot):
 # --- stops, prizes, copies -------------------------------------------------------------------
 
 
+def test_dwell_varies_at_random_inside_bounds(lattice, grid, hot):
+    # the shipped policy: dwell_min +- dwell_spread_min (2) inside dwell_bounds_min [10, 15]
+    cfg = make_config([patroller("D1", {"daily": ["06:00-10:00"]})], top_share=0.2)
+    assert cfg.patrol.dwell_spread_min == 2
+    seen = set()
+    for seed in range(6):
+        p = build_problem(grid, hot, lattice, cfg, date="2024-06-05", slice_id="morning", seed=seed)
+        for s in p.stops:
+            centre = cfg.patrol.dwell_min[s.risk_class]
+            assert 10 * 60 <= s.dwell_s <= 15 * 60
+            assert abs(s.dwell_s - centre * 60) <= 2 * 60
+            seen.add((s.id, s.dwell_s))
+        again = build_problem(
+            grid, hot, lattice, cfg, date="2024-06-05", slice_id="morning", seed=seed
+        )
+        assert [s.dwell_s for s in again.stops] == [s.dwell_s for s in p.stops]
+    # other seeds, other minutes: not one fixed dwell per micro-grid
+    assert len(seen) > len(p.stops) + 5
+
+
+def test_no_two_visits_of_a_place_in_a_row(lattice, grid, hot):
+    cfg = make_config([patroller("D1", {"daily": ["06:00-10:00"]})], top_share=0.2)
+    p = build_problem(grid, hot, lattice, cfg, date="2024-06-05", slice_id="morning")
+    vrp = p.to_prize_vrp()
+    a, b = p.node_of("S01-B1-M001", 0), p.node_of("S01-B1-M001", 1)
+    assert vrp.travel[0][a, b] >= NO_PATH_S and vrp.travel[0][b, a] >= NO_PATH_S
+    assert vrp.max_wait == cfg.patrol.wait_max_min * 60
+
+
 def test_stops_classes_prizes_and_revisit_copies(lattice, grid, hot):
     cfg = make_config(
         [patroller("D1", {"daily": ["06:00-10:00"]})],
         top_share=0.2,
         revisit_max=3,
         revisit_gap_min=45,
+        dwell_spread_min=0,  # the shipped spread: test_dwell_varies_at_random_inside_bounds
     )
     p = build_problem(grid, hot, lattice, cfg, date="2024-06-05", slice_id="morning")
     classes = [s.risk_class for s in p.stops]
@@ -135,8 +165,9 @@ def test_stops_classes_prizes_and_revisit_copies(lattice, grid, hot):
     assert abs(int(vrp.prize[firsts].sum()) - 100_000) <= 9
     groups = {g.nodes: g.min_gap for g in vrp.revisit_groups}
     assert groups[tuple(copies)] == 45 * 60
-    # copies of one place are zero seconds apart; the lattice is 200 m blocks at 4.5 km/h
-    assert vrp.travel[0][copies[0], copies[1]] == 0
+    # copies of one place may not follow each other (a post, not a patrol); the lattice is
+    # 200 m blocks at 4.5 km/h
+    assert vrp.travel[0][copies[0], copies[1]] == NO_PATH_S
     j = p.node_of("S01-B1-M002", 0)
     assert vrp.travel[0][first, j] == 160
     # one cover group per base grid, holding first copies only

@@ -10,8 +10,12 @@ Modelling choices
   stops, which also guides the search).
 - **Time.** One dimension "time" with per-vehicle transit evaluators (service of the origin
   plus that vehicle's profile travel), slack for waiting, node windows on the cumul variables,
-  shift bounds on the start and end cumuls and ``max_duration`` as a span upper bound. The
-  balance weight is a global span cost on this dimension.
+  shift bounds on the start and end cumuls and ``max_duration`` as a span upper bound;
+  ``max_wait`` bounds the slack (the start cumul stays free, so departure may be late). A
+  vehicle's ``min_duration`` is not in the routing model (a lower bound on an active route's
+  span stops the insertion heuristics from building any route): short routes are lengthened
+  or given up afterwards (:func:`~gridplan.routing.solver.lengthen.lengthen`). The balance
+  weight is a global span cost on this dimension.
 - **Revisit groups.** Copies are separate nodes; constraints on ``ActiveVar`` make copy k+1
   active only with copy k, and on ``CumulVar`` make copy k+1 start at least ``min_gap`` after
   copy k when active. Ordering the copies in time loses nothing (they are interchangeable) and
@@ -152,8 +156,9 @@ def build(
 def _add_time(model: PrizeVRP, manager, routing, transit_idx: dict, scale: int):
     """Add the time dimension: shifts, maximum durations, windows and the balance cost."""
     horizon, n = model.horizon, model.num_nodes
+    slack = horizon if model.max_wait is None else int(model.max_wait)
     routing.AddDimensionWithVehicleTransits(
-        [transit_idx[v.profile] for v in model.vehicles], horizon, horizon, False, "time"
+        [transit_idx[v.profile] for v in model.vehicles], slack, horizon, False, "time"
     )
     time_dim = routing.GetDimensionOrDie("time")
     for k, v in enumerate(model.vehicles):
@@ -162,6 +167,7 @@ def _add_time(model: PrizeVRP, manager, routing, transit_idx: dict, scale: int):
         time_dim.CumulVar(routing.End(k)).SetRange(v.earliest_start, latest)
         if v.max_duration is not None:
             time_dim.SetSpanUpperBoundForVehicle(v.max_duration, k)
+
     if model.time_windows is not None:
         for node in range(n):
             lo, hi = (int(x) for x in model.time_windows[node])

@@ -73,6 +73,9 @@ class Vehicle:
         Longest route (end time minus start time), seconds; ``None`` means no limit.
     allowed_nodes
         Nodes this vehicle may visit; ``None`` means every non-depot node.
+    min_duration
+        Shortest route when the vehicle visits anything (end time minus start time), seconds:
+        an outing shorter than this is not worth making; ``None`` means no minimum.
 
     Raises
     ------
@@ -98,6 +101,7 @@ class Vehicle:
     latest_end: int | None = None
     max_duration: int | None = None
     allowed_nodes: frozenset[int] | None = None
+    min_duration: int | None = None
 
     def __post_init__(self):
         if self.allowed_nodes is not None and not isinstance(self.allowed_nodes, frozenset):
@@ -107,7 +111,7 @@ class Vehicle:
             if int(value) != value or value < 0:
                 msg = f"vehicle {self.name!r}: {name}={value!r} must be a non-negative integer"
                 raise InputError(msg)
-        for name in ("latest_end", "max_duration"):
+        for name in ("latest_end", "max_duration", "min_duration"):
             value = getattr(self, name)
             if value is not None and (int(value) != value or value < 0):
                 msg = f"vehicle {self.name!r}: {name}={value!r} must be a non-negative integer"
@@ -243,6 +247,10 @@ class PrizeVRP:
     travel_weight
         Cost per second of travel, in prize units; 0 means travel only breaks ties (the Team
         Orienteering objective).
+    max_wait
+        Most seconds a vehicle may wait between leaving one node and serving the next
+        (the return to the end depot included); ``None`` means any wait. Departure from the
+        start may still be delayed.
     name
         Label for summaries.
 
@@ -270,6 +278,7 @@ class PrizeVRP:
     cover_groups: tuple[CoverGroup, ...] = ()
     balance_weight: float = 0.0
     travel_weight: float = 0.0
+    max_wait: int | None = None
     name: str = ""
 
     def __post_init__(self):
@@ -354,6 +363,8 @@ class PrizeVRP:
             bad = [u for u in g.nodes if not 0 <= u < n or u in depots]
             if bad:
                 problems.append(f"cover group {g.name!r}: nodes {bad} are depots or out of range")
+        if self.max_wait is not None and (int(self.max_wait) != self.max_wait or self.max_wait < 0):
+            problems.append(f"max_wait={self.max_wait!r} must be a non-negative integer")
         if self.balance_weight < 0 or self.travel_weight < 0:
             problems.append(
                 f"balance_weight={self.balance_weight} and travel_weight={self.travel_weight} "
@@ -661,6 +672,11 @@ class PrizeVRPSolution:
                         f"{label}: reaches {b.node} at {b.time} s but cannot be there before "
                         f"{earliest} s"
                     )
+                elif model.max_wait is not None and b.time - earliest > model.max_wait:
+                    out.append(
+                        f"{label}: waits {b.time - earliest} s before {b.node}, more than "
+                        f"{model.max_wait} s"
+                    )
             for vis in r.visits[1:-1]:
                 if vis.node in depots:
                     out.append(f"{label}: visits depot {vis.node} mid-route")
@@ -684,6 +700,8 @@ class PrizeVRPSolution:
                 out.append(f"{label}: ends at {r.visits[-1].time} s after {latest} s")
             if v.max_duration is not None and r.duration > v.max_duration:
                 out.append(f"{label}: lasts {r.duration} s, more than {v.max_duration} s")
+            if v.min_duration is not None and r.duration < v.min_duration:
+                out.append(f"{label}: lasts {r.duration} s, less than {v.min_duration} s")
         for g in model.revisit_groups:
             seen = [u in times for u in g.nodes]
             for k in range(1, len(seen)):

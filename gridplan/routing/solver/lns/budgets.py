@@ -35,8 +35,15 @@ def allowed_mask(model: PrizeVRP, v: Vehicle) -> np.ndarray:
 
 
 def budget_only(model: PrizeVRP) -> bool:
-    """Whether a route is feasible exactly when its duration fits (no windows, no revisits)."""
-    return model.time_windows is None and not model.revisit_groups
+    """Whether a route is feasible exactly when its duration fits (no windows, no revisits).
+
+    A minimum duration (an outing worth making) is not a budget either.
+    """
+    return (
+        model.time_windows is None
+        and not model.revisit_groups
+        and all(v.min_duration is None for v in model.vehicles)
+    )
 
 
 def python_lns_applies(model: PrizeVRP) -> bool:
