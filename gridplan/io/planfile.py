@@ -80,6 +80,9 @@ def _policy(policy: PatrolPolicy) -> dict[str, Any]:
         "dosage_cap_min": policy.dosage_cap_min,
         "cover_base_grids": policy.cover_base_grids,
         "cover_penalty": policy.cover_penalty,
+        "dwell_spread_min": policy.dwell_spread_min,
+        "wait_max_min": policy.wait_max_min,
+        "outing_min_min": policy.outing_min_min,
     }
 
 
@@ -410,7 +413,20 @@ def _read_policy(rd: _Reader, raw: Any) -> PatrolPolicy:
         dosage_cap_min=g(raw, "dosage_cap_min", where, int),
         cover_base_grids=g(raw, "cover_base_grids", where, bool),
         cover_penalty=g(raw, "cover_penalty", where, float),
+        # plans made before these rules are checked by the rules they were made with
+        dwell_spread_min=rd.opt(raw, "dwell_spread_min", where, int) or 0,
+        wait_max_min=_opt_int(rd, raw, "wait_max_min", NO_WAIT_RULE_MIN),
+        outing_min_min=rd.opt(raw, "outing_min_min", where, int) or 0,
     )
+
+
+#: ``wait_max_min`` of a plan file from before the rule: any wait (a day of minutes).
+NO_WAIT_RULE_MIN = 24 * 60
+
+
+def _opt_int(rd: _Reader, raw: Any, key: str, default: int) -> int:
+    value = rd.opt(raw, key, "policy", int)
+    return default if value is None else int(value)
 
 
 def plan_from_dict(data: Mapping[str, Any], *, source: str | Path = "<plan>") -> PatrolPlan:
