@@ -14,8 +14,9 @@ INCIDENTS
 HOTSPOTS
     The long frame of :func:`gridplan.compute_hotspots`, one row per micro-grid and slice
     (:data:`HOTSPOT_COLUMNS`); hot-spot files, summaries and planning need only
-    :data:`HOTSPOT_KEY_COLUMNS`, hot-spot maps :data:`HOTSPOT_MAP_COLUMNS`. ``gi_class`` takes
-    the values of :data:`GI_CLASSES`.
+    :data:`HOTSPOT_KEY_COLUMNS`, hot-spot maps :data:`HOTSPOT_MAP_COLUMNS`. ``gi_class`` is the
+    hot-spot class: the Gi* classes :data:`GI_CLASSES` on large stations, the excess classes
+    :data:`EXCESS_CLASSES` on small ones (:func:`class_method` tells which).
 """
 
 from __future__ import annotations
@@ -49,6 +50,31 @@ GI_CLASSES = (
     "cold_99",
 )
 
+#: Classes of the excess test for small stations (:mod:`gridplan.analysis.excess`): a
+#: micro-grid with significantly more (``above``) or fewer (``below``) incidents than the
+#: station's mean density predicts, at confidence 99/95/90 %.
+EXCESS_CLASSES = (
+    "above_99",
+    "above_95",
+    "above_90",
+    "not_significant",
+    "below_90",
+    "below_95",
+    "below_99",
+)
+
+#: Every value of ``gi_class``: the Gi* classes, then the excess classes (hottest first).
+HOTSPOT_CLASSES = (*GI_CLASSES, *(c for c in EXCESS_CLASSES if c not in GI_CLASSES))
+
+#: The classes counted as hot spots (maps outline them, summaries count them).
+HOT_CLASSES = ("hot_99", "hot_95", "hot_90", "above_99", "above_95", "above_90")
+
+#: The classes counted as cold spots.
+COLD_CLASSES = ("cold_90", "cold_95", "cold_99", "below_90", "below_95", "below_99")
+
+#: How a hot-spot frame was classed (``hotspots.classes`` of the station config, resolved).
+CLASS_METHODS = ("gistar", "excess")
+
 #: Columns of the frame returned by :func:`gridplan.compute_hotspots`, in order.
 HOTSPOT_COLUMNS = (
     "id",
@@ -66,6 +92,9 @@ HOTSPOT_COLUMNS = (
     "gi_p",
     "gi_p_sim",
     "gi_p_fdr",
+    "expected",
+    "excess_p",
+    "excess_p_fdr",
     "gi_class",
     "geometry",
 )
@@ -79,6 +108,22 @@ HOTSPOT_MAP_COLUMNS = (*HOTSPOT_KEY_COLUMNS, "density_km2", "gi_z")
 _FROM_HOTSPOTS = (
     "pass the result of gridplan.compute_hotspots or a GeoJSON written by 'gridplan hotspots'"
 )
+
+
+def class_method(classes: Iterable[object]) -> str:
+    """Return how hot-spot classes were made: ``"excess"`` or ``"gistar"``.
+
+    The classes name their test (``above_*``/``below_*`` only come from the excess test), so a
+    hot-spot file, a plan's stops or a stored run say it without the frame's ``attrs``. Classes
+    that are all ``not_significant`` (or none) read as ``"gistar"``.
+
+    Examples
+    --------
+    >>> class_method(["not_significant", "above_95"]), class_method(["hot_99"])
+    ('excess', 'gistar')
+    """
+    excess_only = set(EXCESS_CLASSES) - set(GI_CLASSES)
+    return "excess" if any(str(c) in excess_only for c in classes) else "gistar"
 
 
 def missing_columns(frame: pd.DataFrame, required: Iterable[str]) -> list[str]:

@@ -556,7 +556,8 @@ def hotspots_cmd(
         summary["map"] = str(map_path)
     summary["slices"] = _slice_summary(hot)
     summary["unassigned"] = int(hot.attrs.get("unassigned", 0))
-    lines = [f"hot spots written to {out}"]
+    summary["classes"] = hot.attrs.get("hot_classes", "gistar")
+    lines = [f"hot spots written to {out}", f"  hot-spot classes: {_CLASSES[summary['classes']]}"]
     lines += [
         f"  {s['slice']:<12} incidents {s['incidents']:>7}  hot cells {s['hot']:>4}  "
         f"top cell {s['top_cell']} (score {s['top_score']:.1f})"
@@ -568,7 +569,18 @@ def hotspots_cmd(
     return summary, "\n".join(lines), 0
 
 
+_CLASSES = {
+    "gistar": "Getis-Ord Gi* (a micro-grid and its neighbours against the station)",
+    "excess": (
+        "each micro-grid against the station's mean density "
+        "(small station, hotspots.small_station_cells)"
+    ),
+}
+
+
 def _slice_summary(hot) -> list[dict[str, Any]]:
+    from gridplan._validate import HOT_CLASSES
+
     out = []
     for sid, part in hot.groupby("slice", sort=False):
         top = part.sort_values("rank").iloc[0]
@@ -576,7 +588,7 @@ def _slice_summary(hot) -> list[dict[str, Any]]:
             {
                 "slice": sid,
                 "incidents": int(part["count"].sum()),
-                "hot": int(part["gi_class"].astype(str).str.startswith("hot").sum()),
+                "hot": int(part["gi_class"].astype(str).isin(HOT_CLASSES).sum()),
                 "top_cell": str(top["id"]),
                 "top_score": float(top["score"]),
             }

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from gridplan._validate import EXCESS_CLASSES
 from gridplan.cli import main
 
 # A tiny station near Shanghai in UTM 51N: 1,000 m x 400 m, five 200 m wide base grids,
@@ -298,6 +299,9 @@ def test_hotspots_and_backtest(runner, grid_file, incidents_file, tmp_path):
     hot = gpd.read_file(out)
     assert set(hot["slice"]) == {"all", "morning", "day", "evening", "night"}
     assert hot.loc[hot["slice"] == "all", "count"].sum() == 40
+    # 10 micro-grids: a small station, classed against the station's mean (shipped "auto")
+    assert json.loads(result.stdout)["classes"] == "excess"
+    assert set(hot["gi_class"]) <= set(EXCESS_CLASSES)
     assert html.read_text(encoding="utf-8").count("S01-B1-M001") >= 1
     assert csv.read_bytes().startswith(b"\xef\xbb\xbf")
 

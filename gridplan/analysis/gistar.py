@@ -199,18 +199,23 @@ def fdr_bh(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def classify_gi(z: np.ndarray, p: np.ndarray) -> np.ndarray:
+def classify_gi(
+    z: np.ndarray, p: np.ndarray, *, names: tuple[str, str] = ("hot", "cold")
+) -> np.ndarray:
     """Gi* class per cell: ``hot_99`` ... ``cold_99`` from z's sign and the p-value.
 
     A cell is significant at confidence c when ``p < 1 - c``; NaN z or p is
-    ``not_significant``.
+    ``not_significant``. ``names`` are the prefixes for a positive and a negative ``z``: the
+    excess test (:mod:`gridplan.analysis.excess`) passes ``("above", "below")`` with the
+    count minus its expectation as ``z``.
     """
     z = np.asarray(z, dtype=float)
     p = np.asarray(p, dtype=float)
+    high, low = names
     out = np.full(z.shape, "not_significant", dtype=object)
     ok = np.isfinite(z) & np.isfinite(p)
     for alpha, level in ((0.10, "90"), (0.05, "95"), (0.01, "99")):
         sig = ok & (p < alpha)
-        out[sig & (z > 0)] = f"hot_{level}"
-        out[sig & (z < 0)] = f"cold_{level}"
+        out[sig & (z > 0)] = f"{high}_{level}"
+        out[sig & (z < 0)] = f"{low}_{level}"
     return out

@@ -1,7 +1,8 @@
-"""Hot spots per micro-grid and time slice: counts, density, weighted score and Getis-Ord Gi*.
+"""Hot spots per micro-grid and time slice: counts, density, weighted score and their classes.
 
 :func:`compute_hotspots` joins incidents to the micro-grids of a 1+5+N grid, aggregates them
-per micro-grid and time slice, and runs the Getis-Ord Gi* hot-spot statistic on each slice.
+per micro-grid and time slice, runs the Getis-Ord Gi* hot-spot statistic and the excess test
+on each slice, and classes each micro-grid hot, cold or neither with one of them.
 
 Score and spatial join
     Each incident adds its severity weight halved for every half-life of age, in the
@@ -15,6 +16,23 @@ Getis-Ord Gi*
     A micro-grid without neighbours (an island) has no local neighbourhood to test: its Gi*
     is reported as NaN and ``not_significant``. p-values are corrected for multiple testing
     with the Benjamini-Hochberg false discovery rate per slice when ``config.fdr`` is set.
+
+Excess test
+    Each micro-grid's incident count against what the station's mean density predicts for its
+    area (Choynowski's probability map, binomial given the slice's total;
+    :mod:`gridplan.analysis.excess`), with the same FDR. It finds a single hot micro-grid among
+    quiet ones, which Gi* by construction does not.
+
+Classes (``gi_class``)
+    ``hotspots.classes`` of the station config: ``gistar`` classes by Gi*
+    (``hot_99`` ... ``cold_99``), ``excess`` by the excess test (``above_99`` ...
+    ``below_99``), ``auto`` (the default) by the excess test on a small station, one with
+    fewer than ``hotspots.small_station_cells`` (60) micro-grids, and by Gi* on the others.
+    Measured: the 36-micro-grid test station (``tests/_small_station.py``) has no Gi* hot
+    spot in any slice although three micro-grids hold 57 % of its incidents; the excess test
+    classes its night hot spot hot at night and all day, and its two day hot spots by day.
+    The demo (147 micro-grids) keeps Gi*. Both tests' p-values are in the frame whichever
+    classes it.
 """
 
 from __future__ import annotations
@@ -28,11 +46,14 @@ import pandas as pd
 from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
+from gridplan._validate import COLD_CLASSES
+from gridplan._validate import HOT_CLASSES
 from gridplan._validate import check_hotspot_columns
 from gridplan.analysis._aggregate import Aggregate
 from gridplan.analysis._aggregate import aggregate
 from gridplan.analysis._aggregate import check_incidents
 from gridplan.analysis._aggregate import micro_cells
+from gridplan.analysis.excess import excess_test
 from gridplan.analysis.gistar import classify_gi
 from gridplan.analysis.gistar import fdr_bh
 from gridplan.analysis.gistar import gi_star
@@ -77,7 +98,7 @@ def compute_hotspots(
         The INCIDENTS frame (``time``, ``weight``, point ``geometry``); other CRSs than the
         grid's are reprojected.
     config
-        Station configuration: time slices, timezone, half-life, Gi* settings. Defaults to
+        Station configuration: time slices, timezone, half-life, hot-spot settings. Defaults to
         :func:`gridplan.default_config`.
     period
         Only incidents in this period (see :func:`gridplan.station.timeslices.parse_period`); the
@@ -99,10 +120,15 @@ def compute_hotspots(
         the slice has no incidents), ``rank`` (1 = highest score; ties by count, then id),
         ``gi_z``, ``gi_p`` (two-sided normal), ``gi_p_sim`` (two-sided permutation pseudo p),
         ``gi_p_fdr`` (Benjamini-Hochberg adjusted p of the one used for inference; NaN when
-        ``config.fdr`` is off) and ``gi_class`` (see :data:`~gridplan._validate.GI_CLASSES`).
+        ``config.fdr`` is off), ``expected`` (incidents at the station's mean density),
+        ``excess_p`` (two-sided binomial p of ``count`` against ``expected``), ``excess_p_fdr``
+        and ``gi_class``: the hot-spot class, by Gi* (``hot_99`` ... ``cold_99``,
+        :data:`~gridplan._validate.GI_CLASSES`) or by the excess test (``above_99`` ...
+        ``below_99``, :data:`~gridplan._validate.EXCESS_CLASSES`) as ``config``'s
+        ``hotspots.classes`` decides (see the module docstring).
         ``attrs`` holds ``unassigned`` (incidents in no micro-grid), ``incidents`` (analysed),
-        ``no_time`` (skipped for lack of a valid time), ``period``, ``reference_time`` and
-        ``timings`` (seconds per stage).
+        ``no_time`` (skipped for lack of a valid time), ``period``, ``reference_time``,
+        ``hot_classes`` (``"gistar"`` or ``"excess"``) and ``timings`` (seconds per stage).
 
     Raises
     ------
@@ -139,13 +165,28 @@ def compute_hotspots(
     report(progress, "hotspots: assemble", 3, stages)
     t0 = time.perf_counter()
     p_used = p_sim if config.gi_inference == "permutation" else p_norm
-    p_fdr = np.full(p_used.shape, np.nan)
-    if config.fdr:
-        for c in range(p_used.shape[1]):
-            p_fdr[:, c] = fdr_bh(p_used[:, c])
-    gi_class = classify_gi(z, p_fdr if config.fdr else p_used)
-
-    out = _long_frame(cells, agg, config, z, p_norm, p_sim, p_fdr, gi_class)
+    p_fdr = _fdr(p_used, config)
+    area_km2 = _area_km2(cells, config)
+    expected, excess_p = excess_test(agg.counts, area_km2)
+    excess_fdr = _fdr(excess_p, config)
+    method = class_method_for(config, len(cells))
+    if method == "excess":
+        gi_class = classify_gi(
+            agg.counts - expected, excess_fdr if config.fdr else excess_p, names=("above", "below")
+        )
+    else:
+        gi_class = classify_gi(z, p_fdr if config.fdr else p_used)
+    stats = {
+        "gi_z": z,
+        "gi_p": p_norm,
+        "gi_p_sim": p_sim,
+        "gi_p_fdr": p_fdr,
+        "expected": expected,
+        "excess_p": excess_p,
+        "excess_p_fdr": excess_fdr,
+        "gi_class": gi_class,
+    }
+    out = _long_frame(cells, agg, area_km2, stats)
     timings["assemble"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_start
     out.attrs.update(
@@ -158,11 +199,44 @@ def compute_hotspots(
             "slices": list(agg.slice_ids),
             "permutations": permutations,
             "gi_inference": config.gi_inference,
+            "hot_classes": method,
             "timings": timings,
         }
     )
     report(progress, "hotspots: done", stages, stages)
     return out
+
+
+def class_method_for(config: StationConfig, n_cells: int) -> str:
+    """Return how a station of ``n_cells`` micro-grids is classed: ``"gistar"`` or ``"excess"``.
+
+    ``hotspots.classes = "auto"`` takes the excess test when the station has fewer than
+    ``hotspots.small_station_cells`` micro-grids, Gi* otherwise; ``"gistar"`` and ``"excess"``
+    are taken as they are.
+
+    Examples
+    --------
+    >>> from gridplan.station.config import default_config
+    >>> class_method_for(default_config(), 36), class_method_for(default_config(), 147)
+    ('excess', 'gistar')
+    """
+    if config.hot_classes != "auto":
+        return config.hot_classes
+    return "excess" if n_cells < config.small_station_cells else "gistar"
+
+
+def _fdr(p: np.ndarray, config: StationConfig) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p per slice (column); NaN everywhere when FDR is off."""
+    out = np.full(p.shape, np.nan)
+    if config.fdr:
+        for c in range(p.shape[1]):
+            out[:, c] = fdr_bh(p[:, c])
+    return out
+
+
+def _area_km2(cells: gpd.GeoDataFrame, config: StationConfig) -> np.ndarray:
+    mcrs = metric_crs(cells, crs=config.metric_crs, source=config.source)
+    return cells.to_crs(mcrs).area.to_numpy() / 1e6
 
 
 def _permutations(config: StationConfig, permutations: int | None) -> int:
@@ -183,17 +257,14 @@ def _permutations(config: StationConfig, permutations: int | None) -> int:
 def _long_frame(
     cells: gpd.GeoDataFrame,
     agg: Aggregate,
-    config: StationConfig,
-    z: np.ndarray,
-    p_norm: np.ndarray,
-    p_sim: np.ndarray,
-    p_fdr: np.ndarray,
-    gi_class: np.ndarray,
+    area_km2: np.ndarray,
+    stats: dict[str, np.ndarray],
 ) -> gpd.GeoDataFrame:
-    """Assemble the long hot-spot frame: one row per micro-grid and slice, slice-major."""
+    """Assemble the long hot-spot frame: one row per micro-grid and slice, slice-major.
+
+    ``stats`` holds the (cells, slices) arrays of the columns from ``gi_z`` to ``gi_class``.
+    """
     n, k = agg.counts.shape
-    mcrs = metric_crs(cells, crs=config.metric_crs, source=config.source)
-    area_km2 = cells.to_crs(mcrs).area.to_numpy() / 1e6
     ids = cells["id"].to_numpy(dtype=str)
     totals = agg.counts.sum(axis=0).astype(float)
     score_totals = agg.scores.sum(axis=0)
@@ -223,11 +294,7 @@ def _long_frame(
             "share": long(share),
             "score_share": long(score_share),
             "rank": long(rank),
-            "gi_z": long(z),
-            "gi_p": long(p_norm),
-            "gi_p_sim": long(p_sim),
-            "gi_p_fdr": long(p_fdr),
-            "gi_class": long(gi_class),
+            **{name: long(values) for name, values in stats.items()},
         },
         geometry=geometry,
         crs="EPSG:4326",
@@ -248,7 +315,8 @@ def hotspot_summary(gdf: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         One row per slice (in the frame's order): ``slice``, ``incidents``, ``score``,
         ``cells``, ``active_cells`` (with at least one incident), ``hot_cells`` and
-        ``cold_cells`` (Gi* significant at 90 % or more), ``top_id``, ``top_name``,
+        ``cold_cells`` (significant at 90 % or more, :data:`~gridplan._validate.HOT_CLASSES`
+        and :data:`~gridplan._validate.COLD_CLASSES`), ``top_id``, ``top_name``,
         ``top_count``, ``top_score`` (the rank-1 micro-grid) and ``top5pct_share`` (share of
         the slice's incidents in its top-ranked 5 % of micro-grids, at least one cell).
 
@@ -271,8 +339,8 @@ def hotspot_summary(gdf: pd.DataFrame) -> pd.DataFrame:
                 "score": float(part["score"].sum()),
                 "cells": len(part),
                 "active_cells": int((part["count"] > 0).sum()),
-                "hot_cells": int(cls.str.startswith("hot").sum()),
-                "cold_cells": int(cls.str.startswith("cold").sum()),
+                "hot_cells": int(cls.isin(HOT_CLASSES).sum()),
+                "cold_cells": int(cls.isin(COLD_CLASSES).sum()),
                 "top_id": str(top["id"]),
                 "top_name": str(top.get("name", "") or ""),
                 "top_count": int(top["count"]),

@@ -77,6 +77,13 @@ _GI_CLASSES = {
     "cold_90": define("gi.cold_90", N_("cold spot (90%% confidence)")),
     "cold_95": define("gi.cold_95", N_("cold spot (95%% confidence)")),
     "cold_99": define("gi.cold_99", N_("cold spot (99%% confidence)")),
+    # the classes of a small station: each micro-grid against the station's mean density
+    "above_99": define("gi.above_99", N_("above the station's mean (99%% confidence)")),
+    "above_95": define("gi.above_95", N_("above the station's mean (95%% confidence)")),
+    "above_90": define("gi.above_90", N_("above the station's mean (90%% confidence)")),
+    "below_90": define("gi.below_90", N_("below the station's mean (90%% confidence)")),
+    "below_95": define("gi.below_95", N_("below the station's mean (95%% confidence)")),
+    "below_99": define("gi.below_99", N_("below the station's mean (99%% confidence)")),
 }
 
 

@@ -24,6 +24,7 @@ from gridplan._validate import REJECT_COLUMNS
 from gridplan._validate import check_grid_columns
 from gridplan._validate import check_hotspot_columns
 from gridplan._validate import check_incident_columns
+from gridplan._validate import class_method
 from gridplan.geo.crs import require_crs
 from gridplan.geo.grid import id_text
 from gridplan.geo.incidents import ImportResult
@@ -272,7 +273,7 @@ def write_hotspots(
         GeoPackage layer name.
     qml
         GeoJSON only: also write the QGIS style as ``<stem>.qml`` beside it. A GeoPackage
-        carries it in its ``layer_styles`` table: Gi* classes coloured as on gridplan's
+        carries it in its ``layer_styles`` table: hot-spot classes coloured as on gridplan's
         maps, one group per slice in QGIS's layer panel (see :mod:`gridplan.io.styles`).
 
     Returns
@@ -296,5 +297,5 @@ def write_hotspots(
     if suffix == ".csv":
         return write_csv(hot, path)
     write_geodata(hot, path, layer=layer)
-    style = styles.hotspot_style(hot["slice"].astype(str))
+    style = styles.hotspot_style(hot["slice"].astype(str), method=class_method(hot["gi_class"]))
     return styles.style_file(path, layer, style, qml=qml)

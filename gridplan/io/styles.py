@@ -9,7 +9,9 @@ versions read as well:
 - **grid**: outlines only, station thick, base grids medium with their names, micro-grids
   thin with their codes once zoomed in past 1:8,000.
 - **hot spots**: one group per time slice (only the first switched on, since slices
-  overlap), coloured by Gi* class with the web map's colours (``gridplan.maps.palette.GI_COLOURS``).
+  overlap), coloured by hot-spot class with the web map's colours
+  (``gridplan.maps.palette.GI_COLOURS``): Gi* classes, or on a small station the excess
+  classes (each micro-grid against the station's mean density), named so in the legend.
 - **incidents**: small points by alert colour.
 - **plan routes and stops**: one colour per patroller (the web map's colour-blind-safe
   palette), stops labelled with their order.
@@ -33,6 +35,7 @@ import pandas as pd
 from gridplan.maps.palette import ALERT_COLOURS
 from gridplan.maps.palette import ALERTS
 from gridplan.maps.palette import GI_COLOURS
+from gridplan.maps.palette import LEGEND_KEYS
 from gridplan.maps.palette import PATROLLER_COLOURS
 
 #: Name of every style gridplan writes (a re-export replaces it, other styles stay).
@@ -46,6 +49,20 @@ GI_LABELS = {
     "cold_90": "冷点 90% / cold spot 90 %",
     "cold_95": "冷点 95% / cold spot 95 %",
     "cold_99": "冷点 99% / cold spot 99 %",
+    "above_99": "高于全所平均 99% / above station mean 99 %",
+    "above_95": "高于全所平均 95% / above station mean 95 %",
+    "above_90": "高于全所平均 90% / above station mean 90 %",
+    "below_90": "低于全所平均 90% / below station mean 90 %",
+    "below_95": "低于全所平均 95% / below station mean 95 %",
+    "below_99": "低于全所平均 99% / below station mean 99 %",
+}
+#: What the hot-spot layer's legend says the classes are, per way of classing.
+CLASS_DESCRIPTIONS = {
+    "gistar": "Gi* 热点 / hot spots by time slice",
+    "excess": (
+        "热点等级：各微网格警情与全所平均密度比较（小警务室）/ hot-spot class: each micro-grid "
+        "against the station's mean density (small station), by time slice"
+    ),
 }
 ALERT_LABELS = {
     "red": "红色警情 / red alert",
@@ -162,25 +179,27 @@ def grid_style(level: str | None = None) -> LayerStyle:
     )
 
 
-def hotspot_style(slices: Iterable[str]) -> LayerStyle:
-    """Gi* classes per time slice: one group per slice, the first switched on."""
+def hotspot_style(slices: Iterable[str], *, method: str = "gistar") -> LayerStyle:
+    """Hot-spot classes per time slice: one group per slice, the first switched on.
+
+    ``method`` is how the classes were made (:func:`gridplan._validate.class_method`):
+    ``"gistar"`` or ``"excess"``; the legend lists that method's classes and says what they are.
+    """
     groups = []
     for k, slice_id in enumerate(dict.fromkeys(slices)):
         children = tuple(
             Rule(
                 GI_LABELS[cls],
                 f"\"gi_class\" = '{cls}'",
-                Symbol("fill", colour, outline="#9e9e9e", width=0.1, opacity=0.8),
+                Symbol("fill", GI_COLOURS[cls], outline="#9e9e9e", width=0.1, opacity=0.8),
             )
-            for cls, colour in GI_COLOURS.items()
+            for cls in LEGEND_KEYS[method]
         )
         groups.append(
             Rule(f"时段 / slice {slice_id}", _eq("slice", slice_id), None, children, k == 0)
         )
     return LayerStyle(
-        description=(
-            "Gi* 热点 / hot spots by time slice: tick one slice at a time in the layer panel"
-        ),
+        description=(f"{CLASS_DESCRIPTIONS[method]}: tick one slice at a time in the layer panel"),
         rules=tuple(groups),
     )
 

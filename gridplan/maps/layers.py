@@ -27,10 +27,13 @@ from branca.element import MacroElement
 from branca.element import Template
 
 from gridplan._errors import InputError
+from gridplan._validate import HOT_CLASSES
+from gridplan._validate import class_method
 from gridplan.maps.palette import FILL_OPACITY
 from gridplan.maps.palette import GI_COLOURS
 from gridplan.maps.palette import GI_KEYS
 from gridplan.maps.palette import HOT_OUTLINE
+from gridplan.maps.palette import LEGEND_KEYS
 from gridplan.maps.palette import NO_DATA_COLOUR
 from gridplan.maps.palette import SCORE_COLOURS
 
@@ -63,9 +66,20 @@ LABELS = {
         "cold_90": "冷点 90%",
         "cold_95": "冷点 95%",
         "cold_99": "冷点 99%",
+        "gi_excess": "热点等级（与全所平均比较）",
+        "above_99": "高于全所平均 99%",
+        "above_95": "高于全所平均 95%",
+        "above_90": "高于全所平均 90%",
+        "below_90": "低于全所平均 90%",
+        "below_95": "低于全所平均 95%",
+        "below_99": "低于全所平均 99%",
+        "classes_excess": "小警务室：各微网格警情数与全所平均密度比较（二项检验，FDR 校正）",
+        "class_head_gistar": "Gi*",
+        "class_head_excess": "热点等级",
         "all": "全天",
         "no_data": "无警情",
         "hot_border": "黑白双线边框：Gi* 热点",
+        "hot_border_excess": "黑白双线边框：高于全所平均",
         "station": "警务室辖区",
         "name": "名称",
         "base_grid": "所属基础网格",
@@ -112,9 +126,23 @@ LABELS = {
         "cold_90": "Cold spot 90%",
         "cold_95": "Cold spot 95%",
         "cold_99": "Cold spot 99%",
+        "gi_excess": "Hot-spot class (vs. station mean)",
+        "above_99": "Above station mean 99%",
+        "above_95": "Above station mean 95%",
+        "above_90": "Above station mean 90%",
+        "below_90": "Below station mean 90%",
+        "below_95": "Below station mean 95%",
+        "below_99": "Below station mean 99%",
+        "classes_excess": (
+            "Small station: each micro-grid's incidents against the station's mean density "
+            "(binomial test, FDR)"
+        ),
+        "class_head_gistar": "Gi*",
+        "class_head_excess": "Class",
         "all": "All day",
         "no_data": "No incidents",
         "hot_border": "Black-and-white outline: Gi* hot spot",
+        "hot_border_excess": "Black-and-white outline: above the station mean",
         "station": "Station area",
         "name": "Name",
         "base_grid": "Base grid",
@@ -384,6 +412,7 @@ def hotspot_layer(
         for i, n, b in zip(ids, names, parents, strict=True)
     ]
     gi_index = {k: n for n, k in enumerate(GI_KEYS)}
+    method = class_method(hotspots["gi_class"].dropna())
     has_density = "density_km2" in hotspots
     score_breaks, density_breaks = {}, {}
     for sid in slices:
@@ -417,6 +446,11 @@ def hotspot_layer(
         "slices": [[sid, shown[sid]] for sid in slices],
         "gi_keys": GI_KEYS,
         "gi_colours": GI_COLOURS,
+        # how the classes were made: the legend lists that method's classes and says what
+        # they are; hot_keys are outlined on the score and density maps
+        "classes": method,
+        "legend_keys": LEGEND_KEYS[method],
+        "hot_keys": HOT_CLASSES,
         "score_colours": SCORE_COLOURS,
         "no_data": NO_DATA_COLOUR,
         "fill_opacity": FILL_OPACITY,

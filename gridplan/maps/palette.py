@@ -6,7 +6,8 @@ the web maps (:mod:`gridplan.maps.layers`, :mod:`gridplan.maps.webmaps`) without
 
 from __future__ import annotations
 
-#: Fill per Gi* class (:data:`gridplan.analysis.gistar.GI_CLASSES`), red hot to blue cold.
+#: Fill per hot-spot class (:data:`gridplan._validate.HOTSPOT_CLASSES`), red hot to blue
+#: cold: the Gi* classes, then the excess classes of small stations in the same colours.
 GI_COLOURS = {
     "hot_99": "#b2182b",
     "hot_95": "#ef8a62",
@@ -15,6 +16,12 @@ GI_COLOURS = {
     "cold_90": "#d1e5f0",
     "cold_95": "#67a9cf",
     "cold_99": "#2166ac",
+    "above_99": "#b2182b",
+    "above_95": "#ef8a62",
+    "above_90": "#fddbc7",
+    "below_90": "#d1e5f0",
+    "below_95": "#67a9cf",
+    "below_99": "#2166ac",
 }
 SCORE_COLOURS = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
 #: Fill of a micro-grid without incidents, and the opacity of every micro-grid fill.
@@ -24,8 +31,21 @@ FILL_OPACITY = 0.7
 #: so one of the two stands out on every fill from pale yellow to dark red (WCAG contrast
 #: ratio of at least 3, tested) and it cannot be taken for a fill colour.
 HOT_OUTLINE = {"casing": "#000000", "line": "#ffffff", "casing_px": 4.5, "line_px": 1.5}
-#: The Gi* classes in legend order.
+#: Every hot-spot class (an index into it is what the web map's features carry).
 GI_KEYS = tuple(GI_COLOURS)
+#: The classes in legend order, per way of classing (:data:`gridplan._validate.CLASS_METHODS`).
+LEGEND_KEYS = {
+    "gistar": ("hot_99", "hot_95", "hot_90", "not_significant", "cold_90", "cold_95", "cold_99"),
+    "excess": (
+        "above_99",
+        "above_95",
+        "above_90",
+        "not_significant",
+        "below_90",
+        "below_95",
+        "below_99",
+    ),
+}
 
 #: One colour per patroller: Okabe & Ito's palette, which stays distinct for the common
 #: colour-vision deficiencies; yellow last as it is faint on light tiles. Past eight

@@ -37,6 +37,8 @@ from gridplan._errors import GridplanError
 from gridplan._errors import InputError
 from gridplan._messages import N_
 from gridplan._messages import define
+from gridplan._validate import HOT_CLASSES
+from gridplan._validate import class_method
 from gridplan.sheets.svg import MAP_FRAME_MM
 from gridplan.sheets.svg import MAP_SIDE_MM
 from gridplan.sheets.svg import route_aspect
@@ -84,6 +86,10 @@ class SheetRow:
         ``top``, ``high`` or ``other``.
     visit
         Visit number of this micro-grid in the slice (1 = first).
+    hot_class
+        The stop's hot-spot class when it is a hot spot (one of
+        :data:`~gridplan._validate.HOT_CLASSES`, e.g. ``hot_99`` or on a small station
+        ``above_99``), else "".
     """
 
     order: int
@@ -96,6 +102,7 @@ class SheetRow:
     departure: str
     risk_class: str = ""
     visit: int = 1
+    hot_class: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,6 +174,9 @@ class RouteSheet:
     superseded_by
         The current version of the date when this plan is an earlier one: every page then
         says "Superseded by vN - do not use".
+    classes
+        How the plan's hot-spot classes were made (:func:`gridplan._validate.class_method`):
+        ``gistar``, or ``excess`` on a small station, which the map legend explains in a line.
     """
 
     station_name: str
@@ -191,6 +201,7 @@ class RouteSheet:
     layout: SheetLayout
     version: int | None = None
     superseded_by: int | None = None
+    classes: str = "gistar"
 
     @property
     def pages(self) -> tuple[SheetPage, ...]:
@@ -212,6 +223,9 @@ _GRID_TEXT_MM = 44.0 - 2.4
 _STREET_TEXT_MM = 38.0 - 2.4
 _LINE = 1.18
 _TOP_BADGE_MM = 0.5  # the boxed "Top" mark makes its line a little taller
+# the hot-spot class mark after the code (7.5 pt in sheets.css; its longer language is
+# measured) and the legend's line saying what "hot" means on a small station
+_HOT_MARKS, _HOT_MARK_PT, _CLASSES_NOTE_MM = ("Hot 99%", "热点99%"), 7.5, 4.5
 _DENSITY = {
     # name: (least row height, padding and borders, code, name and street pt)
     "normal": (8.0, 1.9, 8.0, 8.0, 8.5),
@@ -222,13 +236,21 @@ _HEAD_PT, _TEAM_TEXT_MM, _SLICE_TEXT_MM = 11.0, 186.0 - 19.0, 186.0 - 19.0 - 40.
 _TITLE_PT, _TITLE_TEXT_MM, _TITLE = 15.0, 186.0 - 24.0, " · Patrol route sheet"
 
 
-def _text_lines(text: str, size_pt: float, width_mm: float) -> int:
-    """Lines ``text`` takes in a column, erring long (CJK 1 em, other characters 0.62 em)."""
+def _ems(text: str) -> float:
+    """Width of ``text`` in ems, erring long (CJK 1 em, other characters 0.62 em)."""
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.62 for c in text)
+
+
+def _text_lines(text: str, size_pt: float, width_mm: float, *, extra_pt_em: float = 0.0) -> int:
+    """Lines ``text`` takes in a column, erring long.
+
+    ``extra_pt_em`` adds an inline mark in another size: its ems times its size in pt.
+    """
     if not text:
         return 0
-    ems = sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.62 for c in text)
     # wrapping at word ends wastes part of each line
-    return max(1, math.ceil(ems * size_pt * _PT_MM * 1.1 / width_mm))
+    width = _ems(text) * size_pt + extra_pt_em
+    return max(1, math.ceil(width * _PT_MM * 1.1 / width_mm))
 
 
 def _row_height_mm(row: SheetRow, density: str = "normal") -> float:
@@ -236,7 +258,9 @@ def _row_height_mm(row: SheetRow, density: str = "normal") -> float:
     least, pad, code_pt, name_pt, street_pt = _DENSITY[density]
     top = row.risk_class == "top"
     code = row.micro_id + (" Top" if top else "")
-    grid_mm = _text_lines(code, code_pt, _GRID_TEXT_MM) * code_pt * _LINE * _PT_MM
+    mark = max(map(_ems, _HOT_MARKS)) * _HOT_MARK_PT if row.hot_class else 0.0
+    lines = _text_lines(code, code_pt, _GRID_TEXT_MM, extra_pt_em=mark)
+    grid_mm = lines * code_pt * _LINE * _PT_MM
     grid_mm += _TOP_BADGE_MM if top else 0.0
     if row.name and row.name != row.micro_id:
         grid_mm += _text_lines(row.name, name_pt, _GRID_TEXT_MM) * name_pt * _LINE * _PT_MM
@@ -258,7 +282,11 @@ def _header_mm(station: str, team: str, slice_label: str, *, banner: bool) -> fl
 
 
 def sheet_layout(
-    rows: Sequence[SheetRow], *, header_mm: float = _HEAD_MM, map_aspect: float = 1.0
+    rows: Sequence[SheetRow],
+    *,
+    header_mm: float = _HEAD_MM,
+    map_aspect: float = 1.0,
+    legend_mm: float = _LEGEND_MM,
 ) -> SheetLayout:
     """Lay a route sheet out on A4 pages.
 
@@ -276,6 +304,8 @@ def sheet_layout(
         Height of each page's header (see sheets.css).
     map_aspect
         Height / width of the route's extent (its map then fills the width).
+    legend_mm
+        Height of the map's legend (taller with the line on a small station's classes).
 
     Returns
     -------
@@ -284,7 +314,7 @@ def sheet_layout(
     width, height = PAGE_MM
     fixed = header_mm + _THEAD_MM + _TOTALS_MM + _FOOT_MM + _SLACK_MM
     for density in _DENSITY:
-        room = height - fixed - _LEGEND_MM - sum(_row_height_mm(r, density) for r in rows)
+        room = height - fixed - legend_mm - sum(_row_height_mm(r, density) for r in rows)
         if room >= MIN_MAP_MM:
             needed = MAP_FRAME_MM[0] + MAP_FRAME_MM[1] + map_aspect * (width - 2 * MAP_SIDE_MM)
             map_h = round(min(room, max(MIN_MAP_MM, needed)), 1)
@@ -301,7 +331,7 @@ def sheet_layout(
         page.append(row)
         used += h
     pages.append(SheetPage(tuple(page), False))
-    map_h = round(height - header_mm - _LEGEND_MM - _FOOT_MM - _SLACK_MM, 1)
+    map_h = round(height - header_mm - legend_mm - _FOOT_MM - _SLACK_MM, 1)
     return SheetLayout((*pages, SheetPage((), True)), "normal", (width, map_h))
 
 
@@ -394,6 +424,8 @@ def route_sheets(
         if patroller not in ids:
             raise _unknown("patroller", [patroller], ids)
     tz = zoneinfo.ZoneInfo(plan.timezone)
+    classes = class_method(p.gi_class for s in plan.slices for r in s.routes for p in r.stops)
+    legend_mm = _LEGEND_MM + (_CLASSES_NOTE_MM if classes == "excess" else 0.0)
     labels = dict(slice_labels or {})
     members = {p.id: p.members for p in roster}
     out = []
@@ -416,6 +448,7 @@ def route_sheets(
                     departure=_hhmm(p.departure, tz),
                     risk_class=p.risk_class,
                     visit=p.copy,
+                    hot_class=p.gi_class if p.gi_class in HOT_CLASSES else "",
                 )
                 for p in r.stops
             )
@@ -427,6 +460,7 @@ def route_sheets(
                     plan.station_name, team, label, banner=superseded_by is not None
                 ),
                 map_aspect=route_aspect(r),
+                legend_mm=legend_mm,
             )
             out.append(
                 RouteSheet(
@@ -454,6 +488,7 @@ def route_sheets(
                     layout=layout,
                     version=version,
                     superseded_by=superseded_by,
+                    classes=classes,
                 )
             )
     return out

@@ -32,6 +32,9 @@ from gridplan.station.timeslices import parse_hhmm
 
 COORDINATE_SYSTEMS = ("wgs84", "gcj02", "bd09")
 GI_INFERENCE = ("normal", "permutation")
+#: ``hotspots.classes``: how micro-grids are classed hot or cold (see
+#: :func:`gridplan.analysis.hotspots.compute_hotspots`)
+HOTSPOT_CLASS_SETTINGS = ("auto", "gistar", "excess")
 ALERT_COLOURS = ("red", "yellow", "blue")
 
 
@@ -58,8 +61,10 @@ class StationConfig:
         and weekend slices (see :attr:`slices`).
     half_life_days, default_weight, category_weights, alert_weights
         The ``[scoring]`` table: recency half-life and incident severity weights.
-    gi_permutations, gi_inference, fdr, seed
-        The ``[hotspots]`` table: Getis-Ord Gi* settings.
+    gi_permutations, gi_inference, fdr, seed, hot_classes, small_station_cells
+        The ``[hotspots]`` table: Getis-Ord Gi* settings, and how micro-grids are classed
+        (``classes``: ``auto`` takes the excess test on stations with fewer than
+        ``small_station_cells`` micro-grids, Gi* on the others).
     roster
         The ``[[roster]]`` entries as :class:`~gridplan.station.roster.Patroller` objects.
     patrol
@@ -109,6 +114,8 @@ class StationConfig:
     gi_inference: str = "normal"
     fdr: bool = True
     seed: int = 12345
+    hot_classes: str = "auto"
+    small_station_cells: int = 60
     roster: tuple[Patroller, ...] = ()
     patrol: PatrolPolicy = dataclasses.field(default_factory=PatrolPolicy)
     source: str = "<defaults>"
@@ -149,6 +156,7 @@ class StationConfig:
             "scoring.default_weight": self.default_weight,
             "hotspots.permutations": self.gi_permutations,
             "hotspots.seed": self.seed,
+            "hotspots.small_station_cells": self.small_station_cells,
         }
         for key, value in not_negative.items():
             if not value >= 0:
@@ -164,6 +172,12 @@ class StationConfig:
             msg = (
                 f"{where}: hotspots.inference = {self.gi_inference!r} is unknown; use one of "
                 f"{', '.join(GI_INFERENCE)}"
+            )
+            raise ConfigError(msg)
+        if self.hot_classes not in HOTSPOT_CLASS_SETTINGS:
+            msg = (
+                f"{where}: hotspots.classes = {self.hot_classes!r} is unknown; use one of "
+                f"{', '.join(HOTSPOT_CLASS_SETTINGS)}"
             )
             raise ConfigError(msg)
         if self.gi_inference == "permutation" and self.gi_permutations < 99:
@@ -293,7 +307,7 @@ _KNOWN = {
     "grid": {"base_count", "cell_size_m", "area_tolerance", "sliver_area_m2"},
     "time": {"split_weekend", "slices"},
     "scoring": {"half_life_days", "default_weight", "alert_weights", "category_weights"},
-    "hotspots": {"permutations", "inference", "fdr", "seed"},
+    "hotspots": {"permutations", "inference", "fdr", "seed", "classes", "small_station_cells"},
     "patrol": {
         "dwell_min",
         "dwell_bounds_min",
@@ -432,6 +446,8 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -
         gi_inference=get("hotspots.inference", str),
         fdr=get("hotspots.fdr", bool),
         seed=get("hotspots.seed", int),
+        hot_classes=get("hotspots.classes", str),
+        small_station_cells=get("hotspots.small_station_cells", int),
         roster=parse_roster(merged["roster"], source=roster_source),
         patrol=parse_policy(merged["patrol"], source=source),
         source=source,

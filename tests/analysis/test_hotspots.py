@@ -1,3 +1,4 @@
+import dataclasses
 import warnings
 
 import geopandas as gpd
@@ -11,7 +12,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from gridplan import InputError
-from gridplan._validate import GI_CLASSES
+from gridplan._validate import HOT_CLASSES
+from gridplan._validate import HOTSPOT_CLASSES
 from gridplan._validate import HOTSPOT_COLUMNS
 from gridplan.analysis._aggregate import locate_points
 from gridplan.analysis.gistar import _gi_star_larger
@@ -97,7 +99,7 @@ def test_columns_crs_and_long_shape():
     assert list(dict.fromkeys(hot["slice"])) == ["all", "morning", "day", "evening", "night"]
     assert len(hot) == 6 * 5
     assert hot["gi_p_sim"].isna().all()  # no permutations asked for
-    assert set(hot["gi_class"]) <= set(GI_CLASSES)
+    assert set(hot["gi_class"]) <= set(HOTSPOT_CLASSES)
     m001 = hot[(hot["id"] == "S01-B1-M001") & (hot["slice"] == "morning")].iloc[0]
     assert (m001["count"], m001["parent_id"], m001["name"]) == (1, "S01-B1", "微网格1")
     # about 188 m x 222 m at this latitude
@@ -298,14 +300,20 @@ def test_island_micro_grid_is_not_significant_and_quiet():
         pt = centre(*divmod(k, 3)[::-1]) if k < 9 else (X0 + 10.5 * STEP, Y0 + 0.5 * STEP)
         xy += [pt] * int(v)
         times += ["2019-06-01 12:00"] * int(v)
+    gistar = config_from_mapping({"hotspots": {"classes": "gistar"}})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        hot = compute_hotspots(grid, make_incidents(xy, times), permutations=99)
+        hot = compute_hotspots(grid, make_incidents(xy, times), config=gistar, permutations=99)
+        # the shipped "auto": 10 micro-grids are a small station, classed by the excess test
+        auto = compute_hotspots(grid, make_incidents(xy, times), permutations=99)
     row = hot[(hot["slice"] == "all") & (hot["id"] == "S01-B1-M010")].iloc[0]
     assert row["count"] == 50
     assert np.isnan(row["gi_z"]) and np.isnan(row["gi_p"]) and np.isnan(row["gi_p_sim"])
     assert row["gi_class"] == "not_significant"
     assert hot[hot["slice"] == "all"]["gi_z"].notna().sum() == 9
+    # the excess test needs no neighbours: 50 of 90 incidents in a tenth of the area is hot
+    island_auto = auto[(auto["slice"] == "all") & (auto["id"] == "S01-B1-M010")].iloc[0]
+    assert auto.attrs["hot_classes"] == "excess" and island_auto["gi_class"] == "above_99"
 
 
 def test_fdr_off_leaves_gi_p_fdr_empty():
@@ -395,3 +403,98 @@ def test_read_hotspots_round_trip_and_errors(tmp_path):
         match="not a hot-spot file: it lacks columns slice, score, rank, gi_class",
     ):
         read_hotspots(tmp_path / "grid.geojson")
+
+
+# --------------------------------------------------------------------------------------------
+# Hot-spot classes on small stations (issue 17): the excess test where Gi* finds nothing
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def c07(tmp_path_factory):
+    """The 36-micro-grid station C07 of tests/_small_station.py, its shipped hot-spot settings."""
+    from _small_station import small_station
+
+    return small_station(tmp_path_factory.mktemp("c07"))
+
+
+def _classes(hot, slice_id):
+    return hot[hot["slice"] == slice_id].set_index("id")["gi_class"]
+
+
+def test_small_station_hot_spots_are_hot_in_their_slices(c07):
+    from _small_station import DAY_SPOTS
+    from _small_station import _cell_at
+
+    hot = c07.hotspots
+    assert (hot["slice"] == "all").sum() == 36 and hot.attrs["hot_classes"] == "excess"
+    night, day = _classes(hot, "night"), _classes(hot, "day")
+    assert night[c07.night_spot] in HOT_CLASSES
+    assert _classes(hot, "all")[c07.night_spot] in HOT_CLASSES
+    for spot in DAY_SPOTS:
+        assert day[_cell_at(c07.grid, spot)] in HOT_CLASSES
+    # a few hot micro-grids, not the station: at most the three spots and a neighbour
+    summary = hotspot_summary(hot).set_index("slice")
+    assert (summary["hot_cells"].between(1, 4)).all(), summary["hot_cells"].to_dict()
+
+
+def test_gi_star_alone_finds_no_hot_spot_on_the_small_station(c07):
+    """The defect: Gi* (Queen contiguity, FDR) classes none of C07's hot spots hot."""
+    gistar = dataclasses.replace(c07.config, hot_classes="gistar")
+    hot = compute_hotspots(c07.grid, c07.incidents, config=gistar, permutations=0)
+    assert hot.attrs["hot_classes"] == "gistar"
+    assert not hot["gi_class"].isin(HOT_CLASSES).any()
+    # the statistics of both tests are in the frame whichever classes it
+    auto = c07.hotspots
+    np.testing.assert_allclose(hot["gi_z"], auto["gi_z"], equal_nan=True)
+    np.testing.assert_allclose(hot["excess_p"], auto["excess_p"], equal_nan=True)
+
+
+def test_uniform_incidents_make_almost_no_hot_cells(c07):
+    """False positives: incidents thrown uniformly over C07 (same count and times), 10 seeds.
+
+    Under this null the FDR keeps the chance of any hot cell in a slice at or under 10 %
+    (measured: 2 of 50 slices with one hot cell each, 0 of 1800 cell tests cold).
+    """
+    station = c07.grid[c07.grid["level"] == "station"].to_crs(32648).geometry.iloc[0]
+    x0, y0, x1, y1 = station.bounds
+    slices_with_hot = cold = 0
+    for seed in range(10):
+        xy = np.random.default_rng(seed).uniform((x0, y0), (x1, y1), size=(len(c07.incidents), 2))
+        pts = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=32648)
+        uniform = c07.incidents.set_geometry(pts.to_crs(c07.incidents.crs).to_numpy())
+        hot = compute_hotspots(c07.grid, uniform, config=c07.config, permutations=0)
+        summary = hotspot_summary(hot)
+        slices_with_hot += int((summary["hot_cells"] > 0).sum())
+        cold += int(summary["cold_cells"].sum())
+    assert slices_with_hot <= 5 and cold <= 5, (slices_with_hot, cold)
+
+
+def test_one_hot_cell_among_quiet_ones_is_hot_by_excess_not_by_gi_star():
+    values = np.full(25, 3)
+    values[12] = 30  # the centre of a 5 x 5 station
+    incidents = lattice_incidents(values, 5)
+    auto = compute_hotspots(make_grid(5, 5), incidents, permutations=0)
+    gistar = config_from_mapping({"hotspots": {"classes": "gistar"}})
+    gi = compute_hotspots(make_grid(5, 5), incidents, config=gistar, permutations=0)
+    centre_id = "S01-B1-M013"
+    assert _classes(auto, "all")[centre_id] == "above_99"
+    assert (_classes(auto, "all").drop(centre_id) == "not_significant").all()
+    assert _classes(gi, "all")[centre_id] == "not_significant"
+    row = auto[(auto["slice"] == "all") & (auto["id"] == centre_id)].iloc[0]
+    assert row["expected"] == pytest.approx(102 / 25) and row["excess_p_fdr"] < 0.01
+
+
+@pytest.mark.parametrize(("side", "method"), [(7, "excess"), (8, "gistar")])
+def test_auto_takes_gi_star_from_small_station_cells_on(side, method):
+    """49 micro-grids are a small station, 64 are not (threshold 60); large ones keep Gi*."""
+    rng = np.random.default_rng(3)
+    values = rng.integers(2, 6, size=side * side)
+    values[: side + 2] = 25  # a hot band along the south edge
+    incidents = lattice_incidents(values, side)
+    auto = compute_hotspots(make_grid(side, side), incidents, permutations=0)
+    assert auto.attrs["hot_classes"] == method
+    forced = config_from_mapping({"hotspots": {"classes": method}})
+    same = compute_hotspots(make_grid(side, side), incidents, config=forced, permutations=0)
+    pd.testing.assert_series_equal(auto["gi_class"], same["gi_class"])
+    assert auto["gi_class"].isin(HOT_CLASSES).any()

@@ -59,6 +59,9 @@ HOTSPOT_FIELDS = {
     "gi_p": "Real",
     "gi_p_sim": "Real",
     "gi_p_fdr": "Real",
+    "expected": "Real",
+    "excess_p": "Real",
+    "excess_p_fdr": "Real",
     "gi_class": "String",
 }
 INCIDENT_FIELDS = {

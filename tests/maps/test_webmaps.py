@@ -620,3 +620,45 @@ def test_in_a_browser_base_grid_names_show_above_incidents_and_hot_outlines(latt
     assert clusters >= len(marks) and on_top == [True] * len(marks)
     morning = hot[(hot["slice"] == "morning") & (hot["gi_class"] == "hot_99")]
     assert outlined == {"#000000": len(morning), "#ffffff": len(morning)} and len(morning) > 0
+
+
+def test_grid_map_names_the_excess_classes_of_a_small_station(lattice):
+    _, grid, hot = lattice
+    hot = hot.assign(gi_class=np.where(hot["score"] >= 5, "above_99", "not_significant"))
+    cfg = payload(grid_map(grid, hot, tiles="none"), "hotspot_layer.html", "cfg")
+    assert cfg["classes"] == "excess" and cfg["legend_keys"][0] == "above_99"
+    assert "above_99" in cfg["hot_keys"] and "hot_99" in cfg["hot_keys"]
+    gistar = payload(grid_map(grid, make_hotspots(grid), tiles="none"), "hotspot_layer.html", "cfg")
+    assert gistar["classes"] == "gistar" and gistar["legend_keys"][0] == "hot_99"
+
+
+def test_in_a_browser_excess_classes_are_outlined_and_explained(lattice, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    chromium = _chromium()
+    _, grid, hot = lattice
+    hot = hot.assign(gi_class=np.where(hot["score"] >= 5, "above_99", "below_90"))
+    save_map(grid_map(grid, hot, tiles="none"), tmp_path / "grid.html")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium)
+        page = browser.new_page(viewport={"width": 900, "height": 700})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((tmp_path / "grid.html").as_uri())
+        page.wait_for_selector(".gp-legend")
+        outlined = page.evaluate(
+            """() => { let n = 0;
+                 window.gridplanHotspotLayer._map.eachLayer(l => {
+                   if (l.feature && l.options.interactive === false && l.options.stroke !== false
+                       && 'v' in l.feature.properties && l.options.color === '#000000') { n++; } });
+                 return n; }"""
+        )
+        option = page.locator("select[data-gp='measure'] option[value='gi']").inner_text()
+        page.select_option("select[data-gp='measure']", "gi")
+        legend = page.locator(".gp-legend").first.inner_text()
+        browser.close()
+    assert errors == []
+    assert outlined == len(hot[(hot["slice"] == "morning") & (hot["gi_class"] == "above_99")]) > 0
+    assert option == "热点等级（与全所平均比较）"
+    assert "全所平均密度比较" in legend and "高于全所平均 99%" in legend
+    assert "低于全所平均 90%" in legend and "热点 99%" not in legend

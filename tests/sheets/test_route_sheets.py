@@ -581,3 +581,48 @@ def test_pdf_without_weasyprint_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "weasyprint", None)  # import fails
     with pytest.raises(GridplanError, match=r"pip install weasyprint.*fonts-noto-cjk"):
         S.render_pdf("<p>x</p>")
+
+
+# --- hot-spot classes: Gi*, or on a small station each micro-grid against the station mean -----
+
+
+def _as_small_station(plan):
+    """``plan`` with its stops' Gi* classes turned into a small station's excess classes."""
+    rename = {"hot_99": "above_99", "hot_95": "above_95", "hot_90": "above_90"}
+
+    def stops(r):
+        return tuple(
+            dataclasses.replace(p, gi_class=rename.get(p.gi_class, p.gi_class)) for p in r.stops
+        )
+
+    slices = tuple(
+        dataclasses.replace(
+            s, routes=tuple(dataclasses.replace(r, stops=stops(r)) for r in s.routes)
+        )
+        for s in plan.slices
+    )
+    return dataclasses.replace(plan, slices=slices)
+
+
+def test_hot_stops_are_marked_and_a_small_station_says_what_hot_means(plan, grid):
+    gi = S.route_sheets(plan, grid=grid)
+    small = S.route_sheets(_as_small_station(plan), grid=grid)
+    hot_rows = [(k, w.order) for k, s in enumerate(gi) for w in s.rows if w.hot_class]
+    assert hot_rows  # the lattice's ranks 1 and 2 are hot_95
+    assert [(k, w.order) for k, s in enumerate(small) for w in s.rows if w.hot_class] == hot_rows
+    assert {s.classes for s in gi} == {"gistar"} and {s.classes for s in small} == {"excess"}
+    note = "Hot: significantly more incidents in the micro-grid than the station's mean density"
+    en_gi, en_small = (S.render_sheets_html(s, lang="en") for s in (gi, small))
+    assert "Hot 95%" in en_gi and note not in en_gi
+    assert "Hot 95%" in en_small and en_small.count(note) == len(small)
+    # the shipped catalogue speaks Chinese
+    zh = S.render_sheets_html(small, lang="zh")
+    assert "热点95%" in zh and "热点：该微网格警情数显著高于全所平均密度" in zh
+
+
+def test_pdf_of_a_long_small_station_route_does_not_overflow(long_plan, grid):
+    pytest.importorskip("weasyprint")
+    sheets = S.route_sheets(_as_small_station(long_plan), grid=grid)
+    assert sum(bool(w.hot_class) for w in sheets[0].rows) > 10
+    html = S.render_sheets_html(sheets, lang="zh")
+    assert pdf_pages(S.render_pdf(html)) == len(page_blocks(html)) == len(sheets[0].pages)

@@ -75,6 +75,8 @@ def test_split_weekend_doubles_slices():
         ("[[time.slices]]\nid = 'x'\nstart = '02:00'\n", "lacks end"),
         ("[scoring.alert_weights]\npurple = 2\n", "unknown colour 'purple'"),
         ("[hotspots]\ninference = 'bayes'\n", "normal, permutation"),
+        ("[hotspots]\nclasses = 'kde'\n", "hotspots.classes = 'kde' is unknown; use one of auto"),
+        ("[hotspots]\nsmall_station_cells = -1\n", "small_station_cells = -1 must not be neg"),
         ("[station\nid = 1", "not valid TOML"),
     ],
 )

@@ -8,6 +8,8 @@ from flask import render_template
 from flask import url_for
 from flask_login import current_user
 
+from gridplan._validate import HOT_CLASSES
+from gridplan._validate import class_method
 from gridplan.web import data
 from gridplan.web import store
 from gridplan.web.db import get_db
@@ -21,10 +23,10 @@ def _tree(grid, hot) -> list[dict]:
     allday = hot[hot["slice"] == "all"] if hot is not None else None
     counts = dict(zip(allday["id"], allday["count"], strict=True)) if allday is not None else {}
     hotspots = (
-        set(allday.loc[allday["gi_class"].str.startswith("hot"), "id"])
-        if allday is not None
-        else set()
+        set(allday.loc[allday["gi_class"].isin(HOT_CLASSES), "id"]) if allday is not None else set()
     )
+    # a small station's classes are not Gi*: the badge says what they are
+    classes = class_method(allday["gi_class"]) if allday is not None else "gistar"
     bases = grid[grid["level"] == "base"].sort_values("id")
     micros = grid[grid["level"] == "micro"]
     out = []
@@ -37,6 +39,7 @@ def _tree(grid, hot) -> list[dict]:
                 "micro": len(kids),
                 "incidents": int(sum(counts.get(k, 0) for k in kids)),
                 "hot": sum(k in hotspots for k in kids),
+                "classes": classes,
             }
         )
     return out
