@@ -36,6 +36,7 @@ import shapely
 
 from gridplan._errors import InputError
 from gridplan.io.limits import ReadLimits
+from gridplan.routing.plan import CellRisk
 from gridplan.routing.plan import DroppedStop
 from gridplan.routing.plan import Duty
 from gridplan.routing.plan import PatrolPlan
@@ -43,6 +44,7 @@ from gridplan.routing.plan import PatrolRoute
 from gridplan.routing.plan import PlannedStop
 from gridplan.routing.plan import SliceMetrics
 from gridplan.routing.plan import SlicePlan
+from gridplan.routing.plan import TopPresence
 from gridplan.routing.plan import Workload
 from gridplan.station.roster import PatrolPolicy
 
@@ -116,6 +118,19 @@ def _stop(p: PlannedStop) -> dict[str, Any]:
     return out
 
 
+def _cell(c: CellRisk) -> dict[str, Any]:
+    return {
+        "id": c.micro_id,
+        "score": c.score,
+        "incidents": c.incidents,
+        "risk_class": c.risk_class,
+        "access": {
+            k: [node, round(lon, PRECISION), round(lat, PRECISION)]
+            for k, (node, lon, lat) in c.access.items()
+        },
+    }
+
+
 def plan_to_dict(plan: PatrolPlan) -> dict[str, Any]:
     """Return ``plan`` as the JSON-ready dict :func:`save_plan` writes."""
     slices = []
@@ -153,6 +168,7 @@ def plan_to_dict(plan: PatrolPlan) -> dict[str, Any]:
                 "off_duty": list(s.off_duty),
                 "metrics": s.metrics.to_dict(),
                 "dropped": [dataclasses.asdict(d) for d in s.dropped],
+                "cells": [_cell(c) for c in s.cells],
                 "routes": routes,
             }
         )
@@ -356,8 +372,18 @@ def _read_metrics(rd: _Reader, raw: Any, where: str) -> SliceMetrics:
             minutes=g(w, "minutes", ww, float),
             km=g(w, "km", ww, float),
             stops=g(w, "stops", ww, int),
+            waiting_min=rd.opt(w, "waiting_min", ww, float) or 0.0,
         )
-    share = rd.opt(raw, "incidents_within_8min", where, float)
+    top = {}
+    for mid, t in (rd.opt(raw, "top_presence", where, dict) or {}).items():
+        wt = f"{where}.top_presence.{mid}"
+        top[mid] = TopPresence(
+            minutes=g(t, "minutes", wt, float),
+            share_of_presence=g(t, "share_of_presence", wt, float),
+            share_of_risk=g(t, "share_of_risk", wt, float),
+        )
+    # files from before issue 17 have no response coverage, waiting or top presence: read
+    # as unknown/0 (their incidents_within_8min counted cells near any stop: not kept)
     return SliceMetrics(
         risk_covered=g(raw, "risk_covered", where, float),
         top_dwell_min=MappingProxyType(dict(g(raw, "top_dwell_min", where, dict))),
@@ -367,8 +393,38 @@ def _read_metrics(rd: _Reader, raw: Any, where: str) -> SliceMetrics:
         cover_violations=tuple(g(raw, "cover_violations", where, list)),
         workload=MappingProxyType(workload),
         top_not_visited=MappingProxyType(dict(g(raw, "top_not_visited", where, dict))),
-        incidents_within_8min=share,
+        response_coverage=rd.opt(raw, "response_coverage", where, float),
+        waiting_min=rd.opt(raw, "waiting_min", where, float) or 0.0,
+        top_presence=MappingProxyType(top),
+        risk_total=rd.opt(raw, "risk_total", where, float) or 0.0,
+        prize=rd.opt(raw, "prize", where, int) or 0,
     )
+
+
+def _read_cells(rd: _Reader, raw: Any, where: str) -> tuple[CellRisk, ...]:
+    out = []
+    for i, c in enumerate(rd.opt(raw, "cells", where, list) or []):
+        w = f"{where}.cells[{i}]"
+        access = {}
+        for profile, value in rd.get(c, "access", w, dict).items():
+            ok = isinstance(value, list) and len(value) == 3
+            if not ok or not all(isinstance(v, int | float) for v in value[1:]):
+                raise rd.fail(
+                    f"{w}.access.{profile}", f"expected [node, lon, lat], found {value!r}"
+                )
+            if value[0] is not None and not isinstance(value[0], int):
+                raise rd.fail(f"{w}.access.{profile}", f"the node {value[0]!r} is not an integer")
+            access[profile] = (value[0], float(value[1]), float(value[2]))
+        out.append(
+            CellRisk(
+                micro_id=rd.get(c, "id", w, str),
+                score=rd.get(c, "score", w, float),
+                incidents=rd.get(c, "incidents", w, int),
+                risk_class=rd.get(c, "risk_class", w, str),
+                access=MappingProxyType(access),
+            )
+        )
+    return tuple(out)
 
 
 def _read_slice(rd: _Reader, raw: Any, where: str) -> SlicePlan:
@@ -398,6 +454,7 @@ def _read_slice(rd: _Reader, raw: Any, where: str) -> SlicePlan:
         metrics=_read_metrics(rd, g(raw, "metrics", where, dict), f"{where}.metrics"),
         off_duty=tuple(g(raw, "off_duty", where, list)),
         objective=rd.opt(raw, "objective", where, float),
+        cells=_read_cells(rd, raw, where),
     )
 
 

@@ -22,7 +22,8 @@ revisit    visits per micro-grid per slice within the policy, far enough apart
 dosage     minutes of presence per micro-grid per day within the cap
 path       the street path starts and ends at the right places and passes every stop
 distance   the reported distance matches the re-timed legs (5 % + 20 m)
-metrics    base-grid coverage and workload agree with the routes
+metrics    base-grid coverage and workload agree with the routes; risk covered, response
+           coverage (re-timed minute by minute), waiting, top-spot presence and prize too
 cover      (warning) a base grid no route visits although someone was on duty
 grid       (with a grid) stops name existing micro-grids of the right base grid
 ========== ===========================================================================
@@ -52,13 +53,23 @@ from gridplan.network.graphs import StreetNetwork
 from gridplan.network.matrix import DETOUR_FACTOR
 from gridplan.routing.plan import PatrolPlan
 from gridplan.routing.plan import PatrolRoute
+from gridplan.routing.plan import measure_presence
 from gridplan.routing.plan import seconds_between
+from gridplan.routing.presence import RESPONSE_S
+from gridplan.routing.presence import Place
 
 #: Seconds of rounding allowed per leg (the planner's matrices hold whole seconds).
 LEG_TOLERANCE_S = 1.0
 
 #: How far (m) a stop or a start/end place may be from the route's street path.
 PATH_TOLERANCE_M = 2.0
+
+#: Slack on re-computed shares (risk covered, presence; response coverage gets
+#: :data:`COVERAGE_TOLERANCE`: travel times re-timed here may differ by a second per leg).
+SHARE_TOLERANCE = 1e-6
+COVERAGE_TOLERANCE = 0.01
+#: Relative and absolute (minutes) slack on the waiting minutes of a slice.
+WAITING_TOLERANCE = (0.02, 1.0)
 
 #: Relative and absolute slack on the reported distance of a route.
 DISTANCE_TOLERANCE = (0.05, 20.0)
@@ -550,6 +561,8 @@ def check_plan(
                 dosage[p.micro_id] += p.dwell_s / 60
         _check_revisits(s.slice_id, visits, policy, out)
         _check_metrics(s, visits, out)
+        if not mismatch:
+            _check_presence(s, _CheckTimes(timer, method, s.cells), out)
     for pid, minutes in duty_min.items():
         if minutes > duty_limit[pid] + 1 / 60:
             out.error(
@@ -740,6 +753,98 @@ def _check_metrics(s, visits: Mapping[str, list], out: _Findings) -> None:
             out.error(
                 "metrics", f"workload says {w.stops} stops, the routes have {n}", s.slice_id, pid
             )
+
+
+class _CheckTimes:
+    """The checker's own travel times for the metrics: networkx Dijkstra, or straight lines."""
+
+    def __init__(self, timer: _LegTimer, method: str, cells):
+        self.timer, self.method, self.cells = timer, method, cells
+        self._rows: dict[tuple, np.ndarray] = {}
+
+    def leg(self, route: PatrolRoute, a: Place, b: Place) -> float | None:
+        d = route.duty
+        if self.method != "network":
+            return self.timer.straight_leg(d.speed_kph, a.lonlat, b.lonlat)[0]
+        try:
+            got = self.timer.network_leg(d.profile, d.speed_kph, a.node, b.node)
+        except (nx.NodeNotFound, KeyError):
+            return None
+        return None if got is None else got[0]
+
+    def reach(self, route: PatrolRoute, a: Place) -> np.ndarray:
+        d = route.duty
+        key = (d.profile, d.speed_kph, a.node if self.method == "network" else a.lonlat)
+        if key not in self._rows:
+            self._rows[key] = self._row(d.profile, d.speed_kph, a)
+        return self._rows[key]
+
+    def _row(self, profile: str, speed_kph: float, a: Place) -> np.ndarray:
+        access = [c.access.get(profile) for c in self.cells]
+        row = np.full(len(access), np.inf)
+        if self.method == "network":
+            G = self.timer.network.graph(profile)
+            if a.node is None or a.node not in G:
+                return row
+            weight = self.timer._weight(profile, speed_kph)
+            dist = nx.single_source_dijkstra_path_length(
+                G, a.node, cutoff=RESPONSE_S + 1, weight=weight
+            )
+            for i, acc in enumerate(access):
+                if acc is not None and acc[0] in dist:
+                    row[i] = dist[acc[0]]
+            return row
+        for i, acc in enumerate(access):
+            if acc is not None and a.lonlat is not None:
+                row[i] = self.timer.straight_leg(speed_kph, a.lonlat, acc[1:])[0]
+        return row
+
+
+def _check_presence(s, times: _CheckTimes, out: _Findings) -> None:
+    """Re-measure the slice's presence metrics from its routes; flag any that disagree."""
+    m = s.metrics
+    if not s.cells:
+        if s.routes:
+            out.warn(
+                "metrics",
+                "the plan has no cell records (written by an older gridplan): its response "
+                "coverage, waiting and top-spot presence are not re-checked; plan again",
+                s.slice_id,
+            )
+        return
+    seen = measure_presence(s.routes, s.cells, times, slice_start=s.start, slice_end=s.end)
+
+    def differs(what: str, said, found, tol: float) -> None:
+        if said is None or found is None:
+            bad = (said is None) != (found is None)
+        else:
+            bad = abs(said - found) > tol
+        if bad:
+            shown = [("-" if v is None else f"{v:.4g}") for v in (said, found)]
+            out.error(
+                "metrics",
+                f"{what} is reported as {shown[0]}, but the routes give {shown[1]}",
+                s.slice_id,
+            )
+
+    differs("risk covered", m.risk_covered, seen.risk_covered, SHARE_TOLERANCE)
+    differs("response coverage", m.response_coverage, seen.response_coverage, COVERAGE_TOLERANCE)
+    rel, absolute = WAITING_TOLERANCE
+    differs("waiting (min)", m.waiting_min, seen.waiting_min, rel * seen.waiting_min + absolute)
+    differs("prize", m.prize, sum(p.prize for r in s.routes for p in r.stops), 0)
+    if set(m.top_presence) != set(seen.top_presence):
+        out.error(
+            "metrics",
+            f"top presence is reported for {sorted(m.top_presence)}, the top hot spots are "
+            f"{sorted(seen.top_presence)}",
+            s.slice_id,
+        )
+        return
+    for mid, t in seen.top_presence.items():
+        said = m.top_presence[mid]
+        differs(f"{mid} minutes of presence", said.minutes, t.minutes, 1e-3)
+        for key in ("share_of_presence", "share_of_risk"):
+            differs(f"{mid} {key}", getattr(said, key), getattr(t, key), SHARE_TOLERANCE)
 
 
 def _check_grid(plan: PatrolPlan, grid: gpd.GeoDataFrame, out: _Findings) -> None:

@@ -26,7 +26,11 @@ import shapely
 from gridplan.network.graphs import StreetNetwork
 from gridplan.network.matrix import UNREACHABLE
 from gridplan.network.matrix import route_geometry
+from gridplan.routing.presence import Place
+from gridplan.routing.presence import response_coverage
+from gridplan.routing.presence import waiting_s
 from gridplan.routing.problem import NO_PATH_S
+from gridplan.routing.problem import PRIZE_TOTAL
 from gridplan.routing.problem import OnDuty
 from gridplan.routing.problem import PatrolProblem
 from gridplan.routing.solver import PrizeVRP
@@ -35,8 +39,12 @@ from gridplan.routing.solver import Route
 from gridplan.routing.solver import Visit
 from gridplan.station.roster import PatrolPolicy
 
-#: The response-time target: incidents within this travel time of a patrol count as covered.
-RESPONSE_S = 8 * 60
+#: What the solver optimises, said in every plan (summary, text, plan page).
+OBJECTIVE = (
+    "The solver maximises prize less travel: a micro-grid's first visit earns its share of the "
+    "slice's risk, a second visit half of that and a third a quarter. The objective can "
+    "therefore improve while the risk covered (first visits only) falls; both are reported."
+)
 
 REASONS = (
     "no one on duty",
@@ -284,11 +292,77 @@ class DroppedStop:
 
 @dataclasses.dataclass(frozen=True)
 class Workload:
-    """Minutes on the route, kilometres travelled and stops made by one patroller."""
+    """Minutes on the route, kilometres travelled, stops made and minutes spent waiting.
+
+    ``waiting_min`` is route time neither travelling nor at a stop (the route's length less
+    its dwell and the travel time of its legs on the patroller's own travel times).
+    """
 
     minutes: float
     km: float
     stops: int
+    waiting_min: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class TopPresence:
+    """Presence at a top hot spot against its share of the risk.
+
+    Attributes
+    ----------
+    minutes
+        Minutes of presence planned there (dwell of every visit).
+    share_of_presence
+        Those minutes over all the minutes of presence planned (0 when there is none).
+    share_of_risk
+        Its score over the total score (of the slice; for the day, of every slice planned).
+    slices
+        For the day view: the slices in which it is a top hot spot (empty per slice).
+    """
+
+    minutes: float
+    share_of_presence: float
+    share_of_risk: float
+    slices: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (``slices`` only when set)."""
+        out: dict[str, Any] = {
+            "minutes": round(self.minutes, 3),
+            "share_of_presence": round(self.share_of_presence, 6),
+            "share_of_risk": round(self.share_of_risk, 6),
+        }
+        if self.slices:
+            out["slices"] = list(self.slices)
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class CellRisk:
+    """A micro-grid with risk or incidents in a slice: what the metrics weigh, where it is.
+
+    Saved with the plan so the checker can recompute the metrics from the routes.
+
+    Attributes
+    ----------
+    micro_id
+        The micro-grid code.
+    score, incidents
+        Its hot-spot score and fitting-period incidents in the slice.
+    risk_class
+        ``top``, ``high`` or ``other``.
+    access
+        Travel profile (``walk``/``ride``) -> ``(street node or None, lon, lat)`` of the point
+        a patrol reaches it at (its access node on that profile's graph).
+    """
+
+    micro_id: str
+    score: float
+    incidents: int
+    risk_class: str
+    access: Mapping[str, tuple[int | None, float, float]] = dataclasses.field(
+        default_factory=lambda: _freeze({})
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -315,9 +389,27 @@ class SliceMetrics:
         Patroller id -> :class:`Workload`.
     top_not_visited
         Top-class micro-grid not visited -> reason (one of :data:`REASONS`).
-    incidents_within_8min
-        Share of the slice's fitting-period incidents in micro-grids within an 8-minute
-        travel time of a stop some patroller makes; ``None`` when there are no incidents.
+    response_coverage
+        Time-resolved response coverage: the share of the slice's fitting-period incidents in
+        micro-grids within 8 minutes' travel (``presence.RESPONSE_S``, on each patroller's
+        own travel times) of some patroller, averaged over the slice minute by minute. A
+        patroller is at its stop while there, on the leg while travelling (a cell counts
+        when the place it left or the next place reaches it in 8 minutes less the time
+        since leaving or still to go), waiting at the next place, and at its start or end
+        place (the station) while on duty but not on its route; outside its duty window it
+        covers nothing, so a minute with nobody on duty counts as 0
+        (:mod:`gridplan.routing.presence`). ``None`` when the slice has no incidents.
+    waiting_min
+        Minutes on the routes neither travelling nor at a stop (per patroller: ``workload``).
+    top_presence
+        Top-class micro-grid -> :class:`TopPresence` (minutes, share of presence, share of
+        risk).
+    risk_total
+        The slice's total hot-spot score (the day's metrics weigh slices by it).
+    prize
+        Prize units the routes collect, the reward of the solver's objective
+        (:data:`OBJECTIVE`): :data:`~gridplan.routing.problem.PRIZE_TOTAL` units are the
+        slice's whole risk, revisits count at half and a quarter, a pin adds the whole slice.
 
     Examples
     --------
@@ -347,21 +439,131 @@ class SliceMetrics:
     cover_violations: tuple[str, ...]
     workload: Mapping[str, Workload]
     top_not_visited: Mapping[str, str]
-    incidents_within_8min: float | None
+    response_coverage: float | None = None
+    waiting_min: float = 0.0
+    top_presence: Mapping[str, TopPresence] = dataclasses.field(default_factory=lambda: _freeze({}))
+    risk_total: float = 0.0
+    prize: int = 0
+
+    @property
+    def prize_share(self) -> float:
+        """The prize collected as a share of the slice's risk (above 1 with revisits or pins)."""
+        return self.prize / PRIZE_TOTAL
 
     def to_dict(self) -> dict[str, Any]:
         """Return the metrics as a JSON-ready dict."""
         # field by field: dataclasses.asdict deep-copies, and read-only mappings cannot be
         out: dict[str, Any] = {
             "risk_covered": self.risk_covered,
+            "prize": self.prize,
+            "prize_share": self.prize_share,
+            "risk_total": self.risk_total,
             "longest_top_gap_min": self.longest_top_gap_min,
-            "incidents_within_8min": self.incidents_within_8min,
+            "response_coverage": self.response_coverage,
+            "waiting_min": self.waiting_min,
             "cover_violations": list(self.cover_violations),
             "workload": {k: dataclasses.asdict(v) for k, v in self.workload.items()},
+            "top_presence": {k: v.to_dict() for k, v in self.top_presence.items()},
         }
         for key in ("top_dwell_min", "top_longest_gap_min", "base_visited", "top_not_visited"):
             out[key] = dict(getattr(self, key))
         return out
+
+
+@dataclasses.dataclass(frozen=True)
+class DayMetrics:
+    """The day's metrics over the slices planned (see :meth:`PatrolPlan.day_metrics`).
+
+    Attributes
+    ----------
+    risk_covered
+        Share of the day's risk at micro-grids visited in the slice the risk is in: the
+        slices' risk covered weighted by each slice's total score.
+    prize_share
+        The prize collected (:attr:`SliceMetrics.prize_share`) weighted the same way: what
+        the solver's objective rewards (:data:`OBJECTIVE`).
+    objective
+        The solver's cost summed over the slices (lower is better).
+    response_coverage
+        The slices' response coverage weighted by their length (slices without incidents
+        left out); ``None`` when no slice has one.
+    waiting_min
+        Minutes of waiting on all routes.
+    top_presence
+        Micro-grid that is a top hot spot in some slice -> :class:`TopPresence` over the day:
+        its minutes in every slice, their share of the day's presence, its share of the
+        day's risk (its score in every slice over all the slices' scores), and the slices in
+        which it is top.
+    """
+
+    risk_covered: float
+    prize_share: float
+    objective: float
+    response_coverage: float | None
+    waiting_min: float
+    top_presence: Mapping[str, TopPresence]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the day's metrics as a JSON-ready dict."""
+        return {
+            "risk_covered": self.risk_covered,
+            "prize_share": self.prize_share,
+            "objective": self.objective,
+            "response_coverage": self.response_coverage,
+            "waiting_min": self.waiting_min,
+            "top_presence": {k: v.to_dict() for k, v in self.top_presence.items()},
+        }
+
+
+def _day_metrics(slices: tuple[SlicePlan, ...]) -> DayMetrics:
+    """Weigh the slices' metrics into the day's (see :class:`DayMetrics`)."""
+    risk = [s.metrics.risk_total for s in slices]
+    total = sum(risk)
+
+    def by_risk(values) -> float:
+        return (
+            float(sum(v * w for v, w in zip(values, risk, strict=True)) / total) if total else 0.0
+        )
+
+    timed = [
+        (s.metrics.response_coverage, seconds_between(s.start, s.end))
+        for s in slices
+        if s.metrics.response_coverage is not None
+    ]
+    length = sum(w for _, w in timed)
+    minutes: dict[str, float] = {}
+    for s in slices:
+        for r in s.routes:
+            for p in r.stops:
+                minutes[p.micro_id] = minutes.get(p.micro_id, 0.0) + p.dwell_s / 60
+    top: dict[str, list[str]] = {}
+    for s in slices:
+        for mid in s.metrics.top_presence:
+            top.setdefault(mid, []).append(s.slice_id)
+    all_min = sum(minutes.values())
+    presence = {}
+    for mid, where in top.items():
+        score = 0.0
+        for s in slices:
+            cell = next((c for c in s.cells if c.micro_id == mid), None)
+            if cell is not None:
+                score += cell.score
+            elif not s.cells and mid in s.metrics.top_presence:  # a file without cells
+                score += s.metrics.top_presence[mid].share_of_risk * s.metrics.risk_total
+        presence[mid] = TopPresence(
+            minutes=minutes.get(mid, 0.0),
+            share_of_presence=minutes.get(mid, 0.0) / all_min if all_min else 0.0,
+            share_of_risk=score / total if total else 0.0,
+            slices=tuple(where),
+        )
+    return DayMetrics(
+        risk_covered=by_risk([s.metrics.risk_covered for s in slices]),
+        prize_share=by_risk([s.metrics.prize_share for s in slices]),
+        objective=float(sum(s.cost() for s in slices)),
+        response_coverage=sum(v * w for v, w in timed) / length if length else None,
+        waiting_min=round(sum(s.metrics.waiting_min for s in slices), 3),
+        top_presence=_freeze(presence),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -396,6 +598,9 @@ class SlicePlan:
         a file).
     objective
         The solver cost.
+    cells
+        The micro-grids with risk or incidents in the slice (:class:`CellRisk`): what the
+        metrics weigh, saved so the checker can recompute them from the routes.
 
     Examples
     --------
@@ -429,6 +634,7 @@ class SlicePlan:
     model: PrizeVRP | None = dataclasses.field(default=None, compare=False, repr=False)
     solution: PrizeVRPSolution | None = dataclasses.field(default=None, compare=False, repr=False)
     objective: float | None = None
+    cells: tuple[CellRisk, ...] = ()
 
     @property
     def nobody_on_duty(self) -> bool:
@@ -557,8 +763,16 @@ class PatrolPlan:
         """Slice ids in plan order."""
         return tuple(s.slice_id for s in self.slices)
 
+    def day_metrics(self) -> DayMetrics:
+        """Return the day's metrics over the plan's slices (:class:`DayMetrics`)."""
+        return _day_metrics(self.slices)
+
     def summary(self) -> dict[str, Any]:
-        """Return a JSON-ready dict: settings, feasibility, and per slice metrics and routes."""
+        """Return a JSON-ready dict: settings, feasibility, the day's and each slice's metrics.
+
+        ``objective`` says what the solver optimises (:data:`OBJECTIVE`); ``day`` holds
+        :meth:`day_metrics`; each slice its metrics, solver cost and routes.
+        """
         return {
             "station_id": self.station_id,
             "station_name": self.station_name,
@@ -568,11 +782,14 @@ class PatrolPlan:
             "time_limit_s": self.time_limit_s,
             "cost": self.cost(),
             "feasible": self.is_feasible(),
+            "objective": OBJECTIVE,
+            "day": self.day_metrics().to_dict(),
             "slices": [
                 {
                     "slice": s.slice_id,
                     "label": s.label,
                     "nobody_on_duty": s.nobody_on_duty,
+                    "objective": s.cost(),
                     "metrics": s.metrics.to_dict(),
                     "routes": [
                         {
@@ -600,18 +817,29 @@ class PatrolPlan:
             f"cost {self.cost():g}"
         ]
         prefix = f"{self.station_id}-"
+        d = self.day_metrics()
+        lines.append(
+            f"Day: risk covered {d.risk_covered:.0%} (prize {d.prize_share:.0%} of the risk, "
+            f"objective {d.objective:g}), {_coverage_text(d.response_coverage)}, waiting "
+            f"{d.waiting_min:.0f} min"
+        )
+        lines.append(OBJECTIVE)
         for s in self.slices:
             m = s.metrics
             if s.nobody_on_duty:
-                lines.append(f"{s.label}: nobody on duty; {len(s.dropped)} stops unserved")
+                lines.append(
+                    f"{s.label}: nobody on duty; {len(s.dropped)} stops unserved; "
+                    f"{_coverage_text(m.response_coverage)}"
+                )
                 continue
-            inc = "n/a" if m.incidents_within_8min is None else f"{m.incidents_within_8min:.0%}"
             visited = sum(m.base_visited.values())
             lines.append(
-                f"{s.label}: risk covered {m.risk_covered:.0%}, incidents within 8 min {inc}, "
-                f"base grids {visited}/{len(m.base_visited)}, top hot spots not visited "
-                f"{len(m.top_not_visited)}"
+                f"{s.label}: risk covered {m.risk_covered:.0%} (prize {m.prize_share:.0%} of "
+                f"the risk, objective {s.cost():g}), {_coverage_text(m.response_coverage)}, "
+                f"waiting {m.waiting_min:.0f} min, base grids {visited}/{len(m.base_visited)}, "
+                f"top hot spots not visited {len(m.top_not_visited)}"
             )
+            lines += _top_presence_text(m.top_presence, prefix)
             for r in s.routes:
                 who = f"{r.patroller_id} {r.name}" + ("" if r.part == 1 else " after a break")
                 if not r.deployed:
@@ -690,6 +918,24 @@ class PatrolPlan:
             pd.DataFrame(stop_rows, columns=stop_cols), geometry="geometry", crs="EPSG:4326"
         )
         return routes, stops
+
+
+def _coverage_text(share: float | None) -> str:
+    if share is None:
+        return "no incidents to respond to"
+    return f"incidents within 8 min of a patroller {share:.0%} of the time"
+
+
+def _top_presence_text(top: Mapping[str, TopPresence], prefix: str) -> list[str]:
+    """One line: each top hot spot's minutes and share of presence against its share of risk."""
+    if not top:
+        return []
+    parts = [
+        f"{mid.removeprefix(prefix)} {t.minutes:.0f} min ({t.share_of_presence:.0%} of "
+        f"presence, {t.share_of_risk:.0%} of risk)"
+        for mid, t in sorted(top.items(), key=lambda kv: -kv[1].share_of_risk)
+    ]
+    return ["  top hot spots: " + "; ".join(parts)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -774,19 +1020,18 @@ def slice_plan(
     """
     at = _clock(problem)
     routes = []
-    visits: list[_StopVisit] = []
     workload: dict[str, Workload] = {}
     for k in range(len(problem.on_duty)):
-        route, seen = _route(problem, model, solution.routes[k], k, network, at)
+        route = _route(problem, model, solution.routes[k], k, network, at)
         routes.append(route)
-        visits += seen
         before = workload.get(route.patroller_id, Workload(0.0, 0.0, 0))  # earlier parts
         workload[route.patroller_id] = Workload(
             minutes=round(before.minutes + route.duration_s / 60, 1),
             km=round(before.km + route.distance_m / 1000, 3),
             stops=before.stops + len(route.stops),
         )
-    metrics, dropped = _metrics(problem, model, solution, visits, workload)
+    cells = _cells(problem)
+    metrics, dropped = _metrics(problem, model, solution, tuple(routes), workload, cells)
     return SlicePlan(
         slice_id=problem.slice.id,
         label=problem.slice.label,
@@ -800,18 +1045,8 @@ def slice_plan(
         model=model,
         solution=solution,
         objective=float(solution.cost()),
+        cells=cells,
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class _StopVisit:
-    """A visit of a route, for the slice metrics: where, when, how long, on which matrix."""
-
-    micro_id: str
-    time: int
-    dwell_s: int
-    profile: int
-    place: int
 
 
 def _route(
@@ -821,18 +1056,16 @@ def _route(
     k: int,
     network: StreetNetwork | None,
     at: Callable[[float], dt.datetime],
-) -> tuple[PatrolRoute, list[_StopVisit]]:
-    """Return the route of vehicle ``k`` (the solver's route ``r``) and its visits."""
+) -> PatrolRoute:
+    """Return the route of vehicle ``k`` (the solver's route ``r``)."""
     od = problem.on_duty[k]
     p = od.patroller
     m = problem.matrices[od.profile]
     refs = problem.nodes
-    stops, seen = [], []
-    for order, vis in enumerate(r.visits[1:-1], start=1):
-        stop = _planned_stop(problem, model, vis, order, od.profile, network, at)
-        stops.append(stop)
-        place = problem.places.index(stop.micro_id)
-        seen.append(_StopVisit(stop.micro_id, vis.time, stop.dwell_s, od.profile, place))
+    stops = [
+        _planned_stop(problem, model, vis, order, od.profile, network, at)
+        for order, vis in enumerate(r.visits[1:-1], start=1)
+    ]
     deployed = bool(stops)
     places = [refs[v.node].place for v in r.visits]
     t0 = r.visits[0].time if deployed else od.start_s
@@ -849,7 +1082,7 @@ def _route(
         places = [od.start_place, od.start_place]
     idx = [problem.places.index(x) for x in places]
     distance = float(sum(m.metres[a, b] for a, b in itertools.pairwise(idx)))
-    route = PatrolRoute(
+    return PatrolRoute(
         patroller_id=p.id,
         name=p.name,
         role=p.role,
@@ -869,7 +1102,6 @@ def _route(
         carried=od.carried,
         continues=continues,
     )
-    return route, seen
 
 
 def _goes_on(problem: PatrolProblem, r: Route, last_dwell_s: int) -> bool:
@@ -958,22 +1190,131 @@ def _longest_gap_s(visits: list[tuple[int, int]], slice_s: int) -> float:
     return float(max(longest, slice_s - present_until))
 
 
+@dataclasses.dataclass(frozen=True)
+class Presence:
+    """The slice metrics measured from the routes alone (see :func:`measure_presence`)."""
+
+    risk_covered: float
+    risk_total: float
+    response_coverage: float | None
+    waiting_min: float
+    waiting_by_patroller: Mapping[str, float]
+    top_presence: Mapping[str, TopPresence]
+
+
+def measure_presence(
+    routes: tuple[PatrolRoute, ...],
+    cells: tuple[CellRisk, ...],
+    times,
+    *,
+    slice_start: dt.datetime,
+    slice_end: dt.datetime,
+) -> Presence:
+    """Measure a slice's routes: risk covered, response coverage, waiting, top presence.
+
+    Parameters
+    ----------
+    routes
+        The slice's routes, with their duty.
+    cells
+        The micro-grids with risk or incidents in the slice (:attr:`SlicePlan.cells`).
+    times
+        A :class:`~gridplan.routing.presence.TravelTimes` whose ``reach`` answers in the
+        order of ``cells`` (the planner's matrices, or the checker's own travel times).
+    slice_start, slice_end
+        The slice.
+
+    Returns
+    -------
+    Presence
+    """
+    visited = {p.micro_id for r in routes for p in r.stops}
+    total = float(sum(c.score for c in cells))
+    covered = float(sum(c.score for c in cells if c.micro_id in visited))
+    waiting: dict[str, float] = {}
+    for r in routes:
+        waiting[r.patroller_id] = waiting.get(r.patroller_id, 0.0) + waiting_s(r, times) / 60
+    dwell_min: dict[str, float] = {}
+    for r in routes:
+        for p in r.stops:
+            dwell_min[p.micro_id] = dwell_min.get(p.micro_id, 0.0) + p.dwell_s / 60
+    all_min = sum(dwell_min.values())
+    top = {
+        c.micro_id: TopPresence(
+            minutes=dwell_min.get(c.micro_id, 0.0),
+            share_of_presence=dwell_min.get(c.micro_id, 0.0) / all_min if all_min else 0.0,
+            share_of_risk=c.score / total if total > 0 else 0.0,
+        )
+        for c in cells
+        if c.risk_class == "top"
+    }
+    coverage = response_coverage(
+        routes,
+        [c.incidents for c in cells],
+        times,
+        slice_start=slice_start,
+        slice_end=slice_end,
+    )
+    return Presence(
+        risk_covered=covered / total if total > 0 else 0.0,
+        risk_total=total,
+        response_coverage=coverage,
+        waiting_min=round(sum(waiting.values()), 3),
+        waiting_by_patroller=_freeze({k: round(v, 3) for k, v in waiting.items()}),
+        top_presence=_freeze(top),
+    )
+
+
+class _MatrixTimes:
+    """Travel times of a slice problem's matrices (by each route's profile and speed)."""
+
+    def __init__(self, problem: PatrolProblem, cells: tuple[CellRisk, ...]):
+        self.index = {p: i for i, p in enumerate(problem.places)}
+        self.cols = np.array([self.index[c.micro_id] for c in cells], dtype=np.int64)
+        self.matrices = {(m.profile, float(m.speed_kph)): m for m in problem.matrices}
+
+    def _seconds(self, route: PatrolRoute) -> np.ndarray:
+        return self.matrices[(route.duty.profile, float(route.duty.speed_kph))].seconds
+
+    def leg(self, route: PatrolRoute, a: Place, b: Place) -> float | None:
+        sec = self._seconds(route)[self.index[a.id], self.index[b.id]]
+        return None if sec == UNREACHABLE else float(sec)
+
+    def reach(self, route: PatrolRoute, a: Place) -> np.ndarray:
+        row = self._seconds(route)[self.index[a.id], self.cols].astype(float)
+        row[row == UNREACHABLE] = np.inf
+        return row
+
+
+def _cells(problem: PatrolProblem) -> tuple[CellRisk, ...]:
+    """Return the micro-grids with risk or incidents and where each profile reaches them."""
+    out = []
+    for s in problem.stops:
+        if s.score <= 0 and s.incidents <= 0:
+            continue
+        i = problem.places.index(s.id)
+        access = {}
+        for m, lonlat in zip(problem.matrices, problem.place_lonlat, strict=False):
+            node = None if m.nodes is None else int(m.nodes[i])
+            access[m.profile] = (node, float(lonlat[i, 0]), float(lonlat[i, 1]))
+        out.append(CellRisk(s.id, float(s.score), int(s.incidents), s.risk_class, _freeze(access)))
+    return tuple(out)
+
+
 def _metrics(
     problem: PatrolProblem,
     model: PrizeVRP,
     solution: PrizeVRPSolution,
-    visits: list[_StopVisit],
+    routes: tuple[PatrolRoute, ...],
     workload: dict[str, Workload],
+    cells: tuple[CellRisk, ...],
 ) -> tuple[SliceMetrics, tuple[DroppedStop, ...]]:
     """Return the slice's metrics and the stops with risk no route visits, with why."""
-    visits_at: dict[str, list[tuple[int, int]]] = {}
-    covered = np.zeros(len(problem.places), dtype=bool)
-    for v in visits:
-        visits_at.setdefault(v.micro_id, []).append((v.time, v.dwell_s))
-        seconds = problem.matrices[v.profile].seconds[v.place]
-        covered |= (seconds != UNREACHABLE) & (seconds <= RESPONSE_S)
-    total = sum(s.score for s in problem.stops)
-    risk_covered = sum(s.score for s in problem.stops if s.id in visits_at)
+    visits_at: dict[str, list[tuple[float, int]]] = {}
+    for r in routes:
+        for p in r.stops:
+            arrival = seconds_between(problem.start, p.arrival)
+            visits_at.setdefault(p.micro_id, []).append((arrival, p.dwell_s))
     top = [s for s in problem.stops if s.risk_class == "top"]
     dwell = {s.id: sum(d for _, d in visits_at.get(s.id, [])) / 60 for s in top}
     slice_s = problem.slice.duration_min * 60
@@ -988,12 +1329,13 @@ def _metrics(
         if s.score > 0 and s.id not in visits_at
     )
     not_visited = {d.micro_id: d.reason for d in dropped if d.risk_class == "top"}
-    incidents = np.array([s.incidents for s in problem.stops], dtype=float)
-    inc_share = None
-    if incidents.sum() > 0:
-        inc_share = float(incidents[covered[1:]].sum() / incidents.sum())
+    seen = _measure(problem, routes, cells)
+    workload = {
+        pid: dataclasses.replace(w, waiting_min=seen.waiting_by_patroller.get(pid, 0.0))
+        for pid, w in workload.items()
+    }
     metrics = SliceMetrics(
-        risk_covered=float(risk_covered / total) if total > 0 else 0.0,
+        risk_covered=seen.risk_covered,
         top_dwell_min=_freeze(dwell),
         top_longest_gap_min=_freeze(gaps),
         longest_top_gap_min=max(gaps.values()) if gaps else None,
@@ -1001,6 +1343,23 @@ def _metrics(
         cover_violations=violations,
         workload=_freeze(workload),
         top_not_visited=_freeze(not_visited),
-        incidents_within_8min=inc_share,
+        response_coverage=seen.response_coverage,
+        waiting_min=seen.waiting_min,
+        top_presence=seen.top_presence,
+        risk_total=seen.risk_total,
+        prize=int(sum(p.prize for r in routes for p in r.stops)),
     )
     return metrics, dropped
+
+
+def _measure(
+    problem: PatrolProblem, routes: tuple[PatrolRoute, ...], cells: tuple[CellRisk, ...]
+) -> Presence:
+    """Measure the routes on the problem's own travel matrices."""
+    return measure_presence(
+        routes,
+        cells,
+        _MatrixTimes(problem, cells),
+        slice_start=problem.start,
+        slice_end=_clock(problem)(problem.horizon_s),
+    )

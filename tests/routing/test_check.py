@@ -100,11 +100,11 @@ def test_raise_for_errors_raises_infeasible_plan_error_with_the_report(doc, net,
     stop["dwell_s"] = 300
     stop["departure"] = stop["arrival"]
     report = check_plan(plan_from_dict(bad), net, grid=grid)
-    # the stop now ends where it starts: a wait before the next leg too
-    expected = (
-        r"(?s)breaks 3 hard constraint.*\[dwell\] morning/R1: stop 1.*\[wait\] morning/R1.*"
-        r"plan the day again"
-    )
+    # two dwell errors, a wait before the next leg, and the presence the metrics report no
+    # longer matches the routes
+    n = len(report.errors)
+    assert {f.code for f in report.errors} == {"dwell", "wait", "metrics"} and n > 3
+    expected = rf"(?s)breaks {n} hard constraint.*\[dwell\] morning/R1: stop 1.*plan the day again"
     with pytest.raises(InfeasiblePlanError, match=expected) as exc:
         report.raise_for_errors()
     assert exc.value.report is report and isinstance(exc.value, GridplanError)
@@ -152,6 +152,47 @@ def test_misreported_metrics_are_caught(doc, net):
     base = next(b for b, v in m["base_visited"].items() if v)
     m["base_visited"][base] = False
     assert codes(doc, net) == {"metrics"}
+
+
+def messages(doc, net):
+    return [f.message for f in check_plan(plan_from_dict(doc), net).errors]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "what"),
+    [
+        ("response_coverage", 0.5, "response coverage is reported as 0.5, but the routes give 1"),
+        ("response_coverage", None, "response coverage is reported as -"),
+        ("risk_covered", 0.999, "risk covered"),
+        ("waiting_min", 45.0, "waiting (min) is reported as 45"),
+        ("prize", 1, "prize is reported as 1"),
+    ],
+)
+def test_misreported_presence_metrics_are_caught(doc, net, key, value, what):
+    # the checker re-times every route minute by minute on networkx's Dijkstra
+    doc["slices"][0]["metrics"][key] = value
+    found = messages(doc, net)
+    assert any(what in m for m in found), found
+
+
+def test_misreported_top_presence_is_caught(doc, net):
+    top = doc["slices"][0]["metrics"]["top_presence"]
+    mid = next(iter(top))
+    top[mid]["share_of_risk"] = 0.9  # the plan page would say it holds 90 % of the risk
+    assert any(f"{mid} share_of_risk" in m for m in messages(doc, net))
+    del top[mid]
+    assert any("top presence is reported for" in m for m in messages(doc, net))
+
+
+def test_a_plan_file_without_cell_records_is_read_and_warned(doc, net):
+    for s in doc["slices"]:  # as written before issue 17
+        del s["cells"]
+        for k in ("response_coverage", "waiting_min", "top_presence", "prize", "risk_total"):
+            del s["metrics"][k]
+        s["metrics"]["incidents_within_8min"] = 1.0
+    report = check_plan(plan_from_dict(doc), net)
+    assert report.ok
+    assert any("no cell records" in f.message for f in report.warnings)
 
 
 def test_a_path_that_misses_a_stop_is_caught(doc, net):

@@ -92,13 +92,25 @@ def test_hand_made_solution_to_plan(case):
     assert m.workload["P2"].stops == 1
     assert m.workload["P2"].km == pytest.approx(0.8, abs=0.01)  # (200, 200) to (400, 0) and back
     assert m.top_not_visited == {}
-    # 8 minutes on foot is 600 m: from stops (0, 0), (0, 200) and (400, 0) the farthest
-    # junction, (400, 400), is 400 m from (400, 0): every incident is covered
-    assert m.incidents_within_8min == pytest.approx(1.0)
-    # the metrics serialise for --json and the web UI
+    # presence at the top hot spots against their share of the risk (scores 9 and 8 of 45):
+    # M001 30 min, M002 15 min, S01-B3-M001 (class other) 10 min of the 55 planned
+    tp = m.top_presence
+    assert set(tp) == {"S01-B1-M001", "S01-B1-M002"}
+    assert tp["S01-B1-M001"].minutes == 30.0
+    assert tp["S01-B1-M001"].share_of_presence == pytest.approx(30 / 55)
+    assert tp["S01-B1-M002"].share_of_presence == pytest.approx(15 / 55)
+    assert tp["S01-B1-M001"].share_of_risk == pytest.approx(9 / 45)
+    assert m.risk_total == pytest.approx(45.0)
+    # the prize: first visits of M001 and M002, half of M001 again, S01-B3-M001
+    stops = [p for r in sp.routes for p in r.stops]
+    assert m.prize == sum(p.prize for p in stops) and m.prize_share == m.prize / 100_000
+    assert m.waiting_min == 0.0 and m.workload["P1"].waiting_min == 0.0
+    # the metrics serialise for --json and the web UI; the old "any stop at any time"
+    # figure (read 100 % here) is gone
     d = json.loads(json.dumps(m.to_dict()))
     assert d["workload"]["P2"]["km"] == pytest.approx(0.8, abs=0.01)
-    assert d["incidents_within_8min"] == pytest.approx(1.0)
+    assert "incidents_within_8min" not in d
+    assert 0 < d["response_coverage"] <= 1
 
 
 def test_reasons_for_unvisited_top_hot_spots(case):
@@ -108,7 +120,10 @@ def test_reasons_for_unvisited_top_hot_spots(case):
     sp = slice_plan(problem, model, sol, network=net)
     assert set(sp.metrics.top_not_visited.values()) == {"dropped for better prizes"}
     assert not any(r.deployed for r in sp.routes)
-    assert sp.metrics.incidents_within_8min == 0.0
+    # nobody goes out, but P1 is on duty at the station (the lattice centre, 400 m on foot
+    # from the farthest corner) all slice: every incident is within 8 minutes all the time
+    assert sp.metrics.response_coverage == pytest.approx(1.0)
+    assert sp.metrics.waiting_min == 0.0
     reasons = {d.micro_id: d.reason for d in sp.dropped}
     assert len(reasons) == 9
 
