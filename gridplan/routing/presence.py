@@ -65,6 +65,8 @@ def route_places(route) -> list[Place]:
     start = Place(route.start_place, d.start_node if d else None, d.start_lonlat if d else None)
     end = Place(route.end_place, d.end_node if d else None, d.end_lonlat if d else None)
     stops = [Place(p.micro_id, p.street_node, (p.lon, p.lat)) for p in route.stops]
+    if getattr(route, "continues", False) and stops:  # the outing goes on from the last stop
+        end = stops[-1]
     return [start, *stops, end]
 
 
