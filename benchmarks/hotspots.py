@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridplan._validate import HOT_CLASSES
 from gridplan.analysis.hotspots import compute_hotspots
 from gridplan.station.config import config_from_mapping
 
@@ -173,7 +174,7 @@ def main(argv=None) -> int:
         "numba_cache": "warm" if cache else "cold (includes one-off JIT compile)",
         "unassigned": int(hot.attrs["unassigned"]),
         "hot_cells_all_day": int(
-            hot[hot["slice"] == "all"]["gi_class"].astype(str).str.startswith("hot").sum()
+            hot[hot["slice"] == "all"]["gi_class"].astype(str).isin(HOT_CLASSES).sum()
         ),
         "peak_rss_gb": round(peak_rss_gb(), 2),
     }

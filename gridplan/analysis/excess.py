@@ -29,8 +29,11 @@ What it does and does not say
     (recency and severity weighted) say how much risk it carries. The test counts incidents,
     unweighted: it assumes independent incidents, so repeat calls to one address make a cell
     look more certain than it is, and with thousands of incidents every cell away from the
-    mean becomes significant. Both are why large stations keep Gi* (see
-    :func:`gridplan.analysis.hotspots.compute_hotspots`, setting ``hotspots.classes``).
+    mean becomes significant (forced on the demo's 47,907 incidents it calls 46 of 147
+    micro-grids hot and 93 cold all day, where Gi* calls 24 hot). Both are why large stations
+    keep Gi* (see :func:`gridplan.analysis.hotspots.compute_hotspots`, setting
+    ``hotspots.classes``). The mean density assumes incidents could happen anywhere in the
+    station: a micro-grid that is mostly lake or park is expected to hold more than it can.
 """
 
 from __future__ import annotations

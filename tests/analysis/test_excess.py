@@ -1,12 +1,25 @@
-"""The excess test of a micro-grid's incidents against the station's mean density."""
+"""The excess test of a micro-grid's incidents against the station's mean density.
+
+The property test runs ``GRIDPLAN_FUZZ_EXAMPLES`` examples (default 300); a longer run::
+
+    GRIDPLAN_FUZZ_EXAMPLES=5000 python3 -m pytest -q tests/analysis/test_excess.py
+"""
 
 import math
+import os
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from gridplan.analysis.excess import excess_test
 from gridplan.analysis.excess import expected_counts
+from gridplan.analysis.gistar import classify_gi
+from gridplan.analysis.gistar import fdr_bh
+
+EXAMPLES = int(os.environ.get("GRIDPLAN_FUZZ_EXAMPLES", "300"))
 
 
 def _binomial_two_sided(x: int, n: int, q: float) -> float:
@@ -40,3 +53,23 @@ def test_one_cell_far_above_the_mean_is_significant(count, hot):
     counts = np.array([count, 8, 9, 9, 10, 8, 9, 9])
     _, p = excess_test(counts, np.ones(len(counts)))
     assert bool(p[0] < 0.01) == hot
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.floats(0.005, 0.05)), min_size=1, max_size=40))
+def test_excess_classes_never_contradict_the_counts(cells):
+    counts = np.array([c for c, _ in cells])
+    area = np.array([a for _, a in cells])
+    expected, p = excess_test(counts, area)
+    assert expected.sum() == pytest.approx(counts.sum())
+    if counts.sum() == 0:
+        assert np.isnan(p).all()
+        return
+    assert ((p > 0) & (p <= 1)).all()
+    classes = classify_gi(counts - expected, fdr_bh(p), names=("above", "below"))
+    above = np.char.startswith(classes.astype(str), "above")
+    below = np.char.startswith(classes.astype(str), "below")
+    # hot only with more incidents than expected, cold only with fewer; one cell alone is
+    # exactly what it is expected to be
+    assert (counts[above] > expected[above]).all() and (counts[below] < expected[below]).all()
+    assert len(cells) > 1 or not (above | below).any()
