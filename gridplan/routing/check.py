@@ -563,6 +563,25 @@ def check_plan(
         _check_metrics(s, visits, out)
         if not mismatch:
             _check_presence(s, _CheckTimes(timer, method, s.cells), out)
+    _check_duty(duty_min, duty_limit, spans, rules, out)
+    for routes in chains.values():
+        _check_outing(routes, policy, out)
+    _check_dosage_shares(plan, dosage, policy, out)
+    if grid is not None:
+        _check_grid(plan, grid, out)
+    return CheckReport(
+        findings=tuple(out.items), routes=n_routes, stops=n_stops, legs=n_legs, method=method
+    )
+
+
+def _check_duty(
+    duty_min: Mapping[str, float],
+    duty_limit: Mapping[str, int],
+    spans: Mapping[str, list],
+    rules: Mapping[str, tuple[int, int]],
+    out: _Findings,
+) -> None:
+    """Check each patroller's day: the duty limit, routes that overlap, the break rule."""
     for pid, minutes in duty_min.items():
         if minutes > duty_limit[pid] + 1 / 60:
             out.error(
@@ -585,21 +604,6 @@ def check_plan(
                 )
     for pid, items in spans.items():
         _check_breaks(pid, items, rules.get(pid, (0, 0)), out)
-    for mid, minutes in sorted(dosage.items()):
-        if minutes > policy.dosage_cap_min + 1e-6:
-            out.error(
-                "dosage",
-                f"{mid} gets {minutes:g} min of presence over the day, more than the cap of "
-                f"{policy.dosage_cap_min} min",
-            )
-    for routes in chains.values():
-        _check_outing(routes, policy, out)
-    _check_dosage_shares(plan, dosage, policy, out)
-    if grid is not None:
-        _check_grid(plan, grid, out)
-    return CheckReport(
-        findings=tuple(out.items), routes=n_routes, stops=n_stops, legs=n_legs, method=method
-    )
 
 
 def _check_outing(routes: list[PatrolRoute], policy, out: _Findings) -> None:
@@ -650,6 +654,13 @@ def _check_dosage_shares(plan: PatrolPlan, dosage: Mapping[str, float], policy, 
     The daily cap is shared by risk: a micro-grid that is a top hot spot in a slice gets its
     visit there before slices where it is less risky may spend the cap.
     """
+    for mid, minutes in sorted(dosage.items()):
+        if minutes > policy.dosage_cap_min + 1e-6:
+            out.error(
+                "dosage",
+                f"{mid} gets {minutes:g} min of presence over the day, more than the cap of "
+                f"{policy.dosage_cap_min} min",
+            )
     lower: dict[str, float] = defaultdict(float)  # minutes spent where it was not top
     for s in plan.slices:
         for r in s.routes:

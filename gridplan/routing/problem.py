@@ -823,20 +823,7 @@ def build_problem(
     people = [c[0] if isinstance(c[0], Patroller) else c[0].patroller for c in chosen]
     keys = list(dict.fromkeys((p.profile, p.speed_kph) for p in people))
     places = (STATION, *micro_ids)
-    matrices, lonlat = [], []
-    for profile, speed in keys:
-        frame = _place_frame(grid, micro, network, profile, station_point)
-        lonlat.append(shapely.get_coordinates(frame.to_crs("EPSG:4326").geometry.values))
-        matrices.append(
-            travel_matrix(
-                frame,
-                network,
-                profile=profile,
-                speed_kph=speed,
-                detour_factor=detour_factor,
-                allow_unreachable=True,
-            )
-        )
+    matrices, lonlat = _matrices(grid, micro, network, keys, station_point, detour_factor)
     if matrices:
         stops = _drop_unreachable(stops, excluded, matrices)
     if parts is None:
@@ -860,6 +847,32 @@ def build_problem(
         place_lonlat=tuple(lonlat),
         not_before_s={m: t for m, t in after.items() if 0 < t < horizon},
     )
+
+
+def _matrices(
+    grid: gpd.GeoDataFrame,
+    micro: gpd.GeoDataFrame,
+    network: StreetNetwork | None,
+    keys: list[tuple[str, float]],
+    station_point: shapely.Point | None,
+    detour_factor: float,
+) -> tuple[list[TravelMatrix], list[np.ndarray]]:
+    """Travel matrices over the places, and the places' lon/lat, per (profile, speed)."""
+    matrices, lonlat = [], []
+    for profile, speed in keys:
+        frame = _place_frame(grid, micro, network, profile, station_point)
+        lonlat.append(shapely.get_coordinates(frame.to_crs("EPSG:4326").geometry.values))
+        matrices.append(
+            travel_matrix(
+                frame,
+                network,
+                profile=profile,
+                speed_kph=speed,
+                detour_factor=detour_factor,
+                allow_unreachable=True,
+            )
+        )
+    return matrices, lonlat
 
 
 @dataclasses.dataclass(frozen=True)
