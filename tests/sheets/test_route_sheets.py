@@ -55,7 +55,7 @@ def cfg():
     """A walker and a volunteer pair in the morning, a rider by day, one who cannot go out."""
     return make_config(
         [
-            patroller("P1", {"daily": ["06:00-10:00"]}, name="巡逻一组"),
+            patroller("P1", {"daily": ["06:00-08:00"]}, name="巡逻一组"),
             patroller(
                 "V1",
                 {"daily": ["06:00-09:00"]},
@@ -69,6 +69,9 @@ def cfg():
         ],
         top_share=0.2,
         revisit_gap_min=40,
+        # V1's three micro-grids are a 40-minute walk: shorter than the shipped 45-minute
+        # outing (tests/routing/test_outings.py runs that), so the sheets test allows 30
+        outing_min_min=30,
     )
 
 
@@ -263,7 +266,7 @@ def test_map_scale_bar_measures_the_map(plan):
     n1, n2 = (float(x.split()[0]) for x in (l1, l2))
     # millimetres per metre, the same for both bars of one map; the map is fitted by height
     # (60 mm for about 400 m + the station), so both widths give the same scale
-    assert mm1 / n1 == pytest.approx(mm2 / n2, rel=1e-6)
+    assert mm1 / n1 == pytest.approx(mm2 / n2, rel=1e-3)  # widths are written to 0.01 mm
     assert l1.endswith(" m")
 
 

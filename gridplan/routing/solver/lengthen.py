@@ -4,8 +4,9 @@ A vehicle's ``min_duration`` (the shortest outing worth making) is not in the OR
 a lower bound on an active route's span stops the insertion heuristics from building any
 route, since every route starts short. :func:`lengthen` therefore repairs a solution: a route
 that visits something but lasts less than its vehicle's minimum gets more stops, the most
-valuable first (cheapest insertion among the nodes nobody visits), until it is long enough;
-when no feasible stop can be added, the route is given up (the vehicle stays at its start).
+valuable first (cheapest insertion among the nodes nobody visits, then stops taken over from
+other routes, which loses no prize), until it is long enough; when no feasible stop can be
+added, the route is given up (the vehicle stays at its start).
 """
 
 from __future__ import annotations
@@ -38,18 +39,41 @@ def _candidates(model: PrizeVRP, k: int, nodes: list[int], visited: set[int]) ->
     return out[:CANDIDATES]
 
 
+def _feasible_but_short(model: PrizeVRP, sol: PrizeVRPSolution, k: int) -> bool:
+    """Whether ``sol`` breaks nothing but route ``k``'s minimum duration (it is growing)."""
+    short = f"vehicle {k} ({model.vehicles[k].name}): lasts "
+    return all(v.startswith(short) and ", less than " in v for v in sol.violations(model))
+
+
+def _moves(model: PrizeVRP, routes: list, k: int, visited: set[int]) -> list[tuple[int, int]]:
+    """``(node, route it leaves or -1)``: unvisited nodes first, then other routes' stops.
+
+    Taking a stop from another route loses no prize, so it is tried when nothing unvisited
+    fits.
+    """
+    nodes = list(routes[k].nodes)
+    out = [(u, -1) for u in _candidates(model, k, nodes, visited)]
+    allowed = model.vehicles[k].allowed_nodes
+    for j, r in enumerate(routes):
+        if j != k:
+            out += [(u, j) for u in r.stops if allowed is None or u in allowed]
+    return out
+
+
 def _try_insert(
     model: PrizeVRP, routes: list, k: int, visited: set[int]
 ) -> PrizeVRPSolution | None:
     """Return a solution with one more stop on route ``k``, adding least time (or None)."""
     nodes = list(routes[k].nodes)
     best, best_len = None, None
-    for u in _candidates(model, k, nodes, visited):
+    for u, j in _moves(model, routes, k, visited):
         for pos in range(1, len(nodes)):
             trial = list(routes)
             trial[k] = [*nodes[:pos], u, *nodes[pos:]]
+            if j >= 0:
+                trial[j] = [x for x in routes[j].nodes if x != u]
             sol = PrizeVRPSolution.from_routes(model, trial)
-            if not sol.is_feasible(model):
+            if not _feasible_but_short(model, sol, k):
                 continue
             length = sol.routes[k].duration
             if best_len is None or length < best_len:
