@@ -44,7 +44,7 @@ name = "辅警 9 Auxiliary 9"
 role = "auxiliary"
 mode = "walk"
 max_duty_min = 480
-availability = { daily = ["06:00-10:00"] }
+availability = { daily = ["06:00-07:30"] }
 """
 
 

@@ -463,7 +463,7 @@ class _Planning:
                 params.override(seed=seed),
                 arc_factor=None if dearer is None else dearer(problem, model),
             )
-        return _compact(model, lengthen(model, _compact(model, solution)))
+        return _compact(model, lengthen(model, solution))
 
     def plans(self, days: list[_Day], methods: set[str]) -> list[PatrolPlan]:
         """Return the variants' plans from their days."""

@@ -179,6 +179,11 @@ def test_a_new_station_plans_with_the_default_roster():
     quick = SolveParams(time_limit_s=1, seed=1, workers=1, work_limit=300)
     plan = plan_patrols(grid, hot, net, cfg, PlanRequest("2024-06-05", ["morning"]), params=quick)
     assert plan.is_feasible()
+    assert {r.patroller_id for r in plan.slices[0].routes} == {"C01", "A01", "V01", "V02"}
+    # the two auxiliaries cover nine micro-grids alone; the volunteers' own plan:
+    request = PlanRequest("2024-06-05", ["morning"], patrollers=["V01", "V02"])
+    plan = plan_patrols(grid, hot, net, cfg, request, params=quick)
+    assert plan.is_feasible()
     routes = {r.patroller_id: r for r in plan.slices[0].routes}
     # the volunteers (09:00-11:30) walk the first two and the last two of T07-B1..B3
     assert routes["V01"].duty.home_bases == ("T07-B1", "T07-B2")

@@ -31,6 +31,7 @@ import numpy as np
 from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
+from gridplan.routing.solver.lengthen import lengthen
 from gridplan.routing.solver.model import PrizeVRP
 from gridplan.routing.solver.model import PrizeVRPSolution
 from gridplan.routing.solver.model import Route
@@ -112,6 +113,7 @@ def _best(model: PrizeVRP, results: list[WorkerResult], t0: float) -> PrizeVRPSo
             sol = _to_solution(
                 model, routes, times, runtime_s=time.perf_counter() - t0, iterations=found
             )
+            sol = lengthen(model, sol)  # routes shorter than an outing worth making
             if not sol.is_feasible(model):
                 continue
             if best is None or sol.cost() < best.cost():
@@ -195,8 +197,29 @@ def solve_prize_vrp(
     calls = [(model, each, w, arc_factor, prize_factor) for w in range(workers)]
     results = run_calls(_work, calls, workers)
     best = _best(model, results, t0)
+    if not best.iterations and model.revisit_groups:
+        # OR-Tools finds no first solution on some models with many revisit groups and a
+        # short most-wait; first visits only are a feasible part of the same model
+        calls = [(first_visits(model), each, w, arc_factor, prize_factor) for w in range(workers)]
+        best = _best(model, run_calls(_work, calls, workers), t0)
     report(progress, "solve", 1, 1)
     return best
+
+
+def first_visits(model: PrizeVRP) -> PrizeVRP:
+    """Return the model without revisits: every revisit copy barred from every vehicle.
+
+    Its solutions are solutions of ``model`` (a copy may stay unvisited).
+    """
+    later = {u for g in model.revisit_groups for u in g.nodes[1:]}
+    allowed = frozenset(model.customers) - later
+    vehicles = tuple(
+        dataclasses.replace(
+            v, allowed_nodes=allowed if v.allowed_nodes is None else v.allowed_nodes - later
+        )
+        for v in model.vehicles
+    )
+    return dataclasses.replace(model, vehicles=vehicles, revisit_groups=())
 
 
 def _work(model, params, worker, arc_factor, prize_factor) -> WorkerResult:
