@@ -17,6 +17,8 @@ HOTSPOTS
     :data:`HOTSPOT_KEY_COLUMNS`, hot-spot maps :data:`HOTSPOT_MAP_COLUMNS`. ``gi_class`` is the
     hot-spot class: the Gi* classes :data:`GI_CLASSES` on large stations, the excess classes
     :data:`EXCESS_CLASSES` on small ones (:func:`class_method` tells which).
+    ``recent`` (recent incidents by category, for a plan's "why this stop") is optional
+    wherever it is read: hot-spot files written before it lack it.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ HOTSPOT_COLUMNS = (
     "excess_p",
     "excess_p_fdr",
     "gi_class",
+    "recent",
     "geometry",
 )
 

@@ -330,6 +330,8 @@ def _read_stop(rd: _Reader, raw: Any, where: str) -> PlannedStop:
         node=-1,
         street_node=rd.opt(raw, "street_node", where, int),
         street=rd.opt(raw, "street", where, str) or "",
+        risk_share=rd.opt(raw, "risk_share", where, float) or 0.0,
+        recent=rd.opt(raw, "recent", where, str) or "",
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import json
 import zoneinfo
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -23,6 +24,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridplan._messages import N_
+from gridplan._messages import Message
+from gridplan._messages import define
+from gridplan._messages import listing
 from gridplan.network.graphs import StreetNetwork
 from gridplan.network.matrix import UNREACHABLE
 from gridplan.network.matrix import route_geometry
@@ -56,6 +61,58 @@ REASONS = (
     "not reachable in time",
     "dropped for better prizes",
 )
+
+
+# "Why this stop", in words: the parts a plan page or route sheet joins with "; ". Another
+# part (an alert on the micro-grid) is added by the alerts' code after these.
+_WHY_RISK = define("plan.why.risk_share", N_("%(share)s of this slice's risk"))
+_WHY_RECENT = define("plan.why.recent", N_("%(incidents)s in the %(days)d days to %(date)s"))
+_WHY_INCIDENT = define("plan.why.incident_count", N_("%(count)d %(category)s"))
+_WHY_ANY = define("plan.why.incidents", N_("%(count)d incidents"))
+
+
+def why_parts(stop: PlannedStop) -> list[Message]:
+    """Return why a stop is on the route, as messages to join with "; " (any UI language).
+
+    Parameters
+    ----------
+    stop
+        The stop.
+
+    Returns
+    -------
+    list of Message
+        Its share of the slice's risk ("12 % of this slice's risk") and, when the hot spots
+        carry them, its recent incidents by category ("5 robbery, 2 theft in the 90 days to
+        2019-12-31"); a list, so that other reasons (an alert) can be appended.
+
+    Examples
+    --------
+    >>> stop = dataclasses.replace(STOP, risk_share=0.12, recent=RECENT)  # doctest: +SKIP
+    >>> "; ".join(map(str, why_parts(stop)))  # doctest: +SKIP
+    "12 % of this slice's risk; 5 robbery in the 90 days to 2019-12-31"
+    """
+    parts = [_WHY_RISK(share=f"{100 * stop.risk_share:.0f} %")]
+    recent = _recent(stop.recent)
+    if recent is not None:
+        counts = [
+            _WHY_INCIDENT(count=n, category=cat) if cat else _WHY_ANY(count=n)
+            for cat, n in recent["top"]
+        ]
+        parts.append(_WHY_RECENT(incidents=listing(counts), days=recent["days"], date=recent["to"]))
+    return parts
+
+
+def _recent(text: str) -> dict | None:
+    """Return the hot spots' ``recent`` JSON text decoded, or ``None`` (empty, unreadable)."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+        top = [(str(c), int(n)) for c, n in value["top"]]
+        return {"top": top, "days": int(value["days"]), "to": str(value["to"])}
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def seconds_between(a: dt.datetime, b: dt.datetime) -> float:
@@ -100,6 +157,11 @@ class PlannedStop:
         network); the plan checker re-times the legs between these nodes.
     street
         Name of the street where the patrol stands ("" when unknown), for route sheets.
+    risk_share
+        The micro-grid's share of the slice's risk (its score over the slice's total).
+    recent
+        Its recent incidents in the slice by category, the hot spots' ``recent`` JSON text
+        (``""`` when none or unknown). :func:`why_parts` says both in words.
 
     Examples
     --------
@@ -139,6 +201,8 @@ class PlannedStop:
     node: int
     street_node: int | None = None
     street: str = ""
+    risk_share: float = 0.0
+    recent: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1150,6 +1214,8 @@ def _planned_stop(
         street=""
         if network is None or m.nodes is None
         else network.street_name(m.profile, int(m.nodes[i])),
+        risk_share=problem.prize_of(s) / PRIZE_TOTAL,
+        recent=s.recent,
     )
 
 
