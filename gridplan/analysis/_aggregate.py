@@ -25,6 +25,7 @@ import pandas as pd
 import shapely
 
 from gridplan._errors import InputError
+from gridplan._validate import format_recent
 from gridplan.geo.crs import require_crs
 from gridplan.geo.grid import micro_grids
 from gridplan.station.config import StationConfig
@@ -257,15 +258,12 @@ def recent_categories(
     days: int,
     reference: pd.Timestamp | None,
 ) -> np.ndarray:
-    """Return an ``(n, 1 + slices)`` array of the recent incidents by category, as JSON text.
+    """Return an ``(n, 1 + slices)`` array of the recent incidents by category, as text.
 
     Each entry is ``""`` when the cell had no incident in the slice in the ``days`` before
-    ``reference``, else ``{"to": "YYYY-MM-DD", "days": days, "top": [[category, count], ...]}``
-    with the :data:`RECENT_TOP` most frequent categories (ties by name; a missing category
-    is ``""``).
+    ``reference``, else :func:`~gridplan._validate.format_recent` of the
+    :data:`RECENT_TOP` most frequent categories (ties by name).
     """
-    import json
-
     k = members.shape[1] if members.ndim == 2 else 0
     out = np.full((n, 1 + k), "", dtype=object)
     if reference is None or not len(cell):
@@ -281,8 +279,6 @@ def recent_categories(
         counted = frame.groupby(["cell", "cat"]).size().reset_index(name="count")
         counted = counted.sort_values(["cell", "count", "cat"], ascending=[True, False, True])
         for c, part in counted.groupby("cell"):
-            top = [[str(a), int(b)] for a, b in part[["cat", "count"]].to_numpy()[:RECENT_TOP]]
-            out[int(c), col] = json.dumps(
-                {"to": to, "days": days, "top": top}, ensure_ascii=False, separators=(",", ":")
-            )
+            top = [(str(a), int(b)) for a, b in part[["cat", "count"]].to_numpy()[:RECENT_TOP]]
+            out[int(c), col] = format_recent(days, to, top)
     return out

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
-import json
 import zoneinfo
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -28,6 +27,8 @@ from gridplan._messages import N_
 from gridplan._messages import Message
 from gridplan._messages import define
 from gridplan._messages import listing
+from gridplan._validate import NO_CATEGORY
+from gridplan._validate import parse_recent
 from gridplan.network.graphs import StreetNetwork
 from gridplan.network.matrix import UNREACHABLE
 from gridplan.network.matrix import route_geometry
@@ -93,26 +94,15 @@ def why_parts(stop: PlannedStop) -> list[Message]:
     "12 % of this slice's risk; 5 robbery in the 90 days to 2019-12-31"
     """
     parts = [_WHY_RISK(share=f"{100 * stop.risk_share:.0f} %")]
-    recent = _recent(stop.recent)
+    recent = parse_recent(stop.recent)
     if recent is not None:
+        days, to, top = recent
         counts = [
-            _WHY_INCIDENT(count=n, category=cat) if cat else _WHY_ANY(count=n)
-            for cat, n in recent["top"]
+            _WHY_ANY(count=n) if cat == NO_CATEGORY else _WHY_INCIDENT(count=n, category=cat)
+            for cat, n in top
         ]
-        parts.append(_WHY_RECENT(incidents=listing(counts), days=recent["days"], date=recent["to"]))
+        parts.append(_WHY_RECENT(incidents=listing(counts), days=days, date=to))
     return parts
-
-
-def _recent(text: str) -> dict | None:
-    """Return the hot spots' ``recent`` JSON text decoded, or ``None`` (empty, unreadable)."""
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-        top = [(str(c), int(n)) for c, n in value["top"]]
-        return {"top": top, "days": int(value["days"]), "to": str(value["to"])}
-    except (ValueError, TypeError, KeyError):
-        return None
 
 
 def seconds_between(a: dt.datetime, b: dt.datetime) -> float:
@@ -160,7 +150,7 @@ class PlannedStop:
     risk_share
         The micro-grid's share of the slice's risk (its score over the slice's total).
     recent
-        Its recent incidents in the slice by category, the hot spots' ``recent`` JSON text
+        Its recent incidents in the slice by category, the hot spots' ``recent`` text
         (``""`` when none or unknown). :func:`why_parts` says both in words.
 
     Examples

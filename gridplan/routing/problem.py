@@ -144,7 +144,7 @@ class Stop:
         An officer asked for this micro-grid to be visited: its first visit is worth
         :data:`PIN_PRIZE` more, so the solver drops it only when nobody can reach it in time.
     recent
-        The hot spots' ``recent`` incidents by category (JSON text, ``""`` when none or not
+        The hot spots' ``recent`` incidents by category (text, ``""`` when none or not
         known), for the plan's "why this stop".
     """
 

@@ -339,7 +339,7 @@ def sheet_layout(
     # rows on pages of their own: normal rows, unless compact ones need fewer pages
     paged = {d: _paginate(rows, height - fixed, d) for d in _DENSITY}
     density = min(_DENSITY, key=lambda d: len(paged[d]))
-    map_h = round(height - header_mm - _LEGEND_MM - _FOOT_MM - _SLACK_MM, 1)
+    map_h = round(height - header_mm - legend_mm - _FOOT_MM - _SLACK_MM, 1)
     return SheetLayout((*paged[density], SheetPage((), True)), density, (width, map_h))
 
 
@@ -357,8 +357,6 @@ def _paginate(rows: Sequence[SheetRow], budget_mm: float, density: str) -> list[
         page.append(row)
         used += h
     pages.append(SheetPage(tuple(page), False))
-    map_h = round(height - header_mm - legend_mm - _FOOT_MM - _SLACK_MM, 1)
-    return SheetLayout((*pages, SheetPage((), True)), "normal", (width, map_h))
     return pages
 
 
