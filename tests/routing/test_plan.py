@@ -231,7 +231,7 @@ def test_why_this_stop_in_words(case, tmp_path):
     from gridplan.io.planfile import save_plan
     from gridplan.routing.plan import why_parts
 
-    net, grid, problem, model = case
+    net, grid, problem, _model = case
     hot = make_hotspots(grid)
     hot["recent"] = ""
     hot.loc[hot["id"] == "S01-B1-M001", "recent"] = "90d to 2024-06-01: 抢劫 5; 盗窃 2"
