@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 import zlib
+from html import unescape
 
 import pytest
 from _web import PASSWORD
@@ -558,3 +559,30 @@ def test_plan_map_layers_name_the_slice_in_the_ui_language(client, web_store, la
     labels = re.findall(r'"label":"([^"]*)"', html)
     assert f"{name} 06:00-10:00" in labels, labels
     assert not [label for label in labels if other in label], labels
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", ["of this slice's risk", "in the 90 days to", "Why: ", "The solver maximises"]),
+        ("zh", ["占本时段风险的", "天内：", "原因: ", "求解器最大化的是奖励分"]),
+    ],
+)
+def test_the_plan_page_and_sheets_say_what_is_optimised_and_why_each_stop(
+    client, web_store, lang, words
+):
+    risk, recent, why, objective = words
+    client.get(f"/lang/{lang}")
+    login(client, web_store["users"][("S01", "officer")])
+    plan_id = web_store["plans"]["S01"]
+    html = client.get(f"/plans/{plan_id}").get_data(as_text=True)
+    assert 'id="day-metrics"' in html and objective in html
+    # the demo's hot spots carry recent incidents by category: every stop says why
+    items = [unescape(t) for t in re.findall(r'<li data-micro="[^"]+">([^<]*)</li>', html)]
+    assert items and all(risk in item for item in items), items[:3]
+    assert any(recent in item for item in items)
+    assert "Incidents within 8 minutes of a patrol<" not in html  # the old "any stop" figure
+    sheets = client.get(f"/plans/{plan_id}/sheets?lang={lang}").get_data(as_text=True)
+    lines = re.findall(r'<tr class="why"><td></td><td colspan="7">([^<]*)</td>', sheets)
+    lines = [unescape(line) for line in lines]
+    assert lines and all(line.startswith(why) and risk in line for line in lines)
