@@ -272,3 +272,47 @@ def test_why_this_stop_in_words(case, tmp_path):
         network=net,
     )
     assert [str(m) for m in why_parts(old.routes[0].stops[0])] == ["20 % of this slice's risk"]
+
+
+def test_day_metrics_weigh_slices_by_risk_and_length(case):
+    net, _grid, problem, model = case
+    m001 = problem.node_of("S01-B1-M001", 0)
+    sol = PrizeVRPSolution.from_routes(model, [[m001], []])
+    morning = slice_plan(problem, model, sol, network=net)
+    hour = dt.timedelta(hours=4)
+    # a second slice, 4 h later, with a third of the risk, less covered and no incidents
+    later = dataclasses.replace(
+        morning,
+        slice_id="day",
+        start=morning.start + hour,
+        end=morning.end + hour,
+        metrics=dataclasses.replace(
+            morning.metrics, risk_covered=0.1, risk_total=15.0, response_coverage=None,
+            waiting_min=7.0, prize=5_000,
+        ),
+        cells=(),
+        objective=3.0,
+        solution=None,
+    )  # fmt: skip
+    plan = PatrolPlan("S01", "警务室", "Asia/Shanghai", problem.date, 1, 1.0, (morning, later))
+    d = plan.day_metrics()
+    m = morning.metrics
+    assert m.risk_total == 45.0 and m.risk_covered == pytest.approx(9 / 45)
+    assert d.risk_covered == pytest.approx((9 + 0.1 * 15) / (45 + 15))
+    assert d.prize_share == pytest.approx((m.prize_share * 45 + 0.05 * 15) / 60)
+    assert d.response_coverage == pytest.approx(m.response_coverage)  # the other has none
+    assert d.waiting_min == pytest.approx(m.waiting_min + 7.0)
+    assert d.objective == pytest.approx(morning.cost() + 3.0)
+    # M001 is top in both; its 15 min (morning) and its two visits' share of the day's
+    # presence (the later slice's routes are the morning's: 30 of 30 min)
+    top = d.top_presence["S01-B1-M001"]
+    assert top.slices == ("morning", "day") and top.minutes == 30.0
+    assert top.share_of_presence == 1.0
+    # its score is 9 in the morning; the later slice keeps no cells: its share there counts
+    assert top.share_of_risk == pytest.approx((9 + 9 / 45 * 15) / 60)
+    summary = plan.summary()
+    assert summary["day"]["risk_covered"] == pytest.approx(d.risk_covered)
+    assert "revisit" not in summary["objective"] and "half" in summary["objective"]
+    text = plan.to_text()
+    assert text.splitlines()[1].startswith("Day: risk covered 18% (prize")
+    assert "incidents within 8 min of a patroller" in text and "waiting" in text
