@@ -69,35 +69,31 @@ def main() -> None:
         PlanRequest(DEMO_PLAN_DATE, seed=args.seed),
         params=SolveParams(time_limit_s=120, workers=1, work_limit=args.work_limit),
     )
-    new = hasattr(plan.slices[0].metrics, "response_coverage")
     print(f"demo plan {plan.date}, seed {args.seed}, work limit {args.work_limit}")
-    head = "| slice | near a stop (old) | main's own | response (new) | risk covered |"
-    if new:
-        head += " prize share | waiting min | top: presence / risk |"
+    head = (
+        "| slice | near a stop (old) | response (new) | risk covered | prize share | "
+        "waiting min | longest top gap min | top spots: presence / risk |"
+    )
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for sp in plan.slices:
         m = sp.metrics
-        own = getattr(m, "incidents_within_8min", None)
-        cells = [_pct(near_a_stop(sp)), _pct(own) if not new else "n/a"]
-        row = f"| {sp.slice_id} | {cells[0]} | {cells[1]} |"
-        if new:
-            tp = m.top_presence
-            pres = sum(v.share_of_presence for v in tp.values())
-            risk = sum(v.share_of_risk for v in tp.values())
-            row += (
-                f" {_pct(m.response_coverage)} | {_pct(m.risk_covered)} | {_pct(m.prize_share)} |"
-                f" {m.waiting_min:.0f} | {_pct(pres)} / {_pct(risk)} |"
-            )
-        else:
-            row += f" n/a | {_pct(m.risk_covered)} |"
-        print(row)
-    if new:
-        d = plan.day_metrics()
+        tp = m.top_presence
+        pres = sum(v.share_of_presence for v in tp.values())
+        risk = sum(v.share_of_risk for v in tp.values())
+        gap = "-" if m.longest_top_gap_min is None else f"{m.longest_top_gap_min:.0f}"
         print(
-            f"| day | | | {_pct(d.response_coverage)} | {_pct(d.risk_covered)} | "
-            f"{_pct(d.prize_share)} | {d.waiting_min:.0f} | |"
+            f"| {sp.slice_id} | {_pct(near_a_stop(sp))} | {_pct(m.response_coverage)} | "
+            f"{_pct(m.risk_covered)} | {_pct(m.prize_share)} | {m.waiting_min:.0f} | {gap} | "
+            f"{_pct(pres)} / {_pct(risk)} |"
         )
+    d = plan.day_metrics()
+    pres = sum(v.share_of_presence for v in d.top_presence.values())
+    risk = sum(v.share_of_risk for v in d.top_presence.values())
+    print(
+        f"| whole day | | {_pct(d.response_coverage)} | {_pct(d.risk_covered)} | "
+        f"{_pct(d.prize_share)} | {d.waiting_min:.0f} | | {_pct(pres)} / {_pct(risk)} |"
+    )
 
 
 if __name__ == "__main__":
