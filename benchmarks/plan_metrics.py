@@ -13,7 +13,7 @@ prints per slice and for the day:
 
 Usage::
 
-    PYTHONPATH=. python3 benchmarks/plan_metrics.py [--work-limit 60] [--seed 1]
+    PYTHONPATH=. python3 benchmarks/plan_metrics.py [--work-limit 60] [--seed 1] [--check]
 
 About a minute on one core (the network and the solver dominate).
 """
@@ -21,12 +21,14 @@ About a minute on one core (the network and the solver dominate).
 from __future__ import annotations
 
 import argparse
+import time
 
 import numpy as np
 
 from gridplan.network.matrix import UNREACHABLE
 from gridplan.pipeline import DEMO_PLAN_DATE
 from gridplan.pipeline import run_station
+from gridplan.routing.check import check_plan
 from gridplan.routing.planner import plan_patrols
 from gridplan.routing.request import PlanRequest
 from gridplan.routing.solver import SolveParams
@@ -59,6 +61,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work-limit", type=int, default=60)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--check", action="store_true", help="also run plan check (it re-times every minute)"
+    )
     args = ap.parse_args()
     run = run_station(plan_date=None)
     plan = plan_patrols(
@@ -94,6 +99,11 @@ def main() -> None:
         f"| whole day | | {_pct(d.response_coverage)} | {_pct(d.risk_covered)} | "
         f"{_pct(d.prize_share)} | {d.waiting_min:.0f} | | {_pct(pres)} / {_pct(risk)} |"
     )
+    if args.check:
+        t0 = time.perf_counter()
+        report = check_plan(plan, run.network)
+        bad = [f.to_text() for f in report.findings if f.code == "metrics"]
+        print(f"plan check: {time.perf_counter() - t0:.1f} s, metrics findings: {bad or 'none'}")
 
 
 if __name__ == "__main__":
