@@ -824,8 +824,9 @@ class PatrolPlan:
     def summary(self) -> dict[str, Any]:
         """Return a JSON-ready dict: settings, feasibility, the day's and each slice's metrics.
 
-        ``objective`` says what the solver optimises (:data:`OBJECTIVE`); ``day`` holds
-        :meth:`day_metrics`; each slice its metrics, solver cost and routes.
+        ``what_is_optimised`` says what the solver optimises (:data:`OBJECTIVE`); ``day``
+        holds :meth:`day_metrics`; each slice its metrics, solver cost (``objective``) and
+        routes.
         """
         return {
             "station_id": self.station_id,
@@ -836,7 +837,7 @@ class PatrolPlan:
             "time_limit_s": self.time_limit_s,
             "cost": self.cost(),
             "feasible": self.is_feasible(),
-            "objective": OBJECTIVE,
+            "what_is_optimised": OBJECTIVE,
             "day": self.day_metrics().to_dict(),
             "slices": [
                 {

@@ -312,7 +312,7 @@ def test_day_metrics_weigh_slices_by_risk_and_length(case):
     assert top.share_of_risk == pytest.approx((9 + 9 / 45 * 15) / 60)
     summary = plan.summary()
     assert summary["day"]["risk_covered"] == pytest.approx(d.risk_covered)
-    assert "revisit" not in summary["objective"] and "half" in summary["objective"]
+    assert "half" in summary["what_is_optimised"] and "quarter" in summary["what_is_optimised"]
     text = plan.to_text()
     assert text.splitlines()[1].startswith("Day: risk covered 18% (prize")
     assert "incidents within 8 min of a patroller" in text and "waiting" in text
