@@ -538,9 +538,12 @@ def pdf_pages(data: bytes) -> int:
         import pypdf
     except ImportError:
         chunks = [data]
-        for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        # up to "endstream" whatever precedes it: the data may itself end in a CR, which an
+        # optional "\r?\n" before endstream swallowed (then no page was found); the
+        # decompressor leaves the end-of-line after the data unused
+        for m in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.S):
             try:
-                chunks.append(zlib.decompress(m.group(1)))
+                chunks.append(zlib.decompressobj().decompress(m.group(1)))
             except zlib.error:
                 continue
         return sum(len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", c)) for c in chunks)
