@@ -447,6 +447,11 @@ def test_store_reads_back_what_it_wrote(web_store):
         row = store.get_plan_row(con, web_store["plans"]["S02"], "S02")
         assert store.plan_from_row(row).slices[0].slice_id == "morning"
         assert store.get_plan_row(con, web_store["plans"]["S02"], "S01") is None
+        # the stored hot spots keep each cell's recent incidents by category ("why this stop")
+        run = store.latest_hotspot_run(con, "S01")
+        hot = store.load_hotspots(con, run["id"])
+        recent = hot["recent"][hot["recent"] != ""]
+        assert len(recent) and recent.str.match(r"^90d to \d{4}-\d\d-\d\d: ").all()
     finally:
         con.close()
 
