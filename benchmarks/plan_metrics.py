@@ -13,7 +13,7 @@ prints per slice and for the day:
 
 Usage::
 
-    PYTHONPATH=. python3 benchmarks/plan_metrics.py [--work-limit 60] [--seed 1]
+    PYTHONPATH=. python3 benchmarks/plan_metrics.py [--work-limit 60] [--seed 1] [--check]
 
 About a minute on one core (the network and the solver dominate).
 """
@@ -21,12 +21,14 @@ About a minute on one core (the network and the solver dominate).
 from __future__ import annotations
 
 import argparse
+import time
 
 import numpy as np
 
 from gridplan.network.matrix import UNREACHABLE
 from gridplan.pipeline import DEMO_PLAN_DATE
 from gridplan.pipeline import run_station
+from gridplan.routing.check import check_plan
 from gridplan.routing.planner import plan_patrols
 from gridplan.routing.request import PlanRequest
 from gridplan.routing.solver import SolveParams
@@ -59,6 +61,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work-limit", type=int, default=60)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--check", action="store_true", help="also run plan check (it re-times every minute)"
+    )
     args = ap.parse_args()
     run = run_station(plan_date=None)
     plan = plan_patrols(
@@ -69,35 +74,36 @@ def main() -> None:
         PlanRequest(DEMO_PLAN_DATE, seed=args.seed),
         params=SolveParams(time_limit_s=120, workers=1, work_limit=args.work_limit),
     )
-    new = hasattr(plan.slices[0].metrics, "response_coverage")
     print(f"demo plan {plan.date}, seed {args.seed}, work limit {args.work_limit}")
-    head = "| slice | near a stop (old) | main's own | response (new) | risk covered |"
-    if new:
-        head += " prize share | waiting min | top: presence / risk |"
+    head = (
+        "| slice | near a stop (old) | response (new) | risk covered | prize share | "
+        "waiting min | longest top gap min | top spots: presence / risk |"
+    )
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for sp in plan.slices:
         m = sp.metrics
-        own = getattr(m, "incidents_within_8min", None)
-        cells = [_pct(near_a_stop(sp)), _pct(own) if not new else "n/a"]
-        row = f"| {sp.slice_id} | {cells[0]} | {cells[1]} |"
-        if new:
-            tp = m.top_presence
-            pres = sum(v.share_of_presence for v in tp.values())
-            risk = sum(v.share_of_risk for v in tp.values())
-            row += (
-                f" {_pct(m.response_coverage)} | {_pct(m.risk_covered)} | {_pct(m.prize_share)} |"
-                f" {m.waiting_min:.0f} | {_pct(pres)} / {_pct(risk)} |"
-            )
-        else:
-            row += f" n/a | {_pct(m.risk_covered)} |"
-        print(row)
-    if new:
-        d = plan.day_metrics()
+        tp = m.top_presence
+        pres = sum(v.share_of_presence for v in tp.values())
+        risk = sum(v.share_of_risk for v in tp.values())
+        gap = "-" if m.longest_top_gap_min is None else f"{m.longest_top_gap_min:.0f}"
         print(
-            f"| day | | | {_pct(d.response_coverage)} | {_pct(d.risk_covered)} | "
-            f"{_pct(d.prize_share)} | {d.waiting_min:.0f} | |"
+            f"| {sp.slice_id} | {_pct(near_a_stop(sp))} | {_pct(m.response_coverage)} | "
+            f"{_pct(m.risk_covered)} | {_pct(m.prize_share)} | {m.waiting_min:.0f} | {gap} | "
+            f"{_pct(pres)} / {_pct(risk)} |"
         )
+    d = plan.day_metrics()
+    pres = sum(v.share_of_presence for v in d.top_presence.values())
+    risk = sum(v.share_of_risk for v in d.top_presence.values())
+    print(
+        f"| whole day | | {_pct(d.response_coverage)} | {_pct(d.risk_covered)} | "
+        f"{_pct(d.prize_share)} | {d.waiting_min:.0f} | | {_pct(pres)} / {_pct(risk)} |"
+    )
+    if args.check:
+        t0 = time.perf_counter()
+        report = check_plan(plan, run.network)
+        bad = [f.to_text() for f in report.findings if f.code == "metrics"]
+        print(f"plan check: {time.perf_counter() - t0:.1f} s, metrics findings: {bad or 'none'}")
 
 
 if __name__ == "__main__":

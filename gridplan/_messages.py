@@ -54,6 +54,7 @@ MESSAGE_MODULES = (
     "gridplan.geo.validate",
     "gridplan.routing.request",
     "gridplan.routing.problem",
+    "gridplan.routing.plan",
     "gridplan.io.plan_export",
     "gridplan.sheets.route_sheets",
 )

@@ -17,6 +17,8 @@ HOTSPOTS
     :data:`HOTSPOT_KEY_COLUMNS`, hot-spot maps :data:`HOTSPOT_MAP_COLUMNS`. ``gi_class`` is the
     hot-spot class: the Gi* classes :data:`GI_CLASSES` on large stations, the excess classes
     :data:`EXCESS_CLASSES` on small ones (:func:`class_method` tells which).
+    ``recent`` (recent incidents by category, for a plan's "why this stop") is optional
+    wherever it is read: hot-spot files written before it lack it.
 """
 
 from __future__ import annotations
@@ -96,8 +98,43 @@ HOTSPOT_COLUMNS = (
     "excess_p",
     "excess_p_fdr",
     "gi_class",
+    "recent",
     "geometry",
 )
+
+#: How the ``recent`` hot-spot column writes a missing category.
+NO_CATEGORY = "?"
+
+
+def format_recent(days: int, to: str, top: Iterable[tuple[str, int]]) -> str:
+    """Return the ``recent`` hot-spot text: ``"90d to 2020-01-01: 盗窃 2; 抢劫 1"``.
+
+    Plain text that GIS tools show as it is; a category's ``;`` becomes ``,`` and a missing
+    one is :data:`NO_CATEGORY`. ``""`` when ``top`` is empty.
+    """
+    parts = [f"{(c or NO_CATEGORY).replace(';', ',').strip() or NO_CATEGORY} {n}" for c, n in top]
+    return f"{days}d to {to}: " + "; ".join(parts) if parts else ""
+
+
+def parse_recent(text: object) -> tuple[int, str, list[tuple[str, int]]] | None:
+    """Return ``(days, to, [(category, count), ...])`` of a ``recent`` text, or ``None``.
+
+    ``None`` for an empty or missing value (a hot-spot file from before the column) or one
+    not in the format of :func:`format_recent`.
+    """
+    if not isinstance(text, str) or ": " not in text:
+        return None
+    head, _, body = text.partition(": ")
+    days, _, to = head.partition("d to ")
+    try:
+        top = []
+        for part in body.split("; "):
+            cat, _, n = part.rpartition(" ")
+            top.append((cat, int(n)))
+        return int(days), to, top
+    except ValueError:
+        return None
+
 
 #: The hot-spot columns that hot-spot files keep and summaries, web maps and planning read.
 HOTSPOT_KEY_COLUMNS = ("id", "slice", "score", "rank", "gi_class", "count")

@@ -25,6 +25,7 @@ import pandas as pd
 import shapely
 
 from gridplan._errors import InputError
+from gridplan._validate import format_recent
 from gridplan.geo.crs import require_crs
 from gridplan.geo.grid import micro_grids
 from gridplan.station.config import StationConfig
@@ -136,6 +137,7 @@ class Aggregate:
     no_time: int
     reference: pd.Timestamp | None
     timings: dict[str, float]
+    recent: np.ndarray | None = None
 
 
 def aggregate(
@@ -147,11 +149,14 @@ def aggregate(
     reference: pd.Timestamp | None = None,
     cell_index: np.ndarray | None = None,
     weights: np.ndarray | None = None,
+    recent_days: int | None = None,
 ) -> Aggregate:
     """Join incidents to cells and sum counts and decayed weights per cell and slice.
 
     ``cell_index`` (from :func:`locate_points` on the same incidents) skips the join;
-    ``weights`` (one per incident) replaces the incidents' severity weights.
+    ``weights`` (one per incident) replaces the incidents' severity weights; with
+    ``recent_days``, ``recent`` holds per cell and slice the incidents of the last
+    ``recent_days`` before the reference time by category (see :func:`recent_categories`).
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -214,6 +219,17 @@ def aggregate(
         counts[:, k + 1] = np.bincount(cell[sel], minlength=n)
         scores[:, k + 1] = np.bincount(cell[sel], weights=scored[sel], minlength=n)
     timings["aggregate"] = time.perf_counter() - t0
+    recent = None
+    if recent_days is not None:
+        categories = (
+            incidents["category"].iloc[idx]
+            if "category" in incidents
+            else pd.Series([""] * len(idx))
+        )
+        age = age_days if len(times) else np.zeros(0)
+        recent = recent_categories(
+            cell, members, categories.to_numpy(), age, n=n, days=recent_days, reference=reference
+        )
     return Aggregate(
         cells=cells,
         slice_ids=slice_ids,
@@ -224,4 +240,45 @@ def aggregate(
         no_time=no_time,
         reference=reference,
         timings=timings,
+        recent=recent,
     )
+
+
+#: Categories kept per cell and slice in :func:`recent_categories`.
+RECENT_TOP = 3
+
+
+def recent_categories(
+    cell: np.ndarray,
+    members: np.ndarray,
+    categories: np.ndarray,
+    age_days: np.ndarray,
+    *,
+    n: int,
+    days: int,
+    reference: pd.Timestamp | None,
+) -> np.ndarray:
+    """Return an ``(n, 1 + slices)`` array of the recent incidents by category, as text.
+
+    Each entry is ``""`` when the cell had no incident in the slice in the ``days`` before
+    ``reference``, else :func:`~gridplan._validate.format_recent` of the
+    :data:`RECENT_TOP` most frequent categories (ties by name).
+    """
+    k = members.shape[1] if members.ndim == 2 else 0
+    out = np.full((n, 1 + k), "", dtype=object)
+    if reference is None or not len(cell):
+        return out
+    to = pd.Timestamp(reference).date().isoformat()
+    recent = (cell >= 0) & (age_days <= days)
+    cats = np.array(["" if pd.isna(c) else str(c) for c in categories], dtype=object)
+    for col in range(1 + k):
+        sel = recent if col == 0 else recent & members[:, col - 1]
+        if not sel.any():
+            continue
+        frame = pd.DataFrame({"cell": cell[sel], "cat": cats[sel]})
+        counted = frame.groupby(["cell", "cat"]).size().reset_index(name="count")
+        counted = counted.sort_values(["cell", "count", "cat"], ascending=[True, False, True])
+        for c, part in counted.groupby("cell"):
+            top = [(str(a), int(b)) for a, b in part[["cat", "count"]].to_numpy()[:RECENT_TOP]]
+            out[int(c), col] = format_recent(days, to, top)
+    return out

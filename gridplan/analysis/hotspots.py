@@ -65,6 +65,9 @@ from gridplan.station.config import default_config
 from gridplan.station.timeslices import Period
 from gridplan.station.timeslices import parse_period
 
+#: Days before the end of the analysed period whose incidents the ``recent`` column counts.
+RECENT_DAYS = 90
+
 
 def _ranks(score: np.ndarray, count: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """1 = highest score; ties broken by higher count, then by id (deterministic)."""
@@ -125,7 +128,11 @@ def compute_hotspots(
         and ``gi_class``: the hot-spot class, by Gi* (``hot_99`` ... ``cold_99``,
         :data:`~gridplan._validate.GI_CLASSES`) or by the excess test (``above_99`` ...
         ``below_99``, :data:`~gridplan._validate.EXCESS_CLASSES`) as ``config``'s
-        ``hotspots.classes`` decides (see the module docstring).
+        ``hotspots.classes`` decides (see the module docstring); ``recent``: the incidents
+        of the :data:`RECENT_DAYS` before the end of the analysed period (or the latest
+        incident) by category, as text ``"90d to 2020-01-01: 盗窃 5; 抢劫 2"`` (the three
+        most frequent, see :func:`~gridplan._validate.format_recent`; ``""`` when there were
+        none), so a plan can say why a stop matters.
         ``attrs`` holds ``unassigned`` (incidents in no micro-grid), ``incidents`` (analysed),
         ``no_time`` (skipped for lack of a valid time), ``period``, ``reference_time``,
         ``hot_classes`` (``"gistar"`` or ``"excess"``) and ``timings`` (seconds per stage).
@@ -149,7 +156,7 @@ def compute_hotspots(
     check_incidents(incidents)
     stages = 4
     report(progress, "hotspots: join and aggregate", 0, stages)
-    agg = aggregate(cells, incidents, config, period)
+    agg = aggregate(cells, incidents, config, period, recent_days=RECENT_DAYS)
     timings = dict(agg.timings)
 
     report(progress, "hotspots: contiguity", 1, stages)
@@ -295,6 +302,7 @@ def _long_frame(
             "score_share": long(score_share),
             "rank": long(rank),
             **{name: long(values) for name, values in stats.items()},
+            "recent": long(agg.recent) if agg.recent is not None else "",
         },
         geometry=geometry,
         crs="EPSG:4326",

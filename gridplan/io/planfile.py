@@ -8,7 +8,10 @@ path and every stop with its times, dwell, prize, why it was chosen and its stre
 Times are ISO 8601 with the station's UTC offset; coordinates are EPSG:4326 longitude/latitude.
 
 The solver's model and solution are not saved (they can be rebuilt); the slice's solver cost
-is, as ``objective``. :func:`load_plan` returns a :class:`~gridplan.routing.plan.PatrolPlan`
+is, as ``objective``, beside the slice's metrics and the micro-grids they weigh (``cells``, so
+``gridplan plan check`` can recompute them); the day's metrics (``day``) and a sentence on what
+the solver optimises (``what_is_optimised``) are written for readers and recomputed on
+reading. :func:`load_plan` returns a :class:`~gridplan.routing.plan.PatrolPlan`
 equal to the one saved.
 
 Format::
@@ -36,6 +39,7 @@ import shapely
 
 from gridplan._errors import InputError
 from gridplan.io.limits import ReadLimits
+from gridplan.routing.plan import OBJECTIVE
 from gridplan.routing.plan import CellRisk
 from gridplan.routing.plan import DroppedStop
 from gridplan.routing.plan import Duty
@@ -186,6 +190,9 @@ def plan_to_dict(plan: PatrolPlan) -> dict[str, Any]:
         "settings": _plain(plan.settings),
         "policy": _policy(plan.policy),
         "variant": None if plan.variant is None else _plain(plan.variant),
+        # for readers of the file; recomputed from the slices when it is read
+        "what_is_optimised": OBJECTIVE,
+        "day": plan.day_metrics().to_dict(),
         "slices": slices,
     }
 
@@ -330,6 +337,8 @@ def _read_stop(rd: _Reader, raw: Any, where: str) -> PlannedStop:
         node=-1,
         street_node=rd.opt(raw, "street_node", where, int),
         street=rd.opt(raw, "street", where, str) or "",
+        risk_share=rd.opt(raw, "risk_share", where, float) or 0.0,
+        recent=rd.opt(raw, "recent", where, str) or "",
     )
 
 

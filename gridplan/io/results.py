@@ -253,6 +253,8 @@ def read_hotspots(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataF
     hot = hot.copy()
     hot["id"] = hot["id"].astype(str)
     hot["slice"] = hot["slice"].astype(str)
+    if "recent" in hot:  # empty cells come back as missing from a CSV (files before: no column)
+        hot["recent"] = hot["recent"].map(lambda v: v if isinstance(v, str) else "")
     return hot
 
 

@@ -811,8 +811,13 @@ class _CheckTimes:
         return row
 
 
-def _check_presence(s, times: _CheckTimes, out: _Findings) -> None:
-    """Re-measure the slice's presence metrics from its routes; flag any that disagree."""
+def _check_presence(s, times: _CheckTimes | None, out: _Findings) -> None:
+    """Re-measure the slice's presence metrics from its routes; flag any that disagree.
+
+    ``times`` is ``None`` when the plan is not on this network (nothing to re-time with).
+    """
+    if times is None:
+        return
     m = s.metrics
     if not s.cells:
         if s.routes:

@@ -23,6 +23,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridplan._messages import N_
+from gridplan._messages import Message
+from gridplan._messages import define
+from gridplan._messages import listing
+from gridplan._validate import NO_CATEGORY
+from gridplan._validate import parse_recent
 from gridplan.network.graphs import StreetNetwork
 from gridplan.network.matrix import UNREACHABLE
 from gridplan.network.matrix import route_geometry
@@ -56,6 +62,47 @@ REASONS = (
     "not reachable in time",
     "dropped for better prizes",
 )
+
+
+# "Why this stop", in words: the parts a plan page or route sheet joins with "; ". Another
+# part (an alert on the micro-grid) is added by the alerts' code after these.
+_WHY_RISK = define("plan.why.risk_share", N_("%(share)s of this slice's risk"))
+_WHY_RECENT = define("plan.why.recent", N_("%(incidents)s in the %(days)d days to %(date)s"))
+_WHY_INCIDENT = define("plan.why.incident_count", N_("%(count)d %(category)s"))
+_WHY_ANY = define("plan.why.incidents", N_("%(count)d incidents"))
+
+
+def why_parts(stop: PlannedStop) -> list[Message]:
+    """Return why a stop is on the route, as messages to join with "; " (any UI language).
+
+    Parameters
+    ----------
+    stop
+        The stop.
+
+    Returns
+    -------
+    list of Message
+        Its share of the slice's risk ("12 % of this slice's risk") and, when the hot spots
+        carry them, its recent incidents by category ("5 robbery, 2 theft in the 90 days to
+        2019-12-31"); a list, so that other reasons (an alert) can be appended.
+
+    Examples
+    --------
+    >>> stop = dataclasses.replace(STOP, risk_share=0.12, recent=RECENT)  # doctest: +SKIP
+    >>> "; ".join(map(str, why_parts(stop)))  # doctest: +SKIP
+    "12 % of this slice's risk; 5 robbery in the 90 days to 2019-12-31"
+    """
+    parts = [_WHY_RISK(share=f"{100 * stop.risk_share:.0f} %")]
+    recent = parse_recent(stop.recent)
+    if recent is not None:
+        days, to, top = recent
+        counts = [
+            _WHY_ANY(count=n) if cat == NO_CATEGORY else _WHY_INCIDENT(count=n, category=cat)
+            for cat, n in top
+        ]
+        parts.append(_WHY_RECENT(incidents=listing(counts), days=days, date=to))
+    return parts
 
 
 def seconds_between(a: dt.datetime, b: dt.datetime) -> float:
@@ -100,6 +147,11 @@ class PlannedStop:
         network); the plan checker re-times the legs between these nodes.
     street
         Name of the street where the patrol stands ("" when unknown), for route sheets.
+    risk_share
+        The micro-grid's share of the slice's risk (its score over the slice's total).
+    recent
+        Its recent incidents in the slice by category, the hot spots' ``recent`` text
+        (``""`` when none or unknown). :func:`why_parts` says both in words.
 
     Examples
     --------
@@ -139,6 +191,8 @@ class PlannedStop:
     node: int
     street_node: int | None = None
     street: str = ""
+    risk_share: float = 0.0
+    recent: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -770,8 +824,9 @@ class PatrolPlan:
     def summary(self) -> dict[str, Any]:
         """Return a JSON-ready dict: settings, feasibility, the day's and each slice's metrics.
 
-        ``objective`` says what the solver optimises (:data:`OBJECTIVE`); ``day`` holds
-        :meth:`day_metrics`; each slice its metrics, solver cost and routes.
+        ``what_is_optimised`` says what the solver optimises (:data:`OBJECTIVE`); ``day``
+        holds :meth:`day_metrics`; each slice its metrics, solver cost (``objective``) and
+        routes.
         """
         return {
             "station_id": self.station_id,
@@ -782,7 +837,7 @@ class PatrolPlan:
             "time_limit_s": self.time_limit_s,
             "cost": self.cost(),
             "feasible": self.is_feasible(),
-            "objective": OBJECTIVE,
+            "what_is_optimised": OBJECTIVE,
             "day": self.day_metrics().to_dict(),
             "slices": [
                 {
@@ -1150,6 +1205,8 @@ def _planned_stop(
         street=""
         if network is None or m.nodes is None
         else network.street_name(m.profile, int(m.nodes[i])),
+        risk_share=problem.prize_of(s) / PRIZE_TOTAL,
+        recent=s.recent,
     )
 
 

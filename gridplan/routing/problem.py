@@ -143,6 +143,9 @@ class Stop:
     pinned
         An officer asked for this micro-grid to be visited: its first visit is worth
         :data:`PIN_PRIZE` more, so the solver drops it only when nobody can reach it in time.
+    recent
+        The hot spots' ``recent`` incidents by category (text, ``""`` when none or not
+        known), for the plan's "why this stop".
     """
 
     id: str
@@ -156,6 +159,7 @@ class Stop:
     incidents: int
     copies: int
     pinned: bool = False
+    recent: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -884,6 +888,7 @@ class _SliceRisk:
     gi_class: pd.Series
     count: np.ndarray
     risk_class: np.ndarray
+    recent: np.ndarray | None = None
 
 
 def _slice_risk(
@@ -908,7 +913,10 @@ def _slice_risk(
     counts = rows["count"].to_numpy(dtype=float) if "count" in rows else np.zeros(len(rows))
     counts = np.where(np.isfinite(counts), counts, 0).astype(np.int64)
     classes = _risk_classes(rank, score, top_share)
-    return _SliceRisk(score, rank, gi, counts, classes)
+    recent = None
+    if "recent" in rows:  # optional: hot-spot files from before it have none
+        recent = rows["recent"].map(lambda v: v if isinstance(v, str) else "").to_numpy()
+    return _SliceRisk(score, rank, gi, counts, classes, recent)
 
 
 def _stops(
@@ -965,6 +973,7 @@ def _stops(
                 incidents=int(risk.count[i]),
                 copies=copies,
                 pinned=mid in pinned,
+                recent="" if risk.recent is None else str(risk.recent[i]),
             )
         )
     return stops, excluded

@@ -36,6 +36,7 @@ from typing import Any
 from gridplan._errors import GridplanError
 from gridplan._errors import InputError
 from gridplan._messages import N_
+from gridplan._messages import Message
 from gridplan._messages import define
 from gridplan._validate import HOT_CLASSES
 from gridplan._validate import class_method
@@ -90,6 +91,10 @@ class SheetRow:
         The stop's hot-spot class when it is a hot spot (one of
         :data:`~gridplan._validate.HOT_CLASSES`, e.g. ``hot_99`` or on a small station
         ``above_99``), else "".
+    why
+        Why the stop is on the route, as messages to join with "; " in the sheet's language
+        (:func:`~gridplan.routing.plan.why_parts`; given on a micro-grid's first visit of the
+        route only, to keep the sheet short); printed on a line of its own under the row.
     """
 
     order: int
@@ -103,6 +108,7 @@ class SheetRow:
     risk_class: str = ""
     visit: int = 1
     hot_class: str = ""
+    why: tuple[Message, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,6 +240,9 @@ _DENSITY = {
 _HEAD_PT, _TEAM_TEXT_MM, _SLICE_TEXT_MM = 11.0, 186.0 - 19.0, 186.0 - 19.0 - 40.0 - 19.0
 # the title (15 pt, line height 1.3) beside the page number; the English title is the longer
 _TITLE_PT, _TITLE_TEXT_MM, _TITLE = 15.0, 186.0 - 24.0, " · Patrol route sheet"
+# the "why" line under a stop row (tr.why in sheets.css): font size, text width (all columns
+# but the first) and its padding and border; estimated on the English text, the longer
+_WHY_PT, _WHY_TEXT_MM, _WHY_PAD_MM = 6.0, 186.0 - 9.0 - 2.4, 1.0
 
 
 def _ems(text: str) -> float:
@@ -265,7 +274,15 @@ def _row_height_mm(row: SheetRow, density: str = "normal") -> float:
     if row.name and row.name != row.micro_id:
         grid_mm += _text_lines(row.name, name_pt, _GRID_TEXT_MM) * name_pt * _LINE * _PT_MM
     street_mm = _text_lines(row.street, street_pt, _STREET_TEXT_MM) * street_pt * _LINE * _PT_MM
-    return max(least, max(grid_mm, street_mm) + pad)
+    return max(least, max(grid_mm, street_mm) + pad) + _why_mm(row)
+
+
+def _why_mm(row: SheetRow) -> float:
+    """Height of the row's "why" line (0 without one)."""
+    if not row.why:
+        return 0.0
+    text = "Why: " + "; ".join(str(m) for m in row.why)
+    return _text_lines(text, _WHY_PT, _WHY_TEXT_MM) * _WHY_PT * _LINE * _PT_MM + _WHY_PAD_MM
 
 
 def _header_mm(station: str, team: str, slice_label: str, *, banner: bool) -> float:
@@ -319,20 +336,28 @@ def sheet_layout(
             needed = MAP_FRAME_MM[0] + MAP_FRAME_MM[1] + map_aspect * (width - 2 * MAP_SIDE_MM)
             map_h = round(min(room, max(MIN_MAP_MM, needed)), 1)
             return SheetLayout((SheetPage(tuple(rows), True),), density, (width, map_h))
+    # rows on pages of their own: normal rows, unless compact ones need fewer pages
+    paged = {d: _paginate(rows, height - fixed, d) for d in _DENSITY}
+    density = min(_DENSITY, key=lambda d: len(paged[d]))
+    map_h = round(height - header_mm - legend_mm - _FOOT_MM - _SLACK_MM, 1)
+    return SheetLayout((*paged[density], SheetPage((), True)), density, (width, map_h))
+
+
+def _paginate(rows: Sequence[SheetRow], budget_mm: float, density: str) -> list[SheetPage]:
+    """Fill pages of ``budget_mm`` with rows of ``density`` (later pages say "continued")."""
     pages: list[SheetPage] = []
     page: list[SheetRow] = []
     used = 0.0
     for row in rows:
-        budget = height - fixed - (_CONTINUED_MM if pages else 0.0)
-        h = _row_height_mm(row)
+        budget = budget_mm - (_CONTINUED_MM if pages else 0.0)
+        h = _row_height_mm(row, density)
         if page and used + h > budget:
             pages.append(SheetPage(tuple(page), False))
             page, used = [], 0.0
         page.append(row)
         used += h
     pages.append(SheetPage(tuple(page), False))
-    map_h = round(height - header_mm - legend_mm - _FOOT_MM - _SLACK_MM, 1)
-    return SheetLayout((*pages, SheetPage((), True)), "normal", (width, map_h))
+    return pages
 
 
 def _hhmm(t, tz: zoneinfo.ZoneInfo) -> str:
@@ -423,6 +448,8 @@ def route_sheets(
         ids = sorted({r.patroller_id for s in plan.slices for r in s.routes})
         if patroller not in ids:
             raise _unknown("patroller", [patroller], ids)
+    from gridplan.routing.plan import why_parts
+
     tz = zoneinfo.ZoneInfo(plan.timezone)
     classes = class_method(p.gi_class for s in plan.slices for r in s.routes for p in r.stops)
     legend_mm = _LEGEND_MM + (_CLASSES_NOTE_MM if classes == "excess" else 0.0)
@@ -436,6 +463,9 @@ def route_sheets(
         for r in routes:
             if not r.deployed or (patroller is not None and r.patroller_id != patroller):
                 continue
+            first: dict[str, int] = {}
+            for k, p in enumerate(r.stops):
+                first.setdefault(p.micro_id, k)
             rows = tuple(
                 SheetRow(
                     order=p.order,
@@ -449,8 +479,9 @@ def route_sheets(
                     risk_class=p.risk_class,
                     visit=p.copy,
                     hot_class=p.gi_class if p.gi_class in HOT_CLASSES else "",
+                    why=tuple(why_parts(p)) if k == first[p.micro_id] else (),
                 )
-                for p in r.stops
+                for k, p in enumerate(r.stops)
             )
             team = f"{r.name} ({r.patroller_id})"
             label = labels.get(sp.slice_id, sp.label)
@@ -528,7 +559,17 @@ def sheets_environment(translations: gettext.NullTranslations | None = None) -> 
         env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     else:
         env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    _install_tr(env, translations)
     return env
+
+
+def _install_tr(env: jinja2.Environment, translations: gettext.NullTranslations | None) -> None:
+    """Give the sheet template the ``tr`` filter (a library message in the sheet's language).
+
+    The web UI's Jinja environment has its own ``tr`` filter (Flask-Babel's language).
+    """
+    tr = translations or gettext.NullTranslations()
+    env.filters["tr"] = lambda m: m.render(tr.gettext) if isinstance(m, Message) else str(m)
 
 
 def sheets_css() -> str:
@@ -587,6 +628,9 @@ def render_sheets_html(
         env = sheets_environment(translations or _translations_for(lang))
     elif translations is not None:
         env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        _install_tr(env, translations)
+    elif "tr" not in env.filters:
+        _install_tr(env, None)
     return env.get_template(TEMPLATE).render(**sheets_context(sheets, lang=lang))
 
 

@@ -15,6 +15,8 @@ from gridplan import InputError
 from gridplan._validate import HOT_CLASSES
 from gridplan._validate import HOTSPOT_CLASSES
 from gridplan._validate import HOTSPOT_COLUMNS
+from gridplan._validate import format_recent
+from gridplan._validate import parse_recent
 from gridplan.analysis._aggregate import locate_points
 from gridplan.analysis.gistar import _gi_star_larger
 from gridplan.analysis.gistar import gi_star
@@ -498,3 +500,46 @@ def test_auto_takes_gi_star_from_small_station_cells_on(side, method):
     same = compute_hotspots(make_grid(side, side), incidents, config=forced, permutations=0)
     pd.testing.assert_series_equal(auto["gi_class"], same["gi_class"])
     assert auto["gi_class"].isin(HOT_CLASSES).any()
+
+
+def test_recent_incidents_by_category_per_cell_and_slice():
+    grid = make_grid(2, 1)
+    # the period ends 2019-12-31 (reference 2020-01-01 00:00): 90 days back is 2019-10-03
+    inc = make_incidents(
+        [centre(0, 0)] * 6 + [centre(1, 0)],
+        [
+            "2019-12-30 23:00",  # night
+            "2019-12-20 23:30",  # night
+            "2019-11-01 08:00",  # morning
+            "2019-10-10 23:00",  # night
+            "2019-12-01 08:00",  # morning
+            "2019-06-01 23:00",  # night, but older than 90 days
+            "2019-06-01 08:00",  # the other cell: only old incidents
+        ],
+    )
+    inc["category"] = pd.array(
+        ["盗窃", "抢劫", "盗窃", "盗窃", None, "抢劫", "盗窃"], dtype="string"
+    )
+    hot = compute_hotspots(grid, inc, period="2019", permutations=0)
+    rec = hot.set_index(["id", "slice"])["recent"]
+    assert rec[("S01-B1-M001", "night")] == "90d to 2020-01-01: 盗窃 2; 抢劫 1"
+    # ties by name; a missing category is "?"
+    assert rec[("S01-B1-M001", "morning")] == "90d to 2020-01-01: ? 1; 盗窃 1"
+    assert rec[("S01-B1-M001", "all")] == "90d to 2020-01-01: 盗窃 3; ? 1; 抢劫 1"  # 3 at most
+    assert rec[("S01-B1-M002", "night")] == "" and rec[("S01-B1-M002", "all")] == ""
+    assert parse_recent(rec[("S01-B1-M001", "all")]) == (
+        90,
+        "2020-01-01",
+        [("盗窃", 3), ("?", 1), ("抢劫", 1)],
+    )
+
+
+@pytest.mark.parametrize("text", ["", None, float("nan"), "garbage", "90d to x: a b"])
+def test_recent_text_that_is_empty_or_not_ours_reads_as_none(text):
+    assert parse_recent(text) is None
+
+
+def test_format_recent_keeps_separators_out_of_categories():
+    text = format_recent(90, "2020-01-01", [("a; b", 2), ("", 1)])
+    assert text == "90d to 2020-01-01: a, b 2; ? 1"
+    assert parse_recent(text) == (90, "2020-01-01", [("a, b", 2), ("?", 1)])

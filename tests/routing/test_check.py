@@ -271,6 +271,22 @@ def test_a_bad_field_names_its_place(tmp_path, doc):
         load_plan(path)
 
 
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        ([1, 2], r"cells\[0\]\.access\.walk: expected \[node, lon, lat\]"),
+        (["x", 122.0, 45.0], r"cells\[0\]\.access\.walk: the node 'x' is not an integer"),
+        ("walk", r"cells\[0\]\.access\.walk: expected \[node, lon, lat\]"),
+    ],
+)
+def test_a_bad_cell_record_names_its_place(tmp_path, doc, value, match):
+    doc["slices"][0]["cells"][0]["access"] = {"walk": value}
+    path = tmp_path / "bad.plan.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=match):
+        load_plan(path)
+
+
 def test_missing_plan_file(tmp_path):
     with pytest.raises(InputError, match="no such plan file"):
         load_plan(tmp_path / "nope.plan.json")

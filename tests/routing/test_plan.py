@@ -222,3 +222,97 @@ def test_the_longest_gap_counts_the_slice_start_and_end_and_overlapping_visits()
     assert _longest_gap_s([(600, 900), (2000, 900)], 4 * hour) == 4 * hour - 2900
     # two patrollers at once: presence lasts until the later one leaves
     assert _longest_gap_s([(0, 3000), (100, 200), (5000, 900)], 2 * hour) == 2000
+
+
+def test_why_this_stop_in_words(case, tmp_path):
+    from babel.support import Translations
+
+    from gridplan.io.planfile import load_plan
+    from gridplan.io.planfile import save_plan
+    from gridplan.routing.plan import why_parts
+
+    net, grid, problem, _model = case
+    hot = make_hotspots(grid)
+    hot["recent"] = ""
+    hot.loc[hot["id"] == "S01-B1-M001", "recent"] = "90d to 2024-06-01: 抢劫 5; 盗窃 2"
+    cfg = make_config([patroller("P1", {"daily": ["06:00-10:00"]})], top_share=0.2)
+    with_recent = build_problem(grid, hot, net, cfg, date="2024-06-05", slice_id="morning")
+    vrp = with_recent.to_prize_vrp()
+    m001, m002 = (with_recent.node_of(f"S01-B1-M00{k}", 0) for k in (1, 2))
+    sp = slice_plan(
+        with_recent, vrp, PrizeVRPSolution.from_routes(vrp, [[m001, m002]]), network=net
+    )
+    first, second = sp.routes[0].stops
+    # M001 has a score of 9 of the slice's 45; M002 8 of 45, and no recent incidents
+    assert first.risk_share == pytest.approx(0.2) and first.recent.startswith("90d")
+    assert "; ".join(map(str, why_parts(first))) == (
+        "20 % of this slice's risk; 5 抢劫, 2 盗窃 in the 90 days to 2024-06-01"
+    )
+    assert [str(m) for m in why_parts(second)] == ["18 % of this slice's risk"]
+    from importlib import resources
+
+    catalogues = str(resources.files("gridplan.web").joinpath("translations"))
+    zh = Translations.load(catalogues, locales=["zh"], domain="messages")
+    assert [m.render(zh.gettext) for m in why_parts(first)] == [
+        "占本时段风险的20 %",
+        "截至2024-06-01的90天内：抢劫 5起、盗窃 2起",
+    ]
+    # the plan file keeps both; hot spots without the column (older files) say the share only
+    path = save_plan(
+        PatrolPlan("S01", "警务室", "Asia/Shanghai", problem.date, 1, 1.0, (sp,)),
+        tmp_path / "p.json",
+    )
+    again = load_plan(path).slices[0].routes[0].stops[0]
+    assert (again.risk_share, again.recent) == (first.risk_share, first.recent)
+    model_old = problem.to_prize_vrp()
+    old = slice_plan(
+        problem,
+        model_old,
+        PrizeVRPSolution.from_routes(model_old, [[problem.node_of("S01-B1-M001", 0)], []]),
+        network=net,
+    )
+    assert [str(m) for m in why_parts(old.routes[0].stops[0])] == ["20 % of this slice's risk"]
+
+
+def test_day_metrics_weigh_slices_by_risk_and_length(case):
+    net, _grid, problem, model = case
+    m001 = problem.node_of("S01-B1-M001", 0)
+    sol = PrizeVRPSolution.from_routes(model, [[m001], []])
+    morning = slice_plan(problem, model, sol, network=net)
+    hour = dt.timedelta(hours=4)
+    # a second slice, 4 h later, with a third of the risk, less covered and no incidents
+    later = dataclasses.replace(
+        morning,
+        slice_id="day",
+        start=morning.start + hour,
+        end=morning.end + hour,
+        metrics=dataclasses.replace(
+            morning.metrics, risk_covered=0.1, risk_total=15.0, response_coverage=None,
+            waiting_min=7.0, prize=5_000,
+        ),
+        cells=(),
+        objective=3.0,
+        solution=None,
+    )  # fmt: skip
+    plan = PatrolPlan("S01", "警务室", "Asia/Shanghai", problem.date, 1, 1.0, (morning, later))
+    d = plan.day_metrics()
+    m = morning.metrics
+    assert m.risk_total == 45.0 and m.risk_covered == pytest.approx(9 / 45)
+    assert d.risk_covered == pytest.approx((9 + 0.1 * 15) / (45 + 15))
+    assert d.prize_share == pytest.approx((m.prize_share * 45 + 0.05 * 15) / 60)
+    assert d.response_coverage == pytest.approx(m.response_coverage)  # the other has none
+    assert d.waiting_min == pytest.approx(m.waiting_min + 7.0)
+    assert d.objective == pytest.approx(morning.cost() + 3.0)
+    # M001 is top in both; its 15 min (morning) and its two visits' share of the day's
+    # presence (the later slice's routes are the morning's: 30 of 30 min)
+    top = d.top_presence["S01-B1-M001"]
+    assert top.slices == ("morning", "day") and top.minutes == 30.0
+    assert top.share_of_presence == 1.0
+    # its score is 9 in the morning; the later slice keeps no cells: its share there counts
+    assert top.share_of_risk == pytest.approx((9 + 9 / 45 * 15) / 60)
+    summary = plan.summary()
+    assert summary["day"]["risk_covered"] == pytest.approx(d.risk_covered)
+    assert "half" in summary["what_is_optimised"] and "quarter" in summary["what_is_optimised"]
+    text = plan.to_text()
+    assert text.splitlines()[1].startswith("Day: risk covered 18% (prize")
+    assert "incidents within 8 min of a patroller" in text and "waiting" in text

@@ -106,3 +106,129 @@ def test_covered_minutes_shape_and_the_far_corner():
     assert not cov[at_stop, far].any()
     assert cov[at_stop].sum(axis=1).tolist() == [8] * 15
     assert cov[90:].all()
+
+
+# --------------------------------------------------------------------------------------------
+# The small station C07 (tests/_small_station.py): 1.1 x 1.2 km, walkers cover 600 m in 8 min
+
+
+@pytest.fixture(scope="module")
+def c07(tmp_path_factory):
+    from _small_station import small_station
+
+    return small_station(tmp_path_factory.mktemp("c07"))
+
+
+def _oracle(sp, problem) -> tuple[float, float]:
+    """Response coverage and waiting minutes, minute by minute in plain loops (a test oracle)."""
+    from gridplan.network.matrix import UNREACHABLE
+
+    cells = [c for c in sp.cells]
+    weights = [c.incidents for c in cells]
+    index = {p: i for i, p in enumerate(problem.places)}
+    mats = {(m.profile, m.speed_kph): m.seconds for m in problem.matrices}
+
+    def secs(route, a, b):
+        s = mats[(route.duty.profile, route.duty.speed_kph)][index[a], index[b]]
+        return np.inf if s == UNREACHABLE else float(s)
+
+    def rel(t):
+        return (t - sp.start).total_seconds()
+
+    covered_sum, waiting = 0.0, 0.0
+    for r in sp.routes:
+        places = [r.start_place] + [p.micro_id for p in r.stops] + [r.end_place]
+        times = [rel(r.start)] + [x for p in r.stops for x in (rel(p.arrival), rel(p.departure))]
+        times.append(rel(r.end))
+        for k in range(len(places) - 1):  # leg k: leaves at times[2k], arrives times[2k+1]
+            gap = times[2 * k + 1] - times[2 * k]
+            waiting += gap - min(gap, secs(r, places[k], places[k + 1])) if r.stops else 0.0
+    minutes = int((sp.end - sp.start).total_seconds() // 60)
+    for m in range(minutes):
+        t = 60 * m + 30
+        near = set()
+        for r in sp.routes:
+            if not rel(r.duty.window_start) <= t < rel(r.duty.window_end):
+                continue
+            places = [r.start_place] + [p.micro_id for p in r.stops] + [r.end_place]
+            marks = [rel(r.start)]
+            for p in r.stops:
+                marks += [rel(p.arrival), rel(p.departure)]
+            marks.append(rel(r.end))
+            reach = []  # (place, seconds already used)
+            if t < marks[0] or not r.stops:
+                reach = [(places[0] if t < marks[0] else places[-1], 0.0)]
+            elif t >= marks[-1]:
+                reach = [(places[-1], 0.0)]
+            else:
+                for k in range(len(places) - 1):
+                    dep, arr = marks[2 * k], marks[2 * k + 1]
+                    if dep <= t < arr:
+                        T = min(secs(r, places[k], places[k + 1]), arr - dep)
+                        e = t - dep
+                        reach = [(places[k + 1], max(T - e, 0.0))]
+                        if e < T:
+                            reach.append((places[k], e))
+                    if k + 1 < len(places) - 1 and arr <= t < marks[2 * k + 2]:
+                        reach = [(places[k + 1], 0.0)]
+            for place, used in reach:
+                for i, c in enumerate(cells):
+                    if secs(r, place, c.micro_id) + used <= 480:
+                        near.add(i)
+        covered_sum += sum(weights[i] for i in near) / sum(weights)
+    return covered_sum / minutes, waiting / 60
+
+
+def test_small_station_morning_with_nobody_out_for_an_hour(c07):
+    import dataclasses
+
+    from gridplan.routing.check import check_plan
+    from gridplan.routing.planner import plan_patrols
+    from gridplan.routing.request import PlanRequest
+    from gridplan.routing.solver import SolveParams
+
+    # only A01, on foot, and only from 07:00: the slice's first hour has nobody on duty
+    a01 = next(p for p in c07.config.roster if p.id == "A01")
+    a01 = dataclasses.replace(a01, availability={d: ((7 * 60, 14 * 60),) for d in range(7)})
+    cfg = dataclasses.replace(c07.config, roster=(a01,))
+    plan = plan_patrols(
+        c07.grid,
+        c07.hotspots,
+        c07.network,
+        cfg,
+        PlanRequest("2025-06-14", slices=["morning"], seed=1),
+        params=SolveParams(time_limit_s=20, workers=1, work_limit=30),
+    )
+    sp = plan.slice("morning")
+    m = sp.metrics
+    assert sp.routes and sp.routes[0].stops
+    # nobody the first hour (0), and a walker reaches 600 m of a 1.1 x 1.2 km station
+    assert m.response_coverage <= 0.75
+    coverage, waiting = _oracle(sp, sp.problem)
+    assert m.response_coverage == pytest.approx(coverage)
+    assert m.waiting_min == pytest.approx(waiting, abs=1e-3)
+    assert m.workload["A01"].waiting_min == pytest.approx(waiting, abs=1e-3)
+    # the checker re-times the same minutes on its own Dijkstra and agrees
+    report = check_plan(plan, c07.network)
+    assert not [f for f in report.errors if f.code == "metrics"], report.to_text()
+    top = m.top_presence
+    assert top and sum(t.share_of_presence for t in top.values()) <= 1 + 1e-9
+    # its first two stops only, made to wait 10 minutes before the second
+    (r,) = sp.solution.routes
+    nodes = [v.node for v in r.visits[:3]] + [r.visits[-1].node]
+    times = sp.model.schedule(0, nodes)
+    late = Route(
+        0,
+        tuple(
+            Visit(u, t + 600 * (i >= 2)) for i, (u, t) in enumerate(zip(nodes, times, strict=True))
+        ),
+    )
+    assert late.visits[-1].time <= sp.problem.horizon_s
+    solution = PrizeVRPSolution.from_routes(sp.model, [late])
+    waits = slice_plan(sp.problem, sp.model, solution, network=c07.network)
+    assert waits.metrics.waiting_min == pytest.approx(10.0, abs=1e-3)
+    coverage, waiting = _oracle(waits, sp.problem)
+    assert (waits.metrics.response_coverage, waiting) == (
+        pytest.approx(coverage),
+        pytest.approx(10.0),
+    )

@@ -401,8 +401,9 @@ def demo_sheets(demo_plans):
 
 
 #: Stops that always fit on one page with a map of at least MIN_MAP_MM (the demo's routes
-#: have up to 19; one-line rows take 8 mm, compact rows 7 mm, a page 277 mm)
-ONE_PAGE_STOPS = 15
+#: have up to 19; one-line rows take 8 mm, compact rows 7 mm, and each first visit has a
+#: line of 3-5 mm saying why it is there; a page 277 mm)
+ONE_PAGE_STOPS = 11
 
 
 def test_every_demo_sheet_is_one_page_unless_it_has_more_stops_than_fit(demo_sheets):
@@ -414,8 +415,9 @@ def test_every_demo_sheet_is_one_page_unless_it_has_more_stops_than_fit(demo_she
         if len(sheet.rows) <= ONE_PAGE_STOPS:
             assert len(pages) == 1 and pages[0].map, (sheet.patroller_id, sheet.slice_id)
         else:
-            # then the rows, and a map page as tall as the page allows: no near-empty spill
-            assert len(pages) == 1 or (len(pages) == 2 and not pages[1].rows and h > 200)
+            # then the rows (a 20-stop route with its "why" lines needs two pages), and a map
+            # page as tall as the page allows
+            assert len(pages) == 1 or (len(pages) <= 3 and not pages[-1].rows and h > 200)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -536,9 +538,12 @@ def pdf_pages(data: bytes) -> int:
         import pypdf
     except ImportError:
         chunks = [data]
-        for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        # up to "endstream" whatever precedes it: the data may itself end in a CR, which an
+        # optional "\r?\n" before endstream swallowed (then no page was found); the
+        # decompressor leaves the end-of-line after the data unused
+        for m in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.S):
             try:
-                chunks.append(zlib.decompress(m.group(1)))
+                chunks.append(zlib.decompressobj().decompress(m.group(1)))
             except zlib.error:
                 continue
         return sum(len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", c)) for c in chunks)

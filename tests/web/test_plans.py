@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 import zlib
+from html import unescape
 
 import pytest
 from _web import PASSWORD
@@ -446,6 +447,11 @@ def test_store_reads_back_what_it_wrote(web_store):
         row = store.get_plan_row(con, web_store["plans"]["S02"], "S02")
         assert store.plan_from_row(row).slices[0].slice_id == "morning"
         assert store.get_plan_row(con, web_store["plans"]["S02"], "S01") is None
+        # the stored hot spots keep each cell's recent incidents by category ("why this stop")
+        run = store.latest_hotspot_run(con, "S01")
+        hot = store.load_hotspots(con, run["id"])
+        recent = hot["recent"][hot["recent"] != ""]
+        assert len(recent) and recent.str.match(r"^90d to \d{4}-\d\d-\d\d: ").all()
     finally:
         con.close()
 
@@ -558,3 +564,30 @@ def test_plan_map_layers_name_the_slice_in_the_ui_language(client, web_store, la
     labels = re.findall(r'"label":"([^"]*)"', html)
     assert f"{name} 06:00-10:00" in labels, labels
     assert not [label for label in labels if other in label], labels
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", ["of this slice's risk", "in the 90 days to", "Why: ", "The solver maximises"]),
+        ("zh", ["占本时段风险的", "天内：", "原因: ", "求解器最大化的是奖励分"]),
+    ],
+)
+def test_the_plan_page_and_sheets_say_what_is_optimised_and_why_each_stop(
+    client, web_store, lang, words
+):
+    risk, recent, why, objective = words
+    client.get(f"/lang/{lang}")
+    login(client, web_store["users"][("S01", "officer")])
+    plan_id = web_store["plans"]["S01"]
+    html = client.get(f"/plans/{plan_id}").get_data(as_text=True)
+    assert 'id="day-metrics"' in html and objective in html
+    # the demo's hot spots carry recent incidents by category: every stop says why
+    items = [unescape(t) for t in re.findall(r'<li data-micro="[^"]+">([^<]*)</li>', html)]
+    assert items and all(risk in item for item in items), items[:3]
+    assert any(recent in item for item in items)
+    assert "Incidents within 8 minutes of a patrol<" not in html  # the old "any stop" figure
+    sheets = client.get(f"/plans/{plan_id}/sheets?lang={lang}").get_data(as_text=True)
+    lines = re.findall(r'<tr class="why"><td></td><td colspan="7">([^<]*)</td>', sheets)
+    lines = [unescape(line) for line in lines]
+    assert lines and all(line.startswith(why) and risk in line for line in lines)

@@ -326,15 +326,20 @@ def job_status(job_id: int):
 
 
 def _metrics_rows(plan, labels) -> list[dict]:
+    from gridplan.routing.plan import why_parts
+
     rows = []
     for s in plan.slices:
         m = s.metrics
+        deployed = [r for r in s.routes if r.deployed]
         rows.append(
             {
                 "slice": s,
                 "label": labels.get(s.slice_id, s.label),
                 "m": m,
-                "deployed": [r for r in s.routes if r.deployed],
+                "deployed": deployed,
+                # each route's stops with why they are there (alerts add their own part)
+                "why": [(r, [(p, why_parts(p)) for p in r.stops]) for r in deployed],
             }
         )
     return rows
@@ -361,7 +366,14 @@ def show(plan_id: int):
     current = versions[0]  # the newest version of the date (the row itself is one of them)
     metrics_html = data.cached(
         ("plan_metrics", plan_id, current_lang()),
-        lambda: Markup(render_template("_plan_metrics.html", rows=_metrics_rows(plan, labels))),
+        lambda: Markup(
+            render_template(
+                "_plan_metrics.html",
+                rows=_metrics_rows(plan, labels),
+                day=plan.day_metrics(),
+                slice_labels=labels,
+            )
+        ),
         size=64,
     )
     return render_template(
