@@ -787,7 +787,9 @@ class _CheckTimes:
         d = route.duty
         key = (d.profile, d.speed_kph, a.node if self.method == "network" else a.lonlat)
         if key not in self._rows:
-            self._rows[key] = self._row(d.profile, d.speed_kph, a)
+            # whole seconds, as the planner's travel matrices: a cell exactly 8 minutes away
+            # is in reach on both sides (the lattice has many at 480.1 s)
+            self._rows[key] = np.rint(self._row(d.profile, d.speed_kph, a))
         return self._rows[key]
 
     def _row(self, profile: str, speed_kph: float, a: Place) -> np.ndarray:

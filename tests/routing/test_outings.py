@@ -84,10 +84,7 @@ def test_the_whole_day_covers_the_night_as_the_night_alone(whole_day, night_alon
 
 def test_no_stay_over_the_dwell_bound_and_no_short_outing(whole_day, station):
     report = check_plan(whole_day, station.network, grid=station.grid)
-    rules = {"stay", "outing", "wait", "dosage_share", "window", "travel", "dwell", "duty"}
-    assert not {f.code for f in report.errors} & rules, report.to_text()
-    # known: the response coverage re-timed by the checker differs from the plan's on
-    # outings carried across slices (issue 17 note); the other metrics agree
+    assert report.ok, report.to_text()
     hi = whole_day.policy.dwell_bounds_min[1] * 60
     for sp in whole_day.slices:
         for r in sp.routes:
