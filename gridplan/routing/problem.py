@@ -853,15 +853,7 @@ def build_problem(
         off = [p.id for p in config.roster if p.id not in busy]
     people = [c[0] if isinstance(c[0], Patroller) else c[0].patroller for c in chosen]
     keys = list(dict.fromkeys((p.profile, p.speed_kph) for p in people))
-    tnodes = target_nodes(
-        tuple(targets),
-        start=start,
-        start_min=ts.start_min,
-        duration_min=ts.duration_min,
-        micro=micro,
-        prize_total=PRIZE_TOTAL,
-    )
-    used = list({t.target.id: t.target for t in tnodes}.values())
+    tnodes, used = _targets_in(targets, start, ts, micro)
     places = (STATION, *micro_ids, *target_places(used))
     matrices, lonlat = _matrices(
         grid, micro, network, keys, station_point, detour_factor, targets=used
@@ -890,6 +882,21 @@ def build_problem(
         targets=tnodes,
         not_before_s={m: t for m, t in after.items() if 0 < t < horizon},
     )
+
+
+def _targets_in(
+    targets: Collection[Target], start: dt.datetime, ts: TimeSlice, micro: gpd.GeoDataFrame
+) -> tuple[tuple[TargetNode, ...], list[Target]]:
+    """Return the targets' window occurrences in the slice, and the targets they are of."""
+    nodes = target_nodes(
+        tuple(targets),
+        start=start,
+        start_min=ts.start_min,
+        duration_min=ts.duration_min,
+        micro=micro,
+        prize_total=PRIZE_TOTAL,
+    )
+    return nodes, list({t.target.id: t.target for t in nodes}.values())
 
 
 def _matrices(
