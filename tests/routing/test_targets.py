@@ -34,6 +34,7 @@ from gridplan._errors import InputError
 from gridplan.io.planfile import plan_from_dict
 from gridplan.io.planfile import plan_to_dict
 from gridplan.routing.check import check_plan
+from gridplan.routing.plan import target_stops
 from gridplan.routing.planner import plan_patrols
 from gridplan.routing.problem import build_problem
 from gridplan.routing.request import PlanRequest
@@ -334,3 +335,30 @@ def test_fuzz_any_window_text_is_read_or_refused_never_crashes(text):
     assert bool(problems) != bool(parsed) or (problems and not parsed)
     for _, a, b in parsed:
         assert 0 <= a < b <= a + 1440
+
+
+def test_a_short_target_outing_does_not_empty_the_plan(lattice):
+    """A volunteer whose home bases hold only the street would make a 10-minute outing.
+
+    The search's candidates all had that route shorter than the outing minimum, and were all
+    thrown away: the plan came out empty. The short route is now grown or given up instead.
+    """
+    grid, hot, net = lattice
+    config = make_config(
+        [
+            patroller(
+                "V01", {"daily": ["06:00-09:00"]}, role="volunteer_team",
+                home_bases=["S01-B1", "S01-B2"], max_duty_min=240,
+            ),
+            patroller("A01", {"daily": ["06:00-10:00"]}, mode="ebike"),
+        ],
+        revisit_gap_min=40,
+    )  # fmt: skip
+    req = PlanRequest(
+        "2024-06-05", slices=["morning"], targets=[school_gate(), market_street()], seed=4
+    )
+    params = SolveParams(workers=1, work_limit=2000, seed=4)
+    plan = checked(plan_patrols(grid, hot, net, config, req, params=params), net, grid)
+    routes = {r.patroller_id: r for r in plan.slices[0].routes}
+    assert len(routes["A01"].stops) >= 5
+    assert {p.target_id for *_, p in target_stops(plan)} >= {"gate"}
