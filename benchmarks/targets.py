@@ -166,9 +166,9 @@ def _print(args, result: dict) -> None:
         print(f"load average {k}: before {r['load_before']}, after {r['load_after']}")
     for line in result["with"]["not_served"]:
         print("not served:", line)
-    for r in runs.values():
+    for k, r in runs.items():
         for line in r["check_errors"]:
-            print("CHECK ERROR:", line)
+            print(f"CHECK ERROR ({k}):", line)
 
 
 if __name__ == "__main__":

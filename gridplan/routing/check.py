@@ -461,7 +461,10 @@ def _check_path(r: PatrolRoute, places, to_metric, out: _Findings) -> None:
     ends = shapely.get_coordinates(path)[[0, -1]]
     if np.hypot(*(ends[0] - shapely.get_coordinates(pts.iloc[0])[0])) > PATH_TOLERANCE_M:
         out.error("path", f"the street path does not start at {r.start_place}", sid, pid)
-    if np.hypot(*(ends[1] - shapely.get_coordinates(pts.iloc[-1])[0])) > PATH_TOLERANCE_M:
+    # where the route is left: a line target's end when an outing goes on from one
+    last = gpd.GeoSeries(gpd.points_from_xy(*np.array([_exits(r)[-1][2]]).T), crs=4326)
+    last = shapely.get_coordinates(last.to_crs(to_metric).iloc[0])[0]
+    if np.hypot(*(ends[1] - last)) > PATH_TOLERANCE_M:
         out.error("path", f"the street path does not end at {r.end_place}", sid, pid)
     far = pts.iloc[1:-1].distance(path).to_numpy() > PATH_TOLERANCE_M
     for p in itertools.compress(r.stops, far):

@@ -1209,12 +1209,13 @@ def _route(
     deployed = bool(stops)
     t0 = r.visits[0].time if deployed else od.start_s
     t1 = r.visits[-1].time if deployed else od.start_s
-    # an outing goes on from a micro-grid, never from a target (not a place of the next slice)
+    # an outing goes on from a micro-grid: after a key target, from the one it lies in
+    last = problem.target(r.visits[-2].node) if deployed else None
     continues = (
         deployed
-        and not stops[-1].target_id
         and od.open_end
         and _goes_on(problem, r, stops[-1].dwell_s)
+        and (last is None or bool(last.micro_id))
     )
     if continues:  # the outing goes on from the last stop in the next slice
         places = places[:-1]
@@ -1239,7 +1240,7 @@ def _route(
         start=at(t0),
         end=at(t1),
         start_place=od.start_place,
-        end_place=places[-1] if continues else od.end_place,
+        end_place=(places[-1] if last is None else last.micro_id) if continues else od.end_place,
         duty=_duty(problem, od, at),
         part=od.part,
         outing=od.outing,

@@ -424,7 +424,7 @@ def window_in_slice(a: float, b: float, s0: float, s1: float, need: float):
     too short for the visit (slices follow each other, so each window is served in one slice).
     """
     lo, hi = max(a, s0), min(b, s1)
-    if hi - lo < need:
+    if hi <= lo or hi - lo < need:  # none of it in the slice, or too little
         return None
     if a < s0 and s0 - a >= need:
         return None
@@ -749,10 +749,13 @@ def add_target_nodes(vrp, problem, *, no_path_s: int, unreachable: int):
     horizon = max(vrp.horizon, problem.horizon_s)
     windows = np.zeros((n0 + m, 2), dtype=np.int64)
     windows[:, 1] = horizon
+    last = problem.horizon_s - 1  # a visit starts inside the slice (plan check: window)
     if vrp.time_windows is not None:  # the model's own (carried revisit gaps, outings)
         windows[:n0] = vrp.time_windows
+    else:
+        windows[[u for u in range(n0) if u not in vrp.depots], 1] = last
     for i, t in enumerate(nodes):
-        windows[n0 + i] = (t.open_s, t.latest_start_s)
+        windows[n0 + i] = (t.open_s, min(t.latest_start_s, last))
     service = np.concatenate([vrp.service, [t.target.service_s for t in nodes]])
     prize = np.concatenate([vrp.prize, [t.prize for t in nodes]])
     vehicles = tuple(

@@ -186,7 +186,8 @@ def test_each_window_in_the_slice_is_a_node_served_inside_it(lattice):
     assert vrp.time_windows[n - 2].tolist() == [5400, 8100 - 15 * 60]
     assert vrp.time_windows[n - 1].tolist() == [10800, 12600 - 15 * 60]
     assert (vrp.time_windows[: n - 2, 0] == 0).all()
-    assert (vrp.time_windows[: n - 2, 1] >= problem.horizon_s).all()
+    # visits start inside the slice (the station's window is the slice's end)
+    assert (vrp.time_windows[1 : n - 2, 1] == problem.horizon_s - 1).all()
     assert vrp.prize[n - 1] == 30_000
     evening = build_problem(
         grid, hot, net, walker_config(), date=FRIDAY, slice_id="evening", targets=[gate]
@@ -362,3 +363,14 @@ def test_a_short_target_outing_does_not_empty_the_plan(lattice):
     routes = {r.patroller_id: r for r in plan.slices[0].routes}
     assert len(routes["A01"].stops) >= 5
     assert {p.target_id for *_, p in target_stops(plan)} >= {"gate"}
+
+
+def test_a_window_at_the_slice_end_is_no_node_and_visits_start_inside_the_slice(lattice):
+    """The demo day's check found a dwell-0 target visited at 10:00:00, the morning's end."""
+    grid, hot, net = lattice
+    gate = school_gate(windows="10:00-11:00; 09:00-10:00", dwell_min=0)
+    problem = build_problem(
+        grid, hot, net, walker_config(), date=FRIDAY, slice_id="morning", targets=[gate]
+    )
+    assert [(t.open_s, t.close_s) for t in problem.targets] == [(10800, 14400)]
+    assert problem.to_prize_vrp().time_windows[-1].tolist() == [10800, 14400 - 1]
