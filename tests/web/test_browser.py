@@ -81,7 +81,7 @@ def server(web_store, tmp_path_factory):
 
     thread = threading.Thread(target=run, name="waitress", daemon=True)
     thread.start()
-    yield {"url": f"http://localhost:{srv.effective_port}", "database": database, "app": app}
+    yield {"url": f"http://localhost:{srv.effective_port}", "database": database}
     stopping.set()
     srv.close()
     thread.join(timeout=10)
@@ -478,15 +478,10 @@ def test_language_switch_in_the_header(session, web_store):
     assert session.csp_violations() == []
 
 
-def test_officer_draws_a_school_gate_and_the_plan_serves_it(
-    session, server, web_store, monkeypatch
-):
+def test_officer_draws_a_school_gate_and_the_plan_serves_it(session, web_store):
     """Targets page: place a point with Leaflet.draw, save it; a new plan serves it."""
     from _targets import lonlat
 
-    # the time-window path of the solver finds no routes at all in 1 s on this station (and
-    # the server shares its cores with the other tests)
-    monkeypatch.setitem(server["app"].config, "PLAN_TIME_LIMIT_S", 6.0)
     page = session.page
     session.log_in(web_store["users"][("S02", "officer")])
     page.goto("/targets/")
