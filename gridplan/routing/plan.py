@@ -70,6 +70,10 @@ _WHY_RISK = define("plan.why.risk_share", N_("%(share)s of this slice's risk"))
 _WHY_RECENT = define("plan.why.recent", N_("%(incidents)s in the %(days)d days to %(date)s"))
 _WHY_INCIDENT = define("plan.why.incident_count", N_("%(count)d %(category)s"))
 _WHY_ANY = define("plan.why.incidents", N_("%(count)d incidents"))
+_WHY_TARGET = define(
+    "plan.why.target",
+    N_("key target worth %(share)s of this slice's risk, to serve %(window)s"),
+)
 
 
 def why_parts(stop: PlannedStop) -> list[Message]:
@@ -93,6 +97,9 @@ def why_parts(stop: PlannedStop) -> list[Message]:
     >>> "; ".join(map(str, why_parts(stop)))  # doctest: +SKIP
     "12 % of this slice's risk; 5 robbery in the 90 days to 2019-12-31"
     """
+    if stop.target_id and stop.window_start is not None:  # an officer's key target
+        window = f"{stop.window_start:%H:%M}-{stop.window_end:%H:%M}"
+        return [_WHY_TARGET(share=f"{100 * stop.prize / PRIZE_TOTAL:.0f} %", window=window)]
     parts = [_WHY_RISK(share=f"{100 * stop.risk_share:.0f} %")]
     recent = parse_recent(stop.recent)
     if recent is not None:

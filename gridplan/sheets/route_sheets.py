@@ -481,7 +481,7 @@ def route_sheets(
                 continue
             first: dict[str, int] = {}
             for k, p in enumerate(r.stops):
-                first.setdefault(p.micro_id, k)
+                first.setdefault(p.micro_id or f"{p.target_id}@{k}", k)  # each target its own
             rows = tuple(
                 SheetRow(
                     order=p.order,
@@ -495,7 +495,9 @@ def route_sheets(
                     risk_class=p.risk_class,
                     visit=p.copy,
                     hot_class=p.gi_class if p.gi_class in HOT_CLASSES else "",
-                    why=tuple(why_parts(p)) if k == first[p.micro_id] else (),
+                    why=tuple(why_parts(p))
+                    if k == first[p.micro_id or f"{p.target_id}@{k}"]
+                    else (),
                     **_target_fields(p, tz),
                 )
                 for k, p in enumerate(r.stops)

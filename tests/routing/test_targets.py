@@ -374,3 +374,12 @@ def test_a_window_at_the_slice_end_is_no_node_and_visits_start_inside_the_slice(
     )
     assert [(t.open_s, t.close_s) for t in problem.targets] == [(10800, 14400)]
     assert problem.to_prize_vrp().time_windows[-1].tolist() == [10800, 14400 - 1]
+
+
+def test_why_a_target_stop_is_on_the_route(lattice):
+    from gridplan.routing.plan import why_parts
+
+    gate = _target_stops(_plan(lattice, [school_gate()]))[0]
+    assert [str(m) for m in why_parts(gate)] == [
+        "key target worth 30 % of this slice's risk, to serve 07:30-08:15"
+    ]

@@ -669,3 +669,8 @@ def test_sheets_print_the_walk_of_a_street_and_the_window_of_a_gate(target_plan,
     assert {row.kind for row in rows} == {"point", "line"}
     html = S.render_sheets_html(sheets, lang=lang)
     assert walk in html and at in html
+    why = {
+        "en": "key target worth 30 % of this slice's risk, to serve 07:30-08:15",
+        "zh": "重点目标，价值相当于该时段风险的 30 %，须在 07:30-08:15 内到位",
+    }[lang]
+    assert why in html.replace("&#39;", "'")

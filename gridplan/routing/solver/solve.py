@@ -115,11 +115,7 @@ def _best(model: PrizeVRP, results: list[WorkerResult], t0: float) -> PrizeVRPSo
             )
             sol = lengthen(model, sol)  # routes shorter than an outing worth making
             if not sol.is_feasible(model):
-                # a route shorter than its vehicle's minimum is grown or given up here, not
-                # the whole candidate (a lone key target made every candidate infeasible)
-                sol = lengthen(model, sol)
-                if not sol.is_feasible(model):
-                    continue
+                continue
             if best is None or sol.cost() < best.cost():
                 best = sol
     if best is None:
