@@ -85,6 +85,8 @@ _LAZY = {
     "plan_variants": "gridplan.routing.planner",
     "PlanSettings": "gridplan.routing.planner",
     "PlanRequest": "gridplan.routing.request",
+    "Target": "gridplan.routing.targets",
+    "read_targets": "gridplan.routing.targets",
     "Duty": "gridplan.routing.plan",
     "save_plan": "gridplan.io.planfile",
     "load_plan": "gridplan.io.planfile",
@@ -202,6 +204,8 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.routing.solver.solve import variants as variants
     from gridplan.routing.solver.top import TopInstance as TopInstance
     from gridplan.routing.solver.top import read_top as read_top
+    from gridplan.routing.targets import Target as Target
+    from gridplan.routing.targets import read_targets as read_targets
     from gridplan.station.config import StationConfig as StationConfig
     from gridplan.station.config import default_config as default_config
     from gridplan.station.config import load_config as load_config

@@ -55,6 +55,7 @@ MESSAGE_MODULES = (
     "gridplan.routing.request",
     "gridplan.routing.problem",
     "gridplan.routing.plan",
+    "gridplan.routing.targets",
     "gridplan.io.plan_export",
     "gridplan.sheets.route_sheets",
 )

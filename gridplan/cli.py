@@ -845,6 +845,7 @@ def _plan_text(plan, out: Path) -> str:
     bad = plan.violations()
     if bad:
         lines.append(f"{len(bad)} constraint violations: " + "; ".join(bad[:5]))
+    lines += _targets_text(plan)
     if plan.settings.get("network") is None:
         lines.append(
             "travel times are straight lines x a detour factor (no --network): estimates only"
@@ -894,6 +895,13 @@ def _plan_text(plan, out: Path) -> str:
     "(risk), or let the slices take it in time order (first).",
 )
 @click.option(
+    "--targets",
+    "targets_path",
+    type=click.Path(path_type=Path),
+    help="Key road sections and timed targets (GeoJSON/GeoPackage: Point or LineString with "
+    "name, windows such as 07:30-08:15;16:30-17:30, value = %% of slice risk, dwell_min).",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Plan file (.plan.json); variants 2.. go beside it as NAME.v2.plan.json, ...",
@@ -934,6 +942,7 @@ def _plan_make(
     tolerance,
     workers,
     duty_split,
+    targets_path,
     out,
 ):
     """Make the plan (``gridplan plan`` without a sub-command)."""
@@ -974,10 +983,14 @@ def _plan_make(
             "--hotspots": hotspots_path,
             "--network": network_path,
             "--config": config_path,
+            "--targets": targets_path,
         },
     )
     slices = [s.strip() for s in slice_ids.split(",") if s.strip()] if slice_ids else None
-    request = PlanRequest(date_text, slices=slices, seed=seed, duty_split=duty_split)
+    targets = _read_targets_option(targets_path)
+    request = PlanRequest(
+        date_text, slices=slices, seed=seed, duty_split=duty_split, targets=targets
+    )
     cfg = _config(config_path)
     grid = load_grid(grid_path, limits=_limits())
     hot = read_hotspots(hotspots_path)
@@ -1014,6 +1027,40 @@ def _plan_make(
         text += "\n" + "\n".join(rows)
     code = 0 if all(p.is_feasible() for _, p in written) else EXIT_INVALID
     return summary, text, code
+
+
+def _read_targets_option(path: Path | None) -> tuple:
+    """Read ``--targets``: the good features; each rejected one is named on stderr."""
+    if path is None:
+        return ()
+    from gridplan.routing.targets import read_targets
+
+    targets, rejected = read_targets(path, limits=_limits())
+    for message in rejected:
+        click.echo(f"warning: target left out: {message}", err=True)
+    return targets
+
+
+def _targets_text(plan) -> list[str]:
+    """One line per served target stop, and the count, for the plan's text."""
+    from gridplan.routing.plan import target_stops
+
+    asked = plan.settings.get("targets") or []
+    if not asked:
+        return []
+    served = target_stops(plan)
+    lines = [
+        f"targets: {len(served)} visits inside their windows, to "
+        f"{len({p.target_id for *_, p in served})} of {len(asked)} targets (gridplan plan "
+        "check names any window not served)"
+    ]
+    for slice_id, pid, p in served:
+        what = "walk" if p.kind == "line" else "at"
+        lines.append(
+            f"  {slice_id} {pid}: {what} {p.name} {p.arrival:%H:%M}-{p.departure:%H:%M} "
+            f"(window {p.window_start:%H:%M}-{p.window_end:%H:%M})"
+        )
+    return lines
 
 
 def _variant_line(path: Path, plan) -> str:

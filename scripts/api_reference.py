@@ -66,6 +66,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "plan_patrols",
         "plan_variants",
         "PlanRequest",
+        "Target",
+        "read_targets",
         "PlanSettings",
         "build_problem",
         "PatrolProblem",

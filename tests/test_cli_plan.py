@@ -309,3 +309,63 @@ def test_a_variant_outside_the_tolerance_names_its_slice_and_date(planned):
     scores["morning"]["within_tolerance"] = True
     line = _variant_line(out, dataclasses.replace(plan, variant=MappingProxyType(variant)))
     assert "tolerance" not in line and "similarity to the best 0.40" in line
+
+
+def test_plan_serves_targets_from_a_layer_and_check_verifies_their_windows(
+    runner, station, tmp_path
+):
+    import datetime as dt
+
+    import shapely
+    from _targets import lonlat
+    from _targets import market_street
+    from _targets import school_gate
+    from _targets import targets_frame
+
+    layer = targets_frame([school_gate(), market_street()])
+    layer.loc[2] = ["bad", "菜市场", "soon", 5.0, 10, shapely.Point(lonlat(0, 0))]
+    layer.to_file(tmp_path / "targets.geojson", driver="GeoJSON")
+    out = tmp_path / "t.plan.json"
+    result = run(runner, plan_args(station, out, "--targets", tmp_path / "targets.geojson"))
+    assert result.exit_code == 0, result.output
+    assert "target left out: targets.geojson, feature 3 (菜市场): window 'soon'" in result.stderr
+    assert "targets: 2 visits inside their windows, to 2 of 2 targets" in result.stdout
+    assert "walk 中山路 " in result.stdout and "(window 07:00-09:00)" in result.stdout
+    net = station / "net.gpkg"
+    checked = run(
+        runner, ["plan", "check", out, "--network", net, "--grid", station / "grid.geojson"]
+    )
+    assert checked.exit_code == 0, checked.output
+    # moved out of its window, the school gate visit is an error of plan check
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    for route in doc["slices"][0]["routes"]:
+        for stop in route["stops"]:
+            if stop.get("target_id") == "gate":
+                for key in ("arrival", "departure"):
+                    at = dt.datetime.fromisoformat(stop[key]) + dt.timedelta(hours=2)
+                    stop[key] = at.isoformat()
+    # the exports say which stops are targets
+    run(runner, ["export", out, "--format", "csv", "--out", tmp_path / "t.csv"])
+    csv = (tmp_path / "t.csv").read_text(encoding="utf-8-sig")
+    assert ",line,market,07:00-09:00," in csv and ",point,gate,07:30-08:15," in csv
+    run(runner, ["export", out, "--format", "gpx", "--out", tmp_path / "t.gpx"])
+    gpx = (tmp_path / "t.gpx").read_text(encoding="utf-8")
+    assert "一小校门; key target, window 07:30-08:15</desc>" in gpx
+    bad = tmp_path / "moved.plan.json"
+    bad.write_text(json.dumps(doc), encoding="utf-8")
+    result = run(runner, ["plan", "check", bad, "--network", net])
+    assert result.exit_code == 1
+    assert "ERROR [target] morning/" in result.output and "outside its windows" in result.output
+
+
+def test_a_targets_file_without_a_usable_target_is_exit_2(runner, station, tmp_path):
+    import shapely
+
+    gpd.GeoDataFrame(
+        {"name": ["x"], "windows": ["never"]}, geometry=[shapely.Point(0, 0)], crs=4326
+    ).to_file(tmp_path / "t.geojson", driver="GeoJSON")
+    result = run(
+        runner, plan_args(station, tmp_path / "p.json", "--targets", tmp_path / "t.geojson")
+    )
+    assert result.exit_code == 2
+    assert "t.geojson has no usable target" in said(result)

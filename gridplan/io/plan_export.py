@@ -62,6 +62,10 @@ _GPX_STOP = define(
     ),
 )
 _GPX_STREET = define("gpx.street", N_(", %(street)s"))
+_GPX_TARGET = define(
+    "gpx.target",
+    N_("%(slice)s %(arrival)s-%(departure)s %(name)s%(street)s; key target, window %(window)s"),
+)
 _GPX_ROUTE = define("gpx.route", N_("%(start)s-%(end)s, %(stops)s stops"))
 _GPX_TRACK = define("gpx.track", N_("%(km).2f km along the streets (%(mode)s)"))
 _MODES = {
@@ -146,8 +150,9 @@ def stop_table(
 
     Columns: ``date``, ``slice``, ``patroller_id``, ``patroller``, ``mode``, ``order``,
     ``micro_id``, ``name``, ``base_id``, ``street``, ``arrive`` and ``leave`` (HH:MM, station time),
-    ``dwell_min``, ``risk_rank``, ``gi_class``, ``risk_class``, ``visit``, ``arrival`` and
-    ``departure`` (ISO 8601 with offset), ``lon``, ``lat``.
+    ``dwell_min``, ``risk_rank``, ``gi_class``, ``risk_class``, ``visit``, ``stop_kind``
+    (``grid``, or ``point``/``line`` for a key target), ``target_id``, ``window`` (a target's,
+    HH:MM-HH:MM), ``arrival`` and ``departure`` (ISO 8601 with offset), ``lon``, ``lat``.
 
     Parameters
     ----------
@@ -204,6 +209,9 @@ def stop_table(
             "gi_class": stops["gi_class"],
             "risk_class": stops["risk_class"],
             "visit": stops["visit"],
+            "stop_kind": stops["stop_kind"],
+            "target_id": stops["target_id"],
+            "window": stops["window"],
             "arrival": stops["arrival"],
             "departure": stops["departure"],
             "lon": stops.geometry.x.round(7),
@@ -241,7 +249,8 @@ def _gpx(
     for _, s in stops.iterrows():
         w = el(root, "wpt", lat=f"{s.geometry.y:.7f}", lon=f"{s.geometry.x:.7f}")
         el(w, "time", utc(s["arrival"]))
-        el(w, "name", f"{s['patroller_id']} {int(s['order'])}. {s['micro_id']}")
+        label = s["name"] if s["target_id"] else s["micro_id"]
+        el(w, "name", f"{s['patroller_id']} {int(s['order'])}. {label}")
         desc = _GPX_STOP(
             slice=s["slice"],
             arrival=_clock(s["arrival"]),
@@ -252,6 +261,15 @@ def _gpx(
             rank=s["risk_rank"],
             gi_class=_word(_GI_CLASSES, s["gi_class"]),
         )
+        if s["target_id"]:
+            desc = _GPX_TARGET(
+                slice=s["slice"],
+                arrival=_clock(s["arrival"]),
+                departure=_clock(s["departure"]),
+                name=s["name"],
+                street=_GPX_STREET(street=s["street"]) if s["street"] else "",
+                window=s["window"],
+            )
         el(w, "desc", say(desc))
         el(w, "type", s["risk_class"])
     for _, r in routes.iterrows():

@@ -118,6 +118,10 @@ def _stop(p: PlannedStop) -> dict[str, Any]:
     out["departure"] = _time(p.departure)
     out["lon"] = round(p.lon, PRECISION)
     out["lat"] = round(p.lat, PRECISION)
+    for key in ("window_start", "window_end"):  # a key road section or timed target
+        out[key] = None if out[key] is None else _time(out[key])
+    for key in ("end_lon", "end_lat"):
+        out[key] = None if out[key] is None else round(out[key], PRECISION)
     del out["node"]  # the solver's node number means nothing without the model
     return out
 
@@ -339,7 +343,25 @@ def _read_stop(rd: _Reader, raw: Any, where: str) -> PlannedStop:
         street=rd.opt(raw, "street", where, str) or "",
         risk_share=rd.opt(raw, "risk_share", where, float) or 0.0,
         recent=rd.opt(raw, "recent", where, str) or "",
+        **_read_target_fields(rd, raw, where),
     )
+
+
+def _read_target_fields(rd: _Reader, raw: Any, where: str) -> dict[str, Any]:
+    """Return the fields of a target stop (older plan files have none: a grid stop)."""
+    if not isinstance(raw, dict) or not raw.get("target_id"):
+        return {}
+    return {
+        "kind": rd.get(raw, "kind", where, str),
+        "target_id": rd.get(raw, "target_id", where, str),
+        "window_start": rd.time(raw, "window_start", where),
+        "window_end": rd.time(raw, "window_end", where),
+        "end_lon": rd.opt(raw, "end_lon", where, float),
+        "end_lat": rd.opt(raw, "end_lat", where, float),
+        "end_street_node": rd.opt(raw, "end_street_node", where, int),
+        "walk_m": rd.opt(raw, "walk_m", where, float) or 0.0,
+        "end_street": rd.opt(raw, "end_street", where, str) or "",
+    }
 
 
 def _read_route(rd: _Reader, raw: Any, slice_id: str, where: str) -> PatrolRoute:

@@ -294,6 +294,7 @@ def plan_data(plan, slice_labels: dict[str, str] | None = None) -> dict:
                         "rank": int(p.risk_rank) if p.risk_rank is not None else None,
                         "gi": p.gi_class,
                         "risk": p.risk_class,
+                        **_target_fields(p, tz),
                     }
                 )
             routes.append(
@@ -307,7 +308,33 @@ def plan_data(plan, slice_labels: dict[str, str] | None = None) -> dict:
         name = (slice_labels or {}).get(s.slice_id)
         label = f"{name} {_local(s.start, tz):%H:%M}-{_local(s.end, tz):%H:%M}" if name else s.label
         slices.append({"id": s.slice_id, "label": label, "routes": routes})
-    return {"patrollers": patrollers, "slices": slices}
+    return {"patrollers": patrollers, "slices": slices, "targets": _targets(plan)}
+
+
+def _target_fields(p, tz: ZoneInfo) -> dict:
+    """Return a target stop's kind, id and window served (nothing for a micro-grid)."""
+    if not p.target_id or p.window_start is None:
+        return {}
+    window = f"{_local(p.window_start, tz):%H:%M}–{_local(p.window_end, tz):%H:%M}"
+    return {"kind": p.kind, "target": p.target_id, "win": window}
+
+
+def _targets(plan) -> list[dict]:
+    """Return the plan's targets (settings): name, kind, windows, ``[lat, lon]`` vertices."""
+    out = []
+    for t in plan.settings.get("targets") or ():
+        coords = [[round(y, 6), round(x, 6)] for x, y, *_ in t.get("coords") or ()]
+        if coords:
+            out.append(
+                {
+                    "id": str(t.get("id", "")),
+                    "name": str(t.get("name", "")),
+                    "kind": "line" if len(coords) > 1 else "point",
+                    "windows": str(t.get("windows", "")),
+                    "coords": coords,
+                }
+            )
+    return out
 
 
 def _plan_bounds(data: dict) -> tuple[float, float, float, float] | None:

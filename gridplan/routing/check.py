@@ -26,6 +26,8 @@ metrics    base-grid coverage and workload agree with the routes; risk covered, 
            coverage (re-timed minute by minute), waiting, top-spot presence and prize too
 cover      (warning) a base grid no route visits although someone was on duty
 grid       (with a grid) stops name existing micro-grids of the right base grid
+target     a key road section or timed target is served inside its window and for its time
+           (walk and dwell), and (warning) a target with value not served, with why
 ========== ===========================================================================
 
 Errors make a plan invalid (``gridplan plan check`` exits 1); warnings are reported.
@@ -57,6 +59,9 @@ from gridplan.routing.plan import measure_presence
 from gridplan.routing.plan import seconds_between
 from gridplan.routing.presence import RESPONSE_S
 from gridplan.routing.presence import Place
+from gridplan.routing.targets import WALK_SPEED_KPH
+from gridplan.routing.targets import Target
+from gridplan.routing.targets import window_in_slice
 
 #: Seconds of rounding allowed per leg (the planner's matrices hold whole seconds).
 LEG_TOLERANCE_S = 1.0
@@ -269,11 +274,33 @@ class _LegTimer:
 def _places(route: PatrolRoute) -> list[tuple[str, int | None, tuple[float, float] | None]]:
     d = route.duty
     out = [(route.start_place, d.start_node, d.start_lonlat)]
-    out += [(p.micro_id, p.street_node, (p.lon, p.lat)) for p in route.stops]
+    out += [(_label(p), p.street_node, (p.lon, p.lat)) for p in route.stops]
     if route.continues:  # the outing goes on from the last stop in the next slice
         return out
     out.append((route.end_place, d.end_node, d.end_lonlat))
     return out
+
+
+def _exits(route: PatrolRoute) -> list[tuple[str, int | None, tuple[float, float] | None]]:
+    """Where each place of :func:`_places` is left: a line target's end, else the place."""
+    out = _places(route)
+    for i, p in enumerate(route.stops, start=1):
+        if p.kind == "line":
+            out[i] = (_label(p), p.end_street_node, p.end_lonlat)
+    return out
+
+
+def _label(p) -> str:
+    return f"{p.name} ({p.target_id})" if p.target_id else p.micro_id
+
+
+def _off_network(route: PatrolRoute, G) -> list[tuple[str, int | None]]:
+    """Return the route's places (entered and left) whose street node ``G`` lacks."""
+    return [
+        (place, node)
+        for place, node, _ in _places(route) + _exits(route)
+        if node is None or node not in G
+    ]
 
 
 def _metric(network: StreetNetwork | None, lonlat: np.ndarray):
@@ -344,6 +371,8 @@ def _check_stops(r: PatrolRoute, policy, out: _Findings) -> None:
     sid, pid, d = r.slice_id, r.patroller_id, r.duty
     lo, hi = policy.dwell_bounds_min
     for p in r.stops:
+        if p.target_id:  # a target's own dwell and walk: _check_targets
+            continue
         dwell = seconds_between(p.arrival, p.departure)
         if abs(dwell - p.dwell_s) > 0.5:
             out.error(
@@ -378,9 +407,12 @@ def _check_legs(
     sid, pid, d = r.slice_id, r.patroller_id, r.duty
     departs = [r.start] + [p.departure for p in r.stops]
     arrives = [p.arrival for p in r.stops] + ([] if r.continues else [r.end])
-    metres_total = 0.0
+    metres_total = sum(p.walk_m for p in r.stops if p.kind == "line")
     legs = 0
-    for i, ((a_id, a_node, a_xy), (b_id, b_node, b_xy)) in enumerate(itertools.pairwise(places)):
+    exits = _exits(r)
+    for i, ((a_id, a_node, a_xy), (b_id, b_node, b_xy)) in enumerate(
+        zip(exits[:-1], places[1:], strict=True)
+    ):
         legs += 1
         if method == "network":
             leg = timer.network_leg(d.profile, d.speed_kph, a_node, b_node)
@@ -429,7 +461,10 @@ def _check_path(r: PatrolRoute, places, to_metric, out: _Findings) -> None:
     ends = shapely.get_coordinates(path)[[0, -1]]
     if np.hypot(*(ends[0] - shapely.get_coordinates(pts.iloc[0])[0])) > PATH_TOLERANCE_M:
         out.error("path", f"the street path does not start at {r.start_place}", sid, pid)
-    if np.hypot(*(ends[1] - shapely.get_coordinates(pts.iloc[-1])[0])) > PATH_TOLERANCE_M:
+    # where the route is left: a line target's end when an outing goes on from one
+    last = gpd.GeoSeries(gpd.points_from_xy(*np.array([_exits(r)[-1][2]]).T), crs=4326)
+    last = shapely.get_coordinates(last.to_crs(to_metric).iloc[0])[0]
+    if np.hypot(*(ends[1] - last)) > PATH_TOLERANCE_M:
         out.error("path", f"the street path does not end at {r.end_place}", sid, pid)
     far = pts.iloc[1:-1].distance(path).to_numpy() > PATH_TOLERANCE_M
     for p in itertools.compress(r.stops, far):
@@ -534,9 +569,7 @@ def check_plan(
             retime = not (method == "network" and mismatch)
             if method == "network" and retime:
                 G = network.graph(r.duty.profile)
-                missing = [
-                    (place, node) for place, node, _ in _places(r) if node is None or node not in G
-                ]
+                missing = _off_network(r, G)
                 if missing:
                     shown = ", ".join(f"{p} (node {n})" for p, n in missing[:3])
                     out.error(
@@ -557,6 +590,8 @@ def check_plan(
             rules[r.patroller_id] = (r.duty.break_after_min, r.duty.break_min)
             spans[r.patroller_id].append((r.start, r.end, s.slice_id))
             for p in r.stops:
+                if p.target_id:  # not micro-grid visits: _check_targets
+                    continue
                 visits[p.micro_id].append((p.arrival, p, r.patroller_id))
                 dosage[p.micro_id] += p.dwell_s / 60
         _check_revisits(s.slice_id, visits, policy, out)
@@ -569,6 +604,7 @@ def check_plan(
     _check_dosage_shares(plan, dosage, policy, out)
     if grid is not None:
         _check_grid(plan, grid, out)
+    _check_targets(plan, out)
     return CheckReport(
         findings=tuple(out.items), routes=n_routes, stops=n_stops, legs=n_legs, method=method
     )
@@ -635,8 +671,10 @@ def _check_outing(routes: list[PatrolRoute], policy, out: _Findings) -> None:
         )
     for a, b in itertools.pairwise(stops):
         # the same micro-grid next without leaving it long: a post, not a patrol
-        if a.micro_id == b.micro_id and seconds_between(a.departure, b.arrival) < (
-            policy.revisit_gap_min * 60
+        if (
+            a.micro_id
+            and a.micro_id == b.micro_id
+            and seconds_between(a.departure, b.arrival) < (policy.revisit_gap_min * 60)
         ):
             stay = seconds_between(a.arrival, b.departure) / 60
             out.error(
@@ -665,7 +703,7 @@ def _check_dosage_shares(plan: PatrolPlan, dosage: Mapping[str, float], policy, 
     for s in plan.slices:
         for r in s.routes:
             for p in r.stops:
-                if p.risk_class != "top":
+                if p.risk_class != "top" and not p.target_id:
                     lower[p.micro_id] += p.dwell_s / 60
     for s in plan.slices:
         for mid, minutes in s.metrics.top_dwell_min.items():
@@ -873,6 +911,8 @@ def _check_grid(plan: PatrolPlan, grid: gpd.GeoDataFrame, out: _Findings) -> Non
     for s in plan.slices:
         for r in s.routes:
             for p in r.stops:
+                if p.target_id:
+                    continue  # a key target is no micro-grid
                 if p.micro_id not in parent:
                     out.error(
                         "grid",
@@ -890,4 +930,124 @@ def _check_grid(plan: PatrolPlan, grid: gpd.GeoDataFrame, out: _Findings) -> Non
                     )
 
 
-__all__ = ["CheckReport", "Finding", "check_plan"]
+def _plan_targets(plan: PatrolPlan, out: _Findings) -> dict[str, Target]:
+    """Return the targets the plan was asked for (its settings), by id."""
+    targets = {}
+    for raw in plan.settings.get("targets") or ():
+        try:
+            t = Target.from_dict(raw)
+        except InputError as exc:
+            out.error("target", f"the plan's target {raw.get('id')!r} is invalid: {exc}")
+            continue
+        targets[t.id] = t
+    return targets
+
+
+def target_windows(
+    target: Target, start: dt.datetime, end: dt.datetime
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Return the windows of ``target`` that overlap ``start``-``end`` (tz-aware), unclipped.
+
+    Computed from the target's windows and the station's wall clock, not from the planner.
+    """
+    out = []
+    tz = start.tzinfo
+    for offset in (-1, 0, 1, 2):
+        day = start.date() + dt.timedelta(days=offset)
+        midnight = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
+        for a, b in target.windows_on(day.weekday()):
+            lo, hi = midnight + dt.timedelta(minutes=a), midnight + dt.timedelta(minutes=b)
+            if seconds_between(lo, end) > 0 and seconds_between(start, hi) > 0:
+                out.append((lo, hi))
+    return sorted(set(out), key=lambda w: w[0].astimezone(dt.UTC))
+
+
+def _check_targets(plan: PatrolPlan, out: _Findings) -> None:
+    """Each served target inside a window and for its time; valued ones not served, why."""
+    targets = _plan_targets(plan, out)
+    for s in plan.slices:
+        served: dict[str, list] = defaultdict(list)
+        for r in s.routes:
+            for p in r.stops:
+                if not p.target_id:
+                    continue
+                t = targets.get(p.target_id)
+                if t is None:
+                    msg = f"stop {p.order} serves target {p.target_id!r}, which the plan lacks"
+                    out.error("target", msg, s.slice_id, r.patroller_id)
+                    continue
+                served[t.id].append(p)
+                _check_target_stop(t, p, r, s, out)
+        for t in targets.values():
+            _check_unserved(t, s, served.get(t.id, []), out)
+
+
+def _check_target_stop(t: Target, p, r: PatrolRoute, s, out: _Findings) -> None:
+    sid, pid = s.slice_id, r.patroller_id
+    span = f"{_hhmm(p.arrival)}-{_hhmm(p.departure)}"
+    inside = any(
+        seconds_between(lo, p.arrival) >= 0 and seconds_between(p.departure, hi) >= 0
+        for lo, hi in target_windows(t, s.start, s.end)
+    )
+    if not inside:
+        msg = f"{t.name} ({t.id}) is served {span}, outside its windows {t.windows_text}"
+        out.error("target", msg, sid, pid)
+    walk = t.length_m / (WALK_SPEED_KPH / 3.6)
+    need = walk + t.dwell_min * 60
+    if seconds_between(p.arrival, p.departure) + LEG_TOLERANCE_S < need:
+        msg = (
+            f"{t.name} ({t.id}) is served {span}, less than the {need / 60:.1f} min it takes "
+            f"({walk / 60:.1f} min walk + {t.dwell_min} min)"
+        )
+        out.error("target", msg, sid, pid)
+    if not t.mode_allows(r.mode):
+        msg = f"{t.name} ({t.id}) is served by a {r.mode} patrol; it allows {', '.join(t.modes)}"
+        out.error("target", msg, sid, pid)
+
+
+def _check_unserved(t: Target, s, served: list, out: _Findings) -> None:
+    if t.value <= 0:
+        return
+    for lo, hi in target_windows(t, s.start, s.end):
+        # seconds from the slice start: served in this slice, or left to the one before?
+        part = window_in_slice(
+            seconds_between(s.start, lo),
+            seconds_between(s.start, hi),
+            0.0,
+            seconds_between(s.start, s.end),
+            t.service_s,
+        )
+        if part is None:
+            continue
+        t0 = s.start.astimezone(dt.UTC)
+        a = (t0 + dt.timedelta(seconds=part[0])).astimezone(s.start.tzinfo)
+        b = (t0 + dt.timedelta(seconds=part[1])).astimezone(s.start.tzinfo)
+        if any(
+            seconds_between(lo, p.arrival) >= 0 and seconds_between(p.arrival, hi) >= 0
+            for p in served
+        ):
+            continue
+        able = [
+            r
+            for r in s.routes
+            if t.mode_allows(r.mode)
+            and r.duty is not None
+            and seconds_between(r.duty.window_start, b) > 0
+            and seconds_between(a, r.duty.window_end) > 0
+        ]
+        if not s.routes:
+            why = "nobody is on duty in the slice"
+        elif not able:
+            modes = f" of mode {', '.join(t.modes)}" if t.modes else ""
+            why = f"no patroller{modes} is on duty in the window"
+        else:
+            why = "the routes on duty then had better value or could not reach it in time"
+        out.warn(
+            "target",
+            f"{t.name} ({t.id}, value {t.value:g} %) is not served in its window "
+            f"{lo:%H:%M}-{hi:%H:%M}: {why}",
+            s.slice_id,
+        )
+
+
+__all__ = ["CheckReport", "Finding", "check_plan", "target_windows"]

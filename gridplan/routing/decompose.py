@@ -42,8 +42,8 @@ DECOMPOSE_NODES_CREWED = 200
 
 def should_decompose(problem: PatrolProblem, model: PrizeVRP) -> bool:
     """Whether :func:`solve_by_base` should solve this slice (see the thresholds above)."""
-    if len(problem.base_ids) < 2 or len(problem.on_duty) < 2:
-        return False
+    if len(problem.base_ids) < 2 or len(problem.on_duty) < 2 or problem.targets:
+        return False  # a target belongs to no one base grid
     if model.num_nodes > DECOMPOSE_NODES:
         return True
     crewed = len(problem.on_duty) >= 2 * len(problem.base_ids)

@@ -70,6 +70,10 @@ _WHY_RISK = define("plan.why.risk_share", N_("%(share)s of this slice's risk"))
 _WHY_RECENT = define("plan.why.recent", N_("%(incidents)s in the %(days)d days to %(date)s"))
 _WHY_INCIDENT = define("plan.why.incident_count", N_("%(count)d %(category)s"))
 _WHY_ANY = define("plan.why.incidents", N_("%(count)d incidents"))
+_WHY_TARGET = define(
+    "plan.why.target",
+    N_("key target worth %(share)s of this slice's risk, to serve %(window)s"),
+)
 
 
 def why_parts(stop: PlannedStop) -> list[Message]:
@@ -93,6 +97,9 @@ def why_parts(stop: PlannedStop) -> list[Message]:
     >>> "; ".join(map(str, why_parts(stop)))  # doctest: +SKIP
     "12 % of this slice's risk; 5 robbery in the 90 days to 2019-12-31"
     """
+    if stop.target_id and stop.window_start is not None:  # an officer's key target
+        window = f"{stop.window_start:%H:%M}-{stop.window_end:%H:%M}"
+        return [_WHY_TARGET(share=f"{100 * stop.prize / PRIZE_TOTAL:.0f} %", window=window)]
     parts = [_WHY_RISK(share=f"{100 * stop.risk_share:.0f} %")]
     recent = parse_recent(stop.recent)
     if recent is not None:
@@ -152,6 +159,23 @@ class PlannedStop:
     recent
         Its recent incidents in the slice by category, the hot spots' ``recent`` text
         (``""`` when none or unknown). :func:`why_parts` says both in words.
+    kind
+        ``grid`` (a micro-grid), or for a key road section or timed target ``point`` or
+        ``line`` (:mod:`~gridplan.routing.targets`). A target's ``micro_id`` is ``""`` (it is
+        no micro-grid visit), ``base_id`` the base grid it starts in (``""`` outside the
+        grid), ``name`` the target's name, ``risk_class`` ``"target"``; a line's ``dwell_s``
+        is the walk plus the dwell.
+    target_id
+        The target's id ("" for a micro-grid).
+    window_start, window_end
+        The target's time window served (``None`` for a micro-grid).
+    end_lon, end_lat, end_street_node
+        Where a line target's walk ends (``None`` otherwise); ``lon``, ``lat`` and
+        ``street_node`` are where it starts.
+    walk_m
+        Length of a line target's section, metres (0 otherwise).
+    end_street
+        Name of the street a line target's walk ends on ("" when unknown).
 
     Examples
     --------
@@ -193,6 +217,22 @@ class PlannedStop:
     street: str = ""
     risk_share: float = 0.0
     recent: str = ""
+    kind: str = "grid"
+    target_id: str = ""
+    window_start: dt.datetime | None = None
+    window_end: dt.datetime | None = None
+    end_lon: float | None = None
+    end_lat: float | None = None
+    end_street_node: int | None = None
+    walk_m: float = 0.0
+    end_street: str = ""
+
+    @property
+    def end_lonlat(self) -> tuple[float, float]:
+        """Where the patrol leaves the stop (a line target's end, else the stop itself)."""
+        if self.end_lon is None or self.end_lat is None:
+            return (self.lon, self.lat)
+        return (self.end_lon, self.end_lat)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -589,7 +629,8 @@ def _day_metrics(slices: tuple[SlicePlan, ...]) -> DayMetrics:
     for s in slices:
         for r in s.routes:
             for p in r.stops:
-                minutes[p.micro_id] = minutes.get(p.micro_id, 0.0) + p.dwell_s / 60
+                if not p.target_id:  # presence in micro-grids; key targets apart
+                    minutes[p.micro_id] = minutes.get(p.micro_id, 0.0) + p.dwell_s / 60
     top: dict[str, list[str]] = {}
     for s in slices:
         for mid in s.metrics.top_presence:
@@ -855,7 +896,7 @@ class PatrolPlan:
                             "start": r.start.isoformat() if r.deployed else None,
                             "end": r.end.isoformat() if r.deployed else None,
                             "distance_m": r.distance_m,
-                            "stops": [p.micro_id for p in r.stops],
+                            "stops": [p.micro_id or f"target:{p.target_id}" for p in r.stops],
                         }
                         for r in s.routes
                     ],
@@ -901,7 +942,9 @@ class PatrolPlan:
                     lines.append(f"  {who}: not deployed")
                     continue
                 # codes without the station's prefix (a station id may itself hold dashes)
-                stops = " ".join(p.micro_id.removeprefix(prefix) for p in r.stops)
+                stops = " ".join(
+                    p.micro_id.removeprefix(prefix) if p.micro_id else p.name for p in r.stops
+                )
                 lines.append(
                     f"  {who} ({r.mode}) {r.start:%H:%M}-{r.end:%H:%M}: "
                     f"{len(r.stops)} stops, {r.distance_m / 1000:.1f} km: {stops}"
@@ -954,6 +997,11 @@ class PatrolPlan:
                             "gi_class": p.gi_class,
                             "risk_class": p.risk_class,
                             "visit": p.copy,
+                            "stop_kind": p.kind,
+                            "target_id": p.target_id,
+                            "window": ""
+                            if p.window_start is None
+                            else f"{p.window_start:%H:%M}-{p.window_end:%H:%M}",
                             "geometry": shapely.Point(p.lon, p.lat),
                         }
                     )
@@ -964,7 +1012,7 @@ class PatrolPlan:
         stop_cols = [
             "date", "slice", "patroller_id", "part", "order", "micro_id", "name", "base_id",
             "street", "arrival", "departure", "dwell_min", "prize", "score", "risk_rank",
-            "gi_class", "risk_class", "visit", "geometry",
+            "gi_class", "risk_class", "visit", "stop_kind", "target_id", "window", "geometry",
         ]  # fmt: skip
         routes = gpd.GeoDataFrame(
             pd.DataFrame(route_rows, columns=route_cols), geometry="geometry", crs="EPSG:4326"
@@ -1012,15 +1060,52 @@ def _path(problem, network, k, places) -> shapely.LineString:
     od = problem.on_duty[k]
     m = problem.matrices[od.profile]
     idx = [problem.places.index(p) for p in places]
-    if network is None or m.nodes is None:
-        xy = problem.place_lonlat[od.profile][idx]
+    lonlat = problem.place_lonlat[od.profile]
+    walks = _walks(problem)
+    if not walks and (network is None or m.nodes is None):
+        xy = lonlat[idx]
         return shapely.LineString(xy if len(xy) > 1 else np.vstack([xy, xy]))
     parts = []
-    for a, b in itertools.pairwise(idx):
-        line = route_geometry(network, m.profile, m.nodes[a], m.nodes[b], speed_kph=m.speed_kph)
-        coords = np.asarray(line.coords)
+    for (pa, pb), (a, b) in zip(itertools.pairwise(places), itertools.pairwise(idx), strict=True):
+        if (pa, pb) in walks:  # a line target: its section as drawn, from node to node
+            coords = np.vstack([lonlat[a], walks[pa, pb].coords, lonlat[b]])
+        elif network is None or m.nodes is None:
+            coords = lonlat[[a, b]]
+        else:
+            line = route_geometry(network, m.profile, m.nodes[a], m.nodes[b], speed_kph=m.speed_kph)
+            coords = np.asarray(line.coords)
         parts.append(coords if not parts else coords[1:])
     return shapely.LineString(np.vstack(parts))
+
+
+def target_stops(plan: PatrolPlan) -> list[tuple[str, str, PlannedStop]]:
+    """Return ``(slice id, patroller id, stop)`` of every target stop of ``plan``, in order."""
+    return [
+        (s.slice_id, r.patroller_id, p)
+        for s in plan.slices
+        for r in s.routes
+        for p in r.stops
+        if p.target_id
+    ]
+
+
+def _distance(problem: PatrolProblem, m, places: list[str]) -> float:
+    """Metres along ``places``: street legs, and each line target's section as drawn."""
+    walks = _walks(problem)
+    idx = [problem.places.index(x) for x in places]
+    return float(
+        sum(
+            walks[pa, pb].length_m if (pa, pb) in walks else m.metres[a, b]
+            for (pa, pb), (a, b) in zip(
+                itertools.pairwise(places), itertools.pairwise(idx), strict=True
+            )
+        )
+    )
+
+
+def _walks(problem: PatrolProblem) -> dict[tuple[str, str], Any]:
+    """(start place, end place) of each line target in the problem -> the target."""
+    return {(t.in_place, t.out_place): t.target for t in problem.targets if t.target.kind == "line"}
 
 
 def _reason(problem: PatrolProblem, model: PrizeVRP, micro_id: str) -> str:
@@ -1117,15 +1202,28 @@ def _route(
     p = od.patroller
     m = problem.matrices[od.profile]
     refs = problem.nodes
-    stops = [
-        _planned_stop(problem, model, vis, order, od.profile, network, at)
-        for order, vis in enumerate(r.visits[1:-1], start=1)
-    ]
+    stops: list[PlannedStop] = []
+    places = [refs[r.visits[0].node].place]
+    for order, vis in enumerate(r.visits[1:-1], start=1):
+        tnode = problem.target(vis.node)
+        if tnode is not None:  # a key target: entered at its start, left at its end
+            stops.append(_target_stop(problem, model, tnode, vis, order, od.profile, network, at))
+            places += list(dict.fromkeys([tnode.in_place, tnode.out_place]))
+        else:
+            stops.append(_planned_stop(problem, model, vis, order, od.profile, network, at))
+            places.append(refs[vis.node].place)
+    places.append(refs[r.visits[-1].node].place)
     deployed = bool(stops)
-    places = [refs[v.node].place for v in r.visits]
     t0 = r.visits[0].time if deployed else od.start_s
     t1 = r.visits[-1].time if deployed else od.start_s
-    continues = deployed and od.open_end and _goes_on(problem, r, stops[-1].dwell_s)
+    # an outing goes on from a micro-grid: after a key target, from the one it lies in
+    last = problem.target(r.visits[-2].node) if deployed else None
+    continues = (
+        deployed
+        and od.open_end
+        and _goes_on(problem, r, stops[-1].dwell_s)
+        and (last is None or bool(last.micro_id))
+    )
     if continues:  # the outing goes on from the last stop in the next slice
         places = places[:-1]
         t1 = r.visits[-2].time + stops[-1].dwell_s
@@ -1135,8 +1233,7 @@ def _route(
         t1 = t0 + int(m.seconds[a, b])
     elif not deployed:
         places = [od.start_place, od.start_place]
-    idx = [problem.places.index(x) for x in places]
-    distance = float(sum(m.metres[a, b] for a, b in itertools.pairwise(idx)))
+    distance = _distance(problem, m, places)
     return PatrolRoute(
         patroller_id=p.id,
         name=p.name,
@@ -1150,7 +1247,7 @@ def _route(
         start=at(t0),
         end=at(t1),
         start_place=od.start_place,
-        end_place=places[-1] if continues else od.end_place,
+        end_place=(places[-1] if last is None else last.micro_id) if continues else od.end_place,
         duty=_duty(problem, od, at),
         part=od.part,
         outing=od.outing,
@@ -1207,6 +1304,52 @@ def _planned_stop(
         else network.street_name(m.profile, int(m.nodes[i])),
         risk_share=problem.prize_of(s) / PRIZE_TOTAL,
         recent=s.recent,
+    )
+
+
+def _target_stop(problem, model, tnode, vis, order, profile, network, at) -> PlannedStop:
+    """Return the solver's visit of a target occurrence as stop number ``order``."""
+    t = tnode.target
+    m = problem.matrices[profile]
+    lonlat = problem.place_lonlat[profile]
+    i, j = problem.places.index(tnode.in_place), problem.places.index(tnode.out_place)
+
+    def node(k: int) -> int | None:
+        return None if m.nodes is None else int(m.nodes[k])
+
+    line = t.kind == "line"
+    return PlannedStop(
+        order=order,
+        micro_id="",  # not a micro-grid visit: no dosage, stay or revisit counts it
+        name=t.name,
+        base_id=tnode.base_id,
+        arrival=at(vis.time),
+        dwell_s=t.service_s,
+        departure=at(vis.time + t.service_s),
+        prize=int(model.prize[vis.node]),
+        score=0.0,
+        risk_rank=0,
+        gi_class="",
+        risk_class="target",
+        copy=tnode.occurrence + 1,
+        lon=float(lonlat[i, 0]),
+        lat=float(lonlat[i, 1]),
+        node=int(vis.node),
+        street_node=node(i),
+        street=""
+        if network is None or m.nodes is None
+        else network.street_name(m.profile, node(i)),
+        kind=t.kind,
+        target_id=t.id,
+        window_start=at(tnode.open_s),
+        window_end=at(tnode.close_s),
+        end_lon=float(lonlat[j, 0]) if line else None,
+        end_lat=float(lonlat[j, 1]) if line else None,
+        end_street_node=node(j) if line else None,
+        walk_m=round(t.length_m, 1),
+        end_street=network.street_name(m.profile, node(j))
+        if line and network is not None and m.nodes is not None
+        else "",
     )
 
 
@@ -1285,7 +1428,7 @@ def measure_presence(
     -------
     Presence
     """
-    visited = {p.micro_id for r in routes for p in r.stops}
+    visited = {p.micro_id for r in routes for p in r.stops if not p.target_id}
     total = float(sum(c.score for c in cells))
     covered = float(sum(c.score for c in cells if c.micro_id in visited))
     waiting: dict[str, float] = {}
@@ -1294,7 +1437,8 @@ def measure_presence(
     dwell_min: dict[str, float] = {}
     for r in routes:
         for p in r.stops:
-            dwell_min[p.micro_id] = dwell_min.get(p.micro_id, 0.0) + p.dwell_s / 60
+            if not p.target_id:  # a key target's time is not presence in a micro-grid
+                dwell_min[p.micro_id] = dwell_min.get(p.micro_id, 0.0) + p.dwell_s / 60
     all_min = sum(dwell_min.values())
     top = {
         c.micro_id: TopPresence(
@@ -1370,6 +1514,8 @@ def _metrics(
     visits_at: dict[str, list[tuple[float, int]]] = {}
     for r in routes:
         for p in r.stops:
+            if p.target_id:  # key targets: the plan check's target rules
+                continue
             arrival = seconds_between(problem.start, p.arrival)
             visits_at.setdefault(p.micro_id, []).append((arrival, p.dwell_s))
     top = [s for s in problem.stops if s.risk_class == "top"]

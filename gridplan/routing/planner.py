@@ -353,6 +353,8 @@ class _Day:
                 went_out=went,
             )
             for stop in r.stops:
+                if stop.target_id:  # a target's time is its own, not the cell's dosage
+                    continue
                 got[stop.micro_id] = got.get(stop.micro_id, 0.0) + stop.dwell_s / 60
                 self.dosage[stop.micro_id] = self.dosage.get(stop.micro_id, 0.0) + stop.dwell_s / 60
                 last = self.last_visit.get(stop.micro_id)
@@ -396,6 +398,7 @@ class _Planning:
             pinned=self.request.pinned,
             exclude=self.request.exclude,
             seed=self.params.seed,
+            targets=self.request.targets,
         )
 
     def model(self, problem: PatrolProblem) -> PrizeVRP:
@@ -476,6 +479,7 @@ class _Planning:
             "duty_split": self.request.duty_split,
             "pinned": list(self.request.pinned),
             "exclude": list(self.request.exclude),
+            "targets": [t.to_dict() for t in self.request.targets],
             "matrix_method": sorted(methods),
             "detour_factor": settings.detour_factor if network is None else None,
             "network": None

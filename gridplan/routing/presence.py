@@ -42,11 +42,21 @@ def _seconds(a: dt.datetime, b: dt.datetime) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class Place:
-    """A place a route passes: its id (``"station"`` or a micro-grid), street node, lon/lat."""
+    """A place a route passes: its id (``"station"`` or a micro-grid), street node, lon/lat.
+
+    A key road section is entered at its start and left at its end: ``leave`` is where the
+    route leaves from (``None``: the place itself).
+    """
 
     id: str
     node: int | None
     lonlat: tuple[float, float] | None
+    leave: Place | None = None
+
+    @property
+    def exit(self) -> Place:
+        """Where the route leaves this place from."""
+        return self.leave or self
 
 
 class TravelTimes(Protocol):
@@ -64,10 +74,21 @@ def route_places(route) -> list[Place]:
     d = route.duty
     start = Place(route.start_place, d.start_node if d else None, d.start_lonlat if d else None)
     end = Place(route.end_place, d.end_node if d else None, d.end_lonlat if d else None)
-    stops = [Place(p.micro_id, p.street_node, (p.lon, p.lat)) for p in route.stops]
+    stops = [_stop_place(p) for p in route.stops]
     if getattr(route, "continues", False) and stops:  # the outing goes on from the last stop
         end = stops[-1]
     return [start, *stops, end]
+
+
+def _stop_place(p) -> Place:
+    """Return a stop as a place; a key target by its place ids (routing/targets.py)."""
+    target = getattr(p, "target_id", "")
+    if not target:
+        return Place(p.micro_id, p.street_node, (p.lon, p.lat))
+    if p.kind != "line":
+        return Place(f"target:{target}", p.street_node, (p.lon, p.lat))
+    leave = Place(f"target:{target}@end", p.end_street_node, p.end_lonlat)
+    return Place(f"target:{target}@start", p.street_node, (p.lon, p.lat), leave)
 
 
 def waiting_s(route, times: TravelTimes) -> float:
@@ -84,7 +105,7 @@ def waiting_s(route, times: TravelTimes) -> float:
     wait = 0.0
     for i in range(len(places) - 1):
         gap = _seconds(departs[i], arrives[i])
-        travel = times.leg(route, places[i], places[i + 1])
+        travel = times.leg(route, places[i].exit, places[i + 1])
         wait += max(0.0, gap - (gap if travel is None else travel))
     return wait
 
@@ -100,7 +121,7 @@ def _intervals(route, places, times: TravelTimes, slice_start):
         departs = [start] + [_seconds(slice_start, p.departure) for p in route.stops]
         arrives = [_seconds(slice_start, p.arrival) for p in route.stops] + [end]
         for i in range(len(places) - 1):
-            travel = times.leg(route, places[i], places[i + 1])
+            travel = times.leg(route, places[i].exit, places[i + 1])
             gap = arrives[i] - departs[i]
             yield departs[i], arrives[i], i, i + 1, gap if travel is None else min(travel, gap)
             if i < len(route.stops):

@@ -53,6 +53,12 @@ from gridplan.routing.solver import CoverGroup
 from gridplan.routing.solver import PrizeVRP
 from gridplan.routing.solver import RevisitGroup
 from gridplan.routing.solver import Vehicle
+from gridplan.routing.targets import Target
+from gridplan.routing.targets import TargetNode
+from gridplan.routing.targets import add_target_nodes
+from gridplan.routing.targets import target_nodes
+from gridplan.routing.targets import target_place_frame
+from gridplan.routing.targets import target_places
 from gridplan.station.config import StationConfig
 from gridplan.station.roster import DAY_MIN
 from gridplan.station.roster import DEFAULT_ROSTER
@@ -303,6 +309,10 @@ class PatrolProblem:
     not_before_s
         Micro-grid id -> the earliest second of the slice a visit may start there (a visit
         late in the previous slice keeps the revisit gap across the boundary).
+    targets
+        The key road sections and timed targets whose windows fall in the slice, one
+        :class:`~gridplan.routing.targets.TargetNode` per window occurrence; their places
+        follow the micro-grids' in :attr:`places` and their nodes come last in :attr:`nodes`.
 
     Examples
     --------
@@ -335,6 +345,7 @@ class PatrolProblem:
     dosage_left_min: Mapping[str, float]
     place_lonlat: tuple[np.ndarray, ...] = ()
     not_before_s: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    targets: tuple[TargetNode, ...] = ()
 
     def __post_init__(self):
         if len(set(self.places)) != len(self.places) or self.places[:1] != (STATION,):
@@ -386,9 +397,20 @@ class PatrolProblem:
         for s in self.stops:
             for k in range(s.copies):
                 refs.append(NodeRef(s.id, k))
+        refs += [NodeRef(t.in_place, t.occurrence) for t in self.targets]
         out = tuple(refs)
         object.__setattr__(self, "_nodes", out)
         return out
+
+    @property
+    def grid_nodes(self) -> tuple[NodeRef, ...]:
+        """:attr:`nodes` without the targets' (which :func:`add_target_nodes` appends)."""
+        return self.nodes[: len(self.nodes) - len(self.targets)]
+
+    def target(self, node: int) -> TargetNode | None:
+        """Return the target occurrence a PrizeVRP node stands for (``None`` for others)."""
+        first = len(self.grid_nodes)
+        return self.targets[node - first] if node >= first else None
 
     def node_of(self, place: str, copy: int | None = None) -> int:
         """PrizeVRP node of a place (depot) or of a stop copy."""
@@ -431,7 +453,7 @@ class PatrolProblem:
         >>> vrp.num_vehicles == len(problem.on_duty)  # doctest: +SKIP
         True
         """
-        refs = self.nodes
+        refs = self.grid_nodes  # the targets' nodes: add_target_nodes
         place_index = {p: i for i, p in enumerate(self.places)}
         idx = np.array([place_index[r.place] for r in refs], dtype=np.int64)
         travel = []
@@ -503,7 +525,7 @@ class PatrolProblem:
             )
         if not vehicles:
             vehicles.append(Vehicle("nobody", allowed_nodes=frozenset(), latest_end=0))
-        return PrizeVRP(
+        vrp = PrizeVRP(
             travel=tuple(travel),
             service=service,
             prize=prize,
@@ -516,6 +538,7 @@ class PatrolProblem:
             max_wait=self.policy.wait_max_min * 60,
             name=f"{self.date.isoformat()} {self.slice.id}",
         )
+        return add_target_nodes(vrp, self, no_path_s=NO_PATH_S, unreachable=UNREACHABLE)
 
     def _windows(self, vehicles: list[Vehicle]) -> np.ndarray | None:
         """Visit windows: inside the slice (for outings that go on) and after ``not_before_s``.
@@ -525,9 +548,9 @@ class PatrolProblem:
         if not (self.not_before_s or any(od.open_end for od in self.on_duty)):
             return None
         last = max([self.horizon_s, *(v.latest_end or 0 for v in vehicles)])
-        tw = np.zeros((len(self.nodes), 2), dtype=np.int64)
+        tw = np.zeros((len(self.grid_nodes), 2), dtype=np.int64)
         tw[:, 1] = last
-        for node, ref in enumerate(self.nodes):
+        for node, ref in enumerate(self.grid_nodes):
             if ref.copy is not None:
                 tw[node] = (
                     min(self.not_before_s.get(ref.place, 0), self.horizon_s - 1),
@@ -709,6 +732,7 @@ def build_problem(
     parts: Collection[DutyPart] | None = None,
     not_before: Mapping[str, dt.datetime] | None = None,
     seed: int = 0,
+    targets: Collection[Target] = (),
 ) -> PatrolProblem:
     """Build the :class:`PatrolProblem` of one slice on one date.
 
@@ -762,6 +786,9 @@ def build_problem(
         previous slice keeps its revisit gap).
     seed
         Seeds the random dwell within the policy's ``dwell_spread_min``.
+    targets
+        Key road sections and timed targets (:class:`~gridplan.routing.targets.Target`):
+        each window occurrence in the slice becomes a node served inside its window.
 
     Returns
     -------
@@ -826,8 +853,11 @@ def build_problem(
         off = [p.id for p in config.roster if p.id not in busy]
     people = [c[0] if isinstance(c[0], Patroller) else c[0].patroller for c in chosen]
     keys = list(dict.fromkeys((p.profile, p.speed_kph) for p in people))
-    places = (STATION, *micro_ids)
-    matrices, lonlat = _matrices(grid, micro, network, keys, station_point, detour_factor)
+    tnodes, used = _targets_in(targets, start, ts, micro)
+    places = (STATION, *micro_ids, *target_places(used))
+    matrices, lonlat = _matrices(
+        grid, micro, network, keys, station_point, detour_factor, targets=used
+    )
     if matrices:
         stops = _drop_unreachable(stops, excluded, matrices)
     if parts is None:
@@ -849,8 +879,24 @@ def build_problem(
         base_ids=base_ids,
         dosage_left_min=left,
         place_lonlat=tuple(lonlat),
+        targets=tnodes,
         not_before_s={m: t for m, t in after.items() if 0 < t < horizon},
     )
+
+
+def _targets_in(
+    targets: Collection[Target], start: dt.datetime, ts: TimeSlice, micro: gpd.GeoDataFrame
+) -> tuple[tuple[TargetNode, ...], list[Target]]:
+    """Return the targets' window occurrences in the slice, and the targets they are of."""
+    nodes = target_nodes(
+        tuple(targets),
+        start=start,
+        start_min=ts.start_min,
+        duration_min=ts.duration_min,
+        micro=micro,
+        prize_total=PRIZE_TOTAL,
+    )
+    return nodes, list({t.target.id: t.target for t in nodes}.values())
 
 
 def _matrices(
@@ -860,11 +906,16 @@ def _matrices(
     keys: list[tuple[str, float]],
     station_point: shapely.Point | None,
     detour_factor: float,
+    *,
+    targets: list[Target] = (),
 ) -> tuple[list[TravelMatrix], list[np.ndarray]]:
     """Travel matrices over the places, and the places' lon/lat, per (profile, speed)."""
     matrices, lonlat = [], []
     for profile, speed in keys:
         frame = _place_frame(grid, micro, network, profile, station_point)
+        if targets:  # their places after the micro-grids' (routing/targets.py)
+            extra = target_place_frame(targets, network, profile, frame.crs)
+            frame = gpd.GeoDataFrame(pd.concat([frame, extra], ignore_index=True), crs=frame.crs)
         lonlat.append(shapely.get_coordinates(frame.to_crs("EPSG:4326").geometry.values))
         matrices.append(
             travel_matrix(
@@ -1050,9 +1101,10 @@ def _drop_unreachable(
 
     Adds them to ``excluded``; raises when no stop at all can be reached.
     """
-    ok = np.zeros(len(stops) + 1, dtype=bool)
+    n = len(stops) + 1  # the station and the micro-grids (targets' places follow)
+    ok = np.zeros(n, dtype=bool)
     for m in matrices:
-        ok |= (m.seconds[0] != UNREACHABLE) & (m.seconds[:, 0] != UNREACHABLE)
+        ok |= (m.seconds[0, :n] != UNREACHABLE) & (m.seconds[:n, 0] != UNREACHABLE)
     for i, s in enumerate(stops):
         if not ok[i + 1] and s.id not in excluded:
             excluded[s.id] = "not reachable from the station"

@@ -37,6 +37,8 @@ from gridplan._messages import N_
 from gridplan._messages import Message
 from gridplan._messages import define
 from gridplan._messages import listing
+from gridplan.routing.targets import Target
+from gridplan.routing.targets import TargetError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -85,6 +87,9 @@ _E_UNKNOWN_KEYS = define(
 )
 _E_SLICES_TWICE = define(
     "planner.slices_twice", N_("slices %(slices)s are listed more than once; list each once")
+)
+_E_TARGETS_TWICE = define(
+    "request.targets_twice", N_("targets %(ids)s are listed more than once; give each its own id")
 )
 _E_PINNED_AND_EXCLUDED = define(
     "problem.pinned_and_excluded",
@@ -160,6 +165,9 @@ class PlanRequest:
         :func:`~gridplan.routing.planner.plan_patrols`).
     parent_id
         The plan this one re-plans (a plan number of the web store), or ``None``.
+    targets
+        Key road sections and timed targets to serve inside their windows
+        (:class:`~gridplan.routing.targets.Target`, or their dicts), each id once.
 
     Raises
     ------
@@ -190,6 +198,7 @@ class PlanRequest:
     seed: int | None = None
     duty_split: str = "risk"
     parent_id: int | None = None
+    targets: tuple[Target, ...] = ()
 
     def __post_init__(self):
         values, problems = _normalise({f.name: getattr(self, f.name) for f in _FIELDS})
@@ -258,6 +267,7 @@ class PlanRequest:
             "seed": self.seed,
             "duty_split": self.duty_split,
             "parent_id": self.parent_id,
+            "targets": [t.to_dict() for t in self.targets],
         }
 
     @classmethod
@@ -395,6 +405,7 @@ def _normalise(values: dict[str, Any]) -> tuple[dict[str, Any], list[Message]]:
     out["pinned"] = _ids(values["pinned"]) or ()
     out["exclude"] = _ids(values["exclude"]) or ()
     out["dwell_min"] = _dwell(values["dwell_min"], problems)
+    out["targets"] = _targets(values["targets"], problems)
     if out["slices"] is not None:
         raw = values["slices"]
         listed = [raw] if isinstance(raw, str) else [str(s) for s in raw]
@@ -469,6 +480,24 @@ def _dwell(value: Any, problems: list[Message]) -> Mapping[str, int]:
         else:
             out[str(cls)] = number
     return MappingProxyType(out)
+
+
+def _targets(value: Any, problems: list[Message]) -> tuple[Target, ...]:
+    """Targets from :class:`Target` s or their dicts, each id once."""
+    out: list[Target] = []
+    for item in value or ():
+        if isinstance(item, Target):
+            out.append(item)
+            continue
+        try:
+            out.append(Target.from_dict(item if isinstance(item, Mapping) else {}))
+        except TargetError as exc:
+            problems.extend(exc.problems)
+    ids = [t.id for t in out]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        problems.append(_E_TARGETS_TWICE(ids=", ".join(twice)))
+    return tuple(out)
 
 
 def _micro_ids(grid: gpd.GeoDataFrame) -> tuple[str, ...]:

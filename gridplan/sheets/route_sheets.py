@@ -95,6 +95,9 @@ class SheetRow:
         Why the stop is on the route, as messages to join with "; " in the sheet's language
         (:func:`~gridplan.routing.plan.why_parts`; given on a micro-grid's first visit of the
         route only, to keep the sheet short); printed on a line of its own under the row.
+    kind, window, street_end
+        A key road section or timed target: ``point`` or ``line`` (``""`` for a micro-grid),
+        its window served (``07:30-08:15``) and the street a line's walk ends on.
     """
 
     order: int
@@ -109,6 +112,9 @@ class SheetRow:
     visit: int = 1
     hot_class: str = ""
     why: tuple[Message, ...] = ()
+    kind: str = ""
+    window: str = ""
+    street_end: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -245,6 +251,14 @@ _TITLE_PT, _TITLE_TEXT_MM, _TITLE = 15.0, 186.0 - 24.0, " · Patrol route sheet"
 _WHY_PT, _WHY_TEXT_MM, _WHY_PAD_MM = 6.0, 186.0 - 9.0 - 2.4, 1.0
 
 
+def _target_fields(p, tz) -> dict[str, str]:
+    """Return the sheet fields of a target stop (none for a micro-grid)."""
+    if not p.target_id or p.window_start is None:
+        return {}
+    window = f"{_hhmm(p.window_start, tz)}-{_hhmm(p.window_end, tz)}"
+    return {"kind": p.kind, "window": window, "street_end": p.end_street or p.street}
+
+
 def _ems(text: str) -> float:
     """Width of ``text`` in ems, erring long (CJK 1 em, other characters 0.62 em)."""
     return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.62 for c in text)
@@ -267,11 +281,13 @@ def _row_height_mm(row: SheetRow, density: str = "normal") -> float:
     least, pad, code_pt, name_pt, street_pt = _DENSITY[density]
     top = row.risk_class == "top"
     code = row.micro_id + (" Top" if top else "")
+    if row.kind:  # a target's line: "walk 中山路 from A to B, 07:30-08:15"
+        code = f"walk {row.name} from {row.street} to {row.street_end}, {row.window}"
     mark = max(map(_ems, _HOT_MARKS)) * _HOT_MARK_PT if row.hot_class else 0.0
     lines = _text_lines(code, code_pt, _GRID_TEXT_MM, extra_pt_em=mark)
     grid_mm = lines * code_pt * _LINE * _PT_MM
     grid_mm += _TOP_BADGE_MM if top else 0.0
-    if row.name and row.name != row.micro_id:
+    if row.name and row.name != row.micro_id and not row.kind:
         grid_mm += _text_lines(row.name, name_pt, _GRID_TEXT_MM) * name_pt * _LINE * _PT_MM
     street_mm = _text_lines(row.street, street_pt, _STREET_TEXT_MM) * street_pt * _LINE * _PT_MM
     return max(least, max(grid_mm, street_mm) + pad) + _why_mm(row)
@@ -465,7 +481,7 @@ def route_sheets(
                 continue
             first: dict[str, int] = {}
             for k, p in enumerate(r.stops):
-                first.setdefault(p.micro_id, k)
+                first.setdefault(p.micro_id or f"{p.target_id}@{k}", k)  # each target its own
             rows = tuple(
                 SheetRow(
                     order=p.order,
@@ -479,7 +495,10 @@ def route_sheets(
                     risk_class=p.risk_class,
                     visit=p.copy,
                     hot_class=p.gi_class if p.gi_class in HOT_CLASSES else "",
-                    why=tuple(why_parts(p)) if k == first[p.micro_id] else (),
+                    why=tuple(why_parts(p))
+                    if k == first[p.micro_id or f"{p.target_id}@{k}"]
+                    else (),
+                    **_target_fields(p, tz),
                 )
                 for k, p in enumerate(r.stops)
             )

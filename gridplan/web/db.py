@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gridplan._errors import GridplanError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class StoreError(GridplanError, RuntimeError):

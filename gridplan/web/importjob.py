@@ -74,7 +74,7 @@ _E_REPAIRS_CHANGED = define(
 )
 
 #: The steps of an import, as the views queue them (``params["step"]``).
-STEPS = ("grid", "grid_repair", "incidents", "columns")
+STEPS = ("grid", "grid_repair", "incidents", "columns", "targets")
 
 
 class _Cancelled(Exception):
@@ -435,9 +435,31 @@ def _mapping(ctx: _Job, columns, *, missing=(), error=None, status: int = 422) -
     }
 
 
+# --------------------------------------------------------------------------- targets
+
+
+def _targets(ctx: _Job, params: dict[str, Any]) -> dict[str, Any]:
+    """Store the key road sections and timed targets of a layer; each bad feature named."""
+    from gridplan.routing.targets import read_targets
+
+    ctx.stage("read")
+    targets, rejected = read_targets(ctx.pending.path, limits=ctx.limits)
+    ctx.stage("store")
+    store.save_targets(ctx.con, ctx.station_id, targets, ctx.username)
+    ctx.audit("import_targets", targets=[t.id for t in targets], rejected=len(rejected))
+    return {
+        "next": "stored",
+        "result_id": None,
+        "n": len(targets),
+        "warnings": [ctx.record(m) for m in rejected[:20]],
+        "n_warnings": len(rejected),
+    }
+
+
 _STEPS: dict[str, Callable[[_Job, dict[str, Any]], dict[str, Any]]] = {
     "grid": _grid,
     "grid_repair": _grid_repair,
     "incidents": _incidents,
     "columns": _columns,
+    "targets": _targets,
 }

@@ -75,5 +75,18 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_user ON sessions (user_id);
 """
 
+#: version 4 -> 5: a station's key road sections and timed targets
+_TARGETS_V5 = """
+CREATE TABLE targets (
+    id INTEGER PRIMARY KEY,
+    station_id TEXT NOT NULL REFERENCES stations(id),
+    target_id TEXT NOT NULL,              -- the officer's id (gridplan.routing.targets.Target)
+    target_json TEXT NOT NULL,            -- Target.to_dict(): name, coords, windows, value ...
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    UNIQUE (station_id, target_id)
+);
+"""
+
 #: ``STEPS[v]`` upgrades a store from schema version ``v`` to ``v + 1``.
-STEPS: dict[int, str] = {1: _JOBS_V2, 2: _JOBS_V3, 3: _USERS_V4}
+STEPS: dict[int, str] = {1: _JOBS_V2, 2: _JOBS_V3, 3: _USERS_V4, 4: _TARGETS_V5}

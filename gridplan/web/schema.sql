@@ -1,4 +1,4 @@
--- gridplan web store, schema version 4 (SQLite; gridplan.web.migrations upgrades older stores). Every write goes through one transaction
+-- gridplan web store, schema version 5 (SQLite; gridplan.web.migrations upgrades older stores). Every write goes through one transaction
 -- (gridplan.web.db.transaction), so a failed import or a crash leaves the store as it was.
 -- Nothing is updated in place that a user made: grids and plans get new versions, incident
 -- batches are added, and the audit log is append-only.
@@ -131,6 +131,17 @@ CREATE TABLE plans (
     summary_json TEXT NOT NULL,
     plan BLOB NOT NULL,                   -- zlib-compressed gridplan-plan JSON document
     UNIQUE (station_id, date, version)
+);
+
+-- key road sections and timed targets (重点路段、重点时段) of a station, given to every plan
+CREATE TABLE targets (
+    id INTEGER PRIMARY KEY,
+    station_id TEXT NOT NULL REFERENCES stations(id),
+    target_id TEXT NOT NULL,              -- the officer's id (gridplan.routing.targets.Target)
+    target_json TEXT NOT NULL,            -- Target.to_dict(): name, coords, windows, value ...
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    UNIQUE (station_id, target_id)
 );
 
 CREATE TABLE jobs (

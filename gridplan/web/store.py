@@ -56,6 +56,52 @@ def _unpack(blob: bytes) -> Any:
     return json.loads(zlib.decompress(blob).decode("utf-8"))
 
 
+# --------------------------------------------------------------------------- targets
+
+
+def list_targets(con: sqlite3.Connection, station_id: str):
+    """Return the station's key road sections and timed targets, by name."""
+    from gridplan.routing.targets import Target
+
+    rows = con.execute(
+        "SELECT target_json FROM targets WHERE station_id=? ORDER BY target_id", (station_id,)
+    ).fetchall()
+    return sorted(
+        (Target.from_dict(json.loads(r["target_json"])) for r in rows), key=lambda t: t.name
+    )
+
+
+def save_targets(
+    con: sqlite3.Connection, station_id: str, targets, username: str, *, replace: str | None = None
+) -> None:
+    """Store targets of a station; one with an id the station has replaces it.
+
+    ``replace`` names a target the first one replaces (an edit that may change the id).
+    """
+    with transaction(con):
+        if replace is not None:
+            con.execute(
+                "DELETE FROM targets WHERE station_id=? AND target_id=?", (station_id, replace)
+            )
+        for t in targets:
+            con.execute(
+                "INSERT INTO targets (station_id, target_id, target_json, created_at, created_by) "
+                "VALUES (?,?,?,?,?) ON CONFLICT (station_id, target_id) DO UPDATE SET "
+                "target_json=excluded.target_json, created_at=excluded.created_at, "
+                "created_by=excluded.created_by",
+                (station_id, t.id, json.dumps(t.to_dict(), ensure_ascii=False), now(), username),
+            )
+
+
+def delete_target(con: sqlite3.Connection, station_id: str, target_id: str) -> bool:
+    """Delete a station's target; whether there was one."""
+    with transaction(con):
+        cur = con.execute(
+            "DELETE FROM targets WHERE station_id=? AND target_id=?", (station_id, target_id)
+        )
+    return cur.rowcount > 0
+
+
 # --------------------------------------------------------------------------- stations
 
 

@@ -662,3 +662,29 @@ def test_in_a_browser_excess_classes_are_outlined_and_explained(lattice, tmp_pat
     assert option == "热点等级（与全所平均比较）"
     assert "全所平均密度比较" in legend and "高于全所平均 99%" in legend
     assert "低于全所平均 90%" in legend and "热点 99%" not in legend
+
+
+def test_the_plan_map_shows_targets_and_the_sections_walked():
+    from _targets import market_street
+    from _targets import school_gate
+
+    grid = make_grid()
+    request = PlanRequest(
+        "2024-06-07",
+        slices=["morning"],
+        targets=[school_gate(), market_street(windows="18:00-19:00")],
+    )
+    config = make_config([patroller("W1", {"daily": ["06:00-10:00"]})])
+    plan = plan_checked(
+        grid, make_hotspots(grid), lattice_network(), config, request,
+        params=SolveParams(workers=1, work_limit=2000, seed=1),
+    )  # fmt: skip
+    data = plan_data(plan)
+    assert [(t["id"], t["kind"]) for t in data["targets"]] == [
+        ("gate", "point"),
+        ("market", "line"),
+    ]
+    stops = [s for r in data["slices"][0]["routes"] for s in r["stops"] if s.get("target")]
+    assert [(s["target"], s["kind"], s["win"]) for s in stops] == [("gate", "point", "07:30–08:15")]
+    html = plan_map(plan, grid=grid, lang="en", tiles=None).get_root().render()
+    assert "gp-target-line" in html and "Key targets and road sections" in html

@@ -634,3 +634,43 @@ def test_pdf_of_a_long_small_station_route_does_not_overflow(long_plan, grid):
     assert sum(bool(w.hot_class) for w in sheets[0].rows) > 10
     html = S.render_sheets_html(sheets, lang="zh")
     assert pdf_pages(S.render_pdf(html)) == len(page_blocks(html)) == len(sheets[0].pages)
+
+
+@pytest.fixture(scope="module")
+def target_plan(named_net, grid):
+    from _targets import market_street
+    from _targets import school_gate
+
+    config = make_config([patroller("P1", {"daily": ["06:00-10:00"]}, name="巡逻一组")])
+    request = PlanRequest(
+        "2024-06-07", slices=["morning"], targets=[school_gate(), market_street()]
+    )
+    return plan_checked(grid, make_hotspots(grid), named_net, config, request, params=FAST)
+
+
+@pytest.mark.parametrize(
+    ("lang", "walk", "at"),
+    [
+        (
+            "en",
+            "walk 中山路 from 东西路200号 to 东西路200号, 07:00-09:00",
+            "at 一小校门, 07:30-08:15",
+        ),
+        (
+            "zh",
+            "步行巡查中山路：从东西路200号到东西路200号，07:00-09:00",
+            "在一小校门，07:30-08:15",
+        ),
+    ],
+)
+def test_sheets_print_the_walk_of_a_street_and_the_window_of_a_gate(target_plan, lang, walk, at):
+    sheets = S.route_sheets(target_plan)
+    rows = [row for sheet in sheets for row in sheet.rows if row.kind]
+    assert {row.kind for row in rows} == {"point", "line"}
+    html = S.render_sheets_html(sheets, lang=lang)
+    assert walk in html and at in html
+    why = {
+        "en": "key target worth 30 % of this slice's risk, to serve 07:30-08:15",
+        "zh": "重点目标，价值相当于该时段风险的 30 %，须在 07:30-08:15 内到位",
+    }[lang]
+    assert why in html.replace("&#39;", "'")

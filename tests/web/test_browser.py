@@ -478,3 +478,57 @@ def test_language_switch_in_the_header(session, web_store):
     session.shot("chinese")
     assert session.problems == []
     assert session.csp_violations() == []
+
+
+def test_officer_draws_a_school_gate_and_the_plan_serves_it(session, web_store):
+    """Targets page: place a point with Leaflet.draw, save it; a new plan serves it."""
+    from _targets import lonlat
+
+    page = session.page
+    session.log_in(web_store["users"][("S02", "officer")])
+    page.goto("/targets/")
+    expect(page.locator("h1")).to_have_text("重点路段与重点时段目标")
+    page.wait_for_function("window.gridplanTargetMap !== undefined")
+    page.click("a.leaflet-draw-draw-marker")
+    lon, lat = lonlat(400, 400)  # the lattice's far corner junction
+    x, y = page.evaluate(
+        "([lat, lon]) => { const p = window.gridplanTargetMap.latLngToContainerPoint([lat, lon]);"
+        " return [p.x, p.y]; }",
+        [lat, lon],
+    )
+    page.locator("#target-map").click(position={"x": x, "y": y})
+    drawn = json.loads(page.locator("#target-geometry").input_value())
+    assert drawn["type"] == "Point"
+    assert abs(drawn["coordinates"][0] - lon) < 1e-4 and abs(drawn["coordinates"][1] - lat) < 1e-4
+    page.fill("#target-name", "一小校门")
+    page.fill("#target-windows", "07:30-08:15")
+    page.fill("#target-value", "40")
+    page.fill("#target-dwell", "15")
+    session.shot("target-drawn")
+    page.click("#target-save")
+    expect(page.locator("#targets tbody tr")).to_have_count(1)
+    expect(page.locator("#targets")).to_contain_text("07:30-08:15")
+    session.shot("targets")
+
+    page.goto("/plans/")
+    page.fill("#plan-date", "2024-06-05")
+    boxes = page.locator("input[name=slices]")
+    for k in range(boxes.count()):
+        if boxes.nth(k).get_attribute("value") != "morning":
+            boxes.nth(k).uncheck()
+    page.click("#plan-submit")
+    page.wait_for_url(re.compile(r"/plans/\d+$"), timeout=180_000)
+    frame = map_frame(page)
+    frame.wait_for_function("window.gridplanMicroLayer !== undefined")
+    targets = frame.evaluate(  # the plan map's layer of targets (drawn on a canvas)
+        """() => { let n = 0; window.gridplanMicroLayer._map.eachLayer(l => {
+             if ((l.options.className || "").includes("gp-target-point")) { n += 1; } });
+           return n; }"""
+    )
+    assert targets == 1
+    plan_url = page.url
+    page.goto(plan_url + "/sheets")
+    expect(page.locator("body")).to_contain_text("在一小校门，07:30-08:15")
+    session.shot("sheet-with-target")
+    assert session.problems == []
+    assert session.csp_violations() == []

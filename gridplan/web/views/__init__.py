@@ -22,6 +22,8 @@ def register(app: Flask) -> None:
     from gridplan.web.views import overview
     from gridplan.web.views import plans
     from gridplan.web.views import sheetviews
+    from gridplan.web.views import targets
 
     for module in (i18n, auth, overview, gridmap, imports, plans, sheetviews, downloads, admin):
         app.register_blueprint(module.bp)
+    app.register_blueprint(targets.bp)

@@ -81,6 +81,10 @@ def _upload(field: str, allowed: tuple[str, ...]):
 
 def _rejected(kind: str, message, status: int = 422, **ctx):
     """The import page with ``message`` (a library message is shown in the UI's language)."""
+    if kind == "targets":  # a targets layer is uploaded on the Targets page
+        from gridplan.web.views.targets import page_with_error
+
+        return page_with_error(message, status)
     message = translate(message)
     return render_template("imports.html", kind=kind, error=message, **ctx), status
 
@@ -147,6 +151,16 @@ def _start(pending: uploads.Pending, step: str, **choices):
     return redirect(url_for("imports.job", job_id=job_id))
 
 
+def upload_file(field: str, allowed: tuple[str, ...]):
+    """Return (name, bytes) of the uploaded file, or an error message (for other pages)."""
+    return _upload(field, allowed)
+
+
+def start_import_of(kind: str, name: str, content: bytes):
+    """Keep an upload of ``kind`` and queue its import job (a step of the same name)."""
+    return _start(_keep(kind, name, content), kind)
+
+
 @bp.post("/cancel")
 @requires("import")
 def cancel():
@@ -177,6 +191,7 @@ def job(job_id: int):
     row = _job_or_404(job_id)
     params = json.loads(row["params_json"])
     kind = "grid" if params["step"].startswith("grid") else "incidents"
+    kind = "targets" if params["step"] == "targets" else kind
     if row["status"] in ("queued", "running"):
         limits = ReadLimits.from_mapping(current_app.config)
         return render_template(
@@ -243,6 +258,10 @@ def _stored(kind: str, params: dict, outcome: dict):
     """Stored: the incident import's report, or the overview with the grid's version."""
     if kind == "incidents":
         return redirect(url_for("imports.batch", batch_id=outcome["result_id"]))
+    if kind == "targets":
+        from gridplan.web.views.targets import stored
+
+        return stored(params, outcome)
     name, version, n = params["name"], outcome.get("version"), outcome.get("repairs", 0)
     if n:
         text = _(

@@ -8,6 +8,7 @@ superseded plan's page and route sheets say so (see :func:`gridplan.web.store.cu
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -252,6 +253,10 @@ def create():
     plan_request, errors = parse_plan_form(request.form, cfg, data.grid(grid_row["id"]))
     if errors:
         return error_response(422, "\n".join(errors))
+    # the station's key road sections and timed targets go with every plan
+    targets = tuple(store.list_targets(con, sid))
+    if targets:
+        plan_request = dataclasses.replace(plan_request, targets=targets)
     job_id = jobs.start_plan(sid, current_user.username, plan_request)
     return redirect(url_for("plans.job", job_id=job_id))
 
