@@ -52,6 +52,7 @@ MESSAGE_MODULES = (
     "gridplan.geo.grid",
     "gridplan.geo.incidents",
     "gridplan.geo.validate",
+    "gridplan.routing.alerts",
     "gridplan.routing.request",
     "gridplan.routing.problem",
     "gridplan.routing.plan",

@@ -37,6 +37,7 @@ from typing import Any
 
 import shapely
 
+from gridplan._errors import ConfigError
 from gridplan._errors import InputError
 from gridplan.io.limits import ReadLimits
 from gridplan.routing.plan import OBJECTIVE
@@ -51,6 +52,7 @@ from gridplan.routing.plan import SlicePlan
 from gridplan.routing.plan import TopPresence
 from gridplan.routing.plan import Workload
 from gridplan.station.roster import PatrolPolicy
+from gridplan.station.roster import parse_alert_policies
 
 FORMAT = "gridplan-plan"
 VERSION = 1
@@ -89,6 +91,7 @@ def _policy(policy: PatrolPolicy) -> dict[str, Any]:
         "dwell_spread_min": policy.dwell_spread_min,
         "wait_max_min": policy.wait_max_min,
         "outing_min_min": policy.outing_min_min,
+        "alerts": {level: dataclasses.asdict(a) for level, a in policy.alerts.items()},
     }
 
 
@@ -344,6 +347,8 @@ def _read_stop(rd: _Reader, raw: Any, where: str) -> PlannedStop:
         risk_share=rd.opt(raw, "risk_share", where, float) or 0.0,
         recent=rd.opt(raw, "recent", where, str) or "",
         **_read_target_fields(rd, raw, where),
+        alert=rd.opt(raw, "alert", where, str),
+        alert_id=rd.opt(raw, "alert_id", where, str),
     )
 
 
@@ -505,6 +510,7 @@ def _read_policy(rd: _Reader, raw: Any) -> PatrolPolicy:
         dwell_spread_min=rd.opt(raw, "dwell_spread_min", where, int) or 0,
         wait_max_min=_opt_int(rd, raw, "wait_max_min", NO_WAIT_RULE_MIN),
         outing_min_min=rd.opt(raw, "outing_min_min", where, int) or 0,
+        **_read_alert_policies(rd, raw),
     )
 
 
@@ -515,6 +521,17 @@ NO_WAIT_RULE_MIN = 24 * 60
 def _opt_int(rd: _Reader, raw: Any, key: str, default: int) -> int:
     value = rd.opt(raw, key, "policy", int)
     return default if value is None else int(value)
+
+
+def _read_alert_policies(rd: _Reader, raw: Any) -> dict[str, Any]:
+    """Read the policy's alert colours (a plan file from before alerts has none: defaults)."""
+    tables = rd.opt(raw, "alerts", "policy", dict)
+    if tables is None:
+        return {}
+    try:
+        return {"alerts": parse_alert_policies(tables, source=f"{rd.path}: policy")}
+    except ConfigError as exc:
+        raise rd.fail("policy.alerts", str(exc)) from None
 
 
 def plan_from_dict(data: Mapping[str, Any], *, source: str | Path = "<plan>") -> PatrolPlan:

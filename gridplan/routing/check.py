@@ -18,8 +18,12 @@ duty       a patroller's minutes on duty over the day within the roster's limit
 break      no stretch on duty longer than the roster's break rule allows
 overlap    one patroller never on two routes at once
 home_base  volunteers stay in their home base grids
-revisit    visits per micro-grid per slice within the policy, far enough apart
-dosage     minutes of presence per micro-grid per day within the cap
+revisit    visits per micro-grid per slice within the policy, far enough apart (an alert's
+           shorter gap and extra visits on its micro-grids)
+dosage     minutes of presence per micro-grid per day within the cap (the visits of an
+           alert's minimum presence not counted)
+alert      each red/yellow alert micro-grid gets the alert's minimum presence in every slice
+           the alert overlaps (a warning when nobody on duty could reach it, with why)
 path       the street path starts and ends at the right places and passes every stop
 distance   the reported distance matches the re-timed legs (5 % + 20 m)
 metrics    base-grid coverage and workload agree with the routes; risk covered, response
@@ -53,6 +57,9 @@ from gridplan._errors import InfeasiblePlanError
 from gridplan._errors import InputError
 from gridplan.network.graphs import StreetNetwork
 from gridplan.network.matrix import DETOUR_FACTOR
+from gridplan.routing.alerts import Alert
+from gridplan.routing.alerts import AlertEffect
+from gridplan.routing.alerts import alert_effects
 from gridplan.routing.plan import PatrolPlan
 from gridplan.routing.plan import PatrolRoute
 from gridplan.routing.plan import measure_presence
@@ -553,6 +560,7 @@ def check_plan(
     spans: dict[str, list[tuple[dt.datetime, dt.datetime, str]]] = defaultdict(list)
     dosage: dict[str, float] = defaultdict(float)
     chains: dict[tuple, list[PatrolRoute]] = defaultdict(list)
+    alerts = _plan_alerts(plan)
     for s in plan.slices:
         visits: dict[str, list] = defaultdict(list)
         for r in s.routes:
@@ -594,8 +602,7 @@ def check_plan(
                     continue
                 visits[p.micro_id].append((p.arrival, p, r.patroller_id))
                 dosage[p.micro_id] += p.dwell_s / 60
-        _check_revisits(s.slice_id, visits, policy, out)
-        _check_metrics(s, visits, out)
+        _check_slice(s, visits, plan, alerts, dosage, out)
         if not mismatch:
             _check_presence(s, _CheckTimes(timer, method, s.cells), out)
     _check_duty(duty_min, duty_limit, spans, rules, out)
@@ -720,6 +727,13 @@ def _check_dosage_shares(plan: PatrolPlan, dosage: Mapping[str, float], policy, 
                     "by risk)",
                     s.slice_id,
                 )
+def _check_slice(s, visits, plan: PatrolPlan, alerts, dosage: dict[str, float], out) -> None:
+    """Check a slice's revisits, alert minimums and metrics (the minimums leave ``dosage``)."""
+    effects = alert_effects(alerts, s.start, s.end, plan.policy.alerts)
+    _check_revisits(s.slice_id, visits, plan.policy, out, effects)
+    for mid, minutes in _check_alert_minimums(s, visits, effects, plan, out).items():
+        dosage[mid] -= minutes  # the minimum's visits are beyond the daily cap
+    _check_metrics(s, visits, out)
 
 
 def _check_breaks(pid: str, spans: list, rule: tuple[int, int], out: _Findings) -> None:
@@ -747,12 +761,25 @@ def _check_breaks(pid: str, spans: list, rule: tuple[int, int], out: _Findings) 
             )
 
 
-def _check_revisits(slice_id: str, visits: Mapping[str, list], policy, out: _Findings) -> None:
-    gap = policy.revisit_gap_min * 60
+def _check_revisits(
+    slice_id: str,
+    visits: Mapping[str, list],
+    policy,
+    out: _Findings,
+    effects: Mapping[str, AlertEffect] | None = None,
+) -> None:
     for mid, items in visits.items():
         items.sort(key=lambda x: x[0].astimezone(dt.UTC))
         top = all(p.risk_class == "top" for _, p, _ in items)
         allowed = policy.revisit_max if top else 1
+        gap_min = policy.revisit_gap_min
+        effect = (effects or {}).get(mid)
+        if effect is not None and effect.changes_routes:
+            dwell = min(p.dwell_s for _, p, _ in items) // 60
+            allowed = max(policy.revisit_max, effect.visits_needed(dwell))
+            if effect.revisit_gap_min is not None:
+                gap_min = effect.revisit_gap_min
+        gap = gap_min * 60
         if len(items) > allowed:
             out.error(
                 "revisit",
@@ -766,9 +793,70 @@ def _check_revisits(slice_id: str, visits: Mapping[str, list], policy, out: _Fin
                 out.error(
                     "revisit",
                     f"{mid}: visits at {_hhmm(t0)} ({p0}) and {_hhmm(t1)} ({p1}) are "
-                    f"{apart / 60:.0f} min apart, less than {policy.revisit_gap_min} min",
+                    f"{apart / 60:.0f} min apart, less than {gap_min} min",
                     slice_id,
                 )
+
+
+#: Why a micro-grid may go without its alert's minimum: nobody on duty could reach it.
+_UNREACHED = (
+    "no one on duty",
+    "excluded by the officer",
+    "not reachable from the station",
+    "outside the home bases of those on duty",
+    "not reachable in time",
+)
+
+
+def _plan_alerts(plan: PatrolPlan) -> tuple[Alert, ...]:
+    """Return the alerts the plan recorded (``settings["alerts"]``)."""
+    try:
+        return tuple(Alert.from_dict(a) for a in plan.settings.get("alerts") or ())
+    except InputError as exc:
+        msg = f"the plan's settings.alerts: {exc}; plan again, or correct the plan file"
+        raise InputError(msg) from None
+
+
+def _check_alert_minimums(
+    s, visits: Mapping[str, list], effects: Mapping[str, AlertEffect], plan, out: _Findings
+) -> dict[str, float]:
+    """Check each alert micro-grid's minimum presence in slice ``s``.
+
+    Returns micro-grid -> minutes of the visits that make up the minimum (in time order, the
+    first visits up to the minimum), which the daily dosage cap does not count.
+    """
+    exempt: dict[str, float] = {}
+    dropped = {d.micro_id: d.reason for d in s.dropped}
+    nobody = not any(r.deployed for r in s.routes)
+    excluded = set(plan.settings.get("exclude") or ())
+    for mid, effect in sorted(effects.items()):
+        need = effect.min_presence_min
+        if need <= 0:
+            continue
+        got = 0.0
+        for _, p, _ in visits.get(mid, ()):  # sorted by _check_revisits
+            if got >= need:
+                break
+            got += p.dwell_s / 60
+        exempt[mid] = got
+        if got + 1e-6 >= need:
+            continue
+        what = (
+            f"{effect.level} alert {effect.alert_id}: {mid} gets {got:g} min of presence in "
+            f"this slice, the alert needs {need} min"
+        )
+        why = (
+            "no one on duty"
+            if nobody
+            else "excluded by the officer"
+            if mid in excluded
+            else dropped.get(mid)
+        )
+        if why in _UNREACHED:
+            out.warn("alert", f"{what}: nobody on duty could reach it ({why})", s.slice_id)
+        else:
+            out.error("alert", f"{what}; plan again with more patrollers or time", s.slice_id)
+    return exempt
 
 
 def _check_metrics(s, visits: Mapping[str, list], out: _Findings) -> None:

@@ -176,6 +176,9 @@ class PlannedStop:
         Length of a line target's section, metres (0 otherwise).
     end_street
         Name of the street a line target's walk ends on ("" when unknown).
+    alert, alert_id
+        Colour and id of the strongest alert active on the micro-grid in the slice (the
+        plan's ``settings["alerts"]`` hold the alerts), or ``None``.
 
     Examples
     --------
@@ -226,6 +229,8 @@ class PlannedStop:
     end_street_node: int | None = None
     walk_m: float = 0.0
     end_street: str = ""
+    alert: str | None = None
+    alert_id: str | None = None
 
     @property
     def end_lonlat(self) -> tuple[float, float]:
@@ -376,7 +381,7 @@ class PatrolRoute:
 
 @dataclasses.dataclass(frozen=True)
 class DroppedStop:
-    """A micro-grid with risk that no route visits, and why (one of :data:`REASONS`)."""
+    """A micro-grid with risk (or an alert's minimum) no route visits, and why (:data:`REASONS`)."""
 
     micro_id: str
     risk_class: str
@@ -1304,6 +1309,8 @@ def _planned_stop(
         else network.street_name(m.profile, int(m.nodes[i])),
         risk_share=problem.prize_of(s) / PRIZE_TOTAL,
         recent=s.recent,
+        alert=None if s.alert is None else s.alert.level,
+        alert_id=None if s.alert is None else s.alert.alert_id,
     )
 
 
@@ -1529,7 +1536,7 @@ def _metrics(
     dropped = tuple(
         DroppedStop(s.id, s.risk_class, s.rank, _reason(problem, model, s.id))
         for s in problem.stops
-        if s.score > 0 and s.id not in visits_at
+        if (s.score > 0 or s.alert_visits) and s.id not in visits_at
     )
     not_visited = {d.micro_id: d.reason for d in dropped if d.risk_class == "top"}
     seen = _measure(problem, routes, cells)

@@ -28,6 +28,8 @@ from gridplan._progress import ProgressCallback
 from gridplan._progress import report
 from gridplan.network.graphs import StreetNetwork
 from gridplan.network.matrix import DETOUR_FACTOR
+from gridplan.routing.alerts import Alert
+from gridplan.routing.alerts import active_in
 from gridplan.routing.decompose import should_decompose
 from gridplan.routing.decompose import solve_by_base
 from gridplan.routing.dosage import dosage_shares
@@ -399,6 +401,7 @@ class _Planning:
             exclude=self.request.exclude,
             seed=self.params.seed,
             targets=self.request.targets,
+            alerts=self.request.alerts,
         )
 
     def model(self, problem: PatrolProblem) -> PrizeVRP:
@@ -480,6 +483,7 @@ class _Planning:
             "pinned": list(self.request.pinned),
             "exclude": list(self.request.exclude),
             "targets": [t.to_dict() for t in self.request.targets],
+            "alerts": _alerts_of_day(self.request.alerts, days[0].slices),
             "matrix_method": sorted(methods),
             "detour_factor": settings.detour_factor if network is None else None,
             "network": None
@@ -630,6 +634,11 @@ def plan_variants(
             day.add(slice_plan(problem, model, solution, network=network), walked, allowance)
     report(progress, "plan", steps, steps)
     return planning.plans(days, methods)
+
+
+def _alerts_of_day(alerts: Sequence[Alert], slices: Sequence[SlicePlan]) -> list[dict[str, Any]]:
+    """Return the alerts active in a planned slice, as JSON (what drove the plan)."""
+    return [a.to_dict() for a in alerts if any(active_in(a, sp.start, sp.end) for sp in slices)]
 
 
 def _jaccard(a: set, b: set) -> float:

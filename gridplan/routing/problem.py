@@ -47,6 +47,9 @@ from gridplan.network.matrix import TravelMatrix
 from gridplan.network.matrix import travel_matrix
 from gridplan.network.stops import access_points
 from gridplan.network.stops import snap_points
+from gridplan.routing.alerts import Alert
+from gridplan.routing.alerts import AlertEffect
+from gridplan.routing.alerts import alert_effects
 from gridplan.routing.request import pin_problems
 from gridplan.routing.request import slice_for
 from gridplan.routing.solver import CoverGroup
@@ -152,6 +155,11 @@ class Stop:
     recent
         The hot spots' ``recent`` incidents by category (text, ``""`` when none or not
         known), for the plan's "why this stop".
+    alert
+        The strongest alert active in the slice on this micro-grid, or ``None``
+        (:func:`~gridplan.routing.alerts.alert_effects`).
+    alert_visits
+        Visits kept like a pin for the alert's minimum presence (:func:`apply_alerts`).
     """
 
     id: str
@@ -166,6 +174,8 @@ class Stop:
     copies: int
     pinned: bool = False
     recent: str = ""
+    alert: AlertEffect | None = None
+    alert_visits: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -485,9 +495,13 @@ class PatrolProblem:
             prize[node] = self.prize_of(s) >> r.copy
             if s.pinned and r.copy == 0:
                 prize[node] += PIN_PRIZE
+            prize[node] = alert_prize(int(prize[node]), s, r.copy)
             copies.setdefault(r.place, []).append(node)
-        gap_s = self.policy.revisit_gap_min * 60
-        revisits = tuple(RevisitGroup(tuple(v), gap_s) for v in copies.values() if len(v) > 1)
+        revisits = tuple(
+            RevisitGroup(tuple(v), revisit_gap_s(self.stop(place), self.policy))
+            for place, v in copies.items()
+            if len(v) > 1
+        )
         covers = []
         if self.policy.cover_base_grids and self.on_duty:
             for base in self.base_ids:
@@ -733,6 +747,7 @@ def build_problem(
     not_before: Mapping[str, dt.datetime] | None = None,
     seed: int = 0,
     targets: Collection[Target] = (),
+    alerts: Collection[Alert] = (),
 ) -> PatrolProblem:
     """Build the :class:`PatrolProblem` of one slice on one date.
 
@@ -789,6 +804,9 @@ def build_problem(
     targets
         Key road sections and timed targets (:class:`~gridplan.routing.targets.Target`):
         each window occurrence in the slice becomes a node served inside its window.
+    alerts
+        Red/yellow/blue alerts (:class:`~gridplan.routing.alerts.Alert`); those active in the
+        slice change its stops as the policy's ``alerts`` say (:func:`apply_alerts`).
 
     Returns
     -------
@@ -844,6 +862,11 @@ def build_problem(
         dwell_min=dwell,
         late={m for m, t in after.items() if t >= horizon},
     )
+    if alerts:
+        effects = alert_effects(
+            alerts, start, start + dt.timedelta(seconds=horizon), policy.alerts
+        )
+        stops = apply_alerts(stops, excluded, effects, policy, left)
     _check_roster(config, base_ids, set(micro_ids))
     if parts is None:
         chosen, off = _available(config, ts, date, start, dict(duty_used or {}), duty_cap)
@@ -1028,6 +1051,67 @@ def _stops(
             )
         )
     return stops, excluded
+
+
+def apply_alerts(
+    stops: list[Stop],
+    excluded: dict[str, str],
+    effects: Mapping[str, AlertEffect],
+    policy: PatrolPolicy,
+    left: Mapping[str, float],
+) -> list[Stop]:
+    """Return the stops with the alerts of the slice applied (``excluded`` updated).
+
+    A micro-grid under an alert carries it (blue too, for the plan and route sheets). Under
+    an alert that changes routes (red and yellow by default) it may be visited like a top
+    hot spot (up to ``revisit_max`` times, within what the dosage cap leaves), but at least
+    the visits its minimum presence needs, whatever the cap or its risk in the slice: those
+    are kept like a pin (:func:`alert_prize`). A micro-grid the officer excluded stays out.
+    """
+    out = []
+    for s in stops:
+        effect = effects.get(s.id)
+        if effect is None:
+            out.append(s)
+            continue
+        if not effect.changes_routes or excluded.get(s.id) == "excluded by the officer":
+            out.append(dataclasses.replace(s, alert=effect))
+            continue
+        # the longest stop the policy allows: the minimum in as few visits as it can
+        dwell_min = max(s.dwell_s // 60, policy.dwell_bounds_min[1])
+        needed = effect.visits_needed(dwell_min)
+        fit = int(max(left.get(s.id, 0.0), 0.0) // dwell_min) if dwell_min > 0 else 0
+        copies = max(s.copies, needed, min(policy.revisit_max, fit))
+        if copies > 0 and excluded.get(s.id) in ("dosage cap", "no risk in this slice"):
+            del excluded[s.id]
+        out.append(
+            dataclasses.replace(
+                s, copies=copies, dwell_s=dwell_min * 60, alert=effect, alert_visits=needed
+            )
+        )
+    return out
+
+
+def alert_prize(prize: int, stop: Stop, copy: int) -> int:
+    """Prize of visit ``copy`` (0-based) of ``stop`` under its alert.
+
+    The risk prize times the alert's ``value_factor``; the visits of the alert's minimum
+    presence earn :data:`PIN_PRIZE` more, so the solver drops them only when nobody can
+    reach them in time.
+    """
+    if stop.alert is None:
+        return prize
+    out = round(prize * stop.alert.value_factor)
+    if copy < stop.alert_visits:
+        out += PIN_PRIZE
+    return out
+
+
+def revisit_gap_s(stop: Stop, policy: PatrolPolicy) -> int:
+    """Seconds between two visits of ``stop``: its alert's gap, else the policy's."""
+    if stop.alert is not None and stop.alert.revisit_gap_min is not None:
+        return stop.alert.revisit_gap_min * 60
+    return policy.revisit_gap_min * 60
 
 
 def _available(
@@ -1258,6 +1342,8 @@ __all__ = [
     "OnDuty",
     "PatrolProblem",
     "Stop",
+    "alert_prize",
+    "apply_alerts",
     "break_parts",
     "build_problem",
     "duty_window",

@@ -39,6 +39,8 @@ from gridplan._messages import define
 from gridplan._messages import listing
 from gridplan.routing.targets import Target
 from gridplan.routing.targets import TargetError
+from gridplan.routing.alerts import Alert
+from gridplan.routing.alerts import unknown_cells
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -168,6 +170,11 @@ class PlanRequest:
     targets
         Key road sections and timed targets to serve inside their windows
         (:class:`~gridplan.routing.targets.Target`, or their dicts), each id once.
+    alerts
+        Red/yellow/blue alerts (:class:`~gridplan.routing.alerts.Alert`, or their
+        :meth:`~gridplan.routing.alerts.Alert.to_dict` values); those active in a slice change
+        its patrol as the station's ``[patrol.alerts]`` say. Their micro-grids must be in the
+        grid.
 
     Raises
     ------
@@ -199,6 +206,7 @@ class PlanRequest:
     duty_split: str = "risk"
     parent_id: int | None = None
     targets: tuple[Target, ...] = ()
+    alerts: tuple[Alert, ...] = ()
 
     def __post_init__(self):
         values, problems = _normalise({f.name: getattr(self, f.name) for f in _FIELDS})
@@ -268,6 +276,7 @@ class PlanRequest:
             "duty_split": self.duty_split,
             "parent_id": self.parent_id,
             "targets": [t.to_dict() for t in self.targets],
+            "alerts": [a.to_dict() for a in self.alerts],
         }
 
     @classmethod
@@ -406,6 +415,7 @@ def _normalise(values: dict[str, Any]) -> tuple[dict[str, Any], list[Message]]:
     out["exclude"] = _ids(values["exclude"]) or ()
     out["dwell_min"] = _dwell(values["dwell_min"], problems)
     out["targets"] = _targets(values["targets"], problems)
+    out["alerts"] = _alerts(values["alerts"], problems)
     if out["slices"] is not None:
         raw = values["slices"]
         listed = [raw] if isinstance(raw, str) else [str(s) for s in raw]
@@ -500,6 +510,17 @@ def _targets(value: Any, problems: list[Message]) -> tuple[Target, ...]:
     return tuple(out)
 
 
+def _alerts(value: Any, problems: list[Message]) -> tuple[Alert, ...]:
+    """Alerts from alerts or their dicts (a bad one is a problem, the good ones are kept)."""
+    out = []
+    for item in value or ():
+        try:
+            out.append(item if isinstance(item, Alert) else Alert.from_dict(item))
+        except InputError as exc:
+            problems.append(exc.message or str(exc))
+    return tuple(out)
+
+
 def _micro_ids(grid: gpd.GeoDataFrame) -> tuple[str, ...]:
     return tuple(grid.loc[grid["level"] == "micro", "id"].astype(str))
 
@@ -523,6 +544,7 @@ def _station_problems(
             problems.append(_E_UNKNOWN_PATROLLERS(ids=", ".join(unknown)))
     problems += _dwell_problems(values["dwell_min"], config)
     problems += pin_problems(values["pinned"], values["exclude"], micro_ids)
+    problems += unknown_cells(values["alerts"], micro_ids)
     return problems
 
 

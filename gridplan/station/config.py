@@ -320,6 +320,7 @@ _KNOWN = {
         "dwell_spread_min",
         "wait_max_min",
         "outing_min_min",
+        "alerts",
     },
 }
 #: Top-level arrays of tables, checked by their own parsers.

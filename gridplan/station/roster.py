@@ -118,6 +118,55 @@ class Patroller:
         return self.availability.get(weekday, ())
 
 
+#: Colours of an alert (三色预警), strongest first.
+ALERT_LEVELS = ("red", "yellow", "blue")
+
+
+@dataclasses.dataclass(frozen=True)
+class AlertPolicy:
+    """What an alert of one colour does to the patrol of the micro-grids it covers.
+
+    Attributes
+    ----------
+    value_factor
+        A stop's prize (its share of the slice's risk) is multiplied by it (1 = unchanged).
+    revisit_gap_min
+        Minutes between two visits of an alert micro-grid in a slice, replacing the policy's
+        ``revisit_gap_min``; ``None`` keeps the policy's.
+    min_presence_min
+        Minutes of presence each alert micro-grid gets in every slice the alert overlaps
+        (0 = none): the visits needed for it are kept like pinned ones, beyond the dosage cap.
+
+    Examples
+    --------
+    >>> AlertPolicy(3.0, 30, 30).min_presence_min
+    30
+    """
+
+    value_factor: float = 1.0
+    revisit_gap_min: int | None = None
+    min_presence_min: int = 0
+
+    @property
+    def changes_routes(self) -> bool:
+        """Whether the alert changes plans (blue, by default, is only shown)."""
+        return (
+            self.value_factor != 1.0
+            or self.revisit_gap_min is not None
+            or self.min_presence_min > 0
+        )
+
+
+def _default_alert_policies() -> Mapping[str, AlertPolicy]:
+    return MappingProxyType(
+        {
+            "red": AlertPolicy(3.0, 30, 30),
+            "yellow": AlertPolicy(1.5, 45, 15),
+            "blue": AlertPolicy(1.0, None, 0),
+        }
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class PatrolPolicy:
     """How patrols present themselves at hot spots (hot-spot policing research defaults).
@@ -152,6 +201,8 @@ class PatrolPolicy:
     outing_min_min
         Shortest outing worth sending a patroller on, minutes (start to return); shorter only
         when the patroller's continuous availability is itself shorter.
+    alerts
+        Alert colour (``red``, ``yellow``, ``blue``) -> :class:`AlertPolicy`.
 
     Examples
     --------
@@ -178,6 +229,7 @@ class PatrolPolicy:
     dwell_spread_min: int = 2
     wait_max_min: int = 5
     outing_min_min: int = 45
+    alerts: Mapping[str, AlertPolicy] = dataclasses.field(default_factory=_default_alert_policies)
 
 
 def _err(where: str, text: str) -> ConfigError:
@@ -382,6 +434,55 @@ def parse_roster(raw: Any, *, source: str) -> tuple[Patroller, ...]:
     return roster
 
 
+def parse_alert_policies(raw: Any, *, source: str) -> Mapping[str, AlertPolicy]:
+    """Validate the ``[patrol.alerts.<colour>]`` tables (colours left out keep the defaults)."""
+    where = f"{source}: patrol.alerts"
+    if not isinstance(raw, Mapping):
+        msg = "must be tables per colour, e.g. [patrol.alerts.red] value_factor = 3.0"
+        raise _err(where, msg)
+    unknown = sorted(set(raw) - set(ALERT_LEVELS))
+    if unknown:
+        msg = f"unknown colour(s) {', '.join(unknown)}; use {', '.join(ALERT_LEVELS)}"
+        raise _err(where, msg)
+    out = dict(_default_alert_policies())
+    for level, table in raw.items():
+        key = f"patrol.alerts.{level}"
+        table = typed(table, Mapping, where=source, key=key, example="{ value_factor = 3.0 }")
+        extra = sorted(set(table) - {"value_factor", "revisit_gap_min", "min_presence_min"})
+        if extra:
+            msg = (
+                f"unknown key(s) {', '.join(extra)}; known keys are value_factor, "
+                "revisit_gap_min, min_presence_min"
+            )
+            raise _err(f"{source}: {key}", msg)
+        base = out[level]
+        factor = typed(
+            table.get("value_factor", base.value_factor),
+            float,
+            where=source,
+            key=f"{key}.value_factor",
+            example="value_factor = 3.0",
+        )
+        gap = table.get("revisit_gap_min", base.revisit_gap_min)
+        if gap is not None:
+            gap = typed(gap, int, where=source, key=f"{key}.revisit_gap_min", example="30")
+        minimum = typed(
+            table.get("min_presence_min", base.min_presence_min),
+            int,
+            where=source,
+            key=f"{key}.min_presence_min",
+            example="min_presence_min = 30",
+        )
+        if factor < 1 or (gap is not None and gap < 0) or minimum < 0:
+            msg = (
+                f"value_factor = {factor:g} must be >= 1, revisit_gap_min and "
+                "min_presence_min >= 0 (an alert never lowers a micro-grid's value)"
+            )
+            raise _err(f"{source}: {key}", msg)
+        out[level] = AlertPolicy(factor, gap, minimum)
+    return MappingProxyType(out)
+
+
 def parse_policy(raw: Mapping[str, Any], *, source: str) -> PatrolPolicy:
     """Validate the ``[patrol]`` table."""
     where = f"{source}: patrol"
@@ -414,6 +515,7 @@ def parse_policy(raw: Mapping[str, Any], *, source: str) -> PatrolPolicy:
         dwell_spread_min=get("dwell_spread_min", int, "dwell_spread_min = 2"),
         wait_max_min=get("wait_max_min", int, "wait_max_min = 5"),
         outing_min_min=get("outing_min_min", int, "outing_min_min = 45"),
+        alerts=parse_alert_policies(raw.get("alerts", {}), source=source),
     )
     if set(dwell) != {"top", "high", "other"}:
         raise _err(where, "dwell_min needs exactly the classes top, high and other")
