@@ -902,6 +902,12 @@ def _plan_text(plan, out: Path) -> str:
     "name, windows such as 07:30-08:15;16:30-17:30, value = %% of slice risk, dwell_min).",
 )
 @click.option(
+    "--alerts",
+    "alerts_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Red/yellow/blue alerts (JSON of `gridplan alerts list --json`) to plan with.",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Plan file (.plan.json); variants 2.. go beside it as NAME.v2.plan.json, ...",
@@ -943,6 +949,7 @@ def _plan_make(
     workers,
     duty_split,
     targets_path,
+    alerts_path,
     out,
 ):
     """Make the plan (``gridplan plan`` without a sub-command)."""
@@ -989,7 +996,12 @@ def _plan_make(
     slices = [s.strip() for s in slice_ids.split(",") if s.strip()] if slice_ids else None
     targets = _read_targets_option(targets_path)
     request = PlanRequest(
-        date_text, slices=slices, seed=seed, duty_split=duty_split, targets=targets
+        date_text,
+        slices=slices,
+        seed=seed,
+        duty_split=duty_split,
+        targets=targets,
+        alerts=_read_alerts(alerts_path),
     )
     cfg = _config(config_path)
     grid = load_grid(grid_path, limits=_limits())
@@ -1061,6 +1073,24 @@ def _targets_text(plan) -> list[str]:
             f"(window {p.window_start:%H:%M}-{p.window_end:%H:%M})"
         )
     return lines
+
+
+def _read_alerts(path: Path | None) -> tuple:
+    """Read the alerts of ``--alerts FILE`` (none without it); a bad file is an input error."""
+    if path is None:
+        return ()
+    from gridplan._errors import InputError
+    from gridplan.routing.alerts import alerts_from_json
+
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = (
+            f"{path}: cannot read the alerts file ({exc}); give the JSON that "
+            "gridplan alerts list --json writes"
+        )
+        raise InputError(msg) from None
+    return alerts_from_json(text, source=str(path))
 
 
 def _variant_line(path: Path, plan) -> str:
@@ -1156,11 +1186,13 @@ def export_cmd(path, fmt, patroller, slice_ids, out):
 
 
 def _add_web_commands() -> None:
+    from gridplan.web.commands import alerts
     from gridplan.web.commands import serve
     from gridplan.web.commands import stations
     from gridplan.web.commands import users
 
     main.add_command(serve)
+    main.add_command(alerts)
     main.add_command(users)
     main.add_command(stations)
 

@@ -22,7 +22,11 @@ import re
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from typing import Any
+
+import shapely
+import shapely.geometry
 
 from gridplan._errors import InputError
 from gridplan._messages import N_
@@ -31,6 +35,9 @@ from gridplan._messages import define
 from gridplan._messages import listing
 from gridplan.station.roster import ALERT_LEVELS
 from gridplan.station.roster import AlertPolicy
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 _E_LEVEL = define(
     "alerts.level",
@@ -75,6 +82,35 @@ _E_UNKNOWN_CELLS = define(
         "ids such as %(examples)s"
     ),
 )
+
+_E_NOT_IN_GRID = define(
+    "alerts.not_in_grid",
+    N_(
+        "micro-grid(s) %(ids)s are not in the station's grid; use micro-grid ids such as "
+        "%(examples)s"
+    ),
+)
+_E_AREA = define(
+    "alerts.area",
+    N_(
+        "the area %(source)s cannot be read (%(problem)s); give GeoJSON polygons in longitude "
+        "and latitude (EPSG:4326), e.g. as drawn on the map"
+    ),
+)
+_E_AREA_EMPTY = define(
+    "alerts.area_empty",
+    N_("the area %(source)s touches no micro-grid of the station's grid; draw it over the grid"),
+)
+_E_UNKNOWN_ALERT = define(
+    "alerts.unknown",
+    N_("alert %(id)s is not an alert of station %(station)s; list them with gridplan alerts list"),
+)
+_E_OVER = define(
+    "alerts.over",
+    N_("alert %(id)s is already over (since %(until)s); nothing to end"),
+)
+#: Largest area file read (GeoJSON text), bytes.
+MAX_AREA_BYTES = 1 << 20
 
 _ID = re.compile(r"[A-Za-z0-9_\-]{1,40}")
 
@@ -263,6 +299,81 @@ def unknown_cells(alerts: Iterable[Alert], micro_ids: Sequence[str]) -> list[Mes
     return out
 
 
+def cell_problems(ids: Iterable[str], micro_ids: Sequence[str]) -> list[Message]:
+    """Return a message naming the ids that are not micro-grids of the grid (empty: none)."""
+    known = set(micro_ids)
+    bad = sorted({str(i) for i in ids} - known)
+    if not bad:
+        return []
+    return [_E_NOT_IN_GRID(ids=", ".join(bad[:10]), examples=", ".join(list(micro_ids)[:3]))]
+
+
+def read_area(text: str | bytes, *, source: str = "<area>") -> shapely.Geometry:
+    """Return the polygons of a GeoJSON text (a geometry, Feature or FeatureCollection) as one.
+
+    Raises
+    ------
+    InputError
+        Not JSON, not GeoJSON, no polygon, coordinates outside longitude/latitude, or more
+        than :data:`MAX_AREA_BYTES`; the message names ``source``.
+    """
+    if len(text) > MAX_AREA_BYTES:
+        problem = f"{len(text)} bytes, more than {MAX_AREA_BYTES}"
+        raise InputError(_E_AREA(source=source, problem=problem))
+    try:
+        data = json.loads(text)
+        if data.get("type") == "FeatureCollection":
+            geoms = [f["geometry"] for f in data["features"]]
+        elif data.get("type") == "Feature":
+            geoms = [data["geometry"]]
+        else:
+            geoms = [data]
+        shapes = [shapely.geometry.shape(g) for g in geoms if g]
+    except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.GEOSException) as exc:
+        raise InputError(_E_AREA(source=source, problem=str(exc)[:200])) from None
+    polygons = [g for g in shapes if g.geom_type in ("Polygon", "MultiPolygon") and g.area > 0]
+    if not polygons:
+        raise InputError(_E_AREA(source=source, problem="no polygon"))
+    area = shapely.make_valid(shapely.union_all(polygons))
+    minx, miny, maxx, maxy = area.bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise InputError(_E_AREA(source=source, problem="coordinates are not longitude/latitude"))
+    return area
+
+
+def cells_in_area(
+    grid: gpd.GeoDataFrame, area: shapely.Geometry, *, source: str = "<area>"
+) -> tuple[str, ...]:
+    """Return the micro-grids the area (EPSG:4326) overlaps (touching an edge is not enough).
+
+    Raises
+    ------
+    InputError
+        When it overlaps none.
+    """
+    micro = grid[grid["level"] == "micro"].to_crs("EPSG:4326")
+    hit = micro.geometry.intersects(area) & ~micro.geometry.touches(area)
+    ids = tuple(micro.loc[hit.to_numpy(), "id"].astype(str))
+    if not ids:
+        raise InputError(_E_AREA_EMPTY(source=source))
+    return ids
+
+
+def area_geojson(area: shapely.Geometry) -> str:
+    """Return the area as GeoJSON geometry text (what :attr:`Alert.area` keeps)."""
+    return json.dumps(shapely.geometry.mapping(area))
+
+
+def unknown_alert(alert_id: str, station_id: str) -> Message:
+    """Return the message for an alert id that is not one of the station's."""
+    return _E_UNKNOWN_ALERT(id=alert_id, station=station_id)
+
+
+def alert_over(alert: Alert) -> Message:
+    """Return the message for ending an alert that is already over."""
+    return _E_OVER(id=alert.id, until=alert.until.isoformat(sep=" ", timespec="minutes"))
+
+
 def active_in(alert: Alert, start: dt.datetime, end: dt.datetime) -> bool:
     """Whether ``alert`` is active at some time in ``[start, end)`` (tz-aware datetimes)."""
     return alert.starts < end and start < alert.until
@@ -386,5 +497,9 @@ __all__ = [
     "alert_problems",
     "alerts_from_json",
     "alerts_to_json",
+    "area_geojson",
+    "cell_problems",
+    "cells_in_area",
+    "read_area",
     "unknown_cells",
 ]

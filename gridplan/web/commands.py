@@ -294,3 +294,144 @@ def stations_network(station_id, network, instance_path):
         )
         store.audit(con, "cli", station_id, "add_network", network.name)
     click.echo(f"station {station_id} now plans over {network.name} ({target})")
+
+
+@click.group("alerts")
+def alerts() -> None:
+    """Declare, list and end red/yellow/blue alerts (三色预警) on a station's micro-grids."""
+
+
+_INSTANCE = click.option(
+    "--instance", "instance_path", type=click.Path(file_okay=False, path_type=Path)
+)
+_STATION = click.option("--station", "station_id", required=True, help="Station id, e.g. S01.")
+
+
+@alerts.command("add")
+@_STATION
+@click.option("--level", required=True, help="red, yellow or blue.")
+@click.option(
+    "--cells", default="", help="Micro-grid ids, comma-separated: S01-B2-M003,S01-B2-M004."
+)
+@click.option(
+    "--area",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A GeoJSON file of polygons (EPSG:4326): the micro-grids it overlaps are added.",
+)
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True), help="Active from now on.")
+@click.option("--until", "until_text", help='Active until "YYYY-MM-DD HH:MM" (station time).')
+@click.option("--reason", required=True, help="Why, e.g. 'robbery series on Main St'.")
+@click.option("--by", "created_by", default="cli", show_default=True, help="Who declares it.")
+@_INSTANCE
+def alerts_add(
+    station_id, level, cells, area, hours, until_text, reason, created_by, instance_path
+):
+    """Declare an alert from now for --hours or --until a station time; print its id."""
+    import datetime as dt
+
+    from gridplan.routing.alerts import area_geojson
+    from gridplan.routing.alerts import cells_in_area
+    from gridplan.routing.alerts import read_area
+    from gridplan.web import store
+
+    if (hours is None) == (until_text is None):
+        msg = "give how long the alert lasts: --hours 72, or --until '2024-06-10 20:00'"
+        raise click.UsageError(msg)
+    ids = [c.strip() for c in cells.split(",") if c.strip()]
+    with _store(instance_path) as (_instance_dir, con):
+        tz = store.station_config(con, station_id).tz
+        starts = dt.datetime.now(tz).replace(second=0, microsecond=0)
+        ends = starts + dt.timedelta(hours=hours) if hours else _station_time(until_text, tz)
+        geojson = None
+        if area is not None:
+            shape = read_area(area.read_bytes()[: (1 << 20) + 1], source=str(area))
+            grid = store.load_grid(con, store.latest_grid(con, station_id)["id"])
+            ids += cells_in_area(grid, shape, source=str(area))
+            geojson = area_geojson(shape)
+        alert = store.add_alert(
+            con,
+            station_id,
+            level=level.strip().lower(),
+            micro_ids=ids,
+            starts=starts,
+            ends=ends,
+            reason=reason,
+            created_by=created_by,
+            area=geojson,
+        )
+    click.echo(f"alert {alert.id} added: {_alert_line(alert)}")
+
+
+def _station_time(text: str, tz):
+    """``YYYY-MM-DD HH:MM`` in the station's timezone (a usage error otherwise)."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.strptime(text.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=tz)
+    except ValueError:
+        msg = (
+            f"{text!r} is not a time YYYY-MM-DD HH:MM in the station's time ({tz}), "
+            "e.g. 2024-06-10 20:00"
+        )
+        raise click.BadParameter(msg, param_hint="--until") from None
+
+
+def _alert_line(alert) -> str:
+    """One line: colour, cells, window in station time (labelled), state, reason, who."""
+    import datetime as dt
+
+    def t(x):
+        return x.strftime("%Y-%m-%d %H:%M")
+
+    now = dt.datetime.now(dt.UTC)
+    if alert.ended_at is not None and alert.ended_at < alert.ends:
+        state = f"ended {t(alert.ended_at)} by {alert.ended_by}"
+    elif alert.until <= now:
+        state = "expired"
+    elif alert.starts > now:
+        state = "upcoming"
+    else:
+        state = "active"
+    cells = ", ".join(alert.micro_ids[:5]) + (" ..." if len(alert.micro_ids) > 5 else "")
+    return (
+        f"{alert.level} {cells} {t(alert.starts)} - {t(alert.ends)} ({alert.starts.tzinfo}) "
+        f"[{state}] {alert.reason} (by {alert.created_by})"
+    )
+
+
+@alerts.command("list")
+@_STATION
+@click.option("--all", "show_all", is_flag=True, help="Past alerts too, not only active ones.")
+@click.option("--json", "as_json", is_flag=True, help="JSON, for gridplan plan --alerts FILE.")
+@_INSTANCE
+def alerts_list(station_id, show_all, as_json, instance_path):
+    """List the station's active alerts (times in the station's timezone)."""
+    import datetime as dt
+
+    from gridplan.routing.alerts import alerts_to_json
+    from gridplan.web import store
+
+    with _store(instance_path) as (_instance_dir, con):
+        now = None if show_all else dt.datetime.now(dt.UTC)
+        items = store.list_alerts(con, station_id, start=now)
+    if as_json:
+        click.echo(alerts_to_json(items))
+        return
+    for a in items:
+        click.echo(f"{a.id:>4}  {_alert_line(a)}")
+    if not items:
+        click.echo("no alerts" if show_all else "no active alerts (--all shows past ones)")
+
+
+@alerts.command("end")
+@click.argument("alert_id")
+@_STATION
+@click.option("--by", default="cli", show_default=True, help="Who ends it.")
+@_INSTANCE
+def alerts_end(alert_id, station_id, by, instance_path):
+    """End an active alert now (it otherwise expires by itself)."""
+    from gridplan.web import store
+
+    with _store(instance_path) as (_instance_dir, con):
+        alert = store.end_alert(con, station_id, alert_id, by=by)
+    click.echo(f"alert {alert.id} ended: {_alert_line(alert)}")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gridplan._errors import GridplanError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class StoreError(GridplanError, RuntimeError):

@@ -88,5 +88,26 @@ CREATE TABLE targets (
 );
 """
 
+#: version 5 -> 6: red/yellow/blue alerts on micro-grids, per station (三色预警)
+_ALERTS_V6 = """
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    station_id TEXT NOT NULL REFERENCES stations(id),
+    level TEXT NOT NULL CHECK (level IN ('red', 'yellow', 'blue')),
+    micro_ids_json TEXT NOT NULL,
+    -- ISO 8601 UTC times: active from starts_at until ends_at (or ended_at, when ended early)
+    starts_at TEXT NOT NULL,
+    ends_at TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    ended_at TEXT,
+    ended_by TEXT,
+    -- the drawn or uploaded area (GeoJSON geometry, EPSG:4326), kept for the map
+    area_geojson TEXT
+);
+CREATE INDEX alerts_station ON alerts (station_id, ends_at);
+"""
+
 #: ``STEPS[v]`` upgrades a store from schema version ``v`` to ``v + 1``.
-STEPS: dict[int, str] = {1: _JOBS_V2, 2: _JOBS_V3, 3: _USERS_V4, 4: _TARGETS_V5}
+STEPS: dict[int, str] = {1: _JOBS_V2, 2: _JOBS_V3, 3: _USERS_V4, 4: _TARGETS_V5, 5: _ALERTS_V6}

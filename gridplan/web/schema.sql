@@ -182,3 +182,22 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_station ON audit (station_id, at);
 CREATE INDEX audit_action ON audit (action, at);      -- recent failed logins, for throttling
+
+-- 三色预警: red/yellow/blue alerts on micro-grids (gridplan.routing.alerts.Alert)
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    station_id TEXT NOT NULL REFERENCES stations(id),
+    level TEXT NOT NULL CHECK (level IN ('red', 'yellow', 'blue')),
+    micro_ids_json TEXT NOT NULL,
+    -- ISO 8601 UTC times: active from starts_at until ends_at (or ended_at, when ended early)
+    starts_at TEXT NOT NULL,
+    ends_at TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    ended_at TEXT,
+    ended_by TEXT,
+    -- the drawn or uploaded area (GeoJSON geometry, EPSG:4326), kept for the map
+    area_geojson TEXT
+);
+CREATE INDEX alerts_station ON alerts (station_id, ends_at);

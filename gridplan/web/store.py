@@ -1,4 +1,4 @@
-"""What the web UI keeps: stations, users, grids, incidents, hot-spot runs, plans, jobs, audit.
+"""What the web UI keeps: stations, users, grids, incidents, hot spots, plans, alerts, jobs, audit.
 
 Functions take an open connection (:func:`gridplan.web.db.get_db` in a request,
 :func:`gridplan.web.db.connect` elsewhere) and speak gridplan's own types: grids and
@@ -13,6 +13,7 @@ is the *current* plan of the date; the earlier ones are *superseded* by it and s
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -23,6 +24,7 @@ import tomllib
 import unicodedata
 import zlib
 from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -34,6 +36,11 @@ from werkzeug.security import generate_password_hash
 
 from gridplan._errors import InputError
 from gridplan._messages import Message
+from gridplan.routing.alerts import Alert
+from gridplan.routing.alerts import active_in
+from gridplan.routing.alerts import alert_over
+from gridplan.routing.alerts import cell_problems
+from gridplan.routing.alerts import unknown_alert
 from gridplan.station.config import StationConfig
 from gridplan.station.config import config_from_mapping
 from gridplan.station.config import config_from_toml
@@ -1081,3 +1088,158 @@ def insert_audit(
             ip,
         ),
     )
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+def _micro_ids_of(con: sqlite3.Connection, station_id: str) -> tuple[str, ...]:
+    """The micro-grid ids of the station's newest grid (an error when it has none)."""
+    row = latest_grid(con, station_id)
+    if row is None:
+        msg = f"station {station_id} has no grid yet; import its grid before declaring alerts"
+        raise InputError(msg)
+    rows = con.execute(
+        "SELECT id FROM grid_features WHERE grid_id=? AND level='micro' ORDER BY seq", (row["id"],)
+    )
+    return tuple(r[0] for r in rows)
+
+
+def _utc(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def _alert_from_row(row: sqlite3.Row, tz: dt.tzinfo) -> Alert:
+    def local(text: str | None) -> dt.datetime | None:
+        return None if text is None else dt.datetime.fromisoformat(text).astimezone(tz)
+
+    return Alert(
+        id=str(row["id"]),
+        level=row["level"],
+        micro_ids=tuple(json.loads(row["micro_ids_json"])),
+        starts=local(row["starts_at"]),
+        ends=local(row["ends_at"]),
+        reason=row["reason"],
+        created_by=row["created_by"],
+        created_at=local(row["created_at"]),
+        ended_at=local(row["ended_at"]),
+        ended_by=row["ended_by"],
+        area=row["area_geojson"],
+    )
+
+
+def add_alert(
+    con: sqlite3.Connection,
+    station_id: str,
+    *,
+    level: str,
+    micro_ids: Sequence[str],
+    starts: dt.datetime,
+    ends: dt.datetime,
+    reason: str,
+    created_by: str,
+    area: str | None = None,
+    ip: str = "",
+) -> Alert:
+    """Declare an alert of the station (checked, stored and audited); return it with its id.
+
+    Raises
+    ------
+    InputError
+        A bad colour, window or reason (:class:`~gridplan.routing.alerts.Alert`), micro-grids
+        not in the station's newest grid, a station without a grid.
+    """
+    tz = station_config(con, station_id).tz
+    created = dt.datetime.now(dt.UTC).astimezone(tz).replace(microsecond=0)
+    alert = Alert(
+        "new", level, tuple(micro_ids), starts, ends, reason, created_by, created, area=area
+    )
+    problems = cell_problems(alert.micro_ids, _micro_ids_of(con, station_id))
+    if problems:
+        raise InputError(problems[0])
+    with transaction(con):
+        cur = con.execute(
+            "INSERT INTO alerts (station_id, level, micro_ids_json, starts_at, ends_at, reason, "
+            "created_by, created_at, area_geojson) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                station_id,
+                alert.level,
+                json.dumps(list(alert.micro_ids)),
+                _utc(alert.starts),
+                _utc(alert.ends),
+                alert.reason,
+                alert.created_by,
+                _utc(created),
+                area,
+            ),
+        )
+        alert = dataclasses.replace(alert, id=str(cur.lastrowid))
+        detail = {"level": alert.level, "cells": ", ".join(alert.micro_ids), "reason": reason}
+        detail["ends"] = alert.ends.isoformat()
+        insert_audit(con, created_by, station_id, "add_alert", detail, target=alert.id, ip=ip)
+    return alert
+
+
+def list_alerts(
+    con: sqlite3.Connection,
+    station_id: str,
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> list[Alert]:
+    """Return the station's alerts, newest first; with ``start``/``end`` those active then.
+
+    ``start`` alone: active at that moment (``end`` = ``start`` + 1 s). Times come back in
+    the station's timezone.
+    """
+    tz = station_config(con, station_id).tz
+    rows = con.execute(
+        "SELECT * FROM alerts WHERE station_id=? ORDER BY starts_at DESC, id DESC", (station_id,)
+    ).fetchall()
+    alerts = [_alert_from_row(r, tz) for r in rows]
+    if start is None:
+        return alerts
+    end = end or start + dt.timedelta(seconds=1)
+    return [a for a in alerts if active_in(a, start, end)]
+
+
+def get_alert(con: sqlite3.Connection, station_id: str, alert_id: str) -> Alert:
+    """Return one of the station's alerts (never another station's).
+
+    Raises
+    ------
+    InputError
+        When the id is not one of the station's alerts.
+    """
+    row = None
+    if str(alert_id).isdigit():
+        row = con.execute(
+            "SELECT * FROM alerts WHERE id=? AND station_id=?", (int(alert_id), station_id)
+        ).fetchone()
+    if row is None:
+        raise InputError(unknown_alert(str(alert_id), station_id))
+    return _alert_from_row(row, station_config(con, station_id).tz)
+
+
+def end_alert(
+    con: sqlite3.Connection, station_id: str, alert_id: str, *, by: str, ip: str = ""
+) -> Alert:
+    """End an active alert early (who and when recorded, audited); return it.
+
+    Raises
+    ------
+    InputError
+        When it is not the station's, or already over (expired or ended).
+    """
+    alert = get_alert(con, station_id, alert_id)
+    at = dt.datetime.now(dt.UTC).astimezone(alert.starts.tzinfo).replace(microsecond=0)
+    if alert.until <= at:
+        raise InputError(alert_over(alert))
+    with transaction(con):
+        con.execute(
+            "UPDATE alerts SET ended_at=?, ended_by=? WHERE id=? AND station_id=?",
+            (_utc(at), by, int(alert.id), station_id),
+        )
+        detail = {"level": alert.level}
+        insert_audit(con, by, station_id, "end_alert", detail, target=alert.id, ip=ip)
+    return dataclasses.replace(alert, ended_at=at, ended_by=by)
