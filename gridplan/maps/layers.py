@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Sequence
 from importlib import resources
 
 import folium
@@ -29,6 +30,8 @@ from branca.element import Template
 from gridplan._errors import InputError
 from gridplan._validate import HOT_CLASSES
 from gridplan._validate import class_method
+from gridplan.maps.palette import ALERT_COLOURS
+from gridplan.maps.palette import ALERTS
 from gridplan.maps.palette import FILL_OPACITY
 from gridplan.maps.palette import GI_COLOURS
 from gridplan.maps.palette import GI_KEYS
@@ -112,6 +115,9 @@ LABELS = {
         "mode_walk": "步巡",
         "mode_ebike": "电动车",
         "mode_car": "车巡",
+        "alerts": "三色预警",
+        "alert_until": "至",
+        "add_to_alert": "加入预警",
     },
     "en": {
         "slice": "Time slice",
@@ -179,6 +185,9 @@ LABELS = {
         "mode_walk": "on foot",
         "mode_ebike": "e-bike",
         "mode_car": "car",
+        "alerts": "Alerts",
+        "alert_until": "until",
+        "add_to_alert": "Add to alert",
     },
 }
 
@@ -495,8 +504,47 @@ def outline_layer(grid: gpd.GeoDataFrame, labels: dict) -> MacroElement | None:
     )
 
 
-def micro_layer(grid: gpd.GeoDataFrame, labels: dict, *, actions: bool = False) -> MacroElement:
-    """Plain micro-grid outlines: code and name on hover, a popup with the base grid."""
+def alert_layer(grid: gpd.GeoDataFrame, alerts: Sequence, labels: dict) -> MacroElement | None:
+    """Micro-grids under red/yellow/blue alerts, coloured by the strongest (``None``: none).
+
+    ``alerts`` are :class:`~gridplan.routing.alerts.Alert` objects; a micro-grid's tooltip
+    lists each alert on it with its colour, id, end (station time) and reason.
+    """
+    g = grid.to_crs(4326)
+    micro = g[g["level"] == "micro"].set_index(g.loc[g["level"] == "micro", "id"].astype(str))
+    rank = {level: k for k, level in enumerate(ALERTS)}
+    on: dict[str, list] = {}
+    for a in sorted(alerts, key=lambda a: rank.get(a.level, len(ALERTS))):
+        for mid in a.micro_ids:
+            if mid in micro.index:
+                on.setdefault(mid, []).append(a)
+    if not on:
+        return None
+    ids = list(on)
+    props = [
+        {
+            "id": mid,
+            "c": ALERT_COLOURS[rank[on[mid][0].level]],
+            "a": [
+                [labels[f"alert_{a.level}"], a.id, a.until.strftime("%m-%d %H:%M"), a.reason]
+                for a in on[mid]
+            ],
+        }
+        for mid in ids
+    ]
+    cells = micro.loc[ids].reset_index(drop=True)
+    cfg = {"name": labels["alerts"], "until": labels["alert_until"]}
+    return Layer("alert_layer.html", data=_rounded_geojson(cells, props), cfg=cfg)
+
+
+def micro_layer(
+    grid: gpd.GeoDataFrame, labels: dict, *, actions: bool | str = False
+) -> MacroElement:
+    """Plain micro-grid outlines: code and name on hover, a popup with the base grid.
+
+    ``actions``: ``True`` offers Pin/Exclude in popups of a framed map, ``"alert"`` one
+    "Add to alert" button (the Alerts page).
+    """
     g = grid.to_crs(4326)
     micro = g[g["level"] == "micro"]
     names = micro["name"].tolist() if "name" in micro else [""] * len(micro)

@@ -13,6 +13,7 @@ clustered, and only the latest ``max_incidents`` are sent, with a note saying so
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 import folium
@@ -27,6 +28,7 @@ from gridplan._validate import check_hotspot_columns
 from gridplan.maps.layers import Layer
 from gridplan.maps.layers import add_layer
 from gridplan.maps.layers import add_layer_control
+from gridplan.maps.layers import alert_layer
 from gridplan.maps.layers import base_map
 from gridplan.maps.layers import base_names
 from gridplan.maps.layers import check_lang
@@ -145,6 +147,7 @@ def grid_map(
     attribution: str | None = None,
     static_url: str | None = None,
     max_incidents: int = INCIDENT_LIMIT,
+    alerts: Sequence = (),
 ) -> folium.Map:
     """Map a station's 1+5+N grid, optionally with its hot spots and incidents.
 
@@ -175,6 +178,9 @@ def grid_map(
     max_incidents
         At most this many incidents are sent to the page, the latest first; the filter control
         then says how many were left out.
+    alerts
+        Red/yellow/blue alerts (:class:`~gridplan.routing.alerts.Alert`) to draw as a layer of
+        their micro-grids in the alert's colour (:func:`~gridplan.maps.layers.alert_layer`).
 
     Returns
     -------
@@ -216,6 +222,43 @@ def grid_map(
             "alert_colours": ALERT_COLOURS,
         }
         add_layer(m, Layer("incident_layer.html", data=data, cfg=cfg), labels)
+    _add_alerts(m, g, alerts, labels)
+    add_layer_control(m, labels)
+    return m
+
+
+def _add_alerts(m: folium.Map, grid: gpd.GeoDataFrame, alerts: Sequence, labels: dict) -> None:
+    layer = alert_layer(grid, alerts, labels) if alerts else None
+    if layer is not None:
+        add_layer(m, layer, labels)
+
+
+def alert_pick_map(
+    grid: gpd.GeoDataFrame,
+    alerts: Sequence = (),
+    *,
+    lang: str = "zh",
+    tiles: str | None = "openstreetmap",
+    attribution: str | None = None,
+    static_url: str | None = None,
+) -> folium.Map:
+    """Map the grid for declaring alerts: micro-grids to pick, the active alerts on top.
+
+    Inside a frame a micro-grid's popup has an "Add to alert" button that posts
+    ``{gridplan: "alert", id: MICRO_ID}`` to the parent page (the Alerts page).
+
+    Examples
+    --------
+    >>> m = alert_pick_map(gdf_grid, alerts, static_url="/static")  # doctest: +SKIP
+    """
+    labels = check_lang(lang)
+    g = _check_grid(grid)
+    m = base_map(tuple(g.total_bounds), tiles=tiles, attribution=attribution, static_url=static_url)
+    add_layer(m, micro_layer(g, labels, actions="alert"), labels)
+    outlines = outline_layer(g, labels)
+    if outlines is not None:
+        add_layer(m, outlines, labels)
+    _add_alerts(m, g, alerts, labels)
     add_layer_control(m, labels)
     return m
 
@@ -359,6 +402,7 @@ def plan_map(
     tiles: str | None = "openstreetmap",
     attribution: str | None = None,
     static_url: str | None = None,
+    alerts: Sequence = (),
 ) -> folium.Map:
     """Map a patrol plan: one colour per patroller, one layer per slice.
 
@@ -382,6 +426,8 @@ def plan_map(
         ``"zh"`` or ``"en"``.
     tiles, attribution, static_url
         See :func:`gridplan.maps.layers.base_map`.
+    alerts
+        Alerts to draw over the grid (e.g. those the plan recorded), when ``grid`` is given.
 
     Returns
     -------
@@ -412,6 +458,7 @@ def plan_map(
         outlines = outline_layer(g, labels)
         if outlines is not None:
             add_layer(m, outlines, labels)
+        _add_alerts(m, g, alerts, labels)
     add_layer(m, Layer("plan_layer.html", data=data), labels)
     add_layer_control(m, labels, collapsed=False)
     return m

@@ -98,6 +98,9 @@ class SheetRow:
     kind, window, street_end
         A key road section or timed target: ``point`` or ``line`` (``""`` for a micro-grid),
         its window served (``07:30-08:15``) and the street a line's walk ends on.
+    alert, alert_until
+        Colour of the alert on the micro-grid (``red``, ``yellow``, ``blue``; "" for none)
+        and when it ends (``MM-DD HH:MM``, station time).
     """
 
     order: int
@@ -115,6 +118,8 @@ class SheetRow:
     kind: str = ""
     window: str = ""
     street_end: str = ""
+    alert: str = ""
+    alert_until: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -287,6 +292,9 @@ def _row_height_mm(row: SheetRow, density: str = "normal") -> float:
     lines = _text_lines(code, code_pt, _GRID_TEXT_MM, extra_pt_em=mark)
     grid_mm = lines * code_pt * _LINE * _PT_MM
     grid_mm += _TOP_BADGE_MM if top else 0.0
+    if row.alert:  # "Yellow alert until 06-10 20:00" under the code
+        alert = f"{row.alert} alert until {row.alert_until}"
+        grid_mm += _text_lines(alert, name_pt, _GRID_TEXT_MM) * name_pt * _LINE * _PT_MM
     if row.name and row.name != row.micro_id and not row.kind:
         grid_mm += _text_lines(row.name, name_pt, _GRID_TEXT_MM) * name_pt * _LINE * _PT_MM
     street_mm = _text_lines(row.street, street_pt, _STREET_TEXT_MM) * street_pt * _LINE * _PT_MM
@@ -374,6 +382,19 @@ def _paginate(rows: Sequence[SheetRow], budget_mm: float, density: str) -> list[
         used += h
     pages.append(SheetPage(tuple(page), False))
     return pages
+
+
+def _alert_ends(plan: PatrolPlan, tz: zoneinfo.ZoneInfo) -> dict[str, str]:
+    """Alert id -> when it ends (``MM-DD HH:MM``, station time), of the plan's alerts."""
+    import datetime as dt
+
+    out = {}
+    for a in plan.settings.get("alerts") or ():
+        end = min(
+            dt.datetime.fromisoformat(t) for t in (a["ends"], a.get("ended_at")) if t is not None
+        )
+        out[str(a["id"])] = end.astimezone(tz).strftime("%m-%d %H:%M")
+    return out
 
 
 def _hhmm(t, tz: zoneinfo.ZoneInfo) -> str:
@@ -469,6 +490,7 @@ def route_sheets(
     tz = zoneinfo.ZoneInfo(plan.timezone)
     classes = class_method(p.gi_class for s in plan.slices for r in s.routes for p in r.stops)
     legend_mm = _LEGEND_MM + (_CLASSES_NOTE_MM if classes == "excess" else 0.0)
+    until = _alert_ends(plan, tz)
     labels = dict(slice_labels or {})
     members = {p.id: p.members for p in roster}
     out = []
@@ -499,6 +521,8 @@ def route_sheets(
                     if k == first[p.micro_id or f"{p.target_id}@{k}"]
                     else (),
                     **_target_fields(p, tz),
+                    alert=p.alert or "",
+                    alert_until=until.get(p.alert_id or "", ""),
                 )
                 for k, p in enumerate(r.stops)
             )

@@ -32,6 +32,7 @@ an audit entry; the plan list shows them with "try again".
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import logging
 import os
@@ -428,7 +429,7 @@ def plan_job(
     run = store.latest_hotspot_run(con, station_id)
     if grid_row is None or run is None or run["grid_id"] != grid_row["id"]:
         raise GridplanError(_E_NO_HOTSPOTS())
-    request = PlanRequest.from_dict(params)
+    request = _with_alerts(con, station_id, PlanRequest.from_dict(params))
     net_row = store.latest_network(con, station_id)
     network = load_network(net_row["path"]) if net_row is not None else None
 
@@ -459,6 +460,18 @@ def plan_job(
     )
     store.audit(con, username, station_id, "plan", f"plan {plan_id}", {"job": job_id, **asked})
     return plan_id
+
+
+def _with_alerts(con, station_id: str, request: PlanRequest) -> PlanRequest:
+    """Return the request with the station's alerts of the plan's day (and the night after).
+
+    The alerts stored when the plan runs replace any the request had (a re-plan takes the
+    alerts as they are now); the planner applies those active in each slice.
+    """
+    config = store.station_config(con, station_id)
+    start = dt.datetime.combine(request.date, dt.time(), tzinfo=config.tz)
+    alerts = store.list_alerts(con, station_id, start=start, end=start + dt.timedelta(days=2))
+    return dataclasses.replace(request, alerts=tuple(alerts))
 
 
 def limit_resources(limits: dict[str, Any]) -> None:

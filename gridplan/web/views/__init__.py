@@ -14,6 +14,7 @@ from flask import Flask
 def register(app: Flask) -> None:
     """Register every area's blueprint on ``app``."""
     from gridplan.web.views import admin
+    from gridplan.web.views import alerts
     from gridplan.web.views import auth
     from gridplan.web.views import downloads
     from gridplan.web.views import gridmap
@@ -24,6 +25,8 @@ def register(app: Flask) -> None:
     from gridplan.web.views import sheetviews
     from gridplan.web.views import targets
 
-    for module in (i18n, auth, overview, gridmap, imports, plans, sheetviews, downloads, admin):
+    for module in (
+        i18n, auth, overview, gridmap, alerts, imports, plans, sheetviews, downloads, admin
+    ):  # fmt: skip
         app.register_blueprint(module.bp)
     app.register_blueprint(targets.bp)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint
 from flask import current_app
 from flask import render_template
@@ -46,6 +48,7 @@ def frame():
         "SELECT COALESCE(MAX(id), 0) FROM incident_batches WHERE station_id=?", (sid,)
     ).fetchone()[0]
     lang = current_lang()
+    alerts = store.list_alerts(con, sid, start=dt.datetime.now(dt.UTC))
     tiles = current_app.config["TILES"]
     static = url_for("static", filename="")
 
@@ -60,10 +63,12 @@ def frame():
             tiles=tiles,
             attribution=current_app.config["TILES_ATTRIBUTION"] or None,
             static_url=static,
+            alerts=alerts,
         )
         return script_parts(m.get_root().render())
 
+    shown = tuple((a.id, a.until) for a in alerts)  # an alert added, ended or expired: anew
     html = data.cached(
-        ("grid_map", grid_row["id"], run_id, last_batch, lang, tiles), render, size=16
+        ("grid_map", grid_row["id"], run_id, last_batch, lang, tiles, shown), render, size=16
     )
     return add_nonce(html)

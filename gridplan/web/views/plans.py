@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
+import zoneinfo
 
 from flask import Blueprint
 from flask import abort
@@ -350,6 +351,33 @@ def _metrics_rows(plan, labels) -> list[dict]:
     return rows
 
 
+def plan_alerts(plan) -> list:
+    """The alerts a plan recorded (those active in its slices when it was made)."""
+    from gridplan.routing.alerts import Alert
+
+    return [Alert.from_dict(a) for a in plan.settings.get("alerts") or ()]
+
+
+def _alert_rows(plan, labels) -> list[dict]:
+    """Per alert of the plan, per slice it overlaps and micro-grid: minutes planned/needed."""
+    from gridplan.routing.alerts import active_in
+
+    tz = zoneinfo.ZoneInfo(plan.timezone)
+    rows = []
+    for a in plan_alerts(plan):
+        need = plan.policy.alerts[a.level].min_presence_min if a.level in plan.policy.alerts else 0
+        cells = []
+        for s in plan.slices:
+            if not active_in(a, s.start, s.end):
+                continue
+            for mid in a.micro_ids:
+                got = sum(p.dwell_s for r in s.routes for p in r.stops if p.micro_id == mid) / 60
+                label = labels.get(s.slice_id, s.label)
+                cells.append({"slice": label, "id": mid, "got": got, "need": need})
+        rows.append({"alert": a, "until": a.until.astimezone(tz), "cells": cells})
+    return rows
+
+
 @bp.get("/<int:plan_id>")
 def show(plan_id: int):
     """A plan: its map, metrics per slice, routes, sheets and downloads, and the re-plan form."""
@@ -385,6 +413,7 @@ def show(plan_id: int):
         "plan.html",
         row=row,
         plan=plan,
+        alert_rows=_alert_rows(plan, labels),
         metrics_html=metrics_html,
         versions=versions,
         current=current if current["id"] != row["id"] else None,
@@ -417,6 +446,7 @@ def map_frame(plan_id: int):
             tiles=tiles,
             attribution=current_app.config["TILES_ATTRIBUTION"] or None,
             static_url=url_for("static", filename=""),
+            alerts=plan_alerts(plan),
         )
         return script_parts(m.get_root().render())
 

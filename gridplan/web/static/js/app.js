@@ -83,6 +83,22 @@
     });
   }
 
+  // "Add to alert" in the Alerts page's map frame posts {gridplan: "alert", id}: add the id.
+  function listenForAlertCells() {
+    var frame = document.getElementById("map-frame");
+    var cells = document.getElementById("alert-cells");
+    if (!frame || !cells) { return; }
+    window.addEventListener("message", function (ev) {
+      if (ev.origin !== window.location.origin || ev.source !== frame.contentWindow) { return; }
+      var msg = ev.data || {};
+      if (msg.gridplan !== "alert" || !/^[\w\-]+$/.test(String(msg.id || ""))) { return; }
+      var list = cells.value.split(/[\s,;，；]+/).filter(function (s) { return s; });
+      if (list.indexOf(msg.id) < 0) { list.push(msg.id); }
+      cells.value = list.join(", ");
+      cells.classList.add("changed");
+    });
+  }
+
   // Disable a submit button once pressed, so a slow solve is not started twice.
   function oneSubmit() {
     document.querySelectorAll("form").forEach(function (f) {
@@ -100,6 +116,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    showAvailability(); followJob(); listenToMap(); oneSubmit(); printButtons();
+    showAvailability(); followJob(); listenToMap(); listenForAlertCells(); oneSubmit();
+    printButtons();
   });
 })();
