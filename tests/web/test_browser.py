@@ -532,3 +532,60 @@ def test_officer_draws_a_school_gate_and_the_plan_serves_it(session, web_store):
     session.shot("sheet-with-target")
     assert session.problems == []
     assert session.csp_violations() == []
+
+
+def test_officer_declares_a_red_alert_on_the_map_and_the_plan_gives_it_its_minimum(
+    session, web_store
+):
+    page = session.page
+    session.log_in(web_store["users"][("S02", "officer")])
+    page.click("#nav-alerts")
+    expect(page).to_have_url(re.compile(r"/alerts/$"))
+    frame = map_frame(page)
+    frame.wait_for_function("window.gridplanMicroLayer !== undefined")
+    cell = "S02-B3-M003"
+    # click the micro-grid on the map: the point of its centre in the page
+    x, y = frame.evaluate(
+        """(id) => { let pt = null; const layer = window.gridplanMicroLayer;
+             layer.eachLayer(l => { if (l.feature.properties.id === id) {
+               pt = layer._map.latLngToContainerPoint(l.getBounds().getCenter()); } });
+             const box = layer._map.getContainer().getBoundingClientRect();
+             return [pt.x + box.left, pt.y + box.top]; }""",
+        cell,
+    )
+    frame_box = page.locator("#map-frame").bounding_box()
+    page.mouse.click(frame_box["x"] + x, frame_box["y"] + y)
+    add = frame.locator(".leaflet-popup-content button[data-gp-act=alert]")
+    expect(add).to_have_attribute("data-gp-id", cell)
+    add.click()
+    expect(page.locator("#alert-cells")).to_have_value(cell)
+    page.select_option("#alert-level", "red")
+    page.fill("#alert-hours", "72")
+    page.fill("#alert-reason", "连续抢劫 robbery series")
+    session.shot("alert-form")
+    page.click("#alert-submit")
+    expect(page.locator("#active-alerts tr.alert-red")).to_contain_text(cell)
+    session.shot("alert-declared")
+
+    # plan tomorrow's morning (the alert runs 72 hours from now)
+    page.goto("/plans/")
+    boxes = page.locator("input[name=slices]")
+    for k in range(boxes.count()):
+        if boxes.nth(k).get_attribute("value") != "morning":
+            boxes.nth(k).uncheck()
+    page.click("#plan-submit")
+    page.wait_for_url(re.compile(r"/plans/\d+$"), timeout=180_000)
+    row = page.locator(f"#plan-alerts tr[data-cell='{cell}']")
+    expect(row).to_have_count(1)
+    minutes, need = row.locator("td").nth(2).inner_text().split(" / ")
+    assert int(need) == 30 and int(minutes) >= 30, (minutes, need)
+    assert row.get_attribute("class") != "short"
+    frame = map_frame(page)
+    frame.wait_for_function("window.gridplanMicroLayer !== undefined")
+    stops = frame.evaluate(
+        "() => Array.from(document.querySelectorAll('.gp-stop')).map(e => e.textContent)"
+    )
+    assert stops, "no stop on the plan map"
+    session.shot("plan-with-alert")
+    assert session.problems == []
+    assert session.csp_violations() == []
