@@ -87,6 +87,7 @@ _LAZY = {
     "PlanRequest": "gridplan.routing.request",
     "Target": "gridplan.routing.targets",
     "read_targets": "gridplan.routing.targets",
+    "Alert": "gridplan.routing.alerts",
     "Duty": "gridplan.routing.plan",
     "save_plan": "gridplan.io.planfile",
     "load_plan": "gridplan.io.planfile",
@@ -176,6 +177,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.network.matrix import travel_matrix as travel_matrix
     from gridplan.network.stops import access_points as access_points
     from gridplan.network.stops import snap_points as snap_points
+    from gridplan.routing.alerts import Alert as Alert
     from gridplan.routing.check import CheckReport as CheckReport
     from gridplan.routing.check import check_plan as check_plan
     from gridplan.routing.plan import Duty as Duty

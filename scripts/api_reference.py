@@ -68,6 +68,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "PlanRequest",
         "Target",
         "read_targets",
+        "Alert",
         "PlanSettings",
         "build_problem",
         "PatrolProblem",

@@ -727,6 +727,8 @@ def _check_dosage_shares(plan: PatrolPlan, dosage: Mapping[str, float], policy, 
                     "by risk)",
                     s.slice_id,
                 )
+
+
 def _check_slice(s, visits, plan: PatrolPlan, alerts, dosage: dict[str, float], out) -> None:
     """Check a slice's revisits, alert minimums and metrics (the minimums leave ``dosage``)."""
     effects = alert_effects(alerts, s.start, s.end, plan.policy.alerts)

@@ -863,9 +863,7 @@ def build_problem(
         late={m for m, t in after.items() if t >= horizon},
     )
     if alerts:
-        effects = alert_effects(
-            alerts, start, start + dt.timedelta(seconds=horizon), policy.alerts
-        )
+        effects = alert_effects(alerts, start, start + dt.timedelta(seconds=horizon), policy.alerts)
         stops = apply_alerts(stops, excluded, effects, policy, left)
     _check_roster(config, base_ids, set(micro_ids))
     if parts is None:

@@ -329,6 +329,7 @@ def alerts_add(
     """Declare an alert from now for --hours or --until a station time; print its id."""
     import datetime as dt
 
+    from gridplan.routing.alerts import MAX_AREA_BYTES
     from gridplan.routing.alerts import area_geojson
     from gridplan.routing.alerts import cells_in_area
     from gridplan.routing.alerts import read_area
@@ -344,7 +345,8 @@ def alerts_add(
         ends = starts + dt.timedelta(hours=hours) if hours else _station_time(until_text, tz)
         geojson = None
         if area is not None:
-            shape = read_area(area.read_bytes()[: (1 << 20) + 1], source=str(area))
+            with area.open("rb") as f:  # no more than the limit, whatever the file's size
+                shape = read_area(f.read(MAX_AREA_BYTES + 1), source=str(area))
             grid = store.load_grid(con, store.latest_grid(con, station_id)["id"])
             ids += cells_in_area(grid, shape, source=str(area))
             geojson = area_geojson(shape)

@@ -111,7 +111,7 @@ def test_other_roles_read_but_cannot_declare(client, web_store, role):
         ("zh", {"level": "orange"}, "预警颜色"),
         ("en", {"cells": "S02-B9-M999"}, "S02-B9-M999 are not in the station's grid"),
         ("zh", {"cells": "S02-B9-M999"}, "S02-B9-M999"),
-        ("en", {"hours": "", "until": "2001-01-01T08:00"}, "not after it starts"),
+        ("en", {"until": "2001-01-01T08:00"}, "not after it starts"),  # the end wins
         ("en", {"hours": "many"}, "Duration many is not a number of hours"),
         ("zh", {"hours": "many"}, "时长"),
         ("en", {"hours": "", "until": "soon"}, "End soon is not a date and time"),
@@ -173,3 +173,19 @@ def test_a_plan_job_takes_the_alerts_of_its_day_and_lists_them(client, web_app, 
     assert "#d7191c" in frame
     sheets = client.get(f"/plans/{plan_id}/sheets").get_data(as_text=True)
     assert "Red alert until 06-08 00:00" in sheets
+
+
+def test_an_end_time_in_station_time_wins_over_the_duration(client, web_app, web_store):
+    sign_in(client, web_store)
+    con = connect(web_app.config["DATABASE"])
+    try:
+        tz = store.station_config(con, "S02").tz
+    finally:
+        con.close()
+    end = (dt.datetime.now(tz) + dt.timedelta(days=2)).replace(
+        hour=20, minute=0, second=0, microsecond=0
+    )
+    resp = declare(client, level="yellow", until=end.strftime("%Y-%m-%dT%H:%M"))
+    assert resp.status_code == 302
+    (alert,) = station_alerts(web_app)
+    assert alert.ends == end and alert.level == "yellow"

@@ -72,7 +72,9 @@ def index():
 
 
 def _form_window(form, tz) -> tuple[dt.datetime, dt.datetime]:
-    """The window of the form: from now for ``hours``, or until ``until`` (station time).
+    """The window of the form: from now until ``until`` (station time), else for ``hours``.
+
+    An end time, when given, wins over the duration (the form pre-fills 72 hours).
 
     Raises
     ------
@@ -81,7 +83,7 @@ def _form_window(form, tz) -> tuple[dt.datetime, dt.datetime]:
     """
     start = dt.datetime.now(tz).replace(second=0, microsecond=0)
     hours, until = form.get("hours", "").strip(), form.get("until", "").strip()
-    if hours:
+    if hours and not until:
         try:
             value = float(hours)
         except ValueError:
