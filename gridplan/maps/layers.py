@@ -24,6 +24,8 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+import shapely.geometry
 from branca.element import MacroElement
 from branca.element import Template
 
@@ -508,7 +510,8 @@ def alert_layer(grid: gpd.GeoDataFrame, alerts: Sequence, labels: dict) -> Macro
     """Micro-grids under red/yellow/blue alerts, coloured by the strongest (``None``: none).
 
     ``alerts`` are :class:`~gridplan.routing.alerts.Alert` objects; a micro-grid's tooltip
-    lists each alert on it with its colour, id, end (station time) and reason.
+    lists each alert on it with its colour, id, end (station time) and reason. The areas
+    alerts were declared on are drawn dashed in their colour.
     """
     g = grid.to_crs(4326)
     micro = g[g["level"] == "micro"].set_index(g.loc[g["level"] == "micro", "id"].astype(str))
@@ -533,8 +536,24 @@ def alert_layer(grid: gpd.GeoDataFrame, alerts: Sequence, labels: dict) -> Macro
         for mid in ids
     ]
     cells = micro.loc[ids].reset_index(drop=True)
+    areas = [
+        {"type": "Feature", "properties": {"c": ALERT_COLOURS[rank[a.level]]}, "geometry": g}
+        for a in alerts
+        if a.area and (g := _area_geometry(a.area)) is not None
+    ]
     cfg = {"name": labels["alerts"], "until": labels["alert_until"]}
-    return Layer("alert_layer.html", data=_rounded_geojson(cells, props), cfg=cfg)
+    data = _rounded_geojson(cells, props)
+    area_data = {"type": "FeatureCollection", "features": areas}
+    return Layer("alert_layer.html", data=data, areas=area_data, cfg=cfg)
+
+
+def _area_geometry(text: str) -> dict | None:
+    """Return an alert's area (GeoJSON text) rounded to 6 decimals; ``None`` if unreadable."""
+    try:
+        geom = shapely.geometry.shape(json.loads(text))
+    except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.GEOSException):
+        return None
+    return shapely.geometry.mapping(shapely.set_precision(geom, 1e-6))
 
 
 def micro_layer(

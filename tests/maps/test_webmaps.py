@@ -688,3 +688,42 @@ def test_the_plan_map_shows_targets_and_the_sections_walked():
     assert [(s["target"], s["kind"], s["win"]) for s in stops] == [("gate", "point", "07:30–08:15")]
     html = plan_map(plan, grid=grid, lang="en", tiles=None).get_root().render()
     assert "gp-target-line" in html and "Key targets and road sections" in html
+
+
+def test_alerts_are_a_layer_in_their_colours_with_their_areas():
+    from gridplan.maps.layers import LABELS
+    from gridplan.maps.layers import alert_layer
+    from gridplan.maps.palette import ALERT_COLOURS
+    from gridplan.maps.webmaps import alert_pick_map
+    from gridplan.routing.alerts import Alert
+
+    grid = make_grid()
+    t0 = dt.datetime(2024, 6, 5, 6, tzinfo=ZoneInfo("Asia/Shanghai"))
+    cell = grid.loc[grid["id"] == "S01-B2-M002", "geometry"].iloc[0]
+    area = json.dumps(shapely.geometry.mapping(cell.buffer(-0.0001)))
+
+    def alert(i, level, cells, **kw):
+        end = t0 + dt.timedelta(hours=72)
+        return Alert(i, level, cells, t0, end, HOSTILE, "me", t0, **kw)
+
+    alerts = [
+        alert("1", "yellow", ("S01-B2-M002", "S01-B1-M001")),
+        alert("2", "red", ("S01-B2-M002",), area=area),
+        alert("3", "blue", ("S01-B9-M999",)),  # not in this grid: left out
+    ]
+    layer = alert_layer(grid, alerts, LABELS["en"])
+    data, areas = json.loads(layer.data), json.loads(layer.areas)
+    colour = {f["properties"]["id"]: f["properties"]["c"] for f in data["features"]}
+    assert colour == {"S01-B2-M002": ALERT_COLOURS[0], "S01-B1-M001": ALERT_COLOURS[1]}
+    (listed,) = [
+        f["properties"]["a"] for f in data["features"] if f["properties"]["id"] == "S01-B2-M002"
+    ]
+    assert [a[:3] for a in listed] == [["Red", "2", "06-08 06:00"], ["Yellow", "1", "06-08 06:00"]]
+    assert [f["properties"]["c"] for f in areas["features"]] == [ALERT_COLOURS[0]]
+    assert areas["features"][0]["geometry"]["type"] == "Polygon"
+    html = grid_map(grid, alerts=alerts).get_root().render()
+    marker = "micro-grids under alerts"  # the alert layer's script
+    assert marker in html and HOSTILE not in html  # reasons go in as data
+    assert marker not in grid_map(grid).get_root().render()
+    picked = alert_pick_map(grid, alerts).get_root().render()
+    assert '"actions":"alert"' in picked and "add_to_alert" in picked and marker in picked

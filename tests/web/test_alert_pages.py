@@ -54,7 +54,7 @@ def test_an_officer_declares_lists_and_ends_an_alert(client, web_app, web_store)
     assert "Beijing time" in page  # times in the station's time, labelled
     # the grid map shows it, in the alert colour
     frame = client.get("/map/frame").get_data(as_text=True)
-    assert "#d7191c" in frame and "robbery series" in frame
+    assert "micro-grids under alerts" in frame and "robbery series" in frame
 
     token = csrf_token(client, "/alerts/")
     resp = client.post(f"/alerts/{alert.id}/end", data={"csrf_token": token})
@@ -170,7 +170,7 @@ def test_a_plan_job_takes_the_alerts_of_its_day_and_lists_them(client, web_app, 
     assert got >= 30
     plan_id = int(status["url"].rstrip("/").split("/")[-1])
     frame = client.get(f"/plans/{plan_id}/map").get_data(as_text=True)
-    assert "#d7191c" in frame
+    assert "micro-grids under alerts" in frame and "robbery series" in frame
     sheets = client.get(f"/plans/{plan_id}/sheets").get_data(as_text=True)
     assert "Red alert until 06-08 00:00" in sheets
 
