@@ -276,3 +276,18 @@ def test_the_minimum_is_not_counted_against_the_daily_cap(net, grid):
     for s in plan.slices:
         got = sum(p.dwell_s for r in s.routes for p in r.stops if p.micro_id == hot_cell)
         assert got >= 30 * 60, s.slice_id
+
+
+def test_an_alert_cell_the_officer_excluded_stays_out_with_a_warning(net, grid):
+    red = alert("red", [LOW, "S01-B3-M002"], id="R7")
+    cfg = make_config([patroller("P1", {"daily": ["06:00-08:00"]})], cover_base_grids=False)
+    hot = make_hotspots(grid, [100, 90, 80, 70, 60, 50, 40, 30, 0])
+    request = PlanRequest("2024-06-05", slices=["morning"], alerts=[red], exclude=[LOW])
+    plan = plan_patrols(grid, hot, net, cfg, request, params=FAST)
+    assert not visits_of(plan, LOW)
+    assert sum(p.dwell_s for p in visits_of(plan, "S01-B3-M002")) >= 30 * 60
+    report = check_plan(plan, net, grid=grid)
+    assert report.ok, report.to_text()
+    (warning,) = [f for f in report.findings if f.code == "alert"]
+    assert warning.severity == "warning" and LOW in warning.message
+    assert "(excluded by the officer)" in warning.message

@@ -674,3 +674,30 @@ def test_sheets_print_the_walk_of_a_street_and_the_window_of_a_gate(target_plan,
         "zh": "重点目标，价值相当于该时段风险的 30 %，须在 07:30-08:15 内到位",
     }[lang]
     assert why in html.replace("&#39;", "'")
+
+
+def test_a_stop_under_an_alert_shows_its_colour_and_end(plan):
+    """The alert of a stop (planned under one) is printed with its end, and the row is taller."""
+    alert_end = dt.datetime(2024, 6, 7, 20, 0, tzinfo=dt.UTC)  # 06-08 04:00 in Shanghai
+    morning = plan.slice("morning")
+    r = next(r for r in morning.routes if r.stops)
+    first = dataclasses.replace(r.stops[0], alert="red", alert_id="9")
+    route = dataclasses.replace(r, stops=(first, *r.stops[1:]))
+    alert = {
+        "id": "9", "level": "red", "micro_ids": [first.micro_id],
+        "starts": "2024-06-05T00:00:00+00:00", "ends": alert_end.isoformat(),
+        "reason": "robbery", "created_by": "me", "created_at": "2024-06-05T00:00:00+00:00",
+        "ended_at": None, "ended_by": None, "area": None,
+    }  # fmt: skip
+    marked = dataclasses.replace(
+        plan,
+        slices=(dataclasses.replace(morning, routes=(route,)),),
+        settings={**plan.settings, "alerts": [alert]},
+    )
+    (sheet,) = S.route_sheets(marked)
+    row = sheet.rows[0]
+    assert (row.alert, row.alert_until) == ("red", "06-08 04:00")
+    assert S._row_height_mm(row) > S._row_height_mm(dataclasses.replace(row, alert=""))
+    html = S.render_sheets_html([sheet], lang="en")
+    assert 'class="alert alert-red">Red alert until 06-08 04:00<' in html
+    assert "红色预警，至 06-08 04:00" in S.render_sheets_html([sheet], lang="zh")

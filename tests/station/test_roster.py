@@ -226,3 +226,30 @@ def test_roster_errors_name_where_the_value_came_from():
         "'M1' is neither 'station' nor a micro-grid id of the grid; t07.toml: roster 'V09': end "
         "= 'M1' is neither 'station' nor a micro-grid id of the grid; fix the [[roster]] entries"
     )
+
+
+def test_alert_policies_default_and_override_per_colour():
+    from gridplan.station.roster import AlertPolicy
+
+    policy = default_config().patrol.alerts
+    assert policy["red"] == AlertPolicy(3.0, 30, 30)
+    assert policy["yellow"] == AlertPolicy(1.5, 45, 15)
+    assert policy["blue"] == AlertPolicy(1.0, None, 0) and not policy["blue"].changes_routes
+    cfg = config_from_mapping({"patrol": {"alerts": {"yellow": {"min_presence_min": 24}}}})
+    assert cfg.patrol.alerts["yellow"] == AlertPolicy(1.5, 45, 24)
+    assert cfg.patrol.alerts["red"] == policy["red"]
+
+
+@pytest.mark.parametrize(
+    ("alerts", "match"),
+    [
+        ({"orange": {}}, r"patrol\.alerts: unknown colour\(s\) orange; use red, yellow, blue"),
+        ({"red": {"value_factor": 0.5}}, r"value_factor = 0\.5 must be >= 1"),
+        ({"red": {"min_presence": 30}}, r"patrol\.alerts\.red: unknown key\(s\) min_presence"),
+        ({"red": {"revisit_gap_min": "soon"}}, r"patrol\.alerts\.red\.revisit_gap_min"),
+        ({"red": 3}, r"patrol\.alerts\.red"),
+    ],
+)
+def test_bad_alert_policies_name_the_key_and_the_fix(alerts, match):
+    with pytest.raises(ConfigError, match=match):
+        config_from_mapping({"patrol": {"alerts": alerts}})
