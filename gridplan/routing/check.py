@@ -559,8 +559,8 @@ def check_plan(
     rules: dict[str, tuple[int, int]] = {}
     spans: dict[str, list[tuple[dt.datetime, dt.datetime, str]]] = defaultdict(list)
     dosage: dict[str, float] = defaultdict(float)
-    chains: dict[tuple, list[PatrolRoute]] = defaultdict(list)
     alerts = _plan_alerts(plan)
+    chains: dict[tuple, list[PatrolRoute]] = defaultdict(list)
     for s in plan.slices:
         visits: dict[str, list] = defaultdict(list)
         for r in s.routes:

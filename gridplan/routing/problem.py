@@ -862,9 +862,7 @@ def build_problem(
         dwell_min=dwell,
         late={m for m, t in after.items() if t >= horizon},
     )
-    if alerts:
-        effects = alert_effects(alerts, start, start + dt.timedelta(seconds=horizon), policy.alerts)
-        stops = apply_alerts(stops, excluded, effects, policy, left)
+    stops = _alerted(stops, excluded, alerts, (start, horizon), policy, left)
     _check_roster(config, base_ids, set(micro_ids))
     if parts is None:
         chosen, off = _available(config, ts, date, start, dict(duty_used or {}), duty_cap)
@@ -1049,6 +1047,22 @@ def _stops(
             )
         )
     return stops, excluded
+
+
+def _alerted(
+    stops: list[Stop],
+    excluded: dict[str, str],
+    alerts: Collection[Alert],
+    window: tuple[dt.datetime, int],
+    policy: PatrolPolicy,
+    left: Mapping[str, float],
+) -> list[Stop]:
+    """Return the stops with the alerts active in the slice applied (``window``: start, s)."""
+    if not alerts:
+        return stops
+    start, horizon = window
+    effects = alert_effects(alerts, start, start + dt.timedelta(seconds=horizon), policy.alerts)
+    return apply_alerts(stops, excluded, effects, policy, left)
 
 
 def apply_alerts(

@@ -225,12 +225,12 @@ def test_a_plan_gives_a_red_cell_its_minimum_and_records_the_alert(net, grid):
 def test_check_plan_finds_a_missed_minimum_and_a_short_gap(net, grid):
     red = alert("red", [LOW], id="R7")
     plan = plan_alert(grid, net, [red])
-    # the same plan, but the alert now asks for 45 minutes and a 60-minute gap
+    # the same plan, but the alert now asks for 45 minutes and a 90-minute gap
     policy = dataclasses.replace(
         plan.policy,
         alerts={**plan.policy.alerts, "red": dataclasses.replace(plan.policy.alerts["red"])},
     )
-    stricter = dataclasses.replace(policy.alerts["red"], min_presence_min=45, revisit_gap_min=60)
+    stricter = dataclasses.replace(policy.alerts["red"], min_presence_min=45, revisit_gap_min=90)
     changed = dataclasses.replace(
         plan, policy=dataclasses.replace(policy, alerts={**policy.alerts, "red": stricter})
     )
