@@ -197,8 +197,8 @@ def test_the_request_checks_the_alert_micro_grids(net, grid):
 # --------------------------------------------------------------------------- plans and checks
 
 
-def plan_alert(grid, net, alerts, window="06:00-07:30", slices=("morning",)):
-    cfg = make_config([patroller("P1", {"daily": [window]})], cover_base_grids=False)
+def plan_alert(grid, net, alerts, window="06:00-07:30", slices=("morning",), **policy):
+    cfg = make_config([patroller("P1", {"daily": [window]})], cover_base_grids=False, **policy)
     hot = make_hotspots(grid, [100, 90, 80, 70, 60, 50, 40, 30, 0])
     request = PlanRequest("2024-06-05", slices=list(slices), alerts=alerts)
     return plan_patrols(grid, hot, net, cfg, request, params=FAST)
@@ -268,6 +268,7 @@ def test_the_minimum_is_not_counted_against_the_daily_cap(net, grid):
         [alert("red", [hot_cell], hours=24)],
         window="06:00-22:00",
         slices=("morning", "day", "evening"),
+        dosage_cap_min=45,  # less than three slices' minimums
     )
     report = check_plan(plan, net, grid=grid)
     assert report.ok, report.to_text()
