@@ -292,3 +292,21 @@ def test_an_alert_cell_the_officer_excluded_stays_out_with_a_warning(net, grid):
     (warning,) = [f for f in report.findings if f.code == "alert"]
     assert warning.severity == "warning" and LOW in warning.message
     assert "(excluded by the officer)" in warning.message
+
+
+def test_a_red_alert_never_leaves_the_slice_without_patrols():
+    """The solver's only candidate had a route under the 45-minute outing minimum, and was
+    thrown away whole before the outing repair could lengthen it: nobody patrolled."""
+    from _web import S02_TOML
+    from _web import lattice_station
+
+    from gridplan.station.config import config_from_toml
+
+    grid, hot, net = lattice_station()
+    cfg = config_from_toml(S02_TOML)
+    t0 = dt.datetime(2026, 12, 7, 16, 40, tzinfo=cfg.tz)
+    red = Alert("1", "red", ("S02-B3-M003",), t0, t0 + dt.timedelta(hours=72), "r", "me", t0)
+    request = PlanRequest("2026-12-08", slices=["morning"], alerts=[red], seed=0)
+    plan = checked(plan_patrols(grid, hot, net, cfg, request, params=FAST), net, grid)
+    stops = visits_of(plan, "S02-B3-M003")
+    assert sum(p.dwell_s for p in stops) >= 30 * 60
