@@ -83,6 +83,22 @@ def _try_insert(
     return None
 
 
+def _without_orphans(model: PrizeVRP, routes: list) -> list[list[int]]:
+    """Drop revisit copies whose earlier copy no route visits any more (a route given up).
+
+    Copy k+1 may only be visited with copy k; giving up a route that held copy k would
+    otherwise leave the other routes infeasible.
+    """
+    nodes = [list(r.nodes) if isinstance(r, Route) else list(r) for r in routes]
+    visited = {u for r in nodes for u in r[1:-1]}
+    orphans: set[int] = set()
+    for g in model.revisit_groups:
+        gone = [i for i, u in enumerate(g.nodes) if u not in visited]
+        if gone:
+            orphans.update(g.nodes[gone[0] + 1 :])
+    return [[u for u in r if u not in orphans] for r in nodes]
+
+
 def lengthen(model: PrizeVRP, solution: PrizeVRPSolution) -> PrizeVRPSolution:
     """Return ``solution`` with every route at least its vehicle's ``min_duration``.
 
@@ -101,7 +117,7 @@ def lengthen(model: PrizeVRP, solution: PrizeVRPSolution) -> PrizeVRPSolution:
             if grown is None:
                 v = model.vehicles[k]
                 routes[k] = [v.start, v.end]
-                current = PrizeVRPSolution.from_routes(model, routes)
+                current = PrizeVRPSolution.from_routes(model, _without_orphans(model, routes))
                 break
             current = grown
     return PrizeVRPSolution.from_routes(
