@@ -115,10 +115,6 @@ def _best(model: PrizeVRP, results: list[WorkerResult], t0: float) -> PrizeVRPSo
             )
             sol = lengthen(model, sol)  # routes shorter than an outing worth making
             if not sol.is_feasible(model):
-                # a route shorter than its vehicle's min_duration is repaired (lengthened or
-                # given up), not the whole candidate thrown away: that left slices empty
-                sol = lengthen(model, sol)
-            if not sol.is_feasible(model):
                 continue
             if best is None or sol.cost() < best.cost():
                 best = sol
