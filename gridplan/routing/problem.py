@@ -862,7 +862,7 @@ def build_problem(
         dwell_min=dwell,
         late={m for m, t in after.items() if t >= horizon},
     )
-    stops = _alerted(stops, excluded, alerts, (start, horizon), policy, left)
+    stops = _alerted(stops, excluded, alerts, (start, horizon), policy, (left, used))
     _check_roster(config, base_ids, set(micro_ids))
     if parts is None:
         chosen, off = _available(config, ts, date, start, dict(duty_used or {}), duty_cap)
@@ -1055,14 +1055,19 @@ def _alerted(
     alerts: Collection[Alert],
     window: tuple[dt.datetime, int],
     policy: PatrolPolicy,
-    left: Mapping[str, float],
+    dosage: tuple[Mapping[str, float], Mapping[str, float]],
 ) -> list[Stop]:
-    """Return the stops with the alerts active in the slice applied (``window``: start, s)."""
+    """Return the stops with the alerts active in the slice applied (``window``: start, s).
+
+    ``dosage``: the minutes each micro-grid may get in this slice, and those it got today.
+    """
     if not alerts:
         return stops
     start, horizon = window
+    left, used = dosage
+    room = {m: policy.dosage_cap_min - float(used.get(m, 0.0)) for m in left}
     effects = alert_effects(alerts, start, start + dt.timedelta(seconds=horizon), policy.alerts)
-    return apply_alerts(stops, excluded, effects, policy, left)
+    return apply_alerts(stops, excluded, effects, policy, left, room=room)
 
 
 def apply_alerts(
@@ -1071,6 +1076,8 @@ def apply_alerts(
     effects: Mapping[str, AlertEffect],
     policy: PatrolPolicy,
     left: Mapping[str, float],
+    *,
+    room: Mapping[str, float] | None = None,
 ) -> list[Stop]:
     """Return the stops with the alerts of the slice applied (``excluded`` updated).
 
@@ -1079,6 +1086,8 @@ def apply_alerts(
     hot spot (up to ``revisit_max`` times, within what the dosage cap leaves), but at least
     the visits its minimum presence needs, whatever the cap or its risk in the slice: those
     are kept like a pin (:func:`alert_prize`). A micro-grid the officer excluded stays out.
+    ``room``: minutes each micro-grid may still get today (the daily cap), for the fillers
+    an alert with several visits needs (:func:`_fillers`).
     """
     out = []
     for s in stops:
@@ -1101,7 +1110,28 @@ def apply_alerts(
                 s, copies=copies, dwell_s=dwell_min * 60, alert=effect, alert_visits=needed
             )
         )
+    if any(s.alert_visits > 1 for s in out):
+        out = _fillers(out, excluded, room or {})
     return out
+
+
+def _fillers(stops: list[Stop], excluded: dict[str, str], room: Mapping[str, float]) -> list[Stop]:
+    """Put micro-grids without risk or share of the cap here back in the model, once each.
+
+    They earn nothing (a prize by risk). An alert's visits are a revisit gap apart and a
+    patrol may not wait that long: with nothing else worth a visit in the slice it needs
+    somewhere to walk between them, or it cannot meet the minimum at all (the lattice with no
+    risk and a red alert got no patrol). A filler stays within the daily cap (``room``).
+    """
+    dwell = {s.id: s.dwell_s / 60 for s in stops}
+    back = {
+        mid
+        for mid, why in excluded.items()
+        if why in ("no risk in this slice", "dosage cap") and room.get(mid, 0.0) >= dwell[mid]
+    }
+    for mid in back:
+        del excluded[mid]
+    return [dataclasses.replace(s, copies=1) if s.id in back else s for s in stops]
 
 
 def alert_prize(prize: int, stop: Stop, copy: int) -> int:

@@ -310,3 +310,13 @@ def test_a_red_alert_never_leaves_the_slice_without_patrols():
     plan = checked(plan_patrols(grid, hot, net, cfg, request, params=FAST), net, grid)
     stops = visits_of(plan, "S02-B3-M003")
     assert sum(p.dwell_s for p in stops) >= 30 * 60
+
+
+def test_a_red_alert_is_met_on_a_station_without_risk_in_the_slice(net, grid):
+    """Nothing else worth a visit: the cells without risk are where the patrol walks between
+    the alert's two visits (waits are at most 5 minutes)."""
+    cfg = make_config([patroller("P1", {"daily": ["06:00-10:00"]})], cover_base_grids=False)
+    hot = make_hotspots(grid, [0] * 9)
+    request = PlanRequest("2024-06-05", slices=["morning"], alerts=[alert("red", [LOW])])
+    plan = checked(plan_patrols(grid, hot, net, cfg, request, params=FAST), net, grid)
+    assert sum(p.dwell_s for p in visits_of(plan, LOW)) >= 30 * 60

@@ -578,7 +578,8 @@ def test_officer_declares_a_red_alert_on_the_map_and_the_plan_gives_it_its_minim
     row = page.locator(f"#plan-alerts tr[data-cell='{cell}']")
     expect(row).to_have_count(1)
     minutes, need = row.locator("td").nth(2).inner_text().split(" / ")
-    assert int(need) == 30 and int(minutes) >= 30, (minutes, need)
+    plan_text = page.locator("#plan-side .slice-metrics").first.inner_text()
+    assert int(need) == 30 and int(minutes) >= 30, (minutes, need, plan_text[:3000])
     assert row.get_attribute("class") != "short"
     frame = map_frame(page)
     frame.wait_for_function("window.gridplanMicroLayer !== undefined")
