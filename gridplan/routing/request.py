@@ -37,10 +37,10 @@ from gridplan._messages import N_
 from gridplan._messages import Message
 from gridplan._messages import define
 from gridplan._messages import listing
-from gridplan.routing.targets import Target
-from gridplan.routing.targets import TargetError
 from gridplan.routing.alerts import Alert
 from gridplan.routing.alerts import unknown_cells
+from gridplan.routing.targets import Target
+from gridplan.routing.targets import TargetError
 
 if TYPE_CHECKING:
     import geopandas as gpd
