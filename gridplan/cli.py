@@ -994,14 +994,9 @@ def _plan_make(
         },
     )
     slices = [s.strip() for s in slice_ids.split(",") if s.strip()] if slice_ids else None
-    targets = _read_targets_option(targets_path)
+    targets, alerts = _read_targets_option(targets_path), _read_alerts(alerts_path)
     request = PlanRequest(
-        date_text,
-        slices=slices,
-        seed=seed,
-        duty_split=duty_split,
-        targets=targets,
-        alerts=_read_alerts(alerts_path),
+        date_text, slices=slices, seed=seed, duty_split=duty_split, targets=targets, alerts=alerts
     )
     cfg = _config(config_path)
     grid = load_grid(grid_path, limits=_limits())

@@ -384,6 +384,13 @@ def _paginate(rows: Sequence[SheetRow], budget_mm: float, density: str) -> list[
     return pages
 
 
+def _alert_fields(p, plan: PatrolPlan, tz: zoneinfo.ZoneInfo) -> dict[str, str]:
+    """Return a sheet row's alert colour and end for stop ``p`` (none when not under one)."""
+    if not p.alert:
+        return {}
+    return {"alert": p.alert, "alert_until": _alert_ends(plan, tz).get(p.alert_id or "", "")}
+
+
 def _alert_ends(plan: PatrolPlan, tz: zoneinfo.ZoneInfo) -> dict[str, str]:
     """Alert id -> when it ends (``MM-DD HH:MM``, station time), of the plan's alerts."""
     import datetime as dt
@@ -490,7 +497,6 @@ def route_sheets(
     tz = zoneinfo.ZoneInfo(plan.timezone)
     classes = class_method(p.gi_class for s in plan.slices for r in s.routes for p in r.stops)
     legend_mm = _LEGEND_MM + (_CLASSES_NOTE_MM if classes == "excess" else 0.0)
-    until = _alert_ends(plan, tz)
     labels = dict(slice_labels or {})
     members = {p.id: p.members for p in roster}
     out = []
@@ -521,8 +527,7 @@ def route_sheets(
                     if k == first[p.micro_id or f"{p.target_id}@{k}"]
                     else (),
                     **_target_fields(p, tz),
-                    alert=p.alert or "",
-                    alert_until=until.get(p.alert_id or "", ""),
+                    **_alert_fields(p, plan, tz),
                 )
                 for k, p in enumerate(r.stops)
             )
