@@ -50,7 +50,11 @@ def _visit_minutes(policy: PatrolPolicy, cls: str) -> tuple[float, float]:
 
 
 def _split(cap: float, score: np.ndarray, one: np.ndarray, most: np.ndarray) -> np.ndarray:
-    """One micro-grid's cap over its slices: a visit where there is risk, then by risk."""
+    """One micro-grid's cap over its slices: a visit where there is risk, then by risk.
+
+    What is left gives a visit to slices without risk, for the micro-grids the model keeps
+    there anyway (a base grid's cover, a pin).
+    """
     out = np.zeros(len(score))
     left = cap
     for s in np.argsort(-score, kind="stable"):
@@ -69,6 +73,12 @@ def _split(cap: float, score: np.ndarray, one: np.ndarray, most: np.ndarray) -> 
             left -= most[s] - out[s]
             out[s] = most[s]
         free -= full
+    # what the risk leaves: a visit in slices without risk (a base grid's cover, a pin)
+    left = cap - out.sum()
+    for s in range(len(score)):
+        if score[s] <= 0 and one[s] <= left + 1e-9:
+            out[s] = one[s]
+            left -= one[s]
     return out
 
 
@@ -95,7 +105,7 @@ def dosage_shares(
     -------
     dict
         ``{micro_id: {slice_id: minutes}}``; a micro-grid's minutes add up to at most its cap,
-        and a slice where it has no risk gets none.
+        and a slice where it has no risk gets a visit only from what the risk leaves.
 
     Examples
     --------

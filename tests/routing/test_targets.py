@@ -383,3 +383,26 @@ def test_why_a_target_stop_is_on_the_route(lattice):
     assert [str(m) for m in why_parts(gate)] == [
         "key target worth 30 % of this slice's risk, to serve 07:30-08:15"
     ]
+
+
+def test_a_model_without_a_first_solution_is_solved_with_another_seed():
+    # Station S02 (an auxiliary out 06:00-07:30, a volunteer team 06:00-10:00) and a school
+    # gate 07:30-08:15: with one worker and seed 0, OR-Tools found no first solution (not
+    # even every stop unperformed) and the whole plan came out empty
+    from _web import S02_TOML
+    from _web import lattice_station
+
+    import gridplan as gp
+    from gridplan.station.config import config_from_toml
+
+    grid, hot, net = lattice_station()
+    cfg = config_from_toml(S02_TOML, source="S02")
+    request = gp.PlanRequest(
+        "2024-06-05", slices=["morning"], targets=(school_gate(windows="07:30-08:15", value=40),)
+    )
+    plan = gp.plan_patrols(
+        grid, hot, net, cfg, request, params=gp.SolveParams(time_limit_s=1, workers=1, seed=0)
+    )
+    sp = plan.slices[0]
+    assert sp.solution.iterations > 0
+    assert any(r.stops for r in sp.routes)

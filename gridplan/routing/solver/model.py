@@ -426,8 +426,9 @@ class PrizeVRP:
     def schedule(self, k: int, nodes: Sequence[int]) -> tuple[int, ...]:
         """Earliest service-start times of vehicle ``k`` along ``nodes`` (waiting for windows).
 
-        The start is the vehicle's earliest start, or later when the first window needs it
-        (departure is delayed rather than waiting on the street).
+        The start is the vehicle's earliest start, or later when a window needs it: with a
+        ``max_wait``, a wait longer than that is moved back onto the route before it, down to
+        the departure (which is delayed rather than waiting on the street).
         """
         v = self.vehicles[k]
         t = self.travel[v.profile]
@@ -437,6 +438,13 @@ class PrizeVRP:
             if self.time_windows is not None:
                 arrive = max(arrive, int(self.time_windows[b, 0]))
             times.append(arrive)
+        if self.max_wait is not None and self.time_windows is not None:
+            for i in range(1, len(times)):
+                a, b = nodes[i - 1], nodes[i]
+                wait = times[i] - times[i - 1] - int(self.service[a]) - int(t[a, b])
+                if wait > self.max_wait:  # leave everything before later instead
+                    shift = wait - self.max_wait
+                    times[:i] = [x + shift for x in times[:i]]
         return tuple(times)
 
 

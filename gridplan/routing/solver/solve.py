@@ -197,10 +197,15 @@ def solve_prize_vrp(
     calls = [(model, each, w, arc_factor, prize_factor) for w in range(workers)]
     results = run_calls(_work, calls, workers)
     best = _best(model, results, t0)
-    if not best.iterations and model.revisit_groups:
-        # OR-Tools finds no first solution on some models with many revisit groups and a
-        # short most-wait; first visits only are a feasible part of the same model
-        calls = [(first_visits(model), each, w, arc_factor, prize_factor) for w in range(workers)]
+    # OR-Tools finds no first solution at all (not even every stop unperformed) on some
+    # models that combine revisit groups, a visit window and a short most-wait; another
+    # seed's arc jitter usually does, and first visits alone are a feasible part of the model
+    for retry in (1, 2, 3):
+        if best.iterations or not model.customers:
+            break
+        again = model if retry < 3 or not model.revisit_groups else first_visits(model)
+        seeded = dataclasses.replace(each, seed=params.seed + 7919 * retry)
+        calls = [(again, seeded, w, arc_factor, prize_factor) for w in range(workers)]
         best = _best(model, run_calls(_work, calls, workers), t0)
     report(progress, "solve", 1, 1)
     return best
