@@ -15,6 +15,7 @@ import itertools
 import zoneinfo
 from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -74,15 +75,23 @@ _WHY_TARGET = define(
     "plan.why.target",
     N_("key target worth %(share)s of this slice's risk, to serve %(window)s"),
 )
+_WHY_ALERT = {
+    "red": define("plan.why.alert_red", N_("red alert until %(until)s")),
+    "yellow": define("plan.why.alert_yellow", N_("yellow alert until %(until)s")),
+    "blue": define("plan.why.alert_blue", N_("blue alert until %(until)s")),
+}
 
 
-def why_parts(stop: PlannedStop) -> list[Message]:
+def why_parts(stop: PlannedStop, alerts: Sequence[Mapping[str, Any]] = ()) -> list[Message]:
     """Return why a stop is on the route, as messages to join with "; " (any UI language).
 
     Parameters
     ----------
     stop
         The stop.
+    alerts
+        The plan's alerts (``settings["alerts"]``): a stop under one says its colour and
+        until when, in the station's time ("red alert until 06-10 20:00").
 
     Returns
     -------
@@ -109,6 +118,10 @@ def why_parts(stop: PlannedStop) -> list[Message]:
             for cat, n in top
         ]
         parts.append(_WHY_RECENT(incidents=listing(counts), days=days, date=to))
+    alert = next((a for a in alerts if a.get("id") == stop.alert_id), None)
+    if alert is not None and stop.alert in _WHY_ALERT:
+        ends = dt.datetime.fromisoformat(str(alert["ends"])).astimezone(stop.arrival.tzinfo)
+        parts.append(_WHY_ALERT[stop.alert](until=f"{ends:%m-%d %H:%M}"))
     return parts
 
 

@@ -523,7 +523,7 @@ def route_sheets(
                     risk_class=p.risk_class,
                     visit=p.copy,
                     hot_class=p.gi_class if p.gi_class in HOT_CLASSES else "",
-                    why=tuple(why_parts(p))
+                    why=tuple(why_parts(p, plan.settings.get("alerts") or ()))
                     if k == first[p.micro_id or f"{p.target_id}@{k}"]
                     else (),
                     **_target_fields(p, tz),

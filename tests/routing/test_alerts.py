@@ -26,6 +26,7 @@ from gridplan.routing.alerts import alert_effects
 from gridplan.routing.alerts import alerts_from_json
 from gridplan.routing.alerts import alerts_to_json
 from gridplan.routing.check import check_plan
+from gridplan.routing.plan import why_parts
 from gridplan.routing.planner import plan_patrols
 from gridplan.routing.problem import PIN_PRIZE
 from gridplan.routing.problem import build_problem
@@ -220,6 +221,11 @@ def test_a_plan_gives_a_red_cell_its_minimum_and_records_the_alert(net, grid):
     again = plan_from_dict(plan_to_dict(plan))
     assert again.policy.alerts == plan.policy.alerts
     assert [p.alert_id for p in visits_of(again, LOW)] == [p.alert_id for p in stops]
+    # why this stop, in words: the alert's colour and end in the station's time
+    ends = red.ends.astimezone(stops[0].arrival.tzinfo)
+    why = [str(m) for m in why_parts(stops[0], plan.settings["alerts"])]
+    assert why[-1] == f"red alert until {ends:%m-%d %H:%M}"
+    assert not any("alert" in m for m in map(str, why_parts(stops[0])))
 
 
 def test_check_plan_finds_a_missed_minimum_and_a_short_gap(net, grid):

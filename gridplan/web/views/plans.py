@@ -335,6 +335,7 @@ def _metrics_rows(plan, labels) -> list[dict]:
     from gridplan.routing.plan import why_parts
 
     rows = []
+    alerts = plan.settings.get("alerts") or ()
     for s in plan.slices:
         m = s.metrics
         deployed = [r for r in s.routes if r.deployed]
@@ -345,7 +346,7 @@ def _metrics_rows(plan, labels) -> list[dict]:
                 "m": m,
                 "deployed": deployed,
                 # each route's stops with why they are there (alerts add their own part)
-                "why": [(r, [(p, why_parts(p)) for p in r.stops]) for r in deployed],
+                "why": [(r, [(p, why_parts(p, alerts)) for p in r.stops]) for r in deployed],
             }
         )
     return rows
