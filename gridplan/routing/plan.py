@@ -37,6 +37,7 @@ from gridplan.routing.presence import Place
 from gridplan.routing.presence import response_coverage
 from gridplan.routing.presence import waiting_s
 from gridplan.routing.problem import NO_PATH_S
+from gridplan.routing.problem import PIN_PRIZE
 from gridplan.routing.problem import PRIZE_TOTAL
 from gridplan.routing.problem import OnDuty
 from gridplan.routing.problem import PatrolProblem
@@ -153,7 +154,9 @@ class PlannedStop:
     dwell_s
         Dwell seconds.
     prize, score
-        Prize units earned and the hot-spot score of the micro-grid in the slice.
+        Prize units earned for the risk (times an alert's value factor; without the bonus
+        that makes a pin or an alert's minimum hard to drop) and the hot-spot score of the
+        micro-grid in the slice.
     risk_rank, gi_class, risk_class
         Why it was chosen: rank (1 = riskiest), Gi* class and ``top``/``high``/``other``.
     copy
@@ -559,7 +562,10 @@ class SliceMetrics:
 
     @property
     def prize_share(self) -> float:
-        """The prize collected as a share of the slice's risk (above 1 with revisits or pins)."""
+        """The prize collected as a share of the slice's risk (above 1 with revisits).
+
+        A pin's or an alert minimum's bonus is not counted (:attr:`PlannedStop.prize`).
+        """
         return self.prize / PRIZE_TOTAL
 
     def to_dict(self) -> dict[str, Any]:
@@ -1307,7 +1313,7 @@ def _planned_stop(
         arrival=at(vis.time),
         dwell_s=s.dwell_s,
         departure=at(vis.time + s.dwell_s),
-        prize=int(model.prize[vis.node]),
+        prize=int(model.prize[vis.node]) - _pin_bonus(problem, vis.node),
         score=s.score,
         risk_rank=s.rank,
         gi_class=s.gi_class,
@@ -1573,6 +1579,15 @@ def _metrics(
         prize=int(sum(p.prize for r in routes for p in r.stops)),
     )
     return metrics, dropped
+
+
+def _pin_bonus(problem: PatrolProblem, node: int) -> int:
+    """Return the part of a node's prize that makes a pin or an alert's minimum hard to drop."""
+    ref = problem.nodes[node]
+    stop = problem.stop(ref.place)
+    pinned = stop.pinned and ref.copy == 0
+    alert = stop.alert is not None and ref.copy < stop.alert_visits
+    return PIN_PRIZE * (int(pinned) + int(alert))
 
 
 def _measure(

@@ -43,6 +43,11 @@ def test_a_pinned_low_risk_grid_is_visited_and_an_excluded_hot_spot_is_not(net, 
     dropped = {d.micro_id: d.reason for d in plan.slices[0].dropped}
     assert dropped[hottest] == "excluded by the officer"
     assert plan.settings["pinned"] == [low] and plan.settings["exclude"] == [hottest]
+    # the pin's bonus makes the visit hard to drop; it is not risk, so the stop's prize and
+    # the slice's prize share leave it out (a share of 100 %+ of the risk read as nonsense)
+    pin_stop = next(p for r in plan.slices[0].routes for p in r.stops if p.micro_id == low)
+    assert pin_stop.prize < 100_000
+    assert plan.slices[0].metrics.prize_share <= 1.0
 
 
 def test_unknown_or_contradictory_pins_are_refused(net, grid):
