@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from gridplan.routing._shares import water_fill
 from gridplan.station.roster import PatrolPolicy
 from gridplan.station.timeslices import TimeSlice
 
@@ -61,18 +62,7 @@ def _split(cap: float, score: np.ndarray, one: np.ndarray, most: np.ndarray) -> 
         if score[s] > 0 and one[s] <= left:
             out[s] = one[s]
             left -= one[s]
-    free = {s for s in range(len(score)) if score[s] > 0 and out[s] < most[s]}
-    while free and left > 1e-9:
-        total = sum(score[s] for s in free)
-        full = {s for s in free if left * score[s] / total >= most[s] - out[s]}
-        if not full:
-            for s in free:
-                out[s] += left * score[s] / total
-            break
-        for s in full:
-            left -= most[s] - out[s]
-            out[s] = most[s]
-        free -= full
+    out = np.array(water_fill(left, most, score, start=out))
     # what the risk leaves: a visit in slices without risk (a base grid's cover, a pin)
     left = cap - out.sum()
     for s in range(len(score)):

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from gridplan.routing._shares import water_fill
 from gridplan.station.roster import DAY_MIN
 from gridplan.station.roster import Patroller
 from gridplan.station.timeslices import TimeSlice
@@ -47,8 +48,8 @@ class Outing:
     Examples
     --------
     >>> from gridplan.station.roster import parse_patroller
-    >>> p = parse_patroller({"id": "V1", "availability": {"daily": ["09:00-11:30"]}},
-    ...                     index=0, source="x")
+    >>> p = parse_patroller({"id": "V1", "role": "volunteer_team", "mode": "walk",
+    ...                      "availability": {"daily": ["09:00-11:30"]}}, index=0, source="x")
     >>> Outing(p, 1, 540, 690, 150.0).overlap(600, 960)
     (600, 690)
     """
@@ -211,21 +212,12 @@ def _share(budget: float, lengths: list[float], weights: list[float], floor: flo
     """
     live = [i for i in range(len(lengths)) if lengths[i] > 0]
     while True:
-        share = [0.0] * len(lengths)
-        left = budget
-        weight = {i: weights[i] if any(weights[j] > 0 for j in live) else lengths[i] for i in live}
-        free = {i for i in live if weight[i] > 0}
-        while free and left > 1e-9:
-            total = sum(weight[i] for i in free)
-            full = {i for i in free if left * weight[i] / total >= lengths[i] - share[i]}
-            if not full:
-                for i in free:
-                    share[i] += left * weight[i] / total
-                break
-            for i in full:
-                left -= lengths[i] - share[i]
-                share[i] = lengths[i]
-            free -= full
+        weight = [
+            weights[i] if any(weights[j] > 0 for j in live) else lengths[i]
+            for i in range(len(lengths))
+        ]
+        caps = [lengths[i] if i in live else 0.0 for i in range(len(lengths))]
+        share = water_fill(budget, caps, weight)
         short = [i for i in live if share[i] < min(floor, lengths[i]) - 1e-6]
         if not short:
             return share
