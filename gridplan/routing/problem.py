@@ -69,6 +69,7 @@ from gridplan.station.roster import Patroller
 from gridplan.station.roster import PatrolPolicy
 from gridplan.station.roster import resolve_home_bases
 from gridplan.station.timeslices import TimeSlice
+from gridplan.station.timeslices import real_seconds
 
 #: The slice's total risk in prize units.
 PRIZE_TOTAL = 100_000
@@ -369,7 +370,7 @@ class PatrolProblem:
     @property
     def horizon_s(self) -> int:
         """Slice length in real seconds (an hour less or more across a DST change)."""
-        return _real_seconds(self.start, self.slice.duration_min)
+        return real_seconds(self.start, self.slice.duration_min)
 
     def stop(self, micro_id: str) -> Stop:
         """Return the :class:`Stop` of a micro-grid id."""
@@ -589,12 +590,6 @@ class PatrolProblem:
 def _hhmm(start: dt.datetime, seconds: int) -> str:
     at = start.astimezone(dt.UTC) + dt.timedelta(seconds=int(seconds))
     return at.astimezone(start.tzinfo).strftime("%H:%M")
-
-
-def _real_seconds(start: dt.datetime, minutes: int) -> int:
-    """Seconds from ``start`` to the wall-clock time ``minutes`` later (DST-aware)."""
-    wall = start + dt.timedelta(minutes=int(minutes))  # same tzinfo: wall-clock arithmetic
-    return int((wall.astimezone(dt.UTC) - start.astimezone(dt.UTC)).total_seconds())
 
 
 # --------------------------------------------------------------------------------------------
@@ -849,7 +844,7 @@ def build_problem(
     start = dt.datetime.combine(
         date, dt.time(ts.start_min // 60, ts.start_min % 60), tzinfo=config.tz
     )
-    horizon = _real_seconds(start, ts.duration_min)
+    horizon = real_seconds(start, ts.duration_min)
     after = _not_before(start, not_before or {}, micro_ids, horizon)
     dwell = _random_dwell(policy, micro_ids, risk.risk_class, (seed, date.toordinal(), ts.id))
     stops, excluded = _stops(
@@ -1176,7 +1171,7 @@ def _available(
             off.append(p.id)
             continue
         # windows are wall-clock minutes; the model counts real seconds
-        lo, hi = _real_seconds(start, window[0]), _real_seconds(start, window[1])
+        lo, hi = real_seconds(start, window[0]), real_seconds(start, window[1])
         chosen.append((p, lo, hi, min(hi - lo, left_duty * 60)))
     return chosen, off
 
@@ -1331,10 +1326,10 @@ def _from_parts(
     order = {p.id: i for i, p in enumerate(config.roster)}
     out = []
     for part in sorted(parts, key=lambda x: (order.get(x.patroller.id, 0), x.start_min)):
-        lo = _real_seconds(start, part.start_min - ts.start_min)
+        lo = real_seconds(start, part.start_min - ts.start_min)
         if part.free_at is not None:
             lo = max(lo, math.ceil((part.free_at - start).total_seconds()))
-        hi = _real_seconds(start, part.end_min - ts.start_min)
+        hi = real_seconds(start, part.end_min - ts.start_min)
         budget_s = int(part.budget_min * 60)
         if hi > lo and budget_s > 0:
             out.append((part, lo, hi, min(hi - lo, budget_s)))

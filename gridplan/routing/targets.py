@@ -53,10 +53,12 @@ from gridplan._messages import Message
 from gridplan._messages import define
 from gridplan._messages import listing
 from gridplan.io.limits import ReadLimits
+from gridplan.station.roster import DAY_GROUPS as ROSTER_DAYS
 from gridplan.station.roster import DAY_MIN
 from gridplan.station.roster import DAYS
 from gridplan.station.roster import MODE_SPEED_KPH
 from gridplan.station.roster import MODES
+from gridplan.station.timeslices import real_seconds
 
 #: Speed a line target is walked at, km/h.
 WALK_SPEED_KPH = MODE_SPEED_KPH["walk"]
@@ -72,10 +74,7 @@ MAX_LINE_M = 5000.0
 
 #: Day keys of a window (the roster's, see :mod:`gridplan.station.roster`).
 DAY_GROUPS: Mapping[str, tuple[int, ...]] = {
-    "daily": tuple(range(7)),
-    "weekdays": tuple(range(5)),
-    "weekend": (5, 6),
-    **{d: (i,) for i, d in enumerate(DAYS)},
+    key: tuple(DAYS.index(d) for d in days) for key, days in ROSTER_DAYS.items()
 }
 
 _GEOD = pyproj.Geod(ellps="WGS84")
@@ -656,17 +655,12 @@ def target_nodes(
     out = []
     for t in targets:
         for k, (lo, hi) in enumerate(t.occurrences(start_min, duration_min, start.date())):
-            open_s, close_s = _real_seconds(start, lo), _real_seconds(start, hi)
+            open_s, close_s = real_seconds(start, lo), real_seconds(start, hi)
             if close_s - open_s < t.service_s:
                 continue  # a DST change ate the window
             prize = round(t.value / 100 * prize_total)
             out.append(TargetNode(t, k, open_s, close_s, prize, *where[t.id]))
     return tuple(out)
-
-
-def _real_seconds(start: dt.datetime, minutes: int) -> int:
-    wall = start + dt.timedelta(minutes=int(minutes))
-    return int((wall.astimezone(dt.UTC) - start.astimezone(dt.UTC)).total_seconds())
 
 
 def _where(targets: Sequence[Target], micro) -> dict[str, tuple[str, str]]:

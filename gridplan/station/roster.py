@@ -29,7 +29,8 @@ MODE_SPEED_KPH = {"walk": 4.5, "ebike": 15.0, "car": 25.0}
 #: The travel network profile each mode uses (see :mod:`gridplan.network.graphs`).
 MODE_PROFILE = {"walk": "walk", "ebike": "ride", "car": "ride"}
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DAY_GROUPS = {
+#: Day keys of availability (and of key targets' windows) -> the days they stand for.
+DAY_GROUPS = {
     "daily": DAYS,
     "weekdays": DAYS[:5],
     "weekend": DAYS[5:],
@@ -272,9 +273,9 @@ def _availability(raw: Any, *, where: str) -> dict[int, tuple[tuple[int, int], .
         raise _err(where, msg)
     days: dict[int, tuple[tuple[int, int], ...]] = {}
     # general keys first, so "weekdays" can be refined by "fri"
-    order = sorted(raw, key=lambda k: -len(_DAY_GROUPS.get(str(k).lower(), ())))
+    order = sorted(raw, key=lambda k: -len(DAY_GROUPS.get(str(k).lower(), ())))
     for key in order:
-        group = _DAY_GROUPS.get(str(key).lower())
+        group = DAY_GROUPS.get(str(key).lower())
         if group is None:
             msg = f"unknown day {key!r}; use {', '.join(DAYS)}, weekdays, weekend or daily"
             raise _err(where, msg)

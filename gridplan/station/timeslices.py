@@ -131,6 +131,22 @@ def format_minutes(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def real_seconds(start: dt.datetime, minutes: int) -> int:
+    """Return the real seconds from ``start`` to the wall-clock time ``minutes`` later.
+
+    DST-aware: a night slice across the spring change is an hour shorter in real seconds.
+
+    Examples
+    --------
+    >>> import zoneinfo
+    >>> la = zoneinfo.ZoneInfo("America/Los_Angeles")
+    >>> real_seconds(dt.datetime(2024, 3, 9, 22, tzinfo=la), 8 * 60) / 3600
+    7.0
+    """
+    wall = start + dt.timedelta(minutes=int(minutes))  # same tzinfo: wall-clock arithmetic
+    return int((wall.astimezone(dt.UTC) - start.astimezone(dt.UTC)).total_seconds())
+
+
 def parse_hhmm(value: Any, *, where: str) -> int:
     """Parse ``"HH:MM"`` (or a TOML local time) into minutes after midnight."""
     if isinstance(value, dt.time):

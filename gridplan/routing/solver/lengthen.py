@@ -54,10 +54,17 @@ def _moves(model: PrizeVRP, routes: list, k: int, visited: set[int]) -> list[tup
     nodes = list(routes[k].nodes)
     out = [(u, -1) for u in _candidates(model, k, nodes, visited)]
     allowed = model.vehicles[k].allowed_nodes
-    for j, r in enumerate(routes):
-        if j != k:
-            out += [(u, j) for u in r.stops if allowed is None or u in allowed]
-    return out
+    t = model.travel[model.vehicles[k].profile]
+    taken = [
+        (u, j)
+        for j, r in enumerate(routes)
+        if j != k
+        for u in r.stops
+        if allowed is None or u in allowed
+    ]
+    # the nearest few only: each trial re-checks the whole solution (big slices have 1,000s)
+    taken.sort(key=lambda uj: (int(min(t[a, uj[0]] for a in nodes)), uj))
+    return out + taken[:CANDIDATES]
 
 
 def _try_insert(
