@@ -440,7 +440,7 @@ def _check_legs(
                 sid,
                 pid,
             )
-        elif i > 0 and gap - secs > (wait_max_s or 0) + LEG_TOLERANCE_S and wait_max_s is not None:
+        elif wait_max_s is not None and i > 0 and gap - secs > wait_max_s + LEG_TOLERANCE_S:
             out.error(
                 "wait",
                 f"leg {i + 1} {a_id} -> {b_id}: waits {(gap - secs) / 60:.0f} min on the way, "
