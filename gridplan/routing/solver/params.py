@@ -210,6 +210,10 @@ class LnsParams:
         run).
     cross
         The repair also exchanges route tails (2-opt*) when that saves time.
+    power
+        The time-window search inserts stops by ``net prize ** power`` per extra second.
+    most_removed
+        Each round of the time-window search removes between 1 and this many stops.
 
     Examples
     --------
@@ -222,7 +226,7 @@ class LnsParams:
     """  # noqa: E501
 
     share: float = 0.85
-    share_timed: float = 0.0
+    share_timed: float = 0.8
     temperature: float = 2.0
     recreate: bool = True
     fast: bool = False
@@ -237,11 +241,14 @@ class LnsParams:
     pool: int = 300
     pool_s: float = 0.5
     cross: bool = True
+    power: float = 1.0
+    most_removed: int = 30
 
     def __post_init__(self):
         shares = {"share": 1, "share_timed": 1, "polish": 1, "seed_empty": 1, "noise": 1}
         problems = _check_numbers(self, at_least=dict.fromkeys(shares, 0), at_most=shares)
         problems += _check_numbers(self, at_least={"temperature": 0, "epoch": 1, "pool": 0})
+        problems += _check_numbers(self, at_least={"power": 0, "most_removed": 1})
         if not (_is_number(self.pool_s) and self.pool_s > 0):
             problems.append(f"pool_s={self.pool_s!r} must be a positive number of seconds")
         if self.epoch_start not in EPOCH_STARTS:

@@ -16,6 +16,7 @@ from gridplan.routing.solver.lns.budgets import budget_only
 from gridplan.routing.solver.lns.budgets import python_lns_applies
 from gridplan.routing.solver.lns.search import budget_search
 from gridplan.routing.solver.lns.search import large_neighbourhood_search
+from gridplan.routing.solver.lns.timed import timed_search
 from gridplan.routing.solver.model import PrizeVRP
 from gridplan.routing.solver.params import LnsParams
 from gridplan.routing.solver.params import OrtoolsParams
@@ -47,6 +48,7 @@ class _Worker:
     prize_factor: np.ndarray | None
     reps: dict[int, int]  # cover group -> node carrying its penalty
     t0: float
+    given_arc_factor: np.ndarray | None = None  # the caller's, without the jitter
 
     def build(self, ortools: OrtoolsParams) -> _ortools.Built:
         """Build the routing model with the current representatives and factors."""
@@ -106,7 +108,7 @@ def solve_worker(
         factor = factor * rng.uniform(1.0, 1.0 + ortools.jitter, size=(n, n))
     candidates_of = cover_candidates(model)
     reps = {g: order[0] for g, order in enumerate(candidates_of)}
-    w = _Worker(model, ortools, lns, factor, prize_factor, reps, t0)
+    w = _Worker(model, ortools, lns, factor, prize_factor, reps, t0, arc_factor)
     built = w.build(ortools)
     found = [0]
 
@@ -127,6 +129,8 @@ def solve_worker(
     candidates = [(routes, _ortools.read_times(built, assignment))]
     if share > 0 and lns.python and python_lns_applies(model):
         candidates += _python_lns(w, routes, rng, main_s=main_s, iteration_limit=limit)
+    elif share > 0 and lns.python:
+        candidates += _timed_lns(w, routes, params, worker, main_s=main_s)
     elif share > 0:
         candidates += _ortools_lns(w, routes, rng, main_s=main_s, work_limit=limit)
     candidates += _touch_up(w, candidates[-1][0], candidates_of, params.time_limit_s)
@@ -169,6 +173,23 @@ def _python_lns(
                 )
             )
     return out
+
+
+def _timed_lns(
+    w: _Worker, routes: list[list[int]], params: SolveParams, worker: int, *, main_s: float
+) -> Candidates:
+    """Run the compiled time-window search from the ILS's routes (:mod:`~.lns.timed`)."""
+    found, times, _ = timed_search(
+        w.model,
+        routes,
+        w.lns,
+        seed=params.seed * 7919 + worker,
+        time_limit_s=w.left(main_s),
+        iteration_limit=params.work_limit,
+        arc_factor=w.given_arc_factor,
+        prize_factor=w.prize_factor,
+    )
+    return [(found, times)]
 
 
 def _ortools_lns(
