@@ -20,11 +20,22 @@ building with its access points and matrices, the PrizeVRP conversion, the solve
 and the slice plan with its street paths). ``--profile`` also runs the plan under cProfile
 and prints where the time outside the solver goes.
 
+Convergence (issue 18): ``--convergence`` plans the same day (grid, hot spots, network,
+roster, seed, workers) again at ``--long-factor`` (12) times ``--time-limit`` per slice;
+``--hog`` plans it once more at ``--time-limit`` while another process spins on one core
+(pinned to the first core this process may use), killed when that plan ends. For each plan it
+prints risk covered per slice (``SliceMetrics.risk_covered``) and for the whole day
+(``DayMetrics.risk_covered``: the slices' figures weighted by their risk), the plan's seconds
+and the load average before and after; then the ratios short/long and hog/long (hog/short
+without ``--convergence``). Targets (issue 18, at 10 s and 120 s per slice): the whole day
+short/long >= 0.99, hog/long >= 0.97. At full size the long plan takes 4 x 120 s and more.
+
 Usage::
 
     python benchmarks/patrol_scale.py [--cells 1000] [--patrollers 40] [--time-limit 10]
         [--workers N] [--date 2024-06-07] [--incidents synthetic|portland] [--n-incidents N]
-        [--osm PATH] [--bbox=LON0,LAT0,LON1,LAT1] [--profile] [--json]
+        [--osm PATH] [--bbox=LON0,LAT0,LON1,LAT1] [--profile]
+        [--convergence] [--long-factor 12] [--hog] [--json]
 """
 
 from __future__ import annotations
@@ -35,13 +46,16 @@ import cProfile
 import io
 import json
 import math
+import os
 import pstats
 import resource
+import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -69,6 +83,18 @@ PBF = ROOT / "data" / "streets" / "portland-central-filtered.osm.pbf"
 STUDY_AREA = (-122.708, 45.492, -122.630, 45.545)
 METRIC = "EPSG:26910"
 TARGETS = {"matrix_s": 2.0, "plan_s": 60.0}
+# whole-day risk covered over the long plan's, at 10 s vs 120 s per slice (issue 18)
+CONVERGENCE_TARGETS = {"short/long": 0.99, "hog/long": 0.97}
+# the CPU hog: SIGINT ignored (the benchmark kills it), and it ends itself should the
+# benchmark die without doing so (it is then re-parented)
+HOG_CODE = """\
+import os, signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+parent = os.getppid()
+while os.getppid() == parent:
+    for _ in range(1_000_000):
+        pass
+"""
 SLICES = ("morning", "day", "evening", "night")
 # NIBRS categories of the demo data and their shares (weights come from the station config)
 CATEGORIES = {
@@ -331,9 +357,23 @@ def slice_figures(sp) -> dict:
     }
 
 
-def run_plan(grid, hot, net, cfg, args) -> tuple[object, float, dict[str, float]]:
+class PlanRun(NamedTuple):
+    """One timed plan of the day and the load average (1, 5, 15 min) around it."""
+
+    plan: object
+    time_limit_s: float
+    seconds: float
+    stages: dict[str, float]
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float]
+
+
+def run_plan(grid, hot, net, cfg, args, *, time_limit_s: float | None = None) -> PlanRun:
+    """Plan the day at ``time_limit_s`` per slice (default ``--time-limit``), timing stages."""
+    limit = args.time_limit if time_limit_s is None else time_limit_s
     # the plan builds its own travel graphs (CSR), as it would in a fresh process
     net._cache.clear()
+    load_before = os.getloadavg()
     with stage_timers() as totals:
         t = time.perf_counter()
         plan = plan_patrols(
@@ -342,10 +382,105 @@ def run_plan(grid, hot, net, cfg, args) -> tuple[object, float, dict[str, float]
             net,
             cfg,
             PlanRequest(args.date, slices=list(SLICES)),
-            params=SolveParams(time_limit_s=args.time_limit, seed=args.seed, workers=args.workers),
+            params=SolveParams(time_limit_s=limit, seed=args.seed, workers=args.workers),
         )
         plan_s = time.perf_counter() - t
-    return plan, plan_s, dict(totals)
+    return PlanRun(plan, limit, plan_s, dict(totals), load_before, os.getloadavg())
+
+
+def _stop_hog(proc: subprocess.Popen) -> float | None:
+    """Kill and reap the hog; return the CPU seconds it used (None if already reaped)."""
+    proc.kill()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except ChildProcessError:
+        return None
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return round(usage.ru_utime + usage.ru_stime, 2)
+
+
+@contextlib.contextmanager
+def cpu_hog():
+    """Keep one core busy while the block runs: a process spinning in a tight loop.
+
+    It is pinned to the first core this process may use where the OS allows it, and killed
+    on leaving the block, whatever ends it (Ctrl-C included). Yields a dict that, once the
+    block is left, holds the core, the hog's wall seconds and its CPU seconds (CPU close to
+    wall: it really had a core's worth).
+    """
+    figures: dict = {"core": None, "wall_s": None, "cpu_s": None}
+    proc = subprocess.Popen([sys.executable, "-c", HOG_CODE])
+    t = time.perf_counter()
+    try:
+        if hasattr(os, "sched_setaffinity"):
+            core = min(os.sched_getaffinity(0))
+            os.sched_setaffinity(proc.pid, {core})
+            figures["core"] = core
+        yield figures
+    finally:
+        figures["wall_s"] = round(time.perf_counter() - t, 2)
+        figures["cpu_s"] = _stop_hog(proc)
+
+
+def convergence_run(run: PlanRun, hog: dict | None = None) -> dict:
+    """The plan's own risk covered (and prize share) per slice and for the whole day."""
+    plan = run.plan
+    day = plan.day_metrics()
+    out = {
+        "time_limit_s": run.time_limit_s,
+        "plan_s": round(run.seconds, 2),
+        "load_before": [round(x, 2) for x in run.load_before],
+        "load_after": [round(x, 2) for x in run.load_after],
+        # "whole_day", not "day": "day" is a slice
+        "risk_covered": {s.slice_id: round(s.metrics.risk_covered, 6) for s in plan.slices}
+        | {"whole_day": round(day.risk_covered, 6)},
+        "prize_share": {s.slice_id: round(s.metrics.prize_share, 6) for s in plan.slices}
+        | {"whole_day": round(day.prize_share, 6)},
+        "solver_s": {sp.slice_id: slice_figures(sp)["solver_s"] for sp in plan.slices},
+        "feasible": plan.is_feasible(),
+    }
+    if hog is not None:
+        out["hog"] = hog
+    return out
+
+
+def _ratios(num: dict, den: dict) -> dict:
+    # None where the long plan covers nothing (the short one cannot do worse)
+    return {
+        k: round(v / den["risk_covered"][k], 4) if den["risk_covered"][k] else None
+        for k, v in num["risk_covered"].items()
+    }
+
+
+def measure_convergence(grid, hot, net, cfg, args, short: PlanRun) -> dict:
+    """The day at the time limit (``short``, already planned), at ``--long-factor`` times it
+    (``--convergence``) and at the time limit under a CPU hog (``--hog``), with the ratios.
+
+    The long plan runs before the hog's, so that the quiet plans' load figures are not
+    raised by the hog's.
+    """
+    runs = {"short": convergence_run(short)}
+    if args.convergence:
+        limit = args.long_factor * args.time_limit
+        runs["long"] = convergence_run(run_plan(grid, hot, net, cfg, args, time_limit_s=limit))
+    if args.hog:
+        with cpu_hog() as hog:
+            hogged = run_plan(grid, hot, net, cfg, args)
+        runs["hog"] = convergence_run(hogged, hog)
+    ref = "long" if args.convergence else "short"
+    ratios = {f"{k}/{ref}": _ratios(r, runs[ref]) for k, r in runs.items() if k != ref}
+    out = {"long_factor": args.long_factor} if args.convergence else {}
+    return out | {"runs": runs, "ratios": ratios}
+
+
+def convergence_results(conv: dict) -> dict[str, bool]:
+    """PASS/FAIL of the whole day's ratios that issue 18 sets a target for."""
+    return {
+        f"convergence[{key}]": ratio["whole_day"] is None
+        or ratio["whole_day"] >= CONVERGENCE_TARGETS[key]
+        for key, ratio in conv["ratios"].items()
+        if key in CONVERGENCE_TARGETS
+    }
 
 
 def profile_plan(grid, hot, net, cfg, args, top: int = 25) -> str:
@@ -367,7 +502,7 @@ def profile_plan(grid, hot, net, cfg, args, top: int = 25) -> str:
     return buf.getvalue()
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cells", type=int, default=1000, help="micro-grids (about)")
     ap.add_argument("--patrollers", type=int, default=40)
@@ -385,10 +520,28 @@ def main(argv=None) -> int:
         help="--bbox=lon0,lat0,lon1,lat1 of the station (default central Portland)",
     )
     ap.add_argument("--profile", action="store_true", help="also cProfile a second plan")
+    ap.add_argument(
+        "--convergence",
+        action="store_true",
+        help="also plan the day at --long-factor x --time-limit and print the ratio",
+    )
+    ap.add_argument(
+        "--long-factor", type=float, default=12.0, help="the long plan's limit / --time-limit"
+    )
+    ap.add_argument(
+        "--hog",
+        action="store_true",
+        help="also plan the day at --time-limit with a CPU hog on one core",
+    )
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args(argv)
+    if args.long_factor <= 0:
+        ap.error(f"--long-factor {args.long_factor:g} must be positive, e.g. 12")
+    return args
 
-    figures: dict = {"cells": args.cells, "patrollers": args.patrollers}
+
+def prepare(args, figures: dict) -> tuple:
+    """The station's grid, street network, config and hot spots; their timings in ``figures``."""
     t = time.perf_counter()
     grid = make_grid(args.cells, args.bbox)
     base_ids = list(grid.loc[grid["level"] == "base", "id"])
@@ -418,30 +571,44 @@ def main(argv=None) -> int:
     figures["hotspots_s"] = round(time.perf_counter() - t, 2)
     day = hot[hot["slice"] == "all"]
     figures["micro_grids_with_risk"] = int((day["score"] > 0).sum())
+    return grid, net, cfg, hot
 
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    figures: dict = {"cells": args.cells, "patrollers": args.patrollers}
+    grid, net, cfg, hot = prepare(args, figures)
     figures["matrices"] = time_matrices(grid, net)
 
-    plan, plan_s, stages = run_plan(grid, hot, net, cfg, args)
+    run = run_plan(grid, hot, net, cfg, args)
+    plan, plan_s, stages = run.plan, run.seconds, run.stages
     figures["time_limit_s"] = args.time_limit
     figures["plan_s"] = round(plan_s, 2)
     figures["plan_stages_s"] = {k: round(v, 2) for k, v in sorted(stages.items())}
-    non_solver = plan_s - stages.get("solve", 0.0)
-    figures["plan_non_solver_s"] = round(non_solver, 2)
+    figures["plan_non_solver_s"] = round(plan_s - stages.get("solve", 0.0), 2)
     figures["feasible"] = plan.is_feasible()
     figures["violations"] = plan.violations()[:5]
     figures["slices"] = {sp.slice_id: slice_figures(sp) for sp in plan.slices}
-    figures["peak_rss_gb"] = round(peak_rss_gb(), 2)
     results = {
         **{f"matrix_s[{p}]": m["target"] == "PASS" for p, m in figures["matrices"].items()},
         "plan_s": plan_s <= TARGETS["plan_s"],
     }
+    if args.convergence or args.hog:
+        figures["convergence"] = measure_convergence(grid, hot, net, cfg, args, run)
+        results |= convergence_results(figures["convergence"])
+    figures["peak_rss_gb"] = round(peak_rss_gb(), 2)
     figures["pass"] = results
     if args.profile:
         figures["profile"] = profile_plan(grid, hot, net, cfg, args)
 
     if args.json:
         print(json.dumps(figures, ensure_ascii=False, indent=2, default=str))
-        return 0 if all(results.values()) else 1
+    else:
+        print_figures(figures, args)
+    return 0 if all(results.values()) else 1
+
+
+def print_figures(figures: dict, args) -> None:
     print(
         f"grid: {figures['micro_grids']} micro-grids in 5 base grids ({figures['grid_s']:.2f} s); "
         f"{args.patrollers} patrollers; date {args.date}"
@@ -463,8 +630,8 @@ def main(argv=None) -> int:
             f"second {m['matrix_s']:.2f} s (target {TARGETS['matrix_s']:g} s: {m['target']})"
         )
     print(
-        f"plan_patrols, 4 slices at {args.time_limit:g} s: {plan_s:.2f} s "
-        f"(non-solver {non_solver:.2f} s); feasible: {figures['feasible']}"
+        f"plan_patrols, 4 slices at {args.time_limit:g} s: {figures['plan_s']:.2f} s "
+        f"(non-solver {figures['plan_non_solver_s']:.2f} s); feasible: {figures['feasible']}"
     )
     for name, s in figures["plan_stages_s"].items():
         print(f"  {name:<30} {s:7.2f} s")
@@ -475,13 +642,58 @@ def main(argv=None) -> int:
             f"risk covered {f['risk_covered']:.1%}, solver {f['solver_s']:.1f} s"
             + (f", cover violations {f['cover_violations']}" if f["cover_violations"] else "")
         )
+    if "convergence" in figures:
+        print_convergence(figures["convergence"])
     print(f"peak RSS {figures['peak_rss_gb']:.2f} GB")
-    for k, ok in results.items():
-        limit = TARGETS["plan_s"] if k == "plan_s" else TARGETS["matrix_s"]
-        print(f"{'PASS' if ok else 'FAIL'}  {k} (target <= {limit:g} s)")
+    for k, ok in figures["pass"].items():
+        print(f"{'PASS' if ok else 'FAIL'}  {k} ({_target_text(k, figures)})")
     if args.profile:
         print(figures["profile"])
-    return 0 if all(results.values()) else 1
+
+
+def _target_text(key: str, figures: dict) -> str:
+    if key == "plan_s":
+        return f"target <= {TARGETS['plan_s']:g} s"
+    if key.startswith("matrix_s"):
+        return f"target <= {TARGETS['matrix_s']:g} s"
+    conv = figures["convergence"]
+    ratio = key.removeprefix("convergence[").removesuffix("]")
+    short, long = conv["runs"]["short"]["time_limit_s"], conv["runs"]["long"]["time_limit_s"]
+    value = conv["ratios"][ratio]["whole_day"]
+    return (
+        f"whole day {'n/a' if value is None else f'{value:.4f}'} at {short:g} s vs {long:g} s; "
+        f"target >= {CONVERGENCE_TARGETS[ratio]:g} at 10 s vs 120 s"
+    )
+
+
+def print_convergence(conv: dict) -> None:
+    runs = conv["runs"]
+    names = list(runs["short"]["risk_covered"])
+    print(
+        "risk covered per slice and whole day (slices weighted by their risk); "
+        "hog: a CPU hog on one core"
+    )
+    print(
+        f"  {'plan':<18}"
+        + "".join(f"{n.replace('_', ' '):>10}" for n in names)
+        + "   plan s  load before -> after"
+    )
+    for name, r in runs.items():
+        label = f"{name} {r['time_limit_s']:g} s/slice"
+        loads = " -> ".join(
+            "/".join(f"{x:.2f}" for x in r[k]) for k in ("load_before", "load_after")
+        )
+        print(
+            f"  {label:<18}"
+            + "".join(f"{r['risk_covered'][n]:>10.2%}" for n in names)
+            + f"  {r['plan_s']:7.1f}  {loads}"
+        )
+    for key, ratio in conv["ratios"].items():
+        cells = ("n/a" if ratio[n] is None else f"{ratio[n]:.4f}" for n in names)
+        print(f"  {'ratio ' + key:<18}" + "".join(f"{c:>10}" for c in cells))
+    hog = runs.get("hog", {}).get("hog")
+    if hog:
+        print(f"  CPU hog on core {hog['core']}: {hog['cpu_s']} CPU s in {hog['wall_s']} s wall")
 
 
 if __name__ == "__main__":
