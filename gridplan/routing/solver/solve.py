@@ -32,6 +32,7 @@ from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
 from gridplan.routing.solver.lengthen import lengthen
+from gridplan.routing.solver.lns.timed import warm_up
 from gridplan.routing.solver.model import PrizeVRP
 from gridplan.routing.solver.model import PrizeVRPSolution
 from gridplan.routing.solver.model import Route
@@ -148,8 +149,9 @@ def solve_prize_vrp(
         Shorthand for the fields of ``params`` of the same name (see :class:`SolveParams`):
         each one given, not ``None``, replaces that field. ``time_limit_s`` is the
         wall-clock limit of the whole call, model building included, plus process start-up
-        of well under a second; with ``work_limit`` the result is reproducible regardless of
-        machine load.
+        of well under a second (and, on a process's first call, loading the compiled
+        search: see :func:`~gridplan.routing.solver.lns.timed.warm_up`); with
+        ``work_limit`` the result is reproducible regardless of machine load.
     progress
         Called as ``progress("solve", done, total)`` at the start and end.
     arc_factor, prize_factor
@@ -184,6 +186,7 @@ def solve_prize_vrp(
     params = (params or SolveParams()).override(
         time_limit_s=time_limit_s, seed=seed, workers=workers, work_limit=work_limit
     )
+    warm_up()  # the compiled search: once per process, before the clock and the workers
     t0 = time.perf_counter()
     workers = default_workers() if params.workers is None else int(params.workers)
     report(progress, "solve", 0, 1)

@@ -8,11 +8,16 @@ removal every route is made feasible again: with a most-wait, taking a stop out 
 gap the route may not wait through, and then the stop where the schedule breaks goes too.
 """
 
+# numba compiles the legacy np.random calls to its own per-process generator, seeded by
+# _walk.seed: the Generator API the rule asks for is not what compiled code draws from.
+# ruff: noqa: NPY002
+
 from __future__ import annotations
 
 import numba
 import numpy as np
 
+from gridplan.routing.solver.lns._state import gap_break
 from gridplan.routing.solver.lns._state import refresh
 from gridplan.routing.solver.lns._state import remove_at
 
@@ -125,11 +130,19 @@ def mend(d, s, k, out):  # pragma: no cover - compiled
     may sit in other routes.
     """
     more = False
-    while not refresh(d, s, k) and s.size[k] > 2:
+    while s.size[k] > 2:
         m = s.size[k]
-        i = 1
-        while i < m - 1 and s.fe[k, i] <= s.fl[k, i]:
-            i += 1
+        if refresh(d, s, k):
+            if not d.has_groups:
+                break
+            # the schedule moved: a revisit copy may now be too near another copy
+            i = gap_break(d, s, k, s.routes[k], m, s.times[k])
+            if i < 0:
+                break
+        else:
+            i = 1
+            while i < m - 1 and s.fe[k, i] <= s.fl[k, i]:
+                i += 1
         u = remove_at(d, s, k, min(i, m - 2))
         out[u] = True
         g = d.group[u]
@@ -139,4 +152,6 @@ def mend(d, s, k, out):  # pragma: no cover - compiled
                 if s.route_of[v] >= 0:
                     out[v] = True
                     more = True
+    if s.size[k] <= 2:
+        refresh(d, s, k)
     return more

@@ -45,7 +45,7 @@ def new_state(d, routes: list[list[int]]) -> State:
     """Allocate a state for model data ``d`` and fill it with ``routes`` (full sequences)."""
     k_count = len(d.start)
     n = len(d.service)
-    cap = len(d.customers) + 2
+    cap = n + 2  # any node may be on a route (OR-Tools' may visit zero-prize ones)
     state = State(
         routes=np.zeros((k_count, cap), dtype=np.int64),
         size=np.zeros(k_count, dtype=np.int64),
@@ -125,9 +125,15 @@ def cover_bonus(d, s, u):  # pragma: no cover - compiled
 @numba.njit(cache=True)
 def gaps_ok(d, s, k, nodes, m, times):  # pragma: no cover - compiled
     """Whether route ``k`` as ``nodes[:m]`` at ``times`` keeps every revisit gap."""
+    return gap_break(d, s, k, nodes, m, times) < 0
+
+
+@numba.njit(cache=True)
+def gap_break(d, s, k, nodes, m, times):  # pragma: no cover - compiled
+    """First position of ``nodes[:m]`` (route ``k`` at ``times``) too near another copy, or -1."""
     for i in range(1, m - 1):
         s.mark[nodes[i]] = times[i]
-    ok = True
+    ok = -1
     for i in range(1, m - 1):
         u = nodes[i]
         g = d.group[u]
@@ -143,8 +149,8 @@ def gaps_ok(d, s, k, nodes, m, times):  # pragma: no cover - compiled
                 t = s.node_time[v]
             else:
                 continue
-            if abs(t - times[i]) < d.group_gap[g]:
-                ok = False
+            if abs(t - times[i]) < d.group_gap[g] and ok < 0:
+                ok = i
     for i in range(1, m - 1):
         s.mark[nodes[i]] = -1
     return ok
@@ -214,7 +220,7 @@ def with_inserted(s, k, i, u, out):  # pragma: no cover - compiled
 
 @numba.njit(cache=True)
 def value(d, s):  # pragma: no cover - compiled
-    """The search objective (higher is better) and the total travel (the tie-break).
+    """Return the search objective (higher is better) and the total travel (the tie-break).
 
     Collected prize, less weighted travel, cover penalties, the balance term on the longest
     route, and the prize of every route shorter than its vehicle's shortest outing (the

@@ -92,9 +92,7 @@ def timed_data(
             allowed[k, list(v.allowed_nodes)] = True
     return TimedData(
         travel=np.stack(model.travel).astype(np.int64),
-        arc_factor=(
-            np.ones((1, 1)) if arc_factor is None else np.asarray(arc_factor, dtype=float)
-        ),
+        arc_factor=(np.ones((1, 1)) if arc_factor is None else np.asarray(arc_factor, dtype=float)),
         travel_weight=float(model.travel_weight),
         profile=np.array([v.profile for v in vehicles], dtype=np.int64),
         service=model.service.astype(np.int64),
@@ -162,7 +160,7 @@ def _covers(model: PrizeVRP) -> tuple[np.ndarray, ...]:
 
 
 def knobs(model: PrizeVRP, data: TimedData, params: LnsParams) -> _walk.Knobs:
-    """The walk's settings for ``model``: thresholds in units of its mean prize."""
+    """Return the walk's settings for ``model`` (thresholds in units of its mean prize)."""
     positive = data.prize[data.prize > 0]
     mean = float(positive.mean()) if positive.size else 1.0
     return _walk.Knobs(
@@ -247,3 +245,35 @@ def _feasible_or_empty(model, data, routes):
             probe.size[k] = m
             _state.refresh(data, probe, k)
     return out
+
+
+_WARM = [False]
+
+
+def warm_up() -> None:
+    """Compile the search once per process (from numba's disk cache when it is there).
+
+    The first call ever on an installation compiles it (about 20 s on a slow core) and
+    writes numba's cache beside the package; later processes load that in well under a
+    second. :func:`~gridplan.routing.solver.solve.solve_prize_vrp` calls this before its
+    clock starts and before it forks its workers, which then share the compiled code.
+    """
+    if _WARM[0]:
+        return
+    travel = np.array([[0, 5, 5, 5], [5, 0, 10**6, 5], [5, 10**6, 0, 5], [5, 5, 5, 0]])
+    from gridplan.routing.solver.model import CoverGroup
+    from gridplan.routing.solver.model import RevisitGroup
+    from gridplan.routing.solver.model import Vehicle
+
+    model = PrizeVRP(
+        travel=(travel,),
+        service=[0, 1, 1, 1],
+        prize=[0, 3, 3, 2],
+        vehicles=(Vehicle("warm", latest_end=100, max_duration=90),),
+        time_windows=[[0, 100]] * 4,
+        revisit_groups=(RevisitGroup((1, 2), min_gap=3),),
+        cover_groups=(CoverGroup((3,), 1),),
+        max_wait=5,
+    )
+    timed_search(model, None, LnsParams(), seed=0, time_limit_s=60, iteration_limit=3)
+    _WARM[0] = True

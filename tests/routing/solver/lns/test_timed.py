@@ -1,0 +1,186 @@
+"""The compiled time-window search: feasible on every kind of model, exact where it can be.
+
+Random models mix every rule a patrol slice has (windows, a most-wait, revisit groups with
+gaps, cover groups, longest durations, allowed stops, two travel profiles); every route the
+search returns is re-checked by the model's own :meth:`PrizeVRPSolution.violations`. Small
+instances are compared with an exhaustive search.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from gridplan.routing.solver import CoverGroup
+from gridplan.routing.solver import PrizeVRP
+from gridplan.routing.solver import PrizeVRPSolution
+from gridplan.routing.solver import RevisitGroup
+from gridplan.routing.solver import Vehicle
+from gridplan.routing.solver.lns import _routes
+from gridplan.routing.solver.lns import _state
+from gridplan.routing.solver.lns.timed import timed_data
+from gridplan.routing.solver.lns.timed import timed_search
+from gridplan.routing.solver.model import Route
+from gridplan.routing.solver.model import Visit
+from gridplan.routing.solver.params import LnsParams
+
+
+def _travel(xy: np.ndarray, speed: float) -> np.ndarray:
+    d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    return np.rint(d / speed).astype(np.int64)
+
+
+def random_model(seed: int, *, n: int = 30, vehicles: int = 3) -> PrizeVRP:
+    """A patrol-like model: every rule of the solver's model, drawn at random."""
+    rng = np.random.default_rng(seed)
+    places = n - 1 - 2 * 3  # the station, the places, and three revisit groups of 3 copies
+    xy = rng.uniform(0, 2000, size=(1 + places, 2))
+    copies = [int(u) for u in rng.choice(np.arange(1, 1 + places), size=3, replace=False)]
+    xy = np.vstack([xy, np.repeat(xy[copies], 2, axis=0)])
+    walk, bike = _travel(xy, 1.3), _travel(xy, 4.0)
+    size = len(xy)
+    groups = []
+    for j, u in enumerate(copies):
+        nodes = (u, 1 + places + 2 * j, 2 + places + 2 * j)
+        groups.append(RevisitGroup(nodes, min_gap=int(rng.integers(900, 2400))))
+        for a, b in itertools.permutations(nodes, 2):  # no two copies in a row
+            walk[a, b] = bike[a, b] = 10**6
+    tw = np.tile([0, 4 * 3600], (size, 1))
+    timed = rng.choice(np.arange(1, size), size=size // 4, replace=False)
+    opens = rng.integers(0, 3 * 3600, size=len(timed))
+    tw[timed] = np.stack([opens, opens + rng.integers(600, 3600, size=len(timed))], axis=1)
+    fleet = [
+        Vehicle(
+            f"v{k}",
+            profile=k % 2,
+            earliest_start=int(rng.integers(0, 3600)),
+            latest_end=4 * 3600,
+            max_duration=int(rng.integers(3600, 3 * 3600)),
+            allowed_nodes=None if k else frozenset(range(1, size - 4)),
+        )
+        for k in range(vehicles)
+    ]
+    covers = tuple(
+        CoverGroup(tuple(int(u) for u in rng.choice(np.arange(1, size), 4, replace=False)), 500)
+        for _ in range(2)
+    )
+    return PrizeVRP(
+        travel=(walk, bike),
+        service=np.r_[0, rng.integers(600, 900, size=size - 1)],
+        prize=np.r_[0, rng.integers(1, 100, size=size - 1)],
+        vehicles=tuple(fleet),
+        time_windows=tw,
+        revisit_groups=tuple(groups),
+        cover_groups=covers,
+        max_wait=300,
+        travel_weight=0.001,
+        balance_weight=0.0005,
+    )
+
+
+def as_solution(model: PrizeVRP, routes, times) -> PrizeVRPSolution:
+    built = [
+        Route(k, tuple(Visit(u, t) for u, t in zip(r, ts, strict=True)))
+        for k, (r, ts) in enumerate(zip(routes, times, strict=True))
+    ]
+    return PrizeVRPSolution.from_routes(model, built)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_every_route_of_the_search_keeps_every_rule_of_the_model(seed):
+    model = random_model(seed)
+    routes, times, rounds = timed_search(
+        model, None, LnsParams(), seed=seed, time_limit_s=30, iteration_limit=150
+    )
+    sol = as_solution(model, routes, times)
+    assert rounds == 150
+    assert sol.violations(model) == []
+    assert sol.collected_prize > 0
+
+
+def test_the_search_is_reproducible_by_rounds():
+    model = random_model(11)
+    runs = [
+        timed_search(model, None, LnsParams(), seed=3, time_limit_s=30, iteration_limit=100)
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+
+
+def test_the_search_continues_from_given_routes_and_never_ends_worse():
+    model = random_model(5)
+    first, times, _ = timed_search(
+        model, None, LnsParams(), seed=1, time_limit_s=30, iteration_limit=5
+    )
+    start = as_solution(model, first, times)
+    again, times2, _ = timed_search(
+        model, first, LnsParams(), seed=2, time_limit_s=30, iteration_limit=200
+    )
+    assert as_solution(model, again, times2).cost() <= start.cost() + 1e-9
+
+
+def brute_force_best(model: PrizeVRP) -> int:
+    """Highest prize of one vehicle's feasible route over every ordered subset (tiny models)."""
+    best = 0
+    customers = model.customers
+    for size in range(1, len(customers) + 1):
+        for order in itertools.permutations(customers, size):
+            sol = PrizeVRPSolution.from_routes(model, [list(order)])
+            if sol.is_feasible(model):
+                best = max(best, sol.collected_prize)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_on_small_instances_the_search_finds_the_optimum(seed):
+    rng = np.random.default_rng(100 + seed)
+    xy = rng.uniform(0, 100, size=(7, 2))
+    travel = _travel(xy, 1.0)
+    opens = rng.integers(0, 150, size=7)
+    tw = np.stack([opens, opens + rng.integers(20, 80, size=7)], axis=1)
+    tw[0] = (0, 300)
+    model = PrizeVRP(
+        travel=(travel,),
+        service=np.r_[0, rng.integers(5, 20, size=6)],
+        prize=np.r_[0, rng.integers(1, 30, size=6)],
+        vehicles=(Vehicle("v", latest_end=300),),
+        time_windows=tw,
+    )
+    routes, times, _ = timed_search(
+        model, None, LnsParams(), seed=seed, time_limit_s=30, iteration_limit=300
+    )
+    sol = as_solution(model, routes, times)
+    assert sol.is_feasible(model)
+    assert sol.collected_prize == brute_force_best(model)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_constant_time_insertion_test_agrees_with_a_full_schedule(seed):
+    """fits_between says yes exactly when the route with the stop inserted has a schedule."""
+    model = random_model(seed, n=24, vehicles=2)
+    data = timed_data(model)
+    routes, _, _ = timed_search(
+        model, None, LnsParams(), seed=seed, time_limit_s=30, iteration_limit=20
+    )
+    state = _state.new_state(data, routes)
+    one = np.zeros(1, dtype=np.int64)
+    full = state.scratch[5]
+    checked = 0
+    for k in range(model.num_vehicles):
+        for u in model.customers:
+            if state.route_of[u] >= 0:
+                continue
+            one[0] = u
+            for i in range(state.size[k] - 1):
+                a, b = state.routes[k, i], state.routes[k, i + 1]
+                quick = _routes.fits_between(
+                    data, k, state.fe[k, i], state.fl[k, i], a, one, 1, b,
+                    state.be[k, i + 1], state.bl[k, i + 1],
+                )  # fmt: skip
+                m = _state.with_inserted(state, k, i, u, full)
+                slow = _routes.forward(data, k, full, m, state.scratch[0], state.scratch[1])
+                assert quick == slow
+                checked += 1
+    assert checked > 50
