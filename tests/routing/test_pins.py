@@ -27,8 +27,10 @@ def test_a_pinned_low_risk_grid_is_visited_and_an_excluded_hot_spot_is_not(net, 
     plain = plan_checked(grid, hot, net, cfg, MORNING, params=FAST)
     low = "S01-B3-M003"
     assert low not in stops_of(plain)
-    hottest = "S01-B1-M001"
-    assert hottest in stops_of(plain)
+    # the plan spends its 35 minutes in S01-B1 (M002 and M003 with their shorter dwells
+    # collect more risk than M001 with another stop); the officer excludes one it visits
+    assert stops_of(plain) <= {"S01-B1-M001", "S01-B1-M002", "S01-B1-M003"}
+    hottest = min(stops_of(plain))
 
     plan = plan_checked(
         grid,

@@ -123,14 +123,18 @@ def solve_worker(
     # that the limit on solutions, not the clock, ends it (the LNS is bounded by rounds then).
     ils_s = main_s if limit is not None else main_s * (1.0 - share)
     assignment = _ortools.run_search(built, ortools, time_limit_s=ils_s, solution_limit=limit)
-    if assignment is None:
+    timed = share > 0 and lns.python and not python_lns_applies(model)
+    if assignment is None and not timed:
         return WorkerResult((), found[0], time.perf_counter() - t0)
-    routes = _ortools.read_routes(built, assignment)
-    candidates = [(routes, _ortools.read_times(built, assignment))]
-    if share > 0 and lns.python and python_lns_applies(model):
-        candidates += _python_lns(w, routes, rng, main_s=main_s, iteration_limit=limit)
+    if assignment is None:  # the compiled search starts from empty routes
+        routes, candidates = None, []
+    else:
+        routes = _ortools.read_routes(built, assignment)
+        candidates = [(routes, _ortools.read_times(built, assignment))]
+    if timed:
+        candidates += _timed_lns(w, routes, params, worker, main_s=main_s, found=found)
     elif share > 0 and lns.python:
-        candidates += _timed_lns(w, routes, params, worker, main_s=main_s)
+        candidates += _python_lns(w, routes, rng, main_s=main_s, iteration_limit=limit)
     elif share > 0:
         candidates += _ortools_lns(w, routes, rng, main_s=main_s, work_limit=limit)
     candidates += _touch_up(w, candidates[-1][0], candidates_of, params.time_limit_s)
@@ -176,10 +180,19 @@ def _python_lns(
 
 
 def _timed_lns(
-    w: _Worker, routes: list[list[int]], params: SolveParams, worker: int, *, main_s: float
+    w: _Worker,
+    routes: list[list[int]] | None,
+    params: SolveParams,
+    worker: int,
+    *,
+    main_s: float,
+    found: list[int],
 ) -> Candidates:
-    """Run the compiled time-window search from the ILS's routes (:mod:`~.lns.timed`)."""
-    found, times, _ = timed_search(
+    """Run the compiled time-window search from the ILS's routes (:mod:`~.lns.timed`).
+
+    Its rounds count as solutions found (``found[0]``).
+    """
+    best, times, rounds = timed_search(
         w.model,
         routes,
         w.lns,
@@ -189,7 +202,8 @@ def _timed_lns(
         arc_factor=w.given_arc_factor,
         prize_factor=w.prize_factor,
     )
-    return [(found, times)]
+    found[0] += rounds
+    return [(best, times)]
 
 
 def _ortools_lns(
