@@ -283,7 +283,10 @@ def test_each_patroller_keeps_one_colour_in_every_slice(plan):
     for s in data["slices"]:
         for r in s["routes"]:
             seen.setdefault(data["patrollers"][r["p"]]["id"], set()).add(r["p"])
-    assert all(len(v) == 1 for v in seen.values()) and set(seen) == {"P1", "P2"}
+    # one walker may be enough for the nine micro-grids (the search then leaves the other
+    # at the station): whoever walks keeps one colour in both slices
+    assert all(len(v) == 1 for v in seen.values()) and seen and set(seen) <= {"P1", "P2"}
+    assert {len(s["routes"]) > 0 for s in data["slices"]} == {True}
     # more patrollers than colours: the colours repeat with another line pattern
     fake = dataclasses.replace(
         plan,

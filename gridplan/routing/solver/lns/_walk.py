@@ -18,6 +18,8 @@ import numba
 import numpy as np
 
 from gridplan.routing.solver.lns._insert import recreate
+from gridplan.routing.solver.lns._moves import exchange_tails
+from gridplan.routing.solver.lns._moves import replace
 from gridplan.routing.solver.lns._ruin import choose
 from gridplan.routing.solver.lns._ruin import remove_marked
 from gridplan.routing.solver.lns._state import refresh_all
@@ -42,6 +44,8 @@ class Knobs(NamedTuple):
     noise: float  # prizes times a factor in 1 +- noise, drawn per round
     power: float  # insertion score: net prize ** power / extra seconds
     most_removed: int  # the ruin removes 1 .. this many stops
+    replace: bool  # local search: visited stops swapped for free ones worth more
+    tails: bool  # local search: 2-opt* between routes when it saves travel
 
 
 @numba.njit(cache=True)
@@ -71,6 +75,17 @@ def _restore(d, s, routes, size):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
+def improve(d, s, knobs, noise):  # pragma: no cover - compiled
+    """Local search after the recreate: 2-opt* and replacements, each followed by insertion."""
+    for _ in range(20):
+        changed = knobs.tails and exchange_tails(d, s)
+        changed = (knobs.replace and replace(d, s, d.customers)) or changed
+        if not changed:
+            return
+        recreate(d, s, noise, knobs.power, d.customers)
+
+
+@numba.njit(cache=True)
 def rounds(d, s, w, knobs, count):  # pragma: no cover - compiled
     """Run ``count`` rounds of ruin, recreate and threshold acceptance."""
     n = len(d.service)
@@ -86,6 +101,7 @@ def rounds(d, s, w, knobs, count):  # pragma: no cover - compiled
         remove_marked(d, s, choose(d, s, q))
         noise = 1.0 + knobs.noise * (2.0 * np.random.random(n) - 1.0)
         recreate(d, s, noise, knobs.power, d.customers)
+        improve(d, s, knobs, noise)
         v, travel = value(d, s)
         threshold = (1.0 - progress) * knobs.temperature * np.random.random()
         if v >= w.figures[0] - threshold:

@@ -169,6 +169,8 @@ def knobs(model: PrizeVRP, data: TimedData, params: LnsParams) -> _walk.Knobs:
         noise=float(params.noise),
         power=float(params.power),
         most_removed=int(params.most_removed),
+        replace=bool(params.swaps),
+        tails=bool(params.cross),
     )
 
 
