@@ -214,6 +214,9 @@ class LnsParams:
         The time-window search inserts stops by ``net prize ** power`` per extra second.
     most_removed
         Each round of the time-window search removes between 1 and this many stops.
+    relocate
+        The time-window search's local search also moves a stop to another route where it
+        costs less travel.
 
     Examples
     --------
@@ -243,6 +246,7 @@ class LnsParams:
     cross: bool = True
     power: float = 1.0
     most_removed: int = 30
+    relocate: bool = False
 
     def __post_init__(self):
         shares = {"share": 1, "share_timed": 1, "polish": 1, "seed_empty": 1, "noise": 1}

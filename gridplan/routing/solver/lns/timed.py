@@ -1,7 +1,7 @@
 """The large-neighbourhood search for every model: time windows, revisits, covers, breaks.
 
 :func:`timed_search` continues from OR-Tools' routes (or from nothing) with rounds of ruin and
-greedy re-insertion, compiled by numba (:mod:`._walk`, :mod:`._ruin`, :mod:`._insert`), with
+greedy re-insertion and local search, compiled by numba (:mod:`._kernels`), with
 the acceptance of the budget search (a threshold falling to 0 over each epoch). It knows
 every rule of a :class:`~gridplan.routing.solver.model.PrizeVRP`: each node's window, each
 vehicle's earliest start, latest end and longest duration, the most-wait, allowed stops,
@@ -10,7 +10,7 @@ value) and the balance term; a route shorter than its vehicle's shortest outing 
 nothing (the repair after the search lengthens it or gives it up).
 
 Moves are judged in O(1) by forward and backward intervals of service starts per route
-(:mod:`._routes`); duration limits and revisit gaps, which depend on the whole schedule, are
+(:mod:`._kernels`); duration limits and revisit gaps, which depend on the whole schedule, are
 checked in full for the move that is about to be made only.
 
 :class:`TimedData` is the model as flat arrays for the compiled code.
@@ -23,9 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gridplan.routing.solver.lns import _state
-from gridplan.routing.solver.lns import _walk
-from gridplan.routing.solver.lns._routes import BIG
+from gridplan.routing.solver.lns import _kernels
+from gridplan.routing.solver.lns._kernels import BIG
 from gridplan.routing.solver.model import PrizeVRP
 from gridplan.routing.solver.params import LnsParams
 
@@ -159,11 +158,11 @@ def _covers(model: PrizeVRP) -> tuple[np.ndarray, ...]:
     return ptr, idx, np.array(node_ptr, dtype=np.int64), np.array(nodes, dtype=np.int64)
 
 
-def knobs(model: PrizeVRP, data: TimedData, params: LnsParams) -> _walk.Knobs:
+def knobs(model: PrizeVRP, data: TimedData, params: LnsParams) -> _kernels.Knobs:
     """Return the walk's settings for ``model`` (thresholds in units of its mean prize)."""
     positive = data.prize[data.prize > 0]
     mean = float(positive.mean()) if positive.size else 1.0
-    return _walk.Knobs(
+    return _kernels.Knobs(
         temperature=params.temperature * mean,
         epoch=int(params.epoch),
         noise=float(params.noise),
@@ -171,6 +170,7 @@ def knobs(model: PrizeVRP, data: TimedData, params: LnsParams) -> _walk.Knobs:
         most_removed=int(params.most_removed),
         replace=bool(params.swaps),
         tails=bool(params.cross),
+        relocate=bool(params.relocate),
     )
 
 
@@ -196,18 +196,18 @@ def timed_search(
     data = timed_data(model, arc_factor=arc_factor, prize_factor=prize_factor)
     if routes is None:
         routes = [[v.start, v.end] for v in model.vehicles]
-    state = _state.new_state(data, _feasible_or_empty(model, data, routes))
+    state = _kernels.new_state(data, _feasible_or_empty(model, data, routes))
     cap = state.routes.shape[1]
     k_count = model.num_vehicles
-    walk = _walk.Walk(
+    walk = _kernels.Walk(
         current=np.zeros((k_count, cap), dtype=np.int64),
         current_size=np.zeros(k_count, dtype=np.int64),
         best=np.zeros((k_count, cap), dtype=np.int64),
         best_size=np.zeros(k_count, dtype=np.int64),
         figures=np.zeros(4),
     )
-    _walk.seed(int(seed) % (2**32))
-    _walk.start(data, state, walk)
+    _kernels.seed(int(seed) % (2**32))
+    _kernels.start(data, state, walk)
     settings = knobs(model, data, params)
     chunk = 1
     while True:
@@ -219,13 +219,13 @@ def timed_search(
             break
         count = chunk if iteration_limit is None else min(chunk, iteration_limit - done)
         began = time.perf_counter()
-        _walk.rounds(data, state, walk, settings, count)
+        _kernels.rounds(data, state, walk, settings, count)
         spent = time.perf_counter() - began
         # about 20 calls a second: the time limit is kept within ~50 ms
         chunk = max(1, min(4 * chunk, int(count * 0.05 / max(spent, 1e-6))))
     state.routes[:] = walk.best
     state.size[:] = walk.best_size
-    _state.refresh_all(data, state)
+    _kernels.refresh_all(data, state)
     out_routes = [state.routes[k, : state.size[k]].tolist() for k in range(k_count)]
     out_times = [state.times[k, : state.size[k]].tolist() for k in range(k_count)]
     return out_routes, out_times, int(walk.figures[3])
@@ -234,18 +234,18 @@ def timed_search(
 def _feasible_or_empty(model, data, routes):
     """``routes`` where each route is feasible for the search, else the vehicle's empty route."""
     out = []
-    probe = _state.new_state(data, [[v.start, v.end] for v in model.vehicles])
+    probe = _kernels.new_state(data, [[v.start, v.end] for v in model.vehicles])
     for k, r in enumerate(routes):
         r = [int(u) for u in r]
         m = len(r)
         row = np.zeros(probe.routes.shape[1], dtype=np.int64)
         row[:m] = r
-        ok = m >= 2 and _state.route_ok(data, probe, k, row, m)
+        ok = m >= 2 and _kernels.route_ok(data, probe, k, row, m)
         out.append(r if ok else [model.vehicles[k].start, model.vehicles[k].end])
         if ok:
             probe.routes[k, :m] = r
             probe.size[k] = m
-            _state.refresh(data, probe, k)
+            _kernels.refresh(data, probe, k)
     return out
 
 

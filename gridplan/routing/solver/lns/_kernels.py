@@ -1,0 +1,998 @@
+"""The compiled core of the time-window search (numba), in one module.
+
+Everything numba compiles for :mod:`~gridplan.routing.solver.lns.timed` lives here, because
+numba's disk cache is keyed on the file of each function and not on the functions it calls
+(which it compiles in): kernels spread over several files could run stale code after an edit
+to one of them. Every kernel takes the model as a :class:`~.timed.TimedData` named tuple.
+
+**Routes and slack.** A route is a row of node numbers from the start depot to the end depot.
+For each position ``i`` the search keeps two intervals of service-start times (Savelsbergh's
+forward and backward slack, extended to a most-wait ``W``):
+
+- ``fe[i], fl[i]``: the service starts at ``i`` some schedule of the route *up to* ``i`` can
+  reach (windows, the vehicle's earliest start, at most ``W`` seconds of waiting per arc);
+- ``be[i], bl[i]``: the service starts at ``i`` from which the route *after* ``i`` can still
+  be completed (windows, the vehicle's latest end, the most-wait).
+
+Both are intervals, because the reachable starts of the next stop, ``[t + d, t + d + W]`` for
+``t`` in an interval, form an interval. Joining a prefix that ends at ``a`` to a suffix that
+begins at ``b`` through new stops is feasible exactly when the forward interval carried along
+the new arcs meets ``b``'s backward interval: :func:`fits_between` checks it in constant time.
+A route's schedule (:func:`schedule`) starts as late as it can and then serves each stop as
+early as it can: the shortest duration of all its feasible schedules.
+
+**The state.** :class:`State` holds the routes as rows of one array with these intervals,
+the schedule, and per node the route and position it is in. :func:`refresh` recomputes one
+route after a change; :func:`route_ok` checks a route only being considered (its schedule,
+its duration, the revisit gaps against every other route); :func:`value` is the objective.
+
+**Recreate** (:func:`recreate`): free stops go in one at a time, the one of highest value
+per extra second first (prize times a noise factor drawn per round, plus the cover penalties
+it saves, less its weighted travel). Each (stop, route) pair keeps its best position in a
+table; an insertion recomputes only the column of the route that changed (and the rows of
+stops whose worth changed). Positions are judged by the O(1) test; the chosen one is checked
+in full (duration, revisit gaps) only where the model needs it.
+
+**Ruin** (:func:`choose`, :func:`remove_marked`), one of three ways each round: stops near a
+random stop (by travel time), strings of consecutive stops in the routes passing near it
+(after Christiaens and Vanden Berghe's SISR), or stops at random. Removing a revisit copy
+removes the later copies of its group; with a most-wait, taking a stop out can leave a gap a
+route may not wait through, and the stop where its schedule breaks goes too (:func:`mend`).
+
+**Local search** after each recreate: :func:`replace` swaps a visited stop for a free one
+worth more; :func:`exchange_tails` swaps two routes' tails (2-opt*) and :func:`relocate`
+moves a stop to another route when that saves travel, which frees time the next insertion
+fills.
+
+**The walk** (:func:`rounds`): ruin, recreate, local search and threshold acceptance, many
+rounds per call; :class:`Walk` carries the current and best routes between calls, so the
+Python driver stops between calls at its time limit while a work limit (rounds) stays exact.
+"""
+
+# numba compiles the legacy np.random calls to its own per-process generator, seeded by
+# seed(): the Generator API the rule asks for is not what compiled code draws from.
+# ruff: noqa: NPY002
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+# --- Routes: schedules, slack and the O(1) test ---------------------------------------------------
+
+#: Larger than any time of any model (seconds), small enough that sums never overflow.
+BIG = np.int64(1) << np.int64(58)
+
+
+@numba.njit(cache=True)
+def arc(d, k, a, b):  # pragma: no cover - compiled
+    """Service at ``a`` plus vehicle ``k``'s travel from ``a`` to ``b``."""
+    return d.service[a] + d.travel[d.profile[k], a, b]
+
+
+@numba.njit(cache=True)
+def forward(d, k, nodes, m, fe, fl):  # pragma: no cover - compiled
+    """Fill forward intervals of ``nodes[:m]`` on vehicle ``k``; False when none exists."""
+    u = nodes[0]
+    fe[0] = max(d.earliest_start[k], d.open[u])
+    fl[0] = d.close[u]
+    ok = fe[0] <= fl[0]
+    for i in range(1, m):
+        a, b = nodes[i - 1], nodes[i]
+        t = arc(d, k, a, b)
+        fe[i] = max(d.open[b], fe[i - 1] + t)
+        fl[i] = min(d.close[b], fl[i - 1] + t + d.max_wait)
+        if i == m - 1:
+            fl[i] = min(fl[i], d.latest_end[k])
+        ok = ok and fe[i] <= fl[i]
+    return ok
+
+
+@numba.njit(cache=True)
+def backward(d, k, nodes, m, be, bl):  # pragma: no cover - compiled
+    """Fill backward intervals of ``nodes[:m]`` on vehicle ``k``; False when none exists."""
+    last = nodes[m - 1]
+    be[m - 1] = d.open[last]
+    bl[m - 1] = min(d.close[last], d.latest_end[k])
+    ok = be[m - 1] <= bl[m - 1]
+    for i in range(m - 2, -1, -1):
+        a, b = nodes[i], nodes[i + 1]
+        t = arc(d, k, a, b)
+        be[i] = max(d.open[a], be[i + 1] - t - d.max_wait)
+        bl[i] = min(d.close[a], bl[i + 1] - t)
+        if i == 0:
+            be[i] = max(be[i], d.earliest_start[k])
+        ok = ok and be[i] <= bl[i]
+    return ok
+
+
+@numba.njit(cache=True)
+def schedule(d, k, nodes, m, be, bl, times):  # pragma: no cover - compiled
+    """Start as late as the route allows, then serve each stop as early as it can.
+
+    ``be``/``bl`` are the route's backward intervals; fills ``times`` and returns the
+    duration, the least of all the route's feasible schedules.
+    """
+    times[0] = bl[0]
+    for i in range(1, m):
+        times[i] = max(times[i - 1] + arc(d, k, nodes[i - 1], nodes[i]), be[i])
+    return times[m - 1] - times[0]
+
+
+@numba.njit(cache=True)
+def fits_between(d, k, lo, hi, a, us, nu, b, be_b, bl_b):  # pragma: no cover - compiled
+    """Whether stops ``us[:nu]`` fit between ``a`` (forward interval lo..hi) and ``b``.
+
+    ``be_b``/``bl_b`` is ``b``'s backward interval in the route being joined. O(nu).
+    """
+    prev = a
+    for j in range(nu):
+        u = us[j]
+        t = arc(d, k, prev, u)
+        lo = max(d.open[u], lo + t)
+        hi = min(d.close[u], hi + t + d.max_wait)
+        if lo > hi:
+            return False
+        prev = u
+    t = arc(d, k, prev, b)
+    lo = max(lo + t, be_b)
+    hi = min(hi + t + d.max_wait, bl_b)
+    return lo <= hi
+
+
+@numba.njit(cache=True)
+def detour(d, k, a, u, b):  # pragma: no cover - compiled
+    """Extra seconds of serving ``u`` between ``a`` and ``b`` (its service included)."""
+    return arc(d, k, a, u) + arc(d, k, u, b) - arc(d, k, a, b)
+
+
+@numba.njit(cache=True)
+def arc_cost(d, k, a, b):  # pragma: no cover - compiled
+    """Weighted travel of vehicle ``k`` from ``a`` to ``b`` (times the arc factor, if any)."""
+    t = d.travel[d.profile[k], a, b]
+    if d.arc_factor.shape[0] > 1:
+        return d.travel_weight * t * d.arc_factor[a, b]
+    return d.travel_weight * t
+
+
+@numba.njit(cache=True)
+def extra_cost(d, k, a, u, b):  # pragma: no cover - compiled
+    """Extra weighted travel of serving ``u`` between ``a`` and ``b``."""
+    return arc_cost(d, k, a, u) + arc_cost(d, k, u, b) - arc_cost(d, k, a, b)
+
+
+# --- The state and the steps that change it -------------------------------------------------------
+
+
+class State(NamedTuple):
+    """Routes and what the moves need about them (arrays changed in place)."""
+
+    routes: np.ndarray  # (K, cap) node numbers, start depot to end depot
+    size: np.ndarray  # (K,) nodes in each row, depots included
+    fe: np.ndarray  # (K, cap) forward intervals
+    fl: np.ndarray
+    be: np.ndarray  # (K, cap) backward intervals
+    bl: np.ndarray
+    times: np.ndarray  # (K, cap) the schedule
+    duration: np.ndarray  # (K,)
+    route_of: np.ndarray  # (n,) route of each node, -1 when not visited
+    pos_of: np.ndarray  # (n,)
+    node_time: np.ndarray  # (n,) service start of each visited node
+    cover_count: np.ndarray  # (C,) visited nodes of each cover group
+    scratch: np.ndarray  # (6, cap) for routes under consideration
+    mark: np.ndarray  # (n,) -1, or a tentative time while a route is checked
+
+
+def new_state(d, routes: list[list[int]]) -> State:
+    """Allocate a state for model data ``d`` and fill it with ``routes`` (full sequences)."""
+    k_count = len(d.start)
+    n = len(d.service)
+    cap = n + 2  # any node may be on a route (OR-Tools' may visit zero-prize ones)
+    state = State(
+        routes=np.zeros((k_count, cap), dtype=np.int64),
+        size=np.zeros(k_count, dtype=np.int64),
+        fe=np.zeros((k_count, cap), dtype=np.int64),
+        fl=np.zeros((k_count, cap), dtype=np.int64),
+        be=np.zeros((k_count, cap), dtype=np.int64),
+        bl=np.zeros((k_count, cap), dtype=np.int64),
+        times=np.zeros((k_count, cap), dtype=np.int64),
+        duration=np.zeros(k_count, dtype=np.int64),
+        route_of=np.full(n, -1, dtype=np.int64),
+        pos_of=np.zeros(n, dtype=np.int64),
+        node_time=np.zeros(n, dtype=np.int64),
+        cover_count=np.zeros(len(d.cover_penalty), dtype=np.int64),
+        scratch=np.zeros((6, cap), dtype=np.int64),
+        mark=np.full(n, -1, dtype=np.int64),
+    )
+    load(d, state, routes)
+    return state
+
+
+def load(d, state: State, routes: list[list[int]]) -> None:
+    """Put ``routes`` (full node sequences, one per vehicle) into ``state``."""
+    for k, r in enumerate(routes):
+        state.routes[k, : len(r)] = r
+        state.size[k] = len(r)
+    refresh_all(d, state)
+
+
+@numba.njit(cache=True)
+def refresh(d, s, k):  # pragma: no cover - compiled
+    """Recompute route ``k``'s intervals, schedule and node index; False when infeasible."""
+    m = s.size[k]
+    nodes = s.routes[k]
+    ok = forward(d, k, nodes, m, s.fe[k], s.fl[k])
+    ok = backward(d, k, nodes, m, s.be[k], s.bl[k]) and ok
+    if ok:
+        s.duration[k] = schedule(d, k, nodes, m, s.be[k], s.bl[k], s.times[k])
+    else:
+        s.duration[k] = BIG
+    for i in range(1, m - 1):
+        u = nodes[i]
+        s.route_of[u] = k
+        s.pos_of[u] = i
+        s.node_time[u] = s.times[k, i]
+    return ok
+
+
+@numba.njit(cache=True)
+def refresh_all(d, s):  # pragma: no cover - compiled
+    """Recompute every route and the cover counts from the routes alone."""
+    s.route_of[:] = -1
+    s.cover_count[:] = 0
+    for k in range(len(s.size)):
+        refresh(d, s, k)
+        for i in range(1, s.size[k] - 1):
+            count_covers(d, s, s.routes[k, i], 1)
+
+
+@numba.njit(cache=True)
+def count_covers(d, s, u, step):  # pragma: no cover - compiled
+    """Add ``step`` to the visited count of each cover group of node ``u``."""
+    for j in range(d.cover_ptr[u], d.cover_ptr[u + 1]):
+        s.cover_count[d.cover_idx[j]] += step
+
+
+@numba.njit(cache=True)
+def cover_bonus(d, s, u):  # pragma: no cover - compiled
+    """Penalties that visiting ``u`` would save: its cover groups nothing visits yet."""
+    bonus = 0.0
+    for j in range(d.cover_ptr[u], d.cover_ptr[u + 1]):
+        g = d.cover_idx[j]
+        if s.cover_count[g] == 0:
+            bonus += d.cover_penalty[g]
+    return bonus
+
+
+@numba.njit(cache=True)
+def gaps_ok(d, s, k, nodes, m, times):  # pragma: no cover - compiled
+    """Whether route ``k`` as ``nodes[:m]`` at ``times`` keeps every revisit gap."""
+    return gap_break(d, s, k, nodes, m, times) < 0
+
+
+@numba.njit(cache=True)
+def gap_break(d, s, k, nodes, m, times):  # pragma: no cover - compiled
+    """First position of ``nodes[:m]`` (route ``k`` at ``times``) too near another copy, or -1."""
+    for i in range(1, m - 1):
+        s.mark[nodes[i]] = times[i]
+    ok = -1
+    for i in range(1, m - 1):
+        u = nodes[i]
+        g = d.group[u]
+        if g < 0:
+            continue
+        for j in range(d.group_ptr[g], d.group_ptr[g + 1]):
+            v = d.group_nodes[j]
+            if v == u:
+                continue
+            if s.mark[v] >= 0:
+                t = s.mark[v]
+            elif s.route_of[v] >= 0 and s.route_of[v] != k:
+                t = s.node_time[v]
+            else:
+                continue
+            if abs(t - times[i]) < d.group_gap[g] and ok < 0:
+                ok = i
+    for i in range(1, m - 1):
+        s.mark[nodes[i]] = -1
+    return ok
+
+
+@numba.njit(cache=True)
+def route_ok(d, s, k, nodes, m):  # pragma: no cover - compiled
+    """Whether ``nodes[:m]`` is a feasible route for vehicle ``k`` given the other routes.
+
+    Windows, most-wait, shift, longest duration and the revisit gaps with every other route.
+    """
+    sc = s.scratch
+    if not forward(d, k, nodes, m, sc[0], sc[1]):
+        return False
+    if not backward(d, k, nodes, m, sc[2], sc[3]):
+        return False
+    if m <= 2:
+        return True
+    if schedule(d, k, nodes, m, sc[2], sc[3], sc[4]) > d.max_duration[k]:
+        return False
+    return not d.has_groups or gaps_ok(d, s, k, nodes, m, sc[4])
+
+
+@numba.njit(cache=True)
+def needs_full_check(d, k):  # pragma: no cover - compiled
+    """Whether vehicle ``k``'s routes need more than the O(1) interval checks."""
+    return d.has_groups or d.max_duration[k] < BIG
+
+
+@numba.njit(cache=True)
+def insert_at(d, s, k, i, u):  # pragma: no cover - compiled
+    """Insert ``u`` after position ``i`` of route ``k``."""
+    m = s.size[k]
+    row = s.routes[k]
+    for j in range(m, i + 1, -1):
+        row[j] = row[j - 1]
+    row[i + 1] = u
+    s.size[k] = m + 1
+    count_covers(d, s, u, 1)
+    refresh(d, s, k)
+
+
+@numba.njit(cache=True)
+def remove_at(d, s, k, i):  # pragma: no cover - compiled
+    """Remove the node at position ``i`` of route ``k`` (no refresh: call :func:`refresh`)."""
+    row = s.routes[k]
+    u = row[i]
+    m = s.size[k]
+    for j in range(i, m - 1):
+        row[j] = row[j + 1]
+    s.size[k] = m - 1
+    s.route_of[u] = -1
+    count_covers(d, s, u, -1)
+    return u
+
+
+@numba.njit(cache=True)
+def with_inserted(s, k, i, u, out):  # pragma: no cover - compiled
+    """Write route ``k`` with ``u`` after position ``i`` into ``out``; return its size."""
+    m = s.size[k]
+    row = s.routes[k]
+    out[: i + 1] = row[: i + 1]
+    out[i + 1] = u
+    out[i + 2 : m + 1] = row[i + 1 : m]
+    return m + 1
+
+
+@numba.njit(cache=True)
+def value(d, s):  # pragma: no cover - compiled
+    """Return the search objective (higher is better) and the total travel (the tie-break).
+
+    Collected prize, less weighted travel, cover penalties, the balance term on the longest
+    route, and the prize of every route shorter than its vehicle's shortest outing (the
+    repair after the search lengthens or gives up such a route).
+    """
+    total, travel, span = 0.0, 0, 0
+    for k in range(len(s.size)):
+        m = s.size[k]
+        if m <= 2:
+            continue
+        row = s.routes[k]
+        gained = 0.0
+        for i in range(m - 1):
+            gained += d.prize[row[i]] - arc_cost(d, k, row[i], row[i + 1])
+            travel += d.travel[d.profile[k], row[i], row[i + 1]]
+        if s.duration[k] < d.min_duration[k]:
+            gained = min(gained, 0.0)
+        total += gained
+        span = max(span, s.duration[k])
+    for g in range(len(s.cover_count)):
+        if s.cover_count[g] == 0:
+            total -= d.cover_penalty[g]
+    return total - d.balance_weight * span, travel
+
+
+# --- Recreate: greedy insertion -------------------------------------------------------------------
+
+NONE = -1.0e300
+
+
+@numba.njit(cache=True)
+def eligible(d, s, u):  # pragma: no cover - compiled
+    """Whether ``u`` is free and may be inserted (a revisit copy only after the one before)."""
+    if s.route_of[u] >= 0:
+        return False
+    g = d.group[u]
+    if g >= 0 and d.group_rank[u] > 0:
+        return s.route_of[d.group_nodes[d.group_ptr[g] + d.group_rank[u] - 1]] >= 0
+    return True
+
+
+@numba.njit(cache=True)
+def best_position(d, s, u, k, worth, power):  # pragma: no cover - compiled
+    """Best score and position (insert after it) of ``u`` in route ``k`` by the O(1) test."""
+    if not d.allowed[k, u]:
+        return NONE, -1
+    one = np.zeros(1, dtype=np.int64)
+    one[0] = u
+    row = s.routes[k]
+    best, where = NONE, -1
+    for i in range(s.size[k] - 1):
+        a, b = row[i], row[i + 1]
+        net = worth - extra_cost(d, k, a, u, b)
+        if net <= 0:
+            continue
+        score = net**power / (detour(d, k, a, u, b) + 1.0)
+        if score <= best:
+            continue
+        if fits_between(d, k, s.fe[k, i], s.fl[k, i], a, one, 1, b, s.be[k, i + 1], s.bl[k, i + 1]):
+            best, where = score, i
+    return best, where
+
+
+@numba.njit(cache=True)
+def _fill_row(d, s, u, worth, power, table, pos, row_best, row_route):  # pragma: no cover
+    row_best[u], row_route[u] = NONE, -1
+    for k in range(len(s.size)):
+        table[u, k], pos[u, k] = best_position(d, s, u, k, worth[u], power)
+        if table[u, k] > row_best[u]:
+            row_best[u], row_route[u] = table[u, k], k
+
+
+@numba.njit(cache=True)
+def _row_max(s, u, table, row_best, row_route):  # pragma: no cover - compiled
+    row_best[u], row_route[u] = NONE, -1
+    for k in range(len(s.size)):
+        if table[u, k] > row_best[u]:
+            row_best[u], row_route[u] = table[u, k], k
+
+
+@numba.njit(cache=True)
+def _worth(d, s, u, noise):  # pragma: no cover - compiled
+    return d.prize[u] * noise[u] + cover_bonus(d, s, u)
+
+
+@numba.njit(cache=True)
+def recreate(d, s, noise, power, cand):  # pragma: no cover - compiled
+    """Insert free stops of ``cand`` greedily while any fits and pays; return how many.
+
+    ``noise`` multiplies each stop's prize; scores are ``net ** power / extra seconds``.
+    """
+    n, k_count = len(d.service), len(s.size)
+    table = np.full((n, k_count), NONE)
+    pos = np.full((n, k_count), -1, dtype=np.int64)
+    row_best = np.full(n, NONE)
+    row_route = np.full(n, -1, dtype=np.int64)
+    worth = np.zeros(n)
+    live = np.zeros(n, dtype=np.bool_)
+    for u in cand:
+        if eligible(d, s, u):
+            live[u] = True
+            worth[u] = _worth(d, s, u, noise)
+            _fill_row(d, s, u, worth, power, table, pos, row_best, row_route)
+    added = 0
+    while True:
+        u, top = -1, 0.0
+        for v in cand:
+            if live[v] and row_best[v] > top:
+                u, top = v, row_best[v]
+        if u < 0:
+            return added
+        k = row_route[u]
+        i = pos[u, k]
+        if needs_full_check(d, k):
+            m = with_inserted(s, k, i, u, s.scratch[5])
+            if not route_ok(d, s, k, s.scratch[5], m):
+                table[u, k] = NONE
+                _row_max(s, u, table, row_best, row_route)
+                continue
+        insert_at(d, s, k, i, u)
+        live[u] = False
+        added += 1
+        _after_insert(d, s, u, k, cand, live, worth, noise, power, table, pos, row_best, row_route)
+
+
+@numba.njit(cache=True)
+def _after_insert(
+    d, s, u, k, cand, live, worth, noise, power, table, pos, row_best, row_route
+):  # pragma: no cover - compiled
+    """Bring the tables up to date after ``u`` went into route ``k``."""
+    g = d.group[u]
+    if g >= 0:  # the next copy of its revisit group may now be inserted
+        nxt = d.group_rank[u] + 1
+        if d.group_ptr[g] + nxt < d.group_ptr[g + 1]:
+            v = d.group_nodes[d.group_ptr[g] + nxt]
+            if d.is_candidate[v] and eligible(d, s, v):
+                live[v] = True
+                worth[v] = _worth(d, s, v, noise)
+                _fill_row(d, s, v, worth, power, table, pos, row_best, row_route)
+    for j in range(d.cover_ptr[u], d.cover_ptr[u + 1]):
+        c = d.cover_idx[j]
+        if s.cover_count[c] != 1:
+            continue
+        for jj in range(d.cover_node_ptr[c], d.cover_node_ptr[c + 1]):
+            v = d.cover_nodes[jj]
+            if live[v]:  # its cover bonus is gone
+                worth[v] = _worth(d, s, v, noise)
+                _fill_row(d, s, v, worth, power, table, pos, row_best, row_route)
+    for v in cand:
+        if not live[v]:
+            continue
+        was = table[v, k]
+        table[v, k], pos[v, k] = best_position(d, s, v, k, worth[v], power)
+        if table[v, k] > row_best[v]:
+            row_best[v], row_route[v] = table[v, k], k
+        elif row_route[v] == k and table[v, k] < was:
+            _row_max(s, v, table, row_best, row_route)
+
+
+# --- Ruin -----------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _visited(s):  # pragma: no cover - compiled
+    count = 0
+    for k in range(len(s.size)):
+        count += max(0, s.size[k] - 2)
+    out = np.empty(count, dtype=np.int64)
+    j = 0
+    for k in range(len(s.size)):
+        for i in range(1, s.size[k] - 1):
+            out[j] = s.routes[k, i]
+            j += 1
+    return out
+
+
+@numba.njit(cache=True)
+def _by_nearness(d, seed, visited):  # pragma: no cover - compiled
+    """``visited`` ordered by travel time from ``seed`` (the seed first)."""
+    near = np.empty(len(visited))
+    for j in range(len(visited)):
+        v = visited[j]
+        near[j] = min(d.travel[0, seed, v], d.travel[0, v, seed])
+    return visited[np.argsort(near)]
+
+
+@numba.njit(cache=True)
+def _strings(d, s, seed, visited, q, out):  # pragma: no cover - compiled
+    """Mark strings of consecutive stops in the routes nearest ``seed`` until ``q`` are."""
+    taken = 0
+    done = np.zeros(len(s.size), dtype=np.bool_)
+    for v in _by_nearness(d, seed, visited):
+        if taken >= q:
+            break
+        k = s.route_of[v]
+        if done[k]:
+            continue
+        done[k] = True
+        stops = s.size[k] - 2
+        length = np.random.randint(1, min(stops, max(1, q - taken), 10) + 1)
+        first = max(1, min(s.pos_of[v] - np.random.randint(0, length), stops - length + 1))
+        for i in range(first, first + length):
+            out[s.routes[k, i]] = True
+        taken += length
+    return taken
+
+
+@numba.njit(cache=True)
+def choose(d, s, q):  # pragma: no cover - compiled
+    """Mark about ``q`` visited stops to remove (``out[u]`` True), by one of three ways."""
+    out = np.zeros(len(d.service), dtype=np.bool_)
+    visited = _visited(s)
+    if len(visited) == 0:
+        return out
+    q = min(q, len(visited))
+    seed = visited[np.random.randint(0, len(visited))]
+    mode = np.random.randint(0, 3)
+    if mode == 0:
+        for v in _by_nearness(d, seed, visited)[:q]:
+            out[v] = True
+    elif mode == 1:
+        _strings(d, s, seed, visited, q, out)
+    else:
+        for v in np.random.permutation(visited)[:q]:
+            out[v] = True
+    _later_copies(d, out)
+    return out
+
+
+@numba.njit(cache=True)
+def _later_copies(d, out):  # pragma: no cover - compiled
+    for g in range(len(d.group_gap)):
+        later = False
+        for j in range(d.group_ptr[g], d.group_ptr[g + 1]):
+            later = later or out[d.group_nodes[j]]
+            if later:
+                out[d.group_nodes[j]] = True
+
+
+@numba.njit(cache=True)
+def remove_marked(d, s, out):  # pragma: no cover - compiled
+    """Take the marked stops out of every route and make each route feasible again.
+
+    Mending a route can remove more stops (and the later copies of their groups), so this
+    repeats until no marked stop is left in any route.
+    """
+    again = True
+    while again:
+        again = False
+        for k in range(len(s.size)):
+            i = 1
+            changed = False
+            while i < s.size[k] - 1:
+                if out[s.routes[k, i]]:
+                    remove_at(d, s, k, i)
+                    changed = True
+                else:
+                    i += 1
+            if changed and mend(d, s, k, out):
+                again = True
+
+
+@numba.njit(cache=True)
+def mend(d, s, k, out):  # pragma: no cover - compiled
+    """Remove stops from route ``k`` where its schedule breaks until it is feasible.
+
+    Returns whether a removed stop has later revisit copies (now marked in ``out``) that
+    may sit in other routes.
+    """
+    more = False
+    while s.size[k] > 2:
+        m = s.size[k]
+        if refresh(d, s, k):
+            if not d.has_groups:
+                break
+            # the schedule moved: a revisit copy may now be too near another copy
+            i = gap_break(d, s, k, s.routes[k], m, s.times[k])
+            if i < 0:
+                break
+        else:
+            i = 1
+            while i < m - 1 and s.fe[k, i] <= s.fl[k, i]:
+                i += 1
+        u = remove_at(d, s, k, min(i, m - 2))
+        out[u] = True
+        g = d.group[u]
+        if g >= 0:
+            for j in range(d.group_ptr[g] + d.group_rank[u] + 1, d.group_ptr[g + 1]):
+                v = d.group_nodes[j]
+                if s.route_of[v] >= 0:
+                    out[v] = True
+                    more = True
+    if s.size[k] <= 2:
+        refresh(d, s, k)
+    return more
+
+
+# --- Local search ---------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _loss(d, s, v):  # pragma: no cover - compiled
+    """Value lost by taking ``v`` out: its prize and the cover penalties it alone saves."""
+    loss = d.prize[v]
+    for j in range(d.cover_ptr[v], d.cover_ptr[v + 1]):
+        g = d.cover_idx[j]
+        if s.cover_count[g] == 1:
+            loss += d.cover_penalty[g]
+    return loss
+
+
+@numba.njit(cache=True)
+def _removable(d, s, v):  # pragma: no cover - compiled
+    """Whether ``v`` may leave its route alone (no later copy of its group is visited)."""
+    g = d.group[v]
+    if g < 0:
+        return True
+    j = d.group_ptr[g] + d.group_rank[v] + 1
+    return j >= d.group_ptr[g + 1] or s.route_of[d.group_nodes[j]] < 0
+
+
+@numba.njit(cache=True)
+def _gain(d, s, k, i, u, v):  # pragma: no cover - compiled
+    """Value gained by serving free ``u`` instead of ``v`` at position ``i`` of route ``k``."""
+    a, b = s.routes[k, i - 1], s.routes[k, i + 1]
+    worth = d.prize[u] + cover_bonus(d, s, u)
+    travel = (
+        arc_cost(d, k, a, u) + arc_cost(d, k, u, b) - arc_cost(d, k, a, v) - arc_cost(d, k, v, b)
+    )
+    return worth - _loss(d, s, v) - travel
+
+
+@numba.njit(cache=True)
+def replace(d, s, cand):  # pragma: no cover - compiled
+    """Make the best replacement of a visited stop by a free one of ``cand``; False if none."""
+    one = np.zeros(1, dtype=np.int64)
+    best, bk, bi, bu = 1e-9, -1, -1, -1
+    for k in range(len(s.size)):
+        for i in range(1, s.size[k] - 1):
+            v = s.routes[k, i]
+            if not _removable(d, s, v):
+                continue
+            for u in cand:
+                if not d.allowed[k, u] or not eligible(d, s, u):
+                    continue
+                if d.group[u] >= 0 and d.group[u] == d.group[v]:
+                    continue  # the copy order would break
+                gain = _gain(d, s, k, i, u, v)
+                if gain <= best:
+                    continue
+                one[0] = u
+                a, b = s.routes[k, i - 1], s.routes[k, i + 1]
+                if not fits_between(
+                    d, k, s.fe[k, i - 1], s.fl[k, i - 1], a, one, 1, b, s.be[k, i + 1],
+                    s.bl[k, i + 1],
+                ):  # fmt: skip
+                    continue
+                if needs_full_check(d, k) and not _replaced_ok(d, s, k, i, u):
+                    continue
+                best, bk, bi, bu = gain, k, i, u
+    if bk < 0:
+        return False
+    v = s.routes[bk, bi]
+    s.route_of[v] = -1
+    count_covers(d, s, v, -1)
+    s.routes[bk, bi] = bu
+    count_covers(d, s, bu, 1)
+    refresh(d, s, bk)
+    return True
+
+
+@numba.njit(cache=True)
+def _replaced_ok(d, s, k, i, u):  # pragma: no cover - compiled
+    m = s.size[k]
+    tmp = s.scratch[5]
+    tmp[:m] = s.routes[k, :m]
+    v = tmp[i]
+    tmp[i] = u
+    s.route_of[v] = -1  # its gaps no longer count
+    ok = route_ok(d, s, k, tmp, m)
+    s.route_of[v] = k
+    return ok
+
+
+@numba.njit(cache=True)
+def _same_kind(d, p, q):  # pragma: no cover - compiled
+    """Whether a route tail's intervals mean the same on vehicles ``p`` and ``q``."""
+    return (
+        d.profile[p] == d.profile[q] and d.end[p] == d.end[q] and d.latest_end[p] == d.latest_end[q]
+    )
+
+
+@numba.njit(cache=True)
+def _tail_allowed(d, s, k, q, j):  # pragma: no cover - compiled
+    """Whether vehicle ``k`` may visit every stop of route ``q`` after position ``j``."""
+    for x in range(j + 1, s.size[q] - 1):
+        if not d.allowed[k, s.routes[q, x]]:
+            return False
+    return True
+
+
+@numba.njit(cache=True)
+def exchange_tails(d, s):  # pragma: no cover - compiled
+    """Make the best 2-opt* move (swap two routes' tails) that saves travel; False if none."""
+    none = np.zeros(0, dtype=np.int64)
+    best, move = -1e-9, (-1, -1, -1, -1)
+    for p in range(len(s.size)):
+        for q in range(p + 1, len(s.size)):
+            if not _same_kind(d, p, q) or (s.size[p] <= 2 and s.size[q] <= 2):
+                continue
+            rp, rq = s.routes[p], s.routes[q]
+            for i in range(s.size[p] - 1):
+                for j in range(s.size[q] - 1):
+                    delta = (
+                        d.travel[d.profile[p], rp[i], rq[j + 1]]
+                        + d.travel[d.profile[q], rq[j], rp[i + 1]]
+                        - d.travel[d.profile[p], rp[i], rp[i + 1]]
+                        - d.travel[d.profile[q], rq[j], rq[j + 1]]
+                    )
+                    if delta >= best:
+                        continue
+                    if not fits_between(
+                        d, p, s.fe[p, i], s.fl[p, i], rp[i], none, 0, rq[j + 1], s.be[q, j + 1],
+                        s.bl[q, j + 1],
+                    ) or not fits_between(
+                        d, q, s.fe[q, j], s.fl[q, j], rq[j], none, 0, rp[i + 1], s.be[p, i + 1],
+                        s.bl[p, i + 1],
+                    ):  # fmt: skip
+                        continue
+                    if not (_tail_allowed(d, s, p, q, j) and _tail_allowed(d, s, q, p, i)):
+                        continue
+                    best, move = delta, (p, q, i, j)
+    p, q, i, j = move
+    if p < 0:
+        return False
+    return _swap_tails(d, s, p, q, i, j)
+
+
+@numba.njit(cache=True)
+def _swap_tails(d, s, p, q, i, j):  # pragma: no cover - compiled
+    """Swap the tails after ``i`` of route ``p`` and after ``j`` of ``q`` if both stay valid."""
+    mp, mq = s.size[p], s.size[q]
+    new_p = np.concatenate((s.routes[p, : i + 1], s.routes[q, j + 1 : mq]))
+    new_q = np.concatenate((s.routes[q, : j + 1], s.routes[p, i + 1 : mp]))
+    if needs_full_check(d, p) or needs_full_check(d, q):
+        old_p = s.routes[p, :mp].copy()
+        if not route_ok(d, s, p, new_p, len(new_p)):
+            return False
+        # route q is judged against route p as it will be
+        s.routes[p, : len(new_p)] = new_p
+        s.size[p] = len(new_p)
+        refresh(d, s, p)
+        if not route_ok(d, s, q, new_q, len(new_q)):
+            s.routes[p, :mp] = old_p
+            s.size[p] = mp
+            refresh(d, s, p)
+            refresh(d, s, q)
+            return False
+    s.routes[p, : len(new_p)] = new_p
+    s.size[p] = len(new_p)
+    s.routes[q, : len(new_q)] = new_q
+    s.size[q] = len(new_q)
+    refresh(d, s, p)
+    refresh(d, s, q)
+    return True
+
+
+@numba.njit(cache=True)
+def _travel_saved(d, s, k, i):  # pragma: no cover - compiled
+    """Travel saved by taking the stop at position ``i`` out of route ``k``."""
+    t = d.travel[d.profile[k]]
+    a, v, b = s.routes[k, i - 1], s.routes[k, i], s.routes[k, i + 1]
+    return t[a, v] + t[v, b] - t[a, b]
+
+
+@numba.njit(cache=True)
+def relocate(d, s):  # pragma: no cover - compiled
+    """Move one stop to another route where it costs less travel; False when none does.
+
+    The route it leaves must stay feasible (the most-wait can forbid a removal); the best
+    saving goes first.
+    """
+    none = np.zeros(0, dtype=np.int64)
+    one = np.zeros(1, dtype=np.int64)
+    best, move = 0, (-1, -1, -1, -1)
+    for k in range(len(s.size)):
+        for i in range(1, s.size[k] - 1):
+            v = s.routes[k, i]
+            saved = _travel_saved(d, s, k, i)
+            if saved <= best:
+                continue
+            a, b = s.routes[k, i - 1], s.routes[k, i + 1]
+            if not fits_between(
+                d, k, s.fe[k, i - 1], s.fl[k, i - 1], a, none, 0, b, s.be[k, i + 1], s.bl[k, i + 1]
+            ):
+                continue
+            one[0] = v
+            for k2 in range(len(s.size)):
+                if k2 == k or s.size[k2] <= 2 or not d.allowed[k2, v]:
+                    continue
+                t = d.travel[d.profile[k2]]
+                row = s.routes[k2]
+                for j in range(s.size[k2] - 1):
+                    gain = saved - (t[row[j], v] + t[v, row[j + 1]] - t[row[j], row[j + 1]])
+                    if gain <= best:
+                        continue
+                    if fits_between(
+                        d, k2, s.fe[k2, j], s.fl[k2, j], row[j], one, 1, row[j + 1],
+                        s.be[k2, j + 1], s.bl[k2, j + 1],
+                    ):  # fmt: skip
+                        best, move = gain, (k, i, k2, j)
+    k, i, k2, j = move
+    if k < 0:
+        return False
+    return _relocated(d, s, k, i, k2, j)
+
+
+@numba.njit(cache=True)
+def _relocated(d, s, k, i, k2, j):  # pragma: no cover - compiled
+    """Move the stop at ``i`` of route ``k`` after position ``j`` of ``k2`` if all stays valid."""
+    v = s.routes[k, i]
+    if needs_full_check(d, k) or needs_full_check(d, k2):
+        m = s.size[k]
+        left = np.concatenate((s.routes[k, :i], s.routes[k, i + 1 : m]))
+        s.route_of[v] = -1
+        ok = route_ok(d, s, k, left, m - 1)
+        if ok:
+            m2 = with_inserted(s, k2, j, v, s.scratch[5])
+            ok = route_ok(d, s, k2, s.scratch[5], m2)
+        s.route_of[v] = k
+        if not ok:
+            return False
+    remove_at(d, s, k, i)
+    refresh(d, s, k)
+    insert_at(d, s, k2, j, v)
+    return True
+
+
+# --- The walk -------------------------------------------------------------------------------------
+
+
+class Walk(NamedTuple):
+    """A walk's memory between calls of :func:`rounds` (arrays changed in place)."""
+
+    current: np.ndarray  # (K, cap) the accepted routes
+    current_size: np.ndarray  # (K,)
+    best: np.ndarray  # (K, cap) the best routes met
+    best_size: np.ndarray  # (K,)
+    figures: np.ndarray  # [current value, best value, best travel, round]
+
+
+class Knobs(NamedTuple):
+    """The walk's settings, as numbers (see :class:`~..params.LnsParams`)."""
+
+    temperature: float  # acceptance threshold at the start of an epoch, in prize units
+    epoch: int  # rounds of one walk before it restarts from the best
+    noise: float  # prizes times a factor in 1 +- noise, drawn per round
+    power: float  # insertion score: net prize ** power / extra seconds
+    most_removed: int  # the ruin removes 1 .. this many stops
+    replace: bool  # local search: visited stops swapped for free ones worth more
+    tails: bool  # local search: 2-opt* between routes when it saves travel
+    relocate: bool  # local search: a stop moved to another route when it saves travel
+
+
+@numba.njit(cache=True)
+def seed(value):  # pragma: no cover - compiled
+    """Seed the compiled code's random numbers (per process)."""
+    np.random.seed(value)
+
+
+@numba.njit(cache=True)
+def start(d, s, w):  # pragma: no cover - compiled
+    """Make the state's routes the walk's current and best (after a first recreate)."""
+    noise = np.ones(len(d.service))
+    recreate(d, s, noise, 1.0, d.customers)
+    v, travel = value(d, s)
+    w.current[:] = s.routes
+    w.current_size[:] = s.size
+    w.best[:] = s.routes
+    w.best_size[:] = s.size
+    w.figures[0], w.figures[1], w.figures[2] = v, v, travel
+
+
+@numba.njit(cache=True)
+def _restore(d, s, routes, size):  # pragma: no cover - compiled
+    s.routes[:] = routes
+    s.size[:] = size
+    refresh_all(d, s)
+
+
+@numba.njit(cache=True)
+def improve(d, s, knobs, noise):  # pragma: no cover - compiled
+    """Local search after the recreate: 2-opt* and replacements, each followed by insertion."""
+    for _ in range(20):
+        changed = knobs.tails and exchange_tails(d, s)
+        changed = (knobs.relocate and relocate(d, s)) or changed
+        changed = (knobs.replace and replace(d, s, d.customers)) or changed
+        if not changed:
+            return
+        recreate(d, s, noise, knobs.power, d.customers)
+
+
+@numba.njit(cache=True)
+def rounds(d, s, w, knobs, count):  # pragma: no cover - compiled
+    """Run ``count`` rounds of ruin, recreate and threshold acceptance."""
+    n = len(d.service)
+    visited_cap = max(4, len(d.customers) // 3)
+    for _ in range(count):
+        it = int(w.figures[3])
+        w.figures[3] += 1
+        if it > 0 and it % knobs.epoch == 0:  # a new walk from the best so far
+            _restore(d, s, w.best, w.best_size)
+            w.figures[0] = w.figures[1]
+        progress = (it % knobs.epoch) / knobs.epoch
+        q = np.random.randint(1, min(knobs.most_removed, visited_cap) + 1)
+        remove_marked(d, s, choose(d, s, q))
+        noise = 1.0 + knobs.noise * (2.0 * np.random.random(n) - 1.0)
+        recreate(d, s, noise, knobs.power, d.customers)
+        improve(d, s, knobs, noise)
+        v, travel = value(d, s)
+        threshold = (1.0 - progress) * knobs.temperature * np.random.random()
+        if v >= w.figures[0] - threshold:
+            w.current[:] = s.routes
+            w.current_size[:] = s.size
+            w.figures[0] = v
+        if v > w.figures[1] + 1e-9 or (v >= w.figures[1] - 1e-9 and travel < w.figures[2]):
+            w.best[:] = s.routes
+            w.best_size[:] = s.size
+            w.figures[1], w.figures[2] = v, travel
+        if v < w.figures[0]:
+            _restore(d, s, w.current, w.current_size)
