@@ -1,25 +1,43 @@
-"""Team Orienteering with Time Windows: gridplan's solver vs PyVRP, interleaved, same limit.
+"""Team Orienteering with Time Windows: gridplan's solver vs PyVRP (and VROOM), interleaved.
 
 Usage::
 
     python benchmarks/toptw.py [NAMES...] [--m 1,2,3,4] [--time-limit S] [--workers N]
-                               [--solvers gridplan,pyvrp] [--json] [--data DIR]
+                               [--solvers gridplan,pyvrp[,vroom]] [--json] [--data DIR]
 
 Without names it runs SAMPLE: two instances of each family (Solomon c1/r1/rc1, c2/r2/rc2,
 Cordeau pr01-10 and pr11-20) from ../shared/benchmarks/toptw. Each (instance, m) pair is solved
-by each solver in turn (the order alternates from pair to pair, so machine load falls on both
-alike), and every solution is re-checked by :func:`check` below, independently of both
+by each solver in turn (the order alternates from pair to pair, so machine load falls on each
+alike), and every solution is re-checked by :func:`check` below, independently of the
 solvers: each path leaves the depot at 0, waits for windows, starts every service inside its
 window, is back by the depot's closing time, and no customer is served twice.
 
 Distances are Euclidean truncated down to one decimal (Solomon files) or two (Cordeau pr), as
 the literature's values assume; every time is held in those units (x10 or x100) as integers,
-so both solvers and the checker see the same numbers. Best-known values come from ``bks.csv``
+so every solver and the checker see the same numbers. Best-known values come from ``bks.csv``
 (proven optima for m = 1 where ``kind = optimal``; otherwise a heuristic's floor, see the
 data's README).
 
 This is issue 18's measurement of the time-window path of the solver; gridplan runs with its
 default :class:`~gridplan.routing.solver.SolveParams`.
+
+VROOM (``--solvers ...,vroom``, optional: ``pip install pyvroom``) is a third column because it
+models these instances exactly. It maximises the sum of the priorities of the jobs it serves
+first, and only then the number served and the travel cost (``SolutionIndicators`` in its
+source), so priority = profit is the TOPTW objective as long as every profit is an integer in
+VROOM's priority range 0..100: in every file of the four folders profits are integers from 1 to
+50 (:func:`solve_vroom` refuses any other value rather than scale it). Jobs carry the same
+service times and windows (service start inside the window, waiting allowed), vehicles are m
+copies from and to the depot within [0, tmax], and the durations are the same integer matrix
+as the others'. VROOM has no anytime limit: it builds one solution per heuristic setting (32
+at exploration level 5, duplicates dropped), then runs a local search from each until it
+converges, and keeps the best. Its ``timeout`` (given the time limit) does not bound that whole:
+each search gets an equal share of it, timeout / searches per thread (``src/problems/vrp.h``;
+the construction phase is not counted, and a search that converges early leaves its share
+unused). So VROOM often stops well before the
+limit (its ``seconds`` column says when) and a longer limit can still change its result. It
+runs at exploration level 5 (its maximum and its command line's default) with 1 thread, as
+PyVRP does (``--workers`` is gridplan's alone). Tested with pyvroom 1.15.2.
 """
 
 from __future__ import annotations
@@ -160,7 +178,69 @@ def solve_pyvrp(inst: Instance, m: int, time_limit: float, workers: int | None):
     return [[a.idx + 1 for a in r if a.is_client()] for r in res.best.routes()]
 
 
-SOLVERS = {"gridplan": solve_gridplan, "pyvrp": solve_pyvrp}
+VROOM_EXPLORATION = 5  # VROOM's highest level (and its command line's default)
+VROOM_PRIORITY_MAX = 100  # VROOM rejects a job priority above 100
+
+
+def import_vroom():
+    """Return the ``vroom`` module (pyvroom), or exit with how to install it."""
+    try:
+        import vroom
+    except ImportError as exc:
+        msg = "--solvers vroom needs pyvroom, an optional extra: pip install pyvroom"
+        raise SystemExit(msg) from exc
+    return vroom
+
+
+def solve_vroom(inst: Instance, m: int, time_limit: float, workers: int | None):
+    """Solve with VROOM (job priority = profit, 1 thread, ``timeout`` = the time limit)."""
+    from datetime import timedelta
+
+    vroom = import_vroom()
+    profit = inst.profit[1:]
+    if profit.min() < 0 or profit.max() > VROOM_PRIORITY_MAX:
+        # scaling would round profits: VROOM's priority sum would no longer be the score
+        msg = (
+            f"{inst.name}: profits {profit.min()}..{profit.max()} are not VROOM priorities "
+            f"(integers 0..{VROOM_PRIORITY_MAX}); leave vroom out of --solvers for this file"
+        )
+        raise SystemExit(msg)
+    d = inst.distances()
+    if d.max() >= 2**32:  # pyvroom holds durations as uint32
+        msg = f"{inst.name}: duration {d.max()} does not fit VROOM's uint32 matrix"
+        raise SystemExit(msg)
+    problem = vroom.Input()
+    problem.set_durations_matrix(profile="car", matrix_input=d)
+    problem.add_vehicle(
+        [
+            vroom.Vehicle(k, start=0, end=0, time_window=vroom.TimeWindow(0, inst.tmax))
+            for k in range(m)
+        ]
+    )
+    problem.add_job(
+        [
+            vroom.Job(
+                i,
+                location=i,
+                default_service=int(inst.service[i]),
+                priority=int(inst.profit[i]),
+                time_windows=[vroom.TimeWindow(int(inst.open[i]), int(inst.close[i]))],
+            )
+            for i in range(1, inst.n)
+        ]
+    )
+    sol = problem.solve(
+        exploration_level=VROOM_EXPLORATION,
+        nb_threads=1,
+        timeout=timedelta(seconds=time_limit),
+    )
+    # job ids are the vertices; the steps of each vehicle are listed in route order
+    steps = sol.routes
+    jobs = steps[steps["type"] == "job"]
+    return [[int(i) for i in g["id"]] for _, g in jobs.groupby("vehicle_id", sort=True)]
+
+
+SOLVERS = {"gridplan": solve_gridplan, "pyvrp": solve_pyvrp, "vroom": solve_vroom}
 
 
 def read_bks(data: Path) -> dict[tuple[str, int], tuple[int, str]]:
@@ -212,7 +292,7 @@ def run(args: argparse.Namespace) -> list[dict]:
 
 
 def summarise(rows: list[dict], solvers: list[str]) -> dict:
-    """Totals per solver, the gridplan/PyVRP ratio, optima reached and pairs behind."""
+    """Totals per solver, the ratios between them, optima reached and pairs behind."""
     out: dict = {"load": os.getloadavg()}
     for s in solvers:
         mine = [r for r in rows if r["solver"] == s]
@@ -237,6 +317,14 @@ def summarise(rows: list[dict], solvers: list[str]) -> dict:
                 / max(1, sum(by[(i, m, "pyvrp")] for i, m in pr)),
                 4,
             )
+    if "vroom" in solvers and "pyvrp" in solvers and out["pyvrp"]["total_score"]:
+        out["vroom_over_pyvrp"] = round(
+            out["vroom"]["total_score"] / out["pyvrp"]["total_score"], 4
+        )
+    if "vroom" in solvers and "gridplan" in solvers and out["vroom"]["total_score"]:
+        out["gridplan_over_vroom"] = round(
+            out["gridplan"]["total_score"] / out["vroom"]["total_score"], 4
+        )
     return out
 
 
@@ -247,12 +335,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--m", default="1,2,3,4", help="vehicle counts (default 1,2,3,4)")
     ap.add_argument("--time-limit", type=float, default=10.0)
     ap.add_argument("--workers", type=int, default=None)
-    ap.add_argument("--solvers", default="gridplan,pyvrp")
+    ap.add_argument("--solvers", default="gridplan,pyvrp", help="any of gridplan,pyvrp,vroom")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    solvers = args.solvers.split(",")
+    unknown = [s for s in solvers if s not in SOLVERS]
+    if unknown:
+        ap.error(f"unknown solver {', '.join(unknown)}: choose from {', '.join(SOLVERS)}")
+    if "vroom" in solvers:
+        import_vroom()  # before any solve, not after the first pair
     rows = run(args)
-    summary = summarise(rows, args.solvers.split(","))
+    summary = summarise(rows, solvers)
     if args.json:
         json.dump({"rows": rows, "summary": summary}, sys.stdout, indent=1)
         print()
