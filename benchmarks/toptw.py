@@ -268,6 +268,10 @@ def run(args: argparse.Namespace) -> list[dict]:
     ms = [int(x) for x in args.m.split(",")]
     solvers = args.solvers.split(",")
     bks = read_bks(args.data)
+    if "gridplan" in solvers:  # numba's compile (once per installation) is no solve's time
+        from gridplan.routing.solver.lns.timed import warm_up
+
+        warm_up()
     rows = []
     for k, (name, m) in enumerate((n, m) for n in names for m in ms):
         inst = read_instance(find(name, args.data))

@@ -39,7 +39,7 @@ def test_the_checker_refuses_what_breaks_a_rule():
         bench.check(inst, [[20], [21]], 1)
 
 
-@pytest.mark.parametrize("solver", ["gridplan", "pyvrp"])
+@pytest.mark.parametrize("solver", ["gridplan", "pyvrp", "vroom"])
 def test_each_solver_gives_a_checked_solution_within_the_optimum(solver):
     bench = load_script()
     inst = bench.read_instance(C101)
