@@ -57,6 +57,9 @@ from gridplan.routing.solver.lengthen import lengthen
 from gridplan.station.config import StationConfig
 from gridplan.station.timeslices import TimeSlice
 
+#: Share of a large slice's time spent base grid by base grid before the whole-station search.
+SPLIT_SHARE = 0.4
+
 
 @dataclasses.dataclass(frozen=True)
 class PlanSettings:
@@ -450,11 +453,16 @@ class _Planning:
         """Solve a slice (base grid by base grid when big), then re-time it early."""
         params = self.params
         solution = None
+        arcs = None if dearer is None else dearer(problem, model)
+        whole_s = params.time_limit_s
         if should_decompose(problem, model):
+            # base grid by base grid first, then the whole station from the joined routes:
+            # patrollers whose base grid ran out of work go where hot spots are left
+            whole_s = params.time_limit_s * (1.0 - SPLIT_SHARE)
             solution = solve_by_base(
                 problem,
                 model,
-                time_limit_s=params.time_limit_s,
+                time_limit_s=params.time_limit_s * SPLIT_SHARE,
                 seed=seed,
                 workers=default_workers() if params.workers is None else params.workers,
                 work_limit=params.work_limit,
@@ -463,12 +471,12 @@ class _Planning:
                 arc_factor=dearer,
                 params=params,
             )
-        if solution is None:
-            solution = solve_prize_vrp(
-                model,
-                params.override(seed=seed),
-                arc_factor=None if dearer is None else dearer(problem, model),
-            )
+        solution = solve_prize_vrp(
+            model,
+            params.override(seed=seed, time_limit_s=whole_s),
+            arc_factor=arcs,
+            initial=solution,
+        )
         return _compact(model, lengthen(model, solution))
 
     def plans(self, days: list[_Day], methods: set[str]) -> list[PatrolPlan]:

@@ -103,3 +103,59 @@ def test_variants_of_a_decomposed_slice_differ_and_check(net, grid, monkeypatch)
     for d in days:
         checked(d, net, grid)
     assert days[1].variant["similarity"][0] < 1.0
+
+
+def test_a_patroller_idle_in_its_base_grid_goes_where_hot_spots_are_left(net, grid):
+    """The whole-station search after the split sends the idle patroller to the risk.
+
+    All the risk but a trace sits in S01-B1, more than one walker does in the hour; split, the
+    other walker is kept to the nearly empty base grid it was given and B1's hot spots wait.
+    Continuing from the joined routes, the whole-station search sends it to them.
+    """
+    from gridplan.routing.solver import solve_prize_vrp
+
+    roster = [patroller(f"A{i}", {"daily": ["06:00-07:00"]}) for i in range(2)]
+    cfg = make_config(roster, top_share=0.3, revisit_gap_min=30, outing_min_min=0)
+    scores = [100, 90, 80, 1, 0, 0, 1, 0, 0]
+    problem = build_problem(
+        grid, make_hotspots(grid, scores), net, cfg, date="2024-06-05", slice_id="morning"
+    )
+    model = problem.to_prize_vrp()
+    split = solve_by_base(problem, model, time_limit_s=3, workers=1, work_limit=200)
+    assert split is not None and split.is_feasible(model)
+
+    def left_in_b1(sol):
+        """Hot-spot visits in S01-B1 the solution leaves undone."""
+        return [
+            u
+            for u in sol.dropped
+            if model.prize[u] > 0 and problem.stop(problem.nodes[u].place).base_id == "S01-B1"
+        ]
+
+    def b1_walkers(sol):
+        return sum(
+            any(problem.stop(problem.nodes[u].place).base_id == "S01-B1" for u in r.stops)
+            for r in sol.routes
+        )
+
+    assert left_in_b1(split) and b1_walkers(split) == 1  # the other walker is kept out
+    whole = solve_prize_vrp(model, FAST, initial=split)
+    assert whole.is_feasible(model)
+    assert whole.collected_prize > split.collected_prize
+    assert len(left_in_b1(whole)) < len(left_in_b1(split))
+    # nobody stays out of S01-B1 while its hot spots wait
+    assert not left_in_b1(whole) or b1_walkers(whole) == 2
+
+
+def test_a_warm_start_is_never_lost(net, grid):
+    """solve_prize_vrp(initial=...) returns a solution at least as good as the one given."""
+    from gridplan.routing.solver import solve_prize_vrp
+
+    cfg = make_config(crew(), top_share=0.3, revisit_gap_min=30)
+    problem = morning(grid, net, cfg)
+    model = problem.to_prize_vrp()
+    split = solve_by_base(problem, model, time_limit_s=3, workers=1, work_limit=200)
+    again = solve_prize_vrp(
+        model, SolveParams(time_limit_s=2, workers=1, work_limit=1), initial=split
+    )
+    assert again.is_feasible(model) and again.cost() <= split.cost() + 1e-9

@@ -135,6 +135,7 @@ def solve_prize_vrp(
     progress: ProgressCallback | None = None,
     arc_factor: np.ndarray | None = None,
     prize_factor: np.ndarray | None = None,
+    initial: PrizeVRPSolution | None = None,
 ) -> PrizeVRPSolution:
     """Solve a prize-collecting VRP by OR-Tools and a large-neighbourhood search, on many cores.
 
@@ -158,6 +159,10 @@ def solve_prize_vrp(
         Multipliers of the search objective's arc costs (``(n, n)``) and drop penalties
         (``(n,)``), e.g. to make arcs of earlier variants dearer; the best solution is still
         chosen by the model's true cost.
+    initial
+        A feasible solution to start from (e.g. one joined from base grids): the compiled
+        search continues from its routes instead of OR-Tools' first solution, and it is
+        a candidate itself, so the result is never worse.
 
     Returns
     -------
@@ -197,8 +202,12 @@ def solve_prize_vrp(
     elapsed = time.perf_counter() - t0
     budget = max(0.1, params.time_limit_s - elapsed - (0.15 if workers > 1 else 0.02))
     each = dataclasses.replace(params, time_limit_s=budget, workers=workers)
-    calls = [(model, each, w, arc_factor, prize_factor) for w in range(workers)]
+    start = None if initial is None else [list(r.nodes) for r in initial.routes]
+    calls = [(model, each, w, arc_factor, prize_factor, start) for w in range(workers)]
     results = run_calls(_work, calls, workers)
+    if start is not None:  # the starting solution competes too
+        times = [[v.time for v in r.visits] for r in initial.routes]
+        results.append(WorkerResult(((start, times),), 0, 0.0))
     best = _best(model, results, t0)
     # OR-Tools finds no first solution at all (not even every stop unperformed) on some
     # models that combine revisit groups, a visit window and a short most-wait; another
@@ -208,7 +217,7 @@ def solve_prize_vrp(
             break
         again = model if retry < 3 or not model.revisit_groups else first_visits(model)
         seeded = dataclasses.replace(each, seed=params.seed + 7919 * retry)
-        calls = [(again, seeded, w, arc_factor, prize_factor) for w in range(workers)]
+        calls = [(again, seeded, w, arc_factor, prize_factor, None) for w in range(workers)]
         best = _best(model, run_calls(_work, calls, workers), t0)
     report(progress, "solve", 1, 1)
     return best
@@ -230,8 +239,10 @@ def first_visits(model: PrizeVRP) -> PrizeVRP:
     return dataclasses.replace(model, vehicles=vehicles, revisit_groups=())
 
 
-def _work(model, params, worker, arc_factor, prize_factor) -> WorkerResult:
-    return solve_worker(model, params, worker, arc_factor=arc_factor, prize_factor=prize_factor)
+def _work(model, params, worker, arc_factor, prize_factor, initial) -> WorkerResult:
+    return solve_worker(
+        model, params, worker, arc_factor=arc_factor, prize_factor=prize_factor, initial=initial
+    )
 
 
 def similarity(a: PrizeVRPSolution, b: PrizeVRPSolution) -> float:

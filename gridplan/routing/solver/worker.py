@@ -82,8 +82,12 @@ def solve_worker(
     *,
     arc_factor: np.ndarray | None = None,
     prize_factor: np.ndarray | None = None,
+    initial: list[list[int]] | None = None,
 ) -> WorkerResult:
     """One worker: iterated local search, large-neighbourhood search, cover-group touch-up.
+
+    With ``initial`` routes (full node sequences per vehicle) on a model the compiled search
+    takes, OR-Tools' ILS is skipped and the search starts from them.
 
     The ILS (settings ``params.search(worker)``) starts from scratch; the LNS continues from
     its result for ``lns.share`` of the time on duration-budget models (``lns.share_timed``
@@ -122,12 +126,15 @@ def solve_worker(
     # With a work limit the time limit is only a safety cap: the ILS may use all of it, so
     # that the limit on solutions, not the clock, ends it (the LNS is bounded by rounds then).
     ils_s = main_s if limit is not None else main_s * (1.0 - share)
-    assignment = _ortools.run_search(built, ortools, time_limit_s=ils_s, solution_limit=limit)
     timed = share > 0 and lns.python and not python_lns_applies(model)
+    if timed and initial is not None:
+        assignment = None
+    else:
+        assignment = _ortools.run_search(built, ortools, time_limit_s=ils_s, solution_limit=limit)
     if assignment is None and not timed:
         return WorkerResult((), found[0], time.perf_counter() - t0)
-    if assignment is None:  # the compiled search starts from empty routes
-        routes, candidates = None, []
+    if assignment is None:  # the compiled search starts from ``initial`` or empty routes
+        routes, candidates = initial, []
     else:
         routes = _ortools.read_routes(built, assignment)
         candidates = [(routes, _ortools.read_times(built, assignment))]
