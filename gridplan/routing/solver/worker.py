@@ -127,7 +127,7 @@ def solve_worker(
     # that the limit on solutions, not the clock, ends it (the LNS is bounded by rounds then).
     ils_s = main_s if limit is not None else main_s * (1.0 - share)
     timed = share > 0 and lns.python and not python_lns_applies(model)
-    if timed and initial is not None:
+    if timed and (initial is not None or share >= 1):
         assignment = None
     else:
         assignment = _ortools.run_search(built, ortools, time_limit_s=ils_s, solution_limit=limit)
