@@ -122,3 +122,19 @@ def test_bad_files_name_the_file_and_the_key(tmp_path, text, match):
 def test_missing_file_says_so(tmp_path):
     with pytest.raises(ConfigError, match="solver settings file not found"):
         SolveParams.from_file(tmp_path / "none.toml")
+
+
+def test_the_default_second_worker_differs_only_in_the_time_window_search():
+    """Duration-budget models (the Team Orienteering figures) search alike on every worker."""
+    import dataclasses
+
+    first, second = SolveParams().search(0), SolveParams().search(1)
+    assert first[0] == second[0]
+    differ = {
+        f.name
+        for f in dataclasses.fields(LnsParams)
+        if getattr(first[1], f.name) != getattr(second[1], f.name)
+    }
+    assert differ == {"share_timed", "most_removed"}
+    assert second[1].share_timed == 1.0  # no OR-Tools ILS before it
+    assert SolveParams(portfolio=()).search(1) == first
