@@ -407,34 +407,62 @@ def eligible(d, s, u):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
+def _score_at(d, s, u, k, i, worth, power, one):  # pragma: no cover - compiled
+    """Score of ``u`` after position ``i`` of route ``k`` (NONE when it does not fit or pay)."""
+    row = s.routes[k]
+    a, b = row[i], row[i + 1]
+    net = worth - extra_cost(d, k, a, u, b)
+    if net <= 0:
+        return NONE
+    one[0] = u
+    if not fits_between(d, k, s.fe[k, i], s.fl[k, i], a, one, 1, b, s.be[k, i + 1], s.bl[k, i + 1]):
+        return NONE
+    return net**power / (detour(d, k, a, u, b) + 1.0)
+
+
+@numba.njit(cache=True)
 def best_position(d, s, u, k, worth, power):  # pragma: no cover - compiled
     """Best score and position (insert after it) of ``u`` in route ``k`` by the O(1) test."""
     if not d.allowed[k, u]:
         return NONE, -1
     one = np.zeros(1, dtype=np.int64)
-    one[0] = u
-    row = s.routes[k]
     best, where = NONE, -1
     for i in range(s.size[k] - 1):
-        a, b = row[i], row[i + 1]
-        net = worth - extra_cost(d, k, a, u, b)
-        if net <= 0:
-            continue
-        score = net**power / (detour(d, k, a, u, b) + 1.0)
-        if score <= best:
-            continue
-        if fits_between(d, k, s.fe[k, i], s.fl[k, i], a, one, 1, b, s.be[k, i + 1], s.bl[k, i + 1]):
+        score = _score_at(d, s, u, k, i, worth, power, one)
+        if score > best:
             best, where = score, i
     return best, where
 
 
 @numba.njit(cache=True)
 def _fill_row(d, s, u, worth, power, table, pos, row_best, row_route):  # pragma: no cover
-    row_best[u], row_route[u] = NONE, -1
+    if d.granular:
+        _fill_row_near(d, s, u, worth, power, table, pos)
+    else:
+        for k in range(len(s.size)):
+            table[u, k], pos[u, k] = best_position(d, s, u, k, worth[u], power)
+    _row_max(s, u, table, row_best, row_route)
+
+
+@numba.njit(cache=True)
+def _fill_row_near(d, s, u, worth, power, table, pos):  # pragma: no cover - compiled
+    """Granular: only the positions next to ``u``'s nearest stops, and empty routes."""
+    one = np.zeros(1, dtype=np.int64)
     for k in range(len(s.size)):
-        table[u, k], pos[u, k] = best_position(d, s, u, k, worth[u], power)
-        if table[u, k] > row_best[u]:
-            row_best[u], row_route[u] = table[u, k], k
+        table[u, k], pos[u, k] = NONE, -1
+        if s.size[k] == 2 and d.allowed[k, u]:
+            table[u, k] = _score_at(d, s, u, k, 0, worth[u], power, one)
+            pos[u, k] = 0
+    for w in d.near[u]:
+        if w < 0:
+            break
+        k = s.route_of[w]
+        if k < 0 or not d.allowed[k, u]:
+            continue
+        for i in (s.pos_of[w] - 1, s.pos_of[w]):
+            score = _score_at(d, s, u, k, i, worth[u], power, one)
+            if score > table[u, k]:
+                table[u, k], pos[u, k] = score, i
 
 
 @numba.njit(cache=True)
@@ -707,7 +735,9 @@ def replace(d, s, cand):  # pragma: no cover - compiled
             v = s.routes[k, i]
             if not _removable(d, s, v):
                 continue
-            for u in cand:
+            for u in d.near[v] if d.granular else cand:
+                if u < 0:
+                    break
                 if not d.allowed[k, u] or not eligible(d, s, u):
                     continue
                 if d.group[u] >= 0 and d.group[u] == d.group[v]:

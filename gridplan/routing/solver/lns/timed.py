@@ -62,6 +62,8 @@ class TimedData(NamedTuple):
     balance_weight: float
     customers: np.ndarray  # nodes worth visiting: a prize or a cover group
     is_candidate: np.ndarray  # (n,) bool
+    granular: bool  # moves look at each stop's nearest stops only (large models)
+    near: np.ndarray  # (n, NEAR) the nearest candidates of each node, -1 padded
 
 
 def timed_data(
@@ -116,7 +118,29 @@ def timed_data(
         balance_weight=float(model.balance_weight),
         customers=np.flatnonzero(is_candidate).astype(np.int64),
         is_candidate=is_candidate,
+        **_neighbours(model, is_candidate),
     )
+
+
+#: Models with more candidate stops than this search granular neighbourhoods: a stop is
+#: inserted only next to one of its NEAR nearest stops (or into an empty route) and replaced
+#: only by one of them, as in HGS; on smaller models the full scan is cheap and finds more.
+GRANULAR_FROM = 300
+NEAR = 40
+
+
+def _neighbours(model: PrizeVRP, is_candidate: np.ndarray) -> dict:
+    """Each node's NEAR nearest candidate stops by travel either way (first profile)."""
+    n = model.num_nodes
+    cand = np.flatnonzero(is_candidate)
+    if len(cand) <= GRANULAR_FROM:
+        return {"granular": False, "near": np.full((n, 1), -1, dtype=np.int64)}
+    t = model.travel[0]
+    gap = np.minimum(t[:, cand], t[cand, :].T).astype(float)
+    gap[cand, np.arange(len(cand))] = np.inf  # not itself
+    order = np.argpartition(gap, NEAR, axis=1)[:, :NEAR]
+    order = np.take_along_axis(order, np.argsort(np.take_along_axis(gap, order, 1), 1), 1)
+    return {"granular": True, "near": cand[order].astype(np.int64)}
 
 
 def _per_vehicle(model: PrizeVRP, get) -> np.ndarray:
