@@ -407,28 +407,51 @@ def eligible(d, s, u):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _score_at(d, s, u, k, i, worth, power, one):  # pragma: no cover - compiled
-    """Score of ``u`` after position ``i`` of route ``k`` (NONE when it does not fit or pay)."""
-    row = s.routes[k]
+def _score_at(r, u, i, worth, power):  # pragma: no cover - compiled
+    """Score of ``u`` after position ``i`` of the route ``r`` (NONE: it does not fit or pay).
+
+    ``r`` is :func:`_route_view`: the arrays this needs, taken out of the model and state
+    once (passing the model's large named tuple down each call costs 60 times the work).
+    """
+    tt, svc, opn, cls, wait, tw, af, fe, fl, be, bl, row = r
     a, b = row[i], row[i + 1]
-    net = worth - extra_cost(d, k, a, u, b)
+    if af.shape[0] > 1:
+        extra = tt[a, u] * af[a, u] + tt[u, b] * af[u, b] - tt[a, b] * af[a, b]
+    else:
+        extra = tt[a, u] + tt[u, b] - tt[a, b]
+    net = worth - tw * extra
     if net <= 0:
         return NONE
-    one[0] = u
-    if not fits_between(d, k, s.fe[k, i], s.fl[k, i], a, one, 1, b, s.be[k, i + 1], s.bl[k, i + 1]):
+    dau, dub = svc[a] + tt[a, u], svc[u] + tt[u, b]
+    lo, hi = max(opn[u], fe[i] + dau), min(cls[u], fl[i] + dau + wait)
+    if lo > hi:
         return NONE
-    return net**power / (detour(d, k, a, u, b) + 1.0)
+    if max(lo + dub, be[i + 1]) > min(hi + dub + wait, bl[i + 1]):
+        return NONE
+    return net**power / (dau + dub - svc[a] - tt[a, b] + 1.0)
 
 
 @numba.njit(cache=True)
-def best_position(d, s, u, k, worth, power):  # pragma: no cover - compiled
-    """Best score and position (insert after it) of ``u`` in route ``k`` by the O(1) test."""
-    if not d.allowed[k, u]:
+def _route_view(d, s, k):  # pragma: no cover - compiled
+    """Return the arrays :func:`_score_at` reads for route ``k``."""
+    return (
+        d.travel[d.profile[k]], d.service, d.open, d.close, d.max_wait, d.travel_weight,
+        d.arc_factor, s.fe[k], s.fl[k], s.be[k], s.bl[k], s.routes[k],
+    )  # fmt: skip
+
+
+@numba.njit(cache=True)
+def best_position(r, size, allowed, u, worth, power):  # pragma: no cover - compiled
+    """Best score and position (insert after it) of ``u`` in a route by the O(1) test.
+
+    ``r`` is the route's :func:`_route_view`, ``size`` its length, ``allowed`` whether its
+    vehicle may visit ``u``.
+    """
+    if not allowed:
         return NONE, -1
-    one = np.zeros(1, dtype=np.int64)
     best, where = NONE, -1
-    for i in range(s.size[k] - 1):
-        score = _score_at(d, s, u, k, i, worth, power, one)
+    for i in range(size - 1):
+        score = _score_at(r, u, i, worth, power)
         if score > best:
             best, where = score, i
     return best, where
@@ -440,18 +463,19 @@ def _fill_row(d, s, u, worth, power, table, pos, row_best, row_route):  # pragma
         _fill_row_near(d, s, u, worth, power, table, pos)
     else:
         for k in range(len(s.size)):
-            table[u, k], pos[u, k] = best_position(d, s, u, k, worth[u], power)
+            table[u, k], pos[u, k] = best_position(
+                _route_view(d, s, k), s.size[k], d.allowed[k, u], u, worth[u], power
+            )
     _row_max(s, u, table, row_best, row_route)
 
 
 @numba.njit(cache=True)
 def _fill_row_near(d, s, u, worth, power, table, pos):  # pragma: no cover - compiled
     """Granular: only the positions next to ``u``'s nearest stops, and empty routes."""
-    one = np.zeros(1, dtype=np.int64)
     for k in range(len(s.size)):
         table[u, k], pos[u, k] = NONE, -1
         if s.size[k] == 2 and d.allowed[k, u]:
-            table[u, k] = _score_at(d, s, u, k, 0, worth[u], power, one)
+            table[u, k] = _score_at(_route_view(d, s, k), u, 0, worth[u], power)
             pos[u, k] = 0
     for w in d.near[u]:
         if w < 0:
@@ -459,8 +483,9 @@ def _fill_row_near(d, s, u, worth, power, table, pos):  # pragma: no cover - com
         k = s.route_of[w]
         if k < 0 or not d.allowed[k, u]:
             continue
+        r = _route_view(d, s, k)
         for i in (s.pos_of[w] - 1, s.pos_of[w]):
-            score = _score_at(d, s, u, k, i, worth[u], power, one)
+            score = _score_at(r, u, i, worth[u], power)
             if score > table[u, k]:
                 table[u, k], pos[u, k] = score, i
 
@@ -541,11 +566,12 @@ def _after_insert(
             if live[v]:  # its cover bonus is gone
                 worth[v] = _worth(d, s, v, noise)
                 _fill_row(d, s, v, worth, power, table, pos, row_best, row_route)
+    r, size = _route_view(d, s, k), s.size[k]
     for v in cand:
         if not live[v]:
             continue
         was = table[v, k]
-        table[v, k], pos[v, k] = best_position(d, s, v, k, worth[v], power)
+        table[v, k], pos[v, k] = best_position(r, size, d.allowed[k, v], v, worth[v], power)
         if table[v, k] > row_best[v]:
             row_best[v], row_route[v] = table[v, k], k
         elif row_route[v] == k and table[v, k] < was:
