@@ -4,16 +4,18 @@
 more processes, each with its own seeded arc-cost jitter, and keeps the best solution by the
 model's true cost. A worker runs OR-Tools' iterated local search (ruin and recreate by string
 removals, then local search, with simulated-annealing acceptance in prize units) and then a
-large-neighbourhood search (:mod:`~gridplan.routing.solver.lns`); :class:`SolveParams` holds
-the limits and every setting. :func:`variants` returns several distinct good solutions so
-patrol routes can rotate across days.
+large-neighbourhood search (:mod:`~gridplan.routing.solver.lns`: in NumPy on duration-budget
+models, compiled by numba on every other model, :mod:`~gridplan.routing.solver.lns.timed`);
+:class:`SolveParams` holds the limits and every setting, the default portfolio makes the
+second worker's search start from nothing. :func:`variants` returns several distinct good
+solutions so patrol routes can rotate across days.
 
 Reproducibility: OR-Tools' search is deterministic, and the seed only sets the jitter and the
-large-neighbourhood search's random choices (which stops in ``work_limit // 10`` rounds, or
-``work_limit`` rounds of the Python search). A run stopped by ``work_limit`` (a number of
-solutions per worker) before its time limit returns the same answer for the same model, seed,
-workers and work limit, on any machine load. A run stopped by ``time_limit_s`` alone depends
-on how much work fitted in the time.
+large-neighbourhood search's random choices (which stops in ``work_limit // 10`` rounds of
+the OR-Tools-repaired search, ``work_limit`` rounds of the NumPy or compiled one). A run
+stopped by ``work_limit`` (a number of solutions per worker) before its time limit returns
+the same answer for the same model, seed, workers and work limit, on any machine load. A run
+stopped by ``time_limit_s`` alone depends on how much work fitted in the time.
 """
 
 from __future__ import annotations
