@@ -9,7 +9,10 @@ highest), solves each base grid's smaller problem on its own (in parallel on the
 cores), and joins the routes into one solution of the whole model. Revisit copies never span
 base grids, so the joined solution is feasible when every part is; it is re-checked anyway,
 and :func:`solve_by_base` falls back to the whole-station search if it is not.
-:func:`should_decompose` says when splitting pays.
+:func:`should_decompose` says when splitting pays. The planner splits for part of a slice's
+time only (``planner.SPLIT_SHARE``) and then lets the whole-station search continue from the
+joined routes (``solve_prize_vrp(initial=...)``), so that a patroller whose base grid ran out
+of work goes where hot spots are left.
 """
 
 from __future__ import annotations

@@ -553,7 +553,8 @@ def plan_variants(
     milder penalty, and after three tries the best try is kept and flagged. Dosage and duty
     carry over within each variant's own day. Big slices
     (:func:`~gridplan.routing.decompose.should_decompose`) are solved base grid by base grid
-    (:func:`~gridplan.routing.decompose.solve_by_base`), variants too.
+    (:func:`~gridplan.routing.decompose.solve_by_base`) for ``SPLIT_SHARE`` of the time, then
+    as a whole station from the joined routes, variants too.
 
     Parameters
     ----------
