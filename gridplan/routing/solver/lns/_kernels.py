@@ -143,9 +143,14 @@ def fits_between(d, k, lo, hi, a, us, nu, b, be_b, bl_b):  # pragma: no cover - 
 
 
 @numba.njit(cache=True)
-def detour(d, k, a, u, b):  # pragma: no cover - compiled
-    """Extra seconds of serving ``u`` between ``a`` and ``b`` (its service included)."""
-    return arc(d, k, a, u) + arc(d, k, u, b) - arc(d, k, a, b)
+def joins(d, s, k, p, i, q, j):  # pragma: no cover - compiled
+    """Whether vehicle ``k`` can serve route ``p`` up to position ``i``, then ``q`` from ``j`` on.
+
+    :func:`fits_between` with no stop between, read from the state's intervals (``p`` and
+    ``q`` may be the same route: a removal).
+    """
+    t = arc(d, k, s.routes[p, i], s.routes[q, j])
+    return max(s.fe[p, i] + t, s.be[q, j]) <= min(s.fl[p, i] + t + d.max_wait, s.bl[q, j])
 
 
 @numba.njit(cache=True)
@@ -155,12 +160,6 @@ def arc_cost(d, k, a, b):  # pragma: no cover - compiled
     if d.arc_factor.shape[0] > 1:
         return d.travel_weight * t * d.arc_factor[a, b]
     return d.travel_weight * t
-
-
-@numba.njit(cache=True)
-def extra_cost(d, k, a, u, b):  # pragma: no cover - compiled
-    """Extra weighted travel of serving ``u`` between ``a`` and ``b``."""
-    return arc_cost(d, k, a, u) + arc_cost(d, k, u, b) - arc_cost(d, k, a, b)
 
 
 # --- The state and the steps that change it -------------------------------------------------------
@@ -825,7 +824,6 @@ def _tail_allowed(d, s, k, q, j):  # pragma: no cover - compiled
 @numba.njit(cache=True)
 def exchange_tails(d, s):  # pragma: no cover - compiled
     """Make the best 2-opt* move (swap two routes' tails) that saves travel; False if none."""
-    none = np.zeros(0, dtype=np.int64)
     best, move = -1e-9, (-1, -1, -1, -1)
     for p in range(len(s.size)):
         for q in range(p + 1, len(s.size)):
@@ -842,13 +840,7 @@ def exchange_tails(d, s):  # pragma: no cover - compiled
                     )
                     if delta >= best:
                         continue
-                    if not fits_between(
-                        d, p, s.fe[p, i], s.fl[p, i], rp[i], none, 0, rq[j + 1], s.be[q, j + 1],
-                        s.bl[q, j + 1],
-                    ) or not fits_between(
-                        d, q, s.fe[q, j], s.fl[q, j], rq[j], none, 0, rp[i + 1], s.be[p, i + 1],
-                        s.bl[p, i + 1],
-                    ):  # fmt: skip
+                    if not (joins(d, s, p, p, i, q, j + 1) and joins(d, s, q, q, j, p, i + 1)):
                         continue
                     if not (_tail_allowed(d, s, p, q, j) and _tail_allowed(d, s, q, p, i)):
                         continue
@@ -903,7 +895,6 @@ def relocate(d, s):  # pragma: no cover - compiled
     The route it leaves must stay feasible (the most-wait can forbid a removal); the best
     saving goes first.
     """
-    none = np.zeros(0, dtype=np.int64)
     one = np.zeros(1, dtype=np.int64)
     best, move = 0, (-1, -1, -1, -1)
     for k in range(len(s.size)):
@@ -912,10 +903,7 @@ def relocate(d, s):  # pragma: no cover - compiled
             saved = _travel_saved(d, s, k, i)
             if saved <= best:
                 continue
-            a, b = s.routes[k, i - 1], s.routes[k, i + 1]
-            if not fits_between(
-                d, k, s.fe[k, i - 1], s.fl[k, i - 1], a, none, 0, b, s.be[k, i + 1], s.bl[k, i + 1]
-            ):
+            if not joins(d, s, k, k, i - 1, k, i + 1):  # the most-wait can forbid a removal
                 continue
             one[0] = v
             for k2 in range(len(s.size)):

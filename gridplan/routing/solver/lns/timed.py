@@ -18,6 +18,7 @@ checked in full for the move that is about to be made only.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import NamedTuple
 
@@ -25,7 +26,10 @@ import numpy as np
 
 from gridplan.routing.solver.lns import _kernels
 from gridplan.routing.solver.lns._kernels import BIG
+from gridplan.routing.solver.model import CoverGroup
 from gridplan.routing.solver.model import PrizeVRP
+from gridplan.routing.solver.model import RevisitGroup
+from gridplan.routing.solver.model import Vehicle
 from gridplan.routing.solver.params import LnsParams
 
 
@@ -182,8 +186,8 @@ def _covers(model: PrizeVRP) -> tuple[np.ndarray, ...]:
     return ptr, idx, np.array(node_ptr, dtype=np.int64), np.array(nodes, dtype=np.int64)
 
 
-def knobs(model: PrizeVRP, data: TimedData, params: LnsParams) -> _kernels.Knobs:
-    """Return the walk's settings for ``model`` (thresholds in units of its mean prize)."""
+def knobs(data: TimedData, params: LnsParams) -> _kernels.Knobs:
+    """Return the walk's settings for ``data`` (thresholds in units of its mean prize)."""
     positive = data.prize[data.prize > 0]
     mean = float(positive.mean()) if positive.size else 1.0
     return _kernels.Knobs(
@@ -232,7 +236,7 @@ def timed_search(
     )
     _kernels.seed(int(seed) % (2**32))
     _kernels.start(data, state, walk)
-    settings = knobs(model, data, params)
+    settings = knobs(data, params)
     chunk = 1
     while True:
         done = int(walk.figures[3])
@@ -273,9 +277,7 @@ def _feasible_or_empty(model, data, routes):
     return out
 
 
-_WARM = [False]
-
-
+@functools.cache
 def warm_up() -> None:
     """Compile the search once per process (from numba's disk cache when it is there).
 
@@ -284,13 +286,7 @@ def warm_up() -> None:
     second. :func:`~gridplan.routing.solver.solve.solve_prize_vrp` calls this before its
     clock starts and before it forks its workers, which then share the compiled code.
     """
-    if _WARM[0]:
-        return
     travel = np.array([[0, 5, 5, 5], [5, 0, 10**6, 5], [5, 10**6, 0, 5], [5, 5, 5, 0]])
-    from gridplan.routing.solver.model import CoverGroup
-    from gridplan.routing.solver.model import RevisitGroup
-    from gridplan.routing.solver.model import Vehicle
-
     model = PrizeVRP(
         travel=(travel,),
         service=[0, 1, 1, 1],
@@ -302,4 +298,3 @@ def warm_up() -> None:
         max_wait=5,
     )
     timed_search(model, None, LnsParams(), seed=0, time_limit_s=60, iteration_limit=3)
-    _WARM[0] = True
