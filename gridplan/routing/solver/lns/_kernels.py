@@ -406,33 +406,41 @@ def eligible(d, s, u):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _score_at(r, u, i, worth, power):  # pragma: no cover - compiled
-    """Score of ``u`` after position ``i`` of the route ``r`` (NONE: it does not fit or pay).
+def _best_in(r, u, first, last, worth, power):  # pragma: no cover - compiled
+    """Best score and position of ``u`` after positions ``first .. last - 1`` of route ``r``.
 
     ``r`` is :func:`_route_view`: the arrays this needs, taken out of the model and state
-    once (passing the model's large named tuple down each call costs 60 times the work).
+    once. The loop over positions stays inside this one call: calling a kernel per position
+    with a tuple of arrays costs numba's reference counting of each array, 15 times the
+    test itself. Score: ``net ** power`` per extra second; ``(NONE, -1)`` when ``u`` fits
+    and pays nowhere in the range.
     """
     tt, svc, opn, cls, wait, tw, af, fe, fl, be, bl, row = r
-    a, b = row[i], row[i + 1]
-    if af.shape[0] > 1:
-        extra = tt[a, u] * af[a, u] + tt[u, b] * af[u, b] - tt[a, b] * af[a, b]
-    else:
-        extra = tt[a, u] + tt[u, b] - tt[a, b]
-    net = worth - tw * extra
-    if net <= 0:
-        return NONE
-    dau, dub = svc[a] + tt[a, u], svc[u] + tt[u, b]
-    lo, hi = max(opn[u], fe[i] + dau), min(cls[u], fl[i] + dau + wait)
-    if lo > hi:
-        return NONE
-    if max(lo + dub, be[i + 1]) > min(hi + dub + wait, bl[i + 1]):
-        return NONE
-    return net**power / (dau + dub - svc[a] - tt[a, b] + 1.0)
+    best, where = NONE, -1
+    for i in range(first, last):
+        a, b = row[i], row[i + 1]
+        if af.shape[0] > 1:
+            extra = tt[a, u] * af[a, u] + tt[u, b] * af[u, b] - tt[a, b] * af[a, b]
+        else:
+            extra = tt[a, u] + tt[u, b] - tt[a, b]
+        net = worth - tw * extra
+        if net <= 0:
+            continue
+        dau, dub = svc[a] + tt[a, u], svc[u] + tt[u, b]
+        lo, hi = max(opn[u], fe[i] + dau), min(cls[u], fl[i] + dau + wait)
+        if lo > hi or max(lo + dub, be[i + 1]) > min(hi + dub + wait, bl[i + 1]):
+            continue
+        if power != 1.0:
+            net = net**power
+        score = net / (dau + dub - svc[a] - tt[a, b] + 1.0)
+        if score > best:
+            best, where = score, i
+    return best, where
 
 
 @numba.njit(cache=True)
 def _route_view(d, s, k):  # pragma: no cover - compiled
-    """Return the arrays :func:`_score_at` reads for route ``k``."""
+    """Return the arrays :func:`_best_in` reads for route ``k``."""
     return (
         d.travel[d.profile[k]], d.service, d.open, d.close, d.max_wait, d.travel_weight,
         d.arc_factor, s.fe[k], s.fl[k], s.be[k], s.bl[k], s.routes[k],
@@ -448,12 +456,7 @@ def best_position(r, size, allowed, u, worth, power):  # pragma: no cover - comp
     """
     if not allowed:
         return NONE, -1
-    best, where = NONE, -1
-    for i in range(size - 1):
-        score = _score_at(r, u, i, worth, power)
-        if score > best:
-            best, where = score, i
-    return best, where
+    return _best_in(r, u, 0, size - 1, worth, power)
 
 
 @numba.njit(cache=True)
@@ -474,19 +477,17 @@ def _fill_row_near(d, s, u, worth, power, table, pos):  # pragma: no cover - com
     for k in range(len(s.size)):
         table[u, k], pos[u, k] = NONE, -1
         if s.size[k] == 2 and d.allowed[k, u]:
-            table[u, k] = _score_at(_route_view(d, s, k), u, 0, worth[u], power)
-            pos[u, k] = 0
+            table[u, k], pos[u, k] = _best_in(_route_view(d, s, k), u, 0, 1, worth[u], power)
     for w in d.near[u]:
         if w < 0:
             break
         k = s.route_of[w]
         if k < 0 or not d.allowed[k, u]:
             continue
-        r = _route_view(d, s, k)
-        for i in (s.pos_of[w] - 1, s.pos_of[w]):
-            score = _score_at(r, u, i, worth[u], power)
-            if score > table[u, k]:
-                table[u, k], pos[u, k] = score, i
+        i = s.pos_of[w]
+        score, where = _best_in(_route_view(d, s, k), u, i - 1, i + 1, worth[u], power)
+        if score > table[u, k]:
+            table[u, k], pos[u, k] = score, where
 
 
 @numba.njit(cache=True)
