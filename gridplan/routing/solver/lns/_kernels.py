@@ -405,7 +405,7 @@ def eligible(d, s, u):  # pragma: no cover - compiled
     return True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _best_in(r, u, first, last, worth, power):  # pragma: no cover - compiled
     """Best score and position of ``u`` after positions ``first .. last - 1`` of route ``r``.
 
@@ -438,7 +438,7 @@ def _best_in(r, u, first, last, worth, power):  # pragma: no cover - compiled
     return best, where
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _route_view(d, s, k):  # pragma: no cover - compiled
     """Return the arrays :func:`_best_in` reads for route ``k``."""
     return (
