@@ -217,6 +217,9 @@ class LnsParams:
     relocate
         The time-window search's local search also moves a stop to another route where it
         costs less travel.
+    or_opt
+        The time-window search's local search also moves strings of 1-3 stops within their
+        route where that saves travel.
 
     Examples
     --------
@@ -247,6 +250,7 @@ class LnsParams:
     power: float = 1.0
     most_removed: int = 30
     relocate: bool = False
+    or_opt: bool = True
 
     def __post_init__(self):
         shares = {"share": 1, "share_timed": 1, "polish": 1, "seed_empty": 1, "noise": 1}

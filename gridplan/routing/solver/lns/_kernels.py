@@ -40,9 +40,10 @@ removes the later copies of its group; with a most-wait, taking a stop out can l
 route may not wait through, and the stop where its schedule breaks goes too (:func:`mend`).
 
 **Local search** after each recreate: :func:`replace` swaps a visited stop for a free one
-worth more; :func:`exchange_tails` swaps two routes' tails (2-opt*) and :func:`relocate`
-moves a stop to another route when that saves travel, which frees time the next insertion
-fills.
+worth more; :func:`exchange_tails` swaps two routes' tails (2-opt*), :func:`or_opt` moves a
+string of 1-3 stops within its route and :func:`relocate` moves a stop to another route,
+each when that saves travel, which frees time the next insertion fills (tried first in the
+routes the moves changed: :func:`improve`).
 
 **The walk** (:func:`rounds`): ruin, recreate, local search and threshold acceptance, many
 rounds per call; :class:`Walk` carries the current and best routes between calls, so the
@@ -460,29 +461,32 @@ def best_position(r, size, allowed, u, worth, power):  # pragma: no cover - comp
 
 
 @numba.njit(cache=True)
-def _fill_row(d, s, u, worth, power, table, pos, row_best, row_route):  # pragma: no cover
+def _fill_row(d, s, u, cols, worth, power, table, pos, row_best, row_route):  # pragma: no cover
+    """Best positions of ``u`` in the routes ``cols`` marks (the others: none)."""
     if d.granular:
-        _fill_row_near(d, s, u, worth, power, table, pos)
+        _fill_row_near(d, s, u, cols, worth, power, table, pos)
     else:
         for k in range(len(s.size)):
-            table[u, k], pos[u, k] = best_position(
-                _route_view(d, s, k), s.size[k], d.allowed[k, u], u, worth[u], power
-            )
+            table[u, k], pos[u, k] = NONE, -1
+            if cols[k]:
+                table[u, k], pos[u, k] = best_position(
+                    _route_view(d, s, k), s.size[k], d.allowed[k, u], u, worth[u], power
+                )
     _row_max(s, u, table, row_best, row_route)
 
 
 @numba.njit(cache=True)
-def _fill_row_near(d, s, u, worth, power, table, pos):  # pragma: no cover - compiled
+def _fill_row_near(d, s, u, cols, worth, power, table, pos):  # pragma: no cover - compiled
     """Granular: only the positions next to ``u``'s nearest stops, and empty routes."""
     for k in range(len(s.size)):
         table[u, k], pos[u, k] = NONE, -1
-        if s.size[k] == 2 and d.allowed[k, u]:
+        if cols[k] and s.size[k] == 2 and d.allowed[k, u]:
             table[u, k], pos[u, k] = _best_in(_route_view(d, s, k), u, 0, 1, worth[u], power)
     for w in d.near[u]:
         if w < 0:
             break
         k = s.route_of[w]
-        if k < 0 or not d.allowed[k, u]:
+        if k < 0 or not cols[k] or not d.allowed[k, u]:
             continue
         i = s.pos_of[w]
         score, where = _best_in(_route_view(d, s, k), u, i - 1, i + 1, worth[u], power)
@@ -504,10 +508,14 @@ def _worth(d, s, u, noise):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def recreate(d, s, noise, power, cand):  # pragma: no cover - compiled
+def recreate(d, s, noise, power, cand, cols, full):  # pragma: no cover - compiled
     """Insert free stops of ``cand`` greedily while any fits and pays; return how many.
 
     ``noise`` multiplies each stop's prize; scores are ``net ** power / extra seconds``.
+    At first a stop is tried in the routes ``cols`` marks only, unless ``full`` marks it:
+    after a recreate has run to its end, the routes a local search move left alone take no
+    stop they did not take before (see :func:`improve`). Routes it inserts into are then
+    tried for every stop.
     """
     n, k_count = len(d.service), len(s.size)
     table = np.full((n, k_count), NONE)
@@ -516,11 +524,13 @@ def recreate(d, s, noise, power, cand):  # pragma: no cover - compiled
     row_route = np.full(n, -1, dtype=np.int64)
     worth = np.zeros(n)
     live = np.zeros(n, dtype=np.bool_)
+    every = np.ones(k_count, dtype=np.bool_)
     for u in cand:
         if eligible(d, s, u):
             live[u] = True
             worth[u] = _worth(d, s, u, noise)
-            _fill_row(d, s, u, worth, power, table, pos, row_best, row_route)
+            _fill_row(d, s, u, every if full[u] else cols, worth, power, table, pos, row_best,
+                      row_route)  # fmt: skip
     added = 0
     while True:
         u, top = -1, 0.0
@@ -540,12 +550,14 @@ def recreate(d, s, noise, power, cand):  # pragma: no cover - compiled
         insert_at(d, s, k, i, u)
         live[u] = False
         added += 1
-        _after_insert(d, s, u, k, cand, live, worth, noise, power, table, pos, row_best, row_route)
+        _after_insert(
+            d, s, u, k, cand, live, worth, noise, power, every, table, pos, row_best, row_route
+        )
 
 
 @numba.njit(cache=True)
 def _after_insert(
-    d, s, u, k, cand, live, worth, noise, power, table, pos, row_best, row_route
+    d, s, u, k, cand, live, worth, noise, power, every, table, pos, row_best, row_route
 ):  # pragma: no cover - compiled
     """Bring the tables up to date after ``u`` went into route ``k``."""
     g = d.group[u]
@@ -556,7 +568,7 @@ def _after_insert(
             if d.is_candidate[v] and eligible(d, s, v):
                 live[v] = True
                 worth[v] = _worth(d, s, v, noise)
-                _fill_row(d, s, v, worth, power, table, pos, row_best, row_route)
+                _fill_row(d, s, v, every, worth, power, table, pos, row_best, row_route)
     for j in range(d.cover_ptr[u], d.cover_ptr[u + 1]):
         c = d.cover_idx[j]
         if s.cover_count[c] != 1:
@@ -565,7 +577,7 @@ def _after_insert(
             v = d.cover_nodes[jj]
             if live[v]:  # its cover bonus is gone
                 worth[v] = _worth(d, s, v, noise)
-                _fill_row(d, s, v, worth, power, table, pos, row_best, row_route)
+                _fill_row(d, s, v, every, worth, power, table, pos, row_best, row_route)
     r, size = _route_view(d, s, k), s.size[k]
     for v in cand:
         if not live[v]:
@@ -753,14 +765,20 @@ def _gain(d, s, k, i, u, v):  # pragma: no cover - compiled
 
 @numba.njit(cache=True)
 def replace(d, s, cand):  # pragma: no cover - compiled
-    """Make the best replacement of a visited stop by a free one of ``cand``; False if none."""
+    """Replace visited stops by free ones of ``cand`` worth more; False if none is.
+
+    One pass over the routes: each visited stop in turn gives way to the free stop that
+    gains most in its place, if any does (the route's intervals are refreshed at once, so
+    later stops of the pass are judged on the route as it now is).
+    """
     one = np.zeros(1, dtype=np.int64)
-    best, bk, bi, bu = 1e-9, -1, -1, -1
+    done = False
     for k in range(len(s.size)):
         for i in range(1, s.size[k] - 1):
             v = s.routes[k, i]
             if not _removable(d, s, v):
                 continue
+            best, bu = 1e-9, -1
             for u in d.near[v] if d.granular else cand:
                 if u < 0:
                     break
@@ -780,16 +798,15 @@ def replace(d, s, cand):  # pragma: no cover - compiled
                     continue
                 if needs_full_check(d, k) and not _replaced_ok(d, s, k, i, u):
                     continue
-                best, bk, bi, bu = gain, k, i, u
-    if bk < 0:
-        return False
-    v = s.routes[bk, bi]
-    s.route_of[v] = -1
-    count_covers(d, s, v, -1)
-    s.routes[bk, bi] = bu
-    count_covers(d, s, bu, 1)
-    refresh(d, s, bk)
-    return True
+                best, bu = gain, u
+            if bu >= 0:
+                s.route_of[v] = -1
+                count_covers(d, s, v, -1)
+                s.routes[k, i] = bu
+                count_covers(d, s, bu, 1)
+                refresh(d, s, k)
+                done = True
+    return done
 
 
 @numba.njit(cache=True)
@@ -948,6 +965,75 @@ def _relocated(d, s, k, i, k2, j):  # pragma: no cover - compiled
     return True
 
 
+@numba.njit(cache=True)
+def or_opt(d, s):  # pragma: no cover - compiled
+    """Move a string of 1-3 stops elsewhere in its own route where that saves travel.
+
+    Or-opt, the best move of each route; the route must stay feasible (and no shorter than
+    its vehicle's shortest outing). Less travel leaves slack the next insertion can use.
+    Returns whether any route changed.
+    """
+    moved = False
+    for k in range(len(s.size)):
+        if s.size[k] >= 4:
+            moved = _or_opt_route(d, s, k) or moved
+    return moved
+
+
+@numba.njit(cache=True)
+def _or_opt_route(d, s, k):  # pragma: no cover - compiled
+    t = d.travel[d.profile[k]]
+    row, m = s.routes[k], s.size[k]
+    best, move = 0, (-1, -1, -1)
+    for i in range(1, m - 1):
+        for e in range(i, min(i + 3, m - 1)):  # the string is row[i .. e]
+            first, last = row[i], row[e]
+            out = t[row[i - 1], first] + t[last, row[e + 1]] - t[row[i - 1], row[e + 1]]
+            if out <= best:
+                continue
+            for j in range(m - 1):  # put it between row[j] and row[j + 1]
+                if i - 1 <= j <= e:
+                    continue
+                a, b = row[j], row[j + 1]
+                gain = out - (t[a, first] + t[last, b] - t[a, b])
+                if gain > best and _moved_ok(d, s, k, i, e, j):
+                    best, move = gain, (i, e, j)
+    i, e, j = move
+    if i < 0:
+        return False
+    size = _with_moved(s, k, i, e, j, s.scratch[5])
+    s.routes[k, :size] = s.scratch[5, :size]
+    refresh(d, s, k)
+    return True
+
+
+@numba.njit(cache=True)
+def _with_moved(s, k, i, e, j, out):  # pragma: no cover - compiled
+    """Write route ``k`` with its stops ``i .. e`` moved after position ``j`` into ``out``."""
+    row, m = s.routes[k], s.size[k]
+    n = 0
+    for x in range(m):
+        if i <= x <= e:
+            continue
+        out[n] = row[x]
+        n += 1
+        if x == j:
+            for y in range(i, e + 1):
+                out[n] = row[y]
+                n += 1
+    return n
+
+
+@numba.njit(cache=True)
+def _moved_ok(d, s, k, i, e, j):  # pragma: no cover - compiled
+    tmp = s.scratch[5]
+    m = _with_moved(s, k, i, e, j, tmp)
+    if not route_ok(d, s, k, tmp, m):
+        return False
+    times = s.scratch[4]  # the schedule route_ok made
+    return d.min_duration[k] == 0 or times[m - 1] - times[0] >= d.min_duration[k]
+
+
 # --- The walk -------------------------------------------------------------------------------------
 
 
@@ -972,6 +1058,7 @@ class Knobs(NamedTuple):
     replace: bool  # local search: visited stops swapped for free ones worth more
     tails: bool  # local search: 2-opt* between routes when it saves travel
     relocate: bool  # local search: a stop moved to another route when it saves travel
+    or_opt: bool  # local search: strings of 1-3 stops moved within their route
 
 
 @numba.njit(cache=True)
@@ -984,7 +1071,7 @@ def seed(value):  # pragma: no cover - compiled
 def start(d, s, w):  # pragma: no cover - compiled
     """Make the state's routes the walk's current and best (after a first recreate)."""
     noise = np.ones(len(d.service))
-    recreate(d, s, noise, 1.0, d.customers)
+    _recreate_all(d, s, noise, 1.0)
     v, travel = value(d, s)
     w.current[:] = s.routes
     w.current_size[:] = s.size
@@ -1001,15 +1088,49 @@ def _restore(d, s, routes, size):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
+def _recreate_all(d, s, noise, power):  # pragma: no cover - compiled
+    every = np.ones(len(s.size), dtype=np.bool_)
+    return recreate(d, s, noise, power, d.customers, every, np.ones(len(d.service), np.bool_))
+
+
+@numba.njit(cache=True)
 def improve(d, s, knobs, noise):  # pragma: no cover - compiled
-    """Local search after the recreate: 2-opt* and replacements, each followed by insertion."""
+    """Local search after the recreate: 2-opt*, or-opt and replacements, then insertion.
+
+    After each pass of the moves the stops go back in, tried first in the routes the moves
+    changed only, and in every route for the stops a move freed (and the members of a cover
+    group such a stop alone visited).
+    """
+    routes, size, route_of = s.routes.copy(), s.size.copy(), s.route_of.copy()
+    cols = np.zeros(len(s.size), dtype=np.bool_)
+    full = np.zeros(len(d.service), dtype=np.bool_)
     for _ in range(20):
         changed = knobs.tails and exchange_tails(d, s)
         changed = (knobs.relocate and relocate(d, s)) or changed
+        changed = (knobs.or_opt and or_opt(d, s)) or changed
         changed = (knobs.replace and replace(d, s, d.customers)) or changed
         if not changed:
             return
-        recreate(d, s, noise, knobs.power, d.customers)
+        _changes(d, s, routes, size, route_of, cols, full)
+        recreate(d, s, noise, knobs.power, d.customers, cols, full)
+        routes[:], size[:], route_of[:] = s.routes, s.size, s.route_of
+
+
+@numba.njit(cache=True)
+def _changes(d, s, routes, size, route_of, cols, full):  # pragma: no cover - compiled
+    """Mark the routes that differ from ``routes`` and the stops no longer visited."""
+    for k in range(len(s.size)):
+        cols[k] = size[k] != s.size[k]
+        for i in range(min(size[k], s.size[k])):
+            cols[k] = cols[k] or routes[k, i] != s.routes[k, i]
+    full[:] = False
+    for u in range(len(d.service)):
+        if route_of[u] >= 0 and s.route_of[u] < 0:
+            full[u] = True
+            for j in range(d.cover_ptr[u], d.cover_ptr[u + 1]):
+                g = d.cover_idx[j]
+                for jj in range(d.cover_node_ptr[g], d.cover_node_ptr[g + 1]):
+                    full[d.cover_nodes[jj]] = True
 
 
 @numba.njit(cache=True)
@@ -1017,6 +1138,8 @@ def rounds(d, s, w, knobs, count):  # pragma: no cover - compiled
     """Run ``count`` rounds of ruin, recreate and threshold acceptance."""
     n = len(d.service)
     visited_cap = max(4, len(d.customers) // 3)
+    cols = np.zeros(len(s.size), dtype=np.bool_)
+    full = np.zeros(n, dtype=np.bool_)
     for _ in range(count):
         it = int(w.figures[3])
         w.figures[3] += 1
@@ -1025,9 +1148,12 @@ def rounds(d, s, w, knobs, count):  # pragma: no cover - compiled
             w.figures[0] = w.figures[1]
         progress = (it % knobs.epoch) / knobs.epoch
         q = np.random.randint(1, min(knobs.most_removed, visited_cap) + 1)
+        routes, size, route_of = s.routes.copy(), s.size.copy(), s.route_of.copy()
         remove_marked(d, s, choose(d, s, q))
+        # the routes the ruin left alone take no stop now that they did not take before
+        _changes(d, s, routes, size, route_of, cols, full)
         noise = 1.0 + knobs.noise * (2.0 * np.random.random(n) - 1.0)
-        recreate(d, s, noise, knobs.power, d.customers)
+        recreate(d, s, noise, knobs.power, d.customers, cols, full)
         improve(d, s, knobs, noise)
         v, travel = value(d, s)
         threshold = (1.0 - progress) * knobs.temperature * np.random.random()

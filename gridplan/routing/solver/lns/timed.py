@@ -199,6 +199,7 @@ def knobs(data: TimedData, params: LnsParams) -> _kernels.Knobs:
         replace=bool(params.swaps),
         tails=bool(params.cross),
         relocate=bool(params.relocate),
+        or_opt=bool(params.or_opt),
     )
 
 

@@ -190,3 +190,46 @@ def test_the_constant_time_insertion_test_agrees_with_a_full_schedule(seed):
                 assert quick == slow
                 checked += 1
     assert checked > 50
+
+
+def _route_travel(model: PrizeVRP, state, k: int) -> int:
+    row = state.routes[k, : state.size[k]]
+    t = model.travel[model.vehicles[k].profile]
+    return int(sum(t[a, b] for a, b in itertools.pairwise(row)))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_or_opt_keeps_every_rule_and_the_stops_and_only_shortens_routes(seed):
+    model = random_model(seed, n=36, vehicles=2)
+    data = timed_data(model)
+    params = LnsParams(or_opt=False)  # routes or-opt has not polished yet
+    routes, _, _ = timed_search(model, None, params, seed=seed, time_limit_s=30, iteration_limit=5)
+    state = _kernels.new_state(data, routes)
+    visited = sorted(u for r in routes for u in r[1:-1])
+    for _ in range(50):
+        before = [_route_travel(model, state, k) for k in range(model.num_vehicles)]
+        if not _kernels.or_opt(data, state):
+            break
+        after = [_route_travel(model, state, k) for k in range(model.num_vehicles)]
+        assert sum(after) < sum(before)
+        assert all(a <= b for a, b in zip(after, before, strict=True))
+    rows = [state.routes[k, : state.size[k]].tolist() for k in range(model.num_vehicles)]
+    times = [state.times[k, : state.size[k]].tolist() for k in range(model.num_vehicles)]
+    assert sorted(u for r in rows for u in r[1:-1]) == visited
+    assert as_solution(model, rows, times).violations(model) == []
+
+
+def test_or_opt_puts_a_stop_left_out_of_order_back_on_the_way():
+    """Stops on a line visited 1, 3, 2, 4 (no windows): or-opt walks them in order."""
+    xy = np.array([[0, 0], [100, 0], [200, 0], [300, 0], [400, 0]], dtype=float)
+    model = PrizeVRP(
+        travel=(_travel(xy, 1.0),),
+        service=[0, 10, 10, 10, 10],
+        prize=[0, 1, 1, 1, 1],
+        vehicles=(Vehicle("v", latest_end=10_000),),
+        time_windows=[[0, 10_000]] * 5,
+    )
+    data = timed_data(model)
+    state = _kernels.new_state(data, [[0, 1, 3, 2, 4, 0]])
+    assert _kernels.or_opt(data, state)
+    assert state.routes[0, :6].tolist() in ([0, 1, 2, 3, 4, 0], [0, 4, 3, 2, 1, 0])
