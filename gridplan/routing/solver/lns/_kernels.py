@@ -987,9 +987,8 @@ def swap(d, s):  # pragma: no cover - compiled
                     u, aq, bq = rq[j], rq[j - 1], rq[j + 1]
                     if d.group[u] >= 0 or not d.allowed[p, u]:
                         continue
-                    delta = (
-                        tp[ap, u] + tp[u, bp] - out_p + tq[aq, v] + tq[v, bq] - tq[aq, u] - tq[u, bq]
-                    )
+                    into_q = tq[aq, v] + tq[v, bq] - tq[aq, u] - tq[u, bq]
+                    delta = tp[ap, u] + tp[u, bp] - out_p + into_q
                     if delta >= best:
                         continue
                     one_p[0], one_q[0] = u, v
