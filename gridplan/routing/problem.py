@@ -498,8 +498,12 @@ class PatrolProblem:
                 prize[node] += PIN_PRIZE
             prize[node] = alert_prize(int(prize[node]), s, r.copy)
             copies.setdefault(r.place, []).append(node)
+        # the gap runs from the end of a visit to the start of the next (start to start it
+        # is a dwell longer): two copies on either side of a break are otherwise a post
         revisits = tuple(
-            RevisitGroup(tuple(v), revisit_gap_s(self.stop(place), self.policy))
+            RevisitGroup(
+                tuple(v), revisit_gap_s(self.stop(place), self.policy) + self.stop(place).dwell_s
+            )
             for place, v in copies.items()
             if len(v) > 1
         )

@@ -183,8 +183,9 @@ class PatrolPolicy:
         Share of micro-grids (by risk, per slice) in the ``top`` class; ``high`` is the next
         equal share.
     revisit_max, revisit_gap_min
-        Top-class micro-grids may be visited up to ``revisit_max`` times per slice, at least
-        ``revisit_gap_min`` minutes apart (spread over the shift).
+        Top-class micro-grids may be visited up to ``revisit_max`` times per slice, the next
+        visit at least ``revisit_gap_min`` minutes after the last one ended (spread over the
+        shift).
     dosage_cap_min
         Most minutes of presence one micro-grid gets in a day, so no street is over-policed.
     cover_base_grids, cover_penalty
