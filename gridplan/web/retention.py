@@ -12,8 +12,9 @@ positions. Each deletion is audited (``purge_tracks``).
 Presence is computed here by :func:`presence_of_fixes`, a deliberately simple estimate until
 the tracks package's own presence replaces it: between two fixes of a patroller at most
 :data:`MAX_GAP_S` apart, the first half of the interval counts in the first fix's micro-grid and
-the second half in the second's; a longer interval is unknown time, kept as such. A fix inside
-a micro-grid shows where the phone was, not that it patrolled there.
+the second half in the second's; a longer interval is unknown time, kept as such, up to
+:data:`MAX_UNKNOWN_S` (longer: a break between two tracks, not counted). A fix inside a
+micro-grid shows where the phone was, not that it patrolled there.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from gridplan.web import store
 
 #: the longest interval between two fixes that counts as presence (longer: unknown time)
 MAX_GAP_S = 120.0
+#: an interval longer than this is a break between two tracks (the phone was off between two
+#: outings), neither presence nor unknown time
+MAX_UNKNOWN_S = 3600.0
 #: the user name of purges that no person started (the server's daily run)
 RETENTION_USER = "retention"
 
@@ -107,7 +111,7 @@ def presence_of_fixes(
         keep = first["owned"].to_numpy()
         bridged = gap_s <= max_gap_s
         half = np.where(bridged, gap_s / 120.0, 0.0)  # minutes: half the gap
-        unknown = np.where(bridged, 0.0, gap_s / 60.0)
+        unknown = np.where(bridged | (gap_s > MAX_UNKNOWN_S), 0.0, gap_s / 60.0)
         for side, minutes, lost in ((first, half, unknown), (second, half, 0.0 * unknown)):
             parts.append(
                 pd.DataFrame(

@@ -1579,6 +1579,12 @@ def purge_positions(
         if fixes or positions:  # a daily run that deletes nothing leaves no entry
             detail = {"before": cutoff, "retention_days": retention_days, **counts}
             insert_audit(
-                con, username, station_id, "purge_tracks", detail, target=cutoff[:10], ip=ip
+                con,
+                username,
+                station_id,
+                "purge_tracks",
+                detail,
+                target=before.date().isoformat(),  # the first day kept, station time
+                ip=ip,
             )
     return counts
