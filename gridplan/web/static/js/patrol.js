@@ -96,6 +96,7 @@
     var parts = [fmt(c.kind === "arrived" ? T.arrived_at : T.left_at, {time: hhmm(c.client_at)})];
     var w = where(c);
     if (w) { parts.push(w); }
+    if (c.note) { parts.push("\u201c" + c.note + "\u201d"); }
     if (entry.state === "queued") { parts.push(T.waiting); }
     return {text: parts.join(" · "), state: entry.state};
   }
@@ -279,7 +280,7 @@
       }, function (err) {
         var messages = {1: T.denied, 2: T.unavailable, 3: T.timeout};
         resolve({error: messages[err.code] || T.unavailable});
-      }, {enableHighAccuracy: true, timeout: 15000, maximumAge: 10000});
+      }, {enableHighAccuracy: true, timeout: 15000, maximumAge: 0});
     });
   }
 
