@@ -168,12 +168,7 @@ class StationConfig:
             if not value >= 0:
                 msg = f"{where}: {key} = {value!r} must not be negative; write 0 or more"
                 raise ConfigError(msg)
-        if not 1 <= self.track_retention_days <= MAX_RETENTION_DAYS:
-            msg = (
-                f"{where}: tracks.retention_days = {self.track_retention_days!r} must be a whole "
-                f"number of days from 1 to {MAX_RETENTION_DAYS}; write e.g. retention_days = 90"
-            )
-            raise ConfigError(msg)
+        _check_retention(self.track_retention_days, where)
         if not 0 <= self.area_tolerance < 0.5:
             msg = (
                 f"{where}: grid.area_tolerance = {self.area_tolerance!r} is not a share in "
@@ -266,6 +261,15 @@ class StationConfig:
         if colour is None:
             return 1.0
         return self.alert_weights.get(colour, 1.0)
+
+
+def _check_retention(days: int, where: str) -> None:
+    if not 1 <= days <= MAX_RETENTION_DAYS:
+        msg = (
+            f"{where}: tracks.retention_days = {days!r} must be a whole number of days from 1 "
+            f"to {MAX_RETENTION_DAYS}; write e.g. retention_days = 90"
+        )
+        raise ConfigError(msg)
 
 
 def _read_default_toml() -> dict[str, Any]:
