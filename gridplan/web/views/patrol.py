@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import uuid
 
 import pandas as pd
 from flask import Blueprint
@@ -421,11 +420,6 @@ def check_in():
         "distance_m": distance,
     }
     return jsonify(body), 201 if created else 200
-
-
-def new_client_id() -> str:
-    """A client id as the phone makes them (for tests and tools that send check-ins)."""
-    return str(uuid.uuid4())
 
 
 # --------------------------------------------------------------------------- officers' view
