@@ -1190,6 +1190,16 @@ def _add_web_commands() -> None:
     main.add_command(alerts)
     main.add_command(users)
     main.add_command(stations)
+    # `gridplan tracks purge` works on the web store; a `tracks` group of the command line
+    # (reading track files) gets it as one more sub-command
+    from gridplan.web.commands import tracks
+    from gridplan.web.commands import tracks_purge
+
+    group = main.commands.get("tracks")
+    if isinstance(group, click.Group) and group is not tracks:
+        group.add_command(tracks_purge)
+    else:
+        main.add_command(tracks)
 
 
 _add_web_commands()

@@ -1,11 +1,13 @@
 """Browser helpers of the web tests: Debian's Chromium driven by Playwright.
 
-Used by ``web/test_browser.py`` and ``test_quickstart.py``. Call :func:`skip_without_browser`
-at module level before importing :mod:`playwright.sync_api`.
+Used by ``web/test_browser.py``, ``web/test_patrol_browser.py`` and ``test_quickstart.py``.
+Call :func:`skip_without_browser` at module level before importing :mod:`playwright.sync_api`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 
 import pytest
@@ -53,3 +55,28 @@ def map_frame(page):
     frame = page.wait_for_selector("#map-frame").content_frame()
     frame.wait_for_load_state("load")
     return frame
+
+
+@contextlib.contextmanager
+def served(app, *, threads: int = 4):
+    """Serve ``app`` with waitress on a free port of localhost; yield its base URL."""
+    import waitress
+
+    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
+    stopping = threading.Event()
+
+    def run() -> None:
+        try:
+            srv.run()
+        except (OSError, ValueError):  # the socket map closed under the loop at teardown
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=run, name="waitress", daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{srv.effective_port}"
+    finally:
+        stopping.set()
+        srv.close()
+        thread.join(timeout=10)

@@ -17,7 +17,7 @@ import geopandas as gpd
 import shapely
 
 PASSWORD = "correct-horse-battery"
-ROLES = ("admin", "officer", "volunteer_lead", "analyst")
+ROLES = ("admin", "officer", "volunteer_lead", "analyst", "patroller")
 
 S02_TOML = """
 [station]
@@ -105,7 +105,7 @@ def build_store(instance: Path) -> dict:
                     PASSWORD,
                     station_id=station,
                     role=role,
-                    team_id=team if role == "volunteer_lead" else None,
+                    team_id=team if role in ("volunteer_lead", "patroller") else None,
                 )
                 users[(station, role)] = name
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -84,3 +84,30 @@ def web_app(web_store, tmp_path):
 def client(web_app):
     """A test client of ``web_app`` (not logged in)."""
     return web_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def patrol_store(tmp_path_factory):
+    """The patrol phone page's test store (``tests/_patrol.py``): lattice stations S02 and
+    S03 with a morning plan for today each, patrollers of V09 and A09, a lead, an officer.
+    Built once (a few seconds); tests that write get a copy through ``patrol_app``."""
+    from _patrol import build_patrol_store
+
+    instance = tmp_path_factory.mktemp("patrol-instance")
+    return {**build_patrol_store(instance), "instance": instance}
+
+
+@pytest.fixture
+def patrol_app(patrol_store, tmp_path):
+    """A Flask app on a private copy of ``patrol_store`` (jobs inline)."""
+    import shutil
+
+    from gridplan.web import create_app
+
+    database = tmp_path / "gridplan.sqlite"
+    shutil.copyfile(patrol_store["database"], database)
+    shutil.copytree(patrol_store["instance"] / "networks", tmp_path / "networks")
+    return create_app(
+        {"TESTING": True, "DATABASE": str(database), "SECRET_KEY": "test", "JOBS_INLINE": True},
+        instance_path=str(tmp_path),
+    )

@@ -138,7 +138,7 @@ def test_the_first_start_prints_the_url_the_server_and_one_login_per_role(quicks
     assert "first start: loading the demo station" in log
     assert f"gridplan web UI: {quickstart['url']}/" in log
     assert re.search(r"^server: gunicorn, [2-4] process\(es\) x 8 threads$", log, re.MULTILINE)
-    for role in ("admin", "officer", "volunteer_lead", "analyst"):
+    for role in ("admin", "officer", "volunteer_lead", "analyst", "patroller"):
         _login(log, role)
     assert (quickstart["cwd"] / "instance" / "gridplan.sqlite").exists()
 

@@ -36,6 +36,8 @@ GI_INFERENCE = ("normal", "permutation")
 #: :func:`gridplan.analysis.hotspots.compute_hotspots`)
 HOTSPOT_CLASS_SETTINGS = ("auto", "gistar", "excess")
 ALERT_COLOURS = ("red", "yellow", "blue")
+#: the longest ``[tracks] retention_days`` (about ten years)
+MAX_RETENTION_DAYS = 3660
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +71,9 @@ class StationConfig:
         The ``[[roster]]`` entries as :class:`~gridplan.station.roster.Patroller` objects.
     patrol
         The ``[patrol]`` table as a :class:`~gridplan.station.roster.PatrolPolicy`.
+    track_retention_days
+        ``[tracks] retention_days``: days the web store keeps raw positions (track fixes,
+        the positions of check-ins) before it deletes them, keeping presence per micro-grid.
     source
         The file the settings came from (used in error messages).
 
@@ -118,6 +123,7 @@ class StationConfig:
     small_station_cells: int = 60
     roster: tuple[Patroller, ...] = ()
     patrol: PatrolPolicy = dataclasses.field(default_factory=PatrolPolicy)
+    track_retention_days: int = 90
     source: str = "<defaults>"
 
     def __post_init__(self):
@@ -162,6 +168,7 @@ class StationConfig:
             if not value >= 0:
                 msg = f"{where}: {key} = {value!r} must not be negative; write 0 or more"
                 raise ConfigError(msg)
+        _check_retention(self.track_retention_days, where)
         if not 0 <= self.area_tolerance < 0.5:
             msg = (
                 f"{where}: grid.area_tolerance = {self.area_tolerance!r} is not a share in "
@@ -256,6 +263,15 @@ class StationConfig:
         return self.alert_weights.get(colour, 1.0)
 
 
+def _check_retention(days: int, where: str) -> None:
+    if not 1 <= days <= MAX_RETENTION_DAYS:
+        msg = (
+            f"{where}: tracks.retention_days = {days!r} must be a whole number of days from 1 "
+            f"to {MAX_RETENTION_DAYS}; write e.g. retention_days = 90"
+        )
+        raise ConfigError(msg)
+
+
 def _read_default_toml() -> dict[str, Any]:
     text = resources.files("gridplan.data").joinpath("default_station.toml").read_text("utf-8")
     return tomllib.loads(text)
@@ -308,6 +324,7 @@ _KNOWN = {
     "time": {"split_weekend", "slices"},
     "scoring": {"half_life_days", "default_weight", "alert_weights", "category_weights"},
     "hotspots": {"permutations", "inference", "fdr", "seed", "classes", "small_station_cells"},
+    "tracks": {"retention_days"},
     "patrol": {
         "dwell_min",
         "dwell_bounds_min",
@@ -451,6 +468,7 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -
         small_station_cells=get("hotspots.small_station_cells", int),
         roster=parse_roster(merged["roster"], source=roster_source),
         patrol=parse_policy(merged["patrol"], source=source),
+        track_retention_days=get("tracks.retention_days", int),
         source=source,
     )
 

@@ -4,8 +4,10 @@ Every page needs a login. A user belongs to one station and has one role:
 
 - ``admin``: everything of the station, and its users;
 - ``officer``: import, plan and export for the station;
-- ``volunteer_lead``: the route sheets of their own team only;
-- ``analyst``: read and export.
+- ``volunteer_lead``: the route sheets and the patrol phone page of their own team only;
+- ``analyst``: read and export;
+- ``patroller``: the patrol phone page and route sheets of the one roster entry they are
+  (``team_id``), as a volunteer lead.
 
 Views get the station from the logged-in user, never from the URL, and look items up by id
 *and* station, so another station's grid, plan or job is a plain 404 whatever the URL says.
@@ -43,6 +45,7 @@ ROLE_NAMES = {
     "officer": _l("Officer"),
     "volunteer_lead": _l("Volunteer team lead"),
     "analyst": _l("Analyst"),
+    "patroller": _l("Patroller"),
 }
 
 #: endpoints open without a login
@@ -61,17 +64,26 @@ class User(UserMixin):
         self.team_id = row["team_id"]
         self.display_name = row["display_name"] or row["username"]
 
+    @property
+    def team_only(self) -> bool:
+        """Whether the user sees one roster entry's routes only (a volunteer lead, a patroller)."""
+        return self.role in store.TEAM_ROLES
+
     def get_id(self) -> str:
         """Return what Flask-Login keeps in the session: the session's token, not the user id."""
         return self.token
 
     def can(self, action: str) -> bool:
-        """Whether the role allows ``action`` (import, plan, export, read, sheets, users)."""
+        """Whether the role allows ``action`` (import, plan, export, read, sheets, users, patrol).
+
+        ``patrol`` is the phone page's check-ins, for the roles tied to one team.
+        """
         allowed = {
             "admin": {"import", "plan", "export", "read", "sheets", "users", "audit"},
             "officer": {"import", "plan", "export", "read", "sheets"},
             "analyst": {"export", "read", "sheets"},
-            "volunteer_lead": {"sheets"},
+            "volunteer_lead": {"sheets", "patrol"},
+            "patroller": {"sheets", "patrol"},
         }
         return action in allowed[self.role]
 

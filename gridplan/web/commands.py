@@ -172,9 +172,11 @@ def users() -> None:
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(["admin", "officer", "volunteer_lead", "analyst"]),
+    type=click.Choice(["admin", "officer", "volunteer_lead", "analyst", "patroller"]),
 )
-@click.option("--team", "team_id", help="Roster id of a volunteer lead's team, e.g. V01.")
+@click.option(
+    "--team", "team_id", help="Roster id of a volunteer lead's team or a patroller, e.g. V01."
+)
 @click.option("--name", "display_name", default="", help="Display name.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--instance", "instance_path", type=click.Path(file_okay=False, path_type=Path))
@@ -437,3 +439,49 @@ def alerts_end(alert_id, station_id, by, instance_path):
     with _store(instance_path) as (_instance_dir, con):
         alert = store.end_alert(con, station_id, alert_id, by=by)
     click.echo(f"alert {alert.id} ended: {_alert_line(alert)}")
+
+
+@click.group("tracks")
+def tracks() -> None:
+    """Tracks of patrols: what the web store keeps of where patrols went."""
+
+
+@click.command("purge")
+@click.option(
+    "--station",
+    "station_id",
+    help="Station id, e.g. S01 (default: every station of the store).",
+)
+@_INSTANCE
+def tracks_purge(station_id, instance_path):
+    """Delete raw positions older than each station's [tracks] retention_days.
+
+    Track fixes and the positions of check-ins before local midnight retention_days ago are
+    deleted; presence per micro-grid, slice and patroller is kept, and so are the check-ins
+    without their positions. Each deletion is written to the audit log. The server also runs
+    this once a day.
+    """
+    from gridplan._errors import GridplanError
+    from gridplan.web import retention
+    from gridplan.web import store
+
+    with _store(instance_path) as (_instance_dir, con):
+        if station_id is not None and store.get_station(con, station_id) is None:
+            known = [r[0] for r in con.execute("SELECT id FROM stations ORDER BY id")]
+            msg = f"station {station_id!r} is unknown; stations in the store: {known}"
+            raise GridplanError(msg)
+        if station_id is None:
+            results = retention.purge_all(con, username="cli")
+        else:
+            results = {station_id: retention.purge_station(con, station_id, username="cli")}
+    for sid, counts in results.items():
+        click.echo(
+            f"station {sid}: before {counts['before']}, {counts['fixes']} track fixes and "
+            f"{counts['positions']} check-in positions deleted, {counts['presence_rows']} "
+            "presence rows kept"
+        )
+    if not results:
+        click.echo("no station in the store")
+
+
+tracks.add_command(tracks_purge)

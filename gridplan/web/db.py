@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gridplan._errors import GridplanError
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 class StoreError(GridplanError, RuntimeError):

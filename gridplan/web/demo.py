@@ -23,6 +23,7 @@ DEMO_USERS = (
     ("officer", "officer", None, "演示民警 Demo officer"),
     ("lead", "volunteer_lead", "V01", "义警队长 Volunteer lead V01"),
     ("analyst", "analyst", None, "演示分析员 Demo analyst"),
+    ("patrol", "patroller", "V01", "巡逻队员 Patroller V01"),
 )
 LOGINS_FILE = "demo-logins.txt"
 

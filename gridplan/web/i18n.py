@@ -77,6 +77,9 @@ ACTION_LABELS = {
     "plan": _l("Patrol plan made"),
     "plan_failed": _l("Patrol plan failed"),
     "hotspots_failed": _l("Hot-spot run failed"),
+    "import_tracks": _l("Tracks imported"),
+    "purge_tracks": _l("Old positions deleted (retention)"),
+    "purge_failed": _l("Deleting old positions failed"),
 }
 #: names of the audit log's details
 DETAIL_LABELS = {
@@ -97,6 +100,11 @@ DETAIL_LABELS = {
     "slices": _l("time slices"),
     "patrollers": _l("patrollers"),
     "changed": _l("changed"),
+    "before": _l("before"),
+    "retention_days": _l("retention (days)"),
+    "fixes": _l("track fixes deleted"),
+    "positions": _l("check-in positions deleted"),
+    "presence_rows": _l("presence rows kept"),
 }
 #: grid problem codes (gridplan.geo.validate) as shown with the problem
 ISSUE_LABELS = {

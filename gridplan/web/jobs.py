@@ -1,4 +1,4 @@
-"""Background jobs: imports of uploaded files, hot-spot runs after them, and patrol plans.
+"""Background jobs: imports of uploaded files, hot-spot runs after them, patrol plans, purges.
 
 A job is a row of the ``jobs`` table, and the table is the queue: pages add rows and poll them
 for progress; in every server process a dispatcher thread claims queued rows (atomically, in
@@ -24,6 +24,9 @@ its own address space to ``IMPORT_MEMORY_MB`` before it reads (``RLIMIT_AS``: a 
 asks for more gets a ``MemoryError``, which ends as the limit's message), and its watcher
 kills it after ``IMPORT_TIME_LIMIT_S`` seconds; either way the job fails with a message that
 names the file, the limit and the setting that raises it.
+
+Once a day per station the dispatcher queues a ``purge`` job that deletes raw positions older
+than the station's retention (:mod:`gridplan.web.retention`).
 
 Failed and interrupted jobs keep their reason (text and a language-independent code) and get
 an audit entry; the plan list shows them with "try again".
@@ -78,6 +81,10 @@ _E_CANCELLED = define("jobs.cancelled", N_("%(name)s: the import was cancelled")
 HEARTBEAT_S = 5.0
 #: seconds between two looks at the queue when nobody wakes the dispatcher
 POLL_S = 2.0
+#: seconds between two looks for stations due a purge of old positions (one a day each), and
+#: before the first look (a server that just started has pages to serve first)
+PURGE_CHECK_S = 3600.0
+PURGE_FIRST_S = 60.0
 
 _DISPATCHERS: dict[tuple[int, str], _Dispatcher] = {}
 _DISPATCHERS_LOCK = threading.Lock()
@@ -157,9 +164,15 @@ class _Dispatcher:
         self.thread.start()
 
     def _loop(self) -> None:
+        from gridplan.web.retention import RETENTION_USER
+
         con = connect(self.database)
+        purges_due = time.monotonic() + PURGE_FIRST_S
         while True:
             try:
+                if time.monotonic() >= purges_due:
+                    store.queue_daily_jobs(con, "purge", RETENTION_USER)
+                    purges_due = time.monotonic() + PURGE_CHECK_S
                 store.expire_stale_jobs(con, lease_s=self.lease_s)
                 job = store.claim_job(
                     con, self.runner, slots=self.slots, kind_slots=self.kind_slots
@@ -380,6 +393,11 @@ def _run_kind(database: str, con, job, params: dict, options: dict[str, Any]) ->
         return hotspot_job(con, job["station_id"], job["created_by"])
     if job["kind"] == "plan":
         return plan_job(con, job["id"], job["station_id"], job["created_by"], params, options)
+    if job["kind"] == "purge":
+        from gridplan.web.retention import purge_station
+
+        purge_station(con, job["station_id"], username=job["created_by"])
+        return None
     if job["kind"] == "import":
         from gridplan.web.importjob import run_import
 
@@ -389,7 +407,7 @@ def _run_kind(database: str, con, job, params: dict, options: dict[str, Any]) ->
             if options.get("inline"):
                 _run_inline(database, hot, options)
         return result
-    msg = f"unknown job kind {job['kind']!r}"  # pragma: no cover - only three kinds are queued
+    msg = f"unknown job kind {job['kind']!r}"  # pragma: no cover - only four kinds are queued
     raise ValueError(msg)
 
 

@@ -109,5 +109,119 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_station ON alerts (station_id, ends_at);
 """
 
+#: version 6 -> 7: the ``patroller`` role (tied to one roster entry, as a volunteer lead to
+#: their team; the CHECK constraints change, so the users table is rebuilt), check-ins from
+#: the phone page, imported track fixes and their batches, and presence per micro-grid (what
+#: is kept of fixes after the station's retention period)
+_PATROL_V7 = """
+CREATE TABLE users_v7 (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    station_id TEXT NOT NULL REFERENCES stations(id),
+    role TEXT NOT NULL
+        CHECK (role IN ('admin', 'officer', 'volunteer_lead', 'analyst', 'patroller')),
+    team_id TEXT,                         -- roster id of a volunteer lead's team or a patroller
+    display_name TEXT NOT NULL DEFAULT '',
+    lang TEXT,
+    active INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    -- the name as logins look it up (gridplan.web.db.login_key: NFKC, case-folded, stripped);
+    -- NULL only for a user disabled at the upgrade to version 4 (their name's key was taken)
+    login_key TEXT,
+    CHECK (role NOT IN ('volunteer_lead', 'patroller') OR team_id IS NOT NULL)
+);
+INSERT INTO users_v7 (id, username, password_hash, station_id, role, team_id, display_name,
+                      lang, active, created_at, login_key)
+    SELECT id, username, password_hash, station_id, role, team_id, display_name, lang, active,
+           created_at, login_key
+    FROM users;
+DROP TABLE users;
+ALTER TABLE users_v7 RENAME TO users;
+CREATE UNIQUE INDEX users_login_key ON users (login_key);
+-- Patrols as they were done (issue 19). Station data like the rest: every query names the
+-- station. Raw positions (fixes, check-in positions) are deleted after the station's
+-- [tracks] retention_days (gridplan.web.retention); presence per micro-grid stays.
+
+-- 到达/离开: a patroller's "arrived" or "left" at a stop of a plan, sent from the phone page
+CREATE TABLE check_ins (
+    id INTEGER PRIMARY KEY,
+    station_id TEXT NOT NULL REFERENCES stations(id),
+    -- made by the phone (crypto.randomUUID) when the button is pressed: a check-in sent again
+    -- after a lost answer is stored once
+    client_id TEXT NOT NULL,
+    plan_id INTEGER NOT NULL REFERENCES plans(id),
+    slice_id TEXT NOT NULL,
+    route_index INTEGER NOT NULL,         -- the route's place in the slice's routes
+    stop_index INTEGER NOT NULL,          -- the stop's place in the route
+    micro_id TEXT NOT NULL,               -- the stop's micro-grid
+    patroller_id TEXT NOT NULL,           -- roster id of the route
+    kind TEXT NOT NULL CHECK (kind IN ('arrived', 'left')),
+    client_at TEXT NOT NULL,              -- when the button was pressed, by the phone (ISO UTC)
+    received_at TEXT NOT NULL,            -- when the server got it (ISO UTC)
+    -- the phone's position (WGS 84) and its accuracy; NULL without one, and after retention
+    lon REAL,
+    lat REAL,
+    accuracy_m REAL,
+    inside INTEGER,                       -- 1 in the stop's micro-grid, 0 not, NULL unknown
+    distance_m REAL,                      -- metres to the micro-grid (0 inside)
+    note TEXT NOT NULL DEFAULT '',        -- what the patroller saw
+    username TEXT NOT NULL,
+    position_deleted_at TEXT,             -- when retention deleted the position
+    UNIQUE (station_id, client_id)
+);
+CREATE INDEX check_ins_plan ON check_ins (station_id, plan_id);
+CREATE INDEX check_ins_time ON check_ins (station_id, client_at);
+
+-- imported tracks (GPX, CSV exports of location systems): one batch per file
+CREATE TABLE track_batches (
+    id INTEGER PRIMARY KEY,
+    station_id TEXT NOT NULL REFERENCES stations(id),
+    patroller_id TEXT NOT NULL,
+    source_name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    n_fixes INTEGER NOT NULL,
+    n_rejected INTEGER NOT NULL DEFAULT 0,
+    summary_json TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX track_batches_station ON track_batches (station_id, created_at);
+
+-- the fixes of the batches (the FIXES table of gridplan.tracks)
+CREATE TABLE track_fixes (
+    batch_id INTEGER NOT NULL REFERENCES track_batches(id),
+    station_id TEXT NOT NULL REFERENCES stations(id),
+    patroller_id TEXT NOT NULL,
+    time TEXT NOT NULL,                   -- ISO 8601 UTC
+    lon REAL NOT NULL,
+    lat REAL NOT NULL,
+    accuracy_m REAL,
+    source TEXT NOT NULL DEFAULT ''       -- gpx, csv, phone ...
+);
+CREATE INDEX track_fixes_station_time ON track_fixes (station_id, time);
+CREATE INDEX track_fixes_batch ON track_fixes (batch_id);
+
+-- minutes of presence per micro-grid, what is kept of fixes after retention; micro_id '' is
+-- time outside every micro-grid, unknown_minutes time in gaps between fixes too long to bridge
+CREATE TABLE presence (
+    station_id TEXT NOT NULL REFERENCES stations(id),
+    date TEXT NOT NULL,                   -- the shift's date (a night slice: the evening's)
+    slice_id TEXT NOT NULL,               -- '' for time in no slice
+    patroller_id TEXT NOT NULL,
+    micro_id TEXT NOT NULL,
+    minutes REAL NOT NULL,
+    unknown_minutes REAL NOT NULL DEFAULT 0,
+    computed_at TEXT NOT NULL,
+    PRIMARY KEY (station_id, date, slice_id, patroller_id, micro_id)
+);
+"""
+
 #: ``STEPS[v]`` upgrades a store from schema version ``v`` to ``v + 1``.
-STEPS: dict[int, str] = {1: _JOBS_V2, 2: _JOBS_V3, 3: _USERS_V4, 4: _TARGETS_V5, 5: _ALERTS_V6}
+STEPS: dict[int, str] = {
+    1: _JOBS_V2,
+    2: _JOBS_V3,
+    3: _USERS_V4,
+    4: _TARGETS_V5,
+    5: _ALERTS_V6,
+    6: _PATROL_V7,
+}

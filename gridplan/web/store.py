@@ -48,7 +48,9 @@ from gridplan.web.db import login_key
 from gridplan.web.db import now
 from gridplan.web.db import transaction
 
-ROLES = ("admin", "officer", "volunteer_lead", "analyst")
+ROLES = ("admin", "officer", "volunteer_lead", "analyst", "patroller")
+#: roles tied to one roster entry (``team_id``): they see that entry's routes only
+TEAM_ROLES = ("volunteer_lead", "patroller")
 MIN_PASSWORD_LEN = 10
 #: longer passwords are refused (hashing megabytes per login attempt would be a cheap attack)
 MAX_PASSWORD_LEN = 1024
@@ -147,7 +149,7 @@ def update_station(
         A bad config.
     InputError
         An id the store does not have, or a roster without the team of an active volunteer
-        lead.
+        lead or patroller.
     """
     cfg = config_from_toml(config_toml, source=source)  # syntax errors name line and column
     row = get_station(con, cfg.station_id)
@@ -160,14 +162,15 @@ def update_station(
         raise InputError(msg)
     teams = {p.id for p in cfg.roster}
     leads = con.execute(
-        "SELECT username, team_id FROM users WHERE station_id=? AND role='volunteer_lead' "
-        "AND active=1 ORDER BY username",
+        "SELECT username, team_id FROM users WHERE station_id=? AND role IN "
+        "('volunteer_lead', 'patroller') AND active=1 ORDER BY username",
         (cfg.station_id,),
     ).fetchall()
     orphans = [f"{name} (team {team})" for name, team in leads if team not in teams]
     if orphans:
         msg = (
-            f"{source}: the roster has no team for the volunteer lead(s) {', '.join(orphans)}; "
+            f"{source}: the roster has no team for the volunteer lead(s) or patroller(s) "
+            f"{', '.join(orphans)}; "
             f"the roster's ids are {', '.join(sorted(teams))}. Keep those teams in [[roster]], "
             "or disable those logins under Users & audit first"
         )
@@ -250,16 +253,20 @@ def _check_role(con: sqlite3.Connection, station_id: str, role: str, team_id: st
         known = [r[0] for r in con.execute("SELECT id FROM stations ORDER BY id")]
         msg = f"station {station_id!r} is unknown; stations in the store: {', '.join(known)}"
         raise UserError(msg, code="station")
-    if role == "volunteer_lead":
+    if role in TEAM_ROLES:
         roster = {p.id: p for p in station_config(con, station_id).roster}
         if team_id not in roster:
+            who = "a volunteer lead" if role == "volunteer_lead" else "a patroller"
             msg = (
-                f"a volunteer lead needs the roster id of their team (--team); {team_id!r} is "
+                f"{who} needs the roster id of their team (--team); {team_id!r} is "
                 f"not in station {station_id}'s roster ({', '.join(roster)})"
             )
             raise UserError(msg, code="team")
     elif team_id:
-        msg = f"only volunteer leads have a team; drop team {team_id!r} for role {role}"
+        msg = (
+            f"only volunteer leads and patrollers have a team; drop team {team_id!r} for "
+            f"role {role}"
+        )
         raise UserError(msg, code="team")
 
 
@@ -282,7 +289,7 @@ def add_user(
     ------
     UserError
         Unknown role or station, an unusable or unavailable user name, a password too short
-        or too long, or a volunteer lead without a team of the station's roster.
+        or too long, or a volunteer lead or patroller without a team of the station's roster.
     """
     username = check_username(username)
     _check_role(con, station_id, role, team_id)
@@ -845,6 +852,32 @@ def add_job(
     return int(cur.lastrowid)
 
 
+def queue_daily_jobs(
+    con: sqlite3.Connection, kind: str, username: str, *, every_s: float = 86400.0
+) -> list[int]:
+    """Queue a job of ``kind`` for each station that had none in the last ``every_s`` seconds.
+
+    One transaction, so servers sharing the store queue each station's job once. Returns the
+    ids queued.
+    """
+    since = _ago(every_s)
+    with transaction(con):
+        due = con.execute(
+            "SELECT id FROM stations AS s WHERE NOT EXISTS (SELECT 1 FROM jobs AS j WHERE "
+            "j.station_id=s.id AND j.kind=? AND j.created_at>=?) ORDER BY id",
+            (kind, since),
+        ).fetchall()
+        ids = []
+        for row in due:
+            cur = con.execute(
+                "INSERT INTO jobs (station_id, kind, status, params_json, created_at, "
+                "created_by) VALUES (?,?,'queued','{}',?,?)",
+                (row["id"], kind, now(), username),
+            )
+            ids.append(int(cur.lastrowid))
+    return ids
+
+
 def update_job(con: sqlite3.Connection, job_id: int, **fields: Any) -> None:
     """Set job fields (status, done, total, stage, result_id, error, error_code, finished_at)."""
     allowed = {
@@ -1243,3 +1276,315 @@ def end_alert(
         detail = {"level": alert.level}
         insert_audit(con, by, station_id, "end_alert", detail, target=alert.id, ip=ip)
     return dataclasses.replace(alert, ended_at=at, ended_by=by)
+
+
+# --------------------------------------------------------------------------- check-ins, tracks
+
+#: what a check-in says: the patroller arrived at the stop, or left it
+CHECK_IN_KINDS = ("arrived", "left")
+#: the longest note a check-in keeps (characters)
+MAX_NOTE_CHARS = 2000
+
+
+def add_check_in(
+    con: sqlite3.Connection,
+    station_id: str,
+    *,
+    client_id: str,
+    plan_id: int,
+    slice_id: str,
+    route_index: int,
+    stop_index: int,
+    micro_id: str,
+    patroller_id: str,
+    kind: str,
+    client_at: dt.datetime,
+    username: str,
+    lon: float | None = None,
+    lat: float | None = None,
+    accuracy_m: float | None = None,
+    inside: bool | None = None,
+    distance_m: float | None = None,
+    note: str = "",
+) -> tuple[int, bool]:
+    """Store a check-in of the phone page; return its id and whether it is new.
+
+    The phone makes ``client_id`` when the button is pressed and sends the check-in until the
+    server answers, so the same check-in may come twice (an answer lost on a bad connection):
+    the second is not stored again, and the answer is the first one's id with ``False``.
+    The caller checks that the stop is one of the user's (:mod:`gridplan.web.views.patrol`).
+    """
+    if kind not in CHECK_IN_KINDS:
+        msg = f"check-in kind {kind!r} is unknown; use one of {', '.join(CHECK_IN_KINDS)}"
+        raise InputError(msg)
+    with transaction(con):
+        cur = con.execute(
+            "INSERT INTO check_ins (station_id, client_id, plan_id, slice_id, route_index, "
+            "stop_index, micro_id, patroller_id, kind, client_at, received_at, lon, lat, "
+            "accuracy_m, inside, distance_m, note, username) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT (station_id, client_id) DO NOTHING",
+            (
+                station_id,
+                client_id,
+                plan_id,
+                slice_id,
+                route_index,
+                stop_index,
+                micro_id,
+                patroller_id,
+                kind,
+                _utc(client_at),
+                now(),
+                lon,
+                lat,
+                accuracy_m,
+                None if inside is None else int(inside),
+                distance_m,
+                note[:MAX_NOTE_CHARS],
+                username,
+            ),
+        )
+        created = cur.rowcount > 0
+        row = con.execute(
+            "SELECT id FROM check_ins WHERE station_id=? AND client_id=?", (station_id, client_id)
+        ).fetchone()
+    return int(row["id"]), created
+
+
+def list_check_ins(
+    con: sqlite3.Connection,
+    station_id: str,
+    *,
+    plan_ids: Sequence[int] | None = None,
+    patroller_id: str | None = None,
+) -> list[sqlite3.Row]:
+    """The station's check-ins (of ``plan_ids``, of ``patroller_id``), in the phones' order."""
+    where, args = ["station_id=?"], [station_id]
+    if plan_ids is not None:
+        ids = [int(i) for i in plan_ids][:900]
+        where.append(f"plan_id IN ({','.join('?' * len(ids)) or 'NULL'})")
+        args += ids
+    if patroller_id is not None:
+        where.append("patroller_id=?")
+        args.append(patroller_id)
+    return con.execute(
+        f"SELECT * FROM check_ins WHERE {' AND '.join(where)} ORDER BY client_at, id", args
+    ).fetchall()
+
+
+def save_track_batch(
+    con: sqlite3.Connection,
+    station_id: str,
+    fixes: pd.DataFrame,
+    *,
+    patroller_id: str,
+    source_name: str,
+    username: str,
+    n_rejected: int = 0,
+    summary: Mapping[str, Any] | None = None,
+) -> tuple[int, int]:
+    """Store a track's fixes as one batch (audited); return ``(batch_id, fixes stored)``.
+
+    ``fixes`` is a FIXES table (:mod:`gridplan.tracks`): ``time`` (timezone-aware), ``lon``
+    and ``lat`` (WGS 84), and optionally ``accuracy_m``, ``source`` and ``patroller`` (else
+    ``patroller_id`` for every fix).
+    """
+    missing = {"time", "lon", "lat"} - set(fixes.columns)
+    if missing:
+        msg = f"track fixes need the columns time, lon and lat; missing {sorted(missing)}"
+        raise InputError(msg)
+    times = pd.to_datetime(fixes["time"])
+    if times.dt.tz is None:
+        msg = "track fix times must carry their timezone (read them with the station's)"
+        raise InputError(msg)
+    utc = times.dt.tz_convert("UTC").map(lambda t: t.isoformat(timespec="seconds"))
+    n = len(fixes)
+
+    def column(name: str, default: Any) -> list:
+        if name not in fixes.columns:
+            return [default] * n
+        return [None if pd.isna(v) else v for v in fixes[name]]
+
+    who = [str(p) if p is not None else patroller_id for p in column("patroller", patroller_id)]
+    accuracy = [None if v is None else float(v) for v in column("accuracy_m", None)]
+    sources = [str(v) for v in column("source", "")]
+    with transaction(con):
+        cur = con.execute(
+            "INSERT INTO track_batches (station_id, patroller_id, source_name, created_at, "
+            "created_by, n_fixes, n_rejected, summary_json) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                station_id,
+                patroller_id,
+                source_name,
+                now(),
+                username,
+                n,
+                int(n_rejected),
+                json.dumps(dict(summary or {}), ensure_ascii=False, default=str),
+            ),
+        )
+        batch_id = int(cur.lastrowid)
+        con.executemany(
+            "INSERT INTO track_fixes (batch_id, station_id, patroller_id, time, lon, lat, "
+            "accuracy_m, source) VALUES (?,?,?,?,?,?,?,?)",
+            zip(
+                [batch_id] * n,
+                [station_id] * n,
+                who,
+                utc,
+                fixes["lon"].astype(float),
+                fixes["lat"].astype(float),
+                accuracy,
+                sources,
+                strict=True,
+            ),
+        )
+        detail = {"patroller": patroller_id, "added": n, "rejected": int(n_rejected)}
+        insert_audit(con, username, station_id, "import_tracks", detail, target=source_name)
+    return batch_id, n
+
+
+def load_fixes(
+    con: sqlite3.Connection,
+    station_id: str,
+    timezone: str,
+    *,
+    before: dt.datetime | None = None,
+    patroller_id: str | None = None,
+) -> pd.DataFrame:
+    """The station's stored fixes as a FIXES table, times in ``timezone``, by patroller and time.
+
+    ``before``: only fixes earlier than that moment.
+    """
+    where, args = ["station_id=?"], [station_id]
+    if before is not None:
+        where.append("time<?")
+        args.append(_utc(before))
+    if patroller_id is not None:
+        where.append("patroller_id=?")
+        args.append(patroller_id)
+    df = pd.read_sql_query(
+        "SELECT patroller_id AS patroller, time, lon, lat, accuracy_m, source FROM track_fixes "
+        f"WHERE {' AND '.join(where)} ORDER BY patroller_id, time",
+        con,
+        params=args,
+    )
+    time = pd.to_datetime(df["time"], utc=True, format="ISO8601").dt.tz_convert(timezone)
+    return df.assign(
+        time=time,
+        lon=df["lon"].astype(float),
+        lat=df["lat"].astype(float),
+        accuracy_m=df["accuracy_m"].astype(float),
+    )
+
+
+def next_fixes(
+    con: sqlite3.Connection,
+    station_id: str,
+    timezone: str,
+    *,
+    at: dt.datetime,
+    patrollers: Sequence[str],
+) -> pd.DataFrame:
+    """Each of ``patrollers``' first fix at or after ``at`` (a FIXES table; none: no row)."""
+    rows = []
+    for who in patrollers:
+        row = con.execute(
+            "SELECT patroller_id AS patroller, time, lon, lat, accuracy_m, source FROM "
+            "track_fixes WHERE station_id=? AND patroller_id=? AND time>=? ORDER BY time LIMIT 1",
+            (station_id, str(who), _utc(at)),
+        ).fetchone()
+        if row is not None:
+            rows.append(dict(row))
+    df = pd.DataFrame(rows, columns=["patroller", "time", "lon", "lat", "accuracy_m", "source"])
+    time = pd.to_datetime(df["time"], utc=True, format="ISO8601").dt.tz_convert(timezone)
+    return df.assign(time=time, accuracy_m=df["accuracy_m"].astype(float))
+
+
+PRESENCE_COLUMNS = (
+    "date", "slice_id", "patroller_id", "micro_id", "minutes", "unknown_minutes"
+)  # fmt: skip
+
+
+def load_presence(
+    con: sqlite3.Connection, station_id: str, *, date: str | None = None
+) -> pd.DataFrame:
+    """The station's kept presence (minutes per date, slice, patroller and micro-grid)."""
+    where, args = ["station_id=?"], [station_id]
+    if date is not None:
+        where.append("date=?")
+        args.append(date)
+    return pd.read_sql_query(
+        f"SELECT {', '.join(PRESENCE_COLUMNS)} FROM presence WHERE {' AND '.join(where)} "
+        "ORDER BY date, slice_id, patroller_id, micro_id",
+        con,
+        params=args,
+    )
+
+
+def purge_positions(
+    con: sqlite3.Connection,
+    station_id: str,
+    *,
+    before: dt.datetime,
+    presence: pd.DataFrame,
+    username: str,
+    retention_days: int,
+    ip: str = "",
+) -> dict[str, int]:
+    """Delete raw positions older than ``before``, keeping ``presence``; audited, one transaction.
+
+    ``presence`` (columns :data:`PRESENCE_COLUMNS`) is what the fixes to delete amount to; its
+    minutes are added to those kept already. Then the station's track fixes before ``before``
+    are deleted and the positions of its check-ins before it set to NULL (the check-in, its
+    time, whether it was inside the micro-grid and its note stay). Returns the counts, which
+    the audit entry also records (written when anything was deleted).
+    """
+    cutoff = _utc(before)
+    at = now()
+    rows = [
+        (
+            station_id,
+            str(r["date"]),
+            str(r["slice_id"]),
+            str(r["patroller_id"]),
+            str(r["micro_id"]),
+            float(r["minutes"]),
+            float(r["unknown_minutes"]),
+            at,
+        )
+        for r in presence.to_dict("records")
+    ]
+    with transaction(con):
+        con.executemany(
+            "INSERT INTO presence (station_id, date, slice_id, patroller_id, micro_id, minutes, "
+            "unknown_minutes, computed_at) VALUES (?,?,?,?,?,?,?,?) "
+            "ON CONFLICT (station_id, date, slice_id, patroller_id, micro_id) DO UPDATE SET "
+            "minutes=minutes+excluded.minutes, "
+            "unknown_minutes=unknown_minutes+excluded.unknown_minutes, "
+            "computed_at=excluded.computed_at",
+            rows,
+        )
+        fixes = con.execute(
+            "DELETE FROM track_fixes WHERE station_id=? AND time<?", (station_id, cutoff)
+        ).rowcount
+        positions = con.execute(
+            "UPDATE check_ins SET lon=NULL, lat=NULL, accuracy_m=NULL, position_deleted_at=? "
+            "WHERE station_id=? AND client_at<? AND position_deleted_at IS NULL "
+            "AND (lon IS NOT NULL OR lat IS NOT NULL OR accuracy_m IS NOT NULL)",
+            (now(), station_id, cutoff),
+        ).rowcount
+        counts = {"fixes": fixes, "positions": positions, "presence_rows": len(rows)}
+        if fixes or positions:  # a daily run that deletes nothing leaves no entry
+            detail = {"before": cutoff, "retention_days": retention_days, **counts}
+            insert_audit(
+                con,
+                username,
+                station_id,
+                "purge_tracks",
+                detail,
+                target=before.date().isoformat(),  # the first day kept, station time
+                ip=ip,
+            )
+    return counts

@@ -78,6 +78,9 @@ def test_split_weekend_doubles_slices():
         ("[hotspots]\nclasses = 'kde'\n", "hotspots.classes = 'kde' is unknown; use one of auto"),
         ("[hotspots]\nsmall_station_cells = -1\n", "small_station_cells = -1 must not be neg"),
         ("[station\nid = 1", "not valid TOML"),
+        ("[tracks]\nretention_days = 0\n", "tracks.retention_days = 0 must be a whole number"),
+        ("[tracks]\nretention_days = 'a year'\n", "retention_days = 90"),
+        ("[tracks]\nkeep = 3\n", "unknown key tracks.keep"),
     ],
 )
 def test_bad_config_names_key_and_fix(tmp_path, toml, match):
@@ -86,6 +89,13 @@ def test_bad_config_names_key_and_fix(tmp_path, toml, match):
     with pytest.raises(ConfigError, match=match) as info:
         load_config(p)
     assert str(p) in str(info.value)
+
+
+def test_track_retention_defaults_to_90_days_and_is_the_stations_own(tmp_path):
+    assert load_config().track_retention_days == 90
+    p = tmp_path / "s.toml"
+    p.write_text("[tracks]\nretention_days = 30\n", encoding="utf-8")
+    assert load_config(p).track_retention_days == 30
 
 
 def test_missing_config_file(tmp_path):

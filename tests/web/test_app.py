@@ -22,6 +22,7 @@ PAGES = {
     "/downloads/hotspots.csv": {"admin", "officer", "analyst"},
     "/admin/users": {"admin"},
     "/admin/audit": {"admin"},
+    "/patrol/": {"volunteer_lead", "patroller"},
 }
 
 
@@ -150,8 +151,9 @@ def test_pages_by_role(client, web_store, role):
         resp = client.get(path)
         if role in allowed:
             assert resp.status_code == 200, (role, path, resp.status_code)
-        elif path == "/":
-            assert resp.status_code == 302 and resp.headers["Location"].endswith("/plans/")
+        elif path == "/":  # leads to their route sheets, patrollers to the phone page
+            home = "/patrol/" if role == "patroller" else "/plans/"
+            assert resp.status_code == 302 and resp.headers["Location"].endswith(home)
         else:
             assert resp.status_code == 403, (role, path, resp.status_code)
 
@@ -195,8 +197,9 @@ def test_station_data_stays_in_its_station(client, web_store, station, other):
     assert {f["properties"]["id"][:3] for f in grid["features"]} == {station}
 
 
-def test_volunteer_leads_see_only_their_teams_sheets(client, web_store):
-    as_user(client, web_store, "S01", "volunteer_lead")
+@pytest.mark.parametrize("role", ["volunteer_lead", "patroller"])
+def test_volunteer_leads_see_only_their_teams_sheets(client, web_store, role):
+    as_user(client, web_store, "S01", role)
     plan_id = web_store["plans"]["S01"]
     html = client.get(f"/plans/{plan_id}/sheets").get_data(as_text=True)
     assert "V01" in html

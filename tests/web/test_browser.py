@@ -429,10 +429,11 @@ def test_volunteer_lead_sees_only_their_team(session, server, web_store):
     ours = [r for r in routes if r.patroller_id == "V01"]
     assert ours and len(ours) < len(routes)  # the demo plan has V01 and others on duty
     session.log_in(web_store["users"][("S01", "volunteer_lead")])
-    # no grid map or downloads in the menu; the plans page lists the team's sheets
+    # no grid map or downloads in the menu, only the Patrol page and the team's sheets
     nav = page.locator("nav.mainnav a")
-    expect(nav).to_have_count(1)
-    nav.click()
+    expect(nav).to_have_count(2)
+    expect(page.locator("#nav-patrol")).to_be_visible()
+    nav.last.click()
     # every plan with a route for V01 (the module's plan test may have added one), no other
     n_plans = _plans_with(server["database"], "V01")
     expect(page.locator("#plan-list tbody tr")).to_have_count(n_plans)

@@ -21,6 +21,7 @@ def register(app: Flask) -> None:
     from gridplan.web.views import i18n
     from gridplan.web.views import imports
     from gridplan.web.views import overview
+    from gridplan.web.views import patrol
     from gridplan.web.views import plans
     from gridplan.web.views import sheetviews
     from gridplan.web.views import targets
@@ -30,3 +31,4 @@ def register(app: Flask) -> None:
     ):  # fmt: skip
         app.register_blueprint(module.bp)
     app.register_blueprint(targets.bp)
+    app.register_blueprint(patrol.bp)

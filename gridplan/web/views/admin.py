@@ -39,7 +39,8 @@ def users():
         .fetchall()
     )
     cfg = data.config(current_user.station_id)
-    teams = [p for p in cfg.roster if p.role == "volunteer_team"] or list(cfg.roster)
+    # a lead leads a volunteer team; a patroller may be any roster entry: teams first
+    teams = sorted(cfg.roster, key=lambda p: p.role != "volunteer_team")
     return render_template("users.html", users=rows, teams=teams, roles=store.ROLES)
 
 
@@ -58,7 +59,10 @@ def _user_error(exc: store.UserError) -> str:
         "password_long": _(
             "The password is too long: use at most %(n)d characters.", n=store.MAX_PASSWORD_LEN
         ),
-        "team": _("A volunteer team lead needs a team of the roster; other roles have none."),
+        "team": _(
+            "A volunteer team lead or a patroller needs a team of the roster; other roles have "
+            "none."
+        ),
     }
     return messages.get(exc.code, str(exc))
 
@@ -76,7 +80,7 @@ def add_user():
             form.get("password", ""),
             station_id=current_user.station_id,
             role=role,
-            team_id=(form.get("team_id") or None) if role == "volunteer_lead" else None,
+            team_id=(form.get("team_id") or None) if role in store.TEAM_ROLES else None,
             display_name=form.get("display_name", "").strip(),
         )
     except store.UserError as exc:

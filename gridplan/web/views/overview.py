@@ -58,7 +58,9 @@ def favicon():
 
 @bp.get("/")
 def index():
-    """The overview page (volunteer leads go straight to their route sheets)."""
+    """The overview page (volunteer leads go to their route sheets, patrollers to Patrol)."""
+    if current_user.role == "patroller":
+        return redirect(url_for("patrol.today"))
     if not current_user.can("read"):
         return redirect(url_for("plans.index"))
     con = get_db()

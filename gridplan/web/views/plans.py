@@ -41,6 +41,8 @@ from gridplan.web.params import store_id
 from gridplan.web.security import add_nonce
 from gridplan.web.security import error_response
 from gridplan.web.security import script_parts
+from gridplan.web.views.patrol import check_ins_frame
+from gridplan.web.views.patrol import stop_check_ins
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 
@@ -113,7 +115,7 @@ def _form_context(cfg, params: dict | None = None) -> dict:
 
 @bp.get("/")
 def index():
-    """Plans of the station (volunteer leads: their team's route sheets) and the plan form."""
+    """Plans of the station (leads and patrollers: their team's route sheets) and the plan form."""
     con = get_db()
     sid = current_user.station_id
     plans = [
@@ -125,7 +127,7 @@ def index():
         }
         for r in store.list_plans(con, sid, limit=60)
     ]
-    if current_user.role == "volunteer_lead":
+    if current_user.team_only:
         team = current_user.team_id
         plans = [
             p
@@ -410,10 +412,13 @@ def show(plan_id: int):
         ),
         size=64,
     )
+    check_ins = store.list_check_ins(get_db(), current_user.station_id, plan_ids=[plan_id])
     return render_template(
         "plan.html",
         row=row,
         plan=plan,
+        check_in_rows=stop_check_ins(plan, check_ins, cfg.tz, labels),
+        n_check_ins=len(check_ins),
         alert_rows=_alert_rows(plan, labels),
         metrics_html=metrics_html,
         versions=versions,
@@ -453,3 +458,27 @@ def map_frame(plan_id: int):
 
     html = data.cached(("plan_map", plan_id, lang, tiles, tuple(labels.items())), render)
     return add_nonce(html)
+
+
+@bp.get("/<int:plan_id>/check-ins.csv")
+@requires("export")
+def check_ins_csv(plan_id: int):
+    """The plan's check-ins from the phone page, one row per check-in (spreadsheet-safe CSV)."""
+    from flask import Response
+
+    from gridplan.io.csvsafe import frame_csv_text
+    from gridplan.web.auth import audit
+    from gridplan.web.views.downloads import attachment
+
+    row = plan_row_or_404(plan_id)
+    plan = data.cached(("plan", plan_id), lambda: store.plan_from_row(row))
+    cfg = data.config(current_user.station_id)
+    rows = store.list_check_ins(get_db(), current_user.station_id, plan_ids=[plan_id])
+    frame = check_ins_frame(plan, rows, cfg.tz, data.slice_labels(cfg, current_lang()))
+    name = f"{current_user.station_id}-check-ins-{row['date']}-v{row['version']}.csv"
+    audit("export", name)
+    return Response(
+        frame_csv_text(frame),
+        mimetype="text/csv",
+        headers={"Content-Disposition": attachment(name)},
+    )

@@ -1,7 +1,7 @@
 """Route sheets of a plan: print-ready HTML and PDF, in Chinese or English.
 
-Volunteer team leads see their own team's sheets only; asking for another team's is a 404,
-as for any item of another station.
+Volunteer team leads and patrollers see their own team's sheets only; asking for another
+team's is a 404, as for any item of another station.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _sheets(plan_id: int):
     if not current_user.can("sheets"):
         abort(403)
     patroller = request.args.get("patroller") or None
-    if current_user.role == "volunteer_lead":
+    if current_user.team_only:
         if patroller not in (None, current_user.team_id):
             abort(404)
         patroller = current_user.team_id
@@ -82,10 +82,10 @@ def _sheets(plan_id: int):
             size=64,
         )
     except InputError as exc:
-        if current_user.role == "volunteer_lead":
+        if current_user.team_only:
             abort(404)
         return None, lang, row, error_response(404, translate(exc.message or str(exc)))
-    if current_user.role == "volunteer_lead" and not sheets:
+    if current_user.team_only and not sheets:
         abort(404)
     return sheets, lang, key, None
 
@@ -130,7 +130,7 @@ def sheets_pdf(plan_id: int):
         "export", f"plan {plan_id} sheets.pdf", lang=lang, patroller=request.args.get("patroller")
     )
     who = request.args.get("patroller") or (
-        current_user.team_id if current_user.role == "volunteer_lead" else "all"
+        current_user.team_id if current_user.team_only else "all"
     )
     superseded = "-superseded" if key[-1] is not None else ""
     name = f"route-sheets-{row['date']}-v{row['version']}{superseded}-{who}.pdf"

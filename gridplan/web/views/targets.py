@@ -61,7 +61,7 @@ def _page(*, error: str | None = None, status: int = 200, form=None):
     page_data = {
         "targets": [t.to_dict() for t in targets],
         "outline": outline,
-        **_tiles(),
+        **tiles_setting(),
         "editing": shown.to_dict() if shown is not None else None,
     }
     return render_template(
@@ -74,7 +74,7 @@ def _page(*, error: str | None = None, status: int = 200, form=None):
     ), status
 
 
-def _tiles() -> dict:
+def tiles_setting() -> dict:
     """The map background of the server's ``TILES`` setting (``none``: the grid alone)."""
     from gridplan.maps.layers import TILE_PRESETS
 
