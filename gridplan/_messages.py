@@ -59,6 +59,11 @@ MESSAGE_MODULES = (
     "gridplan.routing.targets",
     "gridplan.io.plan_export",
     "gridplan.sheets.route_sheets",
+    "gridplan.geo.tables",
+    "gridplan.tracks.params",
+    "gridplan.tracks._gpx",
+    "gridplan.tracks.clean",
+    "gridplan.tracks.fixes",
 )
 
 _TEMPLATES: dict[str, MessageTemplate] = {}

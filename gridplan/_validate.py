@@ -19,6 +19,14 @@ HOTSPOTS
     :data:`EXCESS_CLASSES` on small ones (:func:`class_method` tells which).
     ``recent`` (recent incidents by category, for a plan's "why this stop") is optional
     wherever it is read: hot-spot files written before it lack it.
+FIXES
+    Where patrollers were, as their phones and vehicles recorded it
+    (:func:`gridplan.tracks.fixes.import_track`): one row per fix (:data:`FIX_COLUMNS`),
+    times tz-aware in the station's timezone, WGS84 lon/lat; the fixes rejected on reading
+    or cleaning, each with its file, row and reason (:data:`TRACK_REJECT_COLUMNS`).
+PRESENCE
+    Minutes per patroller, shift date, time slice and micro-grid that tracks and check-ins
+    put there (:func:`gridplan.tracks.presence.compute_presence`, :data:`PRESENCE_COLUMNS`).
 """
 
 from __future__ import annotations
@@ -40,6 +48,28 @@ INCIDENT_COLUMNS = ("id", "time", "category", "alert", "weight", "in_station", "
 
 #: Columns of ``ImportResult.rejects`` (``reason_id`` is the reason's language-independent id).
 REJECT_COLUMNS = ("row", "column", "value", "reason", "reason_id")
+
+#: Columns of the FIXES table, in order: ``patroller`` (text), ``time`` (tz-aware),
+#: ``lon``/``lat`` (WGS84 degrees), ``accuracy_m`` (metres, NaN when the device gave none),
+#: ``source`` (the file or feed it came from) and ``row`` (its row, or GPX point number, there).
+FIX_COLUMNS = ("patroller", "time", "lon", "lat", "accuracy_m", "source", "row")
+
+#: Columns of a track import's rejects: the file, the row (or GPX point number), the
+#: patroller and time when known, the column or element, its value and the reason.
+TRACK_REJECT_COLUMNS = (
+    "source",
+    "row",
+    "patroller",
+    "time",
+    "column",
+    "value",
+    "reason",
+    "reason_id",
+)
+
+#: Columns of the PRESENCE table: minutes (and their uncertainty) per patroller, shift date
+#: (the date the slice started on), slice and micro-grid.
+PRESENCE_COLUMNS = ("patroller", "date", "slice", "micro_id", "minutes", "error_min")
 
 #: Gi* classes, hottest first, as in ArcGIS's ``Gi_Bin`` (confidence 99/95/90 %).
 GI_CLASSES = (
@@ -227,3 +257,30 @@ def check_hotspot_columns(
     :data:`HOTSPOT_MAP_COLUMNS`, :data:`HOTSPOT_COLUMNS`).
     """
     _check(hotspots, required, what, fix)
+
+
+def check_fixes(
+    fixes: pd.DataFrame,
+    required: Iterable[str] = FIX_COLUMNS,
+    *,
+    what: str = "fix table",
+    fix: str = "pass the fixes of gridplan.import_track (TrackImport.fixes)",
+) -> None:
+    """Raise :class:`~gridplan.InputError` unless ``fixes`` is a FIXES table.
+
+    The columns of :data:`FIX_COLUMNS` (or ``required``) must be there, ``time`` must hold
+    timezone-aware datetimes and ``lon``/``lat`` numbers.
+
+    Parameters are those of :func:`check_grid_columns`, for :data:`FIX_COLUMNS`.
+    """
+    _check(fixes, required, what, fix)
+    if "time" in fixes.columns and not isinstance(fixes["time"].dtype, pd.DatetimeTZDtype):
+        msg = (
+            f"{what}: column time is {fixes['time'].dtype}, not timezone-aware datetimes; "
+            f"{fix}, or localise the times (Series.dt.tz_localize(station timezone))"
+        )
+        raise InputError(msg)
+    for col in ("lon", "lat"):
+        if col in fixes.columns and not pd.api.types.is_numeric_dtype(fixes[col]):
+            msg = f"{what}: column {col} is {fixes[col].dtype}, not numbers; {fix}"
+            raise InputError(msg)

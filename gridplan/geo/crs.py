@@ -34,6 +34,10 @@ _E_UNKNOWN = define(
         "(CGCS2000 / 3-degree Gauss-Kruger CM 114E)"
     ),
 )
+_E_DATUM = define(
+    "crs.unknown_datum",
+    N_("coordinate datum %(datum)r is not one gridplan converts; use one of %(datums)s"),
+)
 _WHERE = define("crs.where", N_("%(where)s: %(message)s"))
 _E_NO_CRS = define(
     "crs.missing",
@@ -289,6 +293,42 @@ def gcj02_to_wgs84(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.nda
 def bd09_to_wgs84(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Convert BD-09 (Baidu) lon/lat arrays to WGS84, to better than 1 mm."""
     return _invert("wgs84_to_bd09", "bd09_to_wgs84", lon, lat)
+
+
+#: Lon/lat datums gridplan converts to WGS84: WGS84 itself, GCJ-02 (Amap, Tencent) and BD-09
+#: (Baidu), as ``crs.coordinates`` of the station config names them.
+DATUMS = ("wgs84", "gcj02", "bd09")
+
+
+def datum_to_wgs84(lon: np.ndarray, lat: np.ndarray, datum: str) -> tuple[np.ndarray, np.ndarray]:
+    """Convert lon/lat arrays in ``datum`` (one of :data:`DATUMS`) to WGS84.
+
+    The one conversion of lon/lat columns that incident tables
+    (:func:`gridplan.geo.incidents.import_incidents`) and patrol tracks
+    (:func:`gridplan.tracks.fixes.import_track`) share: ``wgs84`` is returned as a copy,
+    ``gcj02`` and ``bd09`` go through :func:`gcj02_to_wgs84` and :func:`bd09_to_wgs84`.
+
+    Raises
+    ------
+    CRSError
+        If ``datum`` is not one of :data:`DATUMS`.
+
+    Examples
+    --------
+    >>> lon, lat = wgs84_to_gcj02(np.array([121.47]), np.array([31.23]))
+    >>> back = datum_to_wgs84(lon, lat, "gcj02")
+    >>> [round(float(v[0]), 6) for v in back]
+    [121.47, 31.23]
+    """
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    if datum == "wgs84":
+        return lon.copy(), lat.copy()
+    if datum == "gcj02":
+        return gcj02_to_wgs84(lon, lat)
+    if datum == "bd09":
+        return bd09_to_wgs84(lon, lat)
+    raise CRSError(_E_DATUM(datum=datum, datums=", ".join(DATUMS)))
 
 
 def wgs84_to_gcj02(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

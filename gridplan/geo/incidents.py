@@ -37,8 +37,7 @@ from gridplan._validate import REJECT_COLUMNS
 from gridplan.geo import _columns
 from gridplan.geo import _parse
 from gridplan.geo import _tables
-from gridplan.geo.crs import bd09_to_wgs84
-from gridplan.geo.crs import gcj02_to_wgs84
+from gridplan.geo.crs import datum_to_wgs84
 from gridplan.geo.crs import parse_crs
 from gridplan.io.limits import ReadLimits
 from gridplan.io.vector import read_vector
@@ -452,12 +451,9 @@ def _table_coordinates(
         tr = pyproj.Transformer.from_crs(input_crs, "EPSG:4326", always_xy=True)
         lon[good], lat[good] = tr.transform(lon[good], lat[good])
         description = _C_GEOGRAPHIC(crs=input_crs.to_string())
-    elif datum == "gcj02":
-        lon[good], lat[good] = gcj02_to_wgs84(lon[good], lat[good])
-        description = _C_GCJ02()
-    elif datum == "bd09":
-        lon[good], lat[good] = bd09_to_wgs84(lon[good], lat[good])
-        description = _C_BD09()
+    elif datum in ("gcj02", "bd09"):
+        lon[good], lat[good] = datum_to_wgs84(lon[good], lat[good], datum)
+        description = _C_GCJ02() if datum == "gcj02" else _C_BD09()
     else:
         description = _C_WGS84()
     return _Coords(lon, lat, description, swapped, (xcol, ycol))

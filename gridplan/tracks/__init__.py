@@ -1,0 +1,1 @@
+"""Patrols as they were done: track import and cleaning, presence per micro-grid, compliance."""
