@@ -1180,6 +1180,227 @@ def export_cmd(path, fmt, patroller, slice_ids, out):
     return summary, f"plan exported to {written}", 0
 
 
+#: How patrollers move: the speed above which a fix is a jump (gridplan.tracks.params).
+MODES = ("walk", "bicycle", "ebike", "car")
+
+
+@main.group()
+def tracks() -> None:
+    """Import the tracks patrols recorded (GPX from phones, CSV/XLSX of location systems)."""
+
+
+@tracks.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--patroller", help="Whose track (needed for GPX); for a table, only these rows.")
+@click.option(
+    "--mode", type=click.Choice(MODES), default="walk", show_default=True, help="How they moved."
+)
+@click.option(
+    "--crs",
+    "datum",
+    type=click.Choice(["wgs84", "gcj02", "bd09"]),
+    help="Datum of the lon/lat (default: WGS84 for GPX, crs.coordinates of --config for tables).",
+)
+@CONFIG_OPTION
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    help="Map a field to a header: patroller=人员编号, time=定位时间, lon=经度, lat=纬度, "
+    "accuracy=精度.",
+)
+@click.option("--sheet", help="XLSX sheet name (default: first non-empty).")
+@click.option("--encoding", help="Force the CSV encoding (default: detected).")
+@click.option("--max-accuracy", type=float, help="Worst accuracy accepted, metres (default 50).")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Cleaned fixes (.gpkg, .geojson or .csv); rejected fixes go to NAME.rejects.csv.",
+)
+@command_options
+def tracks_import(
+    path, patroller, mode, datum, config_path, columns, sheet, encoding, max_accuracy, out
+):
+    """Read a track file, clean it and report every fix left out (file, row, reason).
+
+    The environment variables GRIDPLAN_IMPORT_MAX_MB and GRIDPLAN_IMPORT_MAX_ROWS bound what
+    the file may hold.
+    """
+    from gridplan.tracks.fixes import import_track
+
+    if out is not None:
+        _refuse_overwrite(
+            {"--out": out, "the rejected fixes' file": _rejects_path(out)},
+            {"PATH": path, "--config": config_path},
+        )
+    result = import_track(
+        path,
+        patroller=patroller,
+        mode=mode,
+        config=_config(config_path),
+        datum=datum,
+        columns=_parse_columns(columns),
+        encoding=encoding,
+        sheet=sheet,
+        params=_track_params(max_accuracy),
+        limits=_limits(),
+    )
+    summary = result.summary()
+    written = _write_tracks(result, out) if out is not None else {}
+    summary.update(written)
+    return summary, _tracks_text(result, written), 0
+
+
+def _track_params(max_accuracy: float | None):
+    from gridplan.tracks.params import TrackParams
+
+    if max_accuracy is None:
+        return TrackParams()
+    return TrackParams(max_accuracy_m=max_accuracy)
+
+
+def _write_tracks(result, out: Path) -> dict[str, str | None]:
+    from gridplan.io.track_files import write_fixes
+    from gridplan.io.track_files import write_track_rejects
+
+    write_fixes(result, out)
+    rejects = None
+    if len(result.rejects):
+        rejects = write_track_rejects(result, _rejects_path(out))
+    return {"out": str(out), "rejects_file": str(rejects) if rejects else None}
+
+
+def _tracks_text(result, written: dict[str, str | None], shown: int = 10) -> str:
+    s = result.summary()
+    lines = [
+        f"{s['source']}: {s['rows_read']} {'points' if s['format'] == 'gpx' else 'rows'} read "
+        f"({s['format']}, {s['datum']}), {s['kept']} fixes kept, {s['rejected']} rejected"
+    ]
+    for pid, info in s["patrollers"].items():
+        every = info["median_interval_s"]
+        lines.append(
+            f"  {pid}: {info['fixes']} fixes {info['first']} to {info['last']}"
+            + (f", every {every:g} s (median)" if every is not None else "")
+        )
+    if s["rejected_by_reason"]:
+        lines.append(
+            "rejected: "
+            + ", ".join(f"{n} {k.split('.', 1)[-1]}" for k, n in s["rejected_by_reason"].items())
+        )
+    for r in result.rejects.head(shown).itertuples():
+        lines.append(f"  row {r.row} {r.column}={r.value!r}: {r.reason}")
+    if len(result.rejects) > shown:
+        lines.append(f"  ... and {len(result.rejects) - shown} more")
+    lines += [f"warning: {w}" for w in s["warnings"]]
+    if written.get("out"):
+        lines.append(f"fixes written to {written['out']}")
+    if written.get("rejects_file"):
+        lines.append(f"rejected fixes written to {written['rejects_file']}")
+    return "\n".join(lines)
+
+
+def _track_specs(specs: tuple[str, ...], plan) -> list[tuple[str | None, Path]]:
+    """``--tracks`` values: ``ID=FILE`` (one patroller's file) or ``FILE``."""
+    ids = {r.patroller_id for s in plan.slices for r in s.routes}
+    out = []
+    for spec in specs:
+        pid, sep, rest = spec.partition("=")
+        if sep and pid and rest and not Path(spec).exists():
+            out.append((pid, Path(rest)))
+            continue
+        path = Path(spec)
+        stem = path.name.split(".")[0]
+        gpx = path.name.lower().endswith((".gpx", ".gpx.gz"))
+        if gpx and stem not in ids:
+            msg = (
+                f"--tracks {spec}: a GPX file does not say whose track it is; write "
+                f"--tracks ID={spec} with the patroller's id (the plan has "
+                f"{', '.join(sorted(ids)) or 'no routes'}), or name the file ID.gpx"
+            )
+            raise click.BadParameter(msg, param_hint="--tracks")
+        out.append((stem if gpx else None, path))
+    return out
+
+
+@main.command("compliance")
+@click.argument("plan_path", type=click.Path(path_type=Path))
+@click.option(
+    "--grid", "grid_path", required=True, type=click.Path(path_type=Path), help="1+5+N grid."
+)
+@click.option(
+    "--tracks",
+    "track_specs",
+    multiple=True,
+    required=True,
+    help="A track file of the day: ID=FILE for one patroller's GPX or table, FILE for a table "
+    "with a patroller column or gridplan's cleaned fixes. Repeat for each file.",
+)
+@click.option(
+    "--crs",
+    "datum",
+    type=click.Choice(["wgs84", "gcj02", "bd09"]),
+    help="Datum of the tracks' lon/lat (default: WGS84 for GPX, crs.coordinates for tables).",
+)
+@CONFIG_OPTION
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Report: NAME.csv (with NAME.patrollers.csv, NAME.hotspots.csv) or NAME.gpkg.",
+)
+@command_options
+def compliance_cmd(plan_path, grid_path, track_specs, datum, config_path, out):
+    """Hold a saved plan against the day's tracks: stops visited, late or missed; presence.
+
+    Each patroller's fixes are cleaned at the speed of the mode the plan gives them; times
+    without a zone are read in the plan's timezone.
+    """
+    import dataclasses
+
+    import pandas as pd
+
+    from gridplan.geo.grid import load_grid
+    from gridplan.io.planfile import load_plan
+    from gridplan.io.track_files import compliance_paths
+    from gridplan.io.track_files import write_compliance
+    from gridplan.tracks.compliance import compute_compliance
+    from gridplan.tracks.fixes import import_track
+
+    plan = load_plan(plan_path)
+    specs = _track_specs(track_specs, plan)
+    if out is not None:
+        outputs = {f"--out {p.name}": p for p in compliance_paths(out)}
+        inputs = {"PLAN": plan_path, "--grid": grid_path, "--tracks": tuple(p for _, p in specs)}
+        _refuse_overwrite(outputs, {**inputs, "--config": config_path})
+    cfg = _config(config_path)
+    if config_path is None:
+        cfg = dataclasses.replace(cfg, timezone=plan.timezone)
+    modes = {r.patroller_id: r.mode for s in plan.slices for r in s.routes}
+    grid = load_grid(grid_path, limits=_limits())
+    imports = [
+        import_track(path, patroller=pid, mode=modes, config=cfg, datum=datum, limits=_limits())
+        for pid, path in specs
+    ]
+    fixes = pd.concat([i.fixes for i in imports], ignore_index=True)
+    report = compute_compliance(plan, fixes, grid, config=cfg)
+    written = write_compliance(report, out, grid=grid) if out is not None else ()
+    summary = {
+        "plan": str(plan_path),
+        **report.summary(),
+        "imports": [i.summary() for i in imports],
+        "out": [str(p) for p in written],
+    }
+    lines = [
+        f"{i.source}: {len(i.fixes)} fixes of {', '.join(i.patrollers)}, {len(i.rejects)} "
+        "rejected (gridplan tracks import FILE names each)"
+        for i in imports
+    ]
+    lines.append(report.to_text())
+    lines += [f"report written to {p}" for p in written]
+    return summary, "\n".join(lines), 0
+
+
 def _add_web_commands() -> None:
     from gridplan.web.commands import alerts
     from gridplan.web.commands import serve

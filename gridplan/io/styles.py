@@ -15,6 +15,9 @@ versions read as well:
 - **incidents**: small points by alert colour.
 - **plan routes and stops**: one colour per patroller (the web map's colour-blind-safe
   palette), stops labelled with their order.
+- **tracks**: fixes as small points in their patroller's colour; a compliance report's stops
+  by status (visited, late, missed, not known) and its top hot spots by the share of the
+  planned minutes spent there.
 
 Legend labels are bilingual (Chinese / English). The styles are plain data
 (:class:`LayerStyle`); :func:`qml` renders one, :func:`write_gpkg_styles` and
@@ -37,6 +40,7 @@ from gridplan.maps.palette import ALERTS
 from gridplan.maps.palette import GI_COLOURS
 from gridplan.maps.palette import LEGEND_KEYS
 from gridplan.maps.palette import PATROLLER_COLOURS
+from gridplan.maps.palette import STATUS_COLOURS
 
 #: Name of every style gridplan writes (a re-export replaces it, other styles stay).
 STYLE_NAME = "gridplan"
@@ -247,6 +251,59 @@ def stop_style(patrollers: Iterable[str], names: Mapping[str, str] | None = None
         ),
         label='"order"',
         label_size=8.0,
+    )
+
+
+#: Legend labels of the statuses of a compliance report's stops.
+STATUS_LABELS = {
+    "visited": "已到位 / visited",
+    "late": "迟到 / late",
+    "missed": "未到 / missed",
+    "no_track": "无轨迹 / no track",
+    "not_measured": "未测 / not measured",
+}
+
+
+def fix_style(patrollers: Iterable[str]) -> LayerStyle:
+    """Track fixes: small points in the patroller's colour."""
+    return LayerStyle(
+        description="巡逻轨迹点 / track fixes, one colour per patroller",
+        attribute="patroller",
+        categories=tuple(
+            (p, p, Symbol("marker", colour, colour, 0.0, 1.2))
+            for p, colour in _patroller_colours(patrollers)
+        ),
+    )
+
+
+def compliance_stop_style() -> LayerStyle:
+    """Style the stops of a compliance report: by status, labelled with their order."""
+    return LayerStyle(
+        description="巡逻停留点落实情况 / planned stops by status",
+        attribute="status",
+        categories=tuple(
+            (status, label, Symbol("marker", STATUS_COLOURS[status], "#ffffff", 0.3, 3.2))
+            for status, label in STATUS_LABELS.items()
+        ),
+        label='"order"',
+        label_size=8.0,
+    )
+
+
+def compliance_hotspot_style() -> LayerStyle:
+    """Top hot spots by the share of the planned minutes spent there."""
+    rules = (
+        Rule("≥ 90% 计划时长 / at least 90 % of the plan", '"ratio" >= 0.9',
+             Symbol("fill", STATUS_COLOURS["visited"], "#636363", 0.2, opacity=0.6)),
+        Rule("50-90% 计划时长 / 50-90 % of the plan", '"ratio" >= 0.5 AND "ratio" < 0.9',
+             Symbol("fill", STATUS_COLOURS["late"], "#636363", 0.2, opacity=0.6)),
+        Rule("< 50% 计划时长 / under half of the plan", '"ratio" < 0.5',
+             Symbol("fill", STATUS_COLOURS["missed"], "#636363", 0.2, opacity=0.6)),
+    )  # fmt: skip
+    return LayerStyle(
+        description="重点热点实际巡逻时长 / top hot spots: minutes present against planned",
+        rules=rules,
+        label='"micro_id"',
     )
 
 
@@ -576,10 +633,14 @@ def write_qml(data_path: str | Path, style: LayerStyle) -> Path:
 
 
 __all__ = [
+    "STATUS_LABELS",
     "STYLE_NAME",
     "LayerStyle",
     "Rule",
     "Symbol",
+    "compliance_hotspot_style",
+    "compliance_stop_style",
+    "fix_style",
     "grid_style",
     "hotspot_style",
     "incident_style",

@@ -66,3 +66,14 @@ DASHES = (None, "10 6", "2 6")
 #: Alert levels of the INCIDENTS table, then "none", and their marker colours.
 ALERTS = ("red", "yellow", "blue", "none")
 ALERT_COLOURS = ("#d7191c", "#f2c500", "#2c7bb6", "#bdbdbd")
+
+#: Colour per status of a planned stop in a compliance report
+#: (:data:`gridplan.tracks.compliance.STATUSES`): made green, late orange, missed red, not
+#: known grey.
+STATUS_COLOURS = {
+    "visited": "#1a9641",
+    "late": "#fdae61",
+    "missed": "#d7191c",
+    "no_track": "#9e9e9e",
+    "not_measured": "#d9d9d9",
+}

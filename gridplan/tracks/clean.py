@@ -20,6 +20,7 @@ newest first is read backwards), and every fix left out is listed with its row a
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -235,7 +236,10 @@ def _anchored(track: _Track, pos: np.ndarray) -> np.ndarray:
 
 
 def clean_fixes(
-    fixes: pd.DataFrame, *, mode: str = "walk", params: TrackParams | None = None
+    fixes: pd.DataFrame,
+    *,
+    mode: str | Mapping[str, str] = "walk",
+    params: TrackParams | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leave out poor, out-of-order, duplicate and jumping fixes, each with its reason.
 
@@ -246,7 +250,7 @@ def clean_fixes(
         recorded it; it is not modified.
     mode
         How the patrollers moved (``walk``, ``bicycle``, ``ebike``, ``car``): the speed
-        above which a fix is a jump.
+        above which a fix is a jump; or patroller -> mode (``walk`` for one not named).
     params
         The thresholds (:class:`~gridplan.tracks.params.TrackParams`).
 
@@ -263,11 +267,14 @@ def clean_fixes(
     """
     params = TrackParams() if params is None else params
     check_fixes(fixes)
-    params.speed_for(mode)
+    modes = dict(mode) if isinstance(mode, Mapping) else {}
+    for m in modes.values() if modes else (mode,):
+        params.speed_for(m)
     frame = fixes.reset_index(drop=True)
     kept, rejects = [], []
-    for _, part in frame.groupby("patroller", sort=True, dropna=False):
-        track = _Track(part.reset_index(drop=True), params, mode)
+    for pid, part in frame.groupby("patroller", sort=True, dropna=False):
+        own = modes.get(str(pid), "walk") if isinstance(mode, Mapping) else mode
+        track = _Track(part.reset_index(drop=True), params, own)
         keep = np.ones(len(part), dtype=bool)
         _accuracy(track, keep)
         pos = _order(track, keep)

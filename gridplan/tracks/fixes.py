@@ -216,7 +216,8 @@ class TrackImport:
     file_format
         ``gpx``, ``csv``, ``xlsx`` or ``vector``.
     mode
-        How the patrollers moved (the speed limit of the jump test).
+        How the patrollers moved (the speed limit of the jump test; ``ID=mode, ...`` when
+        given per patroller).
     datum
         The datum lon/lat were read in (``wgs84``, ``gcj02``, ``bd09``); a vector layer's
         CRS is transformed instead.
@@ -598,7 +599,7 @@ def import_track(
     path: str | Path,
     *,
     patroller: str | None = None,
-    mode: str = "walk",
+    mode: str | Mapping[str, str] = "walk",
     config: StationConfig | None = None,
     datum: str | None = None,
     columns: Mapping[str, str] | None = None,
@@ -619,7 +620,8 @@ def import_track(
         table with one, only this patroller's rows are read.
     mode
         How the patroller moved: ``walk``, ``bicycle``, ``ebike`` or ``car`` (the speed
-        above which a fix is a jump).
+        above which a fix is a jump); or patroller -> mode for a table of several
+        (``walk`` for one not named).
     config
         The station: ``timezone`` for times without a zone, ``coordinates`` for the datum of
         a table's lon/lat. Defaults to :func:`gridplan.station.config.default_config`.
@@ -665,7 +667,8 @@ def import_track(
     """
     config = default_config() if config is None else config
     params = TrackParams() if params is None else params
-    params.speed_for(mode)
+    for m in mode.values() if isinstance(mode, Mapping) else (mode,):
+        params.speed_for(m)
     path = Path(path)
     where = str(path)
     read = _read(path, patroller, columns, encoding, sheet, config.timezone, limits)
@@ -697,7 +700,7 @@ def import_track(
         source=where,
         n_read=n_read,
         file_format=read.file_format,
-        mode=mode,
+        mode=mode if isinstance(mode, str) else ", ".join(f"{k}={v}" for k, v in mode.items()),
         datum=datum if not read.converted else "wgs84",
         encoding=read.encoding,
         sheet=read.sheet,
