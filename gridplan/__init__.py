@@ -107,6 +107,18 @@ _LAZY = {
     "travel_matrix": "gridplan.network.matrix",
     "route_geometry": "gridplan.network.matrix",
     "route_nodes": "gridplan.network.matrix",
+    "import_track": "gridplan.tracks.fixes",
+    "TrackImport": "gridplan.tracks.fixes",
+    "clean_fixes": "gridplan.tracks.clean",
+    "TrackParams": "gridplan.tracks.params",
+    "CheckIn": "gridplan.tracks.presence",
+    "compute_presence": "gridplan.tracks.presence",
+    "TrackPresence": "gridplan.tracks.presence",
+    "compute_compliance": "gridplan.tracks.compliance",
+    "Compliance": "gridplan.tracks.compliance",
+    "write_fixes": "gridplan.io.track_files",
+    "write_track_rejects": "gridplan.io.track_files",
+    "write_compliance": "gridplan.io.track_files",
 }
 
 __all__ = sorted(
@@ -165,6 +177,9 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.io.results import write_hotspots as write_hotspots
     from gridplan.io.results import write_incidents as write_incidents
     from gridplan.io.results import write_rejects as write_rejects
+    from gridplan.io.track_files import write_compliance as write_compliance
+    from gridplan.io.track_files import write_fixes as write_fixes
+    from gridplan.io.track_files import write_track_rejects as write_track_rejects
     from gridplan.maps.hotspot_map import hotspot_map as hotspot_map
     from gridplan.maps.hotspot_map import save_map as save_map
     from gridplan.network.graphs import StreetNetwork as StreetNetwork
@@ -219,3 +234,12 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.station.timeslices import assign_slices as assign_slices
     from gridplan.station.timeslices import parse_period as parse_period
     from gridplan.station.timeslices import shift_date as shift_date
+    from gridplan.tracks.clean import clean_fixes as clean_fixes
+    from gridplan.tracks.compliance import Compliance as Compliance
+    from gridplan.tracks.compliance import compute_compliance as compute_compliance
+    from gridplan.tracks.fixes import TrackImport as TrackImport
+    from gridplan.tracks.fixes import import_track as import_track
+    from gridplan.tracks.params import TrackParams as TrackParams
+    from gridplan.tracks.presence import CheckIn as CheckIn
+    from gridplan.tracks.presence import TrackPresence as TrackPresence
+    from gridplan.tracks.presence import compute_presence as compute_presence

@@ -13,7 +13,8 @@ Read with :mod:`ast` from the source, so they hold for code paths no other test 
   count; nor do the parent packages a dotted import initialises (Python initialises a package
   before its modules).
 - **The stages never import a front end's libraries**: nothing under ``geo/``, ``analysis/``,
-  ``network/``, ``routing/``, ``station/`` or ``io/`` imports folium, Flask or WeasyPrint, at
+  ``network/``, ``routing/``, ``station/``, ``io/`` or ``tracks/`` imports folium, Flask or
+  WeasyPrint, at
   any level, nor imports (at module level, transitively) a gridplan module that does.
 - **No module imports another stage's private names**: ``from gridplan.geo.grid import
   _helper`` and ``from gridplan.geo._columns import ...`` are for modules of ``geo/``; what two
@@ -36,7 +37,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "gridplan"
-STAGES = ("geo", "analysis", "network", "routing", "station", "io")
+STAGES = ("geo", "analysis", "network", "routing", "station", "io", "tracks")
 FRONT_END_LIBRARIES = ("folium", "flask", "flask_babel", "flask_login", "weasyprint", "branca")
 MAX_FUNCTION_LINES = 100
 

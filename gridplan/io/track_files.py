@@ -69,6 +69,20 @@ def write_fixes(data: TrackImport | pd.DataFrame, path: str | Path) -> Path:
     ------
     InputError
         On another suffix or a table that is not a FIXES table.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import pandas as pd
+    >>> from gridplan.tracks.fixes import import_track
+    >>> fixes = pd.DataFrame({"patroller": "V01", "time": pd.date_range(
+    ...     "2024-06-05 08:00", periods=3, freq="5s", tz="Asia/Shanghai"), "lon": 121.47,
+    ...     "lat": [31.23, 31.23005, 31.2301], "accuracy_m": 5.0, "source": "phone",
+    ...     "row": [1, 2, 3]})
+    >>> out = write_fixes(fixes, pathlib.Path(tempfile.mkdtemp()) / "fixes.gpkg")
+    >>> back = import_track(out).fixes
+    >>> bool((back["time"] == fixes["time"]).all()), back["patroller"].tolist()
+    (True, ['V01', 'V01', 'V01'])
     """
     fixes = data.fixes if isinstance(data, TrackImport) else data
     path = Path(path)
@@ -96,7 +110,7 @@ def write_fixes(data: TrackImport | pd.DataFrame, path: str | Path) -> Path:
 
 
 def write_track_rejects(data: TrackImport | pd.DataFrame, path: str | Path) -> Path:
-    """Write the rejected fixes as CSV (UTF-8 with BOM): file, row, patroller, time, reason.
+    r"""Write the rejected fixes as CSV (UTF-8 with BOM): file, row, patroller, time, reason.
 
     Parameters
     ----------
@@ -109,6 +123,19 @@ def write_track_rejects(data: TrackImport | pd.DataFrame, path: str | Path) -> P
     -------
     Path
         The file written.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from gridplan.tracks.fixes import import_track
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "v01.csv").write_text(
+    ...     "time,lon,lat\n2024-06-05 08:00:00,121.47,31.23\n2024-06-05 08:00:05,abc,31.23\n",
+    ...     encoding="utf-8")
+    >>> result = import_track(folder / "v01.csv", patroller="V01")
+    >>> out = write_track_rejects(result, folder / "v01.rejects.csv")
+    >>> out.read_text(encoding="utf-8-sig").splitlines()[1].split(",")[1:6]
+    ['3', 'V01', '2024-06-05T08:00:05+08:00', 'lon', 'abc']
     """
     rejects = data.rejects if isinstance(data, TrackImport) else data
     frame = rejects.loc[:, list(TRACK_REJECT_COLUMNS)].copy()
@@ -173,6 +200,14 @@ def write_compliance(
     ------
     InputError
         On another suffix.
+
+    Examples
+    --------
+    >>> report = compute_compliance(plan, fixes, grid)  # doctest: +SKIP
+    >>> write_compliance(report, "day.csv")  # doctest: +SKIP
+    (PosixPath('day.csv'), PosixPath('day.patrollers.csv'), PosixPath('day.hotspots.csv'))
+    >>> write_compliance(report, "day.gpkg", grid=grid)  # doctest: +SKIP
+    (PosixPath('day.gpkg'),)
     """
     path = Path(path)
     suffix = _suffix(path, (".csv", ".gpkg"))

@@ -264,6 +264,24 @@ def clean_fixes(
     ------
     InputError
         If ``fixes`` is not a FIXES table or ``mode`` is unknown.
+
+    Examples
+    --------
+    A walker's fixes every 10 s, one 400 m off and one recorded twice:
+
+    >>> import pandas as pd
+    >>> fixes = pd.DataFrame({
+    ...     "patroller": "V01",
+    ...     "time": pd.to_datetime(["2024-06-05 08:00:00", "2024-06-05 08:00:10",
+    ...         "2024-06-05 08:00:20", "2024-06-05 08:00:20", "2024-06-05 08:00:30"])
+    ...     .tz_localize("Asia/Shanghai"),
+    ...     "lon": 121.47, "lat": [31.2300, 31.2301, 31.2340, 31.2340, 31.2303],
+    ...     "accuracy_m": [5.0, 5.0, 5.0, 5.0, 80.0], "source": "v01.gpx", "row": [1, 2, 3, 4, 5]})
+    >>> kept, rejects = clean_fixes(fixes)
+    >>> kept["row"].tolist()
+    [1, 2]
+    >>> rejects[["row", "reason_id"]].values.tolist()
+    [[3, 'tracks.jump'], [4, 'tracks.duplicate'], [5, 'tracks.poor_accuracy']]
     """
     params = TrackParams() if params is None else params
     check_fixes(fixes)

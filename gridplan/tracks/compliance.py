@@ -147,13 +147,10 @@ class Compliance:
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> import gridplan as gp
-    >>> from gridplan.tracks.compliance import compute_compliance
-    >>> plan = gp.load_plan("tests/data/lattice.plan.json")  # doctest: +SKIP
-    >>> report = compute_compliance(plan, fixes, grid)  # doctest: +SKIP
-    >>> report.summary()["stops"]  # doctest: +SKIP
-    {'visited': 11, 'late': 0, 'missed': 2, 'no_track': 0, 'not_measured': 0}
+    The statuses a stop can have, in report order (:func:`compute_compliance` makes one):
+
+    >>> STATUSES
+    ('visited', 'late', 'missed', 'no_track', 'not_measured')
     """
 
     station_id: str
@@ -466,11 +463,31 @@ def compute_compliance(
 
     Examples
     --------
-    See :class:`Compliance` and ``docs/tracks.md``; on a plan and its tracks:
+    The night shift of 2019-06-01 at the demo station, and a patroller's phone that recorded
+    a fix on arriving at and on leaving every stop (``max_gap_s`` is raised to interpolate
+    between fixes that far apart; a real track has one every few seconds):
 
-    >>> report = compute_compliance(plan, fixes, grid)  # doctest: +SKIP
-    >>> report.counts()["missed"]  # doctest: +SKIP
-    2
+    >>> import pandas as pd
+    >>> import gridplan as gp
+    >>> cfg = gp.load_config("data/station.toml")
+    >>> grid = gp.load_grid("data/boundaries/grid.geojson")
+    >>> incidents = gp.import_incidents(
+    ...     "tests/data/incidents_portland_2019_sample.csv", config=cfg, station=grid
+    ... ).incidents
+    >>> hot = gp.compute_hotspots(grid, incidents, config=cfg)
+    >>> plan = gp.plan_patrols(
+    ...     grid, hot, None, cfg, gp.PlanRequest("2019-06-01", slices=["night"]),
+    ...     params=gp.SolveParams(workers=1, work_limit=5))
+    >>> fixes = pd.DataFrame([
+    ...     {"patroller": r.patroller_id, "time": pd.Timestamp(t), "lon": p.lon, "lat": p.lat}
+    ...     for r in plan.slice("night").routes for p in r.stops
+    ...     for t in (p.arrival, p.departure)]).assign(
+    ...     accuracy_m=5.0, source="phone", row=lambda f: range(1, len(f) + 1))
+    >>> report = compute_compliance(plan, fixes, grid, params=TrackParams(max_gap_s=3600))
+    >>> report.counts()["visited"] == len(report.stops), report.presence.coarse
+    (True, True)
+    >>> report.stops["stop_key"].iloc[0]
+    'night/A03/1/1'
     """
     params = TrackParams() if params is None else params
     check_fixes(fixes)
