@@ -10,6 +10,7 @@ noise, where the patroller really was, and :func:`write_gpx` writes fixes as a p
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Collection
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -202,3 +203,37 @@ def fixes_at(points, times, *, patroller="V01", crs=32651, tz="Asia/Shanghai", a
 def at(clock: str, tz: str = "Asia/Shanghai") -> dt.datetime:
     """A station-time datetime on 2024-06-05 (``"08:00"``)."""
     return pd.Timestamp(f"2024-06-05 {clock}", tz=tz).to_pydatetime()
+
+
+#: The metric CRS of the lattice station (``_networks``).
+LATTICE_CRS = 26910
+
+
+@functools.cache
+def lattice_day():
+    """A checked morning plan of the lattice station: walker P1 06:00-10:00, A1 07:00-09:00.
+
+    Returns ``(plan, grid, network)``; planned once per test session (a few seconds).
+    """
+    from _lattice import lattice_network
+    from _lattice import make_config
+    from _lattice import make_grid
+    from _lattice import make_hotspots
+    from _lattice import patroller
+    from _plans import plan_checked
+
+    from gridplan.routing.request import PlanRequest
+    from gridplan.routing.solver import SolveParams
+
+    net, grid = lattice_network(), make_grid()
+    cfg = make_config(
+        [
+            patroller("P1", {"daily": ["06:00-10:00"]}),
+            patroller("A1", {"daily": ["07:00-09:00"]}, mode="ebike", home_bases=["S01-B3"]),
+        ],
+        top_share=0.2,
+    )
+    request = PlanRequest("2024-06-05", slices=["morning"])
+    params = SolveParams(time_limit_s=5, workers=1, work_limit=300, seed=3)
+    plan = plan_checked(grid, make_hotspots(grid), net, cfg, request, params=params)
+    return plan, grid, net

@@ -5,10 +5,11 @@ newest first is read backwards), and every fix left out is listed with its row a
 
 1. **Poor accuracy**: a fix whose reported accuracy is worse than
    :attr:`~gridplan.tracks.params.TrackParams.max_accuracy_m`.
-2. **Out of order**: a fix earlier than one recorded before it (the device's clock went back).
-3. **Duplicates**: a fix at the time of the one before it, at the same place (kept once) or
-   at another (the first is kept).
-4. **Jumps**: a fix that could only be reached from the fixes around it faster than the mode
+2. **Duplicates**: a fix recorded again, at the same time and place (kept once).
+3. **Out of order**: a fix earlier than one recorded before it (the device's clock went back).
+4. **Same time**: a fix at the time of the one before it but at another place (the first is
+   kept: two devices record as one patroller).
+5. **Jumps**: a fix that could only be reached from the fixes around it faster than the mode
    allows (:attr:`~gridplan.tracks.params.TrackParams.max_speed_mps`, plus both fixes'
    accuracy, so GPS noise is no jump). A lone outlier is found between its neighbours; after
    it, the track carries on from the last good fix, so only the jump is rejected. When
@@ -144,6 +145,21 @@ def _accuracy(track: _Track, keep: np.ndarray) -> None:
     keep &= ~bad
 
 
+def _repeats(track: _Track, keep: np.ndarray) -> None:
+    """Reject a fix recorded again (same time and place), wherever in the file it is."""
+    f = track.frame[keep]
+    again = f.duplicated(["time", "lon", "lat"], keep="first")
+    if not again.any():
+        return
+    first = f.groupby(["time", "lon", "lat"], sort=False)["row"].transform("first")
+    index = np.flatnonzero(keep)
+    for k in np.flatnonzero(again.to_numpy()):
+        i = int(index[k])
+        reason = _R_DUPLICATE(row=int(first.iat[k]))
+        track.reject(i, "time", iso(track.frame["time"].iat[i]), reason)
+        keep[i] = False
+
+
 def _order(track: _Track, keep: np.ndarray) -> np.ndarray:
     """Reject fixes earlier than one recorded before them; return the positions in time order."""
     pos = np.flatnonzero(keep)
@@ -169,7 +185,7 @@ def _order(track: _Track, keep: np.ndarray) -> np.ndarray:
     return pos[~late]
 
 
-def _duplicates(track: _Track, keep: np.ndarray, pos: np.ndarray) -> np.ndarray:
+def _same_time(track: _Track, keep: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """Reject fixes at the time of the one before them; return the positions left."""
     t = track.t[pos]
     if len(t) < 2:
@@ -295,8 +311,9 @@ def clean_fixes(
         track = _Track(part.reset_index(drop=True), params, own)
         keep = np.ones(len(part), dtype=bool)
         _accuracy(track, keep)
+        _repeats(track, keep)
         pos = _order(track, keep)
-        pos = _duplicates(track, keep, pos)
+        pos = _same_time(track, keep, pos)
         pos = _anchored(track, _spikes(track, pos))
         kept.append(track.frame.iloc[pos])
         rejects += track.rejects

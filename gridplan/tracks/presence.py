@@ -489,8 +489,8 @@ def build_timeline(
         }
     )
     # a piece that begins (ends) inside its segment is an entry (exit) between two fixes
-    pieces["enters"] = cut["u0"].to_numpy() > 1e-9
-    pieces["leaves"] = cut["u1"].to_numpy() < 1 - 1e-9
+    pieces["enters"] = cut["u0"].to_numpy() > 1e-6
+    pieces["leaves"] = cut["u1"].to_numpy() < 1 - 1e-6
     segments = pd.DataFrame(
         {"patroller": seg["patroller"], "start": seg["start"], "end": seg["end"],
          "seg": np.arange(len(seg))}
