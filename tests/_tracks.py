@@ -211,7 +211,7 @@ LATTICE_CRS = 26910
 
 @functools.cache
 def lattice_day():
-    """A checked morning plan of the lattice station: walker P1 06:00-10:00, A1 07:00-09:00.
+    """A checked morning plan of the lattice station: P1 walks 06:00-08:30, A1 rides 07:30-10:00.
 
     Returns ``(plan, grid, network)``; planned once per test session (a few seconds).
     """
@@ -228,8 +228,8 @@ def lattice_day():
     net, grid = lattice_network(), make_grid()
     cfg = make_config(
         [
-            patroller("P1", {"daily": ["06:00-10:00"]}),
-            patroller("A1", {"daily": ["07:00-09:00"]}, mode="ebike", home_bases=["S01-B3"]),
+            patroller("P1", {"daily": ["06:00-08:30"]}),
+            patroller("A1", {"daily": ["07:30-10:00"]}, mode="ebike"),
         ],
         top_share=0.2,
     )
