@@ -48,6 +48,7 @@ from gridplan.geo.tables import parse_times
 from gridplan.geo.tables import read_point_table
 from gridplan.geo.tables import show_cell
 from gridplan.geo.tables import table_kind
+from gridplan.io.csvsafe import unescape_cell
 from gridplan.io.limits import ReadLimits
 from gridplan.io.vector import check_file
 from gridplan.io.vector import read_vector
@@ -370,7 +371,8 @@ def _patrollers(cells: pd.Series | None, patroller: str | None, n: int) -> np.nd
     if cells is None:
         return np.full(n, patroller, dtype=object)
     texts = cell_texts(cells)
-    return np.array([None if pd.isna(v) else str(v) for v in texts], dtype=object)
+    # an id gridplan wrote with a quote in front (a spreadsheet would run it) reads back as is
+    return np.array([None if pd.isna(v) else unescape_cell(str(v)) for v in texts], dtype=object)
 
 
 def _only(
