@@ -18,8 +18,8 @@ The method (``docs/tracks.md`` says what it can and cannot tell):
   crosses a micro-grid's edge (entries and exits). A track whose median interval exceeds
   :attr:`~gridplan.tracks.params.TrackParams.coarse_interval_s` is flagged ``coarse``: at a
   60 s refresh a 15-minute stop may be measured a minute or two off, and a walk through a
-  corner of a micro-grid missed altogether (Hutt et al., Crime Science 2021,
-  doi:10.1186/s40163-021-00140-1).
+  corner of a micro-grid missed altogether ("The effect of GPS refresh rate on measuring
+  police patrol in micro-places", Crime Science 2021, doi:10.1186/s40163-021-00140-1).
 """
 
 from __future__ import annotations
