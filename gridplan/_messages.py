@@ -64,6 +64,8 @@ MESSAGE_MODULES = (
     "gridplan.tracks._gpx",
     "gridplan.tracks.clean",
     "gridplan.tracks.fixes",
+    "gridplan.tracks.presence",
+    "gridplan.tracks.compliance",
 )
 
 _TEMPLATES: dict[str, MessageTemplate] = {}
