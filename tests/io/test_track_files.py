@@ -92,3 +92,20 @@ def test_unknown_formats_are_refused(report, tmp_path):
         write_compliance(rep, tmp_path / "day.xlsx")
     with pytest.raises(InputError, match=r"unknown output format '\.shp'"):
         write_fixes(fixes, tmp_path / "fixes.shp")
+
+
+def test_gdal_and_qgis_open_the_report_styled(report, tmp_path):
+    from _ogr import ogrinfo
+    from _qgis import qgis_layers
+
+    rep, grid, _ = report
+    (path,) = write_compliance(rep, tmp_path / "day.gpkg", grid=grid)
+    layers = ogrinfo(path)
+    assert layers["stops"].geometry == "Point" and layers["stops"].epsg == 4326
+    assert layers["stops"].count == len(rep.stops) and layers["hotspots"].geometry == "Polygon"
+    assert layers["patrollers"].count == len(rep.patrollers)
+    drawn = qgis_layers(f"{path}|layername=stops", f"{path}|layername=hotspots")
+    stops = drawn[f"{path}|layername=stops"]
+    assert stops["renderer"] == "categorizedSymbol" and stops["attribute"] == "status"
+    assert stops["label"] == '"order"'
+    assert drawn[f"{path}|layername=hotspots"]["renderer"] == "RuleRenderer"
