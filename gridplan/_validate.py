@@ -21,9 +21,10 @@ HOTSPOTS
     wherever it is read: hot-spot files written before it lack it.
 FIXES
     Where patrollers were, as their phones and vehicles recorded it
-    (:func:`gridplan.tracks.fixes.import_track`): one row per fix (:data:`FIX_COLUMNS`),
-    times tz-aware in the station's timezone, WGS84 lon/lat; the fixes rejected on reading
-    or cleaning, each with its file, row and reason (:data:`TRACK_REJECT_COLUMNS`).
+    (:func:`gridplan.tracks.fixes.import_track`): one row per fix (:data:`FIX_COLUMNS`, and
+    :data:`FIX_ROW` where it came from), times tz-aware in the station's timezone, WGS84
+    lon/lat; the fixes rejected on reading or cleaning, each with its file, row and reason
+    (:data:`TRACK_REJECT_COLUMNS`).
 PRESENCE
     Minutes per patroller, shift date, time slice and micro-grid that tracks and check-ins
     put there (:func:`gridplan.tracks.presence.compute_presence`, :data:`PRESENCE_COLUMNS`).
@@ -50,9 +51,13 @@ INCIDENT_COLUMNS = ("id", "time", "category", "alert", "weight", "in_station", "
 REJECT_COLUMNS = ("row", "column", "value", "reason", "reason_id")
 
 #: Columns of the FIXES table, in order: ``patroller`` (text), ``time`` (tz-aware),
-#: ``lon``/``lat`` (WGS84 degrees), ``accuracy_m`` (metres, NaN when the device gave none),
-#: ``source`` (the file or feed it came from) and ``row`` (its row, or GPX point number, there).
-FIX_COLUMNS = ("patroller", "time", "lon", "lat", "accuracy_m", "source", "row")
+#: ``lon``/``lat`` (WGS84 degrees), ``accuracy_m`` (metres, NaN when the device gave none) and
+#: ``source`` (the file or feed it came from).
+FIX_COLUMNS = ("patroller", "time", "lon", "lat", "accuracy_m", "source")
+
+#: The optional column of the FIXES table: ``row``, a fix's row (or GPX point number) in its
+#: source, which track imports add and rejects name (fixes without it are numbered 1, 2, ...).
+FIX_ROW = "row"
 
 #: Columns of a track import's rejects: the file, the row (or GPX point number), the
 #: patroller and time when known, the column or element, its value and the reason.

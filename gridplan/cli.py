@@ -1186,7 +1186,7 @@ MODES = ("walk", "bicycle", "ebike", "car")
 
 @main.group()
 def tracks() -> None:
-    """Import the tracks patrols recorded (GPX from phones, CSV/XLSX of location systems)."""
+    """Tracks of patrols: import GPX, CSV or XLSX files; purge old positions of the web store."""
 
 
 @tracks.command("import")

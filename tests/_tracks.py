@@ -99,7 +99,7 @@ def route_fixes(
             "source": "synthetic",
             "row": np.arange(1, len(times) + 1),
         }
-    )[list(FIX_COLUMNS)]
+    )[[*FIX_COLUMNS, "row"]]
 
 
 def plan_fixes(plan, crs, **kwargs) -> pd.DataFrame:

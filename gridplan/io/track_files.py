@@ -94,7 +94,9 @@ def write_fixes(data: TrackImport | pd.DataFrame, path: str | Path) -> Path:
             "time": iso_times(fixes["time"]),
             "accuracy_m": fixes["accuracy_m"].astype(float),
             "source": fixes["source"].astype(str),
-            "row": fixes["row"].astype(np.int64),
+            "row": fixes["row"].astype(np.int64)
+            if "row" in fixes
+            else np.arange(1, len(fixes) + 1, dtype=np.int64),
         }
     )
     if suffix == ".csv":

@@ -29,6 +29,7 @@ import pandas as pd
 from gridplan._messages import N_
 from gridplan._messages import define
 from gridplan._validate import FIX_COLUMNS
+from gridplan._validate import FIX_ROW
 from gridplan._validate import check_fixes
 from gridplan.tracks._rejects import iso
 from gridplan.tracks._rejects import reject_frame
@@ -263,7 +264,7 @@ def clean_fixes(
     ----------
     fixes
         A FIXES table (:data:`~gridplan._validate.FIX_COLUMNS`), in the order the devices
-        recorded it; it is not modified.
+        recorded it; it is not modified. Its ``row`` column (if any) numbers the rejects.
     mode
         How the patrollers moved (``walk``, ``bicycle``, ``ebike``, ``car``): the speed
         above which a fix is a jump; or patroller -> mode (``walk`` for one not named).
@@ -305,6 +306,9 @@ def clean_fixes(
     for m in modes.values() if modes else (mode,):
         params.speed_for(m)
     frame = fixes.reset_index(drop=True)
+    numbered = FIX_ROW in frame.columns
+    if not numbered:  # fixes of a feed (the web store's) are numbered in the order given
+        frame = frame.assign(**{FIX_ROW: np.arange(1, len(frame) + 1)})
     kept, rejects = [], []
     for pid, part in frame.groupby("patroller", sort=True, dropna=False):
         own = modes.get(str(pid), "walk") if isinstance(mode, Mapping) else mode
@@ -320,7 +324,8 @@ def clean_fixes(
     columns = list(FIX_COLUMNS) + [c for c in frame.columns if c not in FIX_COLUMNS]
     out = pd.concat(kept, ignore_index=True) if kept else frame.iloc[:0]
     out = out.sort_values(["patroller", "time"], kind="stable").reset_index(drop=True)
-    return out[columns], reject_frame(rejects)
+    out = out[columns] if numbered else out[columns].drop(columns=FIX_ROW)
+    return out, reject_frame(rejects)
 
 
 __all__ = ["EARTH_RADIUS_M", "clean_fixes"]

@@ -37,6 +37,7 @@ from gridplan._messages import Message
 from gridplan._messages import define
 from gridplan._messages import listing
 from gridplan._validate import FIX_COLUMNS
+from gridplan._validate import FIX_ROW
 from gridplan.geo.crs import DATUMS
 from gridplan.geo.crs import datum_to_wgs84
 from gridplan.geo.tables import DEFAULT_LIMITS
@@ -204,8 +205,8 @@ class TrackImport:
     Attributes
     ----------
     fixes
-        The FIXES table (:data:`~gridplan._validate.FIX_COLUMNS`), sorted by patroller and
-        time.
+        The FIXES table (:data:`~gridplan._validate.FIX_COLUMNS` and ``row``, the row or GPX
+        point number), sorted by patroller and time.
     rejects
         One row per fix left out (:data:`~gridplan._validate.TRACK_REJECT_COLUMNS`): file,
         row or GPX point number, patroller and time when known, column, value and reason
@@ -584,7 +585,7 @@ def _fixes(read: _Read, lon: np.ndarray, lat: np.ndarray, source: str, tz: str) 
             "row": read.rows[good].astype(np.int64),
         }
     )
-    return frame[list(FIX_COLUMNS)]
+    return frame[[*FIX_COLUMNS, FIX_ROW]]
 
 
 def _read(path, patroller, columns, encoding, sheet, timezone, limits) -> _Read:

@@ -124,10 +124,17 @@ def test_the_speed_is_the_mode_s_and_may_differ_per_patroller():
 
 
 def test_a_table_that_is_not_fixes_is_refused():
-    with pytest.raises(InputError, match="fix table lacks columns accuracy_m, source, row"):
+    with pytest.raises(InputError, match="fix table lacks columns accuracy_m, source; pass"):
         clean_fixes(pd.DataFrame({"patroller": [], "time": [], "lon": [], "lat": []}))
     naive = walker([0, 12]).assign(time=lambda f: f["time"].dt.tz_localize(None))
     with pytest.raises(InputError, match="not timezone-aware"):
         clean_fixes(naive)
     with pytest.raises(InputError, match="mode 'boat'"):
         clean_fixes(walker([0, 12]), mode="boat")
+
+
+def test_fixes_of_a_feed_without_rows_are_numbered_in_order():
+    fixes = walker([0, 12, 900, 36]).drop(columns="row")
+    kept, rejects = clean_fixes(fixes)
+    assert reasons(rejects) == [[3, "tracks.jump"]]
+    assert "row" not in kept.columns and len(kept) == 3
