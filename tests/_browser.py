@@ -59,24 +59,20 @@ def map_frame(page):
 
 @contextlib.contextmanager
 def served(app, *, threads: int = 4):
-    """Serve ``app`` with waitress on a free port of localhost; yield its base URL."""
-    import waitress
+    """Serve ``app`` on a free port of localhost in a thread; yield its base URL.
 
-    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
-    stopping = threading.Event()
+    Werkzeug's threaded server waits on its socket with poll(), not select(): late in a full
+    test run the process holds more than 1,024 file descriptors, which select() (waitress)
+    cannot watch. ``threads`` is kept for the callers; a thread serves each request.
+    """
+    from werkzeug.serving import make_server
 
-    def run() -> None:
-        try:
-            srv.run()
-        except (OSError, ValueError):  # the socket map closed under the loop at teardown
-            if not stopping.is_set():
-                raise
-
-    thread = threading.Thread(target=run, name="waitress", daemon=True)
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, name="werkzeug", daemon=True)
     thread.start()
     try:
-        yield f"http://localhost:{srv.effective_port}"
+        yield f"http://localhost:{srv.server_port}"
     finally:
-        stopping.set()
-        srv.close()
+        srv.shutdown()
+        srv.server_close()
         thread.join(timeout=10)

@@ -115,7 +115,7 @@ def test_a_patroller_idle_in_its_base_grid_goes_where_hot_spots_are_left(net, gr
     from gridplan.routing.solver import solve_prize_vrp
 
     roster = [patroller(f"A{i}", {"daily": ["06:00-07:00"]}) for i in range(2)]
-    cfg = make_config(roster, top_share=0.3, revisit_gap_min=30, outing_min_min=0)
+    cfg = make_config(roster, top_share=0.3, revisit_gap_min=15, outing_min_min=0)
     scores = [100, 90, 80, 1, 0, 0, 1, 0, 0]
     problem = build_problem(
         grid, make_hotspots(grid, scores), net, cfg, date="2024-06-05", slice_id="morning"
