@@ -28,6 +28,8 @@ FIXES
 PRESENCE
     Minutes per patroller, shift date, time slice and micro-grid that tracks and check-ins
     put there (:func:`gridplan.tracks.presence.compute_presence`, :data:`PRESENCE_COLUMNS`).
+    Feedback into plans and evaluations read any table with :data:`PRESENCE_KEY_COLUMNS`
+    (:func:`presence_frame`).
 """
 
 from __future__ import annotations
@@ -254,10 +256,10 @@ def check_incident_columns(
 
 
 #: The columns of a presence table that feedback into plans and evaluations read: minutes per
-#: shift date (the date the slice started on), time slice and micro-grid, and who spent them
-#: (``patroller``, optional). The tracks stage writes them (with ``error_min``); ``micro_grid``
-#: is read as ``micro_id``.
-PRESENCE_KEY_COLUMNS = ("patroller", "date", "slice", "micro_id", "minutes")
+#: shift date, time slice and micro-grid, and who spent them (``patroller``, optional). The
+#: tracks stage's PRESENCE table has them (and ``error_min``); ``micro_grid`` is read as
+#: ``micro_id``.
+PRESENCE_KEY_COLUMNS = tuple(c for c in PRESENCE_COLUMNS if c != "error_min")
 
 #: Rows shown in the message of a presence table with bad rows.
 _BAD_ROWS_SHOWN = 5

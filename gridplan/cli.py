@@ -976,12 +976,14 @@ def _plan_text(plan, out: Path) -> str:
 )
 @click.option(
     "--presence",
-    "presence_path",
+    "presence_paths",
+    multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Where patrols actually were: minutes per patroller, date, slice and micro-grid (CSV "
-    "or GeoPackage: patroller, date, slice, micro_id, minutes). Minutes of the plan's date "
-    "count against the daily dosage cap; with --planned, top hot spots under-served over the "
-    "recent days are worth more and micro-grids missed repeatedly are flagged.",
+    help="Where patrols actually were (repeatable): minutes per patroller, date, slice and "
+    "micro-grid (CSV with patroller, date, slice, micro_id, minutes, or the GeoPackage of "
+    "`gridplan compliance`). Minutes of the plan's date count against the daily dosage cap; "
+    "with --planned, top hot spots under-served over the recent days are worth more and "
+    "micro-grids missed repeatedly are flagged.",
 )
 @click.option(
     "--planned",
@@ -989,7 +991,7 @@ def _plan_text(plan, out: Path) -> str:
     multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="What was planned on the recent days (repeatable): plan files, their CSV stop lists "
-    "or compliance reports' stops.",
+    "or compliance reports (their stops' status says which were missed).",
 )
 @click.option(
     "--presence-days",
@@ -1041,7 +1043,7 @@ def _plan_make(
     duty_split,
     targets_path,
     alerts_path,
-    presence_path,
+    presence_paths,
     planned_paths,
     presence_days,
     out,
@@ -1071,13 +1073,13 @@ def _plan_make(
             "--network": network_path,
             "--config": config_path,
             "--targets": targets_path,
-            "--presence": presence_path,
+            "--presence": presence_paths,
             "--planned": planned_paths,
         },
     )
     slices = [s.strip() for s in slice_ids.split(",") if s.strip()] if slice_ids else None
     targets, alerts = _read_targets_option(targets_path), _read_alerts(alerts_path)
-    presence = _read_presence_option(presence_path, planned_paths, date_text, presence_days)
+    presence = _read_presence_option(presence_paths, planned_paths, date_text, presence_days)
     request = PlanRequest(
         date_text,
         slices=slices,
@@ -1151,20 +1153,23 @@ def _check_plan_options(required: dict[str, Any], time_limit: float, variants: i
         raise click.BadParameter(f"{variants} must be at least 1", param_hint="--variants")
 
 
-def _read_presence_option(presence_path, planned_paths, date_text, days):
+def _read_presence_option(presence_paths, planned_paths, date_text, days):
     """Read ``--presence`` (and ``--planned``) into the plan's feedback; ``None`` without."""
-    if presence_path is None:
+    if not presence_paths:
         if planned_paths:
             raise click.UsageError(
                 "--planned needs --presence: the minutes actually spent are what the plans "
                 "are held against"
             )
         return None
+    import pandas as pd
+
     from gridplan.io.presence_files import read_planned
     from gridplan.io.presence_files import read_presence_table
     from gridplan.routing.feedback import actual_presence
 
-    table = read_presence_table(presence_path, limits=_limits())
+    tables = [read_presence_table(p, limits=_limits()) for p in presence_paths]
+    table = pd.concat(tables, ignore_index=True)
     planned = [read_planned(p, limits=_limits()) for p in planned_paths] or None
     return actual_presence(table, planned, date_text, days=days)
 

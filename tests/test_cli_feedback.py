@@ -54,8 +54,11 @@ def station(tmp_path_factory):
     )
     (d / "presence.csv").write_text(
         "patroller,date,slice,micro_id,minutes\n"
-        f"A01,2024-06-03,morning,{A},16\nA01,2024-06-04,morning,{A},15\n"
-        f"A01,2024-06-05,morning,S01-B2-M002,12\n",
+        f"A01,2024-06-03,morning,{A},16\nA01,2024-06-05,morning,S01-B2-M002,12\n",
+        encoding="utf-8",
+    )
+    (d / "presence-tue.csv").write_text(
+        f"patroller,date,slice,micro_grid,minutes\nA01,2024-06-04,morning,{A},15\n",
         encoding="utf-8",
     )
     return d
@@ -81,7 +84,8 @@ def said(result) -> str:
 
 def test_plan_with_presence_and_planned_days(runner, station, tmp_path):
     out = tmp_path / "wed.plan.json"
-    extra = ["--presence", station / "presence.csv", "--planned", station / "stops.csv"]
+    extra = ["--presence", station / "presence.csv", "--presence", station / "presence-tue.csv"]
+    extra += ["--planned", station / "stops.csv"]
     result = run(runner, [*plan_args(station, out, *extra), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)

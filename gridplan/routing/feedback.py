@@ -1,7 +1,9 @@
 """Feedback into plans: where patrols actually were, as the next plan takes it into account.
 
-Tracks and check-ins (the tracks stage, or a presence table of the station's own) say how
-many minutes patrollers spent in each micro-grid per shift date and slice. An
+Tracks and check-ins say how many minutes patrollers spent in each micro-grid per shift date
+and slice: the tracks stage's presence table (``TrackPresence.minutes`` of
+:func:`gridplan.tracks.presence.compute_presence`, the ``presence`` table of a compliance
+GeoPackage), or a table of the station's own with the same columns. An
 :class:`ActualPresence` (made by :func:`actual_presence` for a plan's date) carries what the
 planner needs of them, and a :class:`~gridplan.routing.request.PlanRequest` carries it
 (``presence``), so plan files and stored web jobs keep what drove the plan:
@@ -26,7 +28,8 @@ What counts as planned and missed (:func:`actual_presence`):
 - the plans of the recent days (:class:`~gridplan.routing.plan.PatrolPlan` s, or their stop
   lists: one row per planned stop with ``date``, ``slice``, ``micro_id`` and ``dwell_min``,
   such as ``gridplan export --format csv`` writes) say what was planned. A stop list with a
-  ``status`` column (the tracks stage's compliance report: ``visited``, ``late``, ``missed``,
+  ``status`` column (``Compliance.stops`` of
+  :func:`~gridplan.tracks.compliance.compute_compliance`: ``visited``, ``late``, ``missed``,
   ``no_track``, ...) is taken at its word: ``missed`` stops are missed, and only ``visited``,
   ``late`` and ``missed`` stops count as planned minutes (the others were not measured);
 - otherwise a stop is measured when the presence table has any row of its date and slice (no

@@ -389,3 +389,38 @@ def test_plan_files_keep_the_feedback_and_older_files_load():
         del doc["policy"][key]
     older = plan_from_dict(doc)
     assert (older.policy.underserved_boost, older.policy.missed_flag_after) == (0.5, 2)
+
+
+# --------------------------------------------------------------------------------------------
+# with the tracks stage: its compliance report's presence and stops, as a file
+
+
+def test_a_compliance_report_file_gives_the_feedback(tmp_path):
+    from _tracks import LATTICE_CRS
+    from _tracks import lattice_day
+    from _tracks import plan_fixes
+
+    from gridplan.io.presence_files import read_planned
+    from gridplan.io.presence_files import read_presence_table
+    from gridplan.io.track_files import write_compliance
+    from gridplan.tracks.compliance import compute_compliance
+
+    plan, grid, _ = lattice_day()
+    p1 = next(r for r in plan.slices[0].routes if r.patroller_id == "P1")
+    skipped = p1.stops[0]  # P1 walks through its first stop
+    fixes = plan_fixes(plan, LATTICE_CRS, skip={"P1": {skipped.order}})
+    report = compute_compliance(plan, fixes, grid)
+    path = write_compliance(report, tmp_path / "day.gpkg", grid=grid)[0]
+    presence, stops = read_presence_table(path), read_planned(path)
+    feedback = actual_presence(presence, stops, "2024-06-06")
+    missed = report.stops[report.stops["status"] == "missed"].groupby("micro_id").size()
+    assert dict(feedback.missed) == {k: int(v) for k, v in missed.items()}
+    assert skipped.micro_id in feedback.missed
+    # the presence the report measured, as the plan's planned minutes were held against
+    assert feedback.recent_actual_min == pytest.approx(
+        report.presence.minutes.groupby("micro_id")["minutes"].sum().to_dict(), abs=0.01
+    )
+    # the same from the report in memory
+    again = actual_presence(report.presence.minutes, report.stops, "2024-06-06")
+    assert again.missed == feedback.missed
+    assert again.recent_planned_min == pytest.approx(dict(feedback.recent_planned_min))
