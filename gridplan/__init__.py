@@ -88,6 +88,11 @@ _LAZY = {
     "Target": "gridplan.routing.targets",
     "read_targets": "gridplan.routing.targets",
     "Alert": "gridplan.routing.alerts",
+    "ActualPresence": "gridplan.routing.feedback",
+    "actual_presence": "gridplan.routing.feedback",
+    "read_presence_table": "gridplan.io.presence_files",
+    "evaluate_patrols": "gridplan.analysis.evaluation",
+    "PatrolEvaluation": "gridplan.analysis.evaluation",
     "Duty": "gridplan.routing.plan",
     "save_plan": "gridplan.io.planfile",
     "load_plan": "gridplan.io.planfile",
@@ -154,6 +159,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.analysis.backtesting import BacktestResult as BacktestResult
     from gridplan.analysis.backtesting import backtest as backtest
+    from gridplan.analysis.evaluation import PatrolEvaluation as PatrolEvaluation
+    from gridplan.analysis.evaluation import evaluate_patrols as evaluate_patrols
     from gridplan.analysis.hotspots import compute_hotspots as compute_hotspots
     from gridplan.analysis.hotspots import hotspot_summary as hotspot_summary
     from gridplan.geo.generate import balance_table as balance_table
@@ -172,6 +179,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.io.plan_export import stop_table as stop_table
     from gridplan.io.planfile import load_plan as load_plan
     from gridplan.io.planfile import save_plan as save_plan
+    from gridplan.io.presence_files import read_presence_table as read_presence_table
     from gridplan.io.results import read_hotspots as read_hotspots
     from gridplan.io.results import write_grid as write_grid
     from gridplan.io.results import write_hotspots as write_hotspots
@@ -195,6 +203,8 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
     from gridplan.routing.alerts import Alert as Alert
     from gridplan.routing.check import CheckReport as CheckReport
     from gridplan.routing.check import check_plan as check_plan
+    from gridplan.routing.feedback import ActualPresence as ActualPresence
+    from gridplan.routing.feedback import actual_presence as actual_presence
     from gridplan.routing.plan import Duty as Duty
     from gridplan.routing.plan import PatrolPlan as PatrolPlan
     from gridplan.routing.plan import PatrolRoute as PatrolRoute

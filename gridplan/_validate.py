@@ -28,12 +28,18 @@ FIXES
 PRESENCE
     Minutes per patroller, shift date, time slice and micro-grid that tracks and check-ins
     put there (:func:`gridplan.tracks.presence.compute_presence`, :data:`PRESENCE_COLUMNS`).
+    Feedback into plans and evaluations read any table with :data:`PRESENCE_KEY_COLUMNS`
+    (:func:`presence_frame`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from collections.abc import Mapping
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from gridplan._errors import InputError
@@ -247,6 +253,138 @@ def check_incident_columns(
     Parameters are those of :func:`check_grid_columns`, for :data:`INCIDENT_COLUMNS`.
     """
     _check(incidents, required, what, fix)
+
+
+#: The columns of a presence table that feedback into plans and evaluations read: minutes per
+#: shift date, time slice and micro-grid, and who spent them (``patroller``, optional). The
+#: tracks stage's PRESENCE table has them (and ``error_min``); ``micro_grid`` is read as
+#: ``micro_id``.
+PRESENCE_KEY_COLUMNS = tuple(c for c in PRESENCE_COLUMNS if c != "error_min")
+
+#: Rows shown in the message of a presence table with bad rows.
+_BAD_ROWS_SHOWN = 5
+
+
+def presence_frame(data: Any, *, what: str = "presence table") -> pd.DataFrame:
+    """Return a presence table in its types, or raise naming every column and row that is bad.
+
+    Parameters
+    ----------
+    data
+        A table with :data:`PRESENCE_KEY_COLUMNS` (``patroller`` may be left out; headers are
+        matched without case or surrounding spaces, ``micro_grid`` is ``micro_id``): a
+        DataFrame, a mapping of column name to values, or a sequence of row mappings.
+    what
+        How messages name the table (the file, when there is one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`PRESENCE_KEY_COLUMNS`: ``patroller``, ``slice`` and ``micro_id`` text, ``date``
+        :class:`datetime.date` objects and ``minutes`` floats, one row per input row.
+
+    Raises
+    ------
+    InputError
+        Columns missing, or rows whose date is not a date, whose minutes are not a number of
+        0 or more, or whose slice or micro-grid is empty (the first rows named, counting the
+        header as row 1 as a spreadsheet does).
+
+    Examples
+    --------
+    >>> t = presence_frame({"date": ["2024-06-05"], "slice": ["day"],
+    ...                     "micro_grid": ["S01-B1-M001"], "minutes": ["12.5"]})
+    >>> t.to_dict("records")
+    [{'patroller': '', 'date': datetime.date(2024, 6, 5), 'slice': 'day', 'micro_id': 'S01-B1-M001', 'minutes': 12.5}]
+    """  # noqa: E501
+    frame = table_frame(data, what=what, columns=PRESENCE_KEY_COLUMNS)
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    frame = frame.rename(columns={"micro_grid": "micro_id"})
+    if "patroller" not in frame.columns:
+        frame["patroller"] = ""
+    _check(
+        frame,
+        PRESENCE_KEY_COLUMNS,
+        what,
+        "give one row per patroller, shift date (YYYY-MM-DD), slice and micro-grid with its "
+        "minutes (gridplan's track presence, or a table of your own)",
+    )
+    frame = frame[list(PRESENCE_KEY_COLUMNS)].reset_index(drop=True)
+    text = {c: frame[c].map(_cell_text) for c in ("patroller", "slice", "micro_id")}
+    dates = _dates(frame["date"].map(_cell_text))
+    minutes = pd.to_numeric(frame["minutes"], errors="coerce")
+    no_date = dates.isna().to_numpy()
+    no_minutes = ~(np.isfinite(minutes.to_numpy(dtype=float)) & (minutes.to_numpy() >= 0))
+    empty = (text["slice"] == "").to_numpy() | (text["micro_id"] == "").to_numpy()
+    bad = []
+    for i in np.flatnonzero(no_date | no_minutes | empty).tolist():
+        if no_date[i]:
+            problem = f"date {frame['date'].iloc[i]!r} is not a date (YYYY-MM-DD)"
+        elif no_minutes[i]:
+            problem = f"minutes {frame['minutes'].iloc[i]!r} is not a number of 0 or more"
+        else:
+            problem = "the slice or the micro-grid is empty"
+        bad.append(f"row {i + 2}: {problem}")
+    if bad:
+        more = f" and {len(bad) - _BAD_ROWS_SHOWN} more" if len(bad) > _BAD_ROWS_SHOWN else ""
+        msg = (
+            f"{what}: {len(bad)} bad row(s): {'; '.join(bad[:_BAD_ROWS_SHOWN])}{more}; correct "
+            "them (the header is row 1)"
+        )
+        raise InputError(msg)
+    return pd.DataFrame(
+        {
+            "patroller": text["patroller"].astype(object),
+            "date": pd.Series([d.date() for d in dates], index=frame.index, dtype=object),
+            "slice": text["slice"].astype(object),
+            "micro_id": text["micro_id"].astype(object),
+            "minutes": minutes.astype(float),
+        }
+    )
+
+
+def table_frame(data: Any, *, what: str, columns: Iterable[str]) -> pd.DataFrame:
+    """Return a table as a DataFrame (a DataFrame is copied).
+
+    ``data`` is a DataFrame, a mapping of columns (or of one row's values) or a sequence of
+    row mappings.
+
+    Raises
+    ------
+    InputError
+        If ``data`` is none of these (naming ``what`` and the ``columns`` expected).
+    """
+    if isinstance(data, pd.DataFrame):
+        return data.copy()
+    if isinstance(data, Mapping) and all(np.ndim(v) == 0 for v in data.values()):
+        data = [dict(data)]  # one row
+    try:
+        return pd.DataFrame(data)
+    except (TypeError, ValueError) as exc:
+        msg = f"{what}: not a table ({exc}); give rows with columns {', '.join(columns)}"
+        raise InputError(msg) from None
+
+
+def _dates(text: pd.Series) -> pd.Series:
+    """Return dates written YYYY-MM-DD (a time after it ignored) or YYYY/M/D; else NaT.
+
+    Nothing looser: ``8 June`` would be read as a June of some year.
+    """
+    parts = text.astype(str).str.extract(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:$|[T ])")
+    numbers = parts[[0, 2, 3]].apply(pd.to_numeric)
+    numbers.columns = ["year", "month", "day"]
+    return pd.to_datetime(numbers, errors="coerce")
+
+
+def _cell_text(value: Any) -> str:
+    """Return a cell as stripped text ('' for a missing one)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, dt.datetime | pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
 
 
 def check_hotspot_columns(

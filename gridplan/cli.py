@@ -647,6 +647,73 @@ def backtest_cmd(grid_path, incidents_path, fit, score_period, area_shares, conf
     return summary, bt.to_text(), 0
 
 
+@main.command("evaluate")
+@click.option("--grid", "grid_path", required=True, type=click.Path(path_type=Path))
+@click.option("--incidents", "incidents_path", required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--presence",
+    "presence_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Minutes of presence per patroller, date, slice and micro-grid (CSV or GeoPackage).",
+)
+@click.option("--before", required=True, help="Period before, START:END, e.g. 2024-01:2024-03.")
+@click.option(
+    "--after", required=True, help="Period after (patrols counted), e.g. 2024-04:2024-06."
+)
+@click.option(
+    "--top", "top_n", type=int, default=20, show_default=True, help="Hot spots: the busiest before."
+)
+@click.option(
+    "--min-minutes",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Minutes of presence in the after period that make a hot spot patrolled.",
+)
+@click.option("--slice", "slice_id", default="all", show_default=True, help="Time slice counted.")
+@CONFIG_OPTION
+@command_options
+def evaluate_cmd(
+    grid_path,
+    incidents_path,
+    presence_path,
+    before,
+    after,
+    top_n,
+    min_minutes,
+    slice_id,
+    config_path,
+):
+    """Incidents in patrolled and unpatrolled hot spots, before and after, with the caveats.
+
+    Not a randomised trial: regression to the mean, the selection of patrolled places,
+    displacement and diffusion, incidents recorded by the patrols themselves and small numbers
+    can all make the figures mislead. The report says so with every result.
+    """
+    from gridplan.analysis.evaluation import evaluate_patrols
+    from gridplan.geo.grid import load_grid
+    from gridplan.geo.incidents import import_incidents
+    from gridplan.io.presence_files import read_presence_table
+
+    cfg = _config(config_path)
+    grid = load_grid(grid_path, limits=_limits())
+    result = import_incidents(incidents_path, config=cfg, station=grid, progress=_progress())
+    presence = read_presence_table(presence_path, limits=_limits())
+    ev = evaluate_patrols(
+        result.incidents,
+        presence,
+        grid,
+        before=before,
+        after=after,
+        top_n=top_n,
+        min_minutes=min_minutes,
+        slice_id=slice_id,
+        config=cfg,
+    )
+    return ev.summary(), ev.to_text(), 0
+
+
 @main.command("demo")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
@@ -908,6 +975,32 @@ def _plan_text(plan, out: Path) -> str:
     help="Red/yellow/blue alerts (JSON of `gridplan alerts list --json`) to plan with.",
 )
 @click.option(
+    "--presence",
+    "presence_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where patrols actually were (repeatable): minutes per patroller, date, slice and "
+    "micro-grid (CSV with patroller, date, slice, micro_id, minutes, or the GeoPackage of "
+    "`gridplan compliance`). Minutes of the plan's date count against the daily dosage cap; "
+    "with --planned, top hot spots under-served over the recent days are worth more and "
+    "micro-grids missed repeatedly are flagged.",
+)
+@click.option(
+    "--planned",
+    "planned_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="What was planned on the recent days (repeatable): plan files, their CSV stop lists "
+    "or compliance reports (their stops' status says which were missed).",
+)
+@click.option(
+    "--presence-days",
+    type=click.IntRange(min=1),
+    default=7,
+    show_default=True,
+    help="Days before --date that --presence and --planned are looked at over.",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Plan file (.plan.json); variants 2.. go beside it as NAME.v2.plan.json, ...",
@@ -950,6 +1043,9 @@ def _plan_make(
     duty_split,
     targets_path,
     alerts_path,
+    presence_paths,
+    planned_paths,
+    presence_days,
     out,
 ):
     """Make the plan (``gridplan plan`` without a sub-command)."""
@@ -964,25 +1060,11 @@ def _plan_make(
     from gridplan.routing.request import PlanRequest
     from gridplan.routing.solver import SolveParams
 
-    missing = [
-        opt
-        for opt, value in (
-            ("--grid", grid_path),
-            ("--hotspots", hotspots_path),
-            ("--date", date_text),
-            ("--out", out),
-        )
-        if value is None
-    ]
-    if missing:
-        raise click.UsageError(
-            f"gridplan plan needs {', '.join(missing)} (see gridplan plan --help), or a "
-            "sub-command such as `gridplan plan check PLAN`"
-        )
-    if time_limit <= 0:
-        raise click.BadParameter(f"{time_limit} must be > 0 seconds", param_hint="--time-limit")
-    if variants < 1:
-        raise click.BadParameter(f"{variants} must be at least 1", param_hint="--variants")
+    _check_plan_options(
+        {"--grid": grid_path, "--hotspots": hotspots_path, "--date": date_text, "--out": out},
+        time_limit,
+        variants,
+    )
     _refuse_overwrite(
         {"--out": out, **{f"variant {k}": _variant_path(out, k) for k in range(2, variants + 1)}},
         {
@@ -991,12 +1073,21 @@ def _plan_make(
             "--network": network_path,
             "--config": config_path,
             "--targets": targets_path,
+            "--presence": presence_paths,
+            "--planned": planned_paths,
         },
     )
     slices = [s.strip() for s in slice_ids.split(",") if s.strip()] if slice_ids else None
     targets, alerts = _read_targets_option(targets_path), _read_alerts(alerts_path)
+    presence = _read_presence_option(presence_paths, planned_paths, date_text, presence_days)
     request = PlanRequest(
-        date_text, slices=slices, seed=seed, duty_split=duty_split, targets=targets, alerts=alerts
+        date_text,
+        slices=slices,
+        seed=seed,
+        duty_split=duty_split,
+        targets=targets,
+        alerts=alerts,
+        presence=presence,
     )
     cfg = _config(config_path)
     grid = load_grid(grid_path, limits=_limits())
@@ -1046,6 +1137,41 @@ def _read_targets_option(path: Path | None) -> tuple:
     for message in rejected:
         click.echo(f"warning: target left out: {message}", err=True)
     return targets
+
+
+def _check_plan_options(required: dict[str, Any], time_limit: float, variants: int) -> None:
+    """Refuse a ``gridplan plan`` without its required options or with bad numbers."""
+    missing = [opt for opt, value in required.items() if value is None]
+    if missing:
+        raise click.UsageError(
+            f"gridplan plan needs {', '.join(missing)} (see gridplan plan --help), or a "
+            "sub-command such as `gridplan plan check PLAN`"
+        )
+    if time_limit <= 0:
+        raise click.BadParameter(f"{time_limit} must be > 0 seconds", param_hint="--time-limit")
+    if variants < 1:
+        raise click.BadParameter(f"{variants} must be at least 1", param_hint="--variants")
+
+
+def _read_presence_option(presence_paths, planned_paths, date_text, days):
+    """Read ``--presence`` (and ``--planned``) into the plan's feedback; ``None`` without."""
+    if not presence_paths:
+        if planned_paths:
+            raise click.UsageError(
+                "--planned needs --presence: the minutes actually spent are what the plans "
+                "are held against"
+            )
+        return None
+    import pandas as pd
+
+    from gridplan.io.presence_files import read_planned
+    from gridplan.io.presence_files import read_presence_table
+    from gridplan.routing.feedback import actual_presence
+
+    tables = [read_presence_table(p, limits=_limits()) for p in presence_paths]
+    table = pd.concat(tables, ignore_index=True)
+    planned = [read_planned(p, limits=_limits()) for p in planned_paths] or None
+    return actual_presence(table, planned, date_text, days=days)
 
 
 def _targets_text(plan) -> list[str]:

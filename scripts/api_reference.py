@@ -99,6 +99,13 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "write_track_rejects",
         "write_compliance",
     ),
+    "feedback and evaluation": (
+        "actual_presence",
+        "ActualPresence",
+        "read_presence_table",
+        "evaluate_patrols",
+        "PatrolEvaluation",
+    ),
     "solver core": (
         "PrizeVRP",
         "Vehicle",

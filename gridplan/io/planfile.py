@@ -92,6 +92,8 @@ def _policy(policy: PatrolPolicy) -> dict[str, Any]:
         "wait_max_min": policy.wait_max_min,
         "outing_min_min": policy.outing_min_min,
         "alerts": {level: dataclasses.asdict(a) for level, a in policy.alerts.items()},
+        "underserved_boost": policy.underserved_boost,
+        "missed_flag_after": policy.missed_flag_after,
     }
 
 
@@ -511,7 +513,20 @@ def _read_policy(rd: _Reader, raw: Any) -> PatrolPolicy:
         wait_max_min=_opt_int(rd, raw, "wait_max_min", NO_WAIT_RULE_MIN),
         outing_min_min=rd.opt(raw, "outing_min_min", where, int) or 0,
         **_read_alert_policies(rd, raw),
+        **_read_feedback_policy(rd, raw),
     )
+
+
+def _read_feedback_policy(rd: _Reader, raw: Any) -> dict[str, Any]:
+    """Read the feedback settings (a plan file from before them has none: the defaults)."""
+    out: dict[str, Any] = {}
+    boost = rd.opt(raw, "underserved_boost", "policy", float)
+    if boost is not None:
+        out["underserved_boost"] = float(boost)
+    after = rd.opt(raw, "missed_flag_after", "policy", int)
+    if after is not None:
+        out["missed_flag_after"] = int(after)
+    return out
 
 
 #: ``wait_max_min`` of a plan file from before the rule: any wait (a day of minutes).

@@ -21,7 +21,8 @@ home_base  volunteers stay in their home base grids
 revisit    visits per micro-grid per slice within the policy, far enough apart (an alert's
            shorter gap and extra visits on its micro-grids)
 dosage     minutes of presence per micro-grid per day within the cap (the visits of an
-           alert's minimum presence not counted)
+           alert's minimum presence not counted; less the minutes tracks found it got that
+           day, for a plan made with feedback)
 alert      each red/yellow alert micro-grid gets the alert's minimum presence in every slice
            the alert overlaps (a warning when nobody on duty could reach it, with why)
 path       the street path starts and ends at the right places and passes every stop
@@ -697,14 +698,22 @@ def _check_dosage_shares(plan: PatrolPlan, dosage: Mapping[str, float], policy, 
     """Flag a top hot spot left without presence because other slices spent its cap.
 
     The daily cap is shared by risk: a micro-grid that is a top hot spot in a slice gets its
-    visit there before slices where it is less risky may spend the cap.
+    visit there before slices where it is less risky may spend the cap. A plan made with
+    feedback from tracks has each micro-grid's cap less the minutes it already got that day.
     """
+    feedback = plan.feedback
+    spent = {} if feedback is None else feedback.spent_today_min
+
+    def cap_of(mid: str) -> float:
+        return max(0.0, policy.dosage_cap_min - spent.get(mid, 0.0))
+
     for mid, minutes in sorted(dosage.items()):
-        if minutes > policy.dosage_cap_min + 1e-6:
+        if minutes > cap_of(mid) + 1e-6:
+            today = f" less the {spent[mid]:g} min it got today" if mid in spent else ""
             out.error(
                 "dosage",
                 f"{mid} gets {minutes:g} min of presence over the day, more than the cap of "
-                f"{policy.dosage_cap_min} min",
+                f"{policy.dosage_cap_min} min{today}",
             )
     lower: dict[str, float] = defaultdict(float)  # minutes spent where it was not top
     for s in plan.slices:
@@ -714,17 +723,16 @@ def _check_dosage_shares(plan: PatrolPlan, dosage: Mapping[str, float], policy, 
                     lower[p.micro_id] += p.dwell_s / 60
     for s in plan.slices:
         for mid, minutes in s.metrics.top_dwell_min.items():
-            spent = dosage.get(mid, 0.0)
+            used = dosage.get(mid, 0.0)
             if (
                 minutes == 0
                 and lower[mid] > 0
-                and spent + policy.dwell_bounds_min[0] > (policy.dosage_cap_min + 1e-6)
+                and used + policy.dwell_bounds_min[0] > (cap_of(mid) + 1e-6)
             ):
                 out.error(
                     "dosage_share",
                     f"{mid} is a top hot spot here but gets no presence: other slices spent "
-                    f"{spent:g} of its {policy.dosage_cap_min} min a day (the cap is shared "
-                    "by risk)",
+                    f"{used:g} of its {cap_of(mid):g} min a day (the cap is shared by risk)",
                     s.slice_id,
                 )
 

@@ -6,7 +6,8 @@ visit at night. :func:`dosage_shares` gives each slice its part in advance: firs
 every slice where the micro-grid has risk (the riskiest slices first, while the cap allows),
 then the rest in proportion to the risk, no slice more than its visits can use. A slice may
 also use what earlier slices left unused (:func:`slice_allowance`), never what later slices
-are owed.
+are owed. Minutes a micro-grid already got that day (tracks, :mod:`~gridplan.routing.feedback`)
+come off its cap before it is shared.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def dosage_shares(
     micro_ids: Sequence[str],
     slices: Sequence[TimeSlice],
     policy: PatrolPolicy,
+    *,
+    spent_today: Mapping[str, float] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Share each micro-grid's daily ``dosage_cap_min`` over the slices by its risk in each.
 
@@ -90,6 +93,10 @@ def dosage_shares(
         The slices planned that day.
     policy
         The patrol policy (cap, dwell, revisits, ``top_share``).
+    spent_today
+        Minutes of presence each micro-grid already got that day
+        (:attr:`~gridplan.routing.feedback.ActualPresence.spent_today_min`): its cap is
+        ``dosage_cap_min`` less those, never below 0.
 
     Returns
     -------
@@ -112,6 +119,13 @@ def dosage_shares(
     >>> shares = dosage_shares(hot, ["M1"], slices, PatrolPolicy())
     >>> {s: round(m) for s, m in shares["M1"].items()}
     {'morning': 14, 'night': 45}
+
+    After 70 minutes of presence there today, 20 minutes are left to share: a visit in the
+    riskier night, the rest by risk:
+
+    >>> shares = dosage_shares(hot, ["M1"], slices, PatrolPolicy(), spent_today={"M1": 70})
+    >>> {s: round(m) for s, m in shares["M1"].items()}
+    {'morning': 2, 'night': 18}
     """
     score, rank = _risk_table(hotspots, micro_ids, slices)
     k = max(1, int(np.ceil(policy.top_share * len(micro_ids))))
@@ -122,9 +136,11 @@ def dosage_shares(
         one = np.where(inside, one_cls, one)
         most = np.where(inside, most_cls, most)
     values = score.to_numpy()
+    spent = spent_today or {}
     out = {}
     for i, mid in enumerate(score.index):
-        split = _split(float(policy.dosage_cap_min), values[i], one[i], most[i])
+        cap = max(0.0, policy.dosage_cap_min - float(spent.get(str(mid), 0.0)))
+        split = _split(cap, values[i], one[i], most[i])
         out[str(mid)] = {str(s): float(m) for s, m in zip(score.columns, split, strict=True)}
     return out
 

@@ -33,6 +33,10 @@ from gridplan._validate import parse_recent
 from gridplan.network.graphs import StreetNetwork
 from gridplan.network.matrix import UNREACHABLE
 from gridplan.network.matrix import route_geometry
+from gridplan.routing.feedback import ActualPresence
+from gridplan.routing.feedback import MissedFlag
+from gridplan.routing.feedback import feedback_notes
+from gridplan.routing.feedback import missed_flags
 from gridplan.routing.presence import Place
 from gridplan.routing.presence import response_coverage
 from gridplan.routing.presence import waiting_s
@@ -819,6 +823,9 @@ class PatrolPlan:
         ``index`` (1 = best), ``of``, ``best_cost``, ``tolerance`` and ``similarity`` to the
         other variants; ``None`` for a single plan.
 
+    The feedback from tracks the plan was made with, if any, is ``settings["presence"]``
+    (:attr:`feedback`); :meth:`missed_flags` and :meth:`feedback_notes` say what it flags.
+
     Examples
     --------
     The night shift of 2019-06-01 at the demo station, planned without a street network
@@ -882,6 +889,35 @@ class PatrolPlan:
         """Slice ids in plan order."""
         return tuple(s.slice_id for s in self.slices)
 
+    @property
+    def feedback(self) -> ActualPresence | None:
+        """Where patrols actually were, as the plan was made with it (``None``: without).
+
+        See :mod:`gridplan.routing.feedback`; kept in ``settings["presence"]``.
+        """
+        raw = self.settings.get("presence")
+        return None if raw is None else ActualPresence.from_dict(raw)
+
+    def missed_flags(self) -> tuple[MissedFlag, ...]:
+        """Micro-grids whose planned stops were missed repeatedly over the recent days.
+
+        At least the policy's ``missed_flag_after`` times, most missed first; empty for a
+        plan made without feedback. For the officer: the plan page and route sheets show
+        them (:meth:`feedback_notes`).
+        """
+        return missed_flags(self.feedback, self.policy)
+
+    def feedback_notes(self) -> list[Message]:
+        """Return what the feedback from tracks did to the plan, one message each.
+
+        The micro-grids flagged as missed, the top hot spots whose value was raised because
+        they got less presence than planned, and the minutes spent today that came off the
+        daily caps; empty without feedback. Messages render in any language
+        (:meth:`~gridplan._messages.Message.render`).
+        """
+        top = {c.micro_id for s in self.slices for c in s.cells if c.risk_class == "top"}
+        return feedback_notes(self.feedback, self.policy, top=top)
+
     def day_metrics(self) -> DayMetrics:
         """Return the day's metrics over the plan's slices (:class:`DayMetrics`)."""
         return _day_metrics(self.slices)
@@ -891,9 +927,10 @@ class PatrolPlan:
 
         ``what_is_optimised`` says what the solver optimises (:data:`OBJECTIVE`); ``day``
         holds :meth:`day_metrics`; each slice its metrics, solver cost (``objective``) and
-        routes.
+        routes; a plan made with feedback from tracks has ``feedback``: the micro-grids
+        flagged as missed (``missed``) and :meth:`feedback_notes` (``notes``).
         """
-        return {
+        out = {
             "station_id": self.station_id,
             "station_name": self.station_name,
             "date": self.date.isoformat(),
@@ -928,9 +965,16 @@ class PatrolPlan:
                 for s in self.slices
             ],
         }
+        if self.feedback is not None:
+            out["feedback"] = {
+                "days": self.feedback.days,
+                "missed": [dataclasses.asdict(f) for f in self.missed_flags()],
+                "notes": [str(n) for n in self.feedback_notes()],
+            }
+        return out
 
     def to_text(self) -> str:
-        """Return a human-readable account per slice and route."""
+        """Return a human-readable account per slice and route (and the feedback's notes)."""
         lines = [
             f"{self.station_name} ({self.station_id}) patrol plan for {self.date.isoformat()} "
             f"[{self.timezone}], seed {self.seed}, {self.time_limit_s:g} s per slice, "
@@ -944,6 +988,10 @@ class PatrolPlan:
             f"{d.waiting_min:.0f} min"
         )
         lines.append(OBJECTIVE)
+        notes = self.feedback_notes()
+        if notes:
+            lines.append(f"Feedback from tracks ({len(notes)}):")
+            lines += [f"  {n}" for n in notes]
         for s in self.slices:
             m = s.metrics
             if s.nobody_on_duty:

@@ -179,8 +179,12 @@ def plan_patrols(
         the risk per hour they can reach in it times their hours available in it,
         :func:`duty_shares`, and what a slice leaves unused goes on to the next; ``"first"``
         lets the slices take it in time order, so early slices may use it up and leave the
-        evening, often the riskiest, without volunteers). Checked against ``config`` and
-        ``grid`` first (:meth:`~gridplan.routing.request.PlanRequest.validate`).
+        evening, often the riskiest, without volunteers), and where patrols actually were
+        (``presence``, :mod:`~gridplan.routing.feedback`: minutes spent today come off each
+        micro-grid's daily cap, under-served top hot spots are worth more, micro-grids missed
+        repeatedly are flagged in :attr:`~gridplan.routing.plan.PatrolPlan.feedback`). Checked
+        against ``config`` and ``grid`` first
+        (:meth:`~gridplan.routing.request.PlanRequest.validate`).
     params
         How each slice is solved (:class:`~gridplan.routing.solver.SolveParams`):
         ``time_limit_s`` is per slice; with ``work_limit`` the plan is reproducible on any
@@ -405,6 +409,7 @@ class _Planning:
             seed=self.params.seed,
             targets=self.request.targets,
             alerts=self.request.alerts,
+            presence=self.request.presence,
         )
 
     def model(self, problem: PatrolProblem) -> PrizeVRP:
@@ -492,6 +497,7 @@ class _Planning:
             "exclude": list(self.request.exclude),
             "targets": [t.to_dict() for t in self.request.targets],
             "alerts": _alerts_of_day(self.request.alerts, days[0].slices),
+            **_presence_of(self.request),
             "matrix_method": sorted(methods),
             "detour_factor": settings.detour_factor if network is None else None,
             "network": None
@@ -620,7 +626,13 @@ def plan_variants(
         settings,
         tolerance,
         outings,
-        dosage_shares(hotspots, micro_ids, chosen, config.patrol),
+        dosage_shares(
+            hotspots,
+            micro_ids,
+            chosen,
+            config.patrol,
+            spent_today=None if request.presence is None else request.presence.spent_today_min,
+        ),
     )
     days = [_Day() for _ in range(int(variants))]
     methods: set[str] = set()
@@ -648,6 +660,13 @@ def plan_variants(
 def _alerts_of_day(alerts: Sequence[Alert], slices: Sequence[SlicePlan]) -> list[dict[str, Any]]:
     """Return the alerts active in a planned slice, as JSON (what drove the plan)."""
     return [a.to_dict() for a in alerts if any(active_in(a, sp.start, sp.end) for sp in slices)]
+
+
+def _presence_of(request: PlanRequest) -> dict[str, Any]:
+    """Return the feedback that drove the plan, for its settings (nothing without feedback)."""
+    if request.presence is None:
+        return {}
+    return {"presence": request.presence.to_dict()}
 
 
 def _jaccard(a: set, b: set) -> float:

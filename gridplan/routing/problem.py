@@ -50,6 +50,8 @@ from gridplan.network.stops import snap_points
 from gridplan.routing.alerts import Alert
 from gridplan.routing.alerts import AlertEffect
 from gridplan.routing.alerts import alert_effects
+from gridplan.routing.feedback import ActualPresence
+from gridplan.routing.feedback import boost_factors
 from gridplan.routing.request import pin_problems
 from gridplan.routing.request import slice_for
 from gridplan.routing.solver import CoverGroup
@@ -161,6 +163,9 @@ class Stop:
         (:func:`~gridplan.routing.alerts.alert_effects`).
     alert_visits
         Visits kept like a pin for the alert's minimum presence (:func:`apply_alerts`).
+    boost
+        Factor on the risk prize of a top hot spot that got less presence than planned over
+        the recent days (:func:`apply_feedback`); 1 otherwise.
     """
 
     id: str
@@ -177,6 +182,7 @@ class Stop:
     recent: str = ""
     alert: AlertEffect | None = None
     alert_visits: int = 0
+    boost: float = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -493,7 +499,7 @@ class PatrolProblem:
                 continue
             s = self.stop(r.place)
             service[node] = s.dwell_s
-            prize[node] = self.prize_of(s) >> r.copy
+            prize[node] = round(self.prize_of(s) * s.boost) >> r.copy
             if s.pinned and r.copy == 0:
                 prize[node] += PIN_PRIZE
             prize[node] = alert_prize(int(prize[node]), s, r.copy)
@@ -747,6 +753,7 @@ def build_problem(
     seed: int = 0,
     targets: Collection[Target] = (),
     alerts: Collection[Alert] = (),
+    presence: ActualPresence | None = None,
 ) -> PatrolProblem:
     """Build the :class:`PatrolProblem` of one slice on one date.
 
@@ -806,6 +813,10 @@ def build_problem(
     alerts
         Red/yellow/blue alerts (:class:`~gridplan.routing.alerts.Alert`); those active in the
         slice change its stops as the policy's ``alerts`` say (:func:`apply_alerts`).
+    presence
+        Where patrols actually were (:class:`~gridplan.routing.feedback.ActualPresence`):
+        minutes spent today count as ``dosage_used``, and top hot spots under-served over the
+        recent days are worth more (:func:`apply_feedback`).
 
     Returns
     -------
@@ -841,7 +852,7 @@ def build_problem(
     if problems:
         raise PlanRequestError(problems)
     risk = _slice_risk(hotspots, slice_id, micro_ids, policy.top_share)
-    used = dict(dosage_used or {})
+    used = _used_today(dosage_used, presence)
     left = {m: policy.dosage_cap_min - float(used.get(m, 0.0)) for m in micro_ids}
     if dosage_left is not None:
         left = {m: min(left[m], float(dosage_left.get(m, 0.0))) for m in micro_ids}
@@ -862,6 +873,7 @@ def build_problem(
         late={m for m, t in after.items() if t >= horizon},
     )
     stops = _alerted(stops, excluded, alerts, (start, horizon), policy, (left, used))
+    stops = apply_feedback(stops, boost_factors(presence, policy))
     _check_roster(config, base_ids, set(micro_ids))
     if parts is None:
         chosen, off = _available(config, ts, date, start, dict(duty_used or {}), duty_cap)
@@ -900,6 +912,17 @@ def build_problem(
         targets=tnodes,
         not_before_s={m: t for m, t in after.items() if 0 < t < horizon},
     )
+
+
+def _used_today(
+    dosage_used: Mapping[str, float] | None, presence: ActualPresence | None
+) -> dict[str, float]:
+    """Minutes each micro-grid got today: earlier slices, and what tracks found before."""
+    used = {m: float(v) for m, v in (dosage_used or {}).items()}
+    if presence is not None:
+        for m, minutes in presence.spent_today_min.items():
+            used[m] = used.get(m, 0.0) + minutes
+    return used
 
 
 def _targets_in(
@@ -1131,6 +1154,24 @@ def _fillers(stops: list[Stop], excluded: dict[str, str], room: Mapping[str, flo
     for mid in back:
         del excluded[mid]
     return [dataclasses.replace(s, copies=1) if s.id in back else s for s in stops]
+
+
+def apply_feedback(stops: list[Stop], factors: Mapping[str, float]) -> list[Stop]:
+    """Return the stops with the under-served top hot spots' value raised.
+
+    ``factors`` (:func:`~gridplan.routing.feedback.boost_factors`): micro-grid id -> factor
+    on its risk prize. Only a stop of the ``top`` class in this slice takes it: the boost
+    sends presence back to the hot spots that need it, not to a place merely missed where it
+    matters little.
+    """
+    if not factors:
+        return stops
+    return [
+        dataclasses.replace(s, boost=factors[s.id])
+        if s.risk_class == "top" and s.id in factors
+        else s
+        for s in stops
+    ]
 
 
 def alert_prize(prize: int, stop: Stop, copy: int) -> int:
@@ -1385,6 +1426,7 @@ __all__ = [
     "Stop",
     "alert_prize",
     "apply_alerts",
+    "apply_feedback",
     "break_parts",
     "build_problem",
     "duty_window",

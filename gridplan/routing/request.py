@@ -39,6 +39,7 @@ from gridplan._messages import define
 from gridplan._messages import listing
 from gridplan.routing.alerts import Alert
 from gridplan.routing.alerts import unknown_cells
+from gridplan.routing.feedback import ActualPresence
 from gridplan.routing.targets import Target
 from gridplan.routing.targets import TargetError
 
@@ -102,6 +103,20 @@ _E_PINS_UNKNOWN = define(
     N_(
         "pinned/excluded micro-grid(s) %(ids)s are not in the grid; use micro-grid ids such as "
         "%(examples)s"
+    ),
+)
+_E_PRESENCE_CELLS = define(
+    "request.presence_cells",
+    N_(
+        "the presence feedback names micro-grid(s) %(ids)s that are not in the grid; use the "
+        "presence of this station's grid (micro-grid ids such as %(examples)s)"
+    ),
+)
+_E_PRESENCE_DATE = define(
+    "request.presence_date",
+    N_(
+        "the presence feedback is for %(presence)s but the plan is for %(date)s; make it for "
+        "the plan's date"
     ),
 )
 _E_UNKNOWN_PATROLLERS = define(
@@ -175,11 +190,17 @@ class PlanRequest:
         :meth:`~gridplan.routing.alerts.Alert.to_dict` values); those active in a slice change
         its patrol as the station's ``[patrol.alerts]`` say. Their micro-grids must be in the
         grid.
+    presence
+        Where patrols actually were (:class:`~gridplan.routing.feedback.ActualPresence`, or
+        its :meth:`~gridplan.routing.feedback.ActualPresence.to_dict` values), for this date:
+        minutes already spent today count against the daily dosage cap, top hot spots that got
+        less than planned over the recent days are worth more, micro-grids missed repeatedly
+        are flagged in the plan. ``None``: plan without it. Its micro-grids must be in the grid.
 
     Raises
     ------
     PlanRequestError
-        Listing every value that is wrong on its own: a date that is not one, a negative or
+        Listing every value that is wrong on its own: presence for another date, a date that is not one, a negative or
         fractional seed or minute, an unknown duty split, a slice listed twice, a micro-grid
         both pinned and excluded, an empty list of patrollers.
 
@@ -207,6 +228,7 @@ class PlanRequest:
     parent_id: int | None = None
     targets: tuple[Target, ...] = ()
     alerts: tuple[Alert, ...] = ()
+    presence: ActualPresence | None = None
 
     def __post_init__(self):
         values, problems = _normalise({f.name: getattr(self, f.name) for f in _FIELDS})
@@ -277,6 +299,7 @@ class PlanRequest:
             "parent_id": self.parent_id,
             "targets": [t.to_dict() for t in self.targets],
             "alerts": [a.to_dict() for a in self.alerts],
+            "presence": None if self.presence is None else self.presence.to_dict(),
         }
 
     @classmethod
@@ -284,7 +307,8 @@ class PlanRequest:
         """Read a request from :meth:`to_dict`'s values (or a stored job's older ones).
 
         Fields left out take their defaults; stored jobs of earlier versions, which lacked
-        ``duty_split`` and sometimes ``slices``, ``patrollers`` or ``dwell_min``, load too.
+        ``duty_split`` and sometimes ``slices``, ``patrollers`` or ``dwell_min`` (or, before
+        feedback from tracks, ``presence``), load too.
 
         Raises
         ------
@@ -416,6 +440,7 @@ def _normalise(values: dict[str, Any]) -> tuple[dict[str, Any], list[Message]]:
     out["dwell_min"] = _dwell(values["dwell_min"], problems)
     out["targets"] = _targets(values["targets"], problems)
     out["alerts"] = _alerts(values["alerts"], problems)
+    out["presence"] = _presence(values["presence"], out["date"], problems)
     if out["slices"] is not None:
         raw = values["slices"]
         listed = [raw] if isinstance(raw, str) else [str(s) for s in raw]
@@ -521,6 +546,20 @@ def _alerts(value: Any, problems: list[Message]) -> tuple[Alert, ...]:
     return tuple(out)
 
 
+def _presence(value: Any, date: dt.date | None, problems: list[Message]) -> ActualPresence | None:
+    """Return the feedback of an :class:`ActualPresence` or its dict, for the date."""
+    if value is None:
+        return None
+    try:
+        out = value if isinstance(value, ActualPresence) else ActualPresence.from_dict(value)
+    except InputError as exc:
+        problems.append(exc.message or str(exc))
+        return None
+    if date is not None and out.date != date:
+        problems.append(_E_PRESENCE_DATE(presence=out.date.isoformat(), date=date.isoformat()))
+    return out
+
+
 def _micro_ids(grid: gpd.GeoDataFrame) -> tuple[str, ...]:
     return tuple(grid.loc[grid["level"] == "micro", "id"].astype(str))
 
@@ -545,6 +584,15 @@ def _station_problems(
     problems += _dwell_problems(values["dwell_min"], config)
     problems += pin_problems(values["pinned"], values["exclude"], micro_ids)
     problems += unknown_cells(values["alerts"], micro_ids)
+    presence = values["presence"]
+    if presence is not None:
+        unknown = sorted(presence.micro_ids() - set(micro_ids))
+        if unknown:
+            shown = ", ".join(unknown[:10]) + (
+                f" (+{len(unknown) - 10})" if len(unknown) > 10 else ""
+            )
+            examples = ", ".join(micro_ids[:3])
+            problems.append(_E_PRESENCE_CELLS(ids=shown, examples=examples))
     return problems
 
 

@@ -338,6 +338,8 @@ _KNOWN = {
         "wait_max_min",
         "outing_min_min",
         "alerts",
+        "underserved_boost",
+        "missed_flag_after",
     },
 }
 #: Top-level arrays of tables, checked by their own parsers.

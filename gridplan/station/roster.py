@@ -205,6 +205,15 @@ class PatrolPolicy:
         when the patroller's continuous availability is itself shorter.
     alerts
         Alert colour (``red``, ``yellow``, ``blue``) -> :class:`AlertPolicy`.
+    underserved_boost
+        Feedback from tracks (:mod:`gridplan.routing.feedback`): a micro-grid that is a top
+        hot spot in a slice and got less presence than planned over the recent days is worth
+        ``1 + underserved_boost * shortfall`` times its risk, ``shortfall`` being the share of
+        the planned minutes it did not get (0.5: a hot spot that got none is worth 1.5 times
+        as much). 0 turns it off. Without presence nothing changes.
+    missed_flag_after
+        A micro-grid whose planned stops were missed this many times over the recent days is
+        flagged to the officer in the plan (:attr:`~gridplan.routing.plan.PatrolPlan.feedback`).
 
     Examples
     --------
@@ -232,6 +241,8 @@ class PatrolPolicy:
     wait_max_min: int = 5
     outing_min_min: int = 45
     alerts: Mapping[str, AlertPolicy] = dataclasses.field(default_factory=_default_alert_policies)
+    underserved_boost: float = 0.5
+    missed_flag_after: int = 2
 
 
 def _err(where: str, text: str) -> ConfigError:
@@ -518,6 +529,8 @@ def parse_policy(raw: Mapping[str, Any], *, source: str) -> PatrolPolicy:
         wait_max_min=get("wait_max_min", int, "wait_max_min = 5"),
         outing_min_min=get("outing_min_min", int, "outing_min_min = 45"),
         alerts=parse_alert_policies(raw.get("alerts", {}), source=source),
+        underserved_boost=get("underserved_boost", float, "underserved_boost = 0.5"),
+        missed_flag_after=get("missed_flag_after", int, "missed_flag_after = 2"),
     )
     if set(dwell) != {"top", "high", "other"}:
         raise _err(where, "dwell_min needs exactly the classes top, high and other")
@@ -534,6 +547,12 @@ def parse_policy(raw: Mapping[str, Any], *, source: str) -> PatrolPolicy:
     for key in ("dwell_spread_min", "wait_max_min", "outing_min_min"):
         if getattr(policy, key) < 0:
             raise _err(where, f"{key} = {getattr(policy, key)} must be 0 or more minutes")
+    if policy.underserved_boost < 0:
+        msg = f"underserved_boost = {policy.underserved_boost:g} must be 0 (off) or more"
+        raise _err(where, msg)
+    if policy.missed_flag_after < 1:
+        msg = f"missed_flag_after = {policy.missed_flag_after} must be 1 or more missed stops"
+        raise _err(where, msg)
     if policy.dosage_cap_min < hi:
         msg = f"dosage_cap_min = {policy.dosage_cap_min} is shorter than one stop ({hi} min)"
         raise _err(where, msg)

@@ -27,6 +27,8 @@ def test_defaults_suit_a_chinese_station():
     assert cfg.weight_for("something new") == cfg.default_weight
     assert cfg.alert_weight("red") > cfg.alert_weight("blue") == 1.0
     assert cfg.alert_weight(None) == 1.0
+    # feedback from tracks (gridplan plan --presence): changes nothing without presence
+    assert (cfg.patrol.underserved_boost, cfg.patrol.missed_flag_after) == (0.5, 2)
 
 
 def test_station_file_overrides_only_what_it_names(tmp_path):
@@ -81,6 +83,9 @@ def test_split_weekend_doubles_slices():
         ("[tracks]\nretention_days = 0\n", "tracks.retention_days = 0 must be a whole number"),
         ("[tracks]\nretention_days = 'a year'\n", "retention_days = 90"),
         ("[tracks]\nkeep = 3\n", "unknown key tracks.keep"),
+        ("[patrol]\nunderserved_boost = -0.5\n", "underserved_boost = -0.5 must be 0"),
+        ("[patrol]\nmissed_flag_after = 0\n", "missed_flag_after = 0 must be 1 or more"),
+        ("[patrol]\nmissed_flag_after = 1.5\n", "patrol.missed_flag_after = 1.5"),
     ],
 )
 def test_bad_config_names_key_and_fix(tmp_path, toml, match):
