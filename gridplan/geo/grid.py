@@ -463,8 +463,8 @@ def _derive_parents(grid: gpd.GeoDataFrame, where: str) -> tuple[gpd.GeoDataFram
         if child == "base" and len(parents) == 1:
             grid.loc[need, "parent_id"] = parents["id"].iloc[0]
             continue
-        if parents.empty or not grid.geometry.notna().any():
-            continue
+        if parents.empty or not (grid.geometry.notna() & ~grid.geometry.is_empty).any():
+            continue  # nothing to place (the validation says what is wrong)
         mcrs = metric_crs(grid)
         kids = grid[need].to_crs(mcrs)
         pars = parents.to_crs(mcrs)
