@@ -220,9 +220,6 @@ class LnsParams:
     or_opt
         The time-window search's local search also moves strings of 1-3 stops within their
         route where that saves travel.
-    swap
-        The time-window search's local search also exchanges two stops of different routes
-        where that saves travel.
 
     Examples
     --------
@@ -254,7 +251,6 @@ class LnsParams:
     most_removed: int = 30
     relocate: bool = False
     or_opt: bool = True
-    swap: bool = False
 
     def __post_init__(self):
         shares = {"share": 1, "share_timed": 1, "polish": 1, "seed_empty": 1, "noise": 1}

@@ -966,68 +966,6 @@ def _relocated(d, s, k, i, k2, j):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def swap(d, s):  # pragma: no cover - compiled
-    """Exchange two stops of different routes where that saves travel; False if none does.
-
-    The best exchange over all pairs of routes (revisit copies stay where they are: their
-    order and gaps are the walk's to keep). Both routes must stay feasible.
-    """
-    one_p, one_q = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
-    best, move = -1e-9, (-1, -1, -1, -1)
-    for p in range(len(s.size)):
-        tp, rp = d.travel[d.profile[p]], s.routes[p]
-        for q in range(p + 1, len(s.size)):
-            tq, rq = d.travel[d.profile[q]], s.routes[q]
-            for i in range(1, s.size[p] - 1):
-                v, ap, bp = rp[i], rp[i - 1], rp[i + 1]
-                if d.group[v] >= 0 or not d.allowed[q, v]:
-                    continue
-                out_p = tp[ap, v] + tp[v, bp]
-                for j in range(1, s.size[q] - 1):
-                    u, aq, bq = rq[j], rq[j - 1], rq[j + 1]
-                    if d.group[u] >= 0 or not d.allowed[p, u]:
-                        continue
-                    into_q = tq[aq, v] + tq[v, bq] - tq[aq, u] - tq[u, bq]
-                    delta = tp[ap, u] + tp[u, bp] - out_p + into_q
-                    if delta >= best:
-                        continue
-                    one_p[0], one_q[0] = u, v
-                    if not fits_between(
-                        d, p, s.fe[p, i - 1], s.fl[p, i - 1], ap, one_p, 1, bp, s.be[p, i + 1],
-                        s.bl[p, i + 1],
-                    ) or not fits_between(
-                        d, q, s.fe[q, j - 1], s.fl[q, j - 1], aq, one_q, 1, bq, s.be[q, j + 1],
-                        s.bl[q, j + 1],
-                    ):  # fmt: skip
-                        continue
-                    best, move = delta, (p, i, q, j)
-    p, i, q, j = move
-    if p < 0:
-        return False
-    return _swapped(d, s, p, i, q, j)
-
-
-@numba.njit(cache=True)
-def _swapped(d, s, p, i, q, j):  # pragma: no cover - compiled
-    """Exchange stop ``i`` of route ``p`` with stop ``j`` of ``q`` if both stay valid."""
-    v, u = s.routes[p, i], s.routes[q, j]
-    if needs_full_check(d, p) or needs_full_check(d, q):
-        tmp = s.scratch[5]
-        tmp[: s.size[p]] = s.routes[p, : s.size[p]]
-        tmp[i] = u
-        if not route_ok(d, s, p, tmp, s.size[p]):
-            return False
-        tmp[: s.size[q]] = s.routes[q, : s.size[q]]
-        tmp[j] = v
-        if not route_ok(d, s, q, tmp, s.size[q]):
-            return False
-    s.routes[p, i], s.routes[q, j] = u, v
-    refresh(d, s, p)
-    refresh(d, s, q)
-    return True
-
-
-@numba.njit(cache=True)
 def or_opt(d, s):  # pragma: no cover - compiled
     """Move a string of 1-3 stops elsewhere in its own route where that saves travel.
 
@@ -1121,7 +1059,6 @@ class Knobs(NamedTuple):
     tails: bool  # local search: 2-opt* between routes when it saves travel
     relocate: bool  # local search: a stop moved to another route when it saves travel
     or_opt: bool  # local search: strings of 1-3 stops moved within their route
-    swap: bool  # local search: two stops of different routes exchanged
 
 
 @numba.njit(cache=True)
@@ -1171,7 +1108,6 @@ def improve(d, s, knobs, noise):  # pragma: no cover - compiled
         changed = knobs.tails and exchange_tails(d, s)
         changed = (knobs.relocate and relocate(d, s)) or changed
         changed = (knobs.or_opt and or_opt(d, s)) or changed
-        changed = (knobs.swap and swap(d, s)) or changed
         changed = (knobs.replace and replace(d, s, d.customers)) or changed
         if not changed:
             return

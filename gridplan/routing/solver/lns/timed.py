@@ -200,7 +200,6 @@ def knobs(data: TimedData, params: LnsParams) -> _kernels.Knobs:
         tails=bool(params.cross),
         relocate=bool(params.relocate),
         or_opt=bool(params.or_opt),
-        swap=bool(params.swap),
     )
 
 

@@ -233,39 +233,3 @@ def test_or_opt_puts_a_stop_left_out_of_order_back_on_the_way():
     state = _kernels.new_state(data, [[0, 1, 3, 2, 4, 0]])
     assert _kernels.or_opt(data, state)
     assert state.routes[0, :6].tolist() in ([0, 1, 2, 3, 4, 0], [0, 4, 3, 2, 1, 0])
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_swap_keeps_every_rule_and_the_stops_and_only_shortens_travel(seed):
-    model = random_model(seed, n=36, vehicles=3)
-    data = timed_data(model)
-    params = LnsParams(or_opt=False)
-    routes, _, _ = timed_search(model, None, params, seed=seed, time_limit_s=30, iteration_limit=5)
-    state = _kernels.new_state(data, routes)
-    visited = sorted(u for r in routes for u in r[1:-1])
-    for _ in range(50):
-        before = sum(_route_travel(model, state, k) for k in range(model.num_vehicles))
-        if not _kernels.swap(data, state):
-            break
-        assert sum(_route_travel(model, state, k) for k in range(model.num_vehicles)) < before
-    rows = [state.routes[k, : state.size[k]].tolist() for k in range(model.num_vehicles)]
-    times = [state.times[k, : state.size[k]].tolist() for k in range(model.num_vehicles)]
-    assert sorted(u for r in rows for u in r[1:-1]) == visited
-    assert as_solution(model, rows, times).violations(model) == []
-
-
-def test_swap_gives_each_patroller_the_stop_on_its_way():
-    """Two walkers, each sent to the stop beside the other one's path: they exchange them."""
-    xy = np.array([[0, 0], [0, 1000], [0, -1000], [100, 1000], [100, -1000]], dtype=float)
-    model = PrizeVRP(
-        travel=(_travel(xy, 1.0),),
-        service=[0, 10, 10, 10, 10],
-        prize=[0, 1, 1, 1, 1],
-        vehicles=(Vehicle("a", latest_end=10_000), Vehicle("b", latest_end=10_000)),
-        time_windows=[[0, 10_000]] * 5,
-    )
-    data = timed_data(model)
-    state = _kernels.new_state(data, [[0, 1, 4, 0], [0, 2, 3, 0]])
-    assert _kernels.swap(data, state)
-    rows = {tuple(sorted(state.routes[k, 1:3].tolist())) for k in range(2)}
-    assert rows == {(1, 3), (2, 4)}
