@@ -94,6 +94,7 @@ def _policy(policy: PatrolPolicy) -> dict[str, Any]:
         "alerts": {level: dataclasses.asdict(a) for level, a in policy.alerts.items()},
         "underserved_boost": policy.underserved_boost,
         "missed_flag_after": policy.missed_flag_after,
+        "presence_days": policy.presence_days,
     }
 
 
@@ -526,6 +527,9 @@ def _read_feedback_policy(rd: _Reader, raw: Any) -> dict[str, Any]:
     after = rd.opt(raw, "missed_flag_after", "policy", int)
     if after is not None:
         out["missed_flag_after"] = int(after)
+    days = rd.opt(raw, "presence_days", "policy", int)
+    if days is not None:
+        out["presence_days"] = int(days)
     return out
 
 

@@ -101,6 +101,11 @@ class SheetRow:
     alert, alert_until
         Colour of the alert on the micro-grid (``red``, ``yellow``, ``blue``; "" for none)
         and when it ends (``MM-DD HH:MM``, station time).
+    flags
+        What patrols actually did there, when the plan was made with it
+        (:mod:`gridplan.routing.feedback`): its stops missed repeatedly over the recent days,
+        a top hot spot that got less presence than planned. Messages to join with "; ",
+        given on the micro-grid's first visit of the route; printed on a line of their own.
     """
 
     order: int
@@ -120,6 +125,7 @@ class SheetRow:
     street_end: str = ""
     alert: str = ""
     alert_until: str = ""
+    flags: tuple[Message, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -298,7 +304,7 @@ def _row_height_mm(row: SheetRow, density: str = "normal") -> float:
     if row.name and row.name != row.micro_id and not row.kind:
         grid_mm += _text_lines(row.name, name_pt, _GRID_TEXT_MM) * name_pt * _LINE * _PT_MM
     street_mm = _text_lines(row.street, street_pt, _STREET_TEXT_MM) * street_pt * _LINE * _PT_MM
-    return max(least, max(grid_mm, street_mm) + pad) + _why_mm(row)
+    return max(least, max(grid_mm, street_mm) + pad) + _why_mm(row) + _flags_mm(row)
 
 
 def _why_mm(row: SheetRow) -> float:
@@ -307,6 +313,68 @@ def _why_mm(row: SheetRow) -> float:
         return 0.0
     text = "Why: " + "; ".join(str(m) for m in row.why)
     return _text_lines(text, _WHY_PT, _WHY_TEXT_MM) * _WHY_PT * _LINE * _PT_MM + _WHY_PAD_MM
+
+
+def _flags_mm(row: SheetRow) -> float:
+    """Height of the row's line on what patrols actually did there (0 without one).
+
+    Bold text: estimated a tenth wider than the "why" line's.
+    """
+    if not row.flags:
+        return 0.0
+    text = "From recent patrols: " + "; ".join(str(m) for m in row.flags)
+    lines = _text_lines(text, _WHY_PT * 1.1, _WHY_TEXT_MM)
+    return lines * _WHY_PT * _LINE * _PT_MM + _WHY_PAD_MM
+
+
+#: A stop's micro-grid whose planned stops were missed repeatedly (printed under the stop).
+SHEET_MISSED = define(
+    "sheets.missed",
+    N_(
+        "planned stops here were missed %(n)d times in the last %(days)d days; if it cannot "
+        "be reached, write why in the notes"
+    ),
+)
+#: A stop's top hot spot that got less presence than planned over the recent days.
+SHEET_UNDERSERVED = define(
+    "sheets.underserved",
+    N_("got %(actual).0f of %(planned).0f planned minutes in the last %(days)d days"),
+)
+
+
+def feedback_flags(plan: PatrolPlan) -> dict[str, tuple[Message, ...]]:
+    """Micro-grid -> what a route sheet says of it from the plan's feedback from patrols.
+
+    The micro-grids flagged as missed (:meth:`~gridplan.routing.plan.PatrolPlan.missed_flags`)
+    and the under-served ones whose value was raised where they are top hot spots (the
+    sheet prints that note on top stops only); empty for a plan made without feedback.
+    """
+    from gridplan.routing.feedback import boost_factors
+
+    presence = plan.feedback
+    if presence is None:
+        return {}
+    out: dict[str, list[Message]] = {}
+    for flag in plan.missed_flags():
+        out.setdefault(flag.micro_id, []).append(
+            SHEET_MISSED(n=flag.missed, days=flag.days)
+        )
+    for mid in boost_factors(presence, plan.policy):
+        note = SHEET_UNDERSERVED(
+            actual=presence.recent_actual_min.get(mid, 0.0),
+            planned=presence.recent_planned_min[mid],
+            days=presence.days,
+        )
+        out.setdefault(mid, []).append(note)
+    return {mid: tuple(notes) for mid, notes in out.items()}
+
+
+def _row_flags(p, flags: Mapping[str, tuple[Message, ...]]) -> tuple[Message, ...]:
+    """The feedback notes of stop ``p``: missed ones always, under-served on top stops."""
+    notes = flags.get(p.micro_id or "", ())
+    if p.risk_class == "top":
+        return notes
+    return tuple(n for n in notes if n.id != SHEET_UNDERSERVED.id)
 
 
 def _header_mm(station: str, team: str, slice_label: str, *, banner: bool) -> float:
@@ -499,6 +567,7 @@ def route_sheets(
     legend_mm = _LEGEND_MM + (_CLASSES_NOTE_MM if classes == "excess" else 0.0)
     labels = dict(slice_labels or {})
     members = {p.id: p.members for p in roster}
+    flags = feedback_flags(plan)
     out = []
     for sp in sorted(plan.slices, key=lambda s: s.start):
         if slices is not None and sp.slice_id not in slices:
@@ -524,6 +593,9 @@ def route_sheets(
                     visit=p.copy,
                     hot_class=p.gi_class if p.gi_class in HOT_CLASSES else "",
                     why=tuple(why_parts(p, plan.settings.get("alerts") or ()))
+                    if k == first[p.micro_id or f"{p.target_id}@{k}"]
+                    else (),
+                    flags=_row_flags(p, flags)
                     if k == first[p.micro_id or f"{p.target_id}@{k}"]
                     else (),
                     **_target_fields(p, tz),

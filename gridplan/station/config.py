@@ -340,6 +340,7 @@ _KNOWN = {
         "alerts",
         "underserved_boost",
         "missed_flag_after",
+        "presence_days",
     },
 }
 #: Top-level arrays of tables, checked by their own parsers.

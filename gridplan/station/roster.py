@@ -119,6 +119,9 @@ class Patroller:
         return self.availability.get(weekday, ())
 
 
+#: The most recent days a plan looks back over for what patrols actually did (``presence_days``).
+MAX_PRESENCE_DAYS = 90
+
 #: Colours of an alert (三色预警), strongest first.
 ALERT_LEVELS = ("red", "yellow", "blue")
 
@@ -214,6 +217,10 @@ class PatrolPolicy:
     missed_flag_after
         A micro-grid whose planned stops were missed this many times over the recent days is
         flagged to the officer in the plan (:attr:`~gridplan.routing.plan.PatrolPlan.feedback`).
+    presence_days
+        How many days before a plan's date the web UI's plan form looks back over for what
+        patrols actually did (check-ins, tracks and their kept presence; the officer may
+        change it per plan or switch it off).
 
     Examples
     --------
@@ -243,6 +250,7 @@ class PatrolPolicy:
     alerts: Mapping[str, AlertPolicy] = dataclasses.field(default_factory=_default_alert_policies)
     underserved_boost: float = 0.5
     missed_flag_after: int = 2
+    presence_days: int = 7
 
 
 def _err(where: str, text: str) -> ConfigError:
@@ -531,6 +539,7 @@ def parse_policy(raw: Mapping[str, Any], *, source: str) -> PatrolPolicy:
         alerts=parse_alert_policies(raw.get("alerts", {}), source=source),
         underserved_boost=get("underserved_boost", float, "underserved_boost = 0.5"),
         missed_flag_after=get("missed_flag_after", int, "missed_flag_after = 2"),
+        presence_days=get("presence_days", int, "presence_days = 7"),
     )
     if set(dwell) != {"top", "high", "other"}:
         raise _err(where, "dwell_min needs exactly the classes top, high and other")
@@ -552,6 +561,12 @@ def parse_policy(raw: Mapping[str, Any], *, source: str) -> PatrolPolicy:
         raise _err(where, msg)
     if policy.missed_flag_after < 1:
         msg = f"missed_flag_after = {policy.missed_flag_after} must be 1 or more missed stops"
+        raise _err(where, msg)
+    if not 1 <= policy.presence_days <= MAX_PRESENCE_DAYS:
+        msg = (
+            f"presence_days = {policy.presence_days} must be a whole number of days from 1 to "
+            f"{MAX_PRESENCE_DAYS}; write e.g. presence_days = 7"
+        )
         raise _err(where, msg)
     if policy.dosage_cap_min < hi:
         msg = f"dosage_cap_min = {policy.dosage_cap_min} is shorter than one stop ({hi} min)"

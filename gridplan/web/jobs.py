@@ -316,11 +316,18 @@ def cancel_imports(station_id: str, token: str) -> list[int]:
     return [int(r["id"]) for r in rows]
 
 
-def start_plan(station_id: str, username: str, request: PlanRequest) -> int:
-    """Queue a patrol plan of the officer's ``request`` (see :func:`plan_job`)."""
+def start_plan(
+    station_id: str, username: str, request: PlanRequest, *, presence_days: int | None = None
+) -> int:
+    """Queue a patrol plan of the officer's ``request`` (see :func:`plan_job`).
+
+    ``presence_days``: look back this many days for what patrols actually did (check-ins,
+    tracks, kept presence) and plan with it; ``None``: plan without.
+    """
     from gridplan.web.db import get_db
 
-    job_id = store.add_job(get_db(), station_id, "plan", request.to_dict(), username)
+    params = {**request.to_dict(), "presence_days": presence_days}
+    job_id = store.add_job(get_db(), station_id, "plan", params, username)
     _submit(job_id)
     return job_id
 
@@ -433,10 +440,11 @@ def plan_job(
 ) -> int:
     """Plan the day the officer asked for and store it as a new plan version; return its id.
 
-    ``params`` is the job's :class:`~gridplan.routing.request.PlanRequest` as JSON values;
-    ``options`` the server's ``time_limit_s`` (per slice) and ``workers``. The request is
-    checked against the station's config and grid as they are now (they may have changed
-    since the form was sent), by the planner.
+    ``params`` is the job's :class:`~gridplan.routing.request.PlanRequest` as JSON values and
+    ``presence_days`` (see :func:`start_plan`); ``options`` the server's ``time_limit_s``
+    (per slice) and ``workers``. The request is checked against the station's config and grid
+    as they are now (they may have changed since the form was sent), by the planner. The plan
+    keeps what the feedback from patrols was made of in its params (``feedback``).
     """
     from gridplan.network.graphs import load_network
     from gridplan.routing.planner import plan_patrols
@@ -447,7 +455,11 @@ def plan_job(
     run = store.latest_hotspot_run(con, station_id)
     if grid_row is None or run is None or run["grid_id"] != grid_row["id"]:
         raise GridplanError(_E_NO_HOTSPOTS())
+    params = dict(params)
+    days = params.pop("presence_days", None)
     request = _with_alerts(con, station_id, PlanRequest.from_dict(params))
+    grid = store.load_grid(con, grid_row["id"])
+    request, feedback = _with_presence(con, job_id, station_id, request, days, grid)
     net_row = store.latest_network(con, station_id)
     network = load_network(net_row["path"]) if net_row is not None else None
 
@@ -455,7 +467,7 @@ def plan_job(
         store.update_job(con, job_id, stage=stage, done=int(done), total=int(total))
 
     plan = plan_patrols(
-        store.load_grid(con, grid_row["id"]),
+        grid,
         store.load_hotspots(con, run["id"]),
         network,
         store.station_config(con, station_id),
@@ -465,7 +477,7 @@ def plan_job(
         ),
         progress=progress,
     )
-    asked = request.to_dict()
+    asked = {**request.to_dict(), "presence_days": days, "feedback": feedback}
     plan_id, _version = store.save_plan(
         con,
         station_id,
@@ -476,8 +488,30 @@ def plan_job(
         username=username,
         parent_id=request.parent_id,
     )
-    store.audit(con, username, station_id, "plan", f"plan {plan_id}", {"job": job_id, **asked})
+    # the feedback's minutes per micro-grid stay with the plan, its sources go to the audit
+    detail = {"job": job_id, **{k: v for k, v in asked.items() if k != "presence"}}
+    store.audit(con, username, station_id, "plan", f"plan {plan_id}", detail)
     return plan_id
+
+
+def _with_presence(
+    con, job_id: int, station_id: str, request: PlanRequest, days: int | None, grid
+) -> tuple[PlanRequest, dict[str, Any] | None]:
+    """Return the request with what patrols did over the ``days`` days before its date.
+
+    Also returns what the feedback was made from (:class:`~gridplan.web.feedback.StationFeedback`
+    as JSON values), or ``None`` when the officer switched it off (``days`` is ``None``). A
+    store without check-ins or tracks of those days leaves the request as it is.
+    """
+    if not days:
+        return request, None
+    from gridplan.web.feedback import station_presence
+
+    store.update_job(con, job_id, stage="presence")
+    found = station_presence(con, station_id, request.date, days=int(days), grid=grid)
+    if found.presence is not None:
+        request = dataclasses.replace(request, presence=found.presence)
+    return request, found.to_dict()
 
 
 def _with_alerts(con, station_id: str, request: PlanRequest) -> PlanRequest:

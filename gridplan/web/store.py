@@ -1358,9 +1358,21 @@ def list_check_ins(
     *,
     plan_ids: Sequence[int] | None = None,
     patroller_id: str | None = None,
+    since: dt.datetime | None = None,
+    before: dt.datetime | None = None,
 ) -> list[sqlite3.Row]:
-    """The station's check-ins (of ``plan_ids``, of ``patroller_id``), in the phones' order."""
+    """The station's check-ins (of ``plan_ids``, of ``patroller_id``), in the phones' order.
+
+    ``since`` and ``before``: only check-ins made (by the phone's clock) at or after, and
+    before, these moments.
+    """
     where, args = ["station_id=?"], [station_id]
+    if since is not None:
+        where.append("client_at>=?")
+        args.append(_utc(since))
+    if before is not None:
+        where.append("client_at<?")
+        args.append(_utc(before))
     if plan_ids is not None:
         ids = [int(i) for i in plan_ids][:900]
         where.append(f"plan_id IN ({','.join('?' * len(ids)) or 'NULL'})")
@@ -1451,13 +1463,17 @@ def load_fixes(
     timezone: str,
     *,
     before: dt.datetime | None = None,
+    since: dt.datetime | None = None,
     patroller_id: str | None = None,
 ) -> pd.DataFrame:
     """The station's stored fixes as a FIXES table, times in ``timezone``, by patroller and time.
 
-    ``before``: only fixes earlier than that moment.
+    ``before``: only fixes earlier than that moment; ``since``: only those at or after it.
     """
     where, args = ["station_id=?"], [station_id]
+    if since is not None:
+        where.append("time>=?")
+        args.append(_utc(since))
     if before is not None:
         where.append("time<?")
         args.append(_utc(before))

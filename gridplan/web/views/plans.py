@@ -29,6 +29,7 @@ from markupsafe import Markup
 from gridplan._errors import PlanRequestError
 from gridplan.routing.request import PlanRequest
 from gridplan.routing.request import build_request
+from gridplan.station.roster import MAX_PRESENCE_DAYS
 from gridplan.web import data
 from gridplan.web import jobs
 from gridplan.web import store
@@ -109,6 +110,7 @@ def _form_context(cfg, params: dict | None = None) -> dict:
             for p in cfg.roster
         },
         "policy": cfg.patrol,
+        "max_presence_days": MAX_PRESENCE_DAYS,
         "CLASS_LABELS": CLASS_LABELS,
     }
 
@@ -241,6 +243,28 @@ def parse_plan_form(form, cfg, grid) -> tuple[PlanRequest | None, list[str]]:
     return (None if errors else plan_request), errors
 
 
+def parse_presence_choice(form, cfg) -> tuple[int | None, list[str]]:
+    """How many days of what patrols actually did the plan of ``form`` looks back over.
+
+    ``None`` when the officer unticked the box (a form without the box, from an older page
+    or a script, plans with the station's ``presence_days``), and what is wrong, translated.
+    """
+    if form.get("presence_choice") and not form.get("use_presence"):
+        return None, []
+    text = _ascii(form.get("presence_days", ""))
+    if not text:
+        return cfg.patrol.presence_days, []
+    days = parse_int(text)
+    if days is None or not 1 <= days <= MAX_PRESENCE_DAYS:
+        msg = _(
+            "The days to look back over must be a whole number from 1 to %(n)d, not %(value)s.",
+            n=MAX_PRESENCE_DAYS,
+            value=text,
+        )
+        return None, [msg]
+    return days, []
+
+
 @bp.post("/")
 @requires("plan")
 def create():
@@ -254,13 +278,17 @@ def create():
         )
     grid_row = store.latest_grid(con, sid)
     plan_request, errors = parse_plan_form(request.form, cfg, data.grid(grid_row["id"]))
+    presence_days, more = parse_presence_choice(request.form, cfg)
+    errors += more
     if errors:
         return error_response(422, "\n".join(errors))
     # the station's key road sections and timed targets go with every plan
     targets = tuple(store.list_targets(con, sid))
     if targets:
         plan_request = dataclasses.replace(plan_request, targets=targets)
-    job_id = jobs.start_plan(sid, current_user.username, plan_request)
+    job_id = jobs.start_plan(
+        sid, current_user.username, plan_request, presence_days=presence_days
+    )
     return redirect(url_for("plans.job", job_id=job_id))
 
 
@@ -420,6 +448,9 @@ def show(plan_id: int):
         check_in_rows=stop_check_ins(plan, check_ins, cfg.tz, labels),
         n_check_ins=len(check_ins),
         alert_rows=_alert_rows(plan, labels),
+        feedback_notes=plan.feedback_notes(),
+        n_missed=len(plan.missed_flags()),
+        feedback_info=params.get("feedback"),
         metrics_html=metrics_html,
         versions=versions,
         current=current if current["id"] != row["id"] else None,
