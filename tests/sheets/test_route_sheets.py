@@ -701,3 +701,59 @@ def test_a_stop_under_an_alert_shows_its_colour_and_end(plan):
     html = S.render_sheets_html([sheet], lang="en")
     assert 'class="alert alert-red">Red alert until 06-08 04:00<' in html
     assert "红色预警，至 06-08 04:00" in S.render_sheets_html([sheet], lang="zh")
+
+
+# --- what patrols actually did: stops missed repeatedly, top hot spots short of their plan ------
+
+
+def _with_feedback(plan, *, missed: int = 3):
+    """``plan`` as made with feedback: every micro-grid of it missed ``missed`` times over the
+    last 7 days and, for each, 60 minutes planned of which 15 were spent there."""
+    from gridplan.routing.feedback import ActualPresence
+
+    cells = sorted({p.micro_id for s in plan.slices for r in s.routes for p in r.stops})
+    presence = ActualPresence(
+        plan.date,
+        days=7,
+        recent_planned_min=dict.fromkeys(cells, 60),
+        recent_actual_min=dict.fromkeys(cells, 15),
+        missed=dict.fromkeys(cells, missed),
+    )
+    return dataclasses.replace(plan, settings={**plan.settings, "presence": presence.to_dict()})
+
+
+def test_stops_missed_repeatedly_are_flagged_under_their_first_visit(plan):
+    sheets = S.route_sheets(_with_feedback(plan))
+    for sheet in sheets:
+        seen = set()
+        for row in sheet.rows:
+            texts = [str(m) for m in row.flags]
+            if row.micro_id in seen:
+                assert texts == []  # once per micro-grid and route
+                continue
+            seen.add(row.micro_id)
+            missed = "planned stops here were missed 3 times in the last 7 days"
+            assert texts[0].startswith(missed)
+            short = "got 15 of 60 planned minutes in the last 7 days"
+            assert (short in texts) == (row.risk_class == "top")  # the boost is for top stops
+            plain = dataclasses.replace(row, flags=())
+            assert S._row_height_mm(row) > S._row_height_mm(plain)
+    assert any(row.risk_class == "top" for s in sheets for row in s.rows)
+    en = S.render_sheets_html(sheets, lang="en")
+    assert "From recent patrols: planned stops here were missed 3 times" in en
+    zh = S.render_sheets_html(sheets, lang="zh")
+    assert "近期巡逻情况: 最近 7 天这里有 3 次计划停留未到" in zh
+    assert "planned stops" not in zh
+    # below the policy's missed_flag_after (2) a micro-grid is not flagged as missed
+    once = S.route_sheets(_with_feedback(plan, missed=1))
+    assert not any("missed" in str(m) for s in once for row in s.rows for m in row.flags)
+    assert S.route_sheets(plan)[0].rows[0].flags == ()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_pdf_of_a_long_route_with_flags_does_not_overflow(long_plan, grid, lang):
+    pytest.importorskip("weasyprint")
+    sheets = S.route_sheets(_with_feedback(long_plan), grid=grid)
+    assert sum(bool(w.flags) for w in sheets[0].rows) >= 4
+    html = S.render_sheets_html(sheets, lang=lang)
+    assert pdf_pages(S.render_pdf(html)) == len(page_blocks(html)) == len(sheets[0].pages)
