@@ -54,6 +54,10 @@ def _seed_if_empty(instance: Path, data_dir: Path | None) -> None:
     if database.exists():
         init_store(database)
         if demo.has_stations(database):
+            due = demo.demo_day_to_plan(database)
+            if due is not None:  # a demo store of an earlier day: the phone page needs today's
+                click.echo(f"demo station {due[0]}: planning today, {due[1].isoformat()}")
+                _in_child(_plan_today_process, (str(database),))
             return
         click.echo(f"{database} holds no station: adding the demo station")
     else:
@@ -84,22 +88,36 @@ def _seed_in_child(database: Path, instance: Path, data_dir: Path | None) -> Non
     a fork inherits thread pools and locks in whatever state they are in; a fresh process
     that exits before the fork leaves nothing behind.
     """
+    _in_child(_seed_demo_process, (str(database), str(instance), data_dir))
+
+
+def _in_child(target, args: tuple) -> None:
+    """Run ``target(*args, errors)`` in a fresh process (see :func:`_seed_in_child`)."""
     import multiprocessing
 
     from gridplan._errors import GridplanError
 
     ctx = multiprocessing.get_context("spawn")
     errors = ctx.Queue()
-    proc = ctx.Process(
-        target=_seed_demo_process, args=(str(database), str(instance), data_dir, errors)
-    )
+    proc = ctx.Process(target=target, args=(*args, errors))
     proc.start()
     proc.join()
     if proc.exitcode != 0:
         msg = errors.get() if not errors.empty() else None
         raise GridplanError(
-            msg or f"loading the demo station failed (exit code {proc.exitcode}); see above"
+            msg or f"preparing the demo station failed (exit code {proc.exitcode}); see above"
         )
+
+
+def _plan_today_process(database: str, errors) -> None:
+    from gridplan._errors import GridplanError
+    from gridplan.web import demo
+
+    try:
+        demo.plan_demo_today(database, say=click.echo)
+    except GridplanError as exc:
+        errors.put(str(exc))
+        sys.exit(2)
 
 
 def _seed_demo_process(database: str, instance: str, data_dir: Path | None, errors) -> None:

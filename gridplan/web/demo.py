@@ -2,13 +2,18 @@
 
 ``gridplan serve --demo`` calls :func:`seed_demo` on first start: the demo station's config,
 its 1+5+N grid, the 2015-2021 incidents, hot spots, the street network (a GeoPackage in the
-instance folder) and one plan, made by the same functions an officer's imports and plans go
-through. It also creates one login per role with a random password, written to
-``demo-logins.txt`` (mode 600) in the instance folder and printed by ``gridplan serve``.
+instance folder) and two plans, made by the same functions an officer's imports and plans go
+through: the demo day's (:data:`~gridplan.pipeline.DEMO_PLAN_DATE`, the day the README and
+notebooks show) and today's, the station's own date (:func:`plan_demo_today`), so the
+patrollers' phone page has routes to show whenever the demo is tried. A later
+``gridplan serve --demo`` on another day plans that day too (:func:`demo_day_to_plan`). It
+also creates one login per role with a random password, written to ``demo-logins.txt``
+(mode 600) in the instance folder and printed by ``gridplan serve``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from collections.abc import Callable
@@ -44,6 +49,7 @@ def seed_demo(
     data_dir: str | Path | None = None,
     plan_time_limit_s: float = 3.0,
     plan_work_limit: int | None = None,
+    plan_today: bool = True,
     say: Callable[[str], None] = print,
 ) -> dict[str, str]:
     """Load the demo station into the store at ``database``; return ``{username: password}``.
@@ -60,6 +66,8 @@ def seed_demo(
         Solver seconds per slice for the demo plan; 0 skips the plan.
     plan_work_limit
         A work limit for the demo plan, so that it is the same on any machine load (tests).
+    plan_today
+        Also plan the station's today (:func:`plan_demo_today`), for the phone page.
     say
         Receives one line per step.
     """
@@ -135,7 +143,88 @@ def seed_demo(
     finally:
         con.close()
     _write_logins(instance / LOGINS_FILE, logins)
+    if plan_today and plan_time_limit_s > 0:
+        plan_demo_today(
+            database, time_limit_s=plan_time_limit_s, work_limit=plan_work_limit, say=say
+        )
     return logins
+
+
+def demo_day_to_plan(
+    database: str | Path, *, today: dt.date | None = None
+) -> tuple[str, dt.date] | None:
+    """The demo station and its today (station time) when that day has no plan yet, else ``None``.
+
+    The demo station is the one :func:`seed_demo` loaded (its ``seed_demo`` audit entry); a
+    store without one gives ``None``.
+    """
+    con = connect(database)
+    try:
+        row = con.execute(
+            "SELECT station_id FROM audit WHERE action='seed_demo' ORDER BY id LIMIT 1"
+        ).fetchone()
+        if row is None or store.get_station(con, row["station_id"]) is None:
+            return None
+        sid = row["station_id"]
+        day = today or dt.datetime.now(store.station_config(con, sid).tz).date()
+        if store.current_plan(con, sid, day.isoformat()) is not None:
+            return None
+        return sid, day
+    finally:
+        con.close()
+
+
+def plan_demo_today(
+    database: str | Path,
+    *,
+    time_limit_s: float = 3.0,
+    work_limit: int | None = None,
+    today: dt.date | None = None,
+    say: Callable[[str], None] = print,
+) -> int | None:
+    """Plan the demo station's today (all its slices), unless the day has a plan; return its id.
+
+    With the stored grid, hot spots and street network, as an officer's plan of the day
+    would be; ``today`` (default: the station's date now) for tests.
+    """
+    from gridplan.network.graphs import load_network
+    from gridplan.routing.planner import plan_patrols
+    from gridplan.routing.request import PlanRequest
+    from gridplan.routing.solver import SolveParams
+
+    due = demo_day_to_plan(database, today=today)
+    if due is None:
+        return None
+    sid, day = due
+    con = connect(database)
+    try:
+        grid_row = store.latest_grid(con, sid)
+        run = store.latest_hotspot_run(con, sid)
+        if grid_row is None or run is None:
+            return None
+        net_row = store.latest_network(con, sid)
+        plan = plan_patrols(
+            store.load_grid(con, grid_row["id"]),
+            store.load_hotspots(con, run["id"]),
+            load_network(net_row["path"]) if net_row is not None else None,
+            store.station_config(con, sid),
+            PlanRequest(day, seed=1),
+            params=SolveParams(time_limit_s=time_limit_s, work_limit=work_limit),
+        )
+        plan_id, _ = store.save_plan(
+            con,
+            sid,
+            plan,
+            grid_id=grid_row["id"],
+            hotspot_run_id=run["id"],
+            params={"date": day.isoformat(), "seed": 1, "demo": True},
+            username="demo",
+        )
+        store.audit(con, "demo", sid, "plan", f"plan {plan_id}", {"date": day.isoformat()})
+    finally:
+        con.close()
+    say(f"  patrol plan for today ({day.isoformat()}) made, for the patrol phone page")
+    return plan_id
 
 
 def _write_logins(path: Path, logins: dict[str, str]) -> None:
