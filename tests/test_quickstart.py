@@ -227,3 +227,32 @@ def _plan_through_the_ui(page, username: str, password: str, tmp_path: Path) -> 
     ).stdout
     assert "波特兰中心示范警务室" in text and PLAN_DATE in text
     assert pinned in text and excluded not in text
+
+
+def test_the_patroller_sees_a_route_today_on_the_phone_page(quickstart, tmp_path):
+    """The demo plans the station's today too: trying the phone page now shows a route."""
+    server = quickstart["server"]
+    assert re.search(r"patrol plan for today \(\d{4}-\d{2}-\d{2}\) made", server.log)
+    username, password = _login(server.log, "patroller")
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(
+            base_url=quickstart["url"], locale="zh-CN", viewport={"width": 390, "height": 844}
+        )
+        context.add_init_script(CSP_WATCH)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+        try:
+            page.goto("/login")
+            page.fill("input[name=username]", username)
+            page.fill("input[name=password]", password)
+            page.click("form button[type=submit]")
+            page.wait_for_url(re.compile(r"/patrol/$"))
+            expect(page.locator("#no-routes")).to_have_count(0)
+            expect(page.locator("li.stop").first).to_be_visible()
+            assert page.locator("section.route").count() >= 1
+        finally:
+            page.screenshot(path=tmp_path / "phone.png", full_page=True)
+            browser.close()
+    assert problems == []

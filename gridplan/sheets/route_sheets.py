@@ -356,9 +356,7 @@ def feedback_flags(plan: PatrolPlan) -> dict[str, tuple[Message, ...]]:
         return {}
     out: dict[str, list[Message]] = {}
     for flag in plan.missed_flags():
-        out.setdefault(flag.micro_id, []).append(
-            SHEET_MISSED(n=flag.missed, days=flag.days)
-        )
+        out.setdefault(flag.micro_id, []).append(SHEET_MISSED(n=flag.missed, days=flag.days))
     for mid in boost_factors(presence, plan.policy):
         note = SHEET_UNDERSERVED(
             actual=presence.recent_actual_min.get(mid, 0.0),
@@ -370,7 +368,7 @@ def feedback_flags(plan: PatrolPlan) -> dict[str, tuple[Message, ...]]:
 
 
 def _row_flags(p, flags: Mapping[str, tuple[Message, ...]]) -> tuple[Message, ...]:
-    """The feedback notes of stop ``p``: missed ones always, under-served on top stops."""
+    """Return the feedback notes of stop ``p``: missed ones always, under-served on top stops."""
     notes = flags.get(p.micro_id or "", ())
     if p.risk_class == "top":
         return notes

@@ -32,9 +32,7 @@ def test_the_demo_phone_page_shows_todays_route(web_app, web_store):
 
     assert demo.demo_day_to_plan(database) == ("S01", today)
     said = []
-    plan_id = demo.plan_demo_today(
-        database, time_limit_s=60.0, work_limit=100, say=said.append
-    )
+    plan_id = demo.plan_demo_today(database, time_limit_s=60.0, work_limit=100, say=said.append)
     assert plan_id is not None and said == [
         f"  patrol plan for today ({today.isoformat()}) made, for the patrol phone page"
     ]
@@ -50,9 +48,7 @@ def test_the_demo_phone_page_shows_todays_route(web_app, web_store):
     page = patrol.get("/patrol/").get_data(as_text=True)
     assert 'id="no-routes"' not in page
     stops = re.findall(rf'id="stop-{plan_id}-(\w+)-\d+-\d+"', page)
-    v01 = [
-        s.slice_id for s in plan.slices for r in s.routes if r.patroller_id == "V01" and r.stops
-    ]
+    v01 = [s.slice_id for s in plan.slices for r in s.routes if r.patroller_id == "V01" and r.stops]
     assert stops and set(stops) == set(v01)  # V01 walks mornings, days and evenings
 
     # made once: a second start the same day plans nothing

@@ -286,9 +286,7 @@ def create():
     targets = tuple(store.list_targets(con, sid))
     if targets:
         plan_request = dataclasses.replace(plan_request, targets=targets)
-    job_id = jobs.start_plan(
-        sid, current_user.username, plan_request, presence_days=presence_days
-    )
+    job_id = jobs.start_plan(sid, current_user.username, plan_request, presence_days=presence_days)
     return redirect(url_for("plans.job", job_id=job_id))
 
 
