@@ -558,8 +558,6 @@ def route_sheets(
         ids = sorted({r.patroller_id for s in plan.slices for r in s.routes})
         if patroller not in ids:
             raise _unknown("patroller", [patroller], ids)
-    from gridplan.routing.plan import why_parts
-
     tz = zoneinfo.ZoneInfo(plan.timezone)
     classes = class_method(p.gi_class for s in plan.slices for r in s.routes for p in r.stops)
     legend_mm = _LEGEND_MM + (_CLASSES_NOTE_MM if classes == "excess" else 0.0)
@@ -574,33 +572,7 @@ def route_sheets(
         for r in routes:
             if not r.deployed or (patroller is not None and r.patroller_id != patroller):
                 continue
-            first: dict[str, int] = {}
-            for k, p in enumerate(r.stops):
-                first.setdefault(p.micro_id or f"{p.target_id}@{k}", k)  # each target its own
-            rows = tuple(
-                SheetRow(
-                    order=p.order,
-                    micro_id=p.micro_id,
-                    name=p.name,
-                    base_id=p.base_id,
-                    street=p.street,
-                    arrival=_hhmm(p.arrival, tz),
-                    dwell_min=_minutes(p.dwell_s),
-                    departure=_hhmm(p.departure, tz),
-                    risk_class=p.risk_class,
-                    visit=p.copy,
-                    hot_class=p.gi_class if p.gi_class in HOT_CLASSES else "",
-                    why=tuple(why_parts(p, plan.settings.get("alerts") or ()))
-                    if k == first[p.micro_id or f"{p.target_id}@{k}"]
-                    else (),
-                    flags=_row_flags(p, flags)
-                    if k == first[p.micro_id or f"{p.target_id}@{k}"]
-                    else (),
-                    **_target_fields(p, tz),
-                    **_alert_fields(p, plan, tz),
-                )
-                for k, p in enumerate(r.stops)
-            )
+            rows = _sheet_rows(r, plan, tz, flags)
             team = f"{r.name} ({r.patroller_id})"
             label = labels.get(sp.slice_id, sp.label)
             layout = sheet_layout(
@@ -641,6 +613,39 @@ def route_sheets(
                 )
             )
     return out
+
+
+def _sheet_rows(
+    r, plan: PatrolPlan, tz: zoneinfo.ZoneInfo, flags: Mapping[str, tuple[Message, ...]]
+) -> tuple[SheetRow, ...]:
+    """Return the stop rows of route ``r``; why and flags on each micro-grid's first visit."""
+    from gridplan.routing.plan import why_parts
+
+    first: dict[str, int] = {}
+    for k, p in enumerate(r.stops):
+        first.setdefault(p.micro_id or f"{p.target_id}@{k}", k)  # each target its own
+    return tuple(
+        SheetRow(
+            order=p.order,
+            micro_id=p.micro_id,
+            name=p.name,
+            base_id=p.base_id,
+            street=p.street,
+            arrival=_hhmm(p.arrival, tz),
+            dwell_min=_minutes(p.dwell_s),
+            departure=_hhmm(p.departure, tz),
+            risk_class=p.risk_class,
+            visit=p.copy,
+            hot_class=p.gi_class if p.gi_class in HOT_CLASSES else "",
+            why=tuple(why_parts(p, plan.settings.get("alerts") or ()))
+            if k == first[p.micro_id or f"{p.target_id}@{k}"]
+            else (),
+            flags=_row_flags(p, flags) if k == first[p.micro_id or f"{p.target_id}@{k}"] else (),
+            **_target_fields(p, tz),
+            **_alert_fields(p, plan, tz),
+        )
+        for k, p in enumerate(r.stops)
+    )
 
 
 # --------------------------------------------------------------------------------------------
