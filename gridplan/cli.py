@@ -996,9 +996,9 @@ def _plan_text(plan, out: Path) -> str:
 @click.option(
     "--presence-days",
     type=click.IntRange(min=1),
-    default=7,
-    show_default=True,
-    help="Days before --date that --presence and --planned are looked at over.",
+    default=None,
+    help="Days before --date that --presence and --planned are looked at over (default: the "
+    "station's [patrol] presence_days, 7 as shipped).",
 )
 @click.option(
     "--out",
@@ -1079,7 +1079,9 @@ def _plan_make(
     )
     slices = [s.strip() for s in slice_ids.split(",") if s.strip()] if slice_ids else None
     targets, alerts = _read_targets_option(targets_path), _read_alerts(alerts_path)
-    presence = _read_presence_option(presence_paths, planned_paths, date_text, presence_days)
+    cfg = _config(config_path)
+    days = presence_days or cfg.patrol.presence_days
+    presence = _read_presence_option(presence_paths, planned_paths, date_text, days)
     request = PlanRequest(
         date_text,
         slices=slices,
@@ -1089,7 +1091,6 @@ def _plan_make(
         alerts=alerts,
         presence=presence,
     )
-    cfg = _config(config_path)
     grid = load_grid(grid_path, limits=_limits())
     hot = read_hotspots(hotspots_path)
     net = _load_network_option(network_path)

@@ -102,6 +102,26 @@ def test_plan_with_presence_and_planned_days(runner, station, tmp_path):
     assert text.exit_code == 0, text.output
 
 
+def test_presence_days_default_to_the_stations(runner, station, tmp_path):
+    """Without --presence-days the station's [patrol] presence_days is the look-back (7 as
+    shipped: the test above); with presence_days = 1 the stops of the 3rd are out of it."""
+    config = tmp_path / "station.toml"
+    config.write_text(
+        STATION_TOML.replace("top_share = 0.2", "top_share = 0.2\npresence_days = 1"),
+        encoding="utf-8",
+    )
+    args = plan_args(station, tmp_path / "wed.plan.json")
+    args[args.index("--config") + 1] = config
+    extra = ["--presence", station / "presence-tue.csv", "--planned", station / "stops.csv"]
+    result = run(runner, [*args, *extra])
+    assert result.exit_code == 0, result.output
+    plan = load_plan(tmp_path / "wed.plan.json")
+    assert plan.feedback.days == 1 and dict(plan.feedback.missed) == {B: 1}
+    again = run(runner, [*args, *extra, "--presence-days", "2", "--out", tmp_path / "w2.json"])
+    assert again.exit_code == 0, again.output
+    assert load_plan(tmp_path / "w2.json").feedback.days == 2
+
+
 def test_plan_text_shows_the_feedback(runner, station, tmp_path):
     out = tmp_path / "wed.plan.json"
     result = run(runner, plan_args(station, out, "--presence", station / "presence.csv"))
