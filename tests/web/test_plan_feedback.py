@@ -245,3 +245,47 @@ def test_bad_days_to_look_back_get_a_422_in_the_users_language(app, patrol_store
     client.get("/lang/zh")
     resp = plan_form(client, today(TZ), presence_days=days)
     assert resp.status_code == 422 and "天数" in resp.get_data(as_text=True)
+
+
+def test_days_whose_positions_were_purged_count_from_the_presence_kept(app):
+    """A shift date before the retention cutoff counts from the kept presence rows only (its
+    check-ins are not counted again), a later one from the check-ins and fixes."""
+    import dataclasses
+
+    import pandas as pd
+
+    from gridplan.web.feedback import station_presence
+    from gridplan.web.retention import cutoff
+
+    con = connect(app.config["DATABASE"])
+    try:
+        cfg = dataclasses.replace(store.station_config(con, "S02"), track_retention_days=1)
+        grid = store.load_grid(con, store.latest_grid(con, "S02")["id"])
+        kept, old, now = "S02-B1-M001", "S02-B2-M002", "S02-B3-M003"
+        day = today(TZ)
+        three_ago = (day - dt.timedelta(days=3)).isoformat()
+        store.purge_positions(
+            con,
+            "S02",
+            before=cutoff(cfg),
+            presence=pd.DataFrame(
+                [[three_ago, "morning", "V09", kept, 14.0, 0.0]], columns=store.PRESENCE_COLUMNS
+            ),
+            username="test",
+            retention_days=1,
+        )
+        morning = dt.datetime.combine(day, dt.time(7), tzinfo=cfg.tz)
+        for when, cell in ((morning - dt.timedelta(days=3), old), (morning, now)):
+            for kind, minutes in (("arrived", 0), ("left", 12)):
+                store.add_check_in(
+                    con, "S02", client_id=str(uuid.uuid4()), plan_id=1, slice_id="morning",
+                    route_index=0, stop_index=0, micro_id=cell, patroller_id="V09", kind=kind,
+                    client_at=when + dt.timedelta(minutes=minutes), username="test",
+                )  # fmt: skip
+        got = station_presence(con, "S02", day, days=7, grid=grid, config=cfg)
+    finally:
+        con.close()
+    assert (got.kept_rows, got.check_ins, got.fixes) == (1, 2, 0)
+    assert dict(got.presence.recent_actual_min) == {kept: 14.0}  # no plan: all recent minutes
+    assert dict(got.presence.spent_today_min) == {now: 12.0}
+    assert got.to_dict()["used"] is True
