@@ -48,6 +48,8 @@ routes the moves changed: :func:`improve`).
 **The walk** (:func:`rounds`): ruin, recreate, local search and threshold acceptance, many
 rounds per call; :class:`Walk` carries the current and best routes between calls, so the
 Python driver stops between calls at its time limit while a work limit (rounds) stays exact.
+A walk whose best has not gained value for ``Knobs.restart`` rounds gives way to a new one
+from empty routes (:func:`_fresh`); the best of all walks (``Walk.top``) is the result.
 """
 
 # numba compiles the legacy np.random calls to its own per-process generator, seeded by
@@ -1044,7 +1046,11 @@ class Walk(NamedTuple):
     current_size: np.ndarray  # (K,)
     best: np.ndarray  # (K, cap) the best routes met
     best_size: np.ndarray  # (K,)
-    figures: np.ndarray  # [current value, best value, best travel, round]
+    top: np.ndarray  # (K, cap) the best routes of all walks (restarts: Knobs.restart)
+    top_size: np.ndarray  # (K,)
+    # [current value, best value, best travel, round, top value, top travel,
+    #  round of the walk's last improvement]
+    figures: np.ndarray
 
 
 class Knobs(NamedTuple):
@@ -1059,6 +1065,7 @@ class Knobs(NamedTuple):
     tails: bool  # local search: 2-opt* between routes when it saves travel
     relocate: bool  # local search: a stop moved to another route when it saves travel
     or_opt: bool  # local search: strings of 1-3 stops moved within their route
+    restart: int  # rounds without a better best after which a fresh walk starts (0: never)
 
 
 @numba.njit(cache=True)
@@ -1078,6 +1085,32 @@ def start(d, s, w):  # pragma: no cover - compiled
     w.best[:] = s.routes
     w.best_size[:] = s.size
     w.figures[0], w.figures[1], w.figures[2] = v, v, travel
+    w.top[:] = s.routes
+    w.top_size[:] = s.size
+    w.figures[4], w.figures[5] = v, travel
+
+
+@numba.njit(cache=True)
+def _fresh(d, s, w, knobs, it):  # pragma: no cover - compiled
+    """Start a new walk from empty routes (noisy first recreate); the top stays."""
+    for k in range(len(s.size)):
+        s.routes[k, 0], s.routes[k, 1] = d.start[k], d.end[k]
+        s.size[k] = 2
+    refresh_all(d, s)
+    noise = 1.0 + knobs.noise * (2.0 * np.random.random(len(d.service)) - 1.0)
+    _recreate_all(d, s, noise, knobs.power)
+    v, travel = value(d, s)
+    w.current[:] = s.routes
+    w.current_size[:] = s.size
+    w.best[:] = s.routes
+    w.best_size[:] = s.size
+    w.figures[0], w.figures[1], w.figures[2] = v, v, travel
+    w.figures[6] = it
+
+
+@numba.njit(cache=True)
+def _better(v, travel, than_v, than_travel):  # pragma: no cover - compiled
+    return v > than_v + 1e-9 or (v >= than_v - 1e-9 and travel < than_travel)
 
 
 @numba.njit(cache=True)
@@ -1143,7 +1176,9 @@ def rounds(d, s, w, knobs, count):  # pragma: no cover - compiled
     for _ in range(count):
         it = int(w.figures[3])
         w.figures[3] += 1
-        if it > 0 and it % knobs.epoch == 0:  # a new walk from the best so far
+        if knobs.restart > 0 and it - w.figures[6] >= knobs.restart:
+            _fresh(d, s, w, knobs, it)  # the walk is stuck: a new one from nothing
+        elif it > 0 and it % knobs.epoch == 0:  # a new walk from the best so far
             _restore(d, s, w.best, w.best_size)
             w.figures[0] = w.figures[1]
         progress = (it % knobs.epoch) / knobs.epoch
@@ -1161,9 +1196,15 @@ def rounds(d, s, w, knobs, count):  # pragma: no cover - compiled
             w.current[:] = s.routes
             w.current_size[:] = s.size
             w.figures[0] = v
-        if v > w.figures[1] + 1e-9 or (v >= w.figures[1] - 1e-9 and travel < w.figures[2]):
+        if v > w.figures[1] + 1e-9:  # a better value (not only less travel) resets the clock
+            w.figures[6] = it
+        if _better(v, travel, w.figures[1], w.figures[2]):
             w.best[:] = s.routes
             w.best_size[:] = s.size
             w.figures[1], w.figures[2] = v, travel
+            if _better(v, travel, w.figures[4], w.figures[5]):
+                w.top[:] = s.routes
+                w.top_size[:] = s.size
+                w.figures[4], w.figures[5] = v, travel
         if v < w.figures[0]:
             _restore(d, s, w.current, w.current_size)

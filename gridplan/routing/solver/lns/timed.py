@@ -200,6 +200,7 @@ def knobs(data: TimedData, params: LnsParams) -> _kernels.Knobs:
         tails=bool(params.cross),
         relocate=bool(params.relocate),
         or_opt=bool(params.or_opt),
+        restart=int(params.restart),
     )
 
 
@@ -226,15 +227,7 @@ def timed_search(
     if routes is None:
         routes = [[v.start, v.end] for v in model.vehicles]
     state = _kernels.new_state(data, _feasible_or_empty(model, data, routes))
-    cap = state.routes.shape[1]
-    k_count = model.num_vehicles
-    walk = _kernels.Walk(
-        current=np.zeros((k_count, cap), dtype=np.int64),
-        current_size=np.zeros(k_count, dtype=np.int64),
-        best=np.zeros((k_count, cap), dtype=np.int64),
-        best_size=np.zeros(k_count, dtype=np.int64),
-        figures=np.zeros(4),
-    )
+    walk = new_walk(state)
     _kernels.seed(int(seed) % (2**32))
     _kernels.start(data, state, walk)
     settings = knobs(data, params)
@@ -252,12 +245,26 @@ def timed_search(
         spent = time.perf_counter() - began
         # about 20 calls a second: the time limit is kept within ~50 ms
         chunk = max(1, min(4 * chunk, int(count * 0.05 / max(spent, 1e-6))))
-    state.routes[:] = walk.best
-    state.size[:] = walk.best_size
+    state.routes[:] = walk.top
+    state.size[:] = walk.top_size
     _kernels.refresh_all(data, state)
-    out_routes = [state.routes[k, : state.size[k]].tolist() for k in range(k_count)]
-    out_times = [state.times[k, : state.size[k]].tolist() for k in range(k_count)]
+    out_routes = [state.routes[k, : state.size[k]].tolist() for k in range(model.num_vehicles)]
+    out_times = [state.times[k, : state.size[k]].tolist() for k in range(model.num_vehicles)]
     return out_routes, out_times, int(walk.figures[3])
+
+
+def new_walk(state: _kernels.State) -> _kernels.Walk:
+    """An empty walk's memory for routes shaped as ``state``'s (filled by ``_kernels.start``)."""
+    k_count, cap = state.routes.shape
+    return _kernels.Walk(
+        current=np.zeros((k_count, cap), dtype=np.int64),
+        current_size=np.zeros(k_count, dtype=np.int64),
+        best=np.zeros((k_count, cap), dtype=np.int64),
+        best_size=np.zeros(k_count, dtype=np.int64),
+        top=np.zeros((k_count, cap), dtype=np.int64),
+        top_size=np.zeros(k_count, dtype=np.int64),
+        figures=np.zeros(7),
+    )
 
 
 def _feasible_or_empty(model, data, routes):

@@ -19,6 +19,8 @@ from gridplan.routing.solver import PrizeVRPSolution
 from gridplan.routing.solver import RevisitGroup
 from gridplan.routing.solver import Vehicle
 from gridplan.routing.solver.lns import _kernels
+from gridplan.routing.solver.lns.timed import knobs
+from gridplan.routing.solver.lns.timed import new_walk
 from gridplan.routing.solver.lns.timed import timed_data
 from gridplan.routing.solver.lns.timed import timed_search
 from gridplan.routing.solver.lns.timed import warm_up
@@ -233,3 +235,29 @@ def test_or_opt_puts_a_stop_left_out_of_order_back_on_the_way():
     state = _kernels.new_state(data, [[0, 1, 3, 2, 4, 0]])
     assert _kernels.or_opt(data, state)
     assert state.routes[0, :6].tolist() in ([0, 1, 2, 3, 4, 0], [0, 4, 3, 2, 1, 0])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_stuck_walk_starts_afresh_and_the_best_of_all_walks_is_kept(seed):
+    model = random_model(seed)
+    data = timed_data(model)
+    state = _kernels.new_state(data, [[v.start, v.end] for v in model.vehicles])
+    walk = new_walk(state)
+    _kernels.seed(seed)
+    _kernels.start(data, state, walk)
+    settings = knobs(data, LnsParams(restart=15))
+    walk_bests, fresh = [], 0
+    for _ in range(300):
+        before = walk.figures[1]
+        _kernels.rounds(data, state, walk, settings, 1)
+        fresh += walk.figures[1] < before - 1e-9  # only a fresh walk lowers a walk's best
+        walk_bests.append(walk.figures[1])
+        assert walk.figures[4] >= max(walk_bests) - 1e-9
+    assert fresh >= 2
+    state.routes[:], state.size[:] = walk.top, walk.top_size
+    _kernels.refresh_all(data, state)
+    assert _kernels.value(data, state)[0] == pytest.approx(walk.figures[4])
+    k_count = model.num_vehicles
+    routes = [state.routes[k, : state.size[k]].tolist() for k in range(k_count)]
+    times = [state.times[k, : state.size[k]].tolist() for k in range(k_count)]
+    assert as_solution(model, routes, times).violations(model) == []
