@@ -12,7 +12,7 @@ Read with :mod:`ast` from the source, so they hold for code paths no other test 
   through ``_ortools`` on demand). Imports under ``if TYPE_CHECKING:`` never run and do not
   count; nor do the parent packages a dotted import initialises (Python initialises a package
   before its modules).
-- **The stages never import a front end's libraries**: nothing under ``geo/``, ``analysis/``,
+- **The stages never import a front end's libraries**: nothing under ``geo/``, ``analysis/``, ``forecast/``,
   ``network/``, ``routing/``, ``station/``, ``io/`` or ``tracks/`` imports folium, Flask or
   WeasyPrint, at
   any level, nor imports (at module level, transitively) a gridplan module that does.
@@ -37,7 +37,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "gridplan"
-STAGES = ("geo", "analysis", "network", "routing", "station", "io", "tracks")
+STAGES = ("geo", "analysis", "forecast", "network", "routing", "station", "io", "tracks")
 FRONT_END_LIBRARIES = ("folium", "flask", "flask_babel", "flask_login", "weasyprint", "branca")
 MAX_FUNCTION_LINES = 100
 
