@@ -610,19 +610,34 @@ def write_hotspot_map(hot, grid, cfg, path: Path, *, tiles: str, lang: str) -> P
 @main.command("backtest")
 @click.option("--grid", "grid_path", required=True, type=click.Path(path_type=Path))
 @click.option("--incidents", "incidents_path", required=True, type=click.Path(path_type=Path))
-@click.option("--fit", required=True, help="Fitting period START:END, e.g. 2015:2018.")
-@click.option("--score", "score_period", required=True, help="Scoring period, e.g. 2019.")
+@click.option("--fit", help="Fitting period START:END, e.g. 2015:2018 (fit/score mode).")
+@click.option("--score", "score_period", help="Scoring period, e.g. 2019 (fit/score mode).")
+@click.option(
+    "--horizon",
+    help="Rolling mode: days scored after each origin, 7d, 28d or 365d (default 7d).",
+)
+@click.option(
+    "--origins",
+    help="Rolling mode: forecast origins, weekly:2019-01-01..2019-12-31 or a number of the "
+    "latest weekly origins (default 52). Methods are chosen on the year of origins before.",
+)
 @click.option(
     "--area-share",
     "area_shares",
     type=float,
     multiple=True,
-    help="Area share(s) to evaluate (repeatable; default 0.01 0.05 0.10).",
+    help="Area share(s) to evaluate (repeatable; default 0.01 0.05 0.10; rolling mode: 0.05).",
 )
 @CONFIG_OPTION
 @command_options
-def backtest_cmd(grid_path, incidents_path, fit, score_period, area_shares, config_path):
-    """Back-test hot-spot forecasts: PAI, PEI and hit rate vs the prior-count baseline."""
+def backtest_cmd(
+    grid_path, incidents_path, fit, score_period, horizon, origins, area_shares, config_path
+):
+    """Back-test hot-spot forecasts: PAI, PEI and hit rate vs the prior-count baseline.
+
+    With --fit and --score: one fit period and one score period. With --horizon or --origins:
+    a rolling back-test of the forecast methods, chosen per slice on earlier origins.
+    """
     from gridplan.analysis.backtesting import backtest
     from gridplan.analysis.backtesting import parse_period
     from gridplan.geo.grid import load_grid
@@ -631,9 +646,23 @@ def backtest_cmd(grid_path, incidents_path, fit, score_period, area_shares, conf
     for share in area_shares:
         if not 0 < share <= 1:
             raise click.BadParameter(f"{share} is not a share in (0, 1]", param_hint="--area-share")
+    rolling = horizon is not None or origins is not None
+    if rolling and (fit or score_period):
+        raise click.UsageError("use --fit/--score or --horizon/--origins, not both")
+    if not rolling and not (fit and score_period):
+        raise click.UsageError(
+            "give --fit and --score (e.g. --fit 2015:2018 --score 2019), or --horizon 7d "
+            "--origins weekly:2019-01-01..2019-12-31 for a rolling back-test"
+        )
+    if rolling and len(area_shares) > 1:
+        raise click.BadParameter("rolling mode takes one share", param_hint="--area-share")
     cfg = _config(config_path)
     grid = load_grid(grid_path, limits=_limits())
     result = import_incidents(incidents_path, config=cfg, station=grid, progress=_progress())
+    if rolling:
+        return _rolling_backtest(
+            grid, result.incidents, cfg, horizon or "7d", origins or "52", area_shares
+        )
     bt = backtest(
         grid,
         result.incidents,
@@ -645,6 +674,37 @@ def backtest_cmd(grid_path, incidents_path, fit, score_period, area_shares, conf
     summary = bt.summary()
     summary["table"] = json.loads(bt.table.to_json(orient="records"))
     return summary, bt.to_text(), 0
+
+
+def _rolling_backtest(grid, incidents, cfg, horizon, origins, area_shares):
+    """Run the rolling mode of ``gridplan backtest``: (summary, text, exit code)."""
+    import time
+
+    from gridplan._errors import InputError
+    from gridplan.forecast.history import build_history
+    from gridplan.forecast.rolling import evaluate_forecasts
+    from gridplan.forecast.rolling import parse_horizon
+    from gridplan.forecast.rolling import parse_origins
+
+    try:
+        days = parse_horizon(horizon)
+    except InputError as exc:
+        raise click.BadParameter(str(exc), param_hint="--horizon") from exc
+    history = build_history(grid, incidents, config=cfg)
+    try:
+        report = parse_origins(origins, history, days)
+    except InputError as exc:
+        raise click.BadParameter(str(exc), param_hint="--origins") from exc
+    t0 = time.perf_counter()
+    ev = evaluate_forecasts(
+        history,
+        horizon_days=days,
+        origins=report,
+        area_share=area_shares[0] if area_shares else 0.05,
+        half_life_days=cfg.half_life_days,
+    )
+    summary = ev.summary() | {"seconds": round(time.perf_counter() - t0, 2)}
+    return summary, ev.to_text(), 0
 
 
 @main.command("evaluate")

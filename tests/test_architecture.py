@@ -12,9 +12,9 @@ Read with :mod:`ast` from the source, so they hold for code paths no other test 
   through ``_ortools`` on demand). Imports under ``if TYPE_CHECKING:`` never run and do not
   count; nor do the parent packages a dotted import initialises (Python initialises a package
   before its modules).
-- **The stages never import a front end's libraries**: nothing under ``geo/``, ``analysis/``, ``forecast/``,
-  ``network/``, ``routing/``, ``station/``, ``io/`` or ``tracks/`` imports folium, Flask or
-  WeasyPrint, at
+- **The stages never import a front end's libraries**: nothing under ``geo/``, ``analysis/``,
+  ``forecast/``, ``network/``, ``routing/``, ``station/``, ``io/`` or ``tracks/`` imports
+  folium, Flask or WeasyPrint, at
   any level, nor imports (at module level, transitively) a gridplan module that does.
 - **No module imports another stage's private names**: ``from gridplan.geo.grid import
   _helper`` and ``from gridplan.geo._columns import ...`` are for modules of ``geo/``; what two

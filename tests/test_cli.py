@@ -328,6 +328,41 @@ def test_hotspots_and_backtest(runner, grid_file, incidents_file, tmp_path):
     assert (table["area_share"] == 0.2).all()
 
 
+def test_backtest_rolling_mode(runner, grid_file, incidents_file):
+    base = ["backtest", "--grid", str(grid_file), "--incidents", str(incidents_file)]
+    args = [*base, "--horizon", "28d", "--origins", "monthly:2019-03-01..2019-08-01"]
+    result = _run(runner, [*args, "--area-share", "0.2", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["horizon_days"] == 28 and summary["area_share"] == 0.2
+    assert summary["origins"] == 6 and summary["reported_on"] == ["2019-03-01", "2019-08-01"]
+    assert summary["chosen_on"][1] < "2019-03-01"  # chosen on earlier origins only
+    assert set(summary["chosen"]) == {"all", "morning", "day", "evening", "night"}
+    methods = pd.DataFrame(summary["methods"])
+    assert {"prior", "last 365d", "recency"} <= set(methods["method"])
+    assert {"pai", "pei", "hit_rate"} <= set(methods.columns)
+    text = _run(runner, args)
+    assert text.exit_code == 0, text.output
+    assert "horizon 28 d" in text.stdout and "CHOSEN" in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--fit", "2018", "--horizon", "7d"], "not both"),
+        ([], "give --fit and --score"),
+        (["--horizon", "fortnight"], "7d, 28d, 365d"),
+        (["--origins", "mondays"], "weekly:START..END"),
+        (["--origins", "weekly:2030-01-01..2030-02-01"], "pick earlier origins"),
+    ],
+)
+def test_backtest_usage_errors(runner, grid_file, incidents_file, extra, message):
+    base = ["backtest", "--grid", str(grid_file), "--incidents", str(incidents_file)]
+    result = runner.invoke(main, [*base, *extra])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+
+
 def test_every_map_command_defaults_to_no_tiles():
     """Maps are offline by default, as in the web UI (issue 14)."""
     from gridplan.cli import main

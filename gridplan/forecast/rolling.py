@@ -45,6 +45,7 @@ __all__ = [
     "HORIZONS",
     "Evaluation",
     "RollingResult",
+    "baseline_methods",
     "candidate_methods",
     "choose_methods",
     "evaluate_forecasts",
@@ -124,6 +125,21 @@ def parse_origins(value: str | int, history: History, horizon_days: int) -> list
     return days
 
 
+def baseline_methods(*, half_life_days: float = 365.0) -> dict[str, Method]:
+    """Return the simple baselines by name: :data:`BASELINES`.
+
+    Examples
+    --------
+    >>> list(baseline_methods())
+    ['prior', 'last 365d', 'recency']
+    """
+    return {
+        "prior": PriorCounts(),
+        "last 365d": RecentCounts(365),
+        "recency": RecencyWeighted(half_life_days),
+    }
+
+
 def candidate_methods(*, half_life_days: float = 365.0) -> dict[str, Method]:
     """Return the small grid of methods to choose from, by name: baselines and simple ones first.
 
@@ -132,7 +148,7 @@ def candidate_methods(*, half_life_days: float = 365.0) -> dict[str, Method]:
     blended with a short-term one (the last month, or near repeats over 100-200 m) at
     weights 0.1 to 1.
     """
-    methods: list[Method] = [PriorCounts(), RecentCounts(365), RecencyWeighted(half_life_days)]
+    methods: list[Method] = list(baseline_methods(half_life_days=half_life_days).values())
     longs: list[Method] = [
         RecencyWeighted(half_life_days),
         RecencyWeighted(2 * half_life_days),
@@ -236,7 +252,7 @@ class RollingResult:
             t = t[(t["origin"] >= origins[0]) & (t["origin"] <= origins[1])]
         cols = ["hit_rate", "pai", "pei", "harm_pai"]
         out = t.groupby(["slice", "method"], sort=False)[cols].mean()
-        out["origins"] = t.dropna(subset=["pai"]).groupby(["slice", "method"], sort=False).size()
+        out["origins"] = t["pai"].notna().groupby([t["slice"], t["method"]], sort=False).sum()
         return out.reset_index()
 
 
@@ -419,7 +435,7 @@ class Evaluation:
             "origins": len(self.report_origins),
             "chosen": {
                 r["slice"]: {
-                    k: (None if isinstance(v, float) and math.isnan(v) else v)
+                    k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                     for k, v in r.items()
                     if k != "slice"
                 }
@@ -465,7 +481,7 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     for r in frame.to_dict("records"):
         out.append(
             {
-                k: (None if isinstance(v, float) and math.isnan(v) else _plain(v))
+                k: (None if isinstance(v, float) and not math.isfinite(v) else _plain(v))
                 for k, v in r.items()
             }
         )
@@ -517,7 +533,8 @@ def evaluate_forecasts(
     InputError
         If no choosing origin lies inside the history.
     """
-    methods = methods or candidate_methods(half_life_days=half_life_days)
+    baselines = baseline_methods(half_life_days=half_life_days)
+    methods = baselines | dict(methods or candidate_methods(half_life_days=half_life_days))
     origins = sorted(origins)
     if choose_origins is None:
         choose_origins = _year_before(origins[0], horizon_days)
