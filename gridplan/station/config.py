@@ -36,6 +36,12 @@ GI_INFERENCE = ("normal", "permutation")
 #: :func:`gridplan.analysis.hotspots.compute_hotspots`)
 HOTSPOT_CLASS_SETTINGS = ("auto", "gistar", "excess")
 ALERT_COLOURS = ("red", "yellow", "blue")
+#: ``[forecast] method``: ``auto`` (chosen per slice by the rolling back-test), one of the
+#: baselines (``prior``, ``last 365d``, ``recency``), or ``hotspot`` (the hot-spot score:
+#: severity x recency decay, the prize before forecasts were back-tested)
+FORECAST_METHODS = ("auto", "prior", "last 365d", "recency", "hotspot")
+#: ``[forecast] horizon``: what the back-test scores after each origin
+FORECAST_HORIZONS = ("7d", "28d", "365d")
 #: the longest ``[tracks] retention_days`` (about ten years)
 MAX_RETENTION_DAYS = 3660
 
@@ -71,6 +77,10 @@ class StationConfig:
         The ``[[roster]]`` entries as :class:`~gridplan.station.roster.Patroller` objects.
     patrol
         The ``[patrol]`` table as a :class:`~gridplan.station.roster.PatrolPolicy`.
+    forecast_method, forecast_horizon, forecast_severity
+        The ``[forecast]`` table: which forecast drives the plan prize (``auto``: the method
+        chosen per slice by the rolling back-test, see :mod:`gridplan.forecast`), the horizon
+        it is chosen for, and whether incidents count with their severity weights.
     track_retention_days
         ``[tracks] retention_days``: days the web store keeps raw positions (track fixes,
         the positions of check-ins) before it deletes them, keeping presence per micro-grid.
@@ -124,6 +134,9 @@ class StationConfig:
     roster: tuple[Patroller, ...] = ()
     patrol: PatrolPolicy = dataclasses.field(default_factory=PatrolPolicy)
     track_retention_days: int = 90
+    forecast_method: str = "auto"
+    forecast_horizon: str = "7d"
+    forecast_severity: bool = False
     source: str = "<defaults>"
 
     def __post_init__(self):
@@ -169,6 +182,16 @@ class StationConfig:
                 msg = f"{where}: {key} = {value!r} must not be negative; write 0 or more"
                 raise ConfigError(msg)
         _check_retention(self.track_retention_days, where)
+        for key, value, allowed in (
+            ("forecast.method", self.forecast_method, FORECAST_METHODS),
+            ("forecast.horizon", self.forecast_horizon, FORECAST_HORIZONS),
+        ):
+            if value not in allowed:
+                msg = (
+                    f"{where}: {key} = {value!r} is not known; write one of "
+                    f"{', '.join(repr(a) for a in allowed)}"
+                )
+                raise ConfigError(msg)
         if not 0 <= self.area_tolerance < 0.5:
             msg = (
                 f"{where}: grid.area_tolerance = {self.area_tolerance!r} is not a share in "
@@ -325,6 +348,7 @@ _KNOWN = {
     "scoring": {"half_life_days", "default_weight", "alert_weights", "category_weights"},
     "hotspots": {"permutations", "inference", "fdr", "seed", "classes", "small_station_cells"},
     "tracks": {"retention_days"},
+    "forecast": {"method", "horizon", "severity"},
     "patrol": {
         "dwell_min",
         "dwell_bounds_min",
@@ -472,6 +496,9 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -
         roster=parse_roster(merged["roster"], source=roster_source),
         patrol=parse_policy(merged["patrol"], source=source),
         track_retention_days=get("tracks.retention_days", int),
+        forecast_method=get("forecast.method", str),
+        forecast_horizon=get("forecast.horizon", str),
+        forecast_severity=get("forecast.severity", bool),
         source=source,
     )
 
