@@ -524,9 +524,14 @@ def hotspots_cmd(
     tiles,
     lang,
 ):
-    """Compute hot spots per micro-grid and time slice (counts, density, score, Gi*)."""
+    """Compute hot spots per micro-grid and time slice (counts, density, score, Gi*).
+
+    The score (what plans collect) is the forecast chosen for the station by the rolling
+    back-test ([forecast] in the station config); the hot-spot score is kept as hotspot_score.
+    """
     from gridplan.analysis.backtesting import parse_period
     from gridplan.analysis.hotspots import compute_hotspots
+    from gridplan.forecast.station import forecast_hotspots
     from gridplan.geo.grid import load_grid
     from gridplan.geo.incidents import import_incidents
     from gridplan.io.results import write_hotspots
@@ -546,6 +551,8 @@ def hotspots_cmd(
         permutations=permutations,
         progress=_progress(),
     )
+    if not period:  # a period's hot spots keep their score; the forecast uses every incident
+        hot = forecast_hotspots(hot, grid, result.incidents, cfg)
     write_hotspots(hot, out)
     summary: dict[str, Any] = {"out": str(out), "incidents": result.summary()}
     if csv_path:
@@ -557,7 +564,9 @@ def hotspots_cmd(
     summary["slices"] = _slice_summary(hot)
     summary["unassigned"] = int(hot.attrs.get("unassigned", 0))
     summary["classes"] = hot.attrs.get("hot_classes", "gistar")
+    summary["forecast"] = hot.attrs.get("forecast")
     lines = [f"hot spots written to {out}", f"  hot-spot classes: {_CLASSES[summary['classes']]}"]
+    lines += _forecast_lines(summary["forecast"])
     lines += [
         f"  {s['slice']:<12} incidents {s['incidents']:>7}  hot cells {s['hot']:>4}  "
         f"top cell {s['top_cell']} (score {s['top_score']:.1f})"
@@ -567,6 +576,24 @@ def hotspots_cmd(
         lines.append(f"  {summary['unassigned']} incidents fall in no micro-grid (outside)")
     lines += [f"  {k}: {v}" for k, v in summary.items() if k in ("csv", "map")]
     return summary, "\n".join(lines), 0
+
+
+def _forecast_lines(forecast: dict[str, Any] | None) -> list[str]:
+    """Say what made the score (the plan prize): the forecast per slice, or why not."""
+    if not forecast:
+        return []
+    if "names" not in forecast:
+        return [f"  score = the hot-spot score (severity x recency): {forecast.get('reason', '')}"]
+    lines = [
+        f"  score = the forecast chosen per slice ({forecast['horizon_days']} d horizon, "
+        f"PAI at 5 % over the year of weekly origins to {forecast['as_of']}):"
+    ]
+    for sid, name in forecast["names"].items():
+        f = forecast["figures"].get(sid, {})
+        pai, prior = f.get("pai"), f.get("pai_prior")
+        figures = f"PAI {pai:.2f} vs prior counts {prior:.2f}" if pai and prior else "no PAI"
+        lines.append(f"    {sid:<12} {name}  ({figures})")
+    return lines
 
 
 _CLASSES = {

@@ -109,7 +109,9 @@ class StationRun:
     imported
         The import result: kept incidents, rejected rows, summary.
     hotspots
-        The hot spots per micro-grid and slice.
+        The hot spots per micro-grid and slice, with the station's forecast as the plan prize
+        (``score``; the hot-spot score in ``hotspot_score``, the choice and its back-test in
+        ``attrs["forecast"]``, see :func:`gridplan.forecast.station.forecast_hotspots`).
     streets
         The street extract read, or ``None`` (no extract, or no network asked for).
     network
@@ -118,7 +120,7 @@ class StationRun:
         The patrol plan of the day asked for, or ``None``.
     seconds
         Wall-clock seconds per stage: ``grid``, ``validate``, ``import``, ``hotspots``,
-        ``network``, ``plan`` (the stages that ran).
+        ``forecast``, ``network``, ``plan`` (the stages that ran).
     """
 
     data: Path
@@ -189,6 +191,7 @@ def run_station(
     5
     """
     from gridplan.analysis.hotspots import compute_hotspots
+    from gridplan.forecast.station import forecast_hotspots
     from gridplan.geo.grid import load_grid
     from gridplan.geo.incidents import import_incidents
     from gridplan.geo.validate import validate_grid
@@ -219,6 +222,8 @@ def run_station(
     lap("import")
     hot = compute_hotspots(grid, imported.incidents, config=cfg, progress=progress)
     lap("hotspots")
+    hot = forecast_hotspots(hot, grid, imported.incidents, cfg)
+    lap("forecast")
     streets = street_extract(folder) if network else None
     net = None
     if streets is not None:

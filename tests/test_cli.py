@@ -302,6 +302,11 @@ def test_hotspots_and_backtest(runner, grid_file, incidents_file, tmp_path):
     # 10 micro-grids: a small station, classed against the station's mean (shipped "auto")
     assert json.loads(result.stdout)["classes"] == "excess"
     assert set(hot["gi_class"]) <= set(EXCESS_CLASSES)
+    # the score is the forecast chosen for the station; the file says which, per slice
+    forecast = json.loads(result.stdout)["forecast"]
+    assert set(forecast["names"]) == set(hot["slice"])
+    day = hot[hot["slice"] == "day"]
+    assert set(day["forecast"]) == {forecast["names"]["day"]} and "hotspot_score" in hot
     assert html.read_text(encoding="utf-8").count("S01-B1-M001") >= 1
     assert csv.read_bytes().startswith(b"\xef\xbb\xbf")
 

@@ -57,7 +57,12 @@ def test_run_station_runs_every_stage_and_plans_on_straight_lines_without_street
     assert run.streets is None and run.network is None
     assert [s.slice_id for s in run.plan.slices] == ["morning"]
     assert run.plan.settings["matrix_method"] == ["straight_line"]
-    assert set(run.seconds) == {"grid", "validate", "import", "hotspots", "plan"}
+    assert set(run.seconds) == {"grid", "validate", "import", "hotspots", "forecast", "plan"}
+    # the plan's prize is the forecast chosen for the station, and the plan says so
+    forecast = run.hotspots.attrs["forecast"]
+    assert set(forecast["names"]) == {"all", "morning", "day", "evening", "night"}
+    assert run.plan.settings["forecast"] == forecast
+    assert (run.hotspots["forecast"] != "hotspot").all()
     with pytest.raises(dataclasses.FrozenInstanceError):
         run.plan = None
 

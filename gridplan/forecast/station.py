@@ -20,6 +20,7 @@ import pandas as pd
 
 from gridplan._errors import InputError
 from gridplan.forecast.history import History
+from gridplan.forecast.history import build_history
 from gridplan.forecast.methods import Method
 from gridplan.forecast.methods import method_from_dict
 from gridplan.forecast.rolling import _year_before
@@ -30,7 +31,18 @@ from gridplan.forecast.rolling import parse_horizon
 from gridplan.forecast.rolling import rolling_backtest
 from gridplan.station.config import StationConfig
 
-__all__ = ["StationForecast", "choose_station_forecast", "forecast_prize", "weighted"]
+__all__ = [
+    "StationForecast",
+    "choose_station_forecast",
+    "forecast_hotspots",
+    "forecast_prize",
+    "weighted",
+]
+
+
+#: Days of history a choosing origin needs before it, and how many such origins a choice needs.
+MIN_FIT_DAYS = 90
+MIN_ORIGINS = 26
 
 
 def weighted(history: History) -> History:
@@ -125,12 +137,14 @@ def choose_station_forecast(
     horizon = parse_horizon(config.forecast_horizon)
     as_of = pd.Timestamp(as_of).date() if as_of is not None else history.day(history.days)
     scored = weighted(history) if config.forecast_severity else history
-    origins = [d for d in _year_before(as_of, horizon) if d > history.first_day]
-    if not origins:
+    start = history.first_day + dt.timedelta(days=MIN_FIT_DAYS)
+    origins = [d for d in _year_before(as_of, horizon) if d >= start]
+    if len(origins) < MIN_ORIGINS:
         msg = (
             f"the incidents from {history.first_day} are too short a history to back-test a "
-            f"{horizon}-day forecast before {as_of}; import more, or set forecast.method = "
-            "'recency'"
+            f"{horizon}-day forecast before {as_of} ({len(origins)} weekly origins with "
+            f"{MIN_FIT_DAYS} days of history before them; {MIN_ORIGINS} needed); import more, "
+            "or set forecast.method = 'recency'"
         )
         raise InputError(msg)
     methods = baseline_methods(half_life_days=config.half_life_days)
@@ -204,4 +218,50 @@ def forecast_prize(
     out.attrs = dict(hotspots.attrs) | {
         "forecast": forecast.to_dict() | {"origin": pd.Timestamp(origin).date().isoformat()}
     }
+    return out
+
+
+def forecast_hotspots(
+    hotspots: gpd.GeoDataFrame,
+    grid: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
+    config: StationConfig,
+    *,
+    forecast: StationForecast | None = None,
+) -> gpd.GeoDataFrame:
+    """Return the hot-spot frame with the station's forecast as the plan prize (``score``).
+
+    The forecast is chosen as ``[forecast]`` says (:func:`choose_station_forecast`, unless
+    ``forecast`` is given) and fitted at the day after the latest incident. Columns added:
+    ``hotspot_score`` (the hot-spot score: severity x recency), ``forecast`` (the method's
+    name in the row's slice). ``attrs["forecast"]`` records the choice and its figures.
+
+    With ``method = "hotspot"``, or a history too short to back-test (less than a year and a
+    horizon), the hot-spot score stays the prize and ``attrs["forecast"]`` says why.
+
+    Examples
+    --------
+    >>> hot = compute_hotspots(gdf_grid, gdf_incidents, config=cfg)  # doctest: +SKIP
+    >>> prize = forecast_hotspots(hot, gdf_grid, gdf_incidents, cfg)  # doctest: +SKIP
+    >>> prize.attrs["forecast"]["names"]  # doctest: +SKIP
+    """
+    if config.forecast_method == "hotspot":
+        return _hotspot_prize(hotspots, "forecast.method = 'hotspot' in the station config")
+    history = build_history(grid, incidents, config=config)
+    if forecast is None:
+        try:
+            forecast = choose_station_forecast(history, config)
+        except InputError as exc:
+            return _hotspot_prize(hotspots, str(exc))
+    origin = history.day(history.days)
+    out = forecast_prize(hotspots, history, forecast, origin=origin)
+    out["forecast"] = out["slice"].map(forecast.names).fillna(forecast.names.get("all", ""))
+    return out
+
+
+def _hotspot_prize(hotspots: gpd.GeoDataFrame, reason: str) -> gpd.GeoDataFrame:
+    out = hotspots.copy()
+    out["hotspot_score"] = out["score"]
+    out["forecast"] = "hotspot"
+    out.attrs = dict(hotspots.attrs) | {"forecast": {"method": "hotspot", "reason": reason}}
     return out

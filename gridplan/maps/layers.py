@@ -79,6 +79,8 @@ LABELS = {
         "below_95": "低于全所平均 95%",
         "below_99": "低于全所平均 99%",
         "classes_excess": "小警务室：各微网格警情数与全所平均密度比较（二项检验，FDR 校正）",
+        "score_is_forecast": "风险评分即经回测为本时段选定的预测：{method}（巡逻计划据此排序）",
+        "score_is_heat": "风险评分即热点评分（严重程度 × 时间衰减），巡逻计划据此排序",
         "class_head_gistar": "Gi*",
         "class_head_excess": "热点等级",
         "all": "全天",
@@ -148,6 +150,13 @@ LABELS = {
         "classes_excess": (
             "Small station: each micro-grid's incidents against the station's mean density "
             "(binomial test, FDR)"
+        ),
+        "score_is_forecast": (
+            "Risk score = the forecast back-tested and chosen for this slice: {method} "
+            "(patrol plans rank by it)"
+        ),
+        "score_is_heat": (
+            "Risk score = the hot-spot score (severity x recency decay); patrol plans rank by it"
         ),
         "class_head_gistar": "Gi*",
         "class_head_excess": "Class",
@@ -476,12 +485,22 @@ def hotspot_layer(
         "hot_outline": HOT_OUTLINE,
         "score_breaks": score_breaks,
         "density_breaks": density_breaks,
+        # what the score is (the plan prize): the forecast chosen per slice
+        "forecast": _forecast_names(hotspots),
         "has_density": has_density,
         "bases": bases or {},
         "actions": actions,
         "name": labels["micro"],
     }
     return Layer("hotspot_layer.html", data=_rounded_geojson(cells, props), cfg=cfg)
+
+
+def _forecast_names(hotspots: pd.DataFrame) -> dict[str, str]:
+    """Return the forecast method per slice (``forecast`` column; ``hotspot``: hot-spot score)."""
+    if "forecast" not in hotspots:
+        return {}
+    names = hotspots.groupby("slice", sort=False)["forecast"].first()
+    return {str(k): str(v) for k, v in names.items() if isinstance(v, str) and v}
 
 
 def outline_layer(grid: gpd.GeoDataFrame, labels: dict) -> MacroElement | None:

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import functools
 import itertools
+import json
 import math
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -498,6 +499,7 @@ class _Planning:
             "targets": [t.to_dict() for t in self.request.targets],
             "alerts": _alerts_of_day(self.request.alerts, days[0].slices),
             **_presence_of(self.request),
+            **_forecast_of(self.hotspots),
             "matrix_method": sorted(methods),
             "detour_factor": settings.detour_factor if network is None else None,
             "network": None
@@ -660,6 +662,22 @@ def plan_variants(
 def _alerts_of_day(alerts: Sequence[Alert], slices: Sequence[SlicePlan]) -> list[dict[str, Any]]:
     """Return the alerts active in a planned slice, as JSON (what drove the plan)."""
     return [a.to_dict() for a in alerts if any(active_in(a, sp.start, sp.end) for sp in slices)]
+
+
+def _forecast_of(hotspots: pd.DataFrame) -> dict[str, Any]:
+    """``{"forecast": ...}``: which forecast made the prizes, for the plan's settings.
+
+    From the frame's ``attrs["forecast"]`` (:func:`gridplan.forecast.station.forecast_hotspots`)
+    or, from a hot-spot file that lost them, its ``forecast`` column (method per slice); empty
+    for a frame that has neither (the hot-spot score was the prize).
+    """
+    recorded = hotspots.attrs.get("forecast")
+    if recorded:
+        return {"forecast": json.loads(json.dumps(recorded))}
+    if "forecast" in hotspots.columns:
+        names = hotspots.groupby("slice", sort=False)["forecast"].first()
+        return {"forecast": {"names": {str(k): str(v) for k, v in names.items()}}}
+    return {}
 
 
 def _presence_of(request: PlanRequest) -> dict[str, Any]:

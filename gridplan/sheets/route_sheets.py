@@ -200,6 +200,10 @@ class RouteSheet:
     classes
         How the plan's hot-spot classes were made (:func:`gridplan._validate.class_method`):
         ``gistar``, or ``excess`` on a small station, which the map legend explains in a line.
+    forecast, forecast_pai, forecast_pai_prior
+        What ranked the stops in this slice (the plan's ``settings["forecast"]``): the forecast
+        method's name, or ``hotspot`` for the hot-spot score, and its back-test PAI next to
+        the prior-count baseline's ("" when not known). The map legend says so in a line.
     """
 
     station_name: str
@@ -225,6 +229,9 @@ class RouteSheet:
     version: int | None = None
     superseded_by: int | None = None
     classes: str = "gistar"
+    forecast: str = ""
+    forecast_pai: str = ""
+    forecast_pai_prior: str = ""
 
     @property
     def pages(self) -> tuple[SheetPage, ...]:
@@ -450,6 +457,23 @@ def _paginate(rows: Sequence[SheetRow], budget_mm: float, density: str) -> list[
     return pages
 
 
+def _forecast_fields(plan: PatrolPlan, slice_id: str) -> dict[str, str]:
+    """Return what ranked the stops of a slice, from the plan's ``settings["forecast"]``."""
+    forecast = plan.settings.get("forecast") or {}
+    if not forecast:
+        return {}
+    names = forecast.get("names") or {}
+    if not names:
+        return {"forecast": "hotspot"}
+    figures = (forecast.get("figures") or {}).get(slice_id) or {}
+    pai, prior = figures.get("pai"), figures.get("pai_prior")
+    return {
+        "forecast": str(names.get(slice_id, names.get("all", ""))),
+        "forecast_pai": f"{pai:.2f}" if pai is not None else "",
+        "forecast_pai_prior": f"{prior:.2f}" if prior is not None else "",
+    }
+
+
 def _alert_fields(p, plan: PatrolPlan, tz: zoneinfo.ZoneInfo) -> dict[str, str]:
     """Return a sheet row's alert colour and end for stop ``p`` (none when not under one)."""
     if not p.alert:
@@ -561,6 +585,8 @@ def route_sheets(
     tz = zoneinfo.ZoneInfo(plan.timezone)
     classes = class_method(p.gi_class for s in plan.slices for r in s.routes for p in r.stops)
     legend_mm = _LEGEND_MM + (_CLASSES_NOTE_MM if classes == "excess" else 0.0)
+    if plan.settings.get("forecast"):  # a line, two on a narrow map, saying what ranked stops
+        legend_mm += 2 * _CLASSES_NOTE_MM
     labels = dict(slice_labels or {})
     members = {p.id: p.members for p in roster}
     flags = feedback_flags(plan)
@@ -610,6 +636,7 @@ def route_sheets(
                     version=version,
                     superseded_by=superseded_by,
                     classes=classes,
+                    **_forecast_fields(plan, sp.slice_id),
                 )
             )
     return out

@@ -419,8 +419,13 @@ def _run_kind(database: str, con, job, params: dict, options: dict[str, Any]) ->
 
 
 def hotspot_job(con, station_id: str, username: str) -> int | None:
-    """Compute hot spots for the station's newest grid and every incident; return the run id."""
+    """Compute hot spots for the station's newest grid and every incident; return the run id.
+
+    The station's forecast is chosen here (once per import, not per plan) and becomes the
+    run's ``score``, the plan prize (:func:`gridplan.forecast.station.forecast_hotspots`).
+    """
     from gridplan.analysis.hotspots import compute_hotspots
+    from gridplan.forecast.station import forecast_hotspots
 
     grid_row = store.latest_grid(con, station_id)
     if grid_row is None:
@@ -429,7 +434,9 @@ def hotspot_job(con, station_id: str, username: str) -> int | None:
     incidents = store.load_incidents(con, station_id, cfg.timezone)
     if incidents.empty:
         return None
-    hot = compute_hotspots(store.load_grid(con, grid_row["id"]), incidents, config=cfg)
+    grid = store.load_grid(con, grid_row["id"])
+    hot = compute_hotspots(grid, incidents, config=cfg)
+    hot = forecast_hotspots(hot, grid, incidents, config=cfg)
     return store.save_hotspots(
         con, station_id, grid_row["id"], hot, n_incidents=len(incidents), username=username
     )

@@ -688,9 +688,16 @@ def save_hotspots(
     n_incidents: int,
     username: str,
 ) -> int:
-    """Store a hot-spot run (the frame of :func:`gridplan.compute_hotspots`); return its id."""
+    """Store a hot-spot run (the frame of :func:`gridplan.compute_hotspots`); return its id.
+
+    The forecast chosen for the station (``attrs["forecast"]`` of
+    :func:`gridplan.forecast.station.forecast_hotspots`) is kept with it, so plans take the
+    prize and its back-test from the run without re-running the back-test.
+    """
     table = pd.DataFrame(hotspots.drop(columns=[_HOT_GEOMETRY], errors="ignore"))
     data = {"columns": list(table.columns), "data": json.loads(table.to_json(orient="values"))}
+    if hotspots.attrs.get("forecast"):
+        data["forecast"] = json.loads(json.dumps(hotspots.attrs["forecast"]))
     with transaction(con):
         cur = con.execute(
             "INSERT INTO hotspot_runs (station_id, grid_id, n_incidents, created_at, created_by, "
@@ -710,7 +717,10 @@ def latest_hotspot_run(con: sqlite3.Connection, station_id: str) -> sqlite3.Row 
 
 
 def load_hotspots(con: sqlite3.Connection, run_id: int) -> gpd.GeoDataFrame:
-    """Return a stored hot-spot run with its micro-grids' geometry (EPSG:4326)."""
+    """Return a stored hot-spot run with its micro-grids' geometry (EPSG:4326).
+
+    ``attrs["forecast"]`` holds the forecast that made its ``score``, when one did.
+    """
     row = con.execute("SELECT grid_id, data FROM hotspot_runs WHERE id=?", (run_id,)).fetchone()
     if row is None:
         msg = f"hot-spot run {run_id} is not in the store"
@@ -719,9 +729,12 @@ def load_hotspots(con: sqlite3.Connection, run_id: int) -> gpd.GeoDataFrame:
     table = pd.DataFrame(data["data"], columns=data["columns"])
     grid = load_grid(con, row["grid_id"])
     geom = grid.set_index("id").geometry
-    return gpd.GeoDataFrame(
+    out = gpd.GeoDataFrame(
         table, geometry=geom.reindex(table["id"]).to_numpy(), crs="EPSG:4326"
     ).reset_index(drop=True)
+    if data.get("forecast"):
+        out.attrs["forecast"] = data["forecast"]
+    return out
 
 
 # --------------------------------------------------------------------------- networks

@@ -9,6 +9,7 @@ from gridplan import InputError
 from gridplan.forecast.history import build_history
 from gridplan.forecast.station import StationForecast
 from gridplan.forecast.station import choose_station_forecast
+from gridplan.forecast.station import forecast_hotspots
 from gridplan.forecast.station import forecast_prize
 from tests._forecast import CONFIG
 from tests._forecast import incidents
@@ -64,3 +65,29 @@ def test_the_prize_is_the_forecast_at_the_plan_date(history):
     assert out.attrs["forecast"]["origin"] == "2024-02-05"
     assert out.attrs["forecast"]["names"]["day"] == fc.names["day"]
     assert hot["score"].iloc[0] == 9.0  # the input is not changed
+
+
+def test_forecast_hotspots_makes_the_prize_or_says_why_not():
+    from gridplan.analysis.hotspots import compute_hotspots
+
+    spec = []
+    for day in range(400):
+        when = dt.date(2023, 1, 1) + dt.timedelta(days=day)
+        spec += [(1 if day < 300 else 3, f"{when} 12:00"), (4, f"{when} 23:00", 3.0)]
+    grid, gdf = row_grid(), incidents(spec)
+    hot = compute_hotspots(grid, gdf, config=CONFIG, permutations=0)
+    out = forecast_hotspots(hot, grid, gdf, CONFIG)
+    assert out.attrs["forecast"]["origin"] == "2024-02-05"
+    assert (out["hotspot_score"] == hot["score"]).all()
+    day = out[out["slice"] == "day"]
+    assert set(day["forecast"]) == {out.attrs["forecast"]["names"]["day"]}
+    assert day.set_index("id")["rank"].idxmin() == "M3"
+    # too short a history for a year of origins: the hot-spot score stays the prize
+    short = incidents(spec[:100])
+    hot_short = compute_hotspots(grid, short, config=CONFIG, permutations=0)
+    kept = forecast_hotspots(hot_short, grid, short, CONFIG)
+    assert kept.attrs["forecast"]["method"] == "hotspot"
+    assert "too short" in kept.attrs["forecast"]["reason"]
+    assert (kept["score"] == hot_short["score"]).all()
+    fixed = dataclasses.replace(CONFIG, forecast_method="hotspot")
+    assert forecast_hotspots(hot, grid, gdf, fixed).attrs["forecast"]["method"] == "hotspot"

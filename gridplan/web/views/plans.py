@@ -380,6 +380,38 @@ def _metrics_rows(plan, labels) -> list[dict]:
     return rows
 
 
+def _forecast_rows(plan, labels) -> dict | None:
+    """What ranked the plan's stops: the forecast per slice and its back-test, or why none."""
+    forecast = plan.settings.get("forecast")
+    if not forecast:
+        return None
+    names = forecast.get("names") or {}
+    figures = forecast.get("figures") or {}
+    rows = []
+    for s in plan.slices:
+        f = figures.get(s.slice_id) or {}
+        rows.append(
+            {
+                "label": labels.get(s.slice_id, s.label),
+                "method": names.get(s.slice_id, names.get("all", "")),
+                "pai": f.get("pai"),
+                "prior": f.get("pai_prior"),
+                "best_simple": max(
+                    (f[k] for k in ("pai_prior", "pai_last 365d", "pai_recency") if f.get(k)),
+                    default=None,
+                ),
+                "hit_rate": f.get("hit_rate"),
+            }
+        )
+    return {
+        "hotspot": not names,
+        "reason": forecast.get("reason", ""),
+        "horizon_days": forecast.get("horizon_days"),
+        "as_of": forecast.get("as_of"),
+        "rows": rows,
+    }
+
+
 def plan_alerts(plan) -> list:
     """The alerts a plan recorded (those active in its slices when it was made)."""
     from gridplan.routing.alerts import Alert
@@ -449,6 +481,7 @@ def show(plan_id: int):
         feedback_notes=plan.feedback_notes(),
         n_missed=len(plan.missed_flags()),
         feedback_info=params.get("feedback"),
+        forecast=_forecast_rows(plan, labels),
         metrics_html=metrics_html,
         versions=versions,
         current=current if current["id"] != row["id"] else None,
