@@ -598,3 +598,27 @@ def test_the_plan_page_and_sheets_say_what_is_optimised_and_why_each_stop(
     lines = re.findall(r'<tr class="why"><td></td><td colspan="7">([^<]*)</td>', sheets)
     lines = [unescape(line) for line in lines]
     assert lines and all(line.startswith(why) and risk in line for line in lines)
+
+
+def test_the_demo_plan_says_which_forecast_ranked_its_stops(client, web_store):
+    """The demo plan's prize is the forecast chosen for S01; the plan, its page, its route
+    sheets and the hot-spot map say which, in either language."""
+    login(client, web_store["users"][("S01", "officer")])
+    plan_id = web_store["plans"]["S01"]
+    saved = client.get(f"/downloads/plans/{plan_id}.plan.json").get_json()
+    forecast = saved["settings"]["forecast"]
+    assert set(forecast["names"]) >= {"all", "morning", "day", "evening", "night"}
+    assert forecast["horizon_days"] == 7 and forecast["figures"]["night"]["pai_prior"] > 0
+    night = forecast["names"]["night"]
+    client.get("/lang/en")
+    en = unescape(client.get(f"/plans/{plan_id}").get_data(as_text=True))
+    assert "Risk forecast" in en and 'id="forecast-table"' in en and night in en
+    client.get("/lang/zh")
+    zh = unescape(client.get(f"/plans/{plan_id}").get_data(as_text=True))
+    assert "风险预测" in zh and "历史计数" in zh
+    sheets = unescape(client.get(f"/plans/{plan_id}/sheets?lang=en").get_data(as_text=True))
+    assert "Stops ranked by the forecast" in sheets and "prior counts" in sheets
+    sheets_zh = unescape(client.get(f"/plans/{plan_id}/sheets?lang=zh").get_data(as_text=True))
+    assert "经回测选定的预测" in sheets_zh
+    frame = client.get("/map/frame").get_data(as_text=True)
+    assert f'"night":"{night}"' in frame.replace('": "', '":"')  # the map's legend names it
