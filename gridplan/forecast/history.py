@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from typing import Any
 
 import geopandas as gpd
@@ -150,17 +151,33 @@ def _clip(origins, days: int) -> np.ndarray:
     return np.clip(np.asarray(origins, dtype=np.int64), 0, days)
 
 
+#: Sample-pair distances computed at once when integrating a kernel (memory, not speed).
+_KERNEL_CHUNK = 2_000_000
+
+
 def _kernel(samples: np.ndarray, area: np.ndarray, bandwidth: float) -> np.ndarray:
+    """Mean kernel density at micro-grid i's points from micro-grid j's, times i's area.
+
+    ``samples`` are sorted by micro-grid and every micro-grid has at least one; the pairs are
+    taken a block of micro-grids at a time, so a station of thousands stays in memory.
+    """
     xy, owner = samples[:, :2], samples[:, 2].astype(np.int64)
     n = len(area)
-    d2 = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=-1)
-    density = np.exp(-d2 / (2 * bandwidth**2)) / (2 * np.pi * bandwidth**2)
-    per_cell = np.bincount(owner, minlength=n).astype(float)
-    # mean density at cell i's points from cell j's points, times cell i's area
-    onehot = np.zeros((len(owner), n))
-    onehot[np.arange(len(owner)), owner] = 1.0
-    mean = (onehot.T @ density @ onehot) / np.outer(per_cell, per_cell)
-    return mean * area[:, None]
+    per_cell = np.bincount(owner, minlength=n)
+    starts = np.concatenate([[0], np.cumsum(per_cell)])
+    rows = max(int(per_cell.max()), _KERNEL_CHUNK // len(xy))
+    out = np.zeros((n, n))
+    first = 0
+    while first < n:
+        last = int(np.searchsorted(starts, starts[first] + rows, side="right")) - 1
+        last = min(max(last, first + 1), n)
+        block = xy[starts[first] : starts[last]]
+        d2 = ((block[:, None, :] - xy[None, :, :]) ** 2).sum(axis=-1)
+        density = np.exp(-d2 / (2 * bandwidth**2)) / (2 * np.pi * bandwidth**2)
+        by_col = np.add.reduceat(density, starts[:-1], axis=1)
+        out[first:last] = np.add.reduceat(by_col, starts[first:last] - starts[first], axis=0)
+        first = last
+    return out / np.outer(per_cell, per_cell) * area[:, None]
 
 
 def _samples(cells_metric: gpd.GeoSeries) -> np.ndarray:
@@ -180,6 +197,16 @@ def _samples(cells_metric: gpd.GeoSeries) -> np.ndarray:
             continue
         rows.extend((x, y, i) for x, y in zip(gx.ravel()[inside], gy.ravel()[inside], strict=True))
     return np.asarray(rows, dtype=float)
+
+
+def _cumulative(daily: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """``(days + 1, slices, cells)`` sums of the days before each day, in float32.
+
+    float32 halves the memory of a long history; counts stay exact up to 16 million.
+    """
+    out = np.zeros((shape[0] + 1, *shape[1:]), dtype=np.float32)
+    np.cumsum(daily.reshape(shape), axis=0, dtype=np.float32, out=out[1:])
+    return out
 
 
 def _local_days(incidents: gpd.GeoDataFrame, config: StationConfig) -> pd.Series:
@@ -258,19 +285,19 @@ def build_history(
     weights = incident_weights(incidents, config)
     inside = keep & (cell >= 0)
     shape = (n_days, 1 + members.shape[1], len(cells))
-    counts, harm = np.zeros(shape), np.zeros(shape)
+    flat, w = [], []
     for s in range(shape[1]):
         sel = inside if s == 0 else inside & members[:, s - 1]
-        np.add.at(counts, (index[sel], s, cell[sel]), 1.0)
-        np.add.at(harm, (index[sel], s, cell[sel]), weights[sel])
-    zero = np.zeros((1, *shape[1:]))
+        flat.append((index[sel] * shape[1] + s) * shape[2] + cell[sel])
+        w.append(weights[sel])
+    flat_all, w_all = np.concatenate(flat), np.concatenate(w)
     metric = cells.to_crs(metric_crs(cells, crs=config.metric_crs, source=config.source))
     return History(
         cells=cells,
         slice_ids=(ALL_DAY, *(s.id for s in config.slices)),
         first_day=pd.Timestamp(first).date(),
-        cum=np.concatenate([zero, np.cumsum(counts, axis=0)]),
-        harm=np.concatenate([zero, np.cumsum(harm, axis=0)]),
+        cum=_cumulative(np.bincount(flat_all, minlength=math.prod(shape)), shape),
+        harm=_cumulative(np.bincount(flat_all, w_all, minlength=math.prod(shape)), shape),
         area_m2=metric.area.to_numpy(),
         samples=_samples(metric.geometry),
         unassigned=int((keep & (cell < 0)).sum()),
