@@ -36,8 +36,10 @@ import shapely
 
 from gridplan.analysis.backtesting import backtest
 from gridplan.forecast.history import build_history
+from gridplan.forecast.methods import PriorCounts
 from gridplan.forecast.rolling import evaluate_forecasts
 from gridplan.forecast.rolling import parse_origins
+from gridplan.forecast.rolling import rolling_backtest
 from gridplan.station.config import config_from_mapping
 from gridplan.station.config import load_config
 
@@ -149,6 +151,33 @@ def main(argv=None) -> int:
 TARGETS = {7: (1.10, 1.10, 1.03), 365: (1.00, 1.03, None)}
 
 
+class YearOracle:
+    """Not a forecast: the counts of the whole scored year (it has seen every scored week).
+
+    Ranking each week by the year's own pattern bounds what any forecast of a stable
+    within-year pattern can reach; only week-to-week dynamics could do better.
+    """
+
+    label = "oracle: the year's own counts"
+
+    def __init__(self, first: int, last: int):
+        self.first, self.last = first, last
+
+    def fit_many(self, history, origins):
+        year = history.cum[self.last] - history.cum[self.first]
+        return np.broadcast_to(year, (len(origins), *year.shape))
+
+
+def year_ceiling(history, year: int) -> dict[str, float]:
+    """PAI at 5 % of the year's oracle / prior counts per slice, weekly origins, 7 days."""
+    first = history.day_index(f"{year}-01-01")
+    origins = parse_origins(f"weekly:{year}-01-01..{year}-12-24", history, 7)
+    methods = {"prior": PriorCounts(), "oracle": YearOracle(first, first + 365)}
+    r = rolling_backtest(history, methods, origins=origins, horizon_days=7)
+    m = r.mean().pivot(index="method", columns="slice", values="pai")
+    return {s: float(m.loc["oracle", s] / m.loc["prior", s]) for s in m.columns}
+
+
 def rolling_evaluation(grid, incidents, cfg) -> dict:
     """Choose on the year before, report each of 2018-2020, for 7, 28 and 365 days."""
     t0 = time.perf_counter()
@@ -169,6 +198,7 @@ def rolling_evaluation(grid, incidents, cfg) -> dict:
                 {"horizon": horizon, "year": year, "text": ev.to_text(), **ev.summary()}
             )
     out["total_s"] = time.perf_counter() - t0
+    out["ceiling_2019"] = year_ceiling(history, 2019)
     return out
 
 
@@ -202,6 +232,8 @@ def print_rolling(rolling: dict) -> None:
         for name, value, goal in checks:
             verdict = "met" if value >= goal else "NOT met"
             print(f"target {run['horizon_days']} d 2019 {name}: {value:.3f} >= {goal} {verdict}")
+    ceiling = ", ".join(f"{s} {v:.3f}" for s, v in rolling["ceiling_2019"].items())
+    print(f"ceiling, 7 d 2019: ranking every week by 2019's own counts / prior counts: {ceiling}")
     print(
         f"full rolling back-test (history {rolling['history_s']:.1f} s, 3 horizons x 3 years, "
         f"{len(rolling['runs'][0]['methods']) // 5} methods): {rolling['total_s']:.1f} s"
