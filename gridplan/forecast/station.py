@@ -247,12 +247,12 @@ def forecast_hotspots(
     """
     if config.forecast_method == "hotspot":
         return _hotspot_prize(hotspots, "forecast.method = 'hotspot' in the station config")
-    history = build_history(grid, incidents, config=config)
-    if forecast is None:
-        try:
+    try:
+        history = build_history(grid, incidents, config=config)
+        if forecast is None:
             forecast = choose_station_forecast(history, config)
-        except InputError as exc:
-            return _hotspot_prize(hotspots, str(exc))
+    except InputError as exc:  # no incident with a time, too short a history
+        return _hotspot_prize(hotspots, str(exc))
     origin = history.day(history.days)
     out = forecast_prize(hotspots, history, forecast, origin=origin)
     out["forecast"] = out["slice"].map(forecast.names).fillna(forecast.names.get("all", ""))

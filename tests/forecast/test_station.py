@@ -91,3 +91,14 @@ def test_forecast_hotspots_makes_the_prize_or_says_why_not():
     assert (kept["score"] == hot_short["score"]).all()
     fixed = dataclasses.replace(CONFIG, forecast_method="hotspot")
     assert forecast_hotspots(hot, grid, gdf, fixed).attrs["forecast"]["method"] == "hotspot"
+
+
+def test_no_incidents_keep_the_hot_spot_score():
+    from gridplan.analysis.hotspots import compute_hotspots
+
+    grid = row_grid()
+    empty = incidents([(1, "2024-01-01 12:00")]).iloc[:0]
+    hot = compute_hotspots(grid, empty, config=CONFIG, permutations=0)
+    out = forecast_hotspots(hot, grid, empty, CONFIG)
+    assert out.attrs["forecast"]["method"] == "hotspot"
+    assert "no valid time" in out.attrs["forecast"]["reason"]
