@@ -457,6 +457,14 @@ def _paginate(rows: Sequence[SheetRow], budget_mm: float, density: str) -> list[
     return pages
 
 
+def _legend_mm(plan: PatrolPlan, classes: str) -> float:
+    """Height of the map legend: its notes on small-station classes and the forecast."""
+    legend_mm = _LEGEND_MM + (_CLASSES_NOTE_MM if classes == "excess" else 0.0)
+    if plan.settings.get("forecast"):  # a line, two on a narrow map, saying what ranked stops
+        legend_mm += 2 * _CLASSES_NOTE_MM
+    return legend_mm
+
+
 def _forecast_fields(plan: PatrolPlan, slice_id: str) -> dict[str, str]:
     """Return what ranked the stops of a slice, from the plan's ``settings["forecast"]``."""
     forecast = plan.settings.get("forecast") or {}
@@ -584,9 +592,7 @@ def route_sheets(
             raise _unknown("patroller", [patroller], ids)
     tz = zoneinfo.ZoneInfo(plan.timezone)
     classes = class_method(p.gi_class for s in plan.slices for r in s.routes for p in r.stops)
-    legend_mm = _LEGEND_MM + (_CLASSES_NOTE_MM if classes == "excess" else 0.0)
-    if plan.settings.get("forecast"):  # a line, two on a narrow map, saying what ranked stops
-        legend_mm += 2 * _CLASSES_NOTE_MM
+    legend_mm = _legend_mm(plan, classes)
     labels = dict(slice_labels or {})
     members = {p.id: p.members for p in roster}
     flags = feedback_flags(plan)

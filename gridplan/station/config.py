@@ -182,16 +182,7 @@ class StationConfig:
                 msg = f"{where}: {key} = {value!r} must not be negative; write 0 or more"
                 raise ConfigError(msg)
         _check_retention(self.track_retention_days, where)
-        for key, value, allowed in (
-            ("forecast.method", self.forecast_method, FORECAST_METHODS),
-            ("forecast.horizon", self.forecast_horizon, FORECAST_HORIZONS),
-        ):
-            if value not in allowed:
-                msg = (
-                    f"{where}: {key} = {value!r} is not known; write one of "
-                    f"{', '.join(repr(a) for a in allowed)}"
-                )
-                raise ConfigError(msg)
+        _check_forecast(self.forecast_method, self.forecast_horizon, where)
         if not 0 <= self.area_tolerance < 0.5:
             msg = (
                 f"{where}: grid.area_tolerance = {self.area_tolerance!r} is not a share in "
@@ -284,6 +275,19 @@ class StationConfig:
         if colour is None:
             return 1.0
         return self.alert_weights.get(colour, 1.0)
+
+
+def _check_forecast(method: str, horizon: str, where: str) -> None:
+    for key, value, allowed in (
+        ("forecast.method", method, FORECAST_METHODS),
+        ("forecast.horizon", horizon, FORECAST_HORIZONS),
+    ):
+        if value not in allowed:
+            msg = (
+                f"{where}: {key} = {value!r} is not known; write one of "
+                f"{', '.join(repr(a) for a in allowed)}"
+            )
+            raise ConfigError(msg)
 
 
 def _check_retention(days: int, where: str) -> None:
