@@ -254,7 +254,7 @@ def timed_search(
 
 
 def new_walk(state: _kernels.State) -> _kernels.Walk:
-    """An empty walk's memory for routes shaped as ``state``'s (filled by ``_kernels.start``)."""
+    """Return an empty walk's memory for routes shaped as ``state``'s."""
     k_count, cap = state.routes.shape
     return _kernels.Walk(
         current=np.zeros((k_count, cap), dtype=np.int64),
