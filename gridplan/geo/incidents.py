@@ -1181,17 +1181,18 @@ def _rejects_frame(
             "row": rows[bad],
             "column": ledger.column[bad],
             "value": ledger.value[bad],
-            "reason": ledger.reason[bad],
+            "reason": pd.Series(ledger.reason[bad], dtype=object),
         }
     )
     if bad_rows:
         extra = pd.DataFrame(bad_rows, columns=list(REJECT_COLUMNS[:4]))
+        extra["reason"] = pd.Series([r[3] for r in bad_rows], dtype=object)
         frame = pd.concat([frame, extra], ignore_index=True).sort_values("row", kind="stable")
     frame = frame.reset_index(drop=True)
     frame["row"] = frame["row"].astype(np.int64)
     for col in ("column", "value"):
         frame[col] = frame[col].astype(str)
-    # the reasons stay Message objects (their text is the English reason) for the web UI
-    frame["reason"] = frame["reason"].astype(object)
+    # the reasons stay Message objects (their text is the English reason) for the web UI;
+    # pandas 3 would make an object column of str subclasses plain strings: dtype=object above
     frame["reason_id"] = [getattr(r, "id", "") for r in frame["reason"]]
     return frame

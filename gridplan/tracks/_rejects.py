@@ -34,7 +34,8 @@ def reject_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     frame["row"] = frame["row"].astype("int64")
     for col in ("source", "patroller", "time", "column", "value"):
         frame[col] = frame[col].map(lambda v: "" if v is None or v is pd.NA else str(v))
-    frame["reason"] = frame["reason"].astype(object)
+    # the Message objects themselves (pandas 3 would turn str subclasses into plain strings)
+    frame["reason"] = pd.Series([r.get("reason") for r in rows], index=frame.index, dtype=object)
     frame["reason_id"] = [getattr(r, "id", "") for r in frame["reason"]]
     frame = frame.sort_values(["source", "row"], kind="stable").reset_index(drop=True)
     return frame[list(TRACK_REJECT_COLUMNS)]
