@@ -28,6 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from gridplan._errors import ColumnError
 from gridplan._errors import GridplanError
 from gridplan._errors import GridplanWarning
@@ -74,7 +76,7 @@ _E_REPAIRS_CHANGED = define(
 )
 
 #: The steps of an import, as the views queue them (``params["step"]``).
-STEPS = ("grid", "grid_repair", "incidents", "columns", "targets")
+STEPS = ("grid", "grid_repair", "incidents", "columns", "targets", "tracks")
 
 
 class _Cancelled(Exception):
@@ -456,10 +458,89 @@ def _targets(ctx: _Job, params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- tracks
+
+#: Rejected fixes kept with a track batch for its report (the first ones, in row order).
+MAX_TRACK_REJECTS = 1000
+
+_E_TRACK_COLUMNS = define(
+    "imports.track_columns",
+    N_(
+        "%(name)s: no column was recognised as %(roles)s; the file's columns are %(columns)s. "
+        "Write the column's name in the form's Columns fields and upload it again."
+    ),
+)
+
+
+def _tracks(ctx: _Job, params: dict[str, Any]) -> dict[str, Any]:
+    """Read a patrol track (GPX, CSV, XLSX), clean it and store its fixes as one batch.
+
+    ``params``: ``patroller`` (roster id; empty: the file's patroller column), ``datum``
+    (empty: WGS 84 for GPX, the station's ``crs.coordinates`` for tables) and ``columns``
+    (role -> header, the roles left empty are found by name). Each patroller's fixes are
+    cleaned at the speed of their roster mode.
+    """
+    from gridplan.tracks.fixes import import_track
+
+    cfg = store.station_config(ctx.con, ctx.station_id)
+    columns = {k: v for k, v in dict(params.get("columns") or {}).items() if v}
+    ctx.stage("read")
+    try:
+        result = import_track(
+            ctx.pending.path,
+            patroller=params.get("patroller") or None,
+            mode={p.id: p.mode for p in cfg.roster},
+            config=cfg,
+            datum=params.get("datum") or None,
+            columns=columns or None,
+            limits=ctx.limits,
+        )
+    except ColumnError as exc:
+        roles = ", ".join(exc.roles) or "?"
+        msg = _E_TRACK_COLUMNS(
+            name=ctx.pending.name, roles=roles, columns=", ".join(exc.columns[:30]) or "-"
+        )
+        return _rejected(ctx, msg, status=422)
+    ctx.stage("store")
+    batch_id, _n = store.save_track_batch(
+        ctx.con,
+        ctx.station_id,
+        result.fixes,
+        patroller_id=params.get("patroller") or ", ".join(result.patrollers)[:200],
+        source_name=ctx.pending.name,
+        username=ctx.username,
+        n_rejected=len(result.rejects),
+        summary=_track_summary(ctx, result),
+        ip=ctx.ip,
+    )
+    return {"next": "stored", "result_id": batch_id}
+
+
+def _track_summary(ctx: _Job, result) -> dict[str, Any]:
+    """A track import's summary for its report: counts, choices, rejects and warnings."""
+    summary = result.summary()
+    summary["source"] = ctx.pending.name
+    summary["warnings"] = [ctx.record(w) for w in result.warnings]
+    rejects = result.rejects.head(MAX_TRACK_REJECTS)
+    summary["rejects"] = [
+        {
+            "row": None if pd.isna(r.row) else int(r.row),
+            "patroller": str(r.patroller),
+            "time": str(r.time),
+            "column": str(r.column),
+            "value": str(r.value),
+            "reason": ctx.record(r.reason),
+        }
+        for r in rejects.itertuples()
+    ]
+    return summary
+
+
 _STEPS: dict[str, Callable[[_Job, dict[str, Any]], dict[str, Any]]] = {
     "grid": _grid,
     "grid_repair": _grid_repair,
     "incidents": _incidents,
     "columns": _columns,
     "targets": _targets,
+    "tracks": _tracks,
 }

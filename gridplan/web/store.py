@@ -1408,6 +1408,7 @@ def save_track_batch(
     username: str,
     n_rejected: int = 0,
     summary: Mapping[str, Any] | None = None,
+    ip: str = "",
 ) -> tuple[int, int]:
     """Store a track's fixes as one batch (audited); return ``(batch_id, fixes stored)``.
 
@@ -1466,7 +1467,8 @@ def save_track_batch(
             ),
         )
         detail = {"patroller": patroller_id, "added": n, "rejected": int(n_rejected)}
-        insert_audit(con, username, station_id, "import_tracks", detail, target=source_name)
+        detail["batch_id"] = batch_id
+        insert_audit(con, username, station_id, "import_tracks", detail, target=source_name, ip=ip)
     return batch_id, n
 
 

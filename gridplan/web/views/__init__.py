@@ -25,6 +25,7 @@ def register(app: Flask) -> None:
     from gridplan.web.views import plans
     from gridplan.web.views import sheetviews
     from gridplan.web.views import targets
+    from gridplan.web.views import tracks
 
     for module in (
         i18n, auth, overview, gridmap, alerts, imports, plans, sheetviews, downloads, admin
@@ -32,3 +33,4 @@ def register(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(targets.bp)
     app.register_blueprint(patrol.bp)
+    app.register_blueprint(tracks.bp)

@@ -79,12 +79,20 @@ def _upload(field: str, allowed: tuple[str, ...]):
     return (name, content), None
 
 
+#: Uploads made on a page of their own (which shows their errors): the step of the same name.
+_OTHER_PAGES = ("targets", "tracks")
+
+
 def _rejected(kind: str, message, status: int = 422, **ctx):
     """The import page with ``message`` (a library message is shown in the UI's language)."""
     if kind == "targets":  # a targets layer is uploaded on the Targets page
         from gridplan.web.views.targets import page_with_error
 
         return page_with_error(message, status)
+    if kind == "tracks":  # a track file is uploaded on the Tracks page
+        from gridplan.web.views.tracks import page_with_error as tracks_error
+
+        return tracks_error(message, status)
     message = translate(message)
     return render_template("imports.html", kind=kind, error=message, **ctx), status
 
@@ -156,9 +164,12 @@ def upload_file(field: str, allowed: tuple[str, ...]):
     return _upload(field, allowed)
 
 
-def start_import_of(kind: str, name: str, content: bytes):
-    """Keep an upload of ``kind`` and queue its import job (a step of the same name)."""
-    return _start(_keep(kind, name, content), kind)
+def start_import_of(kind: str, name: str, content: bytes, **choices):
+    """Keep an upload of ``kind`` and queue its import job (a step of the same name).
+
+    ``choices`` go to the job's step (the tracks page's patroller, datum and columns).
+    """
+    return _start(_keep(kind, name, content), kind, **choices)
 
 
 @bp.post("/cancel")
@@ -191,7 +202,7 @@ def job(job_id: int):
     row = _job_or_404(job_id)
     params = json.loads(row["params_json"])
     kind = "grid" if params["step"].startswith("grid") else "incidents"
-    kind = "targets" if params["step"] == "targets" else kind
+    kind = params["step"] if params["step"] in _OTHER_PAGES else kind
     if row["status"] in ("queued", "running"):
         limits = ReadLimits.from_mapping(current_app.config)
         return render_template(
@@ -262,6 +273,8 @@ def _stored(kind: str, params: dict, outcome: dict):
         from gridplan.web.views.targets import stored
 
         return stored(params, outcome)
+    if kind == "tracks":
+        return redirect(url_for("tracks.batch", batch_id=outcome["result_id"]))
     name, version, n = params["name"], outcome.get("version"), outcome.get("repairs", 0)
     if n:
         text = _(
