@@ -68,6 +68,7 @@ MESSAGE_MODULES = (
     "gridplan.tracks.fixes",
     "gridplan.tracks.presence",
     "gridplan.tracks.compliance",
+    "gridplan.io.track_files",
 )
 
 _TEMPLATES: dict[str, MessageTemplate] = {}

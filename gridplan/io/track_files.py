@@ -5,6 +5,12 @@
   :func:`gridplan.tracks.fixes.import_track` reads each of them back.
 - :func:`write_track_rejects`: the rejected fixes as CSV, one row each with its file, row and
   reason.
+- :func:`read_check_ins`: the check-ins CSV a plan's page of the web UI downloads (one row per
+  "arrived" or "left" pressed on the phone page), as
+  :class:`~gridplan.tracks.presence.CheckIn` s for compliance (:func:`check_ins_from_frame`
+  for such a table already in memory).
+- :func:`compliance_tables`: a compliance report's three tables as plain frames (times as
+  ISO 8601 text), as the CSV files and the web UI's downloads hold them.
 - :func:`write_compliance`: a compliance report as three CSV files (``NAME.csv`` the stops,
   ``NAME.patrollers.csv``, ``NAME.hotspots.csv``) or one GeoPackage with the layers ``stops``
   (points styled by status), ``hotspots`` (the top hot spots' polygons when the grid is
@@ -24,14 +30,23 @@ import pandas as pd
 import pyogrio
 
 from gridplan._errors import InputError
+from gridplan._messages import N_
+from gridplan._messages import define
+from gridplan._messages import listing
 from gridplan._validate import TRACK_REJECT_COLUMNS
 from gridplan._validate import check_fixes
 from gridplan.io import styles
+from gridplan.io.csvsafe import unescape_cell
 from gridplan.io.csvsafe import write_frame_csv
 from gridplan.io.export import iso_times
 from gridplan.io.export import write_geodata
+from gridplan.io.limits import ReadLimits
+from gridplan.io.limits import exceeded
+from gridplan.io.vector import check_file
 from gridplan.tracks.compliance import Compliance
 from gridplan.tracks.fixes import TrackImport
+from gridplan.tracks.presence import KINDS
+from gridplan.tracks.presence import CheckIn
 
 _TIME_COLUMNS = (
     "planned_arrival",
@@ -161,6 +176,175 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: Columns a check-ins table must have (the web UI's check-ins CSV has them and more:
+#: ``stop_key``, ``lon``, ``lat``, ``accuracy_m`` and ``note`` are read when present).
+CHECK_IN_COLUMNS = ("patroller", "kind", "time", "micro_id")
+
+_E_CHECKIN_COLUMNS = define(
+    "tracks.checkin_columns",
+    N_(
+        "%(where)s: the columns %(missing)s are missing (found: %(found)s); give the check-ins "
+        "CSV that a plan's page of the web UI downloads (Check-ins as CSV)"
+    ),
+)
+_E_CHECKIN_ROWS = define(
+    "tracks.checkin_rows",
+    N_("%(where)s: %(n)d check-ins cannot be read: %(first)s; fix those rows or leave them out"),
+)
+_R_CHECKIN_KIND = define(
+    "tracks.checkin_kind", N_("row %(row)d: kind %(value)r is not arrived or left")
+)
+_R_CHECKIN_TIME = define(
+    "tracks.checkin_time",
+    N_(
+        "row %(row)d: time %(value)r is not a date and time with its offset "
+        "(2024-06-05T08:00:00+08:00)"
+    ),
+)
+_R_CHECKIN_WHERE = define(
+    "tracks.checkin_where",
+    N_("row %(row)d: neither the micro-grid nor the stop nor the position is given"),
+)
+
+
+def _number(value: str) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None
+
+
+def _check_in_time(value: str):
+    try:
+        time = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return None
+    return None if pd.isna(time) or time.tzinfo is None else time.to_pydatetime()
+
+
+def check_ins_from_frame(frame: pd.DataFrame, *, where: str = "check-ins") -> list[CheckIn]:
+    """Return the check-ins of a table with :data:`CHECK_IN_COLUMNS` (cells as text).
+
+    ``time`` is ISO 8601 with its offset; ``micro_id`` or ``stop_key`` (or ``lon``/``lat``)
+    says where. Spreadsheet escapes (a leading ``'``) are undone.
+
+    Raises
+    ------
+    InputError
+        If a column is missing, or rows have an unknown kind, a time without its offset or
+        no place (the first rows named, counting the header as row 1).
+    """
+    missing = [c for c in CHECK_IN_COLUMNS if c not in frame.columns]
+    if missing:
+        found = ", ".join(map(str, frame.columns[:20])) or "-"
+        raise InputError(_E_CHECKIN_COLUMNS(where=where, missing=", ".join(missing), found=found))
+    text = frame.astype(object).where(frame.notna(), "").map(lambda v: unescape_cell(str(v)))
+    out, problems = [], []
+    for k, r in enumerate(text.to_dict("records")):
+        row = k + 2
+        time = _check_in_time(r["time"])
+        lon, lat = _number(r.get("lon", "")), _number(r.get("lat", ""))
+        place = r["micro_id"] or r.get("stop_key", "") or (lon is not None and lat is not None)
+        if r["kind"] not in KINDS:
+            problems.append(_R_CHECKIN_KIND(row=row, value=r["kind"]))
+        elif time is None:
+            problems.append(_R_CHECKIN_TIME(row=row, value=r["time"]))
+        elif not place:
+            problems.append(_R_CHECKIN_WHERE(row=row))
+        else:
+            out.append(
+                CheckIn(
+                    patroller=r["patroller"],
+                    kind=r["kind"],
+                    time=time,
+                    micro_id=r["micro_id"] or None,
+                    stop=r.get("stop_key") or None,
+                    lon=lon,
+                    lat=lat,
+                    accuracy_m=_number(r.get("accuracy_m", "")),
+                    note=r.get("note", ""),
+                )
+            )
+    if problems:
+        first = listing(problems[:5], semicolons=True)
+        raise InputError(_E_CHECKIN_ROWS(where=where, n=len(problems), first=first))
+    return out
+
+
+def read_check_ins(path: str | Path, *, limits: ReadLimits | None = None) -> list[CheckIn]:
+    r"""Read the check-ins CSV a plan's page of the web UI downloads (see the module).
+
+    Parameters
+    ----------
+    path
+        The CSV (UTF-8, with or without a byte-order mark).
+    limits
+        ``max_bytes`` and ``max_rows`` bound what the file may hold.
+
+    Returns
+    -------
+    list of CheckIn
+        One per row, in the file's order.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty, too big or not such a table (see
+        :func:`check_ins_from_frame`).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "check-ins.csv"
+    >>> _ = p.write_text("patroller,kind,time,micro_id\n"
+    ...                  "V01,arrived,2024-06-05T08:00:00+08:00,S01-B1-M001\n", encoding="utf-8")
+    >>> [(c.patroller, c.kind, c.micro_id) for c in read_check_ins(p)]
+    [('V01', 'arrived', 'S01-B1-M001')]
+    """
+    path = Path(path)
+    limits = ReadLimits() if limits is None else limits
+    check_file(path, kinds=_CHECK_IN_FILE(), what=_CHECK_INS())
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise InputError(exceeded("max_bytes", size, limits.max_bytes, path))
+    try:
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", nrows=limits.max_rows + 1
+        )
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(_E_CHECKIN_UNREADABLE(where=str(path), problem=str(exc)[:200])) from None
+    if len(frame) > limits.max_rows:
+        raise InputError(exceeded("max_rows", len(frame), limits.max_rows, path))
+    return check_ins_from_frame(frame, where=str(path))
+
+
+_CHECK_IN_FILE = define("tracks.checkin_file", N_("a check-ins CSV"))
+_CHECK_INS = define("tracks.checkin_what", N_("the check-ins"))
+_E_CHECKIN_UNREADABLE = define(
+    "tracks.checkin_unreadable",
+    N_("%(where)s cannot be read as CSV (%(problem)s); download the check-ins CSV again"),
+)
+
+
+def compliance_tables(report: Compliance) -> dict[str, pd.DataFrame]:
+    """Return a report's ``stops``, ``patrollers`` and ``hotspots`` as its CSV files hold them.
+
+    Times are ISO 8601 text with their offset, minutes rounded to 0.001.
+
+    Examples
+    --------
+    >>> tables = compliance_tables(report)  # doctest: +SKIP
+    >>> list(tables)  # doctest: +SKIP
+    ['stops', 'patrollers', 'hotspots']
+    """
+    return {
+        "stops": _plain(report.stops),
+        "patrollers": report.patrollers.copy(),
+        "hotspots": report.hotspots.copy(),
+    }
+
+
 def compliance_paths(path: str | Path) -> tuple[Path, ...]:
     """Return the files :func:`write_compliance` writes for ``path``.
 
@@ -213,12 +397,12 @@ def write_compliance(
     """
     path = Path(path)
     suffix = _suffix(path, (".csv", ".gpkg"))
-    stops = _plain(report.stops)
+    tables = compliance_tables(report)
+    stops = tables["stops"]
     if suffix == ".csv":
         paths = compliance_paths(path)
-        write_frame_csv(stops, paths[0])
-        write_frame_csv(report.patrollers, paths[1])
-        write_frame_csv(report.hotspots, paths[2])
+        for table, out in zip(tables.values(), paths, strict=True):
+            write_frame_csv(table, out)
         return paths
     points = gpd.GeoDataFrame(
         stops.drop(columns=["lon", "lat"]),
@@ -246,7 +430,11 @@ def write_compliance(
 
 
 __all__ = [
+    "CHECK_IN_COLUMNS",
+    "check_ins_from_frame",
     "compliance_paths",
+    "compliance_tables",
+    "read_check_ins",
     "write_compliance",
     "write_fixes",
     "write_track_rejects",

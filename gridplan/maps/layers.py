@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Mapping
 from collections.abc import Sequence
 from importlib import resources
 
@@ -40,7 +41,10 @@ from gridplan.maps.palette import GI_KEYS
 from gridplan.maps.palette import HOT_OUTLINE
 from gridplan.maps.palette import LEGEND_KEYS
 from gridplan.maps.palette import NO_DATA_COLOUR
+from gridplan.maps.palette import PRESENCE_BREAKS_MIN
+from gridplan.maps.palette import PRESENCE_COLOURS
 from gridplan.maps.palette import SCORE_COLOURS
+from gridplan.maps.palette import STATUS_COLOURS
 
 #: Tile layer presets; any other value is taken as an XYZ URL template of the user's server.
 TILE_PRESETS = {
@@ -122,6 +126,17 @@ LABELS = {
         "alerts": "三色预警",
         "alert_until": "至",
         "add_to_alert": "加入预警",
+        "presence": "实际巡逻时长",
+        "presence_stops": "计划停留点（按执行情况）",
+        "present_min": "实际在场",
+        "planned_min": "计划",
+        "top_spot": "重点热点",
+        "error_pm": "误差 ±",
+        "status_visited": "已到达",
+        "status_late": "迟到",
+        "status_missed": "未到",
+        "status_no_track": "无轨迹",
+        "status_not_measured": "无法衡量",
     },
     "en": {
         "slice": "Time slice",
@@ -199,6 +214,17 @@ LABELS = {
         "alerts": "Alerts",
         "alert_until": "until",
         "add_to_alert": "Add to alert",
+        "presence": "Time present",
+        "presence_stops": "Planned stops (by status)",
+        "present_min": "present",
+        "planned_min": "planned",
+        "top_spot": "top hot spot",
+        "error_pm": "error ±",
+        "status_visited": "visited",
+        "status_late": "late",
+        "status_missed": "missed",
+        "status_no_track": "no track",
+        "status_not_measured": "not measured",
     },
 }
 
@@ -573,6 +599,66 @@ def _area_geometry(text: str) -> dict | None:
     except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.GEOSException):
         return None
     return shapely.geometry.mapping(shapely.set_precision(geom, 1e-6))
+
+
+def presence_layer(
+    grid: gpd.GeoDataFrame,
+    presence: pd.DataFrame,
+    labels: dict,
+    *,
+    planned: Mapping[str, float] | None = None,
+    stops: pd.DataFrame | None = None,
+) -> MacroElement:
+    """Micro-grids filled by the minutes patrols were there, and planned stops by status.
+
+    ``presence`` has ``micro_id``, ``minutes`` and ``error_min`` (summed here per micro-grid);
+    ``planned`` gives the planned minutes of the top hot spots (outlined, with planned against
+    present in the tooltip); ``stops`` (a compliance report's stops: ``lon``, ``lat``,
+    ``status``, ``slice``, ``patroller_id``, ``order``, ``micro_id``, ``present_min``,
+    ``dwell_min``) are circles in their status colour
+    (:data:`~gridplan.maps.palette.STATUS_COLOURS`).
+    """
+    g = grid.to_crs(4326)
+    micro = g[g["level"] == "micro"]
+    per = presence.groupby("micro_id")[["minutes", "error_min"]].sum()
+    planned = dict(planned or {})
+    ids = [str(i) for i in micro["id"]]
+    keep = [i in per.index or i in planned for i in ids]
+    cells = micro[keep]
+    breaks = np.asarray(PRESENCE_BREAKS_MIN)
+    props = []
+    for mid in cells["id"].astype(str):
+        minutes = float(per["minutes"].get(mid, 0.0))
+        k = int(np.searchsorted(breaks, minutes, side="right")) - 1
+        props.append(
+            {
+                "id": mid,
+                "m": round(minutes, 1),
+                "e": round(float(per["error_min"].get(mid, 0.0)), 1),
+                "p": None if mid not in planned else round(float(planned[mid]), 1),
+                "c": PRESENCE_COLOURS[max(k, 0)] if minutes > 0 else None,
+            }
+        )
+    points = []
+    if stops is not None:
+        for r in stops.itertuples(index=False):
+            label = f"{r.slice} {r.patroller_id} #{r.order} {r.micro_id}"
+            points.append(
+                [round(float(r.lon), 6), round(float(r.lat), 6), r.status, label,
+                 round(float(r.present_min), 1), round(float(r.dwell_min), 1)]
+            )  # fmt: skip
+    legend = [
+        [PRESENCE_COLOURS[k], f"{b:g}" + (f"-{breaks[k + 1]:g}" if k + 1 < len(breaks) else "+")]
+        for k, b in enumerate(breaks)
+    ]
+    cfg = {
+        "name": labels["presence"],
+        "stops_name": labels["presence_stops"],
+        "legend": legend,
+        "status_colours": STATUS_COLOURS,
+    }
+    data = _rounded_geojson(cells, props)
+    return Layer("presence_layer.html", data=data, stops=points, cfg=cfg)
 
 
 def micro_layer(

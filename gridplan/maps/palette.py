@@ -77,3 +77,9 @@ STATUS_COLOURS = {
     "no_track": "#9e9e9e",
     "not_measured": "#d9d9d9",
 }
+
+#: Fill of a micro-grid by the minutes patrols were present there (a compliance report's map),
+#: light to dark blue, one colour per class of :data:`PRESENCE_BREAKS_MIN`.
+PRESENCE_COLOURS = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
+#: Lower bounds (minutes) of the presence classes: under 5, 5-15, 15-30, 30-60, 60 and more.
+PRESENCE_BREAKS_MIN = (0.0, 5.0, 15.0, 30.0, 60.0)

@@ -13,6 +13,7 @@ clustered, and only the latest ``max_incidents`` are sent, with a note saying so
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,7 @@ from gridplan.maps.layers import check_lang
 from gridplan.maps.layers import hotspot_layer
 from gridplan.maps.layers import micro_layer
 from gridplan.maps.layers import outline_layer
+from gridplan.maps.layers import presence_layer
 from gridplan.maps.layers import require_vendor
 from gridplan.maps.palette import ALERT_COLOURS
 from gridplan.maps.palette import ALERTS
@@ -460,5 +462,53 @@ def plan_map(
             add_layer(m, outlines, labels)
         _add_alerts(m, g, alerts, labels)
     add_layer(m, Layer("plan_layer.html", data=data), labels)
+    add_layer_control(m, labels, collapsed=False)
+    return m
+
+
+def presence_map(
+    grid: gpd.GeoDataFrame,
+    presence: pd.DataFrame,
+    *,
+    planned: Mapping[str, float] | None = None,
+    stops: pd.DataFrame | None = None,
+    lang: str = "zh",
+    tiles: str | None = "openstreetmap",
+    attribution: str | None = None,
+    static_url: str | None = None,
+) -> folium.Map:
+    """Map where patrols really were: minutes per micro-grid, and the plan's stops by status.
+
+    Parameters
+    ----------
+    grid
+        The 1+5+N grid (any CRS).
+    presence
+        Minutes per micro-grid (``micro_id``, ``minutes``, ``error_min``; rows of one
+        micro-grid are added up), e.g. a compliance report's ``presence.minutes``.
+    planned
+        Planned minutes per top hot spot (outlined; the tooltip compares).
+    stops
+        A compliance report's stops (circles in their status colour).
+    lang, tiles, attribution, static_url
+        As for :func:`plan_map`.
+
+    Returns
+    -------
+    folium.Map
+
+    Examples
+    --------
+    >>> report = compute_compliance(plan, fixes, grid)  # doctest: +SKIP
+    >>> m = presence_map(grid, report.presence.minutes, stops=report.stops)  # doctest: +SKIP
+    """
+    labels = check_lang(lang)
+    g = _check_grid(grid)
+    m = base_map(tuple(g.total_bounds), tiles=tiles, attribution=attribution, static_url=static_url)
+    add_layer(m, micro_layer(g, labels), labels)
+    outlines = outline_layer(g, labels)
+    if outlines is not None:
+        add_layer(m, outlines, labels)
+    add_layer(m, presence_layer(g, presence, labels, planned=planned, stops=stops), labels)
     add_layer_control(m, labels, collapsed=False)
     return m

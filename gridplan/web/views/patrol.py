@@ -465,16 +465,24 @@ def _local(iso: str, tz) -> str:
 
 
 def check_ins_frame(plan, rows, tz, labels: dict[str, str]) -> pd.DataFrame:
-    """The check-ins of a plan as a table (one row per check-in), for its CSV."""
+    """The check-ins of a plan as a table (one row per check-in), for its CSV.
+
+    ``stop_key`` names the plan stop as compliance does
+    (:func:`gridplan.tracks.compliance.stop_key`); ``gridplan compliance --checkins`` and the
+    Compliance page read the table back through
+    :func:`gridplan.io.track_files.check_ins_from_frame`.
+    """
+    from gridplan.tracks.compliance import stop_key
+
     stops = {
-        (s.slice_id, k, i): stop
+        (s.slice_id, k, i): (stop, stop_key(s.slice_id, route.patroller_id, route.part, stop.order))
         for s in plan.slices
         for k, route in enumerate(s.routes)
         for i, stop in enumerate(route.stops)
     }
     records = []
     for r in rows:
-        stop = stops.get((r["slice_id"], r["route_index"], r["stop_index"]))
+        stop, key = stops.get((r["slice_id"], r["route_index"], r["stop_index"]), (None, ""))
         records.append(
             {
                 "slice": r["slice_id"],
@@ -493,6 +501,7 @@ def check_ins_frame(plan, rows, tz, labels: dict[str, str]) -> pd.DataFrame:
                 "distance_m": r["distance_m"],
                 "note": r["note"],
                 "user": r["username"],
+                "stop_key": key,
             }
         )
     return pd.DataFrame.from_records(records, columns=_CSV_COLUMNS)
@@ -500,5 +509,5 @@ def check_ins_frame(plan, rows, tz, labels: dict[str, str]) -> pd.DataFrame:
 
 _CSV_COLUMNS = [
     "slice", "slice_name", "patroller", "stop", "micro_id", "planned_arrival", "kind", "time",
-    "received", "lon", "lat", "accuracy_m", "inside", "distance_m", "note", "user",
+    "received", "lon", "lat", "accuracy_m", "inside", "distance_m", "note", "user", "stop_key",
 ]  # fmt: skip
