@@ -807,9 +807,96 @@ def compute_presence(
     )
 
 
+#: Columns of :func:`presence_table`: minutes per patroller, shift date, slice and micro-grid,
+#: with the time in no micro-grid and the unknown time on rows whose ``micro_id`` is ``""``.
+PRESENCE_TABLE_COLUMNS = ("patroller", "date", "slice", "micro_id", "minutes", "unknown_min")
+
+#: Fixes of a patroller further apart than this (seconds) are two outings (the phone was off
+#: between two shifts): the time between them is neither presence nor unknown time.
+BREAK_S = 3600.0
+
+_OUTING = "\x1f"  # joins a patroller and an outing number while they are measured apart
+
+
+def presence_table(
+    fixes: pd.DataFrame,
+    grid: gpd.GeoDataFrame,
+    config: StationConfig | None = None,
+    *,
+    params: TrackParams | None = None,
+    break_s: float = BREAK_S,
+) -> pd.DataFrame:
+    """Return what a day of tracks amounts to, as kept after the fixes are deleted.
+
+    The minutes per micro-grid are those of :func:`compute_presence` (the ones compliance
+    reports); each patroller's time in no micro-grid (``outside_min`` of its coverage) and
+    unknown time (gaps longer than ``max_gap_s``) are kept on a row of ``micro_id`` ``""``.
+    Fixes more than ``break_s`` apart are measured as separate outings, so the hours between
+    two shifts are not unknown time.
+
+    Parameters
+    ----------
+    fixes
+        A FIXES table.
+    grid, config, params
+        As for :func:`compute_presence`.
+    break_s
+        The longest interval between two fixes of one outing, seconds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`PRESENCE_TABLE_COLUMNS`, one row per patroller, date, slice and micro-grid
+        with minutes or unknown time, sorted.
+
+    Examples
+    --------
+    >>> import gridplan as gp
+    >>> grid = gp.load_grid("tests/data/grid_clean.geojson")
+    >>> c = grid[grid["level"] == "micro"].iloc[0].geometry.representative_point()
+    >>> fixes = pd.DataFrame({"patroller": "V01", "time": pd.to_datetime(
+    ...     ["2024-06-05 08:00", "2024-06-05 08:01", "2024-06-05 08:05", "2024-06-05 18:00",
+    ...      "2024-06-05 18:01"]).tz_localize("Asia/Shanghai"),
+    ...     "lon": c.x, "lat": c.y, "accuracy_m": 5.0, "source": "test"})
+    >>> t = presence_table(fixes, grid)
+    >>> t[["slice", "micro_id", "minutes", "unknown_min"]].values.tolist()  # doctest: +ELLIPSIS
+    [['evening', 'S01-...', 1.0, 0.0], ['morning', '', 0.0, 4.0], ['morning', 'S01-...', 1.0, 0.0]]
+    """
+    params = TrackParams() if params is None else params
+    check_fixes(fixes)
+    columns = list(PRESENCE_TABLE_COLUMNS)
+    if fixes.empty:
+        return pd.DataFrame(columns=columns)
+    f = fixes.sort_values(["patroller", "time"], kind="stable").reset_index(drop=True)
+    who = f["patroller"].astype(str)
+    gap = f["time"].diff().dt.total_seconds()
+    outing = (who.ne(who.shift()) | gap.gt(break_s)).cumsum()
+    tagged = f.assign(patroller=who + _OUTING + outing.astype(str))
+    p = compute_presence(tagged, grid, config, params=params)
+    cells = p.minutes.assign(unknown_min=0.0)[columns]
+    cov = p.coverage
+    elsewhere = pd.DataFrame(
+        {
+            "patroller": cov["patroller"],
+            "date": cov["date"],
+            "slice": cov["slice"],
+            "micro_id": "",
+            "minutes": cov["outside_min"],
+            "unknown_min": cov["unknown_min"],
+        }
+    )
+    out = pd.concat([cells, elsewhere], ignore_index=True)
+    out["patroller"] = out["patroller"].str.rsplit(_OUTING, n=1).str[0]
+    out = out.groupby(columns[:4], as_index=False, sort=True)[columns[4:]].sum()
+    kept = (out["minutes"] > 1e-9) | (out["unknown_min"] > 1e-9)
+    return out[kept].reset_index(drop=True)
+
+
 __all__ = [
+    "BREAK_S",
     "COVERAGE_COLUMNS",
     "KINDS",
+    "PRESENCE_TABLE_COLUMNS",
     "VISIT_COLUMNS",
     "CheckIn",
     "Timeline",
@@ -818,6 +905,7 @@ __all__ = [
     "compute_presence",
     "micro_cells",
     "per_window",
+    "presence_table",
     "slice_windows",
     "visit_table",
 ]

@@ -1533,6 +1533,10 @@ def next_fixes(
     return df.assign(time=time, accuracy_m=df["accuracy_m"].astype(float))
 
 
+#: Columns of the kept presence (the ``presence`` table): the columns of
+#: :data:`gridplan.tracks.presence.PRESENCE_TABLE_COLUMNS` under the store's names (``slice_id``,
+#: ``patroller_id``, ``unknown_minutes``); micro-grid ``''`` holds the time in no micro-grid
+#: and the unknown time (:func:`gridplan.web.retention.kept_presence`).
 PRESENCE_COLUMNS = (
     "date", "slice_id", "patroller_id", "micro_id", "minutes", "unknown_minutes"
 )  # fmt: skip

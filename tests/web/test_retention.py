@@ -14,6 +14,7 @@ from _patrol import route_stops
 from _patrol import today
 
 from gridplan.station.config import default_config
+from gridplan.tracks.presence import compute_presence
 from gridplan.web import jobs
 from gridplan.web import retention
 from gridplan.web import store
@@ -57,20 +58,35 @@ def cells(patrol_store):
     return (a, pa), (b, pb)
 
 
-def test_presence_of_fixes_splits_each_interval_and_keeps_long_gaps_unknown(con, cells):
+def test_kept_presence_is_what_compliance_measures_with_gaps_unknown(con, cells):
     (a, pa), (b, pb) = cells
     grid = store.load_grid(con, store.latest_grid(con, "S02")["id"])
     cfg = store.station_config(con, "S02")
     start = dt.datetime(2024, 3, 1, 8, 0, tzinfo=TZ)  # the morning slice
     fixes = fixes_at(start, [0, 60, 120, 180, 600], [pa, pa, pa, pb, pb])
-    got = retention.presence_of_fixes(fixes, grid, cfg)
-    minutes = {r.micro_id: (r.minutes, r.unknown_minutes) for r in got.itertuples()}
-    assert minutes == {a: (2.5, 0.0), b: (0.5, 0.0), "": (0.0, 7.0)}
+    got = retention.kept_presence(fixes, grid, cfg)
+    assert list(got.columns) == list(store.PRESENCE_COLUMNS)
     assert set(got["slice_id"]) == {"morning"} and set(got["date"]) == {"2024-03-01"}
+    minutes = {r.micro_id: (r.minutes, r.unknown_minutes) for r in got.itertuples()}
+    # 2 minutes standing in a, then a walk to b that crosses micro-grids' edges; the last
+    # 7 minutes are a gap longer than max_gap_s: unknown time, in no micro-grid
+    assert minutes[a][0] >= 2.0 and minutes[b][0] > 0 and minutes[""][1] == pytest.approx(7.0)
+    assert got["minutes"].sum() == pytest.approx(3.0)
+    # the minutes per micro-grid are compute_presence's, as compliance reports them
+    measured = compute_presence(fixes, grid, cfg).minutes
+    cells_only = got[got["micro_id"] != ""].set_index("micro_id")["minutes"]
+    assert cells_only.to_dict() == pytest.approx(
+        measured.groupby("micro_id")["minutes"].sum().to_dict()
+    )
     # a night fix after midnight belongs to the evening's shift date
     night = fixes_at(dt.datetime(2024, 3, 2, 1, 0, tzinfo=TZ), [0, 60], [pa, pa])
-    got = retention.presence_of_fixes(night, grid, cfg)
+    got = retention.kept_presence(night, grid, cfg)
     assert got[["date", "slice_id", "minutes"]].values.tolist() == [["2024-03-01", "night", 1.0]]
+    # fixes hours apart are two outings: the time between them is not unknown time
+    two = fixes_at(start, [0, 60, 6 * 3600, 6 * 3600 + 60], [pa] * 4)
+    got = retention.kept_presence(two, grid, cfg)
+    assert got["unknown_minutes"].sum() == 0 and got["minutes"].sum() == pytest.approx(2.0)
+    assert retention.kept_presence(two, None, cfg).empty  # no grid, no micro-grid to keep
 
 
 def test_the_purge_deletes_old_raw_positions_keeps_presence_and_audits(con, cells, patrol_store):
@@ -145,7 +161,7 @@ def test_a_track_deleted_in_two_runs_counts_each_interval_once(con, cells):
     store.save_track_batch(
         con, "S02", fixes, patroller_id="V09", source_name="t.gpx", username="test"
     )
-    whole = retention.presence_of_fixes(
+    whole = retention.kept_presence(
         fixes, store.load_grid(con, store.latest_grid(con, "S02")["id"]), default_config()
     )
     retention.purge_station(con, "S02", today=day - dt.timedelta(days=10))
