@@ -1546,9 +1546,15 @@ def _track_specs(specs: tuple[str, ...], plan) -> list[tuple[str | None, Path]]:
     "--tracks",
     "track_specs",
     multiple=True,
-    required=True,
     help="A track file of the day: ID=FILE for one patroller's GPX or table, FILE for a table "
     "with a patroller column or gridplan's cleaned fixes. Repeat for each file.",
+)
+@click.option(
+    "--checkins",
+    "checkins_path",
+    type=click.Path(path_type=Path),
+    help="The plan's check-ins CSV (the web UI's plan page: Check-ins as CSV); each arrived/left "
+    "pair counts as presence in its micro-grid, next to the tracks.",
 )
 @click.option(
     "--crs",
@@ -1564,11 +1570,11 @@ def _track_specs(specs: tuple[str, ...], plan) -> list[tuple[str | None, Path]]:
     help="Report: NAME.csv (with NAME.patrollers.csv, NAME.hotspots.csv) or NAME.gpkg.",
 )
 @command_options
-def compliance_cmd(plan_path, grid_path, track_specs, datum, config_path, out):
+def compliance_cmd(plan_path, grid_path, track_specs, checkins_path, datum, config_path, out):
     """Hold a saved plan against the day's tracks: stops visited, late or missed; presence.
 
     Each patroller's fixes are cleaned at the speed of the mode the plan gives them; times
-    without a zone are read in the plan's timezone.
+    without a zone are read in the plan's timezone. Give --tracks, --checkins or both.
     """
     import dataclasses
 
@@ -1577,15 +1583,20 @@ def compliance_cmd(plan_path, grid_path, track_specs, datum, config_path, out):
     from gridplan.geo.grid import load_grid
     from gridplan.io.planfile import load_plan
     from gridplan.io.track_files import compliance_paths
+    from gridplan.io.track_files import read_check_ins
     from gridplan.io.track_files import write_compliance
     from gridplan.tracks.compliance import compute_compliance
     from gridplan.tracks.fixes import import_track
 
+    if not track_specs and checkins_path is None:
+        msg = "give the day's tracks (--tracks ID=FILE) or the plan's check-ins (--checkins FILE)"
+        raise click.UsageError(msg)
     plan = load_plan(plan_path)
     specs = _track_specs(track_specs, plan)
     if out is not None:
         outputs = {f"--out {p.name}": p for p in compliance_paths(out)}
         inputs = {"PLAN": plan_path, "--grid": grid_path, "--tracks": tuple(p for _, p in specs)}
+        inputs["--checkins"] = checkins_path
         _refuse_overwrite(outputs, {**inputs, "--config": config_path})
     cfg = _config(config_path)
     if config_path is None:
@@ -1596,13 +1607,15 @@ def compliance_cmd(plan_path, grid_path, track_specs, datum, config_path, out):
         import_track(path, patroller=pid, mode=modes, config=cfg, datum=datum, limits=_limits())
         for pid, path in specs
     ]
-    fixes = pd.concat([i.fixes for i in imports], ignore_index=True)
-    report = compute_compliance(plan, fixes, grid, config=cfg)
+    check_ins = [] if checkins_path is None else read_check_ins(checkins_path, limits=_limits())
+    fixes = pd.concat([_no_fixes(cfg.timezone), *(i.fixes for i in imports)], ignore_index=True)
+    report = compute_compliance(plan, fixes, grid, check_ins=check_ins, config=cfg)
     written = write_compliance(report, out, grid=grid) if out is not None else ()
     summary = {
         "plan": str(plan_path),
         **report.summary(),
         "imports": [i.summary() for i in imports],
+        "check_ins": len(check_ins),
         "out": [str(p) for p in written],
     }
     lines = [
@@ -1610,9 +1623,24 @@ def compliance_cmd(plan_path, grid_path, track_specs, datum, config_path, out):
         "rejected (gridplan tracks import FILE names each)"
         for i in imports
     ]
+    if checkins_path is not None:
+        lines.append(f"{checkins_path}: {len(check_ins)} check-ins")
     lines.append(report.to_text())
     lines += [f"report written to {p}" for p in written]
     return summary, "\n".join(lines), 0
+
+
+def _no_fixes(timezone: str):
+    """Return an empty FIXES table (times in ``timezone``): check-ins and no tracks."""
+    import pandas as pd
+
+    from gridplan._validate import FIX_COLUMNS
+
+    frame = pd.DataFrame({c: pd.Series(dtype=float) for c in FIX_COLUMNS})
+    frame["patroller"] = frame["patroller"].astype(object)
+    frame["source"] = frame["source"].astype(object)
+    frame["time"] = pd.Series(dtype=f"datetime64[ns, {timezone}]")
+    return frame
 
 
 def _add_web_commands() -> None:

@@ -111,3 +111,74 @@ def test_compliance_bad_input(runner, files, tmp_path):
     result = run(runner, ["compliance", d / "grid.geojson", "--grid", d / "grid.geojson",
                           "--tracks", f"P1={gpx}"])  # fmt: skip
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def check_ins_csv(plan, path, *, patrollers=None, note="'=1+1"):
+    """The check-ins CSV of the web UI's plan page: arrived and left at every stop on time."""
+    import pandas as pd
+
+    from gridplan.io.csvsafe import frame_csv_text
+    from gridplan.tracks.compliance import stop_key
+
+    rows = []
+    for s in plan.slices:
+        for r in s.routes:
+            if patrollers is not None and r.patroller_id not in patrollers:
+                continue
+            for p in r.stops:
+                for kind, at in (("arrived", p.arrival), ("left", p.departure)):
+                    rows.append(
+                        {"slice": s.slice_id, "slice_name": s.slice_id, "patroller": r.patroller_id,
+                         "stop": p.order, "micro_id": p.micro_id,
+                         "planned_arrival": p.arrival.isoformat(), "kind": kind,
+                         "time": at.isoformat(), "received": at.isoformat(), "lon": p.lon,
+                         "lat": p.lat, "accuracy_m": 8.0, "inside": True, "distance_m": 0.0,
+                         "note": note, "user": "phone",
+                         "stop_key": stop_key(s.slice_id, r.patroller_id, r.part, p.order)}
+                    )  # fmt: skip
+    path.write_text(frame_csv_text(pd.DataFrame(rows)), encoding="utf-8")
+    return path
+
+
+def test_compliance_counts_check_ins_next_to_tracks(runner, files, tmp_path):
+    d, plan, tracks = files
+    routes = [r for s in plan.slices for r in s.routes if r.deployed and r.stops]
+    first, others = routes[0].patroller_id, {r.patroller_id for r in routes[1:]}
+    base = ["compliance", d / "day.plan.json", "--grid", d / "grid.geojson", "--json"]
+    # check-ins alone: every stop checked in at on time is visited
+    every = check_ins_csv(plan, tmp_path / "all.csv")
+    result = run(runner, [*base, "--checkins", every])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    n_stops = sum(len(r.stops) for r in routes)
+    assert summary["stops"]["visited"] == n_stops and summary["check_ins"] == 2 * n_stops
+    # one patroller's track and the others' check-ins: both count
+    some = check_ins_csv(plan, tmp_path / "some.csv", patrollers=others)
+    result = run(runner, [*base, "--tracks", f"{first}={tracks[first]}", "--checkins", some])
+    summary = json.loads(result.output)
+    assert summary["stops"]["visited"] == n_stops and summary["stops"]["no_track"] == 0
+    # without them, the others' stops have no track
+    result = run(runner, [*base, "--tracks", f"{first}={tracks[first]}"])
+    n_others = sum(len(r.stops) for r in routes[1:])
+    assert json.loads(result.output)["stops"]["no_track"] == n_others > 0
+
+
+def test_compliance_bad_check_ins_are_a_clear_error(runner, files, tmp_path):
+    d, plan, _ = files
+    base = ["compliance", d / "day.plan.json", "--grid", d / "grid.geojson"]
+    result = run(runner, base)
+    assert result.exit_code == 2 and "--checkins" in said(result)
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("who,when\nV01,08:00\n", encoding="utf-8")
+    result = run(runner, [*base, "--checkins", wrong])
+    assert result.exit_code == 2 and "patroller, kind, time, micro_id are missing" in said(result)
+    bad = check_ins_csv(plan, tmp_path / "bad.csv")
+    lines = bad.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].replace("+", " ").replace("arrived", "came").replace("left", "came")
+    bad.write_text("\n".join(lines), encoding="utf-8")
+    result = run(runner, [*base, "--checkins", bad])
+    assert result.exit_code == 2 and "row 3: kind 'came' is not arrived or left" in said(result)
+    result = run(runner, [*base, "--checkins", tmp_path / "none.csv"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    result = run(runner, [*base, "--checkins", bad, "-o", bad])
+    assert result.exit_code == 2 and "never overwrites an input" in said(result)

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import re
 import uuid
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -16,6 +17,7 @@ from _tracks import route_fixes
 from _web import login
 
 from gridplan.io.track_files import compliance_tables
+from gridplan.io.track_files import read_check_ins
 from gridplan.tracks.compliance import compute_compliance
 from gridplan.web import store
 from gridplan.web.db import connect
@@ -117,6 +119,17 @@ def test_check_ins_count_next_to_tracks(patrol_app, patrol_store):
     client = as_user(patrol_app.test_client(), patrol_store, "S02", "analyst")
     got = statuses(client.get(f"/plans/{plan_id}/compliance").get_data(as_text=True))
     assert {v for k, v in got.items() if k.split("/")[1] == "A09"} == {"visited"}
+    # the plan page's check-ins CSV reads back as the same check-ins (gridplan compliance
+    # --checkins), each naming its stop as compliance does
+    csv = client.get(f"/plans/{plan_id}/check-ins.csv")
+    path = Path(patrol_app.instance_path) / "check-ins.csv"
+    path.write_bytes(csv.data)
+    read = read_check_ins(path)
+    assert len(read) == 2 * len(route.stops)
+    assert {c.stop for c in read} == {
+        f"{route.slice_id}/A09/{route.part}/{p.order}" for p in route.stops
+    }
+    assert [c.time for c in read if c.kind == "arrived"] == [p.arrival for p in route.stops]
 
 
 def test_downloads_hold_the_report(patrol_app, patrol_store, tracked):
