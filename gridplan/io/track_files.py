@@ -168,7 +168,8 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
             times = pd.Series(pd.DatetimeIndex(out[col]), index=out.index)
             text = pd.Series("", index=out.index, dtype=object)
             known = times.notna()
-            text[known] = iso_times(times[known])
+            if known.any():  # a column of no time at all (no stop made) has no timezone
+                text[known] = iso_times(times[known])
             out[col] = text
     for col in ("dwell_min", "present_min", "late_min", "tracked_share"):
         if col in out.columns:

@@ -510,5 +510,5 @@ def presence_map(
     if outlines is not None:
         add_layer(m, outlines, labels)
     add_layer(m, presence_layer(g, presence, labels, planned=planned, stops=stops), labels)
-    add_layer_control(m, labels, collapsed=False)
+    add_layer_control(m, labels)
     return m

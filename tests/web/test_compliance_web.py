@@ -181,6 +181,11 @@ def test_a_plan_without_tracks_says_so(patrol_app, patrol_store):
     html = client.get(f"/plans/{plan_id}/compliance").get_data(as_text=True)
     assert 'id="no-tracks"' in html
     assert set(statuses(html).values()) == {"no_track"}
+    # no stop made: the arrival column has no time at all, and still downloads
+    stops = client.get(f"/plans/{plan_id}/compliance.csv?table=stops")
+    got = pd.read_csv(io.BytesIO(stops.data), encoding="utf-8-sig", keep_default_na=False)
+    assert stops.status_code == 200 and set(got["arrived"]) == {""}
+    assert client.get(f"/plans/{plan_id}/compliance.gpkg").status_code == 200
 
 
 def test_fixes_of_other_days_do_not_count(patrol_app, patrol_store):

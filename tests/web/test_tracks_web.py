@@ -81,6 +81,8 @@ def test_a_gpx_track_is_stored_with_its_report_and_audited(patrol_app, patrol_st
     assert row["source_name"] == "v09 晨巡.gpx" and row["created_by"] == "s02-officer"
     assert row["n_fixes"] == len(fixes) - 1 and row["n_rejected"] == 1
     assert f'id="n-fixes">{len(fixes) - 1:,}<' in page and 'id="n-rejected">1<' in page
+    # the report links to the Compliance page of the plan of the track's day
+    assert f'href="/plans/{patrol_store["plans"]["S02"]}/compliance"' in page
     rejects = re.search(r'<table class="data small" id="rejects">(.*?)</table>', page, re.S)
     assert f'<td class="num">{jump + 1}</td>' in rejects.group(1)
     assert "跳" in rejects.group(1) or "jump" in rejects.group(1).lower()

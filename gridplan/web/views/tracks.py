@@ -26,6 +26,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from gridplan.web import data
+from gridplan.web import store
 from gridplan.web.auth import audit
 from gridplan.web.auth import requires
 from gridplan.web.db import get_db
@@ -174,7 +175,15 @@ def batch(batch_id: int):
         n_shown=min(len(rejects), 200),
         datums=DATUM_LABELS,
         reasons=_reason_counts(summary, rejects),
+        plans=_plans_of(summary.get("patrollers") or {}),
     )
+
+
+def _plans_of(patrollers: dict) -> list:
+    """The station's current plans of the days a track covers (their Compliance pages)."""
+    days = sorted({t[:10] for p in patrollers.values() for t in (p["first"], p["last"]) if t})
+    rows = [(d, store.current_plan(get_db(), current_user.station_id, d)) for d in days[:10]]
+    return [{"id": r["id"], "version": r["version"], "date": d} for d, r in rows if r is not None]
 
 
 def _reason_counts(summary: dict, rejects: list[dict]) -> list[tuple[str, int]]:
