@@ -124,6 +124,8 @@ _LAZY = {
     "write_fixes": "gridplan.io.track_files",
     "write_track_rejects": "gridplan.io.track_files",
     "write_compliance": "gridplan.io.track_files",
+    "read_check_ins": "gridplan.io.track_files",
+    "presence_table": "gridplan.tracks.presence",
 }
 
 __all__ = sorted(

@@ -9,6 +9,8 @@ import re
 
 import pandas as pd
 import pytest
+from _hostile import build_corpus
+from _hostile import cases
 from _patrol import route_stops
 from _tracks import write_gpx
 from _web import csrf_token
@@ -17,6 +19,7 @@ from _web import login
 
 from gridplan.web import store
 from gridplan.web.db import connect
+from gridplan.web.views.tracks import TRACK_TYPES
 
 _BATCH = re.compile(r"/tracks/(\d+)$")
 
@@ -28,15 +31,25 @@ def as_user(client, patrol_store, station, name):
 
 
 def post_track(client, name: str, content: bytes, **fields):
-    """Post a track file to the tracks page; return the page its import job goes on to."""
+    """Post a track file to the tracks page; return the page its import job goes on to.
+
+    The body is encoded in memory, as ``_web.post_upload`` does (the test client would spool
+    a big file to a file it never closes).
+    """
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
     data = {
         "csrf_token": csrf_token(client, "/tracks/"),
-        "file": (io.BytesIO(content), name),
+        "file": FileStorage(io.BytesIO(content), name),
         "patroller": "",
         "datum": "",
         **fields,
     }
-    resp = client.post("/tracks/", data=data, content_type="multipart/form-data")
+    boundary, body = encode_multipart(data)
+    resp = client.post(
+        "/tracks/", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
     return follow_job(client, resp)
 
 
@@ -190,3 +203,36 @@ def test_only_the_stations_importers_see_and_import_tracks(patrol_app, patrol_st
         resp = c.post("/tracks/", data=data, content_type="multipart/form-data")
         assert resp.status_code in (400, 403)
     assert len(batches(patrol_app)) == 1
+
+
+HOSTILE = [
+    c
+    for c in cases()
+    if c.kind == "incidents" and not c.heavy and c.name.lower().endswith(TRACK_TYPES)
+]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile-tracks")
+    return {case.name: path for case, path in build_corpus(folder) if case in HOSTILE}
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=[c.name for c in HOSTILE])
+def test_a_hostile_table_through_the_tracks_page(case, corpus, patrol_app, patrol_store):
+    """The hostile corpus's tables as tracks: never a server error; a refusal names the file."""
+    patrol_app.config.update({"IMPORT_MAX_ROWS": 100, "IMPORT_TIME_LIMIT_S": 20})
+    client = as_user(patrol_app.test_client(), patrol_store, "S02", "officer")
+    client.get("/lang/en")
+    resp = post_track(client, case.name, corpus[case.name].read_bytes(), patroller="V09")
+    html = resp.get_data(as_text=True)
+    said = f"{case.name} ({case.what}) -> {resp.status_code}\n{html[-2000:]}"
+    assert resp.status_code < 500 and "Traceback" not in html, said
+    if resp.status_code == 302:  # some rows are fixes: stored, with the others listed
+        assert _BATCH.search(resp.headers["Location"]), said
+        assert client.get(resp.headers["Location"]).status_code == 200
+        assert len(batches(patrol_app)) == 1, said
+    else:
+        assert 400 <= resp.status_code < 500 and 'id="track-error"' in html, said
+        assert case.name in html or "is empty" in html, said
+        assert batches(patrol_app) == [], said
