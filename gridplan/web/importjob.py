@@ -476,9 +476,9 @@ def _tracks(ctx: _Job, params: dict[str, Any]) -> dict[str, Any]:
     """Read a patrol track (GPX, CSV, XLSX), clean it and store its fixes as one batch.
 
     ``params``: ``patroller`` (roster id; empty: the file's patroller column), ``datum``
-    (empty: WGS 84 for GPX, the station's ``crs.coordinates`` for tables) and ``columns``
-    (role -> header, the roles left empty are found by name). Each patroller's fixes are
-    cleaned at the speed of their roster mode.
+    (empty: WGS 84 for GPX, the station's ``crs.coordinates`` for tables), ``mode`` (how they
+    moved; empty: each patroller's roster mode, on foot for one not in the roster) and
+    ``columns`` (role -> header, the roles left empty are found by name).
     """
     from gridplan.tracks.fixes import import_track
 
@@ -489,7 +489,7 @@ def _tracks(ctx: _Job, params: dict[str, Any]) -> dict[str, Any]:
         result = import_track(
             ctx.pending.path,
             patroller=params.get("patroller") or None,
-            mode={p.id: p.mode for p in cfg.roster},
+            mode=params.get("mode") or {p.id: p.mode for p in cfg.roster},
             config=cfg,
             datum=params.get("datum") or None,
             columns=columns or None,

@@ -154,6 +154,28 @@ def test_a_gbk_csv_of_several_patrollers_in_gcj02_with_named_columns(patrol_app,
     assert fixes["lon"].round(6).eq(round(stop["lon"], 6)).all()
 
 
+def test_a_vehicle_export_is_cleaned_at_the_speed_of_the_mode_chosen(patrol_app, patrol_store):
+    client = as_user(patrol_app.test_client(), patrol_store, "S02", "officer")
+    stop = route_stops(patrol_store["database"], "S02", "A09")[0]
+    # a car not in the roster at 15 m/s (54 km/h), a fix every 10 s, north along a street
+    lines = ["车牌号,定位时间,经度,纬度"]
+    for k in range(12):
+        lat = stop["lat"] + k * 150 / 111_320
+        lines.append(
+            f"沪A1234,2024-03-01 08:{k // 6:02d}:{k % 6 * 10:02d},{stop['lon']:.6f},{lat:.6f}"
+        )
+    content = "\n".join(lines).encode("utf-8")
+    resp = post_track(client, "avl.csv", content)
+    assert resp.status_code == 302
+    walked = batches(patrol_app)[-1]
+    assert walked["n_rejected"] > 0  # on foot, most of the drive is jumps
+    resp = post_track(client, "avl.csv", content, mode="car")
+    assert resp.status_code == 302
+    driven = batches(patrol_app)[-1]
+    assert (driven["n_fixes"], driven["n_rejected"]) == (12, 0)
+    assert json.loads(driven["summary_json"])["mode"] == "car"
+
+
 @pytest.mark.parametrize(
     ("name", "content", "fields", "status", "words"),
     [
@@ -161,6 +183,7 @@ def test_a_gbk_csv_of_several_patrollers_in_gcj02_with_named_columns(patrol_app,
         ("track.shp", b"x", {"patroller": "V09"}, 400, ".gpx"),
         ("track.gpx", b"<gpx", {"patroller": "V99"}, 400, "V99"),
         ("track.gpx", b"<gpx", {"patroller": "V09", "datum": "utm"}, 400, "utm"),
+        ("track.gpx", b"<gpx", {"patroller": "V09", "mode": "boat"}, 400, "boat"),
         ("track.gpx", b"<gpx><trk>broken", {"patroller": "V09"}, 422, "track.gpx"),
         ("track.gpx", b'<gpx version="1.1"></gpx>', {"patroller": "V09"}, 422, "track.gpx"),
     ],

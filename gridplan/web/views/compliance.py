@@ -102,13 +102,9 @@ def _report(row):
 
     def make():
         con = get_db()
-        fixes = store.load_fixes(
-            con,
-            sid,
-            cfg.timezone,
-            since=None if span is None else span[0],
-            before=None if span is None else span[1],
-        )
+        # a plan without slices has no day to measure: no fixes (the epoch bounds none)
+        since, before = span if span is not None else (None, dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
+        fixes = store.load_fixes(con, sid, cfg.timezone, since=since, before=before)
         rows = store.list_check_ins(con, sid, plan_ids=[plan_id])
         frame = check_ins_frame(plan, rows, cfg.tz, {})
         check_ins = check_ins_from_frame(frame)
@@ -117,7 +113,8 @@ def _report(row):
         )
         return report, len(fixes), len(rows)
 
-    key = ("compliance", plan_id, cfg.timezone, *_fingerprint(plan_id, span))
+    toml = store.get_station(get_db(), sid)["config_toml"]  # slices, timezone, grid CRS
+    key = ("compliance", plan_id, hash(toml), *_fingerprint(plan_id, span))
     return plan, data.cached(key, make, size=8)
 
 

@@ -55,6 +55,16 @@ COLUMN_LABELS = {
     "accuracy": _l("Accuracy (m)"),
 }
 
+#: How the patrollers moved, as the form offers it ("" each one's mode in the roster): the
+#: speed above which a fix is a jump (:data:`gridplan.tracks.params.MAX_SPEED_MPS`).
+MODE_LABELS = {
+    "": _l("As the roster says (on foot for those not in it)"),
+    "walk": _l("On foot"),
+    "bicycle": _l("Bicycle"),
+    "ebike": _l("E-bike"),
+    "car": _l("Car"),
+}
+
 #: Longest column name the form takes.
 MAX_COLUMN_CHARS = 100
 
@@ -76,6 +86,7 @@ def _page(*, error: str | None = None, status: int = 200, form=None):
         roster=cfg.roster,
         batches=batches,
         datums=DATUM_LABELS,
+        modes=MODE_LABELS,
         column_labels=COLUMN_LABELS,
         form=form or {},
         error=error,
@@ -111,6 +122,9 @@ def _choices(form) -> tuple[dict, str | None]:
     if datum not in DATUM_LABELS:
         msg = _("Unknown datum %(d)s; choose one of the list.", d=datum[:20])
         return {}, msg
+    mode = form.get("mode", "").strip()
+    if mode not in MODE_LABELS:
+        return {}, _("Unknown way of moving %(m)s; choose one of the list.", m=mode[:20])
     columns = {role: form.get(f"col_{role}", "").strip() for role in COLUMN_LABELS}
     if any(len(v) > MAX_COLUMN_CHARS for v in columns.values()):
         return {}, _("A column name is at most %(n)d characters.", n=MAX_COLUMN_CHARS)
@@ -122,7 +136,7 @@ def _choices(form) -> tuple[dict, str | None]:
             cols=", ".join(twice),
         )
         return {}, msg
-    return {"patroller": patroller, "datum": datum, "columns": columns}, None
+    return {"patroller": patroller, "datum": datum, "mode": mode, "columns": columns}, None
 
 
 @bp.post("/")
