@@ -214,3 +214,17 @@ def test_coarse_fixes_and_unknown_time_are_reported_not_hidden(patrol_app, patro
     assert "V09" in unknown and re.search(r"[\u4e00-\u9fff]", unknown)
     warnings = " ".join(re.findall(r'compliance-warning">([^<]*)<', html))
     assert "V09" in warnings and "60" in warnings and re.search(r"[\u4e00-\u9fff]", warnings)
+
+
+def test_a_day_past_retention_says_its_tracks_are_gone(patrol_app, patrol_store, monkeypatch):
+    from gridplan.web import retention
+
+    plan_id, plan, _grid = plan_and_grid(patrol_app)
+    client = as_user(patrol_app.test_client(), patrol_store, "S02", "officer")
+    assert 'id="purged"' not in client.get(f"/plans/{plan_id}/compliance").get_data(as_text=True)
+    later = dt.datetime.combine(plan.date + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    monkeypatch.setattr(retention, "cutoff", lambda config, today=None: later)
+    client.get("/lang/zh")
+    html = client.get(f"/plans/{plan_id}/compliance").get_data(as_text=True)
+    notice = re.search(r'id="purged">([^<]*)<', html).group(1)
+    assert "90" in notice and re.search(r"[\u4e00-\u9fff]", notice)

@@ -172,9 +172,12 @@ def _stop_rows(stops) -> list[dict]:
 @requires("read")
 def page(plan_id: int):
     """The plan against the tracks and check-ins of its day."""
+    from gridplan.web.retention import cutoff
+
     row = plan_row_or_404(plan_id)
     plan, (report, n_fixes, n_check_ins) = _report(row)
-    labels = data.slice_labels(data.config(current_user.station_id), current_lang())
+    cfg = data.config(current_user.station_id)
+    labels = data.slice_labels(cfg, current_lang())
     stops = _stop_rows(report.stops)
     unknown = report.patrollers[report.patrollers["unknown_min"] > 0]
     return render_template(
@@ -193,6 +196,9 @@ def page(plan_id: int):
         n_check_ins=n_check_ins,
         status_labels=STATUS_LABELS,
         slice_labels=labels,
+        # the day's raw positions are gone after the station's retention (presence is kept)
+        purged=plan.date < cutoff(cfg).date(),
+        retention_days=cfg.track_retention_days,
     )
 
 
