@@ -30,8 +30,7 @@ def reject_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     can show it in the user's language); rows are sorted by file and row.
     """
     rows = [dict(r) for r in records]
-    # object columns: pandas 3 with pyarrow would turn the messages (a str subclass) into text
-    frame = pd.DataFrame(rows, columns=list(TRACK_REJECT_COLUMNS[:-1]), dtype=object)
+    frame = pd.DataFrame(rows, columns=list(TRACK_REJECT_COLUMNS[:-1]))
     frame["row"] = frame["row"].astype("int64")
     for col in ("source", "patroller", "time", "column", "value"):
         frame[col] = frame[col].map(lambda v: "" if v is None or v is pd.NA else str(v))
