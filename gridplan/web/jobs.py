@@ -533,6 +533,17 @@ def _with_alerts(con, station_id: str, request: PlanRequest) -> PlanRequest:
     return dataclasses.replace(request, alerts=tuple(alerts))
 
 
+def preload_readers() -> None:
+    """Load the readers' libraries (GDAL through pyogrio, and Arrow where pyogrio uses it).
+
+    An import's process does this before :func:`limit_resources`, so that the address space
+    the limit leaves is for the file, and a library mapped late (pyogrio maps some 80 MB of
+    GDAL and Arrow) never fails in its place with a message about the wrong cause.
+    """
+    import geopandas  # noqa: F401
+    import pyogrio  # noqa: F401
+
+
 def limit_resources(limits: dict[str, Any]) -> None:
     """Limit this process to the import limits: address space, and CPU time as a backstop.
 
@@ -565,6 +576,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         con.close()
     if row is not None and row["kind"] == "import":
+        preload_readers()
         limit_resources(options["limits"])
     run_job(database, int(job_id), options)
     return 0
