@@ -1643,6 +1643,102 @@ def _no_fixes(timezone: str):
     return frame
 
 
+# --------------------------------------------------------------------------- city
+
+
+@main.group()
+def city() -> None:
+    r"""Many stations at once on a Dask cluster (a city file lists them).
+
+    \b
+    A city file (TOML; paths relative to it):
+      name = "Portland"
+      incidents = "city-incidents.parquet"   # the city's incidents (GeoParquet)
+      [[stations]]
+      id = "S01"
+      grid = "s01/grid.geojson"
+      config = "s01/station.toml"            # with the roster
+      incidents = "s01/incidents.csv"        # or hotspots = "hot/S01.hotspots.gpkg"
+      streets = "s01/streets.osm.pbf"        # optional
+    """
+
+
+SCHEDULER_OPTION = click.option(
+    "--scheduler",
+    help="Address of a running `dask scheduler`, e.g. tcp://10.0.0.5:8786 (default: a local "
+    "cluster on this machine).",
+)
+LOCAL_WORKERS_OPTION = click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Worker processes of the local cluster (without --scheduler).",
+)
+
+
+def _station_ids(text: str | None) -> list[str] | None:
+    return [s.strip() for s in text.split(",") if s.strip()] if text else None
+
+
+def _echo_progress(as_json: bool):
+    def progress(stage: str, done: int, total: int) -> None:
+        if not as_json:
+            click.echo(f"[{done}/{total}] {stage}", err=True)
+
+    return progress
+
+
+@city.command("plan")
+@click.argument("city_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--date", "date_text", required=True, help="The day planned, YYYY-MM-DD.")
+@click.option("--stations", "station_ids", help="Comma-separated station ids (default: all).")
+@click.option("--slices", "slice_ids", help="Comma-separated slice ids (default: all).")
+@click.option("--time-limit", type=float, default=5.0, show_default=True, help="Seconds/slice.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same plans.")
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="Runs again of a station whose task failed.",
+)
+@SCHEDULER_OPTION
+@LOCAL_WORKERS_OPTION
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the plans: OUT/STATION/DATE.plan.json.",
+)
+@command_options
+def city_plan(
+    city_path, date_text, station_ids, slice_ids, time_limit, seed, retries, scheduler, workers, out
+):
+    """Plan every station's day in parallel, one Dask task per station.
+
+    Each plan is written as it arrives (atomically); a failed station is retried and then
+    listed, and never stops the others. Exit code 1 when a station failed.
+    """
+    from gridplan.city.cityfile import load_city
+    from gridplan.city.cluster import connect
+    from gridplan.city.plans import CityPlanParams
+    from gridplan.city.plans import plan_city
+
+    as_json = click.get_current_context().obj["json"]
+    chosen = load_city(city_path).select(_station_ids(station_ids))
+    slices = tuple(_station_ids(slice_ids) or ()) or None
+    params = CityPlanParams(
+        date_text, slices=slices, time_limit_s=time_limit, seed=seed, retries=retries
+    )
+    with connect(scheduler, workers=workers) as client:
+        done = plan_city(chosen, params, client=client, out=out, progress=_echo_progress(as_json))
+    lines = [f"{len(done.written)} of {len(chosen.stations)} plans written to {out} "]
+    lines[0] += f"in {done.seconds:.1f} s"
+    lines += [f"  {sid}: FAILED {why}" for sid, why in done.failed.items()]
+    return done.summary(), "\n".join(lines), EXIT_INVALID if done.failed else 0
+
+
 def _add_web_commands() -> None:
     from gridplan.web.commands import alerts
     from gridplan.web.commands import serve
