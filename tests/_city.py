@@ -43,9 +43,7 @@ def _write_station(base: Path, folder: Path, k: int) -> str:
         folder / "streets.geojson", driver="GeoJSON"
     )
     table = pd.read_csv(base / "incidents.csv", encoding="utf-8")
-    points = gpd.GeoDataFrame(
-        geometry=gpd.points_from_xy(table["经度"], table["纬度"]), crs=4326
-    )
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(table["经度"], table["纬度"]), crs=4326)
     moved = _moved(points, dx).geometry
     table["经度"], table["纬度"] = moved.x.round(6), moved.y.round(6)
     table["警情编号"] = [f"{sid}-{n:05d}" for n in range(len(table))]
