@@ -16,10 +16,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-
-import gridplan as gp
 from _small_station import CRS
 from _small_station import write_small_station
+
+import gridplan as gp
 
 #: metres between one station's south-west corner and the next one's
 STEP_M = 1500.0

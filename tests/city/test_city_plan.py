@@ -9,14 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
+from _city import small_city
+from _dask import environment
+from _dask import start_cluster
 
-pytest.importorskip("distributed")
-
-from _city import small_city  # noqa: E402
-from _dask import environment  # noqa: E402
-from _dask import start_cluster  # noqa: E402
-
-from gridplan.io.planfile import load_plan  # noqa: E402
+from gridplan.io.planfile import load_plan
 
 DATE = "2025-06-14"
 CLI = [sys.executable, "-c", "from gridplan.cli import main; main()"]
