@@ -1,0 +1,88 @@
+"""City hot spots with dask-geopandas: the same numbers as one process and as one station."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from click.testing import CliRunner
+from geopandas.testing import assert_geodataframe_equal
+
+import gridplan as gp
+from _city import small_city
+from gridplan.cli import main
+from gridplan.city.cityfile import load_city
+from gridplan.city.cluster import connect
+from gridplan.city.hotspots import CityHotspotParams
+from gridplan.city.hotspots import city_hotspots
+from gridplan.city.hotspots import city_hotspots_local
+from gridplan.station.timeslices import parse_period
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory) -> Path:
+    """Three small stations 1.5 km apart; the city's incidents: theirs and 200 beyond them."""
+    return small_city(tmp_path_factory.mktemp("city"), 3)
+
+
+PERIOD = "2023-06-01:2025-05-31"
+
+
+def test_dask_and_single_process_and_one_station_give_the_same_hot_spots(city, tmp_path):
+    chosen = load_city(city)
+    params = CityHotspotParams(period=PERIOD, permutations=99)
+    with connect(workers=2) as client:
+        spread = city_hotspots(chosen, params, client=client, scratch=tmp_path)
+    local = city_hotspots_local(chosen, params)
+    incidents = gpd.read_parquet(chosen.incidents)
+    assert list(spread) == list(local) == ["C01", "C02", "C03"]
+    for station in chosen.stations:
+        assert_geodataframe_equal(spread[station.id], local[station.id])
+        # the station's grid over every incident of the city: the same numbers
+        alone = gp.compute_hotspots(
+            gp.load_grid(station.grid),
+            incidents,
+            config=gp.load_config(station.config),
+            period=parse_period(PERIOD),
+            permutations=99,
+        )
+        assert_geodataframe_equal(spread[station.id], alone)
+        assert spread[station.id].attrs["incidents"] == 410  # its own, none from beyond
+        assert spread[station.id]["gi_class"].astype(str).str.startswith("above").any()
+    assert not [p for p in tmp_path.iterdir()], "the scratch join was not removed"
+
+
+def test_the_city_period_spans_the_incidents_a_day_either_side(city):
+    hot = city_hotspots_local(load_city(city).select(["C02"]), CityHotspotParams(permutations=0))
+    assert hot["C02"].attrs["period"] == "2023-05-31:2025-06-01"
+
+
+def test_gridplan_city_hotspots_writes_one_file_per_station(city, tmp_path):
+    out = tmp_path / "hot"
+    args = ["city", "hotspots", str(city), "--stations", "C03,C01", "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--permutations", "0", "--single-process", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert list(summary["stations"]) == ["C03", "C01"]
+    assert sorted(p.name for p in out.iterdir()) == ["C01.hotspots.gpkg", "C03.hotspots.gpkg"]
+    hot = gp.read_hotspots(out / "C03.hotspots.gpkg")
+    assert int(hot.loc[hot["slice"] == "all", "count"].sum()) == 410
+
+
+def test_a_bad_city_file_names_the_station_and_the_key(city, tmp_path):
+    bad = city.with_name("bad.toml")
+    bad.write_text(
+        city.read_text(encoding="utf-8").replace('grid = "C02/grid.geojson"', 'grid = "nope.gj"'),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["city", "hotspots", str(bad), "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert (
+        "station 2 (C02): grid = 'nope.gj'" in result.stderr and "does not exist" in result.stderr
+    )
+    result = CliRunner().invoke(
+        main, ["city", "plan", str(city), "--date", "2025-06-14", "--stations", "C09", "--out", "x"]
+    )
+    assert result.exit_code == 2 and "no station 'C09'; the city has C01, C02, C03" in result.stderr
