@@ -24,6 +24,10 @@ Read with :mod:`ast` from the source, so they hold for code paths no other test 
   docstring.
 - **One module imports OR-Tools**: the solver's adapter, ``_ortools.py``.
 - **No test module imports another**: what tests share lives in ``tests/_*.py``.
+- **Dask stays in the city package**: only ``city/`` imports dask, distributed and
+  dask-geopandas, and only inside functions, so ``import gridplan`` never loads them; the
+  city package is above the pipeline's stages (it runs them), so no stage, nor
+  ``pipeline.py``, imports it.
 """
 
 from __future__ import annotations
@@ -37,7 +41,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "gridplan"
-STAGES = ("geo", "analysis", "forecast", "network", "routing", "station", "io", "tracks")
+STAGES = ("geo", "analysis", "forecast", "network", "routing", "station", "io", "tracks", "city")
+#: the packages below the city package: the pipeline's stages (the city runs them)
+BELOW_CITY = ("geo", "analysis", "forecast", "network", "routing", "station", "io", "tracks")
+DASK_LIBRARIES = ("dask", "distributed", "dask_geopandas")
 FRONT_END_LIBRARIES = ("folium", "flask", "flask_babel", "flask_login", "weasyprint", "branca")
 MAX_FUNCTION_LINES = 100
 
@@ -360,3 +367,50 @@ def test_the_test_import_finder_finds_imports_at_any_level():
         "test_c",
         "tests.geo.test_b",
     ]
+
+
+def _imports_of(tree: ast.Module, roots: tuple[str, ...], *, module_level: bool) -> list[str]:
+    nodes = _module_level_imports(tree) if module_level else ast.walk(tree)
+    found = []
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.split(".")[0] in roots]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found += [node.module] if node.module.split(".")[0] in roots else []
+    return found
+
+
+def test_only_the_city_package_imports_dask_and_only_inside_functions():
+    outside = sorted(
+        name
+        for name, tree in TREES.items()
+        if not name.startswith("gridplan.city")
+        and _imports_of(tree, DASK_LIBRARIES, module_level=False)
+    )
+    assert not outside, f"dask imported outside gridplan/city: {outside}"
+    eager = sorted(
+        name for name, tree in TREES.items() if _imports_of(tree, DASK_LIBRARIES, module_level=True)
+    )
+    assert not eager, f"dask imported at module level (import it in the function): {eager}"
+
+
+def test_importing_gridplan_and_its_command_line_loads_no_dask():
+    code = (
+        "import sys, gridplan, gridplan.cli, gridplan.city.plans, gridplan.city.hotspots\n"
+        f"loaded = sorted(m for m in {DASK_LIBRARIES!r} if m in sys.modules)\n"
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_no_stage_nor_the_pipeline_imports_the_city_package():
+    below = [m for m in MODULES if _stage(m) in BELOW_CITY or m == "gridplan.pipeline"]
+    bad = sorted(
+        name
+        for name in below
+        if any(
+            i.startswith("gridplan.city")
+            for i in _imports_of(TREES[name], ("gridplan",), module_level=False)
+        )
+    )
+    assert not bad, f"the city package is above the stages; these import it: {bad}"
