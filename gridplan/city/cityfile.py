@@ -47,7 +47,8 @@ class CityStation:
     config
         The station config (``station.toml`` with its roster).
     incidents
-        The station's incident export, or ``None`` when ``hotspots`` is given.
+        The station's incident export, or ``None``. A plan needs it or ``hotspots``; city hot
+        spots need neither (they come from the city's incidents).
     hotspots
         A hot-spot file (``gridplan hotspots --out``), or ``None``: made from ``incidents``.
     streets
@@ -135,8 +136,6 @@ def _station(entry: object, *, folder: Path, where: str) -> tuple[CityStation | 
             entry.get(key), folder=folder, where=where, key=key, required=required
         )
         problems += [problem] if problem else []
-    if "incidents" not in entry and "hotspots" not in entry:
-        problems.append(f"{where}: give incidents (the station's export) or hotspots (a file)")
     if problems:
         return None, problems
     return CityStation(id=sid, **paths), []

@@ -114,6 +114,12 @@ def station_hotspots(station: CityStation, config, grid):
 
     if station.hotspots is not None:
         return read_hotspots(station.hotspots)
+    if station.incidents is None:
+        msg = (
+            f"station {station.id}: the city file gives neither incidents (its export) nor "
+            "hotspots (a file of `gridplan city hotspots`); add one of them to its entry"
+        )
+        raise InputError(msg)
     imported = import_incidents(station.incidents, config=config, station=grid)
     return compute_hotspots(grid, imported.incidents, config=config)
 
