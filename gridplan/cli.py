@@ -1759,7 +1759,7 @@ def city_hotspots_cmd(
 
 
 @city.command("plan")
-@click.argument("city_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("city_path", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--date", "date_text", required=True, help="The day planned, YYYY-MM-DD.")
 @click.option("--stations", "station_ids", help="Comma-separated station ids (default: all).")
 @click.option("--slices", "slice_ids", help="Comma-separated slice ids (default: all).")
@@ -1776,34 +1776,65 @@ def city_hotspots_cmd(
 @LOCAL_WORKERS_OPTION
 @click.option(
     "--out",
-    required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of the plans: OUT/STATION/DATE.plan.json.",
+    help="Folder of the plans of the city file's stations: OUT/STATION/DATE.plan.json.",
+)
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Plan the stations of the web UI's store (instance/gridplan.sqlite) from their "
+    "newest grid, hot spots and network, and save each plan there (no CITY file).",
 )
 @command_options
 def city_plan(
-    city_path, date_text, station_ids, slice_ids, time_limit, seed, retries, scheduler, workers, out
+    city_path,
+    date_text,
+    station_ids,
+    slice_ids,
+    time_limit,
+    seed,
+    retries,
+    scheduler,
+    workers,
+    out,
+    store_path,
 ):
     """Plan every station's day in parallel, one Dask task per station.
 
-    Each plan is written as it arrives (atomically); a failed station is retried and then
-    listed, and never stops the others. Exit code 1 when a station failed.
+    Each plan is written as it arrives (a plan file renamed into place, or one store
+    transaction); a failed station is retried and then listed, and never stops the others.
+    Exit code 1 when a station failed.
     """
     from gridplan.city.cityfile import load_city
     from gridplan.city.cluster import connect
     from gridplan.city.plans import CityPlanParams
     from gridplan.city.plans import plan_city
 
+    if (out is None) == (store_path is None) or (out is not None) != (city_path is not None):
+        msg = "give a CITY file and --out DIR, or --store DATABASE (the web UI's stations)"
+        raise click.UsageError(msg)
     as_json = click.get_current_context().obj["json"]
-    chosen = load_city(city_path).select(_station_ids(station_ids))
+    wanted = _station_ids(station_ids)
+    chosen = load_city(city_path).select(wanted) if city_path is not None else None
     slices = tuple(_station_ids(slice_ids) or ()) or None
     params = CityPlanParams(
         date_text, slices=slices, time_limit_s=time_limit, seed=seed, retries=retries
     )
+    progress = _echo_progress(as_json)
     with connect(scheduler, workers=workers) as client:
-        done = plan_city(chosen, params, client=client, out=out, progress=_echo_progress(as_json))
-    lines = [f"{len(done.written)} of {len(chosen.stations)} plans written to {out} "]
-    lines[0] += f"in {done.seconds:.1f} s"
+        if chosen is not None:
+            done = plan_city(chosen, params, client=client, out=out, progress=progress)
+        else:
+            from gridplan.web.cityplans import plan_stored_city
+
+            done = plan_stored_city(
+                store_path, params, client=client, station_ids=wanted, progress=progress
+            )
+    where = out if out is not None else store_path
+    n = len(done.written) + len(done.failed)
+    lines = [f"{len(done.written)} of {n} plans written to {where} in {done.seconds:.1f} s"]
+    lines += [f"  {sid}: {w}" for sid, w in done.written.items()]
     lines += [f"  {sid}: FAILED {why}" for sid, why in done.failed.items()]
     return done.summary(), "\n".join(lines), EXIT_INVALID if done.failed else 0
 

@@ -102,9 +102,9 @@ def start_cluster(folder: Path, *, workers: int = 2) -> Iterator[Cluster]:
         _wait_for_workers(address, workers)
         yield cluster
     finally:
-        for proc in reversed(procs):
+        for proc in procs:  # the workers at once (nothing of theirs is kept), then the scheduler
             if proc.poll() is None:
-                proc.terminate()
+                proc.kill() if proc in cluster.workers.values() else proc.terminate()
         for proc in procs:
             try:
                 proc.wait(timeout=15)

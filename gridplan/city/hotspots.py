@@ -72,7 +72,7 @@ class CityHotspotParams:
 def _require_incidents(city: City) -> Path:
     if city.incidents is None:
         msg = (
-            f"{city.source}: no city incidents; add incidents = \"FILE.parquet\" (the "
+            f'{city.source}: no city incidents; add incidents = "FILE.parquet" (the '
             "imported incidents as GeoParquet) to the city file"
         )
         raise InputError(msg)

@@ -20,11 +20,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
+from collections.abc import Callable
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from gridplan._errors import GridplanError
 from gridplan._errors import InputError
 from gridplan._progress import ProgressCallback
 from gridplan._progress import report
@@ -84,14 +86,15 @@ class CityPlanReport:
     Attributes
     ----------
     written
-        Station id -> the plan file written, in the order the plans arrived.
+        Station id -> where its plan was written (a file, a stored plan), in the order the
+        plans arrived.
     failed
         Station id -> why its plan failed (after the retries).
     seconds
         Wall-clock seconds of the whole run.
     """
 
-    written: Mapping[str, Path]
+    written: Mapping[str, str]
     failed: Mapping[str, str]
     seconds: float
 
@@ -100,7 +103,7 @@ class CityPlanReport:
         return {
             "plans": len(self.written),
             "failed": len(self.failed),
-            "files": {k: str(v) for k, v in self.written.items()},
+            "written": dict(self.written),
             "failures": dict(self.failed),
             "seconds": round(self.seconds, 2),
         }
@@ -168,6 +171,23 @@ def plan_station(station: CityStation, params: CityPlanParams) -> PatrolPlan:
     return plan_patrols(grid, hot, net, config, request, params=solve)
 
 
+def plan_inputs(grid, hotspots, network_path, config, params: CityPlanParams) -> PatrolPlan:
+    """Plan one station's day from inputs already read (the task of a stored station).
+
+    ``network_path`` is a network file of ``gridplan network build`` (read where the task
+    runs), or ``None`` for straight lines.
+    """
+    from gridplan.network.graphs import load_network
+    from gridplan.routing.planner import plan_patrols
+    from gridplan.routing.request import PlanRequest
+    from gridplan.routing.solver import SolveParams
+
+    net = load_network(network_path) if network_path is not None else None
+    request = PlanRequest(params.date, slices=params.slices, seed=params.seed)
+    solve = SolveParams(time_limit_s=params.time_limit_s, seed=params.seed, workers=1)
+    return plan_patrols(grid, hotspots, net, config, request, params=solve)
+
+
 def plan_path(out: Path, station_id: str, date: str) -> Path:
     """Return where :func:`plan_city` writes a station's plan: ``OUT/ID/DATE.plan.json``."""
     return out / station_id / f"{date}.plan.json"
@@ -179,6 +199,71 @@ def _error_text(future) -> str:
     except BaseException as cancelled:  # a cancelled future raises instead of returning it
         exc = cancelled
     return f"{type(exc).__name__}: {exc}"
+
+
+#: Writes a station's plan where it goes and returns where (a path, a plan id).
+PlanWriter = Callable[[str, "PatrolPlan"], str]
+
+
+def run_station_tasks(
+    tasks: Mapping[str, tuple[Callable, tuple]],
+    *,
+    client: Client,
+    retries: int,
+    write: PlanWriter,
+    progress: ProgressCallback | None = None,
+) -> CityPlanReport:
+    """Run one task per station on the cluster and write each plan as it arrives.
+
+    Parameters
+    ----------
+    tasks
+        Station id -> ``(function, arguments)`` that returns the station's plan.
+    client
+        A Dask client.
+    retries
+        Runs again of a task that raised.
+    write
+        Called here (not on a worker) with each plan as it arrives; what it returns is
+        reported. A write that raises counts as the station's failure.
+    progress
+        Receives ``("plan STATION: written" or "... failed", done, total)``.
+
+    Returns
+    -------
+    CityPlanReport
+    """
+    from distributed import as_completed
+
+    t0 = time.perf_counter()
+    futures = {
+        client.submit(
+            func, *args, key=f"plan-{sid}-{time.time_ns()}", retries=retries, pure=False
+        ): sid
+        for sid, (func, args) in tasks.items()
+    }
+    written: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    total = len(futures)
+    report(progress, "plan: submitted", 0, total)
+    for future in as_completed(futures):
+        sid = futures[future]
+        status = "failed"
+        if future.status != "finished":
+            failed[sid] = _error_text(future)
+        else:
+            try:
+                written[sid] = write(sid, future.result())
+                status = "written"
+            except GridplanError as exc:
+                failed[sid] = f"{type(exc).__name__}: {exc}"
+        future.release()
+        report(progress, f"plan {sid}: {status}", len(written) + len(failed), total)
+    return CityPlanReport(
+        written=MappingProxyType(written),
+        failed=MappingProxyType(failed),
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def plan_city(
@@ -216,39 +301,14 @@ def plan_city(
     ...     done = plan_city(load_city("city.toml"), CityPlanParams("2025-06-14"),
     ...                      client=client, out="plans")
     """
-    from distributed import as_completed
-
     from gridplan.io.planfile import save_plan
 
-    t0 = time.perf_counter()
     out = Path(out)
-    futures = {
-        client.submit(
-            plan_station,
-            station,
-            params,
-            key=f"plan-{station.id}-{params.date}-{time.time_ns()}",
-            retries=params.retries,
-            pure=False,
-        ): station.id
-        for station in city.stations
-    }
-    written: dict[str, Path] = {}
-    failed: dict[str, str] = {}
-    total = len(futures)
-    report(progress, "plan: submitted", 0, total)
-    for future in as_completed(futures):
-        sid = futures[future]
-        if future.status != "finished":
-            failed[sid] = _error_text(future)
-            status = "failed"
-        else:
-            written[sid] = save_plan(future.result(), plan_path(out, sid, params.date))
-            status = "written"
-        future.release()
-        report(progress, f"plan {sid}: {status}", len(written) + len(failed), total)
-    return CityPlanReport(
-        written=MappingProxyType(written),
-        failed=MappingProxyType(failed),
-        seconds=time.perf_counter() - t0,
+
+    def write(sid: str, plan: PatrolPlan) -> str:
+        return str(save_plan(plan, plan_path(out, sid, params.date)))
+
+    tasks = {s.id: (plan_station, (s, params)) for s in city.stations}
+    return run_station_tasks(
+        tasks, client=client, retries=params.retries, write=write, progress=progress
     )

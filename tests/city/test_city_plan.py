@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-from _city import small_city
 from _dask import environment
 from _dask import start_cluster
 
@@ -19,19 +18,15 @@ DATE = "2025-06-14"
 CLI = [sys.executable, "-c", "from gridplan.cli import main; main()"]
 
 
-@pytest.fixture(scope="module")
-def city(tmp_path_factory) -> Path:
-    """Four small stations (C01..C04) 1.5 km apart, each with its roster and streets."""
-    return small_city(tmp_path_factory.mktemp("city"), 4)
-
-
 @pytest.fixture
 def cluster(tmp_path):
     with start_cluster(tmp_path / "dask") as running:
         yield running
 
 
-def _plan_cmd(city: Path, out: Path, address: str, *extra: str) -> list[str]:
+def _plan_cmd(city: Path, out: Path, address: str | None, *extra: str) -> list[str]:
+    """The command line of ``gridplan city plan`` (``address`` None: a local cluster)."""
+    where = ["--scheduler", address] if address else []
     return [
         *CLI,
         "city",
@@ -41,8 +36,7 @@ def _plan_cmd(city: Path, out: Path, address: str, *extra: str) -> list[str]:
         DATE,
         "--time-limit",
         "1",
-        "--scheduler",
-        address,
+        *where,
         "--out",
         str(out),
         *extra,
@@ -84,7 +78,7 @@ def test_a_worker_killed_mid_run_loses_no_plan_and_leaves_no_half_plan(city, clu
     stdout, stderr = proc.communicate(timeout=240)
     assert proc.returncode == 0, stderr
     summary = json.loads(stdout)
-    assert summary["plans"] == 4 and summary["failed"] == 0
+    assert summary["plans"] == 4 and summary["failed"] == 0, summary
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert files == [f"C0{k}/{DATE}.plan.json" for k in range(1, 5)]  # no temporary file left
     for k in range(1, 5):
@@ -94,12 +88,15 @@ def test_a_worker_killed_mid_run_loses_no_plan_and_leaves_no_half_plan(city, clu
         assert sum(len(r.stops) for s in plan.slices for r in s.routes) > 0, f"C0{k}: no stop"
 
 
-def test_a_failing_station_is_listed_and_the_others_are_planned(city, cluster, tmp_path):
+def test_a_failing_station_is_listed_and_the_others_are_planned(city, tmp_path):
+    """On a local cluster (no --scheduler): two worker processes of this machine."""
     broken = city.with_name("broken-city.toml")  # beside the city: same relative paths
     text = city.read_text(encoding="utf-8")
     broken.write_text(text.replace('config = "C02/', 'config = "C03/'), encoding="utf-8")
     out = tmp_path / "plans"
-    cmd = _plan_cmd(broken, out, cluster.address, "--stations", "C01,C02", "--retries", "1")
+    cmd = _plan_cmd(
+        broken, out, None, "--stations", "C01,C02", "--retries", "1", "--slices", "night"
+    )
     done = subprocess.run(cmd, capture_output=True, text=True, env=environment(), timeout=240)
     assert done.returncode == 1, done.stderr
     assert "1 of 2 plans written" in done.stdout
