@@ -1649,7 +1649,7 @@ def _no_fixes(timezone: str):
 
 @main.group()
 def city() -> None:
-    r"""Many stations at once on a Dask cluster (a city file lists them).
+    """Many stations at once on a Dask cluster (a city file lists them).
 
     \b
     A city file (TOML; paths relative to it):
@@ -1661,7 +1661,7 @@ def city() -> None:
       config = "s01/station.toml"            # with the roster
       incidents = "s01/incidents.csv"        # or hotspots = "hot/S01.hotspots.gpkg"
       streets = "s01/streets.osm.pbf"        # optional
-    """
+    """  # noqa: D301 (click keeps a paragraph after a real backspace, \b, as it is)
 
 
 SCHEDULER_OPTION = click.option(
