@@ -370,7 +370,8 @@ def test_the_test_import_finder_finds_imports_at_any_level():
 
 
 def _imports_of(tree: ast.Module, roots: tuple[str, ...], *, module_level: bool) -> list[str]:
-    nodes = _module_level_imports(tree) if module_level else ast.walk(tree)
+    # imports under `if TYPE_CHECKING:` never run: type hints may name dask's classes
+    nodes = _module_level_imports(tree) if module_level else _runtime_imports(tree)
     found = []
     for node in nodes:
         if isinstance(node, ast.Import):
