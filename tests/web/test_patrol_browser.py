@@ -160,3 +160,83 @@ def test_check_ins_made_offline_along_the_route_arrive_once(
         assert page.evaluate("window.__gpCsp") == []
     finally:
         context.close()
+
+
+def planned_times(database, station: str, team: str) -> list[tuple[str, str]]:
+    """The planned arrival and departure of each of ``team``'s stops, ISO with offset."""
+    from gridplan.web import store
+    from gridplan.web.db import connect
+
+    con = connect(database)
+    try:
+        plan_id = con.execute(
+            "SELECT id FROM plans WHERE station_id=? ORDER BY id DESC", (station,)
+        ).fetchone()[0]
+        plan = store.plan_from_row(store.get_plan_row(con, plan_id, station))
+    finally:
+        con.close()
+    return [
+        (stop.arrival.isoformat(), stop.departure.isoformat())
+        for s in plan.slices
+        for route in s.routes
+        if route.patroller_id == team
+        for stop in route.stops
+    ]
+
+
+def test_a_route_checked_in_stop_by_stop_shows_every_stop_visited(
+    browser, server, patrol_store, tmp_path
+):
+    """A09 walks its whole route with the phone, arriving and leaving at the planned times
+    (the browser's clock is set to them), half of it offline; compliance: every stop visited."""
+    stops = route_stops(patrol_store["database"], "S02", "A09")
+    times = planned_times(patrol_store["database"], "S02", "A09")
+    assert len(stops) == len(times) >= 3
+    context = browser.new_context(
+        base_url=server["url"],
+        locale="en-GB",
+        timezone_id="Asia/Shanghai",
+        viewport=PHONE,
+        is_mobile=True,
+        permissions=["geolocation"],
+        geolocation={"longitude": stops[0]["lon"], "latitude": stops[0]["lat"], "accuracy": 10},
+    )
+    page = context.new_page()
+    try:
+        page.goto("/login")
+        page.fill("input[name=username]", patrol_store["users"][("S02", "auxiliary")])
+        page.fill("input[name=password]", PASSWORD)
+        page.click("form button[type=submit]")
+        page.wait_for_url(re.compile(r"/patrol/$"))
+        expect(page.locator(f"#{stops[0]['dom_id']} button.arrived")).to_be_visible()
+        for n, (stop, (arrive, leave)) in enumerate(zip(stops, times, strict=True)):
+            context.set_offline(n < len(stops) // 2)
+            where = {"longitude": stop["lon"], "latitude": stop["lat"], "accuracy": 10}
+            context.set_geolocation(where)
+            item = page.locator(f"#{stop['dom_id']}")
+            page.clock.set_fixed_time(arrive)
+            item.locator("button.arrived").click()
+            page.clock.set_fixed_time(leave)
+            item.locator("button.left").click()
+        context.set_offline(False)
+        expect(page.locator("#queue-count")).to_have_text("0", timeout=20_000)
+    finally:
+        context.close()
+    rows = [r for r in stored(server["database"]) if r["username"].endswith("auxiliary")]
+    assert len(rows) == 2 * len(stops)  # each once
+
+    officer = browser.new_context(base_url=server["url"], locale="en-GB")
+    page = officer.new_page()
+    try:
+        page.goto("/login")
+        page.fill("input[name=username]", patrol_store["users"][("S02", "officer")])
+        page.fill("input[name=password]", PASSWORD)
+        page.click("form button[type=submit]")
+        page.goto(f"/plans/{stops[0]['plan_id']}/compliance")
+        page.screenshot(path=tmp_path / "04-compliance.png", full_page=True)
+        status = page.eval_on_selector_all(
+            "#stops tr[data-stop*='/A09/']", "rs => rs.map(r => r.dataset.status)"
+        )
+        assert status == ["visited"] * len(stops), status
+    finally:
+        officer.close()
