@@ -1097,14 +1097,14 @@ def _plan_text(plan, out: Path) -> str:
 @DEBUG_OPTION
 @click.pass_context
 def plan_group(ctx, as_json, debug, **kwargs):
-    r"""Plan the patrols of one date: a route per patroller on duty in every time slice.
+    """Plan the patrols of one date: a route per patroller on duty in every time slice.
 
     Writes a plan file; `gridplan export` turns it into GeoJSON, GPX, CSV or GeoPackage.
 
     \b
     Sub-commands:
       gridplan plan check PLAN      re-verify a saved plan
-    """
+    """  # noqa: D301 - click needs the real \b (backspace) before a block it must not rewrap
     if ctx.invoked_subcommand is None:
         run_command(_plan_make, (), kwargs, as_json=as_json, debug=debug)
 

@@ -496,3 +496,21 @@ def test_incidents_import_reads_its_limits_from_the_environment(runner, tmp_path
     result = runner.invoke(main, args, env={"GRIDPLAN_IMPORT_MAX_ROWS": "lots"})
     assert result.exit_code == 2 and "GRIDPLAN_IMPORT_MAX_ROWS = 'lots'" in result.stderr
     assert runner.invoke(main, args, env={"GRIDPLAN_IMPORT_MAX_ROWS": "5"}).exit_code == 0
+
+
+def _commands(group, path=()):
+    import click
+
+    for name, cmd in sorted(group.commands.items()):
+        yield (*path, name)
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, (*path, name))
+
+
+@pytest.mark.parametrize("path", list(_commands(main)), ids=" ".join)
+def test_every_help_text_shows_no_click_escape(path):
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "\\b" not in result.output and "\b" not in result.output
