@@ -37,6 +37,7 @@ from flask_login import login_user
 
 from gridplan.web import store
 from gridplan.web.db import get_db
+from gridplan.web.db import scope_station
 
 login_manager = LoginManager()
 
@@ -99,7 +100,10 @@ def session_lifetime_s() -> float:
 @login_manager.user_loader
 def _load(token: str):
     row = store.session_user(get_db(), str(token), lifetime_s=session_lifetime_s())
-    return None if row is None else User(row, str(token))
+    if row is None:
+        return None
+    scope_station(row["station_id"])
+    return User(row, str(token))
 
 
 def log_in(row) -> User:
@@ -114,6 +118,7 @@ def log_in(row) -> User:
         session["lang"] = lang
     session.permanent = True
     user = User(row, store.start_session(get_db(), row["id"], lifetime_s=session_lifetime_s()))
+    scope_station(row["station_id"])
     login_user(user)
     return user
 

@@ -1,4 +1,9 @@
-"""The embedded store: one SQLite file in the instance folder.
+"""The store: one SQLite file in the instance folder, or a PostgreSQL database.
+
+``DATABASE`` (a path) is the embedded SQLite store of one station; ``DATABASE_URL``
+(``postgresql://...``, setting ``GRIDPLAN_DATABASE_URL``) a PostgreSQL + PostGIS store that
+several web servers and many stations share (:mod:`gridplan.web.dialect`). The schema's
+versions are Alembic's on both (:mod:`gridplan.web.schema_tool`).
 
 Like flaskr's ``db.py``, :func:`get_db` gives views their connection and ``init_app`` ends
 each request's use of it; here each server thread keeps one connection open across requests.
@@ -44,8 +49,18 @@ def login_key(username: str) -> str:
     return unicodedata.normalize("NFKC", text.casefold()).strip()
 
 
-def connect(path: str | Path) -> sqlite3.Connection:
-    """Open the store at ``path`` (autocommit mode; use :func:`transaction` to write)."""
+def connect(path: str | Path, *, station: str | None = None):
+    """Open the store at ``path`` (autocommit mode; use :func:`transaction` to write).
+
+    ``path`` is an SQLite file or a ``postgresql://`` URL. ``station`` scopes a PostgreSQL
+    connection to one station's rows (row-level security); the default sees every station
+    (the command line, the job runner). On SQLite the application alone keeps stations apart.
+    """
+    from gridplan.web import dialect
+
+    if dialect.is_postgres(str(path)):
+        return dialect.connect_pg(str(path), station=station or dialect.ALL_STATIONS)
+    path = dialect.sqlite_path(str(path))
     con = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     con.row_factory = sqlite3.Row
     con.execute("PRAGMA foreign_keys = ON")
@@ -55,7 +70,20 @@ def connect(path: str | Path) -> sqlite3.Connection:
 
 @contextlib.contextmanager
 def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Run the block as one transaction: all of its writes land, or none do."""
+    """Run the block as one transaction: all of its writes land, or none do.
+
+    One writer at a time on both back-ends: SQLite's ``BEGIN IMMEDIATE``, PostgreSQL's
+    advisory lock (:data:`gridplan.web.dialect.WRITE_LOCK_KEY`).
+    """
+    if getattr(con, "dialect", "sqlite") == "postgresql":
+        con.begin()
+        try:
+            yield con
+        except BaseException:
+            con.rollback()
+            raise
+        con.commit()
+        return
     con.execute("BEGIN IMMEDIATE")
     try:
         yield con
@@ -66,7 +94,42 @@ def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 def init_store(path: str | Path) -> bool:
-    """Create the store's tables at ``path`` unless they exist; return whether it was created.
+    """Create or upgrade the store at ``path`` (file or URL); return whether it was created.
+
+    An SQLite store is created or upgraded here (a station has no administrator to run an
+    upgrade). A PostgreSQL store must be at the newest revision already: the web's role owns
+    no tables, so ``gridplan db upgrade`` (as the owner) makes and upgrades it.
+
+    Raises
+    ------
+    StoreError
+        If the file is not a gridplan store or has another schema version.
+    """
+    import sqlalchemy.exc
+
+    from gridplan.web import dialect
+    from gridplan.web import schema_tool
+
+    if dialect.is_postgres(str(path)):
+        schema_tool.check_current(str(path))
+        return False
+    file = Path(dialect.sqlite_path(str(path)))
+    existed = file.exists() and file.stat().st_size > 0
+    try:
+        schema_tool.upgrade(str(file))
+    except (sqlite3.DatabaseError, sqlalchemy.exc.DatabaseError) as exc:
+        msg = f"{file} is not a readable SQLite store ({exc}); move it away and start again"
+        raise StoreError(msg) from exc
+    con = connect(file)
+    try:
+        con.execute("PRAGMA journal_mode = WAL")
+    finally:
+        con.close()
+    return not existed
+
+
+def upgrade_legacy(path: str | Path) -> None:
+    """Bring an SQLite store made before Alembic to schema version 7 (hand-written steps).
 
     Raises
     ------
@@ -91,21 +154,6 @@ def init_store(path: str | Path) -> bool:
                 raise StoreError(msg)
             if found < SCHEMA_VERSION:
                 _upgrade(con, path, found)
-            return False
-        if tables:
-            msg = (
-                f"{path} is an SQLite file with other tables ({', '.join(sorted(tables))}), not "
-                "a gridplan store; point the instance folder elsewhere"
-            )
-            raise StoreError(msg)
-        schema = resources.files("gridplan.web").joinpath("schema.sql").read_text("utf-8")
-        con.executescript("BEGIN;" + schema + "COMMIT;")
-        with transaction(con):
-            con.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('created_at', ?)",
-                (str(SCHEMA_VERSION), now()),
-            )
-        return True
     except sqlite3.DatabaseError as exc:
         msg = f"{path} is not a readable SQLite store ({exc}); move it away and start again"
         raise StoreError(msg) from exc
@@ -179,7 +227,25 @@ def get_db() -> sqlite3.Connection:
     con = cons.get(path)
     if con is None:
         con = cons[path] = connect(path)
+    if getattr(con, "dialect", "sqlite") == "postgresql":
+        from flask import g
+
+        from gridplan.web.dialect import ALL_STATIONS
+
+        con.station = g.get("db_station", ALL_STATIONS)
     return con
+
+
+def scope_station(station_id: str) -> None:
+    """Scope the rest of the request's store use to ``station_id`` (the logged-in user's).
+
+    On PostgreSQL the database's row-level security then shows and takes that station's rows
+    only, whatever a statement says; on SQLite the application's station filters do it alone.
+    """
+    from flask import g
+
+    g.db_station = str(station_id)
+    get_db()
 
 
 def close_db(_exc: BaseException | None = None) -> None:
