@@ -1841,6 +1841,7 @@ def city_plan(
 
 def _add_web_commands() -> None:
     from gridplan.web.commands import alerts
+    from gridplan.web.commands import db
     from gridplan.web.commands import serve
     from gridplan.web.commands import stations
     from gridplan.web.commands import users
@@ -1849,6 +1850,7 @@ def _add_web_commands() -> None:
     main.add_command(alerts)
     main.add_command(users)
     main.add_command(stations)
+    main.add_command(db)
     # `gridplan tracks purge` works on the web store; a `tracks` group of the command line
     # (reading track files) gets it as one more sub-command
     from gridplan.web.commands import tracks

@@ -58,19 +58,98 @@ def web_store(tmp_path_factory):
     return {**info, "instance": instance}
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "both_stores: run the test on an SQLite and a PostgreSQL store (web_app, client)",
+    )
+
+
+def pytest_generate_tests(metafunc):
+    """Tests marked ``both_stores`` run once per back-end of the store."""
+    if "store_backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_stores"
+    ):
+        metafunc.parametrize("store_backend", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL + PostGIS cluster for the run (``tests/_pg.py``)."""
+    from _pg import Cluster
+    from _pg import bindir
+
+    if bindir() is None:
+        pytest.skip(
+            "PostgreSQL with PostGIS is not installed (apt-get install postgresql "
+            "postgresql-15-postgis-3): the PostgreSQL cases of the store did not run"
+        )
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
-def web_app(web_store, tmp_path):
-    """A Flask app on a private copy of ``web_store`` (jobs run inline, 1 s per slice)."""
+def store_backend(request) -> str:
+    """The store's back-end: ``sqlite`` unless the test is marked ``both_stores``."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """An empty store at the newest schema revision on each back-end (a path or a URL)."""
+    if request.param == "sqlite":
+        from gridplan.web.db import init_store
+
+        path = tmp_path / "gridplan.sqlite"
+        init_store(path)
+        return str(path)
+    return request.getfixturevalue("pg_cluster").new_store()
+
+
+@pytest.fixture(scope="session")
+def web_store_pg(web_store, pg_cluster) -> str:
+    """``web_store`` copied into a PostgreSQL template database; return its name."""
+    from _pg import OWNER
+
+    from gridplan.web import schema_tool
+    from gridplan.web.dialect import dispose_engines
+
+    name = pg_cluster.new_database()
+    owner = pg_cluster.url(name, OWNER)
+    schema_tool.upgrade(owner)
+    schema_tool.copy_store(web_store["database"], owner)
+    schema_tool.grant(owner, "gridplan_app")
+    dispose_engines()  # a template has no open connections
+    return name
+
+
+def _store_copy(request, store_info, template_fixture: str, tmp_path) -> str:
+    """A private copy of a test store on the test's back-end: a file, or a PostgreSQL URL."""
     import shutil
 
+    if request.getfixturevalue("store_backend") == "postgresql":
+        cluster = request.getfixturevalue("pg_cluster")
+        template = request.getfixturevalue(template_fixture)
+        return cluster.url(cluster.new_database(template=template))
+    database = tmp_path / "gridplan.sqlite"
+    shutil.copyfile(store_info["database"], database)
+    return str(database)
+
+
+@pytest.fixture
+def web_app(request, web_store, tmp_path):
+    """A Flask app on a private copy of ``web_store`` (jobs run inline, 1 s per slice).
+
+    On SQLite, or on PostgreSQL too for tests marked ``both_stores``.
+    """
     from gridplan.web import create_app
 
-    database = tmp_path / "gridplan.sqlite"
-    shutil.copyfile(web_store["database"], database)
+    database = _store_copy(request, web_store, "web_store_pg", tmp_path)
     return create_app(
         {
             "TESTING": True,
-            "DATABASE": str(database),
+            "DATABASE": database,
             "SECRET_KEY": "test",
             "JOBS_INLINE": True,
             "PLAN_TIME_LIMIT_S": 1.0,
@@ -97,17 +176,36 @@ def patrol_store(tmp_path_factory):
     return {**build_patrol_store(instance), "instance": instance}
 
 
+@pytest.fixture(scope="session")
+def patrol_store_pg(patrol_store, pg_cluster) -> str:
+    """``patrol_store`` copied into a PostgreSQL template database; return its name."""
+    from _pg import OWNER
+
+    from gridplan.web import schema_tool
+    from gridplan.web.dialect import dispose_engines
+
+    name = pg_cluster.new_database()
+    owner = pg_cluster.url(name, OWNER)
+    schema_tool.upgrade(owner)
+    schema_tool.copy_store(patrol_store["database"], owner)
+    schema_tool.grant(owner, "gridplan_app")
+    dispose_engines()
+    return name
+
+
 @pytest.fixture
-def patrol_app(patrol_store, tmp_path):
-    """A Flask app on a private copy of ``patrol_store`` (jobs inline)."""
+def patrol_app(request, patrol_store, tmp_path):
+    """A Flask app on a private copy of ``patrol_store`` (jobs inline).
+
+    On SQLite, or on PostgreSQL too for tests marked ``both_stores``.
+    """
     import shutil
 
     from gridplan.web import create_app
 
-    database = tmp_path / "gridplan.sqlite"
-    shutil.copyfile(patrol_store["database"], database)
+    database = _store_copy(request, patrol_store, "patrol_store_pg", tmp_path)
     shutil.copytree(patrol_store["instance"] / "networks", tmp_path / "networks")
     return create_app(
-        {"TESTING": True, "DATABASE": str(database), "SECRET_KEY": "test", "JOBS_INLINE": True},
+        {"TESTING": True, "DATABASE": database, "SECRET_KEY": "test", "JOBS_INLINE": True},
         instance_path=str(tmp_path),
     )

@@ -58,6 +58,7 @@ RUNS_DEFAULT = {
 NOT_BEHAVIOUR = {
     "TESTING": "Flask's test mode (exceptions propagate to the test client)",
     "DATABASE": "where the store is: each test gets its own copy",
+    "DATABASE_URL": "where the store is, as a URL (tests pass DATABASE on either back-end)",
     "SECRET_KEY": "the session key: made at random on first start in production",
     "NOTEBOOK_OUT": "where the notebooks write (GRIDPLAN_NOTEBOOK_OUT), not a web setting",
     "INSTANCE": "where the instance folder is (GRIDPLAN_INSTANCE)",

@@ -40,6 +40,12 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
 
     Settings (``config.py`` in the instance folder or ``GRIDPLAN_<NAME>`` variables)
     ----------------------------------------------------------------------------------
+    DATABASE_URL
+        A PostgreSQL + PostGIS store shared by many stations and web servers
+        (``GRIDPLAN_DATABASE_URL=postgresql://gridplan_app@dbhost/gridplan``; default none: the
+        SQLite file ``gridplan.sqlite`` in the instance folder, ``DATABASE``). Connect as a
+        role that owns no tables (row-level security keeps each station's rows to it); the
+        owner makes and upgrades the store with ``gridplan db upgrade``.
     TILES
         ``"none"`` (default: no background map, works on any intranet), ``"openstreetmap"``,
         or the XYZ URL template of the station's own tile server.
@@ -153,6 +159,8 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
     )
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("GRIDPLAN")
+    if app.config.get("DATABASE_URL"):
+        app.config["DATABASE"] = str(app.config["DATABASE_URL"])
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):

@@ -1,4 +1,4 @@
-"""``gridplan serve`` and ``gridplan users``: run the web UI and manage its logins.
+"""``gridplan serve``, ``users``, ``db`` ...: run the web UI, manage its logins and its store.
 
 Flask and the servers (gunicorn, waitress) are imported inside the commands, so the rest of the
 command line starts without them.
@@ -24,6 +24,11 @@ def _instance(path: Path | None) -> Path:
     return path
 
 
+def _database(instance: Path) -> str:
+    """The store of the commands: $GRIDPLAN_DATABASE_URL, else the instance's SQLite file."""
+    return os.environ.get("GRIDPLAN_DATABASE_URL") or str(instance / "gridplan.sqlite")
+
+
 @contextlib.contextmanager
 def _store(instance_path: Path | None):
     """The instance's store (created if new) for a command; errors end it with exit code 2."""
@@ -32,7 +37,7 @@ def _store(instance_path: Path | None):
     from gridplan.web.db import init_store
 
     instance = _instance(instance_path)
-    database = instance / "gridplan.sqlite"
+    database = _database(instance)
     try:
         init_store(database)
         con = connect(database)
@@ -503,3 +508,84 @@ def tracks_purge(station_id, instance_path):
 
 
 tracks.add_command(tracks_purge)
+
+
+@click.group("db")
+def db() -> None:
+    """The web store's schema: create, upgrade, grant, copy (SQLite or PostgreSQL)."""
+
+
+_DATABASE_HELP = (
+    "The store: a postgresql:// URL (as the tables' owner) or an SQLite file; default "
+    "$GRIDPLAN_DATABASE_URL, else gridplan.sqlite in the instance folder."
+)
+
+
+def _target(database: str | None, instance_path: Path | None) -> str:
+    return database or _database(_instance(instance_path))
+
+
+@db.command("upgrade")
+@click.option("--database", default=None, help=_DATABASE_HELP)
+@click.option("--instance", "instance_path", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--revision", default="head", show_default=True, help="Alembic revision.")
+def db_upgrade(database, instance_path, revision):
+    """Create the store, or bring it to the newest schema (Alembic, SQLite and PostgreSQL).
+
+    An SQLite store of a gridplan from before Alembic is upgraded and stamped; nothing in it
+    is lost (a copy of it is kept beside it when an old schema version is upgraded).
+    """
+    from gridplan._errors import GridplanError
+    from gridplan.web import schema_tool
+    from gridplan.web.dialect import redact
+
+    target = _target(database, instance_path)
+    try:
+        found = schema_tool.upgrade(target, revision=revision)
+    except GridplanError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{redact(target)}: schema revision {found}")
+
+
+@db.command("grant")
+@click.argument("role")
+@click.option("--database", default=None, help=_DATABASE_HELP)
+def db_grant(role, database):
+    """Let ROLE (the web's and jobs' login, owner of nothing) read and write the rows.
+
+    PostgreSQL only: row-level security then keeps each station's rows to its users.
+    """
+    from gridplan.web import schema_tool
+    from gridplan.web.dialect import is_postgres
+
+    target = _target(database, None)
+    if not is_postgres(target):
+        raise click.UsageError("grant is for a PostgreSQL store: give --database postgresql://...")
+    try:
+        schema_tool.grant(target, role)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="ROLE") from None
+    click.echo(f"role {role} may read and write the store's rows")
+
+
+@db.command("copy")
+@click.argument("source")
+@click.argument("target")
+def db_copy(source, target):
+    """Copy every row of the store SOURCE into the new, empty store TARGET.
+
+    How a station's SQLite store moves into the bureau's PostgreSQL store: both are upgraded
+    first, ids are kept, and a failed copy leaves TARGET empty.
+    """
+    from gridplan._errors import GridplanError
+    from gridplan.web import schema_tool
+    from gridplan.web.dialect import redact
+
+    try:
+        schema_tool.upgrade(source)
+        schema_tool.upgrade(target)
+        counts = schema_tool.copy_store(source, target)
+    except GridplanError as exc:
+        raise click.ClickException(str(exc)) from None
+    rows = ", ".join(f"{t} {n}" for t, n in counts.items() if n)
+    click.echo(f"copied into {redact(target)}: {rows or 'no rows'}")

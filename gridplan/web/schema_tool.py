@@ -70,10 +70,14 @@ def create_baseline(bind) -> None:
     )
 
 
+#: tables of PostGIS itself, in a store's database before gridplan's
+_EXTENSION_TABLES = frozenset({"spatial_ref_sys"})
+
+
 def _tables(connection) -> set[str]:
     import sqlalchemy
 
-    return set(sqlalchemy.inspect(connection).get_table_names())
+    return set(sqlalchemy.inspect(connection).get_table_names()) - _EXTENSION_TABLES
 
 
 def current(database: str) -> str | None:
@@ -173,3 +177,60 @@ def grant(database: str, role: str) -> None:
     """Let ``role`` read and write the PostgreSQL store's rows (the web's and jobs' role)."""
     with dialect.engine(database).begin() as connection:
         connection.exec_driver_sql(dialect.grant_ddl(role))
+
+
+#: the store's tables in an order that keeps every reference (a row's targets come first)
+_COPY_ORDER = (
+    "stations", "users", "sessions", "grids", "grid_features", "incident_batches", "incidents",
+    "hotspot_runs", "networks", "plans", "targets", "jobs", "audit", "alerts", "check_ins",
+    "track_batches", "track_fixes", "presence",
+)  # fmt: skip
+
+
+def copy_store(source: str, target: str, *, batch_rows: int = 5000) -> dict[str, int]:
+    """Copy every row of the store ``source`` into the empty store ``target``; return counts.
+
+    Both are at the newest revision (:func:`upgrade` them first). A station's SQLite store
+    moves this way into the bureau's PostgreSQL store (ids kept, so links, plans and audit
+    entries stay as they were). One transaction: a failed copy leaves ``target`` empty.
+
+    Raises
+    ------
+    StoreError
+        When ``target`` holds stations already.
+    """
+    from gridplan.web.db import connect
+    from gridplan.web.db import transaction
+
+    src, dst = connect(source), connect(target)
+    counts: dict[str, int] = {}
+    try:
+        if dst.execute("SELECT COUNT(*) FROM stations").fetchone()[0]:
+            msg = f"{dialect.redact(target)} holds stations already; copy into an empty store"
+            raise StoreError(msg)
+        with transaction(dst):
+            for table in _COPY_ORDER:
+                counts[table] = _copy_table(src, dst, table, batch_rows)
+            if getattr(dst, "dialect", "sqlite") == "postgresql":
+                for table in sorted(dialect.ID_TABLES):
+                    dst.execute(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                    )
+    finally:
+        src.close()
+        dst.close()
+    return counts
+
+
+def _copy_table(src, dst, table: str, batch_rows: int) -> int:
+    cur = src.execute(f"SELECT * FROM {table}")
+    names = [d[0] for d in cur.description]
+    insert = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    n = 0
+    rows = cur.fetchall()
+    for start in range(0, len(rows), batch_rows):
+        chunk = [tuple(r) for r in rows[start : start + batch_rows]]
+        dst.executemany(insert, chunk)
+        n += len(chunk)
+    return n

@@ -45,6 +45,7 @@ from gridplan.station.config import StationConfig
 from gridplan.station.config import config_from_mapping
 from gridplan.station.config import config_from_toml
 from gridplan.web.db import login_key
+from gridplan.web.dialect import claim_sql
 from gridplan.web.db import now
 from gridplan.web.db import transaction
 
@@ -63,6 +64,19 @@ def _pack(obj: Any) -> bytes:
 
 def _unpack(blob: bytes) -> Any:
     return json.loads(zlib.decompress(blob).decode("utf-8"))
+
+
+def _is_pg(con) -> bool:
+    return getattr(con, "dialect", "sqlite") == "postgresql"
+
+
+def _frame(sql: str, con, *, params: Sequence[Any] = ()) -> pd.DataFrame:
+    """The rows of ``sql`` as a frame (on either back-end; pandas reads only SQLite's own)."""
+    cur = con.execute(sql, tuple(params))
+    names = [d[0] for d in cur.description]
+    return pd.DataFrame.from_records(
+        [tuple(r) for r in cur.fetchall()], columns=names, coerce_float=True
+    )
 
 
 # --------------------------------------------------------------------------- targets
@@ -643,7 +657,7 @@ def save_incident_batch(
 
 def load_incidents(con: sqlite3.Connection, station_id: str, timezone: str) -> gpd.GeoDataFrame:
     """Return every stored incident of the station as the canonical INCIDENTS frame."""
-    df = pd.read_sql_query(
+    df = _frame(
         "SELECT id, time, category, alert, weight, in_station, source_row, lon, lat "
         "FROM incidents WHERE station_id=? ORDER BY batch_id, source_row",
         con,
@@ -946,7 +960,8 @@ def claim_job(
     if con.execute(sql, args).fetchone() is None:  # the common case: nothing to do
         return None
     with transaction(con):
-        row = con.execute(sql, args).fetchone()
+        # PostgreSQL: a row another server is claiming is skipped, not waited for
+        row = con.execute(sql + claim_sql(_is_pg(con)), args).fetchone()
         if row is None:
             return None
         con.execute(
@@ -1495,7 +1510,7 @@ def load_fixes(
     if patroller_id is not None:
         where.append("patroller_id=?")
         args.append(patroller_id)
-    df = pd.read_sql_query(
+    df = _frame(
         "SELECT patroller_id AS patroller, time, lon, lat, accuracy_m, source FROM track_fixes "
         f"WHERE {' AND '.join(where)} ORDER BY patroller_id, time",
         con,
@@ -1550,7 +1565,7 @@ def load_presence(
     if date is not None:
         where.append("date=?")
         args.append(date)
-    return pd.read_sql_query(
+    return _frame(
         f"SELECT {', '.join(PRESENCE_COLUMNS)} FROM presence WHERE {' AND '.join(where)} "
         "ORDER BY date, slice_id, patroller_id, micro_id",
         con,
