@@ -1611,8 +1611,8 @@ def purge_positions(
             "INSERT INTO presence (station_id, date, slice_id, patroller_id, micro_id, minutes, "
             "unknown_minutes, computed_at) VALUES (?,?,?,?,?,?,?,?) "
             "ON CONFLICT (station_id, date, slice_id, patroller_id, micro_id) DO UPDATE SET "
-            "minutes=minutes+excluded.minutes, "
-            "unknown_minutes=unknown_minutes+excluded.unknown_minutes, "
+            "minutes=presence.minutes+excluded.minutes, "
+            "unknown_minutes=presence.unknown_minutes+excluded.unknown_minutes, "
             "computed_at=excluded.computed_at",
             rows,
         )
