@@ -124,11 +124,11 @@ def web_store_pg(web_store, pg_cluster) -> str:
     return name
 
 
-def _store_copy(request, store_info, template_fixture: str, tmp_path) -> str:
+def _store_copy(request, backend: str, store_info, template_fixture: str, tmp_path) -> str:
     """A private copy of a test store on the test's back-end: a file, or a PostgreSQL URL."""
     import shutil
 
-    if request.getfixturevalue("store_backend") == "postgresql":
+    if backend == "postgresql":
         cluster = request.getfixturevalue("pg_cluster")
         template = request.getfixturevalue(template_fixture)
         return cluster.url(cluster.new_database(template=template))
@@ -137,15 +137,24 @@ def _store_copy(request, store_info, template_fixture: str, tmp_path) -> str:
     return str(database)
 
 
+def _dispose(database: str) -> None:
+    """Close the pooled connections of a test's PostgreSQL store (the cluster has few)."""
+    from gridplan.web.dialect import dispose_engine
+
+    dispose_engine(database)
+
+
 @pytest.fixture
-def web_app(request, web_store, tmp_path):
+def web_app(request, store_backend, web_store, tmp_path):
     """A Flask app on a private copy of ``web_store`` (jobs run inline, 1 s per slice).
 
     On SQLite, or on PostgreSQL too for tests marked ``both_stores``.
     """
     from gridplan.web import create_app
 
-    database = _store_copy(request, web_store, "web_store_pg", tmp_path)
+    database = _store_copy(request, store_backend, web_store, "web_store_pg", tmp_path)
+    if store_backend == "postgresql":
+        request.addfinalizer(lambda: _dispose(database))
     return create_app(
         {
             "TESTING": True,
@@ -194,7 +203,7 @@ def patrol_store_pg(patrol_store, pg_cluster) -> str:
 
 
 @pytest.fixture
-def patrol_app(request, patrol_store, tmp_path):
+def patrol_app(request, store_backend, patrol_store, tmp_path):
     """A Flask app on a private copy of ``patrol_store`` (jobs inline).
 
     On SQLite, or on PostgreSQL too for tests marked ``both_stores``.
@@ -203,7 +212,9 @@ def patrol_app(request, patrol_store, tmp_path):
 
     from gridplan.web import create_app
 
-    database = _store_copy(request, patrol_store, "patrol_store_pg", tmp_path)
+    database = _store_copy(request, store_backend, patrol_store, "patrol_store_pg", tmp_path)
+    if store_backend == "postgresql":
+        request.addfinalizer(lambda: _dispose(database))
     shutil.copytree(patrol_store["instance"] / "networks", tmp_path / "networks")
     return create_app(
         {"TESTING": True, "DATABASE": database, "SECRET_KEY": "test", "JOBS_INLINE": True},

@@ -212,27 +212,32 @@ _THREAD = threading.local()
 
 
 def get_db() -> sqlite3.Connection:
-    """Return this server thread's connection to the app's store, opening it on first use.
+    """Return the request's connection to the app's store, opening it on first use.
 
-    Server threads live for many requests, so each keeps one connection open rather than
-    opening one per request (connecting costs about as much as a small page's queries). A
-    request that ends inside a transaction (an error half-way) is rolled back at teardown.
+    SQLite: server threads live for many requests, so each keeps one connection open rather
+    than opening one per request (connecting costs about as much as a small page's queries).
+    PostgreSQL: the request takes a connection from the engine's pool and gives it back at
+    teardown, scoped to the logged-in user's station (:func:`scope_station`). A request that
+    ends inside a transaction (an error half-way) is rolled back at teardown.
     """
     from flask import current_app
+    from flask import g
+
+    from gridplan.web import dialect
 
     path = current_app.config["DATABASE"]
+    if dialect.is_postgres(path):
+        con = g.get("_gridplan_db")
+        if con is None:
+            con = g._gridplan_db = connect(path)
+        con.station = g.get("db_station", dialect.ALL_STATIONS)
+        return con
     cons = getattr(_THREAD, "cons", None)
     if cons is None:
         cons = _THREAD.cons = {}
     con = cons.get(path)
     if con is None:
         con = cons[path] = connect(path)
-    if getattr(con, "dialect", "sqlite") == "postgresql":
-        from flask import g
-
-        from gridplan.web.dialect import ALL_STATIONS
-
-        con.station = g.get("db_station", ALL_STATIONS)
     return con
 
 
@@ -249,9 +254,14 @@ def scope_station(station_id: str) -> None:
 
 
 def close_db(_exc: BaseException | None = None) -> None:
-    """End the request: roll back a transaction an error left open."""
+    """End the request: roll back a transaction an error left open; return a pooled one."""
     from flask import current_app
+    from flask import g
 
+    pooled = g.pop("_gridplan_db", None)
+    if pooled is not None:
+        pooled.close()  # rolls back an open transaction first
+        return
     con = getattr(_THREAD, "cons", {}).get(current_app.config["DATABASE"])
     if con is not None and con.in_transaction:
         con.execute("ROLLBACK")

@@ -230,6 +230,11 @@ class PgCursor:
         return iter(self.fetchall())
 
 
+def _sqlite_values(params: Sequence[Any] | None) -> tuple:
+    """Parameters as SQLite stores them: NaN is NULL (so ``NOT NULL`` refuses it on both)."""
+    return tuple(None if isinstance(v, float) and v != v else v for v in params or ())
+
+
 class PgConnection:
     """A PostgreSQL connection with the interface the store uses of :class:`sqlite3.Connection`.
 
@@ -281,6 +286,7 @@ class PgConnection:
 
     def _run(self, sql: str, params: Sequence[Any] | None, many: bool) -> PgCursor:
         text = pg_sql(sql)
+        params = [_sqlite_values(p) for p in params or ()] if many else _sqlite_values(params)
         returning = not many and _returning_id(sql)
         if returning:
             text += " RETURNING id"
@@ -344,6 +350,14 @@ def engine(database: str):
                 url, pool_size=5, max_overflow=20, pool_pre_ping=True
             )
         return found
+
+
+def dispose_engine(database: str) -> None:
+    """Close the pooled connections of ``database`` (a store that is no longer used)."""
+    with _ENGINES_LOCK:
+        found = _ENGINES.pop(engine_url(database), None)
+    if found is not None:
+        found.dispose()
 
 
 def dispose_engines() -> None:

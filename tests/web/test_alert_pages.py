@@ -41,6 +41,7 @@ def station_alerts(app, station="S02"):
         con.close()
 
 
+@pytest.mark.both_stores
 def test_an_officer_declares_lists_and_ends_an_alert(client, web_app, web_store):
     sign_in(client, web_store)
     resp = declare(client, cells=f"{CELL}, S02-B3-M002")
@@ -75,6 +76,7 @@ def test_an_officer_declares_lists_and_ends_an_alert(client, web_app, web_store)
     assert [tuple(r) for r in actions] == [("add_alert", alert.id), ("end_alert", alert.id)]
 
 
+@pytest.mark.both_stores
 def test_another_station_never_sees_or_ends_the_alert(client, web_app, web_store):
     sign_in(client, web_store)
     assert declare(client).status_code == 302

@@ -184,6 +184,7 @@ def test_no_user_sees_another_stations_plan(client, web_store, role, mine, their
     assert resp.status_code == 200
 
 
+@pytest.mark.both_stores
 @pytest.mark.parametrize(("station", "other"), [("S01", "S02"), ("S02", "S01")])
 def test_station_data_stays_in_its_station(client, web_store, station, other):
     as_user(client, web_store, station, "admin")

@@ -51,6 +51,7 @@ def test_padding_or_case_does_not_escape_the_per_user_limit(web_app, web_store):
     assert login(client_at(web_app, "10.3.99.1"), f"   {user}   ").status_code == 429
 
 
+@pytest.mark.both_stores
 def test_a_padded_or_upper_case_name_logs_in(web_app, web_store):
     user = web_store["users"][("S01", "officer")]
     assert login(web_app.test_client(), f"  {user.upper()} ").status_code == 302
@@ -85,6 +86,7 @@ def _replay(web_app, cookie):
     return thief
 
 
+@pytest.mark.both_stores
 def test_a_copied_cookie_stops_working_at_logout(web_app, web_store):
     client = _logged_in(web_app, web_store)
     cookie = client.get_cookie("gridplan_session").value

@@ -106,6 +106,7 @@ def test_only_roles_tied_to_a_team_open_the_phone_page(patrol_app, patrol_store,
     assert client.get("/patrol/").status_code == status
 
 
+@pytest.mark.both_stores
 def test_a_check_in_is_stored_once_whatever_the_phone_sends_again(patroller, patrol_app, v09):
     token = page_token(patroller)
     client_id = str(uuid.uuid4())
@@ -139,6 +140,7 @@ def test_a_check_in_away_from_the_micro_grid_says_how_far(patroller, patrol_app,
     assert blind.status_code == 201 and blind.get_json()["inside"] is None
 
 
+@pytest.mark.both_stores
 def test_another_teams_stop_is_refused_and_another_stations_plan_is_not_found(
     patroller, patrol_app, patrol_store
 ):

@@ -57,6 +57,7 @@ def plan_rows(app, station="S02"):
         con.close()
 
 
+@pytest.mark.both_stores
 def test_a_replan_adds_a_version_and_keeps_the_earlier_one(officer, web_app, web_store):
     before = plan_rows(web_app)
     first = before[0]
@@ -259,6 +260,7 @@ def test_route_sheets_print_in_either_language_and_as_pdf(officer, web_store):
         assert "第二警务室" in text and "0571-110" in text
 
 
+@pytest.mark.both_stores
 def test_admin_adds_and_disables_users_of_their_station_only(client, web_store, web_app):
     login(client, web_store["users"][("S02", "admin")])
     token = csrf_token(client, "/admin/users")
