@@ -162,6 +162,12 @@ def serve(host, port, instance_path, demo, data_dir, workers, threads):
     from gridplan.web.demo import read_logins
 
     instance = _instance(instance_path)
+    if demo and os.environ.get("GRIDPLAN_DATABASE_URL"):
+        msg = (
+            "--demo fills the instance folder's SQLite store; unset GRIDPLAN_DATABASE_URL to "
+            "run the demo, or move a demo store into PostgreSQL with gridplan db copy"
+        )
+        raise click.UsageError(msg)
     try:
         if demo:
             _seed_if_empty(instance, data_dir)

@@ -20,7 +20,6 @@ import sqlite3
 import threading
 import unicodedata
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 
 from gridplan._errors import GridplanError

@@ -199,15 +199,17 @@ class _Dispatcher:
             self.wake.set()  # a slot is free: look at the queue now
 
     def _run(self, con, job) -> None:
+        # a PostgreSQL URL carries a password: it goes in the environment, not the command line
+        env = {**os.environ, JOB_DATABASE_ENV: self.database}
         cmd = [
             sys.executable,
             "-m",
             "gridplan.web.jobs",
-            self.database,
+            "-",
             str(job["id"]),
             json.dumps(self.options),
         ]
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, env=env)
         store.update_job(con, job["id"], runner=f"{socket.gethostname()}:{proc.pid}")
         limit = self.options["limits"]["max_seconds"] if job["kind"] == "import" else None
         started = time.monotonic()
@@ -562,12 +564,20 @@ def limit_resources(limits: dict[str, Any]) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
 
 
+#: where a job process finds its store (a URL's password stays off the command line)
+JOB_DATABASE_ENV = "GRIDPLAN_JOB_DATABASE"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry of a job process: ``python -m gridplan.web.jobs DATABASE JOB_ID OPTIONS_JSON``.
+
+    ``DATABASE`` ``-`` reads the store's path or URL from ``$GRIDPLAN_JOB_DATABASE``.
 
     An import's process limits its resources (:func:`limit_resources`) before it reads.
     """
     database, job_id, options = argv if argv is not None else sys.argv[1:]
+    if database == "-":
+        database = os.environ[JOB_DATABASE_ENV]
     options = json.loads(options)
     logging.basicConfig(level=logging.WARNING, format="gridplan job %(process)d: %(message)s")
     con = connect(database)

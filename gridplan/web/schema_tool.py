@@ -136,12 +136,12 @@ def _check_known(connection, database: str) -> None:
 
     found = MigrationContext.configure(connection).get_current_revision()
     known = {s.revision for s in ScriptDirectory.from_config(_config(None)).walk_revisions()}
-    row = connection.exec_driver_sql(
-        "SELECT value FROM meta WHERE key='schema_version'"
-    ).fetchone()
+    row = connection.exec_driver_sql("SELECT value FROM meta WHERE key='schema_version'").fetchone()
     version = row[0] if row is not None else "none"
-    if (found is not None and found not in known) or not str(version).isdigit() or (
-        int(version) > SCHEMA_VERSION
+    if (
+        (found is not None and found not in known)
+        or not str(version).isdigit()
+        or (int(version) > SCHEMA_VERSION)
     ):
         msg = (
             f"{dialect.redact(database)}: store schema revision {found} (version {version}), "

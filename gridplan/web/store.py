@@ -45,9 +45,9 @@ from gridplan.station.config import StationConfig
 from gridplan.station.config import config_from_mapping
 from gridplan.station.config import config_from_toml
 from gridplan.web.db import login_key
-from gridplan.web.dialect import claim_sql
 from gridplan.web.db import now
 from gridplan.web.db import transaction
+from gridplan.web.dialect import claim_sql
 
 ROLES = ("admin", "officer", "volunteer_lead", "analyst", "patroller")
 #: roles tied to one roster entry (``team_id``): they see that entry's routes only

@@ -235,7 +235,7 @@ def test_a_failed_write_leaves_the_store_as_it_was(web_app, web_store):
         source="x.csv",
         n_rows=2,
     )
-    with pytest.raises(Exception, match="(?i)not[ -]null"):
+    with pytest.raises(Exception, match=r"(?i)not[ -]null"):
         store.save_incident_batch(con, "S02", result, source_name="x.csv", username="t")
     con.close()
     assert counts(web_app) == before

@@ -38,7 +38,7 @@ def _stations(url: str):
         g = grid.assign(
             id=grid["id"].str.replace("S02", sid),
             parent_id=grid["parent_id"].map(
-                lambda v: v.replace("S02", sid) if isinstance(v, str) else None
+                lambda v, sid=sid: v.replace("S02", sid) if isinstance(v, str) else None
             ),
         )
         store.save_grid(con, sid, g, source_name="grid.geojson", username="cli", report={})
@@ -170,9 +170,9 @@ def test_row_level_security_keeps_a_station_from_another_stations_rows(pg_url):
 def test_the_application_role_owns_nothing_and_cannot_change_the_schema(pg_url):
     con = connect(pg_url)
     try:
-        with pytest.raises(Exception, match="must be owner|permission denied"):
+        with pytest.raises(Exception, match=r"must be owner|permission denied"):
             con.execute("ALTER TABLE grids DISABLE ROW LEVEL SECURITY")
-        with pytest.raises(Exception, match="permission denied|must be owner"):
+        with pytest.raises(Exception, match=r"permission denied|must be owner"):
             con.execute("DROP POLICY station_isolation ON grids")
     finally:
         con.close()
@@ -305,3 +305,25 @@ def test_the_web_app_refuses_a_postgresql_store_that_is_not_upgraded(pg_cluster)
     url = pg_cluster.url(pg_cluster.new_database())
     with pytest.raises(StoreError, match="run gridplan db upgrade"):
         create_app({"TESTING": True, "DATABASE": url, "SECRET_KEY": "t"})
+
+
+def test_a_logged_in_users_requests_run_in_their_stations_scope(pg_url, tmp_path):
+    import flask
+    from _web import login
+
+    from gridplan.web import create_app
+    from gridplan.web.db import get_db
+
+    _stations(pg_url).close()
+    app = create_app(
+        {"TESTING": True, "DATABASE": pg_url, "SECRET_KEY": "t", "JOBS_INLINE": True},
+        instance_path=str(tmp_path),
+    )
+    client = app.test_client()
+    login(client, "admin-S03")
+    with client:
+        assert client.get("/").status_code == 200
+        assert flask.g.db_station == "S03"
+        # whatever a view would ask, the database answers with the user's station only
+        rows = get_db().execute("SELECT station_id FROM grids").fetchall()
+        assert {r[0] for r in rows} == {"S03"}
