@@ -1,7 +1,9 @@
-"""Upgrades of the web store's schema, one step per version.
+"""Upgrades of SQLite stores made before Alembic, one step per version, up to version 7.
 
-``STEPS[v]`` is the SQL script that turns a store of schema version ``v`` into version
-``v + 1``. :func:`gridplan.web.db.init_store` runs the steps a store needs, in one transaction,
+Schema versions after 7 are Alembic revisions (:mod:`gridplan.web.schema_tool`); these steps
+only bring an older SQLite store to the baseline, which is then stamped. ``STEPS[v]`` is the
+SQL script that turns a store of schema version ``v`` into version ``v + 1``.
+:func:`gridplan.web.db.upgrade_legacy` runs the steps a store needs, in one transaction,
 after copying the store to ``<name>.v<old>.bak`` beside it: an upgrade that fails leaves the
 store as it was, and the copy stays for a user who goes back to the older gridplan. A new
 store is created at the current version from ``schema.sql`` directly, so each step must leave

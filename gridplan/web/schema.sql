@@ -1,4 +1,5 @@
--- gridplan web store, schema version 7 (SQLite; gridplan.web.migrations upgrades older stores). Every write goes through one transaction
+-- gridplan web store, schema version 7: the Alembic baseline revision 0007 (gridplan/web/store_versions; later
+-- changes are revisions there). Written in SQLite's dialect; gridplan.web.dialect.pg_schema makes PostgreSQL's from it. Every write goes through one transaction
 -- (gridplan.web.db.transaction), so a failed import or a crash leaves the store as it was.
 -- Nothing is updated in place that a user made: grids and plans get new versions, incident
 -- batches are added, and the audit log is append-only.
