@@ -233,6 +233,22 @@ class PgCursor:
         return iter(self.fetchall())
 
 
+def _numeric_loader():
+    """A loader of ``numeric`` values as SQLite gives them: ``int`` when whole, else ``float``.
+
+    PostgreSQL's ``SUM`` of integers is ``numeric`` (``Decimal`` in Python), which pages and
+    JSON do not take as they take SQLite's ``int``.
+    """
+    from psycopg.adapt import Loader
+
+    class NumericLoader(Loader):
+        def load(self, data) -> int | float:
+            text = bytes(data).decode("ascii")
+            return int(text) if text.lstrip("-").isdigit() else float(text)
+
+    return NumericLoader
+
+
 def _sqlite_values(params: Sequence[Any] | None) -> tuple:
     """Parameters as SQLite stores them: NaN is NULL (so ``NOT NULL`` refuses it on both)."""
     return tuple(None if isinstance(v, float) and v != v else v for v in params or ())
@@ -253,6 +269,7 @@ class PgConnection:
         self._pg = raw.driver_connection
         self._pg.autocommit = True
         self._pg.row_factory = _row_factory
+        self._pg.adapters.register_loader("numeric", _numeric_loader())
         self.station = station
         self._depth = 0
         self._lock = threading.RLock()

@@ -83,7 +83,10 @@ def test_grids_targets_alerts_and_jobs_round_trip_on_both_back_ends(store_url):
         b = store.add_job(con, "S03", "plan", {"date": "2030-05-01"}, "admin-S03")
         assert store.claim_job(con, "host:1", slots=1)["id"] == a
         assert store.claim_job(con, "host:1", slots=1) is None  # the kind's one slot is taken
-        assert store.claim_job(con, "host:1", slots=2)["id"] == b
+        assert store.claim_job(con, "host:1", slots=1, kind_slots={"import": 3}) is None
+        assert store.claim_job(con, "host:1", slots=0, kind_slots={"plan": 2})["id"] == b
+        total = con.execute("SELECT SUM(n_base), COUNT(*) FROM grids").fetchone()
+        assert total[0] == 6 and type(total[0]) is int and total[1] == 2  # as SQLite answers
     finally:
         con.close()
 
