@@ -19,6 +19,7 @@ and a request before its user is known; the web sets a logged-in user's station.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
 from collections.abc import Iterable
@@ -351,6 +352,19 @@ class PgConnection:
 
 _ENGINES: dict[str, Any] = {}
 _ENGINES_LOCK = threading.Lock()
+_FORK_HOOK: list[bool] = []
+
+
+def _fork_hook() -> None:
+    if not _FORK_HOOK:
+        os.register_at_fork(after_in_child=_forget_parents_connections)
+        _FORK_HOOK.append(True)
+
+
+def _forget_parents_connections() -> None:
+    """In a forked child (a gunicorn worker): never use the parent's pooled sockets."""
+    for found in list(_ENGINES.values()):
+        found.dispose(close=False)
 
 
 def engine(database: str):
@@ -359,6 +373,8 @@ def engine(database: str):
 
     url = engine_url(database)
     with _ENGINES_LOCK:
+        if not _ENGINES:
+            _fork_hook()
         found = _ENGINES.get(url)
         if found is None and url.startswith("sqlite"):
             # a file per store, opened when needed: nothing pooled holds it open

@@ -330,3 +330,29 @@ def test_a_logged_in_users_requests_run_in_their_stations_scope(pg_url, tmp_path
         # whatever a view would ask, the database answers with the user's station only
         rows = get_db().execute("SELECT station_id FROM grids").fetchall()
         assert {r[0] for r in rows} == {"S03"}
+
+
+def test_a_forked_server_process_opens_its_own_connections(pg_url):
+    import os
+
+    con = _stations(pg_url)
+    parents = con.execute("SELECT pg_backend_pid()").fetchone()[0]
+    con.close()  # back to the pool: a gunicorn master holds such a connection when it forks
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's pooled socket is not used
+        code = 1
+        try:
+            child = connect(pg_url)
+            own = child.execute("SELECT pg_backend_pid()").fetchone()[0]
+            stations = child.execute("SELECT COUNT(*) FROM stations").fetchone()[0]
+            code = 0 if own != parents and stations == 2 else 1
+            child.close()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    con = connect(pg_url)  # and the parent's pool still works
+    try:
+        assert con.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 2
+    finally:
+        con.close()
