@@ -23,12 +23,18 @@ otherwise share the server's interpreter lock). Then:
    ``--budget`` seconds): p50, p95 and max latency (time to the last byte) and throughput;
    target p95 <= 300 ms.
 
+4. with ``--database-url URL`` (an empty PostgreSQL + PostGIS database, as its owner): the
+   store copied into it (``gridplan db copy``) and step 3 again with the app on PostgreSQL
+   (``--app-url``: connect as that role, which owns nothing; default the owner), for p95 on
+   PostgreSQL beside SQLite.
+
 Figures are printed, never asserted: the machine has 2 shared cores and they vary with load.
 
 Usage::
 
     python benchmarks/web.py [--cell-size 70] [--clients 50] [--rounds 4] [--budget 20]
         [--plan-time-limit 1] [--no-network] [--no-browser] [--json]
+        [--database-url postgresql://OWNER@HOST/DB [--app-url postgresql://APP@HOST/DB]]
 """
 
 from __future__ import annotations
@@ -625,6 +631,34 @@ def print_report(figures: dict) -> None:
         print(f"  {'PASS' if ok else 'FAIL'}  {name} p95 <= {TARGETS['p95_ms']:.0f} ms")
     for e in load["errors"]:
         print(f"  error: {e}")
+    pg = figures.get("load_postgresql")
+    if pg:
+        print("\nthe same clients with the store on PostgreSQL (p95 ms: SQLite -> PostgreSQL):")
+        for name, p in pg["pages"].items():
+            before = load["pages"].get(name, {}).get("p95_ms", float("nan"))
+            print(f"  {name:<12}{before:>9.0f}{p['p95_ms']:>9.0f}   ({p['not_ok']} not ok)")
+        for e in pg["errors"]:
+            print(f"  error: {e}")
+
+
+def _load_on_postgres(args, station: dict, pages: dict, *, say=print) -> dict:
+    """Copy the station's store into ``args.database_url`` and run the clients on it."""
+    from urllib.parse import urlsplit
+
+    from gridplan.web import schema_tool
+
+    say("copying the store into PostgreSQL ...")
+    schema_tool.upgrade(args.database_url)
+    schema_tool.copy_store(str(station["database"]), args.database_url)
+    app_url = args.app_url or args.database_url
+    if args.app_url:
+        schema_tool.grant(args.database_url, urlsplit(args.app_url).username)
+    on_pg = {**station, "database": app_url}
+    with serve(on_pg, threads=args.threads, workers=args.workers) as server:
+        say(f"{args.clients} clients per page, store on PostgreSQL ...")
+        return load_test(
+            server, pages, clients=args.clients, rounds=args.rounds, budget_s=args.budget
+        )
 
 
 def run(args: argparse.Namespace, *, say=print) -> dict:
@@ -675,6 +709,8 @@ def run(args: argparse.Namespace, *, say=print) -> dict:
             figures["load"] = load_test(
                 server, pages, clients=args.clients, rounds=args.rounds, budget_s=args.budget
             )
+        if args.database_url:
+            figures["load_postgresql"] = _load_on_postgres(args, station, pages, say=say)
         figures["machine_after"] = machine_note()
     return figures
 
@@ -704,6 +740,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--browser-runs", type=int, default=3, help="cold-cache loads per page")
     ap.add_argument("--no-browser", action="store_true", help="skip the Chromium figures")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument(
+        "--database-url",
+        default=None,
+        help="an empty PostgreSQL + PostGIS database (owner's URL): also measure the clients "
+        "with the store there",
+    )
+    ap.add_argument(
+        "--app-url", default=None, help="the web's role on that database (owns nothing)"
+    )
     return ap.parse_args(argv)
 
 

@@ -20,6 +20,13 @@ def load_script():
     return module
 
 
+def bench_pg_expected() -> bool:
+    """Whether the PostgreSQL figures must be there (the test cluster can run here)."""
+    from _pg import bindir
+
+    return bindir() is not None
+
+
 def test_help_runs():
     out = subprocess.run(
         [sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, check=True
@@ -36,13 +43,21 @@ def test_percentile_is_the_nearest_rank(values, q, expected):
 
 
 @pytest.fixture(scope="module")
-def figures():
-    """One run of the benchmark on a tiny station: 400 m cells, straight lines, one slice."""
+def figures(request):
+    """One run of the benchmark on a tiny station: 400 m cells, straight lines, one slice;
+    the clients again on PostgreSQL where the test cluster can run (``tests/_pg.py``)."""
+    from _pg import OWNER
+    from _pg import bindir
+
     bench = load_script()
     argv = [
         "--cell-size", "400", "--no-network", "--slices", "evening", "--plan-time-limit", "0.5",
         "--clients", "5", "--rounds", "2", "--browser-runs", "1", "--json",
     ]  # fmt: skip
+    if bindir() is not None:
+        cluster = request.getfixturevalue("pg_cluster")
+        name = cluster.new_database()
+        argv += ["--database-url", cluster.url(name, OWNER), "--app-url", cluster.url(name)]
     args = bench.parse_args(argv)
     return bench, bench.run(args, say=lambda _line: None)
 
@@ -62,6 +77,11 @@ def test_figures_are_well_formed(figures):
         assert p["requests"] == 10 and p["not_ok"] == 0, (name, p)
         assert 0 < p["p50_ms"] <= p["p95_ms"] <= p["max_ms"]
         assert p["bytes"] > 500 and p["requests_per_s"] > 0
+    if "load_postgresql" in f or bench_pg_expected():
+        pg = f["load_postgresql"]
+        assert pg["errors"] == [] and list(pg["pages"]) == list(PAGES)
+        for name, p in pg["pages"].items():
+            assert p["requests"] == 10 and p["not_ok"] == 0, (name, p)
     if bench.chromium_available():
         assert set(f["browser"]) == {"grid map", "plan page"}
         for page in f["browser"].values():
@@ -88,3 +108,5 @@ def test_report_prints_every_figure_with_its_target(figures, capsys):
     if "browser" in f:
         assert sum("payload <= 1.5 MB" in line for line in lines) == 2
         assert sum("time to interactive <= 1.5 s" in line for line in lines) == 2
+    if "load_postgresql" in f:
+        assert "store on PostgreSQL (p95 ms: SQLite -> PostgreSQL)" in out
