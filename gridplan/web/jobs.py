@@ -378,6 +378,9 @@ def run_job(database: str, job_id: int, options: dict[str, Any]) -> None:
     con = connect(database)
     try:
         job = con.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+        # PostgreSQL: the job reads and writes its own station's rows only (row-level security)
+        if getattr(con, "dialect", "sqlite") == "postgresql":
+            con.station = job["station_id"]
         params = json.loads(job["params_json"])
         own_process = job["kind"] == "import" and not options.get("inline")
         try:
