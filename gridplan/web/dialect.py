@@ -19,6 +19,7 @@ and a request before its user is known; the web sets a logged-in user's station.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import threading
@@ -81,6 +82,7 @@ def redact(database: str) -> str:
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\?|%")
 
 
+@functools.lru_cache(maxsize=2048)
 def pg_sql(sql: str) -> str:
     """``sql`` with SQLite's ``?`` placeholders as psycopg's ``%s`` (and ``%`` escaped)."""
 
@@ -98,6 +100,7 @@ def pg_sql(sql: str) -> str:
 _INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.I)
 
 
+@functools.lru_cache(maxsize=2048)
 def _returning_id(sql: str) -> bool:
     m = _INSERT.match(sql)
     return bool(m) and m.group(1).lower() in ID_TABLES and "RETURNING" not in sql.upper()
@@ -202,14 +205,14 @@ class Row(tuple):
         return list(self._names)
 
 
+@functools.lru_cache(maxsize=1024)
+def _row_class(names: tuple[str, ...]) -> type[Row]:
+    index = {name: i for i, name in enumerate(names)}
+    return type("Row", (Row,), {"__slots__": (), "_names": index})
+
+
 def _row_factory(cursor):
-    names = {d.name: i for i, d in enumerate(cursor.description or ())}
-    cls = type("Row", (Row,), {"__slots__": (), "_names": names})
-
-    def make(values: Sequence[Any]) -> Row:
-        return cls(values)
-
-    return make
+    return _row_class(tuple(d.name for d in cursor.description or ()))
 
 
 class PgCursor:
