@@ -58,6 +58,7 @@ def _plan_form(client, **extra):
     return int(resp.headers["Location"].rsplit("/", 1)[1])
 
 
+@pytest.mark.both_stores
 def test_hot_spots_and_a_plan_with_the_default_workers_each_in_a_job_process(served_app, web_store):
     assert served_app.config["PLAN_WORKERS"] is None
     client = served_app.test_client()
@@ -227,6 +228,7 @@ def test_a_job_whose_process_stops_beating_is_interrupted_within_the_lease(serve
     con.close()
 
 
+@pytest.mark.both_stores
 def test_the_store_is_the_queue_one_claim_per_job_and_slots_per_kind(web_app):
     con = connect(web_app.config["DATABASE"])
     a = store.add_job(con, "S02", "plan", {"date": "2024-06-05"}, "x")
