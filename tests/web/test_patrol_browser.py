@@ -220,6 +220,9 @@ def test_a_route_checked_in_stop_by_stop_shows_every_stop_visited(
             item.locator("button.left").click()
         context.set_offline(False)
         expect(page.locator("#queue-count")).to_have_text("0", timeout=20_000)
+        for stop in stops:  # the server answered for both check-ins of every stop
+            sent = page.locator(f"#{stop['dom_id']} .stop-state .sent")
+            expect(sent).to_have_count(2, timeout=20_000)
     finally:
         context.close()
     rows = [r for r in stored(server["database"]) if r["username"].endswith("auxiliary")]
