@@ -1,6 +1,6 @@
 """Browser helpers of the web tests: Debian's Chromium driven by Playwright.
 
-Used by ``web/test_browser.py``, ``web/test_patrol_browser.py`` and ``test_quickstart.py``.
+Used by the browser tests under ``web/`` and ``test_quickstart.py``.
 Call :func:`skip_without_browser` at module level before importing :mod:`playwright.sync_api`.
 """
 
@@ -76,3 +76,33 @@ def served(app, *, threads: int = 4):
         srv.shutdown()
         srv.server_close()
         thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def chromium():
+    """Debian's Chromium launched by Playwright with :data:`ARGS`; yield the browser."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def served_copy(database, instance: Path, secret: str):
+    """The app on a copy of the store ``database`` in ``instance``, jobs as in production.
+
+    Yields ``{"url", "database"}`` (the copy's path) while :func:`served` serves it.
+    """
+    import shutil
+
+    from gridplan.web import create_app
+
+    copy = instance / "gridplan.sqlite"
+    shutil.copyfile(database, copy)
+    app = create_app({"DATABASE": str(copy), "SECRET_KEY": secret}, instance_path=str(instance))
+    with served(app) as url:
+        yield {"url": url, "database": copy}

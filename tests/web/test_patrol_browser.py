@@ -11,13 +11,11 @@ it also reloads while offline.
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
-from _browser import ARGS
-from _browser import CHROMIUM
 from _browser import CSP_WATCH
-from _browser import served
+from _browser import chromium
+from _browser import served_copy
 from _browser import skip_without_browser
 from _patrol import route_stops
 from _web import PASSWORD
@@ -25,7 +23,6 @@ from _web import PASSWORD
 skip_without_browser()
 
 from playwright.sync_api import expect  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
 
 PHONE = {"width": 360, "height": 740}
 CACHED = """() => caches.open("gridplan-patrol-v1")
@@ -34,25 +31,16 @@ CACHED = """() => caches.open("gridplan-patrol-v1")
 
 @pytest.fixture(scope="module")
 def server(patrol_store, tmp_path_factory):
-    """The app under waitress on a copy of ``patrol_store``, jobs as in production."""
-    from gridplan.web import create_app
-
+    """The app on a copy of ``patrol_store``, jobs as in production."""
     instance = tmp_path_factory.mktemp("patrol-browser")
-    database = instance / "gridplan.sqlite"
-    shutil.copyfile(patrol_store["database"], database)
-    app = create_app(
-        {"DATABASE": str(database), "SECRET_KEY": "patrol-browser"}, instance_path=str(instance)
-    )
-    with served(app) as url:
-        yield {"url": url, "database": database}
+    with served_copy(patrol_store["database"], instance, "patrol-browser") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def stored(database) -> list[dict]:

@@ -6,14 +6,12 @@ the bar chart of planned against present minutes and the map of presence, in Chi
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
-from _browser import ARGS
-from _browser import CHROMIUM
 from _browser import CSP_WATCH
+from _browser import chromium
 from _browser import map_frame
-from _browser import served
+from _browser import served_copy
 from _browser import skip_without_browser
 from _tracks import route_fixes
 from _tracks import write_gpx
@@ -22,30 +20,20 @@ from _web import PASSWORD
 skip_without_browser()
 
 from playwright.sync_api import expect  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def server(patrol_store, tmp_path_factory):
     """The app on a copy of ``patrol_store``, import jobs in their own process."""
-    from gridplan.web import create_app
-
     instance = tmp_path_factory.mktemp("tracks-browser")
-    database = instance / "gridplan.sqlite"
-    shutil.copyfile(patrol_store["database"], database)
-    app = create_app(
-        {"DATABASE": str(database), "SECRET_KEY": "tracks-browser"}, instance_path=str(instance)
-    )
-    with served(app) as url:
-        yield {"url": url, "database": database}
+    with served_copy(patrol_store["database"], instance, "tracks-browser") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def v09_gpx(patrol_store, path):
