@@ -1079,15 +1079,22 @@ def start(d, s, w):  # pragma: no cover - compiled
     """Make the state's routes the walk's current and best (after a first recreate)."""
     noise = np.ones(len(d.service))
     _recreate_all(d, s, noise, 1.0)
+    v, travel = _adopt(d, s, w)
+    w.top[:] = s.routes
+    w.top_size[:] = s.size
+    w.figures[4], w.figures[5] = v, travel
+
+
+@numba.njit(cache=True)
+def _adopt(d, s, w):  # pragma: no cover - compiled
+    """Make the state's routes the walk's current and best; return their value and travel."""
     v, travel = value(d, s)
     w.current[:] = s.routes
     w.current_size[:] = s.size
     w.best[:] = s.routes
     w.best_size[:] = s.size
     w.figures[0], w.figures[1], w.figures[2] = v, v, travel
-    w.top[:] = s.routes
-    w.top_size[:] = s.size
-    w.figures[4], w.figures[5] = v, travel
+    return v, travel
 
 
 @numba.njit(cache=True)
@@ -1099,12 +1106,7 @@ def _fresh(d, s, w, knobs, it):  # pragma: no cover - compiled
     refresh_all(d, s)
     noise = 1.0 + knobs.noise * (2.0 * np.random.random(len(d.service)) - 1.0)
     _recreate_all(d, s, noise, knobs.power)
-    v, travel = value(d, s)
-    w.current[:] = s.routes
-    w.current_size[:] = s.size
-    w.best[:] = s.routes
-    w.best_size[:] = s.size
-    w.figures[0], w.figures[1], w.figures[2] = v, v, travel
+    _adopt(d, s, w)
     w.figures[6] = it
 
 
