@@ -252,6 +252,21 @@ def scope_station(station_id: str) -> None:
     get_db()
 
 
+def scope_stations(station_ids) -> None:
+    """Scope the rest of the request's store use to a bureau user's stations.
+
+    On PostgreSQL row-level security then shows those stations' rows and no others
+    (:func:`gridplan.web.dialect.station_scope`); on SQLite the bureau views read each station
+    by its id, as every view does.
+    """
+    from flask import g
+
+    from gridplan.web import dialect
+
+    g.db_station = dialect.station_scope(station_ids)
+    get_db()
+
+
 def close_db(_exc: BaseException | None = None) -> None:
     """End the request: roll back a transaction an error left open; return a pooled one."""
     from flask import current_app

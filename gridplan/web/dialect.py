@@ -13,7 +13,9 @@ row-level security policies compare ``station_id`` with the transaction's settin
 ``gridplan.station`` (:data:`STATION_SETTING`), which :class:`PgConnection` sets with
 ``set_config(..., true)`` (``SET LOCAL``) in each transaction from its ``station``
 attribute. ``'*'`` (:data:`ALL_STATIONS`) is the scope of the command line, the job runner
-and a request before its user is known; the web sets a logged-in user's station.
+and a request before its user is known; the web sets a logged-in user's station. Since schema
+revision 8 the setting is a set: the station ids of a bureau user, comma-separated
+(:func:`station_scope`); a station's one id is a set of one, as strict as before.
 """
 
 from __future__ import annotations
@@ -172,6 +174,43 @@ def rls_ddl(tables: Iterable[str] = STATION_TABLES) -> str:
         "USING (grid_id IN (SELECT id FROM grids));\n"
     )
     return "".join(parts)
+
+
+def rls_set_ddl(tables: Iterable[str] = STATION_TABLES) -> str:
+    """Row-level security over a set of stations (schema revision 8).
+
+    The policies of :func:`rls_ddl`, with the setting read as comma-separated station ids: a
+    row answers when its station is one of them. A station's session sets its one id (exactly
+    the earlier equality); a bureau's session the ids of its stations; ``'*'`` every station.
+    """
+    setting = f"current_setting('{STATION_SETTING}', true)"
+    member = f"station_id = ANY (string_to_array({setting}, ','))"
+    check = f"{setting} = '{ALL_STATIONS}' OR {member}"
+    return "".join(
+        f"DROP POLICY station_isolation ON {table};\n"
+        f"CREATE POLICY station_isolation ON {table} USING ({check}) WITH CHECK ({check});\n"
+        for table in tables
+    )
+
+
+_STATION_ID = re.compile(r"[A-Za-z0-9_\-]+")
+
+
+def station_scope(station_ids: Iterable[str]) -> str:
+    """The value of :data:`STATION_SETTING` for ``station_ids``: sorted, comma-separated.
+
+    Raises
+    ------
+    ValueError
+        For no station, or an id that is not a station id (letters, digits, ``_`` and ``-``:
+        a comma or ``*`` would widen the scope).
+    """
+    ids = sorted({str(s) for s in station_ids})
+    bad = [s for s in ids if not _STATION_ID.fullmatch(s)]
+    if not ids or bad:
+        msg = f"station scope {bad or ids!r}: give one or more station ids (letters, digits, _, -)"
+        raise ValueError(msg)
+    return ",".join(ids)
 
 
 def grant_ddl(role: str) -> str:

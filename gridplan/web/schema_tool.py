@@ -181,7 +181,8 @@ def grant(database: str, role: str) -> None:
 
 #: the store's tables in an order that keeps every reference (a row's targets come first)
 _COPY_ORDER = (
-    "stations", "users", "sessions", "grids", "grid_features", "incident_batches", "incidents",
+    "stations", "users", "user_stations", "sessions", "grids", "grid_features",
+    "incident_batches", "incidents",
     "hotspot_runs", "networks", "plans", "targets", "jobs", "audit", "alerts", "check_ins",
     "track_batches", "track_fixes", "presence",
 )  # fmt: skip

@@ -49,7 +49,9 @@ from gridplan.web.db import now
 from gridplan.web.db import transaction
 from gridplan.web.dialect import claim_sql
 
-ROLES = ("admin", "officer", "volunteer_lead", "analyst", "patroller")
+ROLES = ("admin", "officer", "volunteer_lead", "analyst", "patroller", "bureau")
+#: the role of a branch bureau's commanders: reads a set of stations (``user_stations``)
+BUREAU = "bureau"
 #: roles tied to one roster entry (``team_id``): they see that entry's routes only
 TEAM_ROLES = ("volunteer_lead", "patroller")
 MIN_PASSWORD_LEN = 10
@@ -293,20 +295,30 @@ def add_user(
     role: str,
     team_id: str | None = None,
     display_name: str = "",
+    stations: Sequence[str] = (),
 ) -> int:
     """Create a user; return its id.
 
     The name is stored NFKC-normalised and stripped, and must be free under its login key
     (:func:`~gridplan.web.db.login_key`: case and look-alike forms count as the same name).
+    A ``bureau`` user reads ``stations`` (one or more); ``station_id``, its home, is one of them.
 
     Raises
     ------
     UserError
         Unknown role or station, an unusable or unavailable user name, a password too short
-        or too long, or a volunteer lead or patroller without a team of the station's roster.
+        or too long, a volunteer lead or patroller without a team of the station's roster, or
+        a bureau user without stations (or stations given for another role).
     """
     username = check_username(username)
     _check_role(con, station_id, role, team_id)
+    bureau_set = _check_stations(con, stations) if role == BUREAU or stations else ()
+    if role != BUREAU and bureau_set:
+        msg = f"only bureau users read a set of stations; drop the stations for role {role}"
+        raise UserError(msg, code="stations")
+    if role == BUREAU and station_id not in bureau_set:
+        msg = f"a bureau user's home station {station_id!r} must be one of its stations"
+        raise UserError(msg, code="stations")
     check_password(password)
     # hash first: a taken name answers no faster than a free one
     password_hash = generate_password_hash(password)
@@ -321,7 +333,70 @@ def add_user(
             "display_name, created_at) VALUES (?,?,?,?,?,?,?,?)",
             (username, key, password_hash, station_id, role, team_id, display_name[:200], now()),
         )
+        con.executemany(
+            "INSERT INTO user_stations (user_id, station_id) VALUES (?,?)",
+            [(int(cur.lastrowid), s) for s in bureau_set],
+        )
     return int(cur.lastrowid)
+
+
+def _check_stations(con: sqlite3.Connection, stations: Sequence[str]) -> tuple[str, ...]:
+    """``stations`` without repeats, in the order given; raise UserError if none or unknown."""
+    wanted = tuple(dict.fromkeys(s.strip() for s in stations if s.strip()))
+    known = [r[0] for r in con.execute("SELECT id FROM stations ORDER BY id")]
+    unknown = [s for s in wanted if s not in known]
+    if not wanted or unknown:
+        msg = (
+            f"a bureau user reads one or more stations of the store; "
+            f"{'unknown: ' + ', '.join(unknown) if unknown else 'none given'} "
+            f"(stations in the store: {', '.join(known)}); e.g. --stations S01,S02"
+        )
+        raise UserError(msg, code="stations")
+    return wanted
+
+
+def user_stations(con: sqlite3.Connection, user_id: int) -> tuple[str, ...]:
+    """The stations a bureau user reads, by id (none for the other roles)."""
+    rows = con.execute(
+        "SELECT station_id FROM user_stations WHERE user_id=? ORDER BY station_id", (user_id,)
+    ).fetchall()
+    return tuple(r[0] for r in rows)
+
+
+def set_user_stations(con: sqlite3.Connection, user_id: int, stations: Sequence[str]) -> None:
+    """Replace the set of stations bureau user ``user_id`` reads.
+
+    The user's home station (``users.station_id``) becomes the first of ``stations`` when it
+    is not among them. Open sessions stay: every request reads the set anew.
+
+    Raises
+    ------
+    UserError
+        The user is not a bureau user, or no or unknown stations.
+    """
+    row = get_user(con, user_id)
+    if row is None or row["role"] != BUREAU:
+        msg = "only a bureau user reads a set of stations; this user is not one"
+        raise UserError(msg, code="role")
+    wanted = _check_stations(con, stations)
+    home = row["station_id"] if row["station_id"] in wanted else wanted[0]
+    with transaction(con):
+        con.execute("DELETE FROM user_stations WHERE user_id=?", (user_id,))
+        con.executemany(
+            "INSERT INTO user_stations (user_id, station_id) VALUES (?,?)",
+            [(user_id, s) for s in wanted],
+        )
+        con.execute("UPDATE users SET station_id=? WHERE id=?", (home, user_id))
+
+
+def bureau_users_of(con: sqlite3.Connection, station_id: str) -> list[sqlite3.Row]:
+    """The bureau users who read ``station_id`` (for its admins to see who can)."""
+    return con.execute(
+        "SELECT users.id, username, display_name, active, created_at FROM users "
+        "JOIN user_stations ON user_stations.user_id=users.id "
+        "WHERE user_stations.station_id=? AND users.role=? ORDER BY username",
+        (station_id, BUREAU),
+    ).fetchall()
 
 
 def check_login(con: sqlite3.Connection, username: str, password: str) -> sqlite3.Row | None:
