@@ -7,7 +7,15 @@ Every page needs a login. A user belongs to one station and has one role:
 - ``volunteer_lead``: the route sheets and the patrol phone page of their own team only;
 - ``analyst``: read and export;
 - ``patroller``: the patrol phone page and route sheets of the one roster entry they are
-  (``team_id``), as a volunteer lead.
+  (``team_id``), as a volunteer lead;
+- ``bureau``: a branch bureau's commander, over a set of stations (``user_stations``), read
+  only: the bureau page (:mod:`gridplan.web.views.bureau`) of all of them, and any one of them
+  as an analyst sees it after picking it there (the *viewed* station, kept in the session and
+  checked against the set on every request). Without a viewed station a bureau user has no
+  station: station pages lead back to the bureau page. Each request into a station is in that
+  station's audit log (``bureau_read``). Bureau users are made and changed on the command line
+  only (``gridplan users add --role bureau --stations ...``, ``gridplan users stations``): a
+  station's admin cannot grant another station.
 
 Views get the station from the logged-in user, never from the URL, and look items up by id
 *and* station, so another station's grid, plan or job is a plain 404 whatever the URL says.
@@ -38,6 +46,7 @@ from flask_login import login_user
 from gridplan.web import store
 from gridplan.web.db import get_db
 from gridplan.web.db import scope_station
+from gridplan.web.db import scope_stations
 
 login_manager = LoginManager()
 
@@ -47,7 +56,13 @@ ROLE_NAMES = {
     "volunteer_lead": _l("Volunteer team lead"),
     "analyst": _l("Analyst"),
     "patroller": _l("Patroller"),
+    "bureau": _l("Bureau (read-only)"),
 }
+
+#: the session key of the station a bureau user is viewing
+BUREAU_STATION = "bureau_station"
+#: endpoints a bureau user reaches without viewing a station
+_BUREAU_OWN = ("bureau.", "auth.", "i18n.")
 
 #: endpoints open without a login
 PUBLIC = {"auth.login", "static", "i18n.switch", "overview.favicon"}
@@ -64,6 +79,16 @@ class User(UserMixin):
         self.role = row["role"]
         self.team_id = row["team_id"]
         self.display_name = row["display_name"] or row["username"]
+        self.home_station = row["station_id"]
+        #: a bureau user's stations (empty for the other roles)
+        self.stations: tuple[str, ...] = ()
+        #: the name of the station a bureau user is viewing
+        self.viewing_name = ""
+
+    @property
+    def viewing(self) -> bool:
+        """Whether this is a bureau user looking into one of its stations."""
+        return self.role == store.BUREAU and self.station_id is not None
 
     @property
     def team_only(self) -> bool:
@@ -85,7 +110,11 @@ class User(UserMixin):
             "analyst": {"export", "read", "sheets"},
             "volunteer_lead": {"sheets", "patrol"},
             "patroller": {"sheets", "patrol"},
+            # read-only over its stations; a station's pages only while viewing one
+            "bureau": {"bureau", "export", "read", "sheets"},
         }
+        if self.role == store.BUREAU and action != "bureau" and self.station_id is None:
+            return False
         return action in allowed[self.role]
 
 
@@ -102,8 +131,36 @@ def _load(token: str):
     row = store.session_user(get_db(), str(token), lifetime_s=session_lifetime_s())
     if row is None:
         return None
-    scope_station(row["station_id"])
-    return User(row, str(token))
+    user = User(row, str(token))
+    if user.role == store.BUREAU:
+        _bureau_scope(user)
+    else:
+        scope_station(row["station_id"])
+    return user
+
+
+def _bureau_scope(user: User) -> None:
+    """Scope a bureau user's request: its viewed station, or on bureau pages all its stations.
+
+    A viewed station that left the set (it was changed on the command line) is forgotten.
+    """
+    con = get_db()
+    user.stations = store.user_stations(con, user.id)
+    viewed = session.get(BUREAU_STATION)
+    if viewed not in user.stations:
+        session.pop(BUREAU_STATION, None)
+        viewed = None
+    if viewed is None or request.blueprint == "bureau":
+        user.station_id = None
+        if user.stations:
+            scope_stations(user.stations)
+        else:
+            scope_station("")  # no station: every station's rows stay hidden
+        return
+    user.station_id = viewed
+    station = store.get_station(con, viewed)
+    user.viewing_name = station["name"] if station is not None else viewed
+    scope_station(viewed)
 
 
 def log_in(row) -> User:
@@ -119,6 +176,8 @@ def log_in(row) -> User:
     session.permanent = True
     user = User(row, store.start_session(get_db(), row["id"], lifetime_s=session_lifetime_s()))
     scope_station(row["station_id"])
+    if user.role == store.BUREAU:
+        user.station_id = None
     login_user(user)
     return user
 
@@ -144,11 +203,17 @@ def client_ip() -> str:
 
 
 def audit(action: str, target: str = "", **detail) -> None:
-    """Log ``action`` by the current user in the audit log."""
+    """Log ``action`` by the current user in the audit log.
+
+    The entry is the station's the user is in; a bureau user's outside a station its home's.
+    """
+    station = None
+    if current_user.is_authenticated:
+        station = current_user.station_id or current_user.home_station
     store.audit(
         get_db(),
         current_user.username if current_user.is_authenticated else "-",
-        current_user.station_id if current_user.is_authenticated else None,
+        station,
         action,
         target,
         detail,
@@ -200,6 +265,22 @@ def init_app(app: Flask) -> None:
             if request.accept_mimetypes.best == "application/json":
                 abort(401)
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return None
+
+    @app.before_request
+    def _bureau_boundary():
+        """A bureau user: station pages only while viewing a station; each such read audited."""
+        if not current_user.is_authenticated or current_user.role != store.BUREAU:
+            return None
+        endpoint = request.endpoint or ""
+        if endpoint in PUBLIC or endpoint.startswith(_BUREAU_OWN):
+            return None
+        if not current_user.viewing:
+            if request.method not in ("GET", "HEAD"):
+                abort(403)
+            return redirect(url_for("bureau.index"))
+        if request.method in ("GET", "HEAD"):
+            audit("bureau_read", request.path[:300])
         return None
 
     app.jinja_env.globals.update(ROLE_NAMES=ROLE_NAMES)

@@ -195,24 +195,48 @@ def users() -> None:
     """Manage web UI logins."""
 
 
+def _station_list(text: str | None) -> list[str]:
+    """``"S01,S02, S03"`` -> ``["S01", "S02", "S03"]``."""
+    return [s.strip() for s in (text or "").split(",") if s.strip()]
+
+
 @users.command("add")
 @click.argument("username")
-@click.option("--station", "station_id", required=True, help="Station id, e.g. S01.")
+@click.option("--station", "station_id", help="Station id, e.g. S01 (a bureau user's: its home).")
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(["admin", "officer", "volunteer_lead", "analyst", "patroller"]),
+    type=click.Choice(["admin", "officer", "volunteer_lead", "analyst", "patroller", "bureau"]),
 )
 @click.option(
     "--team", "team_id", help="Roster id of a volunteer lead's team or a patroller, e.g. V01."
 )
+@click.option(
+    "--stations",
+    "stations_text",
+    help="A bureau user's stations, comma-separated, e.g. S01,S02,S03 (read-only).",
+)
 @click.option("--name", "display_name", default="", help="Display name.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--instance", "instance_path", type=click.Path(file_okay=False, path_type=Path))
-def users_add(username, station_id, role, team_id, display_name, password_stdin, instance_path):
-    """Create a login for the web UI (the password is asked for, never given as an argument)."""
+def users_add(
+    username, station_id, role, team_id, stations_text, display_name, password_stdin, instance_path
+):
+    """Create a login for the web UI (the password is asked for, never given as an argument).
+
+    A bureau user (``--role bureau --stations S01,S02``) reads those stations and nothing
+    else; only this command line makes one (a station's admin cannot grant other stations).
+    """
     from gridplan.web import store
 
+    stations_given = _station_list(stations_text)
+    if role == "bureau" and not stations_given:
+        raise click.UsageError("a bureau user needs --stations, e.g. --stations S01,S02")
+    if role != "bureau" and stations_text is not None:
+        raise click.UsageError("--stations is for --role bureau; other roles have --station")
+    station_id = station_id or (stations_given[0] if stations_given else None)
+    if station_id is None:
+        raise click.UsageError("give --station, e.g. --station S01")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -226,9 +250,45 @@ def users_add(username, station_id, role, team_id, display_name, password_stdin,
             role=role,
             team_id=team_id,
             display_name=display_name,
+            stations=stations_given,
         )
-        store.audit(con, "cli", station_id, "add_user", username, {"role": role})
-    click.echo(f"user {username} ({role}) added to station {station_id}")
+        detail = {"role": role, **({"stations": stations_given} if stations_given else {})}
+        for sid in stations_given or [station_id]:
+            store.audit(con, "cli", sid, "add_user", username, detail)
+    if stations_given:
+        click.echo(
+            f"user {username} (bureau, read-only) reads stations {', '.join(stations_given)}"
+        )
+    else:
+        click.echo(f"user {username} ({role}) added to station {station_id}")
+
+
+@users.command("stations")
+@click.argument("username")
+@click.argument("stations_text", metavar="STATIONS")
+@click.option("--instance", "instance_path", type=click.Path(file_okay=False, path_type=Path))
+def users_stations(username, stations_text, instance_path):
+    """Set the stations bureau user USERNAME reads: STATIONS, comma-separated (S01,S02).
+
+    Each station that gains or loses the user has it in its audit log.
+    """
+    from gridplan.web import store
+    from gridplan.web.db import login_key
+
+    with _store(instance_path) as (_instance_dir, con):
+        row = con.execute(
+            "SELECT * FROM users WHERE login_key=?", (login_key(username),)
+        ).fetchone()
+        if row is None:
+            click.echo(f"Error: no user {username!r}; gridplan users add makes one", err=True)
+            sys.exit(2)
+        before = set(store.user_stations(con, row["id"]))
+        store.set_user_stations(con, row["id"], _station_list(stations_text))
+        after = store.user_stations(con, row["id"])
+        for sid in sorted(before ^ set(after)):
+            action = "grant_station" if sid in after else "revoke_station"
+            store.audit(con, "cli", sid, action, row["username"], {"stations": list(after)})
+    click.echo(f"user {row['username']} (bureau, read-only) reads stations {', '.join(after)}")
 
 
 @click.group("stations")

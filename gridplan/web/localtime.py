@@ -57,7 +57,8 @@ def station_timezone() -> str:
     tz = g.get("_gp_timezone")
     if tz is None:
         tz = "UTC"
-        if current_user and current_user.is_authenticated:
+        # a bureau user outside a station has none: its pages give each station's zone
+        if current_user and current_user.is_authenticated and current_user.station_id:
             from gridplan.web import data
 
             tz = data.config(current_user.station_id).timezone
