@@ -124,6 +124,8 @@ LABELS = {
         "mode_ebike": "电动车",
         "mode_car": "车巡",
         "alerts": "三色预警",
+        "stations": "警务室",
+        "open_station": "进入该警务室（只读）",
         "alert_until": "至",
         "add_to_alert": "加入预警",
         "presence": "实际巡逻时长",
@@ -212,6 +214,8 @@ LABELS = {
         "mode_ebike": "e-bike",
         "mode_car": "car",
         "alerts": "Alerts",
+        "stations": "Stations",
+        "open_station": "Open this station (read-only)",
         "alert_until": "until",
         "add_to_alert": "Add to alert",
         "presence": "Time present",
@@ -590,6 +594,16 @@ def alert_layer(grid: gpd.GeoDataFrame, alerts: Sequence, labels: dict) -> Macro
     data = _rounded_geojson(cells, props)
     area_data = {"type": "FeatureCollection", "features": areas}
     return Layer("alert_layer.html", data=data, areas=area_data, cfg=cfg)
+
+
+def station_layer(marks: Sequence[Sequence], labels: dict) -> MacroElement:
+    """One marker per station, named, with its figures and a link into it in a popup.
+
+    ``marks`` are ``[lat, lon, station_id, name, url, lines]``: where the marker stands, the
+    link (opened in the whole window, out of a map frame) and the popup's lines of figures.
+    """
+    cfg = {"name": labels["stations"], "open": labels["open_station"]}
+    return Layer("station_layer.html", marks=[list(m) for m in marks], cfg=cfg)
 
 
 def _area_geometry(text: str) -> dict | None:

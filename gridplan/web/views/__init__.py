@@ -16,6 +16,7 @@ def register(app: Flask) -> None:
     from gridplan.web.views import admin
     from gridplan.web.views import alerts
     from gridplan.web.views import auth
+    from gridplan.web.views import bureau
     from gridplan.web.views import compliance
     from gridplan.web.views import downloads
     from gridplan.web.views import gridmap
@@ -36,3 +37,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(patrol.bp)
     app.register_blueprint(tracks.bp)
     app.register_blueprint(compliance.bp)
+    app.register_blueprint(bureau.bp)

@@ -33,15 +33,26 @@ def users():
         get_db()
         .execute(
             "SELECT id, username, display_name, role, team_id, active, created_at FROM users "
-            "WHERE station_id=? ORDER BY username",
-            (current_user.station_id,),
+            "WHERE station_id=? AND role<>? ORDER BY username",
+            (current_user.station_id, store.BUREAU),
         )
         .fetchall()
     )
     cfg = data.config(current_user.station_id)
     # a lead leads a volunteer team; a patroller may be any roster entry: teams first
     teams = sorted(cfg.roster, key=lambda p: p.role != "volunteer_team")
-    return render_template("users.html", users=rows, teams=teams, roles=store.ROLES)
+    return render_template(
+        "users.html",
+        users=rows,
+        teams=teams,
+        roles=STATION_ROLES,
+        bureau_users=store.bureau_users_of(get_db(), current_user.station_id),
+    )
+
+
+#: the roles a station's admin gives; bureau users span stations, so only the command line
+#: makes them (``gridplan users add --role bureau``): no admin grants a station not theirs
+STATION_ROLES = tuple(r for r in store.ROLES if r != store.BUREAU)
 
 
 def _user_error(exc: store.UserError) -> str:
@@ -73,6 +84,14 @@ def add_user():
     """Add a user to the admin's own station."""
     form = request.form
     role = form.get("role", "")
+    if role == store.BUREAU:
+        return error_response(
+            403,
+            _(
+                "Bureau users read several stations; they are added on the server's command "
+                "line (gridplan users add --role bureau --stations ...), not by a station."
+            ),
+        )
     try:
         user_id = store.add_user(
             get_db(),
@@ -96,7 +115,7 @@ def add_user():
 def set_active(user_id: int):
     """Enable or disable a login of the station (not one's own); disabling ends its sessions."""
     row = store.get_user(get_db(), user_id)
-    if row is None or row["station_id"] != current_user.station_id:
+    if row is None or row["station_id"] != current_user.station_id or row["role"] == store.BUREAU:
         abort(404)
     if user_id == current_user.id:
         return error_response(409, _("You cannot disable your own login."))

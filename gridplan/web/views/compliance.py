@@ -67,10 +67,9 @@ def _span(plan) -> tuple[dt.datetime, dt.datetime] | None:
     return min(s.start for s in plan.slices) - MARGIN, max(s.end for s in plan.slices) + MARGIN
 
 
-def _fingerprint(plan_id: int, span) -> tuple:
+def _fingerprint(plan_id: int, span, sid: str) -> tuple:
     """What the report depends on that can change: the day's fixes and the plan's check-ins."""
     con = get_db()
-    sid = current_user.station_id
     fixes = (0, 0)
     if span is not None:
         fixes = tuple(
@@ -91,12 +90,19 @@ def _fingerprint(plan_id: int, span) -> tuple:
 
 def _report(row):
     """The plan's compliance report, made again only when its fixes or check-ins changed."""
+    return plan_report(row, current_user.station_id)
+
+
+def plan_report(row, sid: str):
+    """``(plan, (report, n_fixes, n_check_ins))`` of plan ``row`` of station ``sid``, cached.
+
+    The bureau page reads its stations' reports through this too.
+    """
     from gridplan.io.track_files import check_ins_from_frame
     from gridplan.tracks.compliance import compute_compliance
 
     plan_id = row["id"]
     plan = data.cached(("plan", plan_id), lambda: store.plan_from_row(row))
-    sid = current_user.station_id
     cfg = data.config(sid)
     span = _span(plan)
 
@@ -114,7 +120,7 @@ def _report(row):
         return report, len(fixes), len(rows)
 
     toml = store.get_station(get_db(), sid)["config_toml"]  # slices, timezone, grid CRS
-    key = ("compliance", plan_id, hash(toml), *_fingerprint(plan_id, span))
+    key = ("compliance", plan_id, hash(toml), *_fingerprint(plan_id, span, sid))
     return plan, data.cached(key, make, size=8)
 
 
