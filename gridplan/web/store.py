@@ -333,10 +333,11 @@ def add_user(
             "display_name, created_at) VALUES (?,?,?,?,?,?,?,?)",
             (username, key, password_hash, station_id, role, team_id, display_name[:200], now()),
         )
-        con.executemany(
-            "INSERT INTO user_stations (user_id, station_id) VALUES (?,?)",
-            [(int(cur.lastrowid), s) for s in bureau_set],
-        )
+        if bureau_set:
+            con.executemany(
+                "INSERT INTO user_stations (user_id, station_id) VALUES (?,?)",
+                [(int(cur.lastrowid), s) for s in bureau_set],
+            )
     return int(cur.lastrowid)
 
 
