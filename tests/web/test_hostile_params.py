@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from _web import PASSWORD
 from _web import ROLES
 from _web import login
 
@@ -137,3 +138,38 @@ def test_no_route_answers_a_hostile_value_with_a_server_error(walk_app, web_stor
     assert failures == []
     # the walk ran logged in: only a few answers sent it back to the login page
     assert total > 500 and to_login < total / 50, (total, to_login)
+
+
+@pytest.mark.parametrize("viewing", [None, "S01"])
+def test_no_route_answers_a_bureau_user_with_a_server_error(walk_app, web_store, viewing):
+    """The walk as a bureau user over S01 and S02: on its bureau page, and viewing S01 (the
+    viewed station set again before each request, since the bureau page leaves it)."""
+    from gridplan.web import store
+    from gridplan.web.db import connect
+
+    con = connect(walk_app.config["DATABASE"])
+    try:
+        if con.execute("SELECT 1 FROM users WHERE username='walk-bureau'").fetchone() is None:
+            store.add_user(con, "walk-bureau", PASSWORD, station_id="S01", role="bureau",
+                           stations=("S01", "S02"))  # fmt: skip
+    finally:
+        con.close()
+    client = walk_app.test_client()
+    assert login(client, "walk-bureau").status_code == 302
+    failures, total = [], 0
+    for method, url, params in _requests(walk_app, web_store["plans"]["S01"]):
+        if viewing:
+            with client.session_transaction() as sess:
+                sess["bureau_station"] = viewing
+        if method == "GET":
+            resp = client.get(url, query_string=params)
+        else:
+            resp = client.post(url, query_string={"next": params.get("next", "")}, data=params)
+        resp.close()
+        total += 1
+        if resp.status_code >= 500:
+            failures.append((resp.status_code, method, url[:80]))
+        if "/login" in resp.headers.get("Location", "") and not url.startswith("/login"):
+            login(client, "walk-bureau")
+    assert failures == []
+    assert total > 500
