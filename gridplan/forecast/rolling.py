@@ -42,13 +42,17 @@ from gridplan.forecast.methods import SliceShrunk
 
 __all__ = [
     "BASELINES",
+    "FEW_ORIGINS",
     "HORIZONS",
+    "LONG_HORIZON_DAYS",
     "Evaluation",
     "RollingResult",
     "baseline_methods",
     "candidate_methods",
     "choose_methods",
+    "choosing_origins",
     "evaluate_forecasts",
+    "independent_origins",
     "json_records",
     "parse_horizon",
     "parse_origins",
@@ -61,6 +65,14 @@ HORIZONS = {"7d": 7, "28d": 28, "365d": 365}
 
 #: The simple baselines every report shows next to the chosen method.
 BASELINES = ("prior", "last 365d", "recency")
+
+#: Horizons longer than this are chosen on earlier horizons that do not overlap (for 365 days:
+#: the years before), not on weekly origins whose horizons share almost every day.
+LONG_HORIZON_DAYS = 91
+
+#: Below this many independent origins a standard error means little, and the choice takes the
+#: stricter rule of :func:`choose_methods` (a richer method must win at every origin).
+FEW_ORIGINS = 10
 
 
 def parse_horizon(value: str | int) -> int:
@@ -327,11 +339,21 @@ def choose_methods(
 ) -> dict[str, str]:
     """Per slice, the method a station should use, from origins whose horizon ends by ``before``.
 
-    The one-standard-error rule: the method with the best mean PAI is found; every method
-    whose mean PAI is below it by no more than one standard error of the paired difference
-    (over the origins) is as good as the data can tell, and of those the one tried first
-    (baselines and simpler methods come first) is chosen. A method earns its place only by
-    beating the simpler ones by more than the noise.
+    The method with the best mean PAI is found; then every method the data cannot tell from it
+    is "as good", and of those the one tried first (baselines and simpler methods come first)
+    is chosen. A method earns its place only by beating the simpler ones by more than the
+    noise. How much evidence there is decides what "cannot tell" means:
+
+    - **Many independent origins** (:data:`FEW_ORIGINS` or more): the one-standard-error
+      rule. A method is as good if its mean PAI is below the best by no more than one
+      standard error of the paired difference over the origins. Origins whose horizons
+      overlap (weekly origins, 28-day horizons) are not independent: the standard error is
+      that of ``origins x step / horizon`` independent ones.
+    - **Few independent origins** (e.g. three earlier years for a 365-day horizon): a
+      standard error of a handful of values is itself noise. A method is as good unless the
+      best beats it at every origin, and a method other than the first tried (prior counts)
+      may be chosen only if it beats that one at every origin, of two or more (a tie is not
+      a win).
 
     Returns
     -------
@@ -360,18 +382,78 @@ def choose_methods(
         if pai.empty:
             chosen[str(sid)] = order[0]
             continue
-        best = pai.mean().idxmax()
-        diff = pai[best].to_numpy()[:, None] - pai.to_numpy()
-        se = diff.std(axis=0, ddof=1) / math.sqrt(len(pai)) if len(pai) > 1 else 0.0
-        near = pai.columns[diff.mean(axis=0) <= se + 1e-12]
-        chosen[str(sid)] = min(near, key=order.index)
+        pai = pai[sorted(pai.columns, key=order.index)]
+        chosen[str(sid)] = min(pai.columns[_as_good(pai, result.horizon_days)], key=order.index)
     return chosen
+
+
+def independent_origins(origins: list[dt.date], horizon_days: int) -> float:
+    """How many independent origins ``origins`` are worth: their count, times step / horizon.
+
+    Weekly origins of a 7-day horizon are all independent; 52 weekly origins of a 365-day
+    horizon share almost every scored day and are worth one.
+
+    Examples
+    --------
+    >>> weekly = [dt.date(2019, 1, 1) + dt.timedelta(days=7 * k) for k in range(52)]
+    >>> independent_origins(weekly, 7), round(independent_origins(weekly, 28), 1)
+    (52.0, 13.0)
+    """
+    n = len(origins)
+    if n < 2:
+        return float(n)
+    step = float(np.median(np.diff(np.array(sorted(origins), dtype="datetime64[D]")).astype(int)))
+    return n * min(1.0, step / horizon_days)
+
+
+def _as_good(pai: pd.DataFrame, horizon_days: int) -> np.ndarray:
+    """Mask over ``pai``'s columns (first column: the first tried): as good as the best."""
+    values = pai.to_numpy()
+    best = int(values.mean(axis=0).argmax())
+    diff = values[:, best : best + 1] - values  # (origins, methods), >= 0 on average
+    n_eff = independent_origins(list(pai.index), horizon_days)
+    if n_eff >= FEW_ORIGINS:
+        se = diff.std(axis=0, ddof=1) / math.sqrt(n_eff)
+        return diff.mean(axis=0) <= se + 1e-12
+    if len(values) < 2:  # one origin tells nothing: the first tried
+        return np.arange(values.shape[1]) == 0
+    # strict: a tie at an origin counts against the richer method (it did not win there)
+    beaten = (diff > 1e-12).all(axis=0)
+    wins = (values > values[:, :1] + 1e-12).all(axis=0)
+    wins[0] = True
+    return ~beaten & wins
 
 
 def _year_before(first: dt.date, horizon_days: int, step_days: int = 7) -> list[dt.date]:
     """Weekly origins over the year whose horizons end by ``first``."""
     last = first - dt.timedelta(days=horizon_days)
     return [last - dt.timedelta(days=step_days * k) for k in range(52)][::-1]
+
+
+def choosing_origins(
+    before: dt.date, horizon_days: int, *, first_day: dt.date, min_fit_days: int = 1
+) -> list[dt.date]:
+    """Return the origins a ``horizon_days`` method is chosen on (horizons end by ``before``).
+
+    Up to :data:`LONG_HORIZON_DAYS`: the 52 weekly origins of the year before (each with at
+    least ``min_fit_days`` of history). Longer horizons: one origin per horizon, back from
+    ``before``, so that the horizons do not overlap (for 365 days, the years before), each
+    with at least a horizon of history before it (a year fitted to forecast a year).
+
+    Examples
+    --------
+    >>> choosing_origins(dt.date(2019, 1, 1), 365, first_day=dt.date(2015, 1, 1))
+    [datetime.date(2016, 1, 2), datetime.date(2017, 1, 1), datetime.date(2018, 1, 1)]
+    """
+    if horizon_days <= LONG_HORIZON_DAYS:
+        start = first_day + dt.timedelta(days=min_fit_days)
+        return [d for d in _year_before(before, horizon_days) if d >= start]
+    start = first_day + dt.timedelta(days=max(min_fit_days, horizon_days))
+    out, d = [], before - dt.timedelta(days=horizon_days)
+    while d >= start:
+        out.append(d)
+        d -= dt.timedelta(days=horizon_days)
+    return out[::-1]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -519,8 +601,9 @@ def evaluate_forecasts(
     origins
         The origins reported (e.g. every week of 2019).
     choose_origins
-        The origins to choose on; by default the 52 weekly origins whose horizons end by
-        the first reported origin (so the choice never sees what is reported).
+        The origins to choose on; by default :func:`choosing_origins` before the first
+        reported origin (so the choice never sees what is reported): the 52 weekly origins
+        of the year before, or for a long horizon the earlier horizons that do not overlap.
     methods
         Candidates by name (default :func:`candidate_methods`).
     area_share
@@ -537,12 +620,18 @@ def evaluate_forecasts(
     methods = baselines | dict(methods or candidate_methods(half_life_days=half_life_days))
     origins = sorted(origins)
     if choose_origins is None:
-        choose_origins = _year_before(origins[0], horizon_days)
+        choose_origins = choosing_origins(origins[0], horizon_days, first_day=history.first_day)
     choose = sorted(d for d in choose_origins if d > history.first_day)
     if not choose:
         msg = (
             f"no origin to choose on after {history.first_day}: the history must reach at "
             f"least {horizon_days} days before {origins[0]}"
+            + (
+                f" (a {horizon_days}-day horizon is chosen on earlier horizons, each with as "
+                "many days of history before it: import a longer history)"
+                if horizon_days > LONG_HORIZON_DAYS
+                else ""
+            )
         )
         raise InputError(msg)
     both = sorted(set(choose) | set(origins))

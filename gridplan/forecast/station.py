@@ -23,10 +23,11 @@ from gridplan.forecast.history import History
 from gridplan.forecast.history import build_history
 from gridplan.forecast.methods import Method
 from gridplan.forecast.methods import method_from_dict
-from gridplan.forecast.rolling import _year_before
+from gridplan.forecast.rolling import LONG_HORIZON_DAYS
 from gridplan.forecast.rolling import baseline_methods
 from gridplan.forecast.rolling import candidate_methods
 from gridplan.forecast.rolling import choose_methods
+from gridplan.forecast.rolling import choosing_origins
 from gridplan.forecast.rolling import parse_horizon
 from gridplan.forecast.rolling import rolling_backtest
 from gridplan.station.config import StationConfig
@@ -40,7 +41,9 @@ __all__ = [
 ]
 
 
-#: Days of history a choosing origin needs before it, and how many such origins a choice needs.
+#: Days of history a choosing origin needs before it, and how many such origins a choice needs
+#: (weekly origins; a long horizon is chosen on one or more earlier horizons that do not
+#: overlap, and on one alone the choice is prior counts).
 MIN_FIT_DAYS = 90
 MIN_ORIGINS = 26
 
@@ -116,9 +119,11 @@ def choose_station_forecast(
     """Choose the station's forecast per slice as its ``[forecast]`` section says.
 
     ``method = "auto"``: the rolling back-test on the weekly origins of the year before
-    ``as_of`` (default: the day after the history's last day; horizons end by it) picks per
-    slice (:func:`~gridplan.forecast.rolling.choose_methods`); a baseline name fixes it. The
-    figures are the means over that year's origins: the evidence the choice was made on.
+    ``as_of`` (default: the day after the history's last day; horizons end by it), or for a
+    long horizon on the earlier horizons that do not overlap
+    (:func:`~gridplan.forecast.rolling.choosing_origins`), picks per slice
+    (:func:`~gridplan.forecast.rolling.choose_methods`); a baseline name fixes it. The
+    figures are the means over those origins: the evidence the choice was made on.
 
     Raises
     ------
@@ -137,14 +142,20 @@ def choose_station_forecast(
     horizon = parse_horizon(config.forecast_horizon)
     as_of = pd.Timestamp(as_of).date() if as_of is not None else history.day(history.days)
     scored = weighted(history) if config.forecast_severity else history
-    start = history.first_day + dt.timedelta(days=MIN_FIT_DAYS)
-    origins = [d for d in _year_before(as_of, horizon) if d >= start]
-    if len(origins) < MIN_ORIGINS:
+    origins = choosing_origins(
+        as_of, horizon, first_day=history.first_day, min_fit_days=MIN_FIT_DAYS
+    )
+    needed = MIN_ORIGINS if horizon <= LONG_HORIZON_DAYS else 1
+    if len(origins) < needed:
+        what = (
+            f"weekly origins with {MIN_FIT_DAYS} days of history before them"
+            if horizon <= LONG_HORIZON_DAYS
+            else f"earlier {horizon}-day horizons with as many days of history before them"
+        )
         msg = (
             f"the incidents from {history.first_day} are too short a history to back-test a "
-            f"{horizon}-day forecast before {as_of} ({len(origins)} weekly origins with "
-            f"{MIN_FIT_DAYS} days of history before them; {MIN_ORIGINS} needed); import more, "
-            "or set forecast.method = 'recency'"
+            f"{horizon}-day forecast before {as_of} ({len(origins)} {what}; {needed} needed); "
+            "import more, or set forecast.method = 'recency'"
         )
         raise InputError(msg)
     methods = baseline_methods(half_life_days=config.half_life_days)

@@ -1,7 +1,10 @@
+import dataclasses
 import datetime as dt
+import itertools
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import settings
@@ -13,8 +16,11 @@ from gridplan.forecast.history import build_history
 from gridplan.forecast.methods import PriorCounts
 from gridplan.forecast.methods import RecencyWeighted
 from gridplan.forecast.methods import RecentCounts
+from gridplan.forecast.rolling import RollingResult
 from gridplan.forecast.rolling import choose_methods
+from gridplan.forecast.rolling import choosing_origins
 from gridplan.forecast.rolling import evaluate_forecasts
+from gridplan.forecast.rolling import independent_origins
 from gridplan.forecast.rolling import parse_horizon
 from gridplan.forecast.rolling import parse_origins
 from gridplan.forecast.rolling import rolling_backtest
@@ -79,6 +85,63 @@ def test_choice_picks_the_planted_winner_and_respects_the_cut_off():
     assert choose_methods(r, before=dt.date(2024, 2, 25), area_share=0.25)["day"] == "prior"
     with pytest.raises(InputError, match="back-test earlier origins"):
         choose_methods(r, before=dt.date(2024, 1, 2), area_share=0.25)
+
+
+def planted(pai: dict[str, list[float]], origins: list[dt.date], horizon_days: int):
+    """A back-test result with the given PAI per method and origin, in slice ``day``."""
+    rows = [
+        {"origin": o, "slice": "day", "area_share": 0.05, "method": name, "pai": v}
+        for name, values in pai.items()
+        for o, v in zip(origins, values, strict=True)
+    ]
+    methods = {name: RecencyWeighted(10.0 * (k + 1)) for k, name in enumerate(pai)}
+    return RollingResult(table=pd.DataFrame(rows), methods=methods, horizon_days=horizon_days)
+
+
+YEARS = [dt.date(2016, 1, 2), dt.date(2017, 1, 1), dt.date(2018, 1, 1)]
+
+
+def test_a_noisy_richer_method_is_not_chosen_on_few_years():
+    # the richer method has the best mean (5.3 vs 4.0) but loses to prior counts in 2017:
+    # three years cannot tell it from noise, so prior counts stay. The one-standard-error
+    # rule would take it (prior's mean is 1.3 below, the standard error 0.7).
+    noisy = planted({"prior": [4.0, 4.0, 4.0], "rich": [6.0, 3.9, 6.0]}, YEARS, 365)
+    assert choose_methods(noisy) == {"day": "prior"}
+    # one that wins every year, however little, is taken
+    steady = planted({"prior": [4.0, 4.0, 4.0], "rich": [4.2, 4.1, 4.3]}, YEARS, 365)
+    assert choose_methods(steady) == {"day": "rich"}
+    # of two that win every year, the first tried unless the best beats it every year
+    both = {"prior": [4.0, 4.0, 4.0], "a": [4.2, 4.5, 4.3], "b": [4.6, 4.4, 4.9]}
+    assert choose_methods(planted(both, YEARS, 365)) == {"day": "a"}
+    both["a"] = [4.2, 4.1, 4.3]
+    assert choose_methods(planted(both, YEARS, 365)) == {"day": "b"}
+    # a single origin tells nothing
+    one = planted({"prior": [4.0], "rich": [9.0]}, YEARS[:1], 365)
+    assert choose_methods(one) == {"day": "prior"}
+
+
+def test_overlapping_horizons_count_as_fewer_origins():
+    weekly = [dt.date(2017, 1, 2) + dt.timedelta(days=7 * k) for k in range(52)]
+    assert independent_origins(weekly, 7) == 52
+    assert independent_origins(weekly, 28) == pytest.approx(13)
+    assert independent_origins(weekly, 365) == pytest.approx(52 * 7 / 365)
+    # 52 weekly origins of a 365-day horizon are about one year of evidence: the richer
+    # method wins 51 of them by a wide margin, the one-standard-error rule over 52 would
+    # take it; the few-origins rule does not.
+    rich = [5.0] * 51 + [3.9]
+    result = planted({"prior": [4.0] * 52, "rich": rich}, weekly, 365)
+    assert choose_methods(result) == {"day": "prior"}
+    assert choose_methods(dataclasses.replace(result, horizon_days=7)) == {"day": "rich"}
+
+
+def test_long_horizons_are_chosen_on_earlier_horizons_that_do_not_overlap():
+    first = dt.date(2015, 1, 1)
+    days = choosing_origins(dt.date(2019, 1, 1), 365, first_day=first)
+    assert days == YEARS  # each with a year of history before it, horizons end by 2019
+    assert all(b - a >= dt.timedelta(days=365) for a, b in itertools.pairwise(days))
+    weekly = choosing_origins(dt.date(2019, 1, 1), 7, first_day=first)
+    assert len(weekly) == 52 and weekly[-1] == dt.date(2018, 12, 25)
+    assert choosing_origins(dt.date(2016, 6, 1), 365, first_day=first) == []
 
 
 def test_evaluation_chooses_on_earlier_origins_and_reports_later_ones():
