@@ -134,6 +134,18 @@ class History:
             self._cache[key] = out
         return self._cache[key][_clip(origins, self.days)]
 
+    def neighbours(self) -> np.ndarray:
+        """``(cells, cells)`` 0/1: queen contiguity (micro-grids sharing an edge or a corner)."""
+        key = ("neighbours",)
+        if key not in self._cache:
+            geoms = self.cells.geometry
+            i, j = geoms.sindex.query(geoms, predicate="intersects")
+            out = np.zeros((len(geoms), len(geoms)))
+            out[i, j] = 1.0
+            np.fill_diagonal(out, 0.0)
+            self._cache[key] = out
+        return self._cache[key]
+
     def kernel(self, bandwidth_m: float) -> np.ndarray:
         """``(cells, cells)``: how a Gaussian kernel spreads each micro-grid over the others.
 

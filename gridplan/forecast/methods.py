@@ -344,10 +344,14 @@ def method_from_dict(data: dict[str, Any] | Any) -> Method:
     >>> method_from_dict({"kind": "recency", "half_life_days": 90}).label
     'recency 90d'
     """
-    if not isinstance(data, dict) or data.get("kind") not in _KINDS:
-        msg = f"forecast method {data!r}: 'kind' must be one of {', '.join(sorted(_KINDS))}"
+    # the learned method builds on this module, so it joins the kinds here, not at import
+    from gridplan.forecast.learned import PoissonLearned
+
+    kinds = _KINDS | {PoissonLearned.kind: PoissonLearned}
+    if not isinstance(data, dict) or data.get("kind") not in kinds:
+        msg = f"forecast method {data!r}: 'kind' must be one of {', '.join(sorted(kinds))}"
         raise InputError(msg)
-    cls = _KINDS[data["kind"]]
+    cls = kinds[data["kind"]]
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names - {"kind"})
     if unknown:
