@@ -19,6 +19,7 @@ severity-weighted hot-spot score and the prior-count baseline, per slice.
 Usage::
 
     python benchmarks/backtest_portland.py [--data DIR] [--shared DIR] [--json] [--no-rolling]
+        [--learners glm,boosting|none]
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ import shapely
 
 from gridplan.analysis.backtesting import backtest
 from gridplan.forecast.history import build_history
+from gridplan.forecast.learned import PoissonLearned
 from gridplan.forecast.methods import PriorCounts
+from gridplan.forecast.rolling import baseline_methods
 from gridplan.forecast.rolling import evaluate_forecasts
 from gridplan.forecast.rolling import parse_origins
 from gridplan.forecast.rolling import rolling_backtest
@@ -113,6 +116,11 @@ def main(argv=None) -> int:
     ap.add_argument("--shared", type=Path, default=SHARED)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--no-rolling", action="store_true", help="only the fit/score back-test")
+    ap.add_argument(
+        "--learners",
+        default="glm",
+        help="learned forecasts scored on 2019 beside the family (glm,boosting; none: skip)",
+    )
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -127,6 +135,8 @@ def main(argv=None) -> int:
     allday = bt.table[bt.table["slice"] == "all"]
     pai = allday.pivot(index="area_share", columns="method", values="pai")
     rolling = None if args.no_rolling else rolling_evaluation(grid, incidents, cfg)
+    if rolling is not None and args.learners != "none":
+        rolling["learned"] = learned_evaluation(grid, incidents, cfg, args.learners.split(","))
     if args.json:
         out = bt.summary() | {"source": source, "load_s": load_s, "backtest_s": run_s}
         if rolling is not None:
@@ -202,6 +212,34 @@ def rolling_evaluation(grid, incidents, cfg) -> dict:
     return out
 
 
+def learned_evaluation(grid, incidents, cfg, learners) -> dict:
+    """The learned forecasts (not in the family) on 2019's weekly origins, 7 days, vs baselines.
+
+    Scored on their own history object, so their time is not the family's.
+    """
+    history = build_history(grid, incidents, config=cfg, first_day="2015-01-01")
+    origins = parse_origins("weekly:2019-01-01..2019-12-31", history, 7)
+    out = {}
+    for learner in learners:
+        methods = baseline_methods(half_life_days=cfg.half_life_days)
+        methods[f"learned {learner}"] = PoissonLearned(7, learner)
+        t0 = time.perf_counter()
+        r = rolling_backtest(history, methods, origins=origins, horizon_days=7)
+        m = r.mean().pivot(index="method", columns="slice", values="pai")
+        out[learner] = {
+            "seconds": time.perf_counter() - t0,
+            "pai": {s: float(m.loc[f"learned {learner}", s]) for s in m.columns},
+            "vs_prior": {
+                s: float(m.loc[f"learned {learner}", s] / m.loc["prior", s]) for s in m.columns
+            },
+            "vs_best_simple": {
+                s: float(m.loc[f"learned {learner}", s] / m.loc[list(methods)[:3], s].max())
+                for s in m.columns
+            },
+        }
+    return out
+
+
 def print_rolling(rolling: dict) -> None:
     print()
     for run in rolling["runs"]:
@@ -234,6 +272,14 @@ def print_rolling(rolling: dict) -> None:
             print(f"target {run['horizon_days']} d 2019 {name}: {value:.3f} >= {goal} {verdict}")
     ceiling = ", ".join(f"{s} {v:.3f}" for s, v in rolling["ceiling_2019"].items())
     print(f"ceiling, 7 d 2019: ranking every week by 2019's own counts / prior counts: {ceiling}")
+    for learner, fig in rolling.get("learned", {}).items():
+        ratios = ", ".join(
+            f"{s} {fig['vs_prior'][s]:.3f}/{fig['vs_best_simple'][s]:.3f}" for s in fig["pai"]
+        )
+        print(
+            f"learned {learner}, 7 d 2019 (not in the family), vs prior / vs best simple: "
+            f"{ratios}; {fig['seconds']:.1f} s"
+        )
     print(
         f"full rolling back-test (history {rolling['history_s']:.1f} s, 3 horizons x 3 years, "
         f"{len(rolling['runs'][0]['methods']) // 5} methods): {rolling['total_s']:.1f} s"
