@@ -57,13 +57,15 @@ def _dask(*args: str, log: Path) -> subprocess.Popen:
 def _wait_for_workers(address: str, n: int, *, timeout_s: float = 60.0) -> None:
     from distributed import Client
 
-    with Client(address, timeout="30s") as client:
-        client.wait_for_workers(n, timeout=timeout_s)
+    with Client(address, timeout="30s") as client:  # the scheduler answers
+        if n:
+            client.wait_for_workers(n, timeout=timeout_s)
 
 
 @contextlib.contextmanager
 def start_cluster(folder: Path, *, workers: int = 2) -> Iterator[Cluster]:
-    """Start a scheduler and ``workers`` single-threaded workers; stop them after the block."""
+    """Start a scheduler and ``workers`` single-threaded workers (0: a scheduler alone); stop
+    them after the block."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"

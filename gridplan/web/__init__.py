@@ -27,6 +27,32 @@ def _secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
+def _check_dask_settings(config) -> None:
+    """Stop the start on a ``DASK_*`` setting that cannot work, naming it and the fix."""
+    from importlib.util import find_spec
+
+    from gridplan._errors import InputError
+
+    problems = []
+    address = config.get("DASK_SCHEDULER")
+    if address and not isinstance(address, str):
+        problems.append(f"DASK_SCHEDULER={address!r} must be an address such as tcp://HOST:8786")
+    elif address and find_spec("distributed") is None:
+        problems.append(
+            f"DASK_SCHEDULER={address!r} needs Dask's distributed on this server: "
+            "python3 -m pip install dask distributed (or unset DASK_SCHEDULER)"
+        )
+    slots = config.get("DASK_PLAN_SLOTS")
+    if isinstance(slots, bool) or not isinstance(slots, int) or slots < 1:
+        problems.append(f"DASK_PLAN_SLOTS={slots!r} must be a whole number, 1 or more")
+    timeout = config.get("DASK_CONNECT_TIMEOUT_S")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        problems.append(f"DASK_CONNECT_TIMEOUT_S={timeout!r} must be a positive number of seconds")
+    if problems:
+        msg = "the web settings are invalid:\n- " + "\n- ".join(problems)
+        raise InputError(msg)
+
+
 def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str | None = None):
     """Create the gridplan web application.
 
@@ -106,6 +132,20 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
     IMPORT_SLOTS
         Import jobs that run at once across the servers sharing the store (default 2); they
         have slots of their own, so an import never waits behind a plan.
+    DASK_SCHEDULER
+        The address of a Dask scheduler (``GRIDPLAN_DASK_SCHEDULER=tcp://10.0.0.5:8786``;
+        default none: plans are made in a job process of the server). With it, the plans
+        officers ask for are computed on that cluster's workers, with one search process
+        each (``PLAN_WORKERS`` is not used), and saved by the server; see
+        :mod:`gridplan.web.jobs`. Needs ``distributed`` on the server and gridplan (the same
+        version) on every worker.
+    DASK_PLAN_SLOTS
+        Plans that run at once across the servers when they go to the cluster (default 8,
+        instead of ``JOB_SLOTS``). Each waits for its task in a job process of the server
+        (about 300 MB); the scheduler queues tasks beyond its workers' threads.
+    DASK_CONNECT_TIMEOUT_S
+        Seconds a plan job waits for the scheduler to answer, then for a worker, before it
+        fails with a message to the officer (default 10).
 
     Examples
     --------
@@ -153,6 +193,9 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
         IMPORT_MEMORY_MB=ReadLimits.max_memory_bytes // _MB,
         IMPORT_MAX_RATIO=ReadLimits.max_ratio,
         IMPORT_SLOTS=2,
+        DASK_SCHEDULER=None,
+        DASK_PLAN_SLOTS=8,
+        DASK_CONNECT_TIMEOUT_S=10.0,
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_DEFAULT_TIMEZONE="UTC",
         WTF_CSRF_TIME_LIMIT=None,
@@ -166,6 +209,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, instance_path: str 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
     ReadLimits.from_mapping(app.config)  # a bad IMPORT_* setting stops the start, named
+    _check_dask_settings(app.config)
 
     db.init_store(app.config["DATABASE"])
     db.init_app(app)

@@ -19,6 +19,15 @@ second officer's plan waits in the queue rather than halving the first one's sea
 ``IMPORT_SLOTS`` imports (default 2). The dispatcher watches each job it claims from a thread
 of its own, so an import never waits behind a plan that takes minutes.
 
+With ``DASK_SCHEDULER`` set (``tcp://HOST:8786``) plans are computed on that Dask cluster
+(:mod:`gridplan.city.remote`): the job process reads the plan's inputs from the store, sends
+them with the task (a worker needs neither the store nor the station's files), shows the
+task's progress, and saves the plan in one transaction as it does without the cluster.
+``DASK_PLAN_SLOTS`` plans (default 8) then run at once, each on a worker, instead of
+``JOB_SLOTS``. A scheduler that cannot be reached, or has no worker, fails the job with a
+message in the officer's language; the plan is not made on the web server instead (the
+server was sized for waiting on the cluster, not for several searches at once).
+
 An import job (:mod:`gridplan.web.importjob`) reads a file from outside. Its process limits
 its own address space to ``IMPORT_MEMORY_MB`` before it reads (``RLIMIT_AS``: a reader that
 asks for more gets a ``MemoryError``, which ends as the limit's message), and its watcher
@@ -56,6 +65,7 @@ from gridplan._errors import GridplanError
 from gridplan._messages import N_
 from gridplan._messages import Message
 from gridplan._messages import define
+from gridplan.city import remote
 from gridplan.io.limits import ReadLimits
 from gridplan.io.limits import exceeded
 from gridplan.web import store
@@ -76,6 +86,30 @@ _E_NO_HOTSPOTS = define(
 )
 
 _E_CANCELLED = define("jobs.cancelled", N_("%(name)s: the import was cancelled"))
+
+# Errors of plan jobs sent to the Dask cluster (DASK_SCHEDULER)
+_E_CLUSTER_UNREACHABLE = define(
+    "jobs.cluster_unreachable",
+    N_(
+        "the computing cluster cannot be reached (Dask scheduler %(address)s), so the plan "
+        "was not made; start it again in a few minutes, and tell the administrator if it "
+        "happens again"
+    ),
+)
+_E_CLUSTER_NO_WORKERS = define(
+    "jobs.cluster_no_workers",
+    N_(
+        "the computing cluster (Dask scheduler %(address)s) has no worker running, so the "
+        "plan was not made; tell the administrator, then start it again"
+    ),
+)
+_E_CLUSTER_LOST = define(
+    "jobs.cluster_lost",
+    N_(
+        "the computing cluster lost the plan (its workers stopped too often, or the Dask "
+        "scheduler %(address)s went away); start it again"
+    ),
+)
 
 #: seconds between two heartbeats of a job process
 HEARTBEAT_S = 5.0
@@ -113,7 +147,17 @@ def _options(app: Flask) -> dict[str, Any]:
         "workers": app.config["PLAN_WORKERS"],
         "uploads": str(uploads.root(app.instance_path)),
         "limits": dataclasses.asdict(ReadLimits.from_mapping(app.config)),
+        "dask_scheduler": app.config["DASK_SCHEDULER"] or None,
+        "dask_timeout_s": float(app.config["DASK_CONNECT_TIMEOUT_S"]),
     }
+
+
+def _kind_slots(app: Flask) -> dict[str, int]:
+    """Slots of the kinds that do not share ``JOB_SLOTS``: imports, and plans on a cluster."""
+    slots = {"import": int(app.config["IMPORT_SLOTS"])}
+    if app.config["DASK_SCHEDULER"]:
+        slots["plan"] = int(app.config["DASK_PLAN_SLOTS"])
+    return slots
 
 
 def _ensure_dispatcher() -> None:
@@ -130,7 +174,7 @@ def dispatcher(app: Flask) -> _Dispatcher:
                 app.config["DATABASE"],
                 _options(app),
                 slots=int(app.config["JOB_SLOTS"]),
-                kind_slots={"import": int(app.config["IMPORT_SLOTS"])},
+                kind_slots=_kind_slots(app),
                 lease_s=float(app.config["JOB_LEASE_S"]),
             )
         return found
@@ -387,7 +431,8 @@ def run_job(database: str, job_id: int, options: dict[str, Any]) -> None:
             with _Heartbeat(database, job_id, exit_when_ended=own_process):
                 result = _run_kind(database, con, job, params, options)
         except GridplanError as exc:
-            store.fail_job(con, job_id, code="error", error=exc.message or str(exc))
+            code = getattr(exc, "job_code", "error")
+            store.fail_job(con, job_id, code=code, error=exc.message or str(exc))
             return
         except Exception as exc:
             log.error("job %s failed:\n%s", job_id, traceback.format_exc())
@@ -454,12 +499,13 @@ def plan_job(
 
     ``params`` is the job's :class:`~gridplan.routing.request.PlanRequest` as JSON values and
     ``presence_days`` (see :func:`start_plan`); ``options`` the server's ``time_limit_s``
-    (per slice) and ``workers``. The request is checked against the station's config and grid
-    as they are now (they may have changed since the form was sent), by the planner. The plan
-    keeps what the feedback from patrols was made of in its params (``feedback``).
+    (per slice), ``workers`` and ``dask_scheduler``. The request is checked against the
+    station's config and grid as they are now (they may have changed since the form was
+    sent), by the planner. The plan is computed here, or on the Dask cluster of
+    ``dask_scheduler`` (:func:`compute_plan`), and stored here either way. The plan keeps
+    what the feedback from patrols was made of in its params (``feedback``).
     """
     from gridplan.network.graphs import load_network
-    from gridplan.routing.planner import plan_patrols
     from gridplan.routing.request import PlanRequest
     from gridplan.routing.solver import SolveParams
 
@@ -473,22 +519,17 @@ def plan_job(
     grid = store.load_grid(con, grid_row["id"])
     request, feedback = _with_presence(con, job_id, station_id, request, days, grid)
     net_row = store.latest_network(con, station_id)
-    network = load_network(net_row["path"]) if net_row is not None else None
-
-    def progress(stage: str, done: int, total: int) -> None:
-        store.update_job(con, job_id, stage=stage, done=int(done), total=int(total))
-
-    plan = plan_patrols(
-        grid,
-        store.load_hotspots(con, run["id"]),
-        network,
-        store.station_config(con, station_id),
-        request,
-        params=SolveParams(
+    inputs = remote.PlanInputs(
+        grid=grid,
+        hotspots=store.load_hotspots(con, run["id"]),
+        network=load_network(net_row["path"]) if net_row is not None else None,
+        config=store.station_config(con, station_id),
+        request=request,
+        solve=SolveParams(
             time_limit_s=float(options["time_limit_s"]), workers=options.get("workers")
         ),
-        progress=progress,
     )
+    plan = compute_plan(con, job_id, inputs, options)
     asked = {**request.to_dict(), "presence_days": days, "feedback": feedback}
     plan_id, _version = store.save_plan(
         con,
@@ -504,6 +545,57 @@ def plan_job(
     detail = {"job": job_id, **{k: v for k, v in asked.items() if k != "presence"}}
     store.audit(con, username, station_id, "plan", f"plan {plan_id}", detail)
     return plan_id
+
+
+class ClusterJobError(GridplanError):
+    """A plan job the Dask cluster could not take or finish (stored with code ``cluster``)."""
+
+    job_code = "cluster"
+
+
+def compute_plan(con, job_id: int, inputs: remote.PlanInputs, options: dict):
+    """Plan ``inputs`` in this process, or on the cluster of ``options["dask_scheduler"]``.
+
+    Either way the job's progress (slices done) is written to the store as it goes. On the
+    cluster, a job ended from outside meanwhile cancels its task (see
+    :mod:`gridplan.city.remote` for what Dask can and cannot stop).
+
+    Raises
+    ------
+    ClusterJobError
+        If the cluster cannot be reached, has no worker, or lost the task; the message is
+        the officer's (shown in their language).
+    """
+    from gridplan.routing.planner import plan_patrols
+
+    def progress(stage: str, done: int, total: int) -> None:
+        store.update_job(con, job_id, stage=stage, done=int(done), total=int(total))
+
+    address = options.get("dask_scheduler")
+    if not address:
+        i = inputs
+        return plan_patrols(
+            i.grid, i.hotspots, i.network, i.config, i.request, params=i.solve, progress=progress
+        )
+    store.update_job(con, job_id, stage="cluster")
+    try:
+        return remote.plan_on_cluster(
+            inputs,
+            address,
+            tag=f"gridplan-plan-{job_id}-{time.time_ns()}",
+            timeout_s=float(options.get("dask_timeout_s", 10.0)),
+            progress=progress,
+            stopped=lambda: _ended(con, job_id),
+        )
+    except remote.ClusterUnreachableError as exc:
+        log.error("plan job %s: %s", job_id, exc)
+        raise ClusterJobError(_E_CLUSTER_UNREACHABLE(address=address)) from exc
+    except remote.ClusterNoWorkersError as exc:
+        log.error("plan job %s: %s", job_id, exc)
+        raise ClusterJobError(_E_CLUSTER_NO_WORKERS(address=address)) from exc
+    except remote.ClusterLostError as exc:
+        log.error("plan job %s: %s", job_id, exc)
+        raise ClusterJobError(_E_CLUSTER_LOST(address=address)) from exc
 
 
 def _with_presence(
