@@ -1782,9 +1782,9 @@ def city_hotspots_cmd(
 @click.option(
     "--store",
     "store_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Plan the stations of the web UI's store (instance/gridplan.sqlite) from their "
-    "newest grid, hot spots and network, and save each plan there (no CITY file).",
+    help="Plan the stations of the web UI's store (instance/gridplan.sqlite, or a "
+    "postgresql:// URL) from their newest grid, hot spots and network, and save each plan "
+    "there (no CITY file). Default without a CITY file: $GRIDPLAN_DATABASE_URL.",
 )
 @command_options
 def city_plan(
@@ -1811,8 +1811,13 @@ def city_plan(
     from gridplan.city.plans import CityPlanParams
     from gridplan.city.plans import plan_city
 
+    if store_path is None and city_path is None and out is None:
+        store_path = os.environ.get("GRIDPLAN_DATABASE_URL") or None
     if (out is None) == (store_path is None) or (out is not None) != (city_path is not None):
-        msg = "give a CITY file and --out DIR, or --store DATABASE (the web UI's stations)"
+        msg = (
+            "give a CITY file and --out DIR, or --store DATABASE (the web UI's stations; "
+            "default $GRIDPLAN_DATABASE_URL)"
+        )
         raise click.UsageError(msg)
     as_json = click.get_current_context().obj["json"]
     wanted = _station_ids(station_ids)
@@ -1822,6 +1827,10 @@ def city_plan(
         date_text, slices=slices, time_limit_s=time_limit, seed=seed, retries=retries
     )
     progress = _echo_progress(as_json)
+    if store_path is not None:  # before a cluster is started or reached
+        from gridplan.web.cityplans import check_store
+
+        check_store(store_path)
     with connect(scheduler, workers=workers) as client:
         if chosen is not None:
             done = plan_city(chosen, params, client=client, out=out, progress=progress)
@@ -1831,7 +1840,9 @@ def city_plan(
             done = plan_stored_city(
                 store_path, params, client=client, station_ids=wanted, progress=progress
             )
-    where = out if out is not None else store_path
+    from gridplan.web.dialect import redact
+
+    where = out if out is not None else redact(store_path)
     n = len(done.written) + len(done.failed)
     lines = [f"{len(done.written)} of {n} plans written to {where} in {done.seconds:.1f} s"]
     lines += [f"  {sid}: {w}" for sid, w in done.written.items()]

@@ -171,18 +171,19 @@ def plan_station(station: CityStation, params: CityPlanParams) -> PatrolPlan:
     return plan_patrols(grid, hot, net, config, request, params=solve)
 
 
-def plan_inputs(grid, hotspots, network_path, config, params: CityPlanParams) -> PatrolPlan:
+def plan_inputs(grid, hotspots, network, config, params: CityPlanParams) -> PatrolPlan:
     """Plan one station's day from inputs already read (the task of a stored station).
 
-    ``network_path`` is a network file of ``gridplan network build`` (read where the task
-    runs), or ``None`` for straight lines.
+    ``network`` is the station's :class:`~gridplan.network.graphs.StreetNetwork` (read where
+    the task was submitted), a network file of ``gridplan network build`` (read where the
+    task runs), or ``None`` for straight lines.
     """
     from gridplan.network.graphs import load_network
     from gridplan.routing.planner import plan_patrols
     from gridplan.routing.request import PlanRequest
     from gridplan.routing.solver import SolveParams
 
-    net = load_network(network_path) if network_path is not None else None
+    net = load_network(network) if isinstance(network, str | Path) else network
     request = PlanRequest(params.date, slices=params.slices, seed=params.seed)
     solve = SolveParams(time_limit_s=params.time_limit_s, seed=params.seed, workers=1)
     return plan_patrols(grid, hotspots, net, config, request, params=solve)

@@ -3,9 +3,11 @@
 ``gridplan city plan --store DATABASE`` plans the stations of the web UI's store rather than
 those of a city file: for each station, its newest grid, the hot spots of that grid and its
 street network, as the web UI's plan job (:func:`gridplan.web.jobs.plan_job`) takes them. The
-inputs are read here and sent to the task (:func:`gridplan.city.plans.plan_inputs`; the
-network file is read where the task runs), and each plan is saved as it arrives as the next
-version of its station's plan for the day, in one transaction
+store is the web UI's SQLite file or a PostgreSQL URL (as the application's role: the command
+plans every station, the scope of the command line). The inputs, the street network
+included, are read here and sent with the task (:func:`gridplan.city.plans.plan_inputs`), so
+a worker on another machine needs neither the store nor the instance folder; each plan is
+saved as it arrives as the next version of its station's plan for the day, in one transaction
 (:func:`gridplan.web.store.save_plan`): a plan is in the store whole or not at all.
 """
 
@@ -24,6 +26,8 @@ from gridplan.city.plans import plan_inputs
 from gridplan.city.plans import run_station_tasks
 from gridplan.web import store
 from gridplan.web.db import connect
+from gridplan.web.dialect import is_postgres
+from gridplan.web.dialect import redact
 
 if TYPE_CHECKING:
     import sqlite3
@@ -32,6 +36,41 @@ if TYPE_CHECKING:
 
 #: Who the store records as the author of the plans (``created_by``) and in the audit log.
 CITY_USER = "city-plan"
+
+
+def check_store(database: str | Path) -> None:
+    """Raise an error that names the store unless it is there (and, on PostgreSQL, current).
+
+    The command checks the store before it starts or reaches a cluster.
+
+    Raises
+    ------
+    InputError
+        If the SQLite file is missing, or the PostgreSQL server cannot be reached.
+    StoreError
+        If the PostgreSQL store is not at this gridplan's schema revision.
+    """
+    import sqlalchemy.exc
+
+    from gridplan.web.schema_tool import check_current
+
+    database = str(database)
+    if not is_postgres(database):
+        if not Path(database).is_file():
+            msg = (
+                f"{database}: no store there; give the web UI's instance/gridplan.sqlite or "
+                "its postgresql:// URL"
+            )
+            raise InputError(msg)
+        return
+    try:
+        check_current(database)
+    except sqlalchemy.exc.OperationalError as exc:
+        msg = (
+            f"{redact(database)}: cannot connect to the store ({exc.orig}); check the URL's "
+            "host, port, database and role, and that PostgreSQL runs there"
+        )
+        raise InputError(msg) from exc
 
 
 def _station_ids(con: sqlite3.Connection, wanted: list[str] | None) -> list[str]:
@@ -56,6 +95,8 @@ def stored_tasks(
     A station without a grid, or without hot spots of its newest grid, cannot be planned: it
     is returned with the reason (it counts as failed) and the others go on.
     """
+    from gridplan.network.graphs import load_network
+
     tasks, used, skipped = {}, {}, {}
     for sid in station_ids:
         grid_row = store.latest_grid(con, sid)
@@ -70,7 +111,7 @@ def stored_tasks(
         args = (
             store.load_grid(con, grid_row["id"]),
             store.load_hotspots(con, run["id"]),
-            net_row["path"] if net_row is not None else None,
+            load_network(net_row["path"]) if net_row is not None else None,
             store.station_config(con, sid),
             params,
         )
@@ -92,7 +133,8 @@ def plan_stored_city(
     Parameters
     ----------
     database
-        The web UI's store (``instance/gridplan.sqlite``).
+        The web UI's store: its SQLite file (``instance/gridplan.sqlite``) or its
+        ``postgresql://`` URL.
     params
         The day and solver settings.
     client
@@ -112,10 +154,8 @@ def plan_stored_city(
     InputError
         If the store is missing or a station asked for is not in it.
     """
-    database = Path(database)
-    if not database.is_file():
-        msg = f"{database}: no store there; give the web UI's instance/gridplan.sqlite"
-        raise InputError(msg)
+    database = str(database)
+    check_store(database)
     con = connect(database)
     try:
         ids = _station_ids(con, station_ids)
