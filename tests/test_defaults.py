@@ -50,6 +50,14 @@ RUNS_DEFAULT = {
     "JOB_LEASE_S": "web/test_jobs.py::"
     "test_a_job_whose_process_stops_beating_is_interrupted_within_the_lease",
     "PROXY_COUNT": "web/test_security.py::test_x_forwarded_for_is_ignored_without_a_proxy_setting",
+    # no cluster: plans in the server's job process, the cluster's code never called
+    "DASK_SCHEDULER": "web/test_cluster_jobs.py::"
+    "test_without_the_setting_plans_run_in_the_servers_job_process_as_before",
+    # two officers' plans at once on a real cluster, with the shipped slots and timeout
+    **dict.fromkeys(
+        ("DASK_PLAN_SLOTS", "DASK_CONNECT_TIMEOUT_S"),
+        "web/test_cluster_jobs.py::test_two_officers_plans_run_at_once_on_the_cluster_and_both_land",
+    ),
     # the route walk posts hostile values without tokens; this test runs the shipped CSRF check
     "WTF_CSRF_ENABLED": "web/test_app.py::test_forms_without_a_csrf_token_are_refused",
 }
