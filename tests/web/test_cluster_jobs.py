@@ -216,6 +216,35 @@ def test_a_bad_dask_setting_stops_the_start_and_names_it(tmp_path, setting, valu
         create_app(config, instance_path=str(tmp_path))
 
 
+def test_a_plan_job_ended_from_outside_releases_its_task_and_stores_nothing(
+    web_app, web_store, dask_cluster
+):
+    """What Dask can cancel: the task is released (a running one finishes on its worker
+    unseen), and the job saves no plan."""
+    from distributed import Client
+
+    app = _cluster_app(web_app, dask_cluster.address, PLAN_TIME_LIMIT_S=8.0)
+    database = app.config["DATABASE"]
+    with Client(dask_cluster.address, set_as_default=False) as watcher:
+        job_id = _plan(_officer(app, web_store, "officer"), "2024-06-12")
+        while not any(_has_plan(keys) for keys in watcher.processing().values()):
+            assert _job(database, job_id)["status"] not in FINAL, "the plan ended unseen"
+            time.sleep(0.1)
+        con = connect(database)
+        try:
+            store.fail_job(con, job_id, code="cancelled", error="ended by the test")
+        finally:
+            con.close()
+        deadline = time.monotonic() + 120
+        while any(_has_plan(keys) for keys in watcher.processing().values()):
+            assert time.monotonic() < deadline, "the plan's task was never released"
+            time.sleep(0.1)
+    row = _job(database, job_id)
+    assert (row["status"], row["error_code"]) == ("failed", "cancelled")
+    assert row["result_id"] is None
+    assert _stored_plan(database, "2024-06-12")[0] == []
+
+
 def test_a_plan_whose_worker_is_killed_mid_run_is_computed_again_and_lands_whole(
     web_app, web_store, dask_cluster
 ):
