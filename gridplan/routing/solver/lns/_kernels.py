@@ -1257,13 +1257,20 @@ def start(d, s, w):  # pragma: no cover - compiled
 
 @numba.njit(cache=True)
 def _adopt(d, s, w):  # pragma: no cover - compiled
-    """Make the state's routes the walk's current and best; return their value and travel."""
+    """Make the state's routes the walk's current and best (and the top if better than it).
+
+    Returns their value and travel.
+    """
     v, travel = value(d, s)
     w.current[:] = s.routes
     w.current_size[:] = s.size
     w.best[:] = s.routes
     w.best_size[:] = s.size
     w.figures[0], w.figures[1], w.figures[2] = v, v, travel
+    if _better(v, travel, w.figures[4], w.figures[5]):  # a new walk may begin above the top
+        w.top[:] = s.routes
+        w.top_size[:] = s.size
+        w.figures[4], w.figures[5] = v, travel
     return v, travel
 
 

@@ -238,14 +238,16 @@ def test_or_opt_puts_a_stop_left_out_of_order_back_on_the_way():
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_a_stuck_walk_starts_afresh_and_the_best_of_all_walks_is_kept(seed):
+@pytest.mark.parametrize("crossover", [0.0, 1.0])
+def test_a_stuck_walk_starts_afresh_and_the_best_of_all_walks_is_kept(seed, crossover):
+    """Afresh: from empty routes, or (crossover) from two elites' common stops."""
     model = random_model(seed)
     data = timed_data(model)
     state = _kernels.new_state(data, [[v.start, v.end] for v in model.vehicles])
     walk = new_walk(state)
     _kernels.seed(seed)
     _kernels.start(data, state, walk)
-    settings = knobs(data, LnsParams(restart=15))
+    settings = knobs(data, LnsParams(restart=15, crossover=crossover))
     walk_bests, fresh = [], 0
     for _ in range(300):
         before = walk.figures[1]
@@ -254,6 +256,8 @@ def test_a_stuck_walk_starts_afresh_and_the_best_of_all_walks_is_kept(seed):
         walk_bests.append(walk.figures[1])
         assert walk.figures[4] >= max(walk_bests) - 1e-9
     assert fresh >= 2
+    if crossover:
+        assert walk.figures[7] >= 2  # elites were kept, so later walks recombined them
     state.routes[:], state.size[:] = walk.top, walk.top_size
     _kernels.refresh_all(data, state)
     assert _kernels.value(data, state)[0] == pytest.approx(walk.figures[4])
