@@ -275,7 +275,9 @@ class LnsParams:
     or_opt: bool = True
 
     def __post_init__(self):
-        shares = {"share": 1, "share_timed": 1, "polish": 1, "seed_empty": 1, "noise": 1, "crossover": 1, "segment": 1}
+        shares = dict.fromkeys(
+            ("share", "share_timed", "polish", "seed_empty", "noise", "crossover", "segment"), 1
+        )
         problems = _check_numbers(self, at_least=dict.fromkeys(shares, 0), at_most=shares)
         problems += _check_numbers(self, at_least={"temperature": 0, "epoch": 1, "pool": 0})
         problems += _check_numbers(self, at_least={"power": 0, "most_removed": 1, "restart": 0})

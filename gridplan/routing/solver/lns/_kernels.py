@@ -1081,7 +1081,7 @@ POOL = 40  # the stops of least detour the beam considers
 
 @numba.njit(cache=True)
 def _segment_pool(d, s, k, i, j):  # pragma: no cover - compiled
-    """Stops that may fill the gap between positions ``i`` and ``j`` of route ``k``.
+    """Return the stops that may fill the gap between positions ``i`` and ``j`` of route ``k``.
 
     Free stops and those of the segment itself, that vehicle ``k`` may visit, of no revisit
     group, and that fit alone between the gap's two ends.
@@ -1110,13 +1110,13 @@ def _segment_pool(d, s, k, i, j):  # pragma: no cover - compiled
 
 @numba.njit(cache=True)
 def _key(u):  # pragma: no cover - compiled
-    """A number per stop whose sums tell sets of stops apart (almost always)."""
+    """Return a number per stop whose sums tell sets of stops apart (almost always)."""
     return ((u + 1) * 0x9E3779B97F4A7C15) & 0x1FFFFFFFFFFFFFFF
 
 
 @numba.njit(cache=True)
 def beam_chain(d, s, k, i, j, noise, rate, depth, out):  # pragma: no cover - compiled
-    """The best chain of stops between positions ``i`` and ``j`` of route ``k`` (beam search).
+    """Find the best chain of stops between positions ``i`` and ``j`` of route ``k`` (a beam).
 
     A label is a chain from the gap's first end with its interval of service starts (as in
     :func:`fits_between`); each depth extends every label by every stop of the pool that
@@ -1296,7 +1296,8 @@ def _remember(w):  # pragma: no cover - compiled
     for e in range(count):
         if abs(w.elite_fig[e, 0] - v) < 1e-9 and abs(w.elite_fig[e, 1] - travel) < 1e-6:
             return
-        if _better(w.elite_fig[worst, 0], w.elite_fig[worst, 1], w.elite_fig[e, 0], w.elite_fig[e, 1]):
+        fig = w.elite_fig
+        if _better(fig[worst, 0], fig[worst, 1], fig[e, 0], fig[e, 1]):
             worst = e
     if count < len(w.elite_fig):
         worst = count
