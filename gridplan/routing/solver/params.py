@@ -208,9 +208,11 @@ class LnsParams:
         Chance that a round of the time-window search, instead of its ruin, replaces a random
         segment of 0-10 stops of one route by the best chain a beam search finds through the
         40 free stops of least detour (revisit copies stay out of it). It moves a route from
-        one chain of stops to another in one step, which one-stop insertions rarely do: on
-        pr05 with one vehicle the mean score at 8,000 rounds 591.6 -> 593.1 (optimum in
-        6 of 16 seeds); on 14 TOPTW pairs at equal CPU time +19 in 39,465.
+        one chain of stops to another in one step, which one-stop insertions rarely do. Off:
+        on pr05 with one vehicle it lifts the mean score at 8,000 rounds from 591.6 to 593.1
+        but reaches the optimum in 6 of 16 seeds against 5 (0.15: 2, 0.6: 2); on 14 TOPTW
+        pairs at equal CPU time +19 in 39,465; but the 64-pair benchmark at 10 s gave 1.0031
+        x PyVRP with pr15 (4 vehicles) 36 behind (see benchmarks/README.md).
     epoch_start
         Where each walk starts: ``"empty"`` routes, the ``"start"`` routes or the
         ``"best"`` found so far.
@@ -261,7 +263,7 @@ class LnsParams:
     epoch: int = 150
     restart: int = 300
     crossover: float = 0.0
-    segment: float = 0.3
+    segment: float = 0.0
     epoch_start: str = "best"
     swaps: bool = True
     seed_empty: float = 1.0

@@ -96,11 +96,16 @@ def as_solution(model: PrizeVRP, routes, times) -> PrizeVRPSolution:
     return PrizeVRPSolution.from_routes(model, built)
 
 
+#: the search's moves that are off by default, all on
+EVERY_MOVE = LnsParams(segment=0.5, crossover=1.0, restart=30, relocate=True)
+
+
 @pytest.mark.parametrize("seed", range(8))
-def test_every_route_of_the_search_keeps_every_rule_of_the_model(seed):
+@pytest.mark.parametrize("params", [LnsParams(), EVERY_MOVE], ids=["default", "every-move"])
+def test_every_route_of_the_search_keeps_every_rule_of_the_model(seed, params):
     model = random_model(seed)
     routes, times, rounds = timed_search(
-        model, None, LnsParams(), seed=seed, time_limit_s=30, iteration_limit=150
+        model, None, params, seed=seed, time_limit_s=30, iteration_limit=150
     )
     sol = as_solution(model, routes, times)
     assert rounds == 150
