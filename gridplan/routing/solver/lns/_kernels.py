@@ -1048,8 +1048,11 @@ class Walk(NamedTuple):
     best_size: np.ndarray  # (K,)
     top: np.ndarray  # (K, cap) the best routes of all walks (restarts: Knobs.restart)
     top_size: np.ndarray  # (K,)
+    elite: np.ndarray  # (E, K, cap) the bests of ended walks, for recombination
+    elite_size: np.ndarray  # (E, K)
+    elite_fig: np.ndarray  # (E, 2) their value and travel
     # [current value, best value, best travel, round, top value, top travel,
-    #  round of the walk's last improvement]
+    #  round of the walk's last improvement, elites kept]
     figures: np.ndarray
 
 
@@ -1066,6 +1069,173 @@ class Knobs(NamedTuple):
     relocate: bool  # local search: a stop moved to another route when it saves travel
     or_opt: bool  # local search: strings of 1-3 stops moved within their route
     restart: int  # rounds without a better best after which a fresh walk starts (0: never)
+    crossover: float  # chance that a new walk starts from two elites' common stops
+    segment: float  # chance that a round's ruin is the segment move instead
+
+
+#: The segment move's beam: labels kept per depth, and the most stops of a new segment.
+BEAM_WIDTH = 24
+BEAM_DEPTH = 12
+POOL = 40  # the stops of least detour the beam considers
+
+
+@numba.njit(cache=True)
+def _segment_pool(d, s, k, i, j):  # pragma: no cover - compiled
+    """Return the stops that may fill the gap between positions ``i`` and ``j`` of route ``k``.
+
+    Free stops and those of the segment itself, that vehicle ``k`` may visit, of no revisit
+    group, and that fit alone between the gap's two ends.
+    """
+    a, b = s.routes[k, i], s.routes[k, j]
+    one = np.zeros(1, dtype=np.int64)
+    out = np.empty(len(d.customers), dtype=np.int64)
+    count = 0
+    for u in d.customers:
+        if d.group[u] >= 0 or not d.allowed[k, u]:
+            continue
+        if s.route_of[u] >= 0 and not (s.route_of[u] == k and i < s.pos_of[u] < j):
+            continue
+        one[0] = u
+        if fits_between(d, k, s.fe[k, i], s.fl[k, i], a, one, 1, b, s.be[k, j], s.bl[k, j]):
+            out[count] = u
+            count += 1
+    if count <= POOL:
+        return out[:count]
+    tt = d.travel[d.profile[k]]
+    detour = np.empty(count)
+    for x in range(count):
+        detour[x] = tt[a, out[x]] + tt[out[x], b]
+    return out[:count][np.argsort(detour)[:POOL]]
+
+
+@numba.njit(cache=True)
+def _key(u):  # pragma: no cover - compiled
+    """Return a number per stop whose sums tell sets of stops apart (almost always)."""
+    return ((u + 1) * 0x9E3779B97F4A7C15) & 0x1FFFFFFFFFFFFFFF
+
+
+@numba.njit(cache=True)
+def beam_chain(d, s, k, i, j, noise, rate, depth, out):  # pragma: no cover - compiled
+    """Find the best chain of stops between positions ``i`` and ``j`` of route ``k`` (a beam).
+
+    A label is a chain from the gap's first end with its interval of service starts (as in
+    :func:`fits_between`); each depth extends every label by every stop of the pool that
+    still lets the chain reach the gap's other end, and keeps the ``BEAM_WIDTH`` best by
+    noisy prize less ``rate`` per second used; labels with the same stops and last stop keep
+    the earliest. Writes the chain of the highest prize (ties: the earliest) into ``out``
+    and returns its length.
+    """
+    pool = _segment_pool(d, s, k, i, j)
+    a, b = s.routes[k, i], s.routes[k, j]
+    be_b, bl_b, wait, c = s.be[k, j], s.bl[k, j], d.max_wait, len(pool)
+    w_cap = BEAM_WIDTH
+    paths = np.zeros((w_cap, depth), dtype=np.int64)
+    lo, hi = np.zeros(w_cap, dtype=np.int64), np.zeros(w_cap, dtype=np.int64)
+    gain, prize = np.zeros(w_cap), np.zeros(w_cap)
+    keys = np.zeros(w_cap, dtype=np.int64)
+    origin = s.fe[k, i]
+    lo[0], hi[0], labels = origin, s.fl[k, i], 1
+    best_prize, best_lo, best_len = 0.0, origin, 0
+    n_child = w_cap * max(c, 1)
+    c_parent = np.zeros(n_child, dtype=np.int64)
+    c_node = np.zeros(n_child, dtype=np.int64)
+    c_lo, c_hi = np.zeros(n_child, dtype=np.int64), np.zeros(n_child, dtype=np.int64)
+    c_score = np.zeros(n_child)
+    for level in range(depth):
+        kids = 0
+        for p in range(labels):
+            prev = a if level == 0 else paths[p, level - 1]
+            for u in pool:
+                seen = False
+                for q in range(level):
+                    seen = seen or paths[p, q] == u
+                if seen:
+                    continue
+                t = arc(d, k, prev, u)
+                l2, h2 = max(d.open[u], lo[p] + t), min(d.close[u], hi[p] + t + wait)
+                if l2 > h2:
+                    continue
+                tb = arc(d, k, u, b)
+                if max(l2 + tb, be_b) > min(h2 + tb + wait, bl_b):
+                    continue
+                c_parent[kids], c_node[kids], c_lo[kids], c_hi[kids] = p, u, l2, h2
+                c_score[kids] = gain[p] + d.prize[u] * noise[u] - (rate + 1e-9) * (l2 - origin)
+                kids += 1
+        if kids == 0:
+            break
+        order = np.argsort(-c_score[:kids])
+        n_paths = np.zeros((w_cap, depth), dtype=np.int64)
+        n_lo, n_hi = np.zeros(w_cap, dtype=np.int64), np.zeros(w_cap, dtype=np.int64)
+        n_gain, n_prize = np.zeros(w_cap), np.zeros(w_cap)
+        n_keys = np.zeros(w_cap, dtype=np.int64)
+        taken = 0
+        for x in order:
+            if taken == w_cap:
+                break
+            p, u = c_parent[x], c_node[x]
+            key = (keys[p] + _key(u)) & 0x1FFFFFFFFFFFFFFF
+            twin = False
+            for y in range(taken):
+                twin = twin or (n_keys[y] == key and n_paths[y, level] == u)
+            if twin:
+                continue
+            n_paths[taken, :level] = paths[p, :level]
+            n_paths[taken, level] = u
+            n_lo[taken], n_hi[taken], n_keys[taken] = c_lo[x], c_hi[x], key
+            n_gain[taken] = c_score[x] + (rate + 1e-9) * (c_lo[x] - origin)
+            n_prize[taken] = prize[p] + d.prize[u]
+            if n_prize[taken] > best_prize + 1e-9 or (
+                n_prize[taken] > best_prize - 1e-9 and c_lo[x] < best_lo
+            ):
+                best_prize, best_lo, best_len = n_prize[taken], c_lo[x], level + 1
+                out[: level + 1] = n_paths[taken, : level + 1]
+            taken += 1
+        paths, lo, hi, gain, prize, keys = n_paths, n_lo, n_hi, n_gain, n_prize, n_keys
+        labels = taken
+    return best_len
+
+
+@numba.njit(cache=True)
+def segment_move(d, s, noise, most):  # pragma: no cover - compiled
+    """Replace a random segment of a random route by :func:`beam_chain`'s best chain.
+
+    The segment has 0 .. ``most`` stops (0: only add stops), none of a revisit group;
+    returns False (nothing changed) when no segment can be taken or the route would break
+    a rule the intervals do not see (longest duration, revisit gaps).
+    """
+    k = np.random.randint(0, len(s.size))
+    m = s.size[k]
+    i = np.random.randint(0, m - 1)
+    length = np.random.randint(0, min(most, m - 2 - i) + 1)
+    j = i + 1 + length
+    for x in range(i + 1, j):
+        if d.group[s.routes[k, x]] >= 0:
+            return False
+    span = max(s.times[k, m - 1] - s.times[k, 0], 1)
+    got = 0.0
+    for x in range(1, m - 1):
+        got += d.prize[s.routes[k, x]]
+    chain = np.zeros(BEAM_DEPTH, dtype=np.int64)
+    depth = min(BEAM_DEPTH, length + 4)
+    n = beam_chain(d, s, k, i, j, noise, got / span, depth, chain)
+    new_m = m - length + n
+    if new_m > s.routes.shape[1]:
+        return False
+    row = s.scratch[5]
+    row[: i + 1] = s.routes[k, : i + 1]
+    row[i + 1 : i + 1 + n] = chain[:n]
+    row[i + 1 + n : new_m] = s.routes[k, j:m]
+    if needs_full_check(d, k) and not route_ok(d, s, k, row, new_m):
+        return False
+    for x in range(i + 1, j):
+        s.route_of[s.routes[k, x]] = -1
+        count_covers(d, s, s.routes[k, x], -1)
+    for x in range(n):
+        count_covers(d, s, chain[x], 1)
+    s.routes[k, :new_m] = row[:new_m]
+    s.size[k] = new_m
+    refresh(d, s, k)
+    return True
 
 
 @numba.njit(cache=True)
@@ -1087,13 +1257,20 @@ def start(d, s, w):  # pragma: no cover - compiled
 
 @numba.njit(cache=True)
 def _adopt(d, s, w):  # pragma: no cover - compiled
-    """Make the state's routes the walk's current and best; return their value and travel."""
+    """Make the state's routes the walk's current and best (and the top if better than it).
+
+    Returns their value and travel.
+    """
     v, travel = value(d, s)
     w.current[:] = s.routes
     w.current_size[:] = s.size
     w.best[:] = s.routes
     w.best_size[:] = s.size
     w.figures[0], w.figures[1], w.figures[2] = v, v, travel
+    if _better(v, travel, w.figures[4], w.figures[5]):  # a new walk may begin above the top
+        w.top[:] = s.routes
+        w.top_size[:] = s.size
+        w.figures[4], w.figures[5] = v, travel
     return v, travel
 
 
@@ -1106,6 +1283,57 @@ def _fresh(d, s, w, knobs, it):  # pragma: no cover - compiled
     refresh_all(d, s)
     noise = 1.0 + knobs.noise * (2.0 * np.random.random(len(d.service)) - 1.0)
     _recreate_all(d, s, noise, knobs.power)
+    _adopt(d, s, w)
+    w.figures[6] = it
+
+
+@numba.njit(cache=True)
+def _remember(w):  # pragma: no cover - compiled
+    """Keep the ending walk's best among the elites (unless kept already or worse than all)."""
+    v, travel = w.figures[1], w.figures[2]
+    count = int(w.figures[7])
+    worst = 0
+    for e in range(count):
+        if abs(w.elite_fig[e, 0] - v) < 1e-9 and abs(w.elite_fig[e, 1] - travel) < 1e-6:
+            return
+        fig = w.elite_fig
+        if _better(fig[worst, 0], fig[worst, 1], fig[e, 0], fig[e, 1]):
+            worst = e
+    if count < len(w.elite_fig):
+        worst = count
+        w.figures[7] = count + 1
+    elif not _better(v, travel, w.elite_fig[worst, 0], w.elite_fig[worst, 1]):
+        return
+    w.elite[worst] = w.best
+    w.elite_size[worst] = w.best_size
+    w.elite_fig[worst, 0], w.elite_fig[worst, 1] = v, travel
+
+
+@numba.njit(cache=True)
+def _recombine(d, s, w, knobs, it):  # pragma: no cover - compiled
+    """Start a new walk from one elite's routes less the stops another elite leaves out.
+
+    What two good solutions share is kept in the first one's order; the stops where they
+    disagree go back in by the noisy recreate and the local search (path relinking's idea,
+    as a guided ruin).
+    """
+    count = int(w.figures[7])
+    a = np.random.randint(0, count)
+    b = (a + 1 + np.random.randint(0, count - 1)) % count
+    _restore(d, s, w.elite[a], w.elite_size[a])
+    in_b = np.zeros(len(d.service), dtype=np.bool_)
+    for k in range(len(s.size)):
+        for i in range(1, w.elite_size[b, k] - 1):
+            in_b[w.elite[b, k, i]] = True
+    out = np.zeros(len(d.service), dtype=np.bool_)
+    for k in range(len(s.size)):
+        for i in range(1, s.size[k] - 1):
+            out[s.routes[k, i]] = not in_b[s.routes[k, i]]
+    _later_copies(d, out)
+    remove_marked(d, s, out)
+    noise = 1.0 + knobs.noise * (2.0 * np.random.random(len(d.service)) - 1.0)
+    _recreate_all(d, s, noise, knobs.power)
+    improve(d, s, knobs, noise)
     _adopt(d, s, w)
     w.figures[6] = it
 
@@ -1179,17 +1407,22 @@ def rounds(d, s, w, knobs, count):  # pragma: no cover - compiled
         it = int(w.figures[3])
         w.figures[3] += 1
         if knobs.restart > 0 and it - w.figures[6] >= knobs.restart:
-            _fresh(d, s, w, knobs, it)  # the walk is stuck: a new one from nothing
+            _remember(w)  # the walk is stuck: a new one from nothing or from two elites
+            if w.figures[7] >= 2 and np.random.random() < knobs.crossover:
+                _recombine(d, s, w, knobs, it)
+            else:
+                _fresh(d, s, w, knobs, it)
         elif it > 0 and it % knobs.epoch == 0:  # a new walk from the best so far
             _restore(d, s, w.best, w.best_size)
             w.figures[0] = w.figures[1]
         progress = (it % knobs.epoch) / knobs.epoch
         q = np.random.randint(1, min(knobs.most_removed, visited_cap) + 1)
         routes, size, route_of = s.routes.copy(), s.size.copy(), s.route_of.copy()
-        remove_marked(d, s, choose(d, s, q))
+        noise = 1.0 + knobs.noise * (2.0 * np.random.random(n) - 1.0)
+        if not (np.random.random() < knobs.segment and segment_move(d, s, noise, 10)):
+            remove_marked(d, s, choose(d, s, q))
         # the routes the ruin left alone take no stop now that they did not take before
         _changes(d, s, routes, size, route_of, cols, full)
-        noise = 1.0 + knobs.noise * (2.0 * np.random.random(n) - 1.0)
         recreate(d, s, noise, knobs.power, d.customers, cols, full)
         improve(d, s, knobs, noise)
         v, travel = value(d, s)

@@ -201,6 +201,8 @@ def knobs(data: TimedData, params: LnsParams) -> _kernels.Knobs:
         relocate=bool(params.relocate),
         or_opt=bool(params.or_opt),
         restart=int(params.restart),
+        crossover=float(params.crossover),
+        segment=float(params.segment),
     )
 
 
@@ -253,6 +255,10 @@ def timed_search(
     return out_routes, out_times, int(walk.figures[3])
 
 
+#: How many ended walks' bests the search keeps for recombination (``LnsParams.crossover``).
+ELITES = 8
+
+
 def new_walk(state: _kernels.State) -> _kernels.Walk:
     """Return an empty walk's memory for routes shaped as ``state``'s."""
     k_count, cap = state.routes.shape
@@ -263,7 +269,10 @@ def new_walk(state: _kernels.State) -> _kernels.Walk:
         best_size=np.zeros(k_count, dtype=np.int64),
         top=np.zeros((k_count, cap), dtype=np.int64),
         top_size=np.zeros(k_count, dtype=np.int64),
-        figures=np.zeros(7),
+        elite=np.zeros((ELITES, k_count, cap), dtype=np.int64),
+        elite_size=np.zeros((ELITES, k_count), dtype=np.int64),
+        elite_fig=np.zeros((ELITES, 2)),
+        figures=np.zeros(8),
     )
 
 

@@ -96,11 +96,16 @@ def as_solution(model: PrizeVRP, routes, times) -> PrizeVRPSolution:
     return PrizeVRPSolution.from_routes(model, built)
 
 
+#: the search's moves that are off by default, all on
+EVERY_MOVE = LnsParams(segment=0.5, crossover=1.0, restart=30, relocate=True)
+
+
 @pytest.mark.parametrize("seed", range(8))
-def test_every_route_of_the_search_keeps_every_rule_of_the_model(seed):
+@pytest.mark.parametrize("params", [LnsParams(), EVERY_MOVE], ids=["default", "every-move"])
+def test_every_route_of_the_search_keeps_every_rule_of_the_model(seed, params):
     model = random_model(seed)
     routes, times, rounds = timed_search(
-        model, None, LnsParams(), seed=seed, time_limit_s=30, iteration_limit=150
+        model, None, params, seed=seed, time_limit_s=30, iteration_limit=150
     )
     sol = as_solution(model, routes, times)
     assert rounds == 150
@@ -238,14 +243,16 @@ def test_or_opt_puts_a_stop_left_out_of_order_back_on_the_way():
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_a_stuck_walk_starts_afresh_and_the_best_of_all_walks_is_kept(seed):
+@pytest.mark.parametrize("crossover", [0.0, 1.0])
+def test_a_stuck_walk_starts_afresh_and_the_best_of_all_walks_is_kept(seed, crossover):
+    """Afresh: from empty routes, or (crossover) from two elites' common stops."""
     model = random_model(seed)
     data = timed_data(model)
     state = _kernels.new_state(data, [[v.start, v.end] for v in model.vehicles])
     walk = new_walk(state)
     _kernels.seed(seed)
     _kernels.start(data, state, walk)
-    settings = knobs(data, LnsParams(restart=15))
+    settings = knobs(data, LnsParams(restart=15, crossover=crossover))
     walk_bests, fresh = [], 0
     for _ in range(300):
         before = walk.figures[1]
@@ -254,6 +261,8 @@ def test_a_stuck_walk_starts_afresh_and_the_best_of_all_walks_is_kept(seed):
         walk_bests.append(walk.figures[1])
         assert walk.figures[4] >= max(walk_bests) - 1e-9
     assert fresh >= 2
+    if crossover:
+        assert walk.figures[7] >= 2  # elites were kept, so later walks recombined them
     state.routes[:], state.size[:] = walk.top, walk.top_size
     _kernels.refresh_all(data, state)
     assert _kernels.value(data, state)[0] == pytest.approx(walk.figures[4])
@@ -261,3 +270,69 @@ def test_a_stuck_walk_starts_afresh_and_the_best_of_all_walks_is_kept(seed):
     routes = [state.routes[k, : state.size[k]].tolist() for k in range(k_count)]
     times = [state.times[k, : state.size[k]].tolist() for k in range(k_count)]
     assert as_solution(model, routes, times).violations(model) == []
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_segment_move_keeps_every_rule_and_each_stop_once(seed):
+    model = random_model(seed)
+    data = timed_data(model)
+    state = _kernels.new_state(data, [[v.start, v.end] for v in model.vehicles])
+    walk = new_walk(state)
+    _kernels.seed(seed)
+    _kernels.start(data, state, walk)
+    moved = 0
+    for _ in range(60):
+        noise = np.ones(model.num_nodes)
+        moved += _kernels.segment_move(data, state, noise, 10)
+        k_count = model.num_vehicles
+        routes = [state.routes[k, : state.size[k]].tolist() for k in range(k_count)]
+        times = [state.times[k, : state.size[k]].tolist() for k in range(k_count)]
+        assert as_solution(model, routes, times).violations(model) == []
+        stops = [u for r in routes for u in r[1:-1]]
+        assert len(stops) == len(set(stops))
+        assert all(state.route_of[u] == k for k, r in enumerate(routes) for u in r[1:-1])
+        assert state.cover_count.tolist() == [
+            sum(u in stops for u in g.nodes) for g in model.cover_groups
+        ]
+    assert moved > 0
+
+
+def _chain_ok(model: PrizeVRP, route: list[int]) -> bool:
+    t, here = 0, route[0]
+    for u in route[1:]:
+        t = max(t + model.service[here] + model.travel[0][here, u], model.time_windows[u, 0])
+        if t > model.time_windows[u, 1]:
+            return False
+        here = u
+    return True
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_beam_finds_the_best_chain_between_two_stops_when_it_can_see_them_all(seed):
+    """With four stops to choose from the beam keeps every label: its chain is the optimum."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 1000, size=(7, 2))
+    travel = _travel(xy, 1.0)
+    tw = np.tile([0, 3000], (7, 1))
+    tw[1:] = np.sort(rng.integers(0, 3000, size=(6, 2)), axis=1)
+    tw[1:, 1] += 400
+    tw[[1, 2], :] = [[0, 3000], [0, 3000]]  # the two ends of the gap
+    model = PrizeVRP(
+        travel=(travel,),
+        service=np.r_[0, rng.integers(20, 120, size=6)],
+        prize=np.r_[0, 0, 0, rng.integers(1, 50, size=4)],
+        vehicles=(Vehicle("v", latest_end=3000),),
+        time_windows=tw,
+    )
+    data = timed_data(model)
+    state = _kernels.new_state(data, [[0, 1, 2, 0]])
+    best = 0
+    for r in range(1, 5):
+        for chain in itertools.permutations(range(3, 7), r):
+            if _chain_ok(model, [0, 1, *chain, 2, 0]):
+                best = max(best, int(model.prize[list(chain)].sum()))
+    out = np.zeros(_kernels.BEAM_DEPTH, dtype=np.int64)
+    found = _kernels.beam_chain(data, state, 0, 1, 2, np.ones(7), 0.0, 4, out)
+    chain = out[:found].tolist()
+    assert _chain_ok(model, [0, 1, *chain, 2, 0])
+    assert int(model.prize[chain].sum()) == best
