@@ -50,9 +50,12 @@ from gridplan._validate import COLD_CLASSES
 from gridplan._validate import HOT_CLASSES
 from gridplan._validate import check_hotspot_columns
 from gridplan.analysis._aggregate import Aggregate
+from gridplan.analysis._aggregate import Sums
 from gridplan.analysis._aggregate import aggregate
 from gridplan.analysis._aggregate import check_incidents
+from gridplan.analysis._aggregate import finish_sums
 from gridplan.analysis._aggregate import micro_cells
+from gridplan.analysis._aggregate import sum_incidents
 from gridplan.analysis.excess import excess_test
 from gridplan.analysis.gistar import classify_gi
 from gridplan.analysis.gistar import fdr_bh
@@ -154,22 +157,158 @@ def compute_hotspots(
     period = parse_period(period) if period is not None else None
     cells = micro_cells(grid)
     check_incidents(incidents)
-    stages = 4
-    report(progress, "hotspots: join and aggregate", 0, stages)
+    report(progress, "hotspots: join and aggregate", 0, _STAGES)
     agg = aggregate(cells, incidents, config, period, recent_days=RECENT_DAYS)
-    timings = dict(agg.timings)
+    return _statistics(cells, agg, config, period, permutations, t_start, progress)
 
-    report(progress, "hotspots: contiguity", 1, stages)
+
+#: The sums of :func:`hotspot_sums`: add them (``a + b``) over chunks of the incidents.
+HotspotSums = Sums
+
+
+def hotspot_sums(
+    incidents: pd.DataFrame,
+    cell_index: np.ndarray,
+    *,
+    n_cells: int,
+    period: Period | str | tuple,
+    config: StationConfig | None = None,
+) -> HotspotSums:
+    """Sum a chunk of incidents per micro-grid and slice: the part of hot spots that adds up.
+
+    The counts, decayed scores and recent incidents of :func:`compute_hotspots` are sums over
+    the incidents, so they can be computed over chunks (partitions of a city's incidents, on
+    several machines) and added: ``sum(chunks)`` is the sums of all, and
+    :func:`hotspots_from_sums` computes the statistics on it. The recency decay is measured
+    back from the end of ``period``, the same for every chunk.
+
+    Parameters
+    ----------
+    incidents
+        The chunk: ``time`` and ``weight`` (or ``category``/``alert``) columns, as in
+        :func:`compute_hotspots`; no geometry is needed.
+    cell_index
+        The micro-grid of each incident: its row among the grid's micro-grids (in grid order,
+        as :func:`gridplan.geo.grid.micro_grids` gives them), -1 for none. A point on an edge
+        belongs to the first micro-grid it touches (as :func:`compute_hotspots` counts it).
+    n_cells
+        The grid's number of micro-grids.
+    period
+        The analysed period (see :func:`gridplan.station.timeslices.parse_period`).
+    config
+        Station configuration (slices, timezone, half-life, weights); defaults to
+        :func:`gridplan.default_config`.
+
+    Returns
+    -------
+    HotspotSums
+        Counts and scores per micro-grid and slice, incident totals and recent categories.
+
+    Raises
+    ------
+    InputError
+        If the times are not datetimes or ``cell_index`` does not match the incidents.
+
+    Examples
+    --------
+    >>> parts = [hotspot_sums(c, where(c), n_cells=n, period=p) for c in chunks]  # doctest: +SKIP
+    >>> sums = functools.reduce(operator.add, parts)  # doctest: +SKIP
+    >>> gdf_hot = hotspots_from_sums(gdf_grid, sums, period=p)  # doctest: +SKIP
+    """
+    config = config or default_config()
+    period = parse_period(period)
+    cell_index = np.asarray(cell_index, dtype=np.int64)
+    if len(cell_index) != len(incidents) or (len(cell_index) and cell_index.max() >= n_cells):
+        msg = (
+            f"cell_index has {len(cell_index)} entries up to {cell_index.max(initial=-1)} for "
+            f"{len(incidents)} incidents and {n_cells} micro-grids; give one micro-grid row "
+            "(0 to n_cells - 1, or -1) per incident"
+        )
+        raise InputError(msg)
+    reference = period.bounds(config.timezone)[1]
+    return sum_incidents(
+        incidents,
+        config,
+        period,
+        n_cells=n_cells,
+        reference=reference,
+        cell_index=cell_index,
+        recent_days=RECENT_DAYS,
+    )
+
+
+def hotspots_from_sums(
+    grid: gpd.GeoDataFrame,
+    sums: HotspotSums,
+    *,
+    config: StationConfig | None = None,
+    period: Period | str | tuple | None = None,
+    permutations: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> gpd.GeoDataFrame:
+    """Compute hot spots from the sums of a station's incidents (see :func:`hotspot_sums`).
+
+    Parameters
+    ----------
+    grid
+        The 1+5+N GRID frame the sums were made on.
+    sums
+        The sums of every chunk of the incidents, added.
+    config, permutations, progress
+        As :func:`compute_hotspots`; ``config`` must be the one the sums were made with.
+    period
+        The period the sums were made over (for ``attrs["period"]``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The frame of :func:`compute_hotspots` over the same incidents and period.
+
+    Raises
+    ------
+    InputError
+        If the sums are not of the grid's micro-grids, or as :func:`compute_hotspots`.
+    """
+    t_start = time.perf_counter()
+    config = config or default_config()
+    permutations = _permutations(config, permutations)
+    period = parse_period(period) if period is not None else None
+    cells = micro_cells(grid)
+    if sums.counts.shape[0] != len(cells):
+        msg = (
+            f"the sums are of {sums.counts.shape[0]} micro-grids, the grid has {len(cells)}; "
+            "sum the incidents over this grid's micro-grids"
+        )
+        raise InputError(msg)
+    agg = finish_sums(cells, sums)
+    return _statistics(cells, agg, config, period, permutations, t_start, progress)
+
+
+_STAGES = 4
+
+
+def _statistics(
+    cells: gpd.GeoDataFrame,
+    agg: Aggregate,
+    config: StationConfig,
+    period: Period | None,
+    permutations: int,
+    t_start: float,
+    progress: ProgressCallback | None,
+) -> gpd.GeoDataFrame:
+    """Gi*, the excess test and the classes of the aggregated incidents: the hot-spot frame."""
+    timings = dict(agg.timings)
+    report(progress, "hotspots: contiguity", 1, _STAGES)
     t0 = time.perf_counter()
     adjacency = queen_adjacency(cells.geometry)
     timings["weights"] = time.perf_counter() - t0
 
-    report(progress, "hotspots: Gi*", 2, stages)
+    report(progress, "hotspots: Gi*", 2, _STAGES)
     t0 = time.perf_counter()
     z, p_norm, p_sim = gi_star(agg.scores, adjacency, permutations=permutations, seed=config.seed)
     timings["gi"] = time.perf_counter() - t0
 
-    report(progress, "hotspots: assemble", 3, stages)
+    report(progress, "hotspots: assemble", 3, _STAGES)
     t0 = time.perf_counter()
     p_used = p_sim if config.gi_inference == "permutation" else p_norm
     p_fdr = _fdr(p_used, config)
@@ -210,7 +349,7 @@ def compute_hotspots(
             "timings": timings,
         }
     )
-    report(progress, "hotspots: done", stages, stages)
+    report(progress, "hotspots: done", _STAGES, _STAGES)
     return out
 
 

@@ -1,4 +1,7 @@
 import dataclasses
+import functools
+import itertools
+import operator
 import warnings
 
 import geopandas as gpd
@@ -6,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from geopandas.testing import assert_geodataframe_equal
 from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
@@ -23,6 +27,9 @@ from gridplan.analysis.gistar import gi_star
 from gridplan.analysis.gistar import queen_adjacency
 from gridplan.analysis.hotspots import compute_hotspots
 from gridplan.analysis.hotspots import hotspot_summary
+from gridplan.analysis.hotspots import hotspot_sums
+from gridplan.analysis.hotspots import hotspots_from_sums
+from gridplan.geo.grid import micro_grids
 from gridplan.io.export import write_csv
 from gridplan.io.export import write_geodata
 from gridplan.io.results import read_hotspots
@@ -543,3 +550,86 @@ def test_format_recent_keeps_separators_out_of_categories():
     text = format_recent(90, "2020-01-01", [("a; b", 2), ("", 1)])
     assert text == "90d to 2020-01-01: a, b 2; ? 1"
     assert parse_recent(text) == (90, "2020-01-01", [("a, b", 2), ("?", 1)])
+
+
+# --------------------------------------------------------------------------------------------
+# Hot spots from sums of chunks (the city's partitions): the same as over all incidents
+# --------------------------------------------------------------------------------------------
+
+
+def _mixed_incidents(n: int, seed: int = 5) -> gpd.GeoDataFrame:
+    """``n`` incidents over a 4 x 3 grid and beyond it, on edges, of 2019 (the last quarter
+    too: recent ones), some without a time, of three categories and several weights."""
+    rng = np.random.default_rng(seed)
+    xy = np.column_stack(
+        [X0 + rng.uniform(-0.5, 4.5, n) * STEP, Y0 + rng.uniform(-0.5, 3.5, n) * STEP]
+    )
+    xy[::7] = np.round(xy[::7] / STEP) * STEP  # corners shared by up to four micro-grids
+    days = rng.integers(0, 365, n)
+    times = [
+        None if k % 11 == 3 else pd.Timestamp("2019-01-01") + pd.Timedelta(days=d, hours=k % 24)
+        for k, d in enumerate(days.tolist())
+    ]
+    inc = make_incidents(xy, times, weights=rng.choice([1.0, 1.5, 3.0], n))
+    inc["category"] = pd.array(rng.choice(["盗窃", "抢劫", None], n), dtype="string")
+    return inc
+
+
+@settings(max_examples=30, deadline=None)
+@given(cuts=st.lists(st.integers(0, 80), max_size=5))
+def test_hot_spots_from_the_sums_of_chunks_are_those_of_all_incidents(cuts):
+    # Scores summed in chunks differ from one sum in the last bits, which can tip a tie of a
+    # permuted neighbourhood with the observed one (gi_p_sim): no permutations here; one chunk
+    # (the city's single-partition test) gives the same permutations bit for bit.
+    grid, inc = make_grid(4, 3), _mixed_incidents(80)
+    cfg = config_from_mapping({"hotspots": {"fdr": True}})
+    whole = compute_hotspots(grid, inc, config=cfg, period="2019", permutations=0)
+    where = locate_points(micro_grids(grid).geometry, inc.geometry.to_numpy())
+    bounds = sorted({0, *cuts, len(inc)})
+    parts = [
+        hotspot_sums(inc.iloc[a:b], where[a:b], n_cells=12, period="2019", config=cfg)
+        for a, b in itertools.pairwise(bounds)
+    ]
+    sums = functools.reduce(operator.add, parts)
+    chunked = hotspots_from_sums(grid, sums, config=cfg, period="2019", permutations=0)
+    assert_geodataframe_equal(chunked, whole)
+    assert (chunked["recent"] != "").any()  # the recent text is summed too
+    for key in ("incidents", "unassigned", "no_time", "period", "reference_time"):
+        assert chunked.attrs[key] == whole.attrs[key], key
+    assert whole.attrs["unassigned"] > 0 and whole.attrs["no_time"] > 0
+
+
+def test_sums_add_only_when_made_alike():
+    grid, inc = make_grid(4, 3), _mixed_incidents(20)
+    where = locate_points(micro_grids(grid).geometry, inc.geometry.to_numpy())
+    a = hotspot_sums(inc, where, n_cells=12, period="2019")
+    b = hotspot_sums(inc, where, n_cells=12, period="2018")
+    with pytest.raises(ValueError, match=r"cannot add sums .* same cells, config and period"):
+        a + b
+    with pytest.raises(InputError, match=r"cell_index has 19 entries .* for 20 incidents"):
+        hotspot_sums(inc, where[:-1], n_cells=12, period="2019")
+    with pytest.raises(InputError, match="the sums are of 12 micro-grids, the grid has 6"):
+        hotspots_from_sums(make_grid(3, 2), a, period="2019")
+
+
+def test_without_a_weight_column_the_config_weighs_category_and_alert():
+    grid = make_grid(2, 1)
+    inc = make_incidents([centre(0, 0)] * 4 + [centre(1, 0)], ["2019-12-31 12:00"] * 5)
+    inc = inc.drop(columns="weight")
+    inc["category"] = pd.array(["盗窃", " 盗窃 ", "抢劫", None, "其他"], dtype="string")
+    inc["alert"] = pd.array(["red", None, "red", "red", None], dtype="string")
+    cfg = config_from_mapping(
+        {
+            "scoring": {
+                "half_life_days": 1e9,
+                "default_weight": 0.5,
+                "category_weights": {"盗窃": 2.0, "抢劫": 4.0},
+                "alert_weights": {"red": 3.0},
+            }
+        }
+    )
+    hot = compute_hotspots(grid, inc, config=cfg, period="2019", permutations=0)
+    score = hot[hot["slice"] == "all"].set_index("id")["score"]
+    # 2*3 + 2 (the category matched trimmed) + 4*3 + 0.5*3 (no category: the default)
+    assert score["S01-B1-M001"] == pytest.approx(21.5)
+    assert score["S01-B1-M002"] == pytest.approx(0.5)  # an unlisted category: the default
