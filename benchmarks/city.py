@@ -10,8 +10,8 @@ of 500,000. Then it times:
 - city hot spots with dask-geopandas on a local cluster of 2 workers
   (:func:`gridplan.city.hotspots.city_hotspots`) against the single-process path
   (:func:`gridplan.city.hotspots.city_hotspots_local`, in a fresh process), with the peak
-  resident memory of each worker and of the single process (``ru_maxrss``), and checks that
-  both give the same numbers;
+  resident memory of each worker and of the single process (VmHWM), the compute seconds per
+  kind of task on the workers, and checks that both give the same numbers, bit for bit;
 - the nightly plans of ``--plan-stations`` stations (default: all) at ``--time-limit``
   seconds per slice (straight-line travel: the synthetic city has no streets) on 1 and on 2
   workers (:func:`gridplan.city.plans.plan_city`).
@@ -175,23 +175,36 @@ def _local(city_path: str) -> tuple[float, float, dict]:
     return time.perf_counter() - t0, _peak_gb(), hot
 
 
+def _task_seconds(records: list[dict]) -> dict[str, float]:
+    """Compute seconds per kind of task (its function's name), summed over both workers."""
+    seconds: dict[str, float] = {}
+    for rec in records:
+        key = rec["key"][0] if isinstance(rec["key"], tuple) else rec["key"]
+        name = str(key).split("-")[0]
+        for part in rec["startstops"]:
+            if part["action"] == "compute":
+                seconds[name] = seconds.get(name, 0.0) + part["stop"] - part["start"]
+    return {k: round(v, 1) for k, v in sorted(seconds.items(), key=lambda kv: -kv[1])}
+
+
 def bench_hotspots(city_path: Path, out: Path) -> dict:
+    from distributed import get_task_stream
+
     ctx = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
         local_s, local_gb, local = pool.submit(_local, str(city_path)).result()
     with connect(workers=2) as client:
         t0 = time.perf_counter()
-        spread = city_hotspots(
-            load_city(city_path), CityHotspotParams(), client=client, scratch=out
-        )
+        with get_task_stream(client=client) as stream:
+            spread = city_hotspots(load_city(city_path), CityHotspotParams(), client=client)
         dask_s = time.perf_counter() - t0
         peaks = sorted(client.run(_peak_gb).values())
     write_city_hotspots(spread, out)
     same, score_diff = True, 0.0
     for k in local:
         a, b = spread[k].drop(columns="geometry"), local[k].drop(columns="geometry")
-        try:  # scores are sums in another order: equal to float rounding
-            pd.testing.assert_frame_equal(a, b)
+        try:  # the same partitions' sums added in the same order: equal bit for bit
+            pd.testing.assert_frame_equal(a, b, check_exact=True)
         except AssertionError:
             same = False
         score_diff = max(score_diff, float((a["score"] - b["score"]).abs().max()))
@@ -200,6 +213,7 @@ def bench_hotspots(city_path: Path, out: Path) -> dict:
         "single_process_peak_gb": round(local_gb, 2),
         "dask_2_workers_s": round(dask_s, 1),
         "dask_worker_peak_gb": [round(p, 2) for p in peaks],
+        "dask_task_seconds": _task_seconds(stream.data),
         "speedup": round(local_s / dask_s, 2),
         "same_numbers": same,
         "max_score_difference": score_diff,

@@ -1706,8 +1706,7 @@ def _echo_progress(as_json: bool):
     "--out",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of the results: OUT/STATION.hotspots.gpkg (and scratch space the workers "
-    "must see).",
+    help="Folder of the results: OUT/STATION.hotspots.gpkg.",
 )
 @command_options
 def city_hotspots_cmd(
@@ -1715,8 +1714,9 @@ def city_hotspots_cmd(
 ):
     """Hot spots of every station over the city's incidents (dask-geopandas).
 
-    The city's incidents (GeoParquet, `incidents` of the city file) are joined to every
-    station's micro-grids in partitions, then each station's Gi* runs as one task.
+    The city's incidents (GeoParquet, `incidents` of the city file) are summed per station,
+    micro-grid and slice in partitions, the sums added, then each station's Gi* runs as one
+    task.
     """
     from gridplan._validate import HOT_CLASSES
     from gridplan.city.cityfile import load_city
@@ -1735,7 +1735,7 @@ def city_hotspots_cmd(
         hot = city_hotspots_local(chosen, params, progress=progress)
     else:
         with connect(scheduler, workers=workers) as client:
-            hot = city_hotspots(chosen, params, client=client, scratch=out, progress=progress)
+            hot = city_hotspots(chosen, params, client=client, progress=progress)
     written = write_city_hotspots(hot, out)
     seconds = time.perf_counter() - t0
     summary = {
