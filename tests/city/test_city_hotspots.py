@@ -7,10 +7,12 @@ import json
 
 import geopandas as gpd
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 from geopandas.testing import assert_geodataframe_equal
 
 import gridplan as gp
+from gridplan._errors import InputError
 from gridplan.city.cityfile import load_city
 from gridplan.city.cluster import connect
 from gridplan.city.hotspots import CityHotspotParams
@@ -101,3 +103,8 @@ def test_a_bad_city_file_names_the_station_and_the_key(city, tmp_path):
         result.exit_code == 2
         and "no station 'C09'; the city has C01, C02, C03, C04" in result.stderr
     )
+
+
+def test_retries_must_be_zero_or_more():
+    with pytest.raises(InputError, match=r"retries=-1 must be 0 or more"):
+        CityHotspotParams(retries=-1)
