@@ -10,6 +10,14 @@ Score and spatial join
     micro-grid are counted in ``attrs["unassigned"]`` of the result rather than silently
     dropped.
 
+Sums over chunks
+    What the statistics need from the incidents adds up per micro-grid and slice (counts,
+    decayed scores, recent incidents per category): :func:`hotspot_sums` sums a chunk of
+    incidents, chunks' sums add with ``+``, and :func:`hotspots_from_sums` computes the
+    frame from them, the same as :func:`compute_hotspots` over all the incidents (to float
+    rounding of the scores' sums). The city's hot spots (:mod:`gridplan.city.hotspots`) sum
+    the partitions of a city's incidents this way, on several workers.
+
 Getis-Ord Gi*
     Binary Queen contiguity and the score as the variable (:mod:`gridplan.analysis.gistar`),
     with the analytical z-score and p-value and a conditional-permutation pseudo p-value.
