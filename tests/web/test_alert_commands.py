@@ -172,8 +172,17 @@ def test_a_version_5_store_gets_the_alerts_table(tmp_path):
     old = tmp_path / "old.sqlite"
     init_store(old)
     con = sqlite3.connect(old)
-    with con:  # a version 5 store: without the alerts, what version 7 added, and Alembic's stamp
-        for table in ("alerts", "check_ins", "track_fixes", "track_batches", "presence"):
+    with (
+        con
+    ):  # a version 5 store: without the alerts, what versions 7 and 8 added, and Alembic's stamp
+        for table in (
+            "user_stations",
+            "alerts",
+            "check_ins",
+            "track_fixes",
+            "track_batches",
+            "presence",
+        ):
             con.execute(f"DROP TABLE {table}")
         con.execute("DROP TABLE alembic_version")
         con.execute("UPDATE meta SET value='5' WHERE key='schema_version'")

@@ -1418,11 +1418,15 @@ def rounds(d, s, w, knobs, count):  # pragma: no cover - compiled
         progress = (it % knobs.epoch) / knobs.epoch
         q = np.random.randint(1, min(knobs.most_removed, visited_cap) + 1)
         routes, size, route_of = s.routes.copy(), s.size.copy(), s.route_of.copy()
-        noise = 1.0 + knobs.noise * (2.0 * np.random.random(n) - 1.0)
-        if not (np.random.random() < knobs.segment and segment_move(d, s, noise, 10)):
+        # (with the segment move off the random numbers are drawn as before it existed)
+        segment = knobs.segment > 0 and np.random.random() < knobs.segment
+        noise = 1.0 + knobs.noise * (2.0 * np.random.random(n) - 1.0) if segment else d.prize
+        if not (segment and segment_move(d, s, noise, 10)):
             remove_marked(d, s, choose(d, s, q))
         # the routes the ruin left alone take no stop now that they did not take before
         _changes(d, s, routes, size, route_of, cols, full)
+        if not segment:
+            noise = 1.0 + knobs.noise * (2.0 * np.random.random(n) - 1.0)
         recreate(d, s, noise, knobs.power, d.customers, cols, full)
         improve(d, s, knobs, noise)
         v, travel = value(d, s)
