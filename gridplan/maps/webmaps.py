@@ -202,21 +202,8 @@ def grid_map(
     m = base_map(tuple(g.total_bounds), tiles=tiles, attribution=attribution, static_url=static_url)
     if hotspots is not None:
         check_hotspot_columns(hotspots)
-        micro = g[g["level"] == "micro"]
-        keep = [c for c in ("id", "name", "parent_id", "geometry") if c in micro]
-        layer = hotspot_layer(
-            micro[keep],
-            pd.DataFrame(hotspots.drop(columns="geometry", errors="ignore")),
-            labels,
-            slice_labels=slice_labels,
-            bases=base_names(g),
-        )
-    else:
-        layer = micro_layer(g, labels)
-    add_layer(m, layer, labels)
-    outlines = outline_layer(g, labels)
-    if outlines is not None:
-        add_layer(m, outlines, labels)
+        hotspots = pd.DataFrame(hotspots.drop(columns="geometry", errors="ignore"))
+    _add_grid(m, g, hotspots, labels, slice_labels)
     if incidents is not None:
         require_vendor(m, "leaflet.markercluster")
         data = incident_data(incidents, labels, limit=max_incidents)
@@ -303,6 +290,22 @@ def _city_station(
     return g, hot, alerts
 
 
+def _add_grid(m, g, hotspots, labels, slice_labels) -> None:
+    """Add the micro-grids (as a hot-spot layer when ``hotspots`` is a frame) and outlines."""
+    if hotspots is not None:
+        micro = g[g["level"] == "micro"]
+        keep = [c for c in ("id", "name", "parent_id", "geometry") if c in micro]
+        layer = hotspot_layer(
+            micro[keep], hotspots, labels, slice_labels=slice_labels, bases=base_names(g)
+        )
+    else:
+        layer = micro_layer(g, labels)
+    add_layer(m, layer, labels)
+    outlines = outline_layer(g, labels)
+    if outlines is not None:
+        add_layer(m, outlines, labels)
+
+
 def city_map(
     stations: Sequence[CityStation],
     *,
@@ -337,22 +340,8 @@ def city_map(
     g = gpd.GeoDataFrame(pd.concat([p[0] for p in parts], ignore_index=True), crs=4326)
     hots = [p[1] for p in parts if p[1] is not None and not p[1].empty]
     m = base_map(tuple(g.total_bounds), tiles=tiles, attribution=attribution, static_url=static_url)
-    micro = g[g["level"] == "micro"]
-    if hots:
-        keep = [c for c in ("id", "name", "parent_id", "geometry") if c in micro]
-        layer = hotspot_layer(
-            micro[keep],
-            pd.concat(hots, ignore_index=True),
-            labels,
-            slice_labels={"all": "全天" if lang == "zh" else "All day"},
-            bases=base_names(g),
-        )
-    else:
-        layer = micro_layer(g, labels)
-    add_layer(m, layer, labels)
-    outlines = outline_layer(g, labels)
-    if outlines is not None:
-        add_layer(m, outlines, labels)
+    hot = pd.concat(hots, ignore_index=True) if hots else None
+    _add_grid(m, g, hot, labels, {"all": "全天" if lang == "zh" else "All day"})
     _add_alerts(m, g, [a for p in parts for a in p[2]], labels)
     marks = []
     for st, (sg, _hot, _alerts) in zip(stations, parts, strict=True):
