@@ -213,6 +213,18 @@ class LnsParams:
         but reaches the optimum in 6 of 16 seeds against 5 (0.15: 2, 0.6: 2); on 14 TOPTW
         pairs at equal CPU time +19 in 39,465; but the 64-pair benchmark at 10 s gave 1.0031
         x PyVRP with pr15 (4 vehicles) 36 behind (see benchmarks/README.md).
+    labels
+        More than 0: on models without revisit or cover groups and with at most 400 stops,
+        the time-window search first builds whole routes by labelling
+        (:mod:`~gridplan.routing.solver.lns.labels`: vehicle by vehicle, the best route
+        through the stops left, keeping at most this many partial routes per stop) and starts
+        from them where they are worth more than its given routes. Cordeau's pr05 with one
+        vehicle: the proven optimum 595 with 100, where the ruin-and-recreate search alone
+        reached it in a third of its runs. 0: off.
+    labels_share
+        Share of the search's time the labelling may take: it runs with 25, 50, ... up to
+        ``labels`` per stop while the next pass is expected to fit. Under a work limit it
+        runs once with ``labels``, whatever the time (the result depends on the model only).
     epoch_start
         Where each walk starts: ``"empty"`` routes, the ``"start"`` routes or the
         ``"best"`` found so far.
@@ -264,6 +276,8 @@ class LnsParams:
     restart: int = 300
     crossover: float = 0.0
     segment: float = 0.0
+    labels: int = 100
+    labels_share: float = 0.3
     epoch_start: str = "best"
     swaps: bool = True
     seed_empty: float = 1.0
@@ -280,9 +294,11 @@ class LnsParams:
         shares = dict.fromkeys(
             ("share", "share_timed", "polish", "seed_empty", "noise", "crossover", "segment"), 1
         )
+        shares["labels_share"] = 1
         problems = _check_numbers(self, at_least=dict.fromkeys(shares, 0), at_most=shares)
         problems += _check_numbers(self, at_least={"temperature": 0, "epoch": 1, "pool": 0})
         problems += _check_numbers(self, at_least={"power": 0, "most_removed": 1, "restart": 0})
+        problems += _check_numbers(self, at_least={"labels": 0})
         if not (_is_number(self.pool_s) and self.pool_s > 0):
             problems.append(f"pool_s={self.pool_s!r} must be a positive number of seconds")
         if self.epoch_start not in EPOCH_STARTS:
@@ -299,7 +315,7 @@ def default_portfolio() -> tuple[tuple[OrtoolsParams, LnsParams], ...]:
     pairs, 2 workers, 3 s): 62,404 against 62,356 with both workers alike (within the
     run-to-run noise of about 0.2 %; see benchmarks/README.md).
     """
-    return ((OrtoolsParams(), LnsParams(share_timed=1.0, most_removed=15)),)
+    return ((OrtoolsParams(), LnsParams(share_timed=1.0, most_removed=15, labels=0)),)
 
 
 @dataclasses.dataclass(frozen=True)

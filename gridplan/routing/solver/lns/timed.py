@@ -25,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gridplan.routing.solver.lns import _kernels
+from gridplan.routing.solver.lns import labels
 from gridplan.routing.solver.lns._kernels import BIG
 from gridplan.routing.solver.model import CoverGroup
 from gridplan.routing.solver.model import PrizeVRP
@@ -228,7 +229,12 @@ def timed_search(
     data = timed_data(model, arc_factor=arc_factor, prize_factor=prize_factor)
     if routes is None:
         routes = [[v.start, v.end] for v in model.vehicles]
-    state = _kernels.new_state(data, _feasible_or_empty(model, data, routes))
+    routes = _feasible_or_empty(model, data, routes)
+    if params.labels > 0 and labels.applies(data):
+        seconds = None if iteration_limit is not None else time_limit_s * params.labels_share
+        built = labels.label_routes_within(data, params.labels, seconds)
+        routes = labels.better(data, routes, built)
+    state = _kernels.new_state(data, routes)
     walk = new_walk(state)
     _kernels.seed(int(seed) % (2**32))
     _kernels.start(data, state, walk)

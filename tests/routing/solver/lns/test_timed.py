@@ -13,10 +13,8 @@ import itertools
 import numpy as np
 import pytest
 
-from gridplan.routing.solver import CoverGroup
 from gridplan.routing.solver import PrizeVRP
 from gridplan.routing.solver import PrizeVRPSolution
-from gridplan.routing.solver import RevisitGroup
 from gridplan.routing.solver import Vehicle
 from gridplan.routing.solver.lns import _kernels
 from gridplan.routing.solver.lns.timed import knobs
@@ -27,65 +25,15 @@ from gridplan.routing.solver.lns.timed import warm_up
 from gridplan.routing.solver.model import Route
 from gridplan.routing.solver.model import Visit
 from gridplan.routing.solver.params import LnsParams
+from tests._timed_models import brute_force_best
+from tests._timed_models import random_model
+from tests._timed_models import travel_of
 
 
 @pytest.fixture(scope="module", autouse=True)
 def compiled():
     """Compile the search first (the first compile in a fresh clone outlasts a time limit)."""
     warm_up()
-
-
-def _travel(xy: np.ndarray, speed: float) -> np.ndarray:
-    d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
-    return np.rint(d / speed).astype(np.int64)
-
-
-def random_model(seed: int, *, n: int = 30, vehicles: int = 3) -> PrizeVRP:
-    """A patrol-like model: every rule of the solver's model, drawn at random."""
-    rng = np.random.default_rng(seed)
-    places = n - 1 - 2 * 3  # the station, the places, and three revisit groups of 3 copies
-    xy = rng.uniform(0, 2000, size=(1 + places, 2))
-    copies = [int(u) for u in rng.choice(np.arange(1, 1 + places), size=3, replace=False)]
-    xy = np.vstack([xy, np.repeat(xy[copies], 2, axis=0)])
-    walk, bike = _travel(xy, 1.3), _travel(xy, 4.0)
-    size = len(xy)
-    groups = []
-    for j, u in enumerate(copies):
-        nodes = (u, 1 + places + 2 * j, 2 + places + 2 * j)
-        groups.append(RevisitGroup(nodes, min_gap=int(rng.integers(900, 2400))))
-        for a, b in itertools.permutations(nodes, 2):  # no two copies in a row
-            walk[a, b] = bike[a, b] = 10**6
-    tw = np.tile([0, 4 * 3600], (size, 1))
-    timed = rng.choice(np.arange(1, size), size=size // 4, replace=False)
-    opens = rng.integers(0, 3 * 3600, size=len(timed))
-    tw[timed] = np.stack([opens, opens + rng.integers(600, 3600, size=len(timed))], axis=1)
-    fleet = [
-        Vehicle(
-            f"v{k}",
-            profile=k % 2,
-            earliest_start=int(rng.integers(0, 3600)),
-            latest_end=4 * 3600,
-            max_duration=int(rng.integers(3600, 3 * 3600)),
-            allowed_nodes=None if k else frozenset(range(1, size - 4)),
-        )
-        for k in range(vehicles)
-    ]
-    covers = tuple(
-        CoverGroup(tuple(int(u) for u in rng.choice(np.arange(1, size), 4, replace=False)), 500)
-        for _ in range(2)
-    )
-    return PrizeVRP(
-        travel=(walk, bike),
-        service=np.r_[0, rng.integers(600, 900, size=size - 1)],
-        prize=np.r_[0, rng.integers(1, 100, size=size - 1)],
-        vehicles=tuple(fleet),
-        time_windows=tw,
-        revisit_groups=tuple(groups),
-        cover_groups=covers,
-        max_wait=300,
-        travel_weight=0.001,
-        balance_weight=0.0005,
-    )
 
 
 def as_solution(model: PrizeVRP, routes, times) -> PrizeVRPSolution:
@@ -134,23 +82,11 @@ def test_the_search_continues_from_given_routes_and_never_ends_worse():
     assert as_solution(model, again, times2).cost() <= start.cost() + 1e-9
 
 
-def brute_force_best(model: PrizeVRP) -> int:
-    """Highest prize of one vehicle's feasible route over every ordered subset (tiny models)."""
-    best = 0
-    customers = model.customers
-    for size in range(1, len(customers) + 1):
-        for order in itertools.permutations(customers, size):
-            sol = PrizeVRPSolution.from_routes(model, [list(order)])
-            if sol.is_feasible(model):
-                best = max(best, sol.collected_prize)
-    return best
-
-
 @pytest.mark.parametrize("seed", range(4))
 def test_on_small_instances_the_search_finds_the_optimum(seed):
     rng = np.random.default_rng(100 + seed)
     xy = rng.uniform(0, 100, size=(7, 2))
-    travel = _travel(xy, 1.0)
+    travel = travel_of(xy, 1.0)
     opens = rng.integers(0, 150, size=7)
     tw = np.stack([opens, opens + rng.integers(20, 80, size=7)], axis=1)
     tw[0] = (0, 300)
@@ -199,7 +135,7 @@ def test_the_constant_time_insertion_test_agrees_with_a_full_schedule(seed):
     assert checked > 50
 
 
-def _route_travel(model: PrizeVRP, state, k: int) -> int:
+def _routetravel_of(model: PrizeVRP, state, k: int) -> int:
     row = state.routes[k, : state.size[k]]
     t = model.travel[model.vehicles[k].profile]
     return int(sum(t[a, b] for a, b in itertools.pairwise(row)))
@@ -214,10 +150,10 @@ def test_or_opt_keeps_every_rule_and_the_stops_and_only_shortens_routes(seed):
     state = _kernels.new_state(data, routes)
     visited = sorted(u for r in routes for u in r[1:-1])
     for _ in range(50):
-        before = [_route_travel(model, state, k) for k in range(model.num_vehicles)]
+        before = [_routetravel_of(model, state, k) for k in range(model.num_vehicles)]
         if not _kernels.or_opt(data, state):
             break
-        after = [_route_travel(model, state, k) for k in range(model.num_vehicles)]
+        after = [_routetravel_of(model, state, k) for k in range(model.num_vehicles)]
         assert sum(after) < sum(before)
         assert all(a <= b for a, b in zip(after, before, strict=True))
     rows = [state.routes[k, : state.size[k]].tolist() for k in range(model.num_vehicles)]
@@ -230,7 +166,7 @@ def test_or_opt_puts_a_stop_left_out_of_order_back_on_the_way():
     """Stops on a line visited 1, 3, 2, 4 (no windows): or-opt walks them in order."""
     xy = np.array([[0, 0], [100, 0], [200, 0], [300, 0], [400, 0]], dtype=float)
     model = PrizeVRP(
-        travel=(_travel(xy, 1.0),),
+        travel=(travel_of(xy, 1.0),),
         service=[0, 10, 10, 10, 10],
         prize=[0, 1, 1, 1, 1],
         vehicles=(Vehicle("v", latest_end=10_000),),
@@ -312,7 +248,7 @@ def test_the_beam_finds_the_best_chain_between_two_stops_when_it_can_see_them_al
     """With four stops to choose from the beam keeps every label: its chain is the optimum."""
     rng = np.random.default_rng(seed)
     xy = rng.uniform(0, 1000, size=(7, 2))
-    travel = _travel(xy, 1.0)
+    travel = travel_of(xy, 1.0)
     tw = np.tile([0, 3000], (7, 1))
     tw[1:] = np.sort(rng.integers(0, 3000, size=(6, 2)), axis=1)
     tw[1:, 1] += 400
