@@ -222,7 +222,7 @@ class LnsParams:
         vehicle: the proven optimum 595 with 100, where the ruin-and-recreate search alone
         reached it in a third of its runs. 0: off.
     labels_share
-        Share of the search's time the labelling may take: it runs with 25, 50, ... up to
+        Share of the search's time the labelling may take: it runs with 50, 100, ... up to
         ``labels`` per stop while the next pass is expected to fit. Under a work limit it
         runs once with ``labels``, whatever the time (the result depends on the model only).
     epoch_start
@@ -277,7 +277,7 @@ class LnsParams:
     crossover: float = 0.0
     segment: float = 0.0
     labels: int = 100
-    labels_share: float = 0.3
+    labels_share: float = 0.4
     epoch_start: str = "best"
     swaps: bool = True
     seed_empty: float = 1.0

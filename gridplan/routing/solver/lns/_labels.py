@@ -25,6 +25,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+#: Longest durations from this on are no limit (the search's ``BIG`` is 2 ** 58).
+LONG = np.int64(1) << np.int64(57)
+
 
 @numba.njit(cache=True)
 def _push(ht, hi, size, t, idx):  # pragma: no cover - compiled
@@ -167,7 +170,8 @@ def best_route(tables, travel, cost, service, open_, close, prize, start_time, e
             if t + service[v] + travel[v, home] - b0 > longest:
                 continue
             p = pr[a] + prize[v] - cost[u, v]
-            slot = _place(tables, bits, tm, pr, begin, alive, front, count, a, v, t, t - b0, p)
+            out = t - b0 if longest < LONG else -1  # (-1: durations do not matter)
+            slot = _place(tables, bits, tm, pr, begin, alive, front, count, a, v, t, out, p)
             if slot < 0:
                 continue
             if used == budget:
@@ -186,9 +190,10 @@ def best_route(tables, travel, cost, service, open_, close, prize, start_time, e
 def _place(tables, bits, tm, pr, begin, alive, front, count, a, v, t, out, p):  # pragma: no cover
     """Return the slot in ``v``'s front for label ``a`` extended to ``v``, or -1.
 
-    The new label serves ``v`` at ``t``, ``out`` seconds after its departure, with net prize
-    ``p``. A label beats another when it is no later, out no longer and worth no less (and the
-    stops condition of the module's description holds).
+    The new label serves ``v`` at ``t``, ``out`` seconds after its departure (-1 where the
+    vehicle has no longest duration), with net prize ``p``. A label beats another when it is
+    no later, out no longer and worth no less (and the stops condition of the module's
+    description holds).
 
     Returns -1 when a label there beats it (or the front is full of better ones); drops the
     labels it beats.
@@ -197,13 +202,13 @@ def _place(tables, bits, tm, pr, begin, alive, front, count, a, v, t, out, p):  
     reach = masks[v, _reachable(late, v, t)]
     for x in range(count[v]):
         b = front[v, x]
-        no_worse = tm[b] <= t and pr[b] >= p and tm[b] - begin[b] <= out
+        no_worse = tm[b] <= t and pr[b] >= p and (out < 0 or tm[b] - begin[b] <= out)
         if no_worse and _covered(bits, b, -1, a, v, reach):
             return -1
     x = 0
     while x < count[v]:
         b = front[v, x]
-        if t <= tm[b] and p >= pr[b] and out <= tm[b] - begin[b]:
+        if t <= tm[b] and p >= pr[b] and (out < 0 or out <= tm[b] - begin[b]):
             if _covered(bits, a, v, b, -1, masks[v, _reachable(late, v, tm[b])]):
                 alive[b] = False
                 count[v] -= 1

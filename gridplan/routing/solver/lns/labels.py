@@ -110,17 +110,18 @@ def label_routes(
 
 #: The labels kept per stop in the first pass of :func:`label_routes_within` (each later
 #: pass doubles it); more keeps more partial routes alive and finds better ones, slower.
-FIRST_PER_STOP = 25
+FIRST_PER_STOP = 50
 
 
 def label_routes_within(
     data: TimedData, most_per_stop: int, seconds: float | None
 ) -> list[list[int]]:
-    """Return the best of :func:`label_routes` with 25, 50, ... up to ``most_per_stop`` per stop.
+    """Return the best of :func:`label_routes` with 50, 100, ... up to ``most_per_stop`` per stop.
 
     Each pass takes about twice the time of the one before; a pass starts only while its
-    expected time still fits in ``seconds``. ``None``: one pass with ``most_per_stop``, which
-    depends on the model alone (for searches stopped by a work limit).
+    expected time (2.2 times the last) still fits in ``seconds``. ``None``: one pass with
+    ``most_per_stop``, which depends on the model alone (for searches stopped by a work
+    limit).
     """
     if seconds is None:
         return label_routes(data, most_per_stop)
@@ -131,7 +132,7 @@ def label_routes_within(
         best = better(data, best, label_routes(data, per_stop))
         spent = time.perf_counter() - began
         left = seconds - (time.perf_counter() - t0)
-        if per_stop >= most_per_stop or 2.5 * spent > left:
+        if per_stop >= most_per_stop or 2.2 * spent > left:
             return best
         per_stop = min(2 * per_stop, most_per_stop)
 

@@ -18,6 +18,7 @@ checked in full for the move that is about to be made only.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from typing import NamedTuple
@@ -321,3 +322,5 @@ def warm_up() -> None:
         max_wait=5,
     )
     timed_search(model, None, LnsParams(), seed=0, time_limit_s=60, iteration_limit=3)
+    plain = dataclasses.replace(model, revisit_groups=(), cover_groups=())
+    labels.label_routes(timed_data(plain), 10)  # the labelling's kernels too
