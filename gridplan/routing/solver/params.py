@@ -277,7 +277,7 @@ class LnsParams:
     crossover: float = 0.0
     segment: float = 0.0
     labels: int = 100
-    labels_share: float = 0.4
+    labels_share: float = 0.5
     epoch_start: str = "best"
     swaps: bool = True
     seed_empty: float = 1.0
@@ -315,7 +315,7 @@ def default_portfolio() -> tuple[tuple[OrtoolsParams, LnsParams], ...]:
     pairs, 2 workers, 3 s): 62,404 against 62,356 with both workers alike (within the
     run-to-run noise of about 0.2 %; see benchmarks/README.md).
     """
-    return ((OrtoolsParams(), LnsParams(share_timed=1.0, most_removed=15, labels=0)),)
+    return ((OrtoolsParams(), LnsParams(share_timed=1.0, most_removed=15)),)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -135,6 +135,6 @@ def test_the_default_second_worker_differs_only_in_the_time_window_search():
         for f in dataclasses.fields(LnsParams)
         if getattr(first[1], f.name) != getattr(second[1], f.name)
     }
-    assert differ == {"share_timed", "most_removed", "labels"}
+    assert differ == {"share_timed", "most_removed"}
     assert second[1].share_timed == 1.0  # no OR-Tools ILS before it
     assert SolveParams(portfolio=()).search(1) == first

@@ -119,7 +119,7 @@ def label_routes_within(
     """Return the best of :func:`label_routes` with 50, 100, ... up to ``most_per_stop`` per stop.
 
     Each pass takes about twice the time of the one before; a pass starts only while its
-    expected time (2.2 times the last) still fits in ``seconds``. ``None``: one pass with
+    expected time (twice the last) still fits in ``seconds``. ``None``: one pass with
     ``most_per_stop``, which depends on the model alone (for searches stopped by a work
     limit).
     """
@@ -132,7 +132,7 @@ def label_routes_within(
         best = better(data, best, label_routes(data, per_stop))
         spent = time.perf_counter() - began
         left = seconds - (time.perf_counter() - t0)
-        if per_stop >= most_per_stop or 2.2 * spent > left:
+        if per_stop >= most_per_stop or 2.0 * spent > left:
             return best
         per_stop = min(2 * per_stop, most_per_stop)
 
