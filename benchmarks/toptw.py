@@ -127,15 +127,14 @@ def check(inst: Instance, routes: list[list[int]], m: int) -> int:
     return int(sum(int(inst.profit[c]) for c in seen))
 
 
-def solve_gridplan(inst: Instance, m: int, time_limit: float, workers: int | None):
-    """Solve with gridplan's solver (default settings); return customer lists."""
+def gridplan_model(inst: Instance, m: int):
+    """Return ``inst`` with ``m`` vehicles as gridplan's PrizeVRP (depot 0, windows, service)."""
     from gridplan.routing.solver import PrizeVRP
     from gridplan.routing.solver import Vehicle
-    from gridplan.routing.solver import solve_prize_vrp
 
     tw = np.stack([inst.open, inst.close], axis=1)
     tw[0] = (0, inst.tmax)
-    model = PrizeVRP(
+    return PrizeVRP(
         travel=(inst.distances(),),
         service=inst.service,
         prize=np.where(np.arange(inst.n) == 0, 0, inst.profit),
@@ -143,6 +142,13 @@ def solve_gridplan(inst: Instance, m: int, time_limit: float, workers: int | Non
         time_windows=tw,
         name=f"{inst.name} m={m}",
     )
+
+
+def solve_gridplan(inst: Instance, m: int, time_limit: float, workers: int | None):
+    """Solve with gridplan's solver (default settings); return customer lists."""
+    from gridplan.routing.solver import solve_prize_vrp
+
+    model = gridplan_model(inst, m)
     sol = solve_prize_vrp(model, time_limit_s=time_limit, workers=workers)
     return [list(r.stops) for r in sol.routes if r.stops]
 

@@ -90,7 +90,8 @@ def label_routes(
     """Return one route per vehicle, each the best found through the stops the earlier left.
 
     Every route is checked in full (:func:`~._kernels.route_ok`); one that breaks a rule
-    the labels do not see (the longest duration) is left empty.
+    is left empty (the labels keep the rules on their own schedule, the check on the
+    search's).
     """
     prize = data.prize if prize is None else prize
     empty = [[int(a), int(b)] for a, b in zip(data.start, data.end, strict=True)]
@@ -145,6 +146,4 @@ def better(
         return other
     mine = _kernels.value(data, _kernels.new_state(data, routes))
     theirs = _kernels.value(data, _kernels.new_state(data, other))
-    if theirs[0] > mine[0] + 1e-9 or (theirs[0] >= mine[0] - 1e-9 and theirs[1] < mine[1]):
-        return other
-    return routes
+    return other if _kernels._better(theirs[0], theirs[1], mine[0], mine[1]) else routes

@@ -124,16 +124,7 @@ def load_toptw():
 def pr05_model(vehicles: int = 1) -> tuple[PrizeVRP, object, object]:
     bench = load_toptw()
     inst = bench.read_instance(PR05)
-    tw = np.stack([inst.open, inst.close], axis=1)
-    tw[0] = (0, inst.tmax)
-    model = PrizeVRP(
-        travel=(inst.distances(),),
-        service=inst.service,
-        prize=np.where(np.arange(inst.n) == 0, 0, inst.profit),
-        vehicles=tuple(Vehicle(f"v{k}", latest_end=inst.tmax) for k in range(vehicles)),
-        time_windows=tw,
-    )
-    return model, inst, bench
+    return bench.gridplan_model(inst, vehicles), inst, bench
 
 
 def test_cordeau_pr05_with_one_vehicle_gets_its_proven_optimum():
